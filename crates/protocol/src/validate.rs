@@ -1,0 +1,179 @@
+//! Model constraints (`min`, `max`, `pattern`, `enum`) as AWS's front ends check them.
+
+use airlock_model::{Shape, ShapeKind};
+use regex::Regex;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// One broken constraint, worded as AWS's validation layer words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// Where, in AWS's lowerCamel member path (`roleName`, `tags.1.member.key`).
+    pub path: String,
+    /// The offending value as AWS prints it (`'abc'`, `null`).
+    pub value: String,
+    pub constraint: String,
+}
+
+impl Violation {
+    pub fn missing(path: String) -> Self {
+        Violation { path, value: "null".into(), constraint: "Member must not be null".into() }
+    }
+}
+
+/// `1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: ...`
+pub fn message(violations: &[Violation]) -> String {
+    let n = violations.len();
+    let parts: Vec<String> = violations
+        .iter()
+        .map(|v| {
+            format!("Value {} at '{}' failed to satisfy constraint: {}", v.value, v.path, v.constraint)
+        })
+        .collect();
+    format!(
+        "{n} validation error{} detected: {}",
+        if n == 1 { "" } else { "s" },
+        parts.join("; ")
+    )
+}
+
+/// AWS's path segment for a member: its name with the first letter lowercased.
+pub fn camel(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn quoted(s: &str) -> String {
+    format!("'{s}'")
+}
+
+/// Checks a string value against its shape.
+pub fn check_string(shape: &Shape, path: &str, s: &str, sensitive: bool, out: &mut Vec<Violation>) {
+    let shown = if sensitive || shape.sensitive { "'***'".to_owned() } else { quoted(s) };
+    let len = s.chars().count() as i64;
+    if let Some(min) = shape.min {
+        if len < min {
+            out.push(Violation {
+                path: path.into(),
+                value: shown.clone(),
+                constraint: format!("Member must have length greater than or equal to {min}"),
+            });
+        }
+    }
+    if let Some(max) = shape.max {
+        if len > max {
+            out.push(Violation {
+                path: path.into(),
+                value: shown.clone(),
+                constraint: format!("Member must have length less than or equal to {max}"),
+            });
+        }
+    }
+    if let Some(p) = &shape.pattern {
+        if let Some(re) = pattern(p) {
+            if !re.is_match(s) {
+                out.push(Violation {
+                    path: path.into(),
+                    value: shown.clone(),
+                    constraint: format!("Member must satisfy regular expression pattern: {p}"),
+                });
+            }
+        }
+    }
+    if !shape.enum_values.is_empty() && !shape.enum_values.iter().any(|e| e == s) {
+        out.push(Violation {
+            path: path.into(),
+            value: shown,
+            constraint: format!(
+                "Member must satisfy enum value set: [{}]",
+                shape.enum_values.join(", ")
+            ),
+        });
+    }
+}
+
+/// Checks a number against its shape's range.
+pub fn check_number(shape: &Shape, path: &str, n: i64, out: &mut Vec<Violation>) {
+    if let Some(min) = shape.min {
+        if n < min {
+            out.push(Violation {
+                path: path.into(),
+                value: quoted(&n.to_string()),
+                constraint: format!("Member must have value greater than or equal to {min}"),
+            });
+        }
+    }
+    if let Some(max) = shape.max {
+        if n > max {
+            out.push(Violation {
+                path: path.into(),
+                value: quoted(&n.to_string()),
+                constraint: format!("Member must have value less than or equal to {max}"),
+            });
+        }
+    }
+}
+
+/// Checks a list or map's size.
+pub fn check_len(shape: &Shape, path: &str, len: usize, out: &mut Vec<Violation>) {
+    if !matches!(shape.kind, ShapeKind::List { .. } | ShapeKind::Map { .. }) {
+        return;
+    }
+    let len = len as i64;
+    if let Some(min) = shape.min.filter(|m| len < *m) {
+        out.push(Violation {
+            path: path.into(),
+            value: "[...]".into(),
+            constraint: format!("Member must have length greater than or equal to {min}"),
+        });
+    }
+    if let Some(max) = shape.max.filter(|m| len > *m) {
+        out.push(Violation {
+            path: path.into(),
+            value: "[...]".into(),
+            constraint: format!("Member must have length less than or equal to {max}"),
+        });
+    }
+}
+
+/// The model's patterns are Java regular expressions meant to match the whole value. Those the
+/// `regex` crate cannot express are not enforced.
+fn pattern(p: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .entry(p.to_owned())
+        .or_insert_with(|| {
+            static ESC: OnceLock<Regex> = OnceLock::new();
+            let esc = ESC.get_or_init(|| Regex::new(r"\\u([0-9A-Fa-f]{4,6})").expect("valid"));
+            let rust = esc.replace_all(p, r"\x{$1}");
+            Regex::new(&format!("^(?:{rust})$")).ok()
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_patterns_translate_and_anchor() {
+        let re = pattern(r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+").unwrap();
+        assert!(re.is_match("{\"Version\":\"2012-10-17\"}"));
+        let name = pattern("[a-zA-Z][0-9a-zA-Z-_]*").unwrap();
+        assert!(name.is_match("MyEnv-1"));
+        assert!(!name.is_match("1abc"));
+    }
+
+    #[test]
+    fn message_format() {
+        let v = vec![Violation::missing("roleName".into())];
+        assert_eq!(
+            message(&v),
+            "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null"
+        );
+    }
+}

@@ -1,0 +1,455 @@
+//! Airlock's durable state.
+//!
+//! Records are typed Rust values (`Record`), keyed by scope (account and region; IAM uses the
+//! empty region) and id. All of them live in memory for reads; every write transaction is first
+//! committed to SQLite (WAL mode) and only then applied in memory and announced as change events.
+//! A request that was answered with success has therefore reached the database, and survives
+//! `kill -9` of the server. A transaction that fails leaves nothing behind.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{de::DeserializeOwned, Serialize};
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::broadcast;
+
+/// The schema this build writes. Bump it with a migration in `MIGRATIONS`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: one table of typed JSON records.
+    "CREATE TABLE records (
+        account TEXT NOT NULL,
+        region  TEXT NOT NULL,
+        kind    TEXT NOT NULL,
+        id      TEXT NOT NULL,
+        body    TEXT NOT NULL,
+        PRIMARY KEY (account, region, kind, id)
+    ) WITHOUT ROWID;",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("cannot encode record: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("the data directory holds schema version {found}; this build of Airlock reads up to {SCHEMA_VERSION}")]
+    NewerSchema { found: i64 },
+    #[error("record {kind}/{id} in the database cannot be read: {reason}")]
+    Corrupt { kind: String, id: String, reason: String },
+}
+
+/// Store failures reach a client as AWS's internal error.
+impl From<StoreError> for airlock_protocol::ApiError {
+    fn from(e: StoreError) -> Self {
+        airlock_protocol::ApiError::internal(format!("An internal error has occurred ({e})"))
+    }
+}
+
+/// Who owns a record: an account, and a region (empty for global services such as IAM).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub account: String,
+    pub region: String,
+}
+
+impl Scope {
+    pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
+        Scope { account: account.into(), region: region.into() }
+    }
+
+    /// The scope of a global service (IAM) in `account`.
+    pub fn global(account: impl Into<String>) -> Self {
+        Scope { account: account.into(), region: String::new() }
+    }
+}
+
+/// A value the store can keep.
+pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The table-like name of this record type, unique across Airlock (`ec2.vpc`, `iam.role`).
+    const KIND: &'static str;
+    fn id(&self) -> &str;
+}
+
+type Obj = Arc<dyn Any + Send + Sync>;
+type Key = (Scope, &'static str, String);
+
+/// How to turn a stored body back into a typed record; one per record type.
+#[derive(Clone, Copy)]
+pub struct Kind {
+    pub name: &'static str,
+    decode: fn(&str) -> Result<Obj, serde_json::Error>,
+}
+
+impl Kind {
+    pub fn of<T: Record>() -> Kind {
+        fn decode<T: Record>(body: &str) -> Result<Obj, serde_json::Error> {
+            Ok(Arc::new(serde_json::from_str::<T>(body)?))
+        }
+        Kind { name: T::KIND, decode: decode::<T> }
+    }
+}
+
+/// A change that a transaction committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub scope: Scope,
+    pub kind: &'static str,
+    pub id: String,
+    pub deleted: bool,
+}
+
+pub struct Store {
+    records: RwLock<BTreeMap<Key, Obj>>,
+    /// Held for the whole of a write transaction: writers are serialised, readers are not.
+    db: Mutex<Option<Connection>>,
+    kinds: HashMap<&'static str, Kind>,
+    events: broadcast::Sender<Change>,
+}
+
+impl Store {
+    /// A store that lives in memory only (`--ephemeral`).
+    pub fn ephemeral(kinds: &[Kind]) -> Store {
+        Store::build(None, kinds)
+    }
+
+    /// Opens (or creates) the SQLite database at `path` and loads every record.
+    pub fn open(path: &Path, kinds: &[Kind]) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // NORMAL in WAL mode: a commit survives the death of the process (kill -9); only an
+        // operating-system crash can lose the last transactions.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        let store = Store::build(Some(conn), kinds);
+        store.load()?;
+        Ok(store)
+    }
+
+    fn build(conn: Option<Connection>, kinds: &[Kind]) -> Store {
+        Store {
+            records: RwLock::new(BTreeMap::new()),
+            db: Mutex::new(conn),
+            kinds: kinds.iter().map(|k| (k.name, *k)).collect(),
+            events: broadcast::channel(4096).0,
+        }
+    }
+
+    fn load(&self) -> Result<(), StoreError> {
+        let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(conn) = db.as_ref() else { return Ok(()) };
+        let mut stmt = conn.prepare("SELECT account, region, kind, id, body FROM records")?;
+        let mut rows = stmt.query([])?;
+        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        while let Some(row) = rows.next()? {
+            let (account, region, kind, id, body): (String, String, String, String, String) =
+                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            // Records of kinds this build does not know are kept in the database untouched.
+            let Some(k) = self.kinds.get(kind.as_str()) else { continue };
+            let obj = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
+                kind: kind.clone(),
+                id: id.clone(),
+                reason: e.to_string(),
+            })?;
+            records.insert((Scope { account, region }, k.name, id), obj);
+        }
+        Ok(())
+    }
+
+    /// Subscribes to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.events.subscribe()
+    }
+
+    /// Runs `f` against a consistent snapshot of the state.
+    pub fn read<R>(&self, f: impl FnOnce(&View<'_>) -> R) -> R {
+        let records = self.records.read().unwrap_or_else(|e| e.into_inner());
+        f(&View { base: &records, overlay: None })
+    }
+
+    /// Runs `f` as one transaction: either all its writes are committed (to disk first, then in
+    /// memory) or, if it returns an error, none of them.
+    pub fn write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Tx<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        let (result, overlay) = {
+            let records = self.records.read().unwrap_or_else(|e| e.into_inner());
+            let mut tx = Tx { base: &records, overlay: BTreeMap::new() };
+            let result = f(&mut tx)?;
+            (result, tx.overlay)
+        };
+        if overlay.is_empty() {
+            return Ok(result);
+        }
+        if let Some(conn) = db.as_mut() {
+            persist(conn, &overlay).map_err(E::from)?;
+        }
+        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        let mut changes = Vec::with_capacity(overlay.len());
+        for (key, pending) in overlay {
+            let deleted = pending.is_none();
+            changes.push(Change { scope: key.0.clone(), kind: key.1, id: key.2.clone(), deleted });
+            match pending {
+                Some((obj, _)) => records.insert(key, obj),
+                None => records.remove(&key),
+            };
+        }
+        drop(records);
+        drop(db);
+        for c in changes {
+            // Nobody listening is fine.
+            let _ = self.events.send(c);
+        }
+        Ok(result)
+    }
+
+    /// Empties the state (`POST /_airlock/reset`).
+    pub fn reset(&self) -> Result<(), StoreError> {
+        let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(conn) = db.as_mut() {
+            conn.execute("DELETE FROM records", [])?;
+        }
+        self.records.write().unwrap_or_else(|e| e.into_inner()).clear();
+        Ok(())
+    }
+}
+
+type Pending = Option<(Obj, String)>;
+
+fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    {
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO records (account, region, kind, id, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut del = tx.prepare_cached(
+            "DELETE FROM records WHERE account = ?1 AND region = ?2 AND kind = ?3 AND id = ?4",
+        )?;
+        for ((scope, kind, id), pending) in overlay {
+            match pending {
+                Some((_, body)) => put.execute(params![scope.account, scope.region, kind, id, body])?,
+                None => del.execute(params![scope.account, scope.region, kind, id])?,
+            };
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", [])?;
+    let version: i64 = conn
+        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found: version });
+    }
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql)?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?1)",
+        [SCHEMA_VERSION.to_string()],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn downcast<T: Record>(obj: &Obj) -> Arc<T> {
+    // Keys carry T::KIND, and only values of that type are stored under it.
+    Arc::clone(obj).downcast::<T>().expect("record stored under its own kind")
+}
+
+fn range<'a>(
+    base: &'a BTreeMap<Key, Obj>,
+    scope: &Scope,
+    kind: &'static str,
+) -> impl Iterator<Item = (&'a Key, &'a Obj)> + 'a {
+    let start = (scope.clone(), kind, String::new());
+    let scope = scope.clone();
+    base.range(start..).take_while(move |(k, _)| k.0 == scope && k.1 == kind)
+}
+
+/// Read access to the state.
+pub struct View<'a> {
+    base: &'a BTreeMap<Key, Obj>,
+    overlay: Option<&'a BTreeMap<Key, Pending>>,
+}
+
+impl View<'_> {
+    pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        let key = (scope.clone(), T::KIND, id.to_owned());
+        if let Some(o) = self.overlay.and_then(|o| o.get(&key)) {
+            return o.as_ref().map(|(obj, _)| downcast::<T>(obj));
+        }
+        self.base.get(&key).map(downcast::<T>)
+    }
+
+    /// Every record of type `T` in `scope`, ordered by id.
+    pub fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        let Some(overlay) = self.overlay.filter(|o| !o.is_empty()) else {
+            return range(self.base, scope, T::KIND).map(|(_, o)| downcast::<T>(o)).collect();
+        };
+        let mut merged: BTreeMap<&str, Arc<T>> =
+            range(self.base, scope, T::KIND).map(|(k, o)| (k.2.as_str(), downcast::<T>(o))).collect();
+        let start = (scope.clone(), T::KIND, String::new());
+        for (k, pending) in overlay.range(start..).take_while(|(k, _)| &k.0 == scope && k.1 == T::KIND) {
+            match pending {
+                Some((obj, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
+                None => merged.remove(k.2.as_str()),
+            };
+        }
+        merged.into_values().collect()
+    }
+
+    /// Every record of type `T` in every scope (for rebuilding views after a restart).
+    pub fn list_all<T: Record>(&self) -> Vec<(Scope, Arc<T>)> {
+        self.base
+            .iter()
+            .filter(|(k, _)| k.1 == T::KIND)
+            .map(|(k, o)| (k.0.clone(), downcast::<T>(o)))
+            .collect()
+    }
+}
+
+/// A write transaction: reads see its own writes.
+pub struct Tx<'a> {
+    base: &'a BTreeMap<Key, Obj>,
+    overlay: BTreeMap<Key, Pending>,
+}
+
+impl Tx<'_> {
+    fn view(&self) -> View<'_> {
+        View { base: self.base, overlay: Some(&self.overlay) }
+    }
+
+    pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        self.view().get(scope, id)
+    }
+
+    pub fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        self.view().list(scope)
+    }
+
+    /// Inserts or replaces a record.
+    pub fn put<T: Record>(&mut self, scope: &Scope, record: T) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&record)?;
+        let key = (scope.clone(), T::KIND, record.id().to_owned());
+        self.overlay.insert(key, Some((Arc::new(record), body)));
+        Ok(())
+    }
+
+    pub fn delete<T: Record>(&mut self, scope: &Scope, id: &str) {
+        self.overlay.insert((scope.clone(), T::KIND, id.to_owned()), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    struct Thing {
+        id: String,
+        n: u32,
+    }
+    impl Record for Thing {
+        const KIND: &'static str = "test.thing";
+        fn id(&self) -> &str {
+            &self.id
+        }
+    }
+
+    fn thing(id: &str, n: u32) -> Thing {
+        Thing { id: id.into(), n }
+    }
+
+    #[derive(Debug)]
+    struct Fail;
+    impl From<StoreError> for Fail {
+        fn from(_: StoreError) -> Self {
+            Fail
+        }
+    }
+
+    #[test]
+    fn writes_are_visible_inside_and_after_the_transaction() {
+        let store = Store::ephemeral(&[Kind::of::<Thing>()]);
+        let s = Scope::new("000000000000", "us-west-2");
+        store
+            .write::<_, StoreError>(|tx| {
+                tx.put(&s, thing("b", 2))?;
+                tx.put(&s, thing("a", 1))?;
+                assert_eq!(tx.get::<Thing>(&s, "a").unwrap().n, 1);
+                assert_eq!(tx.list::<Thing>(&s).len(), 2);
+                tx.delete::<Thing>(&s, "b");
+                assert_eq!(tx.list::<Thing>(&s).len(), 1);
+                Ok(())
+            })
+            .unwrap();
+        let ids: Vec<String> = store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
+        assert_eq!(ids, ["a"]);
+    }
+
+    #[test]
+    fn a_failed_transaction_leaves_nothing() {
+        let store = Store::ephemeral(&[Kind::of::<Thing>()]);
+        let s = Scope::new("000000000000", "us-west-2");
+        let r = store.write(|tx| {
+            tx.put(&s, thing("a", 1))?;
+            Err::<(), _>(Fail)
+        });
+        assert!(r.is_err());
+        assert!(store.read(|v| v.get::<Thing>(&s, "a")).is_none());
+    }
+
+    #[test]
+    fn scopes_and_kinds_do_not_mix() {
+        let store = Store::ephemeral(&[Kind::of::<Thing>()]);
+        let a = Scope::new("000000000000", "us-west-2");
+        let b = Scope::new("000000000000", "us-east-1");
+        store
+            .write::<_, StoreError>(|tx| {
+                tx.put(&a, thing("x", 1))?;
+                tx.put(&b, thing("y", 2))
+            })
+            .unwrap();
+        assert_eq!(store.read(|v| v.list::<Thing>(&a).len()), 1);
+        assert_eq!(store.read(|v| v.list::<Thing>(&b)[0].id.clone()), "y");
+        assert!(store.read(|v| v.get::<Thing>(&a, "y")).is_none());
+    }
+
+    #[test]
+    fn committed_records_survive_reopening() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        let _ = std::fs::remove_file(&path);
+        let s = Scope::global("123456789012");
+        {
+            let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
+            let mut rx = store.subscribe();
+            store.write::<_, StoreError>(|tx| tx.put(&s, thing("r", 7))).unwrap();
+            let change = rx.try_recv().unwrap();
+            assert_eq!((change.kind, change.id.as_str(), change.deleted), ("test.thing", "r", false));
+        }
+        let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
+        assert_eq!(store.read(|v| v.get::<Thing>(&s, "r")).unwrap().n, 7);
+        store.reset().unwrap();
+        drop(store);
+        let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
+        assert!(store.read(|v| v.get::<Thing>(&s, "r")).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

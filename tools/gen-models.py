@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Trim botocore's service models to the operations Airlock implements.
+
+Writes crates/model/models/<service>.json: the model's metadata, the implemented operations and every
+shape they reach, with documentation strings removed. The codecs in airlock-protocol interpret these
+files, so the wire format Airlock speaks is AWS's own model, not a transcription of it.
+
+Usage: tools/gen-models.py [--check]   (needs botocore, pinned in tools/requirements.txt)
+"""
+import gzip
+import json
+import os
+import sys
+
+import botocore
+
+BOTOCORE_DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
+OUT = os.path.join(os.path.dirname(__file__), "..", "crates", "model", "models")
+
+SERVICES = {
+    ("ec2", "2016-11-15"): [
+        "DescribeRegions", "DescribeAvailabilityZones", "DescribeAccountAttributes",
+        "CreateVpc", "DescribeVpcs", "DeleteVpc", "ModifyVpcAttribute", "DescribeVpcAttribute",
+        "CreateSubnet", "DescribeSubnets", "DeleteSubnet", "ModifySubnetAttribute",
+        "CreateSecurityGroup", "DescribeSecurityGroups", "DeleteSecurityGroup",
+        "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress",
+        "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DescribeSecurityGroupRules",
+        "CreateRouteTable", "DescribeRouteTables", "DeleteRouteTable", "CreateRoute", "DeleteRoute",
+        "ReplaceRoute", "AssociateRouteTable", "DisassociateRouteTable",
+        "CreateInternetGateway", "DescribeInternetGateways", "DeleteInternetGateway",
+        "AttachInternetGateway", "DetachInternetGateway",
+        "AllocateAddress", "ReleaseAddress", "DescribeAddresses",
+        "CreateNatGateway", "DescribeNatGateways", "DeleteNatGateway",
+        "CreateNetworkInterface", "DescribeNetworkInterfaces", "DeleteNetworkInterface",
+        "CreateKeyPair", "ImportKeyPair", "DescribeKeyPairs", "DeleteKeyPair",
+        "CreateVpcEndpoint", "DescribeVpcEndpoints", "ModifyVpcEndpoint", "DeleteVpcEndpoints",
+        "DescribeVpcEndpointServices",
+        "CreateTags", "DeleteTags", "DescribeTags",
+    ],
+    ("iam", "2010-05-08"): [
+        "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",
+        "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy", "ListRolePolicies",
+        "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies",
+        "CreatePolicy", "GetPolicy", "GetPolicyVersion", "DeletePolicy", "ListPolicies",
+        "CreateUser", "GetUser", "DeleteUser", "ListUsers",
+        "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys",
+    ],
+    ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
+    ("mwaa", "2020-07-01"): [
+        "CreateEnvironment", "GetEnvironment", "ListEnvironments", "UpdateEnvironment",
+        "DeleteEnvironment", "TagResource", "UntagResource", "ListTagsForResource",
+        "CreateCliToken", "CreateWebLoginToken", "InvokeRestApi", "PublishMetrics",
+    ],
+}
+
+DROP_KEYS = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
+
+
+def strip(node):
+    if isinstance(node, dict):
+        return {k: strip(v) for k, v in node.items() if k not in DROP_KEYS}
+    if isinstance(node, list):
+        return [strip(v) for v in node]
+    return node
+
+
+def reach(shapes, name, seen):
+    if name in seen:
+        return
+    seen.add(name)
+    shape = shapes[name]
+    for key in ("member", "key", "value"):
+        if key in shape:
+            reach(shapes, shape[key]["shape"], seen)
+    for member in shape.get("members", {}).values():
+        reach(shapes, member["shape"], seen)
+
+
+def trim(service, version, ops):
+    path = os.path.join(BOTOCORE_DATA, service, version, "service-2.json.gz")
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        model = json.load(f)
+    operations = {}
+    seen = set()
+    for op in ops:
+        o = model["operations"][op]
+        operations[op] = strip(o)
+        for k in ("input", "output"):
+            if k in o:
+                reach(model["shapes"], o[k]["shape"], seen)
+        for e in o.get("errors", []):
+            reach(model["shapes"], e["shape"], seen)
+    meta = strip(model["metadata"])
+    meta["botocoreVersion"] = botocore.__version__
+    return {
+        "metadata": meta,
+        "operations": operations,
+        "shapes": {k: strip(model["shapes"][k]) for k in sorted(seen)},
+    }
+
+
+def render(doc):
+    return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
+    os.makedirs(OUT, exist_ok=True)
+    for (service, version), ops in SERVICES.items():
+        text = render(trim(service, version, ops))
+        target = os.path.join(OUT, f"{service}.json")
+        old = open(target, encoding="utf-8").read() if os.path.exists(target) else None
+        if check:
+            if old != text:
+                stale.append(target)
+        elif old != text:
+            with open(target, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"wrote {target}")
+    if stale:
+        print("generated models are stale; run tools/gen-models.py:", *stale, sep="\n  ")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
