@@ -61,15 +61,24 @@ pub struct Shape {
 #[derive(Debug)]
 pub enum ShapeKind {
     Structure(Structure),
-    List { member: Member, flattened: bool },
-    Map { key: Member, value: Member, flattened: bool },
+    List {
+        member: Member,
+        flattened: bool,
+    },
+    Map {
+        key: Member,
+        value: Member,
+        flattened: bool,
+    },
     String,
     Integer,
     Long,
     Float,
     Double,
     Boolean,
-    Timestamp { format: Option<String> },
+    Timestamp {
+        format: Option<String>,
+    },
     Blob,
 }
 
@@ -128,7 +137,11 @@ impl ServiceModel {
                 Some(e.clone())
             }
             ShapeKind::Structure(Structure { error: None, .. }) if s.name == code => {
-                Some(ErrorInfo { code: None, http_status: None, sender_fault: true })
+                Some(ErrorInfo {
+                    code: None,
+                    http_status: None,
+                    sender_fault: true,
+                })
             }
             _ => None,
         })
@@ -147,7 +160,10 @@ fn member(name: &str, v: &Value) -> Member {
         location_name: s(v, "locationName"),
         query_name: s(v, "queryName"),
         flattened: v.get("flattened").and_then(Value::as_bool).unwrap_or(false),
-        idempotency_token: v.get("idempotencyToken").and_then(Value::as_bool).unwrap_or(false),
+        idempotency_token: v
+            .get("idempotencyToken")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         timestamp_format: s(v, "timestampFormat"),
     }
 }
@@ -165,27 +181,44 @@ fn parse_shape(name: &str, v: &Value) -> Shape {
             members.sort_by(|a, b| a.name.cmp(&b.name));
             let error = v.get("error").map(|e| ErrorInfo {
                 code: s(e, "code"),
-                http_status: e.get("httpStatusCode").and_then(Value::as_u64).map(|n| n as u16),
-                sender_fault: e.get("senderFault").and_then(Value::as_bool).unwrap_or(false),
+                http_status: e
+                    .get("httpStatusCode")
+                    .and_then(Value::as_u64)
+                    .map(|n| n as u16),
+                sender_fault: e
+                    .get("senderFault")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
             });
             let error = error.or_else(|| {
                 v.get("exception")
                     .and_then(Value::as_bool)
                     .filter(|b| *b)
-                    .map(|_| ErrorInfo { code: None, http_status: None, sender_fault: true })
+                    .map(|_| ErrorInfo {
+                        code: None,
+                        http_status: None,
+                        sender_fault: true,
+                    })
             });
             ShapeKind::Structure(Structure {
                 members,
                 required: v
                     .get("required")
                     .and_then(Value::as_array)
-                    .map(|r| r.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 payload: s(v, "payload"),
                 error,
             })
         }
-        "list" => ShapeKind::List { member: member("member", &v["member"]), flattened },
+        "list" => ShapeKind::List {
+            member: member("member", &v["member"]),
+            flattened,
+        },
         "map" => ShapeKind::Map {
             key: member("key", &v["key"]),
             value: member("value", &v["value"]),
@@ -196,11 +229,16 @@ fn parse_shape(name: &str, v: &Value) -> Shape {
         "float" => ShapeKind::Float,
         "double" => ShapeKind::Double,
         "boolean" => ShapeKind::Boolean,
-        "timestamp" => ShapeKind::Timestamp { format: s(v, "timestampFormat") },
+        "timestamp" => ShapeKind::Timestamp {
+            format: s(v, "timestampFormat"),
+        },
         "blob" => ShapeKind::Blob,
         _ => ShapeKind::String,
     };
-    let num = |k: &str| v.get(k).and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)));
+    let num = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+    };
     Shape {
         name: name.to_owned(),
         kind,
@@ -210,7 +248,11 @@ fn parse_shape(name: &str, v: &Value) -> Shape {
         enum_values: v
             .get("enum")
             .and_then(Value::as_array)
-            .map(|e| e.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+            .map(|e| {
+                e.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default(),
         sensitive: v.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
     }
@@ -251,7 +293,11 @@ fn parse(name: &'static str, text: &str) -> ServiceModel {
         .unwrap_or_default();
     let shapes = v["shapes"]
         .as_object()
-        .map(|m| m.iter().map(|(k, sv)| (k.clone(), parse_shape(k, sv))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, sv)| (k.clone(), parse_shape(k, sv)))
+                .collect()
+        })
         .unwrap_or_default();
     ServiceModel {
         name,
@@ -299,9 +345,13 @@ mod tests {
         for m in all() {
             for s in m.shapes.values() {
                 let refs: Vec<&str> = match &s.kind {
-                    ShapeKind::Structure(st) => st.members.iter().map(|m| m.shape.as_str()).collect(),
+                    ShapeKind::Structure(st) => {
+                        st.members.iter().map(|m| m.shape.as_str()).collect()
+                    }
                     ShapeKind::List { member, .. } => vec![member.shape.as_str()],
-                    ShapeKind::Map { key, value, .. } => vec![key.shape.as_str(), value.shape.as_str()],
+                    ShapeKind::Map { key, value, .. } => {
+                        vec![key.shape.as_str(), value.shape.as_str()]
+                    }
                     _ => vec![],
                 };
                 for r in refs {

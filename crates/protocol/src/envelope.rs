@@ -31,7 +31,12 @@ pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &
     match model.protocol {
         Protocol::Ec2 => {
             let mut b = String::from(XML_DECL);
-            let _ = write!(b, "<{}Response xmlns=\"{}\"><requestId>{request_id}</requestId>", op.name, namespace(model));
+            let _ = write!(
+                b,
+                "<{}Response xmlns=\"{}\"><requestId>{request_id}</requestId>",
+                op.name,
+                namespace(model)
+            );
             if let Some(shape) = &op.output {
                 xml::write_members(&mut b, model, model.shape(shape), output);
             }
@@ -42,7 +47,10 @@ pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &
             let mut b = String::from(XML_DECL);
             let _ = write!(b, "<{}Response xmlns=\"{}\">", op.name, namespace(model));
             if let Some(shape) = &op.output {
-                let wrapper = op.result_wrapper.clone().unwrap_or_else(|| format!("{}Result", op.name));
+                let wrapper = op
+                    .result_wrapper
+                    .clone()
+                    .unwrap_or_else(|| format!("{}Result", op.name));
                 let _ = write!(b, "<{wrapper}>");
                 xml::write_members(&mut b, model, model.shape(shape), output);
                 let _ = write!(b, "</{wrapper}>");
@@ -59,8 +67,11 @@ pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &
                 Some(shape) => json::encode(model, model.shape(shape), output),
                 None => Value::Object(Map::new()),
             };
-            let content_type =
-                if model.protocol == Protocol::Json { json_content_type(model) } else { "application/json" };
+            let content_type = if model.protocol == Protocol::Json {
+                json_content_type(model)
+            } else {
+                "application/json"
+            };
             Response {
                 status: 200,
                 content_type,
@@ -90,7 +101,11 @@ fn xml_response(status: u16, body: String, request_id: &str) -> Response {
 /// The HTTP status AWS uses for `err`: the error's own, else the model's, else 400.
 pub fn status_of(model: Option<&ServiceModel>, err: &ApiError) -> u16 {
     err.status
-        .or_else(|| model.and_then(|m| m.error_info(&err.code)).and_then(|i| i.http_status))
+        .or_else(|| {
+            model
+                .and_then(|m| m.error_info(&err.code))
+                .and_then(|i| i.http_status)
+        })
         .unwrap_or(400)
 }
 
@@ -110,18 +125,27 @@ pub fn error(
             xml::escape_into(&mut b, &err.code);
             b.push_str("</Code><Message>");
             xml::escape_into(&mut b, &err.message);
-            let _ = write!(b, "</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>");
+            let _ = write!(
+                b,
+                "</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            );
             xml_response(status, b, request_id)
         }
         Protocol::Query => {
             let ns = model.map(namespace).unwrap_or_default();
             let kind = if status >= 500 { "Receiver" } else { "Sender" };
             let mut b = String::from(XML_DECL);
-            let _ = write!(b, "<ErrorResponse xmlns=\"{ns}\"><Error><Type>{kind}</Type><Code>");
+            let _ = write!(
+                b,
+                "<ErrorResponse xmlns=\"{ns}\"><Error><Type>{kind}</Type><Code>"
+            );
             xml::escape_into(&mut b, &err.code);
             b.push_str("</Code><Message>");
             xml::escape_into(&mut b, &err.message);
-            let _ = write!(b, "</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>");
+            let _ = write!(
+                b,
+                "</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            );
             xml_response(status, b, request_id)
         }
         Protocol::Json | Protocol::RestJson => {
@@ -129,7 +153,10 @@ pub fn error(
             if protocol == Protocol::Json {
                 body.insert("__type".into(), Value::String(err.code.clone()));
             }
-            body.insert(message_member(model, &err.code).into(), Value::String(err.message.clone()));
+            body.insert(
+                message_member(model, &err.code).into(),
+                Value::String(err.message.clone()),
+            );
             for (k, v) in &err.extra {
                 body.insert(k.clone(), v.clone());
             }
@@ -156,7 +183,9 @@ fn message_member(model: Option<&ServiceModel>, code: &str) -> &'static str {
     let capital = model
         .and_then(|m| m.shapes.get(code))
         .map(|s| match &s.kind {
-            ShapeKind::Structure(Structure { members, .. }) => members.iter().any(|m| m.name == "Message"),
+            ShapeKind::Structure(Structure { members, .. }) => {
+                members.iter().any(|m| m.name == "Message")
+            }
             _ => false,
         })
         .unwrap_or(false);
@@ -195,11 +224,26 @@ mod tests {
     #[test]
     fn rest_json_error_uses_model_member_names() {
         let m = airlock_model::mwaa();
-        let r = error(Protocol::RestJson, Some(m), &ApiError::new("AccessDeniedException", "no"), "rid");
+        let r = error(
+            Protocol::RestJson,
+            Some(m),
+            &ApiError::new("AccessDeniedException", "no"),
+            "rid",
+        );
         assert_eq!(r.status, 403);
-        assert_eq!(r.body, serde_json::to_vec(&json!({"Message": "no"})).unwrap());
-        assert!(r.headers.contains(&("x-amzn-ErrorType", "AccessDeniedException".into())));
-        let r = error(Protocol::RestJson, Some(m), &ApiError::new("ResourceNotFoundException", "gone"), "rid");
+        assert_eq!(
+            r.body,
+            serde_json::to_vec(&json!({"Message": "no"})).unwrap()
+        );
+        assert!(r
+            .headers
+            .contains(&("x-amzn-ErrorType", "AccessDeniedException".into())));
+        let r = error(
+            Protocol::RestJson,
+            Some(m),
+            &ApiError::new("ResourceNotFoundException", "gone"),
+            "rid",
+        );
         assert_eq!(r.status, 404);
     }
 

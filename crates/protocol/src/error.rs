@@ -18,7 +18,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ApiError { code: code.into(), message: message.into(), status: None, extra: Vec::new() }
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+            status: None,
+            extra: Vec::new(),
+        }
     }
 
     pub fn with_status(mut self, status: u16) -> Self {

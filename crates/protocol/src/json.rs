@@ -9,18 +9,26 @@ use time::OffsetDateTime;
 
 /// Parses and checks a JSON input body. Timestamps are handed to services as ISO 8601 strings.
 pub fn decode(model: &ServiceModel, shape: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
-    let Some(shape) = shape else { return Ok(Value::Object(Map::new())) };
+    let Some(shape) = shape else {
+        return Ok(Value::Object(Map::new()));
+    };
     let raw: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
         serde_json::from_slice(body).map_err(|e| {
-            ApiError::new("SerializationException", format!("Unable to parse request body: {e}"))
+            ApiError::new(
+                "SerializationException",
+                format!("Unable to parse request body: {e}"),
+            )
         })?
     };
     let mut violations = Vec::new();
     let v = check(model, model.shape(shape), raw, "", &mut violations)?;
     if !violations.is_empty() {
-        return Err(ApiError::new("ValidationException", validate::message(&violations)));
+        return Err(ApiError::new(
+            "ValidationException",
+            validate::message(&violations),
+        ));
     }
     Ok(v)
 }
@@ -39,7 +47,13 @@ fn check(
     path: &str,
     out: &mut Vec<Violation>,
 ) -> Result<Value, ApiError> {
-    let sub = |name: &str| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    let sub = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     Ok(match (&shape.kind, v) {
         (_, Value::Null) => Value::Null,
         (ShapeKind::Structure(st), Value::Object(mut obj)) => {
@@ -53,7 +67,10 @@ fn check(
                         }
                     }
                     Some(val) => {
-                        res.insert(m.name.clone(), check(model, model.shape(&m.shape), val, &p, out)?);
+                        res.insert(
+                            m.name.clone(),
+                            check(model, model.shape(&m.shape), val, &p, out)?,
+                        );
                     }
                 }
             }
@@ -64,7 +81,13 @@ fn check(
             let ms = model.shape(&member.shape);
             let mut res = Vec::with_capacity(items.len());
             for (i, item) in items.into_iter().enumerate() {
-                res.push(check(model, ms, item, &format!("{path}.{}.member", i + 1), out)?);
+                res.push(check(
+                    model,
+                    ms,
+                    item,
+                    &format!("{path}.{}.member", i + 1),
+                    out,
+                )?);
             }
             Value::Array(res)
         }
@@ -100,7 +123,9 @@ fn check(
             OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| mismatch("timestamp", path))?;
             Value::String(s)
         }
-        (ShapeKind::Structure(_) | ShapeKind::Map { .. }, _) => return Err(mismatch("object", path)),
+        (ShapeKind::Structure(_) | ShapeKind::Map { .. }, _) => {
+            return Err(mismatch("object", path))
+        }
         (ShapeKind::List { .. }, _) => return Err(mismatch("list", path)),
         (ShapeKind::Boolean, _) => return Err(mismatch("boolean", path)),
         (ShapeKind::String | ShapeKind::Blob, _) => return Err(mismatch("string", path)),
@@ -131,12 +156,19 @@ pub fn encode(model: &ServiceModel, shape: &Shape, v: &Value) -> Value {
         }
         (ShapeKind::Map { value, .. }, Value::Object(obj)) => {
             let vs = model.shape(&value.shape);
-            Value::Object(obj.iter().map(|(k, v)| (k.clone(), encode(model, vs, v))).collect())
+            Value::Object(
+                obj.iter()
+                    .map(|(k, v)| (k.clone(), encode(model, vs, v)))
+                    .collect(),
+            )
         }
-        (ShapeKind::Timestamp { .. }, Value::String(s)) => match OffsetDateTime::parse(s, &Rfc3339) {
+        (ShapeKind::Timestamp { .. }, Value::String(s)) => match OffsetDateTime::parse(s, &Rfc3339)
+        {
             Ok(t) => {
                 let secs = t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0;
-                serde_json::Number::from_f64(secs).map(Value::Number).unwrap_or(Value::Null)
+                serde_json::Number::from_f64(secs)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
             }
             Err(_) => Value::String(s.clone()),
         },
@@ -156,11 +188,20 @@ mod tests {
         assert_eq!(e.code, "SerializationException");
         let e = decode(m, Some("CreateEnvironmentInput"), b"{not json").unwrap_err();
         assert_eq!(e.code, "SerializationException");
-        let e = decode(m, Some("CreateEnvironmentInput"), b"{\"DagS3Path\": \"dags\"}").unwrap_err();
+        let e = decode(
+            m,
+            Some("CreateEnvironmentInput"),
+            b"{\"DagS3Path\": \"dags\"}",
+        )
+        .unwrap_err();
         assert_eq!(e.code, "ValidationException");
         assert!(e.message.contains("'executionRoleArn'"), "{}", e.message);
         let shape = m.shape("Environment");
-        let out = encode(m, shape, &json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Bogus": 1}));
+        let out = encode(
+            m,
+            shape,
+            &json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Bogus": 1}),
+        );
         assert_eq!(out, json!({"CreatedAt": 1714557600.5, "Name": "e"}));
     }
 }

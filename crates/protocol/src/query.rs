@@ -23,20 +23,35 @@ pub enum Dialect {
 /// Parses an `application/x-www-form-urlencoded` body (or query string).
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     if std::str::from_utf8(body).is_err() {
-        return Err(ApiError::new("MalformedQueryString", "The request body is not valid UTF-8."));
+        return Err(ApiError::new(
+            "MalformedQueryString",
+            "The request body is not valid UTF-8.",
+        ));
     }
     Ok(form_urlencoded::parse(body).into_owned().collect())
 }
 
 /// The value of `name` in parsed form parameters (the last one wins, as on AWS).
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Parameters that belong to the envelope, not to the operation.
 fn is_envelope(key: &str) -> bool {
-    matches!(key, "Action" | "Version" | "AWSAccessKeyId" | "SignatureMethod" | "SignatureVersion" | "Signature" | "Timestamp")
-        || key.starts_with("X-Amz-")
+    matches!(
+        key,
+        "Action"
+            | "Version"
+            | "AWSAccessKeyId"
+            | "SignatureMethod"
+            | "SignatureVersion"
+            | "Signature"
+            | "Timestamp"
+    ) || key.starts_with("X-Amz-")
 }
 
 #[derive(Default)]
@@ -103,19 +118,32 @@ pub fn decode(
     op: &Operation,
     params: &[(String, String)],
 ) -> Result<Value, ApiError> {
-    let Some(input) = &op.input else { return Ok(Value::Object(Map::new())) };
+    let Some(input) = &op.input else {
+        return Ok(Value::Object(Map::new()));
+    };
     let root = Node::build(params);
-    let mut d = Decoder { model, dialect, violations: Vec::new(), ec2_error: None };
+    let mut d = Decoder {
+        model,
+        dialect,
+        violations: Vec::new(),
+        ec2_error: None,
+    };
     let value = d.structure(model.shape(input), &root, "");
     if let Some(e) = d.ec2_error {
         return Err(e);
     }
     if !d.violations.is_empty() {
-        return Err(ApiError::new("ValidationError", validate::message(&d.violations)));
+        return Err(ApiError::new(
+            "ValidationError",
+            validate::message(&d.violations),
+        ));
     }
     if dialect == Dialect::Ec2 {
         if let Some(key) = root.first_unused() {
-            return Err(ApiError::new("UnknownParameter", format!("The parameter {key} is not recognized")));
+            return Err(ApiError::new(
+                "UnknownParameter",
+                format!("The parameter {key} is not recognized"),
+            ));
         }
     }
     Ok(value)
@@ -158,7 +186,9 @@ impl Decoder<'_> {
     }
 
     fn structure(&mut self, shape: &Shape, node: &Node<'_>, path: &str) -> Value {
-        let ShapeKind::Structure(st) = &shape.kind else { return Value::Null };
+        let ShapeKind::Structure(st) = &shape.kind else {
+            return Value::Null;
+        };
         let mut out = Map::new();
         for m in &st.members {
             let wire = self.wire_name(m);
@@ -192,7 +222,8 @@ impl Decoder<'_> {
                 let container = if self.dialect == Dialect::Ec2 || *flattened {
                     Some(node)
                 } else {
-                    node.children.get(member.location_name.as_deref().unwrap_or("member"))
+                    node.children
+                        .get(member.location_name.as_deref().unwrap_or("member"))
                 };
                 // `Name=` is how the query protocol sends an empty list.
                 node.used.set(true);
@@ -210,9 +241,17 @@ impl Decoder<'_> {
                 self.report(vs, wire, "");
                 Some(Value::Array(out))
             }
-            ShapeKind::Map { key, value, flattened } => {
+            ShapeKind::Map {
+                key,
+                value,
+                flattened,
+            } => {
                 node.used.set(true);
-                let container = if *flattened { Some(node) } else { node.children.get("entry") };
+                let container = if *flattened {
+                    Some(node)
+                } else {
+                    node.children.get("entry")
+                };
                 let kname = key.location_name.as_deref().unwrap_or("key");
                 let vname = value.location_name.as_deref().unwrap_or("value");
                 let mut out = Map::new();
@@ -321,11 +360,23 @@ mod tests {
         );
         let op = m.operation("AuthorizeSecurityGroupIngress").unwrap();
         let v = decode(m, Dialect::Ec2, op, &pairs("GroupId=sg-1&IpPermissions.1.IpProtocol=tcp&IpPermissions.1.FromPort=443&IpPermissions.1.ToPort=443&IpPermissions.1.Groups.1.GroupId=sg-2&IpPermissions.1.IpRanges.1.CidrIp=10.0.0.0%2F16")).unwrap();
-        assert_eq!(v["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"], "sg-2");
-        assert_eq!(v["IpPermissions"][0]["IpRanges"][0]["CidrIp"], "10.0.0.0/16");
+        assert_eq!(
+            v["IpPermissions"][0]["UserIdGroupPairs"][0]["GroupId"],
+            "sg-2"
+        );
+        assert_eq!(
+            v["IpPermissions"][0]["IpRanges"][0]["CidrIp"],
+            "10.0.0.0/16"
+        );
         assert_eq!(v["IpPermissions"][0]["FromPort"], 443);
         let op = m.operation("CreateSecurityGroup").unwrap();
-        let v = decode(m, Dialect::Ec2, op, &pairs("GroupName=g&GroupDescription=d&VpcId=vpc-1")).unwrap();
+        let v = decode(
+            m,
+            Dialect::Ec2,
+            op,
+            &pairs("GroupName=g&GroupDescription=d&VpcId=vpc-1"),
+        )
+        .unwrap();
         assert_eq!(v["Description"], "d");
     }
 
@@ -338,7 +389,10 @@ mod tests {
         assert_eq!(e.message, "The request must contain the parameter VpcId");
         let op = m.operation("DescribeVpcs").unwrap();
         let e = decode(m, Dialect::Ec2, op, &pairs("Bogus=1")).unwrap_err();
-        assert_eq!((e.code.as_str(), e.message.as_str()), ("UnknownParameter", "The parameter Bogus is not recognized"));
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("UnknownParameter", "The parameter Bogus is not recognized")
+        );
         let e = decode(m, Dialect::Ec2, op, &pairs("MaxResults=many")).unwrap_err();
         assert_eq!(e.code, "InvalidParameterValue");
         let e = decode(m, Dialect::Ec2, op, &pairs("DryRun=maybe")).unwrap_err();
@@ -350,10 +404,17 @@ mod tests {
         let m = airlock_model::iam();
         let op = m.operation("CreateRole").unwrap();
         let v = decode(m, Dialect::Query, op, &pairs("RoleName=r&AssumeRolePolicyDocument=%7B%7D&Tags.member.1.Key=k&Tags.member.1.Value=v")).unwrap();
-        assert_eq!(v, json!({"AssumeRolePolicyDocument": "{}", "RoleName": "r", "Tags": [{"Key": "k", "Value": "v"}]}));
+        assert_eq!(
+            v,
+            json!({"AssumeRolePolicyDocument": "{}", "RoleName": "r", "Tags": [{"Key": "k", "Value": "v"}]})
+        );
         let e = decode(m, Dialect::Query, op, &pairs("RoleName=bad%20name")).unwrap_err();
         assert_eq!(e.code, "ValidationError");
-        assert!(e.message.starts_with("2 validation errors detected: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("2 validation errors detected: "),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("Value null at 'assumeRolePolicyDocument' failed to satisfy constraint: Member must not be null"));
         assert!(e.message.contains("Value 'bad name' at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern"));
     }

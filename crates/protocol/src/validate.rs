@@ -17,7 +17,11 @@ pub struct Violation {
 
 impl Violation {
     pub fn missing(path: String) -> Self {
-        Violation { path, value: "null".into(), constraint: "Member must not be null".into() }
+        Violation {
+            path,
+            value: "null".into(),
+            constraint: "Member must not be null".into(),
+        }
     }
 }
 
@@ -27,7 +31,10 @@ pub fn message(violations: &[Violation]) -> String {
     let parts: Vec<String> = violations
         .iter()
         .map(|v| {
-            format!("Value {} at '{}' failed to satisfy constraint: {}", v.value, v.path, v.constraint)
+            format!(
+                "Value {} at '{}' failed to satisfy constraint: {}",
+                v.value, v.path, v.constraint
+            )
         })
         .collect();
     format!(
@@ -52,7 +59,11 @@ fn quoted(s: &str) -> String {
 
 /// Checks a string value against its shape.
 pub fn check_string(shape: &Shape, path: &str, s: &str, sensitive: bool, out: &mut Vec<Violation>) {
-    let shown = if sensitive || shape.sensitive { "'***'".to_owned() } else { quoted(s) };
+    let shown = if sensitive || shape.sensitive {
+        "'***'".to_owned()
+    } else {
+        quoted(s)
+    };
     let len = s.chars().count() as i64;
     if let Some(min) = shape.min {
         if len < min {
@@ -143,7 +154,10 @@ pub fn check_len(shape: &Shape, path: &str, len: usize, out: &mut Vec<Violation>
 /// `regex` crate cannot express are not enforced.
 fn pattern(p: &str) -> Option<Regex> {
     static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     cache
         .entry(p.to_owned())
         .or_insert_with(|| {
@@ -161,7 +175,10 @@ mod tests {
 
     #[test]
     fn java_patterns_translate_and_anchor() {
-        let re = pattern(r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+").unwrap();
+        let re = pattern(
+            r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+",
+        )
+        .unwrap();
         assert!(re.is_match("{\"Version\":\"2012-10-17\"}"));
         let name = pattern("[a-zA-Z][0-9a-zA-Z-_]*").unwrap();
         assert!(name.is_match("MyEnv-1"));

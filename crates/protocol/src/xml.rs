@@ -20,7 +20,9 @@ pub fn escape_into(buf: &mut String, text: &str) {
 
 /// Writes the members of structure `shape` found in `value`, in model order.
 pub fn write_members(buf: &mut String, model: &ServiceModel, shape: &Shape, value: &Value) {
-    let ShapeKind::Structure(st) = &shape.kind else { return };
+    let ShapeKind::Structure(st) = &shape.kind else {
+        return;
+    };
     let Some(obj) = value.as_object() else { return };
     for m in &st.members {
         if let Some(v) = obj.get(&m.name) {
@@ -54,7 +56,11 @@ fn write_member(buf: &mut String, model: &ServiceModel, m: &Member, v: &Value) {
                 let _ = write!(buf, "</{name}>");
             }
         }
-        ShapeKind::Map { key, value, flattened } => {
+        ShapeKind::Map {
+            key,
+            value,
+            flattened,
+        } => {
             let kname = key.location_name.as_deref().unwrap_or("key");
             let vname = value.location_name.as_deref().unwrap_or("value");
             let vshape = model.shape(&value.shape);
@@ -135,7 +141,12 @@ mod tests {
     fn query_lists_use_member() {
         let m = airlock_model::iam();
         let mut buf = String::new();
-        write_members(&mut buf, m, m.shape("ListRolesResponse"), &json!({"Roles": [{"RoleName": "r"}], "IsTruncated": false}));
+        write_members(
+            &mut buf,
+            m,
+            m.shape("ListRolesResponse"),
+            &json!({"Roles": [{"RoleName": "r"}], "IsTruncated": false}),
+        );
         assert_eq!(buf, "<IsTruncated>false</IsTruncated><Roles><member><RoleName>r</RoleName></member></Roles>");
     }
 }

@@ -38,7 +38,11 @@ pub enum StoreError {
     #[error("the data directory holds schema version {found}; this build of Airlock reads up to {SCHEMA_VERSION}")]
     NewerSchema { found: i64 },
     #[error("record {kind}/{id} in the database cannot be read: {reason}")]
-    Corrupt { kind: String, id: String, reason: String },
+    Corrupt {
+        kind: String,
+        id: String,
+        reason: String,
+    },
 }
 
 /// Store failures reach a client as AWS's internal error.
@@ -57,12 +61,18 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(account: impl Into<String>, region: impl Into<String>) -> Self {
-        Scope { account: account.into(), region: region.into() }
+        Scope {
+            account: account.into(),
+            region: region.into(),
+        }
     }
 
     /// The scope of a global service (IAM) in `account`.
     pub fn global(account: impl Into<String>) -> Self {
-        Scope { account: account.into(), region: String::new() }
+        Scope {
+            account: account.into(),
+            region: String::new(),
+        }
     }
 }
 
@@ -88,7 +98,10 @@ impl Kind {
         fn decode<T: Record>(body: &str) -> Result<Obj, serde_json::Error> {
             Ok(Arc::new(serde_json::from_str::<T>(body)?))
         }
-        Kind { name: T::KIND, decode: decode::<T> }
+        Kind {
+            name: T::KIND,
+            decode: decode::<T>,
+        }
     }
 }
 
@@ -140,15 +153,24 @@ impl Store {
 
     fn load(&self) -> Result<(), StoreError> {
         let db = self.db.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(conn) = db.as_ref() else { return Ok(()) };
+        let Some(conn) = db.as_ref() else {
+            return Ok(());
+        };
         let mut stmt = conn.prepare("SELECT account, region, kind, id, body FROM records")?;
         let mut rows = stmt.query([])?;
         let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
         while let Some(row) = rows.next()? {
-            let (account, region, kind, id, body): (String, String, String, String, String) =
-                (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+            let (account, region, kind, id, body): (String, String, String, String, String) = (
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            );
             // Records of kinds this build does not know are kept in the database untouched.
-            let Some(k) = self.kinds.get(kind.as_str()) else { continue };
+            let Some(k) = self.kinds.get(kind.as_str()) else {
+                continue;
+            };
             let obj = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
                 kind: kind.clone(),
                 id: id.clone(),
@@ -167,7 +189,10 @@ impl Store {
     /// Runs `f` against a consistent snapshot of the state.
     pub fn read<R>(&self, f: impl FnOnce(&View<'_>) -> R) -> R {
         let records = self.records.read().unwrap_or_else(|e| e.into_inner());
-        f(&View { base: &records, overlay: None })
+        f(&View {
+            base: &records,
+            overlay: None,
+        })
     }
 
     /// Runs `f` as one transaction: either all its writes are committed (to disk first, then in
@@ -179,7 +204,10 @@ impl Store {
         let mut db = self.db.lock().unwrap_or_else(|e| e.into_inner());
         let (result, overlay) = {
             let records = self.records.read().unwrap_or_else(|e| e.into_inner());
-            let mut tx = Tx { base: &records, overlay: BTreeMap::new() };
+            let mut tx = Tx {
+                base: &records,
+                overlay: BTreeMap::new(),
+            };
             let result = f(&mut tx)?;
             (result, tx.overlay)
         };
@@ -193,7 +221,12 @@ impl Store {
         let mut changes = Vec::with_capacity(overlay.len());
         for (key, pending) in overlay {
             let deleted = pending.is_none();
-            changes.push(Change { scope: key.0.clone(), kind: key.1, id: key.2.clone(), deleted });
+            changes.push(Change {
+                scope: key.0.clone(),
+                kind: key.1,
+                id: key.2.clone(),
+                deleted,
+            });
             match pending {
                 Some((obj, _)) => records.insert(key, obj),
                 None => records.remove(&key),
@@ -214,7 +247,10 @@ impl Store {
         if let Some(conn) = db.as_mut() {
             conn.execute("DELETE FROM records", [])?;
         }
-        self.records.write().unwrap_or_else(|e| e.into_inner()).clear();
+        self.records
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         Ok(())
     }
 }
@@ -232,7 +268,9 @@ fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<()
         )?;
         for ((scope, kind, id), pending) in overlay {
             match pending {
-                Some((_, body)) => put.execute(params![scope.account, scope.region, kind, id, body])?,
+                Some((_, body)) => {
+                    put.execute(params![scope.account, scope.region, kind, id, body])?
+                }
                 None => del.execute(params![scope.account, scope.region, kind, id])?,
             };
         }
@@ -242,11 +280,16 @@ fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<()
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", [])?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        [],
+    )?;
     let version: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| {
-            r.get::<_, String>(0)
-        })
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
@@ -267,7 +310,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 fn downcast<T: Record>(obj: &Obj) -> Arc<T> {
     // Keys carry T::KIND, and only values of that type are stored under it.
-    Arc::clone(obj).downcast::<T>().expect("record stored under its own kind")
+    Arc::clone(obj)
+        .downcast::<T>()
+        .expect("record stored under its own kind")
 }
 
 fn range<'a>(
@@ -277,7 +322,8 @@ fn range<'a>(
 ) -> impl Iterator<Item = (&'a Key, &'a Obj)> + 'a {
     let start = (scope.clone(), kind, String::new());
     let scope = scope.clone();
-    base.range(start..).take_while(move |(k, _)| k.0 == scope && k.1 == kind)
+    base.range(start..)
+        .take_while(move |(k, _)| k.0 == scope && k.1 == kind)
 }
 
 /// Read access to the state.
@@ -298,12 +344,18 @@ impl View<'_> {
     /// Every record of type `T` in `scope`, ordered by id.
     pub fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
         let Some(overlay) = self.overlay.filter(|o| !o.is_empty()) else {
-            return range(self.base, scope, T::KIND).map(|(_, o)| downcast::<T>(o)).collect();
+            return range(self.base, scope, T::KIND)
+                .map(|(_, o)| downcast::<T>(o))
+                .collect();
         };
-        let mut merged: BTreeMap<&str, Arc<T>> =
-            range(self.base, scope, T::KIND).map(|(k, o)| (k.2.as_str(), downcast::<T>(o))).collect();
+        let mut merged: BTreeMap<&str, Arc<T>> = range(self.base, scope, T::KIND)
+            .map(|(k, o)| (k.2.as_str(), downcast::<T>(o)))
+            .collect();
         let start = (scope.clone(), T::KIND, String::new());
-        for (k, pending) in overlay.range(start..).take_while(|(k, _)| &k.0 == scope && k.1 == T::KIND) {
+        for (k, pending) in overlay
+            .range(start..)
+            .take_while(|(k, _)| &k.0 == scope && k.1 == T::KIND)
+        {
             match pending {
                 Some((obj, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
                 None => merged.remove(k.2.as_str()),
@@ -330,7 +382,10 @@ pub struct Tx<'a> {
 
 impl Tx<'_> {
     fn view(&self) -> View<'_> {
-        View { base: self.base, overlay: Some(&self.overlay) }
+        View {
+            base: self.base,
+            overlay: Some(&self.overlay),
+        }
     }
 
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
@@ -350,7 +405,8 @@ impl Tx<'_> {
     }
 
     pub fn delete<T: Record>(&mut self, scope: &Scope, id: &str) {
-        self.overlay.insert((scope.clone(), T::KIND, id.to_owned()), None);
+        self.overlay
+            .insert((scope.clone(), T::KIND, id.to_owned()), None);
     }
 }
 
@@ -398,7 +454,8 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        let ids: Vec<String> = store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
+        let ids: Vec<String> =
+            store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
         assert_eq!(ids, ["a"]);
     }
 
@@ -440,9 +497,14 @@ mod tests {
         {
             let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
             let mut rx = store.subscribe();
-            store.write::<_, StoreError>(|tx| tx.put(&s, thing("r", 7))).unwrap();
+            store
+                .write::<_, StoreError>(|tx| tx.put(&s, thing("r", 7)))
+                .unwrap();
             let change = rx.try_recv().unwrap();
-            assert_eq!((change.kind, change.id.as_str(), change.deleted), ("test.thing", "r", false));
+            assert_eq!(
+                (change.kind, change.id.as_str(), change.deleted),
+                ("test.thing", "r", false)
+            );
         }
         let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
         assert_eq!(store.read(|v| v.get::<Thing>(&s, "r")).unwrap().n, 7);

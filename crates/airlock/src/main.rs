@@ -1,0 +1,190 @@
+//! `airlock`: the emulator (`airlock serve`) and its helpers.
+
+use airlock_server::ServerConfig;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "airlock",
+    version,
+    about = "Offline emulator of Amazon MWAA's VPC endpoint access path and the AWS APIs around it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the emulator: every AWS API on one port.
+    Serve(Serve),
+    /// Print shell exports that point the AWS CLI and SDKs at Airlock: `eval "$(airlock env)"`.
+    Env(Env),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Auth {
+    On,
+    Off,
+}
+
+#[derive(Parser)]
+struct Serve {
+    /// Address of the API gateway (every AWS service, and /_airlock/*).
+    #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
+    /// Where the state lives [default: $XDG_DATA_HOME/airlock, or ~/.local/share/airlock].
+    #[arg(long, env = "AIRLOCK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Keep the state in memory only; nothing is written to disk.
+    #[arg(long, env = "AIRLOCK_EPHEMERAL")]
+    ephemeral: bool,
+    /// Multiplies AWS's real durations (1 = real time; 0 = instant).
+    #[arg(long, env = "AIRLOCK_TIME_SCALE", default_value_t = 0.01)]
+    time_scale: f64,
+    /// Verify SigV4 signatures (`off` accepts any credentials).
+    #[arg(long, env = "AIRLOCK_AUTH", value_enum, default_value = "on")]
+    auth: Auth,
+    /// Account of the default `test` access key.
+    #[arg(long, env = "AIRLOCK_DEFAULT_ACCOUNT", default_value = "000000000000")]
+    default_account: String,
+    /// Log format.
+    #[arg(long, env = "AIRLOCK_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
+}
+
+#[derive(Parser)]
+struct Env {
+    /// Airlock's API address.
+    #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
+    /// Region for the clients.
+    #[arg(long, default_value = "us-west-2")]
+    region: String,
+}
+
+fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("airlock")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Env(env) => {
+            print!(
+                "export AWS_ENDPOINT_URL=http://{listen}\n\
+                 export AWS_DISABLE_HOST_PREFIX_INJECTION=true\n\
+                 export AWS_ACCESS_KEY_ID=test\n\
+                 export AWS_SECRET_ACCESS_KEY=test\n\
+                 export AWS_REGION={region}\n\
+                 export AWS_DEFAULT_REGION={region}\n",
+                listen = env.listen,
+                region = env.region
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Serve(serve) => run_serve(serve),
+    }
+}
+
+fn run_serve(s: Serve) -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if s.log_format == "json" {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    if !(s.time_scale >= 0.0 && s.time_scale.is_finite()) {
+        eprintln!("error: --time-scale must be a number >= 0");
+        return ExitCode::from(2);
+    }
+    let data_dir = if s.ephemeral {
+        None
+    } else {
+        Some(s.data_dir.unwrap_or_else(default_data_dir))
+    };
+    let config = ServerConfig {
+        listen: s.listen,
+        data_dir,
+        auth: s.auth == Auth::On,
+        services: airlock_services::Config {
+            time_scale: s.time_scale,
+            default_account: s.default_account,
+        },
+        ..ServerConfig::default()
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let running = match airlock_server::start(config).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let cfg = &running.state.config;
+        tracing::info!(
+            target: "airlock",
+            listen = %running.addr,
+            data_dir = cfg.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "(ephemeral)".into()),
+            auth = cfg.auth,
+            time_scale = cfg.services.time_scale,
+            "airlock ready"
+        );
+        shutdown_signal().await;
+        tracing::info!(target: "airlock", "shutting down");
+        match running.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

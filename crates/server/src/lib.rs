@@ -1,0 +1,114 @@
+//! The API gateway: every AWS service on one HTTP port, plus the `/_airlock/*` admin endpoints.
+//!
+//! Request path: [`classify`] finds the service and operation (X-Amz-Target, then the MWAA REST
+//! paths, then `Action` + `Version`, then the SigV4 scope), [`auth`] verifies the signature,
+//! the protocol codecs decode the input against the service model, `airlock_services::call` runs
+//! the operation against the store, and the result or error is encoded in the protocol's
+//! envelope. One log line per request.
+
+pub mod auth;
+pub mod classify;
+mod gateway;
+
+use airlock_services::Config;
+use airlock_store::{Store, StoreError};
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use gateway::app;
+
+/// Everything `airlock serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// `None`: keep the state in memory (`--ephemeral`).
+    pub data_dir: Option<PathBuf>,
+    pub auth: bool,
+    pub services: Config,
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            data_dir: None,
+            auth: true,
+            services: Config::default(),
+            max_body: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// State shared by every request.
+pub struct AppState {
+    pub store: Store,
+    pub config: ServerConfig,
+}
+
+/// Opens the store the configuration asks for.
+pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
+    let kinds = airlock_services::record_kinds();
+    match &config.data_dir {
+        None => Ok(Store::ephemeral(&kinds)),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            let path = dir.join("airlock.db");
+            Store::open(&path, &kinds).map_err(|e: StoreError| {
+                anyhow::anyhow!("cannot open the state database {}: {e}", path.display())
+            })
+        }
+    }
+}
+
+/// A running server (used by `airlock serve` and by the integration tests).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Binds the listener and serves in the background.
+pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
+    let store = open_store(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                " (is another Airlock or AWS emulator running? choose another with --listen)"
+            } else {
+                ""
+            };
+            anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.listen)
+        })?;
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState { store, config });
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = app(state.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown: tx,
+        task,
+    })
+}

@@ -1,0 +1,274 @@
+//! The access keys Airlock knows, and who each stands for.
+//!
+//! - `test` (secret `test`): the root of the default account (`--account`, `000000000000`).
+//! - Any 12-digit key (secret `test`): the root of that account, so that a client can act in
+//!   several accounts without creating anything first.
+//! - `AKIA...` keys made by IAM CreateAccessKey: their user (or the account's root).
+//! - `ASIA...` keys issued by STS AssumeRole, until they expire: the assumed-role session. These
+//!   also require their session token.
+//!
+//! IAM access keys and STS sessions are kept in [`credentials_scope`] keyed by access key id, so
+//! a lookup is one map access whatever the account.
+
+use crate::iam::{self, AccessKey, User};
+use crate::sts::Session;
+use crate::{Config, Principal};
+use airlock_store::{Scope, Store, View};
+use time::OffsetDateTime;
+
+/// What a valid access key stands for.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub secret_access_key: String,
+    /// Set for STS session credentials: requests must carry it as `X-Amz-Security-Token`.
+    pub session_token: Option<String>,
+    pub principal: Principal,
+}
+
+/// The secret of the default key and of the 12-digit account keys.
+pub const DEFAULT_SECRET: &str = "test";
+
+/// Where access keys (`iam.access_key`) and STS sessions (`sts.session`) are kept: a scope of no
+/// account, keyed by access key id.
+pub fn credentials_scope() -> Scope {
+    Scope::global("")
+}
+
+fn root(account: &str, access_key_id: &str) -> Principal {
+    Principal {
+        account: account.to_owned(),
+        arn: format!("arn:aws:iam::{account}:root"),
+        user_id: account.to_owned(),
+        access_key_id: access_key_id.to_owned(),
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The credentials of `access_key_id`, if Airlock knows the key (and, for session credentials,
+/// they have not expired at `now`).
+pub fn resolve(
+    store: &Store,
+    config: &Config,
+    access_key_id: &str,
+    now: OffsetDateTime,
+) -> Option<Credentials> {
+    if access_key_id == "test" {
+        return Some(Credentials {
+            secret_access_key: DEFAULT_SECRET.into(),
+            session_token: None,
+            principal: root(&config.default_account, access_key_id),
+        });
+    }
+    if is_account_id(access_key_id) {
+        return Some(Credentials {
+            secret_access_key: DEFAULT_SECRET.into(),
+            session_token: None,
+            principal: root(access_key_id, access_key_id),
+        });
+    }
+    store.read(|v| stored(v, access_key_id, Some(now)))
+}
+
+/// An access key or session kept in the store (sessions only while unexpired, when `now` is
+/// given).
+fn stored(v: &View<'_>, access_key_id: &str, now: Option<OffsetDateTime>) -> Option<Credentials> {
+    let scope = credentials_scope();
+    if let Some(s) = v.get::<Session>(&scope, access_key_id) {
+        if now.is_some_and(|now| s.expires_at <= now.unix_timestamp()) {
+            return None;
+        }
+        return Some(Credentials {
+            secret_access_key: s.secret_access_key.clone(),
+            session_token: Some(s.session_token.clone()),
+            principal: Principal {
+                account: s.account.clone(),
+                arn: s.arn.clone(),
+                user_id: s.user_id(),
+                access_key_id: access_key_id.to_owned(),
+            },
+        });
+    }
+    let key = v.get::<AccessKey>(&scope, access_key_id)?;
+    if key.status != "Active" {
+        return None;
+    }
+    let principal = match &key.user_name {
+        None => root(&key.account, access_key_id),
+        Some(name) => {
+            let user = v.get::<User>(&Scope::global(key.account.clone()), &iam::key(name))?;
+            Principal {
+                account: key.account.clone(),
+                arn: user.arn.clone(),
+                user_id: user.user_id.clone(),
+                access_key_id: access_key_id.to_owned(),
+            }
+        }
+    };
+    Some(Credentials {
+        secret_access_key: key.secret_access_key.clone(),
+        session_token: None,
+        principal,
+    })
+}
+
+/// The principal of a request when `--auth off` (any key is accepted), without the store: a
+/// 12-digit key is that account's root, anything else the default account's root.
+///
+/// [`unverified_principal_in`] also knows IAM access keys and STS sessions.
+pub fn unverified_principal(config: &Config, access_key_id: &str) -> Principal {
+    if is_account_id(access_key_id) {
+        root(access_key_id, access_key_id)
+    } else {
+        root(&config.default_account, access_key_id)
+    }
+}
+
+/// The principal of a request when `--auth off`: the key's principal if Airlock knows the key
+/// (IAM access keys, STS sessions even expired), else as [`unverified_principal`].
+pub fn unverified_principal_in(store: &Store, config: &Config, access_key_id: &str) -> Principal {
+    if access_key_id != "test" && !is_account_id(access_key_id) {
+        if let Some(c) = store.read(|v| stored(v, access_key_id, None)) {
+            return c.principal;
+        }
+    }
+    unverified_principal(config, access_key_id)
+}
+
+/// Helpers for the services' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::{Config, Ctx, Principal};
+    use airlock_store::Store;
+    use time::macros::datetime;
+
+    pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
+
+    pub fn store() -> Store {
+        Store::ephemeral(&crate::record_kinds())
+    }
+
+    pub fn root_principal(account: &str) -> Principal {
+        super::root(account, "test")
+    }
+
+    pub fn ctx_as<'a>(store: &'a Store, config: &'a Config, principal: Principal) -> Ctx<'a> {
+        Ctx {
+            store,
+            config,
+            principal,
+            region: "us-west-2".into(),
+            request_id: "00000000-0000-0000-0000-000000000000".into(),
+            now: datetime!(2024-05-01 10:00:00.123 UTC),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn default_and_account_keys() {
+        let store = store();
+        let config = Config::default();
+        let now = OffsetDateTime::now_utc();
+        let c = resolve(&store, &config, "test", now).unwrap();
+        assert_eq!(c.secret_access_key, "test");
+        assert_eq!(c.session_token, None);
+        assert_eq!(c.principal.account, "000000000000");
+        assert_eq!(c.principal.arn, "arn:aws:iam::000000000000:root");
+        assert_eq!(c.principal.user_id, "000000000000");
+        assert_eq!(c.principal.access_key_id, "test");
+
+        let c = resolve(&store, &config, "123456789012", now).unwrap();
+        assert_eq!(c.secret_access_key, "test");
+        assert_eq!(c.principal.arn, "arn:aws:iam::123456789012:root");
+        assert_eq!(c.principal.access_key_id, "123456789012");
+
+        assert!(resolve(&store, &config, "AKIAIOSFODNN7EXAMPLE", now).is_none());
+        assert!(resolve(&store, &config, "12345678901", now).is_none());
+
+        assert_eq!(
+            unverified_principal(&config, "whatever").account,
+            "000000000000"
+        );
+        assert_eq!(
+            unverified_principal(&config, "123456789012").account,
+            "123456789012"
+        );
+        assert_eq!(
+            unverified_principal_in(&store, &config, "anything").account,
+            "000000000000"
+        );
+    }
+
+    #[test]
+    fn iam_access_keys_resolve_to_their_user() {
+        let store = store();
+        let config = Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let user = crate::iam::call(
+            &ctx,
+            "CreateUser",
+            &json!({"UserName": "Alice", "Path": "/eng/"}),
+        )
+        .unwrap()
+        .unwrap();
+        let key = crate::iam::call(&ctx, "CreateAccessKey", &json!({"UserName": "alice"}))
+            .unwrap()
+            .unwrap();
+        let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
+        let c = resolve(&store, &config, id, ctx.now).unwrap();
+        assert_eq!(
+            c.secret_access_key,
+            key["AccessKey"]["SecretAccessKey"].as_str().unwrap()
+        );
+        assert_eq!(c.session_token, None);
+        assert_eq!(c.principal.account, "123456789012");
+        assert_eq!(c.principal.arn, "arn:aws:iam::123456789012:user/eng/Alice");
+        assert_eq!(
+            c.principal.user_id,
+            user["User"]["UserId"].as_str().unwrap()
+        );
+        assert_eq!(c.principal.access_key_id, id);
+        assert_eq!(unverified_principal_in(&store, &config, id), c.principal);
+
+        // The user's own GetCallerIdentity and GetUser.
+        let as_alice = ctx_as(&store, &config, c.principal.clone());
+        let me = crate::sts::call(&as_alice, "GetCallerIdentity", &json!({}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            me,
+            json!({"UserId": user["User"]["UserId"], "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/eng/Alice"})
+        );
+        let got = crate::iam::call(&as_alice, "GetUser", &json!({}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got["User"]["UserName"], json!("Alice"));
+
+        // Root keys made by the root resolve to the root.
+        let root_key = crate::iam::call(&ctx, "CreateAccessKey", &json!({}))
+            .unwrap()
+            .unwrap();
+        assert!(root_key["AccessKey"].get("UserName").is_none());
+        let id2 = root_key["AccessKey"]["AccessKeyId"].as_str().unwrap();
+        let c2 = resolve(&store, &config, id2, ctx.now).unwrap();
+        assert_eq!(c2.principal.arn, "arn:aws:iam::123456789012:root");
+
+        // Deleted keys no longer resolve.
+        crate::iam::call(
+            &ctx,
+            "DeleteAccessKey",
+            &json!({"UserName": "Alice", "AccessKeyId": id}),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(resolve(&store, &config, id, ctx.now).is_none());
+    }
+}

@@ -1,0 +1,334 @@
+//! What every EC2 resource shares: tags, filters, pagination, errors.
+
+use crate::input;
+use airlock_protocol::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+pub fn tags_json(tags: &[Tag]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"Key": t.key, "Value": t.value}))
+            .collect(),
+    )
+}
+
+/// Tags given in `TagSpecifications` for `resource_type` (`vpc`, `subnet`, `vpc-endpoint`, ...).
+pub fn tags_from_specs(input: &Value, resource_type: &str) -> ApiResult<Vec<Tag>> {
+    let mut tags = Vec::new();
+    for spec in input::list(input, "TagSpecifications") {
+        let rt = input::str(spec, "ResourceType").unwrap_or("");
+        if rt != resource_type {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("'{rt}' is not a valid taggable resource type for this operation."),
+            ));
+        }
+        for t in input::list(spec, "Tags") {
+            tags.push(tag_of(t)?);
+        }
+    }
+    check_tags(&tags)?;
+    Ok(tags)
+}
+
+fn tag_of(t: &Value) -> ApiResult<Tag> {
+    let key = input::str(t, "Key").unwrap_or("").to_owned();
+    Ok(Tag {
+        key,
+        value: input::str(t, "Value").unwrap_or("").to_owned(),
+    })
+}
+
+/// AWS's limits: 50 tags, keys 1–128 characters not starting with `aws:`, values up to 256.
+pub fn check_tags(tags: &[Tag]) -> ApiResult<()> {
+    for t in tags {
+        if t.key.is_empty() || t.key.chars().count() > 128 {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("Tag key must be between 1 and 128 characters: '{}'", t.key),
+            ));
+        }
+        if t.key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                "Tag keys starting with 'aws:' are reserved for internal use",
+            ));
+        }
+        if t.value.chars().count() > 256 {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!(
+                    "Tag value exceeds the maximum length of 256 characters for key '{}'",
+                    t.key
+                ),
+            ));
+        }
+    }
+    if tags.len() > 50 {
+        return Err(ApiError::new(
+            "TagLimitExceeded",
+            "The maximum number of tags per resource is 50",
+        ));
+    }
+    Ok(())
+}
+
+/// Sets `new` tags on `existing` (replacing values of equal keys).
+pub fn merge_tags(existing: &mut Vec<Tag>, new: &[Tag]) -> ApiResult<()> {
+    for t in new {
+        match existing.iter_mut().find(|e| e.key == t.key) {
+            Some(e) => e.value = t.value.clone(),
+            None => existing.push(t.clone()),
+        }
+    }
+    check_tags(existing)
+}
+
+/// One `Filter.N`: a name and the values any of which may match.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+pub fn filters(input: &Value) -> Vec<Filter> {
+    input::list(input, "Filters")
+        .iter()
+        .map(|f| Filter {
+            name: input::str(f, "Name").unwrap_or("").to_owned(),
+            values: input::strs(f, "Values"),
+        })
+        .collect()
+}
+
+/// What a resource answers to a filter name: `None` if the filter does not exist for it.
+pub type Field = Option<Vec<String>>;
+
+/// Resources that Describe calls can filter.
+pub trait Filterable {
+    fn field(&self, name: &str) -> Field;
+    fn tags(&self) -> &[Tag];
+}
+
+/// EC2 filter value matching: `*` any run, `?` one character, `\` escapes the next character.
+pub fn wildcard(pattern: &str, value: &str) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Any,
+        One,
+        Lit(char),
+    }
+    let mut toks = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        toks.push(match c {
+            '*' => Tok::Any,
+            '?' => Tok::One,
+            '\\' => Tok::Lit(chars.next().unwrap_or('\\')),
+            c => Tok::Lit(c),
+        });
+    }
+    let value: Vec<char> = value.chars().collect();
+    // Iterative matching with backtracking to the last `*`.
+    let (mut t, mut v) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while v < value.len() {
+        match toks.get(t) {
+            Some(Tok::One) => {
+                t += 1;
+                v += 1;
+            }
+            Some(Tok::Lit(c)) if *c == value[v] => {
+                t += 1;
+                v += 1;
+            }
+            Some(Tok::Any) => {
+                star = Some((t, v));
+                t += 1;
+            }
+            _ => match star {
+                Some((st, sv)) => {
+                    t = st + 1;
+                    v = sv + 1;
+                    star = Some((st, sv + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    toks[t..].iter().all(|x| *x == Tok::Any)
+}
+
+/// Whether `r` passes every filter; an unknown filter name is AWS's `InvalidParameterValue`.
+pub fn matches<R: Filterable>(r: &R, filters: &[Filter]) -> ApiResult<bool> {
+    for f in filters {
+        let have: Vec<String> = if let Some(key) = f.name.strip_prefix("tag:") {
+            r.tags()
+                .iter()
+                .filter(|t| t.key == key)
+                .map(|t| t.value.clone())
+                .collect()
+        } else if f.name == "tag-key" {
+            r.tags().iter().map(|t| t.key.clone()).collect()
+        } else if f.name == "tag-value" {
+            r.tags().iter().map(|t| t.value.clone()).collect()
+        } else {
+            match r.field(&f.name) {
+                Some(v) => v,
+                None => {
+                    return Err(ApiError::new(
+                        "InvalidParameterValue",
+                        format!("The filter '{}' is invalid", f.name),
+                    ))
+                }
+            }
+        };
+        if !f
+            .values
+            .iter()
+            .any(|want| have.iter().any(|h| wildcard(want, h)))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `Some(vec![s])`: a filter field with one value.
+pub fn one(s: impl Into<String>) -> Field {
+    Some(vec![s.into()])
+}
+
+pub fn flag(b: bool) -> Field {
+    one(if b { "true" } else { "false" })
+}
+
+/// A page of `items` (already filtered and ordered by id) per `MaxResults`/`NextToken`.
+///
+/// `min`/`max` are the operation's MaxResults bounds; `id_list_given` is true when the request
+/// named resources explicitly, which AWS does not let you combine with MaxResults.
+pub fn paginate<T, F: Fn(&T) -> String>(
+    items: Vec<T>,
+    input: &Value,
+    bounds: (i64, i64),
+    id_list_given: bool,
+    id: F,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    let max = input::int(input, "MaxResults");
+    if let Some(m) = max {
+        if id_list_given {
+            return Err(ApiError::new(
+                "InvalidParameterCombination",
+                "The parameter MaxResults cannot be used with the parameter specifying resource IDs",
+            ));
+        }
+        if m < bounds.0 || m > bounds.1 {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!(
+                    "Value ( {m} ) for parameter maxResults is invalid. Expecting a value between {} and {}.",
+                    bounds.0, bounds.1
+                ),
+            ));
+        }
+    }
+    let start = match input::str(input, "NextToken") {
+        Some(token) => {
+            let after = decode_token(token)?;
+            items
+                .iter()
+                .position(|i| id(i) > after)
+                .unwrap_or(items.len())
+        }
+        None => 0,
+    };
+    let mut items: Vec<T> = items.into_iter().skip(start).collect();
+    let mut next = None;
+    if let Some(m) = max {
+        if items.len() > m as usize {
+            items.truncate(m as usize);
+            next = items.last().map(|last| encode_token(&id(last)));
+        }
+    }
+    Ok((items, next))
+}
+
+fn encode_token(last_id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("after:{last_id}"))
+}
+
+fn decode_token(token: &str) -> ApiResult<String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("after:").map(str::to_owned))
+        .ok_or_else(|| ApiError::new("InvalidNextToken", "The token provided is invalid"))
+}
+
+/// `The vpc ID 'vpc-1' does not exist` under the code of that resource.
+pub fn not_found(code: &str, what: &str, id: &str) -> ApiError {
+    ApiError::new(code, format!("The {what} ID '{id}' does not exist"))
+}
+
+/// AWS checks an ID's shape before looking it up: `InvalidVpcID.Malformed` and the like.
+pub fn check_id(id: &str, prefix: &str, malformed_code: &str) -> ApiResult<()> {
+    let ok = id
+        .strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('-'))
+        .is_some_and(|hex| {
+            (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            malformed_code,
+            format!("Invalid id: \"{id}\" (expecting \"{prefix}-...\")"),
+        ))
+    }
+}
+
+pub fn dependency(what: &str, id: &str) -> ApiError {
+    ApiError::new(
+        "DependencyViolation",
+        format!("The {what} '{id}' has dependencies and cannot be deleted."),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("vpc-*", "vpc-123"));
+        assert!(wildcard("*vpce-1*", "VPC Endpoint Interface vpce-123"));
+        assert!(wildcard("10.0.?.0/24", "10.0.1.0/24"));
+        assert!(!wildcard("vpc-?", "vpc-12"));
+        assert!(wildcard("exact", "exact"));
+        assert!(!wildcard("exact", "exactly"));
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let items: Vec<String> = (0..10).map(|i| format!("id-{i}")).collect();
+        let input = json!({"MaxResults": 5});
+        let (page, next) =
+            paginate(items.clone(), &input, (5, 1000), false, |s| s.clone()).unwrap();
+        assert_eq!(page.len(), 5);
+        let input = json!({"MaxResults": 5, "NextToken": next.unwrap()});
+        let (page, next) = paginate(items, &input, (5, 1000), false, |s| s.clone()).unwrap();
+        assert_eq!(page[0], "id-5");
+        assert!(next.is_none());
+    }
+}

@@ -1,0 +1,309 @@
+//! Elastic network interfaces and private address allocation.
+
+use super::cidr;
+use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::{sg, vpc};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkInterface {
+    pub id: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub az: String,
+    pub az_id: String,
+    pub region: String,
+    pub owner: String,
+    pub private_ip: u32,
+    pub mac: String,
+    pub description: String,
+    pub groups: Vec<String>,
+    /// `interface`, `vpc_endpoint`, `nat_gateway`, ...
+    pub interface_type: String,
+    pub requester_managed: bool,
+    pub requester_id: Option<String>,
+    /// `available` or `in-use`.
+    pub status: String,
+    /// Public address (Elastic IP) mapped to this interface, if any.
+    pub public_ip: Option<String>,
+    pub allocation_id: Option<String>,
+    pub association_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for NetworkInterface {
+    const KIND: &'static str = "ec2.network_interface";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl NetworkInterface {
+    pub fn ip(&self) -> String {
+        cidr::ip_str(self.private_ip)
+    }
+
+    pub fn private_dns_name(&self) -> String {
+        vpc::private_dns_name(&self.region, self.private_ip)
+    }
+
+    pub fn json(&self, groups: &[std::sync::Arc<sg::SecurityGroup>]) -> Value {
+        let association = self.public_ip.as_ref().map(|ip| {
+            json!({"PublicIp": ip, "IpOwnerId": "amazon", "AllocationId": self.allocation_id,
+                   "AssociationId": self.association_id, "PublicDnsName": ""})
+        });
+        let mut private = json!({"Primary": true, "PrivateIpAddress": self.ip(), "PrivateDnsName": self.private_dns_name()});
+        let mut v = json!({
+            "NetworkInterfaceId": self.id, "SubnetId": self.subnet_id, "VpcId": self.vpc_id,
+            "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id, "Description": self.description,
+            "Groups": sg::identifiers(groups, &self.groups), "InterfaceType": self.interface_type,
+            "MacAddress": self.mac, "OwnerId": self.owner, "PrivateDnsName": self.private_dns_name(),
+            "PrivateIpAddress": self.ip(), "RequesterManaged": self.requester_managed,
+            "SourceDestCheck": true, "Status": self.status, "TagSet": tags_json(&self.tags),
+            "Ipv6Addresses": [], "Ipv4Prefixes": [], "Ipv6Prefixes": [], "DenyAllIgwTraffic": false,
+            "Ipv6Native": false,
+        });
+        if let Some(r) = &self.requester_id {
+            v["RequesterId"] = json!(r);
+        }
+        if let Some(a) = association {
+            private["Association"] = a.clone();
+            v["Association"] = a;
+        }
+        v["PrivateIpAddresses"] = json!([private]);
+        v
+    }
+}
+
+impl Filterable for NetworkInterface {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "network-interface-id" => one(&self.id),
+            "subnet-id" => one(&self.subnet_id),
+            "vpc-id" => one(&self.vpc_id),
+            "availability-zone" => one(&self.az),
+            "description" => one(&self.description),
+            "interface-type" => one(&self.interface_type),
+            "requester-managed" => flag(self.requester_managed),
+            "requester-id" => Some(self.requester_id.iter().cloned().collect()),
+            "private-ip-address" | "addresses.private-ip-address" => one(self.ip()),
+            "private-dns-name" => one(self.private_dns_name()),
+            "group-id" => Some(self.groups.clone()),
+            "status" => one(&self.status),
+            "mac-address" => one(&self.mac),
+            "owner-id" => one(&self.owner),
+            "source-dest-check" => flag(true),
+            "association.public-ip" => Some(self.public_ip.iter().cloned().collect()),
+            "association.allocation-id" => Some(self.allocation_id.iter().cloned().collect()),
+            "addresses.primary" => flag(true),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+pub fn get(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<NetworkInterface>> {
+    tx.get::<NetworkInterface>(scope, id).ok_or_else(|| {
+        common::not_found(
+            "InvalidNetworkInterfaceID.NotFound",
+            "network interface",
+            id,
+        )
+    })
+}
+
+fn mac() -> String {
+    let b: [u8; 5] = rand::random();
+    format!(
+        "02:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[0], b[1], b[2], b[3], b[4]
+    )
+}
+
+/// Picks a private address in `subnet`: `requested` if it is free and usable, else the lowest
+/// free address from base+4 (the first four and the last are AWS's).
+pub fn allocate(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    subnet: &vpc::Subnet,
+    requested: Option<&str>,
+) -> ApiResult<u32> {
+    let range = subnet.cidr();
+    let used: HashSet<u32> = tx
+        .list::<NetworkInterface>(scope)
+        .iter()
+        .filter(|e| e.subnet_id == subnet.id)
+        .map(|e| e.private_ip)
+        .collect();
+    if let Some(raw) = requested {
+        let ip = cidr::parse_ip(raw).ok_or_else(|| {
+            ApiError::invalid_parameter_value(format!("Invalid IPv4 address: {raw}"))
+        })?;
+        if !range.contains_ip(ip) {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Address {raw} does not fall within the subnet's address range"
+            )));
+        }
+        if ip < range.first_usable() || ip > range.last_usable() {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Address {raw} is in subnet's reserved address range"
+            )));
+        }
+        if used.contains(&ip) {
+            return Err(ApiError::new(
+                "InvalidIPAddress.InUse",
+                format!("The specified address is already in use."),
+            ));
+        }
+        return Ok(ip);
+    }
+    (range.first_usable()..=range.last_usable())
+        .find(|ip| !used.contains(ip))
+        .ok_or_else(|| full(subnet))
+}
+
+fn full(subnet: &vpc::Subnet) -> ApiError {
+    ApiError::new(
+        "InsufficientFreeAddressesInSubnet",
+        format!("There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.", subnet.id),
+    )
+}
+
+/// What a new interface is for.
+pub struct Spec<'a> {
+    pub subnet: &'a vpc::Subnet,
+    pub requested_ip: Option<&'a str>,
+    pub description: String,
+    pub groups: Vec<String>,
+    pub interface_type: &'a str,
+    pub requester_managed: bool,
+    pub requester_id: Option<String>,
+    pub status: &'a str,
+    pub tags: Vec<Tag>,
+}
+
+/// Creates an interface inside `tx` (used by CreateNetworkInterface, VPC endpoints, NAT gateways).
+pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<NetworkInterface> {
+    let scope = ctx.scope();
+    let ip = allocate(tx, &scope, spec.subnet, spec.requested_ip)?;
+    let e = NetworkInterface {
+        id: ids::resource_id("eni"),
+        subnet_id: spec.subnet.id.clone(),
+        vpc_id: spec.subnet.vpc_id.clone(),
+        az: spec.subnet.az.clone(),
+        az_id: spec.subnet.az_id.clone(),
+        region: ctx.region.clone(),
+        owner: ctx.account().to_owned(),
+        private_ip: ip,
+        mac: mac(),
+        description: spec.description,
+        groups: spec.groups,
+        interface_type: spec.interface_type.to_owned(),
+        requester_managed: spec.requester_managed,
+        requester_id: spec.requester_id,
+        status: spec.status.to_owned(),
+        public_ip: None,
+        allocation_id: None,
+        association_id: None,
+        tags: spec.tags,
+    };
+    tx.put(&scope, e.clone())?;
+    Ok(e)
+}
+
+pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let subnet_id = input::req(input, "SubnetId")?;
+    let tags = common::tags_from_specs(input, "network-interface")?;
+    let groups_in = input::strs(input, "Groups");
+    let scope = ctx.scope();
+    let (e, groups) = ctx.store.write(|tx| {
+        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
+        let groups = sg::resolve_groups(tx, &scope, &subnet.vpc_id, &groups_in)?;
+        let e = create_in(
+            ctx,
+            tx,
+            Spec {
+                subnet: &subnet,
+                requested_ip: input::str(input, "PrivateIpAddress"),
+                description: input::str(input, "Description").unwrap_or("").to_owned(),
+                groups,
+                interface_type: "interface",
+                requester_managed: false,
+                requester_id: None,
+                status: "available",
+                tags,
+            },
+        )?;
+        Ok::<_, ApiError>((e, tx.list::<sg::SecurityGroup>(&scope)))
+    })?;
+    let mut v = e.json(&groups);
+    v["Status"] = json!("pending");
+    Ok(json!({"NetworkInterface": v, "ClientToken": input::str(input, "ClientToken")}))
+}
+
+pub fn describe_network_interfaces(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "NetworkInterfaceIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let (all, groups) = ctx.store.read(|v| {
+        (
+            v.list::<NetworkInterface>(&scope),
+            v.list::<sg::SecurityGroup>(&scope),
+        )
+    });
+    for id in &ids {
+        if !all.iter().any(|e| &e.id == id) {
+            return Err(common::not_found(
+                "InvalidNetworkInterfaceID.NotFound",
+                "network interface",
+                id,
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for e in all {
+        if (ids.is_empty() || ids.contains(&e.id)) && common::matches(e.as_ref(), &filters)? {
+            out.push(e);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |e| e.id.clone())?;
+    let mut res =
+        json!({"NetworkInterfaces": page.iter().map(|e| e.json(&groups)).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}
+
+pub fn delete_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "NetworkInterfaceId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let e = get(tx, &scope, id)?;
+        if e.requester_managed || e.status == "in-use" {
+            return Err(ApiError::new(
+                "InvalidNetworkInterface.InUse",
+                format!("Network interface '{id}' is currently in use."),
+            ));
+        }
+        if e.public_ip.is_some() {
+            return Err(ApiError::new(
+                "InvalidNetworkInterface.InUse",
+                format!("Network interface '{id}' has an associated public address."),
+            ));
+        }
+        tx.delete::<NetworkInterface>(&scope, id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}

@@ -1,0 +1,189 @@
+//! Internet gateways.
+
+use super::common::{self, one, tags_json, Field, Filterable, Tag};
+use super::vpc;
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InternetGateway {
+    pub id: String,
+    pub owner: String,
+    pub vpc_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for InternetGateway {
+    const KIND: &'static str = "ec2.internet_gateway";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl InternetGateway {
+    pub fn attached_to(&self, vpc_id: &str) -> bool {
+        self.vpc_id.as_deref() == Some(vpc_id)
+    }
+
+    fn json(&self) -> Value {
+        let attachments: Vec<Value> = self
+            .vpc_id
+            .iter()
+            .map(|v| json!({"VpcId": v, "State": "available"}))
+            .collect();
+        json!({"InternetGatewayId": self.id, "OwnerId": self.owner, "Attachments": attachments, "Tags": tags_json(&self.tags)})
+    }
+}
+
+impl Filterable for InternetGateway {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "internet-gateway-id" => one(&self.id),
+            "owner-id" => one(&self.owner),
+            "attachment.vpc-id" => Some(self.vpc_id.iter().cloned().collect()),
+            "attachment.state" => {
+                Some(self.vpc_id.iter().map(|_| "available".to_owned()).collect())
+            }
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+pub fn create(ctx: &Ctx<'_>, tx: &mut Tx<'_>, tags: Vec<Tag>) -> ApiResult<String> {
+    let g = InternetGateway {
+        id: ids::resource_id("igw"),
+        owner: ctx.account().to_owned(),
+        vpc_id: None,
+        tags,
+    };
+    tx.put(&ctx.scope(), g.clone())?;
+    Ok(g.id)
+}
+
+pub fn get(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<InternetGateway>> {
+    tx.get::<InternetGateway>(scope, id).ok_or_else(|| {
+        ApiError::new(
+            "InvalidInternetGatewayID.NotFound",
+            format!("The internetGateway ID '{id}' does not exist"),
+        )
+    })
+}
+
+pub fn attach(tx: &mut Tx<'_>, scope: &Scope, id: &str, vpc_id: &str) -> ApiResult<()> {
+    let mut g = (*get(tx, scope, id)?).clone();
+    vpc::get_vpc(tx, scope, vpc_id)?;
+    if let Some(v) = &g.vpc_id {
+        return Err(ApiError::new(
+            "Resource.AlreadyAssociated",
+            format!("resource {id} is already attached to network {v}"),
+        ));
+    }
+    if tx
+        .list::<InternetGateway>(scope)
+        .iter()
+        .any(|o| o.attached_to(vpc_id))
+    {
+        return Err(ApiError::new(
+            "Resource.AlreadyAssociated",
+            format!("Network {vpc_id} already has an internet gateway attached"),
+        ));
+    }
+    g.vpc_id = Some(vpc_id.to_owned());
+    tx.put(scope, g)?;
+    Ok(())
+}
+
+pub fn create_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let tags = common::tags_from_specs(input, "internet-gateway")?;
+    let scope = ctx.scope();
+    let g = ctx.store.write(|tx| {
+        let id = create(ctx, tx, tags)?;
+        Ok::<_, ApiError>(get(tx, &scope, &id)?)
+    })?;
+    Ok(json!({"InternetGateway": g.json()}))
+}
+
+pub fn attach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "InternetGatewayId")?;
+    let vpc_id = input::req(input, "VpcId")?;
+    ctx.store.write(|tx| attach(tx, &ctx.scope(), id, vpc_id))?;
+    Ok(json!({}))
+}
+
+pub fn detach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "InternetGatewayId")?;
+    let vpc_id = input::req(input, "VpcId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut g = (*get(tx, &scope, id)?).clone();
+        vpc::get_vpc(tx, &scope, vpc_id)?;
+        if !g.attached_to(vpc_id) {
+            return Err(ApiError::new("Gateway.NotAttached", format!("resource {id} is not attached to network {vpc_id}")));
+        }
+        let mapped = tx.list::<super::nat::Address>(&scope).iter().any(|a| {
+            a.association.is_some() && a.vpc_id.as_deref() == Some(vpc_id)
+        });
+        if mapped {
+            return Err(ApiError::new(
+                "DependencyViolation",
+                format!("Network {vpc_id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway."),
+            ));
+        }
+        g.vpc_id = None;
+        tx.put(&scope, g)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "InternetGatewayId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let g = get(tx, &scope, id)?;
+        if g.vpc_id.is_some() {
+            return Err(common::dependency("internetGateway", id));
+        }
+        tx.delete::<InternetGateway>(&scope, id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "InternetGatewayIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<InternetGateway>(&scope));
+    for id in &ids {
+        if !all.iter().any(|g| &g.id == id) {
+            return Err(ApiError::new(
+                "InvalidInternetGatewayID.NotFound",
+                format!("The internetGateway ID '{id}' does not exist"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for g in all {
+        if (ids.is_empty() || ids.contains(&g.id)) && common::matches(g.as_ref(), &filters)? {
+            out.push(g);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |g| g.id.clone())?;
+    let mut res = json!({"InternetGateways": page.iter().map(|g| g.json()).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}

@@ -1,0 +1,489 @@
+//! Elastic IP addresses and NAT gateways.
+//!
+//! Public addresses come from Airlock's public loopback range (see the design's VPC fabric):
+//! what AWS would hand out as an internet address is an address host programs can reach.
+
+use super::cidr::{self, Cidr};
+use super::common::{self, one, tags_json, Field, Filterable, Tag};
+use super::{eni, vpc};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// Where public addresses are allocated from.
+pub const PUBLIC_POOL: &str = "127.255.0.0/16";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Address {
+    pub allocation_id: String,
+    pub public_ip: String,
+    pub owner: String,
+    pub region: String,
+    /// `(association id, network interface id, private ip)` while associated.
+    pub association: Option<(String, String, String)>,
+    pub vpc_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for Address {
+    const KIND: &'static str = "ec2.address";
+    fn id(&self) -> &str {
+        &self.allocation_id
+    }
+}
+
+/// Public addresses in use, across every account and region (kept in the global scope).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublicIp {
+    pub ip: String,
+    pub owner: String,
+}
+
+impl Record for PublicIp {
+    const KIND: &'static str = "ec2.public_ip";
+    fn id(&self) -> &str {
+        &self.ip
+    }
+}
+
+fn pool_scope() -> Scope {
+    Scope::new("", "")
+}
+
+/// Takes a free public address from the pool.
+pub fn take_public_ip(tx: &mut Tx<'_>, owner: &str) -> ApiResult<String> {
+    let pool = Cidr::parse(PUBLIC_POOL).expect("valid pool");
+    for _ in 0..64 {
+        let ip = pool.base + 1 + rand::random::<u32>() % (pool.size() as u32 - 2);
+        let s = cidr::ip_str(ip);
+        if tx.get::<PublicIp>(&pool_scope(), &s).is_none() {
+            tx.put(
+                &pool_scope(),
+                PublicIp {
+                    ip: s.clone(),
+                    owner: owner.to_owned(),
+                },
+            )?;
+            return Ok(s);
+        }
+    }
+    Err(ApiError::new(
+        "AddressLimitExceeded",
+        "The maximum number of addresses has been reached.",
+    ))
+}
+
+pub fn release_public_ip(tx: &mut Tx<'_>, ip: &str) {
+    tx.delete::<PublicIp>(&pool_scope(), ip);
+}
+
+impl Address {
+    fn json(&self) -> Value {
+        let mut v = json!({
+            "AllocationId": self.allocation_id, "PublicIp": self.public_ip, "Domain": "vpc",
+            "PublicIpv4Pool": "amazon", "NetworkBorderGroup": self.region, "Tags": tags_json(&self.tags),
+        });
+        if let Some((assoc, eni, private)) = &self.association {
+            v["AssociationId"] = json!(assoc);
+            v["NetworkInterfaceId"] = json!(eni);
+            v["NetworkInterfaceOwnerId"] = json!(self.owner);
+            v["PrivateIpAddress"] = json!(private);
+        }
+        v
+    }
+}
+
+impl Filterable for Address {
+    fn field(&self, name: &str) -> Field {
+        let assoc = |i: usize| -> Field {
+            Some(
+                self.association
+                    .iter()
+                    .map(|a| [&a.0, &a.1, &a.2][i].clone())
+                    .collect(),
+            )
+        };
+        match name {
+            "allocation-id" => one(&self.allocation_id),
+            "public-ip" => one(&self.public_ip),
+            "domain" => one("vpc"),
+            "network-border-group" => one(&self.region),
+            "association-id" => assoc(0),
+            "network-interface-id" => assoc(1),
+            "private-ip-address" => assoc(2),
+            "network-interface-owner-id" => Some(
+                self.association
+                    .iter()
+                    .map(|_| self.owner.clone())
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+fn get_address(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<Address>> {
+    tx.get::<Address>(scope, id).ok_or_else(|| {
+        ApiError::new(
+            "InvalidAllocationID.NotFound",
+            format!("The allocation ID '{id}' does not exist"),
+        )
+    })
+}
+
+pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    if let Some(d) = input::str(input, "Domain") {
+        if d != "vpc" && d != "standard" {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Invalid value '{d}' for domain."
+            )));
+        }
+    }
+    let tags = common::tags_from_specs(input, "elastic-ip")?;
+    let scope = ctx.scope();
+    let a = ctx.store.write(|tx| {
+        if tx.list::<Address>(&scope).len() >= 5 {
+            return Err(ApiError::new(
+                "AddressLimitExceeded",
+                "The maximum number of addresses has been reached.",
+            ));
+        }
+        let ip = take_public_ip(tx, ctx.account())?;
+        let a = Address {
+            allocation_id: ids::resource_id("eipalloc"),
+            public_ip: ip,
+            owner: ctx.account().to_owned(),
+            region: ctx.region.clone(),
+            association: None,
+            vpc_id: None,
+            tags,
+        };
+        tx.put(&scope, a.clone())?;
+        Ok::<_, ApiError>(a)
+    })?;
+    let mut v = a.json();
+    v.as_object_mut().map(|o| o.remove("Tags"));
+    if !a.tags.is_empty() {
+        v["Tags"] = tags_json(&a.tags);
+    }
+    Ok(v)
+}
+
+pub fn release_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::str(input, "AllocationId").ok_or_else(|| {
+        ApiError::missing_parameter("The request must contain the parameter AllocationId")
+    })?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let a = get_address(tx, &scope, id)?;
+        if a.association.is_some() {
+            return Err(ApiError::new(
+                "InvalidIPAddress.InUse",
+                format!("Address {} is in use.", a.public_ip),
+            ));
+        }
+        release_public_ip(tx, &a.public_ip);
+        tx.delete::<Address>(&scope, id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "AllocationIds");
+    let ips = input::strs(input, "PublicIps");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<Address>(&scope));
+    for id in &ids {
+        if !all.iter().any(|a| &a.allocation_id == id) {
+            return Err(ApiError::new(
+                "InvalidAllocationID.NotFound",
+                format!("The allocation ID '{id}' does not exist"),
+            ));
+        }
+    }
+    for ip in &ips {
+        if !all.iter().any(|a| &a.public_ip == ip) {
+            return Err(ApiError::new(
+                "InvalidAddress.NotFound",
+                format!("Address '{ip}' not found."),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for a in all {
+        let named = (ids.is_empty() && ips.is_empty())
+            || ids.contains(&a.allocation_id)
+            || ips.contains(&a.public_ip);
+        if named && common::matches(a.as_ref(), &filters)? {
+            out.push(a.json());
+        }
+    }
+    Ok(json!({"Addresses": out}))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NatGateway {
+    pub id: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub connectivity: String,
+    pub allocation_id: Option<String>,
+    pub association_id: Option<String>,
+    pub public_ip: Option<String>,
+    pub eni_id: String,
+    pub private_ip: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub available_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
+    pub client_token: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for NatGateway {
+    const KIND: &'static str = "ec2.nat_gateway";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// AWS takes a few minutes to provision and about one to delete a NAT gateway.
+const PROVISION_SECS: f64 = 120.0;
+const DELETE_SECS: f64 = 60.0;
+
+impl NatGateway {
+    pub fn state(
+        &self,
+        now: OffsetDateTime,
+        scale: &dyn Fn(f64) -> time::Duration,
+    ) -> &'static str {
+        match self.deleted_at {
+            Some(d) if now >= d + scale(DELETE_SECS) => "deleted",
+            Some(_) => "deleting",
+            None if now >= self.available_at => "available",
+            None => "pending",
+        }
+    }
+
+    /// Not deleted (routes to it are active, the VPC cannot be deleted).
+    pub fn is_live(&self, _now: OffsetDateTime) -> bool {
+        self.deleted_at.is_none()
+    }
+
+    fn json(&self, state: &str) -> Value {
+        let mut addr = json!({
+            "NetworkInterfaceId": self.eni_id, "PrivateIp": self.private_ip, "IsPrimary": true,
+            "Status": if state == "deleted" || state == "deleting" { "disassociating" } else { "succeeded" },
+        });
+        if let Some(a) = &self.allocation_id {
+            addr["AllocationId"] = json!(a);
+        }
+        if let Some(p) = &self.public_ip {
+            addr["PublicIp"] = json!(p);
+        }
+        if let Some(a) = &self.association_id {
+            addr["AssociationId"] = json!(a);
+        }
+        let mut v = json!({
+            "NatGatewayId": self.id, "SubnetId": self.subnet_id, "VpcId": self.vpc_id, "State": state,
+            "ConnectivityType": self.connectivity, "CreateTime": crate::iso(self.created),
+            "NatGatewayAddresses": [addr], "Tags": tags_json(&self.tags), "AvailabilityMode": "zonal",
+        });
+        if let Some(d) = self.deleted_at {
+            v["DeleteTime"] = json!(crate::iso(d));
+        }
+        v
+    }
+}
+
+struct NatRow<'a>(&'a NatGateway, &'static str);
+
+impl Filterable for NatRow<'_> {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "nat-gateway-id" => one(&self.0.id),
+            "subnet-id" => one(&self.0.subnet_id),
+            "vpc-id" => one(&self.0.vpc_id),
+            "state" => one(self.1),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.0.tags
+    }
+}
+
+pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let subnet_id = input::str(input, "SubnetId").ok_or_else(|| {
+        ApiError::missing_parameter("The request must contain the parameter SubnetId")
+    })?;
+    let connectivity = input::str(input, "ConnectivityType")
+        .unwrap_or("public")
+        .to_owned();
+    let allocation = input::str(input, "AllocationId").map(str::to_owned);
+    if connectivity == "public" && allocation.is_none() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter AllocationId for a public NAT gateway",
+        ));
+    }
+    if connectivity == "private" && allocation.is_some() {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            "A private NAT gateway cannot have an Elastic IP address",
+        ));
+    }
+    let token = input::str(input, "ClientToken").map(str::to_owned);
+    let tags = common::tags_from_specs(input, "natgateway")?;
+    let scope = ctx.scope();
+    let n = ctx.store.write(|tx| {
+        if let Some(t) = &token {
+            if let Some(existing) = tx
+                .list::<NatGateway>(&scope)
+                .into_iter()
+                .find(|n| n.client_token.as_ref() == Some(t))
+            {
+                return Ok((*existing).clone());
+            }
+        }
+        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
+        let id = ids::resource_id("nat");
+        let mut e = eni::create_in(
+            ctx,
+            tx,
+            eni::Spec {
+                subnet: &subnet,
+                requested_ip: input::str(input, "PrivateIpAddress"),
+                description: format!("Interface for NAT Gateway {id}"),
+                groups: Vec::new(),
+                interface_type: "nat_gateway",
+                requester_managed: true,
+                requester_id: Some("amazon-vpc".into()),
+                status: "in-use",
+                tags: Vec::new(),
+            },
+        )?;
+        let (mut public_ip, mut association_id) = (None, None);
+        if let Some(alloc) = &allocation {
+            let mut a = (*get_address(tx, &scope, alloc)?).clone();
+            if a.association.is_some() {
+                return Err(ApiError::new(
+                    "Resource.AlreadyAssociated",
+                    format!("Elastic IP address [{alloc}] is already associated"),
+                ));
+            }
+            let assoc = ids::resource_id("eipassoc");
+            a.association = Some((assoc.clone(), e.id.clone(), e.ip()));
+            a.vpc_id = Some(subnet.vpc_id.clone());
+            e.public_ip = Some(a.public_ip.clone());
+            e.allocation_id = Some(alloc.clone());
+            e.association_id = Some(assoc.clone());
+            public_ip = Some(a.public_ip.clone());
+            association_id = Some(assoc);
+            tx.put(&scope, a)?;
+            tx.put(&scope, e.clone())?;
+        }
+        let n = NatGateway {
+            id,
+            subnet_id: subnet.id.clone(),
+            vpc_id: subnet.vpc_id.clone(),
+            connectivity: connectivity.clone(),
+            allocation_id: allocation.clone(),
+            association_id,
+            public_ip,
+            eni_id: e.id.clone(),
+            private_ip: e.ip(),
+            created: ctx.now,
+            available_at: ctx.now + ctx.scaled(PROVISION_SECS),
+            deleted_at: None,
+            client_token: token.clone(),
+            tags,
+        };
+        tx.put(&scope, n.clone())?;
+        Ok::<_, ApiError>(n)
+    })?;
+    let state = n.state(ctx.now, &|s| ctx.scaled(s));
+    Ok(json!({"NatGateway": n.json(state), "ClientToken": token}))
+}
+
+pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "NatGatewayId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let n = tx
+            .get::<NatGateway>(&scope, id)
+            .filter(|n| n.deleted_at.is_none())
+            .ok_or_else(|| {
+                ApiError::new(
+                    "NatGatewayNotFound",
+                    format!("The Nat Gateway {id} was not found"),
+                )
+            })?;
+        let mut n = (*n).clone();
+        n.deleted_at = Some(ctx.now);
+        if let Some(alloc) = &n.allocation_id {
+            if let Some(a) = tx.get::<Address>(&scope, alloc) {
+                let mut a = (*a).clone();
+                a.association = None;
+                a.vpc_id = None;
+                tx.put(&scope, a)?;
+            }
+        }
+        tx.delete::<eni::NetworkInterface>(&scope, &n.eni_id);
+        tx.put(&scope, n)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({"NatGatewayId": id}))
+}
+
+pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "NatGatewayIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<NatGateway>(&scope));
+    let scale = |s: f64| ctx.scaled(s);
+    let mut out = Vec::new();
+    for n in all {
+        let state = n.state(ctx.now, &scale);
+        // Deleted gateways stay visible for about an hour, as on AWS.
+        if state == "deleted"
+            && n.deleted_at
+                .is_some_and(|d| ctx.now > d + ctx.scaled(3600.0))
+        {
+            continue;
+        }
+        if (ids.is_empty() || ids.contains(&n.id)) && common::matches(&NatRow(&n, state), &filters)?
+        {
+            out.push((n, state));
+        }
+    }
+    for id in &ids {
+        if !out.iter().any(|(n, _)| &n.id == id) && filters.is_empty() {
+            return Err(ApiError::new(
+                "NatGatewayNotFound",
+                format!("The Nat Gateway {id} was not found"),
+            ));
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), false, |(n, _)| n.id.clone())?;
+    let mut res = json!({"NatGateways": page.iter().map(|(n, s)| n.json(s)).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}

@@ -1,0 +1,197 @@
+//! Regions and Availability Zones as a new AWS account sees them.
+
+use super::common::{self, one, Field, Filterable, Tag};
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use serde_json::{json, Value};
+
+pub struct Az {
+    pub name: String,
+    pub id: String,
+    pub region: String,
+}
+
+/// (region, zone-ID prefix, [(zone letter, zone-ID number)]) for the regions Airlock knows by name.
+/// Zone IDs are mapped per account on AWS; these are the mappings commonly seen.
+const REGIONS: &[(&str, &str, &[(char, u8)])] = &[
+    (
+        "us-east-1",
+        "use1",
+        &[('a', 1), ('b', 2), ('c', 4), ('d', 6), ('e', 3), ('f', 5)],
+    ),
+    ("us-east-2", "use2", &[('a', 1), ('b', 2), ('c', 3)]),
+    ("us-west-1", "usw1", &[('a', 1), ('c', 3)]),
+    (
+        "us-west-2",
+        "usw2",
+        &[('a', 1), ('b', 2), ('c', 3), ('d', 4)],
+    ),
+    ("ca-central-1", "cac1", &[('a', 1), ('b', 2), ('d', 4)]),
+    ("eu-west-1", "euw1", &[('a', 1), ('b', 2), ('c', 3)]),
+    ("eu-west-2", "euw2", &[('a', 2), ('b', 3), ('c', 1)]),
+    ("eu-west-3", "euw3", &[('a', 1), ('b', 2), ('c', 3)]),
+    ("eu-central-1", "euc1", &[('a', 2), ('b', 3), ('c', 1)]),
+    ("eu-north-1", "eun1", &[('a', 1), ('b', 2), ('c', 3)]),
+    ("ap-northeast-1", "apne1", &[('a', 4), ('c', 1), ('d', 2)]),
+    (
+        "ap-northeast-2",
+        "apne2",
+        &[('a', 1), ('b', 2), ('c', 3), ('d', 4)],
+    ),
+    ("ap-northeast-3", "apne3", &[('a', 3), ('b', 1), ('c', 2)]),
+    ("ap-southeast-1", "apse1", &[('a', 1), ('b', 2), ('c', 3)]),
+    ("ap-southeast-2", "apse2", &[('a', 1), ('b', 3), ('c', 2)]),
+    ("ap-south-1", "aps1", &[('a', 1), ('b', 3), ('c', 2)]),
+    ("sa-east-1", "sae1", &[('a', 1), ('b', 2), ('c', 3)]),
+];
+
+/// The Availability Zones of `region`. Regions Airlock does not list get three zones `a`–`c`.
+pub fn zones(region: &str) -> Vec<Az> {
+    match REGIONS.iter().find(|(r, _, _)| *r == region) {
+        Some((r, prefix, zs)) => zs
+            .iter()
+            .map(|(letter, n)| Az {
+                name: format!("{r}{letter}"),
+                id: format!("{prefix}-az{n}"),
+                region: r.to_string(),
+            })
+            .collect(),
+        None => {
+            let prefix: String = region
+                .split('-')
+                .map(|p| p.chars().next().unwrap_or('x'))
+                .collect();
+            ['a', 'b', 'c']
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Az {
+                    name: format!("{region}{l}"),
+                    id: format!("{prefix}-az{}", i + 1),
+                    region: region.into(),
+                })
+                .collect()
+        }
+    }
+}
+
+pub fn zone_by_name(region: &str, name: &str) -> Option<Az> {
+    zones(region).into_iter().find(|z| z.name == name)
+}
+
+pub fn zone_by_id(region: &str, id: &str) -> Option<Az> {
+    zones(region).into_iter().find(|z| z.id == id)
+}
+
+struct RegionRow(&'static str);
+
+impl Filterable for RegionRow {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "region-name" => one(self.0),
+            "endpoint" => one(format!("ec2.{}.amazonaws.com", self.0)),
+            "opt-in-status" => one("opt-in-not-required"),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+}
+
+pub fn describe_regions(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let names = input::strs(input, "RegionNames");
+    let filters = common::filters(input);
+    for n in &names {
+        if !REGIONS.iter().any(|(r, _, _)| r == n) {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("Invalid region: {n}"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (r, _, _) in REGIONS {
+        if !names.is_empty() && !names.iter().any(|n| n == r) {
+            continue;
+        }
+        if !common::matches(&RegionRow(r), &filters)? {
+            continue;
+        }
+        out.push(json!({"RegionName": r, "Endpoint": format!("ec2.{r}.amazonaws.com"), "OptInStatus": "opt-in-not-required"}));
+    }
+    Ok(json!({"Regions": out}))
+}
+
+impl Filterable for Az {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "zone-name" => one(&self.name),
+            "zone-id" => one(&self.id),
+            "region-name" => one(&self.region),
+            "state" => one("available"),
+            "zone-type" => one("availability-zone"),
+            "group-name" | "network-border-group" => one(&self.region),
+            "opt-in-status" => one("opt-in-not-required"),
+            "message" => Some(vec![]),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+}
+
+pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let names = input::strs(input, "ZoneNames");
+    let ids = input::strs(input, "ZoneIds");
+    let filters = common::filters(input);
+    let zs = zones(&ctx.region);
+    for n in &names {
+        if !zs.iter().any(|z| &z.name == n) {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("The zone '{n}' does not exist."),
+            ));
+        }
+    }
+    for n in &ids {
+        if !zs.iter().any(|z| &z.id == n) {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("The zone ID '{n}' does not exist."),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for z in zs {
+        let named =
+            names.is_empty() && ids.is_empty() || names.contains(&z.name) || ids.contains(&z.id);
+        if !named || !common::matches(&z, &filters)? {
+            continue;
+        }
+        out.push(json!({
+            "ZoneName": z.name, "ZoneId": z.id, "RegionName": z.region, "State": "available",
+            "OptInStatus": "opt-in-not-required", "Messages": [], "GroupName": z.region,
+            "GroupLongName": format!("{} (Zone {})", z.region, z.name.chars().last().unwrap_or('a').to_ascii_uppercase()),
+            "NetworkBorderGroup": z.region, "ZoneType": "availability-zone",
+        }));
+    }
+    Ok(json!({"AvailabilityZones": out}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_and_unknown_regions() {
+        let z = zones("us-west-2");
+        assert_eq!(z[0].name, "us-west-2a");
+        assert_eq!(z[0].id, "usw2-az1");
+        assert_eq!(zones("eu-central-1")[0].id, "euc1-az2");
+        assert_eq!(zones("ap-northeast-1").len(), 3);
+        assert_eq!(zones("xx-test-9")[2].name, "xx-test-9c");
+    }
+}

@@ -1,0 +1,644 @@
+//! Route tables, routes and their associations.
+
+use super::cidr::Cidr;
+use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::vpc::{self, Vpc};
+use super::{igw, nat};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub destination_cidr: Option<String>,
+    pub destination_prefix_list: Option<String>,
+    /// `local`, `igw-...` or `vpce-...` (gateway endpoints).
+    pub gateway_id: Option<String>,
+    pub nat_gateway_id: Option<String>,
+    pub network_interface_id: Option<String>,
+    pub origin: String,
+}
+
+impl Route {
+    fn destination(&self) -> &str {
+        self.destination_cidr
+            .as_deref()
+            .or(self.destination_prefix_list.as_deref())
+            .unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Association {
+    pub id: String,
+    pub subnet_id: Option<String>,
+    pub main: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    pub owner: String,
+    pub routes: Vec<Route>,
+    pub associations: Vec<Association>,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for RouteTable {
+    const KIND: &'static str = "ec2.route_table";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl RouteTable {
+    pub fn is_main(&self) -> bool {
+        self.associations.iter().any(|a| a.main)
+    }
+
+    /// Whether traffic to 0.0.0.0/0 (or any route) goes to an internet gateway.
+    pub fn routes_to_internet_gateway(&self) -> bool {
+        self.routes.iter().any(|r| {
+            r.gateway_id
+                .as_deref()
+                .is_some_and(|g| g.starts_with("igw-"))
+        })
+    }
+
+    fn json(&self, tx_state: &RouteState) -> Value {
+        let routes: Vec<Value> = self
+            .routes
+            .iter()
+            .map(|r| {
+                let mut v =
+                    json!({"Origin": r.origin, "State": tx_state.state_of(r, &self.vpc_id)});
+                if let Some(d) = &r.destination_cidr {
+                    v["DestinationCidrBlock"] = json!(d);
+                }
+                if let Some(d) = &r.destination_prefix_list {
+                    v["DestinationPrefixListId"] = json!(d);
+                }
+                if let Some(g) = &r.gateway_id {
+                    v["GatewayId"] = json!(g);
+                }
+                if let Some(n) = &r.nat_gateway_id {
+                    v["NatGatewayId"] = json!(n);
+                }
+                if let Some(n) = &r.network_interface_id {
+                    v["NetworkInterfaceId"] = json!(n);
+                }
+                v
+            })
+            .collect();
+        let assocs: Vec<Value> = self
+            .associations
+            .iter()
+            .map(|a| {
+                let mut v = json!({
+                    "Main": a.main, "RouteTableAssociationId": a.id, "RouteTableId": self.id,
+                    "AssociationState": {"State": "associated"}
+                });
+                if let Some(s) = &a.subnet_id {
+                    v["SubnetId"] = json!(s);
+                }
+                v
+            })
+            .collect();
+        json!({
+            "RouteTableId": self.id, "VpcId": self.vpc_id, "OwnerId": self.owner, "Routes": routes,
+            "Associations": assocs, "PropagatingVgws": [], "Tags": tags_json(&self.tags),
+        })
+    }
+}
+
+/// What route states depend on: which gateways exist and are usable now.
+pub struct RouteState {
+    igws: Vec<std::sync::Arc<igw::InternetGateway>>,
+    nats: Vec<std::sync::Arc<nat::NatGateway>>,
+    now: OffsetDateTime,
+}
+
+impl RouteState {
+    fn state_of(&self, r: &Route, vpc_id: &str) -> &'static str {
+        if let Some(g) = r.gateway_id.as_deref().filter(|g| g.starts_with("igw-")) {
+            if !self.igws.iter().any(|i| i.id == g && i.attached_to(vpc_id)) {
+                return "blackhole";
+            }
+        }
+        if let Some(n) = &r.nat_gateway_id {
+            if !self.nats.iter().any(|g| &g.id == n && g.is_live(self.now)) {
+                return "blackhole";
+            }
+        }
+        "active"
+    }
+}
+
+impl Filterable for RouteTable {
+    fn field(&self, name: &str) -> Field {
+        let routes = |f: &dyn Fn(&Route) -> Option<String>| -> Field {
+            Some(self.routes.iter().filter_map(f).collect())
+        };
+        let assocs = |f: &dyn Fn(&Association) -> Option<String>| -> Field {
+            Some(self.associations.iter().filter_map(f).collect())
+        };
+        match name {
+            "route-table-id" => one(&self.id),
+            "vpc-id" => one(&self.vpc_id),
+            "owner-id" => one(&self.owner),
+            "association.main" => flag(self.is_main()),
+            "association.route-table-association-id" => assocs(&|a| Some(a.id.clone())),
+            "association.route-table-id" => assocs(&|_| Some(self.id.clone())),
+            "association.subnet-id" => assocs(&|a| a.subnet_id.clone()),
+            "route.destination-cidr-block" => routes(&|r| r.destination_cidr.clone()),
+            "route.destination-prefix-list-id" => routes(&|r| r.destination_prefix_list.clone()),
+            "route.gateway-id" => routes(&|r| r.gateway_id.clone()),
+            "route.nat-gateway-id" => routes(&|r| r.nat_gateway_id.clone()),
+            "route.origin" => routes(&|r| Some(r.origin.clone())),
+            "route.state" => routes(&|_| Some("active".into())),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+fn local_route(vpc: &Vpc) -> Route {
+    Route {
+        destination_cidr: Some(vpc.cidr.clone()),
+        destination_prefix_list: None,
+        gateway_id: Some("local".into()),
+        nat_gateway_id: None,
+        network_interface_id: None,
+        origin: "CreateRouteTable".into(),
+    }
+}
+
+fn new_table(ctx: &Ctx<'_>, vpc: &Vpc, main: bool, tags: Vec<Tag>) -> RouteTable {
+    RouteTable {
+        id: ids::resource_id("rtb"),
+        vpc_id: vpc.id.clone(),
+        owner: ctx.account().to_owned(),
+        routes: vec![local_route(vpc)],
+        associations: if main {
+            vec![Association {
+                id: ids::resource_id("rtbassoc"),
+                subnet_id: None,
+                main: true,
+            }]
+        } else {
+            vec![]
+        },
+        tags,
+    }
+}
+
+pub fn create_main(ctx: &Ctx<'_>, tx: &mut Tx<'_>, vpc: &Vpc) -> ApiResult<()> {
+    tx.put(&ctx.scope(), new_table(ctx, vpc, true, Vec::new()))?;
+    Ok(())
+}
+
+/// 0.0.0.0/0 → the internet gateway, in the VPC's main table (default VPCs).
+pub fn add_default_route(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    vpc_id: &str,
+    igw_id: &str,
+) -> ApiResult<()> {
+    let Some(main) = tx
+        .list::<RouteTable>(scope)
+        .into_iter()
+        .find(|t| t.vpc_id == vpc_id && t.is_main())
+    else {
+        return Ok(());
+    };
+    let mut t = (*main).clone();
+    t.routes.push(Route {
+        destination_cidr: Some("0.0.0.0/0".into()),
+        destination_prefix_list: None,
+        gateway_id: Some(igw_id.to_owned()),
+        nat_gateway_id: None,
+        network_interface_id: None,
+        origin: "CreateRoute".into(),
+    });
+    tx.put(scope, t)?;
+    Ok(())
+}
+
+/// The table that routes `subnet`: its explicit association, else its VPC's main table.
+pub fn table_of_subnet(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    subnet: &vpc::Subnet,
+) -> Option<std::sync::Arc<RouteTable>> {
+    let tables: Vec<_> = tx
+        .list::<RouteTable>(scope)
+        .into_iter()
+        .filter(|t| t.vpc_id == subnet.vpc_id)
+        .collect();
+    tables
+        .iter()
+        .find(|t| {
+            t.associations
+                .iter()
+                .any(|a| a.subnet_id.as_deref() == Some(subnet.id.as_str()))
+        })
+        .or_else(|| tables.iter().find(|t| t.is_main()))
+        .cloned()
+}
+
+/// A subnet is public when its route table sends traffic to an internet gateway.
+pub fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, subnet: &vpc::Subnet) -> bool {
+    table_of_subnet(tx, scope, subnet).is_some_and(|t| t.routes_to_internet_gateway())
+}
+
+/// Drops the associations of a deleted subnet.
+pub fn forget_subnet(tx: &mut Tx<'_>, scope: &Scope, subnet_id: &str) -> ApiResult<()> {
+    for t in tx.list::<RouteTable>(scope) {
+        if t.associations
+            .iter()
+            .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
+        {
+            let mut t = (*t).clone();
+            t.associations
+                .retain(|a| a.subnet_id.as_deref() != Some(subnet_id));
+            tx.put(scope, t)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn get(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<RouteTable>> {
+    tx.get::<RouteTable>(scope, id).ok_or_else(|| {
+        ApiError::new(
+            "InvalidRouteTableID.NotFound",
+            format!("The routeTable ID '{id}' does not exist"),
+        )
+    })
+}
+
+pub fn create_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let vpc_id = input::req(input, "VpcId")?;
+    let tags = common::tags_from_specs(input, "route-table")?;
+    let scope = ctx.scope();
+    let t = ctx.store.write(|tx| {
+        let vpc = vpc::get_vpc(tx, &scope, vpc_id)?;
+        let t = new_table(ctx, &vpc, false, tags);
+        tx.put(&scope, t.clone())?;
+        Ok::<_, ApiError>(t)
+    })?;
+    let state = route_state(ctx);
+    Ok(json!({"RouteTable": t.json(&state), "ClientToken": input::str(input, "ClientToken")}))
+}
+
+fn route_state(ctx: &Ctx<'_>) -> RouteState {
+    let scope = ctx.scope();
+    ctx.store.read(|v| RouteState {
+        igws: v.list::<igw::InternetGateway>(&scope),
+        nats: v.list::<nat::NatGateway>(&scope),
+        now: ctx.now,
+    })
+}
+
+pub fn describe_route_tables(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "RouteTableIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<RouteTable>(&scope));
+    for id in &ids {
+        if !all.iter().any(|t| &t.id == id) {
+            return Err(ApiError::new(
+                "InvalidRouteTableID.NotFound",
+                format!("The routeTable ID '{id}' does not exist"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for t in all {
+        if (ids.is_empty() || ids.contains(&t.id)) && common::matches(t.as_ref(), &filters)? {
+            out.push(t);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 100), !ids.is_empty(), |t| t.id.clone())?;
+    let state = route_state(ctx);
+    let mut res = json!({"RouteTables": page.iter().map(|t| t.json(&state)).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}
+
+pub fn delete_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "RouteTableId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let t = get(tx, &scope, id)?;
+        if !t.associations.is_empty() {
+            return Err(common::dependency("routeTable", id));
+        }
+        tx.delete::<RouteTable>(&scope, id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+/// The route a Create/ReplaceRoute request describes.
+fn route_of(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    table: &RouteTable,
+    input: &Value,
+    now: OffsetDateTime,
+) -> ApiResult<Route> {
+    let cidr = input::str(input, "DestinationCidrBlock");
+    let pl = input::str(input, "DestinationPrefixListId");
+    if cidr.is_none() && pl.is_none() && input::str(input, "DestinationIpv6CidrBlock").is_none() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain exactly one of DestinationCidrBlock, DestinationIpv6CidrBlock or DestinationPrefixListId",
+        ));
+    }
+    let destination_cidr = match cidr {
+        Some(raw) => Some(
+            Cidr::parse(raw)
+                .ok_or_else(|| {
+                    ApiError::invalid_parameter_value(format!(
+                        "Value ({raw}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block."
+                    ))
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let mut r = Route {
+        destination_cidr,
+        destination_prefix_list: pl.map(str::to_owned),
+        gateway_id: None,
+        nat_gateway_id: None,
+        network_interface_id: None,
+        origin: "CreateRoute".into(),
+    };
+    let targets = [
+        "GatewayId",
+        "NatGatewayId",
+        "NetworkInterfaceId",
+        "VpcEndpointId",
+        "InstanceId",
+        "TransitGatewayId",
+        "VpcPeeringConnectionId",
+        "EgressOnlyInternetGatewayId",
+        "LocalGatewayId",
+        "CarrierGatewayId",
+    ];
+    let given: Vec<&str> = targets
+        .iter()
+        .copied()
+        .filter(|t| input.get(*t).is_some())
+        .collect();
+    if given.len() != 1 {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            "The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcEndpointId, instanceId, transitGatewayId, vpcPeeringConnectionId, egressOnlyInternetGatewayId, localGatewayId or carrierGatewayId",
+        ));
+    }
+    let target = input::str(input, given[0]).unwrap_or("");
+    match given[0] {
+        "GatewayId" => {
+            if target.starts_with("igw-") {
+                let g = igw::get(tx, scope, target)?;
+                if !g.attached_to(&table.vpc_id) {
+                    return Err(ApiError::invalid_parameter_value(format!(
+                        "route table {} and network gateway {target} belong to different networks",
+                        table.id
+                    )));
+                }
+            } else {
+                return Err(ApiError::new(
+                    "InvalidGatewayID.NotFound",
+                    format!("The gateway ID '{target}' does not exist"),
+                ));
+            }
+            r.gateway_id = Some(target.to_owned());
+        }
+        "NatGatewayId" => {
+            let n = tx
+                .get::<nat::NatGateway>(scope, target)
+                .filter(|n| n.is_live(now))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "InvalidNatGatewayID.NotFound",
+                        format!("The natGateway ID '{target}' does not exist"),
+                    )
+                })?;
+            if n.vpc_id != table.vpc_id {
+                return Err(ApiError::invalid_parameter_value(format!(
+                    "route table {} and network gateway {target} belong to different networks",
+                    table.id
+                )));
+            }
+            r.nat_gateway_id = Some(target.to_owned());
+        }
+        "NetworkInterfaceId" => {
+            super::eni::get(tx, scope, target)?;
+            r.network_interface_id = Some(target.to_owned());
+        }
+        other => {
+            return Err(ApiError::new(
+                "InvalidParameterValue",
+                format!("Airlock does not emulate route targets of type {other} yet"),
+            ))
+        }
+    }
+    Ok(r)
+}
+
+pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "RouteTableId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut t = (*get(tx, &scope, id)?).clone();
+        let r = route_of(tx, &scope, &t, input, ctx.now)?;
+        if t.routes.iter().any(|e| e.destination() == r.destination()) {
+            return Err(ApiError::new(
+                "RouteAlreadyExists",
+                format!(
+                    "The route identified by {} already exists.",
+                    r.destination()
+                ),
+            ));
+        }
+        t.routes.push(r);
+        tx.put(&scope, t)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({"Return": true}))
+}
+
+pub fn replace_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "RouteTableId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut t = (*get(tx, &scope, id)?).clone();
+        let r = route_of(tx, &scope, &t, input, ctx.now)?;
+        let Some(slot) = t
+            .routes
+            .iter_mut()
+            .find(|e| e.destination() == r.destination())
+        else {
+            return Err(ApiError::new(
+                "InvalidRoute.NotFound",
+                format!(
+                    "no route with destination-cidr-block {} in route table {id}",
+                    r.destination()
+                ),
+            ));
+        };
+        if slot.gateway_id.as_deref() == Some("local") {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "cannot replace local route {} in route table {id}",
+                r.destination()
+            )));
+        }
+        *slot = r;
+        tx.put(&scope, t)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "RouteTableId")?;
+    let dest = input::str(input, "DestinationCidrBlock")
+        .or_else(|| input::str(input, "DestinationPrefixListId"))
+        .or_else(|| input::str(input, "DestinationIpv6CidrBlock"))
+        .ok_or_else(|| {
+            ApiError::missing_parameter(
+                "The request must contain the parameter destinationCidrBlock",
+            )
+        })?
+        .to_owned();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut t = (*get(tx, &scope, id)?).clone();
+        let Some(pos) = t.routes.iter().position(|r| r.destination() == dest) else {
+            return Err(ApiError::new(
+                "InvalidRoute.NotFound",
+                format!("no route with destination-cidr-block {dest} in route table {id}"),
+            ));
+        };
+        if t.routes[pos].gateway_id.as_deref() == Some("local") {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "cannot remove local route {dest} in route table {id}"
+            )));
+        }
+        t.routes.remove(pos);
+        tx.put(&scope, t)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "RouteTableId")?;
+    let subnet_id = input::req(input, "SubnetId")?;
+    let scope = ctx.scope();
+    let assoc = ctx.store.write(|tx| {
+        let mut t = (*get(tx, &scope, id)?).clone();
+        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
+        if subnet.vpc_id != t.vpc_id {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Route table {id} and subnet {subnet_id} belong to different networks"
+            )));
+        }
+        let taken = tx
+            .list::<RouteTable>(&scope)
+            .into_iter()
+            .find(|o| o.associations.iter().any(|a| a.subnet_id.as_deref() == Some(subnet_id)));
+        if let Some(o) = taken {
+            return Err(ApiError::new(
+                "Resource.AlreadyAssociated",
+                format!("the specified association for route table {} conflicts with an existing association", o.id),
+            ));
+        }
+        let a = Association { id: ids::resource_id("rtbassoc"), subnet_id: Some(subnet_id.to_owned()), main: false };
+        t.associations.push(a.clone());
+        tx.put(&scope, t)?;
+        Ok::<_, ApiError>(a)
+    })?;
+    Ok(json!({"AssociationId": assoc.id, "AssociationState": {"State": "associated"}}))
+}
+
+pub fn disassociate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let assoc = input::req(input, "AssociationId")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let t = tx
+            .list::<RouteTable>(&scope)
+            .into_iter()
+            .find(|t| t.associations.iter().any(|a| a.id == assoc))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "InvalidAssociationID.NotFound",
+                    format!("The association ID '{assoc}' does not exist"),
+                )
+            })?;
+        let mut t = (*t).clone();
+        if t.associations.iter().any(|a| a.id == assoc && a.main) {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "cannot disassociate the main route table association {assoc}"
+            )));
+        }
+        t.associations.retain(|a| a.id != assoc);
+        tx.put(&scope, t)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+/// Gateway endpoints add (and remove) a prefix-list route in each of their tables.
+pub fn set_endpoint_routes(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    endpoint_id: &str,
+    prefix_list: &str,
+    tables: &[String],
+) -> ApiResult<()> {
+    for t in tx.list::<RouteTable>(scope) {
+        let want = tables.contains(&t.id);
+        let has = t
+            .routes
+            .iter()
+            .any(|r| r.gateway_id.as_deref() == Some(endpoint_id));
+        if want == has {
+            continue;
+        }
+        let mut t = (*t).clone();
+        if want {
+            t.routes.push(Route {
+                destination_cidr: None,
+                destination_prefix_list: Some(prefix_list.to_owned()),
+                gateway_id: Some(endpoint_id.to_owned()),
+                nat_gateway_id: None,
+                network_interface_id: None,
+                origin: "CreateRoute".into(),
+            });
+        } else {
+            t.routes
+                .retain(|r| r.gateway_id.as_deref() != Some(endpoint_id));
+        }
+        tx.put(scope, t)?;
+    }
+    Ok(())
+}

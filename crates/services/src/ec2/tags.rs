@@ -1,0 +1,261 @@
+//! CreateTags, DeleteTags and DescribeTags over every taggable EC2 resource.
+
+use super::common::{self, one, Field, Filterable, Tag};
+use super::{eni, igw, keypair, nat, routes, sg, vpc, vpce};
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde_json::{json, Value};
+
+/// Resources whose tags can be edited.
+trait Tagged: Record + Clone {
+    fn tags_mut(&mut self) -> &mut Vec<Tag>;
+}
+
+macro_rules! tagged {
+    ($($t:ty),*) => {$(
+        impl Tagged for $t {
+            fn tags_mut(&mut self) -> &mut Vec<Tag> {
+                &mut self.tags
+            }
+        }
+    )*};
+}
+
+tagged!(
+    vpc::Vpc,
+    vpc::Subnet,
+    sg::SecurityGroup,
+    routes::RouteTable,
+    igw::InternetGateway,
+    nat::Address,
+    nat::NatGateway,
+    eni::NetworkInterface,
+    vpce::VpcEndpoint,
+    keypair::KeyPair
+);
+
+/// The resource type EC2 reports for an id, and its not-found error.
+fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    let prefix = id.split('-').next().unwrap_or("");
+    Some(match prefix {
+        "vpc" => ("vpc", "InvalidVpcID.NotFound", "vpc"),
+        "subnet" => ("subnet", "InvalidSubnetID.NotFound", "subnet"),
+        "sg" => ("security-group", "InvalidGroup.NotFound", "security group"),
+        "rtb" => ("route-table", "InvalidRouteTableID.NotFound", "routeTable"),
+        "igw" => (
+            "internet-gateway",
+            "InvalidInternetGatewayID.NotFound",
+            "internetGateway",
+        ),
+        "eipalloc" => ("elastic-ip", "InvalidAllocationID.NotFound", "allocation"),
+        "nat" => ("natgateway", "InvalidNatGatewayID.NotFound", "natGateway"),
+        "eni" => (
+            "network-interface",
+            "InvalidNetworkInterfaceID.NotFound",
+            "network interface",
+        ),
+        "vpce" => (
+            "vpc-endpoint",
+            "InvalidVpcEndpointId.NotFound",
+            "Vpc Endpoint",
+        ),
+        "key" => ("key-pair", "InvalidKeyPair.NotFound", "key pair"),
+        _ => return None,
+    })
+}
+
+fn edit<T: Tagged>(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    id: &str,
+    f: &dyn Fn(&mut Vec<Tag>) -> ApiResult<()>,
+) -> ApiResult<bool> {
+    let Some(r) = tx.get::<T>(scope, id) else {
+        return Ok(false);
+    };
+    let mut r = (*r).clone();
+    f(r.tags_mut())?;
+    tx.put(scope, r)?;
+    Ok(true)
+}
+
+fn edit_any(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    id: &str,
+    f: &dyn Fn(&mut Vec<Tag>) -> ApiResult<()>,
+) -> ApiResult<()> {
+    let Some((_, code, what)) = kind_of(id) else {
+        return Err(ApiError::new(
+            "InvalidID",
+            format!("The ID '{id}' is not valid"),
+        ));
+    };
+    let found = match code {
+        "InvalidVpcID.NotFound" => edit::<vpc::Vpc>(tx, scope, id, f)?,
+        "InvalidSubnetID.NotFound" => edit::<vpc::Subnet>(tx, scope, id, f)?,
+        "InvalidGroup.NotFound" => edit::<sg::SecurityGroup>(tx, scope, id, f)?,
+        "InvalidRouteTableID.NotFound" => edit::<routes::RouteTable>(tx, scope, id, f)?,
+        "InvalidInternetGatewayID.NotFound" => edit::<igw::InternetGateway>(tx, scope, id, f)?,
+        "InvalidAllocationID.NotFound" => edit::<nat::Address>(tx, scope, id, f)?,
+        "InvalidNatGatewayID.NotFound" => edit::<nat::NatGateway>(tx, scope, id, f)?,
+        "InvalidNetworkInterfaceID.NotFound" => edit::<eni::NetworkInterface>(tx, scope, id, f)?,
+        "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
+        _ => edit::<keypair::KeyPair>(tx, scope, id, f)?,
+    };
+    if !found {
+        return Err(common::not_found(code, what, id));
+    }
+    Ok(())
+}
+
+fn tags_of(input: &Value) -> Vec<(String, Option<String>)> {
+    input::list(input, "Tags")
+        .iter()
+        .map(|t| {
+            (
+                input::str(t, "Key").unwrap_or("").to_owned(),
+                input::str(t, "Value").map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+pub fn create_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let resources = input::strs(input, "Resources");
+    if resources.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter resourceIdSet",
+        ));
+    }
+    let new: Vec<Tag> = tags_of(input)
+        .into_iter()
+        .map(|(key, value)| Tag {
+            key,
+            value: value.unwrap_or_default(),
+        })
+        .collect();
+    if new.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter tagSet",
+        ));
+    }
+    common::check_tags(&new)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        for id in &resources {
+            edit_any(tx, &scope, id, &|tags| common::merge_tags(tags, &new))?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn delete_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let resources = input::strs(input, "Resources");
+    if resources.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter resourceIdSet",
+        ));
+    }
+    let doomed = tags_of(input);
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        for id in &resources {
+            edit_any(tx, &scope, id, &|tags| {
+                if doomed.is_empty() {
+                    tags.clear();
+                }
+                // A key alone deletes the tag; a key with a value only if the value matches.
+                tags.retain(|t| {
+                    !doomed
+                        .iter()
+                        .any(|(k, v)| *k == t.key && v.as_ref().is_none_or(|v| *v == t.value))
+                });
+                Ok(())
+            })?;
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+struct Row {
+    id: String,
+    resource_type: &'static str,
+    tag: Tag,
+}
+
+impl Filterable for Row {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "key" => one(&self.tag.key),
+            "value" => one(&self.tag.value),
+            "resource-id" => one(&self.id),
+            "resource-type" => one(self.resource_type),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        std::slice::from_ref(&self.tag)
+    }
+}
+
+fn rows<T: Tagged>(v: &airlock_store::View<'_>, scope: &Scope, out: &mut Vec<Row>) {
+    for r in v.list::<T>(scope) {
+        let id = r.id().to_owned();
+        let Some((rt, _, _)) = kind_of(&id) else {
+            continue;
+        };
+        let mut r = (*r).clone();
+        for t in r.tags_mut().iter() {
+            out.push(Row {
+                id: id.clone(),
+                resource_type: rt,
+                tag: t.clone(),
+            });
+        }
+    }
+}
+
+pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| {
+        let mut out = Vec::new();
+        rows::<vpc::Vpc>(v, &scope, &mut out);
+        rows::<vpc::Subnet>(v, &scope, &mut out);
+        rows::<sg::SecurityGroup>(v, &scope, &mut out);
+        rows::<routes::RouteTable>(v, &scope, &mut out);
+        rows::<igw::InternetGateway>(v, &scope, &mut out);
+        rows::<nat::Address>(v, &scope, &mut out);
+        rows::<nat::NatGateway>(v, &scope, &mut out);
+        rows::<eni::NetworkInterface>(v, &scope, &mut out);
+        rows::<vpce::VpcEndpoint>(v, &scope, &mut out);
+        rows::<keypair::KeyPair>(v, &scope, &mut out);
+        out
+    });
+    let mut kept = Vec::new();
+    for r in all {
+        if common::matches(&r, &filters)? {
+            kept.push(r);
+        }
+    }
+    kept.sort_by(|a, b| (&a.id, &a.tag.key).cmp(&(&b.id, &b.tag.key)));
+    let (page, next) = common::paginate(kept, input, (5, 1000), false, |r| {
+        format!("{}\u{1}{}", r.id, r.tag.key)
+    })?;
+    let tags: Vec<Value> = page
+        .iter()
+        .map(|r| json!({"ResourceId": r.id, "ResourceType": r.resource_type, "Key": r.tag.key, "Value": r.tag.value}))
+        .collect();
+    let mut res = json!({"Tags": tags});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}

@@ -1,0 +1,584 @@
+//! VPCs, subnets, and the default network every region starts with.
+
+use super::cidr::{self, Cidr};
+use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::{eni, igw, regions, routes, sg};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub cidr: String,
+    pub cidr_association_id: String,
+    pub owner: String,
+    pub is_default: bool,
+    pub dhcp_options_id: String,
+    pub instance_tenancy: String,
+    pub dns_support: bool,
+    pub dns_hostnames: bool,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for Vpc {
+    const KIND: &'static str = "ec2.vpc";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Vpc {
+    pub fn cidr(&self) -> Cidr {
+        Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
+    }
+
+    fn json(&self, state: &str) -> Value {
+        json!({
+            "VpcId": self.id, "CidrBlock": self.cidr, "State": state, "DhcpOptionsId": self.dhcp_options_id,
+            "InstanceTenancy": self.instance_tenancy, "IsDefault": self.is_default, "OwnerId": self.owner,
+            "CidrBlockAssociationSet": [{
+                "AssociationId": self.cidr_association_id, "CidrBlock": self.cidr,
+                "CidrBlockState": {"State": "associated"}
+            }],
+            "Ipv6CidrBlockAssociationSet": [],
+            "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+            "Tags": tags_json(&self.tags),
+        })
+    }
+}
+
+impl Filterable for Vpc {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "vpc-id" => one(&self.id),
+            "cidr" | "cidr-block-association.cidr-block" | "cidrBlock" => one(&self.cidr),
+            "cidr-block-association.association-id" => one(&self.cidr_association_id),
+            "cidr-block-association.state" => one("associated"),
+            "state" => one("available"),
+            "is-default" | "isDefault" => flag(self.is_default),
+            "owner-id" => one(&self.owner),
+            "dhcp-options-id" => one(&self.dhcp_options_id),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub az: String,
+    pub az_id: String,
+    pub owner: String,
+    pub region: String,
+    pub default_for_az: bool,
+    pub map_public_ip_on_launch: bool,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for Subnet {
+    const KIND: &'static str = "ec2.subnet";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Subnet {
+    pub fn cidr(&self) -> Cidr {
+        Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
+    }
+
+    fn json(&self, used: u64) -> Value {
+        json!({
+            "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr, "State": "available",
+            "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
+            "AvailableIpAddressCount": self.cidr().usable().saturating_sub(used),
+            "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
+            "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": false,
+            "Ipv6CidrBlockAssociationSet": [], "EnableDns64": false, "Ipv6Native": false,
+            "PrivateDnsNameOptionsOnLaunch": {
+                "HostnameType": "ip-name", "EnableResourceNameDnsARecord": false,
+                "EnableResourceNameDnsAAAARecord": false
+            },
+            "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+            "OwnerId": self.owner,
+            "SubnetArn": format!("arn:aws:ec2:{}:{}:subnet/{}", self.region, self.owner, self.id),
+            "Tags": tags_json(&self.tags),
+        })
+    }
+}
+
+impl Filterable for Subnet {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "subnet-id" => one(&self.id),
+            "vpc-id" => one(&self.vpc_id),
+            "cidr-block" | "cidr" | "cidrBlock" => one(&self.cidr),
+            "availability-zone" | "availabilityZone" => one(&self.az),
+            "availability-zone-id" | "availabilityZoneId" => one(&self.az_id),
+            "default-for-az" | "defaultForAz" => flag(self.default_for_az),
+            "map-public-ip-on-launch" => flag(self.map_public_ip_on_launch),
+            "state" => one("available"),
+            "owner-id" => one(&self.owner),
+            "subnet-arn" => one(format!(
+                "arn:aws:ec2:{}:{}:subnet/{}",
+                self.region, self.owner, self.id
+            )),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+/// Per-region bookkeeping: the default VPC and the DHCP options set every VPC gets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegionState {
+    pub id: String,
+    pub default_vpc_id: Option<String>,
+    pub dhcp_options_id: String,
+}
+
+impl Record for RegionState {
+    const KIND: &'static str = "ec2.region";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+const REGION_STATE: &str = "state";
+
+/// Every region starts as in a new AWS account: a default VPC 172.31.0.0/16 with a default
+/// subnet per Availability Zone, an internet gateway, a main route table to it and a default
+/// security group.
+pub fn ensure_region(ctx: &Ctx<'_>) -> ApiResult<()> {
+    let scope = ctx.scope();
+    if ctx
+        .store
+        .read(|v| v.get::<RegionState>(&scope, REGION_STATE).is_some())
+    {
+        return Ok(());
+    }
+    ctx.store.write(|tx| {
+        if tx.get::<RegionState>(&scope, REGION_STATE).is_some() {
+            return Ok(());
+        }
+        let dhcp = ids::resource_id("dopt");
+        let vpc = new_vpc(ctx, tx, "172.31.0.0/16", true, &dhcp, Vec::new())?;
+        let igw = igw::create(ctx, tx, Vec::new())?;
+        igw::attach(tx, &scope, &igw, &vpc.id)?;
+        routes::add_default_route(tx, &scope, &vpc.id, &igw)?;
+        for (i, az) in regions::zones(&ctx.region).into_iter().enumerate() {
+            let cidr = Cidr {
+                base: Cidr::parse("172.31.0.0/16").expect("valid").base + ((i as u32) << 12),
+                prefix: 20,
+            };
+            let subnet = Subnet {
+                id: ids::resource_id("subnet"),
+                vpc_id: vpc.id.clone(),
+                cidr: cidr.to_string(),
+                az: az.name,
+                az_id: az.id,
+                owner: ctx.account().to_owned(),
+                region: ctx.region.clone(),
+                default_for_az: true,
+                map_public_ip_on_launch: true,
+                tags: Vec::new(),
+            };
+            tx.put(&scope, subnet)?;
+        }
+        tx.put(
+            &scope,
+            RegionState {
+                id: REGION_STATE.into(),
+                default_vpc_id: Some(vpc.id),
+                dhcp_options_id: dhcp,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+pub fn default_vpc_id(tx: &Tx<'_>, scope: &Scope) -> Option<String> {
+    tx.get::<RegionState>(scope, REGION_STATE)
+        .and_then(|r| r.default_vpc_id.clone())
+}
+
+fn new_vpc(
+    ctx: &Ctx<'_>,
+    tx: &mut Tx<'_>,
+    cidr: &str,
+    is_default: bool,
+    dhcp: &str,
+    tags: Vec<Tag>,
+) -> ApiResult<Vpc> {
+    let scope = ctx.scope();
+    let vpc = Vpc {
+        id: ids::resource_id("vpc"),
+        cidr: cidr.to_owned(),
+        cidr_association_id: ids::resource_id("vpc-cidr-assoc"),
+        owner: ctx.account().to_owned(),
+        is_default,
+        dhcp_options_id: dhcp.to_owned(),
+        instance_tenancy: "default".into(),
+        dns_support: true,
+        dns_hostnames: is_default,
+        tags,
+    };
+    tx.put(&scope, vpc.clone())?;
+    sg::create_default(ctx, tx, &vpc.id)?;
+    routes::create_main(ctx, tx, &vpc)?;
+    Ok(vpc)
+}
+
+pub fn get_vpc(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<Vpc>> {
+    tx.get::<Vpc>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidVpcID.NotFound", "vpc", id))
+}
+
+pub fn get_subnet(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<Subnet>> {
+    tx.get::<Subnet>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidSubnetID.NotFound", "subnet", id))
+}
+
+pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let raw = input::req(input, "CidrBlock")?;
+    let cidr = Cidr::parse(raw).ok_or_else(|| {
+        ApiError::invalid_parameter_value(format!(
+            "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        ))
+    })?;
+    if !(16..=28).contains(&cidr.prefix) {
+        return Err(ApiError::new(
+            "InvalidVpc.Range",
+            format!("The CIDR '{raw}' is invalid."),
+        ));
+    }
+    let tenancy = input::str(input, "InstanceTenancy")
+        .unwrap_or("default")
+        .to_owned();
+    let tags = common::tags_from_specs(input, "vpc")?;
+    let vpc = ctx.store.write(|tx| {
+        let dhcp = tx
+            .get::<RegionState>(&ctx.scope(), REGION_STATE)
+            .map(|r| r.dhcp_options_id.clone())
+            .unwrap_or_else(|| ids::resource_id("dopt"));
+        let mut vpc = new_vpc(ctx, tx, &cidr.to_string(), false, &dhcp, tags)?;
+        vpc.instance_tenancy = tenancy;
+        tx.put(&ctx.scope(), vpc.clone())?;
+        Ok::<_, ApiError>(vpc)
+    })?;
+    Ok(json!({"Vpc": vpc.json("pending")}))
+}
+
+pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "VpcIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<Vpc>(&scope));
+    for id in &ids {
+        if !all.iter().any(|v| &v.id == id) {
+            return Err(common::not_found("InvalidVpcID.NotFound", "vpc", id));
+        }
+    }
+    let mut out = Vec::new();
+    for v in all {
+        if (ids.is_empty() || ids.contains(&v.id)) && common::matches(v.as_ref(), &filters)? {
+            out.push(v);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |v| v.id.clone())?;
+    let mut res = json!({"Vpcs": page.iter().map(|v| v.json("available")).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}
+
+pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "VpcId")?.to_owned();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        get_vpc(tx, &scope, &id)?;
+        let busy = tx.list::<Subnet>(&scope).iter().any(|s| s.vpc_id == id)
+            || tx
+                .list::<igw::InternetGateway>(&scope)
+                .iter()
+                .any(|g| g.attached_to(&id))
+            || tx
+                .list::<sg::SecurityGroup>(&scope)
+                .iter()
+                .any(|g| g.vpc_id == id && g.name != "default")
+            || tx
+                .list::<routes::RouteTable>(&scope)
+                .iter()
+                .any(|r| r.vpc_id == id && !r.is_main())
+            || tx
+                .list::<super::vpce::VpcEndpoint>(&scope)
+                .iter()
+                .any(|e| e.vpc_id == id)
+            || tx
+                .list::<super::nat::NatGateway>(&scope)
+                .iter()
+                .any(|n| n.vpc_id == id && n.is_live(ctx.now));
+        if busy {
+            return Err(common::dependency("vpc", &id));
+        }
+        for g in tx
+            .list::<sg::SecurityGroup>(&scope)
+            .into_iter()
+            .filter(|g| g.vpc_id == id)
+        {
+            tx.delete::<sg::SecurityGroup>(&scope, &g.id);
+        }
+        for r in tx
+            .list::<routes::RouteTable>(&scope)
+            .into_iter()
+            .filter(|r| r.vpc_id == id)
+        {
+            tx.delete::<routes::RouteTable>(&scope, &r.id);
+        }
+        tx.delete::<Vpc>(&scope, &id);
+        if default_vpc_id(tx, &scope).as_deref() == Some(id.as_str()) {
+            if let Some(rs) = tx.get::<RegionState>(&scope, REGION_STATE) {
+                let mut rs = (*rs).clone();
+                rs.default_vpc_id = None;
+                tx.put(&scope, rs)?;
+            }
+        }
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn modify_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "VpcId")?.to_owned();
+    let support = input::bool(input, "EnableDnsSupport");
+    let hostnames = input::bool(input, "EnableDnsHostnames");
+    let metrics = input::bool(input, "EnableNetworkAddressUsageMetrics");
+    let given = [support.is_some(), hostnames.is_some(), metrics.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if given != 1 {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            "Fields for multiple attribute types specified: enableDnsSupport, enableDnsHostnames",
+        ));
+    }
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut vpc = (*get_vpc(tx, &scope, &id)?).clone();
+        if let Some(s) = support {
+            if !s && vpc.dns_hostnames {
+                vpc.dns_hostnames = false;
+            }
+            vpc.dns_support = s;
+        }
+        if let Some(h) = hostnames {
+            if h && !vpc.dns_support {
+                return Err(ApiError::new(
+                    "InvalidParameterValue",
+                    "Cannot enable DNS hostnames when DNS support is disabled",
+                ));
+            }
+            vpc.dns_hostnames = h;
+        }
+        tx.put(&scope, vpc)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn describe_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "VpcId")?;
+    let attr = input::req(input, "Attribute")?;
+    let scope = ctx.scope();
+    let vpc = ctx
+        .store
+        .read(|v| v.get::<Vpc>(&scope, id))
+        .ok_or_else(|| common::not_found("InvalidVpcID.NotFound", "vpc", id))?;
+    let value = match attr {
+        "enableDnsSupport" => ("EnableDnsSupport", vpc.dns_support),
+        "enableDnsHostnames" => ("EnableDnsHostnames", vpc.dns_hostnames),
+        "enableNetworkAddressUsageMetrics" => ("EnableNetworkAddressUsageMetrics", false),
+        other => {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Value ({other}) for parameter attribute is invalid. Unknown attribute."
+            )))
+        }
+    };
+    let mut out = json!({"VpcId": vpc.id});
+    out[value.0] = json!({"Value": value.1});
+    Ok(out)
+}
+
+/// Addresses in use per subnet (for `AvailableIpAddressCount`).
+fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
+    let scope = ctx.scope();
+    let mut used = HashMap::new();
+    for e in ctx.store.read(|v| v.list::<eni::NetworkInterface>(&scope)) {
+        *used.entry(e.subnet_id.clone()).or_insert(0) += 1;
+    }
+    used
+}
+
+pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let vpc_id = input::req(input, "VpcId")?.to_owned();
+    let raw = input::req(input, "CidrBlock")?;
+    let cidr = Cidr::parse(raw).ok_or_else(|| {
+        ApiError::invalid_parameter_value(format!(
+            "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        ))
+    })?;
+    let zones = regions::zones(&ctx.region);
+    let az = match (input::str(input, "AvailabilityZone"), input::str(input, "AvailabilityZoneId")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                "InvalidParameterCombination",
+                "Only one of availabilityZone or availabilityZoneId may be specified",
+            ))
+        }
+        (Some(name), None) => regions::zone_by_name(&ctx.region, name).ok_or_else(|| {
+            ApiError::invalid_parameter_value(format!(
+                "Value ({name}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: {}.",
+                zones.iter().map(|z| z.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?,
+        (None, Some(id)) => regions::zone_by_id(&ctx.region, id).ok_or_else(|| {
+            ApiError::invalid_parameter_value(format!(
+                "Value ({id}) for parameter availabilityZoneId is invalid. Subnets can currently only be created in the following availability zones: {}.",
+                zones.iter().map(|z| z.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?,
+        (None, None) => {
+            let i = rand::random::<usize>() % zones.len().max(1);
+            regions::zones(&ctx.region).into_iter().nth(i).ok_or_else(|| ApiError::internal("region has no zones"))?
+        }
+    };
+    let tags = common::tags_from_specs(input, "subnet")?;
+    let scope = ctx.scope();
+    let subnet = ctx.store.write(|tx| {
+        let vpc = get_vpc(tx, &scope, &vpc_id)?;
+        if !(16..=28).contains(&cidr.prefix) || !vpc.cidr().contains(&cidr) {
+            return Err(ApiError::new(
+                "InvalidSubnet.Range",
+                format!("The CIDR '{raw}' is invalid."),
+            ));
+        }
+        if tx
+            .list::<Subnet>(&scope)
+            .iter()
+            .any(|s| s.vpc_id == vpc_id && s.cidr().overlaps(&cidr))
+        {
+            return Err(ApiError::new(
+                "InvalidSubnet.Conflict",
+                format!("The CIDR '{raw}' conflicts with another subnet"),
+            ));
+        }
+        let subnet = Subnet {
+            id: ids::resource_id("subnet"),
+            vpc_id: vpc_id.clone(),
+            cidr: cidr.to_string(),
+            az: az.name.clone(),
+            az_id: az.id.clone(),
+            owner: ctx.account().to_owned(),
+            region: ctx.region.clone(),
+            default_for_az: false,
+            map_public_ip_on_launch: false,
+            tags,
+        };
+        tx.put(&scope, subnet.clone())?;
+        Ok::<_, ApiError>(subnet)
+    })?;
+    let mut out = subnet.json(0);
+    out["State"] = json!("available");
+    Ok(json!({"Subnet": out}))
+}
+
+pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "SubnetIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<Subnet>(&scope));
+    for id in &ids {
+        if !all.iter().any(|s| &s.id == id) {
+            return Err(common::not_found("InvalidSubnetID.NotFound", "subnet", id));
+        }
+    }
+    let mut out = Vec::new();
+    for s in all {
+        if (ids.is_empty() || ids.contains(&s.id)) && common::matches(s.as_ref(), &filters)? {
+            out.push(s);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |s| s.id.clone())?;
+    let used = used_by_subnet(ctx);
+    let mut res = json!({"Subnets": page.iter().map(|s| s.json(used.get(&s.id).copied().unwrap_or(0))).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}
+
+pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "SubnetId")?.to_owned();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        get_subnet(tx, &scope, &id)?;
+        if tx
+            .list::<eni::NetworkInterface>(&scope)
+            .iter()
+            .any(|e| e.subnet_id == id)
+        {
+            return Err(common::dependency("subnet", &id));
+        }
+        routes::forget_subnet(tx, &scope, &id)?;
+        tx.delete::<Subnet>(&scope, &id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "SubnetId")?.to_owned();
+    let map_public = input::bool(input, "MapPublicIpOnLaunch");
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut s = (*get_subnet(tx, &scope, &id)?).clone();
+        if let Some(m) = map_public {
+            s.map_public_ip_on_launch = m;
+        }
+        tx.put(&scope, s)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+/// `ip-10-0-1-23.<region>.compute.internal` (`ec2.internal` in us-east-1).
+pub fn private_dns_name(region: &str, ip: u32) -> String {
+    let dashed = cidr::ip_str(ip).replace('.', "-");
+    if region == "us-east-1" {
+        format!("ip-{dashed}.ec2.internal")
+    } else {
+        format!("ip-{dashed}.{region}.compute.internal")
+    }
+}

@@ -1,0 +1,404 @@
+//! AWS Identity and Access Management: roles, their inline and attached policies, customer
+//! managed policies, users and their access keys.
+//!
+//! IAM is global: every record lives in the caller's account scope with the empty region
+//! ([`Ctx::global_scope`]). Names are case-insensitive in IAM (`MyRole` and `myrole` cannot both
+//! exist, and either spelling finds the role), so records are keyed by the lowercased name and keep
+//! the spelling they were created with. Access keys are kept in [`crate::auth::credentials_scope`]
+//! instead, keyed by access key id, so that signature verification finds them in one lookup
+//! whatever the account.
+
+use crate::Ctx;
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Kind, Record};
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+pub mod aws_policies;
+pub mod policies;
+pub mod roles;
+pub mod users;
+
+#[cfg(test)]
+mod tests;
+
+pub fn record_kinds() -> Vec<Kind> {
+    vec![
+        Kind::of::<Role>(),
+        Kind::of::<ManagedPolicy>(),
+        Kind::of::<User>(),
+        Kind::of::<AccessKey>(),
+    ]
+}
+
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    Some(match op {
+        "CreateRole" => roles::create_role(ctx, input),
+        "GetRole" => roles::get_role(ctx, input),
+        "ListRoles" => roles::list_roles(ctx, input),
+        "DeleteRole" => roles::delete_role(ctx, input),
+        "UpdateAssumeRolePolicy" => roles::update_assume_role_policy(ctx, input),
+        "PutRolePolicy" => roles::put_role_policy(ctx, input),
+        "GetRolePolicy" => roles::get_role_policy(ctx, input),
+        "DeleteRolePolicy" => roles::delete_role_policy(ctx, input),
+        "ListRolePolicies" => roles::list_role_policies(ctx, input),
+        "AttachRolePolicy" => roles::attach_role_policy(ctx, input),
+        "DetachRolePolicy" => roles::detach_role_policy(ctx, input),
+        "ListAttachedRolePolicies" => roles::list_attached_role_policies(ctx, input),
+        "CreatePolicy" => policies::create_policy(ctx, input),
+        "GetPolicy" => policies::get_policy(ctx, input),
+        "GetPolicyVersion" => policies::get_policy_version(ctx, input),
+        "DeletePolicy" => policies::delete_policy(ctx, input),
+        "ListPolicies" => policies::list_policies(ctx, input),
+        "CreateUser" => users::create_user(ctx, input),
+        "GetUser" => users::get_user(ctx, input),
+        "DeleteUser" => users::delete_user(ctx, input),
+        "ListUsers" => users::list_users(ctx, input),
+        "CreateAccessKey" => users::create_access_key(ctx, input),
+        "DeleteAccessKey" => users::delete_access_key(ctx, input),
+        "ListAccessKeys" => users::list_access_keys(ctx, input),
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// An IAM role. Its inline policies and the ARNs of its attached managed policies live inside it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Role {
+    /// The lowercased name: the record id.
+    pub key: String,
+    pub name: String,
+    /// `AROA...`
+    pub role_id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: String,
+    /// As the client sent it (IAM returns documents verbatim, URL-encoded).
+    pub assume_role_policy_document: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub max_session_duration: i64,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// Inline policies: name → document.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// ARNs of attached managed policies, in attachment order.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+    /// When and in which region the role was last assumed.
+    #[serde(default)]
+    pub last_used: Option<RoleLastUsed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleLastUsed {
+    pub date: String,
+    pub region: String,
+}
+
+impl Record for Role {
+    const KIND: &'static str = "iam.role";
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A customer managed policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManagedPolicy {
+    /// The lowercased name: the record id (names are unique per account, whatever the path).
+    pub key: String,
+    pub name: String,
+    /// `ANPA...`
+    pub policy_id: String,
+    pub path: String,
+    pub arn: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub create_date: String,
+    pub update_date: String,
+    pub default_version_id: String,
+    pub versions: Vec<PolicyVersion>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    pub version_id: String,
+    pub document: String,
+    pub create_date: String,
+}
+
+impl Record for ManagedPolicy {
+    const KIND: &'static str = "iam.policy";
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    /// The lowercased name: the record id.
+    pub key: String,
+    pub name: String,
+    /// `AIDA...`
+    pub user_id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: String,
+    #[serde(default)]
+    pub permissions_boundary: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl Record for User {
+    const KIND: &'static str = "iam.user";
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+/// An access key of an IAM user (or of an account's root), kept in
+/// [`crate::auth::credentials_scope`] under its id so that any request's key resolves in one lookup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessKey {
+    /// `AKIA...`
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub account: String,
+    /// The user's name as created; `None` for a key of the account's root.
+    pub user_name: Option<String>,
+    pub status: String,
+    pub create_date: String,
+}
+
+impl Record for AccessKey {
+    const KIND: &'static str = "iam.access_key";
+    fn id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the IAM operations (and STS)
+
+/// The record id of an IAM name.
+pub fn key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+pub fn role_arn(account: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role{path}{name}")
+}
+
+pub fn user_arn(account: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:user{path}{name}")
+}
+
+pub fn policy_arn(account: &str, path: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:policy{path}{name}")
+}
+
+/// Python's `urllib.parse.quote(s, safe='')`: everything but `A-Za-z0-9_.-~` is percent-encoded.
+const QUOTE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// IAM returns policy documents URL-encoded; botocore un-quotes them.
+pub fn url_encode(document: &str) -> String {
+    utf8_percent_encode(document, QUOTE).to_string()
+}
+
+pub fn no_such_entity(message: impl Into<String>) -> ApiError {
+    ApiError::new("NoSuchEntity", message)
+}
+
+pub fn role_not_found(name: &str) -> ApiError {
+    no_such_entity(format!("The role with name {name} cannot be found."))
+}
+
+pub fn user_not_found(name: &str) -> ApiError {
+    no_such_entity(format!("The user with name {name} cannot be found."))
+}
+
+fn malformed(message: &str) -> ApiError {
+    ApiError::new("MalformedPolicyDocument", message)
+}
+
+/// What a document is used for; IAM checks different things for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentUse {
+    /// A role's trust policy (AssumeRolePolicyDocument).
+    Trust,
+    /// An identity policy (inline or managed).
+    Permissions,
+}
+
+/// The checks IAM makes on a policy document that the model cannot express.
+///
+/// Only the structural checks whose messages are known are made (AWS's full grammar checks are
+/// not emulated, so some documents AWS rejects are accepted here).
+pub fn check_document(document: &str, usage: DocumentUse) -> ApiResult<()> {
+    let Ok(doc) = serde_json::from_str::<Value>(document) else {
+        return Err(malformed("This policy contains invalid Json"));
+    };
+    let Some(doc) = doc.as_object() else {
+        return Err(malformed("Syntax errors in policy."));
+    };
+    if let Some(version) = doc.get("Version") {
+        if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
+            return Err(malformed("The policy failed legacy parsing"));
+        }
+    }
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        None => return Err(malformed("Missing required field Statement")),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        Some(_) => return Err(malformed("Syntax errors in policy.")),
+    };
+    for statement in statements {
+        let Some(statement) = statement.as_object() else {
+            return Err(malformed("Syntax errors in policy."));
+        };
+        match statement.get("Effect").map(Value::as_str) {
+            None => return Err(malformed("Missing required field Effect")),
+            Some(Some("Allow" | "Deny")) => {}
+            Some(_) => return Err(malformed("Syntax errors in policy.")),
+        }
+        match usage {
+            DocumentUse::Trust => {
+                for field in ["Resource", "NotResource"] {
+                    if statement.contains_key(field) {
+                        return Err(malformed(&format!("Has prohibited field {field}")));
+                    }
+                }
+            }
+            DocumentUse::Permissions => {
+                if statement.contains_key("Principal") || statement.contains_key("NotPrincipal") {
+                    return Err(malformed("Policy document should not specify a principal."));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The size IAM counts against its quotas: characters other than whitespace.
+pub fn document_size(document: &str) -> usize {
+    document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// A `Path` input (default `/`): it must begin and end with `/`.
+pub fn path_input(input: &Value, member: &str) -> ApiResult<String> {
+    let path = crate::input::str(input, member).unwrap_or("/");
+    if !path.starts_with('/') || !path.ends_with('/') || path.contains("//") {
+        return Err(ApiError::new(
+            "ValidationError",
+            "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.",
+        ));
+    }
+    Ok(path.to_owned())
+}
+
+/// The `Tags` input; IAM refuses the same key twice (keys are case-insensitive).
+pub fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
+    let mut tags = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for t in crate::input::list(input, "Tags") {
+        let key = crate::input::str(t, "Key").unwrap_or_default().to_owned();
+        let value = crate::input::str(t, "Value").unwrap_or_default().to_owned();
+        if !seen.insert(key.to_lowercase()) {
+            return Err(ApiError::new(
+                "InvalidInput",
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive.",
+            ));
+        }
+        tags.push(Tag { key, value });
+    }
+    if tags.len() > 50 {
+        return Err(ApiError::new(
+            "LimitExceeded",
+            "Cannot exceed quota for TagsPerRole: 50",
+        ));
+    }
+    Ok(tags)
+}
+
+pub fn tags_json(tags: &[Tag]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| json!({"Key": t.key, "Value": t.value}))
+            .collect(),
+    )
+}
+
+pub fn boundary_json(arn: &str) -> Value {
+    json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn})
+}
+
+/// One page of `items` (sorted by their key) after `Marker`, at most `MaxItems` (default 100)
+/// long, and the output members `IsTruncated` and (when truncated) `Marker`.
+///
+/// Markers are opaque to clients: here the base64 of the first key of the next page.
+pub fn paginate<T>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Map<String, Value>) {
+    let max = crate::input::int(input, "MaxItems")
+        .unwrap_or(100)
+        .clamp(1, 1000) as usize;
+    let start = crate::input::str(input, "Marker")
+        .and_then(|m| base64::engine::general_purpose::STANDARD.decode(m).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let mut rest = items
+        .into_iter()
+        .filter(|(k, _)| start.as_deref().is_none_or(|s| k.as_str() >= s))
+        .peekable();
+    let page: Vec<T> = rest.by_ref().take(max).map(|(_, v)| v).collect();
+    let mut meta = Map::new();
+    match rest.peek() {
+        Some((next, _)) => {
+            meta.insert("IsTruncated".into(), Value::Bool(true));
+            meta.insert(
+                "Marker".into(),
+                Value::String(base64::engine::general_purpose::STANDARD.encode(next)),
+            );
+        }
+        None => {
+            meta.insert("IsTruncated".into(), Value::Bool(false));
+        }
+    }
+    (page, meta)
+}
+
+/// Parses an IAM ARN `arn:aws:iam::<account>:<kind><path><name>` into (account, path, name)
+/// when `<kind>` is `kind` (`role`, `policy`, `user`).
+pub fn parse_arn<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix(kind)?;
+    if !path_and_name.starts_with('/') {
+        return None;
+    }
+    let cut = path_and_name.rfind('/')?;
+    let (path, name) = path_and_name.split_at(cut + 1);
+    if name.is_empty() {
+        return None;
+    }
+    Some((account, path, name))
+}

@@ -1,0 +1,287 @@
+//! Users and access keys.
+
+use super::policies::{check_arn, lookup};
+use super::{
+    boundary_json, key, paginate, path_input, tags_input, tags_json, user_arn, user_not_found,
+    AccessKey, ManagedPolicy, User,
+};
+use crate::auth::credentials_scope;
+use crate::input;
+use crate::Ctx;
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::Tx;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Access keys one user (or the root) may have.
+const ACCESS_KEYS_QUOTA: usize = 2;
+
+/// When the emulated accounts' root identities were created (GetUser of the root reports it).
+const ROOT_CREATE_DATE: &str = "2024-01-01T00:00:00.000Z";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UserView {
+    Full,
+    /// ListUsers leaves out PermissionsBoundary and Tags.
+    List,
+}
+
+fn user_json(u: &User, view: UserView) -> Value {
+    let mut o = Map::new();
+    o.insert("Path".into(), json!(u.path));
+    o.insert("UserName".into(), json!(u.name));
+    o.insert("UserId".into(), json!(u.user_id));
+    o.insert("Arn".into(), json!(u.arn));
+    o.insert("CreateDate".into(), json!(u.create_date));
+    if view == UserView::Full {
+        if let Some(b) = &u.permissions_boundary {
+            o.insert("PermissionsBoundary".into(), boundary_json(b));
+        }
+        if !u.tags.is_empty() {
+            o.insert("Tags".into(), tags_json(&u.tags));
+        }
+    }
+    Value::Object(o)
+}
+
+/// Who a request acts as, for IAM operations whose `UserName` defaults to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Root,
+    /// An IAM user, by name.
+    User(String),
+    /// Assumed-role (or other non-user) credentials.
+    Other,
+}
+
+pub fn caller(ctx: &Ctx<'_>) -> Caller {
+    let arn = &ctx.principal.arn;
+    if arn.ends_with(":root") {
+        Caller::Root
+    } else if let Some((_, _, name)) = super::parse_arn(arn, "user") {
+        Caller::User(name.to_owned())
+    } else {
+        Caller::Other
+    }
+}
+
+/// The user an operation acts on: `UserName` if given (it must exist), else the caller
+/// (`None`: the account's root).
+fn target_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Option<Arc<User>>> {
+    let scope = ctx.global_scope();
+    let name = match (input::str(input, "UserName"), caller(ctx)) {
+        (Some(n), _) => n.to_owned(),
+        (None, Caller::User(n)) => n,
+        (None, Caller::Root) => return Ok(None),
+        (None, Caller::Other) => {
+            return Err(ApiError::new(
+                "ValidationError",
+                "Must specify userName when calling with non-User credentials",
+            ))
+        }
+    };
+    ctx.store
+        .read(|v| v.get::<User>(&scope, &key(&name)))
+        .map(Some)
+        .ok_or_else(|| user_not_found(&name))
+}
+
+/// The access keys of `user` (`None`: the root) in `account`, ordered by id.
+fn keys_of(tx_keys: Vec<Arc<AccessKey>>, account: &str, user: Option<&str>) -> Vec<Arc<AccessKey>> {
+    tx_keys
+        .into_iter()
+        .filter(|k| {
+            k.account == account
+                && match (user, &k.user_name) {
+                    (None, None) => true,
+                    (Some(u), Some(n)) => key(u) == key(n),
+                    _ => false,
+                }
+        })
+        .collect()
+}
+
+pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "UserName")?;
+    let path = path_input(input, "Path")?;
+    let tags = tags_input(input)?;
+    let boundary = input::str(input, "PermissionsBoundary").map(str::to_owned);
+    let scope = ctx.global_scope();
+    let user = ctx.store.write(|tx| {
+        if tx.get::<User>(&scope, &key(name)).is_some() {
+            return Err(ApiError::new(
+                "EntityAlreadyExists",
+                format!("User with name {name} already exists."),
+            ));
+        }
+        if let Some(b) = &boundary {
+            check_arn(b)?;
+            if lookup(ctx.account(), b, |k| tx.get::<ManagedPolicy>(&scope, k)).is_none() {
+                return Err(super::no_such_entity(format!(
+                    "Scope ARN: {b} does not exist or is not attachable."
+                )));
+            }
+        }
+        let user = User {
+            key: key(name),
+            name: name.to_owned(),
+            user_id: crate::ids::iam_id("AIDA"),
+            arn: user_arn(ctx.account(), &path, name),
+            path: path.clone(),
+            create_date: crate::iso(ctx.now),
+            permissions_boundary: boundary.clone(),
+            tags,
+        };
+        tx.put(&scope, user.clone())?;
+        Ok(user)
+    })?;
+    Ok(json!({"User": user_json(&user, UserView::Full)}))
+}
+
+pub fn get_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    match target_user(ctx, input)? {
+        Some(user) => Ok(json!({"User": user_json(&user, UserView::Full)})),
+        // AWS answers the root identity without a UserName or Path.
+        None => Ok(json!({"User": {
+            "UserId": ctx.account(),
+            "Arn": format!("arn:aws:iam::{}:root", ctx.account()),
+            "CreateDate": ROOT_CREATE_DATE,
+        }})),
+    }
+}
+
+pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "UserName")?;
+    let scope = ctx.global_scope();
+    ctx.store.write(|tx| {
+        let user = tx
+            .get::<User>(&scope, &key(name))
+            .ok_or_else(|| user_not_found(name))?;
+        let keys = keys_of(
+            tx.list::<AccessKey>(&credentials_scope()),
+            ctx.account(),
+            Some(name),
+        );
+        if !keys.is_empty() {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "Cannot delete entity, must delete access keys first.",
+            ));
+        }
+        tx.delete::<User>(&scope, &user.key);
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_users(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let prefix = input::str(input, "PathPrefix").unwrap_or("/");
+    let scope = ctx.global_scope();
+    let items: Vec<(String, Value)> = ctx.store.read(|v| {
+        v.list::<User>(&scope)
+            .iter()
+            .filter(|u| u.path.starts_with(prefix))
+            .map(|u| (u.key.clone(), user_json(u, UserView::List)))
+            .collect()
+    });
+    let (page, mut out) = paginate(items, input);
+    out.insert("Users".into(), Value::Array(page));
+    Ok(Value::Object(out))
+}
+
+fn new_key_id(tx: &Tx<'_>) -> String {
+    loop {
+        let id = crate::ids::iam_id("AKIA");
+        if tx.get::<AccessKey>(&credentials_scope(), &id).is_none() {
+            return id;
+        }
+    }
+}
+
+pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let user = target_user(ctx, input)?;
+    let user_name = user.as_ref().map(|u| u.name.clone());
+    let key_scope = credentials_scope();
+    let created = ctx.store.write(|tx| {
+        // Re-read inside the transaction: the user may have gone meanwhile.
+        if let Some(u) = &user {
+            if tx.get::<User>(&ctx.global_scope(), &u.key).is_none() {
+                return Err(user_not_found(&u.name));
+            }
+        }
+        let existing = keys_of(
+            tx.list::<AccessKey>(&key_scope),
+            ctx.account(),
+            user_name.as_deref(),
+        );
+        if existing.len() >= ACCESS_KEYS_QUOTA {
+            return Err(ApiError::new(
+                "LimitExceeded",
+                format!("Cannot exceed quota for AccessKeysPerUser: {ACCESS_KEYS_QUOTA}"),
+            ));
+        }
+        let key = AccessKey {
+            access_key_id: new_key_id(tx),
+            secret_access_key: crate::ids::secret_key(),
+            account: ctx.account().to_owned(),
+            user_name: user_name.clone(),
+            status: "Active".into(),
+            create_date: crate::iso(ctx.now),
+        };
+        tx.put(&key_scope, key.clone())?;
+        Ok(key)
+    })?;
+    let mut o = Map::new();
+    if let Some(n) = &created.user_name {
+        o.insert("UserName".into(), json!(n));
+    }
+    o.insert("AccessKeyId".into(), json!(created.access_key_id));
+    o.insert("Status".into(), json!(created.status));
+    o.insert("SecretAccessKey".into(), json!(created.secret_access_key));
+    o.insert("CreateDate".into(), json!(created.create_date));
+    Ok(json!({"AccessKey": o}))
+}
+
+pub fn delete_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let id = input::req(input, "AccessKeyId")?;
+    let user = target_user(ctx, input)?;
+    let user_name = user.as_ref().map(|u| u.name.as_str());
+    let key_scope = credentials_scope();
+    ctx.store.write(|tx| {
+        let found = tx
+            .get::<AccessKey>(&key_scope, id)
+            .filter(|k| !keys_of(vec![Arc::clone(k)], ctx.account(), user_name).is_empty());
+        if found.is_none() {
+            return Err(super::no_such_entity(format!(
+                "The Access Key with id {id} cannot be found."
+            )));
+        }
+        tx.delete::<AccessKey>(&key_scope, id);
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let user = target_user(ctx, input)?;
+    let user_name = user.as_ref().map(|u| u.name.as_str());
+    let keys = ctx
+        .store
+        .read(|v| v.list::<AccessKey>(&credentials_scope()));
+    let items = keys_of(keys, ctx.account(), user_name)
+        .iter()
+        .map(|k| {
+            let mut o = Map::new();
+            if let Some(u) = &user {
+                o.insert("UserName".into(), json!(u.name));
+            }
+            o.insert("AccessKeyId".into(), json!(k.access_key_id));
+            o.insert("Status".into(), json!(k.status));
+            o.insert("CreateDate".into(), json!(k.create_date));
+            (k.access_key_id.clone(), Value::Object(o))
+        })
+        .collect();
+    let (page, mut out) = paginate(items, input);
+    out.insert("AccessKeyMetadata".into(), Value::Array(page));
+    Ok(Value::Object(out))
+}

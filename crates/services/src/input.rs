@@ -1,0 +1,65 @@
+//! Reading decoded inputs: JSON objects keyed by the model's member names.
+//!
+//! The protocol layer has already checked required members and types against the model, so these
+//! accessors only return what is there; `req` is for members the model leaves optional but the
+//! operation needs, and answers `MissingParameter` as EC2 does.
+
+use airlock_protocol::{ApiError, ApiResult};
+use serde_json::Value;
+
+pub fn str<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
+    input.get(name).and_then(Value::as_str)
+}
+
+pub fn req<'a>(input: &'a Value, name: &str) -> ApiResult<&'a str> {
+    str(input, name).ok_or_else(|| {
+        ApiError::missing_parameter(format!("The request must contain the parameter {name}"))
+    })
+}
+
+pub fn bool(input: &Value, name: &str) -> Option<bool> {
+    match input.get(name) {
+        Some(Value::Bool(b)) => Some(*b),
+        // Nested `{ "Value": true }` attribute shapes (AttributeBooleanValue).
+        Some(Value::Object(o)) => o.get("Value").and_then(Value::as_bool),
+        _ => None,
+    }
+}
+
+pub fn int(input: &Value, name: &str) -> Option<i64> {
+    input.get(name).and_then(Value::as_i64)
+}
+
+/// A list of strings (absent: empty).
+pub fn strs(input: &Value, name: &str) -> Vec<String> {
+    input
+        .get(name)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A list of objects (absent: empty).
+pub fn list<'a>(input: &'a Value, name: &str) -> &'a [Value] {
+    input
+        .get(name)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+/// `DryRun=true`: AWS checks permissions and answers `DryRunOperation` without acting.
+pub fn dry_run(input: &Value) -> ApiResult<()> {
+    if bool(input, "DryRun") == Some(true) {
+        return Err(ApiError::new(
+            "DryRunOperation",
+            "Request would have succeeded, but DryRun flag is set.",
+        )
+        .with_status(412));
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The emulated AWS services.
+//!
+//! Each operation is a function from a request context and the decoded input (a JSON object
+//! keyed by the model's member names) to the output object or an [`ApiError`]. Services know no
+//! HTTP: the server decodes and encodes, services read and write the store. Services call each
+//! other's model functions directly, never over HTTP.
+
+pub mod auth;
+pub mod ec2;
+pub mod iam;
+pub mod ids;
+pub mod input;
+pub mod sts;
+
+use airlock_protocol::ApiResult;
+use airlock_store::{Kind, Scope, Store};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+/// Settings that change how services behave.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Multiplies AWS's real durations (0.01: a 2-minute provisioning takes 1.2 s).
+    pub time_scale: f64,
+    /// The account of the default `test` access key.
+    pub default_account: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            time_scale: 0.01,
+            default_account: "000000000000".into(),
+        }
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account: String,
+    /// `arn:aws:iam::<acct>:root`, `...:user/<name>` or `arn:aws:sts::<acct>:assumed-role/<role>/<session>`.
+    pub arn: String,
+    /// `UserId` as GetCallerIdentity reports it.
+    pub user_id: String,
+    pub access_key_id: String,
+}
+
+/// One request, as a service sees it.
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub config: &'a Config,
+    pub principal: Principal,
+    /// From the request's SigV4 credential scope.
+    pub region: String,
+    pub request_id: String,
+    pub now: OffsetDateTime,
+}
+
+impl Ctx<'_> {
+    pub fn account(&self) -> &str {
+        &self.principal.account
+    }
+
+    /// The scope of regional records for this request.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.principal.account.clone(), self.region.clone())
+    }
+
+    /// The scope of global (IAM) records for this request.
+    pub fn global_scope(&self) -> Scope {
+        Scope::global(self.principal.account.clone())
+    }
+
+    /// `seconds` of AWS time, scaled by `--time-scale`.
+    pub fn scaled(&self, seconds: f64) -> time::Duration {
+        time::Duration::seconds_f64((seconds * self.config.time_scale).max(0.0))
+    }
+}
+
+/// Every record type the services keep; the store needs them to load a data directory.
+pub fn record_kinds() -> Vec<Kind> {
+    let mut kinds = ec2::record_kinds();
+    kinds.extend(iam::record_kinds());
+    kinds.extend(sts::record_kinds());
+    kinds
+}
+
+/// Runs operation `op` of service `service` (botocore's service name).
+///
+/// Returns `None` when Airlock does not implement the operation.
+pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    match service {
+        "ec2" => ec2::call(ctx, op, input),
+        "iam" => iam::call(ctx, op, input),
+        "sts" => sts::call(ctx, op, input),
+        _ => None,
+    }
+}
+
+/// Timestamps travel between services and codecs as ISO 8601 with milliseconds, in UTC
+/// (`2024-05-01T10:00:00.123Z`); the codecs convert them for JSON protocols.
+pub fn iso(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}

@@ -1,0 +1,399 @@
+//! AWS Security Token Service: GetCallerIdentity and AssumeRole.
+//!
+//! AssumeRole issues session credentials (`ASIA...` key, secret and session token) and keeps them
+//! as [`Session`] records in [`crate::auth::credentials_scope`], keyed by access key id, so that
+//! [`crate::auth::resolve`] finds them whatever the account. Trust and identity policies are not
+//! evaluated (yet): any caller may assume any existing role, in any account.
+
+use crate::auth::credentials_scope;
+use crate::iam::{self, Role};
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Kind, Record};
+use base64::Engine as _;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+pub fn record_kinds() -> Vec<Kind> {
+    vec![Kind::of::<Session>()]
+}
+
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    Some(match op {
+        "GetCallerIdentity" => get_caller_identity(ctx, input),
+        "AssumeRole" => assume_role(ctx, input),
+        _ => return None,
+    })
+}
+
+/// Temporary credentials issued by AssumeRole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// `ASIA...`
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: String,
+    /// The role's account: the account the session acts in.
+    pub account: String,
+    pub role_name: String,
+    /// `AROA...` of the role.
+    pub role_id: String,
+    pub role_arn: String,
+    pub session_name: String,
+    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`
+    pub arn: String,
+    /// Unix seconds after which the credentials are refused.
+    pub expires_at: i64,
+    /// Who called AssumeRole.
+    pub source_arn: String,
+    #[serde(default)]
+    pub source_identity: Option<String>,
+}
+
+impl Session {
+    /// `UserId` of the assumed-role principal: `<role id>:<session name>`.
+    pub fn user_id(&self) -> String {
+        format!("{}:{}", self.role_id, self.session_name)
+    }
+}
+
+impl Record for Session {
+    const KIND: &'static str = "sts.session";
+    fn id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+pub fn get_caller_identity(ctx: &Ctx<'_>, _input: &Value) -> ApiResult<Value> {
+    Ok(json!({
+        "UserId": ctx.principal.user_id,
+        "Account": ctx.principal.account,
+        "Arn": ctx.principal.arn,
+    }))
+}
+
+fn validation(message: impl Into<String>) -> ApiError {
+    ApiError::new("ValidationError", message)
+}
+
+/// A long opaque session token in the style of AWS's (base64 that starts with the same bytes).
+fn session_token(min_len: usize) -> String {
+    let mut bytes = vec![0u8; 272.max(min_len * 3 / 4 + 3)];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!(
+        "IQoJb3JpZ2luX2Vj{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let role_arn = input::req(input, "RoleArn")?;
+    let session_name = input::req(input, "RoleSessionName")?;
+    let requested = input::int(input, "DurationSeconds");
+    let duration = requested.unwrap_or(3600);
+    if duration < 900 {
+        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")));
+    }
+    if duration > 43200 {
+        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")));
+    }
+    // Session policies: only checked to be JSON; they restrict nothing yet.
+    let policy = input::str(input, "Policy");
+    if let Some(p) = policy {
+        if serde_json::from_str::<Value>(p)
+            .map(|v| !v.is_object())
+            .unwrap_or(true)
+        {
+            return Err(ApiError::new(
+                "MalformedPolicyDocument",
+                "The policy is not in the valid JSON format.",
+            ));
+        }
+    }
+    let policy_arns = input::list(input, "PolicyArns");
+    if policy_arns.len() > 10 {
+        return Err(validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"));
+    }
+    let tags = input::list(input, "Tags");
+    let packed = (policy.is_some() || !policy_arns.is_empty() || !tags.is_empty()).then(|| {
+        // An estimate of AWS's compressed size as a percentage of the allowance (unverified).
+        let size =
+            policy.map(iam::document_size).unwrap_or(0) + 60 * policy_arns.len() + 30 * tags.len();
+        ((size * 100).div_ceil(6144)).max(1)
+    });
+    if let Some(p) = packed.filter(|p| *p > 100) {
+        return Err(ApiError::new(
+            "PackedPolicyTooLarge",
+            format!("Packed policy consumes {p}% of allotted space, please use smaller policy for the RoleSessionName"),
+        ));
+    }
+    let denied = || {
+        ApiError::new(
+            "AccessDenied",
+            format!(
+                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                ctx.principal.arn
+            ),
+        )
+        .with_status(403)
+    };
+    let min_token = input::int(input, "MinimumSessionTokenSize")
+        .unwrap_or(0)
+        .max(0) as usize;
+    let now = ctx.now;
+    let expiration = (now + time::Duration::seconds(duration))
+        .replace_millisecond(0)
+        .unwrap_or(now);
+    let key_scope = credentials_scope();
+    let session = ctx.store.write(|tx| {
+        let (role_scope, role) =
+            iam::roles::find_by_arn(|s, id| tx.get::<Role>(s, id), role_arn).ok_or_else(denied)?;
+        if duration > role.max_session_duration {
+            return Err(validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+        // Role chaining: a role assumed with role credentials lasts at most an hour.
+        if requested.is_some()
+            && duration > 3600
+            && ctx.principal.arn.starts_with("arn:aws:sts::")
+            && ctx.principal.arn.contains(":assumed-role/")
+        {
+            return Err(validation(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ));
+        }
+        // Forget sessions that have expired.
+        for old in tx.list::<Session>(&key_scope) {
+            if old.expires_at <= now.unix_timestamp() {
+                tx.delete::<Session>(&key_scope, &old.access_key_id);
+            }
+        }
+        let access_key_id = loop {
+            let id = crate::ids::iam_id("ASIA");
+            if tx.get::<Session>(&key_scope, &id).is_none() {
+                break id;
+            }
+        };
+        let session = Session {
+            access_key_id,
+            secret_access_key: crate::ids::secret_key(),
+            session_token: session_token(min_token),
+            account: role_scope.account.clone(),
+            role_name: role.name.clone(),
+            role_id: role.role_id.clone(),
+            role_arn: role.arn.clone(),
+            session_name: session_name.to_owned(),
+            arn: format!(
+                "arn:aws:sts::{}:assumed-role/{}/{}",
+                role_scope.account, role.name, session_name
+            ),
+            expires_at: expiration.unix_timestamp(),
+            source_arn: ctx.principal.arn.clone(),
+            source_identity: input::str(input, "SourceIdentity").map(str::to_owned),
+        };
+        tx.put(&key_scope, session.clone())?;
+        iam::roles::record_use(tx, &role_scope, &role, crate::iso(now), &ctx.region)?;
+        Ok(session)
+    })?;
+    let mut out = Map::new();
+    out.insert(
+        "Credentials".into(),
+        json!({
+            "AccessKeyId": session.access_key_id,
+            "SecretAccessKey": session.secret_access_key,
+            "SessionToken": session.session_token,
+            "Expiration": crate::iso(expiration),
+        }),
+    );
+    out.insert(
+        "AssumedRoleUser".into(),
+        json!({"AssumedRoleId": session.user_id(), "Arn": session.arn}),
+    );
+    if let Some(p) = packed {
+        out.insert("PackedPolicySize".into(), json!(p));
+    }
+    if let Some(s) = &session.source_identity {
+        out.insert("SourceIdentity".into(), json!(s));
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::*;
+
+    fn create_role(ctx: &Ctx<'_>, name: &str, extra: Value) -> Value {
+        let mut input = json!({"RoleName": name, "AssumeRolePolicyDocument": TRUST});
+        for (k, v) in extra.as_object().unwrap() {
+            input[k] = v.clone();
+        }
+        crate::iam::call(ctx, "CreateRole", &input)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn get_caller_identity_reports_the_principal() {
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let out = call(&ctx, "GetCallerIdentity", &json!({}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            json!({"UserId": "123456789012", "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:root"})
+        );
+    }
+
+    #[test]
+    fn assume_role_issues_resolvable_credentials() {
+        let store = store();
+        let config = crate::Config::default();
+        let owner = ctx_as(&store, &config, root_principal("111111111111"));
+        let role = create_role(&owner, "Deployer", json!({"Path": "/ops/"}));
+        let role_id = role["Role"]["RoleId"].as_str().unwrap().to_owned();
+        let arn = "arn:aws:iam::111111111111:role/ops/Deployer";
+
+        // From another account: allowed (no policy enforcement yet).
+        let caller = ctx_as(&store, &config, root_principal("222222222222"));
+        let out = call(
+            &caller,
+            "AssumeRole",
+            &json!({"RoleArn": arn, "RoleSessionName": "s1"}),
+        )
+        .unwrap()
+        .unwrap();
+        let creds = &out["Credentials"];
+        let key = creds["AccessKeyId"].as_str().unwrap();
+        assert!(key.starts_with("ASIA") && key.len() == 20);
+        assert_eq!(creds["SecretAccessKey"].as_str().unwrap().len(), 40);
+        assert!(creds["SessionToken"].as_str().unwrap().len() > 300);
+        assert_eq!(creds["Expiration"], json!("2024-05-01T11:00:00.000Z"));
+        assert_eq!(
+            out["AssumedRoleUser"]["AssumedRoleId"],
+            json!(format!("{role_id}:s1"))
+        );
+        assert_eq!(
+            out["AssumedRoleUser"]["Arn"],
+            json!("arn:aws:sts::111111111111:assumed-role/Deployer/s1")
+        );
+        assert!(out.get("PackedPolicySize").is_none());
+
+        let resolved = crate::auth::resolve(&store, &config, key, caller.now).unwrap();
+        assert_eq!(
+            resolved.secret_access_key,
+            creds["SecretAccessKey"].as_str().unwrap()
+        );
+        assert_eq!(
+            resolved.session_token.as_deref(),
+            creds["SessionToken"].as_str()
+        );
+        assert_eq!(resolved.principal.account, "111111111111");
+        assert_eq!(
+            resolved.principal.arn,
+            "arn:aws:sts::111111111111:assumed-role/Deployer/s1"
+        );
+        assert_eq!(resolved.principal.user_id, format!("{role_id}:s1"));
+        // Expired credentials are refused.
+        assert!(
+            crate::auth::resolve(&store, &config, key, caller.now + time::Duration::hours(2))
+                .is_none()
+        );
+
+        // The session's own GetCallerIdentity.
+        let session_ctx = ctx_as(&store, &config, resolved.principal.clone());
+        let me = call(&session_ctx, "GetCallerIdentity", &json!({}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            me["Arn"],
+            json!("arn:aws:sts::111111111111:assumed-role/Deployer/s1")
+        );
+        assert_eq!(me["UserId"], json!(format!("{role_id}:s1")));
+        assert_eq!(me["Account"], json!("111111111111"));
+
+        // The role records its last use.
+        let got = crate::iam::call(&owner, "GetRole", &json!({"RoleName": "Deployer"}))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got["Role"]["RoleLastUsed"]["Region"], json!("us-west-2"));
+    }
+
+    #[test]
+    fn assume_role_errors() {
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("111111111111"));
+        create_role(&ctx, "Short", json!({}));
+        let arn = "arn:aws:iam::111111111111:role/Short";
+
+        let err = call(
+            &ctx,
+            "AssumeRole",
+            &json!({"RoleArn": "arn:aws:iam::111111111111:role/Nope", "RoleSessionName": "s"}),
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(err.code, "AccessDenied");
+        assert_eq!(err.status, Some(403));
+        assert_eq!(err.message, "User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/Nope");
+
+        // The role lives in another account than the ARN names.
+        let err = call(
+            &ctx,
+            "AssumeRole",
+            &json!({"RoleArn": "arn:aws:iam::999999999999:role/Short", "RoleSessionName": "s"}),
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(err.code, "AccessDenied");
+
+        let err = call(
+            &ctx,
+            "AssumeRole",
+            &json!({"RoleArn": arn, "RoleSessionName": "s", "DurationSeconds": 7200}),
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(err.code, "ValidationError");
+        assert_eq!(
+            err.message,
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        );
+
+        create_role(&ctx, "Long", json!({"MaxSessionDuration": 43200}));
+        let out = call(&ctx, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s", "DurationSeconds": 7200, "Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}))
+            .unwrap()
+            .unwrap();
+        assert!(out["PackedPolicySize"].as_u64().unwrap() >= 1);
+
+        // Role chaining is limited to an hour.
+        let key = out["Credentials"]["AccessKeyId"].as_str().unwrap();
+        let session = crate::auth::resolve(&store, &config, key, ctx.now).unwrap();
+        let chained = ctx_as(&store, &config, session.principal);
+        let err = call(&chained, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s2", "DurationSeconds": 7200}))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.code, "ValidationError");
+        assert!(call(
+            &chained,
+            "AssumeRole",
+            &json!({"RoleArn": arn, "RoleSessionName": "s2"})
+        )
+        .unwrap()
+        .is_ok());
+
+        let err = call(
+            &ctx,
+            "AssumeRole",
+            &json!({"RoleArn": arn, "RoleSessionName": "s", "Policy": "{nope"}),
+        )
+        .unwrap()
+        .unwrap_err();
+        assert_eq!(err.code, "MalformedPolicyDocument");
+    }
+}
