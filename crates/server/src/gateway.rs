@@ -239,28 +239,29 @@ fn rest_input(
                 if values.is_empty() {
                     continue;
                 }
-                let v =
-                    match &model.shape(&m.shape).kind {
-                        airlock_model::ShapeKind::List { .. } => Value::Array(
-                            values
-                                .into_iter()
-                                .map(|v| Value::String(v.clone()))
-                                .collect(),
-                        ),
-                        airlock_model::ShapeKind::Integer | airlock_model::ShapeKind::Long => {
-                            let raw = values[values.len() - 1];
-                            match raw.parse::<i64>() {
-                                Ok(n) => Value::from(n),
-                                Err(_) => return Err(ApiError::new(
+                let v = match &model.shape(&m.shape).kind {
+                    airlock_model::ShapeKind::List { .. } => Value::Array(
+                        values
+                            .into_iter()
+                            .map(|v| Value::String(v.clone()))
+                            .collect(),
+                    ),
+                    airlock_model::ShapeKind::Integer | airlock_model::ShapeKind::Long => {
+                        let raw = values[values.len() - 1];
+                        match raw.parse::<i64>() {
+                            Ok(n) => Value::from(n),
+                            Err(_) => {
+                                return Err(ApiError::new(
                                     "SerializationException",
                                     format!(
                                         "Value '{raw}' for query parameter {wire} is not a number"
                                     ),
-                                )),
+                                ))
                             }
                         }
-                        _ => Value::String(values[values.len() - 1].clone()),
-                    };
+                    }
+                    _ => Value::String(values[values.len() - 1].clone()),
+                };
                 obj.insert(m.name.clone(), v);
             }
             _ => {}

@@ -1,1 +1,41 @@
-//! Integration tests live in tests/.
+//! Shared helpers for the integration tests: an in-process Airlock on a loopback port and AWS SDK
+//! clients pointed at it.
+
+use airlock_server::{Running, ServerConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use std::net::SocketAddr;
+
+/// Starts an ephemeral Airlock on 127.0.0.1 (a free port) with signature verification on.
+pub async fn start() -> Running {
+    start_with(ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..ServerConfig::default()
+    })
+    .await
+}
+
+pub async fn start_with(config: ServerConfig) -> Running {
+    airlock_server::start(config).await.expect("airlock starts")
+}
+
+/// SDK configuration for `server` with the given keys and region.
+pub async fn sdk_config(
+    server: &Running,
+    key: &str,
+    secret: &str,
+    token: Option<String>,
+    region: &str,
+) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(format!("http://{}", server.addr))
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new(key, secret, token, None, "airlock-tests"))
+        .load()
+        .await
+}
+
+/// The default `test`/`test` credentials in us-west-2.
+pub async fn default_config(server: &Running) -> SdkConfig {
+    sdk_config(server, "test", "test", None, "us-west-2").await
+}

@@ -159,7 +159,7 @@ pub fn allocate(
         if used.contains(&ip) {
             return Err(ApiError::new(
                 "InvalidIPAddress.InUse",
-                format!("The specified address is already in use."),
+                "The specified address is already in use.",
             ));
         }
         return Ok(ip);

@@ -105,7 +105,7 @@ pub fn create_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
     let scope = ctx.scope();
     let g = ctx.store.write(|tx| {
         let id = create(ctx, tx, tags)?;
-        Ok::<_, ApiError>(get(tx, &scope, &id)?)
+        get(tx, &scope, &id)
     })?;
     Ok(json!({"InternetGateway": g.json()}))
 }

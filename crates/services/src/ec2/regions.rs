@@ -13,7 +13,10 @@ pub struct Az {
 
 /// (region, zone-ID prefix, [(zone letter, zone-ID number)]) for the regions Airlock knows by name.
 /// Zone IDs are mapped per account on AWS; these are the mappings commonly seen.
-const REGIONS: &[(&str, &str, &[(char, u8)])] = &[
+/// (zone letter, zone-ID number)
+type Zones = &'static [(char, u8)];
+
+const REGIONS: &[(&str, &str, Zones)] = &[
     (
         "us-east-1",
         "use1",

@@ -103,7 +103,8 @@ impl SecurityGroup {
 
     /// Rules grouped into `IpPermission`s as DescribeSecurityGroups shows them.
     fn permissions(&self, egress: bool) -> Vec<Value> {
-        let mut perms: Vec<(String, Option<i64>, Option<i64>, Map<String, Value>)> = Vec::new();
+        type Perm = (String, Option<i64>, Option<i64>, Map<String, Value>);
+        let mut perms: Vec<Perm> = Vec::new();
         for r in self.rules.iter().filter(|r| r.egress == egress) {
             let idx = match perms
                 .iter()
@@ -553,7 +554,7 @@ fn rules_of(
                 let (f, t) = (input::int(p, "FromPort"), input::int(p, "ToPort"));
                 let (f, t) = match (f, t) {
                     (Some(f), Some(t)) => (f, t),
-                    _ => return Err(ApiError::new("InvalidParameterValue", format!("Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange. "))),
+                    _ => return Err(ApiError::new("InvalidParameterValue", "Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange.")),
                 };
                 if !(0..=65535).contains(&f) || !(0..=65535).contains(&t) || f > t {
                     return Err(ApiError::invalid_parameter_value(format!(
@@ -640,7 +641,7 @@ fn rules_of(
             if target.vpc_id != group.vpc_id {
                 return Err(ApiError::new(
                     "InvalidGroup.NotFound",
-                    format!("You have specified two resources that belong to different networks."),
+                    "You have specified two resources that belong to different networks.",
                 ));
             }
             push(

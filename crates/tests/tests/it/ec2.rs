@@ -1,0 +1,777 @@
+use airlock_server::ServerConfig;
+use airlock_tests::{default_config, start, start_with};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, ResourceType, Tag, TagSpecification, UserIdGroupPair, VpcEndpointType,
+};
+use aws_sdk_ec2::Client;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn in_cidr(ip: &str, cidr: &str) -> bool {
+    let (base, len) = cidr.split_once('/').unwrap();
+    let base = u32::from(base.parse::<Ipv4Addr>().unwrap());
+    let len: u32 = len.parse().unwrap();
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let ip = u32::from(ip.parse::<Ipv4Addr>().unwrap());
+    ip & mask == base && ip & !mask >= 4 && ip & !mask != !mask
+}
+
+async fn client() -> (airlock_server::Running, Client) {
+    let server = start_with(ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        services: airlock_services::Config {
+            time_scale: 0.001,
+            ..Default::default()
+        },
+        ..ServerConfig::default()
+    })
+    .await;
+    let ec2 = Client::new(&default_config(&server).await);
+    (server, ec2)
+}
+
+#[tokio::test]
+async fn every_region_starts_with_a_default_network() {
+    let server = start().await;
+    let ec2 = Client::new(&default_config(&server).await);
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    let vpc = &vpcs.vpcs()[0];
+    assert_eq!(vpcs.vpcs().len(), 1);
+    assert_eq!(vpc.cidr_block(), Some("172.31.0.0/16"));
+    assert_eq!(vpc.is_default(), Some(true));
+    let azs = ec2.describe_availability_zones().send().await.unwrap();
+    let names: Vec<&str> = azs
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.zone_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"]
+    );
+    assert_eq!(azs.availability_zones()[0].zone_id(), Some("usw2-az1"));
+    let subnets = ec2
+        .describe_subnets()
+        .filters(filter("default-for-az", "true"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnets.subnets().len(), 4);
+    assert!(subnets
+        .subnets()
+        .iter()
+        .all(|s| s.vpc_id() == vpc.vpc_id() && s.map_public_ip_on_launch() == Some(true)));
+    assert_eq!(
+        subnets.subnets()[0].available_ip_address_count(),
+        Some(4091)
+    );
+    let attrs = ec2
+        .describe_account_attributes()
+        .attribute_names("default-vpc".into())
+        .send()
+        .await
+        .unwrap();
+    let value = attrs.account_attributes()[0].attribute_values()[0].attribute_value();
+    assert_eq!(value, vpc.vpc_id());
+    let igws = ec2
+        .describe_internet_gateways()
+        .filters(filter("attachment.vpc-id", vpc.vpc_id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(igws.internet_gateways().len(), 1);
+    // Another region is another network.
+    let east = aws_sdk_ec2::Client::new(
+        &airlock_tests::sdk_config(&server, "test", "test", None, "eu-central-1").await,
+    );
+    let east_vpc = east.describe_vpcs().send().await.unwrap();
+    assert_ne!(east_vpc.vpcs()[0].vpc_id(), vpc.vpc_id());
+    let az = east.describe_availability_zones().send().await.unwrap();
+    assert_eq!(az.availability_zones()[0].zone_id(), Some("euc1-az2"));
+}
+
+#[tokio::test]
+async fn the_mwaa_network_and_an_interface_endpoint() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.192.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut subnets = Vec::new();
+    for (cidr, az) in [
+        ("10.192.10.0/24", "us-west-2a"),
+        ("10.192.11.0/24", "us-west-2b"),
+        ("10.192.20.0/24", "us-west-2a"),
+        ("10.192.21.0/24", "us-west-2b"),
+    ] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+    let igw = ec2.create_internet_gateway().send().await.unwrap();
+    let igw_id = igw
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw_id)
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let public_rt = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let public_rt = public_rt
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    ec2.create_route()
+        .route_table_id(&public_rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw_id)
+        .send()
+        .await
+        .unwrap();
+    for s in &subnets[..2] {
+        ec2.associate_route_table()
+            .route_table_id(&public_rt)
+            .subnet_id(s)
+            .send()
+            .await
+            .unwrap();
+    }
+    let eip = ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        eip.public_ip().unwrap().starts_with("127.255."),
+        "public addresses are loopback: {:?}",
+        eip.public_ip()
+    );
+    let nat = ec2
+        .create_nat_gateway()
+        .subnet_id(&subnets[0])
+        .allocation_id(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let nat_id = nat
+        .nat_gateway()
+        .unwrap()
+        .nat_gateway_id()
+        .unwrap()
+        .to_owned();
+    let private_rt = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let private_rt = private_rt
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    ec2.create_route()
+        .route_table_id(&private_rt)
+        .destination_cidr_block("0.0.0.0/0")
+        .nat_gateway_id(&nat_id)
+        .send()
+        .await
+        .unwrap();
+    for s in &subnets[2..] {
+        ec2.associate_route_table()
+            .route_table_id(&private_rt)
+            .subnet_id(s)
+            .send()
+            .await
+            .unwrap();
+    }
+    let sg = ec2
+        .create_security_group()
+        .group_name("mwaa")
+        .description("MWAA")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let sg_id = sg.group_id().unwrap().to_owned();
+    let rule = ec2
+        .authorize_security_group_ingress()
+        .group_id(&sg_id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&sg_id).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(rule.security_group_rules()[0]
+        .security_group_rule_id()
+        .unwrap()
+        .starts_with("sgr-"));
+
+    let before = ec2
+        .describe_subnets()
+        .subnet_ids(&subnets[2])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(before.subnets()[0].available_ip_address_count(), Some(251));
+    let ep = ec2
+        .create_vpc_endpoint()
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .vpc_id(&vpc_id)
+        .service_name("com.amazonaws.us-west-2.airflow.api")
+        .subnet_ids(&subnets[2])
+        .subnet_ids(&subnets[3])
+        .security_group_ids(&sg_id)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::VpcEndpoint)
+                .tags(Tag::builder().key("Name").value("airflow-api").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ep = ep.vpc_endpoint().unwrap().clone();
+    let ep_id = ep.vpc_endpoint_id().unwrap().to_owned();
+    assert_eq!(ep.state().map(|s| s.as_str()), Some("pending"));
+    let dns: Vec<&str> = ep
+        .dns_entries()
+        .iter()
+        .filter_map(|d| d.dns_name())
+        .collect();
+    assert_eq!(dns.len(), 4, "regional, two zonal, private: {dns:?}");
+    assert!(
+        dns[0].starts_with(&format!("{ep_id}-"))
+            && dns[0].ends_with(".api.airflow.us-west-2.vpce.amazonaws.com"),
+        "{}",
+        dns[0]
+    );
+    assert!(
+        dns[1].contains("-us-west-2a.") && dns[2].contains("-us-west-2b."),
+        "{dns:?}"
+    );
+    assert_eq!(dns[3], "api.airflow.us-west-2.amazonaws.com");
+    assert_eq!(ep.dns_entries()[0].hosted_zone_id(), Some("Z1YSA3EXCYUU9Z"));
+    assert_eq!(ep.network_interface_ids().len(), 2);
+
+    let enis = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(ep.network_interface_ids()[0].clone())
+        .network_interface_ids(ep.network_interface_ids()[1].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enis.network_interfaces().len(), 2);
+    for eni in enis.network_interfaces() {
+        let ip = eni.private_ip_address().unwrap();
+        let expected = if eni.subnet_id() == Some(subnets[2].as_str()) {
+            "10.192.20.0/24"
+        } else {
+            "10.192.21.0/24"
+        };
+        assert!(in_cidr(ip, expected), "{ip} in {expected}");
+        assert_eq!(
+            eni.interface_type().map(|t| t.as_str()),
+            Some("vpc_endpoint")
+        );
+        assert_eq!(eni.requester_managed(), Some(true));
+        assert_eq!(
+            eni.description(),
+            Some(format!("VPC Endpoint Interface {ep_id}").as_str())
+        );
+    }
+    let by_description = ec2
+        .describe_network_interfaces()
+        .filters(filter("description", &format!("*{ep_id}*")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_description.network_interfaces().len(), 2);
+    let after = ec2
+        .describe_subnets()
+        .subnet_ids(&subnets[2])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.subnets()[0].available_ip_address_count(), Some(250));
+
+    for f in [
+        filter("vpc-endpoint-id", &ep_id),
+        filter("vpc-id", &vpc_id),
+        filter("service-name", "com.amazonaws.us-west-2.airflow.api"),
+        filter("tag:Name", "airflow-api"),
+    ] {
+        let found = ec2
+            .describe_vpc_endpoints()
+            .filters(f)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found.vpc_endpoints().len(), 1);
+    }
+    let none = ec2
+        .describe_vpc_endpoints()
+        .filters(filter("tag:Name", "other"))
+        .send()
+        .await
+        .unwrap();
+    assert!(none.vpc_endpoints().is_empty());
+
+    // pending → available on the scaled clock (120 s × 0.001).
+    let mut state = String::new();
+    for _ in 0..50 {
+        let d = ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(&ep_id)
+            .send()
+            .await
+            .unwrap();
+        state = d.vpc_endpoints()[0].state().unwrap().as_str().to_owned();
+        if state == "available" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "available");
+    let rt = ec2
+        .describe_route_tables()
+        .route_table_ids(&private_rt)
+        .send()
+        .await
+        .unwrap();
+    let routes = rt.route_tables()[0].routes();
+    assert!(routes
+        .iter()
+        .any(|r| r.nat_gateway_id() == Some(nat_id.as_str())
+            && r.state().map(|s| s.as_str()) == Some("active")));
+
+    // One subnet per zone, and an address must be free.
+    let err = ec2
+        .create_vpc_endpoint()
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .vpc_id(&vpc_id)
+        .service_name("com.amazonaws.us-west-2.logs")
+        .subnet_ids(&subnets[0])
+        .subnet_ids(&subnets[2])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DuplicateSubnetsInSameZone"));
+    let err = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc_id)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name("com.amazonaws.us-west-2.nothing")
+        .subnet_ids(&subnets[2])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidServiceName"));
+
+    // The VPC cannot go while things are in it.
+    let err = ec2.delete_vpc().vpc_id(&vpc_id).send().await.unwrap_err();
+    assert_eq!(err.code(), Some("DependencyViolation"));
+    let deleted = ec2
+        .delete_vpc_endpoints()
+        .vpc_endpoint_ids(&ep_id)
+        .vpc_endpoint_ids("vpce-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.unsuccessful().len(), 1);
+    assert_eq!(
+        deleted.unsuccessful()[0].error().unwrap().code(),
+        Some("InvalidVpcEndpoint.NotFound")
+    );
+    let gone = ec2
+        .describe_network_interfaces()
+        .filters(filter("description", &format!("*{ep_id}*")))
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.network_interfaces().is_empty());
+}
+
+#[tokio::test]
+async fn subnet_and_address_errors() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let small = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.0.1.0/28")
+        .availability_zone("us-west-2a")
+        .send()
+        .await
+        .unwrap();
+    let small_id = small.subnet().unwrap().subnet_id().unwrap().to_owned();
+    assert_eq!(
+        small.subnet().unwrap().available_ip_address_count(),
+        Some(11)
+    );
+    let cases = [
+        ("10.0.1.0/24", Some("us-west-2a"), "InvalidSubnet.Conflict"),
+        ("10.1.0.0/24", Some("us-west-2a"), "InvalidSubnet.Range"),
+        ("10.0.2.0/29", Some("us-west-2a"), "InvalidSubnet.Range"),
+        ("10.0.3.0/24", Some("us-west-2z"), "InvalidParameterValue"),
+        ("10.0.3.7/24", Some("us-west-2a"), "InvalidParameterValue"),
+    ];
+    for (cidr, az, code) in cases {
+        let mut req = ec2.create_subnet().vpc_id(&vpc_id).cidr_block(cidr);
+        if let Some(az) = az {
+            req = req.availability_zone(az);
+        }
+        let err = req.send().await.unwrap_err();
+        assert_eq!(err.code(), Some(code), "{cidr}: {:?}", err.message());
+    }
+    let err = ec2
+        .describe_vpcs()
+        .vpc_ids("vpc-12345678")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidVpcID.NotFound"));
+    assert_eq!(
+        err.message(),
+        Some("The vpc ID 'vpc-12345678' does not exist")
+    );
+    let err = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/8")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidVpc.Range"));
+    let err = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .dry_run(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DryRunOperation"));
+
+    // A /28 has 11 usable addresses; the twelfth interface does not fit.
+    let mut ips = Vec::new();
+    for _ in 0..11 {
+        let e = ec2
+            .create_network_interface()
+            .subnet_id(&small_id)
+            .send()
+            .await
+            .unwrap();
+        ips.push(
+            e.network_interface()
+                .unwrap()
+                .private_ip_address()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(ips.first().map(String::as_str), Some("10.0.1.4"));
+    assert_eq!(ips.last().map(String::as_str), Some("10.0.1.14"));
+    let err = ec2
+        .create_network_interface()
+        .subnet_id(&small_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InsufficientFreeAddressesInSubnet"));
+    let s = ec2
+        .describe_subnets()
+        .subnet_ids(&small_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(s.subnets()[0].available_ip_address_count(), Some(0));
+    let err = ec2
+        .delete_subnet()
+        .subnet_id(&small_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DependencyViolation"));
+
+    let sg = ec2
+        .create_security_group()
+        .group_name("web")
+        .description("web")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let err = ec2
+        .create_security_group()
+        .group_name("web")
+        .description("again")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidGroup.Duplicate"));
+    let perm = || {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .ip_ranges(
+                aws_sdk_ec2::types::IpRange::builder()
+                    .cidr_ip("10.0.0.0/16")
+                    .build(),
+            )
+            .build()
+    };
+    ec2.authorize_security_group_ingress()
+        .group_id(sg.group_id().unwrap())
+        .ip_permissions(perm())
+        .send()
+        .await
+        .unwrap();
+    let err = ec2
+        .authorize_security_group_ingress()
+        .group_id(sg.group_id().unwrap())
+        .ip_permissions(perm())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidPermission.Duplicate"));
+    let g = ec2
+        .describe_security_groups()
+        .group_ids(sg.group_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let p = &g.security_groups()[0].ip_permissions()[0];
+    assert_eq!(
+        (p.ip_protocol(), p.from_port(), p.to_port()),
+        (Some("tcp"), Some(443), Some(443))
+    );
+    assert_eq!(
+        g.security_groups()[0].ip_permissions_egress()[0].ip_ranges()[0].cidr_ip(),
+        Some("0.0.0.0/0")
+    );
+    ec2.revoke_security_group_ingress()
+        .group_id(sg.group_id().unwrap())
+        .ip_permissions(perm())
+        .send()
+        .await
+        .unwrap();
+    let err = ec2
+        .revoke_security_group_ingress()
+        .group_id(sg.group_id().unwrap())
+        .ip_permissions(perm())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidPermission.NotFound"));
+}
+
+#[tokio::test]
+async fn tags_filters_and_pages() {
+    let (_server, ec2) = client().await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let v = ec2
+            .create_vpc()
+            .cidr_block(format!("10.{i}.0.0/16"))
+            .send()
+            .await
+            .unwrap();
+        ids.push(v.vpc().unwrap().vpc_id().unwrap().to_owned());
+    }
+    ec2.create_tags()
+        .resources(&ids[0])
+        .resources(&ids[1])
+        .tags(Tag::builder().key("team").value("data").build())
+        .send()
+        .await
+        .unwrap();
+    let tagged = ec2
+        .describe_vpcs()
+        .filters(filter("tag:team", "data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.vpcs().len(), 2);
+    let keyed = ec2
+        .describe_vpcs()
+        .filters(filter("tag-key", "te*"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(keyed.vpcs().len(), 2);
+    let wild = ec2
+        .describe_vpcs()
+        .filters(filter("cidr", "10.?.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wild.vpcs().len(), 7);
+    let err = ec2
+        .describe_vpcs()
+        .filters(filter("no-such-filter", "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+    let described = ec2
+        .describe_tags()
+        .filters(filter("resource-id", &ids[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.tags()[0].resource_type().map(|t| t.as_str()),
+        Some("vpc")
+    );
+    ec2.delete_tags()
+        .resources(&ids[0])
+        .tags(Tag::builder().key("team").build())
+        .send()
+        .await
+        .unwrap();
+    let tagged = ec2
+        .describe_vpcs()
+        .filters(filter("tag:team", "data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.vpcs().len(), 1);
+    let err = ec2
+        .create_tags()
+        .resources("vpc-0000000000000000a")
+        .tags(Tag::builder().key("a").value("b").build())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidVpcID.NotFound"));
+
+    // 8 VPCs with the default one: pages of 5.
+    let first = ec2.describe_vpcs().max_results(5).send().await.unwrap();
+    assert_eq!(first.vpcs().len(), 5);
+    let token = first.next_token().unwrap().to_owned();
+    let second = ec2
+        .describe_vpcs()
+        .max_results(5)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.vpcs().len(), 3);
+    assert!(second.next_token().is_none());
+    let mut paginated = 0;
+    let mut pages = ec2.describe_vpcs().max_results(5).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        paginated += page.unwrap().vpcs().len();
+    }
+    assert_eq!(paginated, 8);
+    let err = ec2.describe_vpcs().max_results(2).send().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+}
+
+#[tokio::test]
+async fn key_pairs() {
+    let (_server, ec2) = client().await;
+    let rsa = ec2
+        .create_key_pair()
+        .key_name("bastion")
+        .send()
+        .await
+        .unwrap();
+    assert!(rsa
+        .key_material()
+        .unwrap()
+        .starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+    assert_eq!(rsa.key_fingerprint().unwrap().split(':').count(), 20);
+    let ed = ec2
+        .create_key_pair()
+        .key_name("ed")
+        .key_type(aws_sdk_ec2::types::KeyType::Ed25519)
+        .send()
+        .await
+        .unwrap();
+    assert!(ed
+        .key_material()
+        .unwrap()
+        .starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    let err = ec2
+        .create_key_pair()
+        .key_name("bastion")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidKeyPair.Duplicate"));
+    let d = ec2
+        .describe_key_pairs()
+        .key_names("bastion")
+        .include_public_key(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(d.key_pairs()[0]
+        .public_key()
+        .unwrap()
+        .starts_with("ssh-rsa "));
+    let err = ec2
+        .describe_key_pairs()
+        .key_names("nope")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidKeyPair.NotFound"));
+    ec2.delete_key_pair()
+        .key_name("bastion")
+        .send()
+        .await
+        .unwrap();
+    let left = ec2.describe_key_pairs().send().await.unwrap();
+    assert_eq!(left.key_pairs().len(), 1);
+}

@@ -1,0 +1,8 @@
+//! One integration-test binary (linking the AWS SDK once): the real server on a loopback port,
+//! driven by the AWS SDK for Rust and by raw HTTP.
+
+mod auth;
+mod durability;
+mod ec2;
+mod iam_sts;
+mod wire;
