@@ -80,6 +80,8 @@ pub enum ShapeKind {
         format: Option<String>,
     },
     Blob,
+    /// Free-form JSON (`"document": true` structures).
+    Document,
 }
 
 #[derive(Debug)]
@@ -172,6 +174,9 @@ fn parse_shape(name: &str, v: &Value) -> Shape {
     let ty = v.get("type").and_then(Value::as_str).unwrap_or("string");
     let flattened = v.get("flattened").and_then(Value::as_bool).unwrap_or(false);
     let kind = match ty {
+        "structure" if v.get("document").and_then(Value::as_bool) == Some(true) => {
+            ShapeKind::Document
+        }
         "structure" => {
             let mut members: Vec<Member> = v
                 .get("members")

@@ -56,6 +56,7 @@ fn check(
     };
     Ok(match (&shape.kind, v) {
         (_, Value::Null) => Value::Null,
+        (ShapeKind::Document, v) => v,
         (ShapeKind::Structure(st), Value::Object(mut obj)) => {
             let mut res = Map::new();
             for m in &st.members {
@@ -162,6 +163,7 @@ pub fn encode(model: &ServiceModel, shape: &Shape, v: &Value) -> Value {
                     .collect(),
             )
         }
+        (ShapeKind::Document, v) => v.clone(),
         (ShapeKind::Timestamp { .. }, Value::String(s)) => match OffsetDateTime::parse(s, &Rfc3339)
         {
             Ok(t) => {

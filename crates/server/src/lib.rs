@@ -98,6 +98,24 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let state = Arc::new(AppState { store, config });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(state.clone());
+    let ticker = state.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            if let Err(e) = airlock_services::tick(
+                &ticker.store,
+                &ticker.config.services,
+                time::OffsetDateTime::now_utc(),
+            ) {
+                tracing::warn!(target: "airlock::tick", error = %e, "could not persist a state transition");
+            }
+            if std::sync::Arc::strong_count(&ticker) == 1 {
+                break;
+            }
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async {

@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod iam;
 pub mod ids;
 pub mod input;
+pub mod mwaa;
 pub mod sts;
 
 use airlock_protocol::ApiResult;
@@ -78,11 +79,18 @@ impl Ctx<'_> {
     }
 }
 
+/// Moves time-based state forward (finished MWAA phases, completed deletions). The server calls
+/// this a few times a second; reads never depend on it having run.
+pub fn tick(store: &Store, config: &Config, now: OffsetDateTime) -> ApiResult<usize> {
+    mwaa::tick(store, config, now)
+}
+
 /// Every record type the services keep; the store needs them to load a data directory.
 pub fn record_kinds() -> Vec<Kind> {
     let mut kinds = ec2::record_kinds();
     kinds.extend(iam::record_kinds());
     kinds.extend(sts::record_kinds());
+    kinds.extend(mwaa::record_kinds());
     kinds
 }
 
@@ -94,6 +102,7 @@ pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<Api
         "ec2" => ec2::call(ctx, op, input),
         "iam" => iam::call(ctx, op, input),
         "sts" => sts::call(ctx, op, input),
+        "mwaa" => mwaa::call(ctx, op, input),
         _ => None,
     }
 }

@@ -402,3 +402,36 @@ pub fn parse_arn<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a 
     }
     Some((account, path, name))
 }
+
+/// MWAA's service-linked role, created the first time an account makes an environment.
+pub fn ensure_mwaa_service_linked_role(
+    tx: &mut airlock_store::Tx<'_>,
+    account: &str,
+) -> ApiResult<()> {
+    const NAME: &str = "AWSServiceRoleForAmazonMWAA";
+    const PATH: &str = "/aws-service-role/airflow.amazonaws.com/";
+    let scope = airlock_store::Scope::global(account);
+    if tx.get::<Role>(&scope, &key(NAME)).is_some() {
+        return Ok(());
+    }
+    tx.put(
+        &scope,
+        Role {
+            key: key(NAME),
+            name: NAME.into(),
+            role_id: crate::ids::iam_id("AROA"),
+            path: PATH.into(),
+            arn: role_arn(account, PATH, NAME),
+            create_date: crate::iso(time::OffsetDateTime::now_utc()),
+            assume_role_policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"airflow.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+            description: Some("Allows Amazon MWAA to manage the resources of your environments.".into()),
+            max_session_duration: 3600,
+            permissions_boundary: None,
+            tags: Vec::new(),
+            inline_policies: Default::default(),
+            attached_policies: vec!["arn:aws:iam::aws:policy/aws-service-role/AmazonMWAAServiceRolePolicy".into()],
+            last_used: None,
+        },
+    )?;
+    Ok(())
+}

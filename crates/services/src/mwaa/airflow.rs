@@ -1,0 +1,191 @@
+//! The built-in stand-in for an environment's Airflow: its REST API (what `InvokeRestApi`
+//! reaches, and what the webserver will serve) over a small persisted state of DAGs and runs.
+
+use crate::Ctx;
+use airlock_store::{Record, Scope};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// DAGs every stand-in environment has (the examples Airflow ships).
+pub const DAGS: &[(&str, &str)] = &[
+    ("example_bash_operator", "0 0 * * *"),
+    ("example_python_operator", "@once"),
+    ("tutorial", "1 day, 0:00:00"),
+];
+
+/// A DAG run triggered through the API or the CLI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DagRun {
+    /// `<environment>/<dag id>/<run id>`
+    pub id: String,
+    pub environment: String,
+    pub dag_id: String,
+    pub run_id: String,
+    pub conf: Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+impl Record for DagRun {
+    const KIND: &'static str = "mwaa.dag_run";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// An Airflow REST answer: HTTP status and JSON body.
+pub type Answer = (u16, Value);
+
+fn problem(status: u16, title: &str, detail: &str) -> Answer {
+    (
+        status,
+        json!({"detail": detail, "status": status, "title": title,
+               "type": format!("https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/Errors/{}", title.replace(' ', ""))}),
+    )
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn dag_json(id: &str, schedule: &str) -> Value {
+    json!({
+        "dag_id": id, "dag_display_name": id, "is_paused": false, "is_active": true,
+        "fileloc": format!("/usr/local/airflow/dags/{id}.py"), "owners": ["airflow"],
+        "schedule_interval": {"__type": "CronExpression", "value": schedule}, "tags": [],
+        "description": null, "root_dag_id": null, "is_subdag": false,
+    })
+}
+
+fn run_json(r: &DagRun) -> Value {
+    json!({
+        "dag_id": r.dag_id, "dag_run_id": r.run_id, "conf": r.conf, "state": "queued",
+        "execution_date": ts(r.created), "logical_date": ts(r.created), "start_date": null,
+        "end_date": null, "external_trigger": true, "run_type": "manual",
+        "data_interval_start": ts(r.created), "data_interval_end": ts(r.created),
+    })
+}
+
+/// Triggers a run of `dag_id` (REST API and `airflow dags trigger`).
+pub fn trigger(
+    ctx: &Ctx<'_>,
+    env: &str,
+    dag_id: &str,
+    run_id: Option<&str>,
+    conf: Value,
+) -> Result<DagRun, Answer> {
+    if !DAGS.iter().any(|(d, _)| *d == dag_id) {
+        return Err(problem(
+            404,
+            "DAG not found",
+            &format!("DAG with dag_id: '{dag_id}' not found"),
+        ));
+    }
+    let run_id = run_id
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("manual__{}", ts(ctx.now)));
+    let run = DagRun {
+        id: format!("{env}/{dag_id}/{run_id}"),
+        environment: env.to_owned(),
+        dag_id: dag_id.to_owned(),
+        run_id,
+        conf,
+        created: ctx.now,
+    };
+    let scope = ctx.scope();
+    let stored = ctx.store.write(|tx| {
+        if tx.get::<DagRun>(&scope, &run.id).is_some() {
+            return Ok(false);
+        }
+        tx.put(&scope, run.clone())?;
+        Ok::<_, airlock_protocol::ApiError>(true)
+    });
+    match stored {
+        Ok(true) => Ok(run),
+        Ok(false) => Err(problem(
+            409,
+            "Conflict",
+            &format!(
+                "DAGRun with DAG ID: '{dag_id}' and DAGRun ID: '{}' already exists",
+                run.run_id
+            ),
+        )),
+        Err(_) => Err(problem(
+            500,
+            "Internal Server Error",
+            "the run could not be stored",
+        )),
+    }
+}
+
+pub fn runs(ctx: &Ctx<'_>, scope: &Scope, env: &str, dag_id: &str) -> Vec<DagRun> {
+    ctx.store.read(|v| {
+        v.list::<DagRun>(scope)
+            .iter()
+            .filter(|r| r.environment == env && r.dag_id == dag_id)
+            .map(|r| (**r).clone())
+            .collect()
+    })
+}
+
+/// Answers one REST request. `path` is relative to the API root (`/api/v1` on Airflow 2,
+/// `/api/v2` on Airflow 3), as `InvokeRestApi` takes it.
+pub fn rest(
+    ctx: &Ctx<'_>,
+    env: &str,
+    airflow3: bool,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Answer {
+    let scope = ctx.scope();
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let health = || {
+        let beat = ts(ctx.now);
+        (
+            200,
+            json!({
+                "metadatabase": {"status": "healthy"},
+                "scheduler": {"status": "healthy", "latest_scheduler_heartbeat": beat},
+                "triggerer": {"status": "healthy", "latest_triggerer_heartbeat": beat},
+                "dag_processor": {"status": null, "latest_dag_processor_heartbeat": null},
+            }),
+        )
+    };
+    match (method, segs.as_slice()) {
+        ("GET", ["health"]) if !airflow3 => health(),
+        ("GET", ["monitor", "health"]) if airflow3 => health(),
+        ("GET", ["version"]) => (200, json!({"version": if airflow3 { "3.0.6" } else { "2.10.3" }, "git_version": null})),
+        ("GET", ["dags"]) => {
+            let dags: Vec<Value> = DAGS.iter().map(|(d, s)| dag_json(d, s)).collect();
+            (200, json!({"total_entries": dags.len(), "dags": dags}))
+        }
+        ("GET", ["dags", dag]) => match DAGS.iter().find(|(d, _)| d == dag) {
+            Some((d, s)) => (200, dag_json(d, s)),
+            None => problem(404, "DAG not found", &format!("DAG with dag_id: '{dag}' not found")),
+        },
+        ("GET", ["dags", dag, "dagRuns"]) => {
+            if !DAGS.iter().any(|(d, _)| d == dag) {
+                return problem(404, "DAG not found", &format!("DAG with dag_id: '{dag}' not found"));
+            }
+            let runs: Vec<Value> = runs(ctx, &scope, env, dag).iter().map(run_json).collect();
+            (200, json!({"total_entries": runs.len(), "dag_runs": runs}))
+        }
+        ("POST", ["dags", dag, "dagRuns"]) => {
+            let run_id = body.get("dag_run_id").and_then(Value::as_str);
+            let conf = body.get("conf").cloned().unwrap_or_else(|| json!({}));
+            match trigger(ctx, env, dag, run_id, conf) {
+                Ok(run) => (200, run_json(&run)),
+                Err(answer) => answer,
+            }
+        }
+        (_, ["dags", ..]) | (_, ["health"]) => problem(405, "Method Not Allowed", "The method is not allowed for the requested URL."),
+        _ => problem(404, "Not Found", "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+    }
+}

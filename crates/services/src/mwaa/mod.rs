@@ -1,0 +1,854 @@
+//! Amazon MWAA (rest-json, signing name `airflow`): environments, their lifecycle, the VPC
+//! endpoints MWAA creates in the customer's VPC, tags, and tokens.
+
+pub mod airflow;
+pub mod lifecycle;
+mod validate;
+
+use crate::ec2::{routes, sg, vpc, vpce};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Kind, Record, Scope, Store, Tx, View};
+use lifecycle::{Failure, Phase};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The AWS account that owns MWAA's SQS queues.
+const SERVICE_ACCOUNT: &str = "327618914214";
+/// Tokens are good for one minute and one use.
+const TOKEN_SECS: i64 = 60;
+/// Environments per account and region.
+const QUOTA: usize = 10;
+
+pub fn record_kinds() -> Vec<Kind> {
+    vec![
+        Kind::of::<Environment>(),
+        Kind::of::<Token>(),
+        Kind::of::<airflow::DagRun>(),
+    ]
+}
+
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    Some(match op {
+        "CreateEnvironment" => create_environment(ctx, input),
+        "GetEnvironment" => get_environment(ctx, input),
+        "ListEnvironments" => list_environments(ctx, input),
+        "UpdateEnvironment" => update_environment(ctx, input),
+        "DeleteEnvironment" => delete_environment(ctx, input),
+        "TagResource" => tag_resource(ctx, input),
+        "UntagResource" => untag_resource(ctx, input),
+        "ListTagsForResource" => list_tags(ctx, input),
+        "CreateCliToken" => create_token(ctx, input, TokenKind::Cli),
+        "CreateWebLoginToken" => create_token(ctx, input, TokenKind::Web),
+        "InvokeRestApi" => invoke_rest_api(ctx, input),
+        "PublishMetrics" => publish_metrics(ctx, input),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    pub name: String,
+    pub arn: String,
+    pub account: String,
+    pub region: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    /// The configuration as `Environment` members (AirflowVersion, EnvironmentClass, ...).
+    pub config: Map<String, Value>,
+    pub tags: BTreeMap<String, String>,
+    pub vpc_id: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub access_mode: String,
+    pub endpoint_management: String,
+    /// The stable part of the webserver hostname.
+    pub host_id: String,
+    pub cell: u32,
+    pub webserver_service: Option<String>,
+    pub database_service: String,
+    /// Endpoints MWAA created (SERVICE endpoint management).
+    pub webserver_endpoint: Option<String>,
+    pub database_endpoint: Option<String>,
+    pub celery_queue: String,
+    pub phase: Phase,
+}
+
+impl Record for Environment {
+    const KIND: &'static str = "mwaa.environment";
+    fn id(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Environment {
+    pub fn private_webserver(&self) -> bool {
+        self.access_mode != "PUBLIC_ONLY"
+    }
+
+    /// `WebserverUrl`: hostname only, as AWS prints it.
+    pub fn webserver_host(&self) -> String {
+        let private = if self.private_webserver() {
+            "-vpce"
+        } else {
+            ""
+        };
+        format!(
+            "{}{private}.c{}.{}.airflow.amazonaws.com",
+            self.host_id, self.cell, self.region
+        )
+    }
+
+    pub fn airflow3(&self) -> bool {
+        self.config
+            .get("AirflowVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with('3'))
+    }
+
+    fn service_name(&self, id: &str) -> String {
+        format!("com.amazonaws.vpce.{}.{id}", self.region)
+    }
+
+    /// When the customer's endpoints to this environment's services became available (CUSTOMER
+    /// endpoint management); `None` inside when they are not all there.
+    fn customer_endpoints(
+        &self,
+        endpoints: &[std::sync::Arc<vpce::VpcEndpoint>],
+    ) -> Option<Option<OffsetDateTime>> {
+        if self.endpoint_management != "CUSTOMER" {
+            return None;
+        }
+        let mut needed = vec![self.service_name(&self.database_service)];
+        if let Some(w) = &self.webserver_service {
+            needed.push(self.service_name(w));
+        }
+        let mut ready = OffsetDateTime::UNIX_EPOCH;
+        for n in needed {
+            match endpoints
+                .iter()
+                .filter(|e| e.vpc_id == self.vpc_id && e.service_name == n)
+                .map(|e| e.available_at)
+                .min()
+            {
+                Some(t) => ready = ready.max(t),
+                None => return Some(None),
+            }
+        }
+        Some(Some(ready))
+    }
+
+    pub fn seen(
+        &self,
+        ctx_now: OffsetDateTime,
+        scale: &dyn Fn(f64) -> time::Duration,
+        endpoints: &[std::sync::Arc<vpce::VpcEndpoint>],
+    ) -> lifecycle::Seen {
+        lifecycle::seen(
+            &self.phase,
+            ctx_now,
+            scale,
+            self.customer_endpoints(endpoints),
+        )
+    }
+
+    fn json(&self, seen: &lifecycle::Seen) -> Value {
+        let mut e = self.config.clone();
+        let mut put = |k: &str, v: Value| {
+            e.insert(k.to_owned(), v);
+        };
+        put("Name", json!(self.name));
+        put("Arn", json!(self.arn));
+        put("Status", json!(seen.status.unwrap_or("DELETED")));
+        put("CreatedAt", json!(crate::iso(self.created)));
+        put("WebserverUrl", json!(self.webserver_host()));
+        put("ServiceRoleArn", json!(format!(
+            "arn:aws:iam::{}:role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
+            self.account
+        )));
+        put(
+            "NetworkConfiguration",
+            json!({"SubnetIds": self.subnet_ids, "SecurityGroupIds": self.security_group_ids}),
+        );
+        put("WebserverAccessMode", json!(self.access_mode));
+        put("EndpointManagement", json!(self.endpoint_management));
+        put(
+            "DatabaseVpcEndpointService",
+            json!(self.service_name(&self.database_service)),
+        );
+        if let Some(w) = &self.webserver_service {
+            put("WebserverVpcEndpointService", json!(self.service_name(w)));
+        }
+        put("CeleryExecutorQueue", json!(self.celery_queue));
+        put("Tags", json!(self.tags));
+        if let Some((status, at, failure, strategy)) = &seen.last_update {
+            let mut lu = json!({"Status": status, "CreatedAt": crate::iso(*at)});
+            if let Some(f) = failure {
+                lu["Error"] = json!({"ErrorCode": f.code, "ErrorMessage": f.message});
+            }
+            if let Some(s) = strategy {
+                lu["WorkerReplacementStrategy"] = json!(s);
+            }
+            put("LastUpdate", lu);
+        }
+        Value::Object(e)
+    }
+}
+
+/// A CLI or web login token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub token: String,
+    pub environment: String,
+    pub kind: TokenKind,
+    pub principal_arn: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    Cli,
+    Web,
+}
+
+impl Record for Token {
+    const KIND: &'static str = "mwaa.token";
+    fn id(&self) -> &str {
+        &self.token
+    }
+}
+
+/// Takes a token for `env` (the webserver's login and CLI endpoints): valid once, for 60 s.
+pub fn redeem_token(
+    store: &Store,
+    scope: &Scope,
+    token: &str,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> Option<Token> {
+    store
+        .write(|tx| {
+            let t = tx.get::<Token>(scope, token);
+            tx.delete::<Token>(scope, token);
+            Ok::<_, ApiError>(
+                t.filter(|t| t.kind == kind && now < t.expires)
+                    .map(|t| (*t).clone()),
+            )
+        })
+        .ok()
+        .flatten()
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::new(
+        "ResourceNotFoundException",
+        format!("Environment {name} not found."),
+    )
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new("ValidationException", message)
+}
+
+/// The environment as a client sees it now, or ResourceNotFound.
+fn visible(
+    ctx: &Ctx<'_>,
+    v: &View<'_>,
+    name: &str,
+) -> ApiResult<(std::sync::Arc<Environment>, lifecycle::Seen)> {
+    let scope = ctx.scope();
+    let env = v
+        .get::<Environment>(&scope, name)
+        .ok_or_else(|| not_found(name))?;
+    let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+    let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
+    if seen.status.is_none() {
+        return Err(not_found(name));
+    }
+    Ok((env, seen))
+}
+
+fn visible_tx(
+    ctx: &Ctx<'_>,
+    tx: &Tx<'_>,
+    name: &str,
+) -> ApiResult<(std::sync::Arc<Environment>, lifecycle::Seen)> {
+    let scope = ctx.scope();
+    let env = tx
+        .get::<Environment>(&scope, name)
+        .ok_or_else(|| not_found(name))?;
+    let endpoints = tx.list::<vpce::VpcEndpoint>(&scope);
+    let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
+    if seen.status.is_none() {
+        return Err(not_found(name));
+    }
+    Ok((env, seen))
+}
+
+fn hex_hash(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn log_groups(name: &str, region: &str, account: &str, logging: &Value) -> Value {
+    let mut out = Map::new();
+    for (member, suffix, default_on) in [
+        ("DagProcessingLogs", "DAGProcessing", false),
+        ("SchedulerLogs", "Scheduler", false),
+        ("TaskLogs", "Task", true),
+        ("WebserverLogs", "WebServer", false),
+        ("WorkerLogs", "Worker", false),
+    ] {
+        let given = logging.get(member);
+        let enabled = given
+            .and_then(|g| g.get("Enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(default_on);
+        let level = given
+            .and_then(|g| g.get("LogLevel"))
+            .and_then(Value::as_str)
+            .unwrap_or("INFO");
+        let mut m = json!({"Enabled": enabled, "LogLevel": level});
+        if enabled {
+            m["CloudWatchLogGroupArn"] = json!(format!(
+                "arn:aws:logs:{region}:{account}:log-group:airflow-{name}-{suffix}"
+            ));
+        }
+        out.insert(member.to_owned(), m);
+    }
+    Value::Object(out)
+}
+
+/// The members of CreateEnvironment/UpdateEnvironment that are stored and echoed as given.
+const ECHOED: &[&str] = &[
+    "AirflowConfigurationOptions",
+    "DagS3Path",
+    "ExecutionRoleArn",
+    "KmsKey",
+    "PluginsS3Path",
+    "PluginsS3ObjectVersion",
+    "RequirementsS3Path",
+    "RequirementsS3ObjectVersion",
+    "SourceBucketArn",
+    "StartupScriptS3Path",
+    "StartupScriptS3ObjectVersion",
+    "WeeklyMaintenanceWindowStart",
+    "Teams",
+    "IdentityCenterConfiguration",
+];
+
+fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let scope = ctx.scope();
+    let env = ctx.store.write(|tx| {
+        if let Some(existing) = tx.get::<Environment>(&scope, &name) {
+            let endpoints = tx.list::<vpce::VpcEndpoint>(&scope);
+            if existing.seen(ctx.now, &|s| ctx.scaled(s), &endpoints).status.is_some() {
+                return Err(invalid(format!("Invalid request provided: Environment {name} already exists.")));
+            }
+            finish_deletion(tx, &scope, &existing)?;
+        }
+        let live = tx.list::<Environment>(&scope).len();
+        if live >= QUOTA {
+            return Err(invalid(format!(
+                "Invalid request provided: You have reached the quota of {QUOTA} environments in this Region."
+            )));
+        }
+        let checked = validate::create(ctx, tx, input)?;
+        crate::iam::ensure_mwaa_service_linked_role(tx, ctx.account())?;
+        let host_id = uuid::Uuid::new_v4().to_string();
+        let cell = 1 + (u32::from_be_bytes(Sha256::digest(host_id.as_bytes())[..4].try_into().unwrap_or([0; 4])) % 70);
+        let database_service = ids::resource_id("vpce-svc");
+        let webserver_service = (checked.access_mode != "PUBLIC_ONLY").then(|| ids::resource_id("vpce-svc"));
+        let mut config = Map::new();
+        for k in ECHOED {
+            if let Some(v) = input.get(*k) {
+                config.insert((*k).to_owned(), v.clone());
+            }
+        }
+        config.insert("AirflowVersion".into(), json!(checked.version));
+        config.insert("EnvironmentClass".into(), json!(checked.class));
+        config.insert("MaxWorkers".into(), json!(checked.max_workers));
+        config.insert("MinWorkers".into(), json!(checked.min_workers));
+        config.insert("Schedulers".into(), json!(checked.schedulers));
+        config.insert("MinWebservers".into(), json!(checked.min_webservers));
+        config.insert("MaxWebservers".into(), json!(checked.max_webservers));
+        config.entry("WeeklyMaintenanceWindowStart").or_insert_with(|| json!("FRI:12:00"));
+        config.entry("AirflowConfigurationOptions").or_insert_with(|| json!({}));
+        config.insert(
+            "LoggingConfiguration".into(),
+            log_groups(&name, &ctx.region, ctx.account(), input.get("LoggingConfiguration").unwrap_or(&Value::Null)),
+        );
+        let mut env = Environment {
+            name: name.clone(),
+            arn: format!("arn:aws:airflow:{}:{}:environment/{name}", ctx.region, ctx.account()),
+            account: ctx.account().to_owned(),
+            region: ctx.region.clone(),
+            created: ctx.now,
+            config,
+            tags: tags_of(input.get("Tags")),
+            vpc_id: checked.vpc_id.clone(),
+            subnet_ids: checked.subnet_ids.clone(),
+            security_group_ids: checked.security_group_ids.clone(),
+            access_mode: checked.access_mode.clone(),
+            endpoint_management: checked.endpoint_management.clone(),
+            host_id,
+            cell,
+            webserver_service,
+            database_service,
+            webserver_endpoint: None,
+            database_endpoint: None,
+            celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
+            phase: Phase::Creating { since: ctx.now, failure: checked.failure.clone() },
+        };
+        publish_services(tx, &env)?;
+        if env.endpoint_management == "SERVICE" {
+            env.database_endpoint = Some(create_endpoint(ctx, tx, &env, &env.database_service.clone())?);
+            if let Some(w) = env.webserver_service.clone() {
+                env.webserver_endpoint = Some(create_endpoint(ctx, tx, &env, &w)?);
+            }
+        }
+        tx.put(&scope, env.clone())?;
+        Ok(env)
+    })?;
+    Ok(json!({"Arn": env.arn}))
+}
+
+fn tags_of(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The environment's endpoint services, offered in its region.
+fn publish_services(tx: &mut Tx<'_>, env: &Environment) -> ApiResult<()> {
+    let scope = vpce::services_scope(&env.region);
+    let tags = vec![crate::ec2::common::Tag {
+        key: "AmazonMWAAEnvironment".into(),
+        value: env.arn.clone(),
+    }];
+    for id in env
+        .webserver_service
+        .iter()
+        .chain(std::iter::once(&env.database_service))
+    {
+        tx.put(
+            &scope,
+            vpce::EndpointService {
+                id: id.clone(),
+                owner: SERVICE_ACCOUNT.into(),
+                tags: tags.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// An interface endpoint MWAA creates in the environment's subnets (SERVICE endpoint management).
+fn create_endpoint(
+    ctx: &Ctx<'_>,
+    tx: &mut Tx<'_>,
+    env: &Environment,
+    service_id: &str,
+) -> ApiResult<String> {
+    let e = vpce::create_in(
+        ctx,
+        tx,
+        vpce::EndpointRequest {
+            vpc_id: env.vpc_id.clone(),
+            service_name: env.service_name(service_id),
+            endpoint_type: "Interface".into(),
+            subnet_ids: env.subnet_ids.clone(),
+            security_group_ids: env.security_group_ids.clone(),
+            private_dns_enabled: Some(false),
+            tags: vec![crate::ec2::common::Tag {
+                key: "AmazonMWAAManaged".into(),
+                value: "true".into(),
+            }],
+            ..Default::default()
+        },
+    )?;
+    Ok(e.id)
+}
+
+/// Removes what the environment made: its endpoints, endpoint services and the record.
+fn finish_deletion(tx: &mut Tx<'_>, scope: &Scope, env: &Environment) -> ApiResult<()> {
+    for e in env
+        .webserver_endpoint
+        .iter()
+        .chain(env.database_endpoint.iter())
+    {
+        vpce::delete_in(tx, scope, e)?;
+    }
+    let services = vpce::services_scope(&env.region);
+    for s in env
+        .webserver_service
+        .iter()
+        .chain(std::iter::once(&env.database_service))
+    {
+        tx.delete::<vpce::EndpointService>(&services, s);
+    }
+    for t in tx
+        .list::<Token>(scope)
+        .into_iter()
+        .filter(|t| t.environment == env.name)
+    {
+        tx.delete::<Token>(scope, &t.token);
+    }
+    tx.delete::<Environment>(scope, &env.name);
+    Ok(())
+}
+
+/// Persists finished phases: environments that became available or failed, and deletions that
+/// completed (their endpoints go with them). Called by the server's ticker.
+pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiResult<usize> {
+    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    let due: Vec<(Scope, std::sync::Arc<Environment>, Option<Phase>)> = store.read(|v| {
+        let mut due = Vec::new();
+        for (scope, env) in v.list_all::<Environment>() {
+            let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+            let seen = env.seen(now, &scale, &endpoints);
+            if seen.status.is_none() || seen.settled.is_some() {
+                due.push((scope, env, seen.settled));
+            }
+        }
+        due
+    });
+    if due.is_empty() {
+        return Ok(0);
+    }
+    store.write(|tx| {
+        for (scope, env, settled) in &due {
+            match settled {
+                Some(phase) => {
+                    let mut e = (**env).clone();
+                    e.phase = phase.clone();
+                    tx.put(scope, e)?;
+                }
+                None => finish_deletion(tx, scope, env)?,
+            }
+        }
+        Ok::<_, ApiError>(due.len())
+    })
+}
+
+fn get_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?;
+    let (env, seen) = ctx.store.read(|v| visible(ctx, v, name))?;
+    Ok(json!({"Environment": env.json(&seen)}))
+}
+
+fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let scope = ctx.scope();
+    let names: Vec<String> = ctx.store.read(|v| {
+        let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+        v.list::<Environment>(&scope)
+            .iter()
+            .filter(|e| {
+                e.seen(ctx.now, &|s| ctx.scaled(s), &endpoints)
+                    .status
+                    .is_some()
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    });
+    let max = input::int(input, "MaxResults").unwrap_or(25) as usize;
+    let start = match input::str(input, "NextToken") {
+        Some(t) => {
+            use base64::Engine;
+            let after = base64::engine::general_purpose::STANDARD
+                .decode(t)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| invalid("Invalid request provided: The NextToken is not valid."))?;
+            names.iter().position(|n| *n > after).unwrap_or(names.len())
+        }
+        None => 0,
+    };
+    let page: Vec<&String> = names.iter().skip(start).take(max).collect();
+    let mut out = json!({"Environments": page});
+    if start + max < names.len() {
+        use base64::Engine;
+        if let Some(last) = page.last() {
+            out["NextToken"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(last.as_bytes()));
+        }
+    }
+    Ok(out)
+}
+
+fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let scope = ctx.scope();
+    let env = ctx.store.write(|tx| {
+        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        match seen.status {
+            Some("AVAILABLE") | Some("UPDATE_FAILED") => {}
+            Some("CREATE_FAILED") => return Err(invalid("Environments with CREATE_FAILED status cannot be updated.")),
+            Some(s) => {
+                return Err(invalid(format!(
+                    "Invalid request provided: Environment {name} is in {s} state and cannot be updated until it is AVAILABLE or UPDATE_FAILED."
+                )))
+            }
+            None => return Err(not_found(&name)),
+        }
+        let mut env = (*env).clone();
+        let checked = validate::update(ctx, tx, &env, input)?;
+        let upgrade = checked.version != env.config.get("AirflowVersion").and_then(Value::as_str).unwrap_or("");
+        for k in ECHOED {
+            if let Some(v) = input.get(*k) {
+                env.config.insert((*k).to_owned(), v.clone());
+            }
+        }
+        env.config.insert("AirflowVersion".into(), json!(checked.version));
+        env.config.insert("EnvironmentClass".into(), json!(checked.class));
+        env.config.insert("MaxWorkers".into(), json!(checked.max_workers));
+        env.config.insert("MinWorkers".into(), json!(checked.min_workers));
+        env.config.insert("Schedulers".into(), json!(checked.schedulers));
+        env.config.insert("MinWebservers".into(), json!(checked.min_webservers));
+        env.config.insert("MaxWebservers".into(), json!(checked.max_webservers));
+        if let Some(l) = input.get("LoggingConfiguration") {
+            env.config.insert("LoggingConfiguration".into(), log_groups(&env.name, &env.region, &env.account, l));
+        }
+        if checked.security_group_ids != env.security_group_ids {
+            env.security_group_ids = checked.security_group_ids.clone();
+            for e in env.webserver_endpoint.iter().chain(env.database_endpoint.iter()) {
+                set_endpoint_groups(tx, &scope, e, &env.security_group_ids)?;
+            }
+        }
+        if checked.access_mode != env.access_mode {
+            let was_private = env.private_webserver();
+            env.access_mode = checked.access_mode.clone();
+            if env.private_webserver() && !was_private {
+                let w = ids::resource_id("vpce-svc");
+                env.webserver_service = Some(w.clone());
+                publish_services(tx, &env)?;
+                if env.endpoint_management == "SERVICE" {
+                    env.webserver_endpoint = Some(create_endpoint(ctx, tx, &env, &w)?);
+                }
+            } else if !env.private_webserver() && was_private {
+                if let Some(e) = env.webserver_endpoint.take() {
+                    vpce::delete_in(tx, &scope, &e)?;
+                }
+                if let Some(s) = env.webserver_service.take() {
+                    tx.delete::<vpce::EndpointService>(&vpce::services_scope(&env.region), &s);
+                }
+            }
+        }
+        env.phase = Phase::Updating {
+            since: ctx.now,
+            upgrade,
+            failure: checked.failure,
+            strategy: input::str(input, "WorkerReplacementStrategy").map(str::to_owned),
+        };
+        tx.put(&scope, env.clone())?;
+        Ok(env)
+    })?;
+    Ok(json!({"Arn": env.arn}))
+}
+
+fn set_endpoint_groups(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    endpoint_id: &str,
+    groups: &[String],
+) -> ApiResult<()> {
+    let Some(e) = tx.get::<vpce::VpcEndpoint>(scope, endpoint_id) else {
+        return Ok(());
+    };
+    let mut e = (*e).clone();
+    e.groups = groups.to_vec();
+    for eni_id in &e.eni_ids {
+        if let Some(n) = tx.get::<crate::ec2::eni::NetworkInterface>(scope, eni_id) {
+            let mut n = (*n).clone();
+            n.groups = groups.to_vec();
+            tx.put(scope, n)?;
+        }
+    }
+    tx.put(scope, e)?;
+    Ok(())
+}
+
+fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        if seen.status == Some("DELETING") {
+            return Err(invalid(format!(
+                "Invalid request provided: Environment {name} is already being deleted."
+            )));
+        }
+        let mut env = (*env).clone();
+        env.phase = Phase::Deleting { since: ctx.now };
+        tx.put(&scope, env)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+/// The environment an MWAA ARN names, in the caller's account and region.
+fn env_of_arn(ctx: &Ctx<'_>, arn: &str) -> ApiResult<String> {
+    let prefix = format!(
+        "arn:aws:airflow:{}:{}:environment/",
+        ctx.region,
+        ctx.account()
+    );
+    arn.strip_prefix(&prefix).map(str::to_owned).ok_or_else(|| {
+        ApiError::new(
+            "ResourceNotFoundException",
+            format!("Resource {arn} not found."),
+        )
+    })
+}
+
+fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
+    let new = tags_of(input.get("Tags"));
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let (env, _) = visible_tx(ctx, tx, &name)?;
+        let mut env = (*env).clone();
+        env.tags.extend(new);
+        if env.tags.len() > 50 {
+            return Err(invalid(
+                "Invalid request provided: An environment can have at most 50 tags.",
+            ));
+        }
+        tx.put(&scope, env)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
+    let keys = input::strs(input, "tagKeys");
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let (env, _) = visible_tx(ctx, tx, &name)?;
+        let mut env = (*env).clone();
+        env.tags.retain(|k, _| !keys.contains(k));
+        tx.put(&scope, env)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
+    let (env, _) = ctx.store.read(|v| visible(ctx, v, &name))?;
+    Ok(json!({"Tags": env.tags}))
+}
+
+/// `IamIdentity` as CreateWebLoginToken reports it (`assumed-role/Admin/you`, `user/alice`).
+fn iam_identity(arn: &str) -> String {
+    arn.split_once(":root")
+        .map(|_| "root".to_owned())
+        .unwrap_or_else(|| arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned())
+}
+
+fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let scope = ctx.scope();
+    let (env, token) = ctx.store.write(|tx| {
+        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
+            return Err(invalid(format!(
+                "Invalid request provided: Environment {name} is not available (status {}).",
+                seen.status.unwrap_or("DELETED")
+            )));
+        }
+        let raw: [u8; 48] = std::array::from_fn(|_| rand::random());
+        use base64::Engine;
+        let token = Token {
+            token: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw),
+            environment: name.clone(),
+            kind,
+            principal_arn: ctx.principal.arn.clone(),
+            expires: ctx.now + time::Duration::seconds(TOKEN_SECS),
+        };
+        for old in tx
+            .list::<Token>(&scope)
+            .into_iter()
+            .filter(|t| t.expires < ctx.now)
+        {
+            tx.delete::<Token>(&scope, &old.token);
+        }
+        tx.put(&scope, token.clone())?;
+        Ok((env, token))
+    })?;
+    let host = env.webserver_host();
+    Ok(match kind {
+        TokenKind::Cli => json!({"CliToken": token.token, "WebServerHostname": host}),
+        TokenKind::Web => {
+            let identity = iam_identity(&ctx.principal.arn);
+            json!({
+                "WebToken": token.token, "WebServerHostname": host,
+                "IamIdentity": identity, "AirflowIdentity": hex_hash(&ctx.principal.arn),
+            })
+        }
+    })
+}
+
+fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let path = input::req(input, "Path")?.to_owned();
+    let method = input::req(input, "Method")?.to_owned();
+    let (env, seen) = ctx.store.read(|v| visible(ctx, v, &name))?;
+    if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
+        return Err(invalid(format!(
+            "Invalid request provided: Environment {name} is not available (status {}).",
+            seen.status.unwrap_or("DELETED")
+        )));
+    }
+    let body = input.get("Body").cloned().unwrap_or(Value::Null);
+    let (status, response) = airflow::rest(ctx, &env.name, env.airflow3(), &method, &path, &body);
+    if status >= 400 {
+        let code = if status >= 500 {
+            "RestApiServerException"
+        } else {
+            "RestApiClientException"
+        };
+        let mut e = ApiError::new(code, format!("Airflow answered {status}")).with_status(400);
+        e.extra = vec![
+            ("RestApiStatusCode".into(), json!(status)),
+            ("RestApiResponse".into(), response),
+        ];
+        return Err(e);
+    }
+    Ok(json!({"RestApiStatusCode": status, "RestApiResponse": response}))
+}
+
+fn publish_metrics(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "EnvironmentName")?;
+    ctx.store.read(|v| visible(ctx, v, name))?;
+    Ok(json!({}))
+}
+
+/// Re-exported for validation.
+pub(crate) fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, s: &vpc::Subnet) -> bool {
+    routes::subnet_is_public(tx, scope, s)
+}
+
+pub(crate) fn group(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    id: &str,
+) -> Option<std::sync::Arc<sg::SecurityGroup>> {
+    tx.get::<sg::SecurityGroup>(scope, id)
+}
+
+pub(crate) fn failure(code: &str, message: &str) -> Failure {
+    Failure {
+        code: code.into(),
+        message: message.into(),
+    }
+}
