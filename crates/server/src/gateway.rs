@@ -5,7 +5,7 @@ use crate::classify::{classify, Target};
 use crate::AppState;
 use airlock_model::Protocol;
 use airlock_protocol::envelope::{self, Response as Wire};
-use airlock_protocol::{json, query, sigv4, ApiError};
+use airlock_protocol::{json, query, sigv4, validate, ApiError};
 use airlock_services::{ids, Ctx};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -222,11 +222,20 @@ fn rest_input(
         .into_owned()
         .collect();
     let obj = input.as_object_mut().expect("structures decode to objects");
+    let mut violations = Vec::new();
     for m in &st.members {
         let wire = m.wire_name();
         match m.location.as_deref() {
             Some("uri") => {
                 if let Some((_, v)) = target.path_params.iter().find(|(k, _)| k == wire) {
+                    let shape = model.shape(&m.shape);
+                    validate::check_string(
+                        shape,
+                        &validate::camel(&m.name),
+                        v,
+                        false,
+                        &mut violations,
+                    );
                     obj.insert(m.name.clone(), Value::String(v.clone()));
                 }
             }
@@ -249,7 +258,16 @@ fn rest_input(
                     airlock_model::ShapeKind::Integer | airlock_model::ShapeKind::Long => {
                         let raw = values[values.len() - 1];
                         match raw.parse::<i64>() {
-                            Ok(n) => Value::from(n),
+                            Ok(n) => {
+                                let shape = model.shape(&m.shape);
+                                validate::check_number(
+                                    shape,
+                                    &validate::camel(&m.name),
+                                    n,
+                                    &mut violations,
+                                );
+                                Value::from(n)
+                            }
                             Err(_) => {
                                 return Err(ApiError::new(
                                     "SerializationException",
@@ -266,6 +284,12 @@ fn rest_input(
             }
             _ => {}
         }
+    }
+    if !violations.is_empty() {
+        return Err(ApiError::new(
+            "ValidationException",
+            validate::message(&violations),
+        ));
     }
     Ok(input)
 }

@@ -39,3 +39,40 @@ pub async fn sdk_config(
 pub async fn default_config(server: &Running) -> SdkConfig {
     sdk_config(server, "test", "test", None, "us-west-2").await
 }
+
+/// Resolves every name to Airlock's address. The Rust SDK always puts MWAA's host prefixes
+/// (`api.`, `env.`, `ops.`) in front of the endpoint host and has no switch to stop it, so
+/// `http://127.0.0.1:PORT` becomes `http://api.127.0.0.1:PORT`; this resolver sends those names
+/// back to the server.
+#[derive(Debug, Clone)]
+pub struct ToAirlock(pub std::net::IpAddr);
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for ToAirlock {
+    fn resolve_dns<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(Ok(vec![self.0]))
+    }
+}
+
+/// SDK configuration whose HTTP client resolves every host to the server (for MWAA).
+pub async fn prefixed_config(server: &Running) -> SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_with_resolver(ToAirlock(server.addr.ip()));
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(format!("http://{}", server.addr))
+        .region(Region::new("us-west-2"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "airlock-tests",
+        ))
+        .http_client(http)
+        .load()
+        .await
+}

@@ -5,4 +5,5 @@ mod auth;
 mod durability;
 mod ec2;
 mod iam_sts;
+mod mwaa;
 mod wire;
