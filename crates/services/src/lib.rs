@@ -6,6 +6,7 @@
 //! other's model functions directly, never over HTTP.
 
 pub mod auth;
+pub mod dns;
 pub mod ec2;
 pub mod iam;
 pub mod ids;

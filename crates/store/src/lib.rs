@@ -84,7 +84,8 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 type Obj = Arc<dyn Any + Send + Sync>;
-type Key = (Scope, &'static str, String);
+/// Kind first: one record type's records are contiguous (per scope, then id).
+type Key = (&'static str, Scope, String);
 
 /// How to turn a stored body back into a typed record; one per record type.
 #[derive(Clone, Copy)]
@@ -176,7 +177,7 @@ impl Store {
                 id: id.clone(),
                 reason: e.to_string(),
             })?;
-            records.insert((Scope { account, region }, k.name, id), obj);
+            records.insert((k.name, Scope { account, region }, id), obj);
         }
         Ok(())
     }
@@ -222,8 +223,8 @@ impl Store {
         for (key, pending) in overlay {
             let deleted = pending.is_none();
             changes.push(Change {
-                scope: key.0.clone(),
-                kind: key.1,
+                scope: key.1.clone(),
+                kind: key.0,
                 id: key.2.clone(),
                 deleted,
             });
@@ -266,7 +267,7 @@ fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<()
         let mut del = tx.prepare_cached(
             "DELETE FROM records WHERE account = ?1 AND region = ?2 AND kind = ?3 AND id = ?4",
         )?;
-        for ((scope, kind, id), pending) in overlay {
+        for ((kind, scope, id), pending) in overlay {
             match pending {
                 Some((_, body)) => {
                     put.execute(params![scope.account, scope.region, kind, id, body])?
@@ -320,10 +321,10 @@ fn range<'a>(
     scope: &Scope,
     kind: &'static str,
 ) -> impl Iterator<Item = (&'a Key, &'a Obj)> + 'a {
-    let start = (scope.clone(), kind, String::new());
+    let start = (kind, scope.clone(), String::new());
     let scope = scope.clone();
     base.range(start..)
-        .take_while(move |(k, _)| k.0 == scope && k.1 == kind)
+        .take_while(move |(k, _)| k.0 == kind && k.1 == scope)
 }
 
 /// Read access to the state.
@@ -334,7 +335,7 @@ pub struct View<'a> {
 
 impl View<'_> {
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        let key = (scope.clone(), T::KIND, id.to_owned());
+        let key = (T::KIND, scope.clone(), id.to_owned());
         if let Some(o) = self.overlay.and_then(|o| o.get(&key)) {
             return o.as_ref().map(|(obj, _)| downcast::<T>(obj));
         }
@@ -351,10 +352,10 @@ impl View<'_> {
         let mut merged: BTreeMap<&str, Arc<T>> = range(self.base, scope, T::KIND)
             .map(|(k, o)| (k.2.as_str(), downcast::<T>(o)))
             .collect();
-        let start = (scope.clone(), T::KIND, String::new());
+        let start = (T::KIND, scope.clone(), String::new());
         for (k, pending) in overlay
             .range(start..)
-            .take_while(|(k, _)| &k.0 == scope && k.1 == T::KIND)
+            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
         {
             match pending {
                 Some((obj, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
@@ -366,10 +367,11 @@ impl View<'_> {
 
     /// Every record of type `T` in every scope (for rebuilding views after a restart).
     pub fn list_all<T: Record>(&self) -> Vec<(Scope, Arc<T>)> {
+        let start = (T::KIND, Scope::new("", ""), String::new());
         self.base
-            .iter()
-            .filter(|(k, _)| k.1 == T::KIND)
-            .map(|(k, o)| (k.0.clone(), downcast::<T>(o)))
+            .range(start..)
+            .take_while(|(k, _)| k.0 == T::KIND)
+            .map(|(k, o)| (k.1.clone(), downcast::<T>(o)))
             .collect()
     }
 }
@@ -399,14 +401,14 @@ impl Tx<'_> {
     /// Inserts or replaces a record.
     pub fn put<T: Record>(&mut self, scope: &Scope, record: T) -> Result<(), StoreError> {
         let body = serde_json::to_string(&record)?;
-        let key = (scope.clone(), T::KIND, record.id().to_owned());
+        let key = (T::KIND, scope.clone(), record.id().to_owned());
         self.overlay.insert(key, Some((Arc::new(record), body)));
         Ok(())
     }
 
     pub fn delete<T: Record>(&mut self, scope: &Scope, id: &str) {
         self.overlay
-            .insert((scope.clone(), T::KIND, id.to_owned()), None);
+            .insert((T::KIND, scope.clone(), id.to_owned()), None);
     }
 }
 

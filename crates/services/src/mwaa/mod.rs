@@ -5,7 +5,7 @@ pub mod airflow;
 pub mod lifecycle;
 mod validate;
 
-use crate::ec2::{routes, sg, vpc, vpce};
+use crate::ec2::{nat, routes, sg, vpc, vpce};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record, Scope, Store, Tx, View};
@@ -74,6 +74,9 @@ pub struct Environment {
     pub webserver_endpoint: Option<String>,
     pub database_endpoint: Option<String>,
     pub celery_queue: String,
+    /// The public webserver's address (PUBLIC_ONLY), from the public loopback range.
+    #[serde(default)]
+    pub public_ip: Option<String>,
     pub phase: Phase,
 }
 
@@ -402,9 +405,11 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             webserver_endpoint: None,
             database_endpoint: None,
             celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
+            public_ip: None,
             phase: Phase::Creating { since: ctx.now, failure: checked.failure.clone() },
         };
         publish_services(tx, &env)?;
+        set_public_ip(tx, &mut env)?;
         if env.endpoint_management == "SERVICE" {
             env.database_endpoint = Some(create_endpoint(ctx, tx, &env, &env.database_service.clone())?);
             if let Some(w) = env.webserver_service.clone() {
@@ -502,7 +507,23 @@ fn finish_deletion(tx: &mut Tx<'_>, scope: &Scope, env: &Environment) -> ApiResu
     {
         tx.delete::<Token>(scope, &t.token);
     }
+    if let Some(ip) = &env.public_ip {
+        nat::release_public_ip(tx, ip);
+    }
     tx.delete::<Environment>(scope, &env.name);
+    Ok(())
+}
+
+/// A public webserver gets an address from the public range; a private one gives it back.
+fn set_public_ip(tx: &mut Tx<'_>, env: &mut Environment) -> ApiResult<()> {
+    match (env.private_webserver(), &env.public_ip) {
+        (false, None) => env.public_ip = Some(nat::take_public_ip(tx, &env.account)?),
+        (true, Some(ip)) => {
+            nat::release_public_ip(tx, ip);
+            env.public_ip = None;
+        }
+        _ => {}
+    }
     Ok(())
 }
 
@@ -642,6 +663,7 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 }
             }
         }
+        set_public_ip(tx, &mut env)?;
         env.phase = Phase::Updating {
             since: ctx.now,
             upgrade,

@@ -1,0 +1,203 @@
+//! The DNS view of the state: which emulated names exist and what they resolve to, as AWS's
+//! public DNS and the VPC resolver answer them. The DNS server (airlock-net) asks this for every
+//! query; it reads the store directly, so it cannot drift from the API.
+
+use crate::ec2::{eni, vpce};
+use crate::mwaa::Environment;
+use crate::Config;
+use airlock_store::{Store, View};
+use std::net::Ipv4Addr;
+use time::OffsetDateTime;
+
+/// The zones Airlock answers for (authoritatively). Other names are refused.
+pub const ZONES: &[&str] = &[
+    "airflow.amazonaws.com",
+    "vpce.amazonaws.com",
+    "compute.internal",
+    "ec2.internal",
+];
+
+/// TTL of every record Airlock serves (AWS's alias and endpoint records use 60 s).
+pub const TTL: u32 = 60;
+
+/// What a name is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The name does not exist.
+    NxDomain,
+    /// An alias (target without the trailing dot).
+    Cname(String),
+    /// IPv4 addresses (the name exists; it has no AAAA records).
+    A(Vec<Ipv4Addr>),
+}
+
+/// The served zone `name` (lowercase, no trailing dot) falls in.
+pub fn zone_of(name: &str) -> Option<&'static str> {
+    ZONES
+        .iter()
+        .copied()
+        .find(|z| name == *z || name.ends_with(&format!(".{z}")))
+}
+
+/// Looks `name` up (lowercase, no trailing dot) at `now`.
+pub fn lookup(store: &Store, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+    store.read(|v| {
+        if name.ends_with(".airflow.amazonaws.com") {
+            webserver(v, config, now, name)
+        } else if name.ends_with(".vpce.amazonaws.com") {
+            endpoint(v, now, name)
+        } else if name.ends_with(".compute.internal") || name.ends_with(".ec2.internal") {
+            private_name(v, name)
+        } else {
+            Answer::NxDomain
+        }
+    })
+}
+
+/// `<uuid>-vpce.c<N>.<region>.airflow.amazonaws.com` → CNAME to the webserver endpoint;
+/// `<uuid>.c<N>.<region>.airflow.amazonaws.com` → the public webserver address.
+fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+    let Some(first) = name.split('.').next() else {
+        return Answer::NxDomain;
+    };
+    let (host_id, private) = match first.strip_suffix("-vpce") {
+        Some(id) => (id, true),
+        None => (first, false),
+    };
+    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    for (scope, env) in v.list_all::<Environment>() {
+        if env.host_id != host_id || env.webserver_host() != name {
+            continue;
+        }
+        let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+        if env.seen(now, &scale, &endpoints).status.is_none() {
+            return Answer::NxDomain;
+        }
+        if !private {
+            return match &env.public_ip {
+                Some(ip) => ip
+                    .parse()
+                    .map(|ip| Answer::A(vec![ip]))
+                    .unwrap_or(Answer::NxDomain),
+                None => Answer::NxDomain,
+            };
+        }
+        let service = env
+            .webserver_service
+            .as_ref()
+            .map(|s| format!("com.amazonaws.vpce.{}.{s}", env.region));
+        let target = endpoints
+            .iter()
+            .filter(|e| {
+                Some(&e.id) == env.webserver_endpoint.as_ref()
+                    || (e.vpc_id == env.vpc_id && Some(&e.service_name) == service.as_ref())
+            })
+            .min_by_key(|e| (Some(&e.id) != env.webserver_endpoint.as_ref(), e.created));
+        return match target {
+            Some(e) => Answer::Cname(e.regional_dns_name()),
+            None => Answer::NxDomain,
+        };
+    }
+    Answer::NxDomain
+}
+
+/// `vpce-<id>-<label>[-<az>].<service base>` → the endpoint's interface addresses (all of them,
+/// or the one in that zone), once the endpoint is available.
+fn endpoint(v: &View<'_>, now: OffsetDateTime, name: &str) -> Answer {
+    let Some((first, base)) = name.split_once('.') else {
+        return Answer::NxDomain;
+    };
+    let Some(rest) = first.strip_prefix("vpce-") else {
+        return Answer::NxDomain;
+    };
+    let Some((hex, label_zone)) = rest.split_once('-') else {
+        return Answer::NxDomain;
+    };
+    let id = format!("vpce-{hex}");
+    for (scope, e) in v.list_all::<vpce::VpcEndpoint>() {
+        if e.id != id
+            || e.endpoint_type != "Interface"
+            || e.base_dns != base
+            || e.state(now) != "available"
+        {
+            continue;
+        }
+        let zone = match label_zone.strip_prefix(e.dns_label.as_str()) {
+            Some("") => None,
+            Some(z) => match z.strip_prefix('-') {
+                Some(az) => Some(az),
+                None => return Answer::NxDomain,
+            },
+            None => return Answer::NxDomain,
+        };
+        let mut ips = Vec::new();
+        for eni_id in &e.eni_ids {
+            if let Some(n) = v.get::<eni::NetworkInterface>(&scope, eni_id) {
+                if zone.is_none_or(|z| z == n.az) {
+                    ips.push(Ipv4Addr::from(n.private_ip));
+                }
+            }
+        }
+        return if ips.is_empty() {
+            Answer::NxDomain
+        } else {
+            Answer::A(ips)
+        };
+    }
+    Answer::NxDomain
+}
+
+/// `ip-10-0-1-23.<region>.compute.internal` (`ip-...ec2.internal` in us-east-1) → the address,
+/// while an interface holds it.
+fn private_name(v: &View<'_>, name: &str) -> Answer {
+    let Some((first, rest)) = name.split_once('.') else {
+        return Answer::NxDomain;
+    };
+    let region = match rest {
+        "ec2.internal" => "us-east-1",
+        r => match r.strip_suffix(".compute.internal") {
+            Some(region) => region,
+            None => return Answer::NxDomain,
+        },
+    };
+    let Some(ip) = first
+        .strip_prefix("ip-")
+        .and_then(|d| d.replace('-', ".").parse::<Ipv4Addr>().ok())
+    else {
+        return Answer::NxDomain;
+    };
+    let held = v
+        .list_all::<eni::NetworkInterface>()
+        .iter()
+        .any(|(scope, n)| {
+            scope.region == region && n.private_ip == u32::from(ip) && n.private_dns_name() == name
+        });
+    if held {
+        Answer::A(vec![ip])
+    } else {
+        Answer::NxDomain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones() {
+        assert_eq!(
+            zone_of("x.c1.us-west-2.airflow.amazonaws.com"),
+            Some("airflow.amazonaws.com")
+        );
+        assert_eq!(
+            zone_of("vpce-1-a.vpce-svc-1.us-west-2.vpce.amazonaws.com"),
+            Some("vpce.amazonaws.com")
+        );
+        assert_eq!(
+            zone_of("ip-10-0-0-4.us-west-2.compute.internal"),
+            Some("compute.internal")
+        );
+        assert_eq!(zone_of("example.com"), None);
+        assert_eq!(zone_of("notairflow.amazonaws.com"), None);
+    }
+}
