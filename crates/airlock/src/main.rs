@@ -36,6 +36,9 @@ struct Serve {
     /// Address of the API gateway (every AWS service, and /_airlock/*).
     #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:4566")]
     listen: SocketAddr,
+    /// Address of the DNS server (UDP and TCP), or `off`.
+    #[arg(long, env = "AIRLOCK_DNS_LISTEN", default_value = "127.0.0.1:1053", value_parser = parse_dns_listen)]
+    dns_listen: DnsListen,
     /// Where the state lives [default: $XDG_DATA_HOME/airlock, or ~/.local/share/airlock].
     #[arg(long, env = "AIRLOCK_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -64,6 +67,18 @@ struct Env {
     /// Region for the clients.
     #[arg(long, default_value = "us-west-2")]
     region: String,
+}
+
+#[derive(Clone, Copy)]
+struct DnsListen(Option<SocketAddr>);
+
+fn parse_dns_listen(s: &str) -> Result<DnsListen, String> {
+    if s == "off" {
+        return Ok(DnsListen(None));
+    }
+    s.parse()
+        .map(|a| DnsListen(Some(a)))
+        .map_err(|e| format!("{e} (an address like 127.0.0.1:1053, or off)"))
 }
 
 fn default_data_dir() -> PathBuf {
@@ -121,6 +136,7 @@ fn run_serve(s: Serve) -> ExitCode {
     };
     let config = ServerConfig {
         listen: s.listen,
+        dns_listen: s.dns_listen.0,
         data_dir,
         auth: s.auth == Auth::On,
         services: airlock_services::Config {
@@ -151,6 +167,7 @@ fn run_serve(s: Serve) -> ExitCode {
         tracing::info!(
             target: "airlock",
             listen = %running.addr,
+            dns = running.dns_addr.map(|a| a.to_string()).unwrap_or_else(|| "off".into()),
             data_dir = cfg.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "(ephemeral)".into()),
             auth = cfg.auth,
             time_scale = cfg.services.time_scale,

@@ -1,7 +1,10 @@
 //! The network side of Airlock: where emulated addresses meet real sockets.
 //!
-//! Today this is the VPC fabric's address arithmetic ([`fabric`]). The DNS server, load balancer
-//! listeners, webservers and bastion hosts will live beside it and reach each other only through
-//! it.
+//! - [`fabric`]: the VPC fabric's address arithmetic (VPC addresses ↔ loopback addresses).
+//! - [`dns`]: the authoritative DNS server for the emulated names.
+//!
+//! Load balancer listeners, webservers and bastion hosts will live beside them and reach each
+//! other only through the fabric.
 
+pub mod dns;
 pub mod fabric;

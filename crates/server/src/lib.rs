@@ -23,6 +23,8 @@ pub use gateway::app;
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// The DNS server's address (UDP and TCP); `None`: no DNS server.
+    pub dns_listen: Option<SocketAddr>,
     /// `None`: keep the state in memory (`--ephemeral`).
     pub data_dir: Option<PathBuf>,
     pub auth: bool,
@@ -35,6 +37,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 1053))),
             data_dir: None,
             auth: true,
             services: Config::default(),
@@ -65,10 +68,19 @@ pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
     }
 }
 
+impl AsRef<Store> for AppState {
+    fn as_ref(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// A running server (used by `airlock serve` and by the integration tests).
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where the DNS server answers, if it runs.
+    pub dns_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
+    dns: Option<airlock_net::dns::DnsServer>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -77,6 +89,9 @@ impl Running {
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
+        if let Some(dns) = self.dns {
+            dns.stop().await;
+        }
         self.task.await.unwrap_or(Ok(()))
     }
 }
@@ -96,6 +111,20 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         })?;
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState { store, config });
+    let dns = match state.config.dns_listen {
+        Some(dns_addr) => {
+            let source = airlock_net::dns::Source {
+                store: state.clone(),
+                config: state.config.services.clone(),
+            };
+            let dns = airlock_net::dns::DnsServer::start(dns_addr, source)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot serve DNS on {dns_addr}: {e} (choose another with --dns-listen, or off)"))?;
+            Some(dns)
+        }
+        None => None,
+    };
+    let dns_addr = dns.as_ref().map(|d| d.addr);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(state.clone());
     let ticker = state.clone();
@@ -125,7 +154,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     });
     Ok(Running {
         addr,
+        dns_addr,
         state,
+        dns,
         shutdown: tx,
         task,
     })

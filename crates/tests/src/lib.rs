@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 pub async fn start() -> Running {
     start_with(ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         ..ServerConfig::default()
     })
     .await

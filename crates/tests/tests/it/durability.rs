@@ -8,6 +8,7 @@ async fn state_survives_a_restart_on_the_same_data_dir() {
     let _ = std::fs::remove_dir_all(&dir);
     let config = ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         data_dir: Some(dir.clone()),
         ..ServerConfig::default()
     };

@@ -24,6 +24,7 @@ fn in_cidr(ip: &str, cidr: &str) -> bool {
 async fn client() -> (airlock_server::Running, Client) {
     let server = start_with(ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         services: airlock_services::Config {
             time_scale: 0.001,
             ..Default::default()

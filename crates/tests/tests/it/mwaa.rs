@@ -15,6 +15,7 @@ const ROLE: &str = "arn:aws:iam::000000000000:role/mwaa-exec";
 fn config(data_dir: Option<PathBuf>) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         data_dir,
         services: airlock_services::Config {
             time_scale: 0.001,

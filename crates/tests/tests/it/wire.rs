@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn unauthenticated() -> airlock_server::Running {
     start_with(ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         auth: false,
         max_body: 64 * 1024,
         ..ServerConfig::default()
