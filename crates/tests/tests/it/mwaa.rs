@@ -25,9 +25,9 @@ fn config(data_dir: Option<PathBuf>) -> ServerConfig {
     }
 }
 
-struct World {
-    ec2: aws_sdk_ec2::Client,
-    mwaa: aws_sdk_mwaa::Client,
+pub struct World {
+    pub ec2: aws_sdk_ec2::Client,
+    pub mwaa: aws_sdk_mwaa::Client,
     vpc: String,
     /// Two private subnets (us-west-2a, us-west-2b) routed through a NAT gateway.
     private: [String; 2],
@@ -44,7 +44,7 @@ async fn clients(server: &Running) -> (aws_sdk_ec2::Client, aws_sdk_mwaa::Client
 }
 
 /// The network of the MWAA user guide and an execution role.
-async fn world(server: &Running) -> World {
+pub async fn world(server: &Running) -> World {
     let (ec2, mwaa) = clients(server).await;
     let iam = aws_sdk_iam::Client::new(&default_config(server).await);
     iam.create_role()
@@ -196,7 +196,7 @@ fn network(subnets: &[&str], groups: &[&str]) -> NetworkConfiguration {
     b.build()
 }
 
-fn create(
+pub fn create(
     w: &World,
     name: &str,
 ) -> aws_sdk_mwaa::operation::create_environment::builders::CreateEnvironmentFluentBuilder {
@@ -209,7 +209,7 @@ fn create(
         .network_configuration(network(&[&w.private[0], &w.private[1]], &[&w.sg]))
 }
 
-async fn status(mwaa: &aws_sdk_mwaa::Client, name: &str) -> String {
+pub async fn status(mwaa: &aws_sdk_mwaa::Client, name: &str) -> String {
     let env = mwaa.get_environment().name(name).send().await.unwrap();
     env.environment()
         .unwrap()
@@ -220,7 +220,7 @@ async fn status(mwaa: &aws_sdk_mwaa::Client, name: &str) -> String {
 }
 
 /// Polls until the status is `want` (bounded: 10 s).
-async fn wait_for(mwaa: &aws_sdk_mwaa::Client, name: &str, want: &str) {
+pub async fn wait_for(mwaa: &aws_sdk_mwaa::Client, name: &str, want: &str) {
     let mut last = String::new();
     for _ in 0..200 {
         last = status(mwaa, name).await;
