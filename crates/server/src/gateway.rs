@@ -121,7 +121,14 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         form_ok,
         scope_service.as_deref(),
     ) else {
-        let wire = unknown_request(&method, &raw_path, &request_id);
+        let wire = unknown_request(
+            &method,
+            &raw_path,
+            header("x-amz-target"),
+            query::param(form_ok, "Action"),
+            scope_service.as_deref(),
+            &request_id,
+        );
         log(&state, "-", "-", wire.status, started, &request_id);
         return into_response(wire);
     };
@@ -311,10 +318,34 @@ fn unknown_operation(protocol: Protocol, name: &str) -> ApiError {
     }
 }
 
-fn unknown_request(method: &str, path: &str, request_id: &str) -> Wire {
+/// A request for a service Airlock does not emulate (yet), or for nothing recognisable: answered in
+/// the envelope its shape asks for, so clients report an error code rather than a parse failure.
+fn unknown_request(
+    method: &str,
+    path: &str,
+    target: Option<&str>,
+    action: Option<&str>,
+    scope: Option<&str>,
+    request_id: &str,
+) -> Wire {
+    let service = scope.map(|s| format!(" (service {s})")).unwrap_or_default();
+    if let Some(t) = target {
+        let e = ApiError::new(
+            "UnknownOperationException",
+            format!("Airlock does not implement {t}{service}."),
+        );
+        return envelope::error(Protocol::Json, None, &e, request_id);
+    }
+    if let Some(a) = action {
+        let e = ApiError::new(
+            "InvalidAction",
+            format!("The action {a} is not valid for this web service{service}."),
+        );
+        return envelope::error(Protocol::Query, None, &e, request_id);
+    }
     let e = ApiError::new(
         "UnknownOperationException",
-        format!("Airlock cannot tell which AWS operation {method} {path} is: no X-Amz-Target, Action, known REST path or SigV4 scope"),
+        format!("Airlock cannot tell which AWS operation {method} {path} is{service}: no X-Amz-Target, Action or known REST path."),
     );
     envelope::error(Protocol::RestJson, None, &e, request_id)
 }

@@ -37,6 +37,13 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("the data directory holds schema version {found}; this build of Airlock reads up to {SCHEMA_VERSION}")]
     NewerSchema { found: i64 },
+    #[error("{0} is in use by another Airlock process (stop it, or choose another --data-dir)")]
+    Locked(String),
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("record {kind}/{id} in the database cannot be read: {reason}")]
     Corrupt {
         kind: String,
@@ -121,6 +128,8 @@ pub struct Store {
     db: Mutex<Option<Connection>>,
     kinds: HashMap<&'static str, Kind>,
     events: broadcast::Sender<Change>,
+    /// Held while the store is open: one process per database.
+    _lock: Option<std::fs::File>,
 }
 
 impl Store {
@@ -131,6 +140,28 @@ impl Store {
 
     /// Opens (or creates) the SQLite database at `path` and loads every record.
     pub fn open(path: &Path, kinds: &[Kind]) -> Result<Store, StoreError> {
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::Lock {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(path.display().to_string()))
+            }
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Lock {
+                    path: lock_path.display().to_string(),
+                    source,
+                })
+            }
+        }
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL in WAL mode: a commit survives the death of the process (kill -9); only an
@@ -138,7 +169,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&mut conn)?;
-        let store = Store::build(Some(conn), kinds);
+        let mut store = Store::build(Some(conn), kinds);
+        store._lock = Some(lock);
         store.load()?;
         Ok(store)
     }
@@ -149,6 +181,7 @@ impl Store {
             db: Mutex::new(conn),
             kinds: kinds.iter().map(|k| (k.name, *k)).collect(),
             events: broadcast::channel(4096).0,
+            _lock: None,
         }
     }
 
@@ -510,6 +543,11 @@ mod tests {
         }
         let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
         assert_eq!(store.read(|v| v.get::<Thing>(&s, "r")).unwrap().n, 7);
+        // One process (one store) per database.
+        assert!(matches!(
+            Store::open(&path, &[Kind::of::<Thing>()]),
+            Err(StoreError::Locked(_))
+        ));
         store.reset().unwrap();
         drop(store);
         let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();

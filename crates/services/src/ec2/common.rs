@@ -99,7 +99,13 @@ pub struct Filter {
 }
 
 pub fn filters(input: &Value) -> Vec<Filter> {
-    input::list(input, "Filters")
+    // DescribeNatGateways alone names its member `Filter`; the wire form is the same.
+    let list = if input.get("Filters").is_some() {
+        "Filters"
+    } else {
+        "Filter"
+    };
+    input::list(input, list)
         .iter()
         .map(|f| Filter {
             name: input::str(f, "Name").unwrap_or("").to_owned(),
