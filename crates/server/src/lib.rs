@@ -81,6 +81,7 @@ pub struct Running {
     pub dns_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     dns: Option<airlock_net::dns::DnsServer>,
+    ticker: tokio::task::JoinHandle<()>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -89,6 +90,8 @@ impl Running {
     /// Stops accepting, lets requests in flight finish, and waits.
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
+        self.ticker.abort();
+        let _ = self.ticker.await;
         if let Some(dns) = self.dns {
             dns.stop().await;
         }
@@ -128,7 +131,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(state.clone());
     let ticker = state.clone();
-    tokio::spawn(async move {
+    let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -139,9 +142,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
                 time::OffsetDateTime::now_utc(),
             ) {
                 tracing::warn!(target: "airlock::tick", error = %e, "could not persist a state transition");
-            }
-            if std::sync::Arc::strong_count(&ticker) == 1 {
-                break;
             }
         }
     });
@@ -157,6 +157,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         dns_addr,
         state,
         dns,
+        ticker,
         shutdown: tx,
         task,
     })
