@@ -2,7 +2,7 @@
 //! public DNS and the VPC resolver answer them. The DNS server (airlock-net) asks this for every
 //! query; it reads the store directly, so it cannot drift from the API.
 
-use crate::ec2::{eni, vpce};
+use crate::ec2::{eni, vpc, vpce};
 use crate::mwaa::Environment;
 use crate::Config;
 use airlock_store::{Store, View};
@@ -166,11 +166,16 @@ fn private_name(v: &View<'_>, name: &str) -> Answer {
     else {
         return Answer::NxDomain;
     };
+    // The VPC resolver answers private names only in VPCs with DNS support.
     let held = v
         .list_all::<eni::NetworkInterface>()
         .iter()
         .any(|(scope, n)| {
-            scope.region == region && n.private_ip == u32::from(ip) && n.private_dns_name() == name
+            scope.region == region
+                && n.private_ip == u32::from(ip)
+                && n.private_dns_name() == name
+                && v.get::<vpc::Vpc>(scope, &n.vpc_id)
+                    .is_some_and(|vpc| vpc.dns_support)
         });
     if held {
         Answer::A(vec![ip])

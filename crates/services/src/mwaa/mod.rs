@@ -78,6 +78,15 @@ pub struct Environment {
     #[serde(default)]
     pub public_ip: Option<String>,
     pub phase: Phase,
+    /// What an update that will fail rolls back to (UPDATE_FAILED means "rolled back").
+    #[serde(default)]
+    pub rollback: Option<Rollback>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rollback {
+    pub config: Map<String, Value>,
+    pub security_group_ids: Vec<String>,
 }
 
 impl Record for Environment {
@@ -406,6 +415,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             database_endpoint: None,
             celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
             public_ip: None,
+            rollback: None,
             phase: Phase::Creating { since: ctx.now, failure: checked.failure.clone() },
         };
         publish_services(tx, &env)?;
@@ -551,6 +561,20 @@ pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiRe
                 Some(phase) => {
                     let mut e = (**env).clone();
                     e.phase = phase.clone();
+                    if let (Phase::UpdateFailed { .. }, Some(r)) = (phase, e.rollback.take()) {
+                        e.config = r.config;
+                        if e.security_group_ids != r.security_group_ids {
+                            e.security_group_ids = r.security_group_ids;
+                            for ep in e
+                                .webserver_endpoint
+                                .iter()
+                                .chain(e.database_endpoint.iter())
+                            {
+                                set_endpoint_groups(tx, scope, ep, &e.security_group_ids)?;
+                            }
+                        }
+                    }
+                    e.rollback = None;
                     tx.put(scope, e)?;
                 }
                 None => finish_deletion(tx, scope, env)?,
@@ -622,6 +646,10 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         let mut env = (*env).clone();
         let checked = validate::update(ctx, tx, &env, input)?;
+        env.rollback = checked
+            .failure
+            .as_ref()
+            .map(|_| Rollback { config: env.config.clone(), security_group_ids: env.security_group_ids.clone() });
         let upgrade = checked.version != env.config.get("AirflowVersion").and_then(Value::as_str).unwrap_or("");
         for k in ECHOED {
             if let Some(v) = input.get(*k) {

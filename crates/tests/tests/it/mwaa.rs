@@ -763,3 +763,64 @@ async fn creation_resumes_after_a_restart() {
     server.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_update_ends_in_update_failed_and_rolls_back() {
+    let server = start_with(config(None)).await;
+    let w = world(&server).await;
+    create(&w, "steady").send().await.unwrap();
+    wait_for(&w.mwaa, "steady", "AVAILABLE").await;
+    let lonely = w
+        .ec2
+        .create_security_group()
+        .group_name("lonely")
+        .description("no self rule")
+        .vpc_id(&w.vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    w.mwaa
+        .update_environment()
+        .name("steady")
+        .max_workers(5)
+        .network_configuration(
+            UpdateNetworkConfigurationInput::builder()
+                .security_group_ids(&lonely)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_for(&w.mwaa, "steady", "UPDATE_FAILED").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let env = w
+        .mwaa
+        .get_environment()
+        .name("steady")
+        .send()
+        .await
+        .unwrap();
+    let env = env.environment().unwrap();
+    assert_eq!(
+        env.last_update().unwrap().status().map(|s| s.as_str()),
+        Some("FAILED")
+    );
+    assert_eq!(
+        env.network_configuration().unwrap().security_group_ids(),
+        [w.sg.clone()]
+    );
+    assert_eq!(env.max_workers(), Some(10));
+    // An environment in UPDATE_FAILED can be updated again.
+    w.mwaa
+        .update_environment()
+        .name("steady")
+        .max_workers(4)
+        .send()
+        .await
+        .unwrap();
+    wait_for(&w.mwaa, "steady", "AVAILABLE").await;
+}
