@@ -33,6 +33,8 @@ SERVICES = {
         "CreateNatGateway", "DescribeNatGateways", "DeleteNatGateway",
         "CreateNetworkInterface", "DescribeNetworkInterfaces", "DeleteNetworkInterface",
         "CreateKeyPair", "ImportKeyPair", "DescribeKeyPairs", "DeleteKeyPair",
+        "RunInstances", "DescribeInstances", "TerminateInstances", "StopInstances",
+        "StartInstances",
         "CreateVpcEndpoint", "DescribeVpcEndpoints", "ModifyVpcEndpoint", "DeleteVpcEndpoints",
         "DescribeVpcEndpointServices",
         "CreateTags", "DeleteTags", "DescribeTags",

@@ -23,6 +23,16 @@ enum Command {
     Serve(Serve),
     /// Print shell exports that point the AWS CLI and SDKs at Airlock: `eval "$(airlock env)"`.
     Env(Env),
+    /// Print the certificate of Airlock's local CA (PEM), which issues the webservers'
+    /// certificates: `airlock ca > airlock-ca.pem`, then `curl --cacert airlock-ca.pem ...`.
+    Ca(CaArgs),
+}
+
+#[derive(Parser)]
+struct CaArgs {
+    /// The running Airlock's API address.
+    #[arg(long, env = "AIRLOCK_LISTEN", default_value = "127.0.0.1:4566")]
+    listen: SocketAddr,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -81,6 +91,26 @@ fn parse_dns_listen(s: &str) -> Result<DnsListen, String> {
         .map_err(|e| format!("{e} (an address like 127.0.0.1:1053, or off)"))
 }
 
+/// `GET /_airlock/ca` from the running server (plain HTTP on loopback).
+fn fetch_ca(addr: SocketAddr) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET /_airlock/ca HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(std::io::Error::other(
+            head.lines().next().unwrap_or("no answer").to_owned(),
+        ));
+    }
+    Ok(body.to_owned())
+}
+
 fn default_data_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
@@ -107,6 +137,16 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(serve) => run_serve(serve),
+        Command::Ca(args) => match fetch_ca(args.listen) {
+            Ok(pem) => {
+                print!("{pem}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot get the CA from Airlock at {}: {e} (is `airlock serve` running?)", args.listen);
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -2,8 +2,6 @@
 //! `airlock_services::dns` at query time, so answers follow the API immediately.
 
 use airlock_services::dns::{self, Answer};
-use airlock_services::Config;
-use airlock_store::Store;
 use hickory_server::net::runtime::Time;
 use hickory_server::net::NetError;
 use hickory_server::proto::op::ResponseCode;
@@ -26,11 +24,7 @@ use tokio::net::{TcpListener, UdpSocket};
 /// How many aliases an answer follows.
 const MAX_CHAIN: usize = 8;
 
-/// What answers need from the rest of Airlock.
-pub struct Source {
-    pub store: Arc<dyn AsRef<Store> + Send + Sync>,
-    pub config: Config,
-}
+pub use crate::Source;
 
 struct Zone {
     origin: LowerName,
@@ -342,6 +336,8 @@ pub fn resolve_packet(source: Arc<Source>, packet: &[u8]) -> Vec<Result<usize, R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airlock_services::Config;
+    use airlock_store::Store;
     use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
     use hickory_server::proto::serialize::binary::BinEncodable;
 

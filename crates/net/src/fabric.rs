@@ -45,6 +45,23 @@ pub fn is_public(addr: Ipv4Addr) -> bool {
     slot_of(addr) == Some(PUBLIC_SLOT)
 }
 
+/// Ports below 1024 need privileges; without them every listener and connection in the fabric
+/// uses `port + 10000` instead (443 → 10443, 22 → 10022), the same on both sides.
+pub fn port(p: u16) -> u16 {
+    static OFFSET: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let offset = *OFFSET.get_or_init(|| {
+        match std::net::TcpListener::bind((Ipv4Addr::new(127, 0, 0, 1), 1)) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => 10000,
+            _ => 0,
+        }
+    });
+    if p < 1024 {
+        p + offset
+    } else {
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,9 +2,23 @@
 //!
 //! - [`fabric`]: the VPC fabric's address arithmetic (VPC addresses ↔ loopback addresses).
 //! - [`dns`]: the authoritative DNS server for the emulated names.
-//!
-//! Load balancer listeners, webservers and bastion hosts will live beside them and reach each
-//! other only through the fabric.
+//! - [`dataplane`]: the listeners of emulated resources (environment webservers and databases),
+//!   reconciled with the state, and the fabric's security-group checks.
+//! - [`webserver`]: what an environment's webserver answers; [`ca`]: the local CA behind its
+//!   certificates.
 
+pub mod ca;
+pub mod dataplane;
 pub mod dns;
 pub mod fabric;
+pub mod webserver;
+
+use airlock_services::Config;
+use airlock_store::Store;
+use std::sync::Arc;
+
+/// What the network side needs from the rest of Airlock: the state and the service settings.
+pub struct Source {
+    pub store: Arc<dyn AsRef<Store> + Send + Sync>,
+    pub config: Config,
+}

@@ -23,6 +23,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/_airlock/health", get(health))
         .route("/_airlock/reset", post(reset))
+        .route("/_airlock/ca", get(ca))
         .fallback(aws)
         .with_state(state)
 }
@@ -40,8 +41,21 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     )
 }
 
+/// The local CA's certificate (PEM), for clients to trust the emulated webservers.
+async fn ca(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.ca.cert_pem.clone(),
+    )
+}
+
 async fn reset(State(state): State<Arc<AppState>>) -> Response {
-    match state.store.reset() {
+    match state
+        .store
+        .reset()
+        .map_err(|e| e.to_string())
+        .and_then(|()| state.ca.persist(&state.store).map_err(|e| e.to_string()))
+    {
         Ok(()) => {
             tracing::info!(target: "airlock::admin", "state reset");
             (

@@ -50,6 +50,8 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Store,
     pub config: ServerConfig,
+    /// The local certificate authority of the emulated webservers.
+    pub ca: Arc<airlock_net::ca::Ca>,
 }
 
 /// Opens the store the configuration asks for.
@@ -82,6 +84,7 @@ pub struct Running {
     pub state: Arc<AppState>,
     dns: Option<airlock_net::dns::DnsServer>,
     ticker: tokio::task::JoinHandle<()>,
+    dataplane: tokio::task::JoinHandle<()>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -92,6 +95,8 @@ impl Running {
         let _ = self.shutdown.send(());
         self.ticker.abort();
         let _ = self.ticker.await;
+        self.dataplane.abort();
+        let _ = self.dataplane.await;
         if let Some(dns) = self.dns {
             dns.stop().await;
         }
@@ -113,7 +118,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.listen)
         })?;
     let addr = listener.local_addr()?;
-    let state = Arc::new(AppState { store, config });
+    let ca = Arc::new(
+        airlock_net::ca::Ca::load_or_create(&store)
+            .map_err(|e| anyhow::anyhow!("cannot set up the local CA: {e}"))?,
+    );
+    let state = Arc::new(AppState { store, config, ca });
     let dns = match state.config.dns_listen {
         Some(dns_addr) => {
             let source = airlock_net::dns::Source {
@@ -130,6 +139,11 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let dns_addr = dns.as_ref().map(|d| d.addr);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(state.clone());
+    let source = Arc::new(airlock_net::Source {
+        store: state.clone(),
+        config: state.config.services.clone(),
+    });
+    let dataplane = tokio::spawn(airlock_net::dataplane::run(source, state.ca.clone()));
     let ticker = state.clone();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
@@ -158,6 +172,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         state,
         dns,
         ticker,
+        dataplane,
         shutdown: tx,
         task,
     })

@@ -2,7 +2,7 @@
 //! public DNS and the VPC resolver answer them. The DNS server (airlock-net) asks this for every
 //! query; it reads the store directly, so it cannot drift from the API.
 
-use crate::ec2::{eni, vpc, vpce};
+use crate::ec2::{eni, instances, vpc, vpce};
 use crate::mwaa::Environment;
 use crate::Config;
 use airlock_store::{Store, View};
@@ -15,6 +15,8 @@ pub const ZONES: &[&str] = &[
     "vpce.amazonaws.com",
     "compute.internal",
     "ec2.internal",
+    "compute.amazonaws.com",
+    "compute-1.amazonaws.com",
 ];
 
 /// TTL of every record Airlock serves (AWS's alias and endpoint records use 60 s).
@@ -48,6 +50,10 @@ pub fn lookup(store: &Store, config: &Config, now: OffsetDateTime, name: &str) -
             endpoint(v, now, name)
         } else if name.ends_with(".compute.internal") || name.ends_with(".ec2.internal") {
             private_name(v, name)
+        } else if name.ends_with(".compute.amazonaws.com")
+            || name.ends_with(".compute-1.amazonaws.com")
+        {
+            public_name(v, config, now, name)
         } else {
             Answer::NxDomain
         }
@@ -184,6 +190,52 @@ fn private_name(v: &View<'_>, name: &str) -> Answer {
     }
 }
 
+/// `ec2-a-b-c-d.<region>.compute.amazonaws.com` (`ec2-a-b-c-d.compute-1.amazonaws.com` for
+/// us-east-1) → `(region, a.b.c.d)`, if the name is in that form.
+pub fn parse_public_name(name: &str) -> Option<(String, Ipv4Addr)> {
+    let (first, rest) = name.split_once('.')?;
+    let region = match rest {
+        "compute-1.amazonaws.com" => "us-east-1",
+        r => {
+            let region = r.strip_suffix(".compute.amazonaws.com")?;
+            if region.is_empty() || region.contains('.') {
+                return None;
+            }
+            region
+        }
+    };
+    let dashed = first.strip_prefix("ec2-")?;
+    let parts: Vec<&str> = dashed.split('-').collect();
+    if parts.len() != 4
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let ip: Ipv4Addr = parts.join(".").parse().ok()?;
+    Some((region.to_owned(), ip))
+}
+
+/// An instance's public DNS name → its public address, while a pending or running instance in a
+/// VPC with DNS hostnames holds it.
+fn public_name(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+    let Some((region, ip)) = parse_public_name(name) else {
+        return Answer::NxDomain;
+    };
+    let ip_text = ip.to_string();
+    // Only the canonical spelling exists (no leading zeros; us-east-1 only under compute-1).
+    if instances::public_dns_name(&region, &ip_text) != name {
+        return Answer::NxDomain;
+    }
+    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    if instances::public_ip_in_use(v, &scale, now, &region, &ip_text) {
+        Answer::A(vec![ip])
+    } else {
+        Answer::NxDomain
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +254,42 @@ mod tests {
             zone_of("ip-10-0-0-4.us-west-2.compute.internal"),
             Some("compute.internal")
         );
+        assert_eq!(
+            zone_of("ec2-127-255-0-9.us-west-2.compute.amazonaws.com"),
+            Some("compute.amazonaws.com")
+        );
+        assert_eq!(
+            zone_of("ec2-127-255-0-9.compute-1.amazonaws.com"),
+            Some("compute-1.amazonaws.com")
+        );
         assert_eq!(zone_of("example.com"), None);
         assert_eq!(zone_of("notairflow.amazonaws.com"), None);
+    }
+
+    #[test]
+    fn public_names() {
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(
+            parse_public_name("ec2-127-255-1-2.us-west-2.compute.amazonaws.com"),
+            Some(("us-west-2".into(), ip("127.255.1.2")))
+        );
+        assert_eq!(
+            parse_public_name("ec2-127-255-1-2.compute-1.amazonaws.com"),
+            Some(("us-east-1".into(), ip("127.255.1.2")))
+        );
+        for bad in [
+            "ec2-127-255-1.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-2-3.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-256.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-x.us-west-2.compute.amazonaws.com",
+            "ec2-127-255--2.us-west-2.compute.amazonaws.com",
+            "ip-127-255-1-2.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-2.compute.amazonaws.com",
+            "ec2-127-255-1-2.a.b.compute.amazonaws.com",
+            "compute.amazonaws.com",
+            "ec2-127-255-1-2.compute-2.amazonaws.com",
+        ] {
+            assert_eq!(parse_public_name(bad), None, "{bad}");
+        }
     }
 }

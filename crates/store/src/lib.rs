@@ -60,7 +60,9 @@ impl From<StoreError> for airlock_protocol::ApiError {
 }
 
 /// Who owns a record: an account, and a region (empty for global services such as IAM).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Scope {
     pub account: String,
     pub region: String,

@@ -10,6 +10,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 
+/// An interface's attachment to an instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `eni-attach-` and 17 hex digits.
+    pub id: String,
+    pub instance_id: String,
+    pub instance_owner: String,
+    pub device_index: i64,
+    /// ISO 8601 (`crate::iso`).
+    pub attach_time: String,
+    pub delete_on_termination: bool,
+    /// `attached` (AWS also has `attaching`, `detaching`, `detached`).
+    pub status: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NetworkInterface {
     pub id: String,
@@ -34,6 +49,9 @@ pub struct NetworkInterface {
     pub allocation_id: Option<String>,
     pub association_id: Option<String>,
     pub tags: Vec<Tag>,
+    /// The instance it is attached to (instances' primary interfaces).
+    #[serde(default)]
+    pub attachment: Option<Attachment>,
 }
 
 impl Record for NetworkInterface {
@@ -50,6 +68,10 @@ impl NetworkInterface {
 
     pub fn private_dns_name(&self) -> String {
         vpc::private_dns_name(&self.region, self.private_ip)
+    }
+
+    fn attached(&self, f: impl Fn(&Attachment) -> String) -> Field {
+        Some(self.attachment.iter().map(f).collect())
     }
 
     pub fn json(&self, groups: &[std::sync::Arc<sg::SecurityGroup>]) -> Value {
@@ -74,6 +96,14 @@ impl NetworkInterface {
         if let Some(a) = association {
             private["Association"] = a.clone();
             v["Association"] = a;
+        }
+        if let Some(a) = &self.attachment {
+            v["Attachment"] = json!({
+                "AttachTime": a.attach_time, "AttachmentId": a.id,
+                "DeleteOnTermination": a.delete_on_termination, "DeviceIndex": a.device_index,
+                "NetworkCardIndex": 0, "InstanceId": a.instance_id,
+                "InstanceOwnerId": a.instance_owner, "Status": a.status,
+            });
         }
         v["PrivateIpAddresses"] = json!([private]);
         v
@@ -101,6 +131,15 @@ impl Filterable for NetworkInterface {
             "association.public-ip" => Some(self.public_ip.iter().cloned().collect()),
             "association.allocation-id" => Some(self.allocation_id.iter().cloned().collect()),
             "addresses.primary" => flag(true),
+            "attachment.attachment-id" => self.attached(|a| a.id.clone()),
+            "attachment.instance-id" => self.attached(|a| a.instance_id.clone()),
+            "attachment.instance-owner-id" => self.attached(|a| a.instance_owner.clone()),
+            "attachment.device-index" => self.attached(|a| a.device_index.to_string()),
+            "attachment.status" => self.attached(|a| a.status.clone()),
+            "attachment.attach-time" => self.attached(|a| a.attach_time.clone()),
+            "attachment.delete-on-termination" => {
+                self.attached(|a| a.delete_on_termination.to_string())
+            }
             _ => None,
         }
     }
@@ -213,6 +252,7 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<Ne
         allocation_id: None,
         association_id: None,
         tags: spec.tags,
+        attachment: None,
     };
     tx.put(&scope, e.clone())?;
     Ok(e)

@@ -3,7 +3,8 @@
 //! Each module owns its records and operations: [`vpc`] (VPCs, subnets, the default network),
 //! [`sg`] (security groups), [`routes`] (route tables), [`igw`], [`nat`] (Elastic IPs, NAT
 //! gateways), [`eni`] (network interfaces, address allocation), [`vpce`] (VPC endpoints and the
-//! endpoint service catalogue), [`keypair`], [`tags`]. [`common`] has what they share.
+//! endpoint service catalogue), [`keypair`], [`instances`], [`tags`]. [`common`] has what they
+//! share.
 
 use crate::Ctx;
 use airlock_protocol::ApiResult;
@@ -13,7 +14,9 @@ use serde_json::{json, Value};
 pub mod cidr;
 pub mod common;
 pub mod eni;
+pub mod fabric;
 pub mod igw;
+pub mod instances;
 pub mod keypair;
 pub mod nat;
 pub mod regions;
@@ -36,8 +39,10 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<nat::NatGateway>(),
         Kind::of::<eni::NetworkInterface>(),
         Kind::of::<vpce::VpcEndpoint>(),
+        Kind::of::<fabric::FabricSlot>(),
         Kind::of::<vpce::EndpointService>(),
         Kind::of::<keypair::KeyPair>(),
+        Kind::of::<instances::Instance>(),
     ]
 }
 
@@ -90,6 +95,11 @@ pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> 
         "ImportKeyPair" => keypair::import_key_pair,
         "DescribeKeyPairs" => keypair::describe_key_pairs,
         "DeleteKeyPair" => keypair::delete_key_pair,
+        "RunInstances" => instances::run_instances,
+        "DescribeInstances" => instances::describe_instances,
+        "StopInstances" => instances::stop_instances,
+        "StartInstances" => instances::start_instances,
+        "TerminateInstances" => instances::terminate_instances,
         "CreateVpcEndpoint" => vpce::create_vpc_endpoint,
         "DescribeVpcEndpoints" => vpce::describe_vpc_endpoints,
         "ModifyVpcEndpoint" => vpce::modify_vpc_endpoint,

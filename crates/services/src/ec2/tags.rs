@@ -1,7 +1,7 @@
 //! CreateTags, DeleteTags and DescribeTags over every taggable EC2 resource.
 
 use super::common::{self, one, Field, Filterable, Tag};
-use super::{eni, igw, keypair, nat, routes, sg, vpc, vpce};
+use super::{eni, igw, instances, keypair, nat, routes, sg, vpc, vpce};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -32,7 +32,8 @@ tagged!(
     nat::NatGateway,
     eni::NetworkInterface,
     vpce::VpcEndpoint,
-    keypair::KeyPair
+    keypair::KeyPair,
+    instances::Instance
 );
 
 /// The resource type EC2 reports for an id, and its not-found error.
@@ -61,6 +62,7 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
             "Vpc Endpoint",
         ),
         "key" => ("key-pair", "InvalidKeyPair.NotFound", "key pair"),
+        "i" => ("instance", "InvalidInstanceID.NotFound", "instance"),
         _ => return None,
     })
 }
@@ -102,6 +104,7 @@ fn edit_any(
         "InvalidNatGatewayID.NotFound" => edit::<nat::NatGateway>(tx, scope, id, f)?,
         "InvalidNetworkInterfaceID.NotFound" => edit::<eni::NetworkInterface>(tx, scope, id, f)?,
         "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
+        "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
         _ => edit::<keypair::KeyPair>(tx, scope, id, f)?,
     };
     if !found {
@@ -237,6 +240,7 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<eni::NetworkInterface>(v, &scope, &mut out);
         rows::<vpce::VpcEndpoint>(v, &scope, &mut out);
         rows::<keypair::KeyPair>(v, &scope, &mut out);
+        rows::<instances::Instance>(v, &scope, &mut out);
         out
     });
     let mut kept = Vec::new();

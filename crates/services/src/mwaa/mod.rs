@@ -234,6 +234,19 @@ impl Record for Token {
     }
 }
 
+/// Checks a CLI token: valid for 60 s, any number of calls (the MWAA CLI endpoint).
+pub fn check_cli_token(
+    store: &Store,
+    scope: &Scope,
+    token: &str,
+    now: OffsetDateTime,
+) -> Option<Token> {
+    store
+        .read(|v| v.get::<Token>(scope, token))
+        .filter(|t| t.kind == TokenKind::Cli && now < t.expires)
+        .map(|t| (*t).clone())
+}
+
 /// Takes a token for `env` (the webserver's login and CLI endpoints): valid once, for 60 s.
 pub fn redeem_token(
     store: &Store,

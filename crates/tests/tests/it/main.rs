@@ -6,5 +6,7 @@ mod dns;
 mod durability;
 mod ec2;
 mod iam_sts;
+mod instances;
 mod mwaa;
+mod webserver;
 mod wire;

@@ -12,7 +12,7 @@ use std::time::Duration;
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
 const ROLE: &str = "arn:aws:iam::000000000000:role/mwaa-exec";
 
-fn config(data_dir: Option<PathBuf>) -> ServerConfig {
+pub fn config(data_dir: Option<PathBuf>) -> ServerConfig {
     ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         dns_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -28,12 +28,12 @@ fn config(data_dir: Option<PathBuf>) -> ServerConfig {
 pub struct World {
     pub ec2: aws_sdk_ec2::Client,
     pub mwaa: aws_sdk_mwaa::Client,
-    vpc: String,
+    pub vpc: String,
     /// Two private subnets (us-west-2a, us-west-2b) routed through a NAT gateway.
-    private: [String; 2],
-    public: String,
+    pub private: [String; 2],
+    pub public: String,
     /// A group with the self-referencing rule MWAA needs.
-    sg: String,
+    pub sg: String,
 }
 
 async fn clients(server: &Running) -> (aws_sdk_ec2::Client, aws_sdk_mwaa::Client) {
@@ -811,7 +811,7 @@ async fn a_failing_update_ends_in_update_failed_and_rolls_back() {
     );
     assert_eq!(
         env.network_configuration().unwrap().security_group_ids(),
-        [w.sg.clone()]
+        std::slice::from_ref(&w.sg)
     );
     assert_eq!(env.max_workers(), Some(10));
     // An environment in UPDATE_FAILED can be updated again.

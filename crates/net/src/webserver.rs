@@ -1,0 +1,337 @@
+//! An environment's webserver: the Airflow-like HTTPS site behind the MWAA webserver endpoint.
+//!
+//! It answers `/` with a redirect to the login path, `/health` with Airflow's health JSON, the
+//! MWAA login flow (`/aws_mwaa/aws-console-sso`, `POST /aws_mwaa/login` with a web login token), a
+//! home page, the CLI endpoint (`POST /aws_mwaa/cli` with a CLI token) and the REST API, all from
+//! the same built-in Airflow stand-in that `InvokeRestApi` uses.
+
+use crate::Source;
+use airlock_services::mwaa::{self, airflow, Environment, TokenKind};
+use airlock_services::{Ctx, Principal};
+use airlock_store::Scope;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+
+/// Login sessions last 12 hours, as MWAA's do.
+const SESSION_SECS: i64 = 12 * 3600;
+
+/// One environment's site.
+pub struct Site {
+    pub source: Arc<Source>,
+    pub scope: Scope,
+    pub environment: String,
+    pub host: String,
+    pub airflow3: bool,
+    sessions: Mutex<HashMap<String, OffsetDateTime>>,
+}
+
+impl Site {
+    pub fn new(source: Arc<Source>, scope: Scope, env: &Environment) -> Arc<Site> {
+        Arc::new(Site {
+            source,
+            scope,
+            environment: env.name.clone(),
+            host: env.webserver_host(),
+            airflow3: env.airflow3(),
+            sessions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            store: (*self.source.store).as_ref(),
+            config: &self.source.config,
+            principal: Principal {
+                account: self.scope.account.clone(),
+                arn: format!("arn:aws:iam::{}:root", self.scope.account),
+                user_id: self.scope.account.clone(),
+                access_key_id: String::new(),
+            },
+            region: self.scope.region.clone(),
+            request_id: String::new(),
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn new_session(&self) -> String {
+        let raw: [u8; 32] = std::array::from_fn(|_| rand::random());
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let now = OffsetDateTime::now_utc();
+        s.retain(|_, exp| *exp > now);
+        s.insert(id.clone(), now + time::Duration::seconds(SESSION_SECS));
+        id
+    }
+
+    fn has_session(&self, headers: &HeaderMap) -> bool {
+        let now = OffsetDateTime::now_utc();
+        let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        let cookie = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'));
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_owned);
+        cookie
+            .filter_map(|c| c.trim().split_once('='))
+            .filter(|(k, _)| *k == "session" || *k == "_token")
+            .map(|(_, v)| v.to_owned())
+            .chain(bearer)
+            .any(|v| sessions.get(&v).is_some_and(|exp| *exp > now))
+    }
+
+    fn prefix(&self) -> &'static str {
+        if self.airflow3 {
+            "/pluginsv2"
+        } else {
+            ""
+        }
+    }
+}
+
+pub fn router(site: Arc<Site>) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/home", get(home))
+        .route("/login/", get(login_page))
+        .route("/auth/login/", get(login_page))
+        .route("/health", get(health))
+        .route("/aws_mwaa/aws-console-sso", get(sso_page))
+        .route("/pluginsv2/aws_mwaa/aws-console-sso", get(sso_page))
+        .route("/aws_mwaa/login", post(login))
+        .route("/pluginsv2/aws_mwaa/login", post(login))
+        .route("/aws_mwaa/cli", post(cli))
+        .route("/pluginsv2/aws_mwaa/cli", post(cli))
+        .route("/api/{version}/{*path}", any(api))
+        .fallback(not_found)
+        .with_state(site)
+}
+
+fn redirect(to: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, to.to_owned())],
+        Html(format!("<a href=\"{to}\">Redirecting…</a>")),
+    )
+        .into_response()
+}
+
+async fn root(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
+    if site.has_session(&headers) {
+        return redirect("/home");
+    }
+    if site.airflow3 {
+        redirect("/auth/login/?next=%2F")
+    } else {
+        redirect("/home")
+    }
+}
+
+async fn home(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
+    if !site.has_session(&headers) {
+        return redirect("/login/?next=%2Fhome");
+    }
+    let dags: String = airflow::DAGS
+        .iter()
+        .map(|(d, s)| format!("<tr><td>{d}</td><td>{s}</td><td>airflow</td></tr>"))
+        .collect();
+    Html(format!(
+        "<!DOCTYPE html><html><head><title>DAGs - Airflow</title></head><body>\
+         <h1>Airflow</h1><p>Environment <b>{}</b> ({})</p>\
+         <table><tr><th>DAG</th><th>Schedule</th><th>Owner</th></tr>{dags}</table></body></html>",
+        site.environment, site.host
+    ))
+    .into_response()
+}
+
+async fn login_page(State(site): State<Arc<Site>>) -> Response {
+    Html(format!(
+        "<!DOCTYPE html><html><head><title>Sign In - Airflow</title></head><body>\
+         <h1>Sign in to {}</h1><p>Open the Airflow UI from the MWAA console, or with a token from \
+         <code>aws mwaa create-web-login-token</code>: https://{}{}/aws_mwaa/aws-console-sso?login=true#&lt;token&gt;</p></body></html>",
+        site.environment,
+        site.host,
+        site.prefix()
+    ))
+    .into_response()
+}
+
+async fn health(State(site): State<Arc<Site>>) -> Response {
+    let (status, body) = airflow::rest(
+        &site.ctx(),
+        &site.environment,
+        false,
+        "GET",
+        "/health",
+        &Value::Null,
+    );
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// The page the console opens: its script posts the token from the URL fragment.
+async fn sso_page(State(site): State<Arc<Site>>) -> Response {
+    let action = format!("{}/aws_mwaa/login", site.prefix());
+    Html(format!(
+        "<!DOCTYPE html><html><head><title>Airflow</title></head><body>\
+         <form id=\"f\" method=\"post\" action=\"{action}\"><input type=\"hidden\" name=\"token\" id=\"t\"></form>\
+         <script>document.getElementById('t').value = window.location.hash.substring(1);\
+         document.getElementById('f').submit();</script></body></html>"
+    ))
+    .into_response()
+}
+
+async fn login(State(site): State<Arc<Site>>, body: Bytes) -> Response {
+    let token = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let store = (*site.source.store).as_ref();
+    match mwaa::redeem_token(
+        store,
+        &site.scope,
+        &token,
+        TokenKind::Web,
+        OffsetDateTime::now_utc(),
+    ) {
+        Some(t) if t.environment == site.environment => {
+            let session = site.new_session();
+            let cookie = if site.airflow3 {
+                format!("_token={session}; Path=/; Secure; SameSite=Lax")
+            } else {
+                format!("session={session}; Path=/; Secure; HttpOnly; SameSite=Lax")
+            };
+            (
+                StatusCode::FOUND,
+                [
+                    (header::SET_COOKIE, cookie),
+                    (header::LOCATION, "/home".to_owned()),
+                ],
+                "",
+            )
+                .into_response()
+        }
+        _ => (
+            StatusCode::FORBIDDEN,
+            Html("<h1>Forbidden</h1><p>The login token is not valid or has expired.</p>"),
+        )
+            .into_response(),
+    }
+}
+
+async fn cli(State(site): State<Arc<Site>>, headers: HeaderMap, body: Bytes) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let store = (*site.source.store).as_ref();
+    match mwaa::check_cli_token(store, &site.scope, token, OffsetDateTime::now_utc()) {
+        Some(t) if t.environment == site.environment => {}
+        _ => {
+            return (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({"error": "Invalid or expired CLI token"})),
+            )
+                .into_response()
+        }
+    }
+    let command = String::from_utf8_lossy(&body).into_owned();
+    let (stdout, stderr) = run_cli(&site, &command);
+    let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+    axum::Json(json!({"stdout": b64(stdout), "stderr": b64(stderr)})).into_response()
+}
+
+/// The Airflow CLI commands the stand-in knows.
+fn run_cli(site: &Site, command: &str) -> (String, String) {
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let ctx = site.ctx();
+    let version = if site.airflow3 { "3.0.6" } else { "2.10.3" };
+    match args.as_slice() {
+        ["version"] => (format!("{version}\n"), String::new()),
+        ["dags", "list", ..] => {
+            let mut out = String::from("dag_id                  | fileloc                                        | owners  | is_paused\n");
+            for (d, _) in airflow::DAGS {
+                out.push_str(&format!("{d:<23} | /usr/local/airflow/dags/{d}.py | airflow | False\n"));
+            }
+            (out, String::new())
+        }
+        ["dags", "trigger", dag, ..] => match airflow::trigger(&ctx, &site.environment, dag, None, json!({})) {
+            Ok(run) => (
+                format!(
+                    "Created <DagRun {} @ {}: {}, state:queued, queued_at: {}. externally triggered: True>\n",
+                    run.dag_id,
+                    run.created,
+                    run.run_id,
+                    run.created
+                ),
+                String::new(),
+            ),
+            Err((_, body)) => (String::new(), format!("{}\n", body["detail"].as_str().unwrap_or("error"))),
+        },
+        ["dags", "list-runs", "-d", dag, ..] | ["dags", "list-runs", "--dag-id", dag, ..] => {
+            let runs = airflow::runs(&ctx, &site.scope, &site.environment, dag);
+            let mut out = String::from("dag_id | run_id | state | execution_date\n");
+            for r in runs {
+                out.push_str(&format!("{} | {} | queued | {}\n", r.dag_id, r.run_id, r.created));
+            }
+            (out, String::new())
+        }
+        _ => (
+            String::new(),
+            format!("airflow command error: argument GROUP_OR_COMMAND: invalid choice: '{}', see help above.\n", args.first().unwrap_or(&"")),
+        ),
+    }
+}
+
+async fn api(
+    State(site): State<Arc<Site>>,
+    Path((version, path)): Path<(String, String)>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let expected = if site.airflow3 { "v2" } else { "v1" };
+    let open = path == "health" || path == "monitor/health" || path == "version";
+    if version != expected {
+        return not_found().await;
+    }
+    if !open && !site.has_session(&headers) {
+        let body = json!({"detail": null, "status": 401, "title": "Unauthorized", "type": "https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/Errors/Unauthenticated"});
+        return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    }
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (status, answer) = airflow::rest(
+        &site.ctx(),
+        &site.environment,
+        site.airflow3,
+        method.as_str(),
+        &format!("/{path}"),
+        &body,
+    );
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        axum::Json(answer),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Html("<h1>Not Found</h1>")).into_response()
+}

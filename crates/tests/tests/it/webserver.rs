@@ -1,0 +1,302 @@
+//! The environment's webserver, reached through the VPC fabric as a component inside the VPC
+//! reaches it (source bound to its own interface's fabric address), with the local CA trusted.
+
+use crate::mwaa::{create, wait_for, world, World};
+use airlock_net::dataplane;
+use airlock_server::Running;
+use airlock_store::Scope;
+use aws_sdk_ec2::types::Filter;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn source(server: &Running) -> airlock_net::Source {
+    airlock_net::Source {
+        store: server.state.clone(),
+        config: server.state.config.services.clone(),
+    }
+}
+
+fn scope() -> Scope {
+    Scope::new("000000000000", "us-west-2")
+}
+
+async fn eni(server: &Running, id: &str) -> airlock_services::ec2::eni::NetworkInterface {
+    let e = server
+        .state
+        .store
+        .read(|v| v.get::<airlock_services::ec2::eni::NetworkInterface>(&scope(), id));
+    (*e.expect("interface exists")).clone()
+}
+
+fn tls(server: &Running) -> tokio_rustls::TlsConnector {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = server.state.ca.cert_pem.clone();
+    let der = rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
+    roots.add(der).unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// One HTTPS request from interface `from` to the webserver at `to`; (status, headers, body).
+async fn https(
+    server: &Running,
+    host: &str,
+    from: &str,
+    to: Ipv4Addr,
+    request: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let from = eni(server, from).await;
+    let tcp = dataplane::connect_from(&source(server), &scope(), &from, to, 443).await?;
+    let name = rustls_pki_types::ServerName::try_from(host.to_owned()).unwrap();
+    let mut s = tls(server).connect(name, tcp).await?;
+    s.write_all(request.replace("{host}", host).as_bytes())
+        .await?;
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or_default();
+    Ok((status, head, body))
+}
+
+fn get(path: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {{host}}\r\n{extra}Connection: close\r\n\r\n")
+}
+
+fn post(path: &str, extra: &str, body: &str) -> String {
+    format!("POST {path} HTTP/1.1\r\nHost: {{host}}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+async fn client_interface(w: &World, subnet: &str, group: &str) -> String {
+    let e = w
+        .ec2
+        .create_network_interface()
+        .subnet_id(subnet)
+        .groups(group)
+        .send()
+        .await
+        .unwrap();
+    e.network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_private_webserver_answers_inside_the_vpc_only() {
+    let server = airlock_tests::start_with(crate::mwaa::config(None)).await;
+    let w = world(&server).await;
+    create(&w, "web").send().await.unwrap();
+    wait_for(&w.mwaa, "web", "AVAILABLE").await;
+    let env = w.mwaa.get_environment().name("web").send().await.unwrap();
+    let env = env.environment().unwrap();
+    let host = env.webserver_url().unwrap().to_owned();
+    let service = env.webserver_vpc_endpoint_service().unwrap();
+    let eps = w
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(
+            Filter::builder()
+                .name("service-name")
+                .values(service)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let web_eni = eni(&server, &eps.vpc_endpoints()[0].network_interface_ids()[0]).await;
+    let web_ip = Ipv4Addr::from(web_eni.private_ip);
+
+    // A client in the environment's security group (which admits itself).
+    let client = client_interface(&w, &w.private[1], &w.sg).await;
+    let mut first = Err(std::io::Error::other("not tried"));
+    for _ in 0..50 {
+        first = https(&server, &host, &client, web_ip, &get("/", "")).await;
+        if first.as_ref().is_ok_and(|(s, _, _)| *s != 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, head, _) = first.unwrap();
+    assert_eq!(status, 302, "{head}");
+    assert!(head.to_ascii_lowercase().contains("location: /"), "{head}");
+    let (status, _, body) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &get("/api/v2/monitor/health", ""),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"metadatabase\""), "{body}");
+
+    // A client whose group the environment's group does not admit is refused.
+    let outsider_sg = w
+        .ec2
+        .create_security_group()
+        .group_name("outsider")
+        .description("x")
+        .vpc_id(&w.vpc)
+        .send()
+        .await
+        .unwrap();
+    let outsider = client_interface(&w, &w.private[1], outsider_sg.group_id().unwrap()).await;
+    assert!(
+        https(&server, &host, &outsider, web_ip, &get("/", ""))
+            .await
+            .is_err(),
+        "refused by the security group"
+    );
+    // So is a host process outside the VPC.
+    let mapped = dataplane::address_of(&source(&server), &scope(), &w.vpc, web_ip, 443).unwrap();
+    let mut s = tokio::net::TcpStream::connect(mapped).await.unwrap();
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the host is refused");
+
+    // The web login flow: a token works once.
+    let token = w
+        .mwaa
+        .create_web_login_token()
+        .name("web")
+        .send()
+        .await
+        .unwrap()
+        .web_token()
+        .unwrap()
+        .to_owned();
+    let form = format!("token={token}");
+    let ct = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let (status, head, _) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &post("/pluginsv2/aws_mwaa/login", ct, &form),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 302, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, _, _) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &post("/pluginsv2/aws_mwaa/login", ct, &form),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403, "a token works once");
+    let (status, _, body) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &get("/home", &format!("Cookie: {cookie}\r\n")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("web"), "{body}");
+    let bearer = format!(
+        "Authorization: Bearer {}\r\n",
+        cookie.split_once('=').unwrap().1
+    );
+    let (status, _, body) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &get("/api/v2/dags", &bearer),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"tutorial\""), "{body}");
+
+    // The CLI endpoint.
+    let cli = w
+        .mwaa
+        .create_cli_token()
+        .name("web")
+        .send()
+        .await
+        .unwrap()
+        .cli_token()
+        .unwrap()
+        .to_owned();
+    let auth = format!("Authorization: Bearer {cli}\r\nContent-Type: text/plain\r\n");
+    let (status, _, body) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &post("/aws_mwaa/cli", &auth, "dags trigger tutorial"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    use base64::Engine;
+    let out = base64::engine::general_purpose::STANDARD
+        .decode(v["stdout"].as_str().unwrap())
+        .unwrap();
+    assert!(String::from_utf8(out).unwrap().contains("manual__"));
+    let (status, _, _) = https(
+        &server,
+        &host,
+        &client,
+        web_ip,
+        &post("/aws_mwaa/cli", "Authorization: Bearer nope\r\n", "version"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403);
+
+    // The database endpoint accepts connections from the group (and closes them).
+    let db = env.database_vpc_endpoint_service().unwrap();
+    let dbs = w
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(Filter::builder().name("service-name").values(db).build())
+        .send()
+        .await
+        .unwrap();
+    let db_ip = Ipv4Addr::from(
+        eni(&server, &dbs.vpc_endpoints()[0].network_interface_ids()[0])
+            .await
+            .private_ip,
+    );
+    let from = eni(&server, &client).await;
+    assert!(
+        dataplane::connect_from(&source(&server), &scope(), &from, db_ip, 5432)
+            .await
+            .is_ok()
+    );
+}
