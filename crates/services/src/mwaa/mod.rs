@@ -394,13 +394,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 config.insert((*k).to_owned(), v.clone());
             }
         }
-        config.insert("AirflowVersion".into(), json!(checked.version));
-        config.insert("EnvironmentClass".into(), json!(checked.class));
-        config.insert("MaxWorkers".into(), json!(checked.max_workers));
-        config.insert("MinWorkers".into(), json!(checked.min_workers));
-        config.insert("Schedulers".into(), json!(checked.schedulers));
-        config.insert("MinWebservers".into(), json!(checked.min_webservers));
-        config.insert("MaxWebservers".into(), json!(checked.max_webservers));
+        checked.apply(&mut config);
         config.entry("WeeklyMaintenanceWindowStart").or_insert_with(|| json!("FRI:12:00"));
         config.entry("AirflowConfigurationOptions").or_insert_with(|| json!({}));
         config.insert(
@@ -669,13 +663,7 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 env.config.insert((*k).to_owned(), v.clone());
             }
         }
-        env.config.insert("AirflowVersion".into(), json!(checked.version));
-        env.config.insert("EnvironmentClass".into(), json!(checked.class));
-        env.config.insert("MaxWorkers".into(), json!(checked.max_workers));
-        env.config.insert("MinWorkers".into(), json!(checked.min_workers));
-        env.config.insert("Schedulers".into(), json!(checked.schedulers));
-        env.config.insert("MinWebservers".into(), json!(checked.min_webservers));
-        env.config.insert("MaxWebservers".into(), json!(checked.max_webservers));
+        checked.apply(&mut env.config);
         if let Some(l) = input.get("LoggingConfiguration") {
             env.config.insert("LoggingConfiguration".into(), log_groups(&env.name, &env.region, &env.account, l));
         }

@@ -7,7 +7,7 @@ use crate::ec2::{routes, vpc, vpce};
 use crate::{iam, input, Ctx};
 use airlock_protocol::ApiResult;
 use airlock_store::{Scope, Tx};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
 /// Versions MWAA runs (botocore 1.44.8's list); the last is the default.
 pub const VERSIONS: &[&str] = &[
@@ -41,11 +41,7 @@ const INCORRECT_CONFIGURATION: &str = "You may need to check the execution role 
 pub struct Checked {
     pub version: String,
     pub class: String,
-    pub max_workers: i64,
-    pub min_workers: i64,
-    pub schedulers: i64,
-    pub min_webservers: i64,
-    pub max_webservers: i64,
+    pub capacity: Capacity,
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
@@ -119,16 +115,12 @@ pub fn create(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value) -> ApiResult<Checked> {
     }
     let vpc_id = subnets[0].vpc_id.clone();
     check_groups(tx, &scope, &vpc_id, &security_group_ids)?;
-    let (class, workers) = check_capacity(input, None)?;
+    let (class, capacity) = check_capacity(input, None)?;
     let failure = network_failure(tx, &scope, &vpc_id, &subnets, &security_group_ids);
     Ok(Checked {
         version,
         class,
-        max_workers: workers.0,
-        min_workers: workers.1,
-        schedulers: workers.2,
-        min_webservers: workers.3,
-        max_webservers: workers.4,
+        capacity,
         vpc_id,
         subnet_ids,
         security_group_ids,
@@ -166,7 +158,7 @@ pub fn update(ctx: &Ctx<'_>, tx: &Tx<'_>, env: &Environment, input: &Value) -> A
         None => env.security_group_ids.clone(),
     };
     check_groups(tx, &scope, &env.vpc_id, &security_group_ids)?;
-    let (class, workers) = check_capacity(input, Some(env))?;
+    let (class, capacity) = check_capacity(input, Some(env))?;
     let subnets: Vec<_> = env
         .subnet_ids
         .iter()
@@ -176,11 +168,7 @@ pub fn update(ctx: &Ctx<'_>, tx: &Tx<'_>, env: &Environment, input: &Value) -> A
     Ok(Checked {
         version,
         class,
-        max_workers: workers.0,
-        min_workers: workers.1,
-        schedulers: workers.2,
-        min_webservers: workers.3,
-        max_webservers: workers.4,
+        capacity,
         vpc_id: env.vpc_id.clone(),
         subnet_ids: env.subnet_ids.clone(),
         security_group_ids,
@@ -327,8 +315,32 @@ fn check_groups(tx: &Tx<'_>, scope: &Scope, vpc_id: &str, ids: &[String]) -> Api
     Ok(())
 }
 
-/// (MaxWorkers, MinWorkers, Schedulers, MinWebservers, MaxWebservers) for the class.
-type Capacity = (i64, i64, i64, i64, i64);
+/// How many workers, schedulers and webservers an environment runs.
+pub struct Capacity {
+    pub max_workers: i64,
+    pub min_workers: i64,
+    pub schedulers: i64,
+    pub min_webservers: i64,
+    pub max_webservers: i64,
+}
+
+impl Checked {
+    /// Writes the checked version, class and capacity into an environment's configuration.
+    pub fn apply(&self, config: &mut Map<String, Value>) {
+        let c = &self.capacity;
+        for (k, v) in [
+            ("AirflowVersion", json!(self.version)),
+            ("EnvironmentClass", json!(self.class)),
+            ("MaxWorkers", json!(c.max_workers)),
+            ("MinWorkers", json!(c.min_workers)),
+            ("Schedulers", json!(c.schedulers)),
+            ("MinWebservers", json!(c.min_webservers)),
+            ("MaxWebservers", json!(c.max_webservers)),
+        ] {
+            config.insert(k.to_owned(), v);
+        }
+    }
+}
 
 fn check_capacity(input: &Value, current: Option<&Environment>) -> ApiResult<(String, Capacity)> {
     let old = |k: &str| {
@@ -387,7 +399,16 @@ fn check_capacity(input: &Value, current: Option<&Environment>) -> ApiResult<(St
             )));
         }
     }
-    Ok((class, (max_w, min_w, schedulers, min_ws, max_ws)))
+    Ok((
+        class,
+        Capacity {
+            max_workers: max_w,
+            min_workers: min_w,
+            schedulers,
+            min_webservers: min_ws,
+            max_webservers: max_ws,
+        },
+    ))
 }
 
 /// Problems AWS finds only while building the environment: no security group lets the
