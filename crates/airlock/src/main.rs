@@ -162,6 +162,7 @@ fn run_serve(s: Serve) -> ExitCode {
     } else {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .init();
     }
@@ -182,6 +183,7 @@ fn run_serve(s: Serve) -> ExitCode {
         services: airlock_services::Config {
             time_scale: s.time_scale,
             default_account: s.default_account,
+            ..airlock_services::Config::default()
         },
         ..ServerConfig::default()
     };

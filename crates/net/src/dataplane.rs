@@ -6,11 +6,13 @@
 //! difference. Private listeners sit on the fabric's loopback address of their interface and
 //! admit a connection only if it comes from an interface of the same VPC that the security groups
 //! allow, both ways (ingress of the listener's groups, egress of the peer's), as AWS does.
+//! Running instances launched with a key pair are SSH bastions ([`crate::bastion`]) on port 22
+//! of their interface and of their public address.
 
 use crate::ca::Ca;
 use crate::webserver::{self, Site};
-use crate::{fabric, Source};
-use airlock_services::ec2::{eni, fabric as model, vpce};
+use crate::{bastion, fabric, Source};
+use airlock_services::ec2::{eni, fabric as model, instances, vpce};
 use airlock_services::mwaa::Environment;
 use airlock_store::Scope;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -43,6 +45,9 @@ pub enum Want {
     },
     /// The metadata database port: accepts (if the groups allow) and closes.
     Database { scope: Scope, eni: String },
+    /// SSH on a running instance launched with a key pair (a bastion), on its interface and on
+    /// its public address.
+    Ssh { scope: Scope, instance: String },
 }
 
 /// Where a private listener sits: the fabric address of interface `eni` at `port`.
@@ -53,7 +58,7 @@ fn fabric_addr(
     port: u16,
 ) -> Option<SocketAddr> {
     let store = (*source.store).as_ref();
-    let slot = model::ensure_slot(store, scope, &eni.vpc_id).ok()?;
+    let slot = model::ensure_slot(store, &source.config, scope, &eni.vpc_id).ok()?;
     let ip = fabric::to_loopback(slot, Ipv4Addr::from(eni.private_ip))?;
     Some(SocketAddr::V4(SocketAddrV4::new(ip, fabric::port(port))))
 }
@@ -68,7 +73,7 @@ pub fn address_of(
     port: u16,
 ) -> Option<SocketAddr> {
     let store = (*source.store).as_ref();
-    let slot = model::ensure_slot(store, scope, vpc_id).ok()?;
+    let slot = model::ensure_slot(store, &source.config, scope, vpc_id).ok()?;
     Some(SocketAddr::V4(SocketAddrV4::new(
         fabric::to_loopback(slot, ip)?,
         fabric::port(port),
@@ -127,6 +132,29 @@ pub fn desired(source: &Source) -> HashMap<SocketAddr, Want> {
             {
                 plan.push((Place::Public(ip, 443), web(None)));
             }
+        }
+        for (scope, i) in v.list_all::<instances::Instance>() {
+            if i.key_name.is_none() || !i.is_running(now, &scale) {
+                continue;
+            }
+            let Some(n) = v
+                .get::<eni::NetworkInterface>(&scope, &i.eni_id)
+                .filter(|n| n.attachment.as_ref().is_some_and(|a| a.instance_id == i.id))
+            else {
+                continue;
+            };
+            let want = Want::Ssh {
+                scope: scope.clone(),
+                instance: i.id.clone(),
+            };
+            if let Some(ip) = n
+                .public_ip
+                .as_ref()
+                .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+            {
+                plan.push((Place::Public(ip, 22), want.clone()));
+            }
+            plan.push((Place::Interface(scope.clone(), n, 22), want));
         }
         plan
     });
@@ -202,6 +230,8 @@ impl Drop for Task {
 /// Runs the reconciler until the task is aborted.
 pub async fn run(source: Arc<Source>, ca: Arc<Ca>) {
     let mut running: HashMap<SocketAddr, (Want, Task)> = HashMap::new();
+    // The bastions' host key, loaded (or created) when the first bastion starts.
+    let mut host_key = None;
     let mut every = tokio::time::interval(Duration::from_millis(200));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -218,10 +248,31 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>) {
             if running.contains_key(&addr) {
                 continue;
             }
+            let key = match &w {
+                Want::Ssh { .. } => {
+                    match bastion::host_key((*source.store).as_ref(), &mut host_key) {
+                        Ok(k) => Some(k),
+                        Err(e) => {
+                            tracing::warn!(target: "airlock::dataplane", %addr, error = %e, "no SSH host key");
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
                     tracing::info!(target: "airlock::dataplane", %addr, listener = ?w, "listener started");
-                    let task = tokio::spawn(serve(listener, w.clone(), source.clone(), ca.clone()));
+                    let task = match (&w, key) {
+                        (Want::Ssh { scope, instance }, Some(key)) => tokio::spawn(bastion::serve(
+                            listener,
+                            source.clone(),
+                            scope.clone(),
+                            instance.clone(),
+                            key,
+                        )),
+                        _ => tokio::spawn(serve(listener, w.clone(), source.clone(), ca.clone())),
+                    };
                     running.insert(addr, (w, Task(task)));
                 }
                 Err(e) => {
@@ -243,7 +294,7 @@ async fn serve(listener: TcpListener, want: Want, source: Arc<Source>, ca: Arc<C
                 .read(|v| v.get::<Environment>(scope, environment));
             env.map(|e| Site::new(source.clone(), scope.clone(), &e))
         }
-        Want::Database { .. } => None,
+        Want::Database { .. } | Want::Ssh { .. } => None,
     };
     let vpc_port = if port >= 10000 && fabric::port(443) != 443 {
         port - 10000
@@ -260,6 +311,8 @@ async fn serve(listener: TcpListener, want: Want, source: Arc<Source>, ca: Arc<C
         let (scope, eni) = match &want {
             Want::Web { scope, eni, .. } => (scope, eni.clone()),
             Want::Database { scope, eni } => (scope, Some(eni.clone())),
+            // Served by `bastion::serve`.
+            Want::Ssh { .. } => return,
         };
         if let Some(eni) = &eni {
             if !admitted(&source, scope, eni, peer, vpc_port) {

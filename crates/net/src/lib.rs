@@ -6,7 +6,9 @@
 //!   reconciled with the state, and the fabric's security-group checks.
 //! - [`webserver`]: what an environment's webserver answers; [`ca`]: the local CA behind its
 //!   certificates.
+//! - [`bastion`]: EC2 instances as SSH bastions (port forwarding with `ssh -D`/`ssh -L`).
 
+pub mod bastion;
 pub mod ca;
 pub mod dataplane;
 pub mod dns;
@@ -14,8 +16,18 @@ pub mod fabric;
 pub mod webserver;
 
 use airlock_services::Config;
-use airlock_store::Store;
+use airlock_store::{Kind, Store};
 use std::sync::Arc;
+
+/// The record types the network side keeps in the store (the local CA, the bastions' host key).
+/// A store must be opened with these besides `airlock_services::record_kinds()`, or they are not
+/// loaded back after a restart (and a new CA and host key are made).
+pub fn record_kinds() -> Vec<Kind> {
+    vec![
+        Kind::of::<ca::CaRecord>(),
+        Kind::of::<bastion::HostKeyRecord>(),
+    ]
+}
 
 /// What the network side needs from the rest of Airlock: the state and the service settings.
 pub struct Source {

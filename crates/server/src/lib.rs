@@ -56,7 +56,8 @@ pub struct AppState {
 
 /// Opens the store the configuration asks for.
 pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
-    let kinds = airlock_services::record_kinds();
+    let mut kinds = airlock_services::record_kinds();
+    kinds.extend(airlock_net::record_kinds());
     match &config.data_dir {
         None => Ok(Store::ephemeral(&kinds)),
         Some(dir) => {

@@ -26,6 +26,9 @@ pub struct Config {
     pub time_scale: f64,
     /// The account of the default `test` access key.
     pub default_account: String,
+    /// The loopback /16s (`127.N.0.0`) this server may give VPCs. Servers that run side by side
+    /// (the integration tests) take disjoint ranges so their listeners never collide.
+    pub fabric_slots: std::ops::RangeInclusive<u8>,
 }
 
 impl Default for Config {
@@ -33,6 +36,7 @@ impl Default for Config {
         Config {
             time_scale: 0.01,
             default_account: "000000000000".into(),
+            fabric_slots: 1..=254,
         }
     }
 }

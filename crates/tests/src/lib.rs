@@ -16,7 +16,19 @@ pub async fn start() -> Running {
     .await
 }
 
-pub async fn start_with(config: ServerConfig) -> Running {
+/// Every server a test binary starts gets its own fabric slots, so tests running side by side
+/// never bind the same loopback addresses.
+fn own_slots() -> std::ops::RangeInclusive<u8> {
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+    let block = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 60;
+    let start = 10 + block * 4;
+    start..=start + 3
+}
+
+pub async fn start_with(mut config: ServerConfig) -> Running {
+    if config.services.fabric_slots == (1..=254) {
+        config.services.fabric_slots = own_slots();
+    }
     airlock_server::start(config).await.expect("airlock starts")
 }
 

@@ -11,7 +11,7 @@ use airlock_store::{Record, Scope, Store, View};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// Slots 1..=254; 0 is the host's own 127.0.x.x, 255 the public range.
+/// Slots are 1..=254 at most; 0 is the host's own 127.0.x.x, 255 the public range.
 const SLOTS: std::ops::RangeInclusive<u8> = 1..=254;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,7 +34,12 @@ fn global() -> Scope {
 }
 
 /// The slot of `vpc_id`, taking a free one if it has none.
-pub fn ensure_slot(store: &Store, scope: &Scope, vpc_id: &str) -> ApiResult<u8> {
+pub fn ensure_slot(
+    store: &Store,
+    config: &crate::Config,
+    scope: &Scope,
+    vpc_id: &str,
+) -> ApiResult<u8> {
     let find = |v: &View<'_>| {
         v.list::<FabricSlot>(&global())
             .into_iter()
@@ -52,7 +57,9 @@ pub fn ensure_slot(store: &Store, scope: &Scope, vpc_id: &str) -> ApiResult<u8> 
         {
             return Ok(s.id.parse().unwrap_or(0));
         }
-        let slot = SLOTS
+        let range = (*config.fabric_slots.start()).max(*SLOTS.start())
+            ..=(*config.fabric_slots.end()).min(*SLOTS.end());
+        let slot = range
             .into_iter()
             .find(|n| !taken.iter().any(|s| s.id == format!("{n:03}")))
             .ok_or_else(|| {

@@ -247,6 +247,11 @@ impl Instance {
         state_at(self.action, self.action_at, now, scale(TRANSITION_SECS))
     }
 
+    /// Whether the instance is `running` at `now` (what the data plane serves a bastion for).
+    pub fn is_running(&self, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> bool {
+        self.state(now, scale) == State::Running
+    }
+
     pub fn is_expired(&self, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> bool {
         expired(
             self.action,

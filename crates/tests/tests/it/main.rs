@@ -2,6 +2,7 @@
 //! driven by the AWS SDK for Rust and by raw HTTP.
 
 mod auth;
+mod bastion;
 mod dns;
 mod durability;
 mod ec2;

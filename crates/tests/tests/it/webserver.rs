@@ -300,3 +300,123 @@ async fn the_private_webserver_answers_inside_the_vpc_only() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn cidr_rules_admit_by_address_and_token_expiry_is_enforced() {
+    let server = airlock_tests::start_with(crate::mwaa::config(None)).await;
+    let w = world(&server).await;
+    // The environment's group also admits 443 from the second private subnet by CIDR.
+    w.ec2
+        .authorize_security_group_ingress()
+        .group_id(&w.sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("10.192.21.0/24")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    create(&w, "cidr").send().await.unwrap();
+    wait_for(&w.mwaa, "cidr", "AVAILABLE").await;
+    let env = w.mwaa.get_environment().name("cidr").send().await.unwrap();
+    let host = env
+        .environment()
+        .unwrap()
+        .webserver_url()
+        .unwrap()
+        .to_owned();
+    let service = env
+        .environment()
+        .unwrap()
+        .webserver_vpc_endpoint_service()
+        .unwrap()
+        .to_owned();
+    let eps = w
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(
+            Filter::builder()
+                .name("service-name")
+                .values(&service)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let web_ip = Ipv4Addr::from(
+        eni(&server, &eps.vpc_endpoints()[0].network_interface_ids()[0])
+            .await
+            .private_ip,
+    );
+    let plain = w
+        .ec2
+        .create_security_group()
+        .group_name("plain")
+        .description("no rules")
+        .vpc_id(&w.vpc)
+        .send()
+        .await
+        .unwrap();
+    let in_b = client_interface(&w, &w.private[1], plain.group_id().unwrap()).await;
+    let in_a = client_interface(&w, &w.private[0], plain.group_id().unwrap()).await;
+    let mut answer = Err(std::io::Error::other("not tried"));
+    for _ in 0..50 {
+        answer = https(&server, &host, &in_b, web_ip, &get("/health", "")).await;
+        if answer.as_ref().is_ok_and(|(s, _, _)| *s == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer.unwrap().0, 200, "10.192.21.0/24 is admitted by CIDR");
+    assert!(
+        https(&server, &host, &in_a, web_ip, &get("/health", ""))
+            .await
+            .is_err(),
+        "10.192.20.0/24 is not"
+    );
+
+    // Web login tokens expire after 60 s: one created "61 s ago" is refused.
+    let token = w
+        .mwaa
+        .create_web_login_token()
+        .name("cidr")
+        .send()
+        .await
+        .unwrap()
+        .web_token()
+        .unwrap()
+        .to_owned();
+    let scope = scope();
+    server
+        .state
+        .store
+        .write(|tx| {
+            let mut t = (*tx
+                .get::<airlock_services::mwaa::Token>(&scope, &token)
+                .unwrap())
+            .clone();
+            t.expires -= time::Duration::seconds(61);
+            tx.put(&scope, t)?;
+            Ok::<_, airlock_protocol::ApiError>(())
+        })
+        .unwrap();
+    let ct = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let (status, _, _) = https(
+        &server,
+        &host,
+        &in_b,
+        web_ip,
+        &post("/pluginsv2/aws_mwaa/login", ct, &format!("token={token}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 403, "an expired token is refused");
+}

@@ -1,0 +1,691 @@
+//! EC2 instances as SSH bastion hosts: what `ssh -N -D 8157 ec2-user@<instance>` and
+//! `ssh -N -L 8443:<host>:443 ec2-user@<instance>` need, and nothing more (there is no shell).
+//!
+//! The data plane runs one listener per running instance launched with a key pair, on port 22 of
+//! its interface's fabric address (peers inside the VPC that the security groups admit) and of its
+//! public address (the internet, see [`public_admitted`]). The SSH server (russh) then:
+//!
+//! - presents one ed25519 host key for every bastion, created on first use and kept in the store
+//!   ([`HostKeyRecord`]), so `known_hosts` stays valid across restarts;
+//! - accepts user `ec2-user` with the public key of the instance's key pair (the `KeyPair` record
+//!   of the instance's `KeyName`, read at each attempt), and nothing else: other users, other
+//!   keys, passwords and keyboard-interactive get "Permission denied (publickey)";
+//! - opens `direct-tcpip` channels from the instance's interface: a name is resolved with
+//!   Airlock's DNS view ([`airlock_services::dns::lookup`], CNAMEs followed); an address in the
+//!   instance's VPC is reached through the fabric from the instance's interface (so the target's
+//!   security groups see the bastion's groups, as on AWS), a public address (`127.255.0.0/16`)
+//!   directly; anything else is refused;
+//! - answers a `session` channel's shell or exec request with one line saying there is no shell,
+//!   exit status 0, and closes it.
+//!
+//! Stopping the listener (the instance stops or terminates) ends its SSH connections and the
+//! forwarded connections inside them.
+
+use crate::{dataplane, fabric, Source};
+use airlock_services::dns::{self, Answer};
+use airlock_services::ec2::cidr::{self, Cidr};
+use airlock_services::ec2::{eni, fabric as model, igw, instances, keypair, routes, sg, vpc};
+use airlock_store::{Record, Scope, Store, View};
+use russh::keys::ssh_key::private::Ed25519Keypair;
+use russh::keys::ssh_key::LineEnding;
+use russh::keys::{PrivateKey, PublicKey};
+use russh::server::{Auth, Msg, PublicKeyOffer, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, ChannelOpenFailure, MethodKind, MethodSet, SshId};
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// The only user an Amazon Linux instance lets in with the launch key.
+pub const USER: &str = "ec2-user";
+
+/// What a session channel gets instead of a shell.
+pub const NO_SHELL: &str =
+    "This Airlock bastion forwards ports (ssh -D, ssh -L); it has no shell.\r\n";
+
+/// How long a client has to authenticate (OpenSSH's `LoginGraceTime`).
+const LOGIN_GRACE: Duration = Duration::from_secs(120);
+
+/// How many CNAMEs a name may go through before it resolves.
+const MAX_CNAMES: usize = 8;
+
+/// The bastions' host key (an OpenSSH private key), kept with the state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostKeyRecord {
+    pub id: String,
+    pub private_key: String,
+}
+
+impl Record for HostKeyRecord {
+    const KIND: &'static str = "airlock.bastion_host_key";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+const HOST_KEY_ID: &str = "ed25519";
+
+fn global() -> Scope {
+    Scope::new("", "")
+}
+
+/// The bastions' host key: the stored one, else `cached` (written back, e.g. after
+/// `POST /_airlock/reset` emptied the store, so that clients' `known_hosts` stays valid), else a
+/// new one (stored). `cached` is updated.
+pub fn host_key(store: &Store, cached: &mut Option<PrivateKey>) -> Result<PrivateKey, String> {
+    if let Some(r) = store.read(|v| v.get::<HostKeyRecord>(&global(), HOST_KEY_ID)) {
+        let key = PrivateKey::from_openssh(&r.private_key).map_err(|e| e.to_string())?;
+        *cached = Some(key.clone());
+        return Ok(key);
+    }
+    let key = match cached.take() {
+        Some(k) => k,
+        None => PrivateKey::from(Ed25519Keypair::from_seed(&rand::random())),
+    };
+    let pem = key.to_openssh(LineEnding::LF).map_err(|e| e.to_string())?;
+    let record = HostKeyRecord {
+        id: HOST_KEY_ID.into(),
+        private_key: pem.to_string(),
+    };
+    let stored = store
+        .write(|tx| {
+            if let Some(existing) = tx.get::<HostKeyRecord>(&global(), HOST_KEY_ID) {
+                return Ok::<_, airlock_protocol::ApiError>((*existing).clone());
+            }
+            tx.put(&global(), record.clone())?;
+            Ok(record.clone())
+        })
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKey::from_openssh(&stored.private_key).map_err(|e| e.to_string())?;
+    *cached = Some(key.clone());
+    Ok(key)
+}
+
+/// The SSH server settings every bastion uses.
+fn server_config(key: PrivateKey) -> russh::server::Config {
+    russh::server::Config {
+        server_id: SshId::Standard("SSH-2.0-Airlock_bastion".into()),
+        methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+        auth_rejection_time: Duration::from_millis(250),
+        // OpenSSH starts with a `none` probe; answering it at once costs nothing.
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        keys: vec![key],
+        // Idle tunnels stay up (as with sshd); dead clients are found by keepalives.
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 3,
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// An instance as the bastion needs it now: its attached interface and its VPC.
+struct Host {
+    eni: Arc<eni::NetworkInterface>,
+    vpc: Arc<vpc::Vpc>,
+}
+
+fn host(v: &View<'_>, scope: &Scope, instance: &str) -> Option<Host> {
+    let i = v.get::<instances::Instance>(scope, instance)?;
+    let e = v
+        .get::<eni::NetworkInterface>(scope, &i.eni_id)
+        .filter(|e| e.attachment.as_ref().is_some_and(|a| a.instance_id == i.id))?;
+    let vpc = v.get::<vpc::Vpc>(scope, &e.vpc_id)?;
+    Some(Host { eni: e, vpc })
+}
+
+/// Whether the instance's subnet routes to an internet gateway attached to its VPC (without one a
+/// public address is unreachable, as on AWS).
+fn reaches_internet(v: &View<'_>, scope: &Scope, h: &Host) -> bool {
+    let tables: Vec<_> = v
+        .list::<routes::RouteTable>(scope)
+        .into_iter()
+        .filter(|t| t.vpc_id == h.vpc.id)
+        .collect();
+    let table = tables
+        .iter()
+        .find(|t| {
+            t.associations
+                .iter()
+                .any(|a| a.subnet_id.as_deref() == Some(h.eni.subnet_id.as_str()))
+        })
+        .or_else(|| tables.iter().find(|t| t.is_main()));
+    table.is_some_and(|t| {
+        t.routes.iter().any(|r| {
+            r.gateway_id
+                .as_deref()
+                .filter(|g| g.starts_with("igw-"))
+                .and_then(|g| v.get::<igw::InternetGateway>(scope, g))
+                .is_some_and(|g| g.attached_to(&h.vpc.id))
+        })
+    })
+}
+
+/// Whether a peer from the internet may reach port 22 of the instance's public address.
+///
+/// The peer is a host program on the loopback interface; on AWS it would be some public address
+/// Airlock cannot know. So an ingress rule of the interface's groups for TCP 22 admits it if its
+/// IPv4 CIDR contains the peer's real address (`127.0.0.1/32`) or any public address (not
+/// RFC 1918/6598, loopback or link-local): `0.0.0.0/0` and the tutorial's `<your IP>/32` admit,
+/// `10.0.0.0/8` or a group reference do not. The subnet must also route to an attached internet
+/// gateway.
+pub fn public_admitted(source: &Source, scope: &Scope, instance: &str, peer: SocketAddr) -> bool {
+    let peer_ip = match peer {
+        SocketAddr::V4(a) => Some(u32::from(*a.ip())),
+        SocketAddr::V6(_) => None,
+    };
+    (*source.store).as_ref().read(|v| {
+        let Some(h) = host(v, scope, instance) else {
+            return false;
+        };
+        if h.eni.public_ip.is_none() || !reaches_internet(v, scope, &h) {
+            return false;
+        }
+        h.eni
+            .groups
+            .iter()
+            .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
+            .any(|g| g.rules.iter().any(|r| admits_internet(r, peer_ip)))
+    })
+}
+
+/// Whether ingress rule `r` lets an internet peer (at loopback address `peer_ip`) reach TCP 22.
+fn admits_internet(r: &sg::Rule, peer_ip: Option<u32>) -> bool {
+    let ports = r.protocol == "-1"
+        || (r.protocol == "tcp"
+            && (r.from_port.unwrap_or(0)..=r.to_port.unwrap_or(65535)).contains(&22));
+    let cidr = r.cidr_ipv4.as_deref().and_then(Cidr::parse_loose);
+    !r.egress
+        && ports
+        && cidr.is_some_and(|c| has_public(&c) || peer_ip.is_some_and(|ip| c.contains_ip(ip)))
+}
+
+/// Whether `c` holds an address of the internet: not only private (RFC 1918, RFC 6598),
+/// loopback or link-local space.
+fn has_public(c: &Cidr) -> bool {
+    let local = ["127.0.0.0/8", "169.254.0.0/16"]
+        .iter()
+        .filter_map(|s| Cidr::parse(s))
+        .any(|l| l.contains(c));
+    !cidr::is_private(c) && !local
+}
+
+/// Ends an SSH connection when dropped (its listener stopped).
+struct EndOnDrop(russh::server::Handle);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        let handle = self.0.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = handle
+                    .disconnect(
+                        russh::Disconnect::ByApplication,
+                        "The instance is no longer running.".into(),
+                        "en".into(),
+                    )
+                    .await;
+            });
+        }
+    }
+}
+
+/// Serves SSH on `listener` for `instance` until the task is aborted (which ends every
+/// connection). A listener on a public address admits the internet ([`public_admitted`]); one on
+/// the fabric admits what the security groups allow ([`dataplane::admitted`]).
+pub async fn serve(
+    listener: TcpListener,
+    source: Arc<Source>,
+    scope: Scope,
+    instance: String,
+    key: PrivateKey,
+) {
+    let public =
+        matches!(listener.local_addr(), Ok(SocketAddr::V4(a)) if fabric::is_public(*a.ip()));
+    let config = Arc::new(server_config(key));
+    let mut connections = JoinSet::new();
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        let admitted = if public {
+            public_admitted(&source, &scope, &instance, peer)
+        } else {
+            let eni = (*source.store)
+                .as_ref()
+                .read(|v| host(v, &scope, &instance).map(|h| h.eni.id.clone()));
+            eni.is_some_and(|e| dataplane::admitted(&source, &scope, &e, peer, 22))
+        };
+        if !admitted {
+            tracing::debug!(target: "airlock::bastion", %peer, instance, "refused by the security groups");
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        let authenticated = Arc::new(AtomicBool::new(false));
+        let handler = Connection {
+            source: source.clone(),
+            scope: scope.clone(),
+            instance: instance.clone(),
+            peer,
+            authenticated: authenticated.clone(),
+            forwards: JoinSet::new(),
+        };
+        let config = config.clone();
+        connections.spawn(async move {
+            let Ok(Ok(session)) = tokio::time::timeout(
+                LOGIN_GRACE,
+                russh::server::run_stream(config, stream, handler),
+            )
+            .await
+            else {
+                return;
+            };
+            let end = EndOnDrop(session.handle());
+            let grace = async {
+                tokio::time::sleep(LOGIN_GRACE).await;
+                if authenticated.load(Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                _ = session => {}
+                () = grace => {}
+            }
+            drop(end);
+        });
+    }
+}
+
+/// One SSH connection.
+struct Connection {
+    source: Arc<Source>,
+    scope: Scope,
+    instance: String,
+    peer: SocketAddr,
+    authenticated: Arc<AtomicBool>,
+    /// Forwarded connections: they end with the SSH connection (the handler is dropped).
+    forwards: JoinSet<()>,
+}
+
+impl Connection {
+    /// The public key of the instance's key pair, as it is now.
+    fn authorized_key(&self) -> Option<PublicKey> {
+        let line = (*self.source.store).as_ref().read(|v| {
+            let i = v.get::<instances::Instance>(&self.scope, &self.instance)?;
+            let name = i.key_name.as_deref()?;
+            v.list::<keypair::KeyPair>(&self.scope)
+                .into_iter()
+                .find(|k| k.key_name == name)
+                .map(|k| k.public_key.clone())
+        })?;
+        PublicKey::from_openssh(line.trim()).ok()
+    }
+
+    fn allowed(&self, user: &str, key: &PublicKey) -> bool {
+        user == USER
+            && self
+                .authorized_key()
+                .is_some_and(|k| k.key_data() == key.key_data())
+    }
+
+    fn decide(&self, user: &str, key: &PublicKey) -> Auth {
+        if self.allowed(user, key) {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        }
+    }
+
+    /// Answers a shell or exec request: no shell here.
+    fn no_shell(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), russh::Error> {
+        session.channel_success(channel)?;
+        session.data(channel, NO_SHELL.as_bytes().to_vec())?;
+        session.exit_status_request(channel, 0)?;
+        session.eof(channel)?;
+        session.close(channel)
+    }
+}
+
+impl russh::server::Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        offer: PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(self.decide(user, offer.public_key))
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let decision = self.decide(user, key.public_key);
+        if decision == Auth::Accept {
+            tracing::info!(target: "airlock::bastion", peer = %self.peer, instance = self.instance, user, "authenticated");
+        }
+        Ok(decision)
+    }
+
+    async fn auth_succeeded(&mut self, _session: &mut Session) -> Result<(), Self::Error> {
+        self.authenticated.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // The handler's callbacks answer the requests; nobody reads the channel object.
+        drop(channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        _col_width: u32,
+        _row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_success(channel)
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _variable_name: &str,
+        _variable_value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.no_shell(channel, session)
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.no_shell(channel, session)
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        session.close(channel)
+    }
+
+    async fn channel_open_direct_tcpip(
+        &mut self,
+        channel: Channel<Msg>,
+        host_to_connect: &str,
+        port_to_connect: u32,
+        _originator_address: &str,
+        _originator_port: u32,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        while self.forwards.try_join_next().is_some() {}
+        let source = self.source.clone();
+        let scope = self.scope.clone();
+        let instance = self.instance.clone();
+        let target = host_to_connect.to_owned();
+        self.forwards.spawn(async move {
+            match connect(&source, &scope, &instance, &target, port_to_connect).await {
+                Ok(mut tcp) => {
+                    reply.accept().await;
+                    let mut stream = channel.into_stream();
+                    let _ = tokio::io::copy_bidirectional(&mut stream, &mut tcp).await;
+                }
+                Err(failure) => {
+                    tracing::debug!(target: "airlock::bastion", instance, target, port = port_to_connect, ?failure, "forward refused");
+                    reply.reject(failure).await;
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn tcpip_forward(
+        &mut self,
+        _address: &str,
+        _port: &mut u32,
+        _session: &mut Session,
+    ) -> Result<bool, Self::Error> {
+        // `ssh -R` is not part of the bastion's job.
+        Ok(false)
+    }
+}
+
+/// The addresses `host` stands for: an IPv4 literal, or a name in Airlock's DNS (CNAMEs followed
+/// up to [`MAX_CNAMES`] times).
+pub fn resolve(source: &Source, host: &str) -> Option<Vec<Ipv4Addr>> {
+    if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        return Some(vec![ip]);
+    }
+    let store = (*source.store).as_ref();
+    let now = time::OffsetDateTime::now_utc();
+    let mut name = host.trim_end_matches('.').to_ascii_lowercase();
+    for _ in 0..=MAX_CNAMES {
+        match dns::lookup(store, &source.config, now, &name) {
+            Answer::A(ips) if !ips.is_empty() => return Some(ips),
+            Answer::Cname(target) => name = target.trim_end_matches('.').to_ascii_lowercase(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Opens the connection a `direct-tcpip` channel asks for, from the instance's interface.
+pub async fn connect(
+    source: &Source,
+    scope: &Scope,
+    instance: &str,
+    target: &str,
+    port: u32,
+) -> Result<TcpStream, ChannelOpenFailure> {
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or(ChannelOpenFailure::ConnectFailed)?;
+    let ips = resolve(source, target).ok_or(ChannelOpenFailure::ConnectFailed)?;
+    let store = (*source.store).as_ref();
+    let (eni, vpc_cidr) = store
+        .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.cidr())))
+        .ok_or(ChannelOpenFailure::ConnectFailed)?;
+    let mut failure = ChannelOpenFailure::AdministrativelyProhibited;
+    for ip in ips {
+        let raw = u32::from(ip);
+        if vpc_cidr.contains_ip(raw) {
+            // Through the fabric: the target's listener sees the bastion's interface. Checked
+            // here too, so a refusal is an open failure rather than a connection that closes.
+            let me = dataplane::address_of(
+                source,
+                scope,
+                &eni.vpc_id,
+                Ipv4Addr::from(eni.private_ip),
+                22,
+            )
+            .ok_or(ChannelOpenFailure::ConnectFailed)?;
+            let dest = store.read(|v| model::interface_at(v, scope, &eni.vpc_id, raw));
+            let allowed = dest.is_some_and(|d| dataplane::admitted(source, scope, &d.id, me, port));
+            failure = ChannelOpenFailure::ConnectFailed;
+            if !allowed {
+                continue;
+            }
+            if let Ok(s) = dataplane::connect_from(source, scope, &eni, ip, port).await {
+                return Ok(s);
+            }
+        } else if fabric::is_public(ip) {
+            let out = store.read(|v| model::lets_out(v, scope, &eni.groups, raw, &[], port));
+            failure = ChannelOpenFailure::ConnectFailed;
+            if !out {
+                continue;
+            }
+            let addr = SocketAddr::V4(SocketAddrV4::new(ip, fabric::port(port)));
+            if let Ok(s) = TcpStream::connect(addr).await {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+        }
+    }
+    Err(failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(
+        egress: bool,
+        protocol: &str,
+        ports: Option<(i64, i64)>,
+        cidr: Option<&str>,
+    ) -> sg::Rule {
+        sg::Rule {
+            id: "sgr-1".into(),
+            egress,
+            protocol: protocol.into(),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+            cidr_ipv4: cidr.map(str::to_owned),
+            cidr_ipv6: None,
+            group_id: None,
+            group_owner: None,
+            prefix_list_id: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn the_internet_is_any_public_address() {
+        let peer = Some(u32::from(Ipv4Addr::LOCALHOST));
+        let ssh = Some((22, 22));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("203.0.113.7/32")),
+            peer
+        ));
+        assert!(admits_internet(
+            &rule(false, "-1", None, Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", Some((0, 65535)), Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("127.0.0.1/32")),
+            peer
+        ));
+        // Private ranges, other ports, other protocols, egress and group references do not.
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("10.0.0.0/8")),
+            peer
+        ));
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("192.168.1.0/24")),
+            peer
+        ));
+        assert!(!admits_internet(
+            &rule(false, "tcp", Some((443, 443)), Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(!admits_internet(
+            &rule(false, "udp", ssh, Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(!admits_internet(
+            &rule(true, "tcp", ssh, Some("0.0.0.0/0")),
+            peer
+        ));
+        assert!(!admits_internet(&rule(false, "tcp", ssh, None), peer));
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("127.0.0.2/32")),
+            peer
+        ));
+    }
+
+    #[test]
+    fn the_host_key_survives_restarts_and_resets() {
+        let dir = std::env::temp_dir().join(format!("airlock-bastion-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        let _ = std::fs::remove_file(&path);
+        let mut kinds = airlock_services::record_kinds();
+        kinds.extend(crate::record_kinds());
+        let first = {
+            let store = Store::open(&path, &kinds).unwrap();
+            let key = host_key(&store, &mut None).unwrap();
+            assert_eq!(key.algorithm(), russh::keys::Algorithm::Ed25519);
+            key
+        };
+        let store = Store::open(&path, &kinds).unwrap();
+        let mut cached = None;
+        let again = host_key(&store, &mut cached).unwrap();
+        assert_eq!(again.public_key(), first.public_key());
+        // `POST /_airlock/reset` empties the store: the key in memory is written back.
+        store.reset().unwrap();
+        let after_reset = host_key(&store, &mut cached).unwrap();
+        assert_eq!(after_reset.public_key(), first.public_key());
+        assert!(store
+            .read(|v| v.get::<HostKeyRecord>(&global(), HOST_KEY_ID))
+            .is_some());
+        drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_resolve_through_cnames_and_literals_directly() {
+        let source = Source {
+            store: Arc::new(Arc::new(
+                Store::ephemeral(&airlock_services::record_kinds()),
+            )),
+            config: airlock_services::Config::default(),
+        };
+        assert_eq!(
+            resolve(&source, "10.192.20.5"),
+            Some(vec![Ipv4Addr::new(10, 192, 20, 5)])
+        );
+        assert_eq!(resolve(&source, "nope.example.com"), None);
+        assert_eq!(
+            resolve(&source, "ip-10-0-0-9.us-west-2.compute.internal"),
+            None
+        );
+    }
+}
