@@ -420,3 +420,131 @@ async fn cidr_rules_admit_by_address_and_token_expiry_is_enforced() {
     .unwrap();
     assert_eq!(status, 403, "an expired token is refused");
 }
+
+/// One HTTPS request straight from the host (public webservers are on the internet).
+async fn https_public(
+    server: &Running,
+    host: &str,
+    ip: &str,
+    request: &str,
+) -> (u16, String, String) {
+    let addr = std::net::SocketAddr::new(ip.parse().unwrap(), airlock_net::fabric::port(443));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from(host.to_owned()).unwrap();
+    let mut s = tls(server).connect(name, tcp).await.unwrap();
+    s.write_all(request.replace("{host}", host).as_bytes())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or_default();
+    (status, head, body)
+}
+
+#[tokio::test]
+async fn a_public_airflow_2_webserver_is_on_its_public_address() {
+    let server = airlock_tests::start_with(crate::mwaa::config(None)).await;
+    let w = world(&server).await;
+    create(&w, "pub2")
+        .webserver_access_mode(aws_sdk_mwaa::types::WebserverAccessMode::PublicOnly)
+        .airflow_version("2.10.3")
+        .send()
+        .await
+        .unwrap();
+    wait_for(&w.mwaa, "pub2", "AVAILABLE").await;
+    let host = w
+        .mwaa
+        .get_environment()
+        .name("pub2")
+        .send()
+        .await
+        .unwrap()
+        .environment()
+        .unwrap()
+        .webserver_url()
+        .unwrap()
+        .to_owned();
+    assert!(!host.contains("-vpce."));
+    let env = server
+        .state
+        .store
+        .read(|v| v.get::<airlock_services::mwaa::Environment>(&scope(), "pub2"))
+        .unwrap();
+    let ip = env.public_ip.clone().expect("a public address");
+    assert!(ip.starts_with("127.255."));
+    let mut status = 0;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect((ip.as_str(), airlock_net::fabric::port(443)))
+            .await
+            .is_ok()
+        {
+            status = https_public(&server, &host, &ip, &get("/", "")).await.0;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 302);
+    let (_, head, _) = https_public(&server, &host, &ip, &get("/", "")).await;
+    assert!(
+        head.to_ascii_lowercase().contains("location: /home"),
+        "{head}"
+    );
+    let (status, _, body) = https_public(&server, &host, &ip, &get("/health", "")).await;
+    assert_eq!(status, 200, "{body}");
+    // Airflow 2: /aws_mwaa/login gives a `session` cookie for /api/v1.
+    let token = w
+        .mwaa
+        .create_web_login_token()
+        .name("pub2")
+        .send()
+        .await
+        .unwrap()
+        .web_token()
+        .unwrap()
+        .to_owned();
+    let ct = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let (status, head, _) = https_public(
+        &server,
+        &host,
+        &ip,
+        &post("/aws_mwaa/login", ct, &format!("token={token}")),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("session="), "{cookie}");
+    let (status, _, body) = https_public(
+        &server,
+        &host,
+        &ip,
+        &get("/api/v1/dags", &format!("Cookie: {cookie}\r\n")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = https_public(&server, &host, &ip, &get("/api/v1/dags", "")).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = https_public(
+        &server,
+        &host,
+        &ip,
+        &get("/api/v2/dags", &format!("Cookie: {cookie}\r\n")),
+    )
+    .await;
+    assert_eq!(status, 404, "Airflow 2 has no /api/v2");
+}
