@@ -48,6 +48,22 @@ SERVICES = {
         "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys",
     ],
     ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
+    ("acm", "2015-12-08"): [
+        "ImportCertificate", "DescribeCertificate", "ListCertificates", "GetCertificate",
+        "DeleteCertificate", "AddTagsToCertificate", "RemoveTagsFromCertificate",
+        "ListTagsForCertificate", "RequestCertificate",
+    ],
+    ("elbv2", "2015-12-01"): [
+        "CreateLoadBalancer", "DescribeLoadBalancers", "DeleteLoadBalancer", "SetSecurityGroups",
+        "DescribeLoadBalancerAttributes", "ModifyLoadBalancerAttributes",
+        "CreateTargetGroup", "DescribeTargetGroups", "ModifyTargetGroup", "DeleteTargetGroup",
+        "DescribeTargetGroupAttributes", "ModifyTargetGroupAttributes",
+        "RegisterTargets", "DeregisterTargets", "DescribeTargetHealth",
+        "CreateListener", "DescribeListeners", "ModifyListener", "DeleteListener",
+        "DescribeListenerCertificates", "AddListenerCertificates", "RemoveListenerCertificates",
+        "CreateRule", "DescribeRules", "ModifyRule", "DeleteRule",
+        "AddTags", "RemoveTags", "DescribeTags", "DescribeSSLPolicies",
+    ],
     ("mwaa", "2020-07-01"): [
         "CreateEnvironment", "GetEnvironment", "ListEnvironments", "UpdateEnvironment",
         "DeleteEnvironment", "TagResource", "UntagResource", "ListTagsForResource",

@@ -339,6 +339,8 @@ models! {
     iam => "iam",
     sts => "sts",
     mwaa => "mwaa",
+    acm => "acm",
+    elbv2 => "elbv2",
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@
 //! HTTP: the server decodes and encodes, services read and write the store. Services call each
 //! other's model functions directly, never over HTTP.
 
+pub mod acm;
 pub mod auth;
 pub mod dns;
 pub mod ec2;
+pub mod elbv2;
 pub mod iam;
 pub mod ids;
 pub mod input;
@@ -96,6 +98,8 @@ pub fn record_kinds() -> Vec<Kind> {
     kinds.extend(iam::record_kinds());
     kinds.extend(sts::record_kinds());
     kinds.extend(mwaa::record_kinds());
+    kinds.extend(acm::record_kinds());
+    kinds.extend(elbv2::record_kinds());
     kinds
 }
 
@@ -108,6 +112,8 @@ pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<Api
         "iam" => iam::call(ctx, op, input),
         "sts" => sts::call(ctx, op, input),
         "mwaa" => mwaa::call(ctx, op, input),
+        "acm" => acm::call(ctx, op, input),
+        "elbv2" => elbv2::call(ctx, op, input),
         _ => None,
     }
 }
