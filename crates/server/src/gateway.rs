@@ -143,7 +143,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             scope_service.as_deref(),
             &request_id,
         );
-        log(&state, "-", "-", wire.status, started, &request_id);
+        log("-", "-", wire.status, started, &request_id);
         return into_response(wire);
     };
     let protocol = target.model.protocol;
@@ -180,7 +180,6 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Err(e) => envelope::error(protocol, Some(target.model), &e, &request_id),
     };
     log(
-        &state,
         target.model.name,
         op_name,
         wire.status,
@@ -381,8 +380,7 @@ fn into_response(wire: Wire) -> Response {
     resp
 }
 
-fn log(state: &AppState, service: &str, op: &str, status: u16, started: Instant, request_id: &str) {
-    let _ = state;
+fn log(service: &str, op: &str, status: u16, started: Instant, request_id: &str) {
     tracing::info!(
         target: "airlock::request",
         service,
