@@ -2,8 +2,8 @@
 //!
 //! AssumeRole issues session credentials (`ASIA...` key, secret and session token) and keeps them
 //! as [`Session`] records in [`crate::auth::credentials_scope`], keyed by access key id, so that
-//! [`crate::auth::resolve`] finds them whatever the account. Trust and identity policies are not
-//! evaluated (yet): any caller may assume any existing role, in any account.
+//! [`crate::auth::resolve`] finds them whatever the account. The role's trust policy decides who
+//! may assume it ([`trusts`]); identity policies are not evaluated (yet).
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
@@ -87,6 +87,61 @@ fn session_token(min_len: usize) -> String {
     )
 }
 
+/// Whether a role's trust policy lets `who` assume it: an `Allow` statement for `sts:AssumeRole`
+/// whose `AWS` principal is `*`, the caller's account (`123456789012` or its `:root` ARN), the
+/// caller's ARN, or the role of the caller's session; and no `Deny` statement that matches.
+/// (AWS refuses root credentials outright; Airlock lets them through when the account is trusted,
+/// so the default `test` key can assume roles.)
+pub fn trusts(document: &str, who: &crate::Principal) -> bool {
+    let Ok(doc) = serde_json::from_str::<Value>(document) else {
+        return false;
+    };
+    let list = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let session_role = who.arn.strip_prefix("arn:aws:sts::").and_then(|rest| {
+        let (account, path) = rest.split_once(":assumed-role/")?;
+        let role = path.split('/').next()?;
+        Some(format!("arn:aws:iam::{account}:role/{role}"))
+    });
+    let matches = |statement: &Value| {
+        let actions = list(statement.get("Action"));
+        if !actions
+            .iter()
+            .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+        {
+            return false;
+        }
+        let principals = match statement.get("Principal") {
+            Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
+            Some(p) => list(p.get("AWS")),
+            None => Vec::new(),
+        };
+        principals.iter().any(|p| {
+            p == "*"
+                || *p == who.account
+                || *p == format!("arn:aws:iam::{}:root", who.account)
+                || *p == who.arn
+                || session_role.as_deref() == Some(p.as_str())
+        })
+    };
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(s @ Value::Object(_)) => vec![s.clone()],
+        _ => Vec::new(),
+    };
+    let effect = |s: &Value, e: &str| s.get("Effect").and_then(Value::as_str) == Some(e);
+    !statements.iter().any(|s| effect(s, "Deny") && matches(s))
+        && statements.iter().any(|s| effect(s, "Allow") && matches(s))
+}
+
 pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let role_arn = input::req(input, "RoleArn")?;
     let session_name = input::req(input, "RoleSessionName")?;
@@ -149,6 +204,9 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let session = ctx.store.write(|tx| {
         let (role_scope, role) =
             iam::roles::find_by_arn(|s, id| tx.get::<Role>(s, id), role_arn).ok_or_else(denied)?;
+        if !trusts(&role.assume_role_policy_document, &ctx.principal) {
+            return Err(denied());
+        }
         if duration > role.max_session_duration {
             return Err(validation(
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
@@ -395,5 +453,43 @@ mod tests {
         .unwrap()
         .unwrap_err();
         assert_eq!(err.code, "MalformedPolicyDocument");
+    }
+
+    #[test]
+    fn trust_policies_decide_who_may_assume_a_role() {
+        let p = |arn: &str| crate::Principal {
+            account: arn.split(':').nth(4).unwrap().to_owned(),
+            arn: arn.to_owned(),
+            user_id: String::new(),
+            access_key_id: String::new(),
+        };
+        let root = p("arn:aws:iam::111111111111:root");
+        let alice = p("arn:aws:iam::111111111111:user/alice");
+        let session = p("arn:aws:sts::111111111111:assumed-role/ops/s1");
+        let other = p("arn:aws:iam::222222222222:root");
+        let doc = |principal: &str| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRole"}}]}}"#
+            )
+        };
+        let account = doc(r#"{"AWS":"arn:aws:iam::111111111111:root"}"#);
+        assert!(trusts(&account, &root) && trusts(&account, &alice) && trusts(&account, &session));
+        assert!(!trusts(&account, &other));
+        assert!(trusts(&doc(r#"{"AWS":"111111111111"}"#), &alice));
+        assert!(trusts(
+            &doc(r#"{"AWS":["arn:aws:iam::111111111111:role/ops"]}"#),
+            &session
+        ));
+        assert!(!trusts(
+            &doc(r#"{"AWS":"arn:aws:iam::111111111111:user/bob"}"#),
+            &alice
+        ));
+        assert!(!trusts(
+            &doc(r#"{"Service":"airflow.amazonaws.com"}"#),
+            &root
+        ));
+        assert!(trusts(&doc(r#""*""#), &other));
+        let denied = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"},{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::111111111111:user/alice"},"Action":"sts:AssumeRole"}]}"#;
+        assert!(!trusts(denied, &alice) && trusts(denied, &root));
     }
 }

@@ -1,15 +1,386 @@
-//! Elastic Load Balancing v2 (awsQuery, version 2015-12-01).
-//! (Being written; see the task.)
+//! Elastic Load Balancing v2 (awsQuery, version 2015-12-01): the control plane.
+//!
+//! Application and Network Load Balancers with their network interfaces ([`loadbalancers`]),
+//! target groups, registrations and target health ([`targetgroups`]), listeners and their
+//! certificates ([`listeners`]), listener rules ([`rules`]), the actions both carry
+//! ([`actions`]), tags ([`tags`]) and the security policy catalogue ([`ssl`]).
+//!
+//! Records (all in the request's regional scope, keyed by ARN):
+//! - [`loadbalancers::LoadBalancer`] (`elbv2.load_balancer`): one interface per subnet, created
+//!   with [`crate::ec2::eni::create_in`]; internet-facing ones hold a public address (an
+//!   auto-assigned one from the public pool, or an Elastic IP for NLB subnet mappings).
+//! - [`targetgroups::TargetGroup`] (`elbv2.target_group`) and, beside it,
+//!   [`targetgroups::Targets`] (`elbv2.targets`, same id): the registrations, whose `health`
+//!   the data plane's health checker writes ([`targetgroups::set_health`]).
+//! - [`listeners::Listener`] (`elbv2.listener`, which also carries its default rule) and
+//!   [`rules::Rule`] (`elbv2.rule`).
+//!
+//! Time-based state (a load balancer's `provisioning` → `active`, a deregistered target's
+//! `draining`) is derived at read time from persisted timestamps on the scaled clock.
+//!
+//! Known differences from AWS: Gateway Load Balancers, dual-stack addressing, QUIC listeners,
+//! trust stores and IPAM pools are not emulated (Airlock's VPCs are IPv4-only); `lambda`
+//! target groups can be created but hold no functions.
 
-use crate::Ctx;
-use airlock_protocol::ApiResult;
-use airlock_store::Kind;
-use serde_json::Value;
+pub mod actions;
+pub mod listeners;
+pub mod loadbalancers;
+pub mod rules;
+pub mod ssl;
+pub mod tags;
+pub mod targetgroups;
+
+use crate::ec2::common::Tag;
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Kind, Record, Scope, Tx, View};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub fn record_kinds() -> Vec<Kind> {
-    vec![]
+    vec![
+        Kind::of::<loadbalancers::LoadBalancer>(),
+        Kind::of::<targetgroups::TargetGroup>(),
+        Kind::of::<targetgroups::Targets>(),
+        Kind::of::<listeners::Listener>(),
+        Kind::of::<rules::Rule>(),
+    ]
 }
 
-pub fn call(_ctx: &Ctx<'_>, _op: &str, _input: &Value) -> Option<ApiResult<Value>> {
-    None
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    type Op = fn(&Ctx<'_>, &Value) -> ApiResult<Value>;
+    let f: Op = match op {
+        "CreateLoadBalancer" => loadbalancers::create_load_balancer,
+        "DescribeLoadBalancers" => loadbalancers::describe_load_balancers,
+        "DeleteLoadBalancer" => loadbalancers::delete_load_balancer,
+        "SetSecurityGroups" => loadbalancers::set_security_groups,
+        "DescribeLoadBalancerAttributes" => loadbalancers::describe_attributes,
+        "ModifyLoadBalancerAttributes" => loadbalancers::modify_attributes,
+        "CreateTargetGroup" => targetgroups::create_target_group,
+        "DescribeTargetGroups" => targetgroups::describe_target_groups,
+        "ModifyTargetGroup" => targetgroups::modify_target_group,
+        "DeleteTargetGroup" => targetgroups::delete_target_group,
+        "DescribeTargetGroupAttributes" => targetgroups::describe_attributes,
+        "ModifyTargetGroupAttributes" => targetgroups::modify_attributes,
+        "RegisterTargets" => targetgroups::register_targets,
+        "DeregisterTargets" => targetgroups::deregister_targets,
+        "DescribeTargetHealth" => targetgroups::describe_target_health,
+        "CreateListener" => listeners::create_listener,
+        "DescribeListeners" => listeners::describe_listeners,
+        "ModifyListener" => listeners::modify_listener,
+        "DeleteListener" => listeners::delete_listener,
+        "DescribeListenerCertificates" => listeners::describe_listener_certificates,
+        "AddListenerCertificates" => listeners::add_listener_certificates,
+        "RemoveListenerCertificates" => listeners::remove_listener_certificates,
+        "CreateRule" => rules::create_rule,
+        "DescribeRules" => rules::describe_rules,
+        "ModifyRule" => rules::modify_rule,
+        "DeleteRule" => rules::delete_rule,
+        "AddTags" => tags::add_tags,
+        "RemoveTags" => tags::remove_tags,
+        "DescribeTags" => tags::describe_tags,
+        "DescribeSSLPolicies" => ssl::describe_ssl_policies,
+        _ => return None,
+    };
+    // Load balancers live in VPCs: a region's default network exists from its first request.
+    Some(crate::ec2::vpc::ensure_region(ctx).and_then(|()| f(ctx, input)))
+}
+
+/// Reads shared by transactions and snapshots, so lookups work in both.
+pub trait Read {
+    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>>;
+    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>>;
+}
+
+impl Read for Tx<'_> {
+    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        self.get(scope, id)
+    }
+    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        self.list(scope)
+    }
+}
+
+impl Read for View<'_> {
+    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        self.get(scope, id)
+    }
+    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        self.list(scope)
+    }
+}
+
+/// `arn:aws:elasticloadbalancing:<region>:<account>:<resource>`.
+pub fn arn(ctx: &Ctx<'_>, resource: &str) -> String {
+    format!(
+        "arn:aws:elasticloadbalancing:{}:{}:{resource}",
+        ctx.region,
+        ctx.account()
+    )
+}
+
+/// The resource part of an ELB ARN (`loadbalancer/app/x/1234…`), if `arn` is one.
+pub fn resource_of(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (arn_, partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let ok = arn_ == "arn"
+        && partition.starts_with("aws")
+        && service == "elasticloadbalancing"
+        && !region.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit());
+    ok.then_some(resource)
+}
+
+/// 16 random lowercase hex digits (the last part of every ELB ARN).
+pub fn hex16() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+pub fn validation(msg: impl Into<String>) -> ApiError {
+    ApiError::new("ValidationError", msg)
+}
+
+pub fn invalid_config(msg: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidConfigurationRequest", msg)
+}
+
+/// Load balancer and target group names: 1–32 characters of `[A-Za-z0-9-]`, no hyphen at either
+/// end. `what` is `Load balancer` or `Target group`.
+pub fn check_name(what: &str, name: &str) -> ApiResult<()> {
+    if name.is_empty() {
+        return Err(validation(format!("{what} name cannot be empty")));
+    }
+    if name.chars().count() > 32 {
+        return Err(validation(format!(
+            "{what} name '{name}' cannot be longer than '32' characters"
+        )));
+    }
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(validation(format!(
+            "{what} name '{name}' can only contain characters that are alphanumeric characters or hyphens(-)"
+        )));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err(validation(format!(
+            "{what} name '{name}' cannot begin or end with '-'"
+        )));
+    }
+    Ok(())
+}
+
+/// A key/value attribute (load balancers, target groups), in AWS's listing order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub key: String,
+    pub value: String,
+}
+
+pub fn attributes(defaults: &[(&str, &str)]) -> Vec<Attribute> {
+    defaults
+        .iter()
+        .map(|(k, v)| Attribute {
+            key: (*k).to_owned(),
+            value: (*v).to_owned(),
+        })
+        .collect()
+}
+
+pub fn attributes_json(attrs: &[Attribute]) -> Value {
+    Value::Array(
+        attrs
+            .iter()
+            .map(|a| json!({"Key": a.key, "Value": a.value}))
+            .collect(),
+    )
+}
+
+pub fn attribute<'a>(attrs: &'a [Attribute], key: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|a| a.key == key)
+        .map(|a| a.value.as_str())
+}
+
+pub fn set_attribute(attrs: &mut Vec<Attribute>, key: &str, value: &str) {
+    match attrs.iter_mut().find(|a| a.key == key) {
+        Some(a) => a.value = value.to_owned(),
+        None => attrs.push(Attribute {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        }),
+    }
+}
+
+/// The `Attributes` of a Modify*Attributes request as (key, value) pairs.
+pub fn attributes_input(input: &Value) -> Vec<(String, String)> {
+    input::list(input, "Attributes")
+        .iter()
+        .map(|a| {
+            (
+                input::str(a, "Key").unwrap_or("").to_owned(),
+                input::str(a, "Value").unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Checks a boolean attribute value.
+pub fn check_bool(key: &str, value: &str) -> ApiResult<()> {
+    if value == "true" || value == "false" {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "'{value}' is not a valid value for attribute '{key}': the value must be 'true' or 'false'"
+        )))
+    }
+}
+
+/// Checks an integer attribute value against an inclusive range.
+pub fn check_range(key: &str, value: &str, lo: i64, hi: i64) -> ApiResult<()> {
+    match value.parse::<i64>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(()),
+        _ => Err(validation(format!(
+            "'{value}' is not a valid value for attribute '{key}': the value must be an integer between {lo} and {hi}"
+        ))),
+    }
+}
+
+/// The maximum number of tags per resource.
+pub const TAG_LIMIT: usize = 50;
+
+/// The `Tags` of a request: keys 1–128 characters not starting with `aws:`, values up to 256,
+/// no key twice, at most [`TAG_LIMIT`].
+pub fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
+    let mut tags: Vec<Tag> = Vec::new();
+    for t in input::list(input, "Tags") {
+        let key = input::str(t, "Key").unwrap_or("").to_owned();
+        if tags.iter().any(|x| x.key == key) {
+            return Err(ApiError::new(
+                "DuplicateTagKeys",
+                format!("Tag key '{key}' was specified more than once"),
+            ));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(validation(format!(
+                "Tag key '{key}' is not valid: keys starting with 'aws:' are reserved for internal use"
+            )));
+        }
+        tags.push(Tag {
+            key,
+            value: input::str(t, "Value").unwrap_or("").to_owned(),
+        });
+    }
+    if tags.len() > TAG_LIMIT {
+        return Err(too_many_tags());
+    }
+    Ok(tags)
+}
+
+pub fn too_many_tags() -> ApiError {
+    ApiError::new(
+        "TooManyTags",
+        "The quota for the number of tags that can be assigned to a resource has been reached",
+    )
+}
+
+/// `[{Key, Value}]`, or nothing when there are no tags (as AWS omits them).
+pub fn tags_json(tags: &[Tag]) -> Value {
+    crate::ec2::common::tags_json(tags)
+}
+
+/// A page of `items` per `Marker`/`PageSize` (1–400): the marker names the last item returned.
+pub fn paginate<T>(
+    items: Vec<T>,
+    input: &Value,
+    id: impl Fn(&T) -> String,
+) -> ApiResult<(Vec<T>, Option<String>)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let start = match input::str(input, "Marker") {
+        Some(m) => {
+            let after = b64
+                .decode(m)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| validation(format!("Invalid Marker '{m}'")))?;
+            items
+                .iter()
+                .position(|i| id(i) == after)
+                .map(|p| p + 1)
+                .ok_or_else(|| validation(format!("Invalid Marker '{m}'")))?
+        }
+        None => 0,
+    };
+    let size = input::int(input, "PageSize").unwrap_or(400).clamp(1, 400) as usize;
+    let mut page: Vec<T> = items.into_iter().skip(start).collect();
+    let mut next = None;
+    if page.len() > size {
+        page.truncate(size);
+        next = page.last().map(|last| b64.encode(id(last)));
+    }
+    Ok((page, next))
+}
+
+/// Adds `NextMarker` to `out` when there is a next page.
+pub fn with_marker(mut out: Value, next: Option<String>) -> Value {
+    if let Some(n) = next {
+        out["NextMarker"] = json!(n);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_name("Load balancer", "my-lb-1").is_ok());
+        assert!(check_name("Load balancer", &"a".repeat(32)).is_ok());
+        for bad in ["", "-a", "a-", "a_b", "a.b", &"a".repeat(33)] {
+            let e = check_name("Load balancer", bad).unwrap_err();
+            assert_eq!(e.code, "ValidationError", "{bad}");
+        }
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            resource_of("arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/a/0123456789abcdef"),
+            Some("loadbalancer/app/a/0123456789abcdef")
+        );
+        assert_eq!(resource_of("arn:aws:iam::123456789012:role/x"), None);
+        assert_eq!(resource_of("nonsense"), None);
+    }
+
+    #[test]
+    fn markers_page_through() {
+        let items: Vec<String> = (0..5).map(|i| format!("i{i}")).collect();
+        let (page, next) = paginate(items.clone(), &json!({"PageSize": 2}), |s| s.clone()).unwrap();
+        assert_eq!(page, ["i0", "i1"]);
+        let (page, next) = paginate(
+            items.clone(),
+            &json!({"PageSize": 2, "Marker": next.unwrap()}),
+            |s| s.clone(),
+        )
+        .unwrap();
+        assert_eq!(page, ["i2", "i3"]);
+        let (page, next) = paginate(
+            items,
+            &json!({"PageSize": 2, "Marker": next.unwrap()}),
+            |s| s.clone(),
+        )
+        .unwrap();
+        assert_eq!(page, ["i4"]);
+        assert!(next.is_none());
+    }
 }

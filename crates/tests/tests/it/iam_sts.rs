@@ -70,9 +70,24 @@ async fn roles_users_keys_and_sessions() {
     assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/alice"));
 
     let sts = aws_sdk_sts::Client::new(&default_config(&server).await);
-    let assumed = sts
+    // The MWAA role trusts only the airflow services: the account may not assume it.
+    let err = sts
         .assume_role()
         .role_arn("arn:aws:iam::000000000000:role/mwaa-exec")
+        .role_session_name("ci")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let assumed = sts
+        .assume_role()
+        .role_arn("arn:aws:iam::000000000000:role/deployer")
         .role_session_name("ci")
         .send()
         .await
@@ -92,7 +107,7 @@ async fn roles_users_keys_and_sessions() {
     let who = session.get_caller_identity().send().await.unwrap();
     assert_eq!(
         who.arn(),
-        Some("arn:aws:sts::000000000000:assumed-role/mwaa-exec/ci")
+        Some("arn:aws:sts::000000000000:assumed-role/deployer/ci")
     );
     let no_token = aws_sdk_sts::Client::new(
         &sdk_config(

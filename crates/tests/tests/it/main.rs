@@ -1,11 +1,13 @@
 //! One integration-test binary (linking the AWS SDK once): the real server on a loopback port,
 //! driven by the AWS SDK for Rust and by raw HTTP.
 
+mod acm;
 mod auth;
 mod bastion;
 mod dns;
 mod durability;
 mod ec2;
+mod elbv2;
 mod iam_sts;
 mod instances;
 mod mwaa;

@@ -1,0 +1,1058 @@
+//! AWS Certificate Manager (awsJson 1.1, `X-Amz-Target: CertificateManager.*`): imported and
+//! requested certificates, tags, and the interface ELBv2 uses (`certificate_usable`,
+//! `set_in_use`, `key_material`).
+//!
+//! Certificates are regional records (`ctx.scope()`), one per certificate, keyed by the UUID at
+//! the end of the ARN. What a certificate says about itself (names, serial, dates, key and
+//! signature algorithms, key usages) is read once when it is stored ([`x509::Info`]).
+//!
+//! A requested certificate (`AMAZON_ISSUED`) gets its key and certificate when it is requested,
+//! and its status is derived from the persisted request time: `PENDING_VALIDATION` for 120 s of
+//! AWS time (scaled by `--time-scale`), then `ISSUED`; nobody needs to create the validation
+//! records. The certificate is self-signed (`CN=<domain>`, every name as a SAN), not signed by
+//! an Amazon CA nor by Airlock's local CA; DescribeCertificate still reports the issuer `Amazon`.
+//!
+//! What AWS answers, and where it is written down (see also `x509.rs` for ImportCertificate's
+//! checks):
+//! - Not found: "Could not find certificate <arn>." (ImportCertificate with an unknown ARN, a
+//!   real response quoted in a public CI log) and "Could not find certificate <arn> in account
+//!   <account>." (DescribeCertificate, real responses quoted in blog posts). A certificate of
+//!   another region or account is not found.
+//! - In use: "Certificate <arn> in account <account> is in use." (real responses quoted in
+//!   terraform-provider-aws and other public issues).
+//! - "You have reached the maximum number of certificates. Delete certificates that are not in
+//!   use, or contact AWS Support to request an increase." (Knowledge Center); the quota is 2500
+//!   certificates per account and region.
+//! - DescribeCertificate of an import with neither key usage nor EKU extension: `KeyUsages
+//!   [{Name: ANY}]`, `ExtendedKeyUsages [{Name: NONE, OID: ""}]`, `DomainValidationOptions
+//!   [{DomainName}]`, `Options {CertificateTransparencyLoggingPreference: DISABLED}`, the CN as
+//!   the only SAN, `CreatedAt` = `ImportedAt` (a re-import moves `ImportedAt` only), `Issuer` the
+//!   issuer's CN (its O when it has one): a public comparison against real ACM responses.
+//! - `KeyAlgorithm` is hyphenated (`RSA-2048`, `EC-prime256v1`) in DescribeCertificate *and* in
+//!   ListCertificates summaries (the ACM User Guide's list-certificates example and public
+//!   outputs), while `Includes.keyTypes` takes the enum (`RSA_2048`). Without `keyTypes`,
+//!   ListCertificates lists RSA_1024 and RSA_2048 certificates only (User Guide).
+//! - Unverified wordings: InvalidArnException, RequestInProgressException, re-import with tags
+//!   or of a requested certificate, tag errors, unsupported request key algorithms, bad next
+//!   tokens.
+
+#[cfg(test)]
+mod tests;
+mod x509;
+
+pub use x509::Info;
+
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Kind, Record, Scope, Tx};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// How long DNS (or email) validation takes, in AWS seconds.
+const VALIDATION_SECS: f64 = 120.0;
+/// An idempotency token identifies a request for one hour.
+const IDEMPOTENCY_SECS: i64 = 3600;
+/// ACM certificates per account and region (the default quota).
+const QUOTA: usize = 2500;
+const MAX_TAGS: usize = 50;
+/// ListCertificates summaries carry at most this many names.
+const SAN_SUMMARY_LIMIT: usize = 100;
+/// What RequestCertificate can issue.
+const REQUEST_KEY_ALGORITHMS: &[&str] = &["RSA_2048", "EC_prime256v1", "EC_secp384r1"];
+/// ListCertificates' `keyTypes` when the request names none.
+const DEFAULT_KEY_TYPES: &[&str] = &["RSA_1024", "RSA_2048"];
+
+pub fn record_kinds() -> Vec<Kind> {
+    vec![Kind::of::<Certificate>()]
+}
+
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    Some(match op {
+        "ImportCertificate" => import_certificate(ctx, input),
+        "RequestCertificate" => request_certificate(ctx, input),
+        "DescribeCertificate" => describe_certificate(ctx, input),
+        "ListCertificates" => list_certificates(ctx, input),
+        "GetCertificate" => get_certificate(ctx, input),
+        "DeleteCertificate" => delete_certificate(ctx, input),
+        "AddTagsToCertificate" => add_tags(ctx, input),
+        "RemoveTagsFromCertificate" => remove_tags(ctx, input),
+        "ListTagsForCertificate" => list_tags(ctx, input),
+        _ => return None,
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Records
+
+/// One ACM certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Certificate {
+    /// The UUID at the end of the ARN (the record id).
+    pub id: String,
+    pub arn: String,
+    /// `IMPORTED`, `AMAZON_ISSUED`, or `PRIVATE` (a request naming a private CA, which fails:
+    /// Airlock has none).
+    pub kind: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The last (re-)import.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub imported_at: Option<OffsetDateTime>,
+    /// The certificate, its chain and key; absent for a request that failed.
+    pub material: Option<Material>,
+    /// What RequestCertificate asked for (`AMAZON_ISSUED` only).
+    pub request: Option<Request>,
+    /// Load balancers and listeners using the certificate.
+    pub in_use_by: Vec<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Material {
+    /// PEM, normalised (64-column base64, `\n` line ends).
+    pub certificate: String,
+    /// PEM certificates, the issuer of `certificate` first.
+    pub chain: Vec<String>,
+    /// PEM (`PRIVATE KEY`, `RSA PRIVATE KEY` or `EC PRIVATE KEY`, as imported).
+    pub private_key: String,
+    pub info: Info,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub domain_name: String,
+    /// The domain name first, then the other SANs.
+    pub names: Vec<String>,
+    /// `DNS`, `EMAIL` or `HTTP`.
+    pub validation_method: String,
+    pub key_algorithm: String,
+    pub idempotency_token: Option<String>,
+    pub validations: Vec<Validation>,
+    /// When validation completes (request time + the scaled validation delay).
+    #[serde(with = "time::serde::rfc3339")]
+    pub issue_at: OffsetDateTime,
+    pub transparency_logging: String,
+    pub export: Option<String>,
+    /// `FailureReason` of a request that failed.
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Validation {
+    pub domain_name: String,
+    pub validation_domain: String,
+    /// `_<32 hex>.<domain>.`
+    pub record_name: String,
+    /// `_<32 hex>.<10 letters>.acm-validations.aws.`
+    pub record_value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl Record for Certificate {
+    const KIND: &'static str = "acm.certificate";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl Certificate {
+    /// `Status` at `now`.
+    pub fn status(&self, now: OffsetDateTime) -> &'static str {
+        if let Some(r) = &self.request {
+            if r.failure.is_some() {
+                return "FAILED";
+            }
+            if now < r.issue_at {
+                return "PENDING_VALIDATION";
+            }
+        }
+        match &self.material {
+            Some(m) if now.unix_timestamp() > m.info.not_after => "EXPIRED",
+            Some(_) => "ISSUED",
+            None => "FAILED",
+        }
+    }
+
+    /// The certificate's facts, once a client may see them (imported, or issued).
+    fn visible_info(&self, now: OffsetDateTime) -> Option<&Info> {
+        match self.status(now) {
+            "ISSUED" | "EXPIRED" => self.material.as_ref().map(|m| &m.info),
+            _ => None,
+        }
+    }
+
+    fn key_algorithm(&self) -> &str {
+        match (&self.request, &self.material) {
+            (Some(r), _) => &r.key_algorithm,
+            (None, Some(m)) => &m.info.key_algorithm,
+            (None, None) => "RSA_2048",
+        }
+    }
+
+    fn domain_name(&self) -> &str {
+        match (&self.request, &self.material) {
+            (Some(r), _) => &r.domain_name,
+            (None, Some(m)) => &m.info.domain_name,
+            (None, None) => "",
+        }
+    }
+
+    fn names(&self) -> Vec<String> {
+        match (&self.request, &self.material) {
+            (Some(r), _) => r.names.clone(),
+            (None, Some(m)) => m.info.sans.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    fn renewal_eligibility(&self, now: OffsetDateTime) -> &'static str {
+        // ACM renews its own certificates while they are in use.
+        if self.kind == "AMAZON_ISSUED"
+            && self.status(now) == "ISSUED"
+            && !self.in_use_by.is_empty()
+        {
+            "ELIGIBLE"
+        } else {
+            "INELIGIBLE"
+        }
+    }
+
+    fn signature_algorithm(&self) -> String {
+        if let Some(m) = &self.material {
+            return m.info.signature_algorithm.clone();
+        }
+        match self.key_algorithm() {
+            "EC_prime256v1" => "SHA256WITHECDSA",
+            "EC_secp384r1" => "SHA384WITHECDSA",
+            _ => "SHA256WITHRSA",
+        }
+        .to_owned()
+    }
+
+    /// The `CertificateDetail` of DescribeCertificate.
+    fn detail(&self, now: OffsetDateTime) -> Value {
+        let status = self.status(now);
+        let info = self.visible_info(now);
+        let amazon = self.kind == "AMAZON_ISSUED";
+        let mut d = Map::new();
+        let mut put = |k: &str, v: Value| {
+            d.insert(k.to_owned(), v);
+        };
+        put("CertificateArn", json!(self.arn));
+        put("DomainName", json!(self.domain_name()));
+        put("SubjectAlternativeNames", json!(self.names()));
+        match &self.request {
+            Some(r) => put("DomainValidationOptions", validation_options(r, status)),
+            None => put(
+                "DomainValidationOptions",
+                Value::Array(
+                    self.names()
+                        .iter()
+                        .map(|n| json!({ "DomainName": n }))
+                        .collect(),
+                ),
+            ),
+        }
+        if let Some(i) = info {
+            put("Serial", json!(i.serial));
+        }
+        if amazon {
+            put("Subject", json!(format!("CN={}", self.domain_name())));
+            put("Issuer", json!("Amazon"));
+        } else if let Some(i) = info {
+            put("Subject", json!(i.subject));
+            put("Issuer", json!(i.issuer));
+        }
+        put("CreatedAt", json!(crate::iso(self.created_at)));
+        if let Some(t) = self.imported_at {
+            put("ImportedAt", json!(crate::iso(t)));
+        }
+        if let (Some(r), Some(_)) = (&self.request, info) {
+            put("IssuedAt", json!(crate::iso(r.issue_at)));
+        }
+        put("Status", json!(status));
+        if let Some(i) = info {
+            put("NotBefore", json!(crate::iso(at(i.not_before))));
+            put("NotAfter", json!(crate::iso(at(i.not_after))));
+        }
+        put(
+            "KeyAlgorithm",
+            json!(x509::hyphenated(self.key_algorithm())),
+        );
+        put("SignatureAlgorithm", json!(self.signature_algorithm()));
+        put("InUseBy", json!(self.in_use_by));
+        if let Some(f) = self.request.as_ref().and_then(|r| r.failure.as_ref()) {
+            put("FailureReason", json!(f));
+        }
+        put("Type", json!(self.kind));
+        match info {
+            Some(i) => {
+                put(
+                    "KeyUsages",
+                    Value::Array(i.key_usages.iter().map(|k| json!({ "Name": k })).collect()),
+                );
+                put(
+                    "ExtendedKeyUsages",
+                    Value::Array(
+                        i.extended_key_usages
+                            .iter()
+                            .map(|(n, o)| json!({ "Name": n, "OID": o }))
+                            .collect(),
+                    ),
+                );
+            }
+            None => {
+                put("KeyUsages", json!([]));
+                put("ExtendedKeyUsages", json!([]));
+            }
+        }
+        put("RenewalEligibility", json!(self.renewal_eligibility(now)));
+        let mut options = json!({
+            "CertificateTransparencyLoggingPreference": match &self.request {
+                Some(r) => r.transparency_logging.as_str(),
+                None => "DISABLED",
+            }
+        });
+        if let Some(e) = self.request.as_ref().and_then(|r| r.export.as_ref()) {
+            options["Export"] = json!(e);
+        }
+        put("Options", options);
+        Value::Object(d)
+    }
+
+    /// The `CertificateSummary` of ListCertificates.
+    fn summary(&self, now: OffsetDateTime) -> Value {
+        let info = self.visible_info(now);
+        let names = self.names();
+        let mut s = Map::new();
+        let mut put = |k: &str, v: Value| {
+            s.insert(k.to_owned(), v);
+        };
+        put("CertificateArn", json!(self.arn));
+        put("DomainName", json!(self.domain_name()));
+        put(
+            "SubjectAlternativeNameSummaries",
+            json!(names.iter().take(SAN_SUMMARY_LIMIT).collect::<Vec<_>>()),
+        );
+        put(
+            "HasAdditionalSubjectAlternativeNames",
+            json!(names.len() > SAN_SUMMARY_LIMIT),
+        );
+        put("Status", json!(self.status(now)));
+        put("Type", json!(self.kind));
+        put(
+            "KeyAlgorithm",
+            json!(x509::hyphenated(self.key_algorithm())),
+        );
+        if let Some(i) = info {
+            put("KeyUsages", json!(i.key_usages));
+            put(
+                "ExtendedKeyUsages",
+                json!(i
+                    .extended_key_usages
+                    .iter()
+                    .map(|(n, _)| n)
+                    .collect::<Vec<_>>()),
+            );
+        }
+        if let Some(r) = &self.request {
+            put(
+                "ExportOption",
+                json!(r.export.as_deref().unwrap_or("DISABLED")),
+            );
+            put("Exported", json!(false));
+        }
+        put("InUse", json!(!self.in_use_by.is_empty()));
+        put("RenewalEligibility", json!(self.renewal_eligibility(now)));
+        if let Some(i) = info {
+            put("NotBefore", json!(crate::iso(at(i.not_before))));
+            put("NotAfter", json!(crate::iso(at(i.not_after))));
+        }
+        put("CreatedAt", json!(crate::iso(self.created_at)));
+        if let (Some(r), Some(_)) = (&self.request, info) {
+            put("IssuedAt", json!(crate::iso(r.issue_at)));
+        }
+        if let Some(t) = self.imported_at {
+            put("ImportedAt", json!(crate::iso(t)));
+        }
+        Value::Object(s)
+    }
+}
+
+fn validation_options(r: &Request, status: &str) -> Value {
+    let domain_status = match status {
+        "PENDING_VALIDATION" => "PENDING_VALIDATION",
+        "FAILED" | "VALIDATION_TIMED_OUT" => "FAILED",
+        _ => "SUCCESS",
+    };
+    Value::Array(
+        r.validations
+            .iter()
+            .map(|v| {
+                let mut o = json!({
+                    "DomainName": v.domain_name,
+                    "ValidationDomain": v.validation_domain,
+                    "ValidationStatus": domain_status,
+                    "ValidationMethod": r.validation_method,
+                });
+                match r.validation_method.as_str() {
+                    "DNS" => {
+                        o["ResourceRecord"] = json!({
+                            "Name": v.record_name, "Type": "CNAME", "Value": v.record_value,
+                        });
+                    }
+                    "EMAIL" => {
+                        let base = v.validation_domain.trim_start_matches("*.");
+                        o["ValidationEmails"] = json!(
+                            ["admin", "administrator", "hostmaster", "postmaster", "webmaster"]
+                                .iter()
+                                .map(|u| format!("{u}@{base}"))
+                                .collect::<Vec<_>>()
+                        );
+                    }
+                    _ => {
+                        let base = v.domain_name.trim_start_matches("*.");
+                        let token = v.record_name.trim_start_matches('_');
+                        let token = token.split('.').next().unwrap_or_default();
+                        o["HttpRedirect"] = json!({
+                            "RedirectFrom": format!("http://{base}/.well-known/pki-validation/{token}.txt"),
+                            "RedirectTo": format!("https://{}", v.record_value.trim_end_matches('.')),
+                        });
+                    }
+                }
+                o
+            })
+            .collect(),
+    )
+}
+
+// ------------------------------------------------------------------------------------------------
+// Finding certificates
+
+fn invalid_arn(arn: &str) -> ApiError {
+    ApiError::new(
+        "InvalidArnException",
+        format!("String '{arn}' is not a valid ARN."),
+    )
+}
+
+fn not_found(arn: &str, account: &str) -> ApiError {
+    ApiError::new(
+        "ResourceNotFoundException",
+        format!("Could not find certificate {arn} in account {account}."),
+    )
+}
+
+/// `arn:<partition>:acm:<region>:<account>:certificate/<id>` → (region, account, id).
+fn parse_arn(arn: &str) -> ApiResult<(&str, &str, &str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, resource] = parts.as_slice() else {
+        return Err(invalid_arn(arn));
+    };
+    let id = resource.strip_prefix("certificate/").unwrap_or_default();
+    if *prefix != "arn"
+        || partition.is_empty()
+        || *service != "acm"
+        || region.is_empty()
+        || account.len() != 12
+        || !account.bytes().all(|b| b.is_ascii_digit())
+        || id.is_empty()
+        || id.contains('/')
+    {
+        return Err(invalid_arn(arn));
+    }
+    Ok((region, account, id))
+}
+
+/// The certificate `arn` names, if it is one of `scope`'s.
+fn lookup(
+    get: impl Fn(&Scope, &str) -> Option<Arc<Certificate>>,
+    scope: &Scope,
+    arn: &str,
+) -> ApiResult<Option<Arc<Certificate>>> {
+    let (region, account, id) = parse_arn(arn)?;
+    if region != scope.region || account != scope.account {
+        return Ok(None);
+    }
+    Ok(get(scope, id).filter(|c| c.arn == arn))
+}
+
+fn find_tx(tx: &Tx<'_>, scope: &Scope, arn: &str) -> ApiResult<Arc<Certificate>> {
+    lookup(|s, id| tx.get::<Certificate>(s, id), scope, arn)?
+        .ok_or_else(|| not_found(arn, &scope.account))
+}
+
+fn find(ctx: &Ctx<'_>, arn: &str) -> ApiResult<Arc<Certificate>> {
+    let scope = ctx.scope();
+    ctx.store
+        .read(|v| lookup(|s, id| v.get::<Certificate>(s, id), &scope, arn))?
+        .ok_or_else(|| not_found(arn, ctx.account()))
+}
+
+fn arn_input(input: &Value) -> ApiResult<&str> {
+    input::str(input, "CertificateArn").ok_or_else(|| {
+        ApiError::new(
+            "ValidationException",
+            "1 validation error detected: Value null at 'certificateArn' failed to satisfy constraint: Member must not be null",
+        )
+    })
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tags
+
+fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
+    let mut tags = Vec::new();
+    for t in input::list(input, "Tags") {
+        let key = input::str(t, "Key").unwrap_or_default().to_owned();
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(ApiError::new(
+                "InvalidTagException",
+                format!("Tag key '{key}' is not valid: tag keys cannot start with 'aws:'."),
+            ));
+        }
+        tags.push(Tag {
+            key,
+            value: input::str(t, "Value").map(str::to_owned),
+        });
+    }
+    Ok(tags)
+}
+
+fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> ApiResult<()> {
+    for t in new {
+        match existing.iter_mut().find(|e| e.key == t.key) {
+            Some(e) => e.value = t.value,
+            None => existing.push(t),
+        }
+    }
+    if existing.len() > MAX_TAGS {
+        return Err(ApiError::new(
+            "TooManyTagsException",
+            format!("A certificate can have at most {MAX_TAGS} tags."),
+        ));
+    }
+    Ok(())
+}
+
+fn tags_json(tags: &[Tag]) -> Value {
+    Value::Array(
+        tags.iter()
+            .map(|t| {
+                let mut o = json!({ "Key": t.key });
+                if let Some(v) = &t.value {
+                    o["Value"] = json!(v);
+                }
+                o
+            })
+            .collect(),
+    )
+}
+
+// ------------------------------------------------------------------------------------------------
+// Operations
+
+/// A blob member: base64 on the wire. Text that is not base64 is taken as it is.
+fn blob(input: &Value, name: &str) -> Option<Vec<u8>> {
+    let s = input::str(input, name)?;
+    Some(
+        STANDARD
+            .decode(s.as_bytes())
+            .unwrap_or_else(|_| s.as_bytes().to_vec()),
+    )
+}
+
+fn quota_reached() -> ApiError {
+    ApiError::new(
+        "LimitExceededException",
+        "You have reached the maximum number of certificates. Delete certificates that are not in use, or contact AWS Support to request an increase.",
+    )
+}
+
+fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let reimport = input::str(input, "CertificateArn");
+    let tags = tags_input(input)?;
+    let scope = ctx.scope();
+    if let Some(arn) = reimport {
+        if !tags.is_empty() {
+            return Err(ApiError::new(
+                "ValidationException",
+                "Tags cannot be applied when reimporting a certificate.",
+            ));
+        }
+        let existing = ctx
+            .store
+            .read(|v| lookup(|s, id| v.get::<Certificate>(s, id), &scope, arn))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    "ResourceNotFoundException",
+                    format!("Could not find certificate {arn}."),
+                )
+            })?;
+        if existing.kind != "IMPORTED" {
+            return Err(ApiError::new(
+                "ValidationException",
+                format!("Certificate {arn} was not imported and cannot be reimported."),
+            ));
+        }
+    }
+    let certificate = blob(input, "Certificate").unwrap_or_default();
+    let private_key = blob(input, "PrivateKey").unwrap_or_default();
+    let chain = blob(input, "CertificateChain");
+    let checked = x509::check_import(&certificate, &private_key, chain.as_deref(), ctx.now)?;
+    let material = Material {
+        certificate: checked.certificate,
+        chain: checked.chain,
+        private_key: checked.private_key,
+        info: checked.info,
+    };
+    let arn = ctx.store.write(|tx| {
+        if let Some(arn) = reimport {
+            let mut c = (*find_tx(tx, &scope, arn).map_err(|_| {
+                ApiError::new(
+                    "ResourceNotFoundException",
+                    format!("Could not find certificate {arn}."),
+                )
+            })?)
+            .clone();
+            c.material = Some(material);
+            c.imported_at = Some(ctx.now);
+            tx.put(&scope, c)?;
+            return Ok::<_, ApiError>(arn.to_owned());
+        }
+        if tx.list::<Certificate>(&scope).len() >= QUOTA {
+            return Err(quota_reached());
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let arn = format!(
+            "arn:aws:acm:{}:{}:certificate/{id}",
+            ctx.region,
+            ctx.account()
+        );
+        let mut c = Certificate {
+            id,
+            arn: arn.clone(),
+            kind: "IMPORTED".into(),
+            created_at: ctx.now,
+            imported_at: Some(ctx.now),
+            material: Some(material),
+            request: None,
+            in_use_by: Vec::new(),
+            tags: Vec::new(),
+        };
+        merge_tags(&mut c.tags, tags)?;
+        tx.put(&scope, c)?;
+        Ok(arn)
+    })?;
+    Ok(json!({ "CertificateArn": arn }))
+}
+
+/// `_<32 hex>` for a DNS validation record, the same for a name every time in an account (ACM
+/// reuses a domain's validation record across requests).
+fn validation_record(account: &str, name: &str) -> (String, String) {
+    let base = name.trim_start_matches("*.").to_ascii_lowercase();
+    let h = Sha256::digest(format!("{account}:{base}").as_bytes());
+    let v = Sha256::digest(format!("value:{account}:{base}").as_bytes());
+    let letters: String = v[16..26]
+        .iter()
+        .map(|b| char::from(b'a' + b % 26))
+        .collect();
+    (
+        format!("_{}.{base}.", hex::encode(&h[..16])),
+        format!("_{}.{letters}.acm-validations.aws.", hex::encode(&v[..16])),
+    )
+}
+
+/// Whether `parent` is `domain` or one of its parent domains.
+fn is_parent_domain(parent: &str, domain: &str) -> bool {
+    let domain = domain.trim_start_matches("*.").to_ascii_lowercase();
+    let parent = parent.to_ascii_lowercase();
+    domain == parent || domain.ends_with(&format!(".{parent}"))
+}
+
+/// Midnight UTC of `t`'s day (ACM certificates start at 00:00:00 of their issue day).
+fn midnight(t: OffsetDateTime) -> OffsetDateTime {
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_time(time::Time::MIDNIGHT)
+}
+
+fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let invalid_param = |m: String| ApiError::new("InvalidParameterException", m);
+    let domain = input::str(input, "DomainName")
+        .unwrap_or_default()
+        .to_owned();
+    let mut names = vec![domain.clone()];
+    for s in input::strs(input, "SubjectAlternativeNames") {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(&s)) {
+            names.push(s);
+        }
+    }
+    let managed_by = input::str(input, "ManagedBy");
+    let method = input::str(input, "ValidationMethod")
+        .unwrap_or("EMAIL")
+        .to_owned();
+    if method == "HTTP" && managed_by != Some("CLOUDFRONT") {
+        return Err(invalid_param(
+            "HTTP validation is only available for certificates managed by CloudFront.".into(),
+        ));
+    }
+    let key_algorithm = input::str(input, "KeyAlgorithm")
+        .unwrap_or("RSA_2048")
+        .to_owned();
+    if !REQUEST_KEY_ALGORITHMS.contains(&key_algorithm.as_str()) {
+        return Err(invalid_param(format!(
+            "The key algorithm {key_algorithm} is not supported for certificate requests. Supported values: {}.",
+            REQUEST_KEY_ALGORITHMS.join(", ")
+        )));
+    }
+    let mut validation_domains: Vec<(String, String)> = Vec::new();
+    for o in input::list(input, "DomainValidationOptions") {
+        let d = input::str(o, "DomainName").unwrap_or_default();
+        let vd = input::str(o, "ValidationDomain").unwrap_or_default();
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(d)) || !is_parent_domain(vd, d) {
+            return Err(ApiError::new(
+                "InvalidDomainValidationOptionsException",
+                format!("The validation domain {vd} is not valid for the domain name {d}."),
+            ));
+        }
+        validation_domains.push((d.to_ascii_lowercase(), vd.to_owned()));
+    }
+    let tags = tags_input(input)?;
+    let token = input::str(input, "IdempotencyToken").map(str::to_owned);
+    let options = input.get("Options");
+    let transparency_logging = options
+        .and_then(|o| input::str(o, "CertificateTransparencyLoggingPreference"))
+        .unwrap_or("ENABLED")
+        .to_owned();
+    let export = options
+        .and_then(|o| input::str(o, "Export"))
+        .map(str::to_owned);
+    let scope = ctx.scope();
+
+    // The same token within an hour, for the same names, is the same request.
+    let same = |c: &Certificate| {
+        c.request.as_ref().is_some_and(|r| {
+            token.is_some()
+                && r.idempotency_token == token
+                && r.names == names
+                && (ctx.now - c.created_at).whole_seconds() < IDEMPOTENCY_SECS
+        })
+    };
+    if let Some(c) = ctx
+        .store
+        .read(|v| v.list::<Certificate>(&scope).into_iter().find(|c| same(c)))
+    {
+        return Ok(json!({ "CertificateArn": c.arn }));
+    }
+
+    let issue_at = ctx.now + ctx.scaled(VALIDATION_SECS);
+    let (kind, failure, material) = if input::str(input, "CertificateAuthorityArn").is_some() {
+        // Airlock has no private CAs: the request fails the way ACM fails one for a CA that
+        // does not exist.
+        ("PRIVATE", Some("PCA_RESOURCE_NOT_FOUND".to_owned()), None)
+    } else {
+        let issued = x509::issue(&domain, &names, &key_algorithm, midnight(issue_at))?;
+        let material = Material {
+            certificate: issued.certificate,
+            chain: issued.chain,
+            private_key: issued.private_key,
+            info: issued.info,
+        };
+        ("AMAZON_ISSUED", None, Some(material))
+    };
+    let validations =
+        names
+            .iter()
+            .map(|n| {
+                let (record_name, record_value) = validation_record(ctx.account(), n);
+                let validation_domain = validation_domains
+                    .iter()
+                    .find(|(d, _)| d.eq_ignore_ascii_case(n))
+                    .map_or_else(|| n.clone(), |(_, vd)| vd.clone());
+                let record_value =
+                    if method == "HTTP" {
+                        format!(
+                    "validation.{}.acm-validations.aws/{}/.well-known/pki-validation/{}.txt",
+                    ctx.region,
+                    ctx.account(),
+                    record_name.trim_start_matches('_').split('.').next().unwrap_or_default()
+                )
+                    } else {
+                        record_value
+                    };
+                Validation {
+                    domain_name: n.clone(),
+                    validation_domain,
+                    record_name,
+                    record_value,
+                }
+            })
+            .collect();
+    let arn = ctx.store.write(|tx| {
+        if let Some(c) = tx.list::<Certificate>(&scope).into_iter().find(|c| same(c)) {
+            return Ok::<_, ApiError>(c.arn.clone());
+        }
+        if tx.list::<Certificate>(&scope).len() >= QUOTA {
+            return Err(quota_reached());
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let arn = format!(
+            "arn:aws:acm:{}:{}:certificate/{id}",
+            ctx.region,
+            ctx.account()
+        );
+        let mut c = Certificate {
+            id,
+            arn: arn.clone(),
+            kind: kind.into(),
+            created_at: ctx.now,
+            imported_at: None,
+            material,
+            request: Some(Request {
+                domain_name: domain.clone(),
+                names: names.clone(),
+                validation_method: method.clone(),
+                key_algorithm: key_algorithm.clone(),
+                idempotency_token: token.clone(),
+                validations,
+                issue_at,
+                transparency_logging,
+                export,
+                failure,
+            }),
+            in_use_by: Vec::new(),
+            tags: Vec::new(),
+        };
+        merge_tags(&mut c.tags, tags)?;
+        tx.put(&scope, c)?;
+        Ok(arn)
+    })?;
+    Ok(json!({ "CertificateArn": arn }))
+}
+
+fn describe_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let c = find(ctx, arn_input(input)?)?;
+    Ok(json!({ "Certificate": c.detail(ctx.now) }))
+}
+
+fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = arn_input(input)?;
+    let c = find(ctx, arn)?;
+    let Some(m) = c
+        .material
+        .as_ref()
+        .filter(|_| c.visible_info(ctx.now).is_some())
+    else {
+        return Err(ApiError::new(
+            "RequestInProgressException",
+            format!(
+                "Certificate {arn} in account {} is in status {} and cannot be retrieved yet.",
+                ctx.account(),
+                c.status(ctx.now)
+            ),
+        ));
+    };
+    let mut out = json!({ "Certificate": m.certificate });
+    if !m.chain.is_empty() {
+        out["CertificateChain"] = json!(m.chain.concat());
+    }
+    Ok(out)
+}
+
+fn delete_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = arn_input(input)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let c = find_tx(tx, &scope, arn)?;
+        if !c.in_use_by.is_empty() {
+            return Err(ApiError::new(
+                "ResourceInUseException",
+                format!("Certificate {arn} in account {} is in use.", scope.account),
+            ));
+        }
+        tx.delete::<Certificate>(&scope, &c.id);
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let statuses = input::strs(input, "CertificateStatuses");
+    let includes = input.get("Includes").cloned().unwrap_or(Value::Null);
+    let mut key_types = input::strs(&includes, "keyTypes");
+    if key_types.is_empty() {
+        key_types = DEFAULT_KEY_TYPES.iter().map(|s| (*s).to_owned()).collect();
+    }
+    let key_usage = input::strs(&includes, "keyUsage");
+    let extended_key_usage = input::strs(&includes, "extendedKeyUsage");
+    let export_option = input::str(&includes, "exportOption");
+    let managed_by = input::str(&includes, "managedBy");
+    let descending = input::str(input, "SortOrder") == Some("DESCENDING");
+    let max = input::int(input, "MaxItems").map(|m| m.max(1) as usize);
+    let now = ctx.now;
+
+    let mut certs: Vec<Arc<Certificate>> = ctx
+        .store
+        .read(|v| v.list::<Certificate>(&ctx.scope()))
+        .into_iter()
+        .filter(|c| statuses.is_empty() || statuses.iter().any(|s| s == c.status(now)))
+        .filter(|c| key_types.iter().any(|k| k == c.key_algorithm()))
+        .filter(|c| {
+            let info = c.visible_info(now);
+            (key_usage.is_empty()
+                || info.is_some_and(|i| i.key_usages.iter().any(|k| key_usage.contains(k))))
+                && (extended_key_usage.is_empty()
+                    || info.is_some_and(|i| {
+                        i.extended_key_usages
+                            .iter()
+                            .any(|(n, _)| extended_key_usage.contains(n))
+                    }))
+        })
+        .filter(|c| {
+            export_option.is_none_or(|e| {
+                e == c
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.export.as_deref())
+                    .unwrap_or("DISABLED")
+            })
+        })
+        .filter(|_| managed_by.is_none())
+        .collect();
+    certs.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.arn.cmp(&b.arn)));
+    if descending {
+        certs.reverse();
+    }
+    let start = match input::str(input, "NextToken") {
+        None => 0,
+        Some(t) => {
+            let arn = STANDARD
+                .decode(t.as_bytes())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok());
+            arn.and_then(|a| certs.iter().position(|c| c.arn == a))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "InvalidArgsException",
+                        "The NextToken provided is not valid.",
+                    )
+                })?
+        }
+    };
+    let end = max.map_or(certs.len(), |m| (start + m).min(certs.len()));
+    let page: Vec<Value> = certs[start..end].iter().map(|c| c.summary(now)).collect();
+    let mut out = json!({ "CertificateSummaryList": page });
+    if end < certs.len() {
+        out["NextToken"] = json!(STANDARD.encode(certs[end].arn.as_bytes()));
+    }
+    Ok(out)
+}
+
+fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = arn_input(input)?;
+    let tags = tags_input(input)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut c = (*find_tx(tx, &scope, arn)?).clone();
+        merge_tags(&mut c.tags, tags)?;
+        tx.put(&scope, c)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = arn_input(input)?;
+    let tags = tags_input(input)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut c = (*find_tx(tx, &scope, arn)?).clone();
+        // A tag given with a value is removed only when the value matches.
+        c.tags.retain(|t| {
+            !tags
+                .iter()
+                .any(|r| r.key == t.key && (r.value.is_none() || r.value == t.value))
+        });
+        tx.put(&scope, c)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let c = find(ctx, arn_input(input)?)?;
+    Ok(json!({ "Tags": tags_json(&c.tags) }))
+}
+
+// ------------------------------------------------------------------------------------------------
+// The interface other services use
+
+fn find_in(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<Arc<Certificate>> {
+    lookup(|s, id| tx.get::<Certificate>(s, id), scope, arn)
+        .ok()
+        .flatten()
+}
+
+/// Whether `arn` names an ISSUED certificate of this account and region (what an ELB listener
+/// may use; anything else is ELBv2's `CertificateNotFound`).
+pub fn certificate_usable(tx: &Tx<'_>, scope: &Scope, arn: &str) -> bool {
+    find_in(tx, scope, arn).is_some_and(|c| c.status(OffsetDateTime::now_utc()) == "ISSUED")
+}
+
+/// Records that `user` (a listener or load balancer ARN) uses the certificate `arn` (or stops
+/// using it): `InUseBy` in DescribeCertificate, and DeleteCertificate's `ResourceInUseException`.
+pub fn set_in_use(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    arn: &str,
+    user: &str,
+    in_use: bool,
+) -> ApiResult<()> {
+    let Some(c) = find_in(tx, scope, arn) else {
+        return if in_use {
+            Err(not_found(arn, &scope.account))
+        } else {
+            Ok(())
+        };
+    };
+    let listed = c.in_use_by.iter().any(|u| u == user);
+    if listed == in_use {
+        return Ok(());
+    }
+    let mut c = (*c).clone();
+    if in_use {
+        c.in_use_by.push(user.to_owned());
+    } else {
+        c.in_use_by.retain(|u| u != user);
+    }
+    tx.put(scope, c)?;
+    Ok(())
+}
+
+/// The certificate chain and private key (PEM) of `arn`, for the load balancers' TLS: the
+/// certificate followed by its chain, and the key. `None` until a requested certificate is
+/// issued.
+pub fn key_material(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<(String, String)> {
+    let c = find_in(tx, scope, arn)?;
+    c.visible_info(OffsetDateTime::now_utc())?;
+    let m = c.material.as_ref()?;
+    let mut chain = m.certificate.clone();
+    for p in &m.chain {
+        chain.push_str(p);
+    }
+    Some((chain, m.private_key.clone()))
+}

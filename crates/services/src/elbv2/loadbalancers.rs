@@ -1,0 +1,876 @@
+//! Load balancers: CreateLoadBalancer, DescribeLoadBalancers, DeleteLoadBalancer,
+//! SetSecurityGroups and the load balancer attributes.
+//!
+//! A load balancer is a record plus one network interface per subnet (Availability Zone),
+//! created with [`eni::create_in`] as AWS's own (`requester_managed`, requester `amazon-elb`,
+//! description `ELB app/<name>/<id>`). Internet-facing load balancers hold a public address per
+//! interface: an auto-assigned one from the public pool, or for Network Load Balancers the
+//! Elastic IP of a subnet mapping. The DNS name resolves to the public addresses (internal: the
+//! private ones) once the load balancer is `active`, about two minutes of AWS time after
+//! creation.
+
+use super::{listeners, Attribute, Read};
+use crate::ec2::common::Tag;
+use crate::ec2::{eni, igw, nat, sg, vpc};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// About two minutes of AWS time from `provisioning` to `active`.
+pub const PROVISION_SECS: f64 = 120.0;
+/// Load balancers per region (AWS's default quota).
+const QUOTA: usize = 50;
+/// The requester of load balancer interfaces.
+pub const REQUESTER: &str = "amazon-elb";
+
+/// A load balancer's presence in one Availability Zone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LbZone {
+    pub subnet_id: String,
+    pub az: String,
+    /// The load balancer node's network interface.
+    pub eni_id: String,
+    /// The interface's private address (dotted).
+    pub private_ip: String,
+    /// The public address of an internet-facing load balancer's node.
+    pub public_ip: Option<String>,
+    /// The Elastic IP of a subnet mapping (NLB); `None` for an auto-assigned public address.
+    pub allocation_id: Option<String>,
+    /// Whether the subnet mapping named the private address (NLB, internal).
+    #[serde(default)]
+    pub private_ip_requested: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub name: String,
+    /// `application` or `network`.
+    pub lb_type: String,
+    /// `internet-facing` or `internal`.
+    pub scheme: String,
+    pub ip_address_type: String,
+    pub vpc_id: String,
+    pub dns_name: String,
+    pub hosted_zone_id: String,
+    pub security_groups: Vec<String>,
+    pub zones: Vec<LbZone>,
+    pub attributes: Vec<Attribute>,
+    /// NLBs with security groups: `on`/`off`.
+    pub enforce_private_link_sg: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub active_at: OffsetDateTime,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for LoadBalancer {
+    const KIND: &'static str = "elbv2.load_balancer";
+    fn id(&self) -> &str {
+        &self.arn
+    }
+}
+
+impl LoadBalancer {
+    pub fn state(&self, now: OffsetDateTime) -> &'static str {
+        if now >= self.active_at {
+            "active"
+        } else {
+            "provisioning"
+        }
+    }
+
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        now >= self.active_at
+    }
+
+    pub fn is_application(&self) -> bool {
+        self.lb_type == "application"
+    }
+
+    /// `app/<name>/<id>` (`net/...`): what listener and rule ARNs and interface descriptions
+    /// are built on.
+    pub fn path(&self) -> &str {
+        self.arn
+            .split_once(":loadbalancer/")
+            .map(|(_, p)| p)
+            .unwrap_or("")
+    }
+
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        super::attribute(&self.attributes, key)
+    }
+
+    /// The addresses the DNS name resolves to: the public ones of an internet-facing load
+    /// balancer, the private ones of an internal one.
+    pub fn addresses(&self) -> Vec<String> {
+        self.zones
+            .iter()
+            .filter_map(|z| {
+                if self.scheme == "internet-facing" {
+                    z.public_ip.clone()
+                } else {
+                    Some(z.private_ip.clone())
+                }
+            })
+            .collect()
+    }
+
+    pub fn json(&self, now: OffsetDateTime) -> Value {
+        let zones: Vec<Value> = self
+            .zones
+            .iter()
+            .map(|z| {
+                let mut addrs = Vec::new();
+                if !self.is_application() {
+                    let mut a = json!({});
+                    if let Some(ip) = &z.public_ip {
+                        a["IpAddress"] = json!(ip);
+                    }
+                    if let Some(alloc) = &z.allocation_id {
+                        a["AllocationId"] = json!(alloc);
+                    }
+                    if z.private_ip_requested {
+                        a["PrivateIPv4Address"] = json!(z.private_ip);
+                    }
+                    if a.as_object().is_some_and(|o| !o.is_empty()) {
+                        addrs.push(a);
+                    }
+                }
+                json!({"ZoneName": z.az, "SubnetId": z.subnet_id, "LoadBalancerAddresses": addrs})
+            })
+            .collect();
+        let mut v = json!({
+            "LoadBalancerArn": self.arn, "DNSName": self.dns_name,
+            "CanonicalHostedZoneId": self.hosted_zone_id, "CreatedTime": crate::iso(self.created),
+            "LoadBalancerName": self.name, "Scheme": self.scheme, "VpcId": self.vpc_id,
+            "State": {"Code": self.state(now)}, "Type": self.lb_type,
+            "AvailabilityZones": zones, "IpAddressType": self.ip_address_type,
+        });
+        if self.is_application() || !self.security_groups.is_empty() {
+            v["SecurityGroups"] = json!(self.security_groups);
+        }
+        if let Some(e) = &self.enforce_private_link_sg {
+            v["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!(e);
+        }
+        v
+    }
+}
+
+fn hex_of(s: &str, len: usize) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))[..len].to_owned()
+}
+
+/// Route 53 zones of load balancer DNS names, per region and type.
+pub fn hosted_zone(region: &str, lb_type: &str) -> String {
+    let known = match (lb_type, region) {
+        ("application", "us-east-1") => Some("Z35SXDOTRQ7X7K"),
+        ("application", "us-east-2") => Some("Z3AADJGX6KTTL2"),
+        ("application", "us-west-2") => Some("Z1H1FL5HABSF5"),
+        ("application", "eu-west-1") => Some("Z32O12XQLNTSW2"),
+        ("application", "eu-central-1") => Some("Z215JYRZR1TBD5"),
+        ("network", "us-east-1") => Some("Z26RNL4JYFTOTI"),
+        ("network", "us-east-2") => Some("ZLMOA37VPKANP"),
+        ("network", "us-west-2") => Some("Z18D5FSROUN65G"),
+        ("network", "eu-west-1") => Some("Z2IFOLAFXWLO4F"),
+        ("network", "eu-central-1") => Some("Z3F0SRJ5LGBH90"),
+        _ => None,
+    };
+    match known {
+        Some(z) => z.to_owned(),
+        // Stable invented ids for the other regions.
+        None => format!(
+            "Z{}",
+            hex_of(&format!("elb/{lb_type}/{region}"), 13).to_uppercase()
+        ),
+    }
+}
+
+/// `<name>-<digits>.<region>.elb.amazonaws.com` (ALB; `internal-` in front for internal ones),
+/// `<name>-<16 hex>.elb.<region>.amazonaws.com` (NLB).
+pub fn dns_name(name: &str, lb_type: &str, scheme: &str, region: &str) -> String {
+    if lb_type == "network" {
+        format!("{name}-{}.elb.{region}.amazonaws.com", super::hex16())
+    } else {
+        let n: u64 = 100_000_000 + rand::random::<u64>() % 1_900_000_000;
+        let prefix = if scheme == "internal" {
+            "internal-"
+        } else {
+            ""
+        };
+        format!("{prefix}{name}-{n}.{region}.elb.amazonaws.com")
+    }
+}
+
+/// AWS's default attributes of a new load balancer, in the order AWS lists them.
+fn default_attributes(lb_type: &str, scheme: &str) -> Vec<Attribute> {
+    if lb_type == "network" {
+        super::attributes(&[
+            ("access_logs.s3.enabled", "false"),
+            ("access_logs.s3.bucket", ""),
+            ("access_logs.s3.prefix", ""),
+            ("deletion_protection.enabled", "false"),
+            ("load_balancing.cross_zone.enabled", "false"),
+            (
+                "ipv6.deny_all_igw_traffic",
+                if scheme == "internal" {
+                    "true"
+                } else {
+                    "false"
+                },
+            ),
+            ("dns_record.client_routing_policy", "any_availability_zone"),
+            ("zonal_shift.config.enabled", "false"),
+            ("secondary_ips.auto_assigned.per_subnet", "0"),
+        ])
+    } else {
+        super::attributes(&[
+            ("access_logs.s3.enabled", "false"),
+            ("access_logs.s3.bucket", ""),
+            ("access_logs.s3.prefix", ""),
+            ("idle_timeout.timeout_seconds", "60"),
+            ("deletion_protection.enabled", "false"),
+            ("routing.http2.enabled", "true"),
+            ("routing.http.drop_invalid_header_fields.enabled", "false"),
+            ("routing.http.xff_client_port.enabled", "false"),
+            ("routing.http.preserve_host_header.enabled", "false"),
+            ("routing.http.xff_header_processing.mode", "append"),
+            ("load_balancing.cross_zone.enabled", "true"),
+            ("routing.http.desync_mitigation_mode", "defensive"),
+            ("client_keep_alive.seconds", "3600"),
+            ("waf.fail_open.enabled", "false"),
+            (
+                "routing.http.x_amzn_tls_version_and_cipher_suite.enabled",
+                "false",
+            ),
+            ("zonal_shift.config.enabled", "false"),
+            ("connection_logs.s3.enabled", "false"),
+            ("connection_logs.s3.bucket", ""),
+            ("connection_logs.s3.prefix", ""),
+        ])
+    }
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::new(
+        "LoadBalancerNotFound",
+        "One or more load balancers not found",
+    )
+}
+
+/// The load balancer `arn` of this account and region.
+pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<LoadBalancer>> {
+    check_arn(arn)?;
+    r.get_rec::<LoadBalancer>(scope, arn).ok_or_else(not_found)
+}
+
+fn check_arn(arn: &str) -> ApiResult<()> {
+    match super::resource_of(arn) {
+        Some(r) if r.starts_with("loadbalancer/") => Ok(()),
+        _ => Err(super::validation(format!(
+            "'{arn}' is not a valid load balancer ARN"
+        ))),
+    }
+}
+
+/// One entry of `Subnets` or `SubnetMappings`.
+struct Mapping {
+    subnet_id: String,
+    allocation_id: Option<String>,
+    private_ip: Option<String>,
+}
+
+fn mappings(input: &Value) -> ApiResult<Vec<Mapping>> {
+    let subnets = input::strs(input, "Subnets");
+    let maps = input::list(input, "SubnetMappings");
+    if !subnets.is_empty() && !maps.is_empty() {
+        return Err(super::validation(
+            "You can specify subnets or subnet mappings, but not both",
+        ));
+    }
+    if !subnets.is_empty() {
+        return Ok(subnets
+            .into_iter()
+            .map(|s| Mapping {
+                subnet_id: s,
+                allocation_id: None,
+                private_ip: None,
+            })
+            .collect());
+    }
+    let mut out = Vec::new();
+    for m in maps {
+        let Some(s) = input::str(m, "SubnetId") else {
+            return Err(super::validation(
+                "A subnet ID must be specified in each subnet mapping",
+            ));
+        };
+        if input::str(m, "IPv6Address").is_some() || input::str(m, "SourceNatIpv6Prefix").is_some()
+        {
+            return Err(super::invalid_config(
+                "IPv6 addresses cannot be specified: Airlock's VPCs are IPv4-only",
+            ));
+        }
+        out.push(Mapping {
+            subnet_id: s.to_owned(),
+            allocation_id: input::str(m, "AllocationId").map(str::to_owned),
+            private_ip: input::str(m, "PrivateIPv4Address").map(str::to_owned),
+        });
+    }
+    Ok(out)
+}
+
+/// The settings a CreateLoadBalancer call compares against an existing load balancer of the
+/// same name (the call is idempotent when they match).
+fn same_settings(lb: &LoadBalancer, lb_type: &str, scheme: &str, subnets: &[String]) -> bool {
+    let mut have: Vec<&String> = lb.zones.iter().map(|z| &z.subnet_id).collect();
+    let mut want: Vec<&String> = subnets.iter().collect();
+    have.sort();
+    want.sort();
+    lb.lb_type == lb_type && lb.scheme == scheme && have == want
+}
+
+pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    super::check_name("Load balancer", &name)?;
+    if name.to_ascii_lowercase().starts_with("internal-") {
+        return Err(super::validation(format!(
+            "Load balancer name '{name}' cannot begin with 'internal-'"
+        )));
+    }
+    let lb_type = input::str(input, "Type")
+        .unwrap_or("application")
+        .to_owned();
+    if lb_type == "gateway" {
+        return Err(super::invalid_config(
+            "Airlock does not emulate Gateway Load Balancers",
+        ));
+    }
+    let scheme = input::str(input, "Scheme")
+        .unwrap_or("internet-facing")
+        .to_owned();
+    let ip_type = input::str(input, "IpAddressType")
+        .unwrap_or("ipv4")
+        .to_owned();
+    if ip_type != "ipv4" {
+        return Err(super::invalid_config(format!(
+            "IP address type '{ip_type}' needs subnets with IPv6 CIDR blocks; Airlock's VPCs are IPv4-only"
+        )));
+    }
+    if input::str(input, "CustomerOwnedIpv4Pool").is_some() {
+        return Err(super::invalid_config(
+            "Customer-owned address pools are only supported on Outposts",
+        ));
+    }
+    let maps = mappings(input)?;
+    let application = lb_type == "application";
+    if maps.is_empty() {
+        return Err(if application {
+            super::invalid_config(
+                "At least two subnets in two different Availability Zones must be specified",
+            )
+        } else {
+            super::validation("At least one subnet must be specified")
+        });
+    }
+    for m in &maps {
+        if application && (m.allocation_id.is_some() || m.private_ip.is_some()) {
+            return Err(super::invalid_config(
+                "Application Load Balancers do not support Elastic IP addresses or private IPv4 addresses in subnet mappings",
+            ));
+        }
+        if m.allocation_id.is_some() && scheme == "internal" {
+            return Err(super::invalid_config(
+                "Elastic IP addresses can only be specified for internet-facing load balancers",
+            ));
+        }
+        if m.private_ip.is_some() && scheme != "internal" {
+            return Err(super::invalid_config(
+                "Private IPv4 addresses can only be specified for internal load balancers",
+            ));
+        }
+    }
+    let subnet_ids: Vec<String> = maps.iter().map(|m| m.subnet_id.clone()).collect();
+    let groups_in = input::strs(input, "SecurityGroups");
+    let tags = super::tags_input(input)?;
+    let scope = ctx.scope();
+    let lb = ctx.store.write(|tx| {
+        if let Some(existing) = tx
+            .list::<LoadBalancer>(&scope)
+            .into_iter()
+            .find(|l| l.name.eq_ignore_ascii_case(&name))
+        {
+            if same_settings(&existing, &lb_type, &scheme, &subnet_ids) {
+                return Ok((*existing).clone());
+            }
+            return Err(ApiError::new(
+                "DuplicateLoadBalancerName",
+                format!("A load balancer with the same name '{name}' exists, but with different settings"),
+            ));
+        }
+        if tx.list::<LoadBalancer>(&scope).len() >= QUOTA {
+            return Err(ApiError::new(
+                "TooManyLoadBalancers",
+                format!("The maximum number of load balancers ({QUOTA}) has been reached"),
+            ));
+        }
+        let mut subnets = Vec::new();
+        for m in &maps {
+            let s = tx.get::<vpc::Subnet>(&scope, &m.subnet_id).ok_or_else(|| {
+                ApiError::new(
+                    "SubnetNotFound",
+                    format!("The subnet ID '{}' is not valid", m.subnet_id),
+                )
+            })?;
+            subnets.push(s);
+        }
+        let vpc_id = subnets[0].vpc_id.clone();
+        if subnets.iter().any(|s| s.vpc_id != vpc_id) {
+            return Err(ApiError::new(
+                "InvalidSubnet",
+                "The specified subnets must all belong to the same VPC",
+            ));
+        }
+        let mut zones_seen: Vec<&str> = Vec::new();
+        for s in &subnets {
+            if zones_seen.contains(&s.az.as_str()) {
+                return Err(super::invalid_config(
+                    "A load balancer cannot be attached to multiple subnets in the same Availability Zone",
+                ));
+            }
+            zones_seen.push(&s.az);
+        }
+        if application && zones_seen.len() < 2 {
+            return Err(super::invalid_config(
+                "At least two subnets in two different Availability Zones must be specified",
+            ));
+        }
+        if scheme == "internet-facing"
+            && !tx
+                .list::<igw::InternetGateway>(&scope)
+                .iter()
+                .any(|g| g.attached_to(&vpc_id))
+        {
+            return Err(ApiError::new(
+                "InvalidSubnet",
+                format!("VPC {vpc_id} has no internet gateway"),
+            ));
+        }
+        let groups = if application {
+            resolve_groups(tx, &scope, &vpc_id, &groups_in)?
+        } else {
+            if !groups_in.is_empty() {
+                resolve_groups(tx, &scope, &vpc_id, &groups_in)?;
+            }
+            groups_in.clone()
+        };
+        let short = if application { "app" } else { "net" };
+        let arn = super::arn(ctx, &format!("loadbalancer/{short}/{name}/{}", super::hex16()));
+        let path = format!("{short}/{name}/{}", arn.rsplit('/').next().unwrap_or(""));
+        let mut zones = Vec::new();
+        for (m, subnet) in maps.iter().zip(&subnets) {
+            let mut nic = eni::create_in(
+                ctx,
+                tx,
+                eni::Spec {
+                    subnet,
+                    requested_ip: m.private_ip.as_deref(),
+                    description: format!("ELB {path}"),
+                    groups: groups.clone(),
+                    interface_type: if application {
+                        "interface"
+                    } else {
+                        "network_load_balancer"
+                    },
+                    requester_managed: true,
+                    requester_id: Some(REQUESTER.into()),
+                    status: "in-use",
+                    tags: Vec::new(),
+                },
+            )
+            .map_err(|e| {
+                if e.code.starts_with("InvalidParameterValue") || e.code == "InvalidIPAddress.InUse" {
+                    super::invalid_config(e.message)
+                } else {
+                    e
+                }
+            })?;
+            let mut zone = LbZone {
+                subnet_id: subnet.id.clone(),
+                az: subnet.az.clone(),
+                eni_id: nic.id.clone(),
+                private_ip: nic.ip(),
+                public_ip: None,
+                allocation_id: None,
+                private_ip_requested: m.private_ip.is_some(),
+            };
+            if let Some(alloc) = &m.allocation_id {
+                let mut a = (*tx.get::<nat::Address>(&scope, alloc).ok_or_else(|| {
+                    ApiError::new(
+                        "AllocationIdNotFound",
+                        format!("Elastic IP address '{alloc}' does not exist"),
+                    )
+                })?)
+                .clone();
+                if a.association.is_some() {
+                    return Err(ApiError::new(
+                        "InvalidConfigurationRequest",
+                        format!("Elastic IP address '{alloc}' is already associated"),
+                    ));
+                }
+                let assoc = ids::resource_id("eipassoc");
+                a.association = Some((assoc.clone(), nic.id.clone(), nic.ip()));
+                a.vpc_id = Some(vpc_id.clone());
+                nic.public_ip = Some(a.public_ip.clone());
+                nic.allocation_id = Some(alloc.clone());
+                nic.association_id = Some(assoc);
+                zone.public_ip = Some(a.public_ip.clone());
+                zone.allocation_id = Some(alloc.clone());
+                tx.put(&scope, a)?;
+                tx.put(&scope, nic)?;
+            } else if scheme == "internet-facing" {
+                let ip = nat::take_public_ip(tx, ctx.account())?;
+                nic.public_ip = Some(ip.clone());
+                zone.public_ip = Some(ip);
+                tx.put(&scope, nic)?;
+            }
+            zones.push(zone);
+        }
+        let lb = LoadBalancer {
+            arn,
+            name: name.clone(),
+            lb_type: lb_type.clone(),
+            scheme: scheme.clone(),
+            ip_address_type: ip_type.clone(),
+            vpc_id,
+            dns_name: dns_name(&name, &lb_type, &scheme, &ctx.region),
+            hosted_zone_id: hosted_zone(&ctx.region, &lb_type),
+            security_groups: groups.clone(),
+            zones,
+            attributes: default_attributes(&lb_type, &scheme),
+            enforce_private_link_sg: (!application && !groups.is_empty()).then(|| "on".into()),
+            created: ctx.now,
+            active_at: ctx.now + ctx.scaled(PROVISION_SECS),
+            tags: tags.clone(),
+        };
+        tx.put(&scope, lb.clone())?;
+        Ok::<_, ApiError>(lb)
+    })?;
+    Ok(json!({"LoadBalancers": [lb.json(ctx.now)]}))
+}
+
+/// Security groups of a load balancer: given ones must exist in its VPC; none means the VPC's
+/// default group.
+fn resolve_groups(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    vpc_id: &str,
+    ids: &[String],
+) -> ApiResult<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(sg::default_of(tx, scope, vpc_id)
+            .map(|g| vec![g.id.clone()])
+            .unwrap_or_default());
+    }
+    for id in ids {
+        match tx.get::<sg::SecurityGroup>(scope, id) {
+            Some(g) if g.vpc_id == vpc_id => {}
+            Some(_) => {
+                return Err(ApiError::new(
+                    "InvalidSecurityGroup",
+                    format!("Security group '{id}' does not belong to VPC '{vpc_id}'"),
+                ))
+            }
+            None => {
+                return Err(ApiError::new(
+                    "InvalidSecurityGroup",
+                    format!("Security group '{id}' does not exist"),
+                ))
+            }
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for id in ids {
+        if !out.contains(id) {
+            out.push(id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Load balancers in listing order (creation, then ARN).
+pub fn ordered(mut all: Vec<Arc<LoadBalancer>>) -> Vec<Arc<LoadBalancer>> {
+    all.sort_by(|a, b| a.created.cmp(&b.created).then(a.arn.cmp(&b.arn)));
+    all
+}
+
+pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arns = input::strs(input, "LoadBalancerArns");
+    let names = input::strs(input, "Names");
+    if !arns.is_empty() && !names.is_empty() {
+        return Err(super::validation(
+            "Load balancer names and load balancer ARNs cannot be specified at the same time",
+        ));
+    }
+    for a in &arns {
+        check_arn(a)?;
+    }
+    let scope = ctx.scope();
+    let all = ordered(ctx.store.read(|v| v.list::<LoadBalancer>(&scope)));
+    let mut out = Vec::new();
+    if !arns.is_empty() {
+        for a in &arns {
+            let lb = all.iter().find(|l| &l.arn == a).ok_or_else(not_found)?;
+            if !out.iter().any(|l: &Arc<LoadBalancer>| l.arn == lb.arn) {
+                out.push(lb.clone());
+            }
+        }
+    } else if !names.is_empty() {
+        for n in &names {
+            let lb = all
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(n))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "LoadBalancerNotFound",
+                        format!("Load balancers '[{n}]' not found"),
+                    )
+                })?;
+            if !out.iter().any(|l: &Arc<LoadBalancer>| l.arn == lb.arn) {
+                out.push(lb.clone());
+            }
+        }
+    } else {
+        out = all;
+    }
+    let (page, next) = super::paginate(out, input, |l| l.arn.clone())?;
+    Ok(super::with_marker(
+        json!({"LoadBalancers": page.iter().map(|l| l.json(ctx.now)).collect::<Vec<_>>()}),
+        next,
+    ))
+}
+
+/// Removes a load balancer's interfaces, giving back their public addresses.
+fn release_zones(tx: &mut Tx<'_>, scope: &Scope, lb: &LoadBalancer) -> ApiResult<()> {
+    for z in &lb.zones {
+        match (&z.allocation_id, &z.public_ip) {
+            (Some(alloc), _) => {
+                if let Some(a) = tx.get::<nat::Address>(scope, alloc) {
+                    let mut a = (*a).clone();
+                    a.association = None;
+                    a.vpc_id = None;
+                    tx.put(scope, a)?;
+                }
+            }
+            (None, Some(ip)) => nat::release_public_ip(tx, ip),
+            (None, None) => {}
+        }
+        tx.delete::<eni::NetworkInterface>(scope, &z.eni_id);
+    }
+    Ok(())
+}
+
+pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "LoadBalancerArn")?;
+    check_arn(arn)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        // Deleting a load balancer that does not exist succeeds, as on AWS.
+        let Some(lb) = tx.get::<LoadBalancer>(&scope, arn) else {
+            return Ok(());
+        };
+        if lb.attribute("deletion_protection.enabled") == Some("true") {
+            return Err(ApiError::new(
+                "OperationNotPermitted",
+                format!("Load balancer '{arn}' cannot be deleted because deletion protection is enabled"),
+            ));
+        }
+        for l in tx.list::<listeners::Listener>(&scope) {
+            if l.lb_arn == lb.arn {
+                listeners::delete_in(tx, &scope, &l)?;
+            }
+        }
+        release_zones(tx, &scope, &lb)?;
+        tx.delete::<LoadBalancer>(&scope, arn);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn set_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "LoadBalancerArn")?;
+    let groups_in = input::strs(input, "SecurityGroups");
+    let enforce = input::str(
+        input,
+        "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic",
+    );
+    let scope = ctx.scope();
+    let lb = ctx.store.write(|tx| {
+        let mut lb = (*get(tx, &scope, arn)?).clone();
+        if lb.is_application() {
+            if enforce.is_some() {
+                return Err(super::invalid_config(
+                    "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic is only supported for Network Load Balancers",
+                ));
+            }
+            if groups_in.is_empty() {
+                return Err(super::invalid_config(
+                    "An Application Load Balancer must have at least one security group",
+                ));
+            }
+        } else if lb.security_groups.is_empty() {
+            return Err(super::invalid_config(
+                "You cannot set security groups on a Network Load Balancer which was created without any security groups",
+            ));
+        } else if groups_in.is_empty() {
+            return Err(super::invalid_config(
+                "You cannot remove all security groups from a Network Load Balancer which was created with security groups",
+            ));
+        }
+        lb.security_groups = resolve_groups(tx, &scope, &lb.vpc_id, &groups_in)?;
+        if let Some(e) = enforce {
+            lb.enforce_private_link_sg = Some(e.to_owned());
+        }
+        for z in &lb.zones {
+            if let Some(n) = tx.get::<eni::NetworkInterface>(&scope, &z.eni_id) {
+                let mut n = (*n).clone();
+                n.groups = lb.security_groups.clone();
+                tx.put(&scope, n)?;
+            }
+        }
+        tx.put(&scope, lb.clone())?;
+        Ok::<_, ApiError>(lb)
+    })?;
+    let mut out = json!({"SecurityGroupIds": lb.security_groups});
+    if let Some(e) = &lb.enforce_private_link_sg {
+        out["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!(e);
+    }
+    Ok(out)
+}
+
+pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "LoadBalancerArn")?;
+    let scope = ctx.scope();
+    let lb = ctx.store.read(|v| get(v, &scope, arn))?;
+    Ok(json!({"Attributes": super::attributes_json(&lb.attributes)}))
+}
+
+/// Checks one attribute change against what AWS accepts for the load balancer's type.
+fn check_attribute(lb: &LoadBalancer, key: &str, value: &str) -> ApiResult<()> {
+    let known = lb.attributes.iter().any(|a| a.key == key)
+        || (lb.is_application()
+            && matches!(
+                key,
+                "health_check_logs.s3.enabled"
+                    | "health_check_logs.s3.bucket"
+                    | "health_check_logs.s3.prefix"
+                    | "routing.http.x_amzn_tls_kx.enabled"
+            ));
+    if !known {
+        return Err(super::validation(format!(
+            "Load balancer attribute key '{key}' is not recognized"
+        )));
+    }
+    match key {
+        k if k.ends_with(".enabled") => super::check_bool(key, value),
+        "idle_timeout.timeout_seconds" => super::check_range(key, value, 1, 4000),
+        "client_keep_alive.seconds" => super::check_range(key, value, 60, 604_800),
+        "secondary_ips.auto_assigned.per_subnet" => super::check_range(key, value, 0, 7),
+        "routing.http.desync_mitigation_mode" => {
+            one_of(key, value, &["monitor", "defensive", "strictest"])
+        }
+        "routing.http.xff_header_processing.mode" => {
+            one_of(key, value, &["append", "preserve", "remove"])
+        }
+        "dns_record.client_routing_policy" => one_of(
+            key,
+            value,
+            &[
+                "availability_zone_affinity",
+                "partial_availability_zone_affinity",
+                "any_availability_zone",
+            ],
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(super::validation(format!(
+            "'{value}' is not a valid value for attribute '{key}': the value must be one of '{}'",
+            allowed.join(", ")
+        )))
+    }
+}
+
+pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "LoadBalancerArn")?;
+    let changes = super::attributes_input(input);
+    let scope = ctx.scope();
+    let lb = ctx.store.write(|tx| {
+        let mut lb = (*get(tx, &scope, arn)?).clone();
+        for (k, v) in &changes {
+            check_attribute(&lb, k, v)?;
+            if lb.is_application() && k == "load_balancing.cross_zone.enabled" && v != "true" {
+                return Err(super::invalid_config(
+                    "Cross-zone load balancing cannot be disabled for Application Load Balancers",
+                ));
+            }
+            super::set_attribute(&mut lb.attributes, k, v);
+        }
+        for prefix in [
+            "access_logs.s3",
+            "connection_logs.s3",
+            "health_check_logs.s3",
+        ] {
+            let on = lb.attribute(&format!("{prefix}.enabled")) == Some("true");
+            let bucket = lb.attribute(&format!("{prefix}.bucket")).unwrap_or("");
+            if on && bucket.is_empty() {
+                return Err(super::invalid_config(format!(
+                    "The value of '{prefix}.bucket' cannot be empty when '{prefix}.enabled' is true"
+                )));
+            }
+        }
+        tx.put(&scope, lb.clone())?;
+        Ok::<_, ApiError>(lb)
+    })?;
+    Ok(json!({"Attributes": super::attributes_json(&lb.attributes)}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_names_follow_aws_forms() {
+        let alb = dns_name("my-lb", "application", "internet-facing", "us-west-2");
+        let (label, rest) = alb.split_once('.').unwrap();
+        assert_eq!(rest, "us-west-2.elb.amazonaws.com");
+        let digits = label.strip_prefix("my-lb-").unwrap();
+        assert!(digits.len() >= 9 && digits.len() <= 10, "{digits}");
+        assert!(digits.bytes().all(|b| b.is_ascii_digit()));
+        assert!(dns_name("x", "application", "internal", "us-west-2").starts_with("internal-x-"));
+        let nlb = dns_name("n", "network", "internet-facing", "eu-west-1");
+        let (label, rest) = nlb.split_once('.').unwrap();
+        assert_eq!(rest, "elb.eu-west-1.amazonaws.com");
+        assert_eq!(label.len(), "n-".len() + 16);
+    }
+
+    #[test]
+    fn hosted_zones() {
+        assert_eq!(hosted_zone("us-west-2", "application"), "Z1H1FL5HABSF5");
+        assert_eq!(hosted_zone("us-east-1", "network"), "Z26RNL4JYFTOTI");
+        let z = hosted_zone("ap-south-2", "application");
+        assert_eq!(z, hosted_zone("ap-south-2", "application"));
+        assert_ne!(z, hosted_zone("ap-south-2", "network"));
+    }
+}

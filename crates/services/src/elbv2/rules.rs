@@ -1,0 +1,558 @@
+//! Listener rules: CreateRule, DescribeRules, ModifyRule, DeleteRule.
+//!
+//! Each listener has a default rule (its default actions, no conditions, priority `default`),
+//! kept on the listener record; the others are [`Rule`] records with a priority of 1–50000 that
+//! is unique per listener.
+
+use super::actions::{self, Action, Place};
+use super::listeners::{self, Listener};
+use super::{loadbalancers, Read};
+use crate::ec2::cidr;
+use crate::ec2::common::Tag;
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// Rules per listener besides the default one (AWS's default quota).
+const QUOTA: usize = 100;
+/// Condition values per rule (AWS's quota).
+const VALUES_QUOTA: usize = 5;
+const FIELDS: &[&str] = &[
+    "http-header",
+    "http-request-method",
+    "host-header",
+    "path-pattern",
+    "query-string",
+    "source-ip",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryPair {
+    pub key: Option<String>,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    /// `host-header`, `path-pattern`, `http-header`, `http-request-method`, `query-string`,
+    /// `source-ip`.
+    pub field: String,
+    /// Patterns (`*`, `?` wildcards), methods or CIDRs.
+    pub values: Vec<String>,
+    pub regex_values: Vec<String>,
+    /// `http-header`: the header name.
+    pub header_name: Option<String>,
+    /// `query-string`: key/value pairs (a missing key matches any key).
+    pub query: Vec<QueryPair>,
+}
+
+impl Condition {
+    pub fn json(&self) -> Value {
+        let mut v = json!({"Field": self.field});
+        let mut config = json!({});
+        if !self.values.is_empty() {
+            config["Values"] = json!(self.values);
+        }
+        if !self.regex_values.is_empty() {
+            config["RegexValues"] = json!(self.regex_values);
+        }
+        match self.field.as_str() {
+            "host-header" | "path-pattern" => {
+                // The legacy top-level `Values` still come back for these two fields.
+                if !self.values.is_empty() {
+                    v["Values"] = json!(self.values);
+                }
+                let key = if self.field == "host-header" {
+                    "HostHeaderConfig"
+                } else {
+                    "PathPatternConfig"
+                };
+                v[key] = config;
+            }
+            "http-header" => {
+                config["HttpHeaderName"] = json!(self.header_name);
+                v["HttpHeaderConfig"] = config;
+            }
+            "http-request-method" => v["HttpRequestMethodConfig"] = config,
+            "source-ip" => v["SourceIpConfig"] = config,
+            _ => {
+                v["QueryStringConfig"] = json!({"Values": self.query.iter().map(|q| {
+                    let mut p = json!({"Value": q.value});
+                    if let Some(k) = &q.key {
+                        p["Key"] = json!(k);
+                    }
+                    p
+                }).collect::<Vec<_>>()});
+            }
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Rule {
+    pub arn: String,
+    pub listener_arn: String,
+    pub priority: i64,
+    pub conditions: Vec<Condition>,
+    pub actions: Vec<Action>,
+    /// Host header and URL rewrites, as given.
+    pub transforms: Vec<Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    pub tags: Vec<Tag>,
+}
+
+impl Record for Rule {
+    const KIND: &'static str = "elbv2.rule";
+    fn id(&self) -> &str {
+        &self.arn
+    }
+}
+
+impl Rule {
+    pub fn json(&self) -> Value {
+        let mut v = json!({
+            "RuleArn": self.arn, "Priority": self.priority.to_string(),
+            "Conditions": self.conditions.iter().map(Condition::json).collect::<Vec<_>>(),
+            "Actions": actions::actions_json(&self.actions), "IsDefault": false,
+        });
+        if !self.transforms.is_empty() {
+            v["Transforms"] = json!(self.transforms);
+        }
+        v
+    }
+}
+
+/// The default rule of listener `l`.
+fn default_rule_json(l: &Listener) -> Value {
+    json!({
+        "RuleArn": l.default_rule_arn, "Priority": "default", "Conditions": [],
+        "Actions": actions::actions_json(&l.default_actions), "IsDefault": true,
+    })
+}
+
+pub fn not_found() -> ApiError {
+    ApiError::new("RuleNotFound", "One or more rules not found")
+}
+
+fn check_arn(arn: &str) -> ApiResult<()> {
+    match super::resource_of(arn) {
+        Some(r) if r.starts_with("listener-rule/") => Ok(()),
+        _ => Err(super::validation(format!(
+            "'{arn}' is not a valid rule ARN"
+        ))),
+    }
+}
+
+/// A rule ARN: a rule record, or a listener's default rule.
+pub enum Found {
+    Rule(Arc<Rule>),
+    Default(Arc<Listener>),
+}
+
+pub fn find<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Found> {
+    check_arn(arn)?;
+    if let Some(rule) = r.get_rec::<Rule>(scope, arn) {
+        return Ok(Found::Rule(rule));
+    }
+    r.list_rec::<Listener>(scope)
+        .into_iter()
+        .find(|l| l.default_rule_arn == arn)
+        .map(Found::Default)
+        .ok_or_else(not_found)
+}
+
+/// Parses and checks a `Conditions` list.
+pub fn parse_conditions(items: &[Value]) -> ApiResult<Vec<Condition>> {
+    if items.is_empty() {
+        return Err(super::validation(
+            "At least one condition must be specified",
+        ));
+    }
+    let mut out: Vec<Condition> = Vec::new();
+    for item in items {
+        let field = input::str(item, "Field").unwrap_or("").to_owned();
+        if !FIELDS.contains(&field.as_str()) {
+            return Err(super::validation(format!(
+                "Condition field '{field}' must be one of '[{}]'",
+                FIELDS.join(", ")
+            )));
+        }
+        let legacy = input::strs(item, "Values");
+        let config_key = match field.as_str() {
+            "host-header" => "HostHeaderConfig",
+            "path-pattern" => "PathPatternConfig",
+            "http-header" => "HttpHeaderConfig",
+            "http-request-method" => "HttpRequestMethodConfig",
+            "query-string" => "QueryStringConfig",
+            _ => "SourceIpConfig",
+        };
+        let config = item.get(config_key);
+        if !legacy.is_empty() && config.is_some() {
+            return Err(super::validation(format!(
+                "You cannot specify both 'Values' and '{config_key}' for a '{field}' condition"
+            )));
+        }
+        if !legacy.is_empty() && !matches!(field.as_str(), "host-header" | "path-pattern") {
+            return Err(super::validation(format!(
+                "A '{field}' condition must be specified with '{config_key}'"
+            )));
+        }
+        let mut c = Condition {
+            field: field.clone(),
+            values: legacy,
+            regex_values: Vec::new(),
+            header_name: None,
+            query: Vec::new(),
+        };
+        if let Some(cfg) = config {
+            if field == "query-string" {
+                c.query = input::list(cfg, "Values")
+                    .iter()
+                    .map(|p| QueryPair {
+                        key: input::str(p, "Key").map(str::to_owned),
+                        value: input::str(p, "Value").unwrap_or("").to_owned(),
+                    })
+                    .collect();
+            } else {
+                c.values = input::strs(cfg, "Values");
+                c.regex_values = input::strs(cfg, "RegexValues");
+            }
+            if field == "http-header" {
+                c.header_name = input::str(cfg, "HttpHeaderName").map(str::to_owned);
+            }
+        }
+        check_condition(&c)?;
+        let once = matches!(
+            field.as_str(),
+            "host-header" | "path-pattern" | "http-request-method" | "source-ip"
+        );
+        if once && out.iter().any(|o| o.field == field) {
+            return Err(super::validation(format!(
+                "A rule can have only one '{field}' condition"
+            )));
+        }
+        out.push(c);
+    }
+    let total: usize = out
+        .iter()
+        .map(|c| c.values.len() + c.regex_values.len() + c.query.len())
+        .sum();
+    if total > VALUES_QUOTA {
+        return Err(super::validation(format!(
+            "A rule can only have '{VALUES_QUOTA}' condition values"
+        )));
+    }
+    Ok(out)
+}
+
+fn check_condition(c: &Condition) -> ApiResult<()> {
+    let n = c.values.len() + c.regex_values.len() + c.query.len();
+    if n == 0 {
+        return Err(super::validation(format!(
+            "A '{}' condition must have at least one value",
+            c.field
+        )));
+    }
+    for v in c.values.iter().chain(&c.regex_values) {
+        if v.is_empty() || v.chars().count() > 128 {
+            return Err(super::validation(format!(
+                "Condition value '{v}' must be between 1 and 128 characters long"
+            )));
+        }
+    }
+    match c.field.as_str() {
+        "http-header" => {
+            let Some(name) = &c.header_name else {
+                return Err(super::validation(
+                    "An 'http-header' condition must have an HttpHeaderName",
+                ));
+            };
+            let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            if name.is_empty() || name.len() > 40 || !name.bytes().all(token) {
+                return Err(super::validation(format!(
+                    "HTTP header name '{name}' is not valid"
+                )));
+            }
+            if name.eq_ignore_ascii_case("host") {
+                return Err(super::validation(
+                    "Use a 'host-header' condition to match the host header",
+                ));
+            }
+        }
+        "http-request-method" => {
+            for m in &c.values {
+                if m.len() > 40
+                    || !m
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b == b'_' || b == b'-')
+                {
+                    return Err(super::validation(format!(
+                        "HTTP request method '{m}' is not valid: use uppercase letters, '-' and '_'"
+                    )));
+                }
+            }
+        }
+        "source-ip" => {
+            for v in &c.values {
+                let ok = cidr::Cidr::parse_loose(v).is_some()
+                    || v.split_once('/').is_some_and(|(ip, len)| {
+                        ip.parse::<std::net::Ipv6Addr>().is_ok()
+                            && len.parse::<u8>().is_ok_and(|l| l <= 128)
+                    });
+                if !ok {
+                    return Err(super::validation(format!(
+                        "Source IP value '{v}' must be a CIDR block"
+                    )));
+                }
+            }
+        }
+        "path-pattern" => {
+            for v in &c.values {
+                if !v.starts_with('/') && !v.starts_with('*') {
+                    return Err(super::validation(format!(
+                        "Path pattern '{v}' must begin with '/' or '*'"
+                    )));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn transforms_in(input: &Value) -> ApiResult<Vec<Value>> {
+    let t = input::list(input, "Transforms").to_vec();
+    for kind in ["host-header-rewrite", "url-rewrite"] {
+        if t.iter()
+            .filter(|x| input::str(x, "Type") == Some(kind))
+            .count()
+            > 1
+        {
+            return Err(super::validation(format!(
+                "A rule can have only one '{kind}' transform"
+            )));
+        }
+    }
+    Ok(t)
+}
+
+fn listener_place<'a>(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    l: &'a Listener,
+) -> ApiResult<(Arc<loadbalancers::LoadBalancer>, &'a str)> {
+    let lb = loadbalancers::get(tx, scope, &l.lb_arn)?;
+    if !lb.is_application() {
+        return Err(super::invalid_config(
+            "Rules are only supported for listeners of Application Load Balancers",
+        ));
+    }
+    Ok((lb, &l.protocol))
+}
+
+pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let listener_arn = input::req(input, "ListenerArn")?;
+    let Some(priority) = input::int(input, "Priority") else {
+        return Err(super::validation("A rule priority must be specified"));
+    };
+    let conditions = parse_conditions(input::list(input, "Conditions"))?;
+    let transforms = transforms_in(input)?;
+    let tags = super::tags_input(input)?;
+    let scope = ctx.scope();
+    let rule = ctx.store.write(|tx| {
+        let l = listeners::get(tx, &scope, listener_arn)?;
+        let (lb, protocol) = listener_place(tx, &scope, &l)?;
+        let place = Place { lb: &lb, protocol };
+        let actions = actions::parse(tx, &scope, &place, input::list(input, "Actions"))?;
+        let siblings: Vec<Arc<Rule>> = tx
+            .list::<Rule>(&scope)
+            .into_iter()
+            .filter(|r| r.listener_arn == l.arn)
+            .collect();
+        if siblings.iter().any(|r| r.priority == priority) {
+            return Err(ApiError::new(
+                "PriorityInUse",
+                format!("Priority '{priority}' is currently in use"),
+            ));
+        }
+        if siblings.len() >= QUOTA {
+            return Err(ApiError::new(
+                "TooManyRules",
+                format!("You've reached the limit on the number of rules per listener ({QUOTA})"),
+            ));
+        }
+        let rule = Rule {
+            arn: listeners::default_rule_arn(&l.arn),
+            listener_arn: l.arn.clone(),
+            priority,
+            conditions,
+            actions,
+            transforms,
+            created: ctx.now,
+            tags,
+        };
+        tx.put(&scope, rule.clone())?;
+        Ok::<_, ApiError>(rule)
+    })?;
+    Ok(json!({"Rules": [rule.json()]}))
+}
+
+pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let listener_arn = input::str(input, "ListenerArn");
+    let arns = input::strs(input, "RuleArns");
+    match (listener_arn, arns.is_empty()) {
+        (None, true) => {
+            return Err(super::validation(
+                "You must specify either listener ARN or rule ARNs",
+            ))
+        }
+        (Some(_), false) => {
+            return Err(super::validation(
+                "Listener ARN and rule ARNs cannot be specified at the same time",
+            ))
+        }
+        _ => {}
+    }
+    let scope = ctx.scope();
+    let rules: Vec<(String, Value)> = ctx.store.read(|v| {
+        let mut out = Vec::new();
+        if let Some(la) = listener_arn {
+            let l = listeners::get(v, &scope, la)?;
+            let mut rs: Vec<Arc<Rule>> = v
+                .list::<Rule>(&scope)
+                .into_iter()
+                .filter(|r| r.listener_arn == l.arn)
+                .collect();
+            rs.sort_by_key(|r| r.priority);
+            out.extend(rs.iter().map(|r| (r.arn.clone(), r.json())));
+            out.push((l.default_rule_arn.clone(), default_rule_json(&l)));
+        } else {
+            for a in &arns {
+                if out.iter().any(|(x, _)| x == a) {
+                    continue;
+                }
+                match find(v, &scope, a)? {
+                    Found::Rule(r) => out.push((r.arn.clone(), r.json())),
+                    Found::Default(l) => out.push((a.clone(), default_rule_json(&l))),
+                }
+            }
+        }
+        Ok::<_, ApiError>(out)
+    })?;
+    let (page, next) = super::paginate(rules, input, |(a, _)| a.clone())?;
+    Ok(super::with_marker(
+        json!({"Rules": page.into_iter().map(|(_, r)| r).collect::<Vec<_>>()}),
+        next,
+    ))
+}
+
+pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "RuleArn")?;
+    let scope = ctx.scope();
+    let out = ctx.store.write(|tx| match find(tx, &scope, arn)? {
+        Found::Default(l) => {
+            if input.get("Conditions").is_some() || input.get("Transforms").is_some() {
+                return Err(ApiError::new(
+                    "OperationNotPermitted",
+                    "The conditions and transforms of a default rule cannot be modified",
+                ));
+            }
+            let mut l = (*l).clone();
+            if input.get("Actions").is_some() {
+                let lb = loadbalancers::get(tx, &scope, &l.lb_arn)?;
+                let place = Place {
+                    lb: &lb,
+                    protocol: &l.protocol,
+                };
+                l.default_actions =
+                    actions::parse(tx, &scope, &place, input::list(input, "Actions"))?;
+                tx.put(&scope, l.clone())?;
+            }
+            Ok::<_, ApiError>(default_rule_json(&l))
+        }
+        Found::Rule(r) => {
+            let mut r = (*r).clone();
+            let l = listeners::get(tx, &scope, &r.listener_arn)?;
+            if input.get("Actions").is_some() {
+                let (lb, protocol) = listener_place(tx, &scope, &l)?;
+                let place = Place { lb: &lb, protocol };
+                r.actions = actions::parse(tx, &scope, &place, input::list(input, "Actions"))?;
+            }
+            if input.get("Conditions").is_some() {
+                r.conditions = parse_conditions(input::list(input, "Conditions"))?;
+            }
+            if input.get("Transforms").is_some() {
+                r.transforms = transforms_in(input)?;
+            } else if input::bool(input, "ResetTransforms") == Some(true) {
+                r.transforms.clear();
+            }
+            tx.put(&scope, r.clone())?;
+            Ok(r.json())
+        }
+    })?;
+    Ok(json!({"Rules": [out]}))
+}
+
+pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let arn = input::req(input, "RuleArn")?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| match find(tx, &scope, arn)? {
+        Found::Default(_) => Err(ApiError::new(
+            "OperationNotPermitted",
+            format!("Default rule '{arn}' cannot be deleted"),
+        )),
+        Found::Rule(r) => {
+            tx.delete::<Rule>(&scope, &r.arn);
+            Ok(())
+        }
+    })?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_parse_and_check() {
+        let c = parse_conditions(&[
+            json!({"Field": "path-pattern", "Values": ["/img/*"]}),
+            json!({"Field": "host-header", "HostHeaderConfig": {"Values": ["*.example.com"]}}),
+        ])
+        .unwrap();
+        assert_eq!(c[0].values, ["/img/*"]);
+        let v = c[1].json();
+        assert_eq!(v["HostHeaderConfig"]["Values"][0], "*.example.com");
+        assert_eq!(v["Values"][0], "*.example.com");
+        for bad in [
+            json!({"Field": "cookie", "Values": ["x"]}),
+            json!({"Field": "path-pattern", "Values": []}),
+            json!({"Field": "source-ip", "SourceIpConfig": {"Values": ["not-a-cidr"]}}),
+            json!({"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["get"]}}),
+            json!({"Field": "http-header", "HttpHeaderConfig": {"Values": ["x"]}}),
+            json!({"Field": "source-ip", "Values": ["10.0.0.0/8"]}),
+        ] {
+            assert!(
+                parse_conditions(std::slice::from_ref(&bad)).is_err(),
+                "{bad}"
+            );
+        }
+        let twice = [
+            json!({"Field": "path-pattern", "Values": ["/a"]}),
+            json!({"Field": "path-pattern", "Values": ["/b"]}),
+        ];
+        assert!(parse_conditions(&twice).is_err());
+        let many =
+            [json!({"Field": "path-pattern", "Values": ["/1", "/2", "/3", "/4", "/5", "/6"]})];
+        assert!(parse_conditions(&many).is_err());
+        let q = parse_conditions(&[json!({"Field": "query-string", "QueryStringConfig": {"Values": [{"Key": "a", "Value": "b"}, {"Value": "c"}]}})]).unwrap();
+        assert_eq!(q[0].query.len(), 2);
+        assert!(parse_conditions(&[json!({"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8", "2001:db8::/32"]}})]).is_ok());
+    }
+}

@@ -1,0 +1,960 @@
+//! ELBv2's control plane through the AWS SDK for Rust: an internet-facing Application Load
+//! Balancer in front of private addresses (the MWAA user guide's "advanced" access), its
+//! interfaces, DNS name, target health, listeners, rules, tags and errors.
+
+use crate::mwaa::{config, world, World};
+use airlock_server::Running;
+use airlock_services::dns::{lookup, Answer};
+use airlock_tests::{default_config, start_with};
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, Matcher, ProtocolEnum, RuleCondition, Tag,
+    TargetDescription, TargetTypeEnum,
+};
+use aws_sdk_elasticloadbalancingv2::Client;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// A second public subnet (us-west-2b) beside the world's one, on the same route table.
+async fn second_public_subnet(w: &World) -> String {
+    let s = w
+        .ec2
+        .create_subnet()
+        .vpc_id(&w.vpc)
+        .cidr_block("10.192.11.0/24")
+        .availability_zone("us-west-2b")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let rts = w
+        .ec2
+        .describe_route_tables()
+        .filters(filter("association.subnet-id", &w.public))
+        .send()
+        .await
+        .unwrap();
+    let rt = rts.route_tables()[0].route_table_id().unwrap().to_owned();
+    w.ec2
+        .associate_route_table()
+        .route_table_id(rt)
+        .subnet_id(&s)
+        .send()
+        .await
+        .unwrap();
+    s
+}
+
+fn forward(tg: &str) -> Action {
+    Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(tg)
+        .build()
+}
+
+fn ip(id: &str) -> TargetDescription {
+    TargetDescription::builder().id(id).build()
+}
+
+fn resolve(server: &Running, name: &str) -> Answer {
+    lookup(
+        &server.state.store,
+        &server.state.config.services,
+        time::OffsetDateTime::now_utc(),
+        &name.to_ascii_lowercase(),
+    )
+}
+
+async fn wait_active(elb: &Client, arn: &str) {
+    for _ in 0..200 {
+        let d = elb
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .unwrap();
+        let code = d.load_balancers()[0]
+            .state()
+            .unwrap()
+            .code()
+            .unwrap()
+            .as_str()
+            .to_owned();
+        if code == "active" {
+            return;
+        }
+        assert_eq!(code, "provisioning");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{arn} never became active");
+}
+
+/// States of DescribeTargetHealth, by target id.
+async fn health(elb: &Client, tg: &str) -> Vec<(String, String, Option<String>)> {
+    let h = elb
+        .describe_target_health()
+        .target_group_arn(tg)
+        .send()
+        .await
+        .unwrap();
+    let mut out: Vec<_> = h
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let th = d.target_health().unwrap();
+            (
+                d.target().unwrap().id().unwrap().to_owned(),
+                th.state().unwrap().as_str().to_owned(),
+                th.reason().map(|r| r.as_str().to_owned()),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn an_internet_facing_alb_in_front_of_private_addresses() {
+    let server = start_with(config(None)).await;
+    let w = world(&server).await;
+    let public_b = second_public_subnet(&w).await;
+    let elb = Client::new(&default_config(&server).await);
+
+    // Validation before anything is created.
+    let err = elb
+        .create_load_balancer()
+        .name("one-subnet")
+        .subnets(&w.public)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidConfigurationRequest"));
+    assert_eq!(
+        err.message(),
+        Some("At least two subnets in two different Availability Zones must be specified")
+    );
+    for bad in [
+        "-lead",
+        "under_score",
+        "internal-x",
+        "a-name-that-is-much-too-long-for-elb",
+    ] {
+        let err = elb
+            .create_load_balancer()
+            .name(bad)
+            .subnets(&w.public)
+            .subnets(&public_b)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{bad}");
+    }
+    let err = elb
+        .create_load_balancer()
+        .name("no-subnet")
+        .subnets("subnet-0123456789abcdef0")
+        .subnets(&public_b)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("SubnetNotFound"));
+
+    // The load balancer.
+    let created = elb
+        .create_load_balancer()
+        .name("mwaa-alb")
+        .subnets(&w.public)
+        .subnets(&public_b)
+        .security_groups(&w.sg)
+        .tags(Tag::builder().key("team").value("data").build())
+        .send()
+        .await
+        .unwrap();
+    let lb = &created.load_balancers()[0];
+    let lb_arn = lb.load_balancer_arn().unwrap().to_owned();
+    let id = lb_arn
+        .strip_prefix(
+            "arn:aws:elasticloadbalancing:us-west-2:000000000000:loadbalancer/app/mwaa-alb/",
+        )
+        .expect("ALB ARN");
+    assert!(
+        id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let dns = lb.dns_name().unwrap().to_owned();
+    let digits = dns
+        .strip_prefix("mwaa-alb-")
+        .and_then(|r| r.strip_suffix(".us-west-2.elb.amazonaws.com"))
+        .expect("ALB DNS name");
+    assert!(
+        digits.len() >= 9 && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{dns}"
+    );
+    assert_eq!(lb.canonical_hosted_zone_id(), Some("Z1H1FL5HABSF5"));
+    assert_eq!(lb.scheme().unwrap().as_str(), "internet-facing");
+    assert_eq!(lb.r#type().unwrap().as_str(), "application");
+    assert_eq!(lb.vpc_id(), Some(w.vpc.as_str()));
+    assert_eq!(lb.security_groups(), std::slice::from_ref(&w.sg));
+    assert_eq!(lb.ip_address_type().unwrap().as_str(), "ipv4");
+    let mut zones: Vec<&str> = lb
+        .availability_zones()
+        .iter()
+        .map(|z| z.zone_name().unwrap())
+        .collect();
+    zones.sort();
+    assert_eq!(zones, ["us-west-2a", "us-west-2b"]);
+
+    // Same name: the same load balancer with the same settings, an error with others.
+    let again = elb
+        .create_load_balancer()
+        .name("mwaa-alb")
+        .subnets(&public_b)
+        .subnets(&w.public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.load_balancers()[0].load_balancer_arn(),
+        Some(lb_arn.as_str())
+    );
+    let err = elb
+        .create_load_balancer()
+        .name("mwaa-alb")
+        .scheme("internal".into())
+        .subnets(&w.private[0])
+        .subnets(&w.private[1])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DuplicateLoadBalancerName"));
+
+    // One interface per subnet, AWS's, each with a public address.
+    let enis = w
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("description", &format!("ELB app/mwaa-alb/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enis.network_interfaces().len(), 2);
+    let mut public_ips: Vec<Ipv4Addr> = Vec::new();
+    for n in enis.network_interfaces() {
+        assert_eq!(n.requester_managed(), Some(true));
+        assert_eq!(n.requester_id(), Some("amazon-elb"));
+        assert_eq!(n.interface_type().unwrap().as_str(), "interface");
+        assert_eq!(n.status().unwrap().as_str(), "in-use");
+        assert_eq!(n.groups()[0].group_id(), Some(w.sg.as_str()));
+        let public = n.association().unwrap().public_ip().unwrap();
+        public_ips.push(public.parse().unwrap());
+    }
+    public_ips.sort();
+
+    // Active after the (scaled) provisioning time; then its name resolves to the public
+    // addresses.
+    wait_active(&elb, &lb_arn).await;
+    match resolve(&server, &dns) {
+        Answer::A(mut ips) => {
+            ips.sort();
+            assert_eq!(ips, public_ips);
+        }
+        other => panic!("{dns}: {other:?}"),
+    }
+
+    // The target group of the user guide: IP targets, HTTPS 443, matcher 200,302.
+    let tg = elb
+        .create_target_group()
+        .name("mwaa-webserver")
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .matcher(Matcher::builder().http_code("200,302").build())
+        .send()
+        .await
+        .unwrap();
+    let g = &tg.target_groups()[0];
+    let tg_arn = g.target_group_arn().unwrap().to_owned();
+    assert!(tg_arn.starts_with(
+        "arn:aws:elasticloadbalancing:us-west-2:000000000000:targetgroup/mwaa-webserver/"
+    ));
+    assert_eq!(g.health_check_protocol().unwrap().as_str(), "HTTPS");
+    assert_eq!(g.health_check_port(), Some("traffic-port"));
+    assert_eq!(g.health_check_path(), Some("/"));
+    assert_eq!(g.health_check_interval_seconds(), Some(30));
+    assert_eq!(g.health_check_timeout_seconds(), Some(10));
+    assert_eq!(g.healthy_threshold_count(), Some(5));
+    assert_eq!(g.unhealthy_threshold_count(), Some(2));
+    assert_eq!(g.matcher().unwrap().http_code(), Some("200,302"));
+    assert_eq!(g.protocol_version(), Some("HTTP1"));
+    assert!(g.load_balancer_arns().is_empty());
+    for (codes, name) in [("600", "bad-matcher-1"), ("2xx", "bad-matcher-2")] {
+        let err = elb
+            .create_target_group()
+            .name(name)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&w.vpc)
+            .matcher(Matcher::builder().http_code(codes).build())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{codes}");
+    }
+    let err = elb
+        .create_target_group()
+        .name("mwaa-webserver")
+        .protocol(ProtocolEnum::Https)
+        .port(8443)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DuplicateTargetGroupName"));
+
+    // Targets: two addresses inside the VPC (their zones are detected); public and malformed
+    // addresses are refused; private ones outside the VPC need a zone.
+    elb.register_targets()
+        .target_group_arn(&tg_arn)
+        .targets(ip("10.192.20.17"))
+        .targets(ip("10.192.21.45"))
+        .send()
+        .await
+        .unwrap();
+    let err = elb
+        .register_targets()
+        .target_group_arn(&tg_arn)
+        .targets(ip("8.8.8.8"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidTarget"));
+    for bad in ["10.200.0.5", "not-an-ip"] {
+        let err = elb
+            .register_targets()
+            .target_group_arn(&tg_arn)
+            .targets(ip(bad))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("ValidationError"), "{bad}");
+    }
+    let h = elb
+        .describe_target_health()
+        .target_group_arn(&tg_arn)
+        .send()
+        .await
+        .unwrap();
+    let mut seen: Vec<(String, i32, String, String, String)> = h
+        .target_health_descriptions()
+        .iter()
+        .map(|d| {
+            let t = d.target().unwrap();
+            let th = d.target_health().unwrap();
+            (
+                t.id().unwrap().to_owned(),
+                t.port().unwrap(),
+                t.availability_zone().unwrap().to_owned(),
+                th.state().unwrap().as_str().to_owned(),
+                th.reason().unwrap().as_str().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (
+                "10.192.20.17".into(),
+                443,
+                "us-west-2a".into(),
+                "unused".into(),
+                "Target.NotInUse".into()
+            ),
+            (
+                "10.192.21.45".into(),
+                443,
+                "us-west-2b".into(),
+                "unused".into(),
+                "Target.NotInUse".into()
+            ),
+        ]
+    );
+    assert_eq!(
+        h.target_health_descriptions()[0]
+            .target_health()
+            .unwrap()
+            .description(),
+        Some("Target group is not configured to receive traffic from the load balancer")
+    );
+
+    // An HTTPS listener needs a certificate ACM has issued in this account and region.
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+    let missing =
+        "arn:aws:acm:us-west-2:000000000000:certificate/8c3bd4a6-0000-4000-8000-000000000000";
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(missing).build())
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("CertificateNotFound"));
+    assert_eq!(
+        err.message(),
+        Some(format!("Certificate '{missing}' not found").as_str())
+    );
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Tcp)
+        .port(443)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+
+    // An HTTP listener forwarding to the group: its targets are now being registered.
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap();
+    let l = &listener.listeners()[0];
+    let l_arn = l.listener_arn().unwrap().to_owned();
+    assert!(l_arn.starts_with(&format!(
+        "arn:aws:elasticloadbalancing:us-west-2:000000000000:listener/app/mwaa-alb/{id}/"
+    )));
+    let action = &l.default_actions()[0];
+    assert_eq!(action.target_group_arn(), Some(tg_arn.as_str()));
+    assert_eq!(
+        action.forward_config().unwrap().target_groups()[0].weight(),
+        Some(1)
+    );
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    aws_sdk_elasticloadbalancingv2::types::FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DuplicateListener"));
+    assert_eq!(
+        health(&elb, &tg_arn).await,
+        [
+            (
+                "10.192.20.17".into(),
+                "initial".into(),
+                Some("Elb.RegistrationInProgress".into())
+            ),
+            (
+                "10.192.21.45".into(),
+                "initial".into(),
+                Some("Elb.RegistrationInProgress".into())
+            ),
+        ]
+    );
+    let groups = elb
+        .describe_target_groups()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.target_groups().len(), 1);
+    assert_eq!(
+        groups.target_groups()[0].load_balancer_arns(),
+        std::slice::from_ref(&lb_arn)
+    );
+
+    // A group in use cannot be deleted.
+    let err = elb
+        .delete_target_group()
+        .target_group_arn(&tg_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ResourceInUse"));
+
+    // Rules: priorities are unique; the default rule comes last.
+    let path = |p: &str| {
+        RuleCondition::builder()
+            .field("path-pattern")
+            .path_pattern_config(
+                aws_sdk_elasticloadbalancingv2::types::PathPatternConditionConfig::builder()
+                    .values(p)
+                    .build(),
+            )
+            .build()
+    };
+    elb.create_rule()
+        .listener_arn(&l_arn)
+        .priority(10)
+        .conditions(path("/api/*"))
+        .actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap();
+    let err = elb
+        .create_rule()
+        .listener_arn(&l_arn)
+        .priority(10)
+        .conditions(path("/other/*"))
+        .actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("PriorityInUse"));
+    let rules = elb
+        .describe_rules()
+        .listener_arn(&l_arn)
+        .send()
+        .await
+        .unwrap();
+    let prio: Vec<(&str, bool)> = rules
+        .rules()
+        .iter()
+        .map(|r| (r.priority().unwrap(), r.is_default().unwrap()))
+        .collect();
+    assert_eq!(prio, [("10", false), ("default", true)]);
+    let err = elb
+        .delete_rule()
+        .rule_arn(rules.rules()[1].rule_arn().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OperationNotPermitted"));
+
+    // Deregistering from a group in use: the target drains for the (scaled) delay.
+    elb.modify_target_group_attributes()
+        .target_group_arn(&tg_arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.timeout_seconds")
+                .value("60")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    elb.deregister_targets()
+        .target_group_arn(&tg_arn)
+        .targets(ip("10.192.21.45"))
+        .send()
+        .await
+        .unwrap();
+    let h = health(&elb, &tg_arn).await;
+    if h.len() == 2 {
+        assert_eq!(h[1].1, "draining");
+        assert_eq!(h[1].2.as_deref(), Some("Target.DeregistrationInProgress"));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(health(&elb, &tg_arn).await.len(), 1);
+
+    // Tags and attributes.
+    let tags = elb
+        .describe_tags()
+        .resource_arns(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let t = &tags.tag_descriptions()[0].tags()[0];
+    assert_eq!((t.key(), t.value()), (Some("team"), Some("data")));
+    let attrs = elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let get = |k: &str| {
+        attrs
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(k))
+            .and_then(|a| a.value().map(str::to_owned))
+    };
+    assert_eq!(get("idle_timeout.timeout_seconds").as_deref(), Some("60"));
+    assert_eq!(get("routing.http2.enabled").as_deref(), Some("true"));
+    assert_eq!(get("deletion_protection.enabled").as_deref(), Some("false"));
+    let set = |k: &str, v: &str| {
+        elb.modify_load_balancer_attributes()
+            .load_balancer_arn(&lb_arn)
+            .attributes(
+                aws_sdk_elasticloadbalancingv2::types::LoadBalancerAttribute::builder()
+                    .key(k)
+                    .value(v)
+                    .build(),
+            )
+            .send()
+    };
+    assert_eq!(
+        set("idle_timeout.timeout_seconds", "0")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("ValidationError")
+    );
+    assert_eq!(
+        set("no.such.attribute", "1").await.unwrap_err().code(),
+        Some("ValidationError")
+    );
+    set("deletion_protection.enabled", "true").await.unwrap();
+    let err = elb
+        .delete_load_balancer()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OperationNotPermitted"));
+    set("deletion_protection.enabled", "false").await.unwrap();
+
+    // Deleting the load balancer removes its listeners and interfaces and frees the group.
+    elb.delete_load_balancer()
+        .load_balancer_arn(&lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let enis = w
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("description", &format!("ELB app/mwaa-alb/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(enis.network_interfaces().is_empty());
+    assert_eq!(resolve(&server, &dns), Answer::NxDomain);
+    let err = elb
+        .describe_load_balancers()
+        .load_balancer_arns(&lb_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("LoadBalancerNotFound"));
+    let err = elb
+        .describe_listeners()
+        .listener_arns(&l_arn)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ListenerNotFound"));
+    assert_eq!(
+        health(&elb, &tg_arn).await,
+        [(
+            "10.192.20.17".into(),
+            "unused".into(),
+            Some("Target.NotInUse".into())
+        )]
+    );
+    elb.delete_target_group()
+        .target_group_arn(&tg_arn)
+        .send()
+        .await
+        .unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn internal_and_network_load_balancers() {
+    let server = start_with(config(None)).await;
+    let w = world(&server).await;
+    let elb = Client::new(&default_config(&server).await);
+
+    // Internal ALB: `internal-` name, private addresses in DNS.
+    let lb = elb
+        .create_load_balancer()
+        .name("private-alb")
+        .scheme("internal".into())
+        .subnets(&w.private[0])
+        .subnets(&w.private[1])
+        .send()
+        .await
+        .unwrap();
+    let lb = &lb.load_balancers()[0];
+    let dns = lb.dns_name().unwrap().to_owned();
+    assert!(dns.starts_with("internal-private-alb-"), "{dns}");
+    // No groups given: the VPC's default group.
+    let groups = w
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &w.vpc))
+        .filters(filter("group-name", "default"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lb.security_groups(),
+        [groups.security_groups()[0].group_id().unwrap().to_owned()]
+    );
+    wait_active(&elb, lb.load_balancer_arn().unwrap()).await;
+    match resolve(&server, &dns) {
+        Answer::A(ips) => {
+            assert_eq!(ips.len(), 2);
+            assert!(
+                ips.iter().all(|ip| ip.octets()[..2] == [10, 192]),
+                "{ips:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // NLB: one subnet is enough, `net/` ARN, hex DNS name under elb.<region>.
+    let nlb = elb
+        .create_load_balancer()
+        .name("tcp-nlb")
+        .r#type("network".into())
+        .scheme("internal".into())
+        .subnets(&w.private[0])
+        .send()
+        .await
+        .unwrap();
+    let nlb = &nlb.load_balancers()[0];
+    let nlb_arn = nlb.load_balancer_arn().unwrap().to_owned();
+    assert!(nlb_arn.contains(":loadbalancer/net/tcp-nlb/"));
+    let ndns = nlb.dns_name().unwrap();
+    assert!(
+        ndns.starts_with("tcp-nlb-") && ndns.ends_with(".elb.us-west-2.amazonaws.com"),
+        "{ndns}"
+    );
+    assert_eq!(nlb.canonical_hosted_zone_id(), Some("Z18D5FSROUN65G"));
+    let tg = elb
+        .create_target_group()
+        .name("tcp-targets")
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap();
+    let g = &tg.target_groups()[0];
+    assert_eq!(g.health_check_protocol().unwrap().as_str(), "TCP");
+    assert!(g.matcher().is_none());
+    let tg_arn = g.target_group_arn().unwrap().to_owned();
+    // An HTTP listener on an NLB, or a TCP group behind an ALB, are refused.
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&nlb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("IncompatibleProtocols"));
+    elb.create_listener()
+        .load_balancer_arn(&nlb_arn)
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap();
+    // The group now belongs to the NLB.
+    let other = elb
+        .create_load_balancer()
+        .name("other-nlb")
+        .r#type("network".into())
+        .scheme("internal".into())
+        .subnets(&w.private[1])
+        .send()
+        .await
+        .unwrap();
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(other.load_balancers()[0].load_balancer_arn().unwrap())
+        .protocol(ProtocolEnum::Tcp)
+        .port(5432)
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("TargetGroupAssociationLimit"));
+    let all = elb
+        .describe_load_balancers()
+        .page_size(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.load_balancers().len(), 2);
+    let rest = elb
+        .describe_load_balancers()
+        .marker(all.next_marker().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.load_balancers().len(), 1);
+    assert!(rest.next_marker().is_none());
+    let policies = elb.describe_ssl_policies().send().await.unwrap();
+    assert!(policies
+        .ssl_policies()
+        .iter()
+        .any(|p| p.name() == Some("ELBSecurityPolicy-2016-08")));
+    server.stop().await.unwrap();
+}
+
+/// The HTTPS path: a certificate ACM has issued, the default security policy, the load
+/// balancer in the certificate's `InUseBy`.
+#[tokio::test]
+async fn an_https_listener_with_an_issued_acm_certificate() {
+    let server = start_with(config(None)).await;
+    let w = world(&server).await;
+    let public_b = second_public_subnet(&w).await;
+    let elb = Client::new(&default_config(&server).await);
+    let acm = aws_sdk_acm::Client::new(&default_config(&server).await);
+    let cert = acm
+        .request_certificate()
+        .domain_name("airflow.example.com")
+        .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
+        .send()
+        .await
+        .unwrap()
+        .certificate_arn()
+        .unwrap()
+        .to_owned();
+    let mut status = String::new();
+    for _ in 0..200 {
+        let d = acm
+            .describe_certificate()
+            .certificate_arn(&cert)
+            .send()
+            .await
+            .unwrap();
+        status = d
+            .certificate()
+            .unwrap()
+            .status()
+            .unwrap()
+            .as_str()
+            .to_owned();
+        if status == "ISSUED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "ISSUED");
+    let lb = elb
+        .create_load_balancer()
+        .name("tls-alb")
+        .subnets(&w.public)
+        .subnets(&public_b)
+        .security_groups(&w.sg)
+        .send()
+        .await
+        .unwrap();
+    let lb_arn = lb.load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_owned();
+    let tg = elb
+        .create_target_group()
+        .name("tls-targets")
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap();
+    let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
+    let err = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .ssl_policy("ELBSecurityPolicy-Nope")
+        .certificates(Certificate::builder().certificate_arn(&cert).build())
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("SSLPolicyNotFound"));
+    let l = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(&cert).build())
+        .default_actions(forward(&tg_arn))
+        .send()
+        .await
+        .unwrap();
+    let l = &l.listeners()[0];
+    assert_eq!(l.ssl_policy(), Some("ELBSecurityPolicy-2016-08"));
+    assert_eq!(l.certificates()[0].certificate_arn(), Some(cert.as_str()));
+    let in_use = acm
+        .describe_certificate()
+        .certificate_arn(&cert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_use.certificate().unwrap().in_use_by(),
+        std::slice::from_ref(&lb_arn)
+    );
+    let listed = elb
+        .describe_listener_certificates()
+        .listener_arn(l.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.certificates()[0].is_default(), Some(true));
+    elb.delete_listener()
+        .listener_arn(l.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let freed = acm
+        .describe_certificate()
+        .certificate_arn(&cert)
+        .send()
+        .await
+        .unwrap();
+    assert!(freed.certificate().unwrap().in_use_by().is_empty());
+    server.stop().await.unwrap();
+}
