@@ -236,6 +236,10 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         every.tick().await;
+        // Deleted VPCs give their loopback /16 back.
+        if let Err(e) = model::release_stale((*source.store).as_ref()) {
+            tracing::warn!(target: "airlock::dataplane", error = %e, "cannot free fabric slots");
+        }
         let want = desired(&source);
         running.retain(|addr, (w, task)| {
             let keep = want.get(addr) == Some(w) && !task.0.is_finished();
