@@ -9,26 +9,7 @@ set -euo pipefail
 start_server --time-scale 0.002
 SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=5 -o ExitOnForwardFailure=yes)
 
-VPC=$(q ec2 create-vpc --cidr-block 10.192.0.0/16 --query Vpc.VpcId)
-q ec2 modify-vpc-attribute --vpc-id "$VPC" --enable-dns-hostnames '{"Value":true}' >/dev/null
-PUB=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.10.0/24 --availability-zone us-west-2a --query Subnet.SubnetId)
-A=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.20.0/24 --availability-zone us-west-2a --query Subnet.SubnetId)
-B=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.21.0/24 --availability-zone us-west-2b --query Subnet.SubnetId)
-IGW=$(q ec2 create-internet-gateway --query InternetGateway.InternetGatewayId)
-q ec2 attach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
-PRT=$(q ec2 create-route-table --vpc-id "$VPC" --query RouteTable.RouteTableId)
-q ec2 create-route --route-table-id "$PRT" --destination-cidr-block 0.0.0.0/0 --gateway-id "$IGW" >/dev/null
-q ec2 associate-route-table --route-table-id "$PRT" --subnet-id "$PUB" >/dev/null
-EIP=$(q ec2 allocate-address --domain vpc --query AllocationId)
-NAT=$(q ec2 create-nat-gateway --subnet-id "$PUB" --allocation-id "$EIP" --query NatGateway.NatGatewayId)
-RT=$(q ec2 create-route-table --vpc-id "$VPC" --query RouteTable.RouteTableId)
-q ec2 create-route --route-table-id "$RT" --destination-cidr-block 0.0.0.0/0 --nat-gateway-id "$NAT" >/dev/null
-q ec2 associate-route-table --route-table-id "$RT" --subnet-id "$A" >/dev/null
-q ec2 associate-route-table --route-table-id "$RT" --subnet-id "$B" >/dev/null
-SG=$(q ec2 create-security-group --group-name mwaa --description "MWAA environment" --vpc-id "$VPC" --query GroupId)
-q ec2 authorize-security-group-ingress --group-id "$SG" --ip-permissions "IpProtocol=-1,UserIdGroupPairs=[{GroupId=$SG}]" >/dev/null
-q iam create-role --role-name mwaa-exec --assume-role-policy-document \
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}' >/dev/null
+mwaa_network
 q mwaa create-environment --name MyAirflowEnvironment --execution-role-arn arn:aws:iam::000000000000:role/mwaa-exec \
     --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags --network-configuration "SubnetIds=$A,$B,SecurityGroupIds=$SG" >/dev/null
 available() { [[ $(q mwaa get-environment --name MyAirflowEnvironment --query Environment.Status) == AVAILABLE ]]; }

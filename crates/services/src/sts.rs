@@ -93,35 +93,15 @@ fn session_token(min_len: usize) -> String {
 /// (AWS refuses root credentials outright; Airlock lets them through when the account is trusted,
 /// so the default `test` key can assume roles.)
 pub fn trusts(document: &str, who: &crate::Principal) -> bool {
-    let Ok(doc) = serde_json::from_str::<Value>(document) else {
-        return false;
-    };
-    let list = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     let session_role = who.arn.strip_prefix("arn:aws:sts::").and_then(|rest| {
         let (account, path) = rest.split_once(":assumed-role/")?;
         let role = path.split('/').next()?;
         Some(format!("arn:aws:iam::{account}:role/{role}"))
     });
-    let matches = |statement: &Value| {
-        let actions = list(statement.get("Action"));
-        if !actions
-            .iter()
-            .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
-        {
-            return false;
-        }
+    let names_caller = |statement: &Value| {
         let principals = match statement.get("Principal") {
             Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
-            Some(p) => list(p.get("AWS")),
+            Some(p) => iam::strings(p.get("AWS")),
             None => Vec::new(),
         };
         principals.iter().any(|p| {
@@ -132,14 +112,13 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
                 || session_role.as_deref() == Some(p.as_str())
         })
     };
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => Vec::new(),
+    let statements = iam::statements(document);
+    let any = |effect: &str| {
+        statements
+            .iter()
+            .any(|s| iam::about_assume_role(s, effect) && names_caller(s))
     };
-    let effect = |s: &Value, e: &str| s.get("Effect").and_then(Value::as_str) == Some(e);
-    !statements.iter().any(|s| effect(s, "Deny") && matches(s))
-        && statements.iter().any(|s| effect(s, "Allow") && matches(s))
+    !any("Deny") && any("Allow")
 }
 
 pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

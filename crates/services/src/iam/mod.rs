@@ -435,3 +435,36 @@ pub fn ensure_mwaa_service_linked_role(
     )?;
     Ok(())
 }
+
+/// The statements of a policy document (one statement object counts as a list of one; a
+/// document that is not JSON has none).
+pub fn statements(document: &str) -> Vec<Value> {
+    match serde_json::from_str::<Value>(document)
+        .ok()
+        .and_then(|d| d.get("Statement").cloned())
+    {
+        Some(Value::Array(a)) => a,
+        Some(s @ Value::Object(_)) => vec![s],
+        _ => Vec::new(),
+    }
+}
+
+/// A policy element that is a string or a list of strings.
+pub fn strings(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a trust-policy statement is about `sts:AssumeRole` with effect `effect`.
+pub fn about_assume_role(statement: &Value, effect: &str) -> bool {
+    statement.get("Effect").and_then(Value::as_str) == Some(effect)
+        && strings(statement.get("Action"))
+            .iter()
+            .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+}

@@ -245,33 +245,10 @@ fn check_role(ctx: &Ctx<'_>, tx: &Tx<'_>, arn: &str) -> ApiResult<()> {
 
 /// Services an `Allow` / `sts:AssumeRole` statement of a trust policy names.
 fn trusted_services(document: &str) -> Vec<String> {
-    let Ok(doc) = serde_json::from_str::<Value>(document) else {
-        return Vec::new();
-    };
-    let list = |v: Option<&Value>| -> Vec<String> {
-        match v {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => Vec::new(),
-    };
-    statements
+    iam::statements(document)
         .iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"))
-        .filter(|s| {
-            list(s.get("Action"))
-                .iter()
-                .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
-        })
-        .flat_map(|s| list(s.get("Principal").and_then(|p| p.get("Service"))))
+        .filter(|s| iam::about_assume_role(s, "Allow"))
+        .flat_map(|s| iam::strings(s.get("Principal").and_then(|p| p.get("Service"))))
         .collect()
 }
 
