@@ -23,8 +23,7 @@
 
 use crate::{dataplane, fabric, Source};
 use airlock_services::dns::{self, Answer};
-use airlock_services::ec2::cidr::{self, Cidr};
-use airlock_services::ec2::{eni, fabric as model, igw, instances, keypair, routes, sg, vpc};
+use airlock_services::ec2::{eni, fabric as model, instances, keypair, vpc};
 use airlock_store::{Record, Scope, Store, View};
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::ssh_key::LineEnding;
@@ -137,80 +136,23 @@ fn host(v: &View<'_>, scope: &Scope, instance: &str) -> Option<Host> {
     Some(Host { eni: e, vpc })
 }
 
-/// Whether the instance's subnet routes to an internet gateway attached to its VPC (without one a
-/// public address is unreachable, as on AWS).
-fn reaches_internet(v: &View<'_>, scope: &Scope, h: &Host) -> bool {
-    let tables: Vec<_> = v
-        .list::<routes::RouteTable>(scope)
-        .into_iter()
-        .filter(|t| t.vpc_id == h.vpc.id)
-        .collect();
-    let table = tables
-        .iter()
-        .find(|t| {
-            t.associations
-                .iter()
-                .any(|a| a.subnet_id.as_deref() == Some(h.eni.subnet_id.as_str()))
-        })
-        .or_else(|| tables.iter().find(|t| t.is_main()));
-    table.is_some_and(|t| {
-        t.routes.iter().any(|r| {
-            r.gateway_id
-                .as_deref()
-                .filter(|g| g.starts_with("igw-"))
-                .and_then(|g| v.get::<igw::InternetGateway>(scope, g))
-                .is_some_and(|g| g.attached_to(&h.vpc.id))
-        })
-    })
-}
-
-/// Whether a peer from the internet may reach port 22 of the instance's public address.
-///
-/// The peer is a host program on the loopback interface; on AWS it would be some public address
-/// Airlock cannot know. So an ingress rule of the interface's groups for TCP 22 admits it if its
-/// IPv4 CIDR contains the peer's real address (`127.0.0.1/32`) or any public address (not
-/// RFC 1918/6598, loopback or link-local): `0.0.0.0/0` and the tutorial's `<your IP>/32` admit,
-/// `10.0.0.0/8` or a group reference do not. The subnet must also route to an attached internet
-/// gateway.
+/// Whether a peer from the internet may reach port 22 of the instance's public address
+/// ([`dataplane::internet_admits`] with the interface's groups and subnet).
 pub fn public_admitted(source: &Source, scope: &Scope, instance: &str, peer: SocketAddr) -> bool {
-    let peer_ip = match peer {
-        SocketAddr::V4(a) => Some(u32::from(*a.ip())),
-        SocketAddr::V6(_) => None,
-    };
     (*source.store).as_ref().read(|v| {
-        let Some(h) = host(v, scope, instance) else {
-            return false;
-        };
-        if h.eni.public_ip.is_none() || !reaches_internet(v, scope, &h) {
-            return false;
-        }
-        h.eni
-            .groups
-            .iter()
-            .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
-            .any(|g| g.rules.iter().any(|r| admits_internet(r, peer_ip)))
+        host(v, scope, instance).is_some_and(|h| {
+            h.eni.public_ip.is_some()
+                && dataplane::internet_admits(
+                    v,
+                    scope,
+                    &h.eni.groups,
+                    &h.vpc.id,
+                    &h.eni.subnet_id,
+                    peer,
+                    22,
+                )
+        })
     })
-}
-
-/// Whether ingress rule `r` lets an internet peer (at loopback address `peer_ip`) reach TCP 22.
-fn admits_internet(r: &sg::Rule, peer_ip: Option<u32>) -> bool {
-    let ports = r.protocol == "-1"
-        || (r.protocol == "tcp"
-            && (r.from_port.unwrap_or(0)..=r.to_port.unwrap_or(65535)).contains(&22));
-    let cidr = r.cidr_ipv4.as_deref().and_then(Cidr::parse_loose);
-    !r.egress
-        && ports
-        && cidr.is_some_and(|c| has_public(&c) || peer_ip.is_some_and(|ip| c.contains_ip(ip)))
-}
-
-/// Whether `c` holds an address of the internet: not only private (RFC 1918, RFC 6598),
-/// loopback or link-local space.
-fn has_public(c: &Cidr) -> bool {
-    let local = ["127.0.0.0/8", "169.254.0.0/16"]
-        .iter()
-        .filter_map(|s| Cidr::parse(s))
-        .any(|l| l.contains(c));
-    !cidr::is_private(c) && !local
 }
 
 /// Ends an SSH connection when dropped (its listener stopped).
@@ -567,79 +509,6 @@ pub async fn connect(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(
-        egress: bool,
-        protocol: &str,
-        ports: Option<(i64, i64)>,
-        cidr: Option<&str>,
-    ) -> sg::Rule {
-        sg::Rule {
-            id: "sgr-1".into(),
-            egress,
-            protocol: protocol.into(),
-            from_port: ports.map(|p| p.0),
-            to_port: ports.map(|p| p.1),
-            cidr_ipv4: cidr.map(str::to_owned),
-            cidr_ipv6: None,
-            group_id: None,
-            group_owner: None,
-            prefix_list_id: None,
-            description: None,
-        }
-    }
-
-    #[test]
-    fn the_internet_is_any_public_address() {
-        let peer = Some(u32::from(Ipv4Addr::LOCALHOST));
-        let ssh = Some((22, 22));
-        assert!(admits_internet(
-            &rule(false, "tcp", ssh, Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(admits_internet(
-            &rule(false, "tcp", ssh, Some("203.0.113.7/32")),
-            peer
-        ));
-        assert!(admits_internet(
-            &rule(false, "-1", None, Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(admits_internet(
-            &rule(false, "tcp", Some((0, 65535)), Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(admits_internet(
-            &rule(false, "tcp", ssh, Some("127.0.0.1/32")),
-            peer
-        ));
-        // Private ranges, other ports, other protocols, egress and group references do not.
-        assert!(!admits_internet(
-            &rule(false, "tcp", ssh, Some("10.0.0.0/8")),
-            peer
-        ));
-        assert!(!admits_internet(
-            &rule(false, "tcp", ssh, Some("192.168.1.0/24")),
-            peer
-        ));
-        assert!(!admits_internet(
-            &rule(false, "tcp", Some((443, 443)), Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(!admits_internet(
-            &rule(false, "udp", ssh, Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(!admits_internet(
-            &rule(true, "tcp", ssh, Some("0.0.0.0/0")),
-            peer
-        ));
-        assert!(!admits_internet(&rule(false, "tcp", ssh, None), peer));
-        assert!(!admits_internet(
-            &rule(false, "tcp", ssh, Some("127.0.0.2/32")),
-            peer
-        ));
-    }
 
     #[test]
     fn the_host_key_survives_restarts_and_resets() {

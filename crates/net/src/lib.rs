@@ -7,12 +7,17 @@
 //! - [`webserver`]: what an environment's webserver answers; [`ca`]: the local CA behind its
 //!   certificates.
 //! - [`bastion`]: EC2 instances as SSH bastions (port forwarding with `ssh -D`/`ssh -L`).
+//! - [`lb`]: load balancer listeners (ALB HTTP/HTTPS routing and forwarding, NLB TCP/TLS), with
+//!   [`tls`] for their ACM certificates; [`health`]: the target health checker.
 
 pub mod bastion;
 pub mod ca;
 pub mod dataplane;
 pub mod dns;
 pub mod fabric;
+pub mod health;
+pub mod lb;
+pub mod tls;
 pub mod webserver;
 
 use airlock_services::Config;

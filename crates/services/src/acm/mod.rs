@@ -1043,16 +1043,39 @@ pub fn set_in_use(
     Ok(())
 }
 
-/// The certificate chain and private key (PEM) of `arn`, for the load balancers' TLS: the
-/// certificate followed by its chain, and the key. `None` until a requested certificate is
-/// issued.
-pub fn key_material(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<(String, String)> {
-    let c = find_in(tx, scope, arn)?;
-    c.visible_info(OffsetDateTime::now_utc())?;
+/// What a load balancer serves for certificate `arn`: the certificate followed by its chain
+/// (PEM), the private key (PEM), and the names the certificate covers (for SNI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub chain: String,
+    pub key: String,
+    pub names: Vec<String>,
+}
+
+/// The certificate `arn` as a load balancer serves it now (read in a transaction or a snapshot);
+/// `None` until a requested certificate is issued, or if it is gone.
+pub fn served<R: crate::elbv2::Read>(r: &R, scope: &Scope, arn: &str) -> Option<Served> {
+    let c = lookup(|s, id| r.get_rec::<Certificate>(s, id), scope, arn)
+        .ok()
+        .flatten()?;
+    let info = c.visible_info(OffsetDateTime::now_utc())?;
     let m = c.material.as_ref()?;
     let mut chain = m.certificate.clone();
     for p in &m.chain {
         chain.push_str(p);
     }
-    Some((chain, m.private_key.clone()))
+    Some(Served {
+        chain,
+        key: m.private_key.clone(),
+        names: info.sans.clone(),
+    })
+}
+
+/// The certificate chain and private key (PEM) of `arn` (see [`served`]).
+pub fn key_material<R: crate::elbv2::Read>(
+    r: &R,
+    scope: &Scope,
+    arn: &str,
+) -> Option<(String, String)> {
+    served(r, scope, arn).map(|s| (s.chain, s.key))
 }

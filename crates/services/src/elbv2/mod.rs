@@ -25,6 +25,7 @@
 pub mod actions;
 pub mod listeners;
 pub mod loadbalancers;
+pub mod routing;
 pub mod rules;
 pub mod ssl;
 pub mod tags;

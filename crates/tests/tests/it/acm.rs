@@ -32,13 +32,13 @@ async fn client(server: &Running, region: &str) -> Client {
     Client::new(&sdk_config(server, "test", "test", None, region).await)
 }
 
-struct Party {
-    params: CertificateParams,
-    key: KeyPair,
-    pem: String,
+pub struct Party {
+    pub params: CertificateParams,
+    pub key: KeyPair,
+    pub pem: String,
 }
 
-fn params(cn: &str, sans: &[&str], ca: bool) -> CertificateParams {
+pub fn params(cn: &str, sans: &[&str], ca: bool) -> CertificateParams {
     let mut p =
         CertificateParams::new(sans.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap();
     let mut dn = DistinguishedName::new();
@@ -55,11 +55,11 @@ fn params(cn: &str, sans: &[&str], ca: bool) -> CertificateParams {
     p
 }
 
-fn rsa() -> KeyPair {
+pub fn rsa() -> KeyPair {
     KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap()
 }
 
-fn signed(params: CertificateParams, key: KeyPair, by: &Party) -> Party {
+pub fn signed(params: CertificateParams, key: KeyPair, by: &Party) -> Party {
     let pem = params
         .signed_by(&key, &Issuer::from_params(&by.params, &by.key))
         .unwrap()
@@ -67,13 +67,13 @@ fn signed(params: CertificateParams, key: KeyPair, by: &Party) -> Party {
     Party { params, key, pem }
 }
 
-fn self_signed(params: CertificateParams, key: KeyPair) -> Party {
+pub fn self_signed(params: CertificateParams, key: KeyPair) -> Party {
     let pem = params.self_signed(&key).unwrap().pem();
     Party { params, key, pem }
 }
 
 /// Root → intermediate → `www.example.com`.
-fn pki() -> (Party, Party, Party) {
+pub fn pki() -> (Party, Party, Party) {
     let root = self_signed(params("Example Root", &[], true), rsa());
     let int = signed(params("Example Intermediate", &[], true), rsa(), &root);
     let leaf = signed(
@@ -88,7 +88,7 @@ fn pki() -> (Party, Party, Party) {
     (root, int, leaf)
 }
 
-fn blob(s: &str) -> Blob {
+pub fn blob(s: &str) -> Blob {
     Blob::new(s.as_bytes().to_vec())
 }
 

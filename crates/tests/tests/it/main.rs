@@ -10,6 +10,7 @@ mod ec2;
 mod elbv2;
 mod iam_sts;
 mod instances;
+mod lb;
 mod mwaa;
 mod webserver;
 mod wire;

@@ -11,18 +11,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn source(server: &Running) -> airlock_net::Source {
+pub fn source(server: &Running) -> airlock_net::Source {
     airlock_net::Source {
         store: server.state.clone(),
         config: server.state.config.services.clone(),
     }
 }
 
-fn scope() -> Scope {
+pub fn scope() -> Scope {
     Scope::new("000000000000", "us-west-2")
 }
 
-async fn eni(server: &Running, id: &str) -> airlock_services::ec2::eni::NetworkInterface {
+pub async fn eni(server: &Running, id: &str) -> airlock_services::ec2::eni::NetworkInterface {
     let e = server
         .state
         .store
@@ -79,7 +79,7 @@ fn post(path: &str, extra: &str, body: &str) -> String {
     format!("POST {path} HTTP/1.1\r\nHost: {{host}}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
-async fn client_interface(w: &World, subnet: &str, group: &str) -> String {
+pub async fn client_interface(w: &World, subnet: &str, group: &str) -> String {
     let e = w
         .ec2
         .create_network_interface()
