@@ -1,31 +1,13 @@
-//! Airlock's local certificate authority: it issues the certificates the emulated webservers
-//! present. Kept in the store (so it survives restarts and `--ephemeral` works); users trust it
-//! with `airlock ca > airlock-ca.pem`.
+//! The local certificate authority ([`airlock_services::ca`]) as the webservers use it: TLS
+//! configurations with certificates it issues, per host name.
 
-use airlock_store::{Record, Scope, Store};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
-};
-use serde::{Deserialize, Serialize};
+use airlock_store::Store;
+use rcgen::{CertificateParams, DnType, KeyPair};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio_rustls::rustls::ServerConfig;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CaRecord {
-    pub id: String,
-    pub cert_pem: String,
-    pub key_pem: String,
-}
-
-impl Record for CaRecord {
-    const KIND: &'static str = "airlock.ca";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-const ID: &str = "local";
+pub use airlock_services::ca::CaRecord;
 
 /// The CA, and the TLS configurations issued so far (per host name).
 pub struct Ca {
@@ -43,42 +25,7 @@ impl Ca {
     /// Loads the CA from the store, creating it on first use.
     pub fn load_or_create(store: &Store) -> anyhow_like::Result<Ca> {
         install_provider();
-        let scope = Scope::new("", "");
-        let record = match store.read(|v| v.get::<CaRecord>(&scope, ID)) {
-            Some(r) => (*r).clone(),
-            None => {
-                let key = KeyPair::generate().map_err(anyhow_like::err)?;
-                let mut params = CertificateParams::default();
-                let mut dn = DistinguishedName::new();
-                dn.push(DnType::CommonName, "Airlock Local CA");
-                dn.push(DnType::OrganizationName, "Airlock");
-                params.distinguished_name = dn;
-                params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-                params.key_usages = vec![
-                    KeyUsagePurpose::KeyCertSign,
-                    KeyUsagePurpose::CrlSign,
-                    KeyUsagePurpose::DigitalSignature,
-                ];
-                params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-                params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
-                let cert = params.self_signed(&key).map_err(anyhow_like::err)?;
-                let r = CaRecord {
-                    id: ID.into(),
-                    cert_pem: cert.pem(),
-                    key_pem: key.serialize_pem(),
-                };
-                let put = r.clone();
-                store
-                    .write(|tx| {
-                        if let Some(existing) = tx.get::<CaRecord>(&scope, ID) {
-                            return Ok::<_, airlock_protocol::ApiError>((*existing).clone());
-                        }
-                        tx.put(&scope, put.clone())?;
-                        Ok(put)
-                    })
-                    .map_err(anyhow_like::err)?
-            }
-        };
+        let record = airlock_services::ca::ensure(store).map_err(anyhow_like::err)?;
         let key = KeyPair::from_pem(&record.key_pem).map_err(anyhow_like::err)?;
         let issuer =
             rcgen::Issuer::from_ca_cert_pem(&record.cert_pem, key).map_err(anyhow_like::err)?;
@@ -94,7 +41,7 @@ impl Ca {
     /// trusted stays the CA.
     pub fn persist(&self, store: &Store) -> Result<(), airlock_protocol::ApiError> {
         store.write(|tx| {
-            tx.put(&Scope::new("", ""), self.record.clone())
+            tx.put(&airlock_services::ca::scope(), self.record.clone())
                 .map_err(Into::into)
         })
     }

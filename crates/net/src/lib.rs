@@ -24,14 +24,11 @@ use airlock_services::Config;
 use airlock_store::{Kind, Store};
 use std::sync::Arc;
 
-/// The record types the network side keeps in the store (the local CA, the bastions' host key).
-/// A store must be opened with these besides `airlock_services::record_kinds()`, or they are not
-/// loaded back after a restart (and a new CA and host key are made).
+/// The record types the network side keeps in the store (the bastions' host key; the local CA is
+/// among `airlock_services::record_kinds()`). A store must be opened with both lists, or these
+/// records are not loaded back after a restart (and a new host key is made).
 pub fn record_kinds() -> Vec<Kind> {
-    vec![
-        Kind::of::<ca::CaRecord>(),
-        Kind::of::<bastion::HostKeyRecord>(),
-    ]
+    vec![Kind::of::<bastion::HostKeyRecord>()]
 }
 
 /// What the network side needs from the rest of Airlock: the state and the service settings.

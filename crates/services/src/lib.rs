@@ -7,6 +7,7 @@
 
 pub mod acm;
 pub mod auth;
+pub mod ca;
 pub mod dns;
 pub mod ec2;
 pub mod elbv2;
@@ -100,6 +101,7 @@ pub fn record_kinds() -> Vec<Kind> {
     kinds.extend(mwaa::record_kinds());
     kinds.extend(acm::record_kinds());
     kinds.extend(elbv2::record_kinds());
+    kinds.push(Kind::of::<ca::CaRecord>());
     kinds
 }
 

@@ -765,7 +765,8 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         // does not exist.
         ("PRIVATE", Some("PCA_RESOURCE_NOT_FOUND".to_owned()), None)
     } else {
-        let issued = x509::issue(&domain, &names, &key_algorithm, midnight(issue_at))?;
+        let ca = crate::ca::ensure(ctx.store)?;
+        let issued = x509::issue(&domain, &names, &key_algorithm, midnight(issue_at), &ca)?;
         let material = Material {
             certificate: issued.certificate,
             chain: issued.chain,

@@ -917,7 +917,15 @@ fn requested_certificates_validate_then_issue() {
         .unwrap()
         .private_key;
     let cert = got["Certificate"].as_str().unwrap();
-    x509::check_import(cert.as_bytes(), key.as_bytes(), None, later.now).unwrap();
+    let chain = got["CertificateChain"].as_str().unwrap();
+    assert_eq!(chain, crate::ca::ensure(&store).unwrap().cert_pem);
+    x509::check_import(
+        cert.as_bytes(),
+        key.as_bytes(),
+        Some(chain.as_bytes()),
+        later.now,
+    )
+    .unwrap();
     // In use, an issued certificate is eligible for renewal.
     store
         .write(|tx| {
@@ -962,9 +970,20 @@ fn request_options() {
         .unwrap()
         .unwrap();
     assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
-    x509::check_import(chain.as_bytes(), key.as_bytes(), None, ctx.now).unwrap();
+    // The certificate, then Airlock's CA: a chain ImportCertificate itself accepts.
+    let end = "-----END CERTIFICATE-----\n";
+    let (leaf, ca) = chain.split_at(chain.find(end).unwrap() + end.len());
+    assert_eq!(ca, crate::ca::ensure(&store).unwrap().cert_pem);
+    x509::check_import(
+        leaf.as_bytes(),
+        key.as_bytes(),
+        Some(ca.as_bytes()),
+        ctx.now,
+    )
+    .unwrap();
     assert_eq!(d["KeyAlgorithm"], "EC-prime256v1");
-    assert_eq!(d["SignatureAlgorithm"], "SHA256WITHECDSA");
+    // Signed by Airlock's (RSA) CA; AWS signs EC certificates with an ECDSA CA instead.
+    assert_eq!(d["SignatureAlgorithm"], "SHA256WITHRSA");
     assert_eq!(
         d["Options"]["CertificateTransparencyLoggingPreference"],
         "DISABLED"

@@ -726,14 +726,15 @@ pub fn check_import(
 // ------------------------------------------------------------------------------------------------
 // RequestCertificate
 
-/// A certificate and key for a requested certificate: self-signed, `CN=<domain>` with every
-/// name as a SAN, valid from `not_before` for 395 days (ACM's 13 months), RSA keys with digital
+/// A certificate and key for a requested certificate, issued by Airlock's local CA `ca` (its
+/// certificate is the chain): `CN=<domain>` with every name as a SAN, valid from `not_before` for 395 days (ACM's 13 months), RSA keys with digital
 /// signature and key encipherment, EC keys with digital signature, server and client auth.
 pub fn issue(
     domain: &str,
     names: &[String],
     key_algorithm: &str,
     not_before: OffsetDateTime,
+    ca: &crate::ca::CaRecord,
 ) -> Result<Checked, ApiError> {
     use rcgen::{
         CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair,
@@ -770,13 +771,15 @@ pub fn issue(
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
-    let cert = params.self_signed(&key).map_err(fail)?;
+    let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(fail)?;
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key).map_err(fail)?;
+    let cert = params.signed_by(&key, &issuer).map_err(fail)?;
     let pem = cert.pem();
     let info = info_of(&pem)
         .ok_or_else(|| ApiError::internal("cannot read back an issued certificate"))?;
     Ok(Checked {
         certificate: pem,
-        chain: Vec::new(),
+        chain: vec![ca.cert_pem.clone()],
         private_key: key.serialize_pem(),
         info,
     })

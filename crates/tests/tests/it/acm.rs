@@ -468,6 +468,11 @@ async fn requested_certificates_are_issued_after_validation() {
         .certificate()
         .unwrap()
         .starts_with("-----BEGIN CERTIFICATE-----"));
+    // Issued by Airlock's local CA: trusting `airlock ca` is enough to trust it.
+    assert_eq!(
+        got.certificate_chain(),
+        Some(server.state.ca.cert_pem.as_str())
+    );
     let scope = airlock_store::Scope::new("000000000000", "us-west-2");
     server
         .state

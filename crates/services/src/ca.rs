@@ -1,0 +1,73 @@
+//! Airlock's local certificate authority: one key and self-signed certificate, kept in the store
+//! (so it survives restarts and users trust it once, with `airlock ca > airlock-ca.pem`). The
+//! environments' webservers present certificates it issues, and so do certificates requested
+//! from ACM once validated.
+
+use airlock_protocol::ApiError;
+use airlock_store::{Record, Scope, Store};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaRecord {
+    pub id: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl Record for CaRecord {
+    const KIND: &'static str = "airlock.ca";
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The record's id; it lives in the empty scope.
+pub const ID: &str = "local";
+
+pub fn scope() -> Scope {
+    Scope::new("", "")
+}
+
+fn create() -> Result<CaRecord, ApiError> {
+    let fail = |e: rcgen::Error| ApiError::internal(format!("cannot create the local CA: {e}"));
+    // RSA, as the Amazon CA behind most ACM certificates (so requested RSA certificates show
+    // `SHA256WITHRSA`, as on AWS).
+    let key = KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+        .map_err(fail)?;
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "Airlock Local CA");
+    dn.push(DnType::OrganizationName, "Airlock");
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(3650);
+    let cert = params.self_signed(&key).map_err(fail)?;
+    Ok(CaRecord {
+        id: ID.into(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// The CA, created (and stored) on first use.
+pub fn ensure(store: &Store) -> Result<CaRecord, ApiError> {
+    if let Some(r) = store.read(|v| v.get::<CaRecord>(&scope(), ID)) {
+        return Ok((*r).clone());
+    }
+    let made = create()?;
+    store.write(|tx| {
+        if let Some(existing) = tx.get::<CaRecord>(&scope(), ID) {
+            return Ok((*existing).clone());
+        }
+        tx.put(&scope(), made.clone())?;
+        Ok(made)
+    })
+}
