@@ -9,7 +9,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Serialize};
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -90,23 +90,64 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The table-like name of this record type, unique across Airlock (`ec2.vpc`, `iam.role`).
     const KIND: &'static str;
     fn id(&self) -> &str;
+    /// A secondary key (the VPC a subnet or an interface is in, say): [`View::list_in`] finds the
+    /// records of one group without scanning the whole kind.
+    fn group(&self) -> Option<&str> {
+        None
+    }
 }
 
 type Obj = Arc<dyn Any + Send + Sync>;
 /// Kind first: one record type's records are contiguous (per scope, then id).
 type Key = (&'static str, Scope, String);
+/// The group index: kind, scope, group, id.
+type GroupKey = (&'static str, Scope, String, String);
+
+/// Every record, and the group index over them.
+#[derive(Default)]
+struct Records {
+    map: BTreeMap<Key, Obj>,
+    group_of: HashMap<Key, String>,
+    groups: BTreeSet<GroupKey>,
+}
+
+impl Records {
+    fn insert(&mut self, key: Key, obj: Obj, group: Option<String>) {
+        self.unindex(&key);
+        if let Some(g) = group {
+            self.groups
+                .insert((key.0, key.1.clone(), g.clone(), key.2.clone()));
+            self.group_of.insert(key.clone(), g);
+        }
+        self.map.insert(key, obj);
+    }
+
+    fn remove(&mut self, key: &Key) {
+        self.unindex(key);
+        self.map.remove(key);
+    }
+
+    fn unindex(&mut self, key: &Key) {
+        if let Some(g) = self.group_of.remove(key) {
+            self.groups
+                .remove(&(key.0, key.1.clone(), g, key.2.clone()));
+        }
+    }
+}
 
 /// How to turn a stored body back into a typed record; one per record type.
 #[derive(Clone, Copy)]
 pub struct Kind {
     pub name: &'static str,
-    decode: fn(&str) -> Result<Obj, serde_json::Error>,
+    decode: fn(&str) -> Result<(Obj, Option<String>), serde_json::Error>,
 }
 
 impl Kind {
     pub fn of<T: Record>() -> Kind {
-        fn decode<T: Record>(body: &str) -> Result<Obj, serde_json::Error> {
-            Ok(Arc::new(serde_json::from_str::<T>(body)?))
+        fn decode<T: Record>(body: &str) -> Result<(Obj, Option<String>), serde_json::Error> {
+            let t = serde_json::from_str::<T>(body)?;
+            let group = t.group().map(str::to_owned);
+            Ok((Arc::new(t), group))
         }
         Kind {
             name: T::KIND,
@@ -125,7 +166,7 @@ pub struct Change {
 }
 
 pub struct Store {
-    records: RwLock<BTreeMap<Key, Obj>>,
+    records: RwLock<Records>,
     /// Held for the whole of a write transaction: writers are serialised, readers are not.
     db: Mutex<Option<Connection>>,
     kinds: HashMap<&'static str, Kind>,
@@ -179,7 +220,7 @@ impl Store {
 
     fn build(conn: Option<Connection>, kinds: &[Kind]) -> Store {
         Store {
-            records: RwLock::new(BTreeMap::new()),
+            records: RwLock::new(Records::default()),
             db: Mutex::new(conn),
             kinds: kinds.iter().map(|k| (k.name, *k)).collect(),
             events: broadcast::channel(4096).0,
@@ -207,12 +248,12 @@ impl Store {
             let Some(k) = self.kinds.get(kind.as_str()) else {
                 continue;
             };
-            let obj = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
+            let (obj, group) = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
                 kind: kind.clone(),
                 id: id.clone(),
                 reason: e.to_string(),
             })?;
-            records.insert((k.name, Scope { account, region }, id), obj);
+            records.insert((k.name, Scope { account, region }, id), obj, group);
         }
         Ok(())
     }
@@ -264,9 +305,9 @@ impl Store {
                 deleted,
             });
             match pending {
-                Some((obj, _)) => records.insert(key, obj),
+                Some((obj, _, group)) => records.insert(key, obj, group),
                 None => records.remove(&key),
-            };
+            }
         }
         drop(records);
         drop(db);
@@ -283,15 +324,13 @@ impl Store {
         if let Some(conn) = db.as_mut() {
             conn.execute("DELETE FROM records", [])?;
         }
-        self.records
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        *self.records.write().unwrap_or_else(|e| e.into_inner()) = Records::default();
         Ok(())
     }
 }
 
-type Pending = Option<(Obj, String)>;
+/// A transaction's write: the record, its JSON body and its group; `None` deletes.
+type Pending = Option<(Obj, String, Option<String>)>;
 
 fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -304,7 +343,7 @@ fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<()
         )?;
         for ((kind, scope, id), pending) in overlay {
             match pending {
-                Some((_, body)) => {
+                Some((_, body, _)) => {
                     put.execute(params![scope.account, scope.region, kind, id, body])?
                 }
                 None => del.execute(params![scope.account, scope.region, kind, id])?,
@@ -352,19 +391,20 @@ fn downcast<T: Record>(obj: &Obj) -> Arc<T> {
 }
 
 fn range<'a>(
-    base: &'a BTreeMap<Key, Obj>,
+    base: &'a Records,
     scope: &Scope,
     kind: &'static str,
 ) -> impl Iterator<Item = (&'a Key, &'a Obj)> + 'a {
     let start = (kind, scope.clone(), String::new());
     let scope = scope.clone();
-    base.range(start..)
+    base.map
+        .range(start..)
         .take_while(move |(k, _)| k.0 == kind && k.1 == scope)
 }
 
 /// Read access to the state.
 pub struct View<'a> {
-    base: &'a BTreeMap<Key, Obj>,
+    base: &'a Records,
     overlay: Option<&'a BTreeMap<Key, Pending>>,
 }
 
@@ -372,9 +412,9 @@ impl View<'_> {
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
         let key = (T::KIND, scope.clone(), id.to_owned());
         if let Some(o) = self.overlay.and_then(|o| o.get(&key)) {
-            return o.as_ref().map(|(obj, _)| downcast::<T>(obj));
+            return o.as_ref().map(|(obj, _, _)| downcast::<T>(obj));
         }
-        self.base.get(&key).map(downcast::<T>)
+        self.base.map.get(&key).map(downcast::<T>)
     }
 
     /// Every record of type `T` in `scope`, ordered by id.
@@ -393,8 +433,42 @@ impl View<'_> {
             .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
         {
             match pending {
-                Some((obj, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
+                Some((obj, _, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
                 None => merged.remove(k.2.as_str()),
+            };
+        }
+        merged.into_values().collect()
+    }
+
+    /// The records of type `T` in `scope` whose [`Record::group`] is `group`, ordered by id,
+    /// found through the group index (no scan of the kind).
+    pub fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>> {
+        let start = (T::KIND, scope.clone(), group.to_owned(), String::new());
+        let indexed = self
+            .base
+            .groups
+            .range(start..)
+            .take_while(|k| k.0 == T::KIND && &k.1 == scope && k.2 == group)
+            .filter_map(|k| {
+                self.base
+                    .map
+                    .get(&(k.0, k.1.clone(), k.3.clone()))
+                    .map(|o| (k.3.as_str(), downcast::<T>(o)))
+            });
+        let Some(overlay) = self.overlay.filter(|o| !o.is_empty()) else {
+            return indexed.map(|(_, t)| t).collect();
+        };
+        let mut merged: BTreeMap<&str, Arc<T>> = indexed.collect();
+        let start = (T::KIND, scope.clone(), String::new());
+        for (k, pending) in overlay
+            .range(start..)
+            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
+        {
+            match pending {
+                Some((obj, _, g)) if g.as_deref() == Some(group) => {
+                    merged.insert(k.2.as_str(), downcast::<T>(obj))
+                }
+                _ => merged.remove(k.2.as_str()),
             };
         }
         merged.into_values().collect()
@@ -404,6 +478,7 @@ impl View<'_> {
     pub fn list_all<T: Record>(&self) -> Vec<(Scope, Arc<T>)> {
         let start = (T::KIND, Scope::new("", ""), String::new());
         self.base
+            .map
             .range(start..)
             .take_while(|(k, _)| k.0 == T::KIND)
             .map(|(k, o)| (k.1.clone(), downcast::<T>(o)))
@@ -413,7 +488,7 @@ impl View<'_> {
 
 /// A write transaction: reads see its own writes.
 pub struct Tx<'a> {
-    base: &'a BTreeMap<Key, Obj>,
+    base: &'a Records,
     overlay: BTreeMap<Key, Pending>,
 }
 
@@ -433,11 +508,18 @@ impl Tx<'_> {
         self.view().list(scope)
     }
 
+    /// See [`View::list_in`].
+    pub fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>> {
+        self.view().list_in(scope, group)
+    }
+
     /// Inserts or replaces a record.
     pub fn put<T: Record>(&mut self, scope: &Scope, record: T) -> Result<(), StoreError> {
         let body = serde_json::to_string(&record)?;
         let key = (T::KIND, scope.clone(), record.id().to_owned());
-        self.overlay.insert(key, Some((Arc::new(record), body)));
+        let group = record.group().map(str::to_owned);
+        self.overlay
+            .insert(key, Some((Arc::new(record), body, group)));
         Ok(())
     }
 
@@ -494,6 +576,80 @@ mod tests {
         let ids: Vec<String> =
             store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
         assert_eq!(ids, ["a"]);
+    }
+
+    /// A record with a group (its team).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    struct Member {
+        id: String,
+        team: String,
+    }
+    impl Record for Member {
+        const KIND: &'static str = "test.member";
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn group(&self) -> Option<&str> {
+            Some(&self.team)
+        }
+    }
+
+    fn member(id: &str, team: &str) -> Member {
+        Member {
+            id: id.into(),
+            team: team.into(),
+        }
+    }
+
+    fn ids(v: &[Arc<Member>]) -> Vec<&str> {
+        v.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[test]
+    fn groups_follow_puts_moves_deletes_restarts_and_resets() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-groups-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        let s = Scope::new("000000000000", "us-west-2");
+        let other = Scope::new("000000000000", "eu-west-1");
+        {
+            let store = Store::open(&path, &[Kind::of::<Member>()]).unwrap();
+            store
+                .write::<_, StoreError>(|tx| {
+                    tx.put(&s, member("c", "red"))?;
+                    tx.put(&s, member("a", "red"))?;
+                    tx.put(&s, member("b", "blue"))?;
+                    tx.put(&other, member("z", "red"))?;
+                    // Inside the transaction the index sees its own writes.
+                    assert_eq!(ids(&tx.list_in::<Member>(&s, "red")), ["a", "c"]);
+                    Ok(())
+                })
+                .unwrap();
+            store
+                .write::<_, StoreError>(|tx| {
+                    tx.put(&s, member("a", "blue"))?;
+                    tx.delete::<Member>(&s, "c");
+                    assert!(tx.list_in::<Member>(&s, "red").is_empty());
+                    assert_eq!(ids(&tx.list_in::<Member>(&s, "blue")), ["a", "b"]);
+                    Ok(())
+                })
+                .unwrap();
+            store.read(|v| {
+                assert!(v.list_in::<Member>(&s, "red").is_empty());
+                assert_eq!(ids(&v.list_in::<Member>(&s, "blue")), ["a", "b"]);
+                assert_eq!(ids(&v.list_in::<Member>(&other, "red")), ["z"]);
+            });
+        }
+        let store = Store::open(&path, &[Kind::of::<Member>()]).unwrap();
+        store.read(|v| {
+            assert_eq!(ids(&v.list_in::<Member>(&s, "blue")), ["a", "b"]);
+            assert_eq!(ids(&v.list_in::<Member>(&other, "red")), ["z"]);
+        });
+        store.reset().unwrap();
+        assert!(store.read(|v| v.list_in::<Member>(&s, "blue").is_empty()));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -59,6 +59,9 @@ impl Record for NetworkInterface {
     fn id(&self) -> &str {
         &self.id
     }
+    fn group(&self) -> Option<&str> {
+        Some(&self.vpc_id)
+    }
 }
 
 impl NetworkInterface {

@@ -114,9 +114,9 @@ pub fn interface_at(
     vpc_id: &str,
     ip: u32,
 ) -> Option<Arc<eni::NetworkInterface>> {
-    v.list::<eni::NetworkInterface>(scope)
+    v.list_in::<eni::NetworkInterface>(scope, vpc_id)
         .into_iter()
-        .find(|e| e.vpc_id == vpc_id && e.private_ip == ip)
+        .find(|e| e.private_ip == ip)
 }
 
 /// Whether the security groups `dest_groups` admit TCP to `port` from a peer at VPC address

@@ -4,10 +4,11 @@ use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::{eni, regions, routes, sg, vpc};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Record, Scope, Tx, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The policy an endpoint gets when none is given.
@@ -215,6 +216,9 @@ impl Record for VpcEndpoint {
     fn id(&self) -> &str {
         &self.id
     }
+    fn group(&self) -> Option<&str> {
+        Some(&self.vpc_id)
+    }
 }
 
 impl VpcEndpoint {
@@ -288,6 +292,33 @@ fn json_view(tx: &Tx<'_>, scope: &Scope) -> JsonView {
         subnet_zones: tx
             .list::<vpc::Subnet>(scope)
             .iter()
+            .map(|s| (s.id.clone(), s.az.clone()))
+            .collect(),
+    }
+}
+
+/// What the JSON of `endpoints` needs, looked up by id (not by listing every group and subnet).
+fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[Arc<VpcEndpoint>]) -> JsonView {
+    let mut group_ids: Vec<&str> = endpoints
+        .iter()
+        .flat_map(|e| e.groups.iter().map(String::as_str))
+        .collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
+    let mut subnet_ids: Vec<&str> = endpoints
+        .iter()
+        .flat_map(|e| e.subnet_ids.iter().map(String::as_str))
+        .collect();
+    subnet_ids.sort_unstable();
+    subnet_ids.dedup();
+    JsonView {
+        groups: group_ids
+            .into_iter()
+            .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
+            .collect(),
+        subnet_zones: subnet_ids
+            .into_iter()
+            .filter_map(|s| v.get::<vpc::Subnet>(scope, s))
             .map(|s| (s.id.clone(), s.az.clone()))
             .collect(),
     }
@@ -648,20 +679,25 @@ pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
     }
     let filters = common::filters(input);
     let scope = ctx.scope();
-    let (all, view) = ctx.store.read(|v| {
-        let groups = v.list::<sg::SecurityGroup>(&scope);
-        let subnet_zones = v
-            .list::<vpc::Subnet>(&scope)
-            .iter()
-            .map(|s| (s.id.clone(), s.az.clone()))
-            .collect();
-        (
-            v.list::<VpcEndpoint>(&scope),
-            JsonView {
-                groups,
-                subnet_zones,
-            },
-        )
+    // Endpoint ids, or a filter on one VPC, narrow the search through the store's indexes.
+    let one_vpc = filters
+        .iter()
+        .find(|f| f.name == "vpc-id" && f.values.len() == 1 && !f.values[0].contains(['*', '?']))
+        .map(|f| f.values[0].as_str());
+    let all: Vec<Arc<VpcEndpoint>> = ctx.store.read(|v| {
+        if !ids.is_empty() {
+            let mut wanted: Vec<&String> = ids.iter().collect();
+            wanted.sort();
+            wanted.dedup();
+            wanted
+                .into_iter()
+                .filter_map(|id| v.get::<VpcEndpoint>(&scope, id))
+                .collect()
+        } else if let Some(vpc) = one_vpc {
+            v.list_in::<VpcEndpoint>(&scope, vpc)
+        } else {
+            v.list::<VpcEndpoint>(&scope)
+        }
     });
     for id in &ids {
         if !all.iter().any(|e| &e.id == id) {
@@ -681,6 +717,7 @@ pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         }
     }
     let (page, next) = common::paginate(out, input, (1, 1000), false, |e| e.id.clone())?;
+    let view = ctx.store.read(|v| json_view_of(v, &scope, &page));
     let mut res = json!({"VpcEndpoints": page.iter().map(|e| e.json(e.state(ctx.now), &view)).collect::<Vec<_>>()});
     if let Some(n) = next {
         res["NextToken"] = json!(n);
