@@ -139,12 +139,15 @@ impl Records {
 #[derive(Clone, Copy)]
 pub struct Kind {
     pub name: &'static str,
-    decode: fn(&str) -> Result<(Obj, Option<String>), serde_json::Error>,
+    decode: fn(&str) -> Result<Decoded, serde_json::Error>,
 }
+
+/// A record read back from its body, with its group.
+type Decoded = (Obj, Option<String>);
 
 impl Kind {
     pub fn of<T: Record>() -> Kind {
-        fn decode<T: Record>(body: &str) -> Result<(Obj, Option<String>), serde_json::Error> {
+        fn decode<T: Record>(body: &str) -> Result<Decoded, serde_json::Error> {
             let t = serde_json::from_str::<T>(body)?;
             let group = t.group().map(str::to_owned);
             Ok((Arc::new(t), group))
