@@ -4,17 +4,23 @@
 use airlock_store::Store;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio_rustls::rustls::ServerConfig;
 
 pub use airlock_services::ca::CaRecord;
 
-/// The CA, and the TLS configurations issued so far (per host name).
+/// The CA, loaded from the store (or created) on first use, and the TLS configurations issued so
+/// far (per host name). Loading is lazy because creating a CA means generating an RSA key: a
+/// fresh `--ephemeral` server answers its first request without waiting for it.
+#[derive(Default)]
 pub struct Ca {
-    pub cert_pem: String,
+    loaded: OnceLock<Loaded>,
+    issued: Mutex<HashMap<String, Arc<ServerConfig>>>,
+}
+
+struct Loaded {
     record: CaRecord,
     issuer: rcgen::Issuer<'static, KeyPair>,
-    issued: Mutex<HashMap<String, Arc<ServerConfig>>>,
 }
 
 fn install_provider() {
@@ -22,32 +28,46 @@ fn install_provider() {
 }
 
 impl Ca {
-    /// Loads the CA from the store, creating it on first use.
-    pub fn load_or_create(store: &Store) -> anyhow_like::Result<Ca> {
+    pub fn new() -> Ca {
         install_provider();
+        Ca::default()
+    }
+
+    fn loaded(&self, store: &Store) -> anyhow_like::Result<&Loaded> {
+        if let Some(l) = self.loaded.get() {
+            return Ok(l);
+        }
         let record = airlock_services::ca::ensure(store).map_err(anyhow_like::err)?;
         let key = KeyPair::from_pem(&record.key_pem).map_err(anyhow_like::err)?;
         let issuer =
             rcgen::Issuer::from_ca_cert_pem(&record.cert_pem, key).map_err(anyhow_like::err)?;
-        Ok(Ca {
-            cert_pem: record.cert_pem.clone(),
-            record,
-            issuer,
-            issued: Mutex::new(HashMap::new()),
-        })
+        // Two first uses at once load the same stored record; either result will do.
+        Ok(self.loaded.get_or_init(|| Loaded { record, issuer }))
+    }
+
+    /// The CA certificate (PEM), what users trust.
+    pub fn cert_pem(&self, store: &Store) -> anyhow_like::Result<String> {
+        Ok(self.loaded(store)?.record.cert_pem.clone())
     }
 
     /// Writes the CA back to `store` (after `POST /_airlock/reset` emptied it): the CA users
     /// trusted stays the CA.
     pub fn persist(&self, store: &Store) -> Result<(), airlock_protocol::ApiError> {
+        let Some(l) = self.loaded.get() else {
+            return Ok(());
+        };
         store.write(|tx| {
-            tx.put(&airlock_services::ca::scope(), self.record.clone())
+            tx.put(&airlock_services::ca::scope(), l.record.clone())
                 .map_err(Into::into)
         })
     }
 
     /// A TLS server configuration with a certificate for `host`, issued by this CA.
-    pub fn server_config(&self, host: &str) -> anyhow_like::Result<Arc<ServerConfig>> {
+    pub fn server_config(
+        &self,
+        store: &Store,
+        host: &str,
+    ) -> anyhow_like::Result<Arc<ServerConfig>> {
         if let Some(c) = self
             .issued
             .lock()
@@ -56,14 +76,13 @@ impl Ca {
         {
             return Ok(c.clone());
         }
+        let issuer = &self.loaded(store)?.issuer;
         let key = KeyPair::generate().map_err(anyhow_like::err)?;
         let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(anyhow_like::err)?;
         params.distinguished_name.push(DnType::CommonName, host);
         params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(395);
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .map_err(anyhow_like::err)?;
+        let cert = params.signed_by(&key, issuer).map_err(anyhow_like::err)?;
         let chain = vec![cert.der().clone()];
         let key_der = rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
         let mut config = ServerConfig::builder()

@@ -505,7 +505,7 @@ async fn serve(listener: TcpListener, want: Want, source: Arc<Source>, ca: Arc<C
         }
         match (&want, &site) {
             (Want::Web { host, .. }, Some(site)) => {
-                let Ok(config) = ca.server_config(host) else {
+                let Ok(config) = ca.server_config((*source.store).as_ref(), host) else {
                     continue;
                 };
                 let router = webserver::router(site.clone());

@@ -42,11 +42,13 @@ async fn health(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 }
 
 /// The local CA's certificate (PEM), for clients to trust the emulated webservers.
-async fn ca(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
-        state.ca.cert_pem.clone(),
-    )
+async fn ca(State(state): State<Arc<AppState>>) -> Response {
+    let loaded = tokio::task::spawn_blocking(move || state.ca.cert_pem(&state.store)).await;
+    match loaded {
+        Ok(Ok(pem)) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn reset(State(state): State<Arc<AppState>>) -> Response {

@@ -9,7 +9,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Serialize};
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
@@ -103,20 +103,23 @@ type Key = (&'static str, Scope, String);
 /// The group index: kind, scope, group, id.
 type GroupKey = (&'static str, Scope, String, String);
 
-/// Every record, and the group index over them.
+/// Every record, and the group index over them (holding the records too, so a group is read
+/// with one range scan).
 #[derive(Default)]
 struct Records {
     map: BTreeMap<Key, Obj>,
     group_of: HashMap<Key, String>,
-    groups: BTreeSet<GroupKey>,
+    groups: BTreeMap<GroupKey, Obj>,
 }
 
 impl Records {
     fn insert(&mut self, key: Key, obj: Obj, group: Option<String>) {
         self.unindex(&key);
         if let Some(g) = group {
-            self.groups
-                .insert((key.0, key.1.clone(), g.clone(), key.2.clone()));
+            self.groups.insert(
+                (key.0, key.1.clone(), g.clone(), key.2.clone()),
+                obj.clone(),
+            );
             self.group_of.insert(key.clone(), g);
         }
         self.map.insert(key, obj);
@@ -422,59 +425,59 @@ impl View<'_> {
 
     /// Every record of type `T` in `scope`, ordered by id.
     pub fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        let Some(overlay) = self.overlay.filter(|o| !o.is_empty()) else {
-            return range(self.base, scope, T::KIND)
-                .map(|(_, o)| downcast::<T>(o))
-                .collect();
-        };
-        let mut merged: BTreeMap<&str, Arc<T>> = range(self.base, scope, T::KIND)
-            .map(|(k, o)| (k.2.as_str(), downcast::<T>(o)))
-            .collect();
-        let start = (T::KIND, scope.clone(), String::new());
-        for (k, pending) in overlay
-            .range(start..)
-            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
-        {
-            match pending {
-                Some((obj, _, _)) => merged.insert(k.2.as_str(), downcast::<T>(obj)),
-                None => merged.remove(k.2.as_str()),
-            };
-        }
-        merged.into_values().collect()
+        let base = range(self.base, scope, T::KIND).map(|(k, o)| (k.2.as_str(), o));
+        self.merged(scope, base, |_| true)
     }
 
     /// The records of type `T` in `scope` whose [`Record::group`] is `group`, ordered by id,
     /// found through the group index (no scan of the kind).
     pub fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>> {
         let start = (T::KIND, scope.clone(), group.to_owned(), String::new());
-        let indexed = self
+        let base = self
             .base
             .groups
             .range(start..)
-            .take_while(|k| k.0 == T::KIND && &k.1 == scope && k.2 == group)
-            .filter_map(|k| {
-                self.base
-                    .map
-                    .get(&(k.0, k.1.clone(), k.3.clone()))
-                    .map(|o| (k.3.as_str(), downcast::<T>(o)))
-            });
-        let Some(overlay) = self.overlay.filter(|o| !o.is_empty()) else {
-            return indexed.map(|(_, t)| t).collect();
-        };
-        let mut merged: BTreeMap<&str, Arc<T>> = indexed.collect();
+            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope && k.2 == group)
+            .map(|(k, o)| (k.3.as_str(), o));
+        self.merged(scope, base, |g| g == Some(group))
+    }
+
+    /// `base` (committed records, ordered by id) with a transaction's own writes of `T` in
+    /// `scope` applied; `keep` says whether a written record (by its group) belongs.
+    fn merged<'b, T: Record>(
+        &self,
+        scope: &Scope,
+        base: impl Iterator<Item = (&'b str, &'b Obj)>,
+        keep: impl Fn(Option<&str>) -> bool,
+    ) -> Vec<Arc<T>> {
         let start = (T::KIND, scope.clone(), String::new());
-        for (k, pending) in overlay
-            .range(start..)
-            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
-        {
-            match pending {
-                Some((obj, _, g)) if g.as_deref() == Some(group) => {
-                    merged.insert(k.2.as_str(), downcast::<T>(obj))
-                }
-                _ => merged.remove(k.2.as_str()),
-            };
+        let writes: Vec<_> = self
+            .overlay
+            .map(|o| {
+                o.range(start..)
+                    .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if writes.is_empty() {
+            return base.map(|(_, o)| downcast::<T>(o)).collect();
         }
-        merged.into_values().collect()
+        // A transaction writes few records: patch the ordered list in place.
+        let mut out: Vec<(&str, Arc<T>)> = base.map(|(id, o)| (id, downcast::<T>(o))).collect();
+        for (k, pending) in writes {
+            let at = out.binary_search_by(|(id, _)| (*id).cmp(k.2.as_str()));
+            match (pending, at) {
+                (Some((obj, _, g)), Ok(i)) if keep(g.as_deref()) => out[i].1 = downcast::<T>(obj),
+                (Some((obj, _, g)), Err(i)) if keep(g.as_deref()) => {
+                    out.insert(i, (k.2.as_str(), downcast::<T>(obj)))
+                }
+                (_, Ok(i)) => {
+                    out.remove(i);
+                }
+                (_, Err(_)) => {}
+            }
+        }
+        out.into_iter().map(|(_, t)| t).collect()
     }
 
     /// Every record of type `T` in every scope (for rebuilding views after a restart).

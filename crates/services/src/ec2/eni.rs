@@ -179,7 +179,7 @@ pub fn allocate(
 ) -> ApiResult<u32> {
     let range = subnet.cidr();
     let used: HashSet<u32> = tx
-        .list::<NetworkInterface>(scope)
+        .list_in::<NetworkInterface>(scope, &subnet.vpc_id)
         .iter()
         .filter(|e| e.subnet_id == subnet.id)
         .map(|e| e.private_ip)

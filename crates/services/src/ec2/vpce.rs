@@ -469,11 +469,10 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiRes
                         vpc.id
                     )));
                 }
-                let conflict = tx.list::<VpcEndpoint>(&scope).iter().any(|o| {
-                    o.vpc_id == vpc.id
-                        && o.private_dns_enabled
-                        && o.private_dns_name.as_ref() == Some(name)
-                });
+                let conflict = tx
+                    .list_in::<VpcEndpoint>(&scope, &vpc.id)
+                    .iter()
+                    .any(|o| o.private_dns_enabled && o.private_dns_name.as_ref() == Some(name));
                 if conflict {
                     return Err(invalid(format!(
                         "private-dns-enabled cannot be set because there is already a conflicting DNS domain for {name} in the VPC {}",

@@ -471,7 +471,14 @@ async fn requested_certificates_are_issued_after_validation() {
     // Issued by Airlock's local CA: trusting `airlock ca` is enough to trust it.
     assert_eq!(
         got.certificate_chain(),
-        Some(server.state.ca.cert_pem.as_str())
+        Some(
+            server
+                .state
+                .ca
+                .cert_pem(&server.state.store)
+                .unwrap()
+                .as_str()
+        )
     );
     let scope = airlock_store::Scope::new("000000000000", "us-west-2");
     server

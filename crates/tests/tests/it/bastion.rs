@@ -64,8 +64,15 @@ async fn ssh(addr: SocketAddr, user: &str, key: &PrivateKey) -> (Ssh, bool, Opti
 fn tls(server: &airlock_server::Running) -> tokio_rustls::TlsConnector {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut roots = rustls::RootCertStore::empty();
-    let der = rustls_pki_types::pem::PemObject::from_pem_slice(server.state.ca.cert_pem.as_bytes())
-        .unwrap();
+    let der = rustls_pki_types::pem::PemObject::from_pem_slice(
+        server
+            .state
+            .ca
+            .cert_pem(&server.state.store)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
     roots.add(der).unwrap();
     let config = rustls::ClientConfig::builder()
         .with_root_certificates(roots)

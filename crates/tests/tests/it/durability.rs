@@ -33,12 +33,13 @@ async fn state_survives_a_restart_on_the_same_data_dir() {
         .await
         .unwrap();
     let default_id = default_vpc.vpcs()[0].vpc_id().unwrap().to_owned();
-    let ca = server.state.ca.cert_pem.clone();
+    let ca = server.state.ca.cert_pem(&server.state.store).unwrap();
     server.stop().await.unwrap();
 
     let server = start_with(config).await;
     assert_eq!(
-        server.state.ca.cert_pem, ca,
+        server.state.ca.cert_pem(&server.state.store).unwrap(),
+        ca,
         "the local CA survives a restart"
     );
     let ec2 = aws_sdk_ec2::Client::new(&default_config(&server).await);

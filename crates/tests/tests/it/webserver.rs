@@ -33,7 +33,7 @@ pub async fn eni(server: &Running, id: &str) -> airlock_services::ec2::eni::Netw
 fn tls(server: &Running) -> tokio_rustls::TlsConnector {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let mut roots = rustls::RootCertStore::empty();
-    let pem = server.state.ca.cert_pem.clone();
+    let pem = server.state.ca.cert_pem(&server.state.store).unwrap();
     let der = rustls_pki_types::pem::PemObject::from_pem_slice(pem.as_bytes()).unwrap();
     roots.add(der).unwrap();
     let config = rustls::ClientConfig::builder()
