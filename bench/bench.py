@@ -6,6 +6,7 @@ to 127.0.0.1 only; every request loop is bounded in count or time. Figures are m
 """
 
 import argparse
+import base64
 import datetime
 import http.client
 import json
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote_plus
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -96,21 +98,21 @@ class Server:
     # Every server started, so that a failing run still stops them all.
     started = []
 
-    def __init__(self, name, argv, port, env=None):
-        self.name, self.argv, self.port, self.env = name, argv, port, env
+    def __init__(self, name, argv, port, env=None, log=None):
+        self.name, self.argv, self.port, self.env, self.log = name, argv, port, env, log
         self.proc = None
         Server.started.append(self)
+
+    def spawn(self):
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(self.argv, stdout=out, stderr=out,
+                                     env={**os.environ, **(self.env or {})})
 
     def start(self):
         """Starts the server; returns seconds from launch to the first answered request."""
         probe = ec2(self.port, {"Action": "DescribeAvailabilityZones"})
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            self.argv,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **(self.env or {})},
-        )
+        self.spawn()
         deadline = t0 + 60
         while time.perf_counter() < deadline:
             try:
@@ -142,11 +144,13 @@ class Server:
         self.proc = None
 
 
-def airlock(port, data_dir=None, time_scale="0.01"):
-    argv = [os.environ["AIRLOCK_BIN"], "serve", "--listen", f"127.0.0.1:{port}", "--dns-listen", "off",
+def airlock(port, data_dir=None, time_scale="0.01", dns_port=None, log=None):
+    """Airlock as users run it (default logging: one line per request)."""
+    argv = [os.environ["AIRLOCK_BIN"], "serve", "--listen", f"127.0.0.1:{port}",
+            "--dns-listen", f"127.0.0.1:{dns_port}" if dns_port else "off",
             "--time-scale", time_scale, "--log-format", "json"]
     argv += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
-    return Server("airlock", argv, port, {"RUST_LOG": "warn"})
+    return Server("airlock", argv, port, log=log)
 
 
 def moto(port):
@@ -265,6 +269,263 @@ def mwaa_environment(port):
             break
         time.sleep(0.02)
     raise RuntimeError(f"the environment ended {state}, not AVAILABLE")
+
+
+# ------------------------------------------------------------------------------------------------
+# DNS: Airlock's server against Knot serving the same names from a zone file
+
+
+def dns_ready(port, name, timeout=20):
+    """Waits until a DNS server on 127.0.0.1:port answers a query for `name` over UDP."""
+    qname = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".")) + b"\0"
+    packet = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + qname + b"\x00\x01\x00\x01"
+    deadline = time.perf_counter() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.perf_counter() < deadline:
+            try:
+                s.sendto(packet, ("127.0.0.1", port))
+                data, _ = s.recvfrom(4096)
+                if data[:2] == b"\x12\x34" and data[3] & 0x0F == 0 and data[7] > 0:
+                    return
+            except OSError:
+                time.sleep(0.05)
+    raise RuntimeError(f"no DNS answer for {name} on port {port}")
+
+
+def dnsperf(port, name, seconds):
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write(f"{name} A\n")
+        queries = f.name
+    try:
+        out = subprocess.run(["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", queries,
+                              "-l", str(seconds), "-c", "8", "-T", "2", "-q", "200"],
+                             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    finally:
+        os.unlink(queries)
+    qps = float(re.search(r"Queries per second:\s+([\d.]+)", out).group(1))
+    completed = re.search(r"Queries completed:\s+(\d+)", out)
+    noerror = re.search(r"NOERROR (\d+)", out)
+    if not completed or not noerror or noerror.group(1) != completed.group(1):
+        raise RuntimeError(f"dnsperf saw errors:\n{out}")
+    return qps
+
+
+def knot(port, tmp, records):
+    """Knot serving `records` (dig answer lines) in one zone, amazonaws.com."""
+    zone = os.path.join(tmp, "amazonaws.com.zone")
+    with open(zone, "w") as f:
+        f.write("$ORIGIN amazonaws.com.\n$TTL 60\n")
+        f.write("@ SOA ns.airlock.test. hostmaster.airlock.test. 1 3600 600 86400 60\n@ NS ns.airlock.test.\n")
+        for line in records:
+            f.write(line + "\n")
+    conf = os.path.join(tmp, "knot.conf")
+    with open(conf, "w") as f:
+        f.write(f"server:\n    listen: 127.0.0.1@{port}\n    rundir: {tmp}\n"
+                f"database:\n    storage: {tmp}\n"
+                f"zone:\n  - domain: amazonaws.com\n    file: {zone}\n    storage: {tmp}\n")
+    return Server("knot", ["knotd", "-c", conf], port)
+
+
+def dns_rows(args, tmp, runs, secs, row):
+    api, dns = free_port(), free_port()
+    a = airlock(api, dns_port=dns)
+    a.start()
+    mwaa_environment(a.port)
+    status, data = send(a.port, sign(a.port, "airflow", "GET", "/environments/bench"))
+    host = json.loads(data)["Environment"]["WebserverUrl"]
+    answer = subprocess.run(["dig", "@127.0.0.1", "-p", str(dns), "+noall", "+answer", host, "A"],
+                            capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    if len(answer) < 2 or "CNAME" not in answer[0]:
+        raise RuntimeError(f"unexpected answer for {host}: {answer}")
+    k = knot(free_port(), tmp, answer)
+    k.spawn()
+    dns_ready(k.port, host)
+    dns_ready(dns, host)
+    qps = {"airlock": [], "knot": []}
+    for _ in range(runs):
+        qps["airlock"].append(dnsperf(dns, host, secs))
+        qps["knot"].append(dnsperf(k.port, host, secs))
+    k.stop()
+    a.stop()
+    row(f"DNS queries/s, the webserver CNAME chain ({len(answer)} records; dnsperf)",
+        median(qps["airlock"]), "Knot (zone file)", median(qps["knot"]),
+        "≥ 50% of the reference, ≥ 50k qps", "qps", "share")
+
+
+# ------------------------------------------------------------------------------------------------
+# HTTPS through an ALB listener against nginx, to the same backend with the same certificate
+
+
+def certificate(tmp):
+    """A root and a leaf for bench.example.com, made with openssl: (leaf, chain, key) paths."""
+    def run_openssl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True)
+    root_key, root = os.path.join(tmp, "root.key"), os.path.join(tmp, "root.pem")
+    key, csr, leaf = (os.path.join(tmp, n) for n in ("leaf.key", "leaf.csr", "leaf.pem"))
+    ext = os.path.join(tmp, "leaf.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:bench.example.com\nbasicConstraints=CA:FALSE\n")
+    run_openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", root_key, "-out", root,
+                "-days", "30", "-subj", "/CN=Bench Root")
+    run_openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
+                "-subj", "/CN=bench.example.com")
+    run_openssl("x509", "-req", "-in", csr, "-CA", root, "-CAkey", root_key, "-CAcreateserial",
+                "-days", "30", "-extfile", ext, "-out", leaf)
+    return leaf, root, key
+
+
+def json_call(port, target, body):
+    status, data = send(port, sign(port, "acm", "POST", "/", json.dumps(body).encode(),
+                                   "application/x-amz-json-1.1", amz_target=target))
+    if status != 200:
+        raise RuntimeError(f"{target}: {status} {data[:300]!r}")
+    return json.loads(data)
+
+
+def elb(port, params):
+    body = "&".join(f"{k}={quote_plus(str(v))}" for k, v in {**params, "Version": "2015-12-01"}.items())
+    status, data = send(port, sign(port, "elasticloadbalancing", "POST", "/", body.encode(), FORM))
+    if status != 200:
+        raise RuntimeError(f"{params.get('Action')}: {status} {data[:300]!r}")
+    return data.decode()
+
+
+def alb_rows(args, tmp, runs, secs, row):
+    log = os.path.join(tmp, "alb.log")
+    a = airlock(free_port(), log=log)
+    a.start()
+    p = a.port
+    vpc = tag(call(p, {"Action": "CreateVpc", "CidrBlock": "10.50.0.0/16"}), "vpcId")
+    igw = tag(call(p, {"Action": "CreateInternetGateway"}), "internetGatewayId")
+    call(p, {"Action": "AttachInternetGateway", "InternetGatewayId": igw, "VpcId": vpc})
+    rt = tag(call(p, {"Action": "CreateRouteTable", "VpcId": vpc}), "routeTableId")
+    call(p, {"Action": "CreateRoute", "RouteTableId": rt, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw})
+    subnets = []
+    for cidr, az in (("10.50.1.0/24", "us-west-2a"), ("10.50.2.0/24", "us-west-2b")):
+        sn = tag(call(p, {"Action": "CreateSubnet", "VpcId": vpc, "CidrBlock": cidr, "AvailabilityZone": az}),
+                 "subnetId")
+        call(p, {"Action": "AssociateRouteTable", "RouteTableId": rt, "SubnetId": sn})
+        subnets.append(sn)
+    lb_sg = tag(call(p, {"Action": "CreateSecurityGroup", "GroupName": "alb", "GroupDescription": "alb",
+                         "VpcId": vpc}), "groupId")
+    call(p, {"Action": "AuthorizeSecurityGroupIngress", "GroupId": lb_sg, "IpPermissions.1.IpProtocol": "tcp",
+             "IpPermissions.1.FromPort": "443", "IpPermissions.1.ToPort": "443",
+             "IpPermissions.1.IpRanges.1.CidrIp": "0.0.0.0/0"})
+    target_sg = tag(call(p, {"Action": "CreateSecurityGroup", "GroupName": "backend", "GroupDescription": "b",
+                             "VpcId": vpc}), "groupId")
+    call(p, {"Action": "AuthorizeSecurityGroupIngress", "GroupId": target_sg, "IpPermissions.1.IpProtocol": "tcp",
+             "IpPermissions.1.FromPort": "8080", "IpPermissions.1.ToPort": "8080",
+             "IpPermissions.1.Groups.1.GroupId": lb_sg})
+    eni = call(p, {"Action": "CreateNetworkInterface", "SubnetId": subnets[0], "SecurityGroupId.1": target_sg})
+    target_ip = tag(eni, "privateIpAddress")
+    leaf, chain, key = certificate(tmp)
+    cert = json_call(p, "CertificateManager.ImportCertificate", {
+        "Certificate": base64.b64encode(open(leaf, "rb").read()).decode(),
+        "CertificateChain": base64.b64encode(open(chain, "rb").read()).decode(),
+        "PrivateKey": base64.b64encode(open(key, "rb").read()).decode()})["CertificateArn"]
+    lb = elb(p, {"Action": "CreateLoadBalancer", "Name": "bench-alb", "Subnets.member.1": subnets[0],
+                 "Subnets.member.2": subnets[1], "SecurityGroups.member.1": lb_sg})
+    lb_arn = tag(lb, "LoadBalancerArn")
+    tg = tag(elb(p, {"Action": "CreateTargetGroup", "Name": "bench-backend", "Protocol": "HTTP", "Port": "8080",
+                     "VpcId": vpc, "TargetType": "ip"}), "TargetGroupArn")
+    elb(p, {"Action": "RegisterTargets", "TargetGroupArn": tg, "Targets.member.1.Id": target_ip})
+    while "<Code>active</Code>" not in elb(p, {"Action": "DescribeLoadBalancers",
+                                               "LoadBalancerArns.member.1": lb_arn}):
+        time.sleep(0.05)
+    elb(p, {"Action": "CreateListener", "LoadBalancerArn": lb_arn, "Protocol": "HTTPS", "Port": "443",
+            "Certificates.member.1.CertificateArn": cert, "DefaultActions.member.1.Type": "forward",
+            "DefaultActions.member.1.TargetGroupArn": tg})
+    # Where the listener and the backend are on the fabric: the load balancer's public address,
+    # and the target's loopback address in the VPC's slot (read from the listener log lines).
+    listen, slot = None, None
+    deadline = time.perf_counter() + 20
+    while (listen is None or slot is None) and time.perf_counter() < deadline:
+        time.sleep(0.1)
+        for line in open(log):
+            if "listener started" in line and "Lb {" in line:
+                addr = json.loads(line)["fields"]["addr"]
+                if addr.startswith("127.255."):
+                    listen = addr
+                else:
+                    slot = addr.split(".")[1]
+    if listen is None or slot is None:
+        raise RuntimeError("the ALB listener did not start")
+    o = target_ip.split(".")
+    backend = f"127.{slot}.{o[2]}.{o[3]}:8080"
+    body = os.path.join(tmp, "backend.html")
+    with open(body, "w") as f:
+        f.write("<html><body>" + "x" * 600 + "</body></html>\n")
+    be = Server("backend", [os.environ["FIXED_BIN"], backend, body], 0)
+    be.spawn()
+    healthy = f"<State>healthy</State>"
+    deadline = time.perf_counter() + 60
+    while healthy not in elb(p, {"Action": "DescribeTargetHealth", "TargetGroupArn": tg}):
+        if time.perf_counter() > deadline:
+            raise RuntimeError("the backend never became healthy")
+        time.sleep(0.1)
+    ng_port = free_port()
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes auto;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx.error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{ng_port} ssl;
+        ssl_certificate {leaf}.full;
+        ssl_certificate_key {key};
+        location / {{
+            proxy_pass http://{backend};
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto https;
+        }}
+    }}
+}}
+""")
+    with open(leaf + ".full", "w") as f:
+        f.write(open(leaf).read() + open(chain).read())
+    ng = Server("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], ng_port)
+    ng.spawn()
+    wait_tcp(ng_port)
+    https = {"airlock": [], "nginx": []}
+    host, port = listen.rsplit(":", 1)
+    for _ in range(runs):
+        https["airlock"].append(wrk_url(f"https://{host}:{port}/", secs))
+        https["nginx"].append(wrk_url(f"https://127.0.0.1:{ng_port}/", secs))
+    ng.stop()
+    be.stop()
+    a.stop()
+    row("HTTPS req/s through an ALB listener to one target (wrk, 8 keep-alive connections)",
+        median(https["airlock"]), "nginx reverse proxy", median(https["nginx"]), "≥ 70% of nginx",
+        "req/s", "share")
+
+
+def wait_tcp(port, timeout=20):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def wrk_url(url, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", "Host: bench.example.com", url],
+                         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if bad:
+        raise RuntimeError(f"{url}: {bad.group(1)} non-2xx answers\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -418,6 +679,9 @@ def run(args):
     for size in sizes:
         row(f"DescribeVpcEndpoints (one VPC's endpoints) latency, {size:,} in the region",
             latency[size], "at " + f"{lo:,}", latency[lo], "at 100k ≤ 2× at 1k", "ms", "growth")
+
+    dns_rows(args, tmp, runs, secs, row)
+    alb_rows(args, tmp, runs, secs, row)
 
     # Durable writes: CreateTags that change a tag's value each time (throughput with wrk), then
     # 8 writers that each remember the last value acknowledged for their own key; kill -9,

@@ -55,6 +55,13 @@ pub type Body = BoxBody<Bytes, hyper::Error>;
 
 type TlsKey = (Option<String>, bool);
 
+/// An HTTP/1.1 connection to a target, ready for a request.
+type Sender = hyper::client::conn::http1::SendRequest<Incoming>;
+
+/// Idle keep-alive connections kept per target and protocol (ALB reuses its connections to
+/// targets).
+const IDLE_PER_TARGET: usize = 64;
+
 /// One listener on one of its load balancer's addresses.
 pub struct Front {
     pub source: Arc<Source>,
@@ -70,6 +77,8 @@ pub struct Front {
     /// TLS configurations by security policy and whether HTTP/2 is offered.
     tls: Mutex<HashMap<TlsKey, Arc<rustls::ServerConfig>>>,
     next: AtomicUsize,
+    /// Idle connections to targets, by target and whether they speak TLS.
+    idle: Mutex<HashMap<(Destination, bool), Vec<Sender>>>,
 }
 
 impl Front {
@@ -92,6 +101,7 @@ impl Front {
             certs,
             tls: Mutex::new(HashMap::new()),
             next: AtomicUsize::new(0),
+            idle: Mutex::new(HashMap::new()),
         })
     }
 
@@ -167,6 +177,32 @@ impl Front {
         let c = tls::server_config(self.certs.clone(), l.ssl_policy.as_deref(), alpn)?;
         configs.insert(key, c.clone());
         Some(c)
+    }
+
+    /// An idle connection to `to` that is still open, if there is one.
+    fn take_idle(&self, to: Destination, tls: bool) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.get_mut(&(to, tls))?;
+        while let Some(s) = list.pop() {
+            if s.is_ready() && !s.is_closed() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// Keeps `sender` for the next request to `to` once its response is done.
+    fn keep_when_idle(self: &Arc<Self>, to: Destination, tls: bool, mut sender: Sender) {
+        let front = self.clone();
+        tokio::spawn(async move {
+            if sender.ready().await.is_ok() {
+                let mut idle = front.idle.lock().unwrap_or_else(|e| e.into_inner());
+                let list = idle.entry((to, tls)).or_default();
+                if list.len() < IDLE_PER_TARGET {
+                    list.push(sender);
+                }
+            }
+        });
     }
 
     /// A target of the first target group of `action` (weighted), round robin over the
@@ -384,7 +420,7 @@ fn fixed_response(f: &FixedResponse) -> Response<Body> {
 }
 
 async fn handle(
-    front: &Front,
+    front: &Arc<Front>,
     req: Request<Incoming>,
     client_ip: Ipv4Addr,
     secure: bool,
@@ -471,7 +507,7 @@ fn hex(b: &[u8]) -> String {
 
 #[allow(clippy::too_many_arguments)]
 async fn forward(
-    front: &Front,
+    front: &Arc<Front>,
     from: &eni::NetworkInterface,
     mut req: Request<Incoming>,
     to: Destination,
@@ -480,16 +516,14 @@ async fn forward(
     secure: bool,
     host: &str,
 ) -> Response<Body> {
-    let io = match open(&front.source, &front.scope, from, to, tls).await {
-        Ok(io) => io,
-        Err(Unreachable::Dropped) => return error_page(504),
-        Err(Unreachable::Failed) => return error_page(502),
-    };
-    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await
-    else {
-        return error_page(502);
-    };
-    tokio::spawn(conn);
+    // The security groups are checked for every request, pooled connection or not.
+    let reachable = front.store().read(|v| {
+        model::interface_at(v, &front.scope, &from.vpc_id, u32::from(to.ip))
+            .is_some_and(|dest| dataplane::allows(v, &front.scope, from, &dest, to.port))
+    });
+    if !reachable {
+        return error_page(504);
+    }
     // Origin form, HTTP/1.1, the client's Host, and ALB's headers.
     let path = req
         .uri()
@@ -528,8 +562,34 @@ async fn forward(
     if !traced {
         set("x-amzn-trace-id", trace_id());
     }
+    if let Some(mut sender) = front.take_idle(to, tls) {
+        match sender.try_send_request(req).await {
+            Ok(resp) => {
+                front.keep_when_idle(to, tls, sender);
+                return resp.map(|b| b.boxed());
+            }
+            // The target closed the idle connection before the request went out: a new one.
+            Err(mut e) => match e.take_message() {
+                Some(unsent) => req = unsent,
+                None => return error_page(502),
+            },
+        }
+    }
+    let io = match open(&front.source, &front.scope, from, to, tls).await {
+        Ok(io) => io,
+        Err(Unreachable::Dropped) => return error_page(504),
+        Err(Unreachable::Failed) => return error_page(502),
+    };
+    let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await
+    else {
+        return error_page(502);
+    };
+    tokio::spawn(conn);
     match sender.send_request(req).await {
-        Ok(resp) => resp.map(|b| b.boxed()),
+        Ok(resp) => {
+            front.keep_when_idle(to, tls, sender);
+            resp.map(|b| b.boxed())
+        }
         Err(_) => error_page(502),
     }
 }
