@@ -7,7 +7,10 @@
 //! admit a connection only if it comes from an interface of the same VPC that the security groups
 //! allow, both ways (ingress of the listener's groups, egress of the peer's), as AWS does.
 //! Running instances launched with a key pair are SSH bastions ([`crate::bastion`]) on port 22
-//! of their interface and of their public address.
+//! of their interface and of their public address. Every listener of an active load balancer
+//! listens on each zone's interface and, when internet-facing, on the zone's public address
+//! ([`crate::lb`]); every target group such a load balancer uses has a health checker
+//! ([`crate::health`]).
 
 use crate::ca::Ca;
 use crate::webserver::{self, Site};
