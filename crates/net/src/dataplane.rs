@@ -100,7 +100,7 @@ pub fn address_of(
 pub fn desired(source: &Source) -> HashMap<SocketAddr, Want> {
     let store = (*source.store).as_ref();
     let now = time::OffsetDateTime::now_utc();
-    let scale = |s: f64| time::Duration::seconds_f64((s * source.config.time_scale).max(0.0));
+    let scale = |s: f64| source.config.scaled(s);
     let plan: Vec<(Place, Want)> = store.read(|v| {
         let mut plan = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {

@@ -45,7 +45,12 @@ struct Probe {
 }
 
 fn real(source: &Source, seconds: f64, floor: Duration) -> Duration {
-    Duration::from_secs_f64((seconds * source.config.time_scale).max(0.0)).max(floor)
+    source
+        .config
+        .scaled(seconds)
+        .try_into()
+        .unwrap_or(Duration::ZERO)
+        .max(floor)
 }
 
 /// Checks group `arn` until the task is aborted.
@@ -107,7 +112,7 @@ pub async fn run(source: Arc<Source>, scope: Scope, arn: String) {
 /// What to probe now: the group's check settings and protocol, and the targets.
 fn plan(source: &Source, scope: &Scope, arn: &str) -> Option<(HealthCheck, String, Vec<Probe>)> {
     let now = OffsetDateTime::now_utc();
-    let scale = |s: f64| time::Duration::seconds_f64((s * source.config.time_scale).max(0.0));
+    let scale = |s: f64| source.config.scaled(s);
     (*source.store).as_ref().read(|v| {
         let g = routing::group_now(v, scope, arn, now, &scale)?;
         let hc = g.group.health_check.clone();

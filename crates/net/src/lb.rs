@@ -220,8 +220,7 @@ impl Front {
             })?
         };
         let now = time::OffsetDateTime::now_utc();
-        let scale =
-            |s: f64| time::Duration::seconds_f64((s * self.source.config.time_scale).max(0.0));
+        let scale = |s: f64| self.source.config.scaled(s);
         let g = self
             .store()
             .read(|v| routing::group_now(v, &self.scope, &chosen.arn, now, &scale))?;

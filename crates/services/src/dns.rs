@@ -147,7 +147,7 @@ fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> 
         Some(id) => (id, true),
         None => (first, false),
     };
-    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    let scale = |s: f64| config.scaled(s);
     for (scope, env) in v.list_all::<Environment>() {
         if env.host_id != host_id || env.webserver_host() != name {
             continue;
@@ -305,7 +305,7 @@ fn public_name(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -
     if instances::public_dns_name(&region, &ip_text) != name {
         return Answer::NxDomain;
     }
-    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    let scale = |s: f64| config.scaled(s);
     if instances::public_ip_in_use(v, &scale, now, &region, &ip_text) {
         Answer::A(vec![ip])
     } else {

@@ -34,6 +34,13 @@ pub struct Config {
     pub fabric_slots: std::ops::RangeInclusive<u8>,
 }
 
+impl Config {
+    /// `seconds` of AWS time, scaled by `--time-scale`.
+    pub fn scaled(&self, seconds: f64) -> time::Duration {
+        time::Duration::seconds_f64((seconds * self.time_scale).max(0.0))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -83,7 +90,7 @@ impl Ctx<'_> {
 
     /// `seconds` of AWS time, scaled by `--time-scale`.
     pub fn scaled(&self, seconds: f64) -> time::Duration {
-        time::Duration::seconds_f64((seconds * self.config.time_scale).max(0.0))
+        self.config.scaled(seconds)
     }
 }
 

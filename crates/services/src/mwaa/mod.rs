@@ -547,7 +547,7 @@ fn set_public_ip(tx: &mut Tx<'_>, env: &mut Environment) -> ApiResult<()> {
 /// Persists finished phases: environments that became available or failed, and deletions that
 /// completed (their endpoints go with them). Called by the server's ticker.
 pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiResult<usize> {
-    let scale = |s: f64| time::Duration::seconds_f64((s * config.time_scale).max(0.0));
+    let scale = |s: f64| config.scaled(s);
     let due: Vec<(Scope, std::sync::Arc<Environment>, Option<Phase>)> = store.read(|v| {
         let mut due = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {

@@ -98,28 +98,13 @@ pub async fn wait_active(elb: &Client, arn: &str) {
     panic!("{arn} never became active");
 }
 
-/// States of DescribeTargetHealth, by target id.
+/// States of DescribeTargetHealth, by target id: `(id, state, reason)`.
 pub async fn health(elb: &Client, tg: &str) -> Vec<(String, String, Option<String>)> {
-    let h = elb
-        .describe_target_health()
-        .target_group_arn(tg)
-        .send()
+    crate::lb::target_health(elb, tg)
         .await
-        .unwrap();
-    let mut out: Vec<_> = h
-        .target_health_descriptions()
-        .iter()
-        .map(|d| {
-            let th = d.target_health().unwrap();
-            (
-                d.target().unwrap().id().unwrap().to_owned(),
-                th.state().unwrap().as_str().to_owned(),
-                th.reason().map(|r| r.as_str().to_owned()),
-            )
-        })
-        .collect();
-    out.sort();
-    out
+        .into_iter()
+        .map(|(id, state, reason, _)| (id, state, (!reason.is_empty()).then_some(reason)))
+        .collect()
 }
 
 #[tokio::test]

@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// `(id, state, reason, description)` of every target.
-async fn target_health(elb: &Client, tg: &str) -> Vec<(String, String, String, String)> {
+/// `(id, state, reason, description)` of every target (empty strings when absent), by id.
+pub async fn target_health(elb: &Client, tg: &str) -> Vec<(String, String, String, String)> {
     let h = elb
         .describe_target_health()
         .target_group_arn(tg)
@@ -432,6 +432,55 @@ async fn echo_target(server: &Running, w: &World, eni_id: &str, port: u16) -> Ip
     ip
 }
 
+/// Connects from interface `from` to `ip:port` inside the VPC, retrying while the data plane
+/// starts the listener (bounded: 5 s).
+async fn connect_inside(
+    server: &Running,
+    from: &airlock_services::ec2::eni::NetworkInterface,
+    ip: Ipv4Addr,
+    port: u16,
+) -> TcpStream {
+    let mut last = None;
+    for _ in 0..100 {
+        match dataplane::connect_from(&source(server), &scope(), from, ip, port).await {
+            Ok(s) => return s,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on {ip}:{port} inside the VPC: {last:?}");
+}
+
+/// An `ip` target group named `name` holding `target` (healthy after two checks).
+async fn ip_group(
+    elb: &Client,
+    w: &World,
+    name: &str,
+    protocol: ProtocolEnum,
+    port: i32,
+    target: Ipv4Addr,
+) -> String {
+    let tg = elb
+        .create_target_group()
+        .name(name)
+        .protocol(protocol)
+        .port(port)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .healthy_threshold_count(2)
+        .send()
+        .await
+        .unwrap();
+    let arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
+    elb.register_targets()
+        .target_group_arn(&arn)
+        .targets(ip(&target.to_string()))
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
 fn path_is(p: &str) -> RuleCondition {
     RuleCondition::builder()
         .field("path-pattern")
@@ -463,24 +512,7 @@ async fn an_internal_alb_routes_by_rules_and_forwards_with_albs_headers() {
         .unwrap();
     let lb_arn = lb_arn(&lb);
     wait_active(&elb, &lb_arn).await;
-    let tg = elb
-        .create_target_group()
-        .name("echo")
-        .protocol(ProtocolEnum::Http)
-        .port(8080)
-        .vpc_id(&w.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .healthy_threshold_count(2)
-        .send()
-        .await
-        .unwrap();
-    let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
-    elb.register_targets()
-        .target_group_arn(&tg_arn)
-        .targets(ip(&target_ip.to_string()))
-        .send()
-        .await
-        .unwrap();
+    let tg_arn = ip_group(&elb, &w, "echo", ProtocolEnum::Http, 8080, target_ip).await;
     let listener = elb
         .create_listener()
         .load_balancer_arn(&lb_arn)
@@ -548,17 +580,10 @@ async fn an_internal_alb_routes_by_rules_and_forwards_with_albs_headers() {
     assert!(lb_rec.zones.iter().all(|z| z.public_ip.is_none()));
     let lb_ip: Ipv4Addr = lb_rec.zones[1].private_ip.parse().unwrap();
     let call = |host: &'static str, path: &'static str| {
-        let (server_source, client) = (source(&server), client.clone());
+        let (server, client) = (&server, &client);
         async move {
-            let mut last = None;
-            for _ in 0..100 {
-                match dataplane::connect_from(&server_source, &scope(), &client, lb_ip, 80).await {
-                    Ok(mut s) => return exchange(&mut s, &get(host, path)).await,
-                    Err(e) => last = Some(e),
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("cannot reach the load balancer: {last:?}");
+            let mut s = connect_inside(server, client, lb_ip, 80).await;
+            exchange(&mut s, &get(host, path)).await
         }
     };
     let (status, head, body) = call("app.internal", "/nowhere").await;
@@ -654,24 +679,7 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
         .unwrap();
     let lb_arn = lb_arn(&lb);
     wait_active(&elb, &lb_arn).await;
-    let tg = elb
-        .create_target_group()
-        .name("tcp-echo")
-        .protocol(ProtocolEnum::Tcp)
-        .port(7000)
-        .vpc_id(&w.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .healthy_threshold_count(2)
-        .send()
-        .await
-        .unwrap();
-    let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
-    elb.register_targets()
-        .target_group_arn(&tg_arn)
-        .targets(ip(&target_ip.to_string()))
-        .send()
-        .await
-        .unwrap();
+    let tg_arn = ip_group(&elb, &w, "tcp-echo", ProtocolEnum::Tcp, 7000, target_ip).await;
     elb.create_listener()
         .load_balancer_arn(&lb_arn)
         .protocol(ProtocolEnum::Tcp)
@@ -721,19 +729,7 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
         .private_ip
         .parse()
         .unwrap();
-    let connect = |port: u16| {
-        let (s, client) = (source(&server), client.clone());
-        async move {
-            for _ in 0..100 {
-                if let Ok(c) = dataplane::connect_from(&s, &scope(), &client, lb_ip, port).await {
-                    return c;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("the NLB never listened on {port}");
-        }
-    };
-    let mut tcp = connect(7000).await;
+    let mut tcp = connect_inside(&server, &client, lb_ip, 7000).await;
     let (status, _, body) = exchange(&mut tcp, "PING /raw HTTP/1.1\r\nX: y\r\n\r\n").await;
     assert_eq!(status, 200);
     assert!(
@@ -741,7 +737,7 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
         "{body}"
     );
 
-    let tcp = connect(7443).await;
+    let tcp = connect_inside(&server, &client, lb_ip, 7443).await;
     let name = rustls_pki_types::ServerName::try_from("db.example.com").unwrap();
     let mut tls = trusting(&root).connect(name, tcp).await.unwrap();
     assert_eq!(
@@ -751,5 +747,41 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
     let (status, _, body) = exchange(&mut tls, "HELLO / HTTP/1.1\r\n\r\n").await;
     assert_eq!(status, 200);
     assert!(body.starts_with("HELLO / HTTP/1.1"), "{body}");
+
+    // A second target where nothing listens: its checks are refused (FailedHealthChecks), and
+    // the load balancer keeps sending every connection to the healthy one.
+    let dead_eni = client_interface(&w, &w.private[0], &target_sg).await;
+    let dead_ip = Ipv4Addr::from(eni(&server, &dead_eni).await.private_ip).to_string();
+    elb.register_targets()
+        .target_group_arn(&tg_arn)
+        .targets(ip(&dead_ip))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..400 {
+        seen = target_health(&elb, &tg_arn).await;
+        if seen.iter().any(|t| t.0 == dead_ip && t.1 == "unhealthy") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dead = seen.iter().find(|t| t.0 == dead_ip).unwrap();
+    assert_eq!(
+        (dead.1.as_str(), dead.2.as_str(), dead.3.as_str()),
+        (
+            "unhealthy",
+            "Target.FailedHealthChecks",
+            "Health checks failed"
+        )
+    );
+    assert!(seen
+        .iter()
+        .any(|t| t.0 == target_ip.to_string() && t.1 == "healthy"));
+    for i in 0..6 {
+        let mut tcp = connect_inside(&server, &client, lb_ip, 7000).await;
+        let (status, _, _) = exchange(&mut tcp, &format!("PING /{i} HTTP/1.1\r\n\r\n")).await;
+        assert_eq!(status, 200, "connection {i} went to the unhealthy target");
+    }
     server.stop().await.unwrap();
 }
