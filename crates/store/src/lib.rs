@@ -95,6 +95,11 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn group(&self) -> Option<&str> {
         None
     }
+    /// Names this record answers to in every scope (a DNS name, an id that is unique across
+    /// accounts): [`View::find`] finds it by any of them without knowing its scope.
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 type Obj = Arc<dyn Any + Send + Sync>;
@@ -102,27 +107,40 @@ type Obj = Arc<dyn Any + Send + Sync>;
 type Key = (&'static str, Scope, String);
 /// The group index: kind, scope, group, id.
 type GroupKey = (&'static str, Scope, String, String);
+/// The name index: kind, name, scope, id.
+type NameKey = (&'static str, String, Scope, String);
 
-/// Every record, and the group index over them (holding the records too, so a group is read
-/// with one range scan).
+/// Every record, and the group and name indexes over them (holding the records too, so a group
+/// or a name is read with one range scan).
 #[derive(Default)]
 struct Records {
     map: BTreeMap<Key, Obj>,
     group_of: HashMap<Key, String>,
     groups: BTreeMap<GroupKey, Obj>,
+    names_of: HashMap<Key, Vec<String>>,
+    names: BTreeMap<NameKey, Obj>,
 }
 
 impl Records {
-    fn insert(&mut self, key: Key, obj: Obj, group: Option<String>) {
+    fn insert(&mut self, key: Key, w: Indexed) {
         self.unindex(&key);
-        if let Some(g) = group {
+        if let Some(g) = w.group {
             self.groups.insert(
                 (key.0, key.1.clone(), g.clone(), key.2.clone()),
-                obj.clone(),
+                w.obj.clone(),
             );
             self.group_of.insert(key.clone(), g);
         }
-        self.map.insert(key, obj);
+        if !w.names.is_empty() {
+            for n in &w.names {
+                self.names.insert(
+                    (key.0, n.clone(), key.1.clone(), key.2.clone()),
+                    w.obj.clone(),
+                );
+            }
+            self.names_of.insert(key.clone(), w.names);
+        }
+        self.map.insert(key, w.obj);
     }
 
     fn remove(&mut self, key: &Key) {
@@ -135,6 +153,29 @@ impl Records {
             self.groups
                 .remove(&(key.0, key.1.clone(), g, key.2.clone()));
         }
+        for n in self.names_of.remove(key).unwrap_or_default() {
+            self.names.remove(&(key.0, n, key.1.clone(), key.2.clone()));
+        }
+    }
+}
+
+/// A record with what the indexes need of it.
+#[derive(Clone)]
+struct Indexed {
+    obj: Obj,
+    group: Option<String>,
+    names: Vec<String>,
+}
+
+impl Indexed {
+    fn of<T: Record>(t: T) -> Indexed {
+        let group = t.group().map(str::to_owned);
+        let names = t.names();
+        Indexed {
+            obj: Arc::new(t),
+            group,
+            names,
+        }
     }
 }
 
@@ -142,18 +183,13 @@ impl Records {
 #[derive(Clone, Copy)]
 pub struct Kind {
     pub name: &'static str,
-    decode: fn(&str) -> Result<Decoded, serde_json::Error>,
+    decode: fn(&str) -> Result<Indexed, serde_json::Error>,
 }
-
-/// A record read back from its body, with its group.
-type Decoded = (Obj, Option<String>);
 
 impl Kind {
     pub fn of<T: Record>() -> Kind {
-        fn decode<T: Record>(body: &str) -> Result<Decoded, serde_json::Error> {
-            let t = serde_json::from_str::<T>(body)?;
-            let group = t.group().map(str::to_owned);
-            Ok((Arc::new(t), group))
+        fn decode<T: Record>(body: &str) -> Result<Indexed, serde_json::Error> {
+            Ok(Indexed::of(serde_json::from_str::<T>(body)?))
         }
         Kind {
             name: T::KIND,
@@ -254,12 +290,12 @@ impl Store {
             let Some(k) = self.kinds.get(kind.as_str()) else {
                 continue;
             };
-            let (obj, group) = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
+            let w = (k.decode)(&body).map_err(|e| StoreError::Corrupt {
                 kind: kind.clone(),
                 id: id.clone(),
                 reason: e.to_string(),
             })?;
-            records.insert((k.name, Scope { account, region }, id), obj, group);
+            records.insert((k.name, Scope { account, region }, id), w);
         }
         Ok(())
     }
@@ -311,7 +347,7 @@ impl Store {
                 deleted,
             });
             match pending {
-                Some((obj, _, group)) => records.insert(key, obj, group),
+                Some((w, _)) => records.insert(key, w),
                 None => records.remove(&key),
             }
         }
@@ -335,8 +371,8 @@ impl Store {
     }
 }
 
-/// A transaction's write: the record, its JSON body and its group; `None` deletes.
-type Pending = Option<(Obj, String, Option<String>)>;
+/// A transaction's write: the record (with its index keys) and its JSON body; `None` deletes.
+type Pending = Option<(Indexed, String)>;
 
 fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
@@ -349,7 +385,7 @@ fn persist(conn: &mut Connection, overlay: &BTreeMap<Key, Pending>) -> Result<()
         )?;
         for ((kind, scope, id), pending) in overlay {
             match pending {
-                Some((_, body, _)) => {
+                Some((_, body)) => {
                     put.execute(params![scope.account, scope.region, kind, id, body])?
                 }
                 None => del.execute(params![scope.account, scope.region, kind, id])?,
@@ -418,7 +454,7 @@ impl View<'_> {
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
         let key = (T::KIND, scope.clone(), id.to_owned());
         if let Some(o) = self.overlay.and_then(|o| o.get(&key)) {
-            return o.as_ref().map(|(obj, _, _)| downcast::<T>(obj));
+            return o.as_ref().map(|(w, _)| downcast::<T>(&w.obj));
         }
         self.base.map.get(&key).map(downcast::<T>)
     }
@@ -439,16 +475,45 @@ impl View<'_> {
             .range(start..)
             .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope && k.2 == group)
             .map(|(k, o)| (k.3.as_str(), o));
-        self.merged(scope, base, |g| g == Some(group))
+        self.merged(scope, base, |w| w.group.as_deref() == Some(group))
+    }
+
+    /// The records of type `T`, in any scope, that answer to `name` ([`Record::names`]),
+    /// ordered by scope and id, found through the name index.
+    pub fn find<T: Record>(&self, name: &str) -> Vec<(Scope, Arc<T>)> {
+        let start = (T::KIND, name.to_owned(), Scope::new("", ""), String::new());
+        let mut out: Vec<(Scope, String, Arc<T>)> = self
+            .base
+            .names
+            .range(start..)
+            .take_while(|(k, _)| k.0 == T::KIND && k.1 == name)
+            .map(|(k, o)| (k.2.clone(), k.3.clone(), downcast::<T>(o)))
+            .collect();
+        if let Some(overlay) = self.overlay {
+            // A transaction's own writes of `T` replace what the index holds for them.
+            for ((kind, scope, id), pending) in overlay {
+                if *kind != T::KIND {
+                    continue;
+                }
+                out.retain(|(s, i, _)| !(s == scope && i == id));
+                if let Some((w, _)) = pending {
+                    if w.names.iter().any(|n| n == name) {
+                        out.push((scope.clone(), id.clone(), downcast::<T>(&w.obj)));
+                    }
+                }
+            }
+            out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        }
+        out.into_iter().map(|(s, _, t)| (s, t)).collect()
     }
 
     /// `base` (committed records, ordered by id) with a transaction's own writes of `T` in
-    /// `scope` applied; `keep` says whether a written record (by its group) belongs.
+    /// `scope` applied; `keep` says whether a written record belongs.
     fn merged<'b, T: Record>(
         &self,
         scope: &Scope,
         base: impl Iterator<Item = (&'b str, &'b Obj)>,
-        keep: impl Fn(Option<&str>) -> bool,
+        keep: impl Fn(&Indexed) -> bool,
     ) -> Vec<Arc<T>> {
         let start = (T::KIND, scope.clone(), String::new());
         let writes: Vec<_> = self
@@ -467,9 +532,9 @@ impl View<'_> {
         for (k, pending) in writes {
             let at = out.binary_search_by(|(id, _)| (*id).cmp(k.2.as_str()));
             match (pending, at) {
-                (Some((obj, _, g)), Ok(i)) if keep(g.as_deref()) => out[i].1 = downcast::<T>(obj),
-                (Some((obj, _, g)), Err(i)) if keep(g.as_deref()) => {
-                    out.insert(i, (k.2.as_str(), downcast::<T>(obj)))
+                (Some((w, _)), Ok(i)) if keep(w) => out[i].1 = downcast::<T>(&w.obj),
+                (Some((w, _)), Err(i)) if keep(w) => {
+                    out.insert(i, (k.2.as_str(), downcast::<T>(&w.obj)))
                 }
                 (_, Ok(i)) => {
                     out.remove(i);
@@ -519,13 +584,16 @@ impl Tx<'_> {
         self.view().list_in(scope, group)
     }
 
+    /// See [`View::find`].
+    pub fn find<T: Record>(&self, name: &str) -> Vec<(Scope, Arc<T>)> {
+        self.view().find(name)
+    }
+
     /// Inserts or replaces a record.
     pub fn put<T: Record>(&mut self, scope: &Scope, record: T) -> Result<(), StoreError> {
         let body = serde_json::to_string(&record)?;
         let key = (T::KIND, scope.clone(), record.id().to_owned());
-        let group = record.group().map(str::to_owned);
-        self.overlay
-            .insert(key, Some((Arc::new(record), body, group)));
+        self.overlay.insert(key, Some((Indexed::of(record), body)));
         Ok(())
     }
 
@@ -654,6 +722,104 @@ mod tests {
         });
         store.reset().unwrap();
         assert!(store.read(|v| v.list_in::<Member>(&s, "blue").is_empty()));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A record known by names (its DNS names, say).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    struct Host {
+        id: String,
+        names: Vec<String>,
+    }
+    impl Record for Host {
+        const KIND: &'static str = "test.host";
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn names(&self) -> Vec<String> {
+            self.names.clone()
+        }
+    }
+
+    fn host(id: &str, names: &[&str]) -> Host {
+        Host {
+            id: id.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    fn found(v: Vec<(Scope, Arc<Host>)>) -> Vec<(String, String)> {
+        v.into_iter()
+            .map(|(s, h)| (s.account, h.id.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn names_find_records_in_any_scope_and_follow_every_change() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        let a = Scope::new("111111111111", "us-west-2");
+        let b = Scope::new("222222222222", "us-west-2");
+        let pair = |acct: &str, id: &str| (acct.to_owned(), id.to_owned());
+        {
+            let store = Store::open(&path, &[Kind::of::<Host>()]).unwrap();
+            store
+                .write::<_, StoreError>(|tx| {
+                    tx.put(&a, host("h1", &["web.example", "h1.example"]))?;
+                    tx.put(&b, host("h2", &["web.example"]))?;
+                    // The transaction sees its own writes.
+                    assert_eq!(
+                        found(tx.find::<Host>("web.example")),
+                        [pair("111111111111", "h1"), pair("222222222222", "h2")]
+                    );
+                    Ok(())
+                })
+                .unwrap();
+            store
+                .write::<_, StoreError>(|tx| {
+                    tx.put(&a, host("h1", &["h1.example"]))?;
+                    tx.delete::<Host>(&b, "h2");
+                    tx.put(&b, host("h3", &["h3.example"]))?;
+                    assert!(tx.find::<Host>("web.example").is_empty());
+                    assert_eq!(
+                        found(tx.find::<Host>("h3.example")),
+                        [pair("222222222222", "h3")]
+                    );
+                    Ok(())
+                })
+                .unwrap();
+            store.read(|v| {
+                assert!(v.find::<Host>("web.example").is_empty());
+                assert_eq!(
+                    found(v.find::<Host>("h1.example")),
+                    [pair("111111111111", "h1")]
+                );
+                assert!(v.find::<Host>("h1").is_empty());
+            });
+            // A failed transaction changes no index.
+            let r = store.write(|tx| {
+                tx.put(&a, host("h1", &["other.example"]))?;
+                Err::<(), _>(Fail)
+            });
+            assert!(r.is_err());
+            assert_eq!(store.read(|v| v.find::<Host>("h1.example").len()), 1);
+        }
+        let store = Store::open(&path, &[Kind::of::<Host>()]).unwrap();
+        store.read(|v| {
+            assert_eq!(
+                found(v.find::<Host>("h1.example")),
+                [pair("111111111111", "h1")]
+            );
+            assert_eq!(
+                found(v.find::<Host>("h3.example")),
+                [pair("222222222222", "h3")]
+            );
+        });
+        store.reset().unwrap();
+        assert!(store.read(|v| v.find::<Host>("h1.example").is_empty()));
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
