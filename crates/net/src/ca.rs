@@ -11,7 +11,8 @@ pub use airlock_services::ca::CaRecord;
 
 /// The CA, loaded from the store (or created) on first use, and the TLS configurations issued so
 /// far (per host name). Loading is lazy because creating a CA means generating an RSA key: a
-/// fresh `--ephemeral` server answers its first request without waiting for it.
+/// server that never serves a webserver or issues a certificate never pays for one, and a fresh
+/// `--ephemeral` server answers its first request without waiting for it.
 #[derive(Default)]
 pub struct Ca {
     loaded: OnceLock<Loaded>,
@@ -43,6 +44,20 @@ impl Ca {
             rcgen::Issuer::from_ca_cert_pem(&record.cert_pem, key).map_err(anyhow_like::err)?;
         // Two first uses at once load the same stored record; either result will do.
         Ok(self.loaded.get_or_init(|| Loaded { record, issuer }))
+    }
+
+    /// Loads the CA before it is needed (a webserver about to accept connections), generating a
+    /// new key on the blocking pool rather than on the caller's event loop. The generation holds
+    /// no reference to the store, so a server that stops meanwhile releases its data directory.
+    pub async fn prepare(&self, store: &Store) -> anyhow_like::Result<()> {
+        if self.loaded.get().is_none() && airlock_services::ca::stored(store).is_none() {
+            let made = tokio::task::spawn_blocking(airlock_services::ca::create)
+                .await
+                .map_err(anyhow_like::err)?
+                .map_err(anyhow_like::err)?;
+            airlock_services::ca::adopt(store, made).map_err(anyhow_like::err)?;
+        }
+        self.loaded(store).map(|_| ())
     }
 
     /// The CA certificate (PEM), what users trust.

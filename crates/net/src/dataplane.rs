@@ -104,7 +104,7 @@ pub fn desired(source: &Source) -> HashMap<SocketAddr, Want> {
     let plan: Vec<(Place, Want)> = store.read(|v| {
         let mut plan = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {
-            let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+            let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
             let seen = env.seen(now, &scale, &endpoints);
             if !seen.status.is_some_and(|s| SERVING.contains(&s)) {
                 continue;
@@ -485,6 +485,11 @@ async fn serve(listener: TcpListener, want: Want, source: Arc<Source>, ca: Arc<C
         }
         Want::Database { .. } | Want::Ssh { .. } | Want::Lb { .. } => None,
     };
+    if site.is_some() {
+        if let Err(e) = ca.prepare((*source.store).as_ref()).await {
+            tracing::warn!(target: "airlock::dataplane", error = %e, "cannot set up the local CA");
+        }
+    }
     let vpc_port = vpc_port(port);
     // Connections belong to the listener: dropping it (aborting this task) ends them.
     let mut connections = tokio::task::JoinSet::new();

@@ -86,8 +86,6 @@ pub struct Running {
     dns: Option<airlock_net::dns::DnsServer>,
     ticker: tokio::task::JoinHandle<()>,
     dataplane: tokio::task::JoinHandle<()>,
-    /// Loads the local CA in the background; holds the state until it is done.
-    ca_warm: tokio::task::JoinHandle<()>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -100,8 +98,6 @@ impl Running {
         let _ = self.ticker.await;
         self.dataplane.abort();
         let _ = self.dataplane.await;
-        // The state (and with it the database's lock) is released only once every holder is done.
-        let _ = self.ca_warm.await;
         if let Some(dns) = self.dns {
             dns.stop().await;
         }
@@ -124,14 +120,8 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         })?;
     let addr = listener.local_addr()?;
     let ca = Arc::new(airlock_net::ca::Ca::new());
+    // The local CA is loaded (or created) when first needed: see `airlock_net::ca::Ca`.
     let state = Arc::new(AppState { store, config, ca });
-    // Load (or create) the CA in the background: the API answers meanwhile.
-    let warm = state.clone();
-    let ca_warm = tokio::task::spawn_blocking(move || {
-        if let Err(e) = warm.ca.cert_pem(&warm.store) {
-            tracing::warn!(target: "airlock::ca", error = %e, "cannot set up the local CA");
-        }
-    });
     let dns = match state.config.dns_listen {
         Some(dns_addr) => {
             let source = airlock_net::dns::Source {
@@ -182,7 +172,6 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         dns,
         ticker,
         dataplane,
-        ca_warm,
         shutdown: tx,
         task,
     })

@@ -29,7 +29,9 @@ pub fn scope() -> Scope {
     Scope::new("", "")
 }
 
-fn create() -> Result<CaRecord, ApiError> {
+/// A new CA: an RSA key and its self-signed certificate (slow: the key takes up to a few
+/// hundred milliseconds; callers with an event loop run it off the loop).
+pub fn create() -> Result<CaRecord, ApiError> {
     let fail = |e: rcgen::Error| ApiError::internal(format!("cannot create the local CA: {e}"));
     // RSA, as the Amazon CA behind most ACM certificates (so requested RSA certificates show
     // `SHA256WITHRSA`, as on AWS).
@@ -57,12 +59,23 @@ fn create() -> Result<CaRecord, ApiError> {
     })
 }
 
+/// The stored CA, if there is one yet.
+pub fn stored(store: &Store) -> Option<CaRecord> {
+    store
+        .read(|v| v.get::<CaRecord>(&scope(), ID))
+        .map(|r| (*r).clone())
+}
+
 /// The CA, created (and stored) on first use.
 pub fn ensure(store: &Store) -> Result<CaRecord, ApiError> {
-    if let Some(r) = store.read(|v| v.get::<CaRecord>(&scope(), ID)) {
-        return Ok((*r).clone());
+    match stored(store) {
+        Some(r) => Ok(r),
+        None => adopt(store, create()?),
     }
-    let made = create()?;
+}
+
+/// Stores `made` as the CA unless one was stored meanwhile; the stored one.
+pub fn adopt(store: &Store, made: CaRecord) -> Result<CaRecord, ApiError> {
     store.write(|tx| {
         if let Some(existing) = tx.get::<CaRecord>(&scope(), ID) {
             return Ok((*existing).clone());
