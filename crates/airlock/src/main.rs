@@ -1,5 +1,7 @@
 //! `airlock`: the emulator (`airlock serve`) and its helpers.
 
+mod jsonlog;
+
 use airlock_server::ServerConfig;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -158,7 +160,7 @@ fn run_serve(s: Serve) -> ExitCode {
     });
     if s.log_format == "json" {
         tracing_subscriber::fmt()
-            .json()
+            .event_format(jsonlog::JsonLines)
             .with_env_filter(filter)
             .with_writer(std::io::stderr)
             .init();
