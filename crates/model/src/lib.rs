@@ -4,8 +4,9 @@
 //! the test command regenerates them and fails on any difference. This crate parses them once into
 //! a shape graph that the codecs in `airlock-protocol` walk.
 
-use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 /// The wire protocol a service speaks.
@@ -21,7 +22,11 @@ pub enum Protocol {
     RestJson,
 }
 
-#[derive(Debug)]
+/// Model text: borrowed from the committed JSON, owned only where the JSON escapes characters.
+pub type Text = Cow<'static, str>;
+
+/// A service model: its metadata, read when Airlock starts to classify requests, and its
+/// operations and shapes, parsed the first time they are needed.
 pub struct ServiceModel {
     /// botocore's service name (`ec2`, `iam`, `mwaa`, ...).
     pub name: &'static str,
@@ -31,30 +36,48 @@ pub struct ServiceModel {
     pub xml_namespace: Option<String>,
     pub target_prefix: Option<String>,
     pub json_version: Option<String>,
-    pub operations: HashMap<String, Operation>,
-    pub shapes: HashMap<String, Shape>,
+    json: &'static str,
+    graph: OnceLock<Graph>,
+}
+
+impl std::fmt::Debug for ServiceModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceModel")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Operations and shapes.
+struct Graph {
+    operations: HashMap<Text, Operation>,
+    /// Every shape; members point into it by index ([`ServiceModel::target`]).
+    shapes: Vec<Shape>,
+    by_name: HashMap<Text, usize>,
+    /// Error shapes by wire code.
+    errors: HashMap<Text, ErrorInfo>,
 }
 
 #[derive(Debug)]
 pub struct Operation {
-    pub name: String,
-    pub method: String,
-    pub request_uri: String,
-    pub host_prefix: Option<String>,
-    pub input: Option<String>,
-    pub output: Option<String>,
-    pub result_wrapper: Option<String>,
-    pub errors: Vec<String>,
+    pub name: Text,
+    pub method: Text,
+    pub request_uri: Text,
+    pub host_prefix: Option<Text>,
+    pub input: Option<Text>,
+    pub output: Option<Text>,
+    pub result_wrapper: Option<Text>,
+    pub errors: Vec<Text>,
 }
 
 #[derive(Debug)]
 pub struct Shape {
-    pub name: String,
+    pub name: Text,
     pub kind: ShapeKind,
     pub min: Option<i64>,
     pub max: Option<i64>,
-    pub pattern: Option<String>,
-    pub enum_values: Vec<String>,
+    pub pattern: Option<Text>,
+    pub enum_values: Vec<Text>,
     pub sensitive: bool,
 }
 
@@ -77,7 +100,7 @@ pub enum ShapeKind {
     Double,
     Boolean,
     Timestamp {
-        format: Option<String>,
+        format: Option<Text>,
     },
     Blob,
     /// Free-form JSON (`"document": true` structures).
@@ -88,29 +111,36 @@ pub enum ShapeKind {
 pub struct Structure {
     /// Members in the model's (alphabetical) order.
     pub members: Vec<Member>,
-    pub required: Vec<String>,
-    pub payload: Option<String>,
+    /// Member positions by name (encoders look members up by name for every output field).
+    index: HashMap<Text, usize, BuildHasherDefault<Fx>>,
+    pub required: Vec<Text>,
+    pub payload: Option<Text>,
     /// Present on error shapes: the wire code (if different from the shape name) and status.
     pub error: Option<ErrorInfo>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ErrorInfo {
-    pub code: Option<String>,
+    pub code: Option<Text>,
     pub http_status: Option<u16>,
     pub sender_fault: bool,
 }
 
 #[derive(Debug)]
 pub struct Member {
-    pub name: String,
-    pub shape: String,
-    pub location: Option<String>,
-    pub location_name: Option<String>,
-    pub query_name: Option<String>,
+    pub name: Text,
+    pub shape: Text,
+    /// Index of `shape` in the model (resolved once at load).
+    target: usize,
+    pub location: Option<Text>,
+    pub location_name: Option<Text>,
+    pub query_name: Option<Text>,
+    /// The key EC2's query dialect uses for this member in requests: `queryName`, else
+    /// `locationName` with its first letter capitalised, else the name.
+    pub ec2_name: Text,
     pub flattened: bool,
     pub idempotency_token: bool,
-    pub timestamp_format: Option<String>,
+    pub timestamp_format: Option<Text>,
 }
 
 impl Member {
@@ -120,114 +150,381 @@ impl Member {
     }
 }
 
+impl Structure {
+    /// The member called `name`.
+    pub fn member(&self, name: &str) -> Option<&Member> {
+        self.index.get(name).map(|&i| &self.members[i])
+    }
+}
+
+/// FxHash (as rustc uses): a fast hash for short trusted keys such as member names.
+#[derive(Default, Clone, Copy)]
+pub struct Fx(u64);
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 impl ServiceModel {
+    fn graph(&self) -> &Graph {
+        self.graph.get_or_init(|| parse_graph(self.json))
+    }
+
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.graph().operations.values()
+    }
+
     pub fn shape(&self, name: &str) -> &Shape {
         // The generator only writes models whose every shape reference resolves.
-        &self.shapes[name]
+        let g = self.graph();
+        &g.shapes[g.by_name[name]]
+    }
+
+    /// The shape called `name`, if the model has one.
+    pub fn find_shape(&self, name: &str) -> Option<&Shape> {
+        let g = self.graph();
+        g.by_name.get(name).map(|&i| &g.shapes[i])
+    }
+
+    /// The shape a member refers to.
+    pub fn target(&self, m: &Member) -> &Shape {
+        &self.graph().shapes[m.target]
+    }
+
+    pub fn shapes(&self) -> impl Iterator<Item = &Shape> {
+        self.graph().shapes.iter()
     }
 
     pub fn operation(&self, name: &str) -> Option<&Operation> {
-        self.operations.get(name)
+        self.graph().operations.get(name)
     }
 
     /// The status and wire code of an error shape, when the model declares one.
     pub fn error_info(&self, code: &str) -> Option<ErrorInfo> {
-        self.shapes.values().find_map(|s| match &s.kind {
-            ShapeKind::Structure(Structure { error: Some(e), .. })
-                if e.code.as_deref() == Some(code) || (e.code.is_none() && s.name == code) =>
-            {
-                Some(e.clone())
+        self.graph().errors.get(code).cloned()
+    }
+}
+
+/// The error shapes of a model by the code clients see: the declared code, else the shape's
+/// name. Structures that are not marked as errors still answer by name (with no status).
+fn error_codes(shapes: &[Shape]) -> HashMap<Text, ErrorInfo> {
+    let mut out = HashMap::new();
+    for s in shapes {
+        if let ShapeKind::Structure(Structure { error: None, .. }) = &s.kind {
+            out.insert(
+                s.name.clone(),
+                ErrorInfo {
+                    code: None,
+                    http_status: None,
+                    sender_fault: true,
+                },
+            );
+        }
+    }
+    // Declared errors win over plain structures of the same name.
+    for s in shapes {
+        if let ShapeKind::Structure(Structure { error: Some(e), .. }) = &s.kind {
+            let code = e.code.clone().unwrap_or_else(|| s.name.clone());
+            out.insert(code, e.clone());
+        }
+    }
+    out
+}
+
+/// Points every member at its shape's index.
+fn resolve(shapes: &mut [Shape], by_name: &HashMap<Text, usize>) {
+    let at = |m: &mut Member| m.target = by_name.get(&*m.shape).copied().unwrap_or(usize::MAX);
+    for s in shapes {
+        match &mut s.kind {
+            ShapeKind::Structure(st) => st.members.iter_mut().for_each(at),
+            ShapeKind::List { member, .. } => at(member),
+            ShapeKind::Map { key, value, .. } => {
+                at(key);
+                at(value);
             }
-            ShapeKind::Structure(Structure { error: None, .. }) if s.name == code => {
-                Some(ErrorInfo {
+            _ => {}
+        }
+    }
+}
+
+/// The committed JSON, read straight into these (borrowing its text), not through a
+/// `serde_json::Value`: parsing a model costs its graph and little more.
+mod raw {
+    use serde::de::{Deserializer, Visitor};
+    use serde::Deserialize;
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    /// Text borrowed from the model's JSON when it holds no escapes (names always do not).
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    pub struct Text<'a>(pub Cow<'a, str>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Text<'a>;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'a>, E> {
+                    Ok(Text(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Text<'a>, E> {
+                    Ok(Text(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(V(std::marker::PhantomData))
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub struct Model<'a> {
+        #[serde(borrow, default)]
+        pub operations: BTreeMap<Text<'a>, Operation<'a>>,
+        #[serde(borrow, default)]
+        pub shapes: BTreeMap<Text<'a>, Shape<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Metadata<'a> {
+        #[serde(borrow)]
+        pub protocol: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub api_version: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub signing_name: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub endpoint_prefix: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub xml_namespace: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub target_prefix: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub json_version: Option<Text<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Http<'a> {
+        #[serde(borrow)]
+        pub method: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub request_uri: Option<Text<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Endpoint<'a> {
+        #[serde(borrow)]
+        pub host_prefix: Option<Text<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Ref<'a> {
+        #[serde(borrow)]
+        pub shape: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub result_wrapper: Option<Text<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Operation<'a> {
+        #[serde(borrow)]
+        pub http: Option<Http<'a>>,
+        #[serde(borrow)]
+        pub endpoint: Option<Endpoint<'a>>,
+        #[serde(borrow)]
+        pub input: Option<Ref<'a>>,
+        #[serde(borrow)]
+        pub output: Option<Ref<'a>>,
+        #[serde(borrow, default)]
+        pub errors: Vec<Ref<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Member<'a> {
+        #[serde(borrow)]
+        pub shape: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub location: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub location_name: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub query_name: Option<Text<'a>>,
+        #[serde(default)]
+        pub flattened: bool,
+        #[serde(default)]
+        pub idempotency_token: bool,
+        #[serde(borrow)]
+        pub timestamp_format: Option<Text<'a>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Error<'a> {
+        #[serde(borrow)]
+        pub code: Option<Text<'a>>,
+        pub http_status_code: Option<u16>,
+        #[serde(default)]
+        pub sender_fault: bool,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Shape<'a> {
+        #[serde(borrow, rename = "type")]
+        pub ty: Option<Text<'a>>,
+        #[serde(default)]
+        pub document: bool,
+        #[serde(borrow, default)]
+        pub members: BTreeMap<Text<'a>, Member<'a>>,
+        #[serde(borrow, default)]
+        pub required: Vec<Text<'a>>,
+        #[serde(borrow)]
+        pub payload: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub error: Option<Error<'a>>,
+        #[serde(default)]
+        pub exception: bool,
+        #[serde(borrow)]
+        pub member: Option<Member<'a>>,
+        #[serde(borrow)]
+        pub key: Option<Member<'a>>,
+        #[serde(borrow)]
+        pub value: Option<Member<'a>>,
+        #[serde(default)]
+        pub flattened: bool,
+        #[serde(borrow)]
+        pub timestamp_format: Option<Text<'a>>,
+        pub min: Option<serde_json::Number>,
+        pub max: Option<serde_json::Number>,
+        #[serde(borrow)]
+        pub pattern: Option<Text<'a>>,
+        #[serde(borrow, default, rename = "enum")]
+        pub enum_values: Vec<Text<'a>>,
+        #[serde(default)]
+        pub sensitive: bool,
+    }
+}
+
+/// Model metadata, read without the rest of the model.
+#[derive(serde::Deserialize)]
+struct MetadataOnly<'a> {
+    #[serde(borrow)]
+    metadata: raw::Metadata<'a>,
+}
+
+fn owned(t: Option<raw::Text<'_>>) -> Option<String> {
+    t.map(|t| t.0.into_owned())
+}
+
+fn text(t: Option<raw::Text<'static>>) -> Option<Text> {
+    t.map(|t| t.0)
+}
+
+fn member(name: Text, m: Option<raw::Member<'static>>) -> Member {
+    let m = m.unwrap_or(raw::Member {
+        shape: None,
+        location: None,
+        location_name: None,
+        query_name: None,
+        flattened: false,
+        idempotency_token: false,
+        timestamp_format: None,
+    });
+    let (query_name, location_name) = (text(m.query_name), text(m.location_name));
+    let ec2_name = match (&query_name, &location_name) {
+        (Some(q), _) => q.clone(),
+        (None, Some(l)) => {
+            let mut c = l.chars();
+            Cow::Owned(
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default(),
+            )
+        }
+        (None, None) => name.clone(),
+    };
+    Member {
+        name,
+        shape: text(m.shape).unwrap_or_default(),
+        target: usize::MAX,
+        location: text(m.location),
+        location_name,
+        query_name,
+        ec2_name,
+        flattened: m.flattened,
+        idempotency_token: m.idempotency_token,
+        timestamp_format: text(m.timestamp_format),
+    }
+}
+
+fn parse_shape(name: Text, v: raw::Shape<'static>) -> Shape {
+    let ty = v.ty.as_ref().map(|t| &*t.0).unwrap_or("string");
+    let num = |n: &Option<serde_json::Number>| {
+        n.as_ref()
+            .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
+    };
+    let (min, max) = (num(&v.min), num(&v.max));
+    let kind = match ty {
+        "structure" if v.document => ShapeKind::Document,
+        "structure" => {
+            // BTreeMap order: members sorted by name.
+            let members: Vec<Member> = v
+                .members
+                .into_iter()
+                .map(|(k, m)| member(k.0, Some(m)))
+                .collect();
+            let error = v.error.map(|e| ErrorInfo {
+                code: text(e.code),
+                http_status: e.http_status_code,
+                sender_fault: e.sender_fault,
+            });
+            let error = error.or_else(|| {
+                v.exception.then_some(ErrorInfo {
                     code: None,
                     http_status: None,
                     sender_fault: true,
                 })
-            }
-            _ => None,
-        })
-    }
-}
-
-fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn member(name: &str, v: &Value) -> Member {
-    Member {
-        name: name.to_owned(),
-        shape: s(v, "shape").unwrap_or_default(),
-        location: s(v, "location"),
-        location_name: s(v, "locationName"),
-        query_name: s(v, "queryName"),
-        flattened: v.get("flattened").and_then(Value::as_bool).unwrap_or(false),
-        idempotency_token: v
-            .get("idempotencyToken")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        timestamp_format: s(v, "timestampFormat"),
-    }
-}
-
-fn parse_shape(name: &str, v: &Value) -> Shape {
-    let ty = v.get("type").and_then(Value::as_str).unwrap_or("string");
-    let flattened = v.get("flattened").and_then(Value::as_bool).unwrap_or(false);
-    let kind = match ty {
-        "structure" if v.get("document").and_then(Value::as_bool) == Some(true) => {
-            ShapeKind::Document
-        }
-        "structure" => {
-            let mut members: Vec<Member> = v
-                .get("members")
-                .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, mv)| member(k, mv)).collect())
-                .unwrap_or_default();
-            members.sort_by(|a, b| a.name.cmp(&b.name));
-            let error = v.get("error").map(|e| ErrorInfo {
-                code: s(e, "code"),
-                http_status: e
-                    .get("httpStatusCode")
-                    .and_then(Value::as_u64)
-                    .map(|n| n as u16),
-                sender_fault: e
-                    .get("senderFault")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
             });
-            let error = error.or_else(|| {
-                v.get("exception")
-                    .and_then(Value::as_bool)
-                    .filter(|b| *b)
-                    .map(|_| ErrorInfo {
-                        code: None,
-                        http_status: None,
-                        sender_fault: true,
-                    })
-            });
+            let index = members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.clone(), i))
+                .collect();
             ShapeKind::Structure(Structure {
                 members,
-                required: v
-                    .get("required")
-                    .and_then(Value::as_array)
-                    .map(|r| {
-                        r.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                payload: s(v, "payload"),
+                index,
+                required: v.required.into_iter().map(|r| r.0).collect(),
+                payload: text(v.payload),
                 error,
             })
         }
         "list" => ShapeKind::List {
-            member: member("member", &v["member"]),
-            flattened,
+            member: member("member".into(), v.member),
+            flattened: v.flattened,
         },
         "map" => ShapeKind::Map {
-            key: member("key", &v["key"]),
-            value: member("value", &v["value"]),
-            flattened,
+            key: member("key".into(), v.key),
+            value: member("value".into(), v.value),
+            flattened: v.flattened,
         },
         "integer" => ShapeKind::Integer,
         "long" => ShapeKind::Long,
@@ -235,87 +532,92 @@ fn parse_shape(name: &str, v: &Value) -> Shape {
         "double" => ShapeKind::Double,
         "boolean" => ShapeKind::Boolean,
         "timestamp" => ShapeKind::Timestamp {
-            format: s(v, "timestampFormat"),
+            format: text(v.timestamp_format),
         },
         "blob" => ShapeKind::Blob,
         _ => ShapeKind::String,
     };
-    let num = |k: &str| {
-        v.get(k)
-            .and_then(|x| x.as_i64().or_else(|| x.as_f64().map(|f| f as i64)))
-    };
     Shape {
-        name: name.to_owned(),
+        name,
         kind,
-        min: num("min"),
-        max: num("max"),
-        pattern: s(v, "pattern"),
-        enum_values: v
-            .get("enum")
-            .and_then(Value::as_array)
-            .map(|e| {
-                e.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        sensitive: v.get("sensitive").and_then(Value::as_bool).unwrap_or(false),
+        min,
+        max,
+        pattern: text(v.pattern),
+        enum_values: v.enum_values.into_iter().map(|e| e.0).collect(),
+        sensitive: v.sensitive,
     }
 }
 
-fn parse(name: &'static str, text: &str) -> ServiceModel {
-    let v: Value = serde_json::from_str(text).expect("committed model is valid JSON");
-    let meta = &v["metadata"];
-    let protocol = match meta["protocol"].as_str() {
+/// The metadata of a model: enough to route requests to it.
+fn parse_metadata(name: &'static str, json: &'static str) -> ServiceModel {
+    let meta = serde_json::from_str::<MetadataOnly<'static>>(json)
+        .expect("committed model is a model")
+        .metadata;
+    let protocol = match meta.protocol.as_ref().map(|p| &*p.0) {
         Some("ec2") => Protocol::Ec2,
         Some("query") => Protocol::Query,
         Some("json") => Protocol::Json,
         _ => Protocol::RestJson,
     };
-    let operations = v["operations"]
-        .as_object()
-        .map(|ops| {
-            ops.iter()
-                .map(|(k, o)| {
-                    let op = Operation {
-                        name: k.clone(),
-                        method: s(&o["http"], "method").unwrap_or_else(|| "POST".into()),
-                        request_uri: s(&o["http"], "requestUri").unwrap_or_else(|| "/".into()),
-                        host_prefix: o.get("endpoint").and_then(|e| s(e, "hostPrefix")),
-                        input: o.get("input").and_then(|i| s(i, "shape")),
-                        output: o.get("output").and_then(|i| s(i, "shape")),
-                        result_wrapper: o.get("output").and_then(|i| s(i, "resultWrapper")),
-                        errors: o
-                            .get("errors")
-                            .and_then(Value::as_array)
-                            .map(|e| e.iter().filter_map(|x| s(x, "shape")).collect())
-                            .unwrap_or_default(),
-                    };
-                    (k.clone(), op)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let shapes = v["shapes"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, sv)| (k.clone(), parse_shape(k, sv)))
-                .collect()
-        })
-        .unwrap_or_default();
     ServiceModel {
         name,
         protocol,
-        api_version: s(meta, "apiVersion").unwrap_or_default(),
-        signing_name: s(meta, "signingName")
-            .or_else(|| s(meta, "endpointPrefix"))
+        api_version: owned(meta.api_version).unwrap_or_default(),
+        signing_name: owned(meta.signing_name)
+            .or_else(|| owned(meta.endpoint_prefix))
             .unwrap_or_default(),
-        xml_namespace: s(meta, "xmlNamespace"),
-        target_prefix: s(meta, "targetPrefix"),
-        json_version: s(meta, "jsonVersion"),
+        xml_namespace: owned(meta.xml_namespace),
+        target_prefix: owned(meta.target_prefix),
+        json_version: owned(meta.json_version),
+        json,
+        graph: OnceLock::new(),
+    }
+}
+
+fn parse_graph(json: &'static str) -> Graph {
+    let v: raw::Model<'static> = serde_json::from_str(json).expect("committed model is a model");
+    let operations = v
+        .operations
+        .into_iter()
+        .map(|(k, o)| {
+            let (method, request_uri) = match o.http {
+                Some(h) => (text(h.method), text(h.request_uri)),
+                None => (None, None),
+            };
+            let (output, result_wrapper) = match o.output {
+                Some(r) => (text(r.shape), text(r.result_wrapper)),
+                None => (None, None),
+            };
+            let op = Operation {
+                name: k.0.clone(),
+                method: method.unwrap_or(Cow::Borrowed("POST")),
+                request_uri: request_uri.unwrap_or(Cow::Borrowed("/")),
+                host_prefix: o.endpoint.and_then(|e| text(e.host_prefix)),
+                input: o.input.and_then(|i| text(i.shape)),
+                output,
+                result_wrapper,
+                errors: o.errors.into_iter().filter_map(|e| text(e.shape)).collect(),
+            };
+            (k.0, op)
+        })
+        .collect();
+    let mut shapes: Vec<Shape> = v
+        .shapes
+        .into_iter()
+        .map(|(k, sv)| parse_shape(k.0, sv))
+        .collect();
+    let by_name: HashMap<Text, usize> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    resolve(&mut shapes, &by_name);
+    let errors = error_codes(&shapes);
+    Graph {
         operations,
         shapes,
+        by_name,
+        errors,
     }
 }
 
@@ -324,12 +626,13 @@ macro_rules! models {
         $(
             pub fn $fn() -> &'static ServiceModel {
                 static M: OnceLock<ServiceModel> = OnceLock::new();
-                M.get_or_init(|| parse($name, include_str!(concat!("../models/", $name, ".json"))))
+                M.get_or_init(|| parse_metadata($name, include_str!(concat!("../models/", $name, ".json"))))
             }
         )*
-        /// Every model Airlock carries.
-        pub fn all() -> Vec<&'static ServiceModel> {
-            vec![$($fn()),*]
+        /// Every model Airlock carries (their metadata; shapes are parsed on first use).
+        pub fn all() -> &'static [&'static ServiceModel] {
+            static ALL: OnceLock<Vec<&'static ServiceModel>> = OnceLock::new();
+            ALL.get_or_init(|| vec![$($fn()),*])
         }
     };
 }
@@ -350,24 +653,26 @@ mod tests {
     #[test]
     fn every_shape_reference_resolves() {
         for m in all() {
-            for s in m.shapes.values() {
+            for s in m.shapes() {
                 let refs: Vec<&str> = match &s.kind {
-                    ShapeKind::Structure(st) => {
-                        st.members.iter().map(|m| m.shape.as_str()).collect()
-                    }
-                    ShapeKind::List { member, .. } => vec![member.shape.as_str()],
-                    ShapeKind::Map { key, value, .. } => {
-                        vec![key.shape.as_str(), value.shape.as_str()]
-                    }
+                    ShapeKind::Structure(st) => st.members.iter().map(|m| &*m.shape).collect(),
+                    ShapeKind::List { member, .. } => vec![&*member.shape],
+                    ShapeKind::Map { key, value, .. } => vec![&*key.shape, &*value.shape],
                     _ => vec![],
                 };
                 for r in refs {
-                    assert!(m.shapes.contains_key(r), "{}: {} -> {r}", m.name, s.name);
+                    assert!(m.find_shape(r).is_some(), "{}: {} -> {r}", m.name, s.name);
+                }
+                if let ShapeKind::Structure(st) = &s.kind {
+                    for mem in &st.members {
+                        assert_eq!(m.target(mem).name, mem.shape);
+                        assert_eq!(st.member(&mem.name).map(|x| &x.name), Some(&mem.name));
+                    }
                 }
             }
-            for op in m.operations.values() {
+            for op in m.operations() {
                 for r in op.input.iter().chain(op.output.iter()) {
-                    assert!(m.shapes.contains_key(r), "{}: {}", m.name, op.name);
+                    assert!(m.find_shape(r).is_some(), "{}: {}", m.name, op.name);
                 }
             }
         }

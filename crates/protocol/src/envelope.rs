@@ -1,6 +1,6 @@
 //! Whole responses: success bodies and error envelopes, per protocol.
 
-use crate::{json, xml, ApiError};
+use crate::{xml, ApiError, Output};
 use airlock_model::{Operation, Protocol, ServiceModel, ShapeKind, Structure};
 use serde_json::{Map, Value};
 use std::fmt::Write;
@@ -18,41 +18,76 @@ pub struct Response {
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
 fn namespace(model: &ServiceModel) -> String {
-    let ns = model.xml_namespace.clone().unwrap_or_default();
-    if ns.ends_with('/') {
-        ns
-    } else {
-        format!("{ns}/")
+    let mut ns = String::new();
+    push_namespace(&mut ns, model);
+    ns
+}
+
+/// The model's XML namespace, ending in `/` as AWS writes it.
+fn push_namespace(b: &mut String, model: &ServiceModel) {
+    let ns = model.xml_namespace.as_deref().unwrap_or_default();
+    b.push_str(ns);
+    if !ns.ends_with('/') {
+        b.push('/');
     }
 }
 
-/// Encodes a successful result of `op`.
-pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &Value) -> Response {
-    match model.protocol {
+/// Encodes a successful result of `op`. An output that does not fit the operation's output
+/// shape is a bug of the service; it is answered as an internal error.
+pub fn success(
+    model: &ServiceModel,
+    op: &Operation,
+    request_id: &str,
+    output: &Output,
+) -> Response {
+    match encode_success(model, op, request_id, output) {
+        Ok(r) => r,
+        Err(e) => error(
+            model.protocol,
+            Some(model),
+            &ApiError::internal(format!("An internal error has occurred ({e})")),
+            request_id,
+        ),
+    }
+}
+
+fn encode_success(
+    model: &ServiceModel,
+    op: &Operation,
+    request_id: &str,
+    output: &Output,
+) -> Result<Response, crate::encode::Error> {
+    Ok(match model.protocol {
         Protocol::Ec2 => {
-            let mut b = String::from(XML_DECL);
-            let _ = write!(
-                b,
-                "<{}Response xmlns=\"{}\"><requestId>{request_id}</requestId>",
-                op.name,
-                namespace(model)
-            );
+            let mut b = String::with_capacity(4096);
+            b.push_str(XML_DECL);
+            b.push('<');
+            b.push_str(&op.name);
+            b.push_str("Response xmlns=\"");
+            push_namespace(&mut b, model);
+            b.push_str("\"><requestId>");
+            b.push_str(request_id);
+            b.push_str("</requestId>");
             if let Some(shape) = &op.output {
-                xml::write_members(&mut b, model, model.shape(shape), output);
+                output.xml(&mut b, model, model.shape(shape))?;
             }
-            let _ = write!(b, "</{}Response>", op.name);
+            b.push_str("</");
+            b.push_str(&op.name);
+            b.push_str("Response>");
             xml_response(200, b, request_id)
         }
         Protocol::Query => {
-            let mut b = String::from(XML_DECL);
+            let mut b = String::with_capacity(4096);
+            b.push_str(XML_DECL);
             let _ = write!(b, "<{}Response xmlns=\"{}\">", op.name, namespace(model));
             if let Some(shape) = &op.output {
                 let wrapper = op
                     .result_wrapper
-                    .clone()
+                    .as_deref()
+                    .map(str::to_owned)
                     .unwrap_or_else(|| format!("{}Result", op.name));
                 let _ = write!(b, "<{wrapper}>");
-                xml::write_members(&mut b, model, model.shape(shape), output);
+                output.xml(&mut b, model, model.shape(shape))?;
                 let _ = write!(b, "</{wrapper}>");
             }
             let _ = write!(
@@ -63,10 +98,11 @@ pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &
             xml_response(200, b, request_id)
         }
         Protocol::Json | Protocol::RestJson => {
-            let body = match &op.output {
-                Some(shape) => json::encode(model, model.shape(shape), output),
-                None => Value::Object(Map::new()),
-            };
+            let mut body = Vec::with_capacity(4096);
+            match &op.output {
+                Some(shape) => output.json(&mut body, model, model.shape(shape))?,
+                None => body.extend_from_slice(b"{}"),
+            }
             let content_type = if model.protocol == Protocol::Json {
                 json_content_type(model)
             } else {
@@ -76,10 +112,10 @@ pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: &
                 status: 200,
                 content_type,
                 headers: vec![("x-amzn-RequestId", request_id.to_owned())],
-                body: serde_json::to_vec(&body).unwrap_or_default(),
+                body,
             }
         }
-    }
+    })
 }
 
 fn json_content_type(model: &ServiceModel) -> &'static str {
@@ -181,7 +217,7 @@ pub fn error(
 /// `message`, or `Message` where the model's error shape spells it so (MWAA's AccessDenied).
 fn message_member(model: Option<&ServiceModel>, code: &str) -> &'static str {
     let capital = model
-        .and_then(|m| m.shapes.get(code))
+        .and_then(|m| m.find_shape(code))
         .map(|s| match &s.kind {
             ShapeKind::Structure(Structure { members, .. }) => {
                 members.iter().any(|m| m.name == "Message")
@@ -251,7 +287,7 @@ mod tests {
     fn query_success_wraps_result() {
         let m = airlock_model::sts();
         let op = m.operation("GetCallerIdentity").unwrap();
-        let r = success(m, op, "rid", &json!({"Account": "000000000000"}));
+        let r = success(m, op, "rid", &json!({"Account": "000000000000"}).into());
         let body = String::from_utf8(r.body).unwrap();
         assert!(body.ends_with("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></GetCallerIdentityResponse>"), "{body}");
     }

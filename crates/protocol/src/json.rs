@@ -1,8 +1,10 @@
 //! The `json` (awsJson 1.0/1.1) and `rest-json` protocols' bodies, checked against the model.
 
+use crate::encode::{self, Error};
 use crate::validate::{self, camel, Violation};
 use crate::ApiError;
-use airlock_model::{ServiceModel, Shape, ShapeKind};
+use airlock_model::{Member, ServiceModel, Shape, ShapeKind, Structure};
+use serde::ser::{self, Impossible, Serialize};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -61,7 +63,7 @@ fn check(
             let mut res = Map::new();
             for m in &st.members {
                 let p = sub(&camel(&m.name));
-                match obj.remove(&m.name) {
+                match obj.remove(&*m.name) {
                     Some(Value::Null) | None => {
                         if st.required.contains(&m.name) && m.location.is_none() {
                             out.push(Violation::missing(p));
@@ -69,8 +71,8 @@ fn check(
                     }
                     Some(val) => {
                         res.insert(
-                            m.name.clone(),
-                            check(model, model.shape(&m.shape), val, &p, out)?,
+                            m.name.to_string(),
+                            check(model, model.target(m), val, &p, out)?,
                         );
                     }
                 }
@@ -79,7 +81,7 @@ fn check(
         }
         (ShapeKind::List { member, .. }, Value::Array(items)) => {
             validate::check_len(shape, path, items.len(), out);
-            let ms = model.shape(&member.shape);
+            let ms = model.target(member);
             let mut res = Vec::with_capacity(items.len());
             for (i, item) in items.into_iter().enumerate() {
                 res.push(check(
@@ -94,7 +96,7 @@ fn check(
         }
         (ShapeKind::Map { key, value, .. }, Value::Object(obj)) => {
             validate::check_len(shape, path, obj.len(), out);
-            let (ks, vs) = (model.shape(&key.shape), model.shape(&value.shape));
+            let (ks, vs) = (model.target(key), model.target(value));
             let mut res = Map::new();
             for (k, val) in obj {
                 validate::check_string(ks, &format!("{path}.key"), &k, false, out);
@@ -135,46 +137,432 @@ fn check(
     })
 }
 
-/// Converts a service's output for the wire: timestamps become epoch seconds, members that the
-/// shape does not declare are dropped.
-pub fn encode(model: &ServiceModel, shape: &Shape, v: &Value) -> Value {
-    match (&shape.kind, v) {
-        (ShapeKind::Structure(st), Value::Object(obj)) => {
-            let mut res = Map::new();
-            for m in &st.members {
-                if m.location.is_some() {
-                    continue; // headers, status codes: the envelope's business
+/// Writes a service's output as the JSON body of `shape`: members the shape does not declare, and
+/// members bound to headers or the status code, are left out, null members too; timestamps
+/// become epoch seconds.
+pub fn write<T: Serialize + ?Sized>(
+    buf: &mut Vec<u8>,
+    model: &ServiceModel,
+    shape: &Shape,
+    value: &T,
+) -> Result<(), Error> {
+    value.serialize(Elem {
+        buf,
+        model,
+        shape,
+        slot: Slot::Root,
+    })
+}
+
+/// Where a value goes: the whole body, a structure member (written only if not null), a list
+/// item or a map entry's value (null is written as `null`).
+enum Slot<'a> {
+    Root,
+    Member { key: &'a str, first: &'a mut bool },
+    Item { first: &'a mut bool },
+    Entry,
+}
+
+struct Elem<'a> {
+    buf: &'a mut Vec<u8>,
+    model: &'a ServiceModel,
+    shape: &'a Shape,
+    slot: Slot<'a>,
+}
+
+fn push_str(buf: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *buf, s);
+}
+
+impl Elem<'_> {
+    /// The separator and key before a value.
+    fn open(&mut self) {
+        match &mut self.slot {
+            Slot::Root | Slot::Entry => {}
+            Slot::Member { key, first } => {
+                if !**first {
+                    self.buf.push(b',');
                 }
-                if let Some(val) = obj.get(&m.name).filter(|v| !v.is_null()) {
-                    res.insert(m.name.clone(), encode(model, model.shape(&m.shape), val));
+                **first = false;
+                push_str(self.buf, key);
+                self.buf.push(b':');
+            }
+            Slot::Item { first } => {
+                if !**first {
+                    self.buf.push(b',');
                 }
+                **first = false;
             }
-            Value::Object(res)
         }
-        (ShapeKind::List { member, .. }, Value::Array(items)) => {
-            let ms = model.shape(&member.shape);
-            Value::Array(items.iter().map(|i| encode(model, ms, i)).collect())
+    }
+
+    fn raw(mut self, text: &str) -> Result<(), Error> {
+        self.open();
+        self.buf.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+
+    fn null(self) -> Result<(), Error> {
+        match self.slot {
+            Slot::Member { .. } => Ok(()),
+            _ => self.raw("null"),
         }
-        (ShapeKind::Map { value, .. }, Value::Object(obj)) => {
-            let vs = model.shape(&value.shape);
-            Value::Object(
-                obj.iter()
-                    .map(|(k, v)| (k.clone(), encode(model, vs, v)))
-                    .collect(),
-            )
+    }
+
+    /// A value of a document member, written as JSON as it is.
+    fn document<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
+        self.open();
+        value
+            .serialize(&mut serde_json::Serializer::new(&mut *self.buf))
+            .map_err(|e| Error(e.to_string()))
+    }
+
+    fn child<'b>(
+        model: &'b ServiceModel,
+        buf: &'b mut Vec<u8>,
+        shape: &'b Shape,
+        slot: Slot<'b>,
+    ) -> Elem<'b> {
+        Elem {
+            buf,
+            model,
+            shape,
+            slot,
         }
-        (ShapeKind::Document, v) => v.clone(),
-        (ShapeKind::Timestamp { .. }, Value::String(s)) => match OffsetDateTime::parse(s, &Rfc3339)
-        {
-            Ok(t) => {
-                let secs = t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0;
-                serde_json::Number::from_f64(secs)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
+    }
+}
+
+/// Serializes `value` into `elem`, as a document when the shape is one.
+fn put<T: Serialize + ?Sized>(elem: Elem<'_>, value: &T) -> Result<(), Error> {
+    if matches!(elem.shape.kind, ShapeKind::Document) {
+        elem.document(value)
+    } else {
+        value.serialize(elem)
+    }
+}
+
+impl<'a> ser::Serializer for Elem<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = List<'a>;
+    type SerializeTuple = List<'a>;
+    type SerializeTupleStruct = List<'a>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Fields<'a>;
+    type SerializeStruct = Fields<'a>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.raw(if v { "true" } else { "false" })
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.raw(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.raw(itoa::Buffer::new().format(v))
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        if v.is_finite() {
+            self.raw(ryu::Buffer::new().format_finite(v))
+        } else {
+            self.null()
+        }
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(mut self, v: &str) -> Result<(), Error> {
+        encode::check_scalar(self.shape)?;
+        if let ShapeKind::Timestamp { .. } = self.shape.kind {
+            if let Some(secs) = encode::epoch_seconds(v) {
+                return self.serialize_f64(secs);
             }
-            Err(_) => Value::String(s.clone()),
-        },
-        (_, other) => other.clone(),
+        }
+        self.open();
+        push_str(self.buf, v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.serialize_str(&encode::base64(v))
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.null()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.null()
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.null()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_seq(mut self, _: Option<usize>) -> Result<List<'a>, Error> {
+        let ShapeKind::List { member, .. } = &self.shape.kind else {
+            return Err(encode::mismatch(self.shape, "a list"));
+        };
+        let item = self.model.target(member);
+        self.open();
+        self.buf.push(b'[');
+        Ok(List {
+            buf: self.buf,
+            model: self.model,
+            item,
+            first: true,
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<List<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<List<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(encode::mismatch(self.shape, "a tuple variant"))
+    }
+    fn serialize_map(mut self, _: Option<usize>) -> Result<Fields<'a>, Error> {
+        let kind = match &self.shape.kind {
+            ShapeKind::Structure(st) => FieldsOf::Structure(st),
+            ShapeKind::Map { value, .. } => FieldsOf::Map(self.model.target(value)),
+            _ => return Err(encode::mismatch(self.shape, "a structure or map")),
+        };
+        self.open();
+        self.buf.push(b'{');
+        Ok(Fields {
+            buf: self.buf,
+            model: self.model,
+            kind,
+            first: true,
+            pending: None,
+        })
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(encode::mismatch(self.shape, "a struct variant"))
+    }
+}
+
+struct List<'a> {
+    buf: &'a mut Vec<u8>,
+    model: &'a ServiceModel,
+    item: &'a Shape,
+    first: bool,
+}
+
+impl List<'_> {
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let slot = Slot::Item {
+            first: &mut self.first,
+        };
+        put(Elem::child(self.model, self.buf, self.item, slot), value)
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        self.buf.push(b']');
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for List<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for List<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for List<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.element(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+enum FieldsOf<'a> {
+    Structure(&'a Structure),
+    /// A map, with its values' shape.
+    Map(&'a Shape),
+}
+
+/// What the last key said about the value that follows.
+enum Next<'a> {
+    /// A declared body member: write it under its name.
+    Member(&'a Member),
+    /// A map entry whose key is written.
+    Entry,
+    /// Not part of the body: leave the value out.
+    Skip,
+}
+
+struct Fields<'a> {
+    buf: &'a mut Vec<u8>,
+    model: &'a ServiceModel,
+    kind: FieldsOf<'a>,
+    first: bool,
+    pending: Option<Next<'a>>,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, key: &str) {
+        self.pending = Some(match self.kind {
+            FieldsOf::Structure(st) => match st.member(key) {
+                // Headers and status codes are the envelope's business.
+                Some(m) if m.location.is_none() => Next::Member(m),
+                _ => Next::Skip,
+            },
+            FieldsOf::Map(_) => {
+                if !self.first {
+                    self.buf.push(b',');
+                }
+                self.first = false;
+                push_str(self.buf, key);
+                self.buf.push(b':');
+                Next::Entry
+            }
+        });
+    }
+
+    fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        match self.pending.take() {
+            None | Some(Next::Skip) => Ok(()),
+            Some(Next::Member(m)) => {
+                let slot = Slot::Member {
+                    key: &m.name,
+                    first: &mut self.first,
+                };
+                put(
+                    Elem::child(self.model, self.buf, self.model.target(m), slot),
+                    value,
+                )
+            }
+            Some(Next::Entry) => {
+                let FieldsOf::Map(shape) = self.kind else {
+                    return Ok(());
+                };
+                put(Elem::child(self.model, self.buf, shape, Slot::Entry), value)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        self.buf.push(b'}');
+        Ok(())
+    }
+}
+
+impl ser::SerializeMap for Fields<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        encode::with_key(key, |k| self.key(k))
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.value(value)
+    }
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Error> {
+        encode::with_key(key, |k| self.key(k))?;
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Fields<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.key(key);
+        self.value(value)
+    }
+    fn end(self) -> Result<(), Error> {
+        self.finish()
     }
 }
 
@@ -199,11 +587,43 @@ mod tests {
         assert_eq!(e.code, "ValidationException");
         assert!(e.message.contains("'executionRoleArn'"), "{}", e.message);
         let shape = m.shape("Environment");
-        let out = encode(
+        let out = |v: &Value| {
+            let mut buf = Vec::new();
+            write(&mut buf, m, shape, v).unwrap();
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(
+            out(
+                &json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Bogus": 1, "Arn": null})
+            ),
+            r#"{"Name":"e","CreatedAt":1714557600.5}"#
+        );
+        assert_eq!(
+            out(
+                &json!({"Tags": {"a": "1", "b\"": "2"}, "AirflowConfigurationOptions": {}, "LastUpdate": {"CreatedAt": "2024-05-01T10:00:00Z", "Status": "SUCCESS"}})
+            ),
+            r#"{"Tags":{"a":"1","b\"":"2"},"AirflowConfigurationOptions":{},"LastUpdate":{"CreatedAt":1714557600.0,"Status":"SUCCESS"}}"#
+        );
+        let err = write(&mut Vec::new(), m, shape, &json!({"Tags": "not a map"})).unwrap_err();
+        assert!(err.0.contains("cannot hold a string"), "{err}");
+    }
+
+    /// Document members (free-form JSON) are written as they are.
+    #[test]
+    fn documents_pass_through() {
+        let m = airlock_model::mwaa();
+        let shape = m.shape("InvokeRestApiResponse");
+        let mut buf = Vec::new();
+        write(
+            &mut buf,
             m,
             shape,
-            &json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Bogus": 1}),
+            &json!({"RestApiResponse": {"x": [1, {"y": null}]}, "RestApiStatusCode": 200}),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            r#"{"RestApiResponse":{"x":[1,{"y":null}]},"RestApiStatusCode":200}"#
         );
-        assert_eq!(out, json!({"CreatedAt": 1714557600.5, "Name": "e"}));
     }
 }

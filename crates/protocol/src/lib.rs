@@ -7,12 +7,15 @@
 //! - [`json`]: validating JSON inputs and encoding JSON outputs (`json` and `rest-json`).
 //! - [`envelope`]: error envelopes per protocol.
 //!
-//! Services exchange `serde_json::Value`s whose keys are the model's member names; this crate
-//! turns them into and out of bytes on the wire. It knows no service.
+//! Inputs reach services as `serde_json::Value`s whose keys are the model's member names; outputs
+//! are anything serde serializes with those names ([`Output`]: a `Value` or a typed struct), which
+//! the encoders write while walking the model's shapes. This crate knows no service.
 
+pub mod encode;
 pub mod error;
 pub mod sigv4;
 
+pub use encode::Output;
 pub use error::{ApiError, ApiResult};
 pub mod envelope;
 pub mod json;

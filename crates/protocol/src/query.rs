@@ -158,24 +158,10 @@ fn join(path: &str, name: &str) -> String {
 }
 
 impl Decoder<'_> {
-    fn wire_name<'a>(&self, m: &'a Member) -> std::borrow::Cow<'a, str> {
+    fn wire_name<'a>(&self, m: &'a Member) -> &'a str {
         match self.dialect {
-            Dialect::Ec2 => {
-                if let Some(q) = &m.query_name {
-                    return q.into();
-                }
-                match &m.location_name {
-                    Some(l) => {
-                        let mut c = l.chars();
-                        match c.next() {
-                            Some(f) => f.to_uppercase().chain(c).collect::<String>().into(),
-                            None => l.into(),
-                        }
-                    }
-                    None => m.name.as_str().into(),
-                }
-            }
-            Dialect::Query => m.location_name.as_deref().unwrap_or(&m.name).into(),
+            Dialect::Ec2 => &m.ec2_name,
+            Dialect::Query => m.wire_name(),
         }
     }
 
@@ -192,19 +178,20 @@ impl Decoder<'_> {
         let mut out = Map::new();
         for m in &st.members {
             let wire = self.wire_name(m);
-            let child = node.children.get(wire.as_ref());
-            let mpath = join(path, &camel(&m.name));
-            match child {
+            match node.children.get(wire) {
                 Some(child) => {
-                    if let Some(v) = self.value(self.model.shape(&m.shape), child, &mpath, &wire) {
-                        out.insert(m.name.clone(), v);
+                    let mpath = join(path, &camel(&m.name));
+                    if let Some(v) = self.value(self.model.target(m), child, &mpath, wire) {
+                        out.insert(m.name.to_string(), v);
                     }
                 }
                 None if st.required.contains(&m.name) => match self.dialect {
                     Dialect::Ec2 => self.ec2_fail(ApiError::missing_parameter(format!(
                         "The request must contain the parameter {wire}"
                     ))),
-                    Dialect::Query => self.violations.push(Violation::missing(mpath)),
+                    Dialect::Query => self
+                        .violations
+                        .push(Violation::missing(join(path, &camel(&m.name)))),
                 },
                 None => {}
             }
@@ -228,7 +215,7 @@ impl Decoder<'_> {
                 // `Name=` is how the query protocol sends an empty list.
                 node.used.set(true);
                 let items = container.map(Node::indexed).unwrap_or_default();
-                let mshape = self.model.shape(&member.shape);
+                let mshape = self.model.target(member);
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.into_iter().enumerate() {
                     let ipath = format!("{path}.{}.member", i + 1);
@@ -260,7 +247,7 @@ impl Decoder<'_> {
                     let k = entry.children.get(kname).and_then(Node::take);
                     let v = entry.children.get(vname);
                     if let (Some(k), Some(v)) = (k, v) {
-                        if let Some(v) = self.value(self.model.shape(&value.shape), v, path, wire) {
+                        if let Some(v) = self.value(self.model.target(value), v, path, wire) {
                             out.insert(k.to_owned(), v);
                         }
                     }

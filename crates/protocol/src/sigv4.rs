@@ -484,9 +484,21 @@ fn request_date(req: &Request) -> Result<Option<String>, AuthError> {
 
 /// Parses a `YYYYMMDDTHHMMSSZ` timestamp.
 pub fn parse_amz_date(value: &str) -> Option<OffsetDateTime> {
-    PrimitiveDateTime::parse(value, AMZ_DATE)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    let b = value.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u16> {
+        b[r].iter().try_fold(0u16, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u16::from(c - b'0'))
+        })
+    };
+    let month = time::Month::try_from(num(4..6)? as u8).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::from(num(0..4)?), month, num(6..8)? as u8).ok()?;
+    let clock =
+        time::Time::from_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8).ok()?;
+    Some(PrimitiveDateTime::new(date, clock).assume_utc())
 }
 
 /// Formats a time as `YYYYMMDDTHHMMSSZ` (in UTC).
@@ -532,16 +544,27 @@ pub fn verify(
     let query = canonical_query_string(req.query, claim.presigned);
     let headers = canonical_headers(req, &claim.signed_headers);
     let signed = claim.signed_headers.join(";");
-    for uri in canonical_uri_candidates(req.path, claim.single_encodes_path()) {
-        for payload in payload_candidates(req, claim) {
-            let creq = join_canonical(req.method, &uri, &query, &headers, &signed, payload);
+    let payloads = payload_candidates(req, claim);
+    let matches = |uri: &str| {
+        payloads.iter().any(|payload| {
+            let creq = join_canonical(req.method, uri, &query, &headers, &signed, payload);
             let sts = string_to_sign(claim, &creq);
             let mut mac = hmac_new(&key);
             mac.update(sts.as_bytes());
-            if mac.verify_slice(&provided).is_ok() {
-                return check_payload_hash(req);
-            }
+            mac.verify_slice(&provided).is_ok()
+        })
+    };
+    // The documented canonical URI first; the others only if it does not match.
+    let mut tried: Vec<String> = Vec::new();
+    for candidate in canonical_uri_candidates(claim.single_encodes_path()) {
+        let uri = candidate(req.path);
+        if tried.contains(&uri) {
+            continue;
         }
+        if matches(&uri) {
+            return check_payload_hash(req);
+        }
+        tried.push(uri);
     }
     Err(AuthError::SignatureMismatch)
 }
@@ -642,7 +665,29 @@ pub fn string_to_sign(claim: &Claim, canonical_request: &str) -> String {
 }
 
 /// The SigV4 signing key: HMAC chain of `"AWS4" + secret`, date, region, service, `aws4_request`.
+///
+/// A key only changes with the day, so each thread keeps the last few it derived.
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
+    type Cached = (String, [u8; 32]);
+    thread_local! {
+        static KEYS: std::cell::RefCell<Vec<Cached>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let id = format!("{date}/{region}/{service}/{secret}");
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some((_, k)) = keys.iter().find(|(i, _)| *i == id) {
+            return *k;
+        }
+        let key = derive_signing_key(secret, date, region, service);
+        if keys.len() >= 8 {
+            keys.remove(0);
+        }
+        keys.push((id, key));
+        key
+    })
+}
+
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
@@ -820,29 +865,20 @@ fn rust_sdk_normalize(path: &str) -> String {
     format!("/{}", out.join("/"))
 }
 
-/// The canonical URIs clients may have signed for this raw path, the documented one first.
-fn canonical_uri_candidates(path: &str, single_encoded: bool) -> Vec<String> {
-    let mut candidates = if single_encoded {
-        vec![single_encoded_uri(path)]
+/// How to make the canonical URIs clients may have signed for a raw path, the documented one
+/// first.
+fn canonical_uri_candidates(single_encoded: bool) -> &'static [fn(&str) -> String] {
+    if single_encoded {
+        &[single_encoded_uri]
     } else {
-        vec![
-            encode_path(&remove_dot_segments(path)),
-            encode_path(&rust_sdk_normalize(path)),
-            encode_path(path),
+        &[
+            |p| encode_path(&remove_dot_segments(p)),
+            |p| encode_path(&rust_sdk_normalize(p)),
+            encode_path,
             // Clients that do not encode twice (e.g. curl's --aws-sigv4).
-            single_encoded_uri(path),
+            single_encoded_uri,
         ]
-    };
-    let mut seen = Vec::with_capacity(candidates.len());
-    candidates.retain(|c| {
-        if seen.contains(c) {
-            false
-        } else {
-            seen.push(c.clone());
-            true
-        }
-    });
-    candidates
+    }
 }
 
 #[cfg(test)]
@@ -1752,11 +1788,62 @@ mod tests {
         assert_eq!(rust_sdk_normalize("//a//b/"), "//a//b/");
         assert_eq!(rust_sdk_normalize("/a/./b/"), "/a/b");
         assert_eq!(encode_path("/a b/%2F/ü"), "/a%20b/%252F/%C3%BC");
-        assert_eq!(canonical_uri_candidates("/", false), vec!["/".to_string()]);
-        assert_eq!(
-            canonical_uri_candidates("/a%20b", true),
-            vec!["/a%20b".to_string()]
-        );
+        let uris = |p: &str, single: bool| {
+            let mut v: Vec<String> = canonical_uri_candidates(single)
+                .iter()
+                .map(|f| f(p))
+                .collect();
+            v.dedup();
+            v
+        };
+        assert_eq!(uris("/", false), ["/"]);
+        assert_eq!(uris("/a%20b", true), ["/a%20b"]);
+        assert_eq!(uris("/a/./b", false), ["/a/b", "/a/./b"]);
+    }
+
+    #[test]
+    fn amz_dates_parse_as_the_format_says() {
+        for v in [
+            "20150830T123600Z",
+            "20240229T000000Z",
+            "20230229T000000Z",
+            "20241301T000000Z",
+            "20240101T246000Z",
+            "2024010XT000000Z",
+            "20240101T000000",
+            "20240101 000000Z",
+            "+2024010T000000Z",
+        ] {
+            let by_format = PrimitiveDateTime::parse(v, AMZ_DATE)
+                .ok()
+                .map(PrimitiveDateTime::assume_utc);
+            assert_eq!(parse_amz_date(v), by_format, "{v}");
+        }
+    }
+
+    #[test]
+    fn cached_signing_keys_are_the_derived_ones() {
+        for (secret, date, region) in [
+            ("test", "20240501", "us-west-2"),
+            ("other", "20240501", "us-west-2"),
+            ("test", "20240502", "us-west-2"),
+            ("test", "20240501", "eu-west-1"),
+        ] {
+            for _ in 0..2 {
+                assert_eq!(
+                    signing_key(secret, date, region, "ec2"),
+                    derive_signing_key(secret, date, region, "ec2")
+                );
+            }
+        }
+        // More distinct scopes than the cache holds.
+        for day in 10..30 {
+            let date = format!("202405{day}");
+            assert_eq!(
+                signing_key("s", &date, "r", "x"),
+                derive_signing_key("s", &date, "r", "x")
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use airlock_model::{Operation, Protocol, ServiceModel};
 use airlock_protocol::query;
+use std::sync::OnceLock;
 
 /// What a request addresses.
 #[derive(Debug)]
@@ -18,13 +19,15 @@ pub struct Target {
 /// Botocore's service name for a SigV4 scope service.
 pub fn service_for_scope(scope: &str) -> Option<&'static ServiceModel> {
     airlock_model::all()
-        .into_iter()
+        .iter()
+        .copied()
         .find(|m| m.signing_name == scope)
 }
 
 fn by_version(version: &str) -> Option<&'static ServiceModel> {
     airlock_model::all()
-        .into_iter()
+        .iter()
+        .copied()
         .find(|m| m.api_version == version && matches!(m.protocol, Protocol::Ec2 | Protocol::Query))
 }
 
@@ -39,7 +42,8 @@ pub fn classify(
     if let Some(t) = target_header {
         let (prefix, name) = t.split_once('.')?;
         let model = airlock_model::all()
-            .into_iter()
+            .iter()
+            .copied()
             .find(|m| m.target_prefix.as_deref() == Some(prefix))?;
         return Some(Target {
             model,
@@ -71,49 +75,87 @@ pub fn classify(
     })
 }
 
+/// One segment of a REST operation's URI template.
+enum Segment {
+    Literal(String),
+    /// `{Name}` or `{Name+}`.
+    Param(String),
+}
+
+/// A rest-json operation with its URI template split into segments.
+struct Route {
+    model: &'static ServiceModel,
+    op: &'static Operation,
+    segments: Vec<Segment>,
+}
+
+/// Every rest-json operation's route, built once from the models.
+fn routes() -> &'static [Route] {
+    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut routes = Vec::new();
+        for &model in airlock_model::all() {
+            if model.protocol != Protocol::RestJson {
+                continue;
+            }
+            for op in model.operations() {
+                let path = op.request_uri.split('?').next().unwrap_or(&op.request_uri);
+                let segments = path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .map(
+                        |t| match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                            Some(name) => Segment::Param(name.trim_end_matches('+').to_owned()),
+                            None => Segment::Literal(t.to_owned()),
+                        },
+                    )
+                    .collect();
+                routes.push(Route {
+                    model,
+                    op,
+                    segments,
+                });
+            }
+        }
+        routes
+    })
+}
+
 /// Matches REST operations (rest-json services) by method and URI template.
 fn rest(method: &str, path: &str) -> Option<Target> {
     let path = path.split('?').next().unwrap_or(path);
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    for model in airlock_model::all() {
-        if model.protocol != Protocol::RestJson {
-            continue;
-        }
-        for op in model.operations.values() {
-            if op.method != method {
-                continue;
-            }
-            if let Some(params) = match_template(&op.request_uri, &segs) {
-                return Some(Target {
-                    model,
-                    op: Some(op),
-                    requested: op.name.clone(),
-                    path_params: params,
-                });
-            }
-        }
-    }
-    None
+    routes()
+        .iter()
+        .filter(|r| r.op.method == method)
+        .find_map(|r| {
+            match_template(&r.segments, &segs).map(|params| Target {
+                model: r.model,
+                op: Some(r.op),
+                requested: r.op.name.to_string(),
+                path_params: params,
+            })
+        })
 }
 
-fn match_template(template: &str, segs: &[&str]) -> Option<Vec<(String, String)>> {
-    let tpath = template.split('?').next().unwrap_or(template);
-    let tsegs: Vec<&str> = tpath.trim_start_matches('/').split('/').collect();
-    if tsegs.len() != segs.len() {
+fn match_template(template: &[Segment], segs: &[&str]) -> Option<Vec<(String, String)>> {
+    if template.len() != segs.len() {
         return None;
     }
     let mut params = Vec::new();
-    for (t, s) in tsegs.iter().zip(segs) {
-        if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-            if s.is_empty() {
-                return None;
+    for (t, s) in template.iter().zip(segs) {
+        match t {
+            Segment::Param(name) => {
+                if s.is_empty() {
+                    return None;
+                }
+                let value = percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                params.push((name.clone(), value));
             }
-            let value = percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned();
-            params.push((name.trim_end_matches('+').to_owned(), value));
-        } else if t != s {
-            return None;
+            Segment::Literal(l) if l != s => return None,
+            Segment::Literal(_) => {}
         }
     }
     Some(params)
@@ -138,7 +180,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (t.model.name, t.op.unwrap().name.as_str()),
+            (t.model.name, &*t.op.unwrap().name),
             ("ec2", "DescribeVpcs")
         );
         let t = classify(

@@ -15,6 +15,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -75,24 +76,29 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
     let request_id = ids::request_id();
     let (parts, body) = req.into_parts();
-    let method = parts.method.as_str().to_owned();
-    let raw_path = parts.uri.path().to_owned();
-    let raw_query = parts.uri.query().unwrap_or("").to_owned();
-    let headers: Vec<(String, String)> = parts
+    let method = parts.method.as_str();
+    let raw_path = parts.uri.path();
+    let raw_query = parts.uri.query().unwrap_or("");
+    // Header values as text (borrowed unless they are not visible ASCII).
+    let values: Vec<Cow<'_, str>> = parts
         .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
+        .values()
+        .map(|v| match v.to_str() {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(v.as_bytes()).into_owned()),
         })
+        .collect();
+    let headers: Vec<(&str, &str)> = parts
+        .headers
+        .keys()
+        .map(|k| k.as_str())
+        .zip(values.iter().map(|v| v.as_ref()))
         .collect();
     let header = |name: &str| {
         headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| *v)
     };
 
     // An oversized body is answered in the protocol's envelope once the service is known.
@@ -101,16 +107,12 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Err(_) => (Bytes::new(), true),
     };
 
-    let sig_headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     let body_sha256 = hex::encode(Sha256::digest(&body));
     let sreq = sigv4::Request {
-        method: &method,
-        path: &raw_path,
-        query: &raw_query,
-        headers: &sig_headers,
+        method,
+        path: raw_path,
+        query: raw_query,
+        headers: &headers,
         body_sha256: &body_sha256,
     };
     let claim = sigv4::parse(&sreq);
@@ -118,7 +120,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .as_ref()
         .ok()
         .and_then(|c| c.as_ref())
-        .map(|c| c.service.clone());
+        .map(|c| c.service.as_str());
 
     // Form parameters: the body of a form POST, else the query string.
     let is_form = header("content-type")
@@ -131,18 +133,18 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
     let Some(target) = classify(
-        &method,
-        &raw_path,
+        method,
+        raw_path,
         header("x-amz-target"),
         form_ok,
-        scope_service.as_deref(),
+        scope_service,
     ) else {
         let wire = unknown_request(
-            &method,
-            &raw_path,
+            method,
+            raw_path,
             header("x-amz-target"),
             query::param(form_ok, "Action"),
-            scope_service.as_deref(),
+            scope_service,
             &request_id,
         );
         log("-", "-", wire.status, started, &request_id);
@@ -161,21 +163,13 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             ));
         }
         let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
-        let form = form.clone()?;
-        run(
-            &state,
-            &target,
-            caller,
-            &form,
-            &body,
-            &raw_query,
-            &request_id,
-        )
+        let form = form.as_ref().map_err(Clone::clone)?;
+        run(&state, &target, caller, form, &body, raw_query, &request_id)
     })();
 
     let op_name = target
         .op
-        .map(|o| o.name.as_str())
+        .map(|o| &*o.name)
         .unwrap_or(target.requested.as_str());
     let wire = match result {
         Ok(wire) => wire,
@@ -250,7 +244,7 @@ fn rest_input(
         match m.location.as_deref() {
             Some("uri") => {
                 if let Some((_, v)) = target.path_params.iter().find(|(k, _)| k == wire) {
-                    let shape = model.shape(&m.shape);
+                    let shape = model.target(m);
                     validate::check_string(
                         shape,
                         &validate::camel(&m.name),
@@ -258,7 +252,7 @@ fn rest_input(
                         false,
                         &mut violations,
                     );
-                    obj.insert(m.name.clone(), Value::String(v.clone()));
+                    obj.insert(m.name.to_string(), Value::String(v.clone()));
                 }
             }
             Some("querystring") => {
@@ -270,7 +264,7 @@ fn rest_input(
                 if values.is_empty() {
                     continue;
                 }
-                let v = match &model.shape(&m.shape).kind {
+                let v = match &model.target(m).kind {
                     airlock_model::ShapeKind::List { .. } => Value::Array(
                         values
                             .into_iter()
@@ -281,7 +275,7 @@ fn rest_input(
                         let raw = values[values.len() - 1];
                         match raw.parse::<i64>() {
                             Ok(n) => {
-                                let shape = model.shape(&m.shape);
+                                let shape = model.target(m);
                                 validate::check_number(
                                     shape,
                                     &validate::camel(&m.name),
@@ -302,7 +296,7 @@ fn rest_input(
                     }
                     _ => Value::String(values[values.len() - 1].clone()),
                 };
-                obj.insert(m.name.clone(), v);
+                obj.insert(m.name.to_string(), v);
             }
             _ => {}
         }

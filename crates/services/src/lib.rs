@@ -17,7 +17,7 @@ pub mod input;
 pub mod mwaa;
 pub mod sts;
 
-use airlock_protocol::ApiResult;
+use airlock_protocol::{ApiResult, Output};
 use airlock_store::{Kind, Scope, Store};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -115,14 +115,15 @@ pub fn record_kinds() -> Vec<Kind> {
 /// Runs operation `op` of service `service` (botocore's service name).
 ///
 /// Returns `None` when Airlock does not implement the operation.
-pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
+    let value = |r: Option<ApiResult<Value>>| r.map(|r| r.map(Output::from));
     match service {
         "ec2" => ec2::call(ctx, op, input),
-        "iam" => iam::call(ctx, op, input),
-        "sts" => sts::call(ctx, op, input),
         "mwaa" => mwaa::call(ctx, op, input),
-        "acm" => acm::call(ctx, op, input),
-        "elbv2" => elbv2::call(ctx, op, input),
+        "iam" => value(iam::call(ctx, op, input)),
+        "sts" => value(sts::call(ctx, op, input)),
+        "acm" => value(acm::call(ctx, op, input)),
+        "elbv2" => value(elbv2::call(ctx, op, input)),
         _ => None,
     }
 }

@@ -3,7 +3,7 @@
 use crate::input;
 use airlock_protocol::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
@@ -12,11 +12,24 @@ pub struct Tag {
 }
 
 pub fn tags_json(tags: &[Tag]) -> Value {
-    Value::Array(
-        tags.iter()
-            .map(|t| json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
+    serde_json::to_value(tags_out(tags)).unwrap_or(Value::Null)
+}
+
+/// A tag as outputs carry it (`Key`, `Value`).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TagOut<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+}
+
+pub fn tags_out(tags: &[Tag]) -> Vec<TagOut<'_>> {
+    tags.iter()
+        .map(|t| TagOut {
+            key: &t.key,
+            value: &t.value,
+        })
+        .collect()
 }
 
 /// Tags given in `TagSpecifications` for `resource_type` (`vpc`, `subnet`, `vpc-endpoint`, ...).
@@ -314,6 +327,7 @@ pub fn dependency(what: &str, id: &str) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn wildcards() {

@@ -7,7 +7,7 @@
 //! share.
 
 use crate::Ctx;
-use airlock_protocol::ApiResult;
+use airlock_protocol::{ApiResult, Output};
 use airlock_store::Kind;
 use serde_json::{json, Value};
 
@@ -46,11 +46,20 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Output>> {
+    // The busiest reads encode typed outputs straight from the records.
+    type Typed = fn(&Ctx<'_>, &Value) -> ApiResult<Output>;
+    let typed: Option<Typed> = match op {
+        "DescribeAvailabilityZones" => Some(regions::describe_availability_zones),
+        "DescribeVpcEndpoints" => Some(vpce::describe_vpc_endpoints),
+        _ => None,
+    };
+    if let Some(f) = typed {
+        return Some(vpc::ensure_region(ctx).and_then(|()| f(ctx, input)));
+    }
     type Op = fn(&Ctx<'_>, &Value) -> ApiResult<Value>;
     let f: Op = match op {
         "DescribeRegions" => regions::describe_regions,
-        "DescribeAvailabilityZones" => regions::describe_availability_zones,
         "DescribeAccountAttributes" => describe_account_attributes,
         "CreateVpc" => vpc::create_vpc,
         "DescribeVpcs" => vpc::describe_vpcs,
@@ -101,7 +110,6 @@ pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> 
         "StartInstances" => instances::start_instances,
         "TerminateInstances" => instances::terminate_instances,
         "CreateVpcEndpoint" => vpce::create_vpc_endpoint,
-        "DescribeVpcEndpoints" => vpce::describe_vpc_endpoints,
         "ModifyVpcEndpoint" => vpce::modify_vpc_endpoint,
         "DeleteVpcEndpoints" => vpce::delete_vpc_endpoints,
         "DescribeVpcEndpointServices" => vpce::describe_vpc_endpoint_services,
@@ -110,7 +118,7 @@ pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> 
         "DescribeTags" => tags::describe_tags,
         _ => return None,
     };
-    Some(vpc::ensure_region(ctx).and_then(|()| f(ctx, input)))
+    Some(vpc::ensure_region(ctx).and_then(|()| f(ctx, input).map(Output::from)))
 }
 
 fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -2,13 +2,23 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde::Serialize;
 use serde_json::{json, Value};
 
+#[derive(Debug, Clone)]
 pub struct Az {
     pub name: String,
     pub id: String,
     pub region: String,
+}
+
+impl Az {
+    /// `GroupLongName`: `us-west-2 (Zone A)`.
+    fn long_name(&self) -> String {
+        let letter = self.name.chars().last().unwrap_or('a').to_ascii_uppercase();
+        format!("{} (Zone {letter})", self.region)
+    }
 }
 
 /// (region, zone-ID prefix, [(zone letter, zone-ID number)]) for the regions Airlock knows by name.
@@ -50,6 +60,33 @@ const REGIONS: &[(&str, &str, Zones)] = &[
 
 /// The Availability Zones of `region`. Regions Airlock does not list get three zones `a`–`c`.
 pub fn zones(region: &str) -> Vec<Az> {
+    zones_of(region).iter().map(|(z, _)| z.clone()).collect()
+}
+
+/// The zones of `region`, with their long names; built once for the regions Airlock knows.
+fn zones_of(region: &str) -> std::borrow::Cow<'static, [(Az, String)]> {
+    static KNOWN: std::sync::OnceLock<Vec<Vec<(Az, String)>>> = std::sync::OnceLock::new();
+    let with_names = |zs: Vec<Az>| -> Vec<(Az, String)> {
+        zs.into_iter()
+            .map(|z| {
+                let long = z.long_name();
+                (z, long)
+            })
+            .collect()
+    };
+    let known = KNOWN.get_or_init(|| {
+        REGIONS
+            .iter()
+            .map(|(r, _, _)| with_names(make_zones(r)))
+            .collect()
+    });
+    match REGIONS.iter().position(|(r, _, _)| *r == region) {
+        Some(i) => std::borrow::Cow::Borrowed(&known[i]),
+        None => std::borrow::Cow::Owned(with_names(make_zones(region))),
+    }
+}
+
+fn make_zones(region: &str) -> Vec<Az> {
     match REGIONS.iter().find(|(r, _, _)| *r == region) {
         Some((r, prefix, zs)) => zs
             .iter()
@@ -145,14 +182,14 @@ impl Filterable for Az {
     }
 }
 
-pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let names = input::strs(input, "ZoneNames");
     let ids = input::strs(input, "ZoneIds");
     let filters = common::filters(input);
-    let zs = zones(&ctx.region);
+    let zs = zones_of(&ctx.region);
     for n in &names {
-        if !zs.iter().any(|z| &z.name == n) {
+        if !zs.iter().any(|(z, _)| &z.name == n) {
             return Err(ApiError::new(
                 "InvalidParameterValue",
                 format!("The zone '{n}' does not exist."),
@@ -160,28 +197,73 @@ pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Va
         }
     }
     for n in &ids {
-        if !zs.iter().any(|z| &z.id == n) {
+        if !zs.iter().any(|(z, _)| &z.id == n) {
             return Err(ApiError::new(
                 "InvalidParameterValue",
                 format!("The zone ID '{n}' does not exist."),
             ));
         }
     }
-    let mut out = Vec::new();
-    for z in zs {
+    let mut chosen = Vec::new();
+    for (i, (z, _)) in zs.iter().enumerate() {
         let named =
             names.is_empty() && ids.is_empty() || names.contains(&z.name) || ids.contains(&z.id);
-        if !named || !common::matches(&z, &filters)? {
-            continue;
+        if named && common::matches(z, &filters)? {
+            chosen.push(i);
         }
-        out.push(json!({
-            "ZoneName": z.name, "ZoneId": z.id, "RegionName": z.region, "State": "available",
-            "OptInStatus": "opt-in-not-required", "Messages": [], "GroupName": z.region,
-            "GroupLongName": format!("{} (Zone {})", z.region, z.name.chars().last().unwrap_or('a').to_ascii_uppercase()),
-            "NetworkBorderGroup": z.region, "ZoneType": "availability-zone",
-        }));
     }
-    Ok(json!({"AvailabilityZones": out}))
+    Ok(Output::new(ZonesOut { zones: zs, chosen }))
+}
+
+/// DescribeAvailabilityZones' answer, encoded straight from the region's zones.
+struct ZonesOut {
+    zones: std::borrow::Cow<'static, [(Az, String)]>,
+    chosen: Vec<usize>,
+}
+
+/// `AvailabilityZone` as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ZoneOut<'a> {
+    zone_name: &'a str,
+    zone_id: &'a str,
+    region_name: &'a str,
+    state: &'static str,
+    opt_in_status: &'static str,
+    messages: [(); 0],
+    group_name: &'a str,
+    group_long_name: &'a str,
+    network_border_group: &'a str,
+    zone_type: &'static str,
+}
+
+impl Serialize for ZonesOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Zones<'a>(&'a ZonesOut);
+        impl Serialize for Zones<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.chosen.iter().map(|&i| {
+                    let (z, long) = &self.0.zones[i];
+                    ZoneOut {
+                        zone_name: &z.name,
+                        zone_id: &z.id,
+                        region_name: &z.region,
+                        state: "available",
+                        opt_in_status: "opt-in-not-required",
+                        messages: [],
+                        group_name: &z.region,
+                        group_long_name: long,
+                        network_border_group: &z.region,
+                        zone_type: "availability-zone",
+                    }
+                }))
+            }
+        }
+        let mut out = s.serialize_struct("DescribeAvailabilityZonesResult", 1)?;
+        out.serialize_field("AvailabilityZones", &Zones(self))?;
+        out.end()
+    }
 }
 
 #[cfg(test)]

@@ -310,18 +310,32 @@ pub fn resolve_groups(
 
 /// `{GroupId, GroupName}` pairs for output.
 pub fn identifiers(tx_groups: &[std::sync::Arc<SecurityGroup>], ids: &[String]) -> Value {
-    Value::Array(
-        ids.iter()
-            .map(|id| {
-                let name = tx_groups
-                    .iter()
-                    .find(|g| &g.id == id)
-                    .map(|g| g.name.clone())
-                    .unwrap_or_default();
-                json!({"GroupId": id, "GroupName": name})
-            })
-            .collect(),
-    )
+    serde_json::to_value(identifiers_of(tx_groups, ids)).unwrap_or(Value::Null)
+}
+
+/// `GroupIdentifier`: a group's id and name.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GroupIdentifier<'a> {
+    pub group_id: &'a str,
+    pub group_name: &'a str,
+}
+
+/// The identifiers of groups `ids`, named from `groups`.
+pub fn identifiers_of<'a>(
+    groups: &'a [std::sync::Arc<SecurityGroup>],
+    ids: &'a [String],
+) -> Vec<GroupIdentifier<'a>> {
+    ids.iter()
+        .map(|id| GroupIdentifier {
+            group_id: id,
+            group_name: groups
+                .iter()
+                .find(|g| &g.id == id)
+                .map(|g| g.name.as_str())
+                .unwrap_or_default(),
+        })
+        .collect()
 }
 
 pub fn create_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

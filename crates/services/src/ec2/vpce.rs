@@ -3,7 +3,7 @@
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::{eni, regions, routes, sg, vpc};
 use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -219,6 +219,10 @@ impl Record for VpcEndpoint {
     fn group(&self) -> Option<&str> {
         Some(&self.vpc_id)
     }
+    /// Its id, by which DNS finds it in any account.
+    fn names(&self) -> Vec<String> {
+        vec![self.id.clone()]
+    }
 }
 
 impl VpcEndpoint {
@@ -240,15 +244,21 @@ impl VpcEndpoint {
         format!("{}-{}-{az}.{}", self.id, self.dns_label, self.base_dns)
     }
 
-    fn dns_entries(&self, zones: &[(String, String)]) -> Vec<Value> {
+    fn dns_entries(&self, zones: &[(String, String)]) -> Vec<DnsEntry> {
         if self.endpoint_type != "Interface" {
             return Vec::new();
         }
         let zone = vpce_hosted_zone(&self.region);
-        let mut out = vec![json!({"DnsName": self.regional_dns_name(), "HostedZoneId": zone})];
+        let mut out = vec![DnsEntry {
+            dns_name: self.regional_dns_name(),
+            hosted_zone_id: zone.clone(),
+        }];
         for s in &self.subnet_ids {
             if let Some((_, az)) = zones.iter().find(|(id, _)| id == s) {
-                out.push(json!({"DnsName": self.zonal_dns_name(az), "HostedZoneId": zone}));
+                out.push(DnsEntry {
+                    dns_name: self.zonal_dns_name(az),
+                    hosted_zone_id: zone.clone(),
+                });
             }
         }
         if let (true, Some(name)) = (self.private_dns_enabled, &self.private_dns_name) {
@@ -256,27 +266,111 @@ impl VpcEndpoint {
                 "Z{}",
                 hex_of(&format!("{}/{}", self.vpc_id, name), 20).to_uppercase()
             );
-            out.push(json!({"DnsName": name, "HostedZoneId": private_zone}));
+            out.push(DnsEntry {
+                dns_name: name.clone(),
+                hosted_zone_id: private_zone,
+            });
         }
         out
     }
 
-    fn json(&self, state: &str, view: &JsonView) -> Value {
-        let mut v = json!({
-            "VpcEndpointId": self.id, "VpcEndpointType": self.endpoint_type, "VpcId": self.vpc_id,
-            "ServiceName": self.service_name, "State": state, "PolicyDocument": self.policy,
-            "RouteTableIds": self.route_table_ids, "SubnetIds": self.subnet_ids,
-            "Groups": sg::identifiers(&view.groups, &self.groups),
-            "PrivateDnsEnabled": self.private_dns_enabled, "RequesterManaged": self.requester_managed,
-            "NetworkInterfaceIds": self.eni_ids, "DnsEntries": self.dns_entries(&view.subnet_zones),
-            "CreationTimestamp": crate::iso(self.created), "Tags": tags_json(&self.tags), "OwnerId": self.owner,
-            "ServiceRegion": self.region,
-        });
-        if self.endpoint_type == "Interface" {
-            v["IpAddressType"] = json!(self.ip_address_type);
-            v["DnsOptions"] = json!({"DnsRecordIpType": self.ip_address_type});
+    /// The endpoint as the API shows it (`VpcEndpoint`), in `state`.
+    fn out<'a>(&'a self, state: &'static str, view: &'a JsonView) -> EndpointOut<'a> {
+        let interface = self.endpoint_type == "Interface";
+        EndpointOut {
+            vpc_endpoint_id: &self.id,
+            vpc_endpoint_type: &self.endpoint_type,
+            vpc_id: &self.vpc_id,
+            service_name: &self.service_name,
+            state,
+            policy_document: &self.policy,
+            route_table_ids: &self.route_table_ids,
+            subnet_ids: &self.subnet_ids,
+            groups: sg::identifiers_of(&view.groups, &self.groups),
+            private_dns_enabled: self.private_dns_enabled,
+            requester_managed: self.requester_managed,
+            network_interface_ids: &self.eni_ids,
+            dns_entries: self.dns_entries(&view.subnet_zones),
+            creation_timestamp: crate::iso(self.created),
+            tags: common::tags_out(&self.tags),
+            owner_id: &self.owner,
+            service_region: &self.region,
+            ip_address_type: interface.then_some(self.ip_address_type.as_str()),
+            dns_options: interface.then_some(DnsOptions {
+                dns_record_ip_type: &self.ip_address_type,
+            }),
         }
-        v
+    }
+
+    fn json(&self, state: &'static str, view: &JsonView) -> Value {
+        serde_json::to_value(self.out(state, view)).unwrap_or(Value::Null)
+    }
+}
+
+/// `VpcEndpoint` as DescribeVpcEndpoints and CreateVpcEndpoint answer it.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EndpointOut<'a> {
+    vpc_endpoint_id: &'a str,
+    vpc_endpoint_type: &'a str,
+    vpc_id: &'a str,
+    service_name: &'a str,
+    state: &'static str,
+    policy_document: &'a str,
+    route_table_ids: &'a [String],
+    subnet_ids: &'a [String],
+    groups: Vec<sg::GroupIdentifier<'a>>,
+    private_dns_enabled: bool,
+    requester_managed: bool,
+    network_interface_ids: &'a [String],
+    dns_entries: Vec<DnsEntry>,
+    creation_timestamp: String,
+    tags: Vec<common::TagOut<'a>>,
+    owner_id: &'a str,
+    service_region: &'a str,
+    ip_address_type: Option<&'a str>,
+    dns_options: Option<DnsOptions<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DnsEntry {
+    dns_name: String,
+    hosted_zone_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DnsOptions<'a> {
+    dns_record_ip_type: &'a str,
+}
+
+/// DescribeVpcEndpoints' answer: the page's endpoints (with their states) and what rendering
+/// them needs, encoded straight from the records.
+struct DescribeOut {
+    page: Vec<(Arc<VpcEndpoint>, &'static str)>,
+    view: JsonView,
+    next: Option<String>,
+}
+
+impl Serialize for DescribeOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Page<'a>(&'a DescribeOut);
+        impl Serialize for Page<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(
+                    self.0
+                        .page
+                        .iter()
+                        .map(|(e, state)| e.out(state, &self.0.view)),
+                )
+            }
+        }
+        let mut out = s.serialize_struct("DescribeVpcEndpointsResult", 2)?;
+        out.serialize_field("VpcEndpoints", &Page(self))?;
+        out.serialize_field("NextToken", &self.next)?;
+        out.end()
     }
 }
 
@@ -298,7 +392,7 @@ fn json_view(tx: &Tx<'_>, scope: &Scope) -> JsonView {
 }
 
 /// What the JSON of `endpoints` needs, looked up by id (not by listing every group and subnet).
-fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[Arc<VpcEndpoint>]) -> JsonView {
+fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[&VpcEndpoint]) -> JsonView {
     let mut group_ids: Vec<&str> = endpoints
         .iter()
         .flat_map(|e| e.groups.iter().map(String::as_str))
@@ -670,7 +764,7 @@ pub fn create_vpc_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"VpcEndpoint": e.json(state, &view), "ClientToken": e.client_token}))
 }
 
-pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let ids = input::strs(input, "VpcEndpointIds");
     for id in &ids {
@@ -712,16 +806,13 @@ pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         if (ids.is_empty() || ids.contains(&e.id))
             && common::matches(&EndpointRow(&e, state), &filters)?
         {
-            out.push(e);
+            out.push((e, state));
         }
     }
-    let (page, next) = common::paginate(out, input, (1, 1000), false, |e| e.id.clone())?;
-    let view = ctx.store.read(|v| json_view_of(v, &scope, &page));
-    let mut res = json!({"VpcEndpoints": page.iter().map(|e| e.json(e.state(ctx.now), &view)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    let (page, next) = common::paginate(out, input, (1, 1000), false, |(e, _)| e.id.clone())?;
+    let endpoints: Vec<&VpcEndpoint> = page.iter().map(|(e, _)| &**e).collect();
+    let view = ctx.store.read(|v| json_view_of(v, &scope, &endpoints));
+    Ok(Output::new(DescribeOut { page, view, next }))
 }
 
 pub fn modify_vpc_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

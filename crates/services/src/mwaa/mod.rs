@@ -7,7 +7,7 @@ mod validate;
 
 use crate::ec2::{nat, routes, sg, vpc, vpce};
 use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record, Scope, Store, Tx, View};
 use lifecycle::{Failure, Phase};
 use serde::{Deserialize, Serialize};
@@ -31,22 +31,29 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-    Some(match op {
-        "CreateEnvironment" => create_environment(ctx, input),
-        "GetEnvironment" => get_environment(ctx, input),
-        "ListEnvironments" => list_environments(ctx, input),
-        "UpdateEnvironment" => update_environment(ctx, input),
-        "DeleteEnvironment" => delete_environment(ctx, input),
-        "TagResource" => tag_resource(ctx, input),
-        "UntagResource" => untag_resource(ctx, input),
-        "ListTagsForResource" => list_tags(ctx, input),
-        "CreateCliToken" => create_token(ctx, input, TokenKind::Cli),
-        "CreateWebLoginToken" => create_token(ctx, input, TokenKind::Web),
-        "InvokeRestApi" => invoke_rest_api(ctx, input),
-        "PublishMetrics" => publish_metrics(ctx, input),
-        _ => return None,
-    })
+pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Output>> {
+    // The busiest reads encode typed outputs straight from the records.
+    match op {
+        "GetEnvironment" => return Some(get_environment(ctx, input)),
+        "ListEnvironments" => return Some(list_environments(ctx, input)),
+        _ => {}
+    }
+    Some(
+        match op {
+            "CreateEnvironment" => create_environment(ctx, input),
+            "UpdateEnvironment" => update_environment(ctx, input),
+            "DeleteEnvironment" => delete_environment(ctx, input),
+            "TagResource" => tag_resource(ctx, input),
+            "UntagResource" => untag_resource(ctx, input),
+            "ListTagsForResource" => list_tags(ctx, input),
+            "CreateCliToken" => create_token(ctx, input, TokenKind::Cli),
+            "CreateWebLoginToken" => create_token(ctx, input, TokenKind::Web),
+            "InvokeRestApi" => invoke_rest_api(ctx, input),
+            "PublishMetrics" => publish_metrics(ctx, input),
+            _ => return None,
+        }
+        .map(Output::from),
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +100,10 @@ impl Record for Environment {
     const KIND: &'static str = "mwaa.environment";
     fn id(&self) -> &str {
         &self.name
+    }
+    /// The stable part of its webserver hostname, by which DNS finds it in any account.
+    fn names(&self) -> Vec<String> {
+        vec![self.host_id.clone()]
     }
 }
 
@@ -167,47 +178,106 @@ impl Environment {
         )
     }
 
-    fn json(&self, seen: &lifecycle::Seen) -> Value {
-        let mut e = self.config.clone();
-        let mut put = |k: &str, v: Value| {
-            e.insert(k.to_owned(), v);
-        };
-        put("Name", json!(self.name));
-        put("Arn", json!(self.arn));
-        put("Status", json!(seen.status.unwrap_or("DELETED")));
-        put("CreatedAt", json!(crate::iso(self.created)));
-        put("WebserverUrl", json!(self.webserver_host()));
-        put("ServiceRoleArn", json!(format!(
-            "arn:aws:iam::{}:role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
-            self.account
-        )));
-        put(
-            "NetworkConfiguration",
-            json!({"SubnetIds": self.subnet_ids, "SecurityGroupIds": self.security_group_ids}),
-        );
-        put("WebserverAccessMode", json!(self.access_mode));
-        put("EndpointManagement", json!(self.endpoint_management));
-        put(
-            "DatabaseVpcEndpointService",
-            json!(self.service_name(&self.database_service)),
-        );
-        if let Some(w) = &self.webserver_service {
-            put("WebserverVpcEndpointService", json!(self.service_name(w)));
+    /// The environment as GetEnvironment shows it: the stored configuration and what Airlock
+    /// derives from the record and its lifecycle.
+    fn out<'a>(&'a self, seen: &'a lifecycle::Seen) -> EnvironmentOut<'a> {
+        EnvironmentOut {
+            config: &self.config,
+            name: &self.name,
+            arn: &self.arn,
+            status: seen.status.unwrap_or("DELETED"),
+            created_at: crate::iso(self.created),
+            webserver_url: self.webserver_host(),
+            service_role_arn: format!(
+                "arn:aws:iam::{}:role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
+                self.account
+            ),
+            network_configuration: NetworkOut {
+                subnet_ids: &self.subnet_ids,
+                security_group_ids: &self.security_group_ids,
+            },
+            webserver_access_mode: &self.access_mode,
+            endpoint_management: &self.endpoint_management,
+            database_vpc_endpoint_service: self.service_name(&self.database_service),
+            webserver_vpc_endpoint_service: self.webserver_service.as_deref().map(|w| self.service_name(w)),
+            celery_executor_queue: &self.celery_queue,
+            tags: &self.tags,
+            last_update: seen.last_update.as_ref().map(|(status, at, failure, strategy)| LastUpdateOut {
+                status,
+                created_at: crate::iso(*at),
+                error: failure.as_ref().map(|f| ErrorOut {
+                    error_code: &f.code,
+                    error_message: &f.message,
+                }),
+                worker_replacement_strategy: strategy.as_deref(),
+            }),
         }
-        put("CeleryExecutorQueue", json!(self.celery_queue));
-        put("Tags", json!(self.tags));
-        if let Some((status, at, failure, strategy)) = &seen.last_update {
-            let mut lu = json!({"Status": status, "CreatedAt": crate::iso(*at)});
-            if let Some(f) = failure {
-                lu["Error"] = json!({"ErrorCode": f.code, "ErrorMessage": f.message});
-            }
-            if let Some(s) = strategy {
-                lu["WorkerReplacementStrategy"] = json!(s);
-            }
-            put("LastUpdate", lu);
-        }
-        Value::Object(e)
     }
+}
+
+/// `Environment` as the API shows it. The configuration's members (`AirflowVersion`,
+/// `EnvironmentClass`, ...) never overlap the derived ones.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnvironmentOut<'a> {
+    #[serde(flatten)]
+    config: &'a Map<String, Value>,
+    name: &'a str,
+    arn: &'a str,
+    status: &'static str,
+    created_at: String,
+    webserver_url: String,
+    service_role_arn: String,
+    network_configuration: NetworkOut<'a>,
+    webserver_access_mode: &'a str,
+    endpoint_management: &'a str,
+    database_vpc_endpoint_service: String,
+    webserver_vpc_endpoint_service: Option<String>,
+    celery_executor_queue: &'a str,
+    tags: &'a BTreeMap<String, String>,
+    last_update: Option<LastUpdateOut<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct NetworkOut<'a> {
+    subnet_ids: &'a [String],
+    security_group_ids: &'a [String],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LastUpdateOut<'a> {
+    status: &'a str,
+    created_at: String,
+    error: Option<ErrorOut<'a>>,
+    worker_replacement_strategy: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ErrorOut<'a> {
+    error_code: &'a str,
+    error_message: &'a str,
+}
+
+/// GetEnvironment's answer, encoded straight from the record.
+struct GetOut(std::sync::Arc<Environment>, lifecycle::Seen);
+
+impl Serialize for GetOut {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("GetEnvironmentOutput", 1)?;
+        out.serialize_field("Environment", &self.0.out(&self.1))?;
+        out.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListOut {
+    environments: Vec<String>,
+    next_token: Option<String>,
 }
 
 /// A CLI or web login token.
@@ -289,7 +359,7 @@ fn visible(
     let env = v
         .get::<Environment>(&scope, name)
         .ok_or_else(|| not_found(name))?;
-    let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+    let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
     let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
     if seen.status.is_none() {
         return Err(not_found(name));
@@ -306,7 +376,7 @@ fn visible_tx(
     let env = tx
         .get::<Environment>(&scope, name)
         .ok_or_else(|| not_found(name))?;
-    let endpoints = tx.list::<vpce::VpcEndpoint>(&scope);
+    let endpoints = tx.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
     let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
     if seen.status.is_none() {
         return Err(not_found(name));
@@ -370,7 +440,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     let env = ctx.store.write(|tx| {
         if let Some(existing) = tx.get::<Environment>(&scope, &name) {
-            let endpoints = tx.list::<vpce::VpcEndpoint>(&scope);
+            let endpoints = tx.list_in::<vpce::VpcEndpoint>(&scope, &existing.vpc_id);
             if existing.seen(ctx.now, &|s| ctx.scaled(s), &endpoints).status.is_some() {
                 return Err(invalid(format!("Invalid request provided: Environment {name} already exists.")));
             }
@@ -551,7 +621,7 @@ pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiRe
     let due: Vec<(Scope, std::sync::Arc<Environment>, Option<Phase>)> = store.read(|v| {
         let mut due = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {
-            let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+            let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
             let seen = env.seen(now, &scale, &endpoints);
             if seen.status.is_none() || seen.settled.is_some() {
                 due.push((scope, env, seen.settled));
@@ -591,19 +661,19 @@ pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiRe
     })
 }
 
-fn get_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn get_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?;
     let (env, seen) = ctx.store.read(|v| visible(ctx, v, name))?;
-    Ok(json!({"Environment": env.json(&seen)}))
+    Ok(Output::new(GetOut(env, seen)))
 }
 
-fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let scope = ctx.scope();
     let names: Vec<String> = ctx.store.read(|v| {
-        let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
         v.list::<Environment>(&scope)
             .iter()
             .filter(|e| {
+                let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &e.vpc_id);
                 e.seen(ctx.now, &|s| ctx.scaled(s), &endpoints)
                     .status
                     .is_some()
@@ -624,16 +694,18 @@ fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         None => 0,
     };
-    let page: Vec<&String> = names.iter().skip(start).take(max).collect();
-    let mut out = json!({"Environments": page});
+    let page: Vec<String> = names.iter().skip(start).take(max).cloned().collect();
+    let mut next_token = None;
     if start + max < names.len() {
         use base64::Engine;
-        if let Some(last) = page.last() {
-            out["NextToken"] =
-                json!(base64::engine::general_purpose::STANDARD.encode(last.as_bytes()));
-        }
+        next_token = page
+            .last()
+            .map(|last| base64::engine::general_purpose::STANDARD.encode(last.as_bytes()));
     }
-    Ok(out)
+    Ok(Output::new(ListOut {
+        environments: page,
+        next_token,
+    }))
 }
 
 fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

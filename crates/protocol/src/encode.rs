@@ -1,0 +1,351 @@
+//! What the output encoders share: the output a service hands back, the encoding error, and
+//! small serializer helpers.
+
+use airlock_model::{Shape, ShapeKind};
+use serde::ser::{self, Impossible, Serialize};
+use std::fmt;
+
+/// A service's result: anything serde can serialize whose member names are the model's, a
+/// `serde_json::Value` or a typed struct. The protocol encoders walk the output shape while it is
+/// serialized (no intermediate value).
+pub struct Output(Box<dyn Encode>);
+
+impl Output {
+    pub fn new<T: Serialize + Send + 'static>(value: T) -> Output {
+        Output(Box::new(value))
+    }
+
+    pub(crate) fn xml(
+        &self,
+        buf: &mut String,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        self.0.xml(buf, model, shape)
+    }
+
+    pub(crate) fn json(
+        &self,
+        buf: &mut Vec<u8>,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        self.0.json(buf, model, shape)
+    }
+
+    /// The output as a JSON value (for callers inside Airlock and for tests).
+    pub fn to_value(&self) -> serde_json::Value {
+        self.0.value()
+    }
+}
+
+impl From<serde_json::Value> for Output {
+    fn from(v: serde_json::Value) -> Output {
+        Output::new(v)
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Output({})", self.to_value())
+    }
+}
+
+/// The object-safe face of `Serialize` the encoders need.
+trait Encode: Send {
+    fn xml(
+        &self,
+        buf: &mut String,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error>;
+    fn json(
+        &self,
+        buf: &mut Vec<u8>,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error>;
+    fn value(&self) -> serde_json::Value;
+}
+
+impl<T: Serialize + Send> Encode for T {
+    fn xml(
+        &self,
+        buf: &mut String,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        crate::xml::write_members(buf, model, shape, self)
+    }
+    fn json(
+        &self,
+        buf: &mut Vec<u8>,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        crate::json::write(buf, model, shape, self)
+    }
+    fn value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// An output that does not fit its shape (a service bug, answered as an internal error).
+#[derive(Debug)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+pub(crate) fn mismatch(shape: &Shape, got: &str) -> Error {
+    Error(format!("output shape {} cannot hold {got}", shape.name))
+}
+
+/// Text values belong in scalar shapes only.
+pub(crate) fn check_scalar(shape: &Shape) -> Result<(), Error> {
+    match shape.kind {
+        ShapeKind::Structure(_) | ShapeKind::List { .. } | ShapeKind::Map { .. } => {
+            Err(mismatch(shape, "a string"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A float as AWS writes it (shortest round-trip form, as serde_json does).
+pub(crate) fn float(v: f64) -> String {
+    if v.is_finite() {
+        ryu::Buffer::new().format_finite(v).to_owned()
+    } else if v.is_nan() {
+        "NaN".to_owned()
+    } else if v > 0.0 {
+        "Infinity".to_owned()
+    } else {
+        "-Infinity".to_owned()
+    }
+}
+
+pub(crate) fn base64(v: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(v)
+}
+
+/// Calls `f` with the text of a map key or field name (strings, chars, numbers, unit variants).
+pub(crate) fn with_key<K: Serialize + ?Sized>(key: &K, f: impl FnOnce(&str)) -> Result<(), Error> {
+    key.serialize(KeyText(f))
+}
+
+struct KeyText<F>(F);
+
+macro_rules! int_key {
+    ($($m:ident: $t:ty),*) => {
+        $(fn $m(self, v: $t) -> Result<(), Error> {
+            (self.0)(itoa::Buffer::new().format(v));
+            Ok(())
+        })*
+    };
+}
+
+impl<F: FnOnce(&str)> ser::Serializer for KeyText<F> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Impossible<(), Error>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        (self.0)(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        (self.0)(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    int_key!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(key_error())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(key_error())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(key_error())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(key_error())
+    }
+}
+
+fn key_error() -> Error {
+    Error("map keys must be strings".to_owned())
+}
+
+/// Seconds since the epoch of an ISO 8601 / RFC 3339 timestamp, as services write them
+/// (`2024-05-01T10:00:00.123Z`); other offsets and precisions go through `time`'s parser.
+pub(crate) fn epoch_seconds(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        part.iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let fast = (|| {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let (y, mo, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let (h, mi, sec) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        let (millis, end) = match b[19] {
+            b'.' if b.len() == 24 => (digits(20..23)?, 23),
+            b'Z' if b.len() == 20 => (0, 19),
+            _ => return None,
+        };
+        if b[end] != b'Z'
+            || !(1..=12).contains(&mo)
+            || !(1..=31).contains(&d)
+            || h > 23
+            || mi > 59
+            || sec > 60
+        {
+            return None;
+        }
+        let days = days_from_civil(y, mo, d);
+        Some((days * 86_400 + h * 3600 + mi * 60 + sec) as f64 + millis as f64 / 1000.0)
+    })();
+    fast.or_else(|| {
+        let t =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+        Some(t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0)
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seconds_match_the_time_crate() {
+        for s in [
+            "1970-01-01T00:00:00Z",
+            "2024-05-01T10:00:00.500Z",
+            "2000-02-29T23:59:59.999Z",
+            "1999-12-31T00:00:01.000Z",
+            "2100-03-01T12:00:00Z",
+            "2024-05-01T12:00:00+02:00",
+            "2024-05-01T10:00:00.123456Z",
+        ] {
+            let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+            let want = t.unix_timestamp() as f64 + f64::from(t.millisecond()) / 1000.0;
+            assert_eq!(epoch_seconds(s), Some(want), "{s}");
+        }
+        assert_eq!(epoch_seconds("yesterday"), None);
+        assert_eq!(epoch_seconds("2024-13-01T00:00:00Z"), None);
+    }
+}
