@@ -4,7 +4,7 @@
 //! Run: `cargo install cargo-fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run dns_query` (in this folder's parent).
 #![no_main]
 
-use airlock_net::dns::{resolve_packet, Source};
+use airlock_net::dns::{answer, Source, Transport};
 use airlock_store::Store;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
@@ -27,5 +27,6 @@ fn source() -> Arc<Source> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = resolve_packet(source(), data);
+    let _ = answer(&source(), data, Transport::Udp);
+    let _ = answer(&source(), data, Transport::Tcp);
 });

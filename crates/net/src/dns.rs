@@ -1,336 +1,612 @@
-//! The authoritative DNS server (hickory-server): one zone handler per served zone, each asking
-//! `airlock_services::dns` at query time, so answers follow the API immediately.
+//! The authoritative DNS server: UDP and TCP on one address. Each query is parsed, answered from
+//! `airlock_services::dns` at query time (so answers follow the API at once) and encoded here,
+//! with RFC 1035's message format, name compression and EDNS(0) (RFC 6891).
+//!
+//! What a client sees is what AWS's name servers answer for these zones: authoritative answers
+//! (`aa`), `ra` echoing `rd` (clients reach Airlock as they reach the VPC resolver, which
+//! recurses), CNAME chains followed while they stay in Airlock's zones, NXDOMAIN and NODATA with
+//! the zone's SOA, REFUSED for other zones and for zone transfers, FORMERR for malformed
+//! questions, NOTIMP for other opcodes, and truncation (`tc`) when a UDP answer would not fit.
+//!
+//! One task serves UDP (a query is answered inline, no task per packet); TCP connections are
+//! served one task each, several queries per connection, closed after 10 idle seconds.
 
 use airlock_services::dns::{self, Answer};
-use hickory_server::net::runtime::Time;
-use hickory_server::net::NetError;
-use hickory_server::proto::op::ResponseCode;
-use hickory_server::proto::rr::rdata::{A, CNAME, NS, SOA};
-use hickory_server::proto::rr::Record;
-use hickory_server::proto::rr::{
-    LowerName, Name, RData, RecordSet, RecordType, TSigResponseContext,
-};
-use hickory_server::server::{Request, RequestHandler, RequestInfo, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
-use hickory_server::zone_handler::{
-    AuthLookup, AxfrPolicy, Catalog, LookupControlFlow, LookupError, LookupOptions, LookupRecords,
-    ZoneHandler, ZoneTransfer, ZoneType,
-};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, UdpSocket};
-
-/// How many aliases an answer follows.
-const MAX_CHAIN: usize = 8;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::{JoinHandle, JoinSet};
 
 pub use crate::Source;
 
-struct Zone {
-    origin: LowerName,
-    source: Arc<Source>,
+/// How many aliases an answer follows.
+const MAX_CHAIN: usize = 8;
+/// A TCP connection with no query for this long is closed.
+const TCP_IDLE: Duration = Duration::from_secs(10);
+/// TCP connections served at once; more wait in the listen queue.
+const TCP_CONNECTIONS: usize = 128;
+/// The UDP payload Airlock offers with EDNS, and the most it sends.
+const EDNS_PAYLOAD: u16 = 4096;
+
+const TYPE_A: u16 = 1;
+const TYPE_NS: u16 = 2;
+const TYPE_CNAME: u16 = 5;
+const TYPE_SOA: u16 = 6;
+const TYPE_OPT: u16 = 41;
+const TYPE_IXFR: u16 = 251;
+const TYPE_AXFR: u16 = 252;
+const TYPE_ANY: u16 = 255;
+const CLASS_IN: u16 = 1;
+const CLASS_ANY: u16 = 255;
+
+/// The name servers and SOA of every zone, as AWS's public zones show them.
+const NAME_SERVER: &str = "ns-1536.awsdns-00.co.uk";
+const HOSTMASTER: &str = "awsdns-hostmaster.amazon.com";
+
+/// Response codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rcode {
+    NoError = 0,
+    FormErr = 1,
+    NxDomain = 3,
+    NotImp = 4,
+    Refused = 5,
+    /// EDNS version not supported (16, carried partly in the OPT record).
+    BadVers = 16,
 }
 
-fn name(s: &str) -> Name {
-    let mut n = Name::from_ascii(s).unwrap_or_else(|_| Name::root());
-    n.set_fqdn(true);
-    n
-}
-
-fn rrset(owner: &Name, rdatas: Vec<RData>) -> Arc<RecordSet> {
-    let rtype = rdatas
-        .first()
-        .map(RData::record_type)
-        .unwrap_or(RecordType::A);
-    let mut set = RecordSet::with_ttl(owner.clone(), rtype, dns::TTL);
-    for r in rdatas {
-        set.add_rdata(r);
-    }
-    Arc::new(set)
-}
-
-impl Zone {
-    fn soa(&self) -> Arc<RecordSet> {
-        let origin = Name::from(&self.origin);
-        rrset(
-            &origin,
-            vec![RData::SOA(SOA::new(
-                name("ns-1536.awsdns-00.co.uk."),
-                name("awsdns-hostmaster.amazon.com."),
-                1,
-                7200,
-                900,
-                1_209_600,
-                dns::TTL,
-            ))],
-        )
-    }
-
-    fn lookup_name(&self, n: &str) -> Answer {
-        let s = &self.source;
-        dns::lookup(
-            (*s.store).as_ref(),
-            &s.config,
-            time::OffsetDateTime::now_utc(),
-            n,
-        )
-    }
-
-    fn resolve(
-        &self,
-        qname: &LowerName,
-        rtype: RecordType,
-        opts: LookupOptions,
-    ) -> Result<AuthLookup, LookupError> {
-        if !self.origin.zone_of(qname) || matches!(rtype, RecordType::AXFR | RecordType::IXFR) {
-            return Err(LookupError::from(ResponseCode::Refused));
-        }
-        let owner = Name::from(qname);
-        if qname == &self.origin {
-            return match rtype {
-                RecordType::SOA => Ok(AuthLookup::answers(
-                    LookupRecords::new(opts, self.soa()),
-                    None,
-                )),
-                RecordType::NS => Ok(AuthLookup::answers(
-                    LookupRecords::new(
-                        opts,
-                        rrset(
-                            &owner,
-                            vec![RData::NS(NS(name("ns-1536.awsdns-00.co.uk.")))],
-                        ),
-                    ),
-                    None,
-                )),
-                _ => Err(LookupError::NameExists),
-            };
-        }
-        let text = owner.to_ascii().trim_end_matches('.').to_ascii_lowercase();
-        match self.lookup_name(&text) {
-            Answer::NxDomain => Err(LookupError::from(ResponseCode::NXDomain)),
-            Answer::A(ips) => match rtype {
-                RecordType::A | RecordType::ANY => Ok(AuthLookup::answers(
-                    LookupRecords::new(
-                        opts,
-                        rrset(&owner, ips.into_iter().map(|ip| RData::A(A(ip))).collect()),
-                    ),
-                    None,
-                )),
-                _ => Err(LookupError::NameExists),
-            },
-            Answer::Cname(target) => {
-                let mut chain = vec![rrset(&owner, vec![RData::CNAME(CNAME(name(&target)))])];
-                if matches!(rtype, RecordType::CNAME | RecordType::ANY) {
-                    return Ok(AuthLookup::answers(LookupRecords::many(opts, chain), None));
-                }
-                // Follow the chain while it stays in Airlock's zones, as AWS's servers do.
-                let mut next = target;
-                while chain.len() < MAX_CHAIN && dns::zone_of(&next).is_some() {
-                    let owner = name(&next);
-                    match self.lookup_name(&next) {
-                        Answer::Cname(t) => {
-                            chain.push(rrset(&owner, vec![RData::CNAME(CNAME(name(&t)))]));
-                            next = t;
-                        }
-                        Answer::A(ips) if rtype == RecordType::A => {
-                            chain.push(rrset(
-                                &owner,
-                                ips.into_iter().map(|ip| RData::A(A(ip))).collect(),
-                            ));
-                            break;
-                        }
-                        _ => break,
-                    }
-                }
-                Ok(AuthLookup::answers(LookupRecords::many(opts, chain), None))
-            }
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl ZoneHandler for Zone {
-    fn zone_type(&self) -> ZoneType {
-        ZoneType::Primary
-    }
-
-    fn axfr_policy(&self) -> AxfrPolicy {
-        AxfrPolicy::Deny
-    }
-
-    fn origin(&self) -> &LowerName {
-        &self.origin
-    }
-
-    async fn lookup(
-        &self,
-        name: &LowerName,
-        rtype: RecordType,
-        _info: Option<&RequestInfo<'_>>,
-        opts: LookupOptions,
-    ) -> LookupControlFlow<AuthLookup> {
-        LookupControlFlow::Continue(self.resolve(name, rtype, opts))
-    }
-
-    async fn search(
-        &self,
-        request: &Request,
-        opts: LookupOptions,
-    ) -> (LookupControlFlow<AuthLookup>, Option<TSigResponseContext>) {
-        let info = match request.request_info() {
-            Ok(info) => info,
-            Err(e) => return (LookupControlFlow::Break(Err(e)), None),
-        };
-        let flow = self
-            .lookup(
-                info.query.name(),
-                info.query.query_type(),
-                Some(&info),
-                opts,
-            )
-            .await;
-        (flow, None)
-    }
-
-    async fn zone_transfer(
-        &self,
-        _request: &Request,
-        _opts: LookupOptions,
-        _now: u64,
-    ) -> Option<(
-        Result<ZoneTransfer, LookupError>,
-        Option<TSigResponseContext>,
-    )> {
-        Some((Err(LookupError::from(ResponseCode::Refused)), None))
-    }
-
-    async fn nsec_records(
-        &self,
-        _name: &LowerName,
-        _opts: LookupOptions,
-    ) -> LookupControlFlow<AuthLookup> {
-        LookupControlFlow::Continue(Ok(AuthLookup::default()))
-    }
-}
-
-/// The catalog, answering with RA set when recursion was desired: clients reach Airlock as they
-/// reach the VPC resolver or their own, which recurse, and `dig` would otherwise warn
-/// "recursion requested but not available".
-struct Authoritative(Catalog);
-
-#[async_trait::async_trait]
-impl RequestHandler for Authoritative {
-    async fn handle_request<R: ResponseHandler, T: Time>(
-        &self,
-        request: &Request,
-        response: R,
-    ) -> ResponseInfo {
-        let desired = request.metadata.recursion_desired;
-        self.0
-            .handle_request::<_, T>(
-                request,
-                WithRa {
-                    inner: response,
-                    desired,
-                },
-            )
-            .await
-    }
-}
-
-#[derive(Clone)]
-struct WithRa<R> {
-    inner: R,
-    desired: bool,
-}
-
-#[async_trait::async_trait]
-impl<R: ResponseHandler> ResponseHandler for WithRa<R> {
-    async fn send_response<'a>(
-        &mut self,
-        mut response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        response.metadata_mut().recursion_available = self.desired;
-        self.inner.send_response(response).await
-    }
+/// How a query arrived: UDP answers must fit the client's buffer, TCP answers need not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
 }
 
 /// A running DNS server.
 pub struct DnsServer {
     pub addr: SocketAddr,
-    server: hickory_server::Server<Authoritative>,
+    udp: JoinHandle<()>,
+    tcp: JoinHandle<()>,
 }
 
 impl DnsServer {
     /// Binds UDP and TCP on `addr` and answers for Airlock's zones.
     pub async fn start(addr: SocketAddr, source: Source) -> std::io::Result<DnsServer> {
         let source = Arc::new(source);
-        let mut catalog = Catalog::new();
-        for z in dns::ZONES {
-            let origin = LowerName::from(name(z));
-            catalog.upsert(
-                origin.clone(),
-                vec![Arc::new(Zone {
-                    origin,
-                    source: source.clone(),
-                }) as Arc<dyn ZoneHandler>],
-            );
-        }
         let udp = UdpSocket::bind(addr).await?;
         let addr = udp.local_addr()?;
         let tcp = TcpListener::bind(addr).await?;
-        let mut server = hickory_server::Server::new(Authoritative(catalog));
-        server.register_socket(udp);
-        server.register_listener(tcp, Duration::from_secs(10), 32);
-        Ok(DnsServer { addr, server })
+        Ok(DnsServer {
+            addr,
+            udp: tokio::spawn(serve_udp(udp, source.clone())),
+            tcp: tokio::spawn(serve_tcp(tcp, source)),
+        })
     }
 
-    pub async fn stop(mut self) {
-        let _ = self.server.shutdown_gracefully().await;
+    /// Stops answering (open TCP connections are closed).
+    pub async fn stop(self) {
+        self.udp.abort();
+        self.tcp.abort();
+        let _ = self.udp.await;
+        let _ = self.tcp.await;
     }
 }
 
-/// The query path without sockets: parses `packet` as a DNS message and answers each question
-/// from the served zones. Returns, per question, the number of answer records or the response
-/// code. The fuzz target (`fuzz/`) and the tests drive it with arbitrary bytes.
-pub fn resolve_packet(source: Arc<Source>, packet: &[u8]) -> Vec<Result<usize, ResponseCode>> {
-    use hickory_server::proto::op::Message;
-    use hickory_server::proto::serialize::binary::BinDecodable;
-    let Ok(message) = Message::from_bytes(packet) else {
-        return vec![Err(ResponseCode::FormErr)];
-    };
-    message
-        .queries
-        .iter()
-        .map(|q| {
-            let qname = LowerName::from(q.name());
-            let Some(zone) = dns::ZONES
-                .iter()
-                .map(|z| LowerName::from(name(z)))
-                .find(|z| z.zone_of(&qname))
-            else {
-                return Err(ResponseCode::Refused);
-            };
-            let zone = Zone {
-                origin: zone,
-                source: source.clone(),
-            };
-            match zone.resolve(&qname, q.query_type(), LookupOptions::default()) {
-                Ok(AuthLookup::Records { answers, .. }) => Ok(answers.iter().count()),
-                Ok(_) => Ok(0),
-                Err(e) if e.is_nx_domain() => Err(ResponseCode::NXDomain),
-                Err(LookupError::NameExists) => Ok(0),
-                Err(_) => Err(ResponseCode::Refused),
+async fn serve_udp(socket: UdpSocket, source: Arc<Source>) {
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        let (n, peer) = match socket.recv_from(&mut buf).await {
+            Ok(got) => got,
+            Err(e) => {
+                tracing::debug!(target: "airlock::dns", error = %e, "udp receive failed");
+                continue;
             }
+        };
+        if let Some(reply) = answer(&source, &buf[..n], Transport::Udp) {
+            // A client that went away is no concern of the server's.
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, source: Arc<Source>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept(), if connections.len() < TCP_CONNECTIONS => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(serve_tcp_connection(stream, source.clone()));
+                }
+                Err(e) => {
+                    tracing::debug!(target: "airlock::dns", error = %e, "tcp accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// Length-prefixed messages (RFC 1035 4.2.2), answered in order, until the client closes, goes
+/// quiet or sends something that deserves no answer.
+async fn serve_tcp_connection(mut stream: TcpStream, source: Arc<Source>) {
+    let _ = stream.set_nodelay(true);
+    loop {
+        let Ok(Ok(len)) = tokio::time::timeout(TCP_IDLE, stream.read_u16()).await else {
+            return;
+        };
+        let mut message = vec![0u8; usize::from(len)];
+        let Ok(Ok(_)) = tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut message)).await
+        else {
+            return;
+        };
+        let Some(reply) = answer(&source, &message, Transport::Tcp) else {
+            return;
+        };
+        let mut framed = Vec::with_capacity(reply.len() + 2);
+        framed.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        framed.extend_from_slice(&reply);
+        if stream.write_all(&framed).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The reply to one DNS message, or `None` for messages that get none (shorter than a header,
+/// or responses rather than queries). The query path without sockets: the tests and the fuzz
+/// target (`fuzz/`) drive it with arbitrary bytes.
+pub fn answer(source: &Source, packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    let header = Header::parse(packet)?;
+    if header.flags & 0x8000 != 0 {
+        return None;
+    }
+    let query = match Query::parse(packet, &header) {
+        Ok(q) => q,
+        Err(rcode) => return Some(header_only(&header, rcode)),
+    };
+    let opcode = (header.flags >> 11) & 0xF;
+    let resolved = if opcode != 0 {
+        Resolved::code(Rcode::NotImp)
+    } else if query.edns.is_some_and(|e| e.version != 0) {
+        Resolved::code(Rcode::BadVers)
+    } else if !matches!(query.qclass, CLASS_IN | CLASS_ANY) {
+        Resolved::code(Rcode::Refused)
+    } else {
+        resolve(source, &query.name, query.qtype)
+    };
+    let limit = match (transport, query.edns) {
+        (Transport::Tcp, _) => usize::from(u16::MAX),
+        (Transport::Udp, Some(e)) => usize::from(e.payload.clamp(512, EDNS_PAYLOAD)),
+        (Transport::Udp, None) => 512,
+    };
+    let reply = Writer::reply(&header, &query, &resolved, false);
+    if reply.len() <= limit {
+        return Some(reply);
+    }
+    // Too large for the client's buffer: the question alone, truncated, so it retries over TCP.
+    Some(Writer::reply(
+        &header,
+        &query,
+        &Resolved {
+            answers: Vec::new(),
+            soa: None,
+            ..resolved
+        },
+        true,
+    ))
+}
+
+struct Header {
+    id: u16,
+    flags: u16,
+    qdcount: u16,
+    ancount: u16,
+    nscount: u16,
+    arcount: u16,
+}
+
+impl Header {
+    fn parse(p: &[u8]) -> Option<Header> {
+        let u = |i: usize| u16::from_be_bytes([p[i], p[i + 1]]);
+        (p.len() >= 12).then(|| Header {
+            id: u(0),
+            flags: u(2),
+            qdcount: u(4),
+            ancount: u(6),
+            nscount: u(8),
+            arcount: u(10),
         })
-        .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Edns {
+    payload: u16,
+    version: u8,
+}
+
+/// A query's question and EDNS record.
+struct Query<'a> {
+    /// The question as sent (name, type, class), echoed in the reply.
+    raw: &'a [u8],
+    /// Byte offset in the question of each label, with the lowercase text from it on.
+    suffixes: Vec<(usize, String)>,
+    /// The name in lowercase, without the final dot; unusual bytes escaped as `\DDD`.
+    name: String,
+    qtype: u16,
+    qclass: u16,
+    edns: Option<Edns>,
+}
+
+impl<'a> Query<'a> {
+    fn parse(p: &'a [u8], h: &Header) -> Result<Query<'a>, Rcode> {
+        if h.qdcount != 1 {
+            return Err(Rcode::FormErr);
+        }
+        let mut at = 12;
+        let mut labels: Vec<(usize, String)> = Vec::new();
+        loop {
+            let len = usize::from(*p.get(at).ok_or(Rcode::FormErr)?);
+            if len == 0 {
+                at += 1;
+                break;
+            }
+            // Compression pointers have nothing to point back to in a question.
+            if len > 63 {
+                return Err(Rcode::FormErr);
+            }
+            let label = p.get(at + 1..at + 1 + len).ok_or(Rcode::FormErr)?;
+            labels.push((at - 12, label_text(label)));
+            at += 1 + len;
+            if at - 12 > 255 {
+                return Err(Rcode::FormErr);
+            }
+        }
+        let fixed = p.get(at..at + 4).ok_or(Rcode::FormErr)?;
+        let qtype = u16::from_be_bytes([fixed[0], fixed[1]]);
+        let qclass = u16::from_be_bytes([fixed[2], fixed[3]]);
+        let raw = &p[12..at + 4];
+        at += 4;
+        for _ in 0..u32::from(h.ancount) + u32::from(h.nscount) {
+            at = skip_record(p, at)?.0;
+        }
+        let mut edns = None;
+        for _ in 0..h.arcount {
+            let (next, rtype, class, ttl) = skip_record(p, at)?;
+            if rtype == TYPE_OPT {
+                // One OPT record at most, owned by the root.
+                if edns.is_some() || p[at] != 0 {
+                    return Err(Rcode::FormErr);
+                }
+                edns = Some(Edns {
+                    payload: class,
+                    version: (ttl >> 16) as u8,
+                });
+            }
+            at = next;
+        }
+        let mut suffixes = Vec::with_capacity(labels.len());
+        let mut tail = String::new();
+        for (offset, text) in labels.iter().rev() {
+            tail = if tail.is_empty() {
+                text.clone()
+            } else {
+                format!("{text}.{tail}")
+            };
+            suffixes.push((*offset, tail.clone()));
+        }
+        suffixes.reverse();
+        Ok(Query {
+            raw,
+            name: tail,
+            suffixes,
+            qtype,
+            qclass,
+            edns,
+        })
+    }
+}
+
+/// A label as text: lowercase, with dots, backslashes and unprintable bytes escaped, so that it
+/// can never spell a different name.
+fn label_text(label: &[u8]) -> String {
+    let mut s = String::with_capacity(label.len());
+    for &b in label {
+        match b {
+            b'.' | b'\\' => {
+                s.push('\\');
+                s.push(char::from(b));
+            }
+            0x21..=0x7e => s.push(char::from(b.to_ascii_lowercase())),
+            _ => s.push_str(&format!("\\{b:03}")),
+        }
+    }
+    s
+}
+
+/// Skips one resource record at `at`: (where the next starts, type, class, TTL).
+fn skip_record(p: &[u8], mut at: usize) -> Result<(usize, u16, u16, u32), Rcode> {
+    loop {
+        let len = *p.get(at).ok_or(Rcode::FormErr)?;
+        match len {
+            0 => {
+                at += 1;
+                break;
+            }
+            l if l & 0xC0 == 0xC0 => {
+                at += 2;
+                break;
+            }
+            l if l > 63 => return Err(Rcode::FormErr),
+            l => at += 1 + usize::from(l),
+        }
+    }
+    let f = p.get(at..at + 10).ok_or(Rcode::FormErr)?;
+    let rtype = u16::from_be_bytes([f[0], f[1]]);
+    let class = u16::from_be_bytes([f[2], f[3]]);
+    let ttl = u32::from_be_bytes([f[4], f[5], f[6], f[7]]);
+    let rdlen = usize::from(u16::from_be_bytes([f[8], f[9]]));
+    let end = at + 10 + rdlen;
+    if end > p.len() {
+        return Err(Rcode::FormErr);
+    }
+    Ok((end, rtype, class, ttl))
+}
+
+enum Data {
+    A(Ipv4Addr),
+    Cname(String),
+    Ns,
+    Soa,
+}
+
+/// A record to send: its owner (lowercase, no final dot) and data.
+struct Rr {
+    owner: String,
+    data: Data,
+}
+
+/// What a query resolved to.
+struct Resolved {
+    rcode: Rcode,
+    authoritative: bool,
+    answers: Vec<Rr>,
+    /// The zone whose SOA goes in the authority section (NXDOMAIN and NODATA).
+    soa: Option<&'static str>,
+}
+
+impl Resolved {
+    fn code(rcode: Rcode) -> Resolved {
+        Resolved {
+            rcode,
+            authoritative: false,
+            answers: Vec::new(),
+            soa: None,
+        }
+    }
+
+    fn answers(answers: Vec<Rr>) -> Resolved {
+        Resolved {
+            rcode: Rcode::NoError,
+            authoritative: true,
+            answers,
+            soa: None,
+        }
+    }
+
+    /// No record of this type (NODATA) or no such name, with the zone's SOA.
+    fn empty(rcode: Rcode, zone: &'static str) -> Resolved {
+        Resolved {
+            rcode,
+            authoritative: true,
+            answers: Vec::new(),
+            soa: Some(zone),
+        }
+    }
+}
+
+/// The served zone that holds `name`: the longest one it falls in.
+fn zone_of(name: &str) -> Option<&'static str> {
+    dns::ZONES
+        .iter()
+        .copied()
+        .filter(|z| {
+            name.strip_suffix(z)
+                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+        })
+        .max_by_key(|z| z.len())
+}
+
+fn lookup(source: &Source, name: &str) -> Answer {
+    dns::lookup(
+        (*source.store).as_ref(),
+        &source.config,
+        time::OffsetDateTime::now_utc(),
+        name,
+    )
+}
+
+fn resolve(source: &Source, name: &str, qtype: u16) -> Resolved {
+    let Some(zone) = zone_of(name) else {
+        return Resolved::code(Rcode::Refused);
+    };
+    if matches!(qtype, TYPE_AXFR | TYPE_IXFR) {
+        return Resolved::code(Rcode::Refused);
+    }
+    let rr = |owner: &str, data| Rr {
+        owner: owner.to_owned(),
+        data,
+    };
+    if name == zone {
+        return match qtype {
+            TYPE_SOA => Resolved::answers(vec![rr(zone, Data::Soa)]),
+            TYPE_NS => Resolved::answers(vec![rr(zone, Data::Ns)]),
+            _ => Resolved::empty(Rcode::NoError, zone),
+        };
+    }
+    match lookup(source, name) {
+        Answer::NxDomain => Resolved::empty(Rcode::NxDomain, zone),
+        Answer::A(ips) if matches!(qtype, TYPE_A | TYPE_ANY) => {
+            Resolved::answers(ips.into_iter().map(|ip| rr(name, Data::A(ip))).collect())
+        }
+        Answer::A(_) => Resolved::empty(Rcode::NoError, zone),
+        Answer::Cname(target) => {
+            let mut chain = vec![rr(name, Data::Cname(target.clone()))];
+            if matches!(qtype, TYPE_CNAME | TYPE_ANY) {
+                return Resolved::answers(chain);
+            }
+            // Follow the chain while it stays in Airlock's zones, as AWS's servers do.
+            let mut next = target;
+            while chain.len() < MAX_CHAIN && zone_of(&next).is_some() {
+                match lookup(source, &next) {
+                    Answer::Cname(t) => {
+                        chain.push(rr(&next, Data::Cname(t.clone())));
+                        next = t;
+                    }
+                    Answer::A(ips) if qtype == TYPE_A => {
+                        chain.extend(ips.into_iter().map(|ip| rr(&next, Data::A(ip))));
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            Resolved::answers(chain)
+        }
+    }
+}
+
+/// A header with no sections (the question could not be read).
+fn header_only(h: &Header, rcode: Rcode) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12);
+    out.extend_from_slice(&h.id.to_be_bytes());
+    out.extend_from_slice(&flags(h, rcode, false, false).to_be_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out
+}
+
+fn flags(h: &Header, rcode: Rcode, authoritative: bool, truncated: bool) -> u16 {
+    let rd = h.flags & 0x0100;
+    let opcode = h.flags & 0x7800;
+    0x8000
+        | opcode
+        | if authoritative { 0x0400 } else { 0 }
+        | if truncated { 0x0200 } else { 0 }
+        | rd
+        // RA: the answer comes from where a resolver would send the client.
+        | (rd >> 1)
+        | (rcode as u16 & 0xF)
+}
+
+/// Writes a reply, compressing names against those already written (RFC 1035 4.1.4).
+struct Writer {
+    out: Vec<u8>,
+    /// Names written so far (lowercase) and where.
+    names: Vec<(String, u16)>,
+}
+
+impl Writer {
+    fn reply(h: &Header, q: &Query<'_>, r: &Resolved, truncated: bool) -> Vec<u8> {
+        let mut w = Writer {
+            out: Vec::with_capacity(256),
+            names: q
+                .suffixes
+                .iter()
+                .map(|(at, text)| (text.clone(), (12 + at) as u16))
+                .collect(),
+        };
+        let arcount = u16::from(q.edns.is_some());
+        w.out.extend_from_slice(&h.id.to_be_bytes());
+        w.out
+            .extend_from_slice(&flags(h, r.rcode, r.authoritative, truncated).to_be_bytes());
+        for n in [
+            1,
+            r.answers.len() as u16,
+            u16::from(r.soa.is_some()),
+            arcount,
+        ] {
+            w.out.extend_from_slice(&n.to_be_bytes());
+        }
+        w.out.extend_from_slice(q.raw);
+        for rr in &r.answers {
+            w.record(rr);
+        }
+        if let Some(zone) = r.soa {
+            w.record(&Rr {
+                owner: zone.to_owned(),
+                data: Data::Soa,
+            });
+        }
+        if q.edns.is_some() {
+            // OPT: root owner, our payload size, the upper bits of the response code, version 0.
+            w.out.push(0);
+            w.out.extend_from_slice(&TYPE_OPT.to_be_bytes());
+            w.out.extend_from_slice(&EDNS_PAYLOAD.to_be_bytes());
+            w.out.push((r.rcode as u16 >> 4) as u8);
+            w.out.extend_from_slice(&[0, 0, 0, 0, 0]);
+        }
+        w.out
+    }
+
+    fn name(&mut self, name: &str) {
+        let labels: Vec<&str> = if name.is_empty() {
+            Vec::new()
+        } else {
+            name.split('.').collect()
+        };
+        for i in 0..labels.len() {
+            let suffix = labels[i..].join(".");
+            if let Some((_, at)) = self.names.iter().find(|(n, _)| *n == suffix) {
+                let at = *at;
+                self.labels(&labels[..i], &labels);
+                self.out.extend_from_slice(&(0xC000 | at).to_be_bytes());
+                return;
+            }
+        }
+        self.labels(&labels, &labels);
+        self.out.push(0);
+    }
+
+    /// Writes `these` (the first labels of `all`), remembering where each suffix starts.
+    fn labels(&mut self, these: &[&str], all: &[&str]) {
+        for (i, l) in these.iter().enumerate() {
+            if self.out.len() < 0x3FFF {
+                self.names.push((all[i..].join("."), self.out.len() as u16));
+            }
+            self.out.push(l.len() as u8);
+            self.out.extend_from_slice(l.as_bytes());
+        }
+    }
+
+    fn record(&mut self, rr: &Rr) {
+        self.name(&rr.owner);
+        let rtype = match rr.data {
+            Data::A(_) => TYPE_A,
+            Data::Cname(_) => TYPE_CNAME,
+            Data::Ns => TYPE_NS,
+            Data::Soa => TYPE_SOA,
+        };
+        self.out.extend_from_slice(&rtype.to_be_bytes());
+        self.out.extend_from_slice(&CLASS_IN.to_be_bytes());
+        self.out.extend_from_slice(&dns::TTL.to_be_bytes());
+        let len_at = self.out.len();
+        self.out.extend_from_slice(&[0, 0]);
+        match &rr.data {
+            Data::A(ip) => self.out.extend_from_slice(&ip.octets()),
+            Data::Cname(target) => self.name(target),
+            Data::Ns => self.name(NAME_SERVER),
+            Data::Soa => {
+                self.name(NAME_SERVER);
+                self.name(HOSTMASTER);
+                for n in [1, 7200, 900, 1_209_600, dns::TTL] {
+                    self.out.extend_from_slice(&n.to_be_bytes());
+                }
+            }
+        }
+        let len = (self.out.len() - len_at - 2) as u16;
+        self.out[len_at..len_at + 2].copy_from_slice(&len.to_be_bytes());
+    }
 }
 
 #[cfg(test)]
@@ -338,49 +614,117 @@ mod tests {
     use super::*;
     use airlock_services::Config;
     use airlock_store::Store;
-    use hickory_server::proto::op::{Message, MessageType, OpCode, Query};
-    use hickory_server::proto::serialize::binary::BinEncodable;
+    use hickory_proto::op::{
+        Edns as HEdns, Message, MessageType, OpCode, Query as HQuery, ResponseCode,
+    };
+    use hickory_proto::rr::{Name, RData, RecordType};
+    use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
 
-    fn source() -> Arc<Source> {
-        let store = Arc::new(Store::ephemeral(&airlock_services::record_kinds()));
-        Arc::new(Source {
-            store: Arc::new(StoreRef(store)),
+    fn source() -> Source {
+        struct StoreRef(Store);
+        impl AsRef<Store> for StoreRef {
+            fn as_ref(&self) -> &Store {
+                &self.0
+            }
+        }
+        Source {
+            store: Arc::new(StoreRef(
+                Store::ephemeral(&airlock_services::record_kinds()),
+            )),
             config: Config::default(),
-        })
-    }
-
-    struct StoreRef(Arc<Store>);
-    impl AsRef<Store> for StoreRef {
-        fn as_ref(&self) -> &Store {
-            &self.0
         }
     }
 
     fn packet(n: &str, t: RecordType) -> Vec<u8> {
-        let mut m = Message::new(1, MessageType::Query, OpCode::Query);
-        m.add_query(Query::query(Name::from_ascii(n).unwrap(), t));
+        let mut m = Message::new(0x1234, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.add_query(HQuery::query(Name::from_ascii(n).unwrap(), t));
         m.to_bytes().unwrap()
+    }
+
+    fn reply(s: &Source, p: &[u8]) -> Message {
+        Message::from_bytes(&answer(s, p, Transport::Udp).expect("a reply"))
+            .expect("a well-formed reply")
     }
 
     #[test]
     fn zones_answer_and_others_are_refused() {
         let s = source();
-        assert_eq!(
-            resolve_packet(s.clone(), &packet("vpce.amazonaws.com.", RecordType::SOA)),
-            vec![Ok(1)]
+        let m = reply(&s, &packet("VPCE.amazonaws.com.", RecordType::SOA));
+        assert_eq!(m.metadata.id, 0x1234);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(m.metadata.authoritative && m.metadata.recursion_available);
+        assert!(matches!(m.answers[0].data, RData::SOA(_)));
+        assert_eq!(m.answers[0].ttl, 60);
+        // The question comes back as it was asked.
+        assert_eq!(m.queries[0].name().to_ascii(), "VPCE.amazonaws.com.");
+        let m = reply(&s, &packet("vpce.amazonaws.com.", RecordType::NS));
+        assert!(
+            matches!(&m.answers[0].data, RData::NS(ns) if ns.0.to_ascii() == "ns-1536.awsdns-00.co.uk.")
         );
+        let m = reply(&s, &packet("x.vpce.amazonaws.com.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        assert!(matches!(m.authorities[0].data, RData::SOA(_)));
+        assert_eq!(m.authorities[0].name.to_ascii(), "vpce.amazonaws.com.");
+        let m = reply(&s, &packet("vpce.amazonaws.com.", RecordType::AAAA));
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        assert!(m.answers.is_empty());
+        assert_eq!(m.authorities.len(), 1);
+        let m = reply(&s, &packet("example.com.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+        assert!(!m.metadata.authoritative);
+        let m = reply(&s, &packet("notvpce.amazonaws.com.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+        let m = reply(&s, &packet("vpce.amazonaws.com.", RecordType::AXFR));
+        assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+    }
+
+    #[test]
+    fn malformed_queries_get_the_protocol_answers() {
+        let s = source();
+        // Too short to be a message, or a response: no reply at all.
+        assert!(answer(&s, b"\x00\x01garbage", Transport::Udp).is_none());
+        let mut response = packet("vpce.amazonaws.com.", RecordType::A);
+        response[2] |= 0x80;
+        assert!(answer(&s, &response, Transport::Udp).is_none());
+        // A cut question, or two questions: FORMERR.
+        let p = packet("vpce.amazonaws.com.", RecordType::A);
+        let m = reply(&s, &p[..p.len() - 3]);
+        assert_eq!(m.metadata.response_code, ResponseCode::FormErr);
+        let mut two = p.clone();
+        two[5] = 2;
         assert_eq!(
-            resolve_packet(s.clone(), &packet("x.vpce.amazonaws.com.", RecordType::A)),
-            vec![Err(ResponseCode::NXDomain)]
+            reply(&s, &two).metadata.response_code,
+            ResponseCode::FormErr
         );
+        // Another opcode: NOTIMP.
+        let mut notify = p.clone();
+        notify[2] = (notify[2] & 0x87) | (4 << 3);
         assert_eq!(
-            resolve_packet(s.clone(), &packet("example.com.", RecordType::A)),
-            vec![Err(ResponseCode::Refused)]
+            reply(&s, &notify).metadata.response_code,
+            ResponseCode::NotImp
         );
-        assert_eq!(
-            resolve_packet(s, b"\x00\x01garbage"),
-            vec![Err(ResponseCode::FormErr)]
-        );
+    }
+
+    #[test]
+    fn edns_is_answered_and_other_versions_refused() {
+        let s = source();
+        let mut m = Message::new(9, MessageType::Query, OpCode::Query);
+        m.add_query(HQuery::query(
+            Name::from_ascii("x.vpce.amazonaws.com.").unwrap(),
+            RecordType::A,
+        ));
+        let mut edns = HEdns::new();
+        edns.set_max_payload(1232);
+        m.edns = Some(edns.clone());
+        let r = reply(&s, &m.to_bytes().unwrap());
+        assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(r.edns.as_ref().map(|e| e.max_payload()), Some(4096));
+        edns.set_version(1);
+        m.edns = Some(edns);
+        let r = reply(&s, &m.to_bytes().unwrap());
+        // 16: BADVERS (RFC 6891), which hickory names after TSIG's BADSIG of the same value.
+        assert_eq!(u16::from(r.metadata.response_code), 16);
     }
 
     #[test]
@@ -402,7 +746,18 @@ mod tests {
                 p[i] = (seed >> 32) as u8;
             }
             p.truncate(((seed >> 40) as usize) % (p.len() + 1));
-            let _ = resolve_packet(s.clone(), &p);
+            for t in [Transport::Udp, Transport::Tcp] {
+                if let Some(r) = answer(&s, &p, t) {
+                    // Every reply is a message a client can read.
+                    Message::from_bytes(&r).expect("a well-formed reply");
+                }
+            }
         }
+    }
+
+    #[test]
+    fn names_with_dots_inside_labels_spell_nothing_else() {
+        assert_eq!(label_text(b"a.b"), "a\\.b");
+        assert_eq!(label_text(b"A\x00"), "a\\000");
     }
 }

@@ -116,9 +116,9 @@ fn load_balancer(v: &View<'_>, now: OffsetDateTime, name: &str) -> Answer {
         return Answer::NxDomain;
     };
     let found = v
-        .list_all::<LoadBalancer>()
+        .find::<LoadBalancer>(name)
         .into_iter()
-        .find(|(scope, lb)| scope.region == region && lb.dns_name.eq_ignore_ascii_case(name));
+        .find(|(scope, _)| scope.region == region);
     let Some((_, lb)) = found else {
         return Answer::NxDomain;
     };
@@ -148,11 +148,11 @@ fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> 
         None => (first, false),
     };
     let scale = |s: f64| config.scaled(s);
-    for (scope, env) in v.list_all::<Environment>() {
-        if env.host_id != host_id || env.webserver_host() != name {
+    for (scope, env) in v.find::<Environment>(host_id) {
+        if env.webserver_host() != name {
             continue;
         }
-        let endpoints = v.list::<vpce::VpcEndpoint>(&scope);
+        let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
         if env.seen(now, &scale, &endpoints).status.is_none() {
             return Answer::NxDomain;
         }
@@ -197,12 +197,8 @@ fn endpoint(v: &View<'_>, now: OffsetDateTime, name: &str) -> Answer {
         return Answer::NxDomain;
     };
     let id = format!("vpce-{hex}");
-    for (scope, e) in v.list_all::<vpce::VpcEndpoint>() {
-        if e.id != id
-            || e.endpoint_type != "Interface"
-            || e.base_dns != base
-            || e.state(now) != "available"
-        {
+    for (scope, e) in v.find::<vpce::VpcEndpoint>(&id) {
+        if e.endpoint_type != "Interface" || e.base_dns != base || e.state(now) != "available" {
             continue;
         }
         let zone = match label_zone.strip_prefix(e.dns_label.as_str()) {
@@ -251,12 +247,11 @@ fn private_name(v: &View<'_>, name: &str) -> Answer {
     };
     // The VPC resolver answers private names only in VPCs with DNS support.
     let held = v
-        .list_all::<eni::NetworkInterface>()
+        .find::<eni::NetworkInterface>(name)
         .iter()
         .any(|(scope, n)| {
             scope.region == region
                 && n.private_ip == u32::from(ip)
-                && n.private_dns_name() == name
                 && v.get::<vpc::Vpc>(scope, &n.vpc_id)
                     .is_some_and(|vpc| vpc.dns_support)
         });

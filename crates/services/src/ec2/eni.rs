@@ -62,6 +62,12 @@ impl Record for NetworkInterface {
     fn group(&self) -> Option<&str> {
         Some(&self.vpc_id)
     }
+    /// Its private DNS name, and its public address if it has one (what DNS looks up).
+    fn names(&self) -> Vec<String> {
+        let mut names = vec![self.private_dns_name()];
+        names.extend(self.public_ip.clone());
+        names
+    }
 }
 
 impl NetworkInterface {

@@ -1418,21 +1418,22 @@ pub fn public_ip_in_use(
     region: &str,
     ip: &str,
 ) -> bool {
-    v.list_all::<Instance>().iter().any(|(scope, i)| {
-        if scope.region != region || !matches!(i.state(now, scale), State::Pending | State::Running)
-        {
-            return false;
-        }
-        let attached = v
-            .get::<eni::NetworkInterface>(scope, &i.eni_id)
-            .is_some_and(|e| {
-                e.public_ip.as_deref() == Some(ip)
-                    && e.attachment.as_ref().is_some_and(|a| a.instance_id == i.id)
-            });
-        attached
-            && v.get::<vpc::Vpc>(scope, &i.vpc_id)
-                .is_some_and(|x| x.dns_hostnames)
-    })
+    v.find::<eni::NetworkInterface>(ip)
+        .iter()
+        .any(|(scope, e)| {
+            let Some(attachment) = e.attachment.as_ref() else {
+                return false;
+            };
+            scope.region == region
+                && e.public_ip.as_deref() == Some(ip)
+                && v.get::<Instance>(scope, &attachment.instance_id)
+                    .is_some_and(|i| {
+                        i.eni_id == e.id
+                            && matches!(i.state(now, scale), State::Pending | State::Running)
+                            && v.get::<vpc::Vpc>(scope, &i.vpc_id)
+                                .is_some_and(|x| x.dns_hostnames)
+                    })
+        })
 }
 
 #[cfg(test)]

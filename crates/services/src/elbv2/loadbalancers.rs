@@ -75,6 +75,10 @@ impl Record for LoadBalancer {
     fn id(&self) -> &str {
         &self.arn
     }
+    /// Its DNS name, in lowercase (what DNS looks up).
+    fn names(&self) -> Vec<String> {
+        vec![self.dns_name.to_ascii_lowercase()]
+    }
 }
 
 impl LoadBalancer {
