@@ -103,58 +103,96 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 type Obj = Arc<dyn Any + Send + Sync>;
-/// Kind first: one record type's records are contiguous (per scope, then id).
+/// A record's identity: kind, scope, id (the transaction overlay's key).
 type Key = (&'static str, Scope, String);
-/// The group index: kind, scope, group, id.
-type GroupKey = (&'static str, Scope, String, String);
-/// The name index: kind, name, scope, id.
-type NameKey = (&'static str, String, Scope, String);
 
-/// Every record, and the group and name indexes over them (holding the records too, so a group
-/// or a name is read with one range scan).
+/// Every record, by kind. Lookups borrow their keys: reading allocates nothing.
 #[derive(Default)]
 struct Records {
-    map: BTreeMap<Key, Obj>,
-    group_of: HashMap<Key, String>,
-    groups: BTreeMap<GroupKey, Obj>,
-    names_of: HashMap<Key, Vec<String>>,
-    names: BTreeMap<NameKey, Obj>,
+    kinds: HashMap<&'static str, KindRecords>,
+}
+
+/// One kind's records and its indexes (which hold the records too, so a group or a name is
+/// read with one lookup and an ordered scan).
+#[derive(Default)]
+struct KindRecords {
+    /// Scope, then id.
+    table: BTreeMap<Scope, BTreeMap<String, Obj>>,
+    /// Scope, group, then id.
+    groups: BTreeMap<Scope, BTreeMap<String, BTreeMap<String, Obj>>>,
+    group_of: HashMap<(Scope, String), String>,
+    /// Name, then scope and id.
+    names: BTreeMap<String, BTreeMap<(Scope, String), Obj>>,
+    names_of: HashMap<(Scope, String), Vec<String>>,
 }
 
 impl Records {
-    fn insert(&mut self, key: Key, w: Indexed) {
-        self.unindex(&key);
+    fn kind(&self, kind: &str) -> Option<&KindRecords> {
+        self.kinds.get(kind)
+    }
+
+    fn insert(&mut self, (kind, scope, id): Key, w: Indexed) {
+        let k = self.kinds.entry(kind).or_default();
+        k.unindex(&scope, &id);
+        let at = (scope, id);
         if let Some(g) = w.group {
-            self.groups.insert(
-                (key.0, key.1.clone(), g.clone(), key.2.clone()),
-                w.obj.clone(),
-            );
-            self.group_of.insert(key.clone(), g);
+            k.groups
+                .entry(at.0.clone())
+                .or_default()
+                .entry(g.clone())
+                .or_default()
+                .insert(at.1.clone(), w.obj.clone());
+            k.group_of.insert(at.clone(), g);
         }
         if !w.names.is_empty() {
             for n in &w.names {
-                self.names.insert(
-                    (key.0, n.clone(), key.1.clone(), key.2.clone()),
-                    w.obj.clone(),
-                );
+                k.names
+                    .entry(n.clone())
+                    .or_default()
+                    .insert(at.clone(), w.obj.clone());
             }
-            self.names_of.insert(key.clone(), w.names);
+            k.names_of.insert(at.clone(), w.names);
         }
-        self.map.insert(key, w.obj);
+        k.table.entry(at.0).or_default().insert(at.1, w.obj);
     }
 
-    fn remove(&mut self, key: &Key) {
-        self.unindex(key);
-        self.map.remove(key);
-    }
-
-    fn unindex(&mut self, key: &Key) {
-        if let Some(g) = self.group_of.remove(key) {
-            self.groups
-                .remove(&(key.0, key.1.clone(), g, key.2.clone()));
+    fn remove(&mut self, (kind, scope, id): &Key) {
+        let Some(k) = self.kinds.get_mut(kind) else {
+            return;
+        };
+        k.unindex(scope, id);
+        if let Some(t) = k.table.get_mut(scope) {
+            t.remove(id);
+            if t.is_empty() {
+                k.table.remove(scope);
+            }
         }
-        for n in self.names_of.remove(key).unwrap_or_default() {
-            self.names.remove(&(key.0, n, key.1.clone(), key.2.clone()));
+    }
+}
+
+impl KindRecords {
+    fn unindex(&mut self, scope: &Scope, id: &str) {
+        let at = (scope.clone(), id.to_owned());
+        if let Some(g) = self.group_of.remove(&at) {
+            if let Some(by_group) = self.groups.get_mut(scope) {
+                if let Some(members) = by_group.get_mut(&g) {
+                    members.remove(id);
+                    if members.is_empty() {
+                        by_group.remove(&g);
+                    }
+                }
+                if by_group.is_empty() {
+                    self.groups.remove(scope);
+                }
+            }
+        }
+        for n in self.names_of.remove(&at).unwrap_or_default() {
+            if let Some(holders) = self.names.get_mut(&n) {
+                holders.remove(&at);
+                if holders.is_empty() {
+                    self.names.remove(&n);
+                }
+            }
         }
     }
 }
@@ -432,18 +470,6 @@ fn downcast<T: Record>(obj: &Obj) -> Arc<T> {
         .expect("record stored under its own kind")
 }
 
-fn range<'a>(
-    base: &'a Records,
-    scope: &Scope,
-    kind: &'static str,
-) -> impl Iterator<Item = (&'a Key, &'a Obj)> + 'a {
-    let start = (kind, scope.clone(), String::new());
-    let scope = scope.clone();
-    base.map
-        .range(start..)
-        .take_while(move |(k, _)| k.0 == kind && k.1 == scope)
-}
-
 /// Read access to the state.
 pub struct View<'a> {
     base: &'a Records,
@@ -452,42 +478,56 @@ pub struct View<'a> {
 
 impl View<'_> {
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        let key = (T::KIND, scope.clone(), id.to_owned());
-        if let Some(o) = self.overlay.and_then(|o| o.get(&key)) {
-            return o.as_ref().map(|(w, _)| downcast::<T>(&w.obj));
+        if let Some(overlay) = self.overlay {
+            let key = (T::KIND, scope.clone(), id.to_owned());
+            if let Some(o) = overlay.get(&key) {
+                return o.as_ref().map(|(w, _)| downcast::<T>(&w.obj));
+            }
         }
-        self.base.map.get(&key).map(downcast::<T>)
+        self.base
+            .kind(T::KIND)?
+            .table
+            .get(scope)?
+            .get(id)
+            .map(downcast::<T>)
     }
 
     /// Every record of type `T` in `scope`, ordered by id.
     pub fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        let base = range(self.base, scope, T::KIND).map(|(k, o)| (k.2.as_str(), o));
+        let base = self
+            .base
+            .kind(T::KIND)
+            .and_then(|k| k.table.get(scope))
+            .into_iter()
+            .flatten()
+            .map(|(id, o)| (id.as_str(), o));
         self.merged(scope, base, |_| true)
     }
 
     /// The records of type `T` in `scope` whose [`Record::group`] is `group`, ordered by id,
     /// found through the group index (no scan of the kind).
     pub fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>> {
-        let start = (T::KIND, scope.clone(), group.to_owned(), String::new());
         let base = self
             .base
-            .groups
-            .range(start..)
-            .take_while(|(k, _)| k.0 == T::KIND && &k.1 == scope && k.2 == group)
-            .map(|(k, o)| (k.3.as_str(), o));
+            .kind(T::KIND)
+            .and_then(|k| k.groups.get(scope))
+            .and_then(|g| g.get(group))
+            .into_iter()
+            .flatten()
+            .map(|(id, o)| (id.as_str(), o));
         self.merged(scope, base, |w| w.group.as_deref() == Some(group))
     }
 
     /// The records of type `T`, in any scope, that answer to `name` ([`Record::names`]),
     /// ordered by scope and id, found through the name index.
     pub fn find<T: Record>(&self, name: &str) -> Vec<(Scope, Arc<T>)> {
-        let start = (T::KIND, name.to_owned(), Scope::new("", ""), String::new());
         let mut out: Vec<(Scope, String, Arc<T>)> = self
             .base
-            .names
-            .range(start..)
-            .take_while(|(k, _)| k.0 == T::KIND && k.1 == name)
-            .map(|(k, o)| (k.2.clone(), k.3.clone(), downcast::<T>(o)))
+            .kind(T::KIND)
+            .and_then(|k| k.names.get(name))
+            .into_iter()
+            .flatten()
+            .map(|((scope, id), o)| (scope.clone(), id.clone(), downcast::<T>(o)))
             .collect();
         if let Some(overlay) = self.overlay {
             // A transaction's own writes of `T` replace what the index holds for them.
@@ -547,12 +587,11 @@ impl View<'_> {
 
     /// Every record of type `T` in every scope (for rebuilding views after a restart).
     pub fn list_all<T: Record>(&self) -> Vec<(Scope, Arc<T>)> {
-        let start = (T::KIND, Scope::new("", ""), String::new());
         self.base
-            .map
-            .range(start..)
-            .take_while(|(k, _)| k.0 == T::KIND)
-            .map(|(k, o)| (k.1.clone(), downcast::<T>(o)))
+            .kind(T::KIND)
+            .into_iter()
+            .flat_map(|k| k.table.iter())
+            .flat_map(|(scope, t)| t.values().map(move |o| (scope.clone(), downcast::<T>(o))))
             .collect()
     }
 }
