@@ -428,8 +428,15 @@ fn parse_query(req: &Request, algorithm: &str) -> Result<Claim, AuthError> {
 
 /// `AKID/YYYYMMDD/region/service/aws4_request` → its parts.
 fn parse_credential(credential: &str) -> Result<(String, String, String, String), AuthError> {
-    let parts: Vec<&str> = credential.split('/').collect();
-    if parts.len() != 5 || parts[..4].iter().any(|p| p.is_empty()) {
+    let mut parts = [""; 5];
+    let mut n = 0;
+    for p in credential.split('/') {
+        if n < 5 {
+            parts[n] = p;
+        }
+        n += 1;
+    }
+    if n != 5 || parts[..4].iter().any(|p| p.is_empty()) {
         return Err(AuthError::Malformed(format!(
             "Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/{SCOPE_TERMINATOR}\", got '{credential}'."
         )));
@@ -535,7 +542,7 @@ pub fn verify(
     let Ok(provided) = hex::decode(&claim.signature) else {
         return Err(AuthError::SignatureMismatch);
     };
-    let key = signing_key(
+    let keyed = keyed_hmac(
         secret_access_key,
         &claim.date,
         &claim.region,
@@ -545,15 +552,54 @@ pub fn verify(
     let headers = canonical_headers(req, &claim.signed_headers);
     let signed = claim.signed_headers.join(";");
     let payloads = payload_candidates(req, claim);
-    let matches = |uri: &str| {
+    let mut creq = String::with_capacity(
+        req.method.len() + req.path.len() * 2 + query.len() + headers.len() + signed.len() + 80,
+    );
+    let mut matches = |uri: &str| {
         payloads.iter().any(|payload| {
-            let creq = join_canonical(req.method, uri, &query, &headers, &signed, payload);
-            let sts = string_to_sign(claim, &creq);
-            let mut mac = hmac_new(&key);
-            mac.update(sts.as_bytes());
+            creq.clear();
+            for (i, part) in [req.method, uri, &query, &headers, &signed, payload]
+                .into_iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    creq.push('\n');
+                }
+                creq.push_str(part);
+            }
+            // The string to sign, fed to the MAC as it is made.
+            let mut digest = [0u8; 64];
+            let _ = hex::encode_to_slice(Sha256::digest(creq.as_bytes()), &mut digest);
+            let mut mac = keyed.clone();
+            for part in [
+                ALGORITHM.as_bytes(),
+                b"\n",
+                claim.amz_date.as_bytes(),
+                b"\n",
+                claim.date.as_bytes(),
+                b"/",
+                claim.region.as_bytes(),
+                b"/",
+                claim.service.as_bytes(),
+                b"/",
+                SCOPE_TERMINATOR.as_bytes(),
+                b"\n",
+                &digest,
+            ] {
+                mac.update(part);
+            }
             mac.verify_slice(&provided).is_ok()
         })
     };
+    // A path of unreserved characters without dot or empty segments is its own canonical
+    // URI, however a client reads the rules.
+    if is_plain_path(req.path) {
+        return if matches(req.path) {
+            check_payload_hash(req)
+        } else {
+            Err(AuthError::SignatureMismatch)
+        };
+    }
     // The documented canonical URI first; the others only if it does not match.
     let mut tried: Vec<String> = Vec::new();
     for candidate in canonical_uri_candidates(claim.single_encodes_path()) {
@@ -665,26 +711,48 @@ pub fn string_to_sign(claim: &Claim, canonical_request: &str) -> String {
 }
 
 /// The SigV4 signing key: HMAC chain of `"AWS4" + secret`, date, region, service, `aws4_request`.
-///
-/// A key only changes with the day, so each thread keeps the last few it derived.
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
-    type Cached = (String, [u8; 32]);
+    derive_signing_key(secret, date, region, service)
+}
+
+/// An HMAC keyed with the signing key, ready for the string to sign. A key only changes with the
+/// day, so each thread keeps the last few it set up.
+fn keyed_hmac(secret: &str, date: &str, region: &str, service: &str) -> HmacSha256 {
+    struct Cached {
+        scope: [String; 4],
+        mac: HmacSha256,
+    }
     thread_local! {
         static KEYS: std::cell::RefCell<Vec<Cached>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let id = format!("{date}/{region}/{service}/{secret}");
+    let wanted = [secret, date, region, service];
     KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
-        if let Some((_, k)) = keys.iter().find(|(i, _)| *i == id) {
-            return *k;
+        if let Some(c) = keys
+            .iter()
+            .find(|c| c.scope.iter().zip(wanted).all(|(a, b)| a == b))
+        {
+            return c.mac.clone();
         }
-        let key = derive_signing_key(secret, date, region, service);
+        let mac = hmac_new(&derive_signing_key(secret, date, region, service));
         if keys.len() >= 8 {
             keys.remove(0);
         }
-        keys.push((id, key));
-        key
+        keys.push(Cached {
+            scope: wanted.map(str::to_owned),
+            mac: mac.clone(),
+        });
+        mac
     })
+}
+
+/// A path that every reading of the canonical URI rules leaves as it is.
+fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~' | b'/'))
+        && !path.contains("//")
 }
 
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
@@ -735,7 +803,14 @@ fn payload_candidates<'a>(req: &Request<'a>, claim: &Claim) -> Vec<&'a str> {
 /// Canonical headers: `name:value\n` for each signed header, values trimmed, inner whitespace
 /// runs collapsed, repeats joined with `,`.
 fn canonical_headers(req: &Request, signed_headers: &[String]) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(
+        signed_headers.len() * 2
+            + req
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 2)
+                .sum::<usize>(),
+    );
     for name in signed_headers {
         out.push_str(name);
         out.push(':');
@@ -1799,6 +1874,14 @@ mod tests {
         assert_eq!(uris("/", false), ["/"]);
         assert_eq!(uris("/a%20b", true), ["/a%20b"]);
         assert_eq!(uris("/a/./b", false), ["/a/b", "/a/./b"]);
+        // Plain paths are their own canonical URI under every reading.
+        for p in ["/", "/environments/my-env_1~", "/a/"] {
+            assert!(is_plain_path(p), "{p}");
+            assert!(uris(p, false).iter().all(|u| u == p), "{p}");
+        }
+        for p in ["", "a", "//", "/a//b", "/a/./b", "/a%20b", "/ü"] {
+            assert!(!is_plain_path(p), "{p}");
+        }
     }
 
     #[test]
@@ -1822,7 +1905,19 @@ mod tests {
     }
 
     #[test]
-    fn cached_signing_keys_are_the_derived_ones() {
+    fn cached_keyed_macs_are_keyed_with_the_derived_keys() {
+        let mac_of = |secret: &str, date: &str, region: &str| {
+            let mut mac = keyed_hmac(secret, date, region, "ec2");
+            mac.update(b"string to sign");
+            mac.finalize().into_bytes().to_vec()
+        };
+        let want = |secret: &str, date: &str, region: &str| {
+            hmac(
+                &derive_signing_key(secret, date, region, "ec2"),
+                b"string to sign",
+            )
+            .to_vec()
+        };
         for (secret, date, region) in [
             ("test", "20240501", "us-west-2"),
             ("other", "20240501", "us-west-2"),
@@ -1830,19 +1925,13 @@ mod tests {
             ("test", "20240501", "eu-west-1"),
         ] {
             for _ in 0..2 {
-                assert_eq!(
-                    signing_key(secret, date, region, "ec2"),
-                    derive_signing_key(secret, date, region, "ec2")
-                );
+                assert_eq!(mac_of(secret, date, region), want(secret, date, region));
             }
         }
         // More distinct scopes than the cache holds.
         for day in 10..30 {
             let date = format!("202405{day}");
-            assert_eq!(
-                signing_key("s", &date, "r", "x"),
-                derive_signing_key("s", &date, "r", "x")
-            );
+            assert_eq!(mac_of("s", &date, "r"), want("s", &date, "r"));
         }
     }
 
