@@ -1,6 +1,7 @@
 //! `airlock`: the emulator (`airlock serve`) and its helpers.
 
 mod jsonlog;
+mod logwriter;
 
 use airlock_server::ServerConfig;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -158,17 +159,19 @@ fn run_serve(s: Serve) -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,hickory_server=warn,hickory_proto=warn")
     });
+    // Lines are written to stderr by a thread of their own; `_flush` writes the rest on exit.
+    let (lines, _flush) = logwriter::stderr();
     if s.log_format == "json" {
         tracing_subscriber::fmt()
             .event_format(jsonlog::JsonLines)
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(lines)
             .init();
     } else {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr)
+            .with_writer(lines)
             .init();
     }
     if !(s.time_scale >= 0.0 && s.time_scale.is_finite()) {
