@@ -85,12 +85,12 @@ pub struct Shape {
 pub enum ShapeKind {
     Structure(Structure),
     List {
-        member: Member,
+        member: Box<Member>,
         flattened: bool,
     },
     Map {
-        key: Member,
-        value: Member,
+        key: Box<Member>,
+        value: Box<Member>,
         flattened: bool,
     },
     String,
@@ -141,6 +141,11 @@ pub struct Member {
     pub flattened: bool,
     pub idempotency_token: bool,
     pub timestamp_format: Option<Text>,
+    /// `<wire name>` and `</wire name>`, for the XML encoder.
+    pub xml_open: Box<str>,
+    pub xml_close: Box<str>,
+    /// `"Name":`, for the JSON encoder.
+    pub json_key: Box<str>,
 }
 
 impl Member {
@@ -154,6 +159,11 @@ impl Structure {
     /// The member called `name`.
     pub fn member(&self, name: &str) -> Option<&Member> {
         self.index.get(name).map(|&i| &self.members[i])
+    }
+
+    /// The position of the member called `name` in [`Structure::members`].
+    pub fn member_index(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
     }
 }
 
@@ -462,8 +472,14 @@ fn member(name: Text, m: Option<raw::Member<'static>>) -> Member {
         }
         (None, None) => name.clone(),
     };
+    let wire = location_name.as_deref().unwrap_or(&name);
+    let (xml_open, xml_close) = (format!("<{wire}>").into(), format!("</{wire}>").into());
+    let json_key = format!("{}:", serde_json::Value::from(&*name)).into();
     Member {
         name,
+        xml_open,
+        xml_close,
+        json_key,
         shape: text(m.shape).unwrap_or_default(),
         target: usize::MAX,
         location: text(m.location),
@@ -518,12 +534,12 @@ fn parse_shape(name: Text, v: raw::Shape<'static>) -> Shape {
             })
         }
         "list" => ShapeKind::List {
-            member: member("member".into(), v.member),
+            member: Box::new(member("member".into(), v.member)),
             flattened: v.flattened,
         },
         "map" => ShapeKind::Map {
-            key: member("key".into(), v.key),
-            value: member("value".into(), v.value),
+            key: Box::new(member("key".into(), v.key)),
+            value: Box::new(member("value".into(), v.value)),
             flattened: v.flattened,
         },
         "integer" => ShapeKind::Integer,

@@ -8,11 +8,29 @@ use std::fmt;
 /// A service's result: anything serde can serialize whose member names are the model's, a
 /// `serde_json::Value` or a typed struct. The protocol encoders walk the output shape while it is
 /// serialized (no intermediate value).
-pub struct Output(Box<dyn Encode>);
+pub struct Output {
+    value: Box<dyn Encode>,
+    /// About how many bytes the encoded output takes (0: unknown).
+    size: usize,
+}
 
 impl Output {
     pub fn new<T: Serialize + Send + 'static>(value: T) -> Output {
-        Output(Box::new(value))
+        Output {
+            value: Box::new(value),
+            size: 0,
+        }
+    }
+
+    /// With an estimate of the encoded size, so that large outputs are written into a buffer of
+    /// the right size rather than one that keeps growing.
+    pub fn with_size(mut self, bytes: usize) -> Output {
+        self.size = bytes;
+        self
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.size
     }
 
     pub(crate) fn xml(
@@ -21,7 +39,7 @@ impl Output {
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        self.0.xml(buf, model, shape)
+        self.value.xml(buf, model, shape)
     }
 
     pub(crate) fn json(
@@ -30,12 +48,12 @@ impl Output {
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        self.0.json(buf, model, shape)
+        self.value.json(buf, model, shape)
     }
 
     /// The output as a JSON value (for callers inside Airlock and for tests).
     pub fn to_value(&self) -> serde_json::Value {
-        self.0.value()
+        self.value.value()
     }
 }
 

@@ -59,7 +59,7 @@ fn encode_success(
 ) -> Result<Response, crate::encode::Error> {
     Ok(match model.protocol {
         Protocol::Ec2 => {
-            let mut b = String::with_capacity(4096);
+            let mut b = String::with_capacity(capacity(output));
             b.push_str(XML_DECL);
             b.push('<');
             b.push_str(&op.name);
@@ -77,7 +77,7 @@ fn encode_success(
             xml_response(200, b, request_id)
         }
         Protocol::Query => {
-            let mut b = String::with_capacity(4096);
+            let mut b = String::with_capacity(capacity(output));
             b.push_str(XML_DECL);
             let _ = write!(b, "<{}Response xmlns=\"{}\">", op.name, namespace(model));
             if let Some(shape) = &op.output {
@@ -98,7 +98,7 @@ fn encode_success(
             xml_response(200, b, request_id)
         }
         Protocol::Json | Protocol::RestJson => {
-            let mut body = Vec::with_capacity(4096);
+            let mut body = Vec::with_capacity(capacity(output));
             match &op.output {
                 Some(shape) => output.json(&mut body, model, model.shape(shape))?,
                 None => body.extend_from_slice(b"{}"),
@@ -116,6 +116,14 @@ fn encode_success(
             }
         }
     })
+}
+
+/// The response buffer to start with: the output's own estimate, else enough for most answers.
+fn capacity(output: &Output) -> usize {
+    match output.size() {
+        0 => 2048,
+        n => n + 512,
+    }
 }
 
 fn json_content_type(model: &ServiceModel) -> &'static str {

@@ -158,8 +158,14 @@ pub fn write<T: Serialize + ?Sized>(
 /// item or a map entry's value (null is written as `null`).
 enum Slot<'a> {
     Root,
-    Member { key: &'a str, first: &'a mut bool },
-    Item { first: &'a mut bool },
+    /// `key`: the member's name as JSON, with its colon.
+    Member {
+        key: &'a str,
+        first: &'a mut bool,
+    },
+    Item {
+        first: &'a mut bool,
+    },
     Entry,
 }
 
@@ -170,10 +176,47 @@ struct Elem<'a> {
     slot: Slot<'a>,
 }
 
+/// Appends `s` as a JSON string.
 fn push_str(buf: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *buf, s);
+    buf.push(b'"');
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !JSON_ESCAPE[usize::from(b)] {
+            continue;
+        }
+        buf.extend_from_slice(&bytes[from..i]);
+        match b {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            c => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(b"\\u00");
+                buf.push(HEX[usize::from(c >> 4)]);
+                buf.push(HEX[usize::from(c & 0xF)]);
+            }
+        }
+        from = i + 1;
+    }
+    buf.extend_from_slice(&bytes[from..]);
+    buf.push(b'"');
 }
+
+/// The bytes a JSON string must escape: control characters, `"` and `\\`.
+static JSON_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 impl Elem<'_> {
     /// The separator and key before a value.
@@ -185,8 +228,7 @@ impl Elem<'_> {
                     self.buf.push(b',');
                 }
                 **first = false;
-                push_str(self.buf, key);
-                self.buf.push(b':');
+                self.buf.extend_from_slice(key.as_bytes());
             }
             Slot::Item { first } => {
                 if !**first {
@@ -386,6 +428,7 @@ impl<'a> ser::Serializer for Elem<'a> {
             kind,
             first: true,
             pending: None,
+            next: 0,
         })
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
@@ -472,22 +515,39 @@ enum Next<'a> {
     Skip,
 }
 
+/// The members of a structure or the entries of a map. `next`: where the member after the
+/// last one written is; outputs in the model's (alphabetical) order find their members there.
 struct Fields<'a> {
     buf: &'a mut Vec<u8>,
     model: &'a ServiceModel,
     kind: FieldsOf<'a>,
     first: bool,
     pending: Option<Next<'a>>,
+    next: usize,
 }
 
 impl Fields<'_> {
     fn key(&mut self, key: &str) {
         self.pending = Some(match self.kind {
-            FieldsOf::Structure(st) => match st.member(key) {
-                // Headers and status codes are the envelope's business.
-                Some(m) if m.location.is_none() => Next::Member(m),
-                _ => Next::Skip,
-            },
+            FieldsOf::Structure(st) => {
+                let found = st
+                    .members
+                    .iter()
+                    .enumerate()
+                    .skip(self.next)
+                    .take(4)
+                    .find(|(_, m)| m.name == key)
+                    .map(|(i, _)| i)
+                    .or_else(|| st.member_index(key));
+                match found.map(|i| (i, &st.members[i])) {
+                    // Headers and status codes are the envelope's business.
+                    Some((i, m)) if m.location.is_none() => {
+                        self.next = i + 1;
+                        Next::Member(m)
+                    }
+                    _ => Next::Skip,
+                }
+            }
             FieldsOf::Map(_) => {
                 if !self.first {
                     self.buf.push(b',');
@@ -505,7 +565,7 @@ impl Fields<'_> {
             None | Some(Next::Skip) => Ok(()),
             Some(Next::Member(m)) => {
                 let slot = Slot::Member {
-                    key: &m.name,
+                    key: &m.json_key,
                     first: &mut self.first,
                 };
                 put(
@@ -606,6 +666,24 @@ mod tests {
         );
         let err = write(&mut Vec::new(), m, shape, &json!({"Tags": "not a map"})).unwrap_err();
         assert!(err.0.contains("cannot hold a string"), "{err}");
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        for text in [
+            "plain",
+            "quote \" and \\ back",
+            "line\nfeed\ttab\r",
+            "\u{1}\u{1f}ü€",
+            "",
+        ] {
+            let mut buf = Vec::new();
+            push_str(&mut buf, text);
+            assert_eq!(
+                String::from_utf8(buf).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
     }
 
     /// Document members (free-form JSON) are written as they are.

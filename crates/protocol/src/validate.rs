@@ -3,7 +3,7 @@
 use airlock_model::{Shape, ShapeKind};
 use regex::Regex;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// One broken constraint, worded as AWS's validation layer words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,22 +151,22 @@ pub fn check_len(shape: &Shape, path: &str, len: usize, out: &mut Vec<Violation>
 }
 
 /// The model's patterns are Java regular expressions meant to match the whole value. Those the
-/// `regex` crate cannot express are not enforced.
+/// `regex` crate cannot express are not enforced. Each thread compiles a pattern once.
 fn pattern(p: &str) -> Option<Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    cache
-        .entry(p.to_owned())
-        .or_insert_with(|| {
-            static ESC: OnceLock<Regex> = OnceLock::new();
-            let esc = ESC.get_or_init(|| Regex::new(r"\\u([0-9A-Fa-f]{4,6})").expect("valid"));
-            let rust = esc.replace_all(p, r"\x{$1}");
-            Regex::new(&format!("^(?:{rust})$")).ok()
-        })
-        .clone()
+    thread_local! {
+        static CACHE: std::cell::RefCell<HashMap<String, Option<Regex>>> = Default::default();
+    }
+    CACHE.with(|cache| {
+        if let Some(re) = cache.borrow().get(p) {
+            return re.clone();
+        }
+        static ESC: OnceLock<Regex> = OnceLock::new();
+        let esc = ESC.get_or_init(|| Regex::new(r"\\u([0-9A-Fa-f]{4,6})").expect("valid"));
+        let rust = esc.replace_all(p, r"\x{$1}");
+        let re = Regex::new(&format!("^(?:{rust})$")).ok();
+        cache.borrow_mut().insert(p.to_owned(), re.clone());
+        re
+    })
 }
 
 #[cfg(test)]

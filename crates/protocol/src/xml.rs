@@ -12,22 +12,44 @@ use serde::ser::{self, Impossible, Serialize};
 
 /// Appends `text` with XML's special characters escaped.
 pub fn escape_into(buf: &mut String, text: &str) {
-    let mut rest = text;
-    while let Some(i) = rest
-        .bytes()
-        .position(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
-    {
-        buf.push_str(&rest[..i]);
-        buf.push_str(match rest.as_bytes()[i] {
+    let bytes = text.as_bytes();
+    let (mut from, mut i) = (0, 0);
+    while i < bytes.len() {
+        // Eight bytes at a time while none of them needs escaping.
+        if let Some(word) = bytes.get(i..i + 8) {
+            if !any_special(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) {
+                i += 8;
+                continue;
+            }
+        }
+        let entity = match bytes[i] {
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'&' => "&amp;",
             b'"' => "&quot;",
-            _ => "&apos;",
-        });
-        rest = &rest[i + 1..];
+            b'\'' => "&apos;",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        buf.push_str(&text[from..i]);
+        buf.push_str(entity);
+        i += 1;
+        from = i;
     }
-    buf.push_str(rest);
+    buf.push_str(&text[from..]);
+}
+
+/// Whether any byte of `w` is one XML escapes (SWAR: a byte equal to `c` becomes zero in
+/// `w ^ c·0x01..01`, and zero bytes are detected exactly).
+fn any_special(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI != 0;
+    [b'<', b'>', b'&', b'"', b'\'']
+        .iter()
+        .any(|&c| zero(w ^ (LO * u64::from(c))))
 }
 
 /// Writes the members of structure `shape` found in `value` (no element around them), as the
@@ -42,9 +64,33 @@ pub fn write_members<T: Serialize + ?Sized>(
         buf,
         model,
         shape,
-        name: None,
+        tag: None,
         flat: false,
     })
+}
+
+/// An element's name and its opening and closing tags.
+#[derive(Clone, Copy)]
+struct Tag<'a> {
+    name: &'a str,
+    open: &'a str,
+    close: &'a str,
+}
+
+impl<'a> Tag<'a> {
+    fn of(m: &'a Member) -> Tag<'a> {
+        Tag {
+            name: m.wire_name(),
+            open: &m.xml_open,
+            close: &m.xml_close,
+        }
+    }
+
+    const ENTRY: Tag<'static> = Tag {
+        name: "entry",
+        open: "<entry>",
+        close: "</entry>",
+    };
 }
 
 /// One element to write: `<name>` + the value + `</name>` (no element at the top level).
@@ -53,38 +99,34 @@ struct Elem<'a> {
     buf: &'a mut String,
     model: &'a ServiceModel,
     shape: &'a Shape,
-    name: Option<&'a str>,
+    tag: Option<Tag<'a>>,
     flat: bool,
 }
 
 impl Elem<'_> {
     fn open(&mut self) {
-        if let Some(n) = self.name {
-            self.buf.push('<');
-            self.buf.push_str(n);
-            self.buf.push('>');
+        if let Some(t) = self.tag {
+            self.buf.push_str(t.open);
         }
     }
 
-    fn close(buf: &mut String, name: Option<&str>) {
-        if let Some(n) = name {
-            buf.push_str("</");
-            buf.push_str(n);
-            buf.push('>');
+    fn close(buf: &mut String, tag: Option<Tag<'_>>) {
+        if let Some(t) = tag {
+            buf.push_str(t.close);
         }
     }
 
     fn text(mut self, text: &str) -> Result<(), Error> {
         self.open();
         escape_into(self.buf, text);
-        Elem::close(self.buf, self.name);
+        Elem::close(self.buf, self.tag);
         Ok(())
     }
 
     fn raw(mut self, text: &str) -> Result<(), Error> {
         self.open();
         self.buf.push_str(text);
-        Elem::close(self.buf, self.name);
+        Elem::close(self.buf, self.tag);
         Ok(())
     }
 }
@@ -189,8 +231,8 @@ impl<'a> ser::Serializer for Elem<'a> {
                 buf: self.buf,
                 model: self.model,
                 item_shape,
-                item_name: self.name,
-                name: None,
+                item: self.tag,
+                tag: None,
                 start: None,
             });
         }
@@ -200,8 +242,8 @@ impl<'a> ser::Serializer for Elem<'a> {
             buf: self.buf,
             model: self.model,
             item_shape,
-            item_name: Some(member.location_name.as_deref().unwrap_or("member")),
-            name: self.name,
+            item: Some(Tag::of(member)),
+            tag: self.tag,
             start: Some(start),
         })
     }
@@ -231,7 +273,11 @@ impl<'a> ser::Serializer for Elem<'a> {
                 FieldsOf::Map {
                     key,
                     value,
-                    entry: if *flattened { self.name } else { Some("entry") },
+                    entry: if *flattened {
+                        self.tag
+                    } else {
+                        Some(Tag::ENTRY)
+                    },
                 },
                 !*flattened,
             ),
@@ -244,8 +290,9 @@ impl<'a> ser::Serializer for Elem<'a> {
             buf: self.buf,
             model: self.model,
             kind,
-            name: if wrapped { self.name } else { None },
+            tag: if wrapped { self.tag } else { None },
             pending: Pending::None,
+            next: 0,
         })
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
@@ -268,8 +315,8 @@ struct List<'a> {
     buf: &'a mut String,
     model: &'a ServiceModel,
     item_shape: &'a Shape,
-    item_name: Option<&'a str>,
-    name: Option<&'a str>,
+    item: Option<Tag<'a>>,
+    tag: Option<Tag<'a>>,
     start: Option<usize>,
 }
 
@@ -279,23 +326,23 @@ impl List<'_> {
             buf: self.buf,
             model: self.model,
             shape: self.item_shape,
-            name: self.item_name,
+            tag: self.item,
             flat: false,
         })
     }
 
     fn finish(self) -> Result<(), Error> {
-        if let (Some(start), Some(name)) = (self.start, self.name) {
-            if self.buf.len() == start + name.len() + 2 {
+        if let (Some(start), Some(tag)) = (self.start, self.tag) {
+            if self.buf.len() == start + tag.open.len() {
                 // Nothing inside: AWS writes an empty list as a self-closing element.
                 self.buf.truncate(start);
                 self.buf.push('<');
-                self.buf.push_str(name);
+                self.buf.push_str(tag.name);
                 self.buf.push_str("/>");
                 return Ok(());
             }
         }
-        Elem::close(self.buf, self.name);
+        Elem::close(self.buf, self.tag);
         Ok(())
     }
 }
@@ -339,7 +386,7 @@ enum FieldsOf<'a> {
     Map {
         key: &'a Member,
         value: &'a Member,
-        entry: Option<&'a str>,
+        entry: Option<Tag<'a>>,
     },
 }
 
@@ -354,35 +401,43 @@ enum Pending<'a> {
     Entry,
 }
 
+/// The members of a structure or the entries of a map. `next`: where the member after the
+/// last one written is; outputs that follow the model's (alphabetical) order find their
+/// members there without a lookup.
 struct Fields<'a> {
     buf: &'a mut String,
     model: &'a ServiceModel,
     kind: FieldsOf<'a>,
-    name: Option<&'a str>,
+    tag: Option<Tag<'a>>,
     pending: Pending<'a>,
+    next: usize,
 }
 
 impl<'a> Fields<'a> {
     fn key(&mut self, key: &str) {
         self.pending = match &self.kind {
-            FieldsOf::Structure(st) => match st.member(key) {
-                Some(m) => Pending::Member(m),
-                None => Pending::Skip,
-            },
-            FieldsOf::Map { key: k, entry, .. } => {
-                let kname = k.location_name.as_deref().unwrap_or("key");
-                if let Some(e) = entry {
-                    self.buf.push('<');
-                    self.buf.push_str(e);
-                    self.buf.push('>');
+            FieldsOf::Structure(st) => {
+                let ahead = st.members.iter().enumerate().skip(self.next).take(4);
+                let found = ahead
+                    .into_iter()
+                    .find(|(_, m)| m.name == key)
+                    .map(|(i, _)| i)
+                    .or_else(|| st.member_index(key));
+                match found {
+                    Some(i) => {
+                        self.next = i + 1;
+                        Pending::Member(&st.members[i])
+                    }
+                    None => Pending::Skip,
                 }
-                self.buf.push('<');
-                self.buf.push_str(kname);
-                self.buf.push('>');
+            }
+            FieldsOf::Map { key: k, entry, .. } => {
+                if let Some(e) = entry {
+                    self.buf.push_str(e.open);
+                }
+                self.buf.push_str(&k.xml_open);
                 escape_into(self.buf, key);
-                self.buf.push_str("</");
-                self.buf.push_str(kname);
-                self.buf.push('>');
+                self.buf.push_str(&k.xml_close);
                 Pending::Entry
             }
         };
@@ -395,7 +450,7 @@ impl<'a> Fields<'a> {
                 buf: self.buf,
                 model: self.model,
                 shape: self.model.target(m),
-                name: Some(m.wire_name()),
+                tag: Some(Tag::of(m)),
                 flat: m.flattened,
             }),
             Pending::Entry => {
@@ -405,12 +460,11 @@ impl<'a> Fields<'a> {
                 else {
                     return Ok(());
                 };
-                let vname = v.location_name.as_deref().unwrap_or("value");
                 value.serialize(Elem {
                     buf: self.buf,
                     model: self.model,
                     shape: self.model.target(v),
-                    name: Some(vname),
+                    tag: Some(Tag::of(v)),
                     flat: false,
                 })?;
                 Elem::close(self.buf, *entry);
@@ -438,7 +492,7 @@ impl ser::SerializeMap for Fields<'_> {
         self.value(value)
     }
     fn end(self) -> Result<(), Error> {
-        Elem::close(self.buf, self.name);
+        Elem::close(self.buf, self.tag);
         Ok(())
     }
 }
@@ -455,7 +509,7 @@ impl ser::SerializeStruct for Fields<'_> {
         self.value(value)
     }
     fn end(self) -> Result<(), Error> {
-        Elem::close(self.buf, self.name);
+        Elem::close(self.buf, self.tag);
         Ok(())
     }
 }
@@ -553,6 +607,34 @@ mod tests {
         assert_eq!(
             members(m, "DescribeVpcsResult", &typed),
             "<vpcSet><item><vpcId>vpc-1</vpcId><isDefault>true</isDefault><tagSet><item><key>k</key><value>&apos;v&apos;</value></item></tagSet></item></vpcSet>"
+        );
+    }
+
+    #[test]
+    fn escapes_every_special_byte_wherever_it_is() {
+        let plain = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&apos;")
+        };
+        let base = "0123456789abcdefghijklmnopqrstuvwxyzü€";
+        for c in ['<', '>', '&', '"', '\''] {
+            for at in 0..base.chars().count() {
+                let mut t: String = base.chars().take(at).collect();
+                t.push(c);
+                t.extend(base.chars().skip(at));
+                let mut out = String::new();
+                escape_into(&mut out, &t);
+                assert_eq!(out, plain(&t), "{t}");
+            }
+        }
+        let mut out = String::new();
+        escape_into(&mut out, r#"{"Version":"2008-10-17","Statement":[]}"#);
+        assert_eq!(
+            out,
+            "{&quot;Version&quot;:&quot;2008-10-17&quot;,&quot;Statement&quot;:[]}"
         );
     }
 

@@ -37,7 +37,7 @@ pub fn credentials_scope() -> Scope {
 fn root(account: &str, access_key_id: &str) -> Principal {
     Principal {
         account: account.to_owned(),
-        arn: format!("arn:aws:iam::{account}:root"),
+        arn: ["arn:aws:iam::", account, ":root"].concat(),
         user_id: account.to_owned(),
         access_key_id: access_key_id.to_owned(),
     }

@@ -39,9 +39,9 @@ pub fn secret_key() -> String {
 
 /// A request id (a version 4 UUID), from the thread's generator: no system call per request.
 pub fn request_id() -> String {
-    uuid::Builder::from_random_bytes(rand::thread_rng().gen())
-        .into_uuid()
-        .to_string()
+    let id = uuid::Builder::from_random_bytes(rand::thread_rng().gen()).into_uuid();
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 #[cfg(test)]

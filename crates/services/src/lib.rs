@@ -132,14 +132,48 @@ pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<Api
 /// (`2024-05-01T10:00:00.123Z`); the codecs convert them for JSON protocols.
 pub fn iso(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    let year = t.year().unsigned_abs();
+    let mut out = String::with_capacity(24);
+    for d in [year / 1000 % 10, year / 100 % 10, year / 10 % 10, year % 10] {
+        out.push(char::from(b'0' + d as u8));
+    }
+    let parts = [
+        ('-', u8::from(t.month())),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ];
+    for (sep, n) in parts {
+        out.push(sep);
+        out.push(char::from(b'0' + n / 10));
+        out.push(char::from(b'0' + n % 10));
+    }
+    let ms = t.millisecond();
+    out.push('.');
+    for d in [ms / 100, ms / 10 % 10, ms % 10] {
+        out.push(char::from(b'0' + d as u8));
+    }
+    out.push('Z');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso_timestamps_have_milliseconds_in_utc() {
+        use time::macros::datetime;
+        assert_eq!(
+            super::iso(datetime!(2024-05-01 10:00:00.5 UTC)),
+            "2024-05-01T10:00:00.500Z"
+        );
+        assert_eq!(
+            super::iso(datetime!(0999-01-02 03:04:05.007 UTC)),
+            "0999-01-02T03:04:05.007Z"
+        );
+        assert_eq!(
+            super::iso(datetime!(2024-12-31 23:30:00 -2)),
+            "2025-01-01T01:30:00.000Z"
+        );
+    }
 }

@@ -138,6 +138,9 @@ pub trait Filterable {
 
 /// EC2 filter value matching: `*` any run, `?` one character, `\` escapes the next character.
 pub fn wildcard(pattern: &str, value: &str) -> bool {
+    if !pattern.contains(['*', '?', '\\']) {
+        return pattern == value;
+    }
     #[derive(Clone, Copy, PartialEq)]
     enum Tok {
         Any,

@@ -221,19 +221,20 @@ struct ZonesOut {
     chosen: Vec<usize>,
 }
 
-/// `AvailabilityZone` as the API shows it.
+/// `AvailabilityZone` as the API shows it (fields in the model's order, which the encoders
+/// walk fastest).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ZoneOut<'a> {
-    zone_name: &'a str,
-    zone_id: &'a str,
+    group_long_name: &'a str,
+    group_name: &'a str,
+    messages: [(); 0],
+    network_border_group: &'a str,
+    opt_in_status: &'static str,
     region_name: &'a str,
     state: &'static str,
-    opt_in_status: &'static str,
-    messages: [(); 0],
-    group_name: &'a str,
-    group_long_name: &'a str,
-    network_border_group: &'a str,
+    zone_id: &'a str,
+    zone_name: &'a str,
     zone_type: &'static str,
 }
 

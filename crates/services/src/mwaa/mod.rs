@@ -216,41 +216,42 @@ impl Environment {
 }
 
 /// `Environment` as the API shows it. The configuration's members (`AirflowVersion`,
-/// `EnvironmentClass`, ...) never overlap the derived ones.
+/// `EnvironmentClass`, ...) never overlap the derived ones, which follow in the model's order
+/// (the encoders walk it fastest).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct EnvironmentOut<'a> {
     #[serde(flatten)]
     config: &'a Map<String, Value>,
-    name: &'a str,
     arn: &'a str,
-    status: &'static str,
-    created_at: String,
-    webserver_url: String,
-    service_role_arn: String,
-    network_configuration: NetworkOut<'a>,
-    webserver_access_mode: &'a str,
-    endpoint_management: &'a str,
-    database_vpc_endpoint_service: String,
-    webserver_vpc_endpoint_service: Option<String>,
     celery_executor_queue: &'a str,
-    tags: &'a BTreeMap<String, String>,
+    created_at: String,
+    database_vpc_endpoint_service: String,
+    endpoint_management: &'a str,
     last_update: Option<LastUpdateOut<'a>>,
+    name: &'a str,
+    network_configuration: NetworkOut<'a>,
+    service_role_arn: String,
+    status: &'static str,
+    tags: &'a BTreeMap<String, String>,
+    webserver_access_mode: &'a str,
+    webserver_url: String,
+    webserver_vpc_endpoint_service: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct NetworkOut<'a> {
-    subnet_ids: &'a [String],
     security_group_ids: &'a [String],
+    subnet_ids: &'a [String],
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct LastUpdateOut<'a> {
-    status: &'a str,
     created_at: String,
     error: Option<ErrorOut<'a>>,
+    status: &'a str,
     worker_replacement_strategy: Option<&'a str>,
 }
 
