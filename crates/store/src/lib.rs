@@ -121,8 +121,9 @@ struct KindRecords {
     /// Scope, group, then id.
     groups: BTreeMap<Scope, BTreeMap<String, BTreeMap<String, Obj>>>,
     group_of: HashMap<(Scope, String), String>,
-    /// Name, then scope and id.
-    names: BTreeMap<String, BTreeMap<(Scope, String), Obj>>,
+    /// Name → the records that answer to it, ordered by scope and id (usually one: a small
+    /// vector rather than a map per name).
+    names: HashMap<String, Vec<(Scope, String, Obj)>>,
     names_of: HashMap<(Scope, String), Vec<String>>,
 }
 
@@ -146,10 +147,11 @@ impl Records {
         }
         if !w.names.is_empty() {
             for n in &w.names {
-                k.names
-                    .entry(n.clone())
-                    .or_default()
-                    .insert(at.clone(), w.obj.clone());
+                let holders = k.names.entry(n.clone()).or_default();
+                let pos = holders
+                    .binary_search_by(|(s, i, _)| (s, i).cmp(&(&at.0, &at.1)))
+                    .unwrap_or_else(|p| p);
+                holders.insert(pos, (at.0.clone(), at.1.clone(), w.obj.clone()));
             }
             k.names_of.insert(at.clone(), w.names);
         }
@@ -188,7 +190,7 @@ impl KindRecords {
         }
         for n in self.names_of.remove(&at).unwrap_or_default() {
             if let Some(holders) = self.names.get_mut(&n) {
-                holders.remove(&at);
+                holders.retain(|(s, i, _)| !(*s == at.0 && *i == at.1));
                 if holders.is_empty() {
                     self.names.remove(&n);
                 }
@@ -527,7 +529,7 @@ impl View<'_> {
             .and_then(|k| k.names.get(name))
             .into_iter()
             .flatten()
-            .map(|((scope, id), o)| (scope.clone(), id.clone(), downcast::<T>(o)))
+            .map(|(scope, id, o)| (scope.clone(), id.clone(), downcast::<T>(o)))
             .collect();
         if let Some(overlay) = self.overlay {
             // A transaction's own writes of `T` replace what the index holds for them.
