@@ -22,22 +22,25 @@ where
         mut w: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        // Built in a plain String (direct calls) and handed to the writer in one piece.
         let meta = event.metadata();
-        w.write_str("{\"timestamp\":\"")?;
-        timestamp(&mut w, time::OffsetDateTime::now_utc())?;
-        w.write_str("\",\"level\":\"")?;
-        w.write_str(meta.level().as_str())?;
-        w.write_str("\",\"fields\":{")?;
+        let mut line = String::with_capacity(256);
+        line.push_str("{\"timestamp\":\"");
+        timestamp(&mut line, time::OffsetDateTime::now_utc())?;
+        line.push_str("\",\"level\":\"");
+        line.push_str(meta.level().as_str());
+        line.push_str("\",\"fields\":{");
         let mut fields = Fields {
-            w: &mut w,
+            w: &mut line,
             first: true,
             result: Ok(()),
         };
         event.record(&mut fields);
         fields.result?;
-        w.write_str("},\"target\":")?;
-        string(&mut w, meta.target())?;
-        w.write_str("}\n")
+        line.push_str("},\"target\":");
+        string(&mut line, meta.target())?;
+        line.push_str("}\n");
+        w.write_str(&line)
     }
 }
 
@@ -46,13 +49,6 @@ fn timestamp(w: &mut impl Write, t: time::OffsetDateTime) -> fmt::Result {
     let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
     let (h, mi, s, us) = (t.hour(), t.minute(), t.second(), t.microsecond());
     let mut buf = itoa::Buffer::new();
-    let pad = |w: &mut dyn Write, buf: &mut itoa::Buffer, n: u32, width: usize| -> fmt::Result {
-        let digits = buf.format(n);
-        for _ in digits.len()..width {
-            w.write_char('0')?;
-        }
-        w.write_str(digits)
-    };
     pad(w, &mut buf, y.unsigned_abs(), 4)?;
     w.write_char('-')?;
     pad(w, &mut buf, u32::from(mo), 2)?;
@@ -67,6 +63,15 @@ fn timestamp(w: &mut impl Write, t: time::OffsetDateTime) -> fmt::Result {
     w.write_char('.')?;
     pad(w, &mut buf, us, 6)?;
     w.write_char('Z')
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn pad(w: &mut impl Write, buf: &mut itoa::Buffer, n: u32, width: usize) -> fmt::Result {
+    let digits = buf.format(n);
+    for _ in digits.len()..width {
+        w.write_char('0')?;
+    }
+    w.write_str(digits)
 }
 
 /// A JSON string.
@@ -101,14 +106,14 @@ impl<W: Write> Write for Escaped<'_, W> {
     }
 }
 
-struct Fields<'a, 'w> {
-    w: &'a mut Writer<'w>,
+struct Fields<'a> {
+    w: &'a mut String,
     first: bool,
     result: fmt::Result,
 }
 
-impl Fields<'_, '_> {
-    fn field(&mut self, f: &Field, value: impl FnOnce(&mut Writer<'_>) -> fmt::Result) {
+impl Fields<'_> {
+    fn field(&mut self, f: &Field, value: impl FnOnce(&mut String) -> fmt::Result) {
         if self.result.is_err() {
             return;
         }
@@ -124,7 +129,7 @@ impl Fields<'_, '_> {
     }
 }
 
-impl Visit for Fields<'_, '_> {
+impl Visit for Fields<'_> {
     fn record_str(&mut self, f: &Field, v: &str) {
         self.field(f, |w| string(w, v));
     }

@@ -62,17 +62,17 @@ fn check(
         (ShapeKind::Structure(st), Value::Object(mut obj)) => {
             let mut res = Map::new();
             for m in &st.members {
-                let p = sub(&camel(&m.name));
+                let p = || sub(&camel(&m.name));
                 match obj.remove(&*m.name) {
                     Some(Value::Null) | None => {
                         if st.required.contains(&m.name) && m.location.is_none() {
-                            out.push(Violation::missing(p));
+                            out.push(Violation::missing(p()));
                         }
                     }
                     Some(val) => {
                         res.insert(
                             m.name.to_string(),
-                            check(model, model.target(m), val, &p, out)?,
+                            check(model, model.target(m), val, &p(), out)?,
                         );
                     }
                 }

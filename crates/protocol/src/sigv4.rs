@@ -710,6 +710,17 @@ pub fn string_to_sign(claim: &Claim, canonical_request: &str) -> String {
     )
 }
 
+/// The hex SHA-256 of a request body, as `x-amz-content-sha256` carries it.
+pub fn payload_sha256(body: &[u8]) -> String {
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    if body.is_empty() {
+        return EMPTY.to_owned();
+    }
+    let mut digest = [0u8; 64];
+    let _ = hex::encode_to_slice(Sha256::digest(body), &mut digest);
+    std::str::from_utf8(&digest).unwrap_or_default().to_owned()
+}
+
 /// The SigV4 signing key: HMAC chain of `"AWS4" + secret`, date, region, service, `aws4_request`.
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> [u8; 32] {
     derive_signing_key(secret, date, region, service)
@@ -2002,5 +2013,12 @@ mod tests {
             .push(("Authorization".into(), claim.authorization_header()));
         assert_eq!(raw.claim(), claim);
         assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()));
+    }
+
+    #[test]
+    fn payload_hash_is_the_hex_sha256() {
+        for body in [&b""[..], b"Action=DescribeVpcs&Version=2016-11-15"] {
+            assert_eq!(payload_sha256(body), hex::encode(Sha256::digest(body)));
+        }
     }
 }

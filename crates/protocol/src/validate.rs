@@ -48,6 +48,12 @@ pub fn message(violations: &[Violation]) -> String {
 pub fn camel(name: &str) -> String {
     let mut c = name.chars();
     match c.next() {
+        Some(f) if f.is_ascii() => {
+            let mut s = String::with_capacity(name.len());
+            s.push(f.to_ascii_lowercase());
+            s.push_str(c.as_str());
+            s
+        }
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
     }
@@ -59,17 +65,20 @@ fn quoted(s: &str) -> String {
 
 /// Checks a string value against its shape.
 pub fn check_string(shape: &Shape, path: &str, s: &str, sensitive: bool, out: &mut Vec<Violation>) {
-    let shown = if sensitive || shape.sensitive {
-        "'***'".to_owned()
-    } else {
-        quoted(s)
+    // How the value is shown, worked out only for a violation.
+    let shown = || {
+        if sensitive || shape.sensitive {
+            "'***'".to_owned()
+        } else {
+            quoted(s)
+        }
     };
     let len = s.chars().count() as i64;
     if let Some(min) = shape.min {
         if len < min {
             out.push(Violation {
                 path: path.into(),
-                value: shown.clone(),
+                value: shown(),
                 constraint: format!("Member must have length greater than or equal to {min}"),
             });
         }
@@ -78,26 +87,24 @@ pub fn check_string(shape: &Shape, path: &str, s: &str, sensitive: bool, out: &m
         if len > max {
             out.push(Violation {
                 path: path.into(),
-                value: shown.clone(),
+                value: shown(),
                 constraint: format!("Member must have length less than or equal to {max}"),
             });
         }
     }
     if let Some(p) = &shape.pattern {
-        if let Some(re) = pattern(p) {
-            if !re.is_match(s) {
-                out.push(Violation {
-                    path: path.into(),
-                    value: shown.clone(),
-                    constraint: format!("Member must satisfy regular expression pattern: {p}"),
-                });
-            }
+        if pattern_matches(p, s) == Some(false) {
+            out.push(Violation {
+                path: path.into(),
+                value: shown(),
+                constraint: format!("Member must satisfy regular expression pattern: {p}"),
+            });
         }
     }
     if !shape.enum_values.is_empty() && !shape.enum_values.iter().any(|e| e == s) {
         out.push(Violation {
             path: path.into(),
-            value: shown,
+            value: shown(),
             constraint: format!(
                 "Member must satisfy enum value set: [{}]",
                 shape.enum_values.join(", ")
@@ -150,23 +157,31 @@ pub fn check_len(shape: &Shape, path: &str, len: usize, out: &mut Vec<Violation>
     }
 }
 
-/// The model's patterns are Java regular expressions meant to match the whole value. Those the
-/// `regex` crate cannot express are not enforced. Each thread compiles a pattern once.
-fn pattern(p: &str) -> Option<Regex> {
+/// Whether `s` matches the model's pattern `p`, or `None` when the pattern cannot be enforced.
+/// The model's patterns are Java regular expressions meant to match the whole value; those the
+/// `regex` crate cannot express are not enforced. Each thread compiles a pattern once and
+/// matches with it in place (a cloned `Regex` would start a fresh match cache every time).
+fn pattern_matches(p: &str, s: &str) -> Option<bool> {
     thread_local! {
         static CACHE: std::cell::RefCell<HashMap<String, Option<Regex>>> = Default::default();
     }
     CACHE.with(|cache| {
         if let Some(re) = cache.borrow().get(p) {
-            return re.clone();
+            return re.as_ref().map(|re| re.is_match(s));
         }
-        static ESC: OnceLock<Regex> = OnceLock::new();
-        let esc = ESC.get_or_init(|| Regex::new(r"\\u([0-9A-Fa-f]{4,6})").expect("valid"));
-        let rust = esc.replace_all(p, r"\x{$1}");
-        let re = Regex::new(&format!("^(?:{rust})$")).ok();
-        cache.borrow_mut().insert(p.to_owned(), re.clone());
-        re
+        let re = compile(p);
+        let matched = re.as_ref().map(|re| re.is_match(s));
+        cache.borrow_mut().insert(p.to_owned(), re);
+        matched
     })
+}
+
+/// A Java pattern as an anchored `regex`, if it can be expressed.
+fn compile(p: &str) -> Option<Regex> {
+    static ESC: OnceLock<Regex> = OnceLock::new();
+    let esc = ESC.get_or_init(|| Regex::new(r"\\u([0-9A-Fa-f]{4,6})").expect("valid"));
+    let rust = esc.replace_all(p, r"\x{$1}");
+    Regex::new(&format!("^(?:{rust})$")).ok()
 }
 
 #[cfg(test)]
@@ -175,14 +190,18 @@ mod tests {
 
     #[test]
     fn java_patterns_translate_and_anchor() {
-        let re = pattern(
-            r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+",
-        )
-        .unwrap();
-        assert!(re.is_match("{\"Version\":\"2012-10-17\"}"));
-        let name = pattern("[a-zA-Z][0-9a-zA-Z-_]*").unwrap();
-        assert!(name.is_match("MyEnv-1"));
-        assert!(!name.is_match("1abc"));
+        let text =
+            r"[\u0009\u000A\u000D\u0020-\u007E\u0085\u00A0-\uD7FF\uE000-\uFFFD\u10000-\u10FFFF]+";
+        assert_eq!(
+            pattern_matches(text, "{\"Version\":\"2012-10-17\"}"),
+            Some(true)
+        );
+        let name = "[a-zA-Z][0-9a-zA-Z-_]*";
+        assert_eq!(pattern_matches(name, "MyEnv-1"), Some(true));
+        assert_eq!(pattern_matches(name, "1abc"), Some(false));
+        // Twice: the second answer comes from the thread's cache.
+        assert_eq!(pattern_matches(name, "1abc"), Some(false));
+        assert_eq!(pattern_matches("(?<=x)y", "xy"), None);
     }
 
     #[test]

@@ -14,7 +14,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
@@ -107,7 +106,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Err(_) => (Bytes::new(), true),
     };
 
-    let body_sha256 = hex::encode(Sha256::digest(&body));
+    let body_sha256 = sigv4::payload_sha256(&body);
     let sreq = sigv4::Request {
         method,
         path: raw_path,
