@@ -83,12 +83,27 @@ pub struct DnsServer {
 }
 
 impl DnsServer {
-    /// Binds UDP and TCP on `addr` and answers for Airlock's zones.
+    /// Binds UDP and TCP on `addr` and answers for Airlock's zones. With port 0, UDP picks a
+    /// free port and TCP takes the same number; when that number is taken for TCP (by some
+    /// connection's local port), another is tried.
     pub async fn start(addr: SocketAddr, source: Source) -> std::io::Result<DnsServer> {
         let source = Arc::new(source);
-        let udp = UdpSocket::bind(addr).await?;
+        let mut attempts = 0;
+        let (udp, tcp) = loop {
+            let udp = UdpSocket::bind(addr).await?;
+            match TcpListener::bind(udp.local_addr()?).await {
+                Ok(tcp) => break (udp, tcp),
+                Err(e)
+                    if addr.port() == 0
+                        && e.kind() == std::io::ErrorKind::AddrInUse
+                        && attempts < 32 =>
+                {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let addr = udp.local_addr()?;
-        let tcp = TcpListener::bind(addr).await?;
         Ok(DnsServer {
             addr,
             udp: tokio::spawn(serve_udp(udp, source.clone())),
