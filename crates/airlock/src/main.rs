@@ -154,11 +154,9 @@ fn main() -> ExitCode {
 }
 
 fn run_serve(s: Serve) -> ExitCode {
-    // One line per API request and per data-plane event; the DNS library's own line per query
-    // (a fifth of the DNS server's time under load) only with AIRLOCK_LOG=...,hickory_server=info.
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,hickory_server=warn,hickory_proto=warn")
-    });
+    // One line per API request and per data-plane event (DNS queries are not logged).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Lines are written to stderr by a thread of their own; `_flush` writes the rest on exit.
     let (lines, _flush) = logwriter::stderr();
     if s.log_format == "json" {

@@ -140,6 +140,25 @@ pub(crate) fn check_scalar(shape: &Shape) -> Result<(), Error> {
     }
 }
 
+/// Whether any byte of `bytes` is `special`: sixteen bytes at a time (the last sixteen
+/// overlapping) with a branch-free test the compiler turns into a few vector instructions; a
+/// shorter text byte by byte. Escaping asks this first and copies clean text whole.
+#[inline(always)]
+pub(crate) fn any_byte(bytes: &[u8], special: impl Fn(u8) -> bool + Copy) -> bool {
+    match (bytes.as_chunks::<16>(), bytes.last_chunk::<16>()) {
+        ((blocks, _), Some(last)) => {
+            blocks.iter().any(|b| block_has(b, special)) || block_has(last, special)
+        }
+        _ => bytes.iter().copied().any(special),
+    }
+}
+
+/// Whether any of sixteen bytes is `special` (no early exit, so that it vectorises).
+#[inline(always)]
+pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool {
+    block.iter().fold(false, |hit, &b| hit | special(b))
+}
+
 /// A float as AWS writes it (shortest round-trip form, as serde_json does).
 pub(crate) fn float(v: f64) -> String {
     if v.is_finite() {

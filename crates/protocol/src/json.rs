@@ -180,6 +180,11 @@ struct Elem<'a> {
 fn push_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     let bytes = s.as_bytes();
+    if !encode::any_byte(bytes, |b| (b < 0x20) | (b == b'"') | (b == b'\\')) {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
     let mut from = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if !JSON_ESCAPE[usize::from(b)] {
@@ -683,6 +688,21 @@ mod tests {
                 String::from_utf8(buf).unwrap(),
                 serde_json::to_string(text).unwrap()
             );
+        }
+        // Each special byte at every position of a text longer than two blocks.
+        let base = "0123456789abcdefghijklmnopqrstuvwxyzü€";
+        for c in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+            for at in 0..=base.chars().count() {
+                let mut t: String = base.chars().take(at).collect();
+                t.push(c);
+                t.extend(base.chars().skip(at));
+                let mut buf = Vec::new();
+                push_str(&mut buf, &t);
+                assert_eq!(
+                    String::from_utf8(buf).unwrap(),
+                    serde_json::to_string(&t).unwrap()
+                );
+            }
         }
     }
 

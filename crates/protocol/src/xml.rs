@@ -13,7 +13,7 @@ use serde::ser::{self, Impossible, Serialize};
 /// Appends `text` with XML's special characters escaped.
 pub fn escape_into(buf: &mut String, text: &str) {
     let bytes = text.as_bytes();
-    if !needs_escape(bytes) {
+    if !encode::any_byte(bytes, special) {
         buf.push_str(text);
         return;
     }
@@ -22,7 +22,7 @@ pub fn escape_into(buf: &mut String, text: &str) {
     while at < bytes.len() {
         if bytes[at..]
             .first_chunk()
-            .is_some_and(|block| !any_special(block))
+            .is_some_and(|block| !encode::block_has(block, special))
         {
             at += 16;
             continue;
@@ -39,21 +39,6 @@ pub fn escape_into(buf: &mut String, text: &str) {
         at = end;
     }
     buf.push_str(&text[from..]);
-}
-
-/// Whether any byte of `bytes` is one XML escapes: sixteen at a time (the last sixteen
-/// overlapping), a check the compiler turns into a few vector instructions; a shorter text
-/// byte by byte.
-fn needs_escape(bytes: &[u8]) -> bool {
-    match (bytes.as_chunks::<16>(), bytes.last_chunk::<16>()) {
-        ((blocks, _), Some(last)) => blocks.iter().any(any_special) || any_special(last),
-        _ => bytes.iter().copied().any(special),
-    }
-}
-
-#[inline(always)]
-fn any_special(block: &[u8; 16]) -> bool {
-    block.iter().fold(false, |hit, &b| hit | special(b))
 }
 
 /// Whether XML escapes `b`.
