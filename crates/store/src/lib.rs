@@ -148,10 +148,12 @@ impl Records {
         if !w.names.is_empty() {
             for n in &w.names {
                 let holders = k.names.entry(n.clone()).or_default();
-                let pos = holders
-                    .binary_search_by(|(s, i, _)| (s, i).cmp(&(&at.0, &at.1)))
-                    .unwrap_or_else(|p| p);
-                holders.insert(pos, (at.0.clone(), at.1.clone(), w.obj.clone()));
+                let holder = (at.0.clone(), at.1.clone(), w.obj.clone());
+                // A record that gives the same name twice is held once.
+                match holders.binary_search_by(|(s, i, _)| (s, i).cmp(&(&at.0, &at.1))) {
+                    Ok(pos) => holders[pos] = holder,
+                    Err(pos) => holders.insert(pos, holder),
+                }
             }
             k.names_of.insert(at.clone(), w.names);
         }
@@ -847,6 +849,18 @@ mod tests {
             });
             assert!(r.is_err());
             assert_eq!(store.read(|v| v.find::<Host>("h1.example").len()), 1);
+            // A record that gives a name twice is found once, and is gone with its last put.
+            store
+                .write::<_, StoreError>(|tx| tx.put(&b, host("h4", &["twice", "twice"])))
+                .unwrap();
+            assert_eq!(
+                found(store.read(|v| v.find::<Host>("twice"))),
+                [pair("222222222222", "h4")]
+            );
+            store
+                .write::<_, StoreError>(|tx| tx.put(&b, host("h4", &[])))
+                .unwrap();
+            assert!(store.read(|v| v.find::<Host>("twice")).is_empty());
         }
         let store = Store::open(&path, &[Kind::of::<Host>()]).unwrap();
         store.read(|v| {
