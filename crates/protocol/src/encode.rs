@@ -159,6 +159,94 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
     block.iter().fold(false, |hit, &b| hit | special(b))
 }
 
+/// The boolean and number methods of a shape-driven `Serializer` whose type has
+/// `raw(self, &str)` (text written as it is): booleans as `true`/`false`, integers in decimal,
+/// narrower numbers widened. Each encoder writes its own `serialize_f64`.
+macro_rules! scalars_as_raw {
+    () => {
+        fn serialize_bool(self, v: bool) -> Result<(), $crate::encode::Error> {
+            self.raw(if v { "true" } else { "false" })
+        }
+        fn serialize_i8(self, v: i8) -> Result<(), $crate::encode::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i16(self, v: i16) -> Result<(), $crate::encode::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i32(self, v: i32) -> Result<(), $crate::encode::Error> {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i64(self, v: i64) -> Result<(), $crate::encode::Error> {
+            self.raw(itoa::Buffer::new().format(v))
+        }
+        fn serialize_u8(self, v: u8) -> Result<(), $crate::encode::Error> {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u16(self, v: u16) -> Result<(), $crate::encode::Error> {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u32(self, v: u32) -> Result<(), $crate::encode::Error> {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u64(self, v: u64) -> Result<(), $crate::encode::Error> {
+            self.raw(itoa::Buffer::new().format(v))
+        }
+        fn serialize_f32(self, v: f32) -> Result<(), $crate::encode::Error> {
+            self.serialize_f64(v.into())
+        }
+    };
+}
+pub(crate) use scalars_as_raw;
+
+/// `SerializeSeq`, `SerializeTuple` and `SerializeTupleStruct` for an encoder's list type,
+/// whose `item` writes one element and `finish` closes the list.
+macro_rules! list_serializers {
+    ($list:ident) => {
+        impl ::serde::ser::SerializeSeq for $list<'_> {
+            type Ok = ();
+            type Error = $crate::encode::Error;
+            fn serialize_element<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                value: &T,
+            ) -> Result<(), Self::Error> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Self::Error> {
+                self.finish()
+            }
+        }
+
+        impl ::serde::ser::SerializeTuple for $list<'_> {
+            type Ok = ();
+            type Error = $crate::encode::Error;
+            fn serialize_element<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                value: &T,
+            ) -> Result<(), Self::Error> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Self::Error> {
+                self.finish()
+            }
+        }
+
+        impl ::serde::ser::SerializeTupleStruct for $list<'_> {
+            type Ok = ();
+            type Error = $crate::encode::Error;
+            fn serialize_field<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                value: &T,
+            ) -> Result<(), Self::Error> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), Self::Error> {
+                self.finish()
+            }
+        }
+    };
+}
+pub(crate) use list_serializers;
+
 /// A float as AWS writes it (shortest round-trip form, as serde_json does).
 pub(crate) fn float(v: f64) -> String {
     if v.is_finite() {
