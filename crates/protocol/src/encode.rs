@@ -159,10 +159,12 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
     block.iter().fold(false, |hit, &b| hit | special(b))
 }
 
-/// The boolean and number methods of a shape-driven `Serializer` whose type has
-/// `raw(self, &str)` (text written as it is): booleans as `true`/`false`, integers in decimal,
-/// narrower numbers widened. Each encoder writes its own `serialize_f64`.
-macro_rules! scalars_as_raw {
+/// The methods both shape-driven `Serializer`s share, for a type with `raw(self, &str)` (text
+/// written as it is) and a list type `List`: booleans as `true`/`false`, integers in decimal,
+/// narrower numbers widened, a char as a one-character string, options, newtypes and unit
+/// variants as what they hold, tuples as lists. Each encoder writes the rest (`f64`, strings,
+/// nulls, lists, structures, maps).
+macro_rules! shared_methods {
     () => {
         fn serialize_bool(self, v: bool) -> Result<(), $crate::encode::Error> {
             self.raw(if v { "true" } else { "false" })
@@ -194,9 +196,52 @@ macro_rules! scalars_as_raw {
         fn serialize_f32(self, v: f32) -> Result<(), $crate::encode::Error> {
             self.serialize_f64(v.into())
         }
+        fn serialize_char(self, v: char) -> Result<(), $crate::encode::Error> {
+            self.serialize_str(v.encode_utf8(&mut [0; 4]))
+        }
+        fn serialize_some<T: ::serde::Serialize + ?Sized>(
+            self,
+            value: &T,
+        ) -> Result<(), $crate::encode::Error> {
+            value.serialize(self)
+        }
+        fn serialize_unit_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            variant: &'static str,
+        ) -> Result<(), $crate::encode::Error> {
+            self.serialize_str(variant)
+        }
+        fn serialize_newtype_struct<T: ::serde::Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<(), $crate::encode::Error> {
+            value.serialize(self)
+        }
+        fn serialize_newtype_variant<T: ::serde::Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            value: &T,
+        ) -> Result<(), $crate::encode::Error> {
+            value.serialize(self)
+        }
+        fn serialize_tuple(self, len: usize) -> Result<List<'a>, $crate::encode::Error> {
+            self.serialize_seq(Some(len))
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            len: usize,
+        ) -> Result<List<'a>, $crate::encode::Error> {
+            self.serialize_seq(Some(len))
+        }
     };
 }
-pub(crate) use scalars_as_raw;
+pub(crate) use shared_methods;
 
 /// `SerializeSeq`, `SerializeTuple` and `SerializeTupleStruct` for an encoder's list type,
 /// whose `item` writes one element and `finish` closes the list.

@@ -300,16 +300,13 @@ impl<'a> ser::Serializer for Elem<'a> {
     type SerializeStruct = Fields<'a>;
     type SerializeStructVariant = Impossible<(), Error>;
 
-    encode::scalars_as_raw!();
+    encode::shared_methods!();
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         if v.is_finite() {
             self.raw(ryu::Buffer::new().format_finite(v))
         } else {
             self.null()
         }
-    }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(mut self, v: &str) -> Result<(), Error> {
         encode::check_scalar(self.shape)?;
@@ -328,38 +325,11 @@ impl<'a> ser::Serializer for Elem<'a> {
     fn serialize_none(self) -> Result<(), Error> {
         self.null()
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
-        value.serialize(self)
-    }
     fn serialize_unit(self) -> Result<(), Error> {
         self.null()
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
         self.null()
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
     }
     fn serialize_seq(mut self, _: Option<usize>) -> Result<List<'a>, Error> {
         let ShapeKind::List { member, .. } = &self.shape.kind else {
@@ -374,12 +344,6 @@ impl<'a> ser::Serializer for Elem<'a> {
             item,
             first: true,
         })
-    }
-    fn serialize_tuple(self, len: usize) -> Result<List<'a>, Error> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<List<'a>, Error> {
-        self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
         self,

@@ -148,12 +148,9 @@ impl<'a> ser::Serializer for Elem<'a> {
     type SerializeStruct = Fields<'a>;
     type SerializeStructVariant = Impossible<(), Error>;
 
-    encode::scalars_as_raw!();
+    encode::shared_methods!();
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.raw(&encode::float(v))
-    }
-    fn serialize_char(self, v: char) -> Result<(), Error> {
-        self.text(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
         encode::check_scalar(self.shape)?;
@@ -165,38 +162,11 @@ impl<'a> ser::Serializer for Elem<'a> {
     fn serialize_none(self) -> Result<(), Error> {
         Ok(())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
-        value.serialize(self)
-    }
     fn serialize_unit(self) -> Result<(), Error> {
         Ok(())
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
         Ok(())
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<(), Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        value.serialize(self)
     }
     fn serialize_seq(mut self, _: Option<usize>) -> Result<List<'a>, Error> {
         let ShapeKind::List { member, flattened } = &self.shape.kind else {
@@ -223,12 +193,6 @@ impl<'a> ser::Serializer for Elem<'a> {
             tag: self.tag,
             start: Some(start),
         })
-    }
-    fn serialize_tuple(self, len: usize) -> Result<List<'a>, Error> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<List<'a>, Error> {
-        self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
         self,
