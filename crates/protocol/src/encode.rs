@@ -1,9 +1,11 @@
-//! What the output encoders share: the output a service hands back, the encoding error, and
+//! What the output encoders share: the output a service hands back (and the memo that keeps an
+//! encoded answer with its record), the encoding error, and
 //! small serializer helpers.
 
 use airlock_model::{Shape, ShapeKind};
 use serde::ser::{self, Impossible, Serialize};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 /// A service's result: anything serde can serialize whose member names are the model's, a
 /// `serde_json::Value` or a typed struct. The protocol encoders walk the output shape while it is
@@ -17,7 +19,7 @@ pub struct Output {
 impl Output {
     pub fn new<T: Serialize + Send + 'static>(value: T) -> Output {
         Output {
-            value: Box::new(value),
+            value: Box::new(Plain(value)),
             size: 0,
         }
     }
@@ -57,6 +59,70 @@ impl Output {
     }
 }
 
+/// The key a body was encoded for, and the body: shared by a memo and the outputs it makes.
+type Kept<K> = Arc<Mutex<Option<(K, Arc<[u8]>)>>>;
+
+/// The last JSON body encoded for one kind of answer about one record, kept in the record and
+/// written again while `K` (what else the answer depends on, such as the lifecycle state seen
+/// now) is the same.
+///
+/// Stored records are never changed in place (a change puts a new record), and a clone of a
+/// memo starts empty, so a body is only ever reused for the record it was encoded from.
+pub struct Memo<K> {
+    last: Kept<K>,
+}
+
+impl<K: PartialEq + Clone + Send + 'static> Memo<K> {
+    /// `value` as an output whose JSON body is the one kept here if it was encoded for `key`,
+    /// else `value`'s encoding, then kept. Never waits: an encoding that finds the memo in use
+    /// goes without it.
+    pub fn output<T: Serialize + Send + 'static>(&self, key: K, value: T) -> Output {
+        Output {
+            value: Box::new(Memoized {
+                last: self.last.clone(),
+                key,
+                value,
+            }),
+            size: 0,
+        }
+    }
+}
+
+struct Memoized<K, T> {
+    last: Kept<K>,
+    key: K,
+    value: T,
+}
+
+impl<K: PartialEq + Clone + Send, T: Serialize + Send> Memoized<K, T> {
+    fn kept(&self) -> Option<Arc<[u8]>> {
+        let last = self.last.try_lock().ok()?;
+        let (key, body) = last.as_ref()?;
+        (*key == self.key).then(|| body.clone())
+    }
+}
+
+impl<K> Default for Memo<K> {
+    fn default() -> Self {
+        Memo {
+            last: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+/// Empty: a copy of a record is about to be changed.
+impl<K> Clone for Memo<K> {
+    fn clone(&self) -> Self {
+        Memo::default()
+    }
+}
+
+impl<K> fmt::Debug for Memo<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
 impl From<serde_json::Value> for Output {
     fn from(v: serde_json::Value) -> Output {
         Output::new(v)
@@ -86,14 +152,17 @@ trait Encode: Send {
     fn value(&self) -> serde_json::Value;
 }
 
-impl<T: Serialize + Send> Encode for T {
+/// An output encoded as it is serialized.
+struct Plain<T>(T);
+
+impl<T: Serialize + Send> Encode for Plain<T> {
     fn xml(
         &self,
         buf: &mut String,
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        crate::xml::write_members(buf, model, shape, self)
+        crate::xml::write_members(buf, model, shape, &self.0)
     }
     fn json(
         &self,
@@ -101,10 +170,41 @@ impl<T: Serialize + Send> Encode for T {
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        crate::json::write(buf, model, shape, self)
+        crate::json::write(buf, model, shape, &self.0)
     }
     fn value(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T> {
+    fn xml(
+        &self,
+        buf: &mut String,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        crate::xml::write_members(buf, model, shape, &self.value)
+    }
+    fn json(
+        &self,
+        buf: &mut Vec<u8>,
+        model: &airlock_model::ServiceModel,
+        shape: &Shape,
+    ) -> Result<(), Error> {
+        if let Some(body) = self.kept() {
+            buf.extend_from_slice(&body);
+            return Ok(());
+        }
+        let start = buf.len();
+        crate::json::write(buf, model, shape, &self.value)?;
+        if let Ok(mut last) = self.last.try_lock() {
+            *last = Some((self.key.clone(), buf[start..].into()));
+        }
+        Ok(())
+    }
+    fn value(&self) -> serde_json::Value {
+        serde_json::to_value(&self.value).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -517,5 +617,44 @@ mod tests {
         }
         assert_eq!(epoch_seconds("yesterday"), None);
         assert_eq!(epoch_seconds("2024-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn a_memo_answers_again_only_for_its_key_and_record() {
+        use serde_json::json;
+        let m = airlock_model::mwaa();
+        let shape = m.shape("Environment");
+        let body = |o: &Output| {
+            let mut b = Vec::new();
+            o.json(&mut b, m, shape).unwrap();
+            String::from_utf8(b).unwrap()
+        };
+        let memo = Memo::default();
+        let value = json!({"Name": "a", "Bogus": 1, "CreatedAt": "2024-05-01T10:00:00Z"});
+        // Encoded as it would be without the memo.
+        assert_eq!(
+            body(&memo.output(1, value.clone())),
+            body(&Output::new(value))
+        );
+        // The same key: the kept body, whatever the value says now.
+        let kept = r#"{"Name":"a","CreatedAt":1714557600.0}"#;
+        assert_eq!(body(&memo.output(1, json!({"Name": "b"}))), kept);
+        // Another key: encoded again, and kept instead.
+        assert_eq!(
+            body(&memo.output(2, json!({"Name": "b"}))),
+            r#"{"Name":"b"}"#
+        );
+        assert_eq!(body(&memo.output(2, json!({}))), r#"{"Name":"b"}"#);
+        assert_eq!(
+            body(&memo.output(1, json!({"Name": "c"}))),
+            r#"{"Name":"c"}"#
+        );
+        // A clone is the memo of a changed copy of the record: it keeps nothing.
+        let copy = memo.clone();
+        assert_eq!(
+            body(&copy.output(1, json!({"Name": "d"}))),
+            r#"{"Name":"d"}"#
+        );
+        assert_eq!(body(&memo.output(1, json!({}))), r#"{"Name":"c"}"#);
     }
 }

@@ -36,6 +36,7 @@
 //!   requests without that header are accepted with either `UNSIGNED-PAYLOAD` (what S3 presigners
 //!   use) or the body's hash (what the generic presigners, e.g. STS's, use).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -127,33 +128,51 @@ impl<'a> Request<'a> {
 }
 
 /// What the `Authorization` header (or the `X-Amz-*` query parameters of a presigned URL) claims.
+/// Parts of the header are borrowed from the request; decoded query parameters are owned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Claim {
+pub struct Claim<'a> {
     /// The access key ID, first element of the credential.
-    pub access_key_id: String,
+    pub access_key_id: Cow<'a, str>,
     /// The credential scope's date, `YYYYMMDD`.
-    pub date: String,
+    pub date: Cow<'a, str>,
     /// The credential scope's region, e.g. `us-east-1`.
-    pub region: String,
+    pub region: Cow<'a, str>,
     /// The credential scope's service signing name, e.g. `airflow`, `ec2`, `s3`.
-    pub service: String,
+    pub service: Cow<'a, str>,
     /// The signed header names, as listed by the client (lowercase, sorted, in practice).
-    pub signed_headers: Vec<String>,
+    pub signed_headers: Vec<Cow<'a, str>>,
     /// The signature the client sent, hex.
-    pub signature: String,
+    pub signature: Cow<'a, str>,
     /// The request time, `YYYYMMDDTHHMMSSZ` (converted from the `Date` header if that is what the
     /// request carried).
-    pub amz_date: String,
+    pub amz_date: Cow<'a, str>,
     /// `X-Amz-Security-Token` (header, or query parameter when presigned), for session
     /// credentials.
-    pub security_token: Option<String>,
+    pub security_token: Option<Cow<'a, str>>,
     /// Whether this came from query parameters (a presigned URL) rather than the header.
     pub presigned: bool,
     /// `X-Amz-Expires` of a presigned URL, in seconds.
     pub expires: Option<u64>,
 }
 
-impl Claim {
+impl Claim<'_> {
+    /// The claim with nothing borrowed from the request.
+    pub fn into_owned(self) -> Claim<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Claim {
+            access_key_id: own(self.access_key_id),
+            date: own(self.date),
+            region: own(self.region),
+            service: own(self.service),
+            signed_headers: self.signed_headers.into_iter().map(own).collect(),
+            signature: own(self.signature),
+            amz_date: own(self.amz_date),
+            security_token: self.security_token.map(own),
+            presigned: self.presigned,
+            expires: self.expires,
+        }
+    }
+
     /// The credential scope: `date/region/service/aws4_request`.
     pub fn scope(&self) -> String {
         format!(
@@ -190,7 +209,7 @@ impl Claim {
     /// normalising or encoding it again (S3 and its relatives).
     pub fn single_encodes_path(&self) -> bool {
         matches!(
-            self.service.as_str(),
+            &*self.service,
             "s3" | "s3-outposts" | "s3express" | "s3-object-lambda"
         )
     }
@@ -267,7 +286,7 @@ impl std::error::Error for AuthError {}
 /// `X-Amz-Algorithm` query parameter. An `Authorization` header of another scheme (`Bearer`,
 /// SigV2's `AWS AKID:sig`) is an error, as on AWS. This only checks syntax; the time window, the
 /// scope date and the signature are [`verify`]'s.
-pub fn parse(req: &Request) -> Result<Option<Claim>, AuthError> {
+pub fn parse<'a>(req: &Request<'a>) -> Result<Option<Claim<'a>>, AuthError> {
     let authorization = req.header("authorization");
     let query_algorithm = req.query_param("X-Amz-Algorithm");
     match (authorization, query_algorithm) {
@@ -280,7 +299,7 @@ pub fn parse(req: &Request) -> Result<Option<Claim>, AuthError> {
     }
 }
 
-fn parse_header(req: &Request, raw: &str) -> Result<Claim, AuthError> {
+fn parse_header<'a>(req: &Request<'a>, raw: &'a str) -> Result<Claim<'a>, AuthError> {
     let value = raw.trim();
     let (algorithm, rest) = match value.split_once(|c: char| c.is_ascii_whitespace()) {
         Some((a, r)) => (a, r),
@@ -296,10 +315,7 @@ fn parse_header(req: &Request, raw: &str) -> Result<Claim, AuthError> {
     let mut signed_headers = None;
     let mut signature = None;
     if algorithm == ALGORITHM {
-        for token in rest
-            .split(|c: char| c == ',' || c.is_ascii_whitespace())
-            .filter(|t| !t.is_empty())
-        {
+        for token in auth_params(rest) {
             let Some((key, val)) = token.split_once('=') else {
                 return Err(AuthError::Malformed(format!(
                     "'{token}' not a valid key=value pair (missing equal-sign) in Authorization header: '{value}'."
@@ -342,24 +358,42 @@ fn parse_header(req: &Request, raw: &str) -> Result<Claim, AuthError> {
         signature.unwrap_or_default(),
         date.unwrap_or_default(),
     );
-    let (access_key_id, scope_date, region, service) = parse_credential(credential)?;
+    let [access_key_id, scope_date, region, service] =
+        parse_credential(credential)?.map(Cow::Borrowed);
     Ok(Claim {
         access_key_id,
         date: scope_date,
         region,
         service,
-        signed_headers: split_signed_headers(signed_headers),
-        signature: signature.to_string(),
+        signed_headers: split_signed_headers(signed_headers)
+            .map(Cow::Borrowed)
+            .collect(),
+        signature: Cow::Borrowed(signature),
         amz_date,
         security_token: req
             .header("x-amz-security-token")
-            .map(|t| t.trim().to_string()),
+            .map(|t| Cow::Borrowed(t.trim())),
         presigned: false,
         expires: None,
     })
 }
 
-fn parse_query(req: &Request, algorithm: &str) -> Result<Claim, AuthError> {
+/// The pieces of `s` between commas and ASCII whitespace, empty ones left out (split on bytes:
+/// the separators are ASCII, so every piece is whole UTF-8).
+fn auth_params(s: &str) -> impl Iterator<Item = &str> {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    (0..=bytes.len()).filter_map(move |i| {
+        if i < bytes.len() && bytes[i] != b',' && !bytes[i].is_ascii_whitespace() {
+            return None;
+        }
+        let piece = &s[start..i];
+        start = i + 1;
+        (!piece.is_empty()).then_some(piece)
+    })
+}
+
+fn parse_query<'a>(req: &Request<'a>, algorithm: &str) -> Result<Claim<'a>, AuthError> {
     if algorithm != ALGORITHM {
         return Err(AuthError::UnsupportedAlgorithm(format!(
             "X-Amz-Algorithm only supports \"{ALGORITHM}\""
@@ -394,9 +428,9 @@ fn parse_query(req: &Request, algorithm: &str) -> Result<Claim, AuthError> {
         signed_headers.unwrap_or_default(),
         date.unwrap_or_default(),
     );
-    let amz_date = parse_amz_date(&date)
-        .map(|_| date.clone())
-        .ok_or_else(|| AuthError::Malformed(bad_date_message(&date)))?;
+    if parse_amz_date(&date).is_none() {
+        return Err(AuthError::Malformed(bad_date_message(&date)));
+    }
     let expires = match req.query_param("X-Amz-Expires") {
         None => None,
         Some(e) => {
@@ -411,23 +445,24 @@ fn parse_query(req: &Request, algorithm: &str) -> Result<Claim, AuthError> {
             Some(seconds)
         }
     };
-    let (access_key_id, scope_date, region, service) = parse_credential(&credential)?;
+    let own = |s: &str| Cow::Owned(s.to_owned());
+    let [access_key_id, scope_date, region, service] = parse_credential(&credential)?.map(own);
     Ok(Claim {
         access_key_id,
         date: scope_date,
         region,
         service,
-        signed_headers: split_signed_headers(&signed_headers),
-        signature,
-        amz_date,
-        security_token: req.query_param("X-Amz-Security-Token"),
+        signed_headers: split_signed_headers(&signed_headers).map(own).collect(),
+        signature: Cow::Owned(signature),
+        amz_date: Cow::Owned(date),
+        security_token: req.query_param("X-Amz-Security-Token").map(Cow::Owned),
         presigned: true,
         expires,
     })
 }
 
 /// `AKID/YYYYMMDD/region/service/aws4_request` → its parts.
-fn parse_credential(credential: &str) -> Result<(String, String, String, String), AuthError> {
+fn parse_credential(credential: &str) -> Result<[&str; 4], AuthError> {
     let mut parts = [""; 5];
     let mut n = 0;
     for p in credential.split('/') {
@@ -447,20 +482,11 @@ fn parse_credential(credential: &str) -> Result<(String, String, String, String)
             parts[4]
         )));
     }
-    Ok((
-        parts[0].to_string(),
-        parts[1].to_string(),
-        parts[2].to_string(),
-        parts[3].to_string(),
-    ))
+    Ok([parts[0], parts[1], parts[2], parts[3]])
 }
 
-fn split_signed_headers(list: &str) -> Vec<String> {
-    list.split(';')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .map(str::to_string)
-        .collect()
+fn split_signed_headers(list: &str) -> impl Iterator<Item = &str> {
+    list.split(';').map(str::trim).filter(|h| !h.is_empty())
 }
 
 fn bad_date_message(value: &str) -> String {
@@ -471,18 +497,18 @@ fn bad_date_message(value: &str) -> String {
 
 /// The request time of a header-signed request: `X-Amz-Date`, else `Date` (RFC 1123), as
 /// `YYYYMMDDTHHMMSSZ`. `Ok(None)` when neither header is present.
-fn request_date(req: &Request) -> Result<Option<String>, AuthError> {
+fn request_date<'a>(req: &Request<'a>) -> Result<Option<Cow<'a, str>>, AuthError> {
     if let Some(v) = req.header("x-amz-date") {
         let v = v.trim();
         return match parse_amz_date(v) {
-            Some(_) => Ok(Some(v.to_string())),
+            Some(_) => Ok(Some(Cow::Borrowed(v))),
             None => Err(AuthError::Malformed(bad_date_message(v))),
         };
     }
     if let Some(v) = req.header("date") {
         let v = v.trim();
         return match PrimitiveDateTime::parse(v, HTTP_DATE) {
-            Ok(t) => Ok(Some(format_amz_date(t.assume_utc()))),
+            Ok(t) => Ok(Some(Cow::Owned(format_amz_date(t.assume_utc())))),
             Err(_) => Err(AuthError::Malformed(bad_date_message(v))),
         };
     }
@@ -539,9 +565,10 @@ pub fn verify(
     }
     check_time(claim, signed_at, now)?;
 
-    let Ok(provided) = hex::decode(&claim.signature) else {
+    let mut provided = [0u8; 32];
+    if hex::decode_to_slice(claim.signature.as_bytes(), &mut provided).is_err() {
         return Err(AuthError::SignatureMismatch);
-    };
+    }
     let keyed = keyed_hmac(
         secret_access_key,
         &claim.date,
@@ -813,7 +840,7 @@ fn payload_candidates<'a>(req: &Request<'a>, claim: &Claim) -> Vec<&'a str> {
 
 /// Canonical headers: `name:value\n` for each signed header, values trimmed, inner whitespace
 /// runs collapsed, repeats joined with `,`.
-fn canonical_headers(req: &Request, signed_headers: &[String]) -> String {
+fn canonical_headers(req: &Request, signed_headers: &[Cow<'_, str>]) -> String {
     let mut out = String::with_capacity(
         signed_headers.len() * 2
             + req
@@ -1042,8 +1069,13 @@ mod tests {
             f(&req)
         }
 
-        fn claim(&self) -> Claim {
-            self.with(parse).unwrap().expect("a SigV4 claim")
+        /// What [`parse`] reads, owned (it borrows from the request).
+        fn parsed(&self) -> Result<Option<Claim<'static>>, AuthError> {
+            self.with(|r| parse(r).map(|c| c.map(Claim::into_owned)))
+        }
+
+        fn claim(&self) -> Claim<'static> {
+            self.parsed().unwrap().expect("a SigV4 claim")
         }
 
         fn verify(&self, secret: &str, now: OffsetDateTime) -> Result<(), AuthError> {
@@ -1692,7 +1724,7 @@ mod tests {
     }
 
     fn parse_err(raw: &Raw) -> AuthError {
-        raw.with(parse).unwrap_err()
+        raw.parsed().unwrap_err()
     }
 
     #[test]
@@ -1794,7 +1826,7 @@ mod tests {
     #[test]
     fn requests_without_sigv4_parse_to_none() {
         let raw = Raw::new("GET", "/", "", &[("Host", "example.amazonaws.com")], "");
-        assert_eq!(raw.with(parse), Ok(None));
+        assert_eq!(raw.parsed(), Ok(None));
         let raw = Raw::new(
             "GET",
             "/",
@@ -1802,7 +1834,7 @@ mod tests {
             &[("Host", "h")],
             "",
         );
-        assert_eq!(raw.with(parse), Ok(None));
+        assert_eq!(raw.parsed(), Ok(None));
     }
 
     #[test]
@@ -1962,7 +1994,7 @@ mod tests {
             region: "us-east-1".into(),
             service: "service".into(),
             signed_headers: vec!["host".into(), "x-amz-date".into()],
-            signature: String::new(),
+            signature: Cow::Borrowed(""),
             amz_date: SUITE_DATE.into(),
             security_token: None,
             presigned: false,
@@ -1974,7 +2006,7 @@ mod tests {
         let key = signing_key(SUITE_SECRET, "20150830", "us-east-1", "service");
         let sig = hex::encode(hmac(&key, string_to_sign(&claim, &creq).as_bytes()));
         let claim = Claim {
-            signature: sig,
+            signature: sig.into(),
             ..claim
         };
         raw.headers
@@ -1991,7 +2023,7 @@ mod tests {
             region: "us-west-2".into(),
             service: "airflow".into(),
             signed_headers: vec!["host".into(), "x-amz-date".into()],
-            signature: String::new(),
+            signature: Cow::Borrowed(""),
             amz_date: BOTO_DATE.into(),
             security_token: None,
             presigned: false,
@@ -2006,13 +2038,25 @@ mod tests {
         );
         let sig = raw.with(|r| signature(r, &claim, "test"));
         let claim = Claim {
-            signature: sig,
+            signature: sig.into(),
             ..claim
         };
         raw.headers
             .push(("Authorization".into(), claim.authorization_header()));
         assert_eq!(raw.claim(), claim);
         assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()));
+    }
+
+    #[test]
+    fn authorization_parameters_split_on_commas_and_whitespace() {
+        let pieces: Vec<&str> =
+            auth_params(" Credential=a/b,SignedHeaders=host ,\tSignature=é,, x").collect();
+        assert_eq!(
+            pieces,
+            ["Credential=a/b", "SignedHeaders=host", "Signature=é", "x"]
+        );
+        assert_eq!(auth_params("").count(), 0);
+        assert_eq!(auth_params(", \n,").count(), 0);
     }
 
     #[test]

@@ -23,21 +23,18 @@ pub fn authenticate(
     state: &AppState,
     protocol: Protocol,
     req: &sigv4::Request<'_>,
-    claim: Result<Option<Claim>, AuthError>,
+    claim: Result<Option<Claim<'_>>, AuthError>,
     now: OffsetDateTime,
 ) -> Result<Caller, ApiError> {
     let services = &state.config.services;
     if !state.config.auth {
         let claim = claim.ok().flatten();
-        let key = claim
-            .as_ref()
-            .map(|c| c.access_key_id.as_str())
-            .unwrap_or("test");
+        let key = claim.as_ref().map(|c| &*c.access_key_id).unwrap_or("test");
         let principal = auth::resolve(&state.store, services, key, now)
             .map(|c| c.principal)
             .unwrap_or_else(|| auth::unverified_principal(services, key));
         let region = claim
-            .map(|c| c.region)
+            .map(|c| c.region.into_owned())
             .unwrap_or_else(|| UNSIGNED_REGION.to_owned());
         return Ok(Caller { principal, region });
     }
@@ -49,7 +46,9 @@ pub fn authenticate(
     let Some(creds) = auth::resolve(&state.store, services, &claim.access_key_id, now) else {
         return Err(unknown_key(protocol));
     };
-    if creds.session_token.is_some() && creds.session_token != claim.security_token {
+    if creds.session_token.is_some()
+        && creds.session_token.as_deref() != claim.security_token.as_deref()
+    {
         return Err(unknown_key(protocol));
     }
     sigv4::require_signed_host(&claim).map_err(|e| rejected(protocol, &e))?;
@@ -57,7 +56,7 @@ pub fn authenticate(
         .map_err(|e| rejected(protocol, &e))?;
     Ok(Caller {
         principal: creds.principal,
-        region: claim.region,
+        region: claim.region.into_owned(),
     })
 }
 

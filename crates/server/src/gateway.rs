@@ -119,7 +119,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .as_ref()
         .ok()
         .and_then(|c| c.as_ref())
-        .map(|c| c.service.as_str());
+        .map(|c| &*c.service);
 
     // Form parameters: the body of a form POST, else the query string.
     let is_form = header("content-type")

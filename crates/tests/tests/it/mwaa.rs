@@ -413,6 +413,17 @@ async fn a_private_environment_from_creation_to_deletion() {
         .await
         .unwrap();
     assert_eq!(tags.tags().unwrap().len(), 1);
+    // GetEnvironment (answered before the change above) shows the tags as they are now.
+    let env = w
+        .mwaa
+        .get_environment()
+        .name("MyAirflowEnvironment")
+        .send()
+        .await
+        .unwrap();
+    let shown = env.environment().unwrap().tags().unwrap();
+    assert_eq!(shown.get("cost").map(String::as_str), Some("1"));
+    assert!(!shown.contains_key("team"));
     let listed = w.mwaa.list_environments().send().await.unwrap();
     assert_eq!(listed.environments(), ["MyAirflowEnvironment"]);
 
