@@ -15,11 +15,39 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 use time::OffsetDateTime;
+use tower::ServiceExt;
 
-pub fn app(state: Arc<AppState>) -> Router {
+/// The API port's service. AWS requests go straight to [`aws`]; paths under `/_airlock/` go
+/// through the admin router (whose other paths are AWS requests too, as on AWS's endpoints).
+pub fn app(
+    state: Arc<AppState>,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
+       + Send
+       + 'static {
+    let admin = admin(state.clone());
+    tower::service_fn(move |req: Request| {
+        let (state, admin) = (state.clone(), admin.clone());
+        async move {
+            if req.uri().path().starts_with("/_airlock/") {
+                admin.oneshot(req).await
+            } else {
+                Ok(aws(State(state), req).await)
+            }
+        }
+    })
+}
+
+fn admin(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/_airlock/health", get(health))
         .route("/_airlock/reset", post(reset))

@@ -159,7 +159,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         }
     });
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        axum::serve(listener, tower::make::Shared::new(router))
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })
