@@ -60,11 +60,11 @@ impl Output {
 }
 
 /// The key a body was encoded for, and the body: shared by a memo and the outputs it makes.
-type Kept<K> = Arc<Mutex<Option<(K, Arc<[u8]>)>>>;
+type Kept<K> = Arc<Mutex<Option<(K, Arc<str>)>>>;
 
-/// The last JSON body encoded for one kind of answer about one record, kept in the record and
-/// written again while `K` (what else the answer depends on, such as the lifecycle state seen
-/// now) is the same.
+/// The last body encoded for one kind of answer (one operation, so one protocol) about one
+/// record, kept with the record and written again while `K` (what else the answer depends on,
+/// such as the lifecycle state seen now) is the same.
 ///
 /// Stored records are never changed in place (a change puts a new record), and a clone of a
 /// memo starts empty, so a body is only ever reused for the record it was encoded from.
@@ -73,8 +73,8 @@ pub struct Memo<K> {
 }
 
 impl<K: PartialEq + Clone + Send + 'static> Memo<K> {
-    /// `value` as an output whose JSON body is the one kept here if it was encoded for `key`,
-    /// else `value`'s encoding, then kept. Never waits: an encoding that finds the memo in use
+    /// `value` as an output whose body is the one kept here if it was encoded for `key`, else
+    /// `value`'s encoding, then kept. Never waits: an encoding that finds the memo in use
     /// goes without it.
     pub fn output<T: Serialize + Send + 'static>(&self, key: K, value: T) -> Output {
         Output {
@@ -95,10 +95,16 @@ struct Memoized<K, T> {
 }
 
 impl<K: PartialEq + Clone + Send, T: Serialize + Send> Memoized<K, T> {
-    fn kept(&self) -> Option<Arc<[u8]>> {
+    fn kept(&self) -> Option<Arc<str>> {
         let last = self.last.try_lock().ok()?;
         let (key, body) = last.as_ref()?;
         (*key == self.key).then(|| body.clone())
+    }
+
+    fn keep(&self, body: &str) {
+        if let Ok(mut last) = self.last.try_lock() {
+            *last = Some((self.key.clone(), body.into()));
+        }
     }
 }
 
@@ -184,7 +190,14 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        crate::xml::write_members(buf, model, shape, &self.value)
+        if let Some(body) = self.kept() {
+            buf.push_str(&body);
+            return Ok(());
+        }
+        let start = buf.len();
+        crate::xml::write_members(buf, model, shape, &self.value)?;
+        self.keep(&buf[start..]);
+        Ok(())
     }
     fn json(
         &self,
@@ -193,13 +206,14 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         shape: &Shape,
     ) -> Result<(), Error> {
         if let Some(body) = self.kept() {
-            buf.extend_from_slice(&body);
+            buf.extend_from_slice(body.as_bytes());
             return Ok(());
         }
         let start = buf.len();
         crate::json::write(buf, model, shape, &self.value)?;
-        if let Ok(mut last) = self.last.try_lock() {
-            *last = Some((self.key.clone(), buf[start..].into()));
+        // The encoder writes only text, so this is always UTF-8.
+        if let Ok(text) = std::str::from_utf8(&buf[start..]) {
+            self.keep(text);
         }
         Ok(())
     }
@@ -656,5 +670,21 @@ mod tests {
             r#"{"Name":"d"}"#
         );
         assert_eq!(body(&memo.output(1, json!({}))), r#"{"Name":"c"}"#);
+
+        // XML likewise.
+        let ec2 = airlock_model::ec2();
+        let shape = ec2.shape("DescribeAvailabilityZonesResult");
+        let xml = |o: &Output| {
+            let mut b = String::new();
+            o.xml(&mut b, ec2, shape).unwrap();
+            b
+        };
+        let zones = |name: &str| json!({"AvailabilityZones": [{"ZoneName": name}]});
+        let memo = Memo::default();
+        let first = xml(&memo.output(1, zones("a")));
+        assert_eq!(first, xml(&Output::new(zones("a"))));
+        assert!(first.contains("<zoneName>a</zoneName>"), "{first}");
+        assert_eq!(xml(&memo.output(1, zones("b"))), first);
+        assert!(xml(&memo.output(2, zones("b"))).contains("<zoneName>b</zoneName>"));
     }
 }

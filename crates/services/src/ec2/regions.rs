@@ -2,7 +2,7 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult, Output};
+use airlock_protocol::{encode::Memo, ApiError, ApiResult, Output};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -63,25 +63,41 @@ pub fn zones(region: &str) -> Vec<Az> {
     zones_of(region).iter().map(|(z, _)| z.clone()).collect()
 }
 
-/// The zones of `region`, with their long names; built once for the regions Airlock knows.
-fn zones_of(region: &str) -> std::borrow::Cow<'static, [(Az, String)]> {
-    static KNOWN: std::sync::OnceLock<Vec<Vec<(Az, String)>>> = std::sync::OnceLock::new();
-    let with_names = |zs: Vec<Az>| -> Vec<(Az, String)> {
-        zs.into_iter()
-            .map(|z| {
-                let long = z.long_name();
-                (z, long)
-            })
-            .collect()
-    };
+/// A region Airlock knows: its zones with their long names, built once, and the last
+/// DescribeAvailabilityZones answer, by the zones it shows (nothing else in it can change).
+struct Known {
+    zones: Vec<(Az, String)>,
+    answer: Memo<Vec<usize>>,
+}
+
+fn with_names(zs: Vec<Az>) -> Vec<(Az, String)> {
+    zs.into_iter()
+        .map(|z| {
+            let long = z.long_name();
+            (z, long)
+        })
+        .collect()
+}
+
+fn known(region: &str) -> Option<&'static Known> {
+    static KNOWN: std::sync::OnceLock<Vec<Known>> = std::sync::OnceLock::new();
     let known = KNOWN.get_or_init(|| {
         REGIONS
             .iter()
-            .map(|(r, _, _)| with_names(make_zones(r)))
+            .map(|(r, _, _)| Known {
+                zones: with_names(make_zones(r)),
+                answer: Memo::default(),
+            })
             .collect()
     });
-    match REGIONS.iter().position(|(r, _, _)| *r == region) {
-        Some(i) => std::borrow::Cow::Borrowed(&known[i]),
+    let i = REGIONS.iter().position(|(r, _, _)| *r == region)?;
+    Some(&known[i])
+}
+
+/// The zones of `region`, with their long names.
+fn zones_of(region: &str) -> std::borrow::Cow<'static, [(Az, String)]> {
+    match known(region) {
+        Some(k) => std::borrow::Cow::Borrowed(&k.zones),
         None => std::borrow::Cow::Owned(with_names(make_zones(region))),
     }
 }
@@ -212,7 +228,12 @@ pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
             chosen.push(i);
         }
     }
-    Ok(Output::new(ZonesOut { zones: zs, chosen }))
+    Ok(match known(&ctx.region) {
+        Some(k) => k
+            .answer
+            .output(chosen.clone(), ZonesOut { zones: zs, chosen }),
+        None => Output::new(ZonesOut { zones: zs, chosen }),
+    })
 }
 
 /// DescribeAvailabilityZones' answer, encoded straight from the region's zones.

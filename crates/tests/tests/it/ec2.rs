@@ -56,6 +56,19 @@ async fn every_region_starts_with_a_default_network() {
         ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"]
     );
     assert_eq!(azs.availability_zones()[0].zone_id(), Some("usw2-az1"));
+    // A filtered answer, then the whole list again (the region's answer is kept while the zones
+    // it shows are the same).
+    for (filtered, want) in [(true, 1), (false, 4), (true, 1)] {
+        let mut req = ec2.describe_availability_zones();
+        if filtered {
+            req = req.filters(filter("zone-name", "us-west-2b"));
+        }
+        let azs = req.send().await.unwrap();
+        assert_eq!(azs.availability_zones().len(), want);
+        if filtered {
+            assert_eq!(azs.availability_zones()[0].zone_name(), Some("us-west-2b"));
+        }
+    }
     let subnets = ec2
         .describe_subnets()
         .filters(filter("default-for-az", "true"))
