@@ -1,6 +1,5 @@
-//! What the output encoders share: the output a service hands back (and the memo that keeps an
-//! encoded answer with its record), the encoding error, and
-//! small serializer helpers.
+//! What the output encoders share: the output a service hands back, the memo that keeps an
+//! encoded answer with its record, the encoding error, and small serializer helpers.
 
 use airlock_model::{Shape, ShapeKind};
 use serde::ser::{self, Impossible, Serialize};
