@@ -1,6 +1,6 @@
 //! The DNS server, queried over real UDP and TCP sockets with hickory's message types.
 
-use crate::mwaa::{create, status, wait_for, world};
+use crate::mwaa::{create, environment, status, wait_for, world};
 use airlock_server::{Running, ServerConfig};
 use airlock_tests::start_with;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -96,19 +96,8 @@ async fn the_seed_procedure_resolves_as_on_aws() {
     let w = world(&server).await;
     create(&w, "MyAirflowEnvironment").send().await.unwrap();
     wait_for(&w.mwaa, "MyAirflowEnvironment", "AVAILABLE").await;
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("MyAirflowEnvironment")
-        .send()
-        .await
-        .unwrap();
-    let host = env
-        .environment()
-        .unwrap()
-        .webserver_url()
-        .unwrap()
-        .to_owned();
+    let env = environment(&w.mwaa, "MyAirflowEnvironment").await;
+    let host = env.webserver_url().unwrap().to_owned();
 
     // Step 2: CNAME only.
     let m = ask(&server, &host, RecordType::CNAME).await;
@@ -126,12 +115,7 @@ async fn the_seed_procedure_resolves_as_on_aws() {
         .filters(
             aws_sdk_ec2::types::Filter::builder()
                 .name("service-name")
-                .values(
-                    env.environment()
-                        .unwrap()
-                        .webserver_vpc_endpoint_service()
-                        .unwrap(),
-                )
+                .values(env.webserver_vpc_endpoint_service().unwrap())
                 .build(),
         )
         .send()
@@ -281,19 +265,8 @@ async fn names_come_back_after_a_restart() {
     let w = world(&server).await;
     create(&w, "persisted").send().await.unwrap();
     wait_for(&w.mwaa, "persisted", "AVAILABLE").await;
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("persisted")
-        .send()
-        .await
-        .unwrap();
-    let host = env
-        .environment()
-        .unwrap()
-        .webserver_url()
-        .unwrap()
-        .to_owned();
+    let env = environment(&w.mwaa, "persisted").await;
+    let host = env.webserver_url().unwrap().to_owned();
     let before = ips(&ask(&server, &host, RecordType::A).await);
     assert_eq!(before.len(), 2);
     server.stop().await.unwrap();

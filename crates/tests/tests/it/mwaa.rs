@@ -3,7 +3,8 @@ use airlock_tests::{default_config, prefixed_config, start_with};
 use aws_sdk_ec2::types::{Filter, IpPermission, UserIdGroupPair, VpcEndpointType};
 use aws_sdk_mwaa::error::ProvideErrorMetadata;
 use aws_sdk_mwaa::types::{
-    EndpointManagement, NetworkConfiguration, UpdateNetworkConfigurationInput, WebserverAccessMode,
+    EndpointManagement, Environment, NetworkConfiguration, UpdateNetworkConfigurationInput,
+    WebserverAccessMode,
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -209,14 +210,15 @@ pub fn create(
         .network_configuration(network(&[&w.private[0], &w.private[1]], &[&w.sg]))
 }
 
+/// GetEnvironment's environment.
+pub async fn environment(mwaa: &aws_sdk_mwaa::Client, name: &str) -> Environment {
+    let out = mwaa.get_environment().name(name).send().await.unwrap();
+    out.environment.expect("an environment")
+}
+
 pub async fn status(mwaa: &aws_sdk_mwaa::Client, name: &str) -> String {
-    let env = mwaa.get_environment().name(name).send().await.unwrap();
-    env.environment()
-        .unwrap()
-        .status()
-        .unwrap()
-        .as_str()
-        .to_owned()
+    let env = environment(mwaa, name).await;
+    env.status().unwrap().as_str().to_owned()
 }
 
 /// Polls until the status is `want` (bounded: 10 s).
@@ -249,14 +251,7 @@ async fn a_private_environment_from_creation_to_deletion() {
         arn.arn(),
         Some("arn:aws:airflow:us-west-2:000000000000:environment/MyAirflowEnvironment")
     );
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("MyAirflowEnvironment")
-        .send()
-        .await
-        .unwrap();
-    let env = env.environment().unwrap();
+    let env = environment(&w.mwaa, "MyAirflowEnvironment").await;
     assert_eq!(env.status().unwrap().as_str(), "CREATING");
     let url = env.webserver_url().unwrap().to_owned();
     let (uuid, rest) = url.split_once("-vpce.c").expect("private form");
@@ -414,14 +409,8 @@ async fn a_private_environment_from_creation_to_deletion() {
         .unwrap();
     assert_eq!(tags.tags().unwrap().len(), 1);
     // GetEnvironment (answered before the change above) shows the tags as they are now.
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("MyAirflowEnvironment")
-        .send()
-        .await
-        .unwrap();
-    let shown = env.environment().unwrap().tags().unwrap();
+    let env = environment(&w.mwaa, "MyAirflowEnvironment").await;
+    let shown = env.tags().unwrap();
     assert_eq!(shown.get("cost").map(String::as_str), Some("1"));
     assert!(!shown.contains_key("team"));
     let listed = w.mwaa.list_environments().send().await.unwrap();
@@ -452,14 +441,7 @@ async fn a_private_environment_from_creation_to_deletion() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationException"));
     wait_for(&w.mwaa, "MyAirflowEnvironment", "AVAILABLE").await;
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("MyAirflowEnvironment")
-        .send()
-        .await
-        .unwrap();
-    let env = env.environment().unwrap();
+    let env = environment(&w.mwaa, "MyAirflowEnvironment").await;
     assert_eq!(
         env.webserver_url(),
         Some(url.replace("-vpce.", ".").as_str())
@@ -539,8 +521,7 @@ async fn customer_managed_endpoints_park_the_environment_in_pending() {
         "MWAA creates nothing with CUSTOMER"
     );
     wait_for(&w.mwaa, "byo", "PENDING").await;
-    let env = w.mwaa.get_environment().name("byo").send().await.unwrap();
-    let env = env.environment().unwrap();
+    let env = environment(&w.mwaa, "byo").await;
     for service in [
         env.webserver_vpc_endpoint_service().unwrap(),
         env.database_vpc_endpoint_service().unwrap(),
@@ -730,20 +711,8 @@ async fn a_group_without_the_self_referencing_rule_ends_in_create_failed() {
         .await
         .unwrap();
     wait_for(&w.mwaa, "broken", "CREATE_FAILED").await;
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("broken")
-        .send()
-        .await
-        .unwrap();
-    let error = env
-        .environment()
-        .unwrap()
-        .last_update()
-        .unwrap()
-        .error()
-        .unwrap();
+    let env = environment(&w.mwaa, "broken").await;
+    let error = env.last_update().unwrap().error().unwrap();
     assert_eq!(error.error_code(), Some("INCORRECT_CONFIGURATION"));
     let err = w
         .mwaa
@@ -808,14 +777,7 @@ async fn a_failing_update_ends_in_update_failed_and_rolls_back() {
         .unwrap();
     wait_for(&w.mwaa, "steady", "UPDATE_FAILED").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let env = w
-        .mwaa
-        .get_environment()
-        .name("steady")
-        .send()
-        .await
-        .unwrap();
-    let env = env.environment().unwrap();
+    let env = environment(&w.mwaa, "steady").await;
     assert_eq!(
         env.last_update().unwrap().status().map(|s| s.as_str()),
         Some("FAILED")
