@@ -58,17 +58,36 @@ impl Output {
     }
 }
 
-/// The key a body was encoded for, and the body: shared by a memo and the outputs it makes.
-type Kept<K> = Arc<Mutex<Option<(K, Arc<str>)>>>;
+/// The key a body was encoded for, and the body.
+type Entry<K> = Option<(K, Arc<str>)>;
+
+/// A memo's entry, shared by the memo and the outputs it makes.
+struct Shared<K>(Arc<Mutex<Entry<K>>>);
+
+impl<K: PartialEq + Clone> Shared<K> {
+    /// The body kept for `key`. Never waits: a memo in use answers nothing.
+    fn kept(&self, key: &K) -> Option<Arc<str>> {
+        let last = self.0.try_lock().ok()?;
+        let (k, body) = last.as_ref()?;
+        (k == key).then(|| body.clone())
+    }
+
+    /// Keeps `body` as the one for `key` (unless the memo is in use).
+    fn keep(&self, key: &K, body: Arc<str>) {
+        if let Ok(mut last) = self.0.try_lock() {
+            *last = Some((key.clone(), body));
+        }
+    }
+}
 
 /// The last body encoded for one kind of answer (one operation, so one protocol) about one
-/// record, kept with the record and written again while `K` (what else the answer depends on,
-/// such as the lifecycle state seen now) is the same.
+/// record, or for one part of such an answer, kept with the record and written again while `K`
+/// (what else the answer depends on, such as the lifecycle state seen now) is the same.
 ///
 /// Stored records are never changed in place (a change puts a new record), and a clone of a
 /// memo starts empty, so a body is only ever reused for the record it was encoded from.
 pub struct Memo<K> {
-    last: Kept<K>,
+    last: Shared<K>,
 }
 
 impl<K: PartialEq + Clone + Send + 'static> Memo<K> {
@@ -78,39 +97,102 @@ impl<K: PartialEq + Clone + Send + 'static> Memo<K> {
     pub fn output<T: Serialize + Send + 'static>(&self, key: K, value: T) -> Output {
         Output {
             value: Box::new(Memoized {
-                last: self.last.clone(),
+                last: Shared(self.last.0.clone()),
                 key,
                 value,
             }),
             size: 0,
         }
     }
+
+    /// A structure inside an answer (a list's item, a member's value) whose encoding is kept
+    /// here: see [`Part`]. `value` makes it, and is only called when it is encoded.
+    pub fn part<T: Serialize, F: Fn() -> T>(&self, key: K, value: F) -> Part<'_, K, F> {
+        Part {
+            memo: self,
+            key,
+            value,
+        }
+    }
 }
 
 struct Memoized<K, T> {
-    last: Kept<K>,
+    last: Shared<K>,
     key: K,
     value: T,
 }
 
-impl<K: PartialEq + Clone + Send, T: Serialize + Send> Memoized<K, T> {
-    fn kept(&self) -> Option<Arc<str>> {
-        let last = self.last.try_lock().ok()?;
-        let (key, body) = last.as_ref()?;
-        (*key == self.key).then(|| body.clone())
-    }
+/// A structure inside an output whose encoding is kept in a [`Memo`]: Airlock's encoders
+/// write the text kept for its key, or encode the value and keep the text; any other serializer
+/// (`serde_json::to_value`) serializes the value. A memo serves one place in one operation's
+/// answer, since the text is what that place's shape and protocol made of the value.
+///
+/// How a part and an encoder talk (serde has no way to hand a serializer anything but values):
+/// the part sets this thread's [`Stage`] to `Offer` (the text kept for its key, if any) and
+/// serializes a newtype named [`PART`] holding the value. An encoder that meets that name takes
+/// the offer ([`offered`]) before anything else, writes the text or encodes the value and
+/// leaves its text in the stage ([`wrote`]), which the part then keeps. A serializer that does
+/// not know the name serializes the value and leaves the offer, which the part clears.
+pub struct Part<'m, K, F> {
+    memo: &'m Memo<K>,
+    key: K,
+    value: F,
+}
 
-    fn keep(&self, body: &str) {
-        if let Ok(mut last) = self.last.try_lock() {
-            *last = Some((self.key.clone(), body.into()));
+/// The newtype name under which a [`Part`] reaches an encoder.
+pub(crate) const PART: &str = "$airlock::Part";
+
+/// Where a [`Part`] and the encoder writing it leave each other text.
+#[derive(Default)]
+enum Stage {
+    #[default]
+    Idle,
+    /// From the part: the text kept for its key, if any.
+    Offer(Option<Arc<str>>),
+    /// From the encoder: the text it encoded the part's value as.
+    Wrote(Arc<str>),
+}
+
+thread_local! {
+    static STAGE: std::cell::Cell<Stage> = const { std::cell::Cell::new(Stage::Idle) };
+}
+
+/// For an encoder that met a [`PART`] newtype: the part's offer (`Some(None)`: nothing kept,
+/// encode the value and call [`wrote`]).
+pub(crate) fn offered() -> Option<Option<Arc<str>>> {
+    match STAGE.take() {
+        Stage::Offer(kept) => Some(kept),
+        _ => None,
+    }
+}
+
+/// The text an encoder wrote for the part it was offered.
+pub(crate) fn wrote(text: &str) {
+    STAGE.set(Stage::Wrote(text.into()));
+}
+
+impl<K: PartialEq + Clone, T: Serialize, F: Fn() -> T> Serialize for Part<'_, K, F> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The value, made only if the serializer asks for it.
+        struct Lazy<'a, F>(&'a F);
+        impl<T: Serialize, F: Fn() -> T> Serialize for Lazy<'_, F> {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                (self.0)().serialize(s)
+            }
         }
+        STAGE.set(Stage::Offer(self.memo.last.kept(&self.key)));
+        let out = s.serialize_newtype_struct(PART, &Lazy(&self.value));
+        if let Stage::Wrote(text) = STAGE.take() {
+            self.memo.last.keep(&self.key, text);
+        }
+        out
     }
 }
 
 impl<K> Default for Memo<K> {
     fn default() -> Self {
         Memo {
-            last: Arc::new(Mutex::new(None)),
+            last: Shared(Arc::new(Mutex::new(None))),
         }
     }
 }
@@ -189,13 +271,13 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        if let Some(body) = self.kept() {
+        if let Some(body) = self.last.kept(&self.key) {
             buf.push_str(&body);
             return Ok(());
         }
         let start = buf.len();
         crate::xml::write_members(buf, model, shape, &self.value)?;
-        self.keep(&buf[start..]);
+        self.last.keep(&self.key, buf[start..].into());
         Ok(())
     }
     fn json(
@@ -204,7 +286,7 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        if let Some(body) = self.kept() {
+        if let Some(body) = self.last.kept(&self.key) {
             buf.extend_from_slice(body.as_bytes());
             return Ok(());
         }
@@ -212,7 +294,7 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         crate::json::write(buf, model, shape, &self.value)?;
         // The encoder writes only text, so this is always UTF-8.
         if let Ok(text) = std::str::from_utf8(&buf[start..]) {
-            self.keep(text);
+            self.last.keep(&self.key, text.into());
         }
         Ok(())
     }
@@ -273,10 +355,10 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
 }
 
 /// The methods both shape-driven `Serializer`s share, for a type with `raw(self, &str)` (text
-/// written as it is) and a list type `List`: booleans as `true`/`false`, integers in decimal,
-/// narrower numbers widened, a char as a one-character string, options, newtypes and unit
-/// variants as what they hold, tuples as lists. Each encoder writes the rest (`f64`, strings,
-/// nulls, lists, structures, maps).
+/// written as it is), `part(self, &T)` (a [`Part`]'s newtype) and a list type `List`: booleans
+/// as `true`/`false`, integers in decimal, narrower numbers widened, a char as a one-character
+/// string, options, other newtypes and unit variants as what they hold, tuples as lists. Each
+/// encoder writes the rest (`f64`, strings, nulls, lists, structures, maps).
 macro_rules! shared_methods {
     () => {
         fn serialize_bool(self, v: bool) -> Result<(), $crate::encode::Error> {
@@ -328,10 +410,14 @@ macro_rules! shared_methods {
         }
         fn serialize_newtype_struct<T: ::serde::Serialize + ?Sized>(
             self,
-            _: &'static str,
+            name: &'static str,
             value: &T,
         ) -> Result<(), $crate::encode::Error> {
-            value.serialize(self)
+            if name == $crate::encode::PART {
+                self.part(value)
+            } else {
+                value.serialize(self)
+            }
         }
         fn serialize_newtype_variant<T: ::serde::Serialize + ?Sized>(
             self,
@@ -685,5 +771,138 @@ mod tests {
         assert!(first.contains("<zoneName>a</zoneName>"), "{first}");
         assert_eq!(xml(&memo.output(1, zones("b"))), first);
         assert!(xml(&memo.output(2, zones("b"))).contains("<zoneName>b</zoneName>"));
+    }
+
+    /// A list member named `list` of three items, the first two parts (each with its memo and
+    /// key), made from `names`; `made` counts the values made.
+    struct Parts<'a> {
+        list: &'static str,
+        memos: &'a [Memo<u8>; 2],
+        keys: [u8; 2],
+        names: [&'a str; 3],
+        made: &'a std::cell::Cell<usize>,
+    }
+
+    impl Serialize for Parts<'_> {
+        fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{SerializeSeq, SerializeStruct};
+            struct Items<'b>(&'b Parts<'b>);
+            impl Serialize for Items<'_> {
+                fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    let p = self.0;
+                    let make = |i: usize| {
+                        p.made.set(p.made.get() + 1);
+                        item(p.names[i])
+                    };
+                    let mut seq = s.serialize_seq(Some(3))?;
+                    seq.serialize_element(&p.memos[0].part(p.keys[0], || make(0)))?;
+                    seq.serialize_element(&p.memos[1].part(p.keys[1], || make(1)))?;
+                    seq.serialize_element(&item(p.names[2]))?;
+                    seq.end()
+                }
+            }
+            let mut out = s.serialize_struct("Parts", 2)?;
+            out.serialize_field("NextToken", "t")?;
+            out.serialize_field(self.list, &Items(self))?;
+            out.end()
+        }
+    }
+
+    /// An item of both lists below (`ZoneName`: an availability zone's, `DomainName`: a
+    /// certificate summary's).
+    fn item(name: &str) -> serde_json::Value {
+        serde_json::json!({"ZoneName": name, "DomainName": name, "State": "available"})
+    }
+
+    fn plain(list: &str, names: [&str; 3]) -> serde_json::Value {
+        serde_json::json!({"NextToken": "t", list: names.map(item)})
+    }
+
+    fn xml_of<T: Serialize>(v: &T) -> String {
+        let ec2 = airlock_model::ec2();
+        let mut b = String::new();
+        crate::xml::write_members(&mut b, ec2, ec2.shape("DescribeAvailabilityZonesResult"), v)
+            .unwrap();
+        b
+    }
+
+    fn json_of<T: Serialize>(v: &T) -> String {
+        let acm = airlock_model::acm();
+        let mut b = Vec::new();
+        crate::json::write(&mut b, acm, acm.shape("ListCertificatesResponse"), v).unwrap();
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn a_part_is_written_from_its_memo_while_its_key_is_the_same() {
+        let memos = [Memo::default(), Memo::default()];
+        let made = std::cell::Cell::new(0);
+        let zones = |keys, names| Parts {
+            list: "AvailabilityZones",
+            memos: &memos,
+            keys,
+            names,
+            made: &made,
+        };
+        let plain = |names| plain("AvailabilityZones", names);
+        // First: encoded as without memos, and kept.
+        let first = xml_of(&zones([1, 1], ["a", "b", "c"]));
+        assert_eq!(first, xml_of(&plain(["a", "b", "c"])));
+        assert!(first.contains("<item><zoneName>a</zoneName>"), "{first}");
+        assert_eq!(made.get(), 2);
+        // The same keys: the kept items, whatever the values would be now (not even made).
+        assert_eq!(
+            xml_of(&zones([1, 1], ["x", "y", "z"])),
+            xml_of(&plain(["a", "b", "z"]))
+        );
+        assert_eq!(made.get(), 2);
+        // The second part's key changed: it alone is encoded again.
+        assert_eq!(
+            xml_of(&zones([1, 2], ["x", "y", "z"])),
+            xml_of(&plain(["a", "y", "z"]))
+        );
+        assert_eq!(made.get(), 3);
+        // Any other serializer sees the values, and leaves the memos as they were.
+        assert_eq!(
+            serde_json::to_value(zones([1, 2], ["p", "q", "r"])).unwrap(),
+            plain(["p", "q", "r"])
+        );
+        assert_eq!(
+            xml_of(&zones([1, 2], ["x", "x", "x"])),
+            xml_of(&plain(["a", "y", "x"]))
+        );
+        // A clone of a memo keeps nothing.
+        let copies = [memos[0].clone(), memos[1].clone()];
+        let copied = Parts {
+            memos: &copies,
+            ..zones([1, 2], ["p", "q", "r"])
+        };
+        assert_eq!(xml_of(&copied), xml_of(&plain(["p", "q", "r"])));
+    }
+
+    #[test]
+    fn a_json_part_is_the_object_alone() {
+        let memos = [Memo::default(), Memo::default()];
+        let made = std::cell::Cell::new(0);
+        let summaries = |names| Parts {
+            list: "CertificateSummaryList",
+            memos: &memos,
+            keys: [1, 1],
+            names,
+            made: &made,
+        };
+        let plain = |names| plain("CertificateSummaryList", names);
+        let first = json_of(&summaries(["a", "b", "c"]));
+        assert_eq!(first, json_of(&plain(["a", "b", "c"])));
+        // Kept objects go after the separator: the second item's text has no comma of its own.
+        assert_eq!(
+            json_of(&summaries(["x", "y", "z"])),
+            json_of(&plain(["a", "b", "z"]))
+        );
+        assert_eq!(made.get(), 2);
+        assert!(
+            first.starts_with(r#"{"NextToken":"t","CertificateSummaryList":[{"#),
+            "{first}"
+        );
     }
 }

@@ -250,6 +250,29 @@ impl Elem<'_> {
         Ok(())
     }
 
+    /// An [`encode::Part`]: the structure's object as kept, or encoded and handed back (the
+    /// object alone, without the separator or key before it).
+    fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
+        let offer = encode::offered();
+        if !matches!(self.shape.kind, ShapeKind::Structure(_)) {
+            return value.serialize(self);
+        }
+        match offer {
+            Some(Some(text)) => self.raw(&text),
+            Some(None) => {
+                self.open();
+                let start = self.buf.len();
+                value.serialize(Elem::child(self.model, self.buf, self.shape, Slot::Root))?;
+                // The encoder writes only text, so this is always UTF-8.
+                if let Ok(text) = std::str::from_utf8(&self.buf[start..]) {
+                    encode::wrote(text);
+                }
+                Ok(())
+            }
+            None => value.serialize(self),
+        }
+    }
+
     fn null(self) -> Result<(), Error> {
         match self.slot {
             Slot::Member { .. } => Ok(()),

@@ -135,6 +135,33 @@ impl Elem<'_> {
         Elem::close(self.buf, self.tag);
         Ok(())
     }
+
+    /// An [`encode::Part`]: the structure's members as kept, or encoded and handed back (the
+    /// text between the element's tags, which depends on the shape alone).
+    fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
+        let offer = encode::offered();
+        if !matches!(self.shape.kind, ShapeKind::Structure(_)) {
+            return value.serialize(self);
+        }
+        match offer {
+            Some(Some(text)) => self.raw(&text),
+            Some(None) => {
+                self.open();
+                let start = self.buf.len();
+                value.serialize(Elem {
+                    buf: self.buf,
+                    model: self.model,
+                    shape: self.shape,
+                    tag: None,
+                    flat: false,
+                })?;
+                encode::wrote(&self.buf[start..]);
+                Elem::close(self.buf, self.tag);
+                Ok(())
+            }
+            None => value.serialize(self),
+        }
+    }
 }
 
 impl<'a> ser::Serializer for Elem<'a> {

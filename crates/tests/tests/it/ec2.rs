@@ -389,6 +389,45 @@ async fn the_mwaa_network_and_an_interface_endpoint() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(state, "available");
+    // Each answer shows the endpoint as it is now: a change after an answer (which keeps its
+    // encoded item) shows in the next one.
+    let shown = |d: aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsOutput| {
+        d.vpc_endpoints()[0].clone()
+    };
+    let first = shown(
+        ec2.describe_vpc_endpoints()
+            .vpc_endpoint_ids(&ep_id)
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first.dns_entries(), ep.dns_entries());
+    assert_eq!(first.groups()[0].group_name(), Some("mwaa"));
+    let policy =
+        r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"airflow:*","Resource":"*"}]}"#;
+    ec2.modify_vpc_endpoint()
+        .vpc_endpoint_id(&ep_id)
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+    ec2.create_tags()
+        .resources(&ep_id)
+        .tags(Tag::builder().key("Stage").value("test").build())
+        .send()
+        .await
+        .unwrap();
+    let changed = shown(
+        ec2.describe_vpc_endpoints()
+            .filters(filter("vpc-id", &vpc_id))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(changed.policy_document(), Some(policy));
+    assert_eq!(changed.tags().len(), 2, "{:?}", changed.tags());
+    assert_eq!(changed.dns_entries(), first.dns_entries());
+    assert_eq!(changed.state(), first.state());
     let rt = ec2
         .describe_route_tables()
         .route_table_ids(&private_rt)
