@@ -1,7 +1,8 @@
-//! Where log lines go: to stderr, written by a thread of their own in batches (every 20 ms while
-//! lines keep coming), so the request path never waits for a write system call. `Flush` (held by `main`) writes what is queued when
-//! the server stops; a process killed with `kill -9` loses at most the lines still queued (the
-//! state never depends on them).
+//! Where log lines go: to stderr, written by a thread of their own in batches, so the request
+//! path never waits for a write system call. While lines keep coming the thread lets them gather
+//! for 20 ms between writes, and writes at once while a full batch is queued. `Flush` (held by
+//! `main`) writes what is queued when the server stops; a process killed with `kill -9` loses at
+//! most the lines still queued (the state never depends on them).
 
 use std::io::Write;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -12,6 +13,8 @@ use std::time::Duration;
 const QUEUE: usize = 16_384;
 /// How long the writer lets lines gather while the server is busy (the most a line waits).
 const GATHER: Duration = Duration::from_millis(20);
+/// The most one write holds.
+const BATCH: usize = 256 * 1024;
 
 enum Msg {
     Line(Vec<u8>),
@@ -40,32 +43,43 @@ pub fn stderr() -> (Lines, Flush) {
     (Lines { tx: tx.clone() }, Flush { tx, thread })
 }
 
-/// Writes what is queued, then sleeps a little so that lines gather: a busy server's loggers
-/// never wake this thread (they only queue). When a round finds nothing, it waits for the next
-/// line instead of polling.
+/// What the last round of the writer thread found queued.
+enum Found {
+    /// Nothing: wait for the next line (no polling while the server is idle).
+    Nothing,
+    /// Some lines: let more gather before the next round, so that a busy server's loggers
+    /// never wake this thread (they only queue).
+    Some,
+    /// A full batch: more may be queued, so go on at once (waiting here would cap the lines
+    /// written per second at a batch per `GATHER`, and then the loggers would wait).
+    Full,
+}
+
+/// Writes what is queued, in batches, until told to stop or every sender is gone.
 fn write_batches(rx: Receiver<Msg>, out: &mut impl Write) {
-    let mut batch = Vec::with_capacity(64 * 1024);
-    let mut idle = true;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut found = Found::Nothing;
     loop {
-        let first = if idle {
-            match rx.recv() {
+        let mut next = match found {
+            Found::Nothing => match rx.recv() {
                 Ok(m) => Some(m),
                 Err(_) => return,
+            },
+            Found::Some => {
+                std::thread::sleep(GATHER);
+                None
             }
-        } else {
-            std::thread::sleep(GATHER);
-            None
+            Found::Full => None,
         };
         let mut stop = false;
         let mut gone = false;
-        let mut next = first;
         loop {
             match next.take() {
                 Some(Msg::Line(l)) => batch.extend_from_slice(&l),
                 Some(Msg::Stop) => stop = true,
                 None => {}
             }
-            if stop || batch.len() >= 256 * 1024 {
+            if stop || batch.len() >= BATCH {
                 break;
             }
             match rx.try_recv() {
@@ -77,8 +91,12 @@ fn write_batches(rx: Receiver<Msg>, out: &mut impl Write) {
                 }
             }
         }
-        idle = batch.is_empty();
-        if !idle {
+        found = match batch.len() {
+            0 => Found::Nothing,
+            n if n >= BATCH => Found::Full,
+            _ => Found::Some,
+        };
+        if !batch.is_empty() {
             let _ = out.write_all(&batch);
             let _ = out.flush();
             batch.clear();
@@ -155,5 +173,24 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let want: String = (0..1000).map(|i| format!("line {i}\n")).collect();
         assert_eq!(text, want);
+    }
+
+    #[test]
+    fn more_than_a_batch_is_written_whole_and_in_order() {
+        let (tx, rx) = sync_channel(QUEUE);
+        let lines = Lines { tx: tx.clone() };
+        // About ten batches' worth of 300-byte lines.
+        let line = |i: usize| format!("{i:>299}\n");
+        let n = 10 * BATCH / 300;
+        for i in 0..n {
+            let mut l = tracing_subscriber::fmt::MakeWriter::make_writer(&lines);
+            l.write_all(line(i).as_bytes()).unwrap();
+        }
+        tx.send(Msg::Stop).unwrap();
+        let mut out = Vec::new();
+        write_batches(rx, &mut out);
+        assert_eq!(out.len(), n * 300);
+        let want: String = (0..n).map(line).collect();
+        assert!(out == want.as_bytes());
     }
 }
