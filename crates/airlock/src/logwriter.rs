@@ -117,12 +117,13 @@ impl Drop for Flush {
 }
 
 /// One line being written (tracing-subscriber writes a line, then drops its writer).
-pub struct Line {
-    tx: SyncSender<Msg>,
+pub struct Line<'a> {
+    /// Borrowed: a clone per line would bump the channel's shared sender count twice.
+    tx: &'a SyncSender<Msg>,
     buf: Vec<u8>,
 }
 
-impl Write for Line {
+impl Write for Line<'_> {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(b);
         Ok(b.len())
@@ -132,7 +133,7 @@ impl Write for Line {
     }
 }
 
-impl Drop for Line {
+impl Drop for Line<'_> {
     fn drop(&mut self) {
         let line = std::mem::take(&mut self.buf);
         if line.is_empty() {
@@ -146,10 +147,10 @@ impl Drop for Line {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
-    type Writer = Line;
-    fn make_writer(&'a self) -> Line {
+    type Writer = Line<'a>;
+    fn make_writer(&'a self) -> Line<'a> {
         Line {
-            tx: self.tx.clone(),
+            tx: &self.tx,
             buf: Vec::new(),
         }
     }
