@@ -138,7 +138,7 @@ pub trait Filterable {
 
 /// EC2 filter value matching: `*` any run, `?` one character, `\` escapes the next character.
 pub fn wildcard(pattern: &str, value: &str) -> bool {
-    if !pattern.contains(['*', '?', '\\']) {
+    if !pattern.bytes().any(|b| matches!(b, b'*' | b'?' | b'\\')) {
         return pattern == value;
     }
     #[derive(Clone, Copy, PartialEq)]

@@ -409,18 +409,23 @@ fn json_view(tx: &Tx<'_>, scope: &Scope) -> JsonView {
 
 /// What the JSON of `endpoints` needs, looked up by id (not by listing every group and subnet).
 fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[&VpcEndpoint]) -> JsonView {
+    // Each id once. Endpoints listed together mostly share their groups and subnets, so runs of
+    // one id go first and little is left to sort.
+    let distinct = |ids: &mut Vec<&str>| {
+        ids.dedup();
+        ids.sort_unstable();
+        ids.dedup();
+    };
     let mut group_ids: Vec<&str> = endpoints
         .iter()
         .flat_map(|e| e.groups.iter().map(String::as_str))
         .collect();
-    group_ids.sort_unstable();
-    group_ids.dedup();
+    distinct(&mut group_ids);
     let mut subnet_ids: Vec<&str> = endpoints
         .iter()
         .flat_map(|e| e.subnet_ids.iter().map(String::as_str))
         .collect();
-    subnet_ids.sort_unstable();
-    subnet_ids.dedup();
+    distinct(&mut subnet_ids);
     JsonView {
         groups: group_ids
             .into_iter()
