@@ -130,7 +130,7 @@ struct Memoized<K, T> {
 /// How a part and an encoder talk (serde has no way to hand a serializer anything but values):
 /// the part sets this thread's [`Stage`] to `Offer` (the text kept for its key, if any) and
 /// serializes a newtype named [`PART`] holding the value. An encoder that meets that name takes
-/// the offer ([`offered`]) before anything else, writes the text or encodes the value and
+/// the offer ([`part_is`]) before anything else, writes the text or encodes the value and
 /// leaves its text in the stage ([`wrote`]), which the part then keeps. A serializer that does
 /// not know the name serializes the value and leaves the offer, which the part clears.
 pub struct Part<'m, K, F> {
@@ -157,12 +157,27 @@ thread_local! {
     static STAGE: std::cell::Cell<Stage> = const { std::cell::Cell::new(Stage::Idle) };
 }
 
-/// For an encoder that met a [`PART`] newtype: the part's offer (`Some(None)`: nothing kept,
-/// encode the value and call [`wrote`]).
-pub(crate) fn offered() -> Option<Option<Arc<str>>> {
-    match STAGE.take() {
-        Stage::Offer(kept) => Some(kept),
-        _ => None,
+/// What an encoder that met a [`PART`] newtype does with it.
+pub(crate) enum PartIs {
+    /// Write this text as the structure's content.
+    Kept(Arc<str>),
+    /// Encode the value as the structure's content and hand the text to [`wrote`].
+    Fresh,
+    /// Serialize the value as any other (not a structure, or no offer).
+    Plain,
+}
+
+/// For an encoder that met a [`PART`] newtype where `shape` goes: takes the part's offer
+/// (always, so that none is left behind). Only structures are kept.
+pub(crate) fn part_is(shape: &Shape) -> PartIs {
+    let offer = match STAGE.take() {
+        Stage::Offer(kept) => kept,
+        _ => return PartIs::Plain,
+    };
+    match (&shape.kind, offer) {
+        (ShapeKind::Structure(_), Some(text)) => PartIs::Kept(text),
+        (ShapeKind::Structure(_), None) => PartIs::Fresh,
+        _ => PartIs::Plain,
     }
 }
 
@@ -878,6 +893,20 @@ mod tests {
             ..zones([1, 2], ["p", "q", "r"])
         };
         assert_eq!(xml_of(&copied), xml_of(&plain(["p", "q", "r"])));
+
+        // Only structures are kept: a part where a string goes is written afresh each time.
+        struct Token<'a>(&'a Memo<u8>, &'a str);
+        impl Serialize for Token<'_> {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeStruct;
+                let mut out = s.serialize_struct("Token", 1)?;
+                out.serialize_field("NextToken", &self.0.part(1, || self.1))?;
+                out.end()
+            }
+        }
+        let memo = Memo::default();
+        assert_eq!(json_of(&Token(&memo, "a")), r#"{"NextToken":"a"}"#);
+        assert_eq!(json_of(&Token(&memo, "b")), r#"{"NextToken":"b"}"#);
     }
 
     #[test]

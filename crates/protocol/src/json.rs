@@ -253,13 +253,9 @@ impl Elem<'_> {
     /// An [`encode::Part`]: the structure's object as kept, or encoded and handed back (the
     /// object alone, without the separator or key before it).
     fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
-        let offer = encode::offered();
-        if !matches!(self.shape.kind, ShapeKind::Structure(_)) {
-            return value.serialize(self);
-        }
-        match offer {
-            Some(Some(text)) => self.raw(&text),
-            Some(None) => {
+        match encode::part_is(self.shape) {
+            encode::PartIs::Kept(text) => self.raw(&text),
+            encode::PartIs::Fresh => {
                 self.open();
                 let start = self.buf.len();
                 value.serialize(Elem::child(self.model, self.buf, self.shape, Slot::Root))?;
@@ -269,7 +265,7 @@ impl Elem<'_> {
                 }
                 Ok(())
             }
-            None => value.serialize(self),
+            encode::PartIs::Plain => value.serialize(self),
         }
     }
 

@@ -139,13 +139,9 @@ impl Elem<'_> {
     /// An [`encode::Part`]: the structure's members as kept, or encoded and handed back (the
     /// text between the element's tags, which depends on the shape alone).
     fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
-        let offer = encode::offered();
-        if !matches!(self.shape.kind, ShapeKind::Structure(_)) {
-            return value.serialize(self);
-        }
-        match offer {
-            Some(Some(text)) => self.raw(&text),
-            Some(None) => {
+        match encode::part_is(self.shape) {
+            encode::PartIs::Kept(text) => self.raw(&text),
+            encode::PartIs::Fresh => {
                 self.open();
                 let start = self.buf.len();
                 value.serialize(Elem {
@@ -159,7 +155,7 @@ impl Elem<'_> {
                 Elem::close(self.buf, self.tag);
                 Ok(())
             }
-            None => value.serialize(self),
+            encode::PartIs::Plain => value.serialize(self),
         }
     }
 }
