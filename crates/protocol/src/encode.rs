@@ -525,6 +525,13 @@ pub(crate) fn base64(v: &[u8]) -> String {
 }
 
 /// Calls `f` with the text of a map key or field name (strings, chars, numbers, unit variants).
+/// A service's output names a member its shape does not have.
+pub(crate) fn undeclared(key: &str) -> Error {
+    Error(format!(
+        "the output names {key}, which its shape does not declare"
+    ))
+}
+
 pub(crate) fn with_key<K: Serialize + ?Sized>(key: &K, f: impl FnOnce(&str)) -> Result<(), Error> {
     key.serialize(KeyText(f))
 }
@@ -744,7 +751,7 @@ mod tests {
             String::from_utf8(b).unwrap()
         };
         let memo = Memo::default();
-        let value = json!({"Name": "a", "Bogus": 1, "CreatedAt": "2024-05-01T10:00:00Z"});
+        let value = json!({"Name": "a", "CreatedAt": "2024-05-01T10:00:00Z"});
         // Encoded as it would be without the memo.
         assert_eq!(
             body(&memo.output(1, value.clone())),
@@ -807,30 +814,38 @@ mod tests {
                     let p = self.0;
                     let make = |i: usize| {
                         p.made.set(p.made.get() + 1);
-                        item(p.names[i])
+                        item(p.list, p.names[i])
                     };
                     let mut seq = s.serialize_seq(Some(3))?;
                     seq.serialize_element(&p.memos[0].part(p.keys[0], || make(0)))?;
                     seq.serialize_element(&p.memos[1].part(p.keys[1], || make(1)))?;
-                    seq.serialize_element(&item(p.names[2]))?;
+                    seq.serialize_element(&item(p.list, p.names[2]))?;
                     seq.end()
                 }
             }
             let mut out = s.serialize_struct("Parts", 2)?;
-            out.serialize_field("NextToken", "t")?;
+            if self.list != "AvailabilityZones" {
+                out.serialize_field("NextToken", "t")?;
+            }
             out.serialize_field(self.list, &Items(self))?;
             out.end()
         }
     }
 
-    /// An item of both lists below (`ZoneName`: an availability zone's, `DomainName`: a
-    /// certificate summary's).
-    fn item(name: &str) -> serde_json::Value {
-        serde_json::json!({"ZoneName": name, "DomainName": name, "State": "available"})
+    /// An item of either list below: an availability zone, or a certificate summary.
+    fn item(list: &str, name: &str) -> serde_json::Value {
+        match list {
+            "AvailabilityZones" => serde_json::json!({"ZoneName": name, "State": "available"}),
+            _ => serde_json::json!({"DomainName": name, "Status": "ISSUED"}),
+        }
     }
 
     fn plain(list: &str, names: [&str; 3]) -> serde_json::Value {
-        serde_json::json!({"NextToken": "t", list: names.map(item)})
+        let items = names.map(|n| item(list, n));
+        match list {
+            "AvailabilityZones" => serde_json::json!({ list: items }),
+            _ => serde_json::json!({"NextToken": "t", list: items}),
+        }
     }
 
     fn xml_of<T: Serialize>(v: &T) -> String {

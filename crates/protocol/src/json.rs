@@ -439,8 +439,11 @@ enum Next<'a> {
     Member(&'a Member),
     /// A map entry whose key is written.
     Entry,
-    /// Not part of the body: leave the value out.
+    /// Not part of the body (a header or status member): leave the value out.
     Skip,
+    /// A member the shape does not declare: a bug in the service, reported when its value
+    /// comes.
+    Undeclared(String),
 }
 
 /// The members of a structure or the entries of a map. `next`: where the member after the
@@ -473,7 +476,8 @@ impl Fields<'_> {
                         self.next = i + 1;
                         Next::Member(m)
                     }
-                    _ => Next::Skip,
+                    Some(_) => Next::Skip,
+                    None => Next::Undeclared(key.to_owned()),
                 }
             }
             FieldsOf::Map(_) => {
@@ -491,6 +495,7 @@ impl Fields<'_> {
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         match self.pending.take() {
             None | Some(Next::Skip) => Ok(()),
+            Some(Next::Undeclared(key)) => Err(encode::undeclared(&key)),
             Some(Next::Member(m)) => {
                 let slot = Slot::Member {
                     key: &m.json_key,
@@ -581,9 +586,7 @@ mod tests {
             String::from_utf8(buf).unwrap()
         };
         assert_eq!(
-            out(
-                &json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Bogus": 1, "Arn": null})
-            ),
+            out(&json!({"Name": "e", "CreatedAt": "2024-05-01T10:00:00.500Z", "Arn": null})),
             r#"{"Name":"e","CreatedAt":1714557600.5}"#
         );
         assert_eq!(
@@ -592,6 +595,15 @@ mod tests {
             ),
             r#"{"Tags":{"a":"1","b\"":"2"},"AirflowConfigurationOptions":{},"LastUpdate":{"CreatedAt":1714557600.0,"Status":"SUCCESS"}}"#
         );
+        // A member the shape does not declare is the service's bug, never silently dropped.
+        let err = write(
+            &mut Vec::new(),
+            m,
+            shape,
+            &json!({"Name": "e", "Nmae": "e"}),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("Nmae"), "{err}");
         let err = write(&mut Vec::new(), m, shape, &json!({"Tags": "not a map"})).unwrap_err();
         assert!(err.0.contains("cannot hold a string"), "{err}");
     }

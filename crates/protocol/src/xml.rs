@@ -328,8 +328,9 @@ enum Pending<'a> {
     None,
     /// A structure member.
     Member(&'a Member),
-    /// A member the shape does not declare: its value is left out.
-    Skip,
+    /// A member the shape does not declare: a bug in the service (a misspelt key would
+    /// otherwise vanish from the answer), reported when its value comes.
+    Undeclared(String),
     /// A map entry whose key has been written.
     Entry,
 }
@@ -361,7 +362,7 @@ impl<'a> Fields<'a> {
                         self.next = i + 1;
                         Pending::Member(&st.members[i])
                     }
-                    None => Pending::Skip,
+                    None => Pending::Undeclared(key.to_owned()),
                 }
             }
             FieldsOf::Map { key: k, entry, .. } => {
@@ -378,7 +379,8 @@ impl<'a> Fields<'a> {
 
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         match std::mem::replace(&mut self.pending, Pending::None) {
-            Pending::None | Pending::Skip => Ok(()),
+            Pending::None => Ok(()),
+            Pending::Undeclared(key) => Err(encode::undeclared(&key)),
             Pending::Member(m) => value.serialize(Elem {
                 buf: self.buf,
                 model: self.model,
@@ -473,13 +475,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_lists_nulls_and_undeclared_members() {
+    fn empty_lists_and_nulls() {
         let m = airlock_model::ec2();
         assert_eq!(
             members(
                 m,
                 "DescribeVpcsResult",
-                &json!({"Vpcs": [{"VpcId": "vpc-1", "Tags": [], "CidrBlock": null, "Bogus": 1}], "NextToken": null})
+                &json!({"Vpcs": [{"VpcId": "vpc-1", "Tags": [], "CidrBlock": null}], "NextToken": null})
             ),
             "<vpcSet><item><vpcId>vpc-1</vpcId><tagSet/></item></vpcSet>"
         );
@@ -487,6 +489,20 @@ mod tests {
             members(m, "DescribeVpcsResult", &json!({"Vpcs": []})),
             "<vpcSet/>"
         );
+    }
+
+    /// A misspelt member would vanish from the answer; it is an error instead, at any depth.
+    #[test]
+    fn an_undeclared_member_is_an_error() {
+        let m = airlock_model::ec2();
+        for v in [
+            json!({"Vpcs": [], "Bogus": 1}),
+            json!({"Vpcs": [{"VpcId": "vpc-1", "IsDeafult": false}]}),
+        ] {
+            let mut buf = String::new();
+            let err = write_members(&mut buf, m, m.shape("DescribeVpcsResult"), &v).unwrap_err();
+            assert!(err.0.contains("does not declare"), "{err}");
+        }
     }
 
     #[test]

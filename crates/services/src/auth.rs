@@ -212,14 +212,16 @@ mod tests {
         let store = store();
         let config = Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let user = crate::iam::call(
-            &ctx,
-            "CreateUser",
-            &json!({"UserName": "Alice", "Path": "/eng/"}),
-        )
-        .unwrap()
-        .unwrap();
-        let key = crate::iam::call(&ctx, "CreateAccessKey", &json!({"UserName": "alice"}))
+        let user = crate::iam::SERVICE
+            .call_value(
+                &ctx,
+                "CreateUser",
+                &json!({"UserName": "Alice", "Path": "/eng/"}),
+            )
+            .unwrap()
+            .unwrap();
+        let key = crate::iam::SERVICE
+            .call_value(&ctx, "CreateAccessKey", &json!({"UserName": "alice"}))
             .unwrap()
             .unwrap();
         let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
@@ -240,20 +242,23 @@ mod tests {
 
         // The user's own GetCallerIdentity and GetUser.
         let as_alice = ctx_as(&store, &config, c.principal.clone());
-        let me = crate::sts::call(&as_alice, "GetCallerIdentity", &json!({}))
+        let me = crate::sts::SERVICE
+            .call_value(&as_alice, "GetCallerIdentity", &json!({}))
             .unwrap()
             .unwrap();
         assert_eq!(
             me,
             json!({"UserId": user["User"]["UserId"], "Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/eng/Alice"})
         );
-        let got = crate::iam::call(&as_alice, "GetUser", &json!({}))
+        let got = crate::iam::SERVICE
+            .call_value(&as_alice, "GetUser", &json!({}))
             .unwrap()
             .unwrap();
         assert_eq!(got["User"]["UserName"], json!("Alice"));
 
         // Root keys made by the root resolve to the root.
-        let root_key = crate::iam::call(&ctx, "CreateAccessKey", &json!({}))
+        let root_key = crate::iam::SERVICE
+            .call_value(&ctx, "CreateAccessKey", &json!({}))
             .unwrap()
             .unwrap();
         assert!(root_key["AccessKey"].get("UserName").is_none());
@@ -262,13 +267,14 @@ mod tests {
         assert_eq!(c2.principal.arn, "arn:aws:iam::123456789012:root");
 
         // Deleted keys no longer resolve.
-        crate::iam::call(
-            &ctx,
-            "DeleteAccessKey",
-            &json!({"UserName": "Alice", "AccessKeyId": id}),
-        )
-        .unwrap()
-        .unwrap();
+        crate::iam::SERVICE
+            .call_value(
+                &ctx,
+                "DeleteAccessKey",
+                &json!({"UserName": "Alice", "AccessKeyId": id}),
+            )
+            .unwrap()
+            .unwrap();
         assert!(resolve(&store, &config, id, ctx.now).is_none());
     }
 }

@@ -15,11 +15,10 @@ pub mod iam;
 pub mod ids;
 pub mod input;
 pub mod mwaa;
+pub mod service;
 pub mod sts;
 
-use airlock_protocol::{ApiResult, Output};
-use airlock_store::{Kind, Scope, Store};
-use serde_json::Value;
+use airlock_store::{Scope, Store};
 use time::OffsetDateTime;
 
 /// Settings that change how services behave.
@@ -94,39 +93,7 @@ impl Ctx<'_> {
     }
 }
 
-/// Moves time-based state forward (finished MWAA phases, completed deletions). The server calls
-/// this a few times a second; reads never depend on it having run.
-pub fn tick(store: &Store, config: &Config, now: OffsetDateTime) -> ApiResult<usize> {
-    mwaa::tick(store, config, now)
-}
-
-/// Every record type the services keep; the store needs them to load a data directory.
-pub fn record_kinds() -> Vec<Kind> {
-    let mut kinds = ec2::record_kinds();
-    kinds.extend(iam::record_kinds());
-    kinds.extend(sts::record_kinds());
-    kinds.extend(mwaa::record_kinds());
-    kinds.extend(acm::record_kinds());
-    kinds.extend(elbv2::record_kinds());
-    kinds.push(Kind::of::<ca::CaRecord>());
-    kinds
-}
-
-/// Runs operation `op` of service `service` (botocore's service name).
-///
-/// Returns `None` when Airlock does not implement the operation.
-pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
-    let value = |r: Option<ApiResult<Value>>| r.map(|r| r.map(Output::from));
-    match service {
-        "ec2" => ec2::call(ctx, op, input),
-        "mwaa" => mwaa::call(ctx, op, input),
-        "iam" => value(iam::call(ctx, op, input)),
-        "sts" => value(sts::call(ctx, op, input)),
-        "acm" => value(acm::call(ctx, op, input)),
-        "elbv2" => value(elbv2::call(ctx, op, input)),
-        _ => None,
-    }
-}
+pub use service::{call, record_kinds, tick, Service, SERVICES};
 
 /// Timestamps travel between services and codecs as ISO 8601 with milliseconds, in UTC
 /// (`2024-05-01T10:00:00.123Z`); the codecs convert them for JSON protocols.

@@ -7,6 +7,7 @@
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
+use crate::service::{Handler, Service};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record};
@@ -19,13 +20,18 @@ pub fn record_kinds() -> Vec<Kind> {
     vec![Kind::of::<Session>()]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-    Some(match op {
-        "GetCallerIdentity" => get_caller_identity(ctx, input),
-        "AssumeRole" => assume_role(ctx, input),
-        _ => return None,
-    })
-}
+/// STS's registration.
+pub static SERVICE: Service = Service {
+    name: "sts",
+    ops: &[
+        ("GetCallerIdentity", Handler::Value(get_caller_identity)),
+        ("AssumeRole", Handler::Value(assume_role)),
+    ],
+    unimplemented: &[],
+    before: None,
+    records: record_kinds,
+    tick: None,
+};
 
 /// Temporary credentials issued by AssumeRole.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,7 +273,8 @@ mod tests {
         for (k, v) in extra.as_object().unwrap() {
             input[k] = v.clone();
         }
-        crate::iam::call(ctx, "CreateRole", &input)
+        crate::iam::SERVICE
+            .call_value(ctx, "CreateRole", &input)
             .unwrap()
             .unwrap()
     }
@@ -277,7 +284,8 @@ mod tests {
         let store = store();
         let config = crate::Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let out = call(&ctx, "GetCallerIdentity", &json!({}))
+        let out = SERVICE
+            .call_value(&ctx, "GetCallerIdentity", &json!({}))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -297,7 +305,7 @@ mod tests {
 
         // From another account: allowed (no policy enforcement yet).
         let caller = ctx_as(&store, &config, root_principal("222222222222"));
-        let out = call(
+        let out = SERVICE.call_value(
             &caller,
             "AssumeRole",
             &json!({"RoleArn": arn, "RoleSessionName": "s1"}),
@@ -343,7 +351,7 @@ mod tests {
 
         // The session's own GetCallerIdentity.
         let session_ctx = ctx_as(&store, &config, resolved.principal.clone());
-        let me = call(&session_ctx, "GetCallerIdentity", &json!({}))
+        let me = SERVICE.call_value(&session_ctx, "GetCallerIdentity", &json!({}))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -354,7 +362,8 @@ mod tests {
         assert_eq!(me["Account"], json!("111111111111"));
 
         // The role records its last use.
-        let got = crate::iam::call(&owner, "GetRole", &json!({"RoleName": "Deployer"}))
+        let got = crate::iam::SERVICE
+            .call_value(&owner, "GetRole", &json!({"RoleName": "Deployer"}))
             .unwrap()
             .unwrap();
         assert_eq!(got["Role"]["RoleLastUsed"]["Region"], json!("us-west-2"));
@@ -368,7 +377,7 @@ mod tests {
         create_role(&ctx, "Short", json!({}));
         let arn = "arn:aws:iam::111111111111:role/Short";
 
-        let err = call(
+        let err = SERVICE.call_value(
             &ctx,
             "AssumeRole",
             &json!({"RoleArn": "arn:aws:iam::111111111111:role/Nope", "RoleSessionName": "s"}),
@@ -380,7 +389,7 @@ mod tests {
         assert_eq!(err.message, "User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/Nope");
 
         // The role lives in another account than the ARN names.
-        let err = call(
+        let err = SERVICE.call_value(
             &ctx,
             "AssumeRole",
             &json!({"RoleArn": "arn:aws:iam::999999999999:role/Short", "RoleSessionName": "s"}),
@@ -389,7 +398,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code, "AccessDenied");
 
-        let err = call(
+        let err = SERVICE.call_value(
             &ctx,
             "AssumeRole",
             &json!({"RoleArn": arn, "RoleSessionName": "s", "DurationSeconds": 7200}),
@@ -403,7 +412,7 @@ mod tests {
         );
 
         create_role(&ctx, "Long", json!({"MaxSessionDuration": 43200}));
-        let out = call(&ctx, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s", "DurationSeconds": 7200, "Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}))
+        let out = SERVICE.call_value(&ctx, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s", "DurationSeconds": 7200, "Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[]}"}))
             .unwrap()
             .unwrap();
         assert!(out["PackedPolicySize"].as_u64().unwrap() >= 1);
@@ -412,11 +421,11 @@ mod tests {
         let key = out["Credentials"]["AccessKeyId"].as_str().unwrap();
         let session = crate::auth::resolve(&store, &config, key, ctx.now).unwrap();
         let chained = ctx_as(&store, &config, session.principal);
-        let err = call(&chained, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s2", "DurationSeconds": 7200}))
+        let err = SERVICE.call_value(&chained, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s2", "DurationSeconds": 7200}))
             .unwrap()
             .unwrap_err();
         assert_eq!(err.code, "ValidationError");
-        assert!(call(
+        assert!(SERVICE.call_value(
             &chained,
             "AssumeRole",
             &json!({"RoleArn": arn, "RoleSessionName": "s2"})
@@ -424,7 +433,7 @@ mod tests {
         .unwrap()
         .is_ok());
 
-        let err = call(
+        let err = SERVICE.call_value(
             &ctx,
             "AssumeRole",
             &json!({"RoleArn": arn, "RoleSessionName": "s", "Policy": "{nope"}),

@@ -50,6 +50,10 @@ pub enum StoreError {
         id: String,
         reason: String,
     },
+    /// A write of a record type the store was not opened with: it would be lost on the next
+    /// start, since loading skips kinds it does not know. Register the kind with its service.
+    #[error("record kind {0} is not registered with the store")]
+    Unregistered(&'static str),
 }
 
 /// Store failures reach a client as AWS's internal error.
@@ -375,6 +379,12 @@ impl Store {
         if overlay.is_empty() {
             return Ok(result);
         }
+        if let Some(((kind, _, _), _)) = overlay
+            .iter()
+            .find(|((k, _, _), _)| !self.kinds.contains_key(k))
+        {
+            return Err(E::from(StoreError::Unregistered(kind)));
+        }
         if let Some(conn) = db.as_mut() {
             persist(conn, &overlay).map_err(E::from)?;
         }
@@ -693,6 +703,20 @@ mod tests {
         let ids: Vec<String> =
             store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
         assert_eq!(ids, ["a"]);
+    }
+
+    #[test]
+    fn a_record_of_an_unregistered_kind_is_refused_and_nothing_is_written() {
+        let store = Store::ephemeral(&[]);
+        let s = Scope::new("000000000000", "us-west-2");
+        let err = store
+            .write::<_, StoreError>(|tx| tx.put(&s, thing("a", 1)))
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Unregistered("test.thing")),
+            "{err}"
+        );
+        assert!(store.read(|v| v.get::<Thing>(&s, "a")).is_none());
     }
 
     /// A record with a group (its team).

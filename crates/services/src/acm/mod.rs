@@ -42,6 +42,7 @@ mod x509;
 
 pub use x509::Info;
 
+use crate::service::{Handler, Service};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record, Scope, Tx};
@@ -71,20 +72,25 @@ pub fn record_kinds() -> Vec<Kind> {
     vec![Kind::of::<Certificate>()]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-    Some(match op {
-        "ImportCertificate" => import_certificate(ctx, input),
-        "RequestCertificate" => request_certificate(ctx, input),
-        "DescribeCertificate" => describe_certificate(ctx, input),
-        "ListCertificates" => list_certificates(ctx, input),
-        "GetCertificate" => get_certificate(ctx, input),
-        "DeleteCertificate" => delete_certificate(ctx, input),
-        "AddTagsToCertificate" => add_tags(ctx, input),
-        "RemoveTagsFromCertificate" => remove_tags(ctx, input),
-        "ListTagsForCertificate" => list_tags(ctx, input),
-        _ => return None,
-    })
-}
+/// ACM's registration.
+pub static SERVICE: Service = Service {
+    name: "acm",
+    ops: &[
+        ("ImportCertificate", Handler::Value(import_certificate)),
+        ("RequestCertificate", Handler::Value(request_certificate)),
+        ("DescribeCertificate", Handler::Value(describe_certificate)),
+        ("ListCertificates", Handler::Value(list_certificates)),
+        ("GetCertificate", Handler::Value(get_certificate)),
+        ("DeleteCertificate", Handler::Value(delete_certificate)),
+        ("AddTagsToCertificate", Handler::Value(add_tags)),
+        ("RemoveTagsFromCertificate", Handler::Value(remove_tags)),
+        ("ListTagsForCertificate", Handler::Value(list_tags)),
+    ],
+    unimplemented: &[],
+    before: None,
+    records: record_kinds,
+    tick: None,
+};
 
 // ------------------------------------------------------------------------------------------------
 // Records

@@ -6,8 +6,9 @@
 //! endpoint service catalogue), [`keypair`], [`instances`], [`tags`]. [`common`] has what they
 //! share.
 
+use crate::service::{Handler, Service};
 use crate::Ctx;
-use airlock_protocol::{ApiResult, Output};
+use airlock_protocol::ApiResult;
 use airlock_store::Kind;
 use serde_json::{json, Value};
 
@@ -46,80 +47,181 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Output>> {
-    // The busiest reads encode typed outputs straight from the records.
-    type Typed = fn(&Ctx<'_>, &Value) -> ApiResult<Output>;
-    let typed: Option<Typed> = match op {
-        "DescribeAvailabilityZones" => Some(regions::describe_availability_zones),
-        "DescribeVpcEndpoints" => Some(vpce::describe_vpc_endpoints),
-        _ => None,
-    };
-    if let Some(f) = typed {
-        return Some(vpc::ensure_region(ctx).and_then(|()| f(ctx, input)));
-    }
-    type Op = fn(&Ctx<'_>, &Value) -> ApiResult<Value>;
-    let f: Op = match op {
-        "DescribeRegions" => regions::describe_regions,
-        "DescribeAccountAttributes" => describe_account_attributes,
-        "CreateVpc" => vpc::create_vpc,
-        "DescribeVpcs" => vpc::describe_vpcs,
-        "DeleteVpc" => vpc::delete_vpc,
-        "ModifyVpcAttribute" => vpc::modify_vpc_attribute,
-        "DescribeVpcAttribute" => vpc::describe_vpc_attribute,
-        "CreateSubnet" => vpc::create_subnet,
-        "DescribeSubnets" => vpc::describe_subnets,
-        "DeleteSubnet" => vpc::delete_subnet,
-        "ModifySubnetAttribute" => vpc::modify_subnet_attribute,
-        "CreateSecurityGroup" => sg::create_security_group,
-        "DescribeSecurityGroups" => sg::describe_security_groups,
-        "DeleteSecurityGroup" => sg::delete_security_group,
-        "AuthorizeSecurityGroupIngress" => sg::authorize_ingress,
-        "AuthorizeSecurityGroupEgress" => sg::authorize_egress,
-        "RevokeSecurityGroupIngress" => sg::revoke_ingress,
-        "RevokeSecurityGroupEgress" => sg::revoke_egress,
-        "DescribeSecurityGroupRules" => sg::describe_security_group_rules,
-        "CreateRouteTable" => routes::create_route_table,
-        "DescribeRouteTables" => routes::describe_route_tables,
-        "DeleteRouteTable" => routes::delete_route_table,
-        "CreateRoute" => routes::create_route,
-        "DeleteRoute" => routes::delete_route,
-        "ReplaceRoute" => routes::replace_route,
-        "AssociateRouteTable" => routes::associate_route_table,
-        "DisassociateRouteTable" => routes::disassociate_route_table,
-        "CreateInternetGateway" => igw::create_internet_gateway,
-        "DescribeInternetGateways" => igw::describe_internet_gateways,
-        "DeleteInternetGateway" => igw::delete_internet_gateway,
-        "AttachInternetGateway" => igw::attach_internet_gateway,
-        "DetachInternetGateway" => igw::detach_internet_gateway,
-        "AllocateAddress" => nat::allocate_address,
-        "ReleaseAddress" => nat::release_address,
-        "DescribeAddresses" => nat::describe_addresses,
-        "CreateNatGateway" => nat::create_nat_gateway,
-        "DescribeNatGateways" => nat::describe_nat_gateways,
-        "DeleteNatGateway" => nat::delete_nat_gateway,
-        "CreateNetworkInterface" => eni::create_network_interface,
-        "DescribeNetworkInterfaces" => eni::describe_network_interfaces,
-        "DeleteNetworkInterface" => eni::delete_network_interface,
-        "CreateKeyPair" => keypair::create_key_pair,
-        "ImportKeyPair" => keypair::import_key_pair,
-        "DescribeKeyPairs" => keypair::describe_key_pairs,
-        "DeleteKeyPair" => keypair::delete_key_pair,
-        "RunInstances" => instances::run_instances,
-        "DescribeInstances" => instances::describe_instances,
-        "StopInstances" => instances::stop_instances,
-        "StartInstances" => instances::start_instances,
-        "TerminateInstances" => instances::terminate_instances,
-        "CreateVpcEndpoint" => vpce::create_vpc_endpoint,
-        "ModifyVpcEndpoint" => vpce::modify_vpc_endpoint,
-        "DeleteVpcEndpoints" => vpce::delete_vpc_endpoints,
-        "DescribeVpcEndpointServices" => vpce::describe_vpc_endpoint_services,
-        "CreateTags" => tags::create_tags,
-        "DeleteTags" => tags::delete_tags,
-        "DescribeTags" => tags::describe_tags,
-        _ => return None,
-    };
-    Some(vpc::ensure_region(ctx).and_then(|()| f(ctx, input).map(Output::from)))
-}
+/// EC2's registration: operations, records; every operation first makes sure the region's
+/// default network exists.
+pub static SERVICE: Service = Service {
+    name: "ec2",
+    ops: &[
+        (
+            "DescribeAvailabilityZones",
+            Handler::Output(regions::describe_availability_zones),
+        ),
+        (
+            "DescribeVpcEndpoints",
+            Handler::Output(vpce::describe_vpc_endpoints),
+        ),
+        ("DescribeRegions", Handler::Value(regions::describe_regions)),
+        (
+            "DescribeAccountAttributes",
+            Handler::Value(describe_account_attributes),
+        ),
+        ("CreateVpc", Handler::Value(vpc::create_vpc)),
+        ("DescribeVpcs", Handler::Value(vpc::describe_vpcs)),
+        ("DeleteVpc", Handler::Value(vpc::delete_vpc)),
+        (
+            "ModifyVpcAttribute",
+            Handler::Value(vpc::modify_vpc_attribute),
+        ),
+        (
+            "DescribeVpcAttribute",
+            Handler::Value(vpc::describe_vpc_attribute),
+        ),
+        ("CreateSubnet", Handler::Value(vpc::create_subnet)),
+        ("DescribeSubnets", Handler::Value(vpc::describe_subnets)),
+        ("DeleteSubnet", Handler::Value(vpc::delete_subnet)),
+        (
+            "ModifySubnetAttribute",
+            Handler::Value(vpc::modify_subnet_attribute),
+        ),
+        (
+            "CreateSecurityGroup",
+            Handler::Value(sg::create_security_group),
+        ),
+        (
+            "DescribeSecurityGroups",
+            Handler::Value(sg::describe_security_groups),
+        ),
+        (
+            "DeleteSecurityGroup",
+            Handler::Value(sg::delete_security_group),
+        ),
+        (
+            "AuthorizeSecurityGroupIngress",
+            Handler::Value(sg::authorize_ingress),
+        ),
+        (
+            "AuthorizeSecurityGroupEgress",
+            Handler::Value(sg::authorize_egress),
+        ),
+        (
+            "RevokeSecurityGroupIngress",
+            Handler::Value(sg::revoke_ingress),
+        ),
+        (
+            "RevokeSecurityGroupEgress",
+            Handler::Value(sg::revoke_egress),
+        ),
+        (
+            "DescribeSecurityGroupRules",
+            Handler::Value(sg::describe_security_group_rules),
+        ),
+        (
+            "CreateRouteTable",
+            Handler::Value(routes::create_route_table),
+        ),
+        (
+            "DescribeRouteTables",
+            Handler::Value(routes::describe_route_tables),
+        ),
+        (
+            "DeleteRouteTable",
+            Handler::Value(routes::delete_route_table),
+        ),
+        ("CreateRoute", Handler::Value(routes::create_route)),
+        ("DeleteRoute", Handler::Value(routes::delete_route)),
+        ("ReplaceRoute", Handler::Value(routes::replace_route)),
+        (
+            "AssociateRouteTable",
+            Handler::Value(routes::associate_route_table),
+        ),
+        (
+            "DisassociateRouteTable",
+            Handler::Value(routes::disassociate_route_table),
+        ),
+        (
+            "CreateInternetGateway",
+            Handler::Value(igw::create_internet_gateway),
+        ),
+        (
+            "DescribeInternetGateways",
+            Handler::Value(igw::describe_internet_gateways),
+        ),
+        (
+            "DeleteInternetGateway",
+            Handler::Value(igw::delete_internet_gateway),
+        ),
+        (
+            "AttachInternetGateway",
+            Handler::Value(igw::attach_internet_gateway),
+        ),
+        (
+            "DetachInternetGateway",
+            Handler::Value(igw::detach_internet_gateway),
+        ),
+        ("AllocateAddress", Handler::Value(nat::allocate_address)),
+        ("ReleaseAddress", Handler::Value(nat::release_address)),
+        ("DescribeAddresses", Handler::Value(nat::describe_addresses)),
+        ("CreateNatGateway", Handler::Value(nat::create_nat_gateway)),
+        (
+            "DescribeNatGateways",
+            Handler::Value(nat::describe_nat_gateways),
+        ),
+        ("DeleteNatGateway", Handler::Value(nat::delete_nat_gateway)),
+        (
+            "CreateNetworkInterface",
+            Handler::Value(eni::create_network_interface),
+        ),
+        (
+            "DescribeNetworkInterfaces",
+            Handler::Value(eni::describe_network_interfaces),
+        ),
+        (
+            "DeleteNetworkInterface",
+            Handler::Value(eni::delete_network_interface),
+        ),
+        ("CreateKeyPair", Handler::Value(keypair::create_key_pair)),
+        ("ImportKeyPair", Handler::Value(keypair::import_key_pair)),
+        (
+            "DescribeKeyPairs",
+            Handler::Value(keypair::describe_key_pairs),
+        ),
+        ("DeleteKeyPair", Handler::Value(keypair::delete_key_pair)),
+        ("RunInstances", Handler::Value(instances::run_instances)),
+        (
+            "DescribeInstances",
+            Handler::Value(instances::describe_instances),
+        ),
+        ("StopInstances", Handler::Value(instances::stop_instances)),
+        ("StartInstances", Handler::Value(instances::start_instances)),
+        (
+            "TerminateInstances",
+            Handler::Value(instances::terminate_instances),
+        ),
+        (
+            "CreateVpcEndpoint",
+            Handler::Value(vpce::create_vpc_endpoint),
+        ),
+        (
+            "ModifyVpcEndpoint",
+            Handler::Value(vpce::modify_vpc_endpoint),
+        ),
+        (
+            "DeleteVpcEndpoints",
+            Handler::Value(vpce::delete_vpc_endpoints),
+        ),
+        (
+            "DescribeVpcEndpointServices",
+            Handler::Value(vpce::describe_vpc_endpoint_services),
+        ),
+        ("CreateTags", Handler::Value(tags::create_tags)),
+        ("DeleteTags", Handler::Value(tags::delete_tags)),
+        ("DescribeTags", Handler::Value(tags::describe_tags)),
+    ],
+    unimplemented: &[],
+    before: Some(vpc::ensure_region),
+    records: record_kinds,
+    tick: None,
+};
 
 fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     crate::input::dry_run(input)?;

@@ -32,6 +32,7 @@ pub mod tags;
 pub mod targetgroups;
 
 use crate::ec2::common::Tag;
+use crate::service::{Handler, Service};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record, Scope, Tx, View};
@@ -49,44 +50,106 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-    type Op = fn(&Ctx<'_>, &Value) -> ApiResult<Value>;
-    let f: Op = match op {
-        "CreateLoadBalancer" => loadbalancers::create_load_balancer,
-        "DescribeLoadBalancers" => loadbalancers::describe_load_balancers,
-        "DeleteLoadBalancer" => loadbalancers::delete_load_balancer,
-        "SetSecurityGroups" => loadbalancers::set_security_groups,
-        "DescribeLoadBalancerAttributes" => loadbalancers::describe_attributes,
-        "ModifyLoadBalancerAttributes" => loadbalancers::modify_attributes,
-        "CreateTargetGroup" => targetgroups::create_target_group,
-        "DescribeTargetGroups" => targetgroups::describe_target_groups,
-        "ModifyTargetGroup" => targetgroups::modify_target_group,
-        "DeleteTargetGroup" => targetgroups::delete_target_group,
-        "DescribeTargetGroupAttributes" => targetgroups::describe_attributes,
-        "ModifyTargetGroupAttributes" => targetgroups::modify_attributes,
-        "RegisterTargets" => targetgroups::register_targets,
-        "DeregisterTargets" => targetgroups::deregister_targets,
-        "DescribeTargetHealth" => targetgroups::describe_target_health,
-        "CreateListener" => listeners::create_listener,
-        "DescribeListeners" => listeners::describe_listeners,
-        "ModifyListener" => listeners::modify_listener,
-        "DeleteListener" => listeners::delete_listener,
-        "DescribeListenerCertificates" => listeners::describe_listener_certificates,
-        "AddListenerCertificates" => listeners::add_listener_certificates,
-        "RemoveListenerCertificates" => listeners::remove_listener_certificates,
-        "CreateRule" => rules::create_rule,
-        "DescribeRules" => rules::describe_rules,
-        "ModifyRule" => rules::modify_rule,
-        "DeleteRule" => rules::delete_rule,
-        "AddTags" => tags::add_tags,
-        "RemoveTags" => tags::remove_tags,
-        "DescribeTags" => tags::describe_tags,
-        "DescribeSSLPolicies" => ssl::describe_ssl_policies,
-        _ => return None,
-    };
-    // Load balancers live in VPCs: a region's default network exists from its first request.
-    Some(crate::ec2::vpc::ensure_region(ctx).and_then(|()| f(ctx, input)))
-}
+/// ELBV2's registration.
+pub static SERVICE: Service = Service {
+    name: "elbv2",
+    ops: &[
+        (
+            "CreateLoadBalancer",
+            Handler::Value(loadbalancers::create_load_balancer),
+        ),
+        (
+            "DescribeLoadBalancers",
+            Handler::Value(loadbalancers::describe_load_balancers),
+        ),
+        (
+            "DeleteLoadBalancer",
+            Handler::Value(loadbalancers::delete_load_balancer),
+        ),
+        (
+            "SetSecurityGroups",
+            Handler::Value(loadbalancers::set_security_groups),
+        ),
+        (
+            "DescribeLoadBalancerAttributes",
+            Handler::Value(loadbalancers::describe_attributes),
+        ),
+        (
+            "ModifyLoadBalancerAttributes",
+            Handler::Value(loadbalancers::modify_attributes),
+        ),
+        (
+            "CreateTargetGroup",
+            Handler::Value(targetgroups::create_target_group),
+        ),
+        (
+            "DescribeTargetGroups",
+            Handler::Value(targetgroups::describe_target_groups),
+        ),
+        (
+            "ModifyTargetGroup",
+            Handler::Value(targetgroups::modify_target_group),
+        ),
+        (
+            "DeleteTargetGroup",
+            Handler::Value(targetgroups::delete_target_group),
+        ),
+        (
+            "DescribeTargetGroupAttributes",
+            Handler::Value(targetgroups::describe_attributes),
+        ),
+        (
+            "ModifyTargetGroupAttributes",
+            Handler::Value(targetgroups::modify_attributes),
+        ),
+        (
+            "RegisterTargets",
+            Handler::Value(targetgroups::register_targets),
+        ),
+        (
+            "DeregisterTargets",
+            Handler::Value(targetgroups::deregister_targets),
+        ),
+        (
+            "DescribeTargetHealth",
+            Handler::Value(targetgroups::describe_target_health),
+        ),
+        ("CreateListener", Handler::Value(listeners::create_listener)),
+        (
+            "DescribeListeners",
+            Handler::Value(listeners::describe_listeners),
+        ),
+        ("ModifyListener", Handler::Value(listeners::modify_listener)),
+        ("DeleteListener", Handler::Value(listeners::delete_listener)),
+        (
+            "DescribeListenerCertificates",
+            Handler::Value(listeners::describe_listener_certificates),
+        ),
+        (
+            "AddListenerCertificates",
+            Handler::Value(listeners::add_listener_certificates),
+        ),
+        (
+            "RemoveListenerCertificates",
+            Handler::Value(listeners::remove_listener_certificates),
+        ),
+        ("CreateRule", Handler::Value(rules::create_rule)),
+        ("DescribeRules", Handler::Value(rules::describe_rules)),
+        ("ModifyRule", Handler::Value(rules::modify_rule)),
+        ("DeleteRule", Handler::Value(rules::delete_rule)),
+        ("AddTags", Handler::Value(tags::add_tags)),
+        ("RemoveTags", Handler::Value(tags::remove_tags)),
+        ("DescribeTags", Handler::Value(tags::describe_tags)),
+        (
+            "DescribeSSLPolicies",
+            Handler::Value(ssl::describe_ssl_policies),
+        ),
+    ],
+    unimplemented: &[],
+    before: None,
+    records: record_kinds,
+    tick: None,
+};
 
 /// Reads shared by transactions and snapshots, so lookups work in both.
 pub trait Read {

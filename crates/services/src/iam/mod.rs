@@ -8,7 +8,7 @@
 //! instead, keyed by access key id, so that signature verification finds them in one lookup
 //! whatever the account.
 
-use crate::Ctx;
+use crate::service::{Handler, Service};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record};
 use base64::Engine as _;
@@ -34,35 +34,61 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-    Some(match op {
-        "CreateRole" => roles::create_role(ctx, input),
-        "GetRole" => roles::get_role(ctx, input),
-        "ListRoles" => roles::list_roles(ctx, input),
-        "DeleteRole" => roles::delete_role(ctx, input),
-        "UpdateAssumeRolePolicy" => roles::update_assume_role_policy(ctx, input),
-        "PutRolePolicy" => roles::put_role_policy(ctx, input),
-        "GetRolePolicy" => roles::get_role_policy(ctx, input),
-        "DeleteRolePolicy" => roles::delete_role_policy(ctx, input),
-        "ListRolePolicies" => roles::list_role_policies(ctx, input),
-        "AttachRolePolicy" => roles::attach_role_policy(ctx, input),
-        "DetachRolePolicy" => roles::detach_role_policy(ctx, input),
-        "ListAttachedRolePolicies" => roles::list_attached_role_policies(ctx, input),
-        "CreatePolicy" => policies::create_policy(ctx, input),
-        "GetPolicy" => policies::get_policy(ctx, input),
-        "GetPolicyVersion" => policies::get_policy_version(ctx, input),
-        "DeletePolicy" => policies::delete_policy(ctx, input),
-        "ListPolicies" => policies::list_policies(ctx, input),
-        "CreateUser" => users::create_user(ctx, input),
-        "GetUser" => users::get_user(ctx, input),
-        "DeleteUser" => users::delete_user(ctx, input),
-        "ListUsers" => users::list_users(ctx, input),
-        "CreateAccessKey" => users::create_access_key(ctx, input),
-        "DeleteAccessKey" => users::delete_access_key(ctx, input),
-        "ListAccessKeys" => users::list_access_keys(ctx, input),
-        _ => return None,
-    })
-}
+/// IAM's registration.
+pub static SERVICE: Service = Service {
+    name: "iam",
+    ops: &[
+        ("CreateRole", Handler::Value(roles::create_role)),
+        ("GetRole", Handler::Value(roles::get_role)),
+        ("ListRoles", Handler::Value(roles::list_roles)),
+        ("DeleteRole", Handler::Value(roles::delete_role)),
+        (
+            "UpdateAssumeRolePolicy",
+            Handler::Value(roles::update_assume_role_policy),
+        ),
+        ("PutRolePolicy", Handler::Value(roles::put_role_policy)),
+        ("GetRolePolicy", Handler::Value(roles::get_role_policy)),
+        (
+            "DeleteRolePolicy",
+            Handler::Value(roles::delete_role_policy),
+        ),
+        (
+            "ListRolePolicies",
+            Handler::Value(roles::list_role_policies),
+        ),
+        (
+            "AttachRolePolicy",
+            Handler::Value(roles::attach_role_policy),
+        ),
+        (
+            "DetachRolePolicy",
+            Handler::Value(roles::detach_role_policy),
+        ),
+        (
+            "ListAttachedRolePolicies",
+            Handler::Value(roles::list_attached_role_policies),
+        ),
+        ("CreatePolicy", Handler::Value(policies::create_policy)),
+        ("GetPolicy", Handler::Value(policies::get_policy)),
+        (
+            "GetPolicyVersion",
+            Handler::Value(policies::get_policy_version),
+        ),
+        ("DeletePolicy", Handler::Value(policies::delete_policy)),
+        ("ListPolicies", Handler::Value(policies::list_policies)),
+        ("CreateUser", Handler::Value(users::create_user)),
+        ("GetUser", Handler::Value(users::get_user)),
+        ("DeleteUser", Handler::Value(users::delete_user)),
+        ("ListUsers", Handler::Value(users::list_users)),
+        ("CreateAccessKey", Handler::Value(users::create_access_key)),
+        ("DeleteAccessKey", Handler::Value(users::delete_access_key)),
+        ("ListAccessKeys", Handler::Value(users::list_access_keys)),
+    ],
+    unimplemented: &[],
+    before: None,
+    records: record_kinds,
+    tick: None,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Records

@@ -1,9 +1,9 @@
 use super::*;
 use crate::auth::test_support::*;
-use crate::Config;
+use crate::{Config, Ctx};
 
 fn ok(ctx: &Ctx<'_>, op: &str, input: Value) -> Value {
-    match call(ctx, op, &input) {
+    match SERVICE.call_value(ctx, op, &input) {
         Some(Ok(v)) => v,
         Some(Err(e)) => panic!("{op} failed: {e}"),
         None => panic!("{op} is not implemented"),
@@ -11,7 +11,7 @@ fn ok(ctx: &Ctx<'_>, op: &str, input: Value) -> Value {
 }
 
 fn err(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiError {
-    match call(ctx, op, &input) {
+    match SERVICE.call_value(ctx, op, &input) {
         Some(Err(e)) => e,
         other => panic!("{op} should have failed: {other:?}"),
     }
@@ -581,13 +581,14 @@ fn get_user_with_assumed_role_credentials_needs_a_name() {
     let config = Config::default();
     let ctx = ctx_as(&store, &config, root_principal("123456789012"));
     create_role(&ctx, "r");
-    let out = crate::sts::call(
-        &ctx,
-        "AssumeRole",
-        &json!({"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "s"}),
-    )
-    .unwrap()
-    .unwrap();
+    let out = crate::sts::SERVICE
+        .call_value(
+            &ctx,
+            "AssumeRole",
+            &json!({"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "s"}),
+        )
+        .unwrap()
+        .unwrap();
     let key = out["Credentials"]["AccessKeyId"].as_str().unwrap();
     let session = crate::auth::resolve(&store, &config, key, ctx.now).unwrap();
     let as_role = ctx_as(&store, &config, session.principal);

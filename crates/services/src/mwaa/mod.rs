@@ -6,6 +6,7 @@ pub mod lifecycle;
 mod validate;
 
 use crate::ec2::{nat, routes, sg, vpc, vpce};
+use crate::service::{Handler, Service};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{encode::Memo, ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record, Scope, Store, Tx, View};
@@ -31,30 +32,34 @@ pub fn record_kinds() -> Vec<Kind> {
     ]
 }
 
-pub fn call(ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Output>> {
-    // The busiest reads encode typed outputs straight from the records.
-    match op {
-        "GetEnvironment" => return Some(get_environment(ctx, input)),
-        "ListEnvironments" => return Some(list_environments(ctx, input)),
-        _ => {}
-    }
-    Some(
-        match op {
-            "CreateEnvironment" => create_environment(ctx, input),
-            "UpdateEnvironment" => update_environment(ctx, input),
-            "DeleteEnvironment" => delete_environment(ctx, input),
-            "TagResource" => tag_resource(ctx, input),
-            "UntagResource" => untag_resource(ctx, input),
-            "ListTagsForResource" => list_tags(ctx, input),
-            "CreateCliToken" => create_token(ctx, input, TokenKind::Cli),
-            "CreateWebLoginToken" => create_token(ctx, input, TokenKind::Web),
-            "InvokeRestApi" => invoke_rest_api(ctx, input),
-            "PublishMetrics" => publish_metrics(ctx, input),
-            _ => return None,
-        }
-        .map(Output::from),
-    )
-}
+/// MWAA's registration.
+pub static SERVICE: Service = Service {
+    name: "mwaa",
+    ops: &[
+        ("GetEnvironment", Handler::Output(get_environment)),
+        ("ListEnvironments", Handler::Output(list_environments)),
+        ("CreateEnvironment", Handler::Value(create_environment)),
+        ("UpdateEnvironment", Handler::Value(update_environment)),
+        ("DeleteEnvironment", Handler::Value(delete_environment)),
+        ("TagResource", Handler::Value(tag_resource)),
+        ("UntagResource", Handler::Value(untag_resource)),
+        ("ListTagsForResource", Handler::Value(list_tags)),
+        (
+            "CreateCliToken",
+            Handler::Value(|ctx, input| create_token(ctx, input, TokenKind::Cli)),
+        ),
+        (
+            "CreateWebLoginToken",
+            Handler::Value(|ctx, input| create_token(ctx, input, TokenKind::Web)),
+        ),
+        ("InvokeRestApi", Handler::Value(invoke_rest_api)),
+        ("PublishMetrics", Handler::Value(publish_metrics)),
+    ],
+    unimplemented: &[],
+    before: None,
+    records: record_kinds,
+    tick: Some(tick),
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {

@@ -1,0 +1,203 @@
+//! One registration per service: what an emulated AWS service gives the rest of Airlock.
+//!
+//! A service module exports one [`Service`] value; [`SERVICES`] collects them. The request path
+//! finds an operation's handler here, the store learns every record kind from here (a record
+//! whose kind is not registered cannot be written), and the server's ticker runs every
+//! registered tick. Adding a service is a new module plus one line in [`SERVICES`]; adding an
+//! operation is one line in its service's `ops` (and the operation in the model generator's list).
+
+use crate::{Config, Ctx};
+use airlock_protocol::{ApiError, ApiResult, Output};
+use airlock_store::{Kind, Store};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use time::OffsetDateTime;
+
+/// Runs one operation.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// Returns the output as a JSON value keyed by the model's member names.
+    Value(fn(&Ctx<'_>, &Value) -> ApiResult<Value>),
+    /// Returns a typed output (the busiest reads encode straight from the records).
+    Output(fn(&Ctx<'_>, &Value) -> ApiResult<Output>),
+}
+
+impl Handler {
+    fn run(self, ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+        match self {
+            Handler::Value(f) => f(ctx, input).map(Output::from),
+            Handler::Output(f) => f(ctx, input),
+        }
+    }
+}
+
+/// Persists a service's finished time-driven phases at `now`; returns how many records moved.
+pub type Tick = fn(&Store, &Config, OffsetDateTime) -> ApiResult<usize>;
+
+/// An operation of the committed model that Airlock answers with an error on purpose, and the
+/// error AWS would give in its place.
+pub struct Unimplemented {
+    pub op: &'static str,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+/// Everything one emulated service registers.
+pub struct Service {
+    /// Botocore's service name: the committed model this service is served from
+    /// (`airlock_model::all()`), which gives its signing name and protocol.
+    pub name: &'static str,
+    /// The operations it runs, by the model's operation name.
+    pub ops: &'static [(&'static str, Handler)],
+    /// Operations of the model it deliberately does not run.
+    pub unimplemented: &'static [Unimplemented],
+    /// Runs before every operation (EC2 creates a region's default network on first use).
+    pub before: Option<fn(&Ctx<'_>) -> ApiResult<()>>,
+    /// Every record type the service keeps: the store loads and accepts only registered kinds.
+    pub records: fn() -> Vec<Kind>,
+    /// Persists time-driven transitions; the server calls it a few times a second. Reads never
+    /// depend on it having run.
+    pub tick: Option<Tick>,
+}
+
+impl Service {
+    /// Runs one of this service's operations and gives the output as a JSON value (for tests
+    /// that drive a service without the protocol layer).
+    pub fn call_value(&self, ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+        call(ctx, self.name, op, input).map(|r| r.map(|o| o.to_value()))
+    }
+}
+
+/// Every emulated service.
+pub static SERVICES: &[&Service] = &[
+    &crate::ec2::SERVICE,
+    &crate::mwaa::SERVICE,
+    &crate::iam::SERVICE,
+    &crate::sts::SERVICE,
+    &crate::acm::SERVICE,
+    &crate::elbv2::SERVICE,
+];
+
+/// Records kept by no single service (the local CA).
+fn shared_records() -> Vec<Kind> {
+    vec![Kind::of::<crate::ca::CaRecord>()]
+}
+
+/// What a request for (service, operation) runs.
+enum Route {
+    Run(&'static Service, Handler),
+    Refuse(&'static Unimplemented),
+}
+
+fn routes() -> &'static HashMap<(&'static str, &'static str), Route> {
+    static ROUTES: OnceLock<HashMap<(&'static str, &'static str), Route>> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let mut routes = HashMap::new();
+        for &s in SERVICES {
+            for &(op, h) in s.ops {
+                routes.insert((s.name, op), Route::Run(s, h));
+            }
+            for u in s.unimplemented {
+                routes.insert((s.name, u.op), Route::Refuse(u));
+            }
+        }
+        routes
+    })
+}
+
+/// Runs operation `op` of service `service` (botocore's names). `None`: no registered service
+/// runs it (the protocol's "unknown operation").
+pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
+    Some(match routes().get(&(service, op))? {
+        Route::Run(s, h) => match s.before.map_or(Ok(()), |f| f(ctx)) {
+            Ok(()) => h.run(ctx, input),
+            Err(e) => Err(e),
+        },
+        Route::Refuse(u) => Err(ApiError::new(u.code, u.message)),
+    })
+}
+
+/// Every record kind the services keep; the store needs them to load a data directory and
+/// refuses to write any other.
+pub fn record_kinds() -> Vec<Kind> {
+    let mut kinds = shared_records();
+    for s in SERVICES {
+        kinds.extend((s.records)());
+    }
+    kinds
+}
+
+/// Moves time-based state forward in every service that has some.
+pub fn tick(store: &Store, config: &Config, now: OffsetDateTime) -> ApiResult<usize> {
+    let mut moved = 0;
+    for f in SERVICES.iter().filter_map(|s| s.tick) {
+        moved += f(store, config, now)?;
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_model_has_exactly_one_registered_service() {
+        let models: BTreeSet<&str> = airlock_model::all().iter().map(|m| m.name).collect();
+        let services: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
+        let unique: BTreeSet<&str> = services.iter().copied().collect();
+        assert_eq!(
+            unique.len(),
+            services.len(),
+            "a service is registered twice"
+        );
+        assert_eq!(models, unique);
+    }
+
+    /// An operation of a committed model that nothing dispatches would answer "unknown
+    /// operation" although Airlock claims it; one dispatched but absent from the model can never
+    /// be reached.
+    #[test]
+    fn every_model_operation_is_dispatched_or_refused_on_purpose() {
+        for s in SERVICES {
+            let model = airlock_model::all()
+                .iter()
+                .find(|m| m.name == s.name)
+                .expect("registered services have models");
+            let in_model: BTreeSet<&str> = model.operations().map(|o| &*o.name).collect();
+            let mut handled = BTreeSet::new();
+            for op in s
+                .ops
+                .iter()
+                .map(|(op, _)| *op)
+                .chain(s.unimplemented.iter().map(|u| u.op))
+            {
+                assert!(handled.insert(op), "{}: {op} is listed twice", s.name);
+            }
+            let missing: Vec<_> = in_model.difference(&handled).collect();
+            let extra: Vec<_> = handled.difference(&in_model).collect();
+            assert!(
+                missing.is_empty(),
+                "{}: operations of the model that nothing dispatches: {missing:?}",
+                s.name
+            );
+            assert!(
+                extra.is_empty(),
+                "{}: dispatched operations the model does not have: {extra:?}",
+                s.name
+            );
+        }
+    }
+
+    #[test]
+    fn record_kinds_are_registered_once() {
+        let kinds = record_kinds();
+        let names: BTreeSet<&str> = kinds.iter().map(|k| k.name).collect();
+        assert_eq!(
+            names.len(),
+            kinds.len(),
+            "a record kind is registered twice"
+        );
+    }
+}
