@@ -487,16 +487,9 @@ impl Resolved {
     }
 }
 
-/// The served zone that holds `name`: the longest one it falls in.
+/// The served zone that holds `name`.
 fn zone_of(name: &str) -> Option<&'static str> {
-    dns::ZONES
-        .iter()
-        .copied()
-        .filter(|z| {
-            name.strip_suffix(z)
-                .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-        })
-        .max_by_key(|z| z.len())
+    dns::zone_of(name).map(|z| z.name)
 }
 
 fn lookup(source: &Source, name: &str) -> Answer {

@@ -59,6 +59,8 @@ pub struct Service {
     /// Persists time-driven transitions; the server calls it a few times a second. Reads never
     /// depend on it having run.
     pub tick: Option<Tick>,
+    /// The DNS zones it answers for, each with the function that answers its names.
+    pub dns: &'static [crate::dns::Zone],
 }
 
 impl Service {

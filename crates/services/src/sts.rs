@@ -31,6 +31,7 @@ pub static SERVICE: Service = Service {
     before: None,
     records: record_kinds,
     tick: None,
+    dns: &[],
 };
 
 /// Temporary credentials issued by AssumeRole.
@@ -305,13 +306,14 @@ mod tests {
 
         // From another account: allowed (no policy enforcement yet).
         let caller = ctx_as(&store, &config, root_principal("222222222222"));
-        let out = SERVICE.call_value(
-            &caller,
-            "AssumeRole",
-            &json!({"RoleArn": arn, "RoleSessionName": "s1"}),
-        )
-        .unwrap()
-        .unwrap();
+        let out = SERVICE
+            .call_value(
+                &caller,
+                "AssumeRole",
+                &json!({"RoleArn": arn, "RoleSessionName": "s1"}),
+            )
+            .unwrap()
+            .unwrap();
         let creds = &out["Credentials"];
         let key = creds["AccessKeyId"].as_str().unwrap();
         assert!(key.starts_with("ASIA") && key.len() == 20);
@@ -351,7 +353,8 @@ mod tests {
 
         // The session's own GetCallerIdentity.
         let session_ctx = ctx_as(&store, &config, resolved.principal.clone());
-        let me = SERVICE.call_value(&session_ctx, "GetCallerIdentity", &json!({}))
+        let me = SERVICE
+            .call_value(&session_ctx, "GetCallerIdentity", &json!({}))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -377,34 +380,37 @@ mod tests {
         create_role(&ctx, "Short", json!({}));
         let arn = "arn:aws:iam::111111111111:role/Short";
 
-        let err = SERVICE.call_value(
-            &ctx,
-            "AssumeRole",
-            &json!({"RoleArn": "arn:aws:iam::111111111111:role/Nope", "RoleSessionName": "s"}),
-        )
-        .unwrap()
-        .unwrap_err();
+        let err = SERVICE
+            .call_value(
+                &ctx,
+                "AssumeRole",
+                &json!({"RoleArn": "arn:aws:iam::111111111111:role/Nope", "RoleSessionName": "s"}),
+            )
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.code, "AccessDenied");
         assert_eq!(err.status, Some(403));
         assert_eq!(err.message, "User: arn:aws:iam::111111111111:root is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::111111111111:role/Nope");
 
         // The role lives in another account than the ARN names.
-        let err = SERVICE.call_value(
-            &ctx,
-            "AssumeRole",
-            &json!({"RoleArn": "arn:aws:iam::999999999999:role/Short", "RoleSessionName": "s"}),
-        )
-        .unwrap()
-        .unwrap_err();
+        let err = SERVICE
+            .call_value(
+                &ctx,
+                "AssumeRole",
+                &json!({"RoleArn": "arn:aws:iam::999999999999:role/Short", "RoleSessionName": "s"}),
+            )
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.code, "AccessDenied");
 
-        let err = SERVICE.call_value(
-            &ctx,
-            "AssumeRole",
-            &json!({"RoleArn": arn, "RoleSessionName": "s", "DurationSeconds": 7200}),
-        )
-        .unwrap()
-        .unwrap_err();
+        let err = SERVICE
+            .call_value(
+                &ctx,
+                "AssumeRole",
+                &json!({"RoleArn": arn, "RoleSessionName": "s", "DurationSeconds": 7200}),
+            )
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.code, "ValidationError");
         assert_eq!(
             err.message,
@@ -425,21 +431,23 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert_eq!(err.code, "ValidationError");
-        assert!(SERVICE.call_value(
-            &chained,
-            "AssumeRole",
-            &json!({"RoleArn": arn, "RoleSessionName": "s2"})
-        )
-        .unwrap()
-        .is_ok());
+        assert!(SERVICE
+            .call_value(
+                &chained,
+                "AssumeRole",
+                &json!({"RoleArn": arn, "RoleSessionName": "s2"})
+            )
+            .unwrap()
+            .is_ok());
 
-        let err = SERVICE.call_value(
-            &ctx,
-            "AssumeRole",
-            &json!({"RoleArn": arn, "RoleSessionName": "s", "Policy": "{nope"}),
-        )
-        .unwrap()
-        .unwrap_err();
+        let err = SERVICE
+            .call_value(
+                &ctx,
+                "AssumeRole",
+                &json!({"RoleArn": arn, "RoleSessionName": "s", "Policy": "{nope"}),
+            )
+            .unwrap()
+            .unwrap_err();
         assert_eq!(err.code, "MalformedPolicyDocument");
     }
 

@@ -90,6 +90,7 @@ pub static SERVICE: Service = Service {
     before: None,
     records: record_kinds,
     tick: None,
+    dns: &[],
 };
 
 // ------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 pub mod cidr;
 pub mod common;
+pub mod dns;
 pub mod eni;
 pub mod fabric;
 pub mod igw;
@@ -221,6 +222,7 @@ pub static SERVICE: Service = Service {
     before: Some(vpc::ensure_region),
     records: record_kinds,
     tick: None,
+    dns: dns::ZONES,
 };
 
 fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

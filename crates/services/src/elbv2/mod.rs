@@ -23,6 +23,7 @@
 //! target groups can be created but hold no functions.
 
 pub mod actions;
+pub mod dns;
 pub mod listeners;
 pub mod loadbalancers;
 pub mod routing;
@@ -149,6 +150,7 @@ pub static SERVICE: Service = Service {
     before: None,
     records: record_kinds,
     tick: None,
+    dns: dns::ZONES,
 };
 
 /// Reads shared by transactions and snapshots, so lookups work in both.

@@ -1,0 +1,187 @@
+//! EC2's names in DNS: interface endpoints' names, instances' private and public names.
+
+use super::{eni, instances, vpc, vpce};
+use crate::dns::{Answer, Zone};
+use crate::Config;
+use airlock_store::View;
+use std::net::Ipv4Addr;
+use time::OffsetDateTime;
+
+pub const ZONES: &[Zone] = &[
+    Zone {
+        name: "vpce.amazonaws.com",
+        answer: endpoint,
+    },
+    Zone {
+        name: "compute.internal",
+        answer: private_name,
+    },
+    Zone {
+        name: "ec2.internal",
+        answer: private_name,
+    },
+    Zone {
+        name: "compute.amazonaws.com",
+        answer: public_name,
+    },
+    Zone {
+        name: "compute-1.amazonaws.com",
+        answer: public_name,
+    },
+];
+
+/// `vpce-<id>-<label>[-<az>].<service base>` → the endpoint's interface addresses (all of them,
+/// or the one in that zone), once the endpoint is available.
+fn endpoint(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> Answer {
+    let Some((first, base)) = name.split_once('.') else {
+        return Answer::NxDomain;
+    };
+    let Some(rest) = first.strip_prefix("vpce-") else {
+        return Answer::NxDomain;
+    };
+    let Some((hex, label_zone)) = rest.split_once('-') else {
+        return Answer::NxDomain;
+    };
+    let id = format!("vpce-{hex}");
+    for (scope, e) in v.find::<vpce::VpcEndpoint>(&id) {
+        if e.endpoint_type != "Interface" || e.base_dns != base || e.state(now) != "available" {
+            continue;
+        }
+        let zone = match label_zone.strip_prefix(e.dns_label.as_str()) {
+            Some("") => None,
+            Some(z) => match z.strip_prefix('-') {
+                Some(az) => Some(az),
+                None => return Answer::NxDomain,
+            },
+            None => return Answer::NxDomain,
+        };
+        let mut ips = Vec::new();
+        for eni_id in &e.eni_ids {
+            if let Some(n) = v.get::<eni::NetworkInterface>(&scope, eni_id) {
+                if zone.is_none_or(|z| z == n.az) {
+                    ips.push(Ipv4Addr::from(n.private_ip));
+                }
+            }
+        }
+        return if ips.is_empty() {
+            Answer::NxDomain
+        } else {
+            Answer::A(ips)
+        };
+    }
+    Answer::NxDomain
+}
+
+/// `ip-10-0-1-23.<region>.compute.internal` (`ip-...ec2.internal` in us-east-1) → the address,
+/// while an interface holds it.
+fn private_name(v: &View<'_>, _: &Config, _: OffsetDateTime, name: &str) -> Answer {
+    let Some((first, rest)) = name.split_once('.') else {
+        return Answer::NxDomain;
+    };
+    let region = match rest {
+        "ec2.internal" => "us-east-1",
+        r => match r.strip_suffix(".compute.internal") {
+            Some(region) => region,
+            None => return Answer::NxDomain,
+        },
+    };
+    let Some(ip) = first
+        .strip_prefix("ip-")
+        .and_then(|d| d.replace('-', ".").parse::<Ipv4Addr>().ok())
+    else {
+        return Answer::NxDomain;
+    };
+    // The VPC resolver answers private names only in VPCs with DNS support.
+    let held = v
+        .find::<eni::NetworkInterface>(name)
+        .iter()
+        .any(|(scope, n)| {
+            scope.region == region
+                && n.private_ip == u32::from(ip)
+                && v.get::<vpc::Vpc>(scope, &n.vpc_id)
+                    .is_some_and(|vpc| vpc.dns_support)
+        });
+    if held {
+        Answer::A(vec![ip])
+    } else {
+        Answer::NxDomain
+    }
+}
+
+/// `ec2-a-b-c-d.<region>.compute.amazonaws.com` (`ec2-a-b-c-d.compute-1.amazonaws.com` for
+/// us-east-1) → `(region, a.b.c.d)`, if the name is in that form.
+pub fn parse_public_name(name: &str) -> Option<(String, Ipv4Addr)> {
+    let (first, rest) = name.split_once('.')?;
+    let region = match rest {
+        "compute-1.amazonaws.com" => "us-east-1",
+        r => {
+            let region = r.strip_suffix(".compute.amazonaws.com")?;
+            if region.is_empty() || region.contains('.') {
+                return None;
+            }
+            region
+        }
+    };
+    let dashed = first.strip_prefix("ec2-")?;
+    let parts: Vec<&str> = dashed.split('-').collect();
+    if parts.len() != 4
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let ip: Ipv4Addr = parts.join(".").parse().ok()?;
+    Some((region.to_owned(), ip))
+}
+
+/// An instance's public DNS name → its public address, while a pending or running instance in a
+/// VPC with DNS hostnames holds it.
+fn public_name(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+    let Some((region, ip)) = parse_public_name(name) else {
+        return Answer::NxDomain;
+    };
+    let ip_text = ip.to_string();
+    // Only the canonical spelling exists (no leading zeros; us-east-1 only under compute-1).
+    if instances::public_dns_name(&region, &ip_text) != name {
+        return Answer::NxDomain;
+    }
+    let scale = |s: f64| config.scaled(s);
+    if instances::public_ip_in_use(v, &scale, now, &region, &ip_text) {
+        Answer::A(vec![ip])
+    } else {
+        Answer::NxDomain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_names() {
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        assert_eq!(
+            parse_public_name("ec2-127-255-1-2.us-west-2.compute.amazonaws.com"),
+            Some(("us-west-2".into(), ip("127.255.1.2")))
+        );
+        assert_eq!(
+            parse_public_name("ec2-127-255-1-2.compute-1.amazonaws.com"),
+            Some(("us-east-1".into(), ip("127.255.1.2")))
+        );
+        for bad in [
+            "ec2-127-255-1.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-2-3.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-256.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-x.us-west-2.compute.amazonaws.com",
+            "ec2-127-255--2.us-west-2.compute.amazonaws.com",
+            "ip-127-255-1-2.us-west-2.compute.amazonaws.com",
+            "ec2-127-255-1-2.compute.amazonaws.com",
+            "ec2-127-255-1-2.a.b.compute.amazonaws.com",
+            "compute.amazonaws.com",
+            "ec2-127-255-1-2.compute-2.amazonaws.com",
+        ] {
+            assert_eq!(parse_public_name(bad), None, "{bad}");
+        }
+    }
+}
