@@ -5,6 +5,8 @@ Writes crates/model/models/<service>.json: the model's metadata, the implemented
 shape they reach, with documentation strings removed. The codecs in airlock-protocol interpret these
 files, so the wire format Airlock speaks is AWS's own model, not a transcription of it.
 
+Then runs tools/gen-dto.py, which generates the typed shapes (crates/dto) from these files.
+
 Usage: tools/gen-models.py [--check]   (needs botocore, pinned in tools/requirements.txt)
 """
 import gzip
@@ -139,6 +141,10 @@ def main():
     if stale:
         print("generated models are stale; run tools/gen-models.py:", *stale, sep="\n  ")
         sys.exit(1)
+    if not check:
+        # The typed shapes follow the models.
+        import subprocess
+        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "gen-dto.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@
 use airlock_protocol::{ApiError, ApiResult};
 use serde_json::Value;
 
+/// The input as its generated type (`airlock_dto`). The protocol layer has checked it against the
+/// same model, so a mismatch is Airlock's bug, reported as an internal error.
+pub fn typed<'a, T: serde::Deserialize<'a>>(input: &'a Value) -> ApiResult<T> {
+    T::deserialize(input)
+        .map_err(|e| ApiError::internal(format!("An internal error has occurred (input: {e})")))
+}
+
 pub fn str<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
     input.get(name).and_then(Value::as_str)
 }

@@ -9,12 +9,15 @@ use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
 use crate::service::{Handler, Service};
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::sts::{
+    AssumeRoleRequest, AssumeRoleResponse, AssumedRoleUser, Credentials, GetCallerIdentityResponse,
+};
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record};
 use base64::Engine as _;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 pub fn record_kinds() -> Vec<Kind> {
     vec![Kind::of::<Session>()]
@@ -24,8 +27,8 @@ pub fn record_kinds() -> Vec<Kind> {
 pub static SERVICE: Service = Service {
     name: "sts",
     ops: &[
-        ("GetCallerIdentity", Handler::Value(get_caller_identity)),
-        ("AssumeRole", Handler::Value(assume_role)),
+        ("GetCallerIdentity", Handler::Output(get_caller_identity)),
+        ("AssumeRole", Handler::Output(assume_role)),
     ],
     unimplemented: &[],
     before: None,
@@ -72,11 +75,11 @@ impl Record for Session {
     }
 }
 
-pub fn get_caller_identity(ctx: &Ctx<'_>, _input: &Value) -> ApiResult<Value> {
-    Ok(json!({
-        "UserId": ctx.principal.user_id,
-        "Account": ctx.principal.account,
-        "Arn": ctx.principal.arn,
+pub fn get_caller_identity(ctx: &Ctx<'_>, _input: &Value) -> ApiResult<Output> {
+    Ok(Output::new(GetCallerIdentityResponse {
+        account: Some(ctx.principal.account.clone()),
+        arn: Some(ctx.principal.arn.clone()),
+        user_id: Some(ctx.principal.user_id.clone()),
     }))
 }
 
@@ -128,10 +131,11 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
     !any("Deny") && any("Allow")
 }
 
-pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let role_arn = input::req(input, "RoleArn")?;
-    let session_name = input::req(input, "RoleSessionName")?;
-    let requested = input::int(input, "DurationSeconds");
+pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: AssumeRoleRequest = input::typed(input)?;
+    let role_arn = input.role_arn.as_str();
+    let session_name = input.role_session_name.as_str();
+    let requested = input.duration_seconds.map(i64::from);
     let duration = requested.unwrap_or(3600);
     if duration < 900 {
         return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")));
@@ -140,7 +144,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")));
     }
     // Session policies: only checked to be JSON; they restrict nothing yet.
-    let policy = input::str(input, "Policy");
+    let policy = input.policy.as_deref();
     if let Some(p) = policy {
         if serde_json::from_str::<Value>(p)
             .map(|v| !v.is_object())
@@ -152,11 +156,11 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ));
         }
     }
-    let policy_arns = input::list(input, "PolicyArns");
+    let policy_arns = input.policy_arns.as_deref().unwrap_or_default();
     if policy_arns.len() > 10 {
         return Err(validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"));
     }
-    let tags = input::list(input, "Tags");
+    let tags = input.tags.as_deref().unwrap_or_default();
     let packed = (policy.is_some() || !policy_arns.is_empty() || !tags.is_empty()).then(|| {
         // An estimate of AWS's compressed size as a percentage of the allowance (unverified).
         let size =
@@ -179,9 +183,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         )
         .with_status(403)
     };
-    let min_token = input::int(input, "MinimumSessionTokenSize")
-        .unwrap_or(0)
-        .max(0) as usize;
+    let min_token = input.minimum_session_token_size.unwrap_or(0).max(0) as usize;
     let now = ctx.now;
     let expiration = (now + time::Duration::seconds(duration))
         .replace_millisecond(0)
@@ -235,38 +237,33 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ),
             expires_at: expiration.unix_timestamp(),
             source_arn: ctx.principal.arn.clone(),
-            source_identity: input::str(input, "SourceIdentity").map(str::to_owned),
+            source_identity: input.source_identity.clone(),
         };
         tx.put(&key_scope, session.clone())?;
         iam::roles::record_use(tx, &role_scope, &role, crate::iso(now), &ctx.region)?;
         Ok(session)
     })?;
-    let mut out = Map::new();
-    out.insert(
-        "Credentials".into(),
-        json!({
-            "AccessKeyId": session.access_key_id,
-            "SecretAccessKey": session.secret_access_key,
-            "SessionToken": session.session_token,
-            "Expiration": crate::iso(expiration),
+    Ok(Output::new(AssumeRoleResponse {
+        assumed_role_user: Some(AssumedRoleUser {
+            arn: session.arn.clone(),
+            assumed_role_id: session.user_id(),
         }),
-    );
-    out.insert(
-        "AssumedRoleUser".into(),
-        json!({"AssumedRoleId": session.user_id(), "Arn": session.arn}),
-    );
-    if let Some(p) = packed {
-        out.insert("PackedPolicySize".into(), json!(p));
-    }
-    if let Some(s) = &session.source_identity {
-        out.insert("SourceIdentity".into(), json!(s));
-    }
-    Ok(Value::Object(out))
+        credentials: Some(Credentials {
+            access_key_id: session.access_key_id,
+            expiration: crate::iso(expiration),
+            secret_access_key: session.secret_access_key,
+            session_token: session.session_token,
+        }),
+        packed_policy_size: packed.map(|p| p as i32),
+        source_identity: session.source_identity,
+        ..AssumeRoleResponse::default()
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use crate::auth::test_support::*;
 
     fn create_role(ctx: &Ctx<'_>, name: &str, extra: Value) -> Value {
