@@ -177,8 +177,8 @@ pub struct DescribeCertificateResponse {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DomainValidation {
-    #[serde(rename = "DomainName")]
-    pub domain_name: String,
+    #[serde(rename = "DomainName", default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
     #[serde(rename = "HttpRedirect", default, skip_serializing_if = "Option::is_none")]
     pub http_redirect: Option<HttpRedirect>,
     #[serde(rename = "ResourceRecord", default, skip_serializing_if = "Option::is_none")]
@@ -365,14 +365,14 @@ pub struct RemoveTagsFromCertificateRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RenewalSummary {
-    #[serde(rename = "DomainValidationOptions")]
-    pub domain_validation_options: Vec<DomainValidation>,
-    #[serde(rename = "RenewalStatus")]
-    pub renewal_status: String,
+    #[serde(rename = "DomainValidationOptions", default, skip_serializing_if = "Option::is_none")]
+    pub domain_validation_options: Option<Vec<DomainValidation>>,
+    #[serde(rename = "RenewalStatus", default, skip_serializing_if = "Option::is_none")]
+    pub renewal_status: Option<String>,
     #[serde(rename = "RenewalStatusReason", default, skip_serializing_if = "Option::is_none")]
     pub renewal_status_reason: Option<String>,
-    #[serde(rename = "UpdatedAt")]
-    pub updated_at: String,
+    #[serde(rename = "UpdatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -429,18 +429,18 @@ pub struct ResourceNotFoundException {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResourceRecord {
-    #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "Type")]
-    pub r#type: String,
-    #[serde(rename = "Value")]
-    pub value: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
-    #[serde(rename = "Key")]
-    pub key: String,
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }

@@ -29,8 +29,8 @@ pub struct Action {
     pub redirect_config: Option<RedirectActionConfig>,
     #[serde(rename = "TargetGroupArn", default, skip_serializing_if = "Option::is_none")]
     pub target_group_arn: Option<String>,
-    #[serde(rename = "Type")]
-    pub r#type: String,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,26 +93,26 @@ pub struct AuthenticateCognitoActionConfig {
     pub session_cookie_name: Option<String>,
     #[serde(rename = "SessionTimeout", default, skip_serializing_if = "Option::is_none")]
     pub session_timeout: Option<i64>,
-    #[serde(rename = "UserPoolArn")]
-    pub user_pool_arn: String,
-    #[serde(rename = "UserPoolClientId")]
-    pub user_pool_client_id: String,
-    #[serde(rename = "UserPoolDomain")]
-    pub user_pool_domain: String,
+    #[serde(rename = "UserPoolArn", default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_arn: Option<String>,
+    #[serde(rename = "UserPoolClientId", default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_client_id: Option<String>,
+    #[serde(rename = "UserPoolDomain", default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_domain: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthenticateOidcActionConfig {
     #[serde(rename = "AuthenticationRequestExtraParams", default, skip_serializing_if = "Option::is_none")]
     pub authentication_request_extra_params: Option<BTreeMap<String, String>>,
-    #[serde(rename = "AuthorizationEndpoint")]
-    pub authorization_endpoint: String,
-    #[serde(rename = "ClientId")]
-    pub client_id: String,
+    #[serde(rename = "AuthorizationEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(rename = "ClientId", default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     #[serde(rename = "ClientSecret", default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-    #[serde(rename = "Issuer")]
-    pub issuer: String,
+    #[serde(rename = "Issuer", default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     #[serde(rename = "OnUnauthenticatedRequest", default, skip_serializing_if = "Option::is_none")]
     pub on_unauthenticated_request: Option<String>,
     #[serde(rename = "Scope", default, skip_serializing_if = "Option::is_none")]
@@ -121,12 +121,12 @@ pub struct AuthenticateOidcActionConfig {
     pub session_cookie_name: Option<String>,
     #[serde(rename = "SessionTimeout", default, skip_serializing_if = "Option::is_none")]
     pub session_timeout: Option<i64>,
-    #[serde(rename = "TokenEndpoint")]
-    pub token_endpoint: String,
+    #[serde(rename = "TokenEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
     #[serde(rename = "UseExistingClientSecret", default, skip_serializing_if = "Option::is_none")]
     pub use_existing_client_secret: Option<bool>,
-    #[serde(rename = "UserInfoEndpoint")]
-    pub user_info_endpoint: String,
+    #[serde(rename = "UserInfoEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub user_info_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -169,14 +169,14 @@ pub struct Cipher {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientCertificateIdentityFilter {
-    #[serde(rename = "Action")]
-    pub action: String,
-    #[serde(rename = "Field")]
-    pub field: String,
-    #[serde(rename = "MatchType")]
-    pub match_type: String,
-    #[serde(rename = "Value")]
-    pub value: String,
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(rename = "Field", default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(rename = "MatchType", default, skip_serializing_if = "Option::is_none")]
+    pub match_type: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -553,8 +553,8 @@ pub struct FixedResponseActionConfig {
     pub content_type: Option<String>,
     #[serde(rename = "MessageBody", default, skip_serializing_if = "Option::is_none")]
     pub message_body: Option<String>,
-    #[serde(rename = "StatusCode")]
-    pub status_code: String,
+    #[serde(rename = "StatusCode", default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -635,22 +635,22 @@ pub struct IpamPools {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JwtValidationActionAdditionalClaim {
-    #[serde(rename = "Format")]
-    pub format: String,
-    #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "Values")]
-    pub values: Vec<String>,
+    #[serde(rename = "Format", default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "Values", default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JwtValidationActionConfig {
     #[serde(rename = "AdditionalClaims", default, skip_serializing_if = "Option::is_none")]
     pub additional_claims: Option<Vec<JwtValidationActionAdditionalClaim>>,
-    #[serde(rename = "Issuer")]
-    pub issuer: String,
-    #[serde(rename = "JwksEndpoint")]
-    pub jwks_endpoint: String,
+    #[serde(rename = "Issuer", default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(rename = "JwksEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub jwks_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -917,8 +917,8 @@ pub struct RedirectActionConfig {
     pub protocol: Option<String>,
     #[serde(rename = "Query", default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
-    #[serde(rename = "StatusCode")]
-    pub status_code: String,
+    #[serde(rename = "StatusCode", default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -963,10 +963,10 @@ pub struct ResourceInUseException {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RewriteConfig {
-    #[serde(rename = "Regex")]
-    pub regex: String,
-    #[serde(rename = "Replace")]
-    pub replace: String,
+    #[serde(rename = "Regex", default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    #[serde(rename = "Replace", default, skip_serializing_if = "Option::is_none")]
+    pub replace: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1015,8 +1015,8 @@ pub struct RuleNotFoundException {
 pub struct RuleTransform {
     #[serde(rename = "HostHeaderRewriteConfig", default, skip_serializing_if = "Option::is_none")]
     pub host_header_rewrite_config: Option<HostHeaderRewriteConfig>,
-    #[serde(rename = "Type")]
-    pub r#type: String,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
     #[serde(rename = "UrlRewriteConfig", default, skip_serializing_if = "Option::is_none")]
     pub url_rewrite_config: Option<UrlRewriteConfig>,
 }
@@ -1083,8 +1083,8 @@ pub struct SubnetNotFoundException {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
-    #[serde(rename = "Key")]
-    pub key: String,
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
@@ -1101,8 +1101,8 @@ pub struct TagDescription {
 pub struct TargetDescription {
     #[serde(rename = "AvailabilityZone", default, skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
-    #[serde(rename = "Id")]
-    pub id: String,
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
     #[serde(rename = "QuicServerId", default, skip_serializing_if = "Option::is_none")]

@@ -9,16 +9,16 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AccessKey {
-    #[serde(rename = "AccessKeyId")]
-    pub access_key_id: String,
+    #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
     #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
     pub create_date: Option<String>,
-    #[serde(rename = "SecretAccessKey")]
-    pub secret_access_key: String,
-    #[serde(rename = "Status")]
-    pub status: String,
-    #[serde(rename = "UserName")]
-    pub user_name: String,
+    #[serde(rename = "SecretAccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -71,8 +71,8 @@ pub struct CreateAccessKeyRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateAccessKeyResponse {
-    #[serde(rename = "AccessKey")]
-    pub access_key: AccessKey,
+    #[serde(rename = "AccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub access_key: Option<AccessKey>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -117,8 +117,8 @@ pub struct CreateRoleRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateRoleResponse {
-    #[serde(rename = "Role")]
-    pub role: Role,
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -229,12 +229,12 @@ pub struct GetRolePolicyRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetRolePolicyResponse {
-    #[serde(rename = "PolicyDocument")]
-    pub policy_document: String,
-    #[serde(rename = "PolicyName")]
-    pub policy_name: String,
-    #[serde(rename = "RoleName")]
-    pub role_name: String,
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -245,8 +245,8 @@ pub struct GetRoleRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetRoleResponse {
-    #[serde(rename = "Role")]
-    pub role: Role,
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -257,8 +257,8 @@ pub struct GetUserRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetUserResponse {
-    #[serde(rename = "User")]
-    pub user: User,
+    #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -285,8 +285,8 @@ pub struct ListAccessKeysRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListAccessKeysResponse {
-    #[serde(rename = "AccessKeyMetadata")]
-    pub access_key_metadata: Vec<AccessKeyMetadata>,
+    #[serde(rename = "AccessKeyMetadata", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_metadata: Option<Vec<AccessKeyMetadata>>,
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
@@ -357,8 +357,8 @@ pub struct ListRolePoliciesResponse {
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    #[serde(rename = "PolicyNames")]
-    pub policy_names: Vec<String>,
+    #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -377,8 +377,8 @@ pub struct ListRolesResponse {
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    #[serde(rename = "Roles")]
-    pub roles: Vec<Role>,
+    #[serde(rename = "Roles", default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -397,8 +397,8 @@ pub struct ListUsersResponse {
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
-    #[serde(rename = "Users")]
-    pub users: Vec<User>,
+    #[serde(rename = "Users", default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<User>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -471,28 +471,28 @@ pub struct PutRolePolicyRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Role {
-    #[serde(rename = "Arn")]
-    pub arn: String,
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     #[serde(rename = "AssumeRolePolicyDocument", default, skip_serializing_if = "Option::is_none")]
     pub assume_role_policy_document: Option<String>,
-    #[serde(rename = "CreateDate")]
-    pub create_date: String,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<String>,
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "MaxSessionDuration", default, skip_serializing_if = "Option::is_none")]
     pub max_session_duration: Option<i32>,
     #[serde(rename = "MaxSigninSessionDuration", default, skip_serializing_if = "Option::is_none")]
     pub max_signin_session_duration: Option<i32>,
-    #[serde(rename = "Path")]
-    pub path: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<AttachedPermissionsBoundary>,
-    #[serde(rename = "RoleId")]
-    pub role_id: String,
+    #[serde(rename = "RoleId", default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
     #[serde(rename = "RoleLastUsed", default, skip_serializing_if = "Option::is_none")]
     pub role_last_used: Option<RoleLastUsed>,
-    #[serde(rename = "RoleName")]
-    pub role_name: String,
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
     #[serde(rename = "SourceRoleTemplate", default, skip_serializing_if = "Option::is_none")]
     pub source_role_template: Option<SourceRoleTemplate>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
@@ -515,18 +515,18 @@ pub struct ServiceFailureException {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceRoleTemplate {
-    #[serde(rename = "TemplateArn")]
-    pub template_arn: String,
-    #[serde(rename = "TemplateMinorVersion")]
-    pub template_minor_version: i32,
+    #[serde(rename = "TemplateArn", default, skip_serializing_if = "Option::is_none")]
+    pub template_arn: Option<String>,
+    #[serde(rename = "TemplateMinorVersion", default, skip_serializing_if = "Option::is_none")]
+    pub template_minor_version: Option<i32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
-    #[serde(rename = "Key")]
-    pub key: String,
-    #[serde(rename = "Value")]
-    pub value: String,
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -545,20 +545,20 @@ pub struct UpdateAssumeRolePolicyRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct User {
-    #[serde(rename = "Arn")]
-    pub arn: String,
-    #[serde(rename = "CreateDate")]
-    pub create_date: String,
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<String>,
     #[serde(rename = "PasswordLastUsed", default, skip_serializing_if = "Option::is_none")]
     pub password_last_used: Option<String>,
-    #[serde(rename = "Path")]
-    pub path: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<AttachedPermissionsBoundary>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "UserId")]
-    pub user_id: String,
-    #[serde(rename = "UserName")]
-    pub user_name: String,
+    #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }

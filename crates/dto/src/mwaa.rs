@@ -275,8 +275,8 @@ pub struct ListEnvironmentsInput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListEnvironmentsOutput {
-    #[serde(rename = "Environments")]
-    pub environments: Vec<String>,
+    #[serde(rename = "Environments", default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<String>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -429,10 +429,10 @@ pub struct TagResourceOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TeamConfig {
-    #[serde(rename = "DagS3Path")]
-    pub dag_s3_path: String,
-    #[serde(rename = "SourceBucketArn")]
-    pub source_bucket_arn: String,
+    #[serde(rename = "DagS3Path", default, skip_serializing_if = "Option::is_none")]
+    pub dag_s3_path: Option<String>,
+    #[serde(rename = "SourceBucketArn", default, skip_serializing_if = "Option::is_none")]
+    pub source_bucket_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -55,22 +55,22 @@ pub struct AssumeRoleResponse {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssumedRoleUser {
-    #[serde(rename = "Arn")]
-    pub arn: String,
-    #[serde(rename = "AssumedRoleId")]
-    pub assumed_role_id: String,
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "AssumedRoleId", default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Credentials {
-    #[serde(rename = "AccessKeyId")]
-    pub access_key_id: String,
-    #[serde(rename = "Expiration")]
-    pub expiration: String,
-    #[serde(rename = "SecretAccessKey")]
-    pub secret_access_key: String,
-    #[serde(rename = "SessionToken")]
-    pub session_token: String,
+    #[serde(rename = "AccessKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(rename = "Expiration", default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    #[serde(rename = "SecretAccessKey", default, skip_serializing_if = "Option::is_none")]
+    pub secret_access_key: Option<String>,
+    #[serde(rename = "SessionToken", default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -245,14 +245,14 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     })?;
     Ok(Output::new(AssumeRoleResponse {
         assumed_role_user: Some(AssumedRoleUser {
-            arn: session.arn.clone(),
-            assumed_role_id: session.user_id(),
+            arn: Some(session.arn.clone()),
+            assumed_role_id: Some(session.user_id()),
         }),
         credentials: Some(Credentials {
-            access_key_id: session.access_key_id,
-            expiration: crate::iso(expiration),
-            secret_access_key: session.secret_access_key,
-            session_token: session.session_token,
+            access_key_id: Some(session.access_key_id),
+            expiration: Some(crate::iso(expiration)),
+            secret_access_key: Some(session.secret_access_key),
+            session_token: Some(session.session_token),
         }),
         packed_policy_size: packed.map(|p| p as i32),
         source_identity: session.source_identity,
@@ -263,8 +263,8 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use crate::auth::test_support::*;
+    use serde_json::json;
 
     fn create_role(ctx: &Ctx<'_>, name: &str, extra: Value) -> Value {
         let mut input = json!({"RoleName": name, "AssumeRolePolicyDocument": TRUST});

@@ -9,12 +9,13 @@
 //! whatever the account.
 
 use crate::service::{Handler, Service};
+use airlock_dto::iam as dto;
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Kind, Record};
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod aws_policies;
@@ -38,51 +39,51 @@ pub fn record_kinds() -> Vec<Kind> {
 pub static SERVICE: Service = Service {
     name: "iam",
     ops: &[
-        ("CreateRole", Handler::Value(roles::create_role)),
-        ("GetRole", Handler::Value(roles::get_role)),
-        ("ListRoles", Handler::Value(roles::list_roles)),
-        ("DeleteRole", Handler::Value(roles::delete_role)),
+        ("CreateRole", Handler::Output(roles::create_role)),
+        ("GetRole", Handler::Output(roles::get_role)),
+        ("ListRoles", Handler::Output(roles::list_roles)),
+        ("DeleteRole", Handler::Output(roles::delete_role)),
         (
             "UpdateAssumeRolePolicy",
-            Handler::Value(roles::update_assume_role_policy),
+            Handler::Output(roles::update_assume_role_policy),
         ),
-        ("PutRolePolicy", Handler::Value(roles::put_role_policy)),
-        ("GetRolePolicy", Handler::Value(roles::get_role_policy)),
+        ("PutRolePolicy", Handler::Output(roles::put_role_policy)),
+        ("GetRolePolicy", Handler::Output(roles::get_role_policy)),
         (
             "DeleteRolePolicy",
-            Handler::Value(roles::delete_role_policy),
+            Handler::Output(roles::delete_role_policy),
         ),
         (
             "ListRolePolicies",
-            Handler::Value(roles::list_role_policies),
+            Handler::Output(roles::list_role_policies),
         ),
         (
             "AttachRolePolicy",
-            Handler::Value(roles::attach_role_policy),
+            Handler::Output(roles::attach_role_policy),
         ),
         (
             "DetachRolePolicy",
-            Handler::Value(roles::detach_role_policy),
+            Handler::Output(roles::detach_role_policy),
         ),
         (
             "ListAttachedRolePolicies",
-            Handler::Value(roles::list_attached_role_policies),
+            Handler::Output(roles::list_attached_role_policies),
         ),
-        ("CreatePolicy", Handler::Value(policies::create_policy)),
-        ("GetPolicy", Handler::Value(policies::get_policy)),
+        ("CreatePolicy", Handler::Output(policies::create_policy)),
+        ("GetPolicy", Handler::Output(policies::get_policy)),
         (
             "GetPolicyVersion",
-            Handler::Value(policies::get_policy_version),
+            Handler::Output(policies::get_policy_version),
         ),
-        ("DeletePolicy", Handler::Value(policies::delete_policy)),
-        ("ListPolicies", Handler::Value(policies::list_policies)),
-        ("CreateUser", Handler::Value(users::create_user)),
-        ("GetUser", Handler::Value(users::get_user)),
-        ("DeleteUser", Handler::Value(users::delete_user)),
-        ("ListUsers", Handler::Value(users::list_users)),
-        ("CreateAccessKey", Handler::Value(users::create_access_key)),
-        ("DeleteAccessKey", Handler::Value(users::delete_access_key)),
-        ("ListAccessKeys", Handler::Value(users::list_access_keys)),
+        ("DeletePolicy", Handler::Output(policies::delete_policy)),
+        ("ListPolicies", Handler::Output(policies::list_policies)),
+        ("CreateUser", Handler::Output(users::create_user)),
+        ("GetUser", Handler::Output(users::get_user)),
+        ("DeleteUser", Handler::Output(users::delete_user)),
+        ("ListUsers", Handler::Output(users::list_users)),
+        ("CreateAccessKey", Handler::Output(users::create_access_key)),
+        ("DeleteAccessKey", Handler::Output(users::delete_access_key)),
+        ("ListAccessKeys", Handler::Output(users::list_access_keys)),
     ],
     unimplemented: &[],
     before: None,
@@ -334,8 +335,8 @@ pub fn document_size(document: &str) -> usize {
 }
 
 /// A `Path` input (default `/`): it must begin and end with `/`.
-pub fn path_input(input: &Value, member: &str) -> ApiResult<String> {
-    let path = crate::input::str(input, member).unwrap_or("/");
+pub fn path_input(path: Option<&str>) -> ApiResult<String> {
+    let path = path.unwrap_or("/");
     if !path.starts_with('/') || !path.ends_with('/') || path.contains("//") {
         return Err(ApiError::new(
             "ValidationError",
@@ -346,12 +347,12 @@ pub fn path_input(input: &Value, member: &str) -> ApiResult<String> {
 }
 
 /// The `Tags` input; IAM refuses the same key twice (keys are case-insensitive).
-pub fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
+pub fn tags_input(input: Option<&[dto::Tag]>) -> ApiResult<Vec<Tag>> {
     let mut tags = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for t in crate::input::list(input, "Tags") {
-        let key = crate::input::str(t, "Key").unwrap_or_default().to_owned();
-        let value = crate::input::str(t, "Value").unwrap_or_default().to_owned();
+    for t in input.unwrap_or_default() {
+        let key = t.key.clone().unwrap_or_default();
+        let value = t.value.clone().unwrap_or_default();
         if !seen.insert(key.to_lowercase()) {
             return Err(ApiError::new(
                 "InvalidInput",
@@ -369,27 +370,44 @@ pub fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
     Ok(tags)
 }
 
-pub fn tags_json(tags: &[Tag]) -> Value {
-    Value::Array(
+/// Tags as outputs show them: left out when there are none.
+pub fn tags_output(tags: &[Tag]) -> Option<Vec<dto::Tag>> {
+    (!tags.is_empty()).then(|| {
         tags.iter()
-            .map(|t| json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
+            .map(|t| dto::Tag {
+                key: Some(t.key.clone()),
+                value: Some(t.value.clone()),
+            })
+            .collect()
+    })
 }
 
-pub fn boundary_json(arn: &str) -> Value {
-    json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn})
+pub fn boundary_output(arn: &str) -> dto::AttachedPermissionsBoundary {
+    dto::AttachedPermissionsBoundary {
+        permissions_boundary_arn: Some(arn.to_owned()),
+        permissions_boundary_type: Some("PermissionsBoundaryPolicy".into()),
+    }
 }
 
-/// One page of `items` (sorted by their key) after `Marker`, at most `MaxItems` (default 100)
-/// long, and the output members `IsTruncated` and (when truncated) `Marker`.
+/// One page of a list operation's output.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub is_truncated: bool,
+    /// Where the next page starts (when truncated).
+    pub marker: Option<String>,
+}
+
+/// One page of `items` (sorted by their key) after `marker`, at most `max_items` (default 100)
+/// long.
 ///
 /// Markers are opaque to clients: here the base64 of the first key of the next page.
-pub fn paginate<T>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Map<String, Value>) {
-    let max = crate::input::int(input, "MaxItems")
-        .unwrap_or(100)
-        .clamp(1, 1000) as usize;
-    let start = crate::input::str(input, "Marker")
+pub fn paginate<T>(
+    items: Vec<(String, T)>,
+    max_items: Option<i32>,
+    marker: Option<&str>,
+) -> Page<T> {
+    let max = max_items.unwrap_or(100).clamp(1, 1000) as usize;
+    let start = marker
         .and_then(|m| base64::engine::general_purpose::STANDARD.decode(m).ok())
         .and_then(|b| String::from_utf8(b).ok());
     let mut rest = items
@@ -397,20 +415,14 @@ pub fn paginate<T>(items: Vec<(String, T)>, input: &Value) -> (Vec<T>, Map<Strin
         .filter(|(k, _)| start.as_deref().is_none_or(|s| k.as_str() >= s))
         .peekable();
     let page: Vec<T> = rest.by_ref().take(max).map(|(_, v)| v).collect();
-    let mut meta = Map::new();
-    match rest.peek() {
-        Some((next, _)) => {
-            meta.insert("IsTruncated".into(), Value::Bool(true));
-            meta.insert(
-                "Marker".into(),
-                Value::String(base64::engine::general_purpose::STANDARD.encode(next)),
-            );
-        }
-        None => {
-            meta.insert("IsTruncated".into(), Value::Bool(false));
-        }
+    let marker = rest
+        .peek()
+        .map(|(next, _)| base64::engine::general_purpose::STANDARD.encode(next));
+    Page {
+        items: page,
+        is_truncated: marker.is_some(),
+        marker,
     }
-    (page, meta)
 }
 
 /// Parses an IAM ARN `arn:aws:iam::<account>:<kind><path><name>` into (account, path, name)

@@ -2,13 +2,14 @@
 
 use super::aws_policies::{self, AwsPolicy};
 use super::{
-    check_document, document_size, key, paginate, path_input, policy_arn, tags_input, tags_json,
+    check_document, document_size, key, paginate, path_input, policy_arn, tags_input, tags_output,
     url_encode, DocumentUse, ManagedPolicy, PolicyVersion, Role, User,
 };
-use crate::input;
+use crate::input::typed;
 use crate::Ctx;
-use airlock_protocol::{ApiError, ApiResult};
-use serde_json::{json, Map, Value};
+use airlock_dto::iam as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -114,54 +115,49 @@ enum PolicyView {
     List,
 }
 
-fn policy_json(p: &PolicyRef, counts: (i64, i64), view: PolicyView) -> Value {
-    let mut o = Map::new();
-    o.insert("PolicyName".into(), json!(p.name()));
+fn policy_output(p: &PolicyRef, counts: (i64, i64), view: PolicyView) -> dto::Policy {
+    let full = view == PolicyView::Full;
+    let common = dto::Policy {
+        attachment_count: Some(counts.0 as i32),
+        permissions_boundary_usage_count: Some(counts.1 as i32),
+        policy_name: Some(p.name().to_owned()),
+        ..dto::Policy::default()
+    };
     match p {
-        PolicyRef::Aws(a) => {
-            o.insert("PolicyId".into(), json!(a.policy_id()));
-            o.insert("Arn".into(), json!(a.arn()));
-            o.insert("Path".into(), json!(a.path));
-            o.insert("DefaultVersionId".into(), json!(a.version));
-            o.insert("AttachmentCount".into(), json!(counts.0));
-            o.insert("PermissionsBoundaryUsageCount".into(), json!(counts.1));
-            o.insert("IsAttachable".into(), json!(a.attachable));
-            if view == PolicyView::Full {
-                o.insert("Description".into(), json!(a.description));
-            }
-            o.insert("CreateDate".into(), json!(a.create_date));
-            o.insert("UpdateDate".into(), json!(a.update_date));
-        }
-        PolicyRef::Local(l) => {
-            o.insert("PolicyId".into(), json!(l.policy_id));
-            o.insert("Arn".into(), json!(l.arn));
-            o.insert("Path".into(), json!(l.path));
-            o.insert("DefaultVersionId".into(), json!(l.default_version_id));
-            o.insert("AttachmentCount".into(), json!(counts.0));
-            o.insert("PermissionsBoundaryUsageCount".into(), json!(counts.1));
-            o.insert("IsAttachable".into(), json!(true));
-            if view == PolicyView::Full {
-                if let Some(d) = &l.description {
-                    o.insert("Description".into(), json!(d));
-                }
-            }
-            o.insert("CreateDate".into(), json!(l.create_date));
-            o.insert("UpdateDate".into(), json!(l.update_date));
-            if view == PolicyView::Full && !l.tags.is_empty() {
-                o.insert("Tags".into(), tags_json(&l.tags));
-            }
-        }
+        PolicyRef::Aws(a) => dto::Policy {
+            arn: Some(a.arn()),
+            create_date: Some(a.create_date.to_owned()),
+            default_version_id: Some(a.version.to_owned()),
+            description: full.then(|| a.description.to_owned()),
+            is_attachable: Some(a.attachable),
+            path: Some(a.path.to_owned()),
+            policy_id: Some(a.policy_id()),
+            update_date: Some(a.update_date.to_owned()),
+            ..common
+        },
+        PolicyRef::Local(l) => dto::Policy {
+            arn: Some(l.arn.clone()),
+            create_date: Some(l.create_date.clone()),
+            default_version_id: Some(l.default_version_id.clone()),
+            description: l.description.clone().filter(|_| full),
+            is_attachable: Some(true),
+            path: Some(l.path.clone()),
+            policy_id: Some(l.policy_id.clone()),
+            tags: tags_output(&l.tags).filter(|_| full),
+            update_date: Some(l.update_date.clone()),
+            ..common
+        },
     }
-    Value::Object(o)
 }
 
 fn not_found(arn: &str) -> ApiError {
     super::no_such_entity(format!("Policy {arn} was not found."))
 }
 
-pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "PolicyName")?;
-    let document = input::req(input, "PolicyDocument")?;
+pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreatePolicyRequest = typed(input)?;
+    let name = input.policy_name.as_str();
+    let document = input.policy_document.as_str();
     check_document(document, DocumentUse::Permissions)?;
     if document_size(document) > 6144 {
         return Err(ApiError::new(
@@ -169,9 +165,9 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             "Cannot exceed quota for PolicySize: 6144",
         ));
     }
-    let path = path_input(input, "Path")?;
-    let tags = tags_input(input)?;
-    let description = input::str(input, "Description").map(str::to_owned);
+    let path = path_input(input.path.as_deref())?;
+    let tags = tags_input(input.tags.as_deref())?;
+    let description = input.description.clone();
     let scope = ctx.global_scope();
     let now = crate::iso(ctx.now);
     let policy = ctx.store.write(|tx| {
@@ -201,9 +197,13 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, policy.clone())?;
         Ok(policy)
     })?;
-    Ok(
-        json!({"Policy": policy_json(&PolicyRef::Local(Arc::new(policy)), (0, 0), PolicyView::Full)}),
-    )
+    Ok(Output::new(dto::CreatePolicyResponse {
+        policy: Some(policy_output(
+            &PolicyRef::Local(Arc::new(policy)),
+            (0, 0),
+            PolicyView::Full,
+        )),
+    }))
 }
 
 fn find(ctx: &Ctx<'_>, arn: &str) -> ApiResult<PolicyRef> {
@@ -214,19 +214,21 @@ fn find(ctx: &Ctx<'_>, arn: &str) -> ApiResult<PolicyRef> {
         .ok_or_else(|| not_found(arn))
 }
 
-pub fn get_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = input::req(input, "PolicyArn")?;
-    let policy = find(ctx, arn)?;
+pub fn get_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetPolicyRequest = typed(input)?;
+    let policy = find(ctx, &input.policy_arn)?;
     let counts = account_counts(ctx)
         .get(&policy.arn())
         .copied()
         .unwrap_or_default();
-    Ok(json!({"Policy": policy_json(&policy, counts, PolicyView::Full)}))
+    Ok(Output::new(dto::GetPolicyResponse {
+        policy: Some(policy_output(&policy, counts, PolicyView::Full)),
+    }))
 }
 
-pub fn get_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = input::req(input, "PolicyArn")?;
-    let version = input::req(input, "VersionId")?;
+pub fn get_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetPolicyVersionRequest = typed(input)?;
+    let (arn, version) = (input.policy_arn.as_str(), input.version_id.as_str());
     let policy = find(ctx, arn)?;
     let missing =
         || super::no_such_entity(format!("Policy {arn} version {version} does not exist."));
@@ -235,12 +237,12 @@ pub fn get_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             if a.version != version {
                 return Err(missing());
             }
-            json!({
-                "Document": url_encode(a.document),
-                "VersionId": a.version,
-                "IsDefaultVersion": true,
-                "CreateDate": a.update_date,
-            })
+            dto::PolicyVersion {
+                create_date: Some(a.update_date.to_owned()),
+                document: Some(url_encode(a.document)),
+                is_default_version: Some(true),
+                version_id: Some(a.version.to_owned()),
+            }
         }
         PolicyRef::Local(l) => {
             let v = l
@@ -248,19 +250,22 @@ pub fn get_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 .iter()
                 .find(|v| v.version_id == version)
                 .ok_or_else(missing)?;
-            json!({
-                "Document": url_encode(&v.document),
-                "VersionId": v.version_id,
-                "IsDefaultVersion": v.version_id == l.default_version_id,
-                "CreateDate": v.create_date,
-            })
+            dto::PolicyVersion {
+                create_date: Some(v.create_date.clone()),
+                document: Some(url_encode(&v.document)),
+                is_default_version: Some(v.version_id == l.default_version_id),
+                version_id: Some(v.version_id.clone()),
+            }
         }
     };
-    Ok(json!({"PolicyVersion": out}))
+    Ok(Output::new(dto::GetPolicyVersionResponse {
+        policy_version: Some(out),
+    }))
 }
 
-pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = input::req(input, "PolicyArn")?;
+pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeletePolicyRequest = typed(input)?;
+    let arn = input.policy_arn.as_str();
     check_arn(arn)?;
     if arn.starts_with("arn:aws:iam::aws:") {
         return Err(ApiError::new(
@@ -289,14 +294,15 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<ManagedPolicy>(&scope, &policy.key);
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let scope_filter = input::str(input, "Scope").unwrap_or("All");
-    let only_attached = input::bool(input, "OnlyAttached").unwrap_or(false);
-    let prefix = input::str(input, "PathPrefix").unwrap_or("/");
-    let usage = input::str(input, "PolicyUsageFilter");
+pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListPoliciesRequest = typed(input)?;
+    let scope_filter = input.scope.as_deref().unwrap_or("All");
+    let only_attached = input.only_attached.unwrap_or(false);
+    let prefix = input.path_prefix.as_deref().unwrap_or("/");
+    let usage = input.policy_usage_filter.as_deref();
     let scope = ctx.global_scope();
     let (local, counts) = ctx.store.read(|v| {
         let counts = usage_counts(&v.list::<Role>(&scope), &v.list::<User>(&scope));
@@ -309,7 +315,7 @@ pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     if matches!(scope_filter, "All" | "Local") {
         candidates.extend(local.into_iter().map(PolicyRef::Local));
     }
-    let mut items: Vec<(String, Value)> = candidates
+    let mut items: Vec<(String, dto::Policy)> = candidates
         .into_iter()
         .filter(|p| p.path().starts_with(prefix))
         .filter_map(|p| {
@@ -326,12 +332,15 @@ pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             }
             Some((
                 format!("{}\u{1}{}", key(p.name()), p.arn()),
-                policy_json(&p, c, PolicyView::List),
+                policy_output(&p, c, PolicyView::List),
             ))
         })
         .collect();
     items.sort_by(|a, b| a.0.cmp(&b.0));
-    let (page, mut out) = paginate(items, input);
-    out.insert("Policies".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListPoliciesResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        policies: Some(page.items),
+    }))
 }

@@ -2,14 +2,15 @@
 
 use super::policies::{check_arn, lookup};
 use super::{
-    boundary_json, check_document, document_size, key, paginate, path_input, role_arn,
-    role_not_found, tags_input, tags_json, url_encode, DocumentUse, ManagedPolicy, Role,
+    boundary_output, check_document, document_size, key, paginate, path_input, role_arn,
+    role_not_found, tags_input, tags_output, url_encode, DocumentUse, ManagedPolicy, Role,
 };
-use crate::input;
+use crate::input::typed;
 use crate::Ctx;
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::iam as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Scope;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The largest trust policy (non-whitespace characters).
@@ -28,38 +29,29 @@ enum RoleView {
     List,
 }
 
-fn role_json(r: &Role, view: RoleView) -> Value {
-    let mut o = Map::new();
-    o.insert("Path".into(), json!(r.path));
-    o.insert("RoleName".into(), json!(r.name));
-    o.insert("RoleId".into(), json!(r.role_id));
-    o.insert("Arn".into(), json!(r.arn));
-    o.insert("CreateDate".into(), json!(r.create_date));
-    o.insert(
-        "AssumeRolePolicyDocument".into(),
-        json!(url_encode(&r.assume_role_policy_document)),
-    );
-    if let Some(d) = &r.description {
-        o.insert("Description".into(), json!(d));
+fn role_output(r: &Role, view: RoleView) -> dto::Role {
+    let full = view != RoleView::List;
+    dto::Role {
+        arn: Some(r.arn.clone()),
+        assume_role_policy_document: Some(url_encode(&r.assume_role_policy_document)),
+        create_date: Some(r.create_date.clone()),
+        description: r.description.clone(),
+        max_session_duration: Some(r.max_session_duration as i32),
+        path: Some(r.path.clone()),
+        permissions_boundary: r
+            .permissions_boundary
+            .as_deref()
+            .filter(|_| full)
+            .map(boundary_output),
+        role_id: Some(r.role_id.clone()),
+        role_last_used: (view == RoleView::Get).then(|| dto::RoleLastUsed {
+            last_used_date: r.last_used.as_ref().map(|l| l.date.clone()),
+            region: r.last_used.as_ref().map(|l| l.region.clone()),
+        }),
+        role_name: Some(r.name.clone()),
+        tags: tags_output(&r.tags).filter(|_| full),
+        ..dto::Role::default()
     }
-    o.insert("MaxSessionDuration".into(), json!(r.max_session_duration));
-    if view != RoleView::List {
-        if let Some(b) = &r.permissions_boundary {
-            o.insert("PermissionsBoundary".into(), boundary_json(b));
-        }
-        if !r.tags.is_empty() {
-            o.insert("Tags".into(), tags_json(&r.tags));
-        }
-    }
-    if view == RoleView::Get {
-        let mut last = Map::new();
-        if let Some(l) = &r.last_used {
-            last.insert("LastUsedDate".into(), json!(l.date));
-            last.insert("Region".into(), json!(l.region));
-        }
-        o.insert("RoleLastUsed".into(), Value::Object(last));
-    }
-    Value::Object(o)
 }
 
 /// A permissions boundary input must name an existing managed policy.
@@ -88,12 +80,13 @@ fn check_trust_policy(document: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let document = input::req(input, "AssumeRolePolicyDocument")?;
+pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreateRoleRequest = typed(input)?;
+    let name = input.role_name.as_str();
+    let document = input.assume_role_policy_document.as_str();
     check_trust_policy(document)?;
-    let path = path_input(input, "Path")?;
-    let max_session_duration = input::int(input, "MaxSessionDuration").unwrap_or(3600);
+    let path = path_input(input.path.as_deref())?;
+    let max_session_duration = input.max_session_duration.map_or(3600, i64::from);
     if !(3600..=43200).contains(&max_session_duration) {
         return Err(ApiError::new(
             "ValidationError",
@@ -101,8 +94,8 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 if max_session_duration < 3600 { "greater than or equal to 3600" } else { "less than or equal to 43200" }),
         ));
     }
-    let tags = tags_input(input)?;
-    let boundary = input::str(input, "PermissionsBoundary").map(str::to_owned);
+    let tags = tags_input(input.tags.as_deref())?;
+    let boundary = input.permissions_boundary.clone();
     let scope = ctx.global_scope();
     let role = ctx.store.write(|tx| {
         if tx.get::<Role>(&scope, &key(name)).is_some() {
@@ -122,7 +115,7 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             path: path.clone(),
             create_date: crate::iso(ctx.now),
             assume_role_policy_document: document.to_owned(),
-            description: input::str(input, "Description").map(str::to_owned),
+            description: input.description.clone(),
             max_session_duration,
             permissions_boundary: boundary.clone(),
             tags,
@@ -133,7 +126,9 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, role.clone())?;
         Ok(role)
     })?;
-    Ok(json!({"Role": role_json(&role, RoleView::Create)}))
+    Ok(Output::new(dto::CreateRoleResponse {
+        role: Some(role_output(&role, RoleView::Create)),
+    }))
 }
 
 /// The role `name` of the caller's account.
@@ -143,25 +138,31 @@ pub fn find_role(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ApiResult<std::syn
         .ok_or_else(|| role_not_found(name))
 }
 
-pub fn get_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let role = find_role(ctx, &ctx.global_scope(), name)?;
-    Ok(json!({"Role": role_json(&role, RoleView::Get)}))
+pub fn get_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetRoleRequest = typed(input)?;
+    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
+    Ok(Output::new(dto::GetRoleResponse {
+        role: Some(role_output(&role, RoleView::Get)),
+    }))
 }
 
-pub fn list_roles(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let prefix = input::str(input, "PathPrefix").unwrap_or("/");
+pub fn list_roles(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListRolesRequest = typed(input)?;
+    let prefix = input.path_prefix.as_deref().unwrap_or("/");
     let scope = ctx.global_scope();
-    let items: Vec<(String, Value)> = ctx.store.read(|v| {
+    let items: Vec<(String, dto::Role)> = ctx.store.read(|v| {
         v.list::<Role>(&scope)
             .iter()
             .filter(|r| r.path.starts_with(prefix))
-            .map(|r| (r.key.clone(), role_json(r, RoleView::List)))
+            .map(|r| (r.key.clone(), role_output(r, RoleView::List)))
             .collect()
     });
-    let (page, mut out) = paginate(items, input);
-    out.insert("Roles".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListRolesResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        roles: Some(page.items),
+    }))
 }
 
 /// Runs `f` on the role `name` and stores the result, in one transaction.
@@ -182,8 +183,9 @@ fn update_role<R>(
     })
 }
 
-pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
+pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteRoleRequest = typed(input)?;
+    let name = input.role_name.as_str();
     let scope = ctx.global_scope();
     ctx.store.write(|tx| {
         let role = tx
@@ -204,28 +206,25 @@ pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<Role>(&scope, &role.key);
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn update_assume_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let document = input::req(input, "PolicyDocument")?;
-    check_trust_policy(document)?;
-    update_role(ctx, name, |role, _, _| {
-        role.assume_role_policy_document = document.to_owned();
+pub fn update_assume_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::UpdateAssumeRolePolicyRequest = typed(input)?;
+    check_trust_policy(&input.policy_document)?;
+    update_role(ctx, &input.role_name, |role, _, _| {
+        role.assume_role_policy_document = input.policy_document.clone();
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let policy_name = input::req(input, "PolicyName")?;
-    let document = input::req(input, "PolicyDocument")?;
-    check_document(document, DocumentUse::Permissions)?;
-    update_role(ctx, name, |role, _, _| {
+pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::PutRolePolicyRequest = typed(input)?;
+    check_document(&input.policy_document, DocumentUse::Permissions)?;
+    update_role(ctx, &input.role_name, |role, _, _| {
         role.inline_policies
-            .insert(policy_name.to_owned(), document.to_owned());
+            .insert(input.policy_name.clone(), input.policy_document.clone());
         let total: usize = role
             .inline_policies
             .values()
@@ -242,7 +241,7 @@ pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
 fn role_policy_not_found(policy_name: &str) -> ApiError {
@@ -251,50 +250,52 @@ fn role_policy_not_found(policy_name: &str) -> ApiError {
     ))
 }
 
-pub fn get_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let policy_name = input::req(input, "PolicyName")?;
-    let role = find_role(ctx, &ctx.global_scope(), name)?;
+pub fn get_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetRolePolicyRequest = typed(input)?;
+    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
     let document = role
         .inline_policies
-        .get(policy_name)
-        .ok_or_else(|| role_policy_not_found(policy_name))?;
-    Ok(json!({
-        "RoleName": role.name,
-        "PolicyName": policy_name,
-        "PolicyDocument": url_encode(document),
+        .get(&input.policy_name)
+        .ok_or_else(|| role_policy_not_found(&input.policy_name))?;
+    Ok(Output::new(dto::GetRolePolicyResponse {
+        policy_document: Some(url_encode(document)),
+        policy_name: Some(input.policy_name),
+        role_name: Some(role.name.clone()),
     }))
 }
 
-pub fn delete_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let policy_name = input::req(input, "PolicyName")?;
-    update_role(ctx, name, |role, _, _| {
+pub fn delete_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteRolePolicyRequest = typed(input)?;
+    let policy_name = input.policy_name.as_str();
+    update_role(ctx, &input.role_name, |role, _, _| {
         role.inline_policies
             .remove(policy_name)
             .ok_or_else(|| role_policy_not_found(policy_name))
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn list_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let role = find_role(ctx, &ctx.global_scope(), name)?;
+pub fn list_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListRolePoliciesRequest = typed(input)?;
+    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
     let items = role
         .inline_policies
         .keys()
-        .map(|n| (n.clone(), json!(n)))
+        .map(|n| (n.clone(), n.clone()))
         .collect();
-    let (page, mut out) = paginate(items, input);
-    out.insert("PolicyNames".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListRolePoliciesResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        policy_names: Some(page.items),
+    }))
 }
 
-pub fn attach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let arn = input::req(input, "PolicyArn")?;
+pub fn attach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::AttachRolePolicyRequest = typed(input)?;
+    let arn = input.policy_arn.as_str();
     check_arn(arn)?;
-    update_role(ctx, name, |role, tx, scope| {
+    update_role(ctx, &input.role_name, |role, tx, scope| {
         let policy =
             lookup(ctx.account(), arn, |k| tx.get::<ManagedPolicy>(scope, k)).ok_or_else(|| {
                 super::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
@@ -317,14 +318,14 @@ pub fn attach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         role.attached_policies.push(arn.to_owned());
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn detach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let arn = input::req(input, "PolicyArn")?;
+pub fn detach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DetachRolePolicyRequest = typed(input)?;
+    let arn = input.policy_arn.as_str();
     check_arn(arn)?;
-    update_role(ctx, name, |role, _, _| {
+    update_role(ctx, &input.role_name, |role, _, _| {
         let before = role.attached_policies.len();
         role.attached_policies.retain(|a| a != arn);
         if role.attached_policies.len() == before {
@@ -334,15 +335,15 @@ pub fn detach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn list_attached_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "RoleName")?;
-    let prefix = input::str(input, "PathPrefix").unwrap_or("/");
+pub fn list_attached_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListAttachedRolePoliciesRequest = typed(input)?;
+    let prefix = input.path_prefix.as_deref().unwrap_or("/");
     let scope = ctx.global_scope();
-    let role = find_role(ctx, &scope, name)?;
-    let mut items: Vec<(String, Value)> = ctx.store.read(|v| {
+    let role = find_role(ctx, &scope, &input.role_name)?;
+    let mut items: Vec<(String, dto::AttachedPolicy)> = ctx.store.read(|v| {
         role.attached_policies
             .iter()
             .filter_map(|arn| {
@@ -359,16 +360,22 @@ pub fn list_attached_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Va
                 path.starts_with(prefix).then(|| {
                     (
                         format!("{}\u{1}{arn}", key(&pname)),
-                        json!({"PolicyName": pname, "PolicyArn": arn}),
+                        dto::AttachedPolicy {
+                            policy_arn: Some(arn.clone()),
+                            policy_name: Some(pname),
+                        },
                     )
                 })
             })
             .collect()
     });
     items.sort_by(|a, b| a.0.cmp(&b.0));
-    let (page, mut out) = paginate(items, input);
-    out.insert("AttachedPolicies".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListAttachedRolePoliciesResponse {
+        attached_policies: Some(page.items),
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+    }))
 }
 
 /// Sets the role's `RoleLastUsed` (AssumeRole does this).

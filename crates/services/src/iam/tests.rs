@@ -1,6 +1,7 @@
 use super::*;
 use crate::auth::test_support::*;
 use crate::{Config, Ctx};
+use serde_json::json;
 
 fn ok(ctx: &Ctx<'_>, op: &str, input: Value) -> Value {
     match SERVICE.call_value(ctx, op, &input) {

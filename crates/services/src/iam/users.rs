@@ -2,15 +2,16 @@
 
 use super::policies::{check_arn, lookup};
 use super::{
-    boundary_json, key, paginate, path_input, tags_input, tags_json, user_arn, user_not_found,
+    boundary_output, key, paginate, path_input, tags_input, tags_output, user_arn, user_not_found,
     AccessKey, ManagedPolicy, User,
 };
 use crate::auth::credentials_scope;
-use crate::input;
+use crate::input::typed;
 use crate::Ctx;
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::iam as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Tx;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Access keys one user (or the root) may have.
@@ -26,22 +27,22 @@ enum UserView {
     List,
 }
 
-fn user_json(u: &User, view: UserView) -> Value {
-    let mut o = Map::new();
-    o.insert("Path".into(), json!(u.path));
-    o.insert("UserName".into(), json!(u.name));
-    o.insert("UserId".into(), json!(u.user_id));
-    o.insert("Arn".into(), json!(u.arn));
-    o.insert("CreateDate".into(), json!(u.create_date));
-    if view == UserView::Full {
-        if let Some(b) = &u.permissions_boundary {
-            o.insert("PermissionsBoundary".into(), boundary_json(b));
-        }
-        if !u.tags.is_empty() {
-            o.insert("Tags".into(), tags_json(&u.tags));
-        }
+fn user_output(u: &User, view: UserView) -> dto::User {
+    let full = view == UserView::Full;
+    dto::User {
+        arn: Some(u.arn.clone()),
+        create_date: Some(u.create_date.clone()),
+        path: Some(u.path.clone()),
+        permissions_boundary: u
+            .permissions_boundary
+            .as_deref()
+            .filter(|_| full)
+            .map(boundary_output),
+        tags: tags_output(&u.tags).filter(|_| full),
+        user_id: Some(u.user_id.clone()),
+        user_name: Some(u.name.clone()),
+        ..dto::User::default()
     }
-    Value::Object(o)
 }
 
 /// Who a request acts as, for IAM operations whose `UserName` defaults to the caller.
@@ -65,11 +66,11 @@ pub fn caller(ctx: &Ctx<'_>) -> Caller {
     }
 }
 
-/// The user an operation acts on: `UserName` if given (it must exist), else the caller
+/// The user an operation acts on: `user_name` if given (it must exist), else the caller
 /// (`None`: the account's root).
-fn target_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Option<Arc<User>>> {
+fn target_user(ctx: &Ctx<'_>, user_name: Option<&str>) -> ApiResult<Option<Arc<User>>> {
     let scope = ctx.global_scope();
-    let name = match (input::str(input, "UserName"), caller(ctx)) {
+    let name = match (user_name, caller(ctx)) {
         (Some(n), _) => n.to_owned(),
         (None, Caller::User(n)) => n,
         (None, Caller::Root) => return Ok(None),
@@ -101,11 +102,12 @@ fn keys_of(tx_keys: Vec<Arc<AccessKey>>, account: &str, user: Option<&str>) -> V
         .collect()
 }
 
-pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "UserName")?;
-    let path = path_input(input, "Path")?;
-    let tags = tags_input(input)?;
-    let boundary = input::str(input, "PermissionsBoundary").map(str::to_owned);
+pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreateUserRequest = typed(input)?;
+    let name = input.user_name.as_str();
+    let path = path_input(input.path.as_deref())?;
+    let tags = tags_input(input.tags.as_deref())?;
+    let boundary = input.permissions_boundary.clone();
     let scope = ctx.global_scope();
     let user = ctx.store.write(|tx| {
         if tx.get::<User>(&scope, &key(name)).is_some() {
@@ -135,23 +137,29 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, user.clone())?;
         Ok(user)
     })?;
-    Ok(json!({"User": user_json(&user, UserView::Full)}))
+    Ok(Output::new(dto::CreateUserResponse {
+        user: Some(user_output(&user, UserView::Full)),
+    }))
 }
 
-pub fn get_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    match target_user(ctx, input)? {
-        Some(user) => Ok(json!({"User": user_json(&user, UserView::Full)})),
+pub fn get_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetUserRequest = typed(input)?;
+    let user = match target_user(ctx, input.user_name.as_deref())? {
+        Some(user) => user_output(&user, UserView::Full),
         // AWS answers the root identity without a UserName or Path.
-        None => Ok(json!({"User": {
-            "UserId": ctx.account(),
-            "Arn": format!("arn:aws:iam::{}:root", ctx.account()),
-            "CreateDate": ROOT_CREATE_DATE,
-        }})),
-    }
+        None => dto::User {
+            arn: Some(format!("arn:aws:iam::{}:root", ctx.account())),
+            create_date: Some(ROOT_CREATE_DATE.into()),
+            user_id: Some(ctx.account().to_owned()),
+            ..dto::User::default()
+        },
+    };
+    Ok(Output::new(dto::GetUserResponse { user: Some(user) }))
 }
 
-pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = input::req(input, "UserName")?;
+pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteUserRequest = typed(input)?;
+    let name = input.user_name.as_str();
     let scope = ctx.global_scope();
     ctx.store.write(|tx| {
         let user = tx
@@ -171,22 +179,26 @@ pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<User>(&scope, &user.key);
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn list_users(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let prefix = input::str(input, "PathPrefix").unwrap_or("/");
+pub fn list_users(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListUsersRequest = typed(input)?;
+    let prefix = input.path_prefix.as_deref().unwrap_or("/");
     let scope = ctx.global_scope();
-    let items: Vec<(String, Value)> = ctx.store.read(|v| {
+    let items: Vec<(String, dto::User)> = ctx.store.read(|v| {
         v.list::<User>(&scope)
             .iter()
             .filter(|u| u.path.starts_with(prefix))
-            .map(|u| (u.key.clone(), user_json(u, UserView::List)))
+            .map(|u| (u.key.clone(), user_output(u, UserView::List)))
             .collect()
     });
-    let (page, mut out) = paginate(items, input);
-    out.insert("Users".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListUsersResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        users: Some(page.items),
+    }))
 }
 
 fn new_key_id(tx: &Tx<'_>) -> String {
@@ -198,8 +210,9 @@ fn new_key_id(tx: &Tx<'_>) -> String {
     }
 }
 
-pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let user = target_user(ctx, input)?;
+pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreateAccessKeyRequest = typed(input)?;
+    let user = target_user(ctx, input.user_name.as_deref())?;
     let user_name = user.as_ref().map(|u| u.name.clone());
     let key_scope = credentials_scope();
     let created = ctx.store.write(|tx| {
@@ -231,20 +244,22 @@ pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&key_scope, key.clone())?;
         Ok(key)
     })?;
-    let mut o = Map::new();
-    if let Some(n) = &created.user_name {
-        o.insert("UserName".into(), json!(n));
-    }
-    o.insert("AccessKeyId".into(), json!(created.access_key_id));
-    o.insert("Status".into(), json!(created.status));
-    o.insert("SecretAccessKey".into(), json!(created.secret_access_key));
-    o.insert("CreateDate".into(), json!(created.create_date));
-    Ok(json!({"AccessKey": o}))
+    Ok(Output::new(dto::CreateAccessKeyResponse {
+        access_key: Some(dto::AccessKey {
+            access_key_id: Some(created.access_key_id),
+            create_date: Some(created.create_date),
+            secret_access_key: Some(created.secret_access_key),
+            status: Some(created.status),
+            // A key of the root has no user.
+            user_name: created.user_name,
+        }),
+    }))
 }
 
-pub fn delete_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let id = input::req(input, "AccessKeyId")?;
-    let user = target_user(ctx, input)?;
+pub fn delete_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteAccessKeyRequest = typed(input)?;
+    let id = input.access_key_id.as_str();
+    let user = target_user(ctx, input.user_name.as_deref())?;
     let user_name = user.as_ref().map(|u| u.name.as_str());
     let key_scope = credentials_scope();
     ctx.store.write(|tx| {
@@ -259,11 +274,12 @@ pub fn delete_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<AccessKey>(&key_scope, id);
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let user = target_user(ctx, input)?;
+pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListAccessKeysRequest = typed(input)?;
+    let user = target_user(ctx, input.user_name.as_deref())?;
     let user_name = user.as_ref().map(|u| u.name.as_str());
     let keys = ctx
         .store
@@ -271,17 +287,19 @@ pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let items = keys_of(keys, ctx.account(), user_name)
         .iter()
         .map(|k| {
-            let mut o = Map::new();
-            if let Some(u) = &user {
-                o.insert("UserName".into(), json!(u.name));
-            }
-            o.insert("AccessKeyId".into(), json!(k.access_key_id));
-            o.insert("Status".into(), json!(k.status));
-            o.insert("CreateDate".into(), json!(k.create_date));
-            (k.access_key_id.clone(), Value::Object(o))
+            let metadata = dto::AccessKeyMetadata {
+                access_key_id: Some(k.access_key_id.clone()),
+                create_date: Some(k.create_date.clone()),
+                status: Some(k.status.clone()),
+                user_name: user.as_ref().map(|u| u.name.clone()),
+            };
+            (k.access_key_id.clone(), metadata)
         })
         .collect();
-    let (page, mut out) = paginate(items, input);
-    out.insert("AccessKeyMetadata".into(), Value::Array(page));
-    Ok(Value::Object(out))
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListAccessKeysResponse {
+        access_key_metadata: Some(page.items),
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+    }))
 }
