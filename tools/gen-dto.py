@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate typed inputs and outputs (DTOs) from the committed service models.
 
-Writes crates/dto/src/<service>.rs: one Rust struct per structure shape of
+Writes crates/dto/generated/<service>.rs (kept apart from hand-written sources) and the module
+list crates/dto/src/lib.rs: one Rust struct per structure shape of
 crates/model/models/<service>.json, with serde names equal to the model's member names and
 fields in the model's (alphabetical) order, so that the protocol encoders write them exactly as
 they would write the same `serde_json::Value`. Services read a typed input with
@@ -23,7 +24,8 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODELS = os.path.join(ROOT, "crates", "model", "models")
-OUT = os.path.join(ROOT, "crates", "dto", "src")
+SRC = os.path.join(ROOT, "crates", "dto", "src")
+OUT = os.path.join(ROOT, "crates", "dto", "generated")
 
 KEYWORDS = {
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
@@ -175,19 +177,20 @@ def lib(services):
     ]
     # Generated files are not rustfmt's business: their layout is the generator's.
     for s in services:
-        lines += ["#[rustfmt::skip]", f"pub mod {s};"]
+        lines += ["#[rustfmt::skip]", f'#[path = "../generated/{s}.rs"]', f"pub mod {s};"]
     return "\n".join(lines) + "\n"
 
 
 def main():
     check = "--check" in sys.argv[1:]
     services = sorted(f[:-5] for f in os.listdir(MODELS) if f.endswith(".json"))
-    files = {os.path.join(OUT, "lib.rs"): lib(services)}
+    files = {os.path.join(SRC, "lib.rs"): lib(services)}
     for s in services:
         with open(os.path.join(MODELS, f"{s}.json"), encoding="utf-8") as f:
             files[os.path.join(OUT, f"{s}.rs")] = render(s, json.load(f))
     stale = []
     os.makedirs(OUT, exist_ok=True)
+    os.makedirs(SRC, exist_ok=True)
     for path, text in files.items():
         old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
         if old == text:

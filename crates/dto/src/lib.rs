@@ -5,14 +5,20 @@
 //! order, so `airlock_protocol`'s encoders write it exactly as the `serde_json::Value` of it.
 
 #[rustfmt::skip]
+#[path = "../generated/acm.rs"]
 pub mod acm;
 #[rustfmt::skip]
+#[path = "../generated/ec2.rs"]
 pub mod ec2;
 #[rustfmt::skip]
+#[path = "../generated/elbv2.rs"]
 pub mod elbv2;
 #[rustfmt::skip]
+#[path = "../generated/iam.rs"]
 pub mod iam;
 #[rustfmt::skip]
+#[path = "../generated/mwaa.rs"]
 pub mod mwaa;
 #[rustfmt::skip]
+#[path = "../generated/sts.rs"]
 pub mod sts;
