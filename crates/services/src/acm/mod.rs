@@ -42,14 +42,16 @@ mod x509;
 
 pub use x509::Info;
 
+use crate::input::typed;
 use crate::service::{Handler, Service};
-use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use crate::Ctx;
+use airlock_dto::acm as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record, Scope, Tx};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -76,15 +78,15 @@ pub fn record_kinds() -> Vec<Kind> {
 pub static SERVICE: Service = Service {
     name: "acm",
     ops: &[
-        ("ImportCertificate", Handler::Value(import_certificate)),
-        ("RequestCertificate", Handler::Value(request_certificate)),
-        ("DescribeCertificate", Handler::Value(describe_certificate)),
-        ("ListCertificates", Handler::Value(list_certificates)),
-        ("GetCertificate", Handler::Value(get_certificate)),
-        ("DeleteCertificate", Handler::Value(delete_certificate)),
-        ("AddTagsToCertificate", Handler::Value(add_tags)),
-        ("RemoveTagsFromCertificate", Handler::Value(remove_tags)),
-        ("ListTagsForCertificate", Handler::Value(list_tags)),
+        ("ImportCertificate", Handler::Output(import_certificate)),
+        ("RequestCertificate", Handler::Output(request_certificate)),
+        ("DescribeCertificate", Handler::Output(describe_certificate)),
+        ("ListCertificates", Handler::Output(list_certificates)),
+        ("GetCertificate", Handler::Output(get_certificate)),
+        ("DeleteCertificate", Handler::Output(delete_certificate)),
+        ("AddTagsToCertificate", Handler::Output(add_tags)),
+        ("RemoveTagsFromCertificate", Handler::Output(remove_tags)),
+        ("ListTagsForCertificate", Handler::Output(list_tags)),
     ],
     unimplemented: &[],
     before: None,
@@ -251,200 +253,181 @@ impl Certificate {
     }
 
     /// The `CertificateDetail` of DescribeCertificate.
-    fn detail(&self, now: OffsetDateTime) -> Value {
+    fn detail(&self, now: OffsetDateTime) -> dto::CertificateDetail {
         let status = self.status(now);
         let info = self.visible_info(now);
         let amazon = self.kind == "AMAZON_ISSUED";
-        let mut d = Map::new();
-        let mut put = |k: &str, v: Value| {
-            d.insert(k.to_owned(), v);
+        let domain_validation_options = match &self.request {
+            Some(r) => validation_options(r, status),
+            None => self
+                .names()
+                .into_iter()
+                .map(|n| dto::DomainValidation {
+                    domain_name: Some(n),
+                    ..dto::DomainValidation::default()
+                })
+                .collect(),
         };
-        put("CertificateArn", json!(self.arn));
-        put("DomainName", json!(self.domain_name()));
-        put("SubjectAlternativeNames", json!(self.names()));
-        match &self.request {
-            Some(r) => put("DomainValidationOptions", validation_options(r, status)),
-            None => put(
-                "DomainValidationOptions",
-                Value::Array(
-                    self.names()
-                        .iter()
-                        .map(|n| json!({ "DomainName": n }))
-                        .collect(),
-                ),
+        let (subject, issuer) = match (amazon, info) {
+            (true, _) => (
+                Some(format!("CN={}", self.domain_name())),
+                Some("Amazon".to_owned()),
             ),
+            (false, Some(i)) => (Some(i.subject.clone()), Some(i.issuer.clone())),
+            (false, None) => (None, None),
+        };
+        dto::CertificateDetail {
+            certificate_arn: Some(self.arn.clone()),
+            created_at: Some(crate::iso(self.created_at)),
+            domain_name: Some(self.domain_name().to_owned()),
+            domain_validation_options: Some(domain_validation_options),
+            extended_key_usages: Some(info.map_or_else(Vec::new, |i| {
+                i.extended_key_usages
+                    .iter()
+                    .map(|(n, o)| dto::ExtendedKeyUsage {
+                        name: Some(n.clone()),
+                        oid: Some(o.clone()),
+                    })
+                    .collect()
+            })),
+            failure_reason: self.request.as_ref().and_then(|r| r.failure.clone()),
+            imported_at: self.imported_at.map(crate::iso),
+            in_use_by: Some(self.in_use_by.clone()),
+            issued_at: self
+                .request
+                .as_ref()
+                .filter(|_| info.is_some())
+                .map(|r| crate::iso(r.issue_at)),
+            issuer,
+            key_algorithm: Some(x509::hyphenated(self.key_algorithm())),
+            key_usages: Some(info.map_or_else(Vec::new, |i| {
+                i.key_usages
+                    .iter()
+                    .map(|k| dto::KeyUsage {
+                        name: Some(k.clone()),
+                    })
+                    .collect()
+            })),
+            not_after: info.map(|i| crate::iso(at(i.not_after))),
+            not_before: info.map(|i| crate::iso(at(i.not_before))),
+            options: Some(dto::CertificateOptions {
+                certificate_transparency_logging_preference: Some(match &self.request {
+                    Some(r) => r.transparency_logging.clone(),
+                    None => "DISABLED".into(),
+                }),
+                export: self.request.as_ref().and_then(|r| r.export.clone()),
+                ..dto::CertificateOptions::default()
+            }),
+            renewal_eligibility: Some(self.renewal_eligibility(now).into()),
+            serial: info.map(|i| i.serial.clone()),
+            signature_algorithm: Some(self.signature_algorithm()),
+            status: Some(status.into()),
+            subject,
+            subject_alternative_names: Some(self.names()),
+            r#type: Some(self.kind.clone()),
+            ..dto::CertificateDetail::default()
         }
-        if let Some(i) = info {
-            put("Serial", json!(i.serial));
-        }
-        if amazon {
-            put("Subject", json!(format!("CN={}", self.domain_name())));
-            put("Issuer", json!("Amazon"));
-        } else if let Some(i) = info {
-            put("Subject", json!(i.subject));
-            put("Issuer", json!(i.issuer));
-        }
-        put("CreatedAt", json!(crate::iso(self.created_at)));
-        if let Some(t) = self.imported_at {
-            put("ImportedAt", json!(crate::iso(t)));
-        }
-        if let (Some(r), Some(_)) = (&self.request, info) {
-            put("IssuedAt", json!(crate::iso(r.issue_at)));
-        }
-        put("Status", json!(status));
-        if let Some(i) = info {
-            put("NotBefore", json!(crate::iso(at(i.not_before))));
-            put("NotAfter", json!(crate::iso(at(i.not_after))));
-        }
-        put(
-            "KeyAlgorithm",
-            json!(x509::hyphenated(self.key_algorithm())),
-        );
-        put("SignatureAlgorithm", json!(self.signature_algorithm()));
-        put("InUseBy", json!(self.in_use_by));
-        if let Some(f) = self.request.as_ref().and_then(|r| r.failure.as_ref()) {
-            put("FailureReason", json!(f));
-        }
-        put("Type", json!(self.kind));
-        match info {
-            Some(i) => {
-                put(
-                    "KeyUsages",
-                    Value::Array(i.key_usages.iter().map(|k| json!({ "Name": k })).collect()),
-                );
-                put(
-                    "ExtendedKeyUsages",
-                    Value::Array(
-                        i.extended_key_usages
-                            .iter()
-                            .map(|(n, o)| json!({ "Name": n, "OID": o }))
-                            .collect(),
-                    ),
-                );
-            }
-            None => {
-                put("KeyUsages", json!([]));
-                put("ExtendedKeyUsages", json!([]));
-            }
-        }
-        put("RenewalEligibility", json!(self.renewal_eligibility(now)));
-        let mut options = json!({
-            "CertificateTransparencyLoggingPreference": match &self.request {
-                Some(r) => r.transparency_logging.as_str(),
-                None => "DISABLED",
-            }
-        });
-        if let Some(e) = self.request.as_ref().and_then(|r| r.export.as_ref()) {
-            options["Export"] = json!(e);
-        }
-        put("Options", options);
-        Value::Object(d)
     }
 
     /// The `CertificateSummary` of ListCertificates.
-    fn summary(&self, now: OffsetDateTime) -> Value {
+    fn summary(&self, now: OffsetDateTime) -> dto::CertificateSummary {
         let info = self.visible_info(now);
         let names = self.names();
-        let mut s = Map::new();
-        let mut put = |k: &str, v: Value| {
-            s.insert(k.to_owned(), v);
-        };
-        put("CertificateArn", json!(self.arn));
-        put("DomainName", json!(self.domain_name()));
-        put(
-            "SubjectAlternativeNameSummaries",
-            json!(names.iter().take(SAN_SUMMARY_LIMIT).collect::<Vec<_>>()),
-        );
-        put(
-            "HasAdditionalSubjectAlternativeNames",
-            json!(names.len() > SAN_SUMMARY_LIMIT),
-        );
-        put("Status", json!(self.status(now)));
-        put("Type", json!(self.kind));
-        put(
-            "KeyAlgorithm",
-            json!(x509::hyphenated(self.key_algorithm())),
-        );
-        if let Some(i) = info {
-            put("KeyUsages", json!(i.key_usages));
-            put(
-                "ExtendedKeyUsages",
-                json!(i
-                    .extended_key_usages
+        dto::CertificateSummary {
+            certificate_arn: Some(self.arn.clone()),
+            created_at: Some(crate::iso(self.created_at)),
+            domain_name: Some(self.domain_name().to_owned()),
+            export_option: self
+                .request
+                .as_ref()
+                .map(|r| r.export.clone().unwrap_or_else(|| "DISABLED".into())),
+            exported: self.request.as_ref().map(|_| false),
+            extended_key_usages: info.map(|i| {
+                i.extended_key_usages
                     .iter()
-                    .map(|(n, _)| n)
-                    .collect::<Vec<_>>()),
-            );
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            }),
+            has_additional_subject_alternative_names: Some(names.len() > SAN_SUMMARY_LIMIT),
+            imported_at: self.imported_at.map(crate::iso),
+            in_use: Some(!self.in_use_by.is_empty()),
+            issued_at: self
+                .request
+                .as_ref()
+                .filter(|_| info.is_some())
+                .map(|r| crate::iso(r.issue_at)),
+            key_algorithm: Some(x509::hyphenated(self.key_algorithm())),
+            key_usages: info.map(|i| i.key_usages.clone()),
+            not_after: info.map(|i| crate::iso(at(i.not_after))),
+            not_before: info.map(|i| crate::iso(at(i.not_before))),
+            renewal_eligibility: Some(self.renewal_eligibility(now).into()),
+            status: Some(self.status(now).into()),
+            subject_alternative_name_summaries: Some(
+                names.iter().take(SAN_SUMMARY_LIMIT).cloned().collect(),
+            ),
+            r#type: Some(self.kind.clone()),
+            ..dto::CertificateSummary::default()
         }
-        if let Some(r) = &self.request {
-            put(
-                "ExportOption",
-                json!(r.export.as_deref().unwrap_or("DISABLED")),
-            );
-            put("Exported", json!(false));
-        }
-        put("InUse", json!(!self.in_use_by.is_empty()));
-        put("RenewalEligibility", json!(self.renewal_eligibility(now)));
-        if let Some(i) = info {
-            put("NotBefore", json!(crate::iso(at(i.not_before))));
-            put("NotAfter", json!(crate::iso(at(i.not_after))));
-        }
-        put("CreatedAt", json!(crate::iso(self.created_at)));
-        if let (Some(r), Some(_)) = (&self.request, info) {
-            put("IssuedAt", json!(crate::iso(r.issue_at)));
-        }
-        if let Some(t) = self.imported_at {
-            put("ImportedAt", json!(crate::iso(t)));
-        }
-        Value::Object(s)
     }
 }
 
-fn validation_options(r: &Request, status: &str) -> Value {
+fn validation_options(r: &Request, status: &str) -> Vec<dto::DomainValidation> {
     let domain_status = match status {
         "PENDING_VALIDATION" => "PENDING_VALIDATION",
         "FAILED" | "VALIDATION_TIMED_OUT" => "FAILED",
         _ => "SUCCESS",
     };
-    Value::Array(
-        r.validations
-            .iter()
-            .map(|v| {
-                let mut o = json!({
-                    "DomainName": v.domain_name,
-                    "ValidationDomain": v.validation_domain,
-                    "ValidationStatus": domain_status,
-                    "ValidationMethod": r.validation_method,
-                });
-                match r.validation_method.as_str() {
-                    "DNS" => {
-                        o["ResourceRecord"] = json!({
-                            "Name": v.record_name, "Type": "CNAME", "Value": v.record_value,
-                        });
-                    }
-                    "EMAIL" => {
-                        let base = v.validation_domain.trim_start_matches("*.");
-                        o["ValidationEmails"] = json!(
-                            ["admin", "administrator", "hostmaster", "postmaster", "webmaster"]
-                                .iter()
-                                .map(|u| format!("{u}@{base}"))
-                                .collect::<Vec<_>>()
-                        );
-                    }
-                    _ => {
-                        let base = v.domain_name.trim_start_matches("*.");
-                        let token = v.record_name.trim_start_matches('_');
-                        let token = token.split('.').next().unwrap_or_default();
-                        o["HttpRedirect"] = json!({
-                            "RedirectFrom": format!("http://{base}/.well-known/pki-validation/{token}.txt"),
-                            "RedirectTo": format!("https://{}", v.record_value.trim_end_matches('.')),
-                        });
-                    }
+    r.validations
+        .iter()
+        .map(|v| {
+            let mut o = dto::DomainValidation {
+                domain_name: Some(v.domain_name.clone()),
+                validation_domain: Some(v.validation_domain.clone()),
+                validation_method: Some(r.validation_method.clone()),
+                validation_status: Some(domain_status.into()),
+                ..dto::DomainValidation::default()
+            };
+            match r.validation_method.as_str() {
+                "DNS" => {
+                    o.resource_record = Some(dto::ResourceRecord {
+                        name: Some(v.record_name.clone()),
+                        r#type: Some("CNAME".into()),
+                        value: Some(v.record_value.clone()),
+                    });
                 }
-                o
-            })
-            .collect(),
-    )
+                "EMAIL" => {
+                    let base = v.validation_domain.trim_start_matches("*.");
+                    o.validation_emails = Some(
+                        [
+                            "admin",
+                            "administrator",
+                            "hostmaster",
+                            "postmaster",
+                            "webmaster",
+                        ]
+                        .iter()
+                        .map(|u| format!("{u}@{base}"))
+                        .collect(),
+                    );
+                }
+                _ => {
+                    let base = v.domain_name.trim_start_matches("*.");
+                    let token = v.record_name.trim_start_matches('_');
+                    let token = token.split('.').next().unwrap_or_default();
+                    o.http_redirect = Some(dto::HttpRedirect {
+                        redirect_from: Some(format!(
+                            "http://{base}/.well-known/pki-validation/{token}.txt"
+                        )),
+                        redirect_to: Some(format!(
+                            "https://{}",
+                            v.record_value.trim_end_matches('.')
+                        )),
+                    });
+                }
+            }
+            o
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -510,22 +493,13 @@ fn find(ctx: &Ctx<'_>, arn: &str) -> ApiResult<Arc<Certificate>> {
         .ok_or_else(|| not_found(arn, ctx.account()))
 }
 
-fn arn_input(input: &Value) -> ApiResult<&str> {
-    input::str(input, "CertificateArn").ok_or_else(|| {
-        ApiError::new(
-            "ValidationException",
-            "1 validation error detected: Value null at 'certificateArn' failed to satisfy constraint: Member must not be null",
-        )
-    })
-}
-
 // ------------------------------------------------------------------------------------------------
 // Tags
 
-fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
+fn tags_input(input: &[dto::Tag]) -> ApiResult<Vec<Tag>> {
     let mut tags = Vec::new();
-    for t in input::list(input, "Tags") {
-        let key = input::str(t, "Key").unwrap_or_default().to_owned();
+    for t in input {
+        let key = t.key.clone().unwrap_or_default();
         if key.to_ascii_lowercase().starts_with("aws:") {
             return Err(ApiError::new(
                 "InvalidTagException",
@@ -534,7 +508,7 @@ fn tags_input(input: &Value) -> ApiResult<Vec<Tag>> {
         }
         tags.push(Tag {
             key,
-            value: input::str(t, "Value").map(str::to_owned),
+            value: t.value.clone(),
         });
     }
     Ok(tags)
@@ -556,31 +530,23 @@ fn merge_tags(existing: &mut Vec<Tag>, new: Vec<Tag>) -> ApiResult<()> {
     Ok(())
 }
 
-fn tags_json(tags: &[Tag]) -> Value {
-    Value::Array(
-        tags.iter()
-            .map(|t| {
-                let mut o = json!({ "Key": t.key });
-                if let Some(v) = &t.value {
-                    o["Value"] = json!(v);
-                }
-                o
-            })
-            .collect(),
-    )
+fn tags_output(tags: &[Tag]) -> Vec<dto::Tag> {
+    tags.iter()
+        .map(|t| dto::Tag {
+            key: Some(t.key.clone()),
+            value: t.value.clone(),
+        })
+        .collect()
 }
 
 // ------------------------------------------------------------------------------------------------
 // Operations
 
 /// A blob member: base64 on the wire. Text that is not base64 is taken as it is.
-fn blob(input: &Value, name: &str) -> Option<Vec<u8>> {
-    let s = input::str(input, name)?;
-    Some(
-        STANDARD
-            .decode(s.as_bytes())
-            .unwrap_or_else(|_| s.as_bytes().to_vec()),
-    )
+fn blob(s: &str) -> Vec<u8> {
+    STANDARD
+        .decode(s.as_bytes())
+        .unwrap_or_else(|_| s.as_bytes().to_vec())
 }
 
 fn quota_reached() -> ApiError {
@@ -590,9 +556,10 @@ fn quota_reached() -> ApiError {
     )
 }
 
-fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let reimport = input::str(input, "CertificateArn");
-    let tags = tags_input(input)?;
+fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ImportCertificateRequest = typed(input)?;
+    let reimport = input.certificate_arn.as_deref();
+    let tags = tags_input(input.tags.as_deref().unwrap_or_default())?;
     let scope = ctx.scope();
     if let Some(arn) = reimport {
         if !tags.is_empty() {
@@ -617,9 +584,9 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ));
         }
     }
-    let certificate = blob(input, "Certificate").unwrap_or_default();
-    let private_key = blob(input, "PrivateKey").unwrap_or_default();
-    let chain = blob(input, "CertificateChain");
+    let certificate = blob(&input.certificate);
+    let private_key = blob(&input.private_key);
+    let chain = input.certificate_chain.as_deref().map(blob);
     let checked = x509::check_import(&certificate, &private_key, chain.as_deref(), ctx.now)?;
     let material = Material {
         certificate: checked.certificate,
@@ -665,7 +632,9 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, c)?;
         Ok(arn)
     })?;
-    Ok(json!({ "CertificateArn": arn }))
+    Ok(Output::new(dto::ImportCertificateResponse {
+        certificate_arn: Some(arn),
+    }))
 }
 
 /// `_<32 hex>` for a DNS validation record, the same for a name every time in an account (ACM
@@ -697,29 +666,30 @@ fn midnight(t: OffsetDateTime) -> OffsetDateTime {
         .replace_time(time::Time::MIDNIGHT)
 }
 
-fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::RequestCertificateRequest = typed(input)?;
     let invalid_param = |m: String| ApiError::new("InvalidParameterException", m);
-    let domain = input::str(input, "DomainName")
-        .unwrap_or_default()
-        .to_owned();
+    let domain = input.domain_name.clone();
     let mut names = vec![domain.clone()];
-    for s in input::strs(input, "SubjectAlternativeNames") {
-        if !names.iter().any(|n| n.eq_ignore_ascii_case(&s)) {
-            names.push(s);
+    for s in input.subject_alternative_names.iter().flatten() {
+        if !names.iter().any(|n| n.eq_ignore_ascii_case(s)) {
+            names.push(s.clone());
         }
     }
-    let managed_by = input::str(input, "ManagedBy");
-    let method = input::str(input, "ValidationMethod")
-        .unwrap_or("EMAIL")
-        .to_owned();
+    let managed_by = input.managed_by.as_deref();
+    let method = input
+        .validation_method
+        .clone()
+        .unwrap_or_else(|| "EMAIL".into());
     if method == "HTTP" && managed_by != Some("CLOUDFRONT") {
         return Err(invalid_param(
             "HTTP validation is only available for certificates managed by CloudFront.".into(),
         ));
     }
-    let key_algorithm = input::str(input, "KeyAlgorithm")
-        .unwrap_or("RSA_2048")
-        .to_owned();
+    let key_algorithm = input
+        .key_algorithm
+        .clone()
+        .unwrap_or_else(|| "RSA_2048".into());
     if !REQUEST_KEY_ALGORITHMS.contains(&key_algorithm.as_str()) {
         return Err(invalid_param(format!(
             "The key algorithm {key_algorithm} is not supported for certificate requests. Supported values: {}.",
@@ -727,9 +697,8 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         )));
     }
     let mut validation_domains: Vec<(String, String)> = Vec::new();
-    for o in input::list(input, "DomainValidationOptions") {
-        let d = input::str(o, "DomainName").unwrap_or_default();
-        let vd = input::str(o, "ValidationDomain").unwrap_or_default();
+    for o in input.domain_validation_options.iter().flatten() {
+        let (d, vd) = (o.domain_name.as_str(), o.validation_domain.as_str());
         if !names.iter().any(|n| n.eq_ignore_ascii_case(d)) || !is_parent_domain(vd, d) {
             return Err(ApiError::new(
                 "InvalidDomainValidationOptionsException",
@@ -738,16 +707,13 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         validation_domains.push((d.to_ascii_lowercase(), vd.to_owned()));
     }
-    let tags = tags_input(input)?;
-    let token = input::str(input, "IdempotencyToken").map(str::to_owned);
-    let options = input.get("Options");
+    let tags = tags_input(input.tags.as_deref().unwrap_or_default())?;
+    let token = input.idempotency_token.clone();
+    let options = input.options.as_ref();
     let transparency_logging = options
-        .and_then(|o| input::str(o, "CertificateTransparencyLoggingPreference"))
-        .unwrap_or("ENABLED")
-        .to_owned();
-    let export = options
-        .and_then(|o| input::str(o, "Export"))
-        .map(str::to_owned);
+        .and_then(|o| o.certificate_transparency_logging_preference.clone())
+        .unwrap_or_else(|| "ENABLED".into());
+    let export = options.and_then(|o| o.export.clone());
     let scope = ctx.scope();
 
     // The same token within an hour, for the same names, is the same request.
@@ -763,11 +729,13 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .store
         .read(|v| v.list::<Certificate>(&scope).into_iter().find(|c| same(c)))
     {
-        return Ok(json!({ "CertificateArn": c.arn }));
+        return Ok(Output::new(dto::RequestCertificateResponse {
+            certificate_arn: Some(c.arn.clone()),
+        }));
     }
 
     let issue_at = ctx.now + ctx.scaled(VALIDATION_SECS);
-    let (kind, failure, material) = if input::str(input, "CertificateAuthorityArn").is_some() {
+    let (kind, failure, material) = if input.certificate_authority_arn.is_some() {
         // Airlock has no private CAs: the request fails the way ACM fails one for a CA that
         // does not exist.
         ("PRIVATE", Some("PCA_RESOURCE_NOT_FOUND".to_owned()), None)
@@ -849,16 +817,22 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, c)?;
         Ok(arn)
     })?;
-    Ok(json!({ "CertificateArn": arn }))
+    Ok(Output::new(dto::RequestCertificateResponse {
+        certificate_arn: Some(arn),
+    }))
 }
 
-fn describe_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let c = find(ctx, arn_input(input)?)?;
-    Ok(json!({ "Certificate": c.detail(ctx.now) }))
+fn describe_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DescribeCertificateRequest = typed(input)?;
+    let c = find(ctx, &input.certificate_arn)?;
+    Ok(Output::new(dto::DescribeCertificateResponse {
+        certificate: Some(c.detail(ctx.now)),
+    }))
 }
 
-fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = arn_input(input)?;
+fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetCertificateRequest = typed(input)?;
+    let arn = input.certificate_arn.as_str();
     let c = find(ctx, arn)?;
     let Some(m) = c
         .material
@@ -874,15 +848,15 @@ fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ),
         ));
     };
-    let mut out = json!({ "Certificate": m.certificate });
-    if !m.chain.is_empty() {
-        out["CertificateChain"] = json!(m.chain.concat());
-    }
-    Ok(out)
+    Ok(Output::new(dto::GetCertificateResponse {
+        certificate: Some(m.certificate.clone()),
+        certificate_chain: (!m.chain.is_empty()).then(|| m.chain.concat()),
+    }))
 }
 
-fn delete_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = arn_input(input)?;
+fn delete_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteCertificateRequest = typed(input)?;
+    let arn = input.certificate_arn.as_str();
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let c = find_tx(tx, &scope, arn)?;
@@ -895,22 +869,23 @@ fn delete_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<Certificate>(&scope, &c.id);
         Ok(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let statuses = input::strs(input, "CertificateStatuses");
-    let includes = input.get("Includes").cloned().unwrap_or(Value::Null);
-    let mut key_types = input::strs(&includes, "keyTypes");
+fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListCertificatesRequest = typed(input)?;
+    let statuses = input.certificate_statuses.unwrap_or_default();
+    let includes = input.includes.unwrap_or_default();
+    let mut key_types = includes.key_types.unwrap_or_default();
     if key_types.is_empty() {
         key_types = DEFAULT_KEY_TYPES.iter().map(|s| (*s).to_owned()).collect();
     }
-    let key_usage = input::strs(&includes, "keyUsage");
-    let extended_key_usage = input::strs(&includes, "extendedKeyUsage");
-    let export_option = input::str(&includes, "exportOption");
-    let managed_by = input::str(&includes, "managedBy");
-    let descending = input::str(input, "SortOrder") == Some("DESCENDING");
-    let max = input::int(input, "MaxItems").map(|m| m.max(1) as usize);
+    let key_usage = includes.key_usage.unwrap_or_default();
+    let extended_key_usage = includes.extended_key_usage.unwrap_or_default();
+    let export_option = includes.export_option.as_deref();
+    let managed_by = includes.managed_by.as_deref();
+    let descending = input.sort_order.as_deref() == Some("DESCENDING");
+    let max = input.max_items.map(|m| m.max(1) as usize);
     let now = ctx.now;
 
     let mut certs: Vec<Arc<Certificate>> = ctx
@@ -945,7 +920,7 @@ fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     if descending {
         certs.reverse();
     }
-    let start = match input::str(input, "NextToken") {
+    let start = match input.next_token.as_deref() {
         None => 0,
         Some(t) => {
             let arn = STANDARD
@@ -962,17 +937,16 @@ fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     };
     let end = max.map_or(certs.len(), |m| (start + m).min(certs.len()));
-    let page: Vec<Value> = certs[start..end].iter().map(|c| c.summary(now)).collect();
-    let mut out = json!({ "CertificateSummaryList": page });
-    if end < certs.len() {
-        out["NextToken"] = json!(STANDARD.encode(certs[end].arn.as_bytes()));
-    }
-    Ok(out)
+    Ok(Output::new(dto::ListCertificatesResponse {
+        certificate_summary_list: Some(certs[start..end].iter().map(|c| c.summary(now)).collect()),
+        next_token: certs.get(end).map(|c| STANDARD.encode(c.arn.as_bytes())),
+    }))
 }
 
-fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = arn_input(input)?;
-    let tags = tags_input(input)?;
+fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::AddTagsToCertificateRequest = typed(input)?;
+    let arn = input.certificate_arn.as_str();
+    let tags = tags_input(&input.tags)?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut c = (*find_tx(tx, &scope, arn)?).clone();
@@ -980,12 +954,13 @@ fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, c)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let arn = arn_input(input)?;
-    let tags = tags_input(input)?;
+fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::RemoveTagsFromCertificateRequest = typed(input)?;
+    let arn = input.certificate_arn.as_str();
+    let tags = tags_input(&input.tags)?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut c = (*find_tx(tx, &scope, arn)?).clone();
@@ -998,12 +973,15 @@ fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, c)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let c = find(ctx, arn_input(input)?)?;
-    Ok(json!({ "Tags": tags_json(&c.tags) }))
+fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListTagsForCertificateRequest = typed(input)?;
+    let c = find(ctx, &input.certificate_arn)?;
+    Ok(Output::new(dto::ListTagsForCertificateResponse {
+        tags: Some(tags_output(&c.tags)),
+    }))
 }
 
 // ------------------------------------------------------------------------------------------------
