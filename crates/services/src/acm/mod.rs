@@ -179,6 +179,27 @@ fn at(secs: i64) -> OffsetDateTime {
 }
 
 impl Certificate {
+    /// A certificate of the caller's account and region, made now, with a new id; the caller
+    /// fills in what it is.
+    fn new(ctx: &Ctx<'_>) -> Certificate {
+        let id = uuid::Uuid::new_v4().to_string();
+        Certificate {
+            arn: format!(
+                "arn:aws:acm:{}:{}:certificate/{id}",
+                ctx.region,
+                ctx.account()
+            ),
+            id,
+            kind: String::new(),
+            created_at: ctx.now,
+            imported_at: None,
+            material: None,
+            request: None,
+            in_use_by: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// `Status` at `now`.
     pub fn status(&self, now: OffsetDateTime) -> &'static str {
         if let Some(r) = &self.request {
@@ -549,6 +570,17 @@ fn blob(s: &str) -> Vec<u8> {
         .unwrap_or_else(|_| s.as_bytes().to_vec())
 }
 
+/// Stores a new certificate with its tags, within the account's quota; returns its ARN.
+fn add(tx: &mut Tx<'_>, scope: &Scope, mut c: Certificate, tags: Vec<Tag>) -> ApiResult<String> {
+    if tx.list::<Certificate>(scope).len() >= QUOTA {
+        return Err(quota_reached());
+    }
+    merge_tags(&mut c.tags, tags)?;
+    let arn = c.arn.clone();
+    tx.put(scope, c)?;
+    Ok(arn)
+}
+
 fn quota_reached() -> ApiError {
     ApiError::new(
         "LimitExceededException",
@@ -608,29 +640,14 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             tx.put(&scope, c)?;
             return Ok::<_, ApiError>(arn.to_owned());
         }
-        if tx.list::<Certificate>(&scope).len() >= QUOTA {
-            return Err(quota_reached());
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let arn = format!(
-            "arn:aws:acm:{}:{}:certificate/{id}",
-            ctx.region,
-            ctx.account()
-        );
-        let mut c = Certificate {
-            id,
-            arn: arn.clone(),
+        let c = Certificate {
             kind: "IMPORTED".into(),
-            created_at: ctx.now,
             imported_at: Some(ctx.now),
             material: Some(material),
             request: None,
-            in_use_by: Vec::new(),
-            tags: Vec::new(),
+            ..Certificate::new(ctx)
         };
-        merge_tags(&mut c.tags, tags)?;
-        tx.put(&scope, c)?;
-        Ok(arn)
+        add(tx, &scope, c, tags)
     })?;
     Ok(Output::new(dto::ImportCertificateResponse {
         certificate_arn: Some(arn),
@@ -782,20 +799,8 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         if let Some(c) = tx.list::<Certificate>(&scope).into_iter().find(|c| same(c)) {
             return Ok::<_, ApiError>(c.arn.clone());
         }
-        if tx.list::<Certificate>(&scope).len() >= QUOTA {
-            return Err(quota_reached());
-        }
-        let id = uuid::Uuid::new_v4().to_string();
-        let arn = format!(
-            "arn:aws:acm:{}:{}:certificate/{id}",
-            ctx.region,
-            ctx.account()
-        );
-        let mut c = Certificate {
-            id,
-            arn: arn.clone(),
+        let c = Certificate {
             kind: kind.into(),
-            created_at: ctx.now,
             imported_at: None,
             material,
             request: Some(Request {
@@ -810,12 +815,9 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 export,
                 failure,
             }),
-            in_use_by: Vec::new(),
-            tags: Vec::new(),
+            ..Certificate::new(ctx)
         };
-        merge_tags(&mut c.tags, tags)?;
-        tx.put(&scope, c)?;
-        Ok(arn)
+        add(tx, &scope, c, tags)
     })?;
     Ok(Output::new(dto::RequestCertificateResponse {
         certificate_arn: Some(arn),
