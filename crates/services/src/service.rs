@@ -64,6 +64,18 @@ pub struct Service {
 }
 
 impl Service {
+    /// What a service has when its registration says nothing else: no operations, no records,
+    /// no clock-driven state, no DNS names (`Service { name, ops, ..Service::NOTHING }`).
+    pub const NOTHING: Service = Service {
+        name: "",
+        ops: &[],
+        unimplemented: &[],
+        before: None,
+        records: Vec::new,
+        tick: None,
+        dns: &[],
+    };
+
     /// Runs one of this service's operations and gives the output as a JSON value (for tests
     /// that drive a service without the protocol layer).
     pub fn call_value(&self, ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {

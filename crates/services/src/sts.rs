@@ -30,11 +30,8 @@ pub static SERVICE: Service = Service {
         ("GetCallerIdentity", Handler::Output(get_caller_identity)),
         ("AssumeRole", Handler::Output(assume_role)),
     ],
-    unimplemented: &[],
-    before: None,
     records: record_kinds,
-    tick: None,
-    dns: &[],
+    ..Service::NOTHING
 };
 
 /// Temporary credentials issued by AssumeRole.

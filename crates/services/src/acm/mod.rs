@@ -88,11 +88,8 @@ pub static SERVICE: Service = Service {
         ("RemoveTagsFromCertificate", Handler::Output(remove_tags)),
         ("ListTagsForCertificate", Handler::Output(list_tags)),
     ],
-    unimplemented: &[],
-    before: None,
     records: record_kinds,
-    tick: None,
-    dns: &[],
+    ..Service::NOTHING
 };
 
 // ------------------------------------------------------------------------------------------------

@@ -218,11 +218,10 @@ pub static SERVICE: Service = Service {
         ("DeleteTags", Handler::Value(tags::delete_tags)),
         ("DescribeTags", Handler::Value(tags::describe_tags)),
     ],
-    unimplemented: &[],
     before: Some(vpc::ensure_region),
     records: record_kinds,
-    tick: None,
     dns: dns::ZONES,
+    ..Service::NOTHING
 };
 
 fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -146,11 +146,9 @@ pub static SERVICE: Service = Service {
             Handler::Value(ssl::describe_ssl_policies),
         ),
     ],
-    unimplemented: &[],
-    before: None,
     records: record_kinds,
-    tick: None,
     dns: dns::ZONES,
+    ..Service::NOTHING
 };
 
 /// Reads shared by transactions and snapshots, so lookups work in both.

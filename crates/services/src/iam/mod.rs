@@ -85,11 +85,8 @@ pub static SERVICE: Service = Service {
         ("DeleteAccessKey", Handler::Output(users::delete_access_key)),
         ("ListAccessKeys", Handler::Output(users::list_access_keys)),
     ],
-    unimplemented: &[],
-    before: None,
     records: record_kinds,
-    tick: None,
-    dns: &[],
+    ..Service::NOTHING
 };
 
 // ---------------------------------------------------------------------------------------------

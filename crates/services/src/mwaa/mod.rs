@@ -56,11 +56,10 @@ pub static SERVICE: Service = Service {
         ("InvokeRestApi", Handler::Value(invoke_rest_api)),
         ("PublishMetrics", Handler::Value(publish_metrics)),
     ],
-    unimplemented: &[],
-    before: None,
     records: record_kinds,
     tick: Some(tick),
     dns: dns::ZONES,
+    ..Service::NOTHING
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
