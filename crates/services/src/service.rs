@@ -104,32 +104,48 @@ enum Route {
     Refuse(&'static Unimplemented),
 }
 
-fn routes() -> &'static HashMap<(&'static str, &'static str), Route> {
-    static ROUTES: OnceLock<HashMap<(&'static str, &'static str), Route>> = OnceLock::new();
-    ROUTES.get_or_init(|| {
-        let mut routes = HashMap::new();
-        for &s in SERVICES {
-            for &(op, h) in s.ops {
-                routes.insert((s.name, op), Route::Run(s, h));
-            }
-            for u in s.unimplemented {
-                routes.insert((s.name, u.op), Route::Refuse(u));
-            }
+type Routes = HashMap<(&'static str, &'static str), Route>;
+
+fn routes_of(services: &[&'static Service]) -> Routes {
+    let mut routes = HashMap::new();
+    for &s in services {
+        for &(op, h) in s.ops {
+            routes.insert((s.name, op), Route::Run(s, h));
         }
-        routes
-    })
+        for u in s.unimplemented {
+            routes.insert((s.name, u.op), Route::Refuse(u));
+        }
+    }
+    routes
 }
 
-/// Runs operation `op` of service `service` (botocore's names). `None`: no registered service
-/// runs it (the protocol's "unknown operation").
-pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
-    Some(match routes().get(&(service, op))? {
+fn dispatch(
+    routes: &Routes,
+    ctx: &Ctx<'_>,
+    service: &str,
+    op: &str,
+    input: &Value,
+) -> Option<ApiResult<Output>> {
+    Some(match routes.get(&(service, op))? {
         Route::Run(s, h) => match s.before.map_or(Ok(()), |f| f(ctx)) {
             Ok(()) => h.run(ctx, input),
             Err(e) => Err(e),
         },
         Route::Refuse(u) => Err(ApiError::new(u.code, u.message)),
     })
+}
+
+/// Runs operation `op` of service `service` (botocore's names). `None`: no registered service
+/// runs it (the protocol's "unknown operation").
+pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    dispatch(
+        ROUTES.get_or_init(|| routes_of(SERVICES)),
+        ctx,
+        service,
+        op,
+        input,
+    )
 }
 
 /// Every record kind the services keep; the store needs them to load a data directory and
@@ -202,6 +218,59 @@ mod tests {
                 s.name
             );
         }
+    }
+
+    /// A registration's operations run after its `before` hook (whose error stops them);
+    /// refused operations answer their error; anything else is no one's.
+    #[test]
+    fn dispatch_runs_refuses_or_knows_nothing() {
+        fn echo(_: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+            Ok(input.clone())
+        }
+        fn closed(ctx: &Ctx<'_>) -> ApiResult<()> {
+            match ctx.region.as_str() {
+                "closed-1" => Err(ApiError::new("OptInRequired", "closed")),
+                _ => Ok(()),
+            }
+        }
+        static TEST: Service = Service {
+            name: "test",
+            ops: &[("Echo", Handler::Value(echo))],
+            unimplemented: &[Unimplemented {
+                op: "Later",
+                code: "NotImplemented",
+                message: "Not yet.",
+            }],
+            before: Some(closed),
+            ..Service::NOTHING
+        };
+        let routes = routes_of(&[&TEST]);
+        let store = Store::ephemeral(&[]);
+        let config = Config::default();
+        let mut ctx = crate::auth::test_support::ctx_as(
+            &store,
+            &config,
+            crate::auth::test_support::root_principal("123456789012"),
+        );
+        let input = serde_json::json!({"A": 1});
+        let out = dispatch(&routes, &ctx, "test", "Echo", &input)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.to_value(), input);
+        let refused = dispatch(&routes, &ctx, "test", "Later", &input)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(
+            (refused.code.as_str(), refused.message.as_str()),
+            ("NotImplemented", "Not yet.")
+        );
+        assert!(dispatch(&routes, &ctx, "test", "Other", &input).is_none());
+        assert!(dispatch(&routes, &ctx, "other", "Echo", &input).is_none());
+        ctx.region = "closed-1".into();
+        let stopped = dispatch(&routes, &ctx, "test", "Echo", &input)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(stopped.code, "OptInRequired");
     }
 
     #[test]
