@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 pub mod cidr;
 pub mod common;
+pub mod dataplane;
 pub mod eni;
 pub mod fabric;
 pub mod igw;

@@ -23,6 +23,7 @@
 //! target groups can be created but hold no functions.
 
 pub mod actions;
+pub mod dataplane;
 pub mod listeners;
 pub mod loadbalancers;
 pub mod routing;

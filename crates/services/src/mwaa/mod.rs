@@ -2,6 +2,7 @@
 //! endpoints MWAA creates in the customer's VPC, tags, and tokens.
 
 pub mod airflow;
+pub mod dataplane;
 pub mod lifecycle;
 mod validate;
 
