@@ -374,6 +374,73 @@ fn has_public(c: &Cidr) -> bool {
 mod tests {
     use super::*;
 
+    /// A peer inside the VPC gets in only when the listener's groups admit it (here: by group
+    /// reference); one from another VPC, the host's own address, or a v6 peer never does.
+    #[test]
+    fn admission_follows_the_security_groups() {
+        use crate::auth::test_support::{ctx_as, root_principal, store};
+        use crate::ec2::{eni, sg, vpc};
+        use serde_json::json;
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        vpc::ensure_region(&ctx).unwrap();
+        let new_vpc = |cidr: &str| {
+            let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": cidr})).unwrap();
+            let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
+            let s = vpc::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr})).unwrap();
+            (vpc_id, s["Subnet"]["SubnetId"].as_str().unwrap().to_owned())
+        };
+        let group = |vpc_id: &str, name: &str| {
+            let g = sg::create_security_group(
+                &ctx,
+                &json!({"GroupName": name, "Description": name, "VpcId": vpc_id}),
+            )
+            .unwrap();
+            g["GroupId"].as_str().unwrap().to_owned()
+        };
+        let interface = |subnet: &str, group: &str| {
+            let n = eni::create_network_interface(
+                &ctx,
+                &json!({"SubnetId": subnet, "Groups": [group]}),
+            )
+            .unwrap();
+            let id = n["NetworkInterface"]["NetworkInterfaceId"]
+                .as_str()
+                .unwrap();
+            store
+                .read(|v| v.get::<eni::NetworkInterface>(&ctx.scope(), id))
+                .unwrap()
+        };
+        let (vpc_a, subnet_a) = new_vpc("10.1.0.0/24");
+        let (vpc_b, subnet_b) = new_vpc("10.2.0.0/24");
+        let (server_group, client_group) = (group(&vpc_a, "server"), group(&vpc_a, "client"));
+        let server = interface(&subnet_a, &server_group);
+        let client = interface(&subnet_a, &client_group);
+        let outsider = interface(&subnet_b, &group(&vpc_b, "outsider"));
+        let scope = ctx.scope();
+        let place = crate::dataplane::Place::on(&scope, &server, 443);
+        let loopback = |n: &eni::NetworkInterface| {
+            let slot = ensure_slot(&store, &config, &scope, &n.vpc_id).unwrap();
+            IpAddr::V4(to_loopback(slot, Ipv4Addr::from(n.private_ip)).unwrap())
+        };
+        let admitted_now = |peer| store.read(|v| admitted(v, &place, peer));
+        assert!(!admitted_now(loopback(&client)), "no ingress rule yet");
+        sg::authorize_ingress(
+            &ctx,
+            &json!({"GroupId": server_group, "IpPermissions": [{
+                "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                "UserIdGroupPairs": [{"GroupId": client_group}]}]}),
+        )
+        .unwrap();
+        assert!(admitted_now(loopback(&client)));
+        assert!(!admitted_now(loopback(&outsider)), "another VPC");
+        assert!(!admitted_now(IpAddr::V4(Ipv4Addr::LOCALHOST)), "the host");
+        assert!(!admitted_now(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)));
+        let other_port = crate::dataplane::Place::on(&scope, &server, 80);
+        assert!(!store.read(|v| admitted(v, &other_port, loopback(&client))));
+    }
+
     #[test]
     fn addresses_round_trip_through_the_loopback() {
         let vpc = Ipv4Addr::new(10, 192, 0, 0);
