@@ -3,7 +3,8 @@
 //!
 //! The data plane runs one listener per running instance launched with a key pair, on port 22 of
 //! its interface's fabric address (peers inside the VPC that the security groups admit) and of its
-//! public address (the internet, see [`public_admitted`]). The SSH server (russh) then:
+//! public address (the internet, if the interface's groups and subnet let it in); the reconciler
+//! passes that admission ([`model::admitted`]). The SSH server (russh) then:
 //!
 //! - presents one ed25519 host key for every bastion, created on first use and kept in the store
 //!   ([`HostKeyRecord`]), so `known_hosts` stays valid across restarts;
@@ -21,7 +22,9 @@
 //! Stopping the listener (the instance stops or terminates) ends its SSH connections and the
 //! forwarded connections inside them.
 
-use crate::{dataplane, fabric, Source};
+use crate::accept;
+use crate::fabric::{self, connect_from};
+use crate::source::Source;
 use airlock_services::dns::{self, Answer};
 use airlock_services::ec2::{eni, fabric as model, instances, keypair, vpc};
 use airlock_store::{Record, Scope, Store, View};
@@ -136,25 +139,6 @@ fn host(v: &View<'_>, scope: &Scope, instance: &str) -> Option<Host> {
     Some(Host { eni: e, vpc })
 }
 
-/// Whether a peer from the internet may reach port 22 of the instance's public address
-/// ([`dataplane::internet_admits`] with the interface's groups and subnet).
-pub fn public_admitted(source: &Source, scope: &Scope, instance: &str, peer: SocketAddr) -> bool {
-    (*source.store).as_ref().read(|v| {
-        host(v, scope, instance).is_some_and(|h| {
-            h.eni.public_ip.is_some()
-                && dataplane::internet_admits(
-                    v,
-                    scope,
-                    &h.eni.groups,
-                    &h.vpc.id,
-                    &h.eni.subnet_id,
-                    peer,
-                    22,
-                )
-        })
-    })
-}
-
 /// Ends an SSH connection when dropped (its listener stopped).
 struct EndOnDrop(russh::server::Handle);
 
@@ -176,42 +160,17 @@ impl Drop for EndOnDrop {
 }
 
 /// Serves SSH on `listener` for `instance` until the task is aborted (which ends every
-/// connection). A listener on a public address admits the internet ([`public_admitted`]); one on
-/// the fabric admits what the security groups allow ([`dataplane::admitted`]).
+/// connection); `admit` is the fabric's decision for the listener's place.
 pub async fn serve(
     listener: TcpListener,
+    admit: impl Fn(SocketAddr) -> bool,
     source: Arc<Source>,
     scope: Scope,
     instance: String,
     key: PrivateKey,
 ) {
-    let public =
-        matches!(listener.local_addr(), Ok(SocketAddr::V4(a)) if fabric::is_public(*a.ip()));
     let config = Arc::new(server_config(key));
-    let mut connections = JoinSet::new();
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        let admitted = if public {
-            public_admitted(&source, &scope, &instance, peer)
-        } else {
-            let eni = (*source.store)
-                .as_ref()
-                .read(|v| host(v, &scope, &instance).map(|h| h.eni.id.clone()));
-            eni.is_some_and(|e| dataplane::admitted(&source, &scope, &e, peer, 22))
-        };
-        if !admitted {
-            tracing::debug!(target: "airlock::bastion", %peer, instance, "refused by the security groups");
-            drop(stream);
-            continue;
-        }
-        let _ = stream.set_nodelay(true);
+    accept::serve(listener, accept::UNLIMITED, admit, |stream, peer| {
         let authenticated = Arc::new(AtomicBool::new(false));
         let handler = Connection {
             source: source.clone(),
@@ -221,30 +180,38 @@ pub async fn serve(
             authenticated: authenticated.clone(),
             forwards: JoinSet::new(),
         };
-        let config = config.clone();
-        connections.spawn(async move {
-            let Ok(Ok(session)) = tokio::time::timeout(
-                LOGIN_GRACE,
-                russh::server::run_stream(config, stream, handler),
-            )
-            .await
-            else {
-                return;
-            };
-            let end = EndOnDrop(session.handle());
-            let grace = async {
-                tokio::time::sleep(LOGIN_GRACE).await;
-                if authenticated.load(Ordering::Relaxed) {
-                    std::future::pending::<()>().await;
-                }
-            };
-            tokio::select! {
-                _ = session => {}
-                () = grace => {}
-            }
-            drop(end);
-        });
+        session(config.clone(), stream, handler, authenticated)
+    })
+    .await
+}
+
+/// One SSH connection: the client has [`LOGIN_GRACE`] to authenticate.
+async fn session(
+    config: Arc<russh::server::Config>,
+    stream: TcpStream,
+    handler: Connection,
+    authenticated: Arc<AtomicBool>,
+) {
+    let Ok(Ok(session)) = tokio::time::timeout(
+        LOGIN_GRACE,
+        russh::server::run_stream(config, stream, handler),
+    )
+    .await
+    else {
+        return;
+    };
+    let end = EndOnDrop(session.handle());
+    let grace = async {
+        tokio::time::sleep(LOGIN_GRACE).await;
+        if authenticated.load(Ordering::Relaxed) {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        _ = session => {}
+        () = grace => {}
     }
+    drop(end);
 }
 
 /// One SSH connection.
@@ -261,7 +228,7 @@ struct Connection {
 impl Connection {
     /// The public key of the instance's key pair, as it is now.
     fn authorized_key(&self) -> Option<PublicKey> {
-        let line = (*self.source.store).as_ref().read(|v| {
+        let line = self.source.store().read(|v| {
             let i = v.get::<instances::Instance>(&self.scope, &self.instance)?;
             let name = i.key_name.as_deref()?;
             v.list::<keypair::KeyPair>(&self.scope)
@@ -437,7 +404,7 @@ pub fn resolve(source: &Source, host: &str) -> Option<Vec<Ipv4Addr>> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Some(vec![ip]);
     }
-    let store = (*source.store).as_ref();
+    let store = source.store();
     let now = time::OffsetDateTime::now_utc();
     let mut name = host.trim_end_matches('.').to_ascii_lowercase();
     for _ in 0..=MAX_CNAMES {
@@ -463,7 +430,7 @@ pub async fn connect(
         .filter(|p| *p != 0)
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
     let ips = resolve(source, target).ok_or(ChannelOpenFailure::ConnectFailed)?;
-    let store = (*source.store).as_ref();
+    let store = source.store();
     let (eni, vpc_cidr) = store
         .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.cidr())))
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
@@ -473,21 +440,12 @@ pub async fn connect(
         if vpc_cidr.contains_ip(raw) {
             // Through the fabric: the target's listener sees the bastion's interface. Checked
             // here too, so a refusal is an open failure rather than a connection that closes.
-            let me = dataplane::address_of(
-                source,
-                scope,
-                &eni.vpc_id,
-                Ipv4Addr::from(eni.private_ip),
-                22,
-            )
-            .ok_or(ChannelOpenFailure::ConnectFailed)?;
-            let dest = store.read(|v| model::interface_at(v, scope, &eni.vpc_id, raw));
-            let allowed = dest.is_some_and(|d| dataplane::admitted(source, scope, &d.id, me, port));
+            let allowed = store.read(|v| model::reachable(v, scope, &eni, ip, port));
             failure = ChannelOpenFailure::ConnectFailed;
             if !allowed {
                 continue;
             }
-            if let Ok(s) = dataplane::connect_from(source, scope, &eni, ip, port).await {
+            if let Ok(s) = connect_from(source, scope, &eni, ip, port).await {
                 return Ok(s);
             }
         } else if fabric::is_public(ip) {

@@ -23,9 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
-pub use crate::Source;
+use crate::accept;
+pub use crate::source::Source;
 
 /// How many aliases an answer follows.
 const MAX_CHAIN: usize = 8;
@@ -194,21 +195,13 @@ async fn serve_udp(socket: UdpSocket, source: Arc<Source>) {
 }
 
 async fn serve_tcp(listener: TcpListener, source: Arc<Source>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept(), if connections.len() < TCP_CONNECTIONS => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_tcp_connection(stream, source.clone()));
-                }
-                Err(e) => {
-                    tracing::debug!(target: "airlock::dns", error = %e, "tcp accept failed");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
+    accept::serve(
+        listener,
+        TCP_CONNECTIONS,
+        |_| true,
+        |stream, _| serve_tcp_connection(stream, source.clone()),
+    )
+    .await
 }
 
 /// Length-prefixed messages (RFC 1035 4.2.2), answered in order, until the client closes, goes

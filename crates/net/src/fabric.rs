@@ -1,49 +1,19 @@
-//! The loopback VPC fabric: how emulated VPC addresses map to real loopback addresses.
+//! The loopback VPC fabric's sockets: where a [`Place`] listens and how a component inside a
+//! VPC connects from its interface.
 //!
-//! Each VPC CIDR block (at most a /16 on AWS) is given a slot `N` in `1..=254`, and its addresses
-//! map to `127.N.x.y`, keeping the low 16 bits: VPC address `10.0.1.23` in slot 5 is `127.5.1.23`.
-//! Linux routes all of 127.0.0.0/8 to the loopback interface, so any component can bind and
-//! connect there without privileges. Public addresses live in `127.255.0.0/16` (the range the EC2
-//! service allocates Elastic IPs from), and `127.0.0.0/16` stays the host's own. Private VPC
-//! addresses are never socket addresses: they only travel in API answers and DNS records.
+//! The address arithmetic (VPC addresses ↔ `127.<slot>.x.y`) and every decision about who may
+//! connect live in the EC2 model ([`airlock_services::ec2::fabric`], re-exported here); this
+//! module adds what needs the operating system: the privileged-port fallback and the sockets.
 
-use std::net::Ipv4Addr;
+use crate::source::Source;
+use airlock_services::dataplane::Place;
+use airlock_services::ec2::eni;
+use airlock_services::ec2::fabric as model;
+use airlock_store::Scope;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use tokio::net::TcpStream;
 
-/// Public (internet-facing) addresses.
-pub const PUBLIC_SLOT: u8 = 255;
-
-/// The loopback address of VPC address `addr` in fabric slot `slot` (1..=254).
-pub fn to_loopback(slot: u8, addr: Ipv4Addr) -> Option<Ipv4Addr> {
-    if slot == 0 || slot == PUBLIC_SLOT {
-        return None;
-    }
-    let o = addr.octets();
-    Some(Ipv4Addr::new(127, slot, o[2], o[3]))
-}
-
-/// The VPC address a loopback address stands for, given the slot's VPC CIDR base (a /16 or
-/// smaller block); `None` if the address is not in that slot.
-pub fn from_loopback(slot: u8, vpc_base: Ipv4Addr, loopback: Ipv4Addr) -> Option<Ipv4Addr> {
-    let o = loopback.octets();
-    if o[0] != 127 || o[1] != slot || slot == 0 || slot == PUBLIC_SLOT {
-        return None;
-    }
-    let base = u32::from(vpc_base) & 0xffff_0000;
-    Some(Ipv4Addr::from(
-        base | (u32::from(o[2]) << 8) | u32::from(o[3]),
-    ))
-}
-
-/// Which fabric slot a loopback address belongs to: `Some(1..=254)` for VPCs, `Some(255)` for
-/// public addresses, `None` for the host's own `127.0.x.x` and anything not on loopback.
-pub fn slot_of(addr: Ipv4Addr) -> Option<u8> {
-    let o = addr.octets();
-    (o[0] == 127 && o[1] != 0).then_some(o[1])
-}
-
-pub fn is_public(addr: Ipv4Addr) -> bool {
-    slot_of(addr) == Some(PUBLIC_SLOT)
-}
+pub use model::{from_loopback, is_public, slot_of, to_loopback, PUBLIC_SLOT};
 
 /// Ports below 1024 need privileges; without them every listener and connection in the fabric
 /// uses `port + 10000` instead (443 → 10443, 22 → 10022), the same on both sides.
@@ -62,22 +32,58 @@ pub fn port(p: u16) -> u16 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The loopback address where VPC address `ip` of `vpc_id` is reached at `port` (the VPC's
+/// slot is taken on first use).
+pub fn address_of(
+    source: &Source,
+    scope: &Scope,
+    vpc_id: &str,
+    ip: Ipv4Addr,
+    port: u16,
+) -> Option<SocketAddr> {
+    let slot = model::ensure_slot(source.store(), &source.config, scope, vpc_id).ok()?;
+    Some(SocketAddr::V4(SocketAddrV4::new(
+        to_loopback(slot, ip)?,
+        self::port(port),
+    )))
+}
 
-    #[test]
-    fn round_trip() {
-        let vpc = Ipv4Addr::new(10, 192, 0, 0);
-        let a = Ipv4Addr::new(10, 192, 20, 17);
-        let l = to_loopback(5, a).unwrap();
-        assert_eq!(l, Ipv4Addr::new(127, 5, 20, 17));
-        assert_eq!(from_loopback(5, vpc, l), Some(a));
-        assert_eq!(from_loopback(6, vpc, l), None);
-        assert_eq!(slot_of(l), Some(5));
-        assert_eq!(slot_of(Ipv4Addr::LOCALHOST), None);
-        assert!(is_public(Ipv4Addr::new(127, 255, 3, 4)));
-        assert_eq!(to_loopback(0, a), None);
-        assert_eq!(to_loopback(255, a), None);
+/// The socket address a listener at `place` binds.
+pub fn socket_of(source: &Source, place: &Place) -> Option<SocketAddr> {
+    match place {
+        Place::Public { ip, port, .. } => {
+            Some(SocketAddr::V4(SocketAddrV4::new(*ip, self::port(*port))))
+        }
+        Place::Interface {
+            scope,
+            vpc_id,
+            ip,
+            port,
+            ..
+        } => address_of(source, scope, vpc_id, *ip, *port),
     }
+}
+
+/// Connects from interface `from` (its fabric address is the source) to VPC address `to`:`port`,
+/// as a component inside the VPC does, so the listener's admission sees that interface.
+pub async fn connect_from(
+    source: &Source,
+    scope: &Scope,
+    from: &eni::NetworkInterface,
+    to: Ipv4Addr,
+    port: u16,
+) -> std::io::Result<TcpStream> {
+    let local = address_of(
+        source,
+        scope,
+        &from.vpc_id,
+        Ipv4Addr::from(from.private_ip),
+        0,
+    )
+    .ok_or_else(|| std::io::Error::other("the interface has no fabric address"))?;
+    let remote = address_of(source, scope, &from.vpc_id, to, port)
+        .ok_or_else(|| std::io::Error::other("no fabric address"))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(local.ip(), 0))?;
+    socket.connect(remote).await
 }

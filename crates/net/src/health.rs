@@ -11,7 +11,7 @@
 //! the load balancers read it.
 
 use crate::lb::{self, Unreachable};
-use crate::Source;
+use crate::source::Source;
 use airlock_protocol::ApiError;
 use airlock_services::ec2::eni;
 use airlock_services::elbv2::routing::{self, Destination, Failure, Streak};

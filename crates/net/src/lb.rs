@@ -2,7 +2,8 @@
 //!
 //! Each listener of an active load balancer listens on every zone's interface (fabric address,
 //! peers inside the VPC that the load balancer's security groups admit) and, when internet-facing,
-//! on the zone's public address (the internet, [`dataplane::internet_admits`]). Then, by protocol:
+//! on the zone's public address (the internet, [`fabric::internet_admits`]); the reconciler
+//! passes the admission with the place ([`fabric::admitted`]). Then, by protocol:
 //!
 //! - `HTTP`/`HTTPS` (ALB): TLS with the listener's ACM certificates ([`crate::tls`]), HTTP/1.1 or
 //!   HTTP/2 from the client; each request goes through the listener's rules
@@ -17,10 +18,11 @@
 //! The listener record, rules, targets and certificates are read from the state for each
 //! connection or request, so changes apply without restarting anything.
 
-use crate::dataplane::{self, connect_from};
+use crate::accept;
+use crate::fabric::connect_from;
+use crate::source::Source;
 use crate::tls::{self, ListenerCerts};
-use crate::Source;
-use airlock_services::ec2::{eni, fabric as model};
+use airlock_services::ec2::{eni, fabric};
 use airlock_services::elbv2::actions::{Action, FixedResponse};
 use airlock_services::elbv2::listeners::Listener;
 use airlock_services::elbv2::loadbalancers::LoadBalancer;
@@ -43,7 +45,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 
 /// How long a load balancer waits for a target to accept a connection (AWS: 10 s).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -106,7 +107,7 @@ impl Front {
     }
 
     fn store(&self) -> &airlock_store::Store {
-        (*self.source.store).as_ref()
+        self.source.store()
     }
 
     fn records(&self) -> Option<(Arc<LoadBalancer>, Arc<Listener>, Arc<eni::NetworkInterface>)> {
@@ -115,28 +116,6 @@ impl Front {
             let lb = v.get::<LoadBalancer>(&self.scope, &l.lb_arn)?;
             let n = v.get::<eni::NetworkInterface>(&self.scope, &self.eni)?;
             Some((lb, l, n))
-        })
-    }
-
-    /// Whether `peer` may connect: the security groups for the fabric, the internet rules for the
-    /// public address.
-    fn admits(&self, peer: SocketAddr) -> bool {
-        if !self.public {
-            return dataplane::admitted(&self.source, &self.scope, &self.eni, peer, self.port);
-        }
-        self.store().read(|v| {
-            let Some(n) = v.get::<eni::NetworkInterface>(&self.scope, &self.eni) else {
-                return false;
-            };
-            dataplane::internet_admits(
-                v,
-                &self.scope,
-                &n.groups,
-                &n.vpc_id,
-                &n.subnet_id,
-                peer,
-                self.port,
-            )
         })
     }
 
@@ -149,15 +128,9 @@ impl Front {
         if self.public {
             return *p.ip();
         }
-        crate::fabric::slot_of(*p.ip())
-            .and_then(|slot| {
-                self.store().read(|v| {
-                    model::vpc_of_slot(v, slot).and_then(|(_, vpc)| {
-                        crate::fabric::from_loopback(slot, Ipv4Addr::from(vpc.cidr().base), *p.ip())
-                    })
-                })
-            })
-            .unwrap_or(*p.ip())
+        self.store()
+            .read(|v| fabric::vpc_address(v, *p.ip()))
+            .map_or(*p.ip(), |(_, _, ip)| ip)
     }
 
     fn tls_config(&self, lb: &LoadBalancer, l: &Listener) -> Option<Arc<rustls::ServerConfig>> {
@@ -251,10 +224,9 @@ pub async fn connect_target(
     from: &eni::NetworkInterface,
     to: Destination,
 ) -> Result<TcpStream, Unreachable> {
-    let reachable = (*source.store).as_ref().read(|v| {
-        model::interface_at(v, scope, &from.vpc_id, u32::from(to.ip))
-            .is_some_and(|dest| dataplane::allows(v, scope, from, &dest, to.port))
-    });
+    let reachable = source
+        .store()
+        .read(|v| fabric::reachable(v, scope, from, to.ip, to.port));
     if !reachable {
         return Err(Unreachable::Dropped);
     }
@@ -297,47 +269,36 @@ pub async fn open(
     }
 }
 
-/// Serves `listener` for `front` until the task is aborted (which ends its connections).
-pub async fn serve(listener: TcpListener, front: Arc<Front>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+/// Serves `listener` for `front` until the task is aborted (which ends its connections); `admit`
+/// is the fabric's decision for the listener's place.
+pub async fn serve(listener: TcpListener, admit: impl Fn(SocketAddr) -> bool, front: Arc<Front>) {
+    accept::serve(listener, accept::UNLIMITED, admit, |stream, peer| {
+        connection(front.clone(), stream, peer)
+    })
+    .await
+}
+
+/// One client connection: TLS if the listener is secure, then HTTP routing or a byte stream.
+async fn connection(front: Arc<Front>, stream: TcpStream, peer: SocketAddr) {
+    let Some((lb, l, _)) = front.records() else {
+        return;
+    };
+    let client: Box<dyn Io> = if l.is_secure() {
+        let Some(config) = front.tls_config(&lb, &l) else {
+            return;
         };
-        while connections.try_join_next().is_some() {}
-        if !front.admits(peer) {
-            tracing::debug!(target: "airlock::lb", %peer, listener = front.listener, "refused by the security groups");
-            drop(stream);
-            continue;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(s)) => Box::new(s),
+            _ => return,
         }
-        let _ = stream.set_nodelay(true);
-        let front = front.clone();
-        connections.spawn(async move {
-            let Some((lb, l, _)) = front.records() else {
-                return;
-            };
-            let client: Box<dyn Io> = if l.is_secure() {
-                let Some(config) = front.tls_config(&lb, &l) else {
-                    return;
-                };
-                let acceptor = tokio_rustls::TlsAcceptor::from(config);
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(s)) => Box::new(s),
-                    _ => return,
-                }
-            } else {
-                Box::new(stream)
-            };
-            if matches!(l.protocol.as_str(), "HTTP" | "HTTPS") {
-                serve_http(front, client, peer, l.protocol == "HTTPS").await;
-            } else {
-                serve_stream(front, client).await;
-            }
-        });
+    } else {
+        Box::new(stream)
+    };
+    if matches!(l.protocol.as_str(), "HTTP" | "HTTPS") {
+        serve_http(front, client, peer, l.protocol == "HTTPS").await;
+    } else {
+        serve_stream(front, client).await;
     }
 }
 
@@ -516,10 +477,9 @@ async fn forward(
     host: &str,
 ) -> Response<Body> {
     // The security groups are checked for every request, pooled connection or not.
-    let reachable = front.store().read(|v| {
-        model::interface_at(v, &front.scope, &from.vpc_id, u32::from(to.ip))
-            .is_some_and(|dest| dataplane::allows(v, &front.scope, from, &dest, to.port))
-    });
+    let reachable = front
+        .store()
+        .read(|v| fabric::reachable(v, &front.scope, from, to.ip, to.port));
     if !reachable {
         return error_page(504);
     }

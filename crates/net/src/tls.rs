@@ -2,7 +2,7 @@
 //! state at each handshake so a re-import or a new listener certificate applies at once), and
 //! connections to HTTPS and TLS targets accept whatever certificate the target shows, as ELB does.
 
-use crate::Source;
+use crate::source::Source;
 use airlock_services::acm;
 use airlock_services::elbv2::{listeners::Listener, ssl};
 use airlock_store::Scope;

@@ -5,7 +5,9 @@
 //! home page, the CLI endpoint (`POST /aws_mwaa/cli` with a CLI token) and the REST API, all from
 //! the same built-in Airflow stand-in that `InvokeRestApi` uses.
 
-use crate::Source;
+use crate::accept;
+use crate::ca::Ca;
+use crate::source::Source;
 use airlock_services::mwaa::{self, airflow, Environment, TokenKind};
 use airlock_services::{Ctx, Principal};
 use airlock_store::Scope;
@@ -16,13 +18,63 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use base64::Engine;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use time::OffsetDateTime;
+use tokio::net::{TcpListener, TcpStream};
 
 /// Login sessions last 12 hours, as MWAA's do.
 const SESSION_SECS: i64 = 12 * 3600;
+
+/// How long a client has to finish a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves environment `environment`'s site on `listener` until the task is aborted
+/// (which ends its connections); `admit` is the fabric's decision for the listener's place.
+/// The local CA is loaded (its key made on the blocking pool) before the first accept.
+pub async fn serve(
+    listener: TcpListener,
+    admit: impl Fn(SocketAddr) -> bool,
+    source: Arc<Source>,
+    ca: Arc<Ca>,
+    scope: Scope,
+    environment: String,
+) {
+    let Some(env) = source
+        .store()
+        .read(|v| v.get::<Environment>(&scope, &environment))
+    else {
+        return;
+    };
+    let site = Site::new(source.clone(), scope, &env);
+    if let Err(e) = ca.prepare(source.store()).await {
+        tracing::warn!(target: "airlock::webserver", error = %e, "cannot set up the local CA");
+    }
+    accept::serve(listener, accept::UNLIMITED, admit, |stream, _| {
+        connection(site.clone(), ca.clone(), stream)
+    })
+    .await
+}
+
+/// One HTTPS connection to the site.
+async fn connection(site: Arc<Site>, ca: Arc<Ca>, stream: TcpStream) {
+    let Ok(config) = ca.server_config(site.source.store(), &site.host) else {
+        return;
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await else {
+        return;
+    };
+    let service = hyper_util::service::TowerToHyperService::new(router(site));
+    let _ = auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
+}
 
 /// One environment's site.
 pub struct Site {
@@ -48,7 +100,7 @@ impl Site {
 
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
-            store: (*self.source.store).as_ref(),
+            store: self.source.store(),
             config: &self.source.config,
             principal: Principal {
                 account: self.scope.account.clone(),
@@ -202,7 +254,7 @@ async fn login(State(site): State<Arc<Site>>, body: Bytes) -> Response {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let store = (*site.source.store).as_ref();
+    let store = site.source.store();
     match mwaa::redeem_token(
         store,
         &site.scope,
@@ -241,7 +293,7 @@ async fn cli(State(site): State<Arc<Site>>, headers: HeaderMap, body: Bytes) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    let store = (*site.source.store).as_ref();
+    let store = site.source.store();
     match mwaa::check_cli_token(store, &site.scope, token, OffsetDateTime::now_utc()) {
         Some(t) if t.environment == site.environment => {}
         _ => {

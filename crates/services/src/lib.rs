@@ -8,6 +8,7 @@
 pub mod acm;
 pub mod auth;
 pub mod ca;
+pub mod dataplane;
 pub mod dns;
 pub mod ec2;
 pub mod elbv2;

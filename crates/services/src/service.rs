@@ -61,6 +61,8 @@ pub struct Service {
     pub tick: Option<Tick>,
     /// The DNS zones it answers for, each with the function that answers its names.
     pub dns: &'static [crate::dns::Zone],
+    /// What its records call for on the data plane (listeners, health checks).
+    pub wants: Option<crate::dataplane::WantsFn>,
 }
 
 impl Service {
@@ -74,6 +76,7 @@ impl Service {
         records: Vec::new,
         tick: None,
         dns: &[],
+        wants: None,
     };
 
     /// Runs one of this service's operations and gives the output as a JSON value (for tests

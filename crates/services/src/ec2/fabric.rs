@@ -1,15 +1,61 @@
-//! What the data plane asks of the EC2 model: which loopback slot a VPC has, which interface
-//! holds an address, and whether security groups let a connection in.
+//! The loopback VPC fabric as the EC2 model sees it: which loopback slot a VPC has, how its
+//! addresses map to loopback addresses, which interface holds an address, and who may connect
+//! to what (the data plane's admission policy; `airlock-net` asks, and only opens sockets).
+//!
+//! Each VPC CIDR block (at most a /16 on AWS) is given a slot `N` in `1..=254`, and its addresses
+//! map to `127.N.x.y`, keeping the low 16 bits: VPC address `10.0.1.23` in slot 5 is `127.5.1.23`.
+//! Linux routes all of 127.0.0.0/8 to the loopback interface, so any component can bind and
+//! connect there without privileges. Public addresses live in `127.255.0.0/16` (the range the EC2
+//! service allocates Elastic IPs from), and `127.0.0.0/16` stays the host's own. Private VPC
+//! addresses are never socket addresses: they only travel in API answers and DNS records.
 //!
 //! Slots are handed out on first use (a VPC that never hosts a listener never takes one) and
 //! kept in a global record, so every VPC of every account and region has its own loopback /16.
 
-use super::cidr::Cidr;
-use super::{eni, sg, vpc};
+use super::cidr::{self, Cidr};
+use super::{eni, igw, routes, sg, vpc};
+use crate::dataplane::Place;
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Store, View};
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+
+/// Public (internet-facing) addresses.
+pub const PUBLIC_SLOT: u8 = 255;
+
+/// The loopback address of VPC address `addr` in fabric slot `slot` (1..=254).
+pub fn to_loopback(slot: u8, addr: Ipv4Addr) -> Option<Ipv4Addr> {
+    if slot == 0 || slot == PUBLIC_SLOT {
+        return None;
+    }
+    let o = addr.octets();
+    Some(Ipv4Addr::new(127, slot, o[2], o[3]))
+}
+
+/// The VPC address a loopback address stands for, given the slot's VPC CIDR base (a /16 or
+/// smaller block); `None` if the address is not in that slot.
+pub fn from_loopback(slot: u8, vpc_base: Ipv4Addr, loopback: Ipv4Addr) -> Option<Ipv4Addr> {
+    let o = loopback.octets();
+    if o[0] != 127 || o[1] != slot || slot == 0 || slot == PUBLIC_SLOT {
+        return None;
+    }
+    let base = u32::from(vpc_base) & 0xffff_0000;
+    Some(Ipv4Addr::from(
+        base | (u32::from(o[2]) << 8) | u32::from(o[3]),
+    ))
+}
+
+/// Which fabric slot a loopback address belongs to: `Some(1..=254)` for VPCs, `Some(255)` for
+/// public addresses, `None` for the host's own `127.0.x.x` and anything not on loopback.
+pub fn slot_of(addr: Ipv4Addr) -> Option<u8> {
+    let o = addr.octets();
+    (o[0] == 127 && o[1] != 0).then_some(o[1])
+}
+
+pub fn is_public(addr: Ipv4Addr) -> bool {
+    slot_of(addr) == Some(PUBLIC_SLOT)
+}
 
 /// Slots are 1..=254 at most; 0 is the host's own 127.0.x.x, 255 the public range.
 const SLOTS: std::ops::RangeInclusive<u8> = 1..=254;
@@ -173,4 +219,324 @@ fn rules_match(
                 proto && ports && peer
             })
         })
+}
+
+/// The VPC (with its scope) and VPC address that loopback address `loopback` stands for.
+pub fn vpc_address(v: &View<'_>, loopback: Ipv4Addr) -> Option<(Scope, Arc<vpc::Vpc>, Ipv4Addr)> {
+    let slot = slot_of(loopback)?;
+    let (scope, vpc) = vpc_of_slot(v, slot)?;
+    let ip = from_loopback(slot, Ipv4Addr::from(vpc.cidr().base), loopback)?;
+    Some((scope, vpc, ip))
+}
+
+/// Whether the fabric lets a peer at loopback address `peer` connect to `place`: for an
+/// interface, the peer must be an interface of the same VPC and the security groups must let it
+/// through both ways ([`allows`]); for a public address, the guarding interface's groups and
+/// subnet must admit the internet ([`internet_admits`]). Checked at every accept.
+pub fn admitted(v: &View<'_>, place: &Place, peer: IpAddr) -> bool {
+    match place {
+        Place::Interface {
+            scope, eni, port, ..
+        } => {
+            let IpAddr::V4(peer) = peer else {
+                return false;
+            };
+            let Some(dest) = v.get::<eni::NetworkInterface>(scope, eni) else {
+                return false;
+            };
+            let Some((peer_scope, vpc, peer_ip)) = vpc_address(v, peer) else {
+                return false;
+            };
+            if &peer_scope != scope || vpc.id != dest.vpc_id {
+                return false;
+            }
+            interface_at(v, scope, &vpc.id, u32::from(peer_ip))
+                .is_some_and(|src| allows(v, scope, &src, &dest, *port))
+        }
+        Place::Public {
+            scope, port, guard, ..
+        } => match guard {
+            None => true,
+            Some(eni) => v.get::<eni::NetworkInterface>(scope, eni).is_some_and(|n| {
+                internet_admits(v, scope, &n.groups, &n.vpc_id, &n.subnet_id, peer, *port)
+            }),
+        },
+    }
+}
+
+/// Whether interface `from` may open TCP to VPC address `to`:`port` of its VPC: an interface
+/// holds the address and the security groups let the connection through ([`allows`]).
+pub fn reachable(
+    v: &View<'_>,
+    scope: &Scope,
+    from: &eni::NetworkInterface,
+    to: Ipv4Addr,
+    port: u16,
+) -> bool {
+    interface_at(v, scope, &from.vpc_id, u32::from(to))
+        .is_some_and(|dest| allows(v, scope, from, &dest, port))
+}
+
+/// Whether the security groups let interface `src` open TCP to `port` of interface `dest`
+/// (ingress of `dest`'s groups, egress of `src`'s). An interface without groups (a Network Load
+/// Balancer's, created without them) filters nothing.
+pub fn allows(
+    v: &View<'_>,
+    scope: &Scope,
+    src: &eni::NetworkInterface,
+    dest: &eni::NetworkInterface,
+    port: u16,
+) -> bool {
+    (dest.groups.is_empty() || admits(v, scope, &dest.groups, src.private_ip, &src.groups, port))
+        && (src.groups.is_empty()
+            || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
+}
+
+/// Whether subnet `subnet_id` of `vpc_id` routes to an internet gateway attached to the VPC
+/// (without one, a public address there is unreachable, as on AWS).
+fn reaches_internet(v: &View<'_>, scope: &Scope, vpc_id: &str, subnet_id: &str) -> bool {
+    let tables: Vec<_> = v
+        .list::<routes::RouteTable>(scope)
+        .into_iter()
+        .filter(|t| t.vpc_id == vpc_id)
+        .collect();
+    let table = tables
+        .iter()
+        .find(|t| {
+            t.associations
+                .iter()
+                .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
+        })
+        .or_else(|| tables.iter().find(|t| t.is_main()));
+    table.is_some_and(|t| {
+        t.routes.iter().any(|r| {
+            r.gateway_id
+                .as_deref()
+                .filter(|g| g.starts_with("igw-"))
+                .and_then(|g| v.get::<igw::InternetGateway>(scope, g))
+                .is_some_and(|g| g.attached_to(vpc_id))
+        })
+    })
+}
+
+/// Whether a peer from the internet may reach TCP `port` of a public address in subnet
+/// `subnet_id` guarded by security groups `groups` (none: no filtering, an NLB's case).
+///
+/// The peer is a host program on the loopback interface; on AWS it would be some public address
+/// Airlock cannot know. So an ingress rule for the port admits it if its IPv4 CIDR contains the
+/// peer's real address (`127.0.0.1/32`) or any public address (not RFC 1918/6598, loopback or
+/// link-local): `0.0.0.0/0` and the tutorials' `<your IP>/32` admit, `10.0.0.0/8` or a group
+/// reference do not. The subnet must also route to an attached internet gateway.
+pub fn internet_admits(
+    v: &View<'_>,
+    scope: &Scope,
+    groups: &[String],
+    vpc_id: &str,
+    subnet_id: &str,
+    peer: IpAddr,
+    port: u16,
+) -> bool {
+    let peer_ip = match peer {
+        IpAddr::V4(a) => Some(u32::from(a)),
+        IpAddr::V6(_) => None,
+    };
+    reaches_internet(v, scope, vpc_id, subnet_id)
+        && (groups.is_empty()
+            || groups
+                .iter()
+                .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
+                .any(|g| g.rules.iter().any(|r| admits_internet(r, peer_ip, port))))
+}
+
+/// Whether ingress rule `r` lets an internet peer (at loopback address `peer_ip`) reach TCP
+/// `port`.
+fn admits_internet(r: &sg::Rule, peer_ip: Option<u32>, port: u16) -> bool {
+    let ports = r.protocol == "-1"
+        || (r.protocol == "tcp"
+            && (r.from_port.unwrap_or(0)..=r.to_port.unwrap_or(65535)).contains(&i64::from(port)));
+    let cidr = r.cidr_ipv4.as_deref().and_then(Cidr::parse_loose);
+    !r.egress
+        && ports
+        && cidr.is_some_and(|c| has_public(&c) || peer_ip.is_some_and(|ip| c.contains_ip(ip)))
+}
+
+/// Whether `c` holds an address of the internet: not only private (RFC 1918, RFC 6598),
+/// loopback or link-local space.
+fn has_public(c: &Cidr) -> bool {
+    let local = ["127.0.0.0/8", "169.254.0.0/16"]
+        .iter()
+        .filter_map(|s| Cidr::parse(s))
+        .any(|l| l.contains(c));
+    !cidr::is_private(c) && !local
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer inside the VPC gets in only when the listener's groups admit it (here: by group
+    /// reference); one from another VPC, the host's own address, or a v6 peer never does.
+    #[test]
+    fn admission_follows_the_security_groups() {
+        use crate::auth::test_support::{ctx_as, root_principal, store};
+        use crate::ec2::{eni, sg, vpc};
+        use serde_json::json;
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        vpc::ensure_region(&ctx).unwrap();
+        let new_vpc = |cidr: &str| {
+            let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": cidr})).unwrap();
+            let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
+            let s = vpc::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr})).unwrap();
+            (vpc_id, s["Subnet"]["SubnetId"].as_str().unwrap().to_owned())
+        };
+        let group = |vpc_id: &str, name: &str| {
+            let g = sg::create_security_group(
+                &ctx,
+                &json!({"GroupName": name, "Description": name, "VpcId": vpc_id}),
+            )
+            .unwrap();
+            g["GroupId"].as_str().unwrap().to_owned()
+        };
+        let interface = |subnet: &str, group: &str| {
+            let n = eni::create_network_interface(
+                &ctx,
+                &json!({"SubnetId": subnet, "Groups": [group]}),
+            )
+            .unwrap();
+            let id = n["NetworkInterface"]["NetworkInterfaceId"]
+                .as_str()
+                .unwrap();
+            store
+                .read(|v| v.get::<eni::NetworkInterface>(&ctx.scope(), id))
+                .unwrap()
+        };
+        let (vpc_a, subnet_a) = new_vpc("10.1.0.0/24");
+        let (vpc_b, subnet_b) = new_vpc("10.2.0.0/24");
+        let (server_group, client_group) = (group(&vpc_a, "server"), group(&vpc_a, "client"));
+        let server = interface(&subnet_a, &server_group);
+        let client = interface(&subnet_a, &client_group);
+        let outsider = interface(&subnet_b, &group(&vpc_b, "outsider"));
+        let scope = ctx.scope();
+        let place = crate::dataplane::Place::on(&scope, &server, 443);
+        let loopback = |n: &eni::NetworkInterface| {
+            let slot = ensure_slot(&store, &config, &scope, &n.vpc_id).unwrap();
+            IpAddr::V4(to_loopback(slot, Ipv4Addr::from(n.private_ip)).unwrap())
+        };
+        let admitted_now = |peer| store.read(|v| admitted(v, &place, peer));
+        assert!(!admitted_now(loopback(&client)), "no ingress rule yet");
+        sg::authorize_ingress(
+            &ctx,
+            &json!({"GroupId": server_group, "IpPermissions": [{
+                "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                "UserIdGroupPairs": [{"GroupId": client_group}]}]}),
+        )
+        .unwrap();
+        assert!(admitted_now(loopback(&client)));
+        assert!(!admitted_now(loopback(&outsider)), "another VPC");
+        assert!(!admitted_now(IpAddr::V4(Ipv4Addr::LOCALHOST)), "the host");
+        assert!(!admitted_now(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)));
+        let other_port = crate::dataplane::Place::on(&scope, &server, 80);
+        assert!(!store.read(|v| admitted(v, &other_port, loopback(&client))));
+    }
+
+    #[test]
+    fn addresses_round_trip_through_the_loopback() {
+        let vpc = Ipv4Addr::new(10, 192, 0, 0);
+        let a = Ipv4Addr::new(10, 192, 20, 17);
+        let l = to_loopback(5, a).unwrap();
+        assert_eq!(l, Ipv4Addr::new(127, 5, 20, 17));
+        assert_eq!(from_loopback(5, vpc, l), Some(a));
+        assert_eq!(from_loopback(6, vpc, l), None);
+        assert_eq!(slot_of(l), Some(5));
+        assert_eq!(slot_of(Ipv4Addr::LOCALHOST), None);
+        assert!(is_public(Ipv4Addr::new(127, 255, 3, 4)));
+        assert_eq!(to_loopback(0, a), None);
+        assert_eq!(to_loopback(255, a), None);
+    }
+
+    fn rule(
+        egress: bool,
+        protocol: &str,
+        ports: Option<(i64, i64)>,
+        cidr: Option<&str>,
+    ) -> sg::Rule {
+        sg::Rule {
+            id: "sgr-1".into(),
+            egress,
+            protocol: protocol.into(),
+            from_port: ports.map(|p| p.0),
+            to_port: ports.map(|p| p.1),
+            cidr_ipv4: cidr.map(str::to_owned),
+            cidr_ipv6: None,
+            group_id: None,
+            group_owner: None,
+            prefix_list_id: None,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn the_internet_is_any_public_address() {
+        let peer = Some(u32::from(Ipv4Addr::LOCALHOST));
+        let ssh = Some((22, 22));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("203.0.113.7/32")),
+            peer,
+            22
+        ));
+        assert!(admits_internet(
+            &rule(false, "-1", None, Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", Some((0, 65535)), Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(admits_internet(
+            &rule(false, "tcp", ssh, Some("127.0.0.1/32")),
+            peer,
+            22
+        ));
+        // Private ranges, other ports, other protocols, egress and group references do not.
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("10.0.0.0/8")),
+            peer,
+            22
+        ));
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("192.168.1.0/24")),
+            peer,
+            22
+        ));
+        assert!(!admits_internet(
+            &rule(false, "tcp", Some((443, 443)), Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(!admits_internet(
+            &rule(false, "udp", ssh, Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(!admits_internet(
+            &rule(true, "tcp", ssh, Some("0.0.0.0/0")),
+            peer,
+            22
+        ));
+        assert!(!admits_internet(&rule(false, "tcp", ssh, None), peer, 22));
+        assert!(!admits_internet(
+            &rule(false, "tcp", ssh, Some("127.0.0.2/32")),
+            peer,
+            22
+        ));
+    }
 }

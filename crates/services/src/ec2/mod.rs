@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 pub mod cidr;
 pub mod common;
+pub mod dataplane;
 pub mod dns;
 pub mod eni;
 pub mod fabric;
@@ -221,6 +222,7 @@ pub static SERVICE: Service = Service {
     before: Some(vpc::ensure_region),
     records: record_kinds,
     dns: dns::ZONES,
+    wants: Some(dataplane::wants),
     ..Service::NOTHING
 };
 

@@ -23,6 +23,7 @@
 //! target groups can be created but hold no functions.
 
 pub mod actions;
+pub mod dataplane;
 pub mod dns;
 pub mod listeners;
 pub mod loadbalancers;
@@ -148,6 +149,7 @@ pub static SERVICE: Service = Service {
     ],
     records: record_kinds,
     dns: dns::ZONES,
+    wants: Some(dataplane::wants),
     ..Service::NOTHING
 };
 

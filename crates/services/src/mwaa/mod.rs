@@ -2,6 +2,7 @@
 //! endpoints MWAA creates in the customer's VPC, tags, and tokens.
 
 pub mod airflow;
+pub mod dataplane;
 pub mod dns;
 pub mod lifecycle;
 mod validate;
@@ -59,6 +60,7 @@ pub static SERVICE: Service = Service {
     records: record_kinds,
     tick: Some(tick),
     dns: dns::ZONES,
+    wants: Some(dataplane::wants),
     ..Service::NOTHING
 };
 
