@@ -8,9 +8,9 @@ fields in the model's (alphabetical) order, so that the protocol encoders write 
 they would write the same `serde_json::Value`. Services read a typed input with
 `T::deserialize(&input)` and return typed outputs: a misspelt member no longer compiles.
 
-Scalars map to Rust types (string/enum/blob/timestamp: String, as the codecs hand them over;
-integer: i32; long: i64; double/float: f64; boolean: bool), lists to Vec, maps to BTreeMap,
-document structures to serde_json::Value. In shapes that only requests use, required members are
+Scalars map to Rust types as the decoders hand them over (string/enum/blob/timestamp: String;
+integer and long: i64; double/float: f64; boolean: bool), lists to Vec, maps to BTreeMap, document
+structures to serde_json::Value. In shapes that only requests use, required members are
 plain fields (the protocol layer has checked them); every other member is an Option left out when
 None (AWS itself leaves some required output members out, such as GetUser's UserName for the
 root). A structure that contains itself without a list or map in between is boxed.
@@ -34,12 +34,14 @@ KEYWORDS = {
     "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 }
+# Keywords that cannot be raw identifiers.
+NOT_RAW = {"self", "Self", "super", "crate"}
 
 SCALARS = {
     "string": "String",
     "blob": "String",
     "timestamp": "String",
-    "integer": "i32",
+    "integer": "i64",
     "long": "i64",
     "double": "f64",
     "float": "f64",
@@ -48,9 +50,12 @@ SCALARS = {
 
 
 def snake(name):
+    name = name.replace("IPv", "Ipv")
     s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
     s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)
     s = s.replace("-", "_").lower()
+    if s in NOT_RAW:
+        return s + "_"
     return f"r#{s}" if s in KEYWORDS else s
 
 
@@ -154,7 +159,9 @@ def render(service, model):
             if (name, member) in boxed:
                 ty = f"Box<{ty}>"
             attrs = [f'rename = "{member}"']
-            if member in required:
+            # Members bound to the URI, headers or query string are checked by the gateway
+            # only where present: they stay Options.
+            if member in required and "location" not in spec:
                 out.append(f"    #[serde({', '.join(attrs)})]")
                 out.append(f"    pub {field}: {ty},")
             else:

@@ -324,7 +324,7 @@ pub struct ListCertificatesRequest {
     #[serde(rename = "Includes", default, skip_serializing_if = "Option::is_none")]
     pub includes: Option<Filters>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "RootHierarchyTypes", default, skip_serializing_if = "Option::is_none")]

@@ -156,7 +156,7 @@ pub struct AuthorizeSecurityGroupEgressRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId")]
     pub group_id: String,
     #[serde(rename = "IpPermissions", default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +170,7 @@ pub struct AuthorizeSecurityGroupEgressRequest {
     #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
     pub tag_specifications: Option<Vec<TagSpecification>>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -188,7 +188,7 @@ pub struct AuthorizeSecurityGroupIngressRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
@@ -204,7 +204,7 @@ pub struct AuthorizeSecurityGroupIngressRequest {
     #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
     pub tag_specifications: Option<Vec<TagSpecification>>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -328,31 +328,31 @@ pub struct CapacityReservationTargetResponse {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionTrackingConfiguration {
     #[serde(rename = "TcpEstablishedTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_established_timeout: Option<i32>,
+    pub tcp_established_timeout: Option<i64>,
     #[serde(rename = "UdpStreamTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_stream_timeout: Option<i32>,
+    pub udp_stream_timeout: Option<i64>,
     #[serde(rename = "UdpTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_timeout: Option<i32>,
+    pub udp_timeout: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionTrackingSpecificationRequest {
     #[serde(rename = "TcpEstablishedTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_established_timeout: Option<i32>,
+    pub tcp_established_timeout: Option<i64>,
     #[serde(rename = "UdpStreamTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_stream_timeout: Option<i32>,
+    pub udp_stream_timeout: Option<i64>,
     #[serde(rename = "UdpTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_timeout: Option<i32>,
+    pub udp_timeout: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionTrackingSpecificationResponse {
     #[serde(rename = "TcpEstablishedTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_established_timeout: Option<i32>,
+    pub tcp_established_timeout: Option<i64>,
     #[serde(rename = "UdpStreamTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_stream_timeout: Option<i32>,
+    pub udp_stream_timeout: Option<i64>,
     #[serde(rename = "UdpTimeout", default, skip_serializing_if = "Option::is_none")]
-    pub udp_timeout: Option<i32>,
+    pub udp_timeout: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -360,11 +360,11 @@ pub struct CpuOptions {
     #[serde(rename = "AmdSevSnp", default, skip_serializing_if = "Option::is_none")]
     pub amd_sev_snp: Option<String>,
     #[serde(rename = "CoreCount", default, skip_serializing_if = "Option::is_none")]
-    pub core_count: Option<i32>,
+    pub core_count: Option<i64>,
     #[serde(rename = "NestedVirtualization", default, skip_serializing_if = "Option::is_none")]
     pub nested_virtualization: Option<String>,
     #[serde(rename = "ThreadsPerCore", default, skip_serializing_if = "Option::is_none")]
-    pub threads_per_core: Option<i32>,
+    pub threads_per_core: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -372,11 +372,11 @@ pub struct CpuOptionsRequest {
     #[serde(rename = "AmdSevSnp", default, skip_serializing_if = "Option::is_none")]
     pub amd_sev_snp: Option<String>,
     #[serde(rename = "CoreCount", default, skip_serializing_if = "Option::is_none")]
-    pub core_count: Option<i32>,
+    pub core_count: Option<i64>,
     #[serde(rename = "NestedVirtualization", default, skip_serializing_if = "Option::is_none")]
     pub nested_virtualization: Option<String>,
     #[serde(rename = "ThreadsPerCore", default, skip_serializing_if = "Option::is_none")]
-    pub threads_per_core: Option<i32>,
+    pub threads_per_core: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -426,7 +426,7 @@ pub struct CreateNatGatewayRequest {
     #[serde(rename = "SecondaryAllocationIds", default, skip_serializing_if = "Option::is_none")]
     pub secondary_allocation_ids: Option<Vec<String>>,
     #[serde(rename = "SecondaryPrivateIpAddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub secondary_private_ip_address_count: Option<i32>,
+    pub secondary_private_ip_address_count: Option<i64>,
     #[serde(rename = "SecondaryPrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
     pub secondary_private_ip_addresses: Option<Vec<String>>,
     #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
@@ -462,15 +462,15 @@ pub struct CreateNetworkInterfaceRequest {
     #[serde(rename = "InterfaceType", default, skip_serializing_if = "Option::is_none")]
     pub interface_type: Option<String>,
     #[serde(rename = "Ipv4PrefixCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv4_prefix_count: Option<i32>,
+    pub ipv4_prefix_count: Option<i64>,
     #[serde(rename = "Ipv4Prefixes", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationRequest>>,
     #[serde(rename = "Ipv6AddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_address_count: Option<i32>,
+    pub ipv6_address_count: Option<i64>,
     #[serde(rename = "Ipv6Addresses", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
     #[serde(rename = "Ipv6PrefixCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_prefix_count: Option<i32>,
+    pub ipv6_prefix_count: Option<i64>,
     #[serde(rename = "Ipv6Prefixes", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationRequest>>,
     #[serde(rename = "Operator", default, skip_serializing_if = "Option::is_none")]
@@ -480,7 +480,7 @@ pub struct CreateNetworkInterfaceRequest {
     #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
     pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
     #[serde(rename = "SecondaryPrivateIpAddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub secondary_private_ip_address_count: Option<i32>,
+    pub secondary_private_ip_address_count: Option<i64>,
     #[serde(rename = "SubnetId")]
     pub subnet_id: String,
     #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
@@ -596,7 +596,7 @@ pub struct CreateSubnetRequest {
     #[serde(rename = "Ipv4IpamPoolId", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_ipam_pool_id: Option<String>,
     #[serde(rename = "Ipv4NetmaskLength", default, skip_serializing_if = "Option::is_none")]
-    pub ipv4_netmask_length: Option<i32>,
+    pub ipv4_netmask_length: Option<i64>,
     #[serde(rename = "Ipv6CidrBlock", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_cidr_block: Option<String>,
     #[serde(rename = "Ipv6IpamPoolId", default, skip_serializing_if = "Option::is_none")]
@@ -604,7 +604,7 @@ pub struct CreateSubnetRequest {
     #[serde(rename = "Ipv6Native", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_native: Option<bool>,
     #[serde(rename = "Ipv6NetmaskLength", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_netmask_length: Option<i32>,
+    pub ipv6_netmask_length: Option<i64>,
     #[serde(rename = "OutpostArn", default, skip_serializing_if = "Option::is_none")]
     pub outpost_arn: Option<String>,
     #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
@@ -688,7 +688,7 @@ pub struct CreateVpcRequest {
     #[serde(rename = "Ipv4IpamPoolId", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_ipam_pool_id: Option<String>,
     #[serde(rename = "Ipv4NetmaskLength", default, skip_serializing_if = "Option::is_none")]
-    pub ipv4_netmask_length: Option<i32>,
+    pub ipv4_netmask_length: Option<i64>,
     #[serde(rename = "Ipv6CidrBlock", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_cidr_block: Option<String>,
     #[serde(rename = "Ipv6CidrBlockNetworkBorderGroup", default, skip_serializing_if = "Option::is_none")]
@@ -696,7 +696,7 @@ pub struct CreateVpcRequest {
     #[serde(rename = "Ipv6IpamPoolId", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_ipam_pool_id: Option<String>,
     #[serde(rename = "Ipv6NetmaskLength", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_netmask_length: Option<i32>,
+    pub ipv6_netmask_length: Option<i64>,
     #[serde(rename = "Ipv6Pool", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_pool: Option<String>,
     #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
@@ -908,7 +908,7 @@ pub struct DescribeInstancesRequest {
     #[serde(rename = "InstanceIds", default, skip_serializing_if = "Option::is_none")]
     pub instance_ids: Option<Vec<String>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -930,7 +930,7 @@ pub struct DescribeInternetGatewaysRequest {
     #[serde(rename = "InternetGatewayIds", default, skip_serializing_if = "Option::is_none")]
     pub internet_gateway_ids: Option<Vec<String>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -970,7 +970,7 @@ pub struct DescribeNatGatewaysRequest {
     #[serde(rename = "Filter", default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NatGatewayIds", default, skip_serializing_if = "Option::is_none")]
     pub nat_gateway_ids: Option<Vec<String>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
@@ -994,7 +994,7 @@ pub struct DescribeNetworkInterfacesRequest {
     #[serde(rename = "IncludeManagedResources", default, skip_serializing_if = "Option::is_none")]
     pub include_managed_resources: Option<bool>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NetworkInterfaceIds", default, skip_serializing_if = "Option::is_none")]
     pub network_interface_ids: Option<Vec<String>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
@@ -1034,7 +1034,7 @@ pub struct DescribeRouteTablesRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "RouteTableIds", default, skip_serializing_if = "Option::is_none")]
@@ -1056,7 +1056,7 @@ pub struct DescribeSecurityGroupRulesRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "SecurityGroupRuleIds", default, skip_serializing_if = "Option::is_none")]
@@ -1082,7 +1082,7 @@ pub struct DescribeSecurityGroupsRequest {
     #[serde(rename = "GroupNames", default, skip_serializing_if = "Option::is_none")]
     pub group_names: Option<Vec<String>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -1102,7 +1102,7 @@ pub struct DescribeSubnetsRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "SubnetIds", default, skip_serializing_if = "Option::is_none")]
@@ -1124,7 +1124,7 @@ pub struct DescribeTagsRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -1166,7 +1166,7 @@ pub struct DescribeVpcEndpointServicesRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "ServiceNames", default, skip_serializing_if = "Option::is_none")]
@@ -1192,7 +1192,7 @@ pub struct DescribeVpcEndpointsRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "VpcEndpointIds", default, skip_serializing_if = "Option::is_none")]
@@ -1214,7 +1214,7 @@ pub struct DescribeVpcsRequest {
     #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<Filter>>,
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
     #[serde(rename = "VpcIds", default, skip_serializing_if = "Option::is_none")]
@@ -1288,11 +1288,11 @@ pub struct EbsBlockDevice {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "EbsCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub ebs_card_index: Option<i32>,
+    pub ebs_card_index: Option<i64>,
     #[serde(rename = "Encrypted", default, skip_serializing_if = "Option::is_none")]
     pub encrypted: Option<bool>,
     #[serde(rename = "Iops", default, skip_serializing_if = "Option::is_none")]
-    pub iops: Option<i32>,
+    pub iops: Option<i64>,
     #[serde(rename = "KmsKeyId", default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     #[serde(rename = "OutpostArn", default, skip_serializing_if = "Option::is_none")]
@@ -1300,11 +1300,11 @@ pub struct EbsBlockDevice {
     #[serde(rename = "SnapshotId", default, skip_serializing_if = "Option::is_none")]
     pub snapshot_id: Option<String>,
     #[serde(rename = "Throughput", default, skip_serializing_if = "Option::is_none")]
-    pub throughput: Option<i32>,
+    pub throughput: Option<i64>,
     #[serde(rename = "VolumeInitializationRate", default, skip_serializing_if = "Option::is_none")]
-    pub volume_initialization_rate: Option<i32>,
+    pub volume_initialization_rate: Option<i64>,
     #[serde(rename = "VolumeSize", default, skip_serializing_if = "Option::is_none")]
-    pub volume_size: Option<i32>,
+    pub volume_size: Option<i64>,
     #[serde(rename = "VolumeType", default, skip_serializing_if = "Option::is_none")]
     pub volume_type: Option<String>,
 }
@@ -1318,7 +1318,7 @@ pub struct EbsInstanceBlockDevice {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "EbsCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub ebs_card_index: Option<i32>,
+    pub ebs_card_index: Option<i64>,
     #[serde(rename = "Operator", default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<OperatorResponse>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
@@ -1350,7 +1350,7 @@ pub struct ElasticGpuSpecification {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ElasticInferenceAccelerator {
     #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<i32>,
+    pub count: Option<i64>,
     #[serde(rename = "Type")]
     pub r#type: String,
 }
@@ -1472,7 +1472,7 @@ pub struct ImportKeyPairResult {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Instance {
     #[serde(rename = "AmiLaunchIndex", default, skip_serializing_if = "Option::is_none")]
-    pub ami_launch_index: Option<i32>,
+    pub ami_launch_index: Option<i64>,
     #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
     pub architecture: Option<String>,
     #[serde(rename = "BlockDeviceMappings", default, skip_serializing_if = "Option::is_none")]
@@ -1666,7 +1666,7 @@ pub struct InstanceMetadataOptionsRequest {
     #[serde(rename = "HttpProtocolIpv6", default, skip_serializing_if = "Option::is_none")]
     pub http_protocol_ipv6: Option<String>,
     #[serde(rename = "HttpPutResponseHopLimit", default, skip_serializing_if = "Option::is_none")]
-    pub http_put_response_hop_limit: Option<i32>,
+    pub http_put_response_hop_limit: Option<i64>,
     #[serde(rename = "HttpTokens", default, skip_serializing_if = "Option::is_none")]
     pub http_tokens: Option<String>,
     #[serde(rename = "InstanceMetadataTags", default, skip_serializing_if = "Option::is_none")]
@@ -1680,7 +1680,7 @@ pub struct InstanceMetadataOptionsResponse {
     #[serde(rename = "HttpProtocolIpv6", default, skip_serializing_if = "Option::is_none")]
     pub http_protocol_ipv6: Option<String>,
     #[serde(rename = "HttpPutResponseHopLimit", default, skip_serializing_if = "Option::is_none")]
-    pub http_put_response_hop_limit: Option<i32>,
+    pub http_put_response_hop_limit: Option<i64>,
     #[serde(rename = "HttpTokens", default, skip_serializing_if = "Option::is_none")]
     pub http_tokens: Option<String>,
     #[serde(rename = "InstanceMetadataTags", default, skip_serializing_if = "Option::is_none")]
@@ -1756,13 +1756,13 @@ pub struct InstanceNetworkInterfaceAttachment {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "DeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub device_index: Option<i32>,
+    pub device_index: Option<i64>,
     #[serde(rename = "EnaQueueCount", default, skip_serializing_if = "Option::is_none")]
-    pub ena_queue_count: Option<i32>,
+    pub ena_queue_count: Option<i64>,
     #[serde(rename = "EnaSrdSpecification", default, skip_serializing_if = "Option::is_none")]
     pub ena_srd_specification: Option<InstanceAttachmentEnaSrdSpecification>,
     #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub network_card_index: Option<i32>,
+    pub network_card_index: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -1780,9 +1780,9 @@ pub struct InstanceNetworkInterfaceSpecification {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "DeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub device_index: Option<i32>,
+    pub device_index: Option<i64>,
     #[serde(rename = "EnaQueueCount", default, skip_serializing_if = "Option::is_none")]
-    pub ena_queue_count: Option<i32>,
+    pub ena_queue_count: Option<i64>,
     #[serde(rename = "EnaSrdSpecification", default, skip_serializing_if = "Option::is_none")]
     pub ena_srd_specification: Option<EnaSrdSpecificationRequest>,
     #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
@@ -1790,19 +1790,19 @@ pub struct InstanceNetworkInterfaceSpecification {
     #[serde(rename = "InterfaceType", default, skip_serializing_if = "Option::is_none")]
     pub interface_type: Option<String>,
     #[serde(rename = "Ipv4PrefixCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv4_prefix_count: Option<i32>,
+    pub ipv4_prefix_count: Option<i64>,
     #[serde(rename = "Ipv4Prefixes", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_prefixes: Option<Vec<Ipv4PrefixSpecificationRequest>>,
     #[serde(rename = "Ipv6AddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_address_count: Option<i32>,
+    pub ipv6_address_count: Option<i64>,
     #[serde(rename = "Ipv6Addresses", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
     #[serde(rename = "Ipv6PrefixCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_prefix_count: Option<i32>,
+    pub ipv6_prefix_count: Option<i64>,
     #[serde(rename = "Ipv6Prefixes", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_prefixes: Option<Vec<Ipv6PrefixSpecificationRequest>>,
     #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub network_card_index: Option<i32>,
+    pub network_card_index: Option<i64>,
     #[serde(rename = "NetworkInterfaceId", default, skip_serializing_if = "Option::is_none")]
     pub network_interface_id: Option<String>,
     #[serde(rename = "PrimaryIpv6", default, skip_serializing_if = "Option::is_none")]
@@ -1812,7 +1812,7 @@ pub struct InstanceNetworkInterfaceSpecification {
     #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
     pub private_ip_addresses: Option<Vec<PrivateIpAddressSpecification>>,
     #[serde(rename = "SecondaryPrivateIpAddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub secondary_private_ip_address_count: Option<i32>,
+    pub secondary_private_ip_address_count: Option<i64>,
     #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
     pub subnet_id: Option<String>,
 }
@@ -1874,9 +1874,9 @@ pub struct InstanceSecondaryInterfaceAttachment {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "DeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub device_index: Option<i32>,
+    pub device_index: Option<i64>,
     #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub network_card_index: Option<i32>,
+    pub network_card_index: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -1898,13 +1898,13 @@ pub struct InstanceSecondaryInterfaceSpecificationRequest {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "DeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub device_index: Option<i32>,
+    pub device_index: Option<i64>,
     #[serde(rename = "InterfaceType", default, skip_serializing_if = "Option::is_none")]
     pub interface_type: Option<String>,
     #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub network_card_index: Option<i32>,
+    pub network_card_index: Option<i64>,
     #[serde(rename = "PrivateIpAddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub private_ip_address_count: Option<i32>,
+    pub private_ip_address_count: Option<i64>,
     #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
     pub private_ip_addresses: Option<Vec<InstanceSecondaryInterfacePrivateIpAddressRequest>>,
     #[serde(rename = "SecondarySubnetId", default, skip_serializing_if = "Option::is_none")]
@@ -1914,7 +1914,7 @@ pub struct InstanceSecondaryInterfaceSpecificationRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceState {
     #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<i32>,
+    pub code: Option<i64>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
@@ -1952,7 +1952,7 @@ pub struct InternetGatewayAttachment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IpPermission {
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "IpProtocol", default, skip_serializing_if = "Option::is_none")]
     pub ip_protocol: Option<String>,
     #[serde(rename = "IpRanges", default, skip_serializing_if = "Option::is_none")]
@@ -1962,7 +1962,7 @@ pub struct IpPermission {
     #[serde(rename = "PrefixListIds", default, skip_serializing_if = "Option::is_none")]
     pub prefix_list_ids: Option<Vec<PrefixListId>>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
     #[serde(rename = "UserIdGroupPairs", default, skip_serializing_if = "Option::is_none")]
     pub user_id_group_pairs: Option<Vec<UserIdGroupPair>>,
 }
@@ -2080,7 +2080,7 @@ pub struct ModifySubnetAttributeRequest {
     #[serde(rename = "EnableDns64", default, skip_serializing_if = "Option::is_none")]
     pub enable_dns64: Option<AttributeBooleanValue>,
     #[serde(rename = "EnableLniAtDeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub enable_lni_at_device_index: Option<i32>,
+    pub enable_lni_at_device_index: Option<i64>,
     #[serde(rename = "EnableResourceNameDnsAAAARecordOnLaunch", default, skip_serializing_if = "Option::is_none")]
     pub enable_resource_name_dns_aaaa_record_on_launch: Option<AttributeBooleanValue>,
     #[serde(rename = "EnableResourceNameDnsARecordOnLaunch", default, skip_serializing_if = "Option::is_none")]
@@ -2338,9 +2338,9 @@ pub struct NetworkInterfaceAttachment {
     #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "DeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub device_index: Option<i32>,
+    pub device_index: Option<i64>,
     #[serde(rename = "EnaQueueCount", default, skip_serializing_if = "Option::is_none")]
-    pub ena_queue_count: Option<i32>,
+    pub ena_queue_count: Option<i64>,
     #[serde(rename = "EnaSrdSpecification", default, skip_serializing_if = "Option::is_none")]
     pub ena_srd_specification: Option<AttachmentEnaSrdSpecification>,
     #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
@@ -2348,7 +2348,7 @@ pub struct NetworkInterfaceAttachment {
     #[serde(rename = "InstanceOwnerId", default, skip_serializing_if = "Option::is_none")]
     pub instance_owner_id: Option<String>,
     #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
-    pub network_card_index: Option<i32>,
+    pub network_card_index: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -2416,7 +2416,7 @@ pub struct Placement {
     #[serde(rename = "HostResourceGroupArn", default, skip_serializing_if = "Option::is_none")]
     pub host_resource_group_arn: Option<String>,
     #[serde(rename = "PartitionNumber", default, skip_serializing_if = "Option::is_none")]
-    pub partition_number: Option<i32>,
+    pub partition_number: Option<i64>,
     #[serde(rename = "SpreadDomain", default, skip_serializing_if = "Option::is_none")]
     pub spread_domain: Option<String>,
     #[serde(rename = "Tenancy", default, skip_serializing_if = "Option::is_none")]
@@ -2620,7 +2620,7 @@ pub struct RevokeSecurityGroupEgressRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId")]
     pub group_id: String,
     #[serde(rename = "IpPermissions", default, skip_serializing_if = "Option::is_none")]
@@ -2634,7 +2634,7 @@ pub struct RevokeSecurityGroupEgressRequest {
     #[serde(rename = "SourceSecurityGroupOwnerId", default, skip_serializing_if = "Option::is_none")]
     pub source_security_group_owner_id: Option<String>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2654,7 +2654,7 @@ pub struct RevokeSecurityGroupIngressRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
@@ -2670,7 +2670,7 @@ pub struct RevokeSecurityGroupIngressRequest {
     #[serde(rename = "SourceSecurityGroupOwnerId", default, skip_serializing_if = "Option::is_none")]
     pub source_security_group_owner_id: Option<String>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2692,7 +2692,7 @@ pub struct RevokedSecurityGroupRule {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     #[serde(rename = "IpProtocol", default, skip_serializing_if = "Option::is_none")]
@@ -2706,7 +2706,7 @@ pub struct RevokedSecurityGroupRule {
     #[serde(rename = "SecurityGroupRuleId", default, skip_serializing_if = "Option::is_none")]
     pub security_group_rule_id: Option<String>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2846,7 +2846,7 @@ pub struct RunInstancesRequest {
     #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
     #[serde(rename = "Ipv6AddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub ipv6_address_count: Option<i32>,
+    pub ipv6_address_count: Option<i64>,
     #[serde(rename = "Ipv6Addresses", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_addresses: Option<Vec<InstanceIpv6Address>>,
     #[serde(rename = "KernelId", default, skip_serializing_if = "Option::is_none")]
@@ -2860,11 +2860,11 @@ pub struct RunInstancesRequest {
     #[serde(rename = "MaintenanceOptions", default, skip_serializing_if = "Option::is_none")]
     pub maintenance_options: Option<InstanceMaintenanceOptionsRequest>,
     #[serde(rename = "MaxCount")]
-    pub max_count: i32,
+    pub max_count: i64,
     #[serde(rename = "MetadataOptions", default, skip_serializing_if = "Option::is_none")]
     pub metadata_options: Option<InstanceMetadataOptionsRequest>,
     #[serde(rename = "MinCount")]
-    pub min_count: i32,
+    pub min_count: i64,
     #[serde(rename = "Monitoring", default, skip_serializing_if = "Option::is_none")]
     pub monitoring: Option<RunInstancesMonitoringEnabled>,
     #[serde(rename = "NetworkInterfaces", default, skip_serializing_if = "Option::is_none")]
@@ -2934,7 +2934,7 @@ pub struct SecurityGroupRule {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
-    pub from_port: Option<i32>,
+    pub from_port: Option<i64>,
     #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     #[serde(rename = "GroupOwnerId", default, skip_serializing_if = "Option::is_none")]
@@ -2954,7 +2954,7 @@ pub struct SecurityGroupRule {
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
-    pub to_port: Option<i32>,
+    pub to_port: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3004,7 +3004,7 @@ pub struct ServiceTypeDetail {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SpotMarketOptions {
     #[serde(rename = "BlockDurationMinutes", default, skip_serializing_if = "Option::is_none")]
-    pub block_duration_minutes: Option<i32>,
+    pub block_duration_minutes: Option<i64>,
     #[serde(rename = "InstanceInterruptionBehavior", default, skip_serializing_if = "Option::is_none")]
     pub instance_interruption_behavior: Option<String>,
     #[serde(rename = "MaxPrice", default, skip_serializing_if = "Option::is_none")]
@@ -3068,7 +3068,7 @@ pub struct Subnet {
     #[serde(rename = "AvailabilityZoneId", default, skip_serializing_if = "Option::is_none")]
     pub availability_zone_id: Option<String>,
     #[serde(rename = "AvailableIpAddressCount", default, skip_serializing_if = "Option::is_none")]
-    pub available_ip_address_count: Option<i32>,
+    pub available_ip_address_count: Option<i64>,
     #[serde(rename = "BlockPublicAccessStates", default, skip_serializing_if = "Option::is_none")]
     pub block_public_access_states: Option<BlockPublicAccessStates>,
     #[serde(rename = "CidrBlock", default, skip_serializing_if = "Option::is_none")]
@@ -3080,7 +3080,7 @@ pub struct Subnet {
     #[serde(rename = "EnableDns64", default, skip_serializing_if = "Option::is_none")]
     pub enable_dns64: Option<bool>,
     #[serde(rename = "EnableLniAtDeviceIndex", default, skip_serializing_if = "Option::is_none")]
-    pub enable_lni_at_device_index: Option<i32>,
+    pub enable_lni_at_device_index: Option<i64>,
     #[serde(rename = "Ipv6CidrBlockAssociationSet", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_cidr_block_association_set: Option<Vec<SubnetIpv6CidrBlockAssociation>>,
     #[serde(rename = "Ipv6Native", default, skip_serializing_if = "Option::is_none")]

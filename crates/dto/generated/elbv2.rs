@@ -24,7 +24,7 @@ pub struct Action {
     #[serde(rename = "JwtValidationConfig", default, skip_serializing_if = "Option::is_none")]
     pub jwt_validation_config: Option<JwtValidationActionConfig>,
     #[serde(rename = "Order", default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<i32>,
+    pub order: Option<i64>,
     #[serde(rename = "RedirectConfig", default, skip_serializing_if = "Option::is_none")]
     pub redirect_config: Option<RedirectActionConfig>,
     #[serde(rename = "TargetGroupArn", default, skip_serializing_if = "Option::is_none")]
@@ -164,7 +164,7 @@ pub struct Cipher {
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "Priority", default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<i32>,
+    pub priority: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -192,7 +192,7 @@ pub struct CreateListenerInput {
     #[serde(rename = "MutualAuthentication", default, skip_serializing_if = "Option::is_none")]
     pub mutual_authentication: Option<MutualAuthenticationAttributes>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(rename = "SslPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -248,7 +248,7 @@ pub struct CreateRuleInput {
     #[serde(rename = "ListenerArn")]
     pub listener_arn: String,
     #[serde(rename = "Priority")]
-    pub priority: i32,
+    pub priority: i64,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     #[serde(rename = "Transforms", default, skip_serializing_if = "Option::is_none")]
@@ -266,7 +266,7 @@ pub struct CreateTargetGroupInput {
     #[serde(rename = "HealthCheckEnabled", default, skip_serializing_if = "Option::is_none")]
     pub health_check_enabled: Option<bool>,
     #[serde(rename = "HealthCheckIntervalSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_interval_seconds: Option<i32>,
+    pub health_check_interval_seconds: Option<i64>,
     #[serde(rename = "HealthCheckPath", default, skip_serializing_if = "Option::is_none")]
     pub health_check_path: Option<String>,
     #[serde(rename = "HealthCheckPort", default, skip_serializing_if = "Option::is_none")]
@@ -274,9 +274,9 @@ pub struct CreateTargetGroupInput {
     #[serde(rename = "HealthCheckProtocol", default, skip_serializing_if = "Option::is_none")]
     pub health_check_protocol: Option<String>,
     #[serde(rename = "HealthCheckTimeoutSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_timeout_seconds: Option<i32>,
+    pub health_check_timeout_seconds: Option<i64>,
     #[serde(rename = "HealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub healthy_threshold_count: Option<i32>,
+    pub healthy_threshold_count: Option<i64>,
     #[serde(rename = "IpAddressType", default, skip_serializing_if = "Option::is_none")]
     pub ip_address_type: Option<String>,
     #[serde(rename = "Matcher", default, skip_serializing_if = "Option::is_none")]
@@ -284,7 +284,7 @@ pub struct CreateTargetGroupInput {
     #[serde(rename = "Name")]
     pub name: String,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(rename = "ProtocolVersion", default, skip_serializing_if = "Option::is_none")]
@@ -292,11 +292,11 @@ pub struct CreateTargetGroupInput {
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
     #[serde(rename = "TargetControlPort", default, skip_serializing_if = "Option::is_none")]
-    pub target_control_port: Option<i32>,
+    pub target_control_port: Option<i64>,
     #[serde(rename = "TargetType", default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
     #[serde(rename = "UnhealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub unhealthy_threshold_count: Option<i32>,
+    pub unhealthy_threshold_count: Option<i64>,
     #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
 }
@@ -366,7 +366,7 @@ pub struct DescribeListenerCertificatesInput {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -386,7 +386,7 @@ pub struct DescribeListenersInput {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -418,7 +418,7 @@ pub struct DescribeLoadBalancersInput {
     #[serde(rename = "Names", default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -436,7 +436,7 @@ pub struct DescribeRulesInput {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
     #[serde(rename = "RuleArns", default, skip_serializing_if = "Option::is_none")]
     pub rule_arns: Option<Vec<String>>,
 }
@@ -458,7 +458,7 @@ pub struct DescribeSSLPoliciesInput {
     #[serde(rename = "Names", default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -502,7 +502,7 @@ pub struct DescribeTargetGroupsInput {
     #[serde(rename = "Names", default, skip_serializing_if = "Option::is_none")]
     pub names: Option<Vec<String>>,
     #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i32>,
+    pub page_size: Option<i64>,
     #[serde(rename = "TargetGroupArns", default, skip_serializing_if = "Option::is_none")]
     pub target_group_arns: Option<Vec<String>>,
 }
@@ -668,7 +668,7 @@ pub struct Listener {
     #[serde(rename = "MutualAuthentication", default, skip_serializing_if = "Option::is_none")]
     pub mutual_authentication: Option<MutualAuthenticationAttributes>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(rename = "SslPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -720,11 +720,11 @@ pub struct LoadBalancerAddress {
     #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
     #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
     #[serde(rename = "IpAddress", default, skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     #[serde(rename = "PrivateIPv4Address", default, skip_serializing_if = "Option::is_none")]
-    pub private_i_pv4_address: Option<String>,
+    pub private_ipv4_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -768,7 +768,7 @@ pub struct ModifyListenerInput {
     #[serde(rename = "MutualAuthentication", default, skip_serializing_if = "Option::is_none")]
     pub mutual_authentication: Option<MutualAuthenticationAttributes>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(rename = "SslPolicy", default, skip_serializing_if = "Option::is_none")]
@@ -834,7 +834,7 @@ pub struct ModifyTargetGroupInput {
     #[serde(rename = "HealthCheckEnabled", default, skip_serializing_if = "Option::is_none")]
     pub health_check_enabled: Option<bool>,
     #[serde(rename = "HealthCheckIntervalSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_interval_seconds: Option<i32>,
+    pub health_check_interval_seconds: Option<i64>,
     #[serde(rename = "HealthCheckPath", default, skip_serializing_if = "Option::is_none")]
     pub health_check_path: Option<String>,
     #[serde(rename = "HealthCheckPort", default, skip_serializing_if = "Option::is_none")]
@@ -842,15 +842,15 @@ pub struct ModifyTargetGroupInput {
     #[serde(rename = "HealthCheckProtocol", default, skip_serializing_if = "Option::is_none")]
     pub health_check_protocol: Option<String>,
     #[serde(rename = "HealthCheckTimeoutSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_timeout_seconds: Option<i32>,
+    pub health_check_timeout_seconds: Option<i64>,
     #[serde(rename = "HealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub healthy_threshold_count: Option<i32>,
+    pub healthy_threshold_count: Option<i64>,
     #[serde(rename = "Matcher", default, skip_serializing_if = "Option::is_none")]
     pub matcher: Option<Matcher>,
     #[serde(rename = "TargetGroupArn")]
     pub target_group_arn: String,
     #[serde(rename = "UnhealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub unhealthy_threshold_count: Option<i32>,
+    pub unhealthy_threshold_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1068,9 +1068,9 @@ pub struct SubnetMapping {
     #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
     #[serde(rename = "IPv6Address", default, skip_serializing_if = "Option::is_none")]
-    pub i_pv6_address: Option<String>,
+    pub ipv6_address: Option<String>,
     #[serde(rename = "PrivateIPv4Address", default, skip_serializing_if = "Option::is_none")]
-    pub private_i_pv4_address: Option<String>,
+    pub private_ipv4_address: Option<String>,
     #[serde(rename = "SourceNatIpv6Prefix", default, skip_serializing_if = "Option::is_none")]
     pub source_nat_ipv6_prefix: Option<String>,
     #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
@@ -1104,7 +1104,7 @@ pub struct TargetDescription {
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "QuicServerId", default, skip_serializing_if = "Option::is_none")]
     pub quic_server_id: Option<String>,
 }
@@ -1114,7 +1114,7 @@ pub struct TargetGroup {
     #[serde(rename = "HealthCheckEnabled", default, skip_serializing_if = "Option::is_none")]
     pub health_check_enabled: Option<bool>,
     #[serde(rename = "HealthCheckIntervalSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_interval_seconds: Option<i32>,
+    pub health_check_interval_seconds: Option<i64>,
     #[serde(rename = "HealthCheckPath", default, skip_serializing_if = "Option::is_none")]
     pub health_check_path: Option<String>,
     #[serde(rename = "HealthCheckPort", default, skip_serializing_if = "Option::is_none")]
@@ -1122,9 +1122,9 @@ pub struct TargetGroup {
     #[serde(rename = "HealthCheckProtocol", default, skip_serializing_if = "Option::is_none")]
     pub health_check_protocol: Option<String>,
     #[serde(rename = "HealthCheckTimeoutSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub health_check_timeout_seconds: Option<i32>,
+    pub health_check_timeout_seconds: Option<i64>,
     #[serde(rename = "HealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub healthy_threshold_count: Option<i32>,
+    pub healthy_threshold_count: Option<i64>,
     #[serde(rename = "IpAddressType", default, skip_serializing_if = "Option::is_none")]
     pub ip_address_type: Option<String>,
     #[serde(rename = "LoadBalancerArns", default, skip_serializing_if = "Option::is_none")]
@@ -1132,13 +1132,13 @@ pub struct TargetGroup {
     #[serde(rename = "Matcher", default, skip_serializing_if = "Option::is_none")]
     pub matcher: Option<Matcher>,
     #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<i32>,
+    pub port: Option<i64>,
     #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     #[serde(rename = "ProtocolVersion", default, skip_serializing_if = "Option::is_none")]
     pub protocol_version: Option<String>,
     #[serde(rename = "TargetControlPort", default, skip_serializing_if = "Option::is_none")]
-    pub target_control_port: Option<i32>,
+    pub target_control_port: Option<i64>,
     #[serde(rename = "TargetGroupArn", default, skip_serializing_if = "Option::is_none")]
     pub target_group_arn: Option<String>,
     #[serde(rename = "TargetGroupName", default, skip_serializing_if = "Option::is_none")]
@@ -1146,7 +1146,7 @@ pub struct TargetGroup {
     #[serde(rename = "TargetType", default, skip_serializing_if = "Option::is_none")]
     pub target_type: Option<String>,
     #[serde(rename = "UnhealthyThresholdCount", default, skip_serializing_if = "Option::is_none")]
-    pub unhealthy_threshold_count: Option<i32>,
+    pub unhealthy_threshold_count: Option<i64>,
     #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
 }
@@ -1170,7 +1170,7 @@ pub struct TargetGroupNotFoundException {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TargetGroupStickinessConfig {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub duration_seconds: Option<i32>,
+    pub duration_seconds: Option<i64>,
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
 }
@@ -1180,7 +1180,7 @@ pub struct TargetGroupTuple {
     #[serde(rename = "TargetGroupArn", default, skip_serializing_if = "Option::is_none")]
     pub target_group_arn: Option<String>,
     #[serde(rename = "Weight", default, skip_serializing_if = "Option::is_none")]
-    pub weight: Option<i32>,
+    pub weight: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -102,9 +102,9 @@ pub struct CreateRoleRequest {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "MaxSessionDuration", default, skip_serializing_if = "Option::is_none")]
-    pub max_session_duration: Option<i32>,
+    pub max_session_duration: Option<i64>,
     #[serde(rename = "MaxSigninSessionDuration", default, skip_serializing_if = "Option::is_none")]
-    pub max_signin_session_duration: Option<i32>,
+    pub max_signin_session_duration: Option<i64>,
     #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
@@ -278,7 +278,7 @@ pub struct ListAccessKeysRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
@@ -298,7 +298,7 @@ pub struct ListAttachedRolePoliciesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
     #[serde(rename = "RoleName")]
@@ -320,7 +320,7 @@ pub struct ListPoliciesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "OnlyAttached", default, skip_serializing_if = "Option::is_none")]
     pub only_attached: Option<bool>,
     #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
@@ -346,7 +346,7 @@ pub struct ListRolePoliciesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "RoleName")]
     pub role_name: String,
 }
@@ -366,7 +366,7 @@ pub struct ListRolesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
 }
@@ -386,7 +386,7 @@ pub struct ListUsersRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
     #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
-    pub max_items: Option<i32>,
+    pub max_items: Option<i64>,
     #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
     pub path_prefix: Option<String>,
 }
@@ -418,7 +418,7 @@ pub struct Policy {
     #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     #[serde(rename = "AttachmentCount", default, skip_serializing_if = "Option::is_none")]
-    pub attachment_count: Option<i32>,
+    pub attachment_count: Option<i64>,
     #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
     pub create_date: Option<String>,
     #[serde(rename = "DefaultVersionId", default, skip_serializing_if = "Option::is_none")]
@@ -430,7 +430,7 @@ pub struct Policy {
     #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(rename = "PermissionsBoundaryUsageCount", default, skip_serializing_if = "Option::is_none")]
-    pub permissions_boundary_usage_count: Option<i32>,
+    pub permissions_boundary_usage_count: Option<i64>,
     #[serde(rename = "PolicyId", default, skip_serializing_if = "Option::is_none")]
     pub policy_id: Option<String>,
     #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
@@ -480,9 +480,9 @@ pub struct Role {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(rename = "MaxSessionDuration", default, skip_serializing_if = "Option::is_none")]
-    pub max_session_duration: Option<i32>,
+    pub max_session_duration: Option<i64>,
     #[serde(rename = "MaxSigninSessionDuration", default, skip_serializing_if = "Option::is_none")]
-    pub max_signin_session_duration: Option<i32>,
+    pub max_signin_session_duration: Option<i64>,
     #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(rename = "PermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
@@ -518,7 +518,7 @@ pub struct SourceRoleTemplate {
     #[serde(rename = "TemplateArn", default, skip_serializing_if = "Option::is_none")]
     pub template_arn: Option<String>,
     #[serde(rename = "TemplateMinorVersion", default, skip_serializing_if = "Option::is_none")]
-    pub template_minor_version: Option<i32>,
+    pub template_minor_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -15,8 +15,8 @@ pub struct AccessDeniedException {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateCliTokenRequest {
-    #[serde(rename = "Name")]
-    pub name: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,15 +48,15 @@ pub struct CreateEnvironmentInput {
     #[serde(rename = "LoggingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub logging_configuration: Option<LoggingConfigurationInput>,
     #[serde(rename = "MaxWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub max_webservers: Option<i32>,
+    pub max_webservers: Option<i64>,
     #[serde(rename = "MaxWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub max_workers: Option<i32>,
+    pub max_workers: Option<i64>,
     #[serde(rename = "MinWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub min_webservers: Option<i32>,
+    pub min_webservers: Option<i64>,
     #[serde(rename = "MinWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub min_workers: Option<i32>,
-    #[serde(rename = "Name")]
-    pub name: String,
+    pub min_workers: Option<i64>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "NetworkConfiguration")]
     pub network_configuration: NetworkConfiguration,
     #[serde(rename = "PluginsS3ObjectVersion", default, skip_serializing_if = "Option::is_none")]
@@ -68,7 +68,7 @@ pub struct CreateEnvironmentInput {
     #[serde(rename = "RequirementsS3Path", default, skip_serializing_if = "Option::is_none")]
     pub requirements_s3_path: Option<String>,
     #[serde(rename = "Schedulers", default, skip_serializing_if = "Option::is_none")]
-    pub schedulers: Option<i32>,
+    pub schedulers: Option<i64>,
     #[serde(rename = "SourceBucketArn")]
     pub source_bucket_arn: String,
     #[serde(rename = "StartupScriptS3ObjectVersion", default, skip_serializing_if = "Option::is_none")]
@@ -93,8 +93,8 @@ pub struct CreateEnvironmentOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateWebLoginTokenRequest {
-    #[serde(rename = "Name")]
-    pub name: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,8 +111,8 @@ pub struct CreateWebLoginTokenResponse {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteEnvironmentInput {
-    #[serde(rename = "Name")]
-    pub name: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -158,13 +158,13 @@ pub struct Environment {
     #[serde(rename = "LoggingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub logging_configuration: Option<LoggingConfiguration>,
     #[serde(rename = "MaxWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub max_webservers: Option<i32>,
+    pub max_webservers: Option<i64>,
     #[serde(rename = "MaxWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub max_workers: Option<i32>,
+    pub max_workers: Option<i64>,
     #[serde(rename = "MinWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub min_webservers: Option<i32>,
+    pub min_webservers: Option<i64>,
     #[serde(rename = "MinWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub min_workers: Option<i32>,
+    pub min_workers: Option<i64>,
     #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(rename = "NetworkConfiguration", default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +178,7 @@ pub struct Environment {
     #[serde(rename = "RequirementsS3Path", default, skip_serializing_if = "Option::is_none")]
     pub requirements_s3_path: Option<String>,
     #[serde(rename = "Schedulers", default, skip_serializing_if = "Option::is_none")]
-    pub schedulers: Option<i32>,
+    pub schedulers: Option<i64>,
     #[serde(rename = "ServiceRoleArn", default, skip_serializing_if = "Option::is_none")]
     pub service_role_arn: Option<String>,
     #[serde(rename = "SourceBucketArn", default, skip_serializing_if = "Option::is_none")]
@@ -205,8 +205,8 @@ pub struct Environment {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetEnvironmentInput {
-    #[serde(rename = "Name")]
-    pub name: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -235,8 +235,8 @@ pub struct InvokeRestApiRequest {
     pub body: Option<serde_json::Value>,
     #[serde(rename = "Method")]
     pub method: String,
-    #[serde(rename = "Name")]
-    pub name: String,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "Path")]
     pub path: String,
     #[serde(rename = "QueryParameters", default, skip_serializing_if = "Option::is_none")]
@@ -248,7 +248,7 @@ pub struct InvokeRestApiResponse {
     #[serde(rename = "RestApiResponse", default, skip_serializing_if = "Option::is_none")]
     pub rest_api_response: Option<serde_json::Value>,
     #[serde(rename = "RestApiStatusCode", default, skip_serializing_if = "Option::is_none")]
-    pub rest_api_status_code: Option<i32>,
+    pub rest_api_status_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -268,7 +268,7 @@ pub struct LastUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListEnvironmentsInput {
     #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
-    pub max_results: Option<i32>,
+    pub max_results: Option<i64>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -283,8 +283,8 @@ pub struct ListEnvironmentsOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListTagsForResourceInput {
-    #[serde(rename = "ResourceArn")]
-    pub resource_arn: String,
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -365,8 +365,8 @@ pub struct NetworkConfiguration {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PublishMetricsInput {
-    #[serde(rename = "EnvironmentName")]
-    pub environment_name: String,
+    #[serde(rename = "EnvironmentName", default, skip_serializing_if = "Option::is_none")]
+    pub environment_name: Option<String>,
     #[serde(rename = "MetricData")]
     pub metric_data: Vec<MetricDatum>,
 }
@@ -386,7 +386,7 @@ pub struct RestApiClientException {
     #[serde(rename = "RestApiResponse", default, skip_serializing_if = "Option::is_none")]
     pub rest_api_response: Option<serde_json::Value>,
     #[serde(rename = "RestApiStatusCode", default, skip_serializing_if = "Option::is_none")]
-    pub rest_api_status_code: Option<i32>,
+    pub rest_api_status_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -394,7 +394,7 @@ pub struct RestApiServerException {
     #[serde(rename = "RestApiResponse", default, skip_serializing_if = "Option::is_none")]
     pub rest_api_response: Option<serde_json::Value>,
     #[serde(rename = "RestApiStatusCode", default, skip_serializing_if = "Option::is_none")]
-    pub rest_api_status_code: Option<i32>,
+    pub rest_api_status_code: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -410,15 +410,15 @@ pub struct StatisticSet {
     #[serde(rename = "Minimum", default, skip_serializing_if = "Option::is_none")]
     pub minimum: Option<f64>,
     #[serde(rename = "SampleCount", default, skip_serializing_if = "Option::is_none")]
-    pub sample_count: Option<i32>,
+    pub sample_count: Option<i64>,
     #[serde(rename = "Sum", default, skip_serializing_if = "Option::is_none")]
     pub sum: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagResourceInput {
-    #[serde(rename = "ResourceArn")]
-    pub resource_arn: String,
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
     #[serde(rename = "Tags")]
     pub tags: BTreeMap<String, String>,
 }
@@ -437,10 +437,10 @@ pub struct TeamConfig {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UntagResourceInput {
-    #[serde(rename = "ResourceArn")]
-    pub resource_arn: String,
-    #[serde(rename = "tagKeys")]
-    pub tag_keys: Vec<String>,
+    #[serde(rename = "ResourceArn", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+    #[serde(rename = "tagKeys", default, skip_serializing_if = "Option::is_none")]
+    pub tag_keys: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -464,15 +464,15 @@ pub struct UpdateEnvironmentInput {
     #[serde(rename = "LoggingConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub logging_configuration: Option<LoggingConfigurationInput>,
     #[serde(rename = "MaxWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub max_webservers: Option<i32>,
+    pub max_webservers: Option<i64>,
     #[serde(rename = "MaxWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub max_workers: Option<i32>,
+    pub max_workers: Option<i64>,
     #[serde(rename = "MinWebservers", default, skip_serializing_if = "Option::is_none")]
-    pub min_webservers: Option<i32>,
+    pub min_webservers: Option<i64>,
     #[serde(rename = "MinWorkers", default, skip_serializing_if = "Option::is_none")]
-    pub min_workers: Option<i32>,
-    #[serde(rename = "Name")]
-    pub name: String,
+    pub min_workers: Option<i64>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "NetworkConfiguration", default, skip_serializing_if = "Option::is_none")]
     pub network_configuration: Option<UpdateNetworkConfigurationInput>,
     #[serde(rename = "PluginsS3ObjectVersion", default, skip_serializing_if = "Option::is_none")]
@@ -484,7 +484,7 @@ pub struct UpdateEnvironmentInput {
     #[serde(rename = "RequirementsS3Path", default, skip_serializing_if = "Option::is_none")]
     pub requirements_s3_path: Option<String>,
     #[serde(rename = "Schedulers", default, skip_serializing_if = "Option::is_none")]
-    pub schedulers: Option<i32>,
+    pub schedulers: Option<i64>,
     #[serde(rename = "SourceBucketArn", default, skip_serializing_if = "Option::is_none")]
     pub source_bucket_arn: Option<String>,
     #[serde(rename = "StartupScriptS3ObjectVersion", default, skip_serializing_if = "Option::is_none")]

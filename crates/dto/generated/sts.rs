@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssumeRoleRequest {
     #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
-    pub duration_seconds: Option<i32>,
+    pub duration_seconds: Option<i64>,
     #[serde(rename = "ExternalId", default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "Option::is_none")]
-    pub minimum_session_token_size: Option<i32>,
+    pub minimum_session_token_size: Option<i64>,
     #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     #[serde(rename = "PolicyArns", default, skip_serializing_if = "Option::is_none")]
@@ -44,11 +44,11 @@ pub struct AssumeRoleResponse {
     #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<Credentials>,
     #[serde(rename = "PackedPolicySize", default, skip_serializing_if = "Option::is_none")]
-    pub packed_policy_size: Option<i32>,
+    pub packed_policy_size: Option<i64>,
     #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "Option::is_none")]
-    pub session_token_size: Option<i32>,
+    pub session_token_size: Option<i64>,
     #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "Option::is_none")]
-    pub session_token_utilization: Option<i32>,
+    pub session_token_utilization: Option<i64>,
     #[serde(rename = "SourceIdentity", default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
 }

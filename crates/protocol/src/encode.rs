@@ -524,7 +524,6 @@ pub(crate) fn base64(v: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(v)
 }
 
-/// Calls `f` with the text of a map key or field name (strings, chars, numbers, unit variants).
 /// A service's output names a member its shape does not have.
 pub(crate) fn undeclared(key: &str) -> Error {
     Error(format!(
@@ -532,6 +531,7 @@ pub(crate) fn undeclared(key: &str) -> Error {
     ))
 }
 
+/// Calls `f` with the text of a map key or field name (strings, chars, numbers, unit variants).
 pub(crate) fn with_key<K: Serialize + ?Sized>(key: &K, f: impl FnOnce(&str)) -> Result<(), Error> {
     key.serialize(KeyText(f))
 }

@@ -83,7 +83,12 @@ fn check(
             validate::check_len(shape, path, items.len(), out);
             let ms = model.target(member);
             let mut res = Vec::with_capacity(items.len());
+            // A null item of a (non-sparse) list says nothing: it is left out, as AWS's
+            // services do, so services only ever see the items' shapes.
             for (i, item) in items.into_iter().enumerate() {
+                if item.is_null() {
+                    continue;
+                }
                 res.push(check(
                     model,
                     ms,
@@ -99,6 +104,9 @@ fn check(
             let (ks, vs) = (model.target(key), model.target(value));
             let mut res = Map::new();
             for (k, val) in obj {
+                if val.is_null() {
+                    continue;
+                }
                 validate::check_string(ks, &format!("{path}.key"), &k, false, out);
                 let val = check(model, vs, val, &format!("{path}.value"), out)?;
                 res.insert(k, val);
@@ -606,6 +614,31 @@ mod tests {
         assert!(err.0.contains("Nmae"), "{err}");
         let err = write(&mut Vec::new(), m, shape, &json!({"Tags": "not a map"})).unwrap_err();
         assert!(err.0.contains("cannot hold a string"), "{err}");
+    }
+
+    /// A null item of a list or map is left out: services see only values of the items' shape.
+    #[test]
+    fn null_items_are_left_out() {
+        let m = airlock_model::acm();
+        let v = decode(
+            m,
+            Some("RequestCertificateRequest"),
+            br#"{"DomainName": "a.example.com", "SubjectAlternativeNames": [null, "b.example.com"], "Tags": [null]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            v["SubjectAlternativeNames"],
+            serde_json::json!(["b.example.com"])
+        );
+        assert_eq!(v["Tags"], serde_json::json!([]));
+        let m = airlock_model::mwaa();
+        let v = decode(
+            m,
+            Some("TagResourceInput"),
+            br#"{"Tags": {"a": null, "b": "2"}}"#,
+        )
+        .unwrap();
+        assert_eq!(v["Tags"], serde_json::json!({"b": "2"}));
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl Service {
     /// Runs one of this service's operations and gives the output as a JSON value (for tests
     /// that drive a service without the protocol layer).
     pub fn call_value(&self, ctx: &Ctx<'_>, op: &str, input: &Value) -> Option<ApiResult<Value>> {
-        call(ctx, self.name, op, input).map(|r| r.map(|o| o.to_value()))
+        dispatch(&routes_of(&[self]), ctx, self.name, op, input).map(|r| r.map(|o| o.to_value()))
     }
 }
 
@@ -102,14 +102,14 @@ fn shared_records() -> Vec<Kind> {
 }
 
 /// What a request for (service, operation) runs.
-enum Route {
-    Run(&'static Service, Handler),
-    Refuse(&'static Unimplemented),
+enum Route<'a> {
+    Run(&'a Service, Handler),
+    Refuse(&'a Unimplemented),
 }
 
-type Routes = HashMap<(&'static str, &'static str), Route>;
+type Routes<'a> = HashMap<(&'a str, &'a str), Route<'a>>;
 
-fn routes_of(services: &[&'static Service]) -> Routes {
+fn routes_of<'a>(services: &[&'a Service]) -> Routes<'a> {
     let mut routes = HashMap::new();
     for &s in services {
         for &(op, h) in s.ops {
@@ -123,7 +123,7 @@ fn routes_of(services: &[&'static Service]) -> Routes {
 }
 
 fn dispatch(
-    routes: &Routes,
+    routes: &Routes<'_>,
     ctx: &Ctx<'_>,
     service: &str,
     op: &str,
@@ -141,7 +141,7 @@ fn dispatch(
 /// Runs operation `op` of service `service` (botocore's names). `None`: no registered service
 /// runs it (the protocol's "unknown operation").
 pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Output>> {
-    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    static ROUTES: OnceLock<Routes<'static>> = OnceLock::new();
     dispatch(
         ROUTES.get_or_init(|| routes_of(SERVICES)),
         ctx,
@@ -274,6 +274,31 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert_eq!(stopped.code, "OptInRequired");
+    }
+
+    /// EC2 and ELBv2 resources live in VPCs: their first operation in a region makes its
+    /// default network; the others leave the region alone.
+    #[test]
+    fn vpc_services_make_the_default_network_first() {
+        use crate::auth::test_support::{ctx_as, root_principal};
+        let config = Config::default();
+        for (service, op, makes) in [
+            (&crate::ec2::SERVICE, "DescribeVpcs", true),
+            (&crate::elbv2::SERVICE, "DescribeLoadBalancers", true),
+            (&crate::acm::SERVICE, "ListCertificates", false),
+        ] {
+            let store = Store::ephemeral(&record_kinds());
+            let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+            service
+                .call_value(&ctx, op, &serde_json::json!({}))
+                .unwrap()
+                .unwrap();
+            let made = store.read(|v| {
+                v.get::<crate::ec2::vpc::RegionState>(&ctx.scope(), "state")
+                    .is_some_and(|r| r.default_vpc_id.is_some())
+            });
+            assert_eq!(made, makes, "{} {op}", service.name);
+        }
     }
 
     #[test]

@@ -132,7 +132,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: AssumeRoleRequest = input::typed(input)?;
     let role_arn = input.role_arn.as_str();
     let session_name = input.role_session_name.as_str();
-    let requested = input.duration_seconds.map(i64::from);
+    let requested = input.duration_seconds;
     let duration = requested.unwrap_or(3600);
     if duration < 900 {
         return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")));
@@ -251,7 +251,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             secret_access_key: Some(session.secret_access_key),
             session_token: Some(session.session_token),
         }),
-        packed_policy_size: packed.map(|p| p as i32),
+        packed_policy_size: packed.map(|p| p as i64),
         source_identity: session.source_identity,
         ..AssumeRoleResponse::default()
     }))

@@ -8,34 +8,25 @@ use rcgen::{
 use serde_json::json;
 use time::Duration;
 
-// The handlers, answering the JSON values the tests read (local items shadow `super::*`).
-fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::import_certificate(ctx, input).map(|o| o.to_value())
+/// The handlers, answering the JSON values the tests read (local items shadow `super::*`).
+macro_rules! as_values {
+    ($($op:ident),*) => {$(
+        fn $op(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+            super::$op(ctx, input).map(|o| o.to_value())
+        }
+    )*};
 }
-fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::request_certificate(ctx, input).map(|o| o.to_value())
-}
-fn describe_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::describe_certificate(ctx, input).map(|o| o.to_value())
-}
-fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::list_certificates(ctx, input).map(|o| o.to_value())
-}
-fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::get_certificate(ctx, input).map(|o| o.to_value())
-}
-fn delete_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::delete_certificate(ctx, input).map(|o| o.to_value())
-}
-fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::add_tags(ctx, input).map(|o| o.to_value())
-}
-fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::remove_tags(ctx, input).map(|o| o.to_value())
-}
-fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    super::list_tags(ctx, input).map(|o| o.to_value())
-}
+as_values!(
+    import_certificate,
+    request_certificate,
+    describe_certificate,
+    list_certificates,
+    get_certificate,
+    delete_certificate,
+    add_tags,
+    remove_tags,
+    list_tags
+);
 
 const ACCOUNT: &str = "123456789012";
 

@@ -150,6 +150,8 @@ pub static SERVICE: Service = Service {
     records: record_kinds,
     dns: dns::ZONES,
     wants: Some(dataplane::wants),
+    // Load balancers live in VPCs: a region's default network exists before any of them.
+    before: Some(crate::ec2::vpc::ensure_region),
     ..Service::NOTHING
 };
 

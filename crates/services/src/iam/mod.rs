@@ -400,7 +400,7 @@ pub struct Page<T> {
 /// Markers are opaque to clients: here the base64 of the first key of the next page.
 pub fn paginate<T>(
     items: Vec<(String, T)>,
-    max_items: Option<i32>,
+    max_items: Option<i64>,
     marker: Option<&str>,
 ) -> Page<T> {
     let max = max_items.unwrap_or(100).clamp(1, 1000) as usize;

@@ -118,8 +118,8 @@ enum PolicyView {
 fn policy_output(p: &PolicyRef, counts: (i64, i64), view: PolicyView) -> dto::Policy {
     let full = view == PolicyView::Full;
     let common = dto::Policy {
-        attachment_count: Some(counts.0 as i32),
-        permissions_boundary_usage_count: Some(counts.1 as i32),
+        attachment_count: Some(counts.0),
+        permissions_boundary_usage_count: Some(counts.1),
         policy_name: Some(p.name().to_owned()),
         ..dto::Policy::default()
     };

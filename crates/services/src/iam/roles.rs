@@ -36,7 +36,7 @@ fn role_output(r: &Role, view: RoleView) -> dto::Role {
         assume_role_policy_document: Some(url_encode(&r.assume_role_policy_document)),
         create_date: Some(r.create_date.clone()),
         description: r.description.clone(),
-        max_session_duration: Some(r.max_session_duration as i32),
+        max_session_duration: Some(r.max_session_duration),
         path: Some(r.path.clone()),
         permissions_boundary: r
             .permissions_boundary
@@ -86,7 +86,7 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let document = input.assume_role_policy_document.as_str();
     check_trust_policy(document)?;
     let path = path_input(input.path.as_deref())?;
-    let max_session_duration = input.max_session_duration.map_or(3600, i64::from);
+    let max_session_duration = input.max_session_duration.unwrap_or(3600);
     if !(3600..=43200).contains(&max_session_duration) {
         return Err(ApiError::new(
             "ValidationError",
