@@ -318,9 +318,10 @@ impl World {
             .to_owned()
     }
 
-    /// An internet-facing ALB `name` in the public subnet and a second one it adds (us-west-2b),
-    /// waited until active; an IP target group (HTTPS 443, matcher 200,302) holding `targets`;
-    /// and an HTTPS listener on 443 with `certificate` forwarding to it. Call once per network.
+    /// An internet-facing ALB `name` with security group `group`, in the public subnet and a
+    /// second one it adds (us-west-2b), waited until active; an IP target group `{name}-targets`
+    /// (HTTPS 443, the `matcher` codes) holding `targets`; and an HTTPS listener on 443 with
+    /// `certificate` forwarding to it. Call once per network.
     pub async fn load_balancer(
         &self,
         net: &Network,
@@ -328,6 +329,7 @@ impl World {
         group: &str,
         targets: &[String],
         certificate: &str,
+        matcher: &str,
     ) -> LoadBalancer {
         let public_b = net.second_public_subnet().await;
         let elb = &self.elb;
@@ -351,7 +353,7 @@ impl World {
             .port(443)
             .vpc_id(&net.vpc)
             .target_type(TargetTypeEnum::Ip)
-            .matcher(Matcher::builder().http_code("200,302").build())
+            .matcher(Matcher::builder().http_code(matcher).build())
             .send()
             .await
             .unwrap();
