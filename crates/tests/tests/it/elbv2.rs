@@ -15,7 +15,6 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -963,26 +962,23 @@ async fn an_https_listener_with_an_issued_acm_certificate() {
         .certificate_arn()
         .unwrap()
         .to_owned();
-    let mut status = String::new();
-    for _ in 0..200 {
+    let status = wait_until(&format!("{cert} issued"), DEADLINE, || async {
         let d = acm
             .describe_certificate()
             .certificate_arn(&cert)
             .send()
             .await
             .unwrap();
-        status = d
+        let status = d
             .certificate()
             .unwrap()
             .status()
             .unwrap()
             .as_str()
             .to_owned();
-        if status == "ISSUED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        holds(status == "ISSUED", status.clone()).map(|()| status)
+    })
+    .await;
     assert_eq!(status, "ISSUED");
     let lb = elb
         .create_load_balancer()

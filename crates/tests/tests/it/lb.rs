@@ -9,6 +9,7 @@ use crate::webserver::{client_interface, eni, scope, source};
 use airlock_net::{dataplane, fabric};
 use airlock_server::Running;
 use airlock_services::elbv2::loadbalancers::LoadBalancer;
+use airlock_tests::{holds, wait_until, DEADLINE};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig,
     Matcher, PathPatternConditionConfig, ProtocolEnum, RedirectActionConfig,
@@ -55,19 +56,16 @@ async fn wait_health(
     state: &str,
     reason: Option<&str>,
 ) -> Vec<(String, String, String, String)> {
-    let mut last = Vec::new();
-    for _ in 0..400 {
-        last = target_health(elb, tg).await;
-        if !last.is_empty()
+    let what = format!("every target {state} {reason:?}");
+    wait_until(&what, DEADLINE, || async {
+        let last = target_health(elb, tg).await;
+        let ok = !last.is_empty()
             && last
                 .iter()
-                .all(|t| t.1 == state && reason.is_none_or(|r| t.2 == r))
-        {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("targets never became {state} {reason:?}: {last:?}");
+                .all(|t| t.1 == state && reason.is_none_or(|r| t.2 == r));
+        holds(ok, last.clone()).map(|()| last)
+    })
+    .await
 }
 
 fn load_balancer(server: &Running, arn: &str) -> Arc<LoadBalancer> {
@@ -107,13 +105,10 @@ fn der(pem: &str) -> Vec<u8> {
 
 /// Connects to `addr`, retrying while the data plane starts the listener (bounded: 10 s).
 async fn reach(addr: SocketAddr) -> TcpStream {
-    for _ in 0..200 {
-        if let Ok(s) = TcpStream::connect(addr).await {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on {addr}");
+    wait_until(&format!("a listener on {addr}"), DEADLINE, || async {
+        TcpStream::connect(addr).await
+    })
+    .await
 }
 
 /// Sends one HTTP/1.1 request and reads the whole answer: (status, head, body).
@@ -376,15 +371,12 @@ async fn connect_inside(
     ip: Ipv4Addr,
     port: u16,
 ) -> TcpStream {
-    let mut last = None;
-    for _ in 0..100 {
-        match dataplane::connect_from(&source(server), &scope(), from, ip, port).await {
-            Ok(s) => return s,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on {ip}:{port} inside the VPC: {last:?}");
+    wait_until(
+        &format!("a listener on {ip}:{port} inside the VPC"),
+        DEADLINE,
+        || async { dataplane::connect_from(&source(server), &scope(), from, ip, port).await },
+    )
+    .await
 }
 
 /// An `ip` target group named `name` holding `target` (healthy after two checks).
@@ -694,14 +686,12 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
         .send()
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    for _ in 0..400 {
-        seen = target_health(&elb, &tg_arn).await;
-        if seen.iter().any(|t| t.0 == dead_ip && t.1 == "unhealthy") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = wait_until(&format!("{dead_ip} unhealthy"), DEADLINE, || async {
+        let seen = target_health(&elb, &tg_arn).await;
+        let ok = seen.iter().any(|t| t.0 == dead_ip && t.1 == "unhealthy");
+        holds(ok, seen.clone()).map(|()| seen)
+    })
+    .await;
     let dead = seen.iter().find(|t| t.0 == dead_ip).unwrap();
     assert_eq!(
         (dead.1.as_str(), dead.2.as_str(), dead.3.as_str()),
