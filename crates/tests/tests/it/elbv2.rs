@@ -527,7 +527,7 @@ async fn an_http_listener_forwards_and_puts_the_group_in_use() {
         .unwrap_err();
     assert_eq!(err.code(), Some("DuplicateListener"));
     // Registered, then checked (the health checker may already have started).
-    let h = health(&elb, &tg_arn).await;
+    let h = health(elb, &tg_arn).await;
     assert_eq!(h.len(), 2);
     for (t, (id, state, reason)) in ["10.192.20.17", "10.192.21.45"].iter().zip(&h) {
         assert_eq!(id, t);
@@ -651,12 +651,12 @@ async fn a_target_deregistered_from_a_group_in_use_drains_then_goes() {
         .await
         .unwrap();
     // Draining for the delay (3.6 s here), then gone.
-    let h = health(&elb, &tg_arn).await;
+    let h = health(elb, &tg_arn).await;
     assert_eq!(h.len(), 2, "{h:?}");
     assert_eq!(h[1].1, "draining");
     assert_eq!(h[1].2.as_deref(), Some("Target.DeregistrationInProgress"));
     wait_until("10.192.21.45 deregistered", DEADLINE, || async {
-        let h = health(&elb, &tg_arn).await;
+        let h = health(elb, &tg_arn).await;
         holds(h.len() == 1, h)
     })
     .await;
