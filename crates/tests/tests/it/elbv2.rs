@@ -326,7 +326,7 @@ async fn an_alb_has_a_public_interface_per_subnet_its_name_resolves_to() {
 
 #[tokio::test]
 async fn the_user_guide_target_group_has_aws_defaults() {
-    let a = active_alb().await;
+    let a = alb().await;
     let (elb, w) = (&a.elb, &a.w);
     let g = &group(&a).await;
     let tg_arn = g.target_group_arn().unwrap().to_owned();
@@ -372,7 +372,7 @@ async fn the_user_guide_target_group_has_aws_defaults() {
 
 #[tokio::test]
 async fn ip_targets_inside_the_vpc_are_registered_unused() {
-    let a = active_alb().await;
+    let a = alb().await;
     let elb = &a.elb;
     let tg_arn = group_with_targets(&a).await;
     // Targets: two addresses inside the VPC (their zones are detected); public and malformed
@@ -632,13 +632,13 @@ async fn a_target_deregistered_from_a_group_in_use_drains_then_goes() {
     let tg_arn = group_with_targets(&a).await;
     http_listener(&a, &tg_arn).await;
     // Deregistering from a group in use: the target drains for the (scaled) delay:
-    // an hour, so that the draining state is seen.
+    // half an hour, so that the draining state is seen.
     elb.modify_target_group_attributes()
         .target_group_arn(&tg_arn)
         .attributes(
             aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
                 .key("deregistration_delay.timeout_seconds")
-                .value("3600")
+                .value("1800")
                 .build(),
         )
         .send()
@@ -650,7 +650,7 @@ async fn a_target_deregistered_from_a_group_in_use_drains_then_goes() {
         .send()
         .await
         .unwrap();
-    // Draining for the delay (3.6 s here), then gone.
+    // Draining for the delay (1.8 s here), then gone.
     let h = health(elb, &tg_arn).await;
     assert_eq!(h.len(), 2, "{h:?}");
     assert_eq!(h[1].1, "draining");
@@ -664,7 +664,7 @@ async fn a_target_deregistered_from_a_group_in_use_drains_then_goes() {
 
 #[tokio::test]
 async fn tags_attributes_and_deletion_protection() {
-    let a = active_alb().await;
+    let a = alb().await;
     let (elb, lb_arn) = (&a.elb, a.lb_arn.clone());
     // Tags and attributes.
     let tags = elb
