@@ -89,3 +89,67 @@ pub async fn prefixed_config(server: &Running) -> SdkConfig {
         .load()
         .await
 }
+
+pub mod world;
+pub use world::{LoadBalancer, Network, World};
+
+/// How long [`wait_until`] waits by default: generous, so a loaded machine does not fail a test;
+/// a condition that holds returns as soon as it is seen.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Polls `probe` every 20 ms until it answers `Ok`, and returns that value. `Err` carries what was
+/// observed instead; past `deadline` the test fails naming `what` was awaited and the last
+/// observed value. Use this instead of sleeping a tuned time before an assertion.
+pub async fn wait_until<T, L, F, Fut>(what: &str, deadline: std::time::Duration, mut probe: F) -> T
+where
+    L: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, L>>,
+{
+    let end = tokio::time::Instant::now() + deadline;
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(last) if tokio::time::Instant::now() >= end => {
+                panic!("waited {deadline:?} for {what}; last observed: {last:?}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// `Ok(())` when `cond` holds, else `Err(last)`: the shape [`wait_until`] polls.
+pub fn holds<L>(cond: bool, last: L) -> Result<(), L> {
+    if cond {
+        Ok(())
+    } else {
+        Err(last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn wait_until_returns_the_value_once_the_condition_holds() {
+        let mut n = 0;
+        let got = wait_until("n to reach 3", DEADLINE, || {
+            n += 1;
+            let now = n;
+            async move { holds(now >= 3, now).map(|()| now) }
+        })
+        .await;
+        assert_eq!(got, 3);
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "for never; last observed: \"still no\"")]
+    async fn wait_until_names_what_it_awaited_and_the_last_value() {
+        wait_until("never", Duration::from_millis(60), || async {
+            holds(false, "still no")
+        })
+        .await
+    }
+}

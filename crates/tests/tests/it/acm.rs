@@ -1,5 +1,5 @@
 use airlock_server::{Running, ServerConfig};
-use airlock_tests::{sdk_config, start_with};
+use airlock_tests::{holds, sdk_config, start_with, wait_until, DEADLINE};
 use aws_sdk_acm::error::ProvideErrorMetadata;
 use aws_sdk_acm::primitives::Blob;
 use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm, Tag, ValidationMethod};
@@ -9,7 +9,6 @@ use rcgen::{
     KeyUsagePurpose, RsaKeySize,
 };
 use std::net::SocketAddr;
-use std::time::Duration;
 
 async fn server() -> Running {
     server_at(0.001).await
@@ -432,23 +431,25 @@ async fn requested_certificates_are_issued_after_validation() {
         .unwrap_err();
     assert_eq!(e.code(), Some("RequestInProgressException"));
 
-    let mut waited = Duration::ZERO;
-    let d = loop {
-        let d = acm
-            .describe_certificate()
-            .certificate_arn(&arn)
-            .send()
-            .await
-            .unwrap();
-        let d = d.certificate().unwrap().clone();
-        if d.status() != Some(&CertificateStatus::PendingValidation) {
-            break d;
+    // Pending at first, issued a (scaled) moment later.
+    let mut polls = 0;
+    let d = wait_until(&format!("{arn} validated"), DEADLINE, || {
+        polls += 1;
+        let (acm, arn) = (&acm, &arn);
+        async move {
+            let d = acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let d = d.certificate().unwrap().clone();
+            let status = d.status().cloned();
+            holds(status != Some(CertificateStatus::PendingValidation), status).map(|()| d)
         }
-        assert!(waited < Duration::from_secs(10), "still pending");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        waited += Duration::from_millis(200);
-    };
-    assert!(waited > Duration::ZERO);
+    })
+    .await;
+    assert!(polls > 1, "pending when first described");
     assert_eq!(d.status(), Some(&CertificateStatus::Issued));
     assert_eq!(d.issuer(), Some("Amazon"));
     assert!(d.issued_at().is_some());

@@ -4,6 +4,7 @@
 use crate::mwaa::{config, create, wait_for, world};
 use airlock_net::bastion::{HostKeyRecord, NO_SHELL};
 use airlock_store::Scope;
+use airlock_tests::{holds, wait_until, DEADLINE};
 use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, IpPermission, KeyType,
     UserIdGroupPair,
@@ -40,17 +41,15 @@ type Ssh = russh::client::Handle<Client>;
 async fn ssh(addr: SocketAddr, user: &str, key: &PrivateKey) -> (Ssh, bool, Option<PublicKey>) {
     let config = Arc::new(russh::client::Config::default());
     let seen = Arc::new(Mutex::new(None));
-    let mut handle = None;
-    for _ in 0..100 {
-        match russh::client::connect(config.clone(), addr, Client(seen.clone())).await {
-            Ok(h) => {
-                handle = Some(h);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    let mut handle = handle.expect("the bastion listens");
+    let mut handle = wait_until(
+        &format!("the bastion listening on {addr}"),
+        DEADLINE,
+        || {
+            let (config, seen) = (config.clone(), seen.clone());
+            async move { russh::client::connect(config, addr, Client(seen)).await }
+        },
+    )
+    .await;
     let key = PrivateKeyWithHashAlg::new(Arc::new(key.clone()), None);
     let ok = handle
         .authenticate_publickey(user, key)
@@ -189,8 +188,7 @@ async fn an_instance_is_a_bastion_to_the_private_webserver() {
         .await
         .unwrap();
     let id = run.instances()[0].instance_id().unwrap().to_owned();
-    let mut public_ip = None;
-    for _ in 0..100 {
+    let public_ip = wait_until(&format!("{id} running"), DEADLINE, || async {
         let d = w
             .ec2
             .describe_instances()
@@ -199,12 +197,11 @@ async fn an_instance_is_a_bastion_to_the_private_webserver() {
             .await
             .unwrap();
         let i = &d.reservations()[0].instances()[0];
-        if i.state().unwrap().name() == Some(&InstanceStateName::Running) {
-            public_ip = i.public_ip_address().map(str::to_owned);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let state = i.state().unwrap().name().cloned();
+        holds(state == Some(InstanceStateName::Running), state)
+            .map(|()| i.public_ip_address().map(str::to_owned))
+    })
+    .await;
     let public_ip: Ipv4Addr = public_ip
         .expect("running, with a public address")
         .parse()
@@ -319,13 +316,15 @@ async fn an_instance_is_a_bastion_to_the_private_webserver() {
         .send()
         .await
         .unwrap();
-    let mut gone = false;
-    for _ in 0..50 {
-        if tunnel.is_closed() && tokio::net::TcpStream::connect(addr).await.is_err() {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the bastion stops with its instance");
+    // The bastion stops with its instance.
+    wait_until(
+        "the tunnel closed and the bastion gone",
+        DEADLINE,
+        || async {
+            let closed = tunnel.is_closed();
+            let listening = tokio::net::TcpStream::connect(addr).await.is_ok();
+            holds(closed && !listening, (closed, listening))
+        },
+    )
+    .await;
 }

@@ -2,7 +2,7 @@
 
 use crate::mwaa::{create, environment, status, wait_for, world};
 use airlock_server::{Running, ServerConfig};
-use airlock_tests::start_with;
+use airlock_tests::{holds, start_with, wait_until, DEADLINE};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinEncodable};
@@ -189,26 +189,17 @@ async fn the_seed_procedure_resolves_as_on_aws() {
         .await
         .unwrap();
     assert_eq!(status(&w.mwaa, "MyAirflowEnvironment").await, "DELETING");
-    let mut code = ResponseCode::NoError;
-    for _ in 0..100 {
-        code = ask(&server, &host, RecordType::A)
-            .await
-            .metadata
-            .response_code;
-        if code == ResponseCode::NXDomain {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // The environment's names go once it is deleted, then (the ticker) its endpoint's.
+    for name in [&host, &target[0]] {
+        wait_until(&format!("{name} NXDOMAIN"), DEADLINE, || async {
+            let code = ask(&server, name, RecordType::A)
+                .await
+                .metadata
+                .response_code;
+            holds(code == ResponseCode::NXDomain, code)
+        })
+        .await;
     }
-    assert_eq!(code, ResponseCode::NXDomain);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        ask(&server, &target[0], RecordType::A)
-            .await
-            .metadata
-            .response_code,
-        ResponseCode::NXDomain
-    );
 }
 
 #[tokio::test]

@@ -1,12 +1,11 @@
 use airlock_server::ServerConfig;
-use airlock_tests::{default_config, start, start_with};
+use airlock_tests::{default_config, holds, start, start_with, wait_until, DEADLINE};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, ResourceType, Tag, TagSpecification, UserIdGroupPair, VpcEndpointType,
 };
 use aws_sdk_ec2::Client;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -58,16 +57,19 @@ async fn every_region_starts_with_a_default_network() {
     assert_eq!(azs.availability_zones()[0].zone_id(), Some("usw2-az1"));
     // A filtered answer, then the whole list again (the region's answer is kept while the zones
     // it shows are the same).
-    for (filtered, want) in [(true, 1), (false, 4), (true, 1)] {
-        let mut req = ec2.describe_availability_zones();
-        if filtered {
-            req = req.filters(filter("zone-name", "us-west-2b"));
-        }
+    for (zone, want) in [(Some("us-west-2b"), 1), (None, 4), (Some("us-west-2b"), 1)] {
+        let req = ec2
+            .describe_availability_zones()
+            .set_filters(zone.map(|z| vec![filter("zone-name", z)]));
         let azs = req.send().await.unwrap();
         assert_eq!(azs.availability_zones().len(), want);
-        if filtered {
-            assert_eq!(azs.availability_zones()[0].zone_name(), Some("us-west-2b"));
-        }
+        // Filtered: only the zone asked for.
+        assert!(
+            azs.availability_zones()
+                .iter()
+                .all(|z| zone.is_none_or(|want| z.zone_name() == Some(want))),
+            "{zone:?}: {azs:?}"
+        );
     }
     let subnets = ec2
         .describe_subnets()
@@ -374,20 +376,17 @@ async fn the_mwaa_network_and_an_interface_endpoint() {
     assert!(none.vpc_endpoints().is_empty());
 
     // pending → available on the scaled clock (120 s × 0.001).
-    let mut state = String::new();
-    for _ in 0..50 {
+    let state = wait_until(&format!("{ep_id} available"), DEADLINE, || async {
         let d = ec2
             .describe_vpc_endpoints()
             .vpc_endpoint_ids(&ep_id)
             .send()
             .await
             .unwrap();
-        state = d.vpc_endpoints()[0].state().unwrap().as_str().to_owned();
-        if state == "available" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let state = d.vpc_endpoints()[0].state().unwrap().as_str().to_owned();
+        holds(state == "available", state.clone()).map(|()| state)
+    })
+    .await;
     assert_eq!(state, "available");
     // Each answer shows the endpoint as it is now: a change after an answer (which keeps its
     // encoded item) shows in the next one.

@@ -5,7 +5,8 @@
 use crate::mwaa::{config, world, World};
 use airlock_server::Running;
 use airlock_services::dns::{lookup, Answer};
-use airlock_tests::{default_config, start_with};
+pub use airlock_tests::world::wait_active;
+use airlock_tests::{default_config, holds, start_with, wait_until, DEADLINE};
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -14,7 +15,6 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use std::net::Ipv4Addr;
-use std::time::Duration;
 
 pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
@@ -22,36 +22,7 @@ pub fn filter(name: &str, value: &str) -> Filter {
 
 /// A second public subnet (us-west-2b) beside the world's one, on the same route table.
 pub async fn second_public_subnet(w: &World) -> String {
-    let s = w
-        .ec2
-        .create_subnet()
-        .vpc_id(&w.vpc)
-        .cidr_block("10.192.11.0/24")
-        .availability_zone("us-west-2b")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .unwrap()
-        .subnet_id()
-        .unwrap()
-        .to_owned();
-    let rts = w
-        .ec2
-        .describe_route_tables()
-        .filters(filter("association.subnet-id", &w.public))
-        .send()
-        .await
-        .unwrap();
-    let rt = rts.route_tables()[0].route_table_id().unwrap().to_owned();
-    w.ec2
-        .associate_route_table()
-        .route_table_id(rt)
-        .subnet_id(&s)
-        .send()
-        .await
-        .unwrap();
-    s
+    w.second_public_subnet().await
 }
 
 pub fn forward(tg: &str) -> Action {
@@ -74,30 +45,6 @@ fn resolve(server: &Running, name: &str) -> Answer {
     )
 }
 
-pub async fn wait_active(elb: &Client, arn: &str) {
-    for _ in 0..200 {
-        let d = elb
-            .describe_load_balancers()
-            .load_balancer_arns(arn)
-            .send()
-            .await
-            .unwrap();
-        let code = d.load_balancers()[0]
-            .state()
-            .unwrap()
-            .code()
-            .unwrap()
-            .as_str()
-            .to_owned();
-        if code == "active" {
-            return;
-        }
-        assert_eq!(code, "provisioning");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{arn} never became active");
-}
-
 /// States of DescribeTargetHealth, by target id: `(id, state, reason)`.
 pub async fn health(elb: &Client, tg: &str) -> Vec<(String, String, Option<String>)> {
     crate::lb::target_health(elb, tg)
@@ -107,13 +54,118 @@ pub async fn health(elb: &Client, tg: &str) -> Vec<(String, String, Option<Strin
         .collect()
 }
 
-#[tokio::test]
-async fn an_internet_facing_alb_in_front_of_private_addresses() {
+/// A server with the user guide's network and a second public subnet, and an ELBv2 client.
+async fn base() -> (Running, World, String, Client) {
     let server = start_with(config(None)).await;
     let w = world(&server).await;
     let public_b = second_public_subnet(&w).await;
     let elb = Client::new(&default_config(&server).await);
+    (server, w, public_b, elb)
+}
 
+/// The internet-facing ALB `mwaa-alb` (tagged team=data) of [`base`]'s network.
+struct Alb {
+    server: Running,
+    w: World,
+    public_b: String,
+    elb: Client,
+    lb: aws_sdk_elasticloadbalancingv2::types::LoadBalancer,
+    lb_arn: String,
+    /// The ARN's last part.
+    id: String,
+    dns: String,
+}
+
+async fn alb() -> Alb {
+    let (server, w, public_b, elb) = base().await;
+    let created = elb
+        .create_load_balancer()
+        .name("mwaa-alb")
+        .subnets(&w.public)
+        .subnets(&public_b)
+        .security_groups(&w.sg)
+        .tags(Tag::builder().key("team").value("data").build())
+        .send()
+        .await
+        .unwrap();
+    let lb = created.load_balancers()[0].clone();
+    let lb_arn = lb.load_balancer_arn().unwrap().to_owned();
+    let id = lb_arn
+        .strip_prefix(
+            "arn:aws:elasticloadbalancing:us-west-2:000000000000:loadbalancer/app/mwaa-alb/",
+        )
+        .expect("ALB ARN");
+    let id = id.to_owned();
+    let dns = lb.dns_name().unwrap().to_owned();
+    Alb {
+        server,
+        w,
+        public_b,
+        elb,
+        lb,
+        lb_arn,
+        id,
+        dns,
+    }
+}
+
+/// [`alb`], waited until active.
+async fn active_alb() -> Alb {
+    let a = alb().await;
+    wait_active(&a.elb, &a.lb_arn).await;
+    a
+}
+
+/// The target group of the user guide in the ALB's VPC (no targets).
+async fn group(a: &Alb) -> aws_sdk_elasticloadbalancingv2::types::TargetGroup {
+    let (elb, w) = (&a.elb, &a.w);
+    let tg = elb
+        .create_target_group()
+        .name("mwaa-webserver")
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .vpc_id(&w.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .matcher(Matcher::builder().http_code("200,302").build())
+        .send()
+        .await
+        .unwrap();
+    let g = &tg.target_groups()[0];
+    g.clone()
+}
+
+/// [`group`] with two targets inside the VPC: its ARN.
+async fn group_with_targets(a: &Alb) -> String {
+    let elb = &a.elb;
+    let tg_arn = group(a).await.target_group_arn().unwrap().to_owned();
+    elb.register_targets()
+        .target_group_arn(&tg_arn)
+        .targets(ip("10.192.20.17"))
+        .targets(ip("10.192.21.45"))
+        .send()
+        .await
+        .unwrap();
+    tg_arn
+}
+
+/// An HTTP listener on port 80 of the ALB forwarding to `tg_arn`.
+async fn http_listener(a: &Alb, tg_arn: &str) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+    let (elb, lb_arn) = (&a.elb, a.lb_arn.clone());
+    let listener = elb
+        .create_listener()
+        .load_balancer_arn(&lb_arn)
+        .protocol(ProtocolEnum::Http)
+        .port(80)
+        .default_actions(forward(tg_arn))
+        .send()
+        .await
+        .unwrap();
+    listener.listeners()[0].clone()
+}
+
+#[tokio::test]
+async fn creating_an_alb_validates_its_subnets_and_name() {
+    let (_server, w, public_b, elb) = base().await;
     // Validation before anything is created.
     let err = elb
         .create_load_balancer()
@@ -152,30 +204,24 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("SubnetNotFound"));
+}
 
+#[tokio::test]
+async fn an_alb_has_aws_arn_dns_name_and_settings() {
+    let Alb {
+        server: _server,
+        w,
+        lb,
+        id,
+        dns,
+        ..
+    } = alb().await;
+    let lb = &lb;
     // The load balancer.
-    let created = elb
-        .create_load_balancer()
-        .name("mwaa-alb")
-        .subnets(&w.public)
-        .subnets(&public_b)
-        .security_groups(&w.sg)
-        .tags(Tag::builder().key("team").value("data").build())
-        .send()
-        .await
-        .unwrap();
-    let lb = &created.load_balancers()[0];
-    let lb_arn = lb.load_balancer_arn().unwrap().to_owned();
-    let id = lb_arn
-        .strip_prefix(
-            "arn:aws:elasticloadbalancing:us-west-2:000000000000:loadbalancer/app/mwaa-alb/",
-        )
-        .expect("ALB ARN");
     assert!(
         id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()),
         "{id}"
     );
-    let dns = lb.dns_name().unwrap().to_owned();
     let digits = dns
         .strip_prefix("mwaa-alb-")
         .and_then(|r| r.strip_suffix(".us-west-2.elb.amazonaws.com"))
@@ -197,7 +243,18 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .collect();
     zones.sort();
     assert_eq!(zones, ["us-west-2a", "us-west-2b"]);
+}
 
+#[tokio::test]
+async fn the_same_name_is_the_same_alb_only_with_the_same_settings() {
+    let Alb {
+        server: _server,
+        w,
+        public_b,
+        elb,
+        lb_arn,
+        ..
+    } = alb().await;
     // Same name: the same load balancer with the same settings, an error with others.
     let again = elb
         .create_load_balancer()
@@ -221,7 +278,19 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("DuplicateLoadBalancerName"));
+}
 
+#[tokio::test]
+async fn an_alb_has_a_public_interface_per_subnet_its_name_resolves_to() {
+    let Alb {
+        server,
+        w,
+        elb,
+        lb_arn,
+        id,
+        dns,
+        ..
+    } = alb().await;
     // One interface per subnet, AWS's, each with a public address.
     let enis = w
         .ec2
@@ -253,21 +322,15 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         }
         other => panic!("{dns}: {other:?}"),
     }
+}
 
-    // The target group of the user guide: IP targets, HTTPS 443, matcher 200,302.
-    let tg = elb
-        .create_target_group()
-        .name("mwaa-webserver")
-        .protocol(ProtocolEnum::Https)
-        .port(443)
-        .vpc_id(&w.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .matcher(Matcher::builder().http_code("200,302").build())
-        .send()
-        .await
-        .unwrap();
-    let g = &tg.target_groups()[0];
+#[tokio::test]
+async fn the_user_guide_target_group_has_aws_defaults() {
+    let a = alb().await;
+    let (elb, w) = (&a.elb, &a.w);
+    let g = &group(&a).await;
     let tg_arn = g.target_group_arn().unwrap().to_owned();
+    // The target group of the user guide: IP targets, HTTPS 443, matcher 200,302.
     assert!(tg_arn.starts_with(
         "arn:aws:elasticloadbalancing:us-west-2:000000000000:targetgroup/mwaa-webserver/"
     ));
@@ -305,16 +368,15 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("DuplicateTargetGroupName"));
+}
 
+#[tokio::test]
+async fn ip_targets_inside_the_vpc_are_registered_unused() {
+    let a = alb().await;
+    let elb = &a.elb;
+    let tg_arn = group_with_targets(&a).await;
     // Targets: two addresses inside the VPC (their zones are detected); public and malformed
     // addresses are refused; private ones outside the VPC need a zone.
-    elb.register_targets()
-        .target_group_arn(&tg_arn)
-        .targets(ip("10.192.20.17"))
-        .targets(ip("10.192.21.45"))
-        .send()
-        .await
-        .unwrap();
     let err = elb
         .register_targets()
         .target_group_arn(&tg_arn)
@@ -381,7 +443,13 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
             .description(),
         Some("Target group is not configured to receive traffic from the load balancer")
     );
+}
 
+#[tokio::test]
+async fn an_https_listener_needs_a_certificate_acm_issued() {
+    let a = active_alb().await;
+    let (elb, lb_arn) = (&a.elb, a.lb_arn.clone());
+    let tg_arn = group_with_targets(&a).await;
     // An HTTPS listener needs a certificate ACM has issued in this account and region.
     let err = elb
         .create_listener()
@@ -420,19 +488,16 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
+}
 
-    // An HTTP listener forwarding to the group: its targets are now being registered.
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(&lb_arn)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(forward(&tg_arn))
-        .send()
-        .await
-        .unwrap();
-    let l = &listener.listeners()[0];
+#[tokio::test]
+async fn an_http_listener_forwards_and_puts_the_group_in_use() {
+    let a = active_alb().await;
+    let (elb, lb_arn, id) = (&a.elb, a.lb_arn.clone(), a.id.clone());
+    let tg_arn = group_with_targets(&a).await;
+    let l = &http_listener(&a, &tg_arn).await;
     let l_arn = l.listener_arn().unwrap().to_owned();
+    // An HTTP listener forwarding to the group: its targets are now being registered.
     assert!(l_arn.starts_with(&format!(
         "arn:aws:elasticloadbalancing:us-west-2:000000000000:listener/app/mwaa-alb/{id}/"
     )));
@@ -462,22 +527,21 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .unwrap_err();
     assert_eq!(err.code(), Some("DuplicateListener"));
     // Registered, then checked (the health checker may already have started).
-    let h = health(&elb, &tg_arn).await;
+    let h = health(elb, &tg_arn).await;
     assert_eq!(h.len(), 2);
     for (t, (id, state, reason)) in ["10.192.20.17", "10.192.21.45"].iter().zip(&h) {
         assert_eq!(id, t);
-        if state == "initial" {
-            assert!(matches!(
-                reason.as_deref(),
-                Some("Elb.RegistrationInProgress" | "Elb.InitialHealthChecking")
-            ));
-        } else {
-            // Nothing answers at these addresses: the checks time out.
-            assert_eq!(
+        // Being registered, or (nothing answers at these addresses) already timed out.
+        assert!(
+            matches!(
                 (state.as_str(), reason.as_deref()),
-                ("unhealthy", Some("Target.Timeout"))
-            );
-        }
+                (
+                    "initial",
+                    Some("Elb.RegistrationInProgress" | "Elb.InitialHealthChecking")
+                ) | ("unhealthy", Some("Target.Timeout"))
+            ),
+            "{id}: {state} {reason:?}"
+        );
     }
     let groups = elb
         .describe_target_groups()
@@ -499,7 +563,18 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("ResourceInUse"));
+}
 
+#[tokio::test]
+async fn rule_priorities_are_unique_and_the_default_rule_comes_last() {
+    let a = active_alb().await;
+    let elb = &a.elb;
+    let tg_arn = group_with_targets(&a).await;
+    let l_arn = http_listener(&a, &tg_arn)
+        .await
+        .listener_arn()
+        .unwrap()
+        .to_owned();
     // Rules: priorities are unique; the default rule comes last.
     let path = |p: &str| {
         RuleCondition::builder()
@@ -548,14 +623,22 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("OperationNotPermitted"));
+}
 
-    // Deregistering from a group in use: the target drains for the (scaled) delay.
+#[tokio::test]
+async fn a_target_deregistered_from_a_group_in_use_drains_then_goes() {
+    let a = active_alb().await;
+    let elb = &a.elb;
+    let tg_arn = group_with_targets(&a).await;
+    http_listener(&a, &tg_arn).await;
+    // Deregistering from a group in use: the target drains for the (scaled) delay:
+    // half an hour, so that the draining state is seen.
     elb.modify_target_group_attributes()
         .target_group_arn(&tg_arn)
         .attributes(
             aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
                 .key("deregistration_delay.timeout_seconds")
-                .value("60")
+                .value("1800")
                 .build(),
         )
         .send()
@@ -567,14 +650,22 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .send()
         .await
         .unwrap();
-    let h = health(&elb, &tg_arn).await;
-    if h.len() == 2 {
-        assert_eq!(h[1].1, "draining");
-        assert_eq!(h[1].2.as_deref(), Some("Target.DeregistrationInProgress"));
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(health(&elb, &tg_arn).await.len(), 1);
+    // Draining for the delay (1.8 s here), then gone.
+    let h = health(elb, &tg_arn).await;
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[1].1, "draining");
+    assert_eq!(h[1].2.as_deref(), Some("Target.DeregistrationInProgress"));
+    wait_until("10.192.21.45 deregistered", DEADLINE, || async {
+        let h = health(elb, &tg_arn).await;
+        holds(h.len() == 1, h)
+    })
+    .await;
+}
 
+#[tokio::test]
+async fn tags_attributes_and_deletion_protection() {
+    let a = alb().await;
+    let (elb, lb_arn) = (&a.elb, a.lb_arn.clone());
     // Tags and attributes.
     let tags = elb
         .describe_tags()
@@ -631,7 +722,26 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
         .unwrap_err();
     assert_eq!(err.code(), Some("OperationNotPermitted"));
     set("deletion_protection.enabled", "false").await.unwrap();
+}
 
+#[tokio::test]
+async fn deleting_an_alb_removes_its_listeners_interfaces_and_name() {
+    let a = active_alb().await;
+    let tg_arn = group_with_targets(&a).await;
+    let l_arn = http_listener(&a, &tg_arn)
+        .await
+        .listener_arn()
+        .unwrap()
+        .to_owned();
+    let Alb {
+        server,
+        w,
+        elb,
+        lb_arn,
+        id,
+        dns,
+        ..
+    } = a;
     // Deleting the load balancer removes its listeners and interfaces and frees the group.
     elb.delete_load_balancer()
         .load_balancer_arn(&lb_arn)
@@ -663,11 +773,18 @@ async fn an_internet_facing_alb_in_front_of_private_addresses() {
     assert_eq!(err.code(), Some("ListenerNotFound"));
     assert_eq!(
         health(&elb, &tg_arn).await,
-        [(
-            "10.192.20.17".into(),
-            "unused".into(),
-            Some("Target.NotInUse".into())
-        )]
+        [
+            (
+                "10.192.20.17".into(),
+                "unused".into(),
+                Some("Target.NotInUse".into())
+            ),
+            (
+                "10.192.21.45".into(),
+                "unused".into(),
+                Some("Target.NotInUse".into())
+            )
+        ]
     );
     elb.delete_target_group()
         .target_group_arn(&tg_arn)
@@ -845,26 +962,23 @@ async fn an_https_listener_with_an_issued_acm_certificate() {
         .certificate_arn()
         .unwrap()
         .to_owned();
-    let mut status = String::new();
-    for _ in 0..200 {
+    let status = wait_until(&format!("{cert} issued"), DEADLINE, || async {
         let d = acm
             .describe_certificate()
             .certificate_arn(&cert)
             .send()
             .await
             .unwrap();
-        status = d
+        let status = d
             .certificate()
             .unwrap()
             .status()
             .unwrap()
             .as_str()
             .to_owned();
-        if status == "ISSUED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        holds(status == "ISSUED", status.clone()).map(|()| status)
+    })
+    .await;
     assert_eq!(status, "ISSUED");
     let lb = elb
         .create_load_balancer()

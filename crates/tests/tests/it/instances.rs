@@ -2,7 +2,7 @@
 //! the public DNS names of instances.
 
 use airlock_server::{Running, ServerConfig};
-use airlock_tests::{default_config, start_with};
+use airlock_tests::{default_config, holds, start_with, wait_until, DEADLINE};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, Instance, InstanceNetworkInterfaceSpecification,
@@ -75,14 +75,12 @@ async fn describe(ec2: &Client, id: &str) -> Instance {
 }
 
 async fn wait_for(ec2: &Client, id: &str, state: InstanceStateName) -> Instance {
-    for _ in 0..100 {
+    wait_until(&format!("{id} {state:?}"), DEADLINE, || async {
         let i = describe(ec2, id).await;
-        if i.state().and_then(|s| s.name()) == Some(&state) {
-            return i;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{id} never reached {state:?}");
+        let now = i.state().and_then(|s| s.name()).cloned();
+        holds(now.as_ref() == Some(&state), now).map(|()| i)
+    })
+    .await
 }
 
 /// A VPC with DNS hostnames, a public subnet (MapPublicIpOnLaunch) and a security group.
@@ -721,13 +719,18 @@ async fn default_network_pagination_idempotency_and_expiry() {
     assert_eq!(n.status().map(|s| s.as_str()), Some("available"));
     assert!(n.attachment().is_none());
     wait_for(&ec2, &other_id, InstanceStateName::Terminated).await;
-    tokio::time::sleep(Duration::from_millis(3700)).await;
-    let err = ec2
-        .describe_instances()
-        .instance_ids(&other_id)
-        .send()
-        .await
-        .unwrap_err();
+    let err = wait_until(&format!("{other_id} gone"), DEADLINE, || async {
+        match ec2
+            .describe_instances()
+            .instance_ids(&other_id)
+            .send()
+            .await
+        {
+            Ok(o) => Err(o.reservations().len()),
+            Err(e) => Ok(e),
+        }
+    })
+    .await;
     assert_eq!(err.code(), Some("InvalidInstanceID.NotFound"));
     ec2.delete_network_interface()
         .network_interface_id(&eni)

@@ -3,12 +3,13 @@
 //! headers, security groups on both sides, and NLB byte streams.
 
 use crate::acm::{blob, params, rsa, self_signed, signed, Party};
-use crate::elbv2::{forward, ip, second_public_subnet, wait_active};
-use crate::mwaa::{config, create, wait_for, world, World};
+use crate::elbv2::{forward, ip, wait_active};
+use crate::mwaa::{config, world, World};
 use crate::webserver::{client_interface, eni, scope, source};
 use airlock_net::{dataplane, fabric};
 use airlock_server::Running;
 use airlock_services::elbv2::loadbalancers::LoadBalancer;
+use airlock_tests::{holds, wait_until, DEADLINE};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, HostHeaderConditionConfig,
     Matcher, PathPatternConditionConfig, ProtocolEnum, RedirectActionConfig,
@@ -55,19 +56,16 @@ async fn wait_health(
     state: &str,
     reason: Option<&str>,
 ) -> Vec<(String, String, String, String)> {
-    let mut last = Vec::new();
-    for _ in 0..400 {
-        last = target_health(elb, tg).await;
-        if !last.is_empty()
+    let what = format!("every target {state} {reason:?}");
+    wait_until(&what, DEADLINE, || async {
+        let last = target_health(elb, tg).await;
+        let ok = !last.is_empty()
             && last
                 .iter()
-                .all(|t| t.1 == state && reason.is_none_or(|r| t.2 == r))
-        {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("targets never became {state} {reason:?}: {last:?}");
+                .all(|t| t.1 == state && reason.is_none_or(|r| t.2 == r));
+        holds(ok, last.clone()).map(|()| last)
+    })
+    .await
 }
 
 fn load_balancer(server: &Running, arn: &str) -> Arc<LoadBalancer> {
@@ -107,13 +105,10 @@ fn der(pem: &str) -> Vec<u8> {
 
 /// Connects to `addr`, retrying while the data plane starts the listener (bounded: 10 s).
 async fn reach(addr: SocketAddr) -> TcpStream {
-    for _ in 0..200 {
-        if let Ok(s) = TcpStream::connect(addr).await {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on {addr}");
+    wait_until(&format!("a listener on {addr}"), DEADLINE, || async {
+        TcpStream::connect(addr).await
+    })
+    .await
 }
 
 /// Sends one HTTP/1.1 request and reads the whole answer: (status, head, body).
@@ -199,29 +194,10 @@ async fn allow(w: &World, group_id: &str, port: i32, from_group: Option<&str>, c
 #[tokio::test]
 async fn an_alb_with_the_imported_certificate_in_front_of_the_private_webserver() {
     let server = airlock_tests::start_with(config(None)).await;
-    let w = world(&server).await;
-    let public_b = second_public_subnet(&w).await;
-    create(&w, "web").send().await.unwrap();
-    wait_for(&w.mwaa, "web", "AVAILABLE").await;
-    let env = w.mwaa.get_environment().name("web").send().await.unwrap();
-    let service = env
-        .environment()
-        .unwrap()
-        .webserver_vpc_endpoint_service()
-        .unwrap()
-        .to_owned();
-    let eps = w
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(crate::elbv2::filter("service-name", &service))
-        .send()
-        .await
-        .unwrap();
-    let mut web_ips = Vec::new();
-    for id in eps.vpc_endpoints()[0].network_interface_ids() {
-        web_ips.push(Ipv4Addr::from(eni(&server, id).await.private_ip).to_string());
-    }
-    assert_eq!(web_ips.len(), 2);
+    let world = airlock_tests::World::new(&server).await;
+    let w = world.network().await;
+    let env = world.environment(&w, "web").await;
+    assert_eq!(env.ips.len(), 2);
 
     // The certificate: a leaf for airflow.example.com from our own root.
     let root = self_signed(params("Example Root", &[], true), rsa());
@@ -230,65 +206,20 @@ async fn an_alb_with_the_imported_certificate_in_front_of_the_private_webserver(
         rsa(),
         &root,
     );
-    let acm = aws_sdk_acm::Client::new(&airlock_tests::default_config(&server).await);
-    let cert = acm
-        .import_certificate()
-        .certificate(blob(&leaf.pem))
-        .certificate_chain(blob(&root.pem))
-        .private_key(blob(&leaf.key.serialize_pem()))
-        .send()
-        .await
-        .unwrap()
-        .certificate_arn()
-        .unwrap()
-        .to_owned();
+    let cert = world
+        .certificate(&leaf.pem, Some(&root.pem), &leaf.key.serialize_pem())
+        .await;
 
     // The load balancer's group admits HTTPS from anywhere; the environment's group does not
-    // admit the load balancer yet (the page's trap).
+    // admit the load balancer yet (the page's trap). Matcher 200 to start with.
     let alb_sg = group(&w, "alb").await;
     allow(&w, &alb_sg, 443, None, Some("0.0.0.0/0")).await;
-    let elb = Client::new(&airlock_tests::default_config(&server).await);
-    let lb = elb
-        .create_load_balancer()
-        .name("mwaa-alb")
-        .subnets(&w.public)
-        .subnets(&public_b)
-        .security_groups(&alb_sg)
-        .send()
-        .await
-        .unwrap();
-    let lb_arn = lb_arn(&lb);
-    wait_active(&elb, &lb_arn).await;
-    let tg = elb
-        .create_target_group()
-        .name("mwaa-web")
-        .protocol(ProtocolEnum::Https)
-        .port(443)
-        .vpc_id(&w.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .matcher(Matcher::builder().http_code("200").build())
-        .send()
-        .await
-        .unwrap();
-    let tg_arn = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
-    elb.register_targets()
-        .target_group_arn(&tg_arn)
-        .targets(ip(&web_ips[0]))
-        .targets(ip(&web_ips[1]))
-        .send()
-        .await
-        .unwrap();
-    let listener = elb
-        .create_listener()
-        .load_balancer_arn(&lb_arn)
-        .protocol(ProtocolEnum::Https)
-        .port(443)
-        .certificates(Certificate::builder().certificate_arn(&cert).build())
-        .default_actions(forward(&tg_arn))
-        .send()
-        .await
-        .unwrap();
-    let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_owned();
+    let elb = world.elb.clone();
+    let alb = world
+        .load_balancer(&w, "mwaa-alb", &alb_sg, &env.ips, &cert, "200")
+        .await;
+    let (lb_arn, tg_arn, listener_arn) = (alb.arn, alb.target_group, alb.listener);
+    let acm = &world.acm;
 
     // Probes are dropped by the environment's group: the checks time out.
     let h = wait_health(&elb, &tg_arn, "unhealthy", Some("Target.Timeout")).await;
@@ -440,15 +371,12 @@ async fn connect_inside(
     ip: Ipv4Addr,
     port: u16,
 ) -> TcpStream {
-    let mut last = None;
-    for _ in 0..100 {
-        match dataplane::connect_from(&source(server), &scope(), from, ip, port).await {
-            Ok(s) => return s,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on {ip}:{port} inside the VPC: {last:?}");
+    wait_until(
+        &format!("a listener on {ip}:{port} inside the VPC"),
+        DEADLINE,
+        || async { dataplane::connect_from(&source(server), &scope(), from, ip, port).await },
+    )
+    .await
 }
 
 /// An `ip` target group named `name` holding `target` (healthy after two checks).
@@ -758,14 +686,12 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
         .send()
         .await
         .unwrap();
-    let mut seen = Vec::new();
-    for _ in 0..400 {
-        seen = target_health(&elb, &tg_arn).await;
-        if seen.iter().any(|t| t.0 == dead_ip && t.1 == "unhealthy") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let seen = wait_until(&format!("{dead_ip} unhealthy"), DEADLINE, || async {
+        let seen = target_health(&elb, &tg_arn).await;
+        let ok = seen.iter().any(|t| t.0 == dead_ip && t.1 == "unhealthy");
+        holds(ok, seen.clone()).map(|()| seen)
+    })
+    .await;
     let dead = seen.iter().find(|t| t.0 == dead_ip).unwrap();
     assert_eq!(
         (dead.1.as_str(), dead.2.as_str(), dead.3.as_str()),

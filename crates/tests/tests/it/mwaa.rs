@@ -1,6 +1,6 @@
 use airlock_server::{Running, ServerConfig};
-use airlock_tests::{default_config, prefixed_config, start_with};
-use aws_sdk_ec2::types::{Filter, IpPermission, UserIdGroupPair, VpcEndpointType};
+use airlock_tests::{default_config, holds, prefixed_config, start_with, wait_until, DEADLINE};
+use aws_sdk_ec2::types::{Filter, VpcEndpointType};
 use aws_sdk_mwaa::error::ProvideErrorMetadata;
 use aws_sdk_mwaa::types::{
     EndpointManagement, Environment, NetworkConfiguration, UpdateNetworkConfigurationInput,
@@ -8,10 +8,9 @@ use aws_sdk_mwaa::types::{
 };
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
-const ROLE: &str = "arn:aws:iam::000000000000:role/mwaa-exec";
+use airlock_tests::world::ROLE;
+pub use airlock_tests::Network as World;
 
 pub fn config(data_dir: Option<PathBuf>) -> ServerConfig {
     ServerConfig {
@@ -26,17 +25,6 @@ pub fn config(data_dir: Option<PathBuf>) -> ServerConfig {
     }
 }
 
-pub struct World {
-    pub ec2: aws_sdk_ec2::Client,
-    pub mwaa: aws_sdk_mwaa::Client,
-    pub vpc: String,
-    /// Two private subnets (us-west-2a, us-west-2b) routed through a NAT gateway.
-    pub private: [String; 2],
-    pub public: String,
-    /// A group with the self-referencing rule MWAA needs.
-    pub sg: String,
-}
-
 async fn clients(server: &Running) -> (aws_sdk_ec2::Client, aws_sdk_mwaa::Client) {
     (
         aws_sdk_ec2::Client::new(&default_config(server).await),
@@ -44,146 +32,11 @@ async fn clients(server: &Running) -> (aws_sdk_ec2::Client, aws_sdk_mwaa::Client
     )
 }
 
-/// The network of the MWAA user guide and an execution role.
+/// The network of the MWAA user guide and an execution role (the world builder's two calls).
 pub async fn world(server: &Running) -> World {
-    let (ec2, mwaa) = clients(server).await;
-    let iam = aws_sdk_iam::Client::new(&default_config(server).await);
-    iam.create_role()
-        .role_name("mwaa-exec")
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .unwrap();
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.192.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let subnet = |cidr: &'static str, az: &'static str| {
-        let ec2 = ec2.clone();
-        let vpc = vpc.clone();
-        async move {
-            ec2.create_subnet()
-                .vpc_id(vpc)
-                .cidr_block(cidr)
-                .availability_zone(az)
-                .send()
-                .await
-                .unwrap()
-                .subnet()
-                .unwrap()
-                .subnet_id()
-                .unwrap()
-                .to_owned()
-        }
-    };
-    let public = subnet("10.192.10.0/24", "us-west-2a").await;
-    let private = [
-        subnet("10.192.20.0/24", "us-west-2a").await,
-        subnet("10.192.21.0/24", "us-west-2b").await,
-    ];
-    let igw = ec2
-        .create_internet_gateway()
-        .send()
-        .await
-        .unwrap()
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap()
-        .to_owned();
-    ec2.attach_internet_gateway()
-        .internet_gateway_id(&igw)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
-    let rt = |ec2: aws_sdk_ec2::Client, vpc: String| async move {
-        ec2.create_route_table()
-            .vpc_id(vpc)
-            .send()
-            .await
-            .unwrap()
-            .route_table()
-            .unwrap()
-            .route_table_id()
-            .unwrap()
-            .to_owned()
-    };
-    let public_rt = rt(ec2.clone(), vpc.clone()).await;
-    ec2.create_route()
-        .route_table_id(&public_rt)
-        .destination_cidr_block("0.0.0.0/0")
-        .gateway_id(&igw)
-        .send()
-        .await
-        .unwrap();
-    ec2.associate_route_table()
-        .route_table_id(&public_rt)
-        .subnet_id(&public)
-        .send()
-        .await
-        .unwrap();
-    let eip = ec2.allocate_address().send().await.unwrap();
-    let nat = ec2
-        .create_nat_gateway()
-        .subnet_id(&public)
-        .allocation_id(eip.allocation_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    let private_rt = rt(ec2.clone(), vpc.clone()).await;
-    ec2.create_route()
-        .route_table_id(&private_rt)
-        .destination_cidr_block("0.0.0.0/0")
-        .nat_gateway_id(nat.nat_gateway().unwrap().nat_gateway_id().unwrap())
-        .send()
-        .await
-        .unwrap();
-    for s in &private {
-        ec2.associate_route_table()
-            .route_table_id(&private_rt)
-            .subnet_id(s)
-            .send()
-            .await
-            .unwrap();
-    }
-    let sg = ec2
-        .create_security_group()
-        .group_name("mwaa")
-        .description("MWAA")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
-    ec2.authorize_security_group_ingress()
-        .group_id(&sg)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("-1")
-                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&sg).build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    World {
-        ec2,
-        mwaa,
-        vpc,
-        private,
-        public,
-        sg,
-    }
+    let world = airlock_tests::World::new(server).await;
+    world.role().await;
+    world.network().await
 }
 
 fn network(subnets: &[&str], groups: &[&str]) -> NetworkConfiguration {
@@ -221,17 +74,13 @@ pub async fn status(mwaa: &aws_sdk_mwaa::Client, name: &str) -> String {
     env.status().unwrap().as_str().to_owned()
 }
 
-/// Polls until the status is `want` (bounded: 10 s).
+/// Polls until the status is `want`.
 pub async fn wait_for(mwaa: &aws_sdk_mwaa::Client, name: &str, want: &str) {
-    let mut last = String::new();
-    for _ in 0..200 {
-        last = status(mwaa, name).await;
-        if last == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{name} stayed {last}, never {want}");
+    wait_until(&format!("{name} {want}"), DEADLINE, || async {
+        let last = status(mwaa, name).await;
+        holds(last == want, last)
+    })
+    .await
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -463,8 +312,7 @@ async fn a_private_environment_from_creation_to_deletion() {
         .await
         .unwrap();
     assert_eq!(status(&w.mwaa, "MyAirflowEnvironment").await, "DELETING");
-    let mut gone = None;
-    for _ in 0..100 {
+    let gone = wait_until("MyAirflowEnvironment gone", DEADLINE, || async {
         match w
             .mwaa
             .get_environment()
@@ -472,24 +320,24 @@ async fn a_private_environment_from_creation_to_deletion() {
             .send()
             .await
         {
-            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => {
-                gone = e.code().map(str::to_owned);
-                break;
-            }
+            Ok(o) => Err(o.environment().and_then(|e| e.status()).cloned()),
+            Err(e) => Ok(e.code().map(str::to_owned)),
         }
-    }
+    })
+    .await;
     assert_eq!(gone.as_deref(), Some("ResourceNotFoundException"));
     // The ticker removes what the environment made.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let eps = w
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(filter("vpc-id", &w.vpc))
-        .send()
-        .await
-        .unwrap();
-    assert!(eps.vpc_endpoints().is_empty());
+    wait_until("the environment's endpoints removed", DEADLINE, || async {
+        let eps = w
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("vpc-id", &w.vpc))
+            .send()
+            .await
+            .unwrap();
+        holds(eps.vpc_endpoints().is_empty(), eps.vpc_endpoints().len())
+    })
+    .await;
     assert!(w
         .mwaa
         .list_environments()
@@ -776,8 +624,19 @@ async fn a_failing_update_ends_in_update_failed_and_rolls_back() {
         .await
         .unwrap();
     wait_for(&w.mwaa, "steady", "UPDATE_FAILED").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let env = environment(&w.mwaa, "steady").await;
+    // The ticker then rolls the network back.
+    let env = wait_until("steady rolled back to its group", DEADLINE, || async {
+        let env = environment(&w.mwaa, "steady").await;
+        let groups = env
+            .network_configuration()
+            .map(|n| n.security_group_ids().to_vec());
+        holds(
+            groups.as_deref() == Some(std::slice::from_ref(&w.sg)),
+            groups,
+        )
+        .map(|()| env)
+    })
+    .await;
     assert_eq!(
         env.last_update().unwrap().status().map(|s| s.as_str()),
         Some("FAILED")

@@ -5,6 +5,7 @@ use crate::mwaa::{create, wait_for, world, World};
 use airlock_net::dataplane;
 use airlock_server::Running;
 use airlock_store::Scope;
+use airlock_tests::{wait_until, DEADLINE};
 use aws_sdk_ec2::types::Filter;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -122,15 +123,13 @@ async fn the_private_webserver_answers_inside_the_vpc_only() {
 
     // A client in the environment's security group (which admits itself).
     let client = client_interface(&w, &w.private[1], &w.sg).await;
-    let mut first = Err(std::io::Error::other("not tried"));
-    for _ in 0..50 {
-        first = https(&server, &host, &client, web_ip, &get("/", "")).await;
-        if first.as_ref().is_ok_and(|(s, _, _)| *s != 0) {
-            break;
+    let (status, head, _) = wait_until("an answer from the webserver", DEADLINE, || async {
+        match https(&server, &host, &client, web_ip, &get("/", "")).await {
+            Ok(a) if a.0 != 0 => Ok(a),
+            other => Err(other.map(|a| a.0)),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (status, head, _) = first.unwrap();
+    })
+    .await;
     assert_eq!(status, 302, "{head}");
     assert!(head.to_ascii_lowercase().contains("location: /"), "{head}");
     let (status, _, body) = https(
@@ -367,15 +366,14 @@ async fn cidr_rules_admit_by_address_and_token_expiry_is_enforced() {
         .unwrap();
     let in_b = client_interface(&w, &w.private[1], plain.group_id().unwrap()).await;
     let in_a = client_interface(&w, &w.private[0], plain.group_id().unwrap()).await;
-    let mut answer = Err(std::io::Error::other("not tried"));
-    for _ in 0..50 {
-        answer = https(&server, &host, &in_b, web_ip, &get("/health", "")).await;
-        if answer.as_ref().is_ok_and(|(s, _, _)| *s == 200) {
-            break;
+    let answer = wait_until("200 on /health from 10.192.21.0/24", DEADLINE, || async {
+        match https(&server, &host, &in_b, web_ip, &get("/health", "")).await {
+            Ok(a) if a.0 == 200 => Ok(a),
+            other => Err(other.map(|a| a.0)),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(answer.unwrap().0, 200, "10.192.21.0/24 is admitted by CIDR");
+    })
+    .await;
+    assert_eq!(answer.0, 200, "10.192.21.0/24 is admitted by CIDR");
     assert!(
         https(&server, &host, &in_a, web_ip, &get("/health", ""))
             .await
@@ -481,17 +479,11 @@ async fn a_public_airflow_2_webserver_is_on_its_public_address() {
         .unwrap();
     let ip = env.public_ip.clone().expect("a public address");
     assert!(ip.starts_with("127.255."));
-    let mut status = 0;
-    for _ in 0..50 {
-        if tokio::net::TcpStream::connect((ip.as_str(), airlock_net::fabric::port(443)))
-            .await
-            .is_ok()
-        {
-            status = https_public(&server, &host, &ip, &get("/", "")).await.0;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(&format!("a listener on {ip}"), DEADLINE, || async {
+        tokio::net::TcpStream::connect((ip.as_str(), airlock_net::fabric::port(443))).await
+    })
+    .await;
+    let status = https_public(&server, &host, &ip, &get("/", "")).await.0;
     assert_eq!(status, 302);
     let (_, head, _) = https_public(&server, &host, &ip, &get("/", "")).await;
     assert!(

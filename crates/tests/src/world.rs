@@ -1,0 +1,451 @@
+//! The world builder: one call each for the pieces the integration tests keep building: the MWAA
+//! user guide's network, an execution role and an AVAILABLE environment, an imported ACM
+//! certificate, and an internet-facing ALB with an HTTPS listener in front of given addresses.
+
+use crate::{default_config, prefixed_config, wait_until, DEADLINE};
+use airlock_server::Running;
+use aws_sdk_ec2::types::{Filter, IpPermission, UserIdGroupPair};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, Matcher, ProtocolEnum, TargetDescription, TargetTypeEnum,
+};
+use aws_sdk_mwaa::types::NetworkConfiguration;
+
+/// The execution role's trust policy (MWAA's two service principals).
+pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}"#;
+/// The execution role [`World::role`] creates.
+pub const ROLE: &str = "arn:aws:iam::000000000000:role/mwaa-exec";
+
+/// SDK clients for one server (default `test` credentials, us-west-2).
+#[derive(Clone)]
+pub struct World {
+    pub ec2: aws_sdk_ec2::Client,
+    pub mwaa: aws_sdk_mwaa::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+/// The network of the MWAA user guide (what [`World::network`] made), with the clients that
+/// made it.
+#[derive(Clone)]
+pub struct Network {
+    pub ec2: aws_sdk_ec2::Client,
+    pub mwaa: aws_sdk_mwaa::Client,
+    pub vpc: String,
+    /// Two private subnets (us-west-2a, us-west-2b) routed through a NAT gateway.
+    pub private: [String; 2],
+    /// A public subnet (us-west-2a) routed through the internet gateway.
+    pub public: String,
+    /// A group with the self-referencing rule MWAA needs.
+    pub sg: String,
+}
+
+/// What [`World::environment`] made.
+pub struct Environment {
+    pub name: String,
+    pub arn: String,
+    pub webserver_url: String,
+    /// The webserver's VPC endpoint service name.
+    pub endpoint_service: String,
+    /// The private addresses of the webserver endpoint's interfaces, one per subnet.
+    pub ips: Vec<String>,
+}
+
+/// What [`World::load_balancer`] made.
+pub struct LoadBalancer {
+    pub arn: String,
+    pub dns: String,
+    pub target_group: String,
+    pub listener: String,
+    /// The second public subnet (us-west-2b) the load balancer needed.
+    pub public_b: String,
+}
+
+pub fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+impl World {
+    pub async fn new(server: &Running) -> World {
+        let config = default_config(server).await;
+        World {
+            ec2: aws_sdk_ec2::Client::new(&config),
+            mwaa: aws_sdk_mwaa::Client::new(&prefixed_config(server).await),
+            iam: aws_sdk_iam::Client::new(&config),
+            acm: aws_sdk_acm::Client::new(&config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+        }
+    }
+
+    /// The MWAA user guide's network: a VPC, a public subnet behind an internet gateway, two
+    /// private subnets in two zones behind a NAT gateway, and a self-referencing group.
+    pub async fn network(&self) -> Network {
+        let ec2 = &self.ec2;
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.192.0.0/16")
+            .send()
+            .await
+            .unwrap()
+            .vpc()
+            .unwrap()
+            .vpc_id()
+            .unwrap()
+            .to_owned();
+        let public = self.subnet(&vpc, "10.192.10.0/24", "us-west-2a").await;
+        let private = [
+            self.subnet(&vpc, "10.192.20.0/24", "us-west-2a").await,
+            self.subnet(&vpc, "10.192.21.0/24", "us-west-2b").await,
+        ];
+        let igw = ec2
+            .create_internet_gateway()
+            .send()
+            .await
+            .unwrap()
+            .internet_gateway()
+            .unwrap()
+            .internet_gateway_id()
+            .unwrap()
+            .to_owned();
+        ec2.attach_internet_gateway()
+            .internet_gateway_id(&igw)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        let public_rt = self.route_table(&vpc).await;
+        ec2.create_route()
+            .route_table_id(&public_rt)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(&igw)
+            .send()
+            .await
+            .unwrap();
+        ec2.associate_route_table()
+            .route_table_id(&public_rt)
+            .subnet_id(&public)
+            .send()
+            .await
+            .unwrap();
+        let eip = ec2.allocate_address().send().await.unwrap();
+        let nat = ec2
+            .create_nat_gateway()
+            .subnet_id(&public)
+            .allocation_id(eip.allocation_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let private_rt = self.route_table(&vpc).await;
+        ec2.create_route()
+            .route_table_id(&private_rt)
+            .destination_cidr_block("0.0.0.0/0")
+            .nat_gateway_id(nat.nat_gateway().unwrap().nat_gateway_id().unwrap())
+            .send()
+            .await
+            .unwrap();
+        for s in &private {
+            ec2.associate_route_table()
+                .route_table_id(&private_rt)
+                .subnet_id(s)
+                .send()
+                .await
+                .unwrap();
+        }
+        let sg = ec2
+            .create_security_group()
+            .group_name("mwaa")
+            .description("MWAA")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap()
+            .group_id()
+            .unwrap()
+            .to_owned();
+        ec2.authorize_security_group_ingress()
+            .group_id(&sg)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("-1")
+                    .user_id_group_pairs(UserIdGroupPair::builder().group_id(&sg).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        Network {
+            ec2: self.ec2.clone(),
+            mwaa: self.mwaa.clone(),
+            vpc,
+            private,
+            public,
+            sg,
+        }
+    }
+
+    async fn subnet(&self, vpc: &str, cidr: &str, az: &str) -> String {
+        self.ec2
+            .create_subnet()
+            .vpc_id(vpc)
+            .cidr_block(cidr)
+            .availability_zone(az)
+            .send()
+            .await
+            .unwrap()
+            .subnet()
+            .unwrap()
+            .subnet_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn route_table(&self, vpc: &str) -> String {
+        self.ec2
+            .create_route_table()
+            .vpc_id(vpc)
+            .send()
+            .await
+            .unwrap()
+            .route_table()
+            .unwrap()
+            .route_table_id()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The execution role [`ROLE`] (created once; a second call finds it).
+    pub async fn role(&self) -> String {
+        if let Ok(r) = self.iam.get_role().role_name("mwaa-exec").send().await {
+            return r.role().unwrap().arn().to_owned();
+        }
+        self.iam
+            .create_role()
+            .role_name("mwaa-exec")
+            .assume_role_policy_document(TRUST)
+            .send()
+            .await
+            .unwrap()
+            .role()
+            .unwrap()
+            .arn()
+            .to_owned()
+    }
+
+    /// An environment `name` in the network's private subnets and group (private webserver),
+    /// with the execution role, waited until AVAILABLE.
+    pub async fn environment(&self, net: &Network, name: &str) -> Environment {
+        let role = self.role().await;
+        let arn = self
+            .mwaa
+            .create_environment()
+            .name(name)
+            .execution_role_arn(role)
+            .source_bucket_arn("arn:aws:s3:::my-airflow-bucket")
+            .dag_s3_path("dags")
+            .network_configuration(
+                NetworkConfiguration::builder()
+                    .subnet_ids(&net.private[0])
+                    .subnet_ids(&net.private[1])
+                    .security_group_ids(&net.sg)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned();
+        let env = wait_until(&format!("{name} AVAILABLE"), DEADLINE, || async {
+            let env = self
+                .mwaa
+                .get_environment()
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .environment
+                .expect("an environment");
+            match env.status().map(|s| s.as_str()) {
+                Some("AVAILABLE") => Ok(env),
+                other => Err(other.map(str::to_owned)),
+            }
+        })
+        .await;
+        let endpoint_service = env.webserver_vpc_endpoint_service().unwrap().to_owned();
+        let eps = self
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(filter("service-name", &endpoint_service))
+            .send()
+            .await
+            .unwrap();
+        let enis = self
+            .ec2
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(
+                eps.vpc_endpoints()[0].network_interface_ids().to_vec(),
+            ))
+            .send()
+            .await
+            .unwrap();
+        let ips = enis
+            .network_interfaces()
+            .iter()
+            .map(|n| n.private_ip_address().unwrap().to_owned())
+            .collect();
+        Environment {
+            name: name.to_owned(),
+            arn,
+            webserver_url: env.webserver_url().unwrap().to_owned(),
+            endpoint_service,
+            ips,
+        }
+    }
+
+    /// Imports a certificate (PEM leaf, optional PEM chain, PEM key) into ACM: its ARN.
+    pub async fn certificate(&self, leaf: &str, chain: Option<&str>, key: &str) -> String {
+        let blob = |s: &str| aws_sdk_acm::primitives::Blob::new(s.as_bytes().to_vec());
+        self.acm
+            .import_certificate()
+            .certificate(blob(leaf))
+            .set_certificate_chain(chain.map(blob))
+            .private_key(blob(key))
+            .send()
+            .await
+            .unwrap()
+            .certificate_arn()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// An internet-facing ALB `name` with security group `group`, in the public subnet and a
+    /// second one it adds (us-west-2b), waited until active; an IP target group `{name}-targets`
+    /// (HTTPS 443, the `matcher` codes) holding `targets`; and an HTTPS listener on 443 with
+    /// `certificate` forwarding to it. Call once per network.
+    pub async fn load_balancer(
+        &self,
+        net: &Network,
+        name: &str,
+        group: &str,
+        targets: &[String],
+        certificate: &str,
+        matcher: &str,
+    ) -> LoadBalancer {
+        let public_b = net.second_public_subnet().await;
+        let elb = &self.elb;
+        let lb = elb
+            .create_load_balancer()
+            .name(name)
+            .subnets(&net.public)
+            .subnets(&public_b)
+            .security_groups(group)
+            .send()
+            .await
+            .unwrap();
+        let lb = &lb.load_balancers()[0];
+        let arn = lb.load_balancer_arn().unwrap().to_owned();
+        let dns = lb.dns_name().unwrap().to_owned();
+        wait_active(elb, &arn).await;
+        let tg = elb
+            .create_target_group()
+            .name(format!("{name}-targets"))
+            .protocol(ProtocolEnum::Https)
+            .port(443)
+            .vpc_id(&net.vpc)
+            .target_type(TargetTypeEnum::Ip)
+            .matcher(Matcher::builder().http_code(matcher).build())
+            .send()
+            .await
+            .unwrap();
+        let target_group = tg.target_groups()[0].target_group_arn().unwrap().to_owned();
+        let mut register = elb.register_targets().target_group_arn(&target_group);
+        for t in targets {
+            register = register.targets(TargetDescription::builder().id(t).build());
+        }
+        register.send().await.unwrap();
+        let listener = elb
+            .create_listener()
+            .load_balancer_arn(&arn)
+            .protocol(ProtocolEnum::Https)
+            .port(443)
+            .certificates(Certificate::builder().certificate_arn(certificate).build())
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&target_group)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        LoadBalancer {
+            arn,
+            dns,
+            target_group,
+            listener: listener.listeners()[0].listener_arn().unwrap().to_owned(),
+            public_b,
+        }
+    }
+}
+
+impl Network {
+    /// A second public subnet (10.192.11.0/24, us-west-2b) on the public subnet's route table.
+    pub async fn second_public_subnet(&self) -> String {
+        let net = self;
+        let s = self
+            .ec2
+            .create_subnet()
+            .vpc_id(&net.vpc)
+            .cidr_block("10.192.11.0/24")
+            .availability_zone("us-west-2b")
+            .send()
+            .await
+            .unwrap()
+            .subnet()
+            .unwrap()
+            .subnet_id()
+            .unwrap()
+            .to_owned();
+        let rts = self
+            .ec2
+            .describe_route_tables()
+            .filters(filter("association.subnet-id", &net.public))
+            .send()
+            .await
+            .unwrap();
+        let rt = rts.route_tables()[0].route_table_id().unwrap().to_owned();
+        self.ec2
+            .associate_route_table()
+            .route_table_id(rt)
+            .subnet_id(&s)
+            .send()
+            .await
+            .unwrap();
+        s
+    }
+}
+
+/// Polls until the load balancer is active (it is `provisioning` until then).
+pub async fn wait_active(elb: &aws_sdk_elasticloadbalancingv2::Client, arn: &str) {
+    wait_until(&format!("{arn} active"), DEADLINE, || async {
+        let d = elb
+            .describe_load_balancers()
+            .load_balancer_arns(arn)
+            .send()
+            .await
+            .unwrap();
+        let code = d.load_balancers()[0]
+            .state()
+            .unwrap()
+            .code()
+            .unwrap()
+            .as_str()
+            .to_owned();
+        assert!(
+            code == "active" || code == "provisioning",
+            "{arn} is {code}"
+        );
+        crate::holds(code == "active", code)
+    })
+    .await
+}
