@@ -8,7 +8,8 @@ use airlock_protocol::{envelope, query};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((model, op, body)) = airlock_fuzz::pick_operation(data, &[Protocol::Ec2, Protocol::Query])
+    let Some((model, op, body)) =
+        airlock_fuzz::pick_operation(data, &[Protocol::Ec2, Protocol::Query])
     else {
         return;
     };

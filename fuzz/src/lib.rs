@@ -109,7 +109,10 @@ mod tests {
     fn reads_an_http_request() {
         let r = HttpRequest::parse(b"GET /a?b=c\r\nHost: h\nX:  y\n\nbody");
         assert_eq!((&*r.method, &*r.path, &*r.query), ("GET", "/a", "b=c"));
-        assert_eq!(r.headers, [("Host".into(), "h".into()), ("X".into(), "y".into())]);
+        assert_eq!(
+            r.headers,
+            [("Host".into(), "h".into()), ("X".into(), "y".into())]
+        );
         assert_eq!(r.body, b"body");
     }
 }
