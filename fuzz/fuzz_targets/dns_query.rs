@@ -21,7 +21,10 @@ fn source() -> Arc<Source> {
     SOURCE
         .get_or_init(|| {
             let store = Store::ephemeral(&airlock_services::record_kinds());
-            Arc::new(Source { store: Arc::new(Owned(store)), config: airlock_services::Config::default() })
+            Arc::new(Source {
+                store: Arc::new(Owned(store)),
+                config: airlock_services::Config::default(),
+            })
         })
         .clone()
 }
