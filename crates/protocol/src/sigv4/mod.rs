@@ -700,6 +700,7 @@ pub fn require_signed_host(claim: &Claim) -> Result<(), AuthError> {
 }
 
 mod canonical;
+pub mod chunked;
 use canonical::*;
 pub use canonical::{
     canonical_query_string, canonical_request, payload_sha256, signature, signing_key,

@@ -1066,3 +1066,62 @@ fn payload_hash_is_the_hex_sha256() {
         assert_eq!(payload_sha256(body), hex::encode(Sha256::digest(body)));
     }
 }
+
+#[test]
+fn unsigned_and_streaming_payload_markers_are_signed_as_sent() {
+    // S3 clients sign the marker in `x-amz-content-sha256` instead of the body's hash; the body
+    // received (here not matching any hash) is then not checked against it.
+    for marker in [
+        UNSIGNED_PAYLOAD,
+        chunked::STREAMING_UNSIGNED_TRAILER,
+        chunked::STREAMING_PAYLOAD,
+    ] {
+        let claim = Claim {
+            access_key_id: "test".into(),
+            date: "20260101".into(),
+            region: "us-east-1".into(),
+            service: "s3".into(),
+            signed_headers: vec![
+                "host".into(),
+                "x-amz-content-sha256".into(),
+                "x-amz-date".into(),
+            ],
+            signature: Cow::Borrowed(""),
+            amz_date: BOTO_DATE.into(),
+            security_token: None,
+            presigned: false,
+            expires: None,
+        };
+        let mut raw = Raw::new(
+            "PUT",
+            "/bucket/key",
+            "",
+            &[
+                ("Host", "localhost:4566"),
+                ("X-Amz-Content-Sha256", marker),
+                ("X-Amz-Date", BOTO_DATE),
+            ],
+            "some body",
+        );
+        let sig = raw.with(|r| signature(r, &claim, "test"));
+        let claim = Claim {
+            signature: sig.into(),
+            ..claim
+        };
+        raw.headers
+            .push(("Authorization".into(), claim.authorization_header()));
+        assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()), "{marker}");
+        // The marker is part of what was signed.
+        let other = if marker == UNSIGNED_PAYLOAD {
+            chunked::STREAMING_PAYLOAD
+        } else {
+            UNSIGNED_PAYLOAD
+        };
+        for h in raw.headers.iter_mut() {
+            if h.0.eq_ignore_ascii_case("x-amz-content-sha256") {
+                h.1 = other.into();
+            }
+        }
+        assert!(raw.verify("test", at(BOTO_DATE)).is_err(), "{marker}");
+    }
+}
