@@ -1,5 +1,6 @@
-//! REST protocols (rest-json): operations found by method and URI template, and input members
-//! bound to the URI path and the query string.
+//! REST protocols (rest-json): operations found by method and URI template (labels `{Name}` and
+//! greedy `{Name+}`, which keeps slashes), input members bound to the URI path and the query
+//! string, and the bucket of an S3-style virtual-hosted request.
 
 use crate::{json, validate, ApiError};
 use airlock_model::{Operation, Protocol, ServiceModel, ShapeKind};
@@ -9,8 +10,27 @@ use std::sync::OnceLock;
 /// One segment of a REST operation's URI template.
 enum Segment {
     Literal(String),
-    /// `{Name}` or `{Name+}`.
+    /// `{Name}`: one non-empty segment.
     Param(String),
+    /// `{Name+}`: one or more segments, slashes kept.
+    Greedy(String),
+}
+
+/// A URI template's path split into segments.
+fn segments(template: &str) -> Vec<Segment> {
+    let path = template.split('?').next().unwrap_or(template);
+    path.trim_start_matches('/')
+        .split('/')
+        .map(
+            |t| match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(name) => match name.strip_suffix('+') {
+                    Some(name) => Segment::Greedy(name.to_owned()),
+                    None => Segment::Param(name.to_owned()),
+                },
+                None => Segment::Literal(t.to_owned()),
+            },
+        )
+        .collect()
 }
 
 /// A REST operation with its URI template split into segments.
@@ -30,21 +50,10 @@ fn routes() -> &'static [Route] {
                 continue;
             }
             for op in model.operations() {
-                let path = op.request_uri.split('?').next().unwrap_or(&op.request_uri);
-                let segments = path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .map(
-                        |t| match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                            Some(name) => Segment::Param(name.trim_end_matches('+').to_owned()),
-                            None => Segment::Literal(t.to_owned()),
-                        },
-                    )
-                    .collect();
                 routes.push(Route {
                     model,
                     op,
-                    segments,
+                    segments: segments(&op.request_uri),
                 });
             }
         }
@@ -71,26 +80,76 @@ pub fn route(
 }
 
 fn match_template(template: &[Segment], segs: &[&str]) -> Option<Vec<(String, String)>> {
-    if template.len() != segs.len() {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let greedy = template.iter().any(|t| matches!(t, Segment::Greedy(_)));
+    if (!greedy && template.len() != segs.len()) || (greedy && segs.len() < template.len()) {
         return None;
     }
     let mut params = Vec::new();
-    for (t, s) in template.iter().zip(segs) {
+    let mut i = 0;
+    for (n, t) in template.iter().enumerate() {
         match t {
             Segment::Param(name) => {
+                let s = segs[i];
                 if s.is_empty() {
                     return None;
                 }
-                let value = percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned();
-                params.push((name.clone(), value));
+                params.push((name.clone(), decode(s)));
+                i += 1;
             }
-            Segment::Literal(l) if l != s => return None,
-            Segment::Literal(_) => {}
+            Segment::Greedy(name) => {
+                // Everything but what the template's later segments need.
+                let take = segs.len() - i - (template.len() - n - 1);
+                let joined = segs[i..i + take].join("/");
+                if joined.is_empty() {
+                    return None;
+                }
+                params.push((name.clone(), decode(&joined)));
+                i += take;
+            }
+            Segment::Literal(l) if l != segs[i] => return None,
+            Segment::Literal(_) => i += 1,
         }
     }
     Some(params)
+}
+
+/// The bucket named by the host of a virtual-hosted-style S3 request
+/// (`bucket.s3.amazonaws.com`, `bucket.s3.<region>.amazonaws.com`, `bucket.localhost[:port]`),
+/// or `None` for path-style requests (`s3.<region>.amazonaws.com`, `localhost`, an address).
+pub fn virtual_host_bucket(host: &str) -> Option<&str> {
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    // IP addresses (and bracketed IPv6) name no bucket.
+    if name.starts_with('[') || name.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let bucket = if let Some(b) = name.strip_suffix(".localhost") {
+        b
+    } else {
+        let rest = name.strip_suffix(".amazonaws.com")?;
+        // `<bucket>.s3` or `<bucket>.s3.<region>` (also `s3-<region>`, the legacy form).
+        match rest.rsplit_once(".s3.") {
+            Some((b, region)) if !region.contains('.') => b,
+            _ => match rest.strip_suffix(".s3") {
+                Some(b) => b,
+                None => {
+                    let (b, tail) = rest.rsplit_once('.')?;
+                    if !tail.starts_with("s3-") {
+                        return None;
+                    }
+                    b
+                }
+            },
+        }
+    };
+    (!bucket.is_empty()).then_some(bucket)
 }
 
 /// rest-json input: the JSON body plus members bound to the URI path and query string.
@@ -184,4 +243,66 @@ pub fn decode_json(
         ));
     }
     Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matched(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+        let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match_template(&segments(template), &segs)
+    }
+
+    #[test]
+    fn greedy_labels_keep_slashes_and_decode() {
+        assert_eq!(
+            matched("/{Bucket}/{Key+}", "/b/dir/sub/file%20name.txt"),
+            Some(vec![
+                ("Bucket".into(), "b".into()),
+                ("Key".into(), "dir/sub/file name.txt".into()),
+            ])
+        );
+        assert_eq!(
+            matched("/{Bucket}/{Key+}?uploads", "/b/k"),
+            Some(vec![
+                ("Bucket".into(), "b".into()),
+                ("Key".into(), "k".into())
+            ])
+        );
+        // A greedy label needs at least one non-empty segment.
+        assert_eq!(matched("/{Bucket}/{Key+}", "/b"), None);
+        assert_eq!(matched("/{Bucket}/{Key+}", "/b/"), None);
+        // Later literal segments still have to match.
+        assert_eq!(
+            matched("/v1/{Path+}/tail", "/v1/a/b/tail"),
+            Some(vec![("Path".into(), "a/b".into())])
+        );
+        assert_eq!(matched("/v1/{Path+}/tail", "/v1/a/b/other"), None);
+        // Plain labels stay one segment.
+        assert_eq!(matched("/{Bucket}", "/a/b"), None);
+    }
+
+    #[test]
+    fn virtual_hosted_buckets_come_from_the_host() {
+        for (host, bucket) in [
+            ("my-bucket.s3.amazonaws.com", Some("my-bucket")),
+            (
+                "my.dotted.bucket.s3.us-west-2.amazonaws.com",
+                Some("my.dotted.bucket"),
+            ),
+            ("b.s3-us-west-2.amazonaws.com", Some("b")),
+            ("b.localhost:4566", Some("b")),
+            ("b.localhost", Some("b")),
+            ("s3.amazonaws.com", None),
+            ("s3.us-west-2.amazonaws.com", None),
+            ("localhost:4566", None),
+            ("127.0.0.1:4566", None),
+            ("[::1]:4566", None),
+            ("ec2.us-east-1.amazonaws.com", None),
+            ("example.com", None),
+        ] {
+            assert_eq!(virtual_host_bucket(host), bucket, "{host}");
+        }
+    }
 }
