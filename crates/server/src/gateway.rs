@@ -1,11 +1,10 @@
 //! The HTTP side of the gateway (axum), from bytes in to bytes out.
 
 use crate::auth::{self, Caller};
-use crate::classify::{classify, Target};
 use crate::AppState;
-use airlock_model::Protocol;
+use airlock_protocol::classify::{classify, unknown_operation, unknown_request, Target};
 use airlock_protocol::envelope::{self, Response as Wire};
-use airlock_protocol::{json, query, sigv4, validate, ApiError};
+use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
 use airlock_services::{ids, Ctx};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -13,7 +12,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::Value;
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
@@ -121,18 +119,20 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .map(|k| k.as_str())
         .zip(values.iter().map(|v| v.as_ref()))
         .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-    };
 
     // An oversized body is answered in the protocol's envelope once the service is known.
     let (body, too_large) = match axum::body::to_bytes(body, state.config.max_body).await {
         Ok(b) => (b, false),
         Err(_) => (Bytes::new(), true),
     };
+    let http = HttpRequest {
+        method,
+        path: raw_path,
+        query: raw_query,
+        headers: &headers,
+        body: &body,
+    };
+    let header = |name: &str| http.header(name);
 
     let body_sha256 = sigv4::payload_sha256(&body);
     let sreq = sigv4::Request {
@@ -150,13 +150,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .map(|c| &*c.service);
 
     // Form parameters: the body of a form POST, else the query string.
-    let is_form = header("content-type")
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    let form = if is_form && method == "POST" {
-        query::parse_form(&body)
-    } else {
-        query::parse_form(raw_query.as_bytes())
-    };
+    let form = airlock_protocol::form(&http);
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
     let Some(target) = classify(
@@ -191,7 +185,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         }
         let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
         let form = form.as_ref().map_err(Clone::clone)?;
-        run(&state, &target, caller, form, &body, raw_query, &request_id)
+        run(&state, &target, caller, &http, form, &request_id)
     })();
 
     let op_name = target
@@ -216,20 +210,14 @@ fn run(
     state: &AppState,
     target: &Target,
     caller: Caller,
+    http: &HttpRequest<'_>,
     form: &[(String, String)],
-    body: &[u8],
-    raw_query: &str,
     request_id: &str,
 ) -> Result<Wire, ApiError> {
     let model = target.model;
+    let input = airlock_protocol::decode(target, http, form)?;
     let Some(op) = target.op else {
         return Err(unknown_operation(model.protocol, &target.requested));
-    };
-    let input = match model.protocol {
-        Protocol::Ec2 => query::decode(model, query::Dialect::Ec2, op, form)?,
-        Protocol::Query => query::decode(model, query::Dialect::Query, op, form)?,
-        Protocol::Json => json::decode(model, op.input.as_deref(), body)?,
-        Protocol::RestJson => rest_input(model, target, body, raw_query)?,
     };
     let ctx = Ctx {
         store: &state.store,
@@ -244,146 +232,6 @@ fn run(
         Some(Err(e)) => Err(e),
         None => Err(unknown_operation(model.protocol, &op.name)),
     }
-}
-
-/// rest-json input: the JSON body plus members bound to the URI path and query string.
-fn rest_input(
-    model: &airlock_model::ServiceModel,
-    target: &Target,
-    body: &[u8],
-    raw_query: &str,
-) -> Result<Value, ApiError> {
-    let op = target.op.expect("rest targets carry their operation");
-    let mut input = json::decode(model, op.input.as_deref(), body)?;
-    let Some(shape) = op.input.as_deref().map(|s| model.shape(s)) else {
-        return Ok(input);
-    };
-    let airlock_model::ShapeKind::Structure(st) = &shape.kind else {
-        return Ok(input);
-    };
-    let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
-        .into_owned()
-        .collect();
-    let obj = input.as_object_mut().expect("structures decode to objects");
-    let mut violations = Vec::new();
-    for m in &st.members {
-        let wire = m.wire_name();
-        match m.location.as_deref() {
-            Some("uri") => {
-                if let Some((_, v)) = target.path_params.iter().find(|(k, _)| k == wire) {
-                    let shape = model.target(m);
-                    validate::check_string(
-                        shape,
-                        &validate::camel(&m.name),
-                        v,
-                        false,
-                        &mut violations,
-                    );
-                    obj.insert(m.name.to_string(), Value::String(v.clone()));
-                }
-            }
-            Some("querystring") => {
-                let values: Vec<&String> = query
-                    .iter()
-                    .filter(|(k, _)| k == wire)
-                    .map(|(_, v)| v)
-                    .collect();
-                if values.is_empty() {
-                    continue;
-                }
-                let v = match &model.target(m).kind {
-                    airlock_model::ShapeKind::List { .. } => Value::Array(
-                        values
-                            .into_iter()
-                            .map(|v| Value::String(v.clone()))
-                            .collect(),
-                    ),
-                    airlock_model::ShapeKind::Integer | airlock_model::ShapeKind::Long => {
-                        let raw = values[values.len() - 1];
-                        match raw.parse::<i64>() {
-                            Ok(n) => {
-                                let shape = model.target(m);
-                                validate::check_number(
-                                    shape,
-                                    &validate::camel(&m.name),
-                                    n,
-                                    &mut violations,
-                                );
-                                Value::from(n)
-                            }
-                            Err(_) => {
-                                return Err(ApiError::new(
-                                    "SerializationException",
-                                    format!(
-                                        "Value '{raw}' for query parameter {wire} is not a number"
-                                    ),
-                                ))
-                            }
-                        }
-                    }
-                    _ => Value::String(values[values.len() - 1].clone()),
-                };
-                obj.insert(m.name.to_string(), v);
-            }
-            _ => {}
-        }
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::new(
-            "ValidationException",
-            validate::message(&violations),
-        ));
-    }
-    Ok(input)
-}
-
-fn unknown_operation(protocol: Protocol, name: &str) -> ApiError {
-    match protocol {
-        Protocol::Ec2 => ApiError::new(
-            "InvalidAction",
-            format!("The action {name} is not valid for this web service."),
-        ),
-        Protocol::Query => ApiError::new(
-            "InvalidAction",
-            format!("Could not find operation {name} for version of this service"),
-        ),
-        Protocol::Json | Protocol::RestJson => ApiError::new(
-            "UnknownOperationException",
-            format!("Unknown operation {name}"),
-        ),
-    }
-}
-
-/// A request for a service Airlock does not emulate (yet), or for nothing recognisable: answered in
-/// the envelope its shape asks for, so clients report an error code rather than a parse failure.
-fn unknown_request(
-    method: &str,
-    path: &str,
-    target: Option<&str>,
-    action: Option<&str>,
-    scope: Option<&str>,
-    request_id: &str,
-) -> Wire {
-    let service = scope.map(|s| format!(" (service {s})")).unwrap_or_default();
-    if let Some(t) = target {
-        let e = ApiError::new(
-            "UnknownOperationException",
-            format!("Airlock does not implement {t}{service}."),
-        );
-        return envelope::error(Protocol::Json, None, &e, request_id);
-    }
-    if let Some(a) = action {
-        let e = ApiError::new(
-            "InvalidAction",
-            format!("The action {a} is not valid for this web service{service}."),
-        );
-        return envelope::error(Protocol::Query, None, &e, request_id);
-    }
-    let e = ApiError::new(
-        "UnknownOperationException",
-        format!("Airlock cannot tell which AWS operation {method} {path} is{service}: no X-Amz-Target, Action or known REST path."),
-    );
-    envelope::error(Protocol::RestJson, None, &e, request_id)
 }
 
 fn into_response(wire: Wire) -> Response {

@@ -7,7 +7,6 @@
 //! envelope. One log line per request.
 
 pub mod auth;
-pub mod classify;
 mod gateway;
 
 use airlock_services::Config;

@@ -1,8 +1,9 @@
-//! Which service and operation a request is for.
+//! Which service and operation a request is for: `X-Amz-Target`, then REST routes, then
+//! `Action`/`Version`, then the SigV4 scope.
 
+use crate::envelope::{self, Response};
+use crate::{query, rest, ApiError};
 use airlock_model::{Operation, Protocol, ServiceModel};
-use airlock_protocol::query;
-use std::sync::OnceLock;
 
 /// What a request addresses.
 #[derive(Debug)]
@@ -75,90 +76,65 @@ pub fn classify(
     })
 }
 
-/// One segment of a REST operation's URI template.
-enum Segment {
-    Literal(String),
-    /// `{Name}` or `{Name+}`.
-    Param(String),
-}
-
-/// A rest-json operation with its URI template split into segments.
-struct Route {
-    model: &'static ServiceModel,
-    op: &'static Operation,
-    segments: Vec<Segment>,
-}
-
-/// Every rest-json operation's route, built once from the models.
-fn routes() -> &'static [Route] {
-    static ROUTES: OnceLock<Vec<Route>> = OnceLock::new();
-    ROUTES.get_or_init(|| {
-        let mut routes = Vec::new();
-        for &model in airlock_model::all() {
-            if model.protocol != Protocol::RestJson {
-                continue;
-            }
-            for op in model.operations() {
-                let path = op.request_uri.split('?').next().unwrap_or(&op.request_uri);
-                let segments = path
-                    .trim_start_matches('/')
-                    .split('/')
-                    .map(
-                        |t| match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                            Some(name) => Segment::Param(name.trim_end_matches('+').to_owned()),
-                            None => Segment::Literal(t.to_owned()),
-                        },
-                    )
-                    .collect();
-                routes.push(Route {
-                    model,
-                    op,
-                    segments,
-                });
-            }
-        }
-        routes
+/// Matches REST operations by method and URI template.
+fn rest(method: &str, path: &str) -> Option<Target> {
+    rest::route(method, path).map(|(model, op, params)| Target {
+        model,
+        op: Some(op),
+        requested: op.name.to_string(),
+        path_params: params,
     })
 }
 
-/// Matches REST operations (rest-json services) by method and URI template.
-fn rest(method: &str, path: &str) -> Option<Target> {
-    let path = path.split('?').next().unwrap_or(path);
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    routes()
-        .iter()
-        .filter(|r| r.op.method == method)
-        .find_map(|r| {
-            match_template(&r.segments, &segs).map(|params| Target {
-                model: r.model,
-                op: Some(r.op),
-                requested: r.op.name.to_string(),
-                path_params: params,
-            })
-        })
+/// A request for a service Airlock does not emulate (yet), or for nothing recognisable: answered in
+/// the envelope its shape asks for, so clients report an error code rather than a parse failure.
+pub fn unknown_request(
+    method: &str,
+    path: &str,
+    target: Option<&str>,
+    action: Option<&str>,
+    scope: Option<&str>,
+    request_id: &str,
+) -> Response {
+    let service = scope.map(|s| format!(" (service {s})")).unwrap_or_default();
+    if let Some(t) = target {
+        let e = ApiError::new(
+            "UnknownOperationException",
+            format!("Airlock does not implement {t}{service}."),
+        );
+        return envelope::error(Protocol::Json, None, &e, request_id);
+    }
+    if let Some(a) = action {
+        let e = ApiError::new(
+            "InvalidAction",
+            format!("The action {a} is not valid for this web service{service}."),
+        );
+        return envelope::error(Protocol::Query, None, &e, request_id);
+    }
+    let e = ApiError::new(
+        "UnknownOperationException",
+        format!("Airlock cannot tell which AWS operation {method} {path} is{service}: no X-Amz-Target, Action or known REST path."),
+    );
+    envelope::error(Protocol::RestJson, None, &e, request_id)
 }
 
-fn match_template(template: &[Segment], segs: &[&str]) -> Option<Vec<(String, String)>> {
-    if template.len() != segs.len() {
-        return None;
+/// The protocol's answer to an operation the service does not have (or Airlock does not
+/// dispatch).
+pub fn unknown_operation(protocol: Protocol, name: &str) -> ApiError {
+    match protocol {
+        Protocol::Ec2 => ApiError::new(
+            "InvalidAction",
+            format!("The action {name} is not valid for this web service."),
+        ),
+        Protocol::Query => ApiError::new(
+            "InvalidAction",
+            format!("Could not find operation {name} for version of this service"),
+        ),
+        Protocol::Json | Protocol::RestJson => ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {name}"),
+        ),
     }
-    let mut params = Vec::new();
-    for (t, s) in template.iter().zip(segs) {
-        match t {
-            Segment::Param(name) => {
-                if s.is_empty() {
-                    return None;
-                }
-                let value = percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned();
-                params.push((name.clone(), value));
-            }
-            Segment::Literal(l) if l != s => return None,
-            Segment::Literal(_) => {}
-        }
-    }
-    Some(params)
 }
 
 #[cfg(test)]
