@@ -1,12 +1,15 @@
 """Instructions per request under callgrind, for the rows whose answers are cached.
 
-    python3 bench/callgrind.py path/to/airlock [requests]
+    python3 bench/callgrind.py path/to/airlock [requests] [function]
 
 Starts the binary under `valgrind --tool=callgrind`, builds the bench fixtures (100 VPC
 endpoints, one AVAILABLE MWAA environment), warms each request up, then for each row zeroes the
 counters, sends `requests` requests over one keep-alive connection and dumps: instructions per
 request are the dump's total (every thread: the server's background tasks are counted too) over
-the count. Instruction counts do not depend on what else the machine runs, so two builds can be
+the count. With a function name (`airlock_server::gateway::run`: decoding, the operation and
+the encoding, without HTTP, SigV4 or the log line) only instructions inside it are counted,
+which leaves out the background tasks (reconciler, ticker) whose share otherwise grows with the
+time valgrind takes. Instruction counts do not depend on what else the machine runs, so two builds can be
 compared while other work goes on. Loopback only.
 """
 
@@ -61,9 +64,10 @@ def measure(pid, out_dir, label, port, reqs, n):
 def main():
     binary = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    toggle = [f"--toggle-collect={sys.argv[3]}"] if len(sys.argv) > 3 else []
     out_dir = tempfile.mkdtemp(prefix="airlock-callgrind-")
     port = bench.free_port()
-    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p",
+    argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.%p", *toggle,
             binary, "serve", "--listen", f"127.0.0.1:{port}", "--dns-listen", "off",
             "--time-scale", "0.01", "--log-format", "json", "--ephemeral"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
