@@ -1,10 +1,12 @@
-//! What the output encoders share: the output a service hands back, the memo that keeps an
-//! encoded answer with its record, the encoding error, and small serializer helpers.
+//! What the output encoders share: the output a service hands back (which may name the record
+//! version it encodes, so that the text is kept in [`crate::cache`]), the encoding error, and
+//! small serializer helpers.
 
+use crate::cache::{Cache, Of};
 use airlock_model::{Shape, ShapeKind};
 use serde::ser::{self, Impossible, Serialize};
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A service's result: anything serde can serialize whose member names are the model's, a
 /// `serde_json::Value` or a typed struct. The protocol encoders walk the output shape while it is
@@ -19,6 +21,21 @@ impl Output {
     pub fn new<T: Serialize + Send + 'static>(value: T) -> Output {
         Output {
             value: Box::new(Plain(value)),
+            size: 0,
+        }
+    }
+
+    /// `value` as the encoding of `of` (a record version, see [`crate::cache`]) under `view`
+    /// (everything else the answer depends on): its text is kept in the cache and written again
+    /// while `of` and `view` are the same.
+    pub fn cached<R, K, T>(of: R, view: K, value: T) -> Output
+    where
+        R: Of + Send + 'static,
+        K: PartialEq + Clone + Send + 'static,
+        T: Serialize + Send + 'static,
+    {
+        Output {
+            value: Box::new(Cached { of, view, value }),
             size: 0,
         }
     }
@@ -58,85 +75,32 @@ impl Output {
     }
 }
 
-/// The key a body was encoded for, and the body.
-type Entry<K> = Option<(K, Arc<str>)>;
-
-/// A memo's entry, shared by the memo and the outputs it makes.
-struct Shared<K>(Arc<Mutex<Entry<K>>>);
-
-impl<K: PartialEq + Clone> Shared<K> {
-    /// The body kept for `key`. Never waits: a memo in use answers nothing.
-    fn kept(&self, key: &K) -> Option<Arc<str>> {
-        let last = self.0.try_lock().ok()?;
-        let (k, body) = last.as_ref()?;
-        (k == key).then(|| body.clone())
-    }
-
-    /// Keeps `body` as the one for `key` (unless the memo is in use).
-    fn keep(&self, key: &K, body: Arc<str>) {
-        if let Ok(mut last) = self.0.try_lock() {
-            *last = Some((key.clone(), body));
-        }
-    }
-}
-
-/// The last body encoded for one kind of answer (one operation, so one protocol) about one
-/// record, or for one part of such an answer, kept with the record and written again while `K`
-/// (what else the answer depends on, such as the lifecycle state seen now) is the same.
-///
-/// Stored records are never changed in place (a change puts a new record), and a clone of a
-/// memo starts empty, so a body is only ever reused for the record it was encoded from.
-pub struct Memo<K> {
-    last: Shared<K>,
-}
-
-impl<K: PartialEq + Clone + Send + 'static> Memo<K> {
-    /// `value` as an output whose body is the one kept here if it was encoded for `key`, else
-    /// `value`'s encoding, then kept. Never waits: an encoding that finds the memo in use
-    /// goes without it.
-    pub fn output<T: Serialize + Send + 'static>(&self, key: K, value: T) -> Output {
-        Output {
-            value: Box::new(Memoized {
-                last: Shared(self.last.0.clone()),
-                key,
-                value,
-            }),
-            size: 0,
-        }
-    }
-
-    /// A structure inside an answer (a list's item, a member's value) whose encoding is kept
-    /// here: see [`Part`]. `value` makes it, and is only called when it is encoded.
-    pub fn part<T: Serialize, F: Fn() -> T>(&self, key: K, value: F) -> Part<'_, K, F> {
-        Part {
-            memo: self,
-            key,
-            value,
-        }
-    }
-}
-
-struct Memoized<K, T> {
-    last: Shared<K>,
-    key: K,
-    value: T,
-}
-
-/// A structure inside an output whose encoding is kept in a [`Memo`]: Airlock's encoders
-/// write the text kept for its key, or encode the value and keep the text; any other serializer
-/// (`serde_json::to_value`) serializes the value. A memo serves one place in one operation's
-/// answer, since the text is what that place's shape and protocol made of the value.
+/// A structure inside an output that is the encoding of one version of a record under a view
+/// (see [`crate::cache`]): Airlock's encoders write the text the cache keeps for it, or encode
+/// the value and keep the text; any other serializer (`serde_json::to_value`) serializes the
+/// value. The value is made only when it is encoded.
 ///
 /// How a part and an encoder talk (serde has no way to hand a serializer anything but values):
-/// the part sets this thread's [`Stage`] to `Offer` (the text kept for its key, if any) and
-/// serializes a newtype named [`PART`] holding the value. An encoder that meets that name takes
-/// the offer ([`part_is`]) before anything else, writes the text or encodes the value and
+/// the part sets this thread's [`Stage`] to `Offer` (the text the cache keeps for its record
+/// and view, with the shape it was encoded for) and serializes a newtype named [`PART`] holding
+/// the value. An encoder that meets that name takes the offer ([`part_is`]) before anything
+/// else, writes the text if it was encoded for the shape at hand, or encodes the value and
 /// leaves its text in the stage ([`wrote`]), which the part then keeps. A serializer that does
-/// not know the name serializes the value and leaves the offer, which the part clears.
-pub struct Part<'m, K, F> {
-    memo: &'m Memo<K>,
-    key: K,
+/// not know the name serializes the value and leaves the offer, which the part clears. The
+/// stage is the encoders' own: services only build parts.
+pub struct Part<'a, R, K, F> {
+    of: &'a R,
+    view: K,
     value: F,
+}
+
+/// `value()` as the encoding of `of` under `view` (everything else the text depends on).
+pub fn part<R: Of, K: PartialEq + Clone + Send + 'static, T: Serialize, F: Fn() -> T>(
+    of: &R,
+    view: K,
+    value: F,
+) -> Part<'_, R, K, F> {
+    Part { of, view, value }
 }
 
 /// The newtype name under which a [`Part`] reaches an encoder.
@@ -147,14 +111,23 @@ pub(crate) const PART: &str = "$airlock::Part";
 enum Stage {
     #[default]
     Idle,
-    /// From the part: the text kept for its key, if any.
-    Offer(Option<Arc<str>>),
-    /// From the encoder: the text it encoded the part's value as.
-    Wrote(Arc<str>),
+    /// From the part: the text kept for its record and view, with the shape it was written
+    /// for, if any.
+    Offer(Option<(usize, Arc<str>)>),
+    /// From the encoder: encoding the part for this shape.
+    Writing(usize),
+    /// From the encoder: the text it encoded the part's value as, and for which shape.
+    Wrote(usize, Arc<str>),
 }
 
 thread_local! {
     static STAGE: std::cell::Cell<Stage> = const { std::cell::Cell::new(Stage::Idle) };
+}
+
+/// A shape's identity (models are parsed once and never freed), which names the place in an
+/// answer and the protocol.
+fn place(shape: &Shape) -> usize {
+    shape as *const Shape as usize
 }
 
 /// What an encoder that met a [`PART`] newtype does with it.
@@ -174,19 +147,28 @@ pub(crate) fn part_is(shape: &Shape) -> PartIs {
         Stage::Offer(kept) => kept,
         _ => return PartIs::Plain,
     };
-    match (&shape.kind, offer) {
-        (ShapeKind::Structure(_), Some(text)) => PartIs::Kept(text),
-        (ShapeKind::Structure(_), None) => PartIs::Fresh,
-        _ => PartIs::Plain,
+    if !matches!(shape.kind, ShapeKind::Structure(_)) {
+        return PartIs::Plain;
+    }
+    match offer {
+        Some((at, text)) if at == place(shape) => PartIs::Kept(text),
+        _ => {
+            STAGE.set(Stage::Writing(place(shape)));
+            PartIs::Fresh
+        }
     }
 }
 
 /// The text an encoder wrote for the part it was offered.
 pub(crate) fn wrote(text: &str) {
-    STAGE.set(Stage::Wrote(text.into()));
+    if let Stage::Writing(at) = STAGE.take() {
+        STAGE.set(Stage::Wrote(at, text.into()));
+    }
 }
 
-impl<K: PartialEq + Clone, T: Serialize, F: Fn() -> T> Serialize for Part<'_, K, F> {
+impl<R: Of, K: PartialEq + Clone + Send + 'static, T: Serialize, F: Fn() -> T> Serialize
+    for Part<'_, R, K, F>
+{
     fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         /// The value, made only if the serializer asks for it.
         struct Lazy<'a, F>(&'a F);
@@ -195,33 +177,13 @@ impl<K: PartialEq + Clone, T: Serialize, F: Fn() -> T> Serialize for Part<'_, K,
                 (self.0)().serialize(s)
             }
         }
-        STAGE.set(Stage::Offer(self.memo.last.kept(&self.key)));
+        let cache = Cache::global();
+        STAGE.set(Stage::Offer(cache.find(self.of, &self.view, |_| true)));
         let out = s.serialize_newtype_struct(PART, &Lazy(&self.value));
-        if let Stage::Wrote(text) = STAGE.take() {
-            self.memo.last.keep(&self.key, text);
+        if let Stage::Wrote(at, text) = STAGE.take() {
+            cache.put(self.of, self.view.clone(), at, text);
         }
         out
-    }
-}
-
-impl<K> Default for Memo<K> {
-    fn default() -> Self {
-        Memo {
-            last: Shared(Arc::new(Mutex::new(None))),
-        }
-    }
-}
-
-/// Empty: a copy of a record is about to be changed.
-impl<K> Clone for Memo<K> {
-    fn clone(&self) -> Self {
-        Memo::default()
-    }
-}
-
-impl<K> fmt::Debug for Memo<K> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Memo")
     }
 }
 
@@ -279,20 +241,35 @@ impl<T: Serialize + Send> Encode for Plain<T> {
     }
 }
 
-impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T> {
+/// An output that is the encoding of one version of a record under a view ([`Output::cached`]).
+struct Cached<R, K, T> {
+    of: R,
+    view: K,
+    value: T,
+}
+
+impl<R: Of + Send, K: PartialEq + Clone + Send + 'static, T: Serialize + Send> Encode
+    for Cached<R, K, T>
+{
     fn xml(
         &self,
         buf: &mut String,
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        if let Some(body) = self.last.kept(&self.key) {
+        let cache = Cache::global();
+        if let Some(body) = cache.get(&self.of, &self.view, place(shape)) {
             buf.push_str(&body);
             return Ok(());
         }
         let start = buf.len();
         crate::xml::write_members(buf, model, shape, &self.value)?;
-        self.last.keep(&self.key, buf[start..].into());
+        cache.put(
+            &self.of,
+            self.view.clone(),
+            place(shape),
+            buf[start..].into(),
+        );
         Ok(())
     }
     fn json(
@@ -301,7 +278,8 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         model: &airlock_model::ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
-        if let Some(body) = self.last.kept(&self.key) {
+        let cache = Cache::global();
+        if let Some(body) = cache.get(&self.of, &self.view, place(shape)) {
             buf.extend_from_slice(body.as_bytes());
             return Ok(());
         }
@@ -309,7 +287,7 @@ impl<K: PartialEq + Clone + Send, T: Serialize + Send> Encode for Memoized<K, T>
         crate::json::write(buf, model, shape, &self.value)?;
         // The encoder writes only text, so this is always UTF-8.
         if let Ok(text) = std::str::from_utf8(&buf[start..]) {
-            self.last.keep(&self.key, text.into());
+            cache.put(&self.of, self.view.clone(), place(shape), text.into());
         }
         Ok(())
     }
@@ -741,7 +719,7 @@ mod tests {
     }
 
     #[test]
-    fn a_memo_answers_again_only_for_its_key_and_record() {
+    fn a_cached_answer_is_written_again_only_for_its_record_version_and_view() {
         use serde_json::json;
         let m = airlock_model::mwaa();
         let shape = m.shape("Environment");
@@ -750,35 +728,38 @@ mod tests {
             o.json(&mut b, m, shape).unwrap();
             String::from_utf8(b).unwrap()
         };
-        let memo = Memo::default();
+        let record = Arc::new("environment a".to_owned());
         let value = json!({"Name": "a", "CreatedAt": "2024-05-01T10:00:00Z"});
-        // Encoded as it would be without the memo.
+        // Encoded as it would be without the cache.
         assert_eq!(
-            body(&memo.output(1, value.clone())),
+            body(&Output::cached(record.clone(), 1, value.clone())),
             body(&Output::new(value))
         );
-        // The same key: the kept body, whatever the value says now.
+        // The same record version and view: the kept body, whatever the value says now.
         let kept = r#"{"Name":"a","CreatedAt":1714557600.0}"#;
-        assert_eq!(body(&memo.output(1, json!({"Name": "b"}))), kept);
-        // Another key: encoded again, and kept instead.
         assert_eq!(
-            body(&memo.output(2, json!({"Name": "b"}))),
+            body(&Output::cached(record.clone(), 1, json!({"Name": "b"}))),
+            kept
+        );
+        // Another view: encoded again, and kept beside the first.
+        assert_eq!(
+            body(&Output::cached(record.clone(), 2, json!({"Name": "b"}))),
             r#"{"Name":"b"}"#
         );
-        assert_eq!(body(&memo.output(2, json!({}))), r#"{"Name":"b"}"#);
         assert_eq!(
-            body(&memo.output(1, json!({"Name": "c"}))),
-            r#"{"Name":"c"}"#
+            body(&Output::cached(record.clone(), 2, json!({}))),
+            r#"{"Name":"b"}"#
         );
-        // A clone is the memo of a changed copy of the record: it keeps nothing.
-        let copy = memo.clone();
+        assert_eq!(body(&Output::cached(record.clone(), 1, json!({}))), kept);
+        // Another version of the record (a changed copy): encoded afresh.
+        let mut copy = record.clone();
+        Arc::make_mut(&mut copy).push('!');
         assert_eq!(
-            body(&copy.output(1, json!({"Name": "d"}))),
+            body(&Output::cached(copy, 1, json!({"Name": "d"}))),
             r#"{"Name":"d"}"#
         );
-        assert_eq!(body(&memo.output(1, json!({}))), r#"{"Name":"c"}"#);
 
-        // XML likewise.
+        // XML likewise; the same record and view at another shape is another entry.
         let ec2 = airlock_model::ec2();
         let shape = ec2.shape("DescribeAvailabilityZonesResult");
         let xml = |o: &Output| {
@@ -787,19 +768,21 @@ mod tests {
             b
         };
         let zones = |name: &str| json!({"AvailabilityZones": [{"ZoneName": name}]});
-        let memo = Memo::default();
-        let first = xml(&memo.output(1, zones("a")));
+        let first = xml(&Output::cached(record.clone(), 1, zones("a")));
         assert_eq!(first, xml(&Output::new(zones("a"))));
         assert!(first.contains("<zoneName>a</zoneName>"), "{first}");
-        assert_eq!(xml(&memo.output(1, zones("b"))), first);
-        assert!(xml(&memo.output(2, zones("b"))).contains("<zoneName>b</zoneName>"));
+        assert_eq!(xml(&Output::cached(record.clone(), 1, zones("b"))), first);
+        assert!(
+            xml(&Output::cached(record.clone(), 2, zones("b"))).contains("<zoneName>b</zoneName>")
+        );
+        assert_eq!(body(&Output::cached(record, 1, json!({}))), kept);
     }
 
-    /// A list member named `list` of three items, the first two parts (each with its memo and
-    /// key), made from `names`; `made` counts the values made.
+    /// A list member named `list` of three items, the first two parts (each the encoding of a
+    /// record under a view), made from `names`; `made` counts the values made.
     struct Parts<'a> {
         list: &'static str,
-        memos: &'a [Memo<u8>; 2],
+        records: &'a [Arc<u32>; 2],
         keys: [u8; 2],
         names: [&'a str; 3],
         made: &'a std::cell::Cell<usize>,
@@ -817,8 +800,8 @@ mod tests {
                         item(p.list, p.names[i])
                     };
                     let mut seq = s.serialize_seq(Some(3))?;
-                    seq.serialize_element(&p.memos[0].part(p.keys[0], || make(0)))?;
-                    seq.serialize_element(&p.memos[1].part(p.keys[1], || make(1)))?;
+                    seq.serialize_element(&part(&p.records[0], p.keys[0], || make(0)))?;
+                    seq.serialize_element(&part(&p.records[1], p.keys[1], || make(1)))?;
                     seq.serialize_element(&item(p.list, p.names[2]))?;
                     seq.end()
                 }
@@ -864,35 +847,35 @@ mod tests {
     }
 
     #[test]
-    fn a_part_is_written_from_its_memo_while_its_key_is_the_same() {
-        let memos = [Memo::default(), Memo::default()];
+    fn a_part_is_written_from_the_cache_while_its_record_and_view_are_the_same() {
+        let records = [Arc::new(1u32), Arc::new(2u32)];
         let made = std::cell::Cell::new(0);
         let zones = |keys, names| Parts {
             list: "AvailabilityZones",
-            memos: &memos,
+            records: &records,
             keys,
             names,
             made: &made,
         };
         let plain = |names| plain("AvailabilityZones", names);
-        // First: encoded as without memos, and kept.
+        // First: encoded as without the cache, and kept.
         let first = xml_of(&zones([1, 1], ["a", "b", "c"]));
         assert_eq!(first, xml_of(&plain(["a", "b", "c"])));
         assert!(first.contains("<item><zoneName>a</zoneName>"), "{first}");
         assert_eq!(made.get(), 2);
-        // The same keys: the kept items, whatever the values would be now (not even made).
+        // The same views: the kept items, whatever the values would be now (not even made).
         assert_eq!(
             xml_of(&zones([1, 1], ["x", "y", "z"])),
             xml_of(&plain(["a", "b", "z"]))
         );
         assert_eq!(made.get(), 2);
-        // The second part's key changed: it alone is encoded again.
+        // The second part's view changed: it alone is encoded again.
         assert_eq!(
             xml_of(&zones([1, 2], ["x", "y", "z"])),
             xml_of(&plain(["a", "y", "z"]))
         );
         assert_eq!(made.get(), 3);
-        // Any other serializer sees the values, and leaves the memos as they were.
+        // Any other serializer sees the values, and leaves the cache as it was.
         assert_eq!(
             serde_json::to_value(zones([1, 2], ["p", "q", "r"])).unwrap(),
             plain(["p", "q", "r"])
@@ -901,36 +884,48 @@ mod tests {
             xml_of(&zones([1, 2], ["x", "x", "x"])),
             xml_of(&plain(["a", "y", "x"]))
         );
-        // A clone of a memo keeps nothing.
-        let copies = [memos[0].clone(), memos[1].clone()];
+        // Other versions of the records (changed copies) are encoded afresh.
+        let mut copies = records.clone();
+        for c in &mut copies {
+            *Arc::make_mut(c) += 10;
+        }
         let copied = Parts {
-            memos: &copies,
+            records: &copies,
             ..zones([1, 2], ["p", "q", "r"])
         };
         assert_eq!(xml_of(&copied), xml_of(&plain(["p", "q", "r"])));
+        // The same record and view in another place (JSON, another shape): encoded for it.
+        let summaries = Parts {
+            list: "CertificateSummaryList",
+            ..zones([1, 2], ["s", "t", "u"])
+        };
+        assert_eq!(
+            json_of(&summaries),
+            json_of(&self::plain("CertificateSummaryList", ["s", "t", "u"]))
+        );
 
         // Only structures are kept: a part where a string goes is written afresh each time.
-        struct Token<'a>(&'a Memo<u8>, &'a str);
+        struct Token<'a>(&'a Arc<u32>, &'a str);
         impl Serialize for Token<'_> {
             fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 use serde::ser::SerializeStruct;
                 let mut out = s.serialize_struct("Token", 1)?;
-                out.serialize_field("NextToken", &self.0.part(1, || self.1))?;
+                out.serialize_field("NextToken", &part(self.0, 1, || self.1))?;
                 out.end()
             }
         }
-        let memo = Memo::default();
-        assert_eq!(json_of(&Token(&memo, "a")), r#"{"NextToken":"a"}"#);
-        assert_eq!(json_of(&Token(&memo, "b")), r#"{"NextToken":"b"}"#);
+        let record = Arc::new(3u32);
+        assert_eq!(json_of(&Token(&record, "a")), r#"{"NextToken":"a"}"#);
+        assert_eq!(json_of(&Token(&record, "b")), r#"{"NextToken":"b"}"#);
     }
 
     #[test]
     fn a_json_part_is_the_object_alone() {
-        let memos = [Memo::default(), Memo::default()];
+        let records = [Arc::new(4u32), Arc::new(5u32)];
         let made = std::cell::Cell::new(0);
         let summaries = |names| Parts {
             list: "CertificateSummaryList",
-            memos: &memos,
+            records: &records,
             keys: [1, 1],
             names,
             made: &made,

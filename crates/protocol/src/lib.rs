@@ -15,6 +15,7 @@
 //! are anything serde serializes with those names ([`Output`]: a `Value` or a typed struct), which
 //! the encoders write while walking the model's shapes. This crate knows no service.
 
+pub mod cache;
 pub mod classify;
 pub mod encode;
 pub mod error;

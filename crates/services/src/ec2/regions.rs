@@ -2,7 +2,7 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use crate::{input, Ctx};
-use airlock_protocol::{encode::Memo, ApiError, ApiResult, Output};
+use airlock_protocol::{cache::Fixed, ApiError, ApiResult, Output};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -63,11 +63,10 @@ pub fn zones(region: &str) -> Vec<Az> {
     zones_of(region).iter().map(|(z, _)| z.clone()).collect()
 }
 
-/// A region Airlock knows: its zones with their long names, built once, and the last
-/// DescribeAvailabilityZones answer, by the zones it shows (nothing else in it can change).
+/// A region Airlock knows: its zones with their long names, built once and never changed, so
+/// that the cache keeps DescribeAvailabilityZones' answer for it, by the zones it shows.
 struct Known {
     zones: Vec<(Az, String)>,
-    answer: Memo<Vec<usize>>,
 }
 
 fn with_names(zs: Vec<Az>) -> Vec<(Az, String)> {
@@ -86,7 +85,6 @@ fn known(region: &str) -> Option<&'static Known> {
             .iter()
             .map(|(r, _, _)| Known {
                 zones: with_names(make_zones(r)),
-                answer: Memo::default(),
             })
             .collect()
     });
@@ -229,9 +227,7 @@ pub fn describe_availability_zones(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
         }
     }
     Ok(match known(&ctx.region) {
-        Some(k) => k
-            .answer
-            .output(chosen.clone(), ZonesOut { zones: zs, chosen }),
+        Some(k) => Output::cached(Fixed(k), chosen.clone(), ZonesOut { zones: zs, chosen }),
         None => Output::new(ZonesOut { zones: zs, chosen }),
     })
 }

@@ -3,7 +3,7 @@
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::{eni, regions, routes, sg, vpc};
 use crate::{ids, input, Ctx};
-use airlock_protocol::{encode::Memo, ApiError, ApiResult, Output};
+use airlock_protocol::{encode, ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -209,11 +209,6 @@ pub struct VpcEndpoint {
     pub client_token: Option<String>,
     pub requester_managed: bool,
     pub tags: Vec<Tag>,
-    /// Its last item in DescribeVpcEndpoints, by the state it showed (not stored). The item
-    /// depends on nothing else that can change: the names of its groups and the zones of its
-    /// subnets are fixed, and neither can be deleted while the endpoint uses it.
-    #[serde(skip)]
-    pub item: Memo<&'static str>,
 }
 
 impl Record for VpcEndpoint {
@@ -375,11 +370,15 @@ impl Serialize for DescribeOut {
         struct Page<'a>(&'a DescribeOut);
         impl Serialize for Page<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                // Each item is the encoding of the endpoint's record under the state it shows,
+                // which the cache keeps: the item depends on nothing else that can change (the
+                // names of its groups and the zones of its subnets are fixed, and neither can
+                // be deleted while the endpoint uses it).
                 s.collect_seq(
                     self.0
                         .page
                         .iter()
-                        .map(|(e, state)| e.item.part(*state, || e.out(state, &self.0.view))),
+                        .map(|(e, state)| encode::part(e, *state, || e.out(state, &self.0.view))),
                 )
             }
         }
@@ -559,7 +558,6 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiRes
         client_token: req.client_token.clone(),
         requester_managed: req.requester_managed,
         tags: req.tags.clone(),
-        item: Memo::default(),
     };
     match req.endpoint_type.as_str() {
         "Interface" => {

@@ -10,7 +10,7 @@ mod validate;
 use crate::ec2::{nat, routes, sg, vpc, vpce};
 use crate::service::{Handler, Service};
 use crate::{ids, input, Ctx};
-use airlock_protocol::{encode::Memo, ApiError, ApiResult, Output};
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record, Scope, Store, Tx, View};
 use lifecycle::{Failure, Phase};
 use serde::{Deserialize, Serialize};
@@ -96,9 +96,6 @@ pub struct Environment {
     /// What an update that will fail rolls back to (UPDATE_FAILED means "rolled back").
     #[serde(default)]
     pub rollback: Option<Rollback>,
-    /// GetEnvironment's last answer, by what the lifecycle showed (not stored).
-    #[serde(skip)]
-    pub answer: Memo<lifecycle::Seen>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -506,7 +503,6 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             public_ip: None,
             rollback: None,
             phase: Phase::Creating { since: ctx.now, failure: checked.failure.clone() },
-            answer: Memo::default(),
         };
         publish_services(tx, &env)?;
         set_public_ip(tx, &mut env)?;
@@ -677,8 +673,9 @@ pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiRe
 fn get_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?;
     let (env, seen) = ctx.store.read(|v| visible(ctx, v, name))?;
-    // The answer is a function of the record and of what its lifecycle shows now.
-    Ok(env.answer.output(seen.clone(), GetOut(env.clone(), seen)))
+    // The answer is a function of the record and of what its lifecycle shows now: the cache
+    // keeps its text for this version of the record under `seen`.
+    Ok(Output::cached(env.clone(), seen.clone(), GetOut(env, seen)))
 }
 
 fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
