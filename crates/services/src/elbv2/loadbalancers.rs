@@ -17,7 +17,6 @@ use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -167,10 +166,6 @@ impl LoadBalancer {
     }
 }
 
-fn hex_of(s: &str, len: usize) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))[..len].to_owned()
-}
-
 /// Route 53 zones of load balancer DNS names, per region and type.
 pub fn hosted_zone(region: &str, lb_type: &str) -> String {
     let known = match (lb_type, region) {
@@ -191,7 +186,7 @@ pub fn hosted_zone(region: &str, lb_type: &str) -> String {
         // Stable invented ids for the other regions.
         None => format!(
             "Z{}",
-            hex_of(&format!("elb/{lb_type}/{region}"), 13).to_uppercase()
+            crate::ids::hex_of(&format!("elb/{lb_type}/{region}"), 13).to_uppercase()
         ),
     }
 }
