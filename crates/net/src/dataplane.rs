@@ -109,7 +109,7 @@ pub fn desired(source: &Source) -> HashMap<SocketAddr, Want> {
             if !seen.status.is_some_and(|s| SERVING.contains(&s)) {
                 continue;
             }
-            let service = |id: &str| format!("com.amazonaws.vpce.{}.{id}", env.region);
+            let service = |id: &str| vpce::custom_service_name(&env.region, id);
             let web_service = env.webserver_service.as_deref().map(service);
             let db_service = service(&env.database_service);
             let web = |eni: Option<String>| Want::Web {

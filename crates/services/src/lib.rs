@@ -16,6 +16,7 @@ pub mod ids;
 pub mod input;
 pub mod mwaa;
 pub mod sts;
+pub mod tags;
 
 use airlock_protocol::{ApiResult, Output};
 use airlock_store::{Kind, Scope, Store};

@@ -92,6 +92,11 @@ fn prefix_list(service: &str, region: &str) -> String {
     }
 }
 
+/// The name of an endpoint service that Airlock created (`com.amazonaws.vpce.<region>.<id>`).
+pub fn custom_service_name(region: &str, id: &str) -> String {
+    format!("com.amazonaws.vpce.{region}.{id}")
+}
+
 /// An endpoint service created by another part of Airlock (an MWAA environment's webserver or
 /// database), offered only in its owner's region.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -167,7 +172,7 @@ fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Serv
     }
     for s in custom {
         out.push(Service {
-            name: format!("com.amazonaws.vpce.{r}.{}", s.id),
+            name: custom_service_name(r, &s.id),
             id: s.id.clone(),
             service_type: "Interface".into(),
             owner: s.owner.clone(),

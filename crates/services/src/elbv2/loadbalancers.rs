@@ -10,8 +10,8 @@
 //! creation.
 
 use super::{listeners, Attribute, Read};
-use crate::ec2::common::Tag;
 use crate::ec2::{eni, igw, nat, sg, vpc};
+use crate::tags::Tag;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -266,7 +266,7 @@ pub fn not_found() -> ApiError {
 /// The load balancer `arn` of this account and region.
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<LoadBalancer>> {
     check_arn(arn)?;
-    r.get_rec::<LoadBalancer>(scope, arn).ok_or_else(not_found)
+    r.get::<LoadBalancer>(scope, arn).ok_or_else(not_found)
 }
 
 fn check_arn(arn: &str) -> ApiResult<()> {

@@ -37,8 +37,6 @@ mod formats;
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use formats::{decode_base64, generate, openssh_line, parse_public_key, KeyFormat, KeyType};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -346,6 +344,8 @@ mod tests {
     use crate::ids::colon_hex;
     use crate::{Config, Principal};
     use airlock_store::Store;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
     use md5::Md5;
     use rsa::pkcs1::DecodeRsaPrivateKey as _;
     use rsa::pkcs1::EncodeRsaPrivateKey as _;
