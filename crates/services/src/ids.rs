@@ -1,6 +1,7 @@
 //! Identifiers in AWS's formats.
 
 use rand::Rng;
+use sha2::{Digest as _, Sha256};
 
 /// `prefix-` followed by 17 lowercase hex digits (`vpc-0a1b2c3d4e5f60718`).
 pub fn resource_id(prefix: &str) -> String {
@@ -42,6 +43,22 @@ pub fn request_id() -> String {
     let id = uuid::Builder::from_random_bytes(rand::thread_rng().gen()).into_uuid();
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
     id.hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// The first `len` lowercase hex digits of the SHA-256 of `s`: a stable id derived from a name
+/// (prefix list ids, endpoint service ids, hosted zones).
+pub fn hex_of(s: &str, len: usize) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))[..len].to_owned()
+}
+
+/// Bytes as colon-separated lowercase hex pairs (`0a:1b:2c`), as fingerprints and serial numbers
+/// are written.
+pub fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod input;
 pub mod mwaa;
 pub mod service;
 pub mod sts;
+pub mod tags;
 
 use airlock_store::{Scope, Store};
 use time::OffsetDateTime;

@@ -610,6 +610,31 @@ impl View<'_> {
     }
 }
 
+/// The reads that a snapshot ([`View`]) and a transaction ([`Tx`]) share, so that a lookup
+/// written once serves both.
+pub trait Read {
+    fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>>;
+    fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>>;
+}
+
+impl Read for View<'_> {
+    fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        View::get(self, scope, id)
+    }
+    fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        View::list(self, scope)
+    }
+}
+
+impl Read for Tx<'_> {
+    fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+        Tx::get(self, scope, id)
+    }
+    fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+        Tx::list(self, scope)
+    }
+}
+
 /// A write transaction: reads see its own writes.
 pub struct Tx<'a> {
     base: &'a Records,

@@ -1039,8 +1039,8 @@ pub struct Served {
 
 /// The certificate `arn` as a load balancer serves it now (read in a transaction or a snapshot);
 /// `None` until a requested certificate is issued, or if it is gone.
-pub fn served<R: crate::elbv2::Read>(r: &R, scope: &Scope, arn: &str) -> Option<Served> {
-    let c = lookup(|s, id| r.get_rec::<Certificate>(s, id), scope, arn)
+pub fn served<R: airlock_store::Read>(r: &R, scope: &Scope, arn: &str) -> Option<Served> {
+    let c = lookup(|s, id| r.get::<Certificate>(s, id), scope, arn)
         .ok()
         .flatten()?;
     let info = c.visible_info(OffsetDateTime::now_utc())?;
@@ -1057,7 +1057,7 @@ pub fn served<R: crate::elbv2::Read>(r: &R, scope: &Scope, arn: &str) -> Option<
 }
 
 /// The certificate chain and private key (PEM) of `arn` (see [`served`]).
-pub fn key_material<R: crate::elbv2::Read>(
+pub fn key_material<R: airlock_store::Read>(
     r: &R,
     scope: &Scope,
     arn: &str,

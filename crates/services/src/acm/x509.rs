@@ -322,13 +322,10 @@ fn first_of(name: &X509Name<'_>, oid: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A serial number as colon-separated hex, without leading zero bytes (at least one byte).
 fn colon_hex(bytes: &[u8]) -> String {
     let b = strip_zeros(bytes);
-    let b = if b.is_empty() { &[0u8][..] } else { b };
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    crate::ids::colon_hex(if b.is_empty() { &[0u8][..] } else { b })
 }
 
 fn ip_string(b: &[u8]) -> Option<String> {

@@ -2,35 +2,10 @@
 
 use crate::input;
 use airlock_protocol::{ApiError, ApiResult};
-use serde::{Deserialize, Serialize};
+
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
-
-pub fn tags_json(tags: &[Tag]) -> Value {
-    serde_json::to_value(tags_out(tags)).unwrap_or(Value::Null)
-}
-
-/// A tag as outputs carry it (`Key`, `Value`).
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct TagOut<'a> {
-    pub key: &'a str,
-    pub value: &'a str,
-}
-
-pub fn tags_out(tags: &[Tag]) -> Vec<TagOut<'_>> {
-    tags.iter()
-        .map(|t| TagOut {
-            key: &t.key,
-            value: &t.value,
-        })
-        .collect()
-}
+pub use crate::tags::{tags_json, tags_out, Tag, TagOut};
 
 /// Tags given in `TagSpecifications` for `resource_type` (`vpc`, `subnet`, `vpc-endpoint`, ...).
 pub fn tags_from_specs(input: &Value, resource_type: &str) -> ApiResult<Vec<Tag>> {

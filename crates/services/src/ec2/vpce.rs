@@ -7,7 +7,6 @@ use airlock_protocol::{encode, ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -75,7 +74,7 @@ fn vpce_hosted_zone(region: &str) -> std::borrow::Cow<'static, str> {
         "eu-west-1" => "Z38GZ743OKFT7T".into(),
         "eu-central-1" => "Z273ZU8SZ5RJPC".into(),
         "ap-northeast-1" => "Z2E726K9Y6RL4W".into(),
-        other => format!("Z{}", &hex_of(other, 12).to_uppercase()).into(),
+        other => format!("Z{}", &crate::ids::hex_of(other, 12).to_uppercase()).into(),
     }
 }
 
@@ -86,12 +85,16 @@ fn prefix_list(service: &str, region: &str) -> String {
         ("s3", "us-east-1") => "pl-63a5400a".into(),
         ("dynamodb", "us-west-2") => "pl-00a54069".into(),
         ("dynamodb", "us-east-1") => "pl-02cd2c6b".into(),
-        _ => format!("pl-{}", hex_of(&format!("{service}/{region}"), 8)),
+        _ => format!(
+            "pl-{}",
+            crate::ids::hex_of(&format!("{service}/{region}"), 8)
+        ),
     }
 }
 
-fn hex_of(s: &str, len: usize) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))[..len].to_owned()
+/// The name of an endpoint service that Airlock created (`com.amazonaws.vpce.<region>.<id>`).
+pub fn custom_service_name(region: &str, id: &str) -> String {
+    format!("com.amazonaws.vpce.{region}.{id}")
 }
 
 /// An endpoint service created by another part of Airlock (an MWAA environment's webserver or
@@ -149,7 +152,10 @@ fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Serv
         for t in *types {
             let name = format!("com.amazonaws.{r}.{short}");
             out.push(Service {
-                id: format!("vpce-svc-{}", hex_of(&format!("{name}/{t}"), 17)),
+                id: format!(
+                    "vpce-svc-{}",
+                    crate::ids::hex_of(&format!("{name}/{t}"), 17)
+                ),
                 name,
                 service_type: (*t).to_owned(),
                 owner: "amazon".into(),
@@ -166,7 +172,7 @@ fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Serv
     }
     for s in custom {
         out.push(Service {
-            name: format!("com.amazonaws.vpce.{r}.{}", s.id),
+            name: custom_service_name(r, &s.id),
             id: s.id.clone(),
             service_type: "Interface".into(),
             owner: s.owner.clone(),
@@ -274,7 +280,7 @@ impl VpcEndpoint {
         if let (true, Some(name)) = (self.private_dns_enabled, &self.private_dns_name) {
             let private_zone = format!(
                 "Z{}",
-                hex_of(&format!("{}/{}", self.vpc_id, name), 20).to_uppercase()
+                crate::ids::hex_of(&format!("{}/{}", self.vpc_id, name), 20).to_uppercase()
             );
             out.push(DnsEntry {
                 dns_name: name.clone(),

@@ -9,7 +9,7 @@
 use super::actions::{self, Action, Place};
 use super::loadbalancers::{self, LoadBalancer};
 use super::{rules, ssl, Read};
-use crate::ec2::common::Tag;
+use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -110,7 +110,7 @@ fn check_arn(arn: &str) -> ApiResult<()> {
 
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<Listener>> {
     check_arn(arn)?;
-    r.get_rec::<Listener>(scope, arn).ok_or_else(not_found)
+    r.get::<Listener>(scope, arn).ok_or_else(not_found)
 }
 
 /// Checks a listener protocol against the load balancer's type.

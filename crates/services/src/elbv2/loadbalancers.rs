@@ -10,14 +10,13 @@
 //! creation.
 
 use super::{listeners, Attribute, Read};
-use crate::ec2::common::Tag;
 use crate::ec2::{eni, igw, nat, sg, vpc};
+use crate::tags::Tag;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -167,10 +166,6 @@ impl LoadBalancer {
     }
 }
 
-fn hex_of(s: &str, len: usize) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))[..len].to_owned()
-}
-
 /// Route 53 zones of load balancer DNS names, per region and type.
 pub fn hosted_zone(region: &str, lb_type: &str) -> String {
     let known = match (lb_type, region) {
@@ -191,7 +186,7 @@ pub fn hosted_zone(region: &str, lb_type: &str) -> String {
         // Stable invented ids for the other regions.
         None => format!(
             "Z{}",
-            hex_of(&format!("elb/{lb_type}/{region}"), 13).to_uppercase()
+            crate::ids::hex_of(&format!("elb/{lb_type}/{region}"), 13).to_uppercase()
         ),
     }
 }
@@ -271,7 +266,7 @@ pub fn not_found() -> ApiError {
 /// The load balancer `arn` of this account and region.
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<LoadBalancer>> {
     check_arn(arn)?;
-    r.get_rec::<LoadBalancer>(scope, arn).ok_or_else(not_found)
+    r.get::<LoadBalancer>(scope, arn).ok_or_else(not_found)
 }
 
 fn check_arn(arn: &str) -> ApiResult<()> {

@@ -33,14 +33,13 @@ pub mod ssl;
 pub mod tags;
 pub mod targetgroups;
 
-use crate::ec2::common::Tag;
 use crate::service::{Handler, Service};
+use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Kind, Record, Scope, Tx, View};
+use airlock_store::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
 pub fn record_kinds() -> Vec<Kind> {
     vec![
@@ -155,29 +154,8 @@ pub static SERVICE: Service = Service {
     ..Service::NOTHING
 };
 
-/// Reads shared by transactions and snapshots, so lookups work in both.
-pub trait Read {
-    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>>;
-    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>>;
-}
-
-impl Read for Tx<'_> {
-    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        self.get(scope, id)
-    }
-    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        self.list(scope)
-    }
-}
-
-impl Read for View<'_> {
-    fn get_rec<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        self.get(scope, id)
-    }
-    fn list_rec<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        self.list(scope)
-    }
-}
+/// Lookups written once for snapshots and transactions.
+pub use airlock_store::Read;
 
 /// `arn:aws:elasticloadbalancing:<region>:<account>:<resource>`.
 pub fn arn(ctx: &Ctx<'_>, resource: &str) -> String {
@@ -362,7 +340,7 @@ pub fn too_many_tags() -> ApiError {
 
 /// `[{Key, Value}]`, or nothing when there are no tags (as AWS omits them).
 pub fn tags_json(tags: &[Tag]) -> Value {
-    crate::ec2::common::tags_json(tags)
+    crate::tags::tags_json(tags)
 }
 
 /// A page of `items` per `Marker`/`PageSize` (1–400): the marker names the last item returned.

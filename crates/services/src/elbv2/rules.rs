@@ -8,7 +8,7 @@ use super::actions::{self, Action, Place};
 use super::listeners::{self, Listener};
 use super::{loadbalancers, Read};
 use crate::ec2::cidr;
-use crate::ec2::common::Tag;
+use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -157,10 +157,10 @@ pub enum Found {
 
 pub fn find<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Found> {
     check_arn(arn)?;
-    if let Some(rule) = r.get_rec::<Rule>(scope, arn) {
+    if let Some(rule) = r.get::<Rule>(scope, arn) {
         return Ok(Found::Rule(rule));
     }
-    r.list_rec::<Listener>(scope)
+    r.list::<Listener>(scope)
         .into_iter()
         .find(|l| l.default_rule_arn == arn)
         .map(Found::Default)

@@ -6,7 +6,7 @@ use super::loadbalancers::LoadBalancer;
 use super::rules::{self, Rule};
 use super::targetgroups::TargetGroup;
 use super::Read;
-use crate::ec2::common::Tag;
+use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, Tx};
@@ -32,15 +32,15 @@ fn tags_of<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Vec<Tag>> {
     let not_found =
         |code: &str, what: &str| ApiError::new(code, format!("{what} '{arn}' not found"));
     if resource.starts_with("loadbalancer/") {
-        r.get_rec::<LoadBalancer>(scope, arn)
+        r.get::<LoadBalancer>(scope, arn)
             .map(|x| x.tags.clone())
             .ok_or_else(|| not_found("LoadBalancerNotFound", "Load balancer"))
     } else if resource.starts_with("targetgroup/") {
-        r.get_rec::<TargetGroup>(scope, arn)
+        r.get::<TargetGroup>(scope, arn)
             .map(|x| x.tags.clone())
             .ok_or_else(|| not_found("TargetGroupNotFound", "Target group"))
     } else if resource.starts_with("listener/") {
-        r.get_rec::<Listener>(scope, arn)
+        r.get::<Listener>(scope, arn)
             .map(|x| x.tags.clone())
             .ok_or_else(|| not_found("ListenerNotFound", "Listener"))
     } else if resource.starts_with("listener-rule/") {

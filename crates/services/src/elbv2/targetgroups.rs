@@ -12,8 +12,8 @@
 use super::loadbalancers::LoadBalancer;
 use super::{listeners, rules, Attribute, Read};
 use crate::ec2::cidr;
-use crate::ec2::common::Tag;
 use crate::ec2::{instances, regions, vpc};
+use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -208,13 +208,13 @@ pub fn check_arn(arn: &str) -> ApiResult<()> {
 
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<TargetGroup>> {
     check_arn(arn)?;
-    r.get_rec::<TargetGroup>(scope, arn).ok_or_else(not_found)
+    r.get::<TargetGroup>(scope, arn).ok_or_else(not_found)
 }
 
 /// Which load balancers forward to each target group (through a listener's default actions or
 /// a rule), by target group ARN.
 pub fn usage<R: Read>(r: &R, scope: &Scope) -> HashMap<String, Vec<String>> {
-    let ls = r.list_rec::<listeners::Listener>(scope);
+    let ls = r.list::<listeners::Listener>(scope);
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     let mut add = |tg: &str, lb: &str| {
         let e = out.entry(tg.to_owned()).or_default();
@@ -229,7 +229,7 @@ pub fn usage<R: Read>(r: &R, scope: &Scope) -> HashMap<String, Vec<String>> {
             }
         }
     }
-    for rule in r.list_rec::<rules::Rule>(scope) {
+    for rule in r.list::<rules::Rule>(scope) {
         let Some(l) = ls.iter().find(|l| l.arn == rule.listener_arn) else {
             continue;
         };

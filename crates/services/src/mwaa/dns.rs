@@ -43,7 +43,7 @@ fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> 
         let service = env
             .webserver_service
             .as_ref()
-            .map(|s| format!("com.amazonaws.vpce.{}.{s}", env.region));
+            .map(|s| vpce::custom_service_name(&env.region, s));
         let target = endpoints
             .iter()
             .filter(|e| {

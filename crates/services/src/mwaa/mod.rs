@@ -141,7 +141,7 @@ impl Environment {
     }
 
     fn service_name(&self, id: &str) -> String {
-        format!("com.amazonaws.vpce.{}.{id}", self.region)
+        crate::ec2::vpce::custom_service_name(&self.region, id)
     }
 
     /// When the customer's endpoints to this environment's services became available (CUSTOMER
@@ -531,7 +531,7 @@ fn tags_of(v: Option<&Value>) -> BTreeMap<String, String> {
 /// The environment's endpoint services, offered in its region.
 fn publish_services(tx: &mut Tx<'_>, env: &Environment) -> ApiResult<()> {
     let scope = vpce::services_scope(&env.region);
-    let tags = vec![crate::ec2::common::Tag {
+    let tags = vec![crate::tags::Tag {
         key: "AmazonMWAAEnvironment".into(),
         value: env.arn.clone(),
     }];
@@ -569,7 +569,7 @@ fn create_endpoint(
             subnet_ids: env.subnet_ids.clone(),
             security_group_ids: env.security_group_ids.clone(),
             private_dns_enabled: Some(false),
-            tags: vec![crate::ec2::common::Tag {
+            tags: vec![crate::tags::Tag {
                 key: "AmazonMWAAManaged".into(),
                 value: "true".into(),
             }],
