@@ -70,6 +70,22 @@ impl Place {
         }
     }
 
+    /// Port `port` of public address `ip` (as a record keeps it: text), if it has one.
+    pub fn public(
+        scope: &Scope,
+        ip: Option<&String>,
+        port: u16,
+        guard: Option<String>,
+    ) -> Option<Place> {
+        let ip = ip?.parse::<Ipv4Addr>().ok()?;
+        Some(Place::Public {
+            scope: scope.clone(),
+            ip,
+            port,
+            guard,
+        })
+    }
+
     /// The port as clients name it (before the fabric's privileged-port offset).
     pub fn port(&self) -> u16 {
         match self {

@@ -244,16 +244,7 @@ pub(super) fn encode_path(path: &str) -> String {
 /// RFC 3986 dot-segment removal as the AWS documentation and botocore do it: empty segments
 /// are dropped too (`//a//` is `/a/`), a trailing `/` is kept, and the empty path is `/`.
 pub(super) fn remove_dot_segments(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for segment in path.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
+    let out = segments_without_dots(path);
     let trailing = path.ends_with('/') && !out.is_empty();
     let mut result = format!("/{}", out.join("/"));
     if trailing {
@@ -273,6 +264,11 @@ pub(super) fn rust_sdk_normalize(path: &str) -> String {
     if !path.contains('.') {
         return path;
     }
+    format!("/{}", segments_without_dots(&path).join("/"))
+}
+
+/// The segments of `path` without empty and `.` segments, each `..` taking the one before away.
+fn segments_without_dots(path: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for segment in path.split('/') {
         match segment {
@@ -283,7 +279,7 @@ pub(super) fn rust_sdk_normalize(path: &str) -> String {
             s => out.push(s),
         }
     }
-    format!("/{}", out.join("/"))
+    out
 }
 
 /// How to make the canonical URIs clients may have signed for a raw path, the documented one

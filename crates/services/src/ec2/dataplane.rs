@@ -5,7 +5,6 @@
 use super::{eni, instances};
 use crate::dataplane::{Place, Want, Wants};
 use airlock_store::View;
-use std::net::Ipv4Addr;
 use time::OffsetDateTime;
 
 /// Every bastion's SSH listeners ([`crate::dataplane::WantsFn`]).
@@ -29,17 +28,7 @@ pub fn wants(
             scope: scope.clone(),
             instance: i.id.clone(),
         };
-        if let Some(ip) = n
-            .public_ip
-            .as_ref()
-            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
-        {
-            let place = Place::Public {
-                scope: scope.clone(),
-                ip,
-                port: 22,
-                guard: Some(n.id.clone()),
-            };
+        if let Some(place) = Place::public(&scope, n.public_ip.as_ref(), 22, Some(n.id.clone())) {
             out.listeners.push((place, want.clone()));
         }
         out.listeners.push((Place::on(&scope, &n, 22), want));

@@ -6,7 +6,6 @@ use super::Environment;
 use crate::dataplane::{Place, Want, Wants};
 use crate::ec2::{eni, vpce};
 use airlock_store::View;
-use std::net::Ipv4Addr;
 use time::OffsetDateTime;
 
 /// The statuses in which an environment's webserver runs.
@@ -63,17 +62,7 @@ pub fn wants(
                 }
             }
         }
-        if let Some(ip) = env
-            .public_ip
-            .as_ref()
-            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
-        {
-            let place = Place::Public {
-                scope: scope.clone(),
-                ip,
-                port: 443,
-                guard: None,
-            };
+        if let Some(place) = Place::public(&scope, env.public_ip.as_ref(), 443, None) {
             out.listeners.push((place, web));
         }
     }
