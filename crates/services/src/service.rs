@@ -17,9 +17,11 @@ use time::OffsetDateTime;
 /// Runs one operation.
 #[derive(Clone, Copy)]
 pub enum Handler {
-    /// Returns the output as a JSON value keyed by the model's member names.
+    /// Returns the output as a JSON value keyed by the model's member names (services not yet
+    /// moved to `airlock_dto`).
     Value(fn(&Ctx<'_>, &Value) -> ApiResult<Value>),
-    /// Returns a typed output (the busiest reads encode straight from the records).
+    /// Returns a typed output: a generated `airlock_dto` struct, or a hand-written one for the
+    /// busiest reads.
     Output(fn(&Ctx<'_>, &Value) -> ApiResult<Output>),
 }
 
@@ -52,7 +54,8 @@ pub struct Service {
     pub ops: &'static [(&'static str, Handler)],
     /// Operations of the model it deliberately does not run.
     pub unimplemented: &'static [Unimplemented],
-    /// Runs before every operation (EC2 creates a region's default network on first use).
+    /// Runs before every operation (EC2 and ELBv2 create a region's default network on first
+    /// use).
     pub before: Option<fn(&Ctx<'_>) -> ApiResult<()>>,
     /// Every record type the service keeps: the store loads and accepts only registered kinds.
     pub records: fn() -> Vec<Kind>,
@@ -67,7 +70,8 @@ pub struct Service {
 
 impl Service {
     /// What a service has when its registration says nothing else: no operations, no records,
-    /// no clock-driven state, no DNS names (`Service { name, ops, ..Service::NOTHING }`).
+    /// no clock-driven state, no DNS names, no data plane
+    /// (`Service { name, ops, ..Service::NOTHING }`).
     pub const NOTHING: Service = Service {
         name: "",
         ops: &[],
