@@ -105,18 +105,20 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let raw_path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
     // Header values as text (borrowed unless they are not visible ASCII).
+    // `iter` yields every value with its name (a repeated header once per value); `keys` and
+    // `values` would not line up when a header repeats.
     let values: Vec<Cow<'_, str>> = parts
         .headers
-        .values()
-        .map(|v| match v.to_str() {
+        .iter()
+        .map(|(_, v)| match v.to_str() {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => Cow::Owned(String::from_utf8_lossy(v.as_bytes()).into_owned()),
         })
         .collect();
     let headers: Vec<(&str, &str)> = parts
         .headers
-        .keys()
-        .map(|k| k.as_str())
+        .iter()
+        .map(|(k, _)| k.as_str())
         .zip(values.iter().map(|v| v.as_ref()))
         .collect();
 

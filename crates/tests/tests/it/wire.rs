@@ -56,6 +56,24 @@ const FORM: (&str, &str) = (
     "application/x-www-form-urlencoded; charset=utf-8",
 );
 
+/// A header sent twice keeps every other header's value in place (the gateway once paired
+/// header names and values by position, so a repeated header shifted the ones after it).
+#[tokio::test]
+async fn a_repeated_header_leaves_the_others_alone() {
+    let server = unauthenticated().await;
+    let (status, body) = send(
+        server.addr,
+        "POST",
+        "/",
+        &[("X-Repeated", "a"), ("X-Repeated", "b"), FORM],
+        b"Action=DescribeRegions&Version=2016-11-15",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<DescribeRegionsResponse"), "{body}");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn malformed_requests_get_protocol_errors_never_5xx() {
     let server = unauthenticated().await;
