@@ -184,19 +184,7 @@ impl World {
     }
 
     async fn subnet(&self, vpc: &str, cidr: &str, az: &str) -> String {
-        self.ec2
-            .create_subnet()
-            .vpc_id(vpc)
-            .cidr_block(cidr)
-            .availability_zone(az)
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .unwrap()
-            .subnet_id()
-            .unwrap()
-            .to_owned()
+        create_subnet(&self.ec2, vpc, cidr, az).await
     }
 
     async fn route_table(&self, vpc: &str) -> String {
@@ -388,28 +376,35 @@ impl World {
     }
 }
 
+/// A subnet of `vpc` with block `cidr` in zone `az`; its id.
+async fn create_subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, az: &str) -> String {
+    ec2.create_subnet()
+        .vpc_id(vpc)
+        .cidr_block(cidr)
+        .availability_zone(az)
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned()
+}
+
 impl Network {
+    /// Another subnet of the network's VPC (`cidr` in zone `az`); its id.
+    pub async fn subnet(&self, cidr: &str, az: &str) -> String {
+        create_subnet(&self.ec2, &self.vpc, cidr, az).await
+    }
+
     /// A second public subnet (10.192.11.0/24, us-west-2b) on the public subnet's route table.
     pub async fn second_public_subnet(&self) -> String {
-        let net = self;
-        let s = self
-            .ec2
-            .create_subnet()
-            .vpc_id(&net.vpc)
-            .cidr_block("10.192.11.0/24")
-            .availability_zone("us-west-2b")
-            .send()
-            .await
-            .unwrap()
-            .subnet()
-            .unwrap()
-            .subnet_id()
-            .unwrap()
-            .to_owned();
+        let s = self.subnet("10.192.11.0/24", "us-west-2b").await;
         let rts = self
             .ec2
             .describe_route_tables()
-            .filters(filter("association.subnet-id", &net.public))
+            .filters(filter("association.subnet-id", &self.public))
             .send()
             .await
             .unwrap();

@@ -424,20 +424,7 @@ async fn invalid_requests_are_refused_and_create_nothing() {
         .group_id()
         .unwrap()
         .to_owned();
-    let same_az = w
-        .ec2
-        .create_subnet()
-        .vpc_id(&w.vpc)
-        .cidr_block("10.192.22.0/24")
-        .availability_zone("us-west-2a")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .unwrap()
-        .subnet_id()
-        .unwrap()
-        .to_owned();
+    let same_az = w.subnet("10.192.22.0/24", "us-west-2a").await;
     let cases: Vec<(
         &str,
         aws_sdk_mwaa::operation::create_environment::builders::CreateEnvironmentFluentBuilder,
