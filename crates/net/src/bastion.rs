@@ -405,10 +405,10 @@ pub fn resolve(source: &Source, host: &str) -> Option<Vec<Ipv4Addr>> {
         return Some(vec![ip]);
     }
     let store = source.store();
-    let now = time::OffsetDateTime::now_utc();
+    let clock = source.clock();
     let mut name = host.trim_end_matches('.').to_ascii_lowercase();
     for _ in 0..=MAX_CNAMES {
-        match dns::lookup(store, &source.config, now, &name) {
+        match dns::lookup(store, clock, &name) {
             Answer::A(ips) if !ips.is_empty() => return Some(ips),
             Answer::Cname(target) => name = target.trim_end_matches('.').to_ascii_lowercase(),
             _ => return None,

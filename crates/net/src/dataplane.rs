@@ -35,9 +35,8 @@ const EVERY: Duration = Duration::from_millis(200);
 
 /// What the state calls for now: each listener by the socket address it binds, and the tasks.
 pub fn desired(source: &Source) -> (HashMap<SocketAddr, (Place, Want)>, HashSet<Task>) {
-    let now = time::OffsetDateTime::now_utc();
-    let scale = |s: f64| source.config.scaled(s);
-    let wants = source.store().read(|v| services::wants(v, now, &scale));
+    let clock = source.clock();
+    let wants = source.store().read(|v| services::wants(v, clock));
     let listeners = wants
         .listeners
         .into_iter()

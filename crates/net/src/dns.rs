@@ -488,8 +488,7 @@ fn zone_of(name: &str) -> Option<&'static str> {
 fn lookup(source: &Source, name: &str) -> Answer {
     dns::lookup(
         (*source.store).as_ref(),
-        &source.config,
-        time::OffsetDateTime::now_utc(),
+        source.config.clock(time::OffsetDateTime::now_utc()),
         name,
     )
 }

@@ -46,7 +46,7 @@ struct Probe {
 
 fn real(source: &Source, seconds: f64, floor: Duration) -> Duration {
     source
-        .config
+        .clock()
         .scaled(seconds)
         .try_into()
         .unwrap_or(Duration::ZERO)
@@ -111,10 +111,9 @@ pub async fn run(source: Arc<Source>, scope: Scope, arn: String) {
 
 /// What to probe now: the group's check settings and protocol, and the targets.
 fn plan(source: &Source, scope: &Scope, arn: &str) -> Option<(HealthCheck, String, Vec<Probe>)> {
-    let now = OffsetDateTime::now_utc();
-    let scale = |s: f64| source.config.scaled(s);
+    let clock = source.clock();
     (*source.store).as_ref().read(|v| {
-        let g = routing::group_now(v, scope, arn, now, &scale)?;
+        let g = routing::group_now(v, scope, arn, clock)?;
         let hc = g.group.health_check.clone();
         let protocol = hc
             .protocol
@@ -124,7 +123,7 @@ fn plan(source: &Source, scope: &Scope, arn: &str) -> Option<(HealthCheck, Strin
         let zones: Vec<(String, String)> = g
             .lbs
             .iter()
-            .filter(|lb| lb.is_active(now))
+            .filter(|lb| lb.is_active(clock))
             .flat_map(|lb| lb.zones.iter().map(|z| (z.az.clone(), z.eni_id.clone())))
             .collect();
         let probes = g

@@ -192,11 +192,10 @@ impl Front {
                 n < 0
             })?
         };
-        let now = time::OffsetDateTime::now_utc();
-        let scale = |s: f64| self.source.config.scaled(s);
+        let clock = self.source.clock();
         let g = self
             .store()
-            .read(|v| routing::group_now(v, &self.scope, &chosen.arn, now, &scale))?;
+            .read(|v| routing::group_now(v, &self.scope, &chosen.arn, clock))?;
         let dests = g.destinations();
         if dests.is_empty() {
             return None;

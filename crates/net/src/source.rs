@@ -1,6 +1,6 @@
 //! What the network side needs from the rest of Airlock.
 
-use airlock_services::Config;
+use airlock_services::{Clock, Config};
 use airlock_store::Store;
 use std::sync::Arc;
 
@@ -13,5 +13,10 @@ pub struct Source {
 impl Source {
     pub fn store(&self) -> &Store {
         (*self.store).as_ref()
+    }
+
+    /// The clock at this moment (the real time and `--time-scale`).
+    pub fn clock(&self) -> Clock {
+        self.config.clock(time::OffsetDateTime::now_utc())
     }
 }

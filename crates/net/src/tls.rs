@@ -78,13 +78,14 @@ impl ListenerCerts {
     /// The certificate for a client asking for `sni`: one whose names cover it exactly, else
     /// one whose wildcard covers it, else the listener's default certificate.
     fn pick(&self, sni: Option<&str>) -> Option<Arc<CertifiedKey>> {
+        let clock = self.source.clock();
         let served: Vec<(String, acm::Served)> = (*self.source.store).as_ref().read(|v| {
             let Some(l) = v.get::<Listener>(&self.scope, &self.listener) else {
                 return Vec::new();
             };
             l.certificates()
                 .into_iter()
-                .filter_map(|arn| acm::served(v, &self.scope, &arn).map(|s| (arn, s)))
+                .filter_map(|arn| acm::served(v, &self.scope, &arn, clock).map(|s| (arn, s)))
                 .collect()
         });
         let exact = |(_, s): &&(String, acm::Served)| {

@@ -227,7 +227,7 @@ fn run(
         principal: caller.principal,
         region: caller.region,
         request_id: request_id.to_owned(),
-        now: OffsetDateTime::now_utc(),
+        clock: state.clock(),
     };
     match airlock_services::call(&ctx, model.name, &op.name, &input) {
         Some(Ok(output)) => Ok(envelope::success(model, op, request_id, &output)),

@@ -53,6 +53,13 @@ pub struct AppState {
     pub ca: Arc<airlock_net::ca::Ca>,
 }
 
+impl AppState {
+    /// The clock at this moment (the real time and `--time-scale`).
+    pub fn clock(&self) -> airlock_services::Clock {
+        self.config.services.clock(time::OffsetDateTime::now_utc())
+    }
+}
+
 /// Opens the store the configuration asks for.
 pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
     let mut kinds = airlock_services::record_kinds();
@@ -148,11 +155,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             every.tick().await;
-            if let Err(e) = airlock_services::tick(
-                &ticker.store,
-                &ticker.config.services,
-                time::OffsetDateTime::now_utc(),
-            ) {
+            if let Err(e) = airlock_services::tick(&ticker.store, ticker.clock()) {
                 tracing::warn!(target: "airlock::tick", error = %e, "could not persist a state transition");
             }
         }

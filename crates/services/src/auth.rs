@@ -161,7 +161,7 @@ pub(crate) mod test_support {
             principal,
             region: "us-west-2".into(),
             request_id: "00000000-0000-0000-0000-000000000000".into(),
-            now: datetime!(2024-05-01 10:00:00.123 UTC),
+            clock: config.clock(datetime!(2024-05-01 10:00:00.123 UTC)),
         }
     }
 }
@@ -225,7 +225,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
-        let c = resolve(&store, &config, id, ctx.now).unwrap();
+        let c = resolve(&store, &config, id, ctx.clock.now).unwrap();
         assert_eq!(
             c.secret_access_key,
             key["AccessKey"]["SecretAccessKey"].as_str().unwrap()
@@ -263,7 +263,7 @@ mod tests {
             .unwrap();
         assert!(root_key["AccessKey"].get("UserName").is_none());
         let id2 = root_key["AccessKey"]["AccessKeyId"].as_str().unwrap();
-        let c2 = resolve(&store, &config, id2, ctx.now).unwrap();
+        let c2 = resolve(&store, &config, id2, ctx.clock.now).unwrap();
         assert_eq!(c2.principal.arn, "arn:aws:iam::123456789012:root");
 
         // Deleted keys no longer resolve.
@@ -275,6 +275,6 @@ mod tests {
             )
             .unwrap()
             .unwrap();
-        assert!(resolve(&store, &config, id, ctx.now).is_none());
+        assert!(resolve(&store, &config, id, ctx.clock.now).is_none());
     }
 }

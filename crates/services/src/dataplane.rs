@@ -8,9 +8,9 @@
 //! [`crate::ec2::fabric::admitted`].
 
 use crate::ec2::eni::NetworkInterface;
+use crate::Clock;
 use airlock_store::{Scope, View};
 use std::net::Ipv4Addr;
-use time::OffsetDateTime;
 
 /// What one listener serves.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -112,16 +112,15 @@ pub struct Wants {
     pub tasks: Vec<Task>,
 }
 
-/// A service's contribution: what its records call for at `now` (`scale`: `--time-scale`
-/// applied to AWS seconds), added to `out`.
-pub type WantsFn =
-    fn(v: &View<'_>, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration, out: &mut Wants);
+/// A service's contribution: what its records call for at the clock's time, added to `out`.
+pub type WantsFn = fn(v: &View<'_>, clock: Clock, out: &mut Wants);
 
-/// Everything the state calls for at `now`: what every registered service's `wants` adds.
-pub fn wants(v: &View<'_>, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> Wants {
+/// Everything the state calls for at the clock's time: what every registered service's `wants`
+/// adds.
+pub fn wants(v: &View<'_>, clock: Clock) -> Wants {
     let mut out = Wants::default();
     for f in crate::SERVICES.iter().filter_map(|s| s.wants) {
-        f(v, now, scale, &mut out);
+        f(v, clock, &mut out);
     }
     out
 }

@@ -5,10 +5,9 @@
 //! Each service registers the zones it answers for ([`crate::Service::dns`]) with a function that
 //! computes a name's answer from the state; this module finds the zone of a name.
 
-use crate::{Config, SERVICES};
+use crate::{Clock, SERVICES};
 use airlock_store::{Store, View};
 use std::net::Ipv4Addr;
-use time::OffsetDateTime;
 
 /// TTL of every record Airlock serves (AWS's alias and endpoint records use 60 s).
 pub const TTL: u32 = 60;
@@ -28,8 +27,8 @@ pub enum Answer {
 pub struct Zone {
     /// Lowercase, no trailing dot.
     pub name: &'static str,
-    /// The answer for a name in the zone (lowercase, no trailing dot) at `now`.
-    pub answer: fn(&View<'_>, &Config, OffsetDateTime, &str) -> Answer,
+    /// The answer for a name in the zone (lowercase, no trailing dot) at the clock's time.
+    pub answer: fn(&View<'_>, Clock, &str) -> Answer,
 }
 
 /// Every zone the services registered.
@@ -48,10 +47,10 @@ pub fn zone_of(name: &str) -> Option<&'static Zone> {
         .max_by_key(|z| z.name.len())
 }
 
-/// Looks `name` up (lowercase, no trailing dot) at `now`.
-pub fn lookup(store: &Store, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+/// Looks `name` up (lowercase, no trailing dot) at the clock's time.
+pub fn lookup(store: &Store, clock: Clock, name: &str) -> Answer {
     match zone_of(name) {
-        Some(zone) => store.read(|v| (zone.answer)(v, config, now, name)),
+        Some(zone) => store.read(|v| (zone.answer)(v, clock, name)),
         None => Answer::NxDomain,
     }
 }

@@ -36,9 +36,43 @@ pub struct Config {
 }
 
 impl Config {
-    /// `seconds` of AWS time, scaled by `--time-scale`.
+    /// The clock of a request, a tick or a data-plane pass that acts at `now`.
+    pub fn clock(&self, now: OffsetDateTime) -> Clock {
+        Clock {
+            now,
+            scale: self.time_scale,
+        }
+    }
+}
+
+/// When an action happens, and how long AWS's durations last here.
+///
+/// The one policy for emulated time: records keep the real instants at which things happened
+/// (`created`, a phase's `since`, an instance's `action_at`); how long AWS takes from there
+/// (an endpoint's provisioning, an instance's start) is applied when the record is read, with
+/// [`Clock::after`]. So no record holds a scaled deadline, and every reader of a state needs
+/// only the clock.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clock {
+    pub now: OffsetDateTime,
+    /// `--time-scale`: AWS's 2-minute provisioning takes `120 * scale` seconds here.
+    pub scale: f64,
+}
+
+impl Clock {
+    /// `seconds` of AWS time, in real time.
     pub fn scaled(&self, seconds: f64) -> time::Duration {
-        time::Duration::seconds_f64((seconds * self.time_scale).max(0.0))
+        time::Duration::seconds_f64((seconds * self.scale).max(0.0))
+    }
+
+    /// The instant `seconds` of AWS time after `since`.
+    pub fn after(&self, since: OffsetDateTime, seconds: f64) -> OffsetDateTime {
+        since + self.scaled(seconds)
+    }
+
+    /// Whether `seconds` of AWS time have passed since `since`.
+    pub fn passed(&self, since: OffsetDateTime, seconds: f64) -> bool {
+        self.now >= self.after(since, seconds)
     }
 }
 
@@ -71,7 +105,7 @@ pub struct Ctx<'a> {
     /// From the request's SigV4 credential scope.
     pub region: String,
     pub request_id: String,
-    pub now: OffsetDateTime,
+    pub clock: Clock,
 }
 
 impl Ctx<'_> {
@@ -87,11 +121,6 @@ impl Ctx<'_> {
     /// The scope of global (IAM) records for this request.
     pub fn global_scope(&self) -> Scope {
         Scope::global(self.principal.account.clone())
-    }
-
-    /// `seconds` of AWS time, scaled by `--time-scale`.
-    pub fn scaled(&self, seconds: f64) -> time::Duration {
-        self.config.scaled(seconds)
     }
 }
 
@@ -129,6 +158,34 @@ pub fn iso(t: OffsetDateTime) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::Clock;
+    use time::macros::datetime;
+    use time::Duration;
+
+    #[test]
+    fn the_clock_scales_aws_durations() {
+        let t0 = datetime!(2024-05-01 10:00:00 UTC);
+        let clock = Clock {
+            now: t0,
+            scale: 0.01,
+        };
+        assert_eq!(clock.scaled(120.0), Duration::milliseconds(1200));
+        assert_eq!(clock.after(t0, 120.0), t0 + Duration::milliseconds(1200));
+        assert!(!clock.passed(t0, 120.0));
+        let later = Clock {
+            now: t0 + Duration::milliseconds(1200),
+            ..clock
+        };
+        assert!(later.passed(t0, 120.0));
+        // Negative durations are none; scale 0 makes everything instant.
+        assert_eq!(clock.scaled(-5.0), Duration::ZERO);
+        let instant = Clock {
+            scale: 0.0,
+            ..clock
+        };
+        assert!(instant.passed(t0, 72.0 * 3600.0));
+    }
+
     #[test]
     fn iso_timestamps_have_milliseconds_in_utc() {
         use time::macros::datetime;

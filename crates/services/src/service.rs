@@ -6,13 +6,13 @@
 //! registered tick. Adding a service is a new module plus one line in [`SERVICES`]; adding an
 //! operation is one line in its service's `ops` (and the operation in the model generator's list).
 
-use crate::{Config, Ctx};
+use crate::Clock;
+use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Store};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use time::OffsetDateTime;
 
 /// Runs one operation.
 #[derive(Clone, Copy)]
@@ -35,7 +35,7 @@ impl Handler {
 }
 
 /// Persists a service's finished time-driven phases at `now`; returns how many records moved.
-pub type Tick = fn(&Store, &Config, OffsetDateTime) -> ApiResult<usize>;
+pub type Tick = fn(&Store, Clock) -> ApiResult<usize>;
 
 /// An operation of the committed model that Airlock answers with an error on purpose, and the
 /// error AWS would give in its place.
@@ -166,10 +166,10 @@ pub fn record_kinds() -> Vec<Kind> {
 }
 
 /// Moves time-based state forward in every service that has some.
-pub fn tick(store: &Store, config: &Config, now: OffsetDateTime) -> ApiResult<usize> {
+pub fn tick(store: &Store, clock: Clock) -> ApiResult<usize> {
     let mut moved = 0;
     for f in SERVICES.iter().filter_map(|s| s.tick) {
-        moved += f(store, config, now)?;
+        moved += f(store, clock)?;
     }
     Ok(moved)
 }
@@ -253,7 +253,7 @@ mod tests {
         };
         let routes = routes_of(&[&TEST]);
         let store = Store::ephemeral(&[]);
-        let config = Config::default();
+        let config = crate::Config::default();
         let mut ctx = crate::auth::test_support::ctx_as(
             &store,
             &config,
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn vpc_services_make_the_default_network_first() {
         use crate::auth::test_support::{ctx_as, root_principal};
-        let config = Config::default();
+        let config = crate::Config::default();
         for (service, op, makes) in [
             (&crate::ec2::SERVICE, "DescribeVpcs", true),
             (&crate::elbv2::SERVICE, "DescribeLoadBalancers", true),

@@ -44,6 +44,7 @@ pub use x509::Info;
 
 use crate::input::typed;
 use crate::service::{Handler, Service};
+use crate::Clock;
 use crate::Ctx;
 use airlock_dto::acm as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -139,9 +140,6 @@ pub struct Request {
     pub key_algorithm: String,
     pub idempotency_token: Option<String>,
     pub validations: Vec<Validation>,
-    /// When validation completes (request time + the scaled validation delay).
-    #[serde(with = "time::serde::rfc3339")]
-    pub issue_at: OffsetDateTime,
     pub transparency_logging: String,
     pub export: Option<String>,
     /// `FailureReason` of a request that failed.
@@ -188,7 +186,7 @@ impl Certificate {
             ),
             id,
             kind: String::new(),
-            created_at: ctx.now,
+            created_at: ctx.clock.now,
             imported_at: None,
             material: None,
             request: None,
@@ -197,26 +195,34 @@ impl Certificate {
         }
     }
 
-    /// `Status` at `now`.
-    pub fn status(&self, now: OffsetDateTime) -> &'static str {
+    /// When a requested certificate is (or was) issued: validation takes AWS a while after
+    /// the request.
+    fn issued_at(&self, clock: Clock) -> Option<OffsetDateTime> {
+        self.request
+            .as_ref()
+            .map(|_| clock.after(self.created_at, VALIDATION_SECS))
+    }
+
+    /// `Status` at the clock's time.
+    pub fn status(&self, clock: Clock) -> &'static str {
         if let Some(r) = &self.request {
             if r.failure.is_some() {
                 return "FAILED";
             }
-            if now < r.issue_at {
+            if self.issued_at(clock).is_some_and(|t| clock.now < t) {
                 return "PENDING_VALIDATION";
             }
         }
         match &self.material {
-            Some(m) if now.unix_timestamp() > m.info.not_after => "EXPIRED",
+            Some(m) if clock.now.unix_timestamp() > m.info.not_after => "EXPIRED",
             Some(_) => "ISSUED",
             None => "FAILED",
         }
     }
 
     /// The certificate's facts, once a client may see them (imported, or issued).
-    fn visible_info(&self, now: OffsetDateTime) -> Option<&Info> {
-        match self.status(now) {
+    fn visible_info(&self, clock: Clock) -> Option<&Info> {
+        match self.status(clock) {
             "ISSUED" | "EXPIRED" => self.material.as_ref().map(|m| &m.info),
             _ => None,
         }
@@ -246,10 +252,10 @@ impl Certificate {
         }
     }
 
-    fn renewal_eligibility(&self, now: OffsetDateTime) -> &'static str {
+    fn renewal_eligibility(&self, clock: Clock) -> &'static str {
         // ACM renews its own certificates while they are in use.
         if self.kind == "AMAZON_ISSUED"
-            && self.status(now) == "ISSUED"
+            && self.status(clock) == "ISSUED"
             && !self.in_use_by.is_empty()
         {
             "ELIGIBLE"
@@ -271,9 +277,9 @@ impl Certificate {
     }
 
     /// The `CertificateDetail` of DescribeCertificate.
-    fn detail(&self, now: OffsetDateTime) -> dto::CertificateDetail {
-        let status = self.status(now);
-        let info = self.visible_info(now);
+    fn detail(&self, clock: Clock) -> dto::CertificateDetail {
+        let status = self.status(clock);
+        let info = self.visible_info(clock);
         let amazon = self.kind == "AMAZON_ISSUED";
         let domain_validation_options = match &self.request {
             Some(r) => validation_options(r, status),
@@ -312,10 +318,9 @@ impl Certificate {
             imported_at: self.imported_at.map(crate::iso),
             in_use_by: Some(self.in_use_by.clone()),
             issued_at: self
-                .request
-                .as_ref()
+                .issued_at(clock)
                 .filter(|_| info.is_some())
-                .map(|r| crate::iso(r.issue_at)),
+                .map(crate::iso),
             issuer,
             key_algorithm: Some(x509::hyphenated(self.key_algorithm())),
             key_usages: Some(info.map_or_else(Vec::new, |i| {
@@ -336,7 +341,7 @@ impl Certificate {
                 export: self.request.as_ref().and_then(|r| r.export.clone()),
                 ..dto::CertificateOptions::default()
             }),
-            renewal_eligibility: Some(self.renewal_eligibility(now).into()),
+            renewal_eligibility: Some(self.renewal_eligibility(clock).into()),
             serial: info.map(|i| i.serial.clone()),
             signature_algorithm: Some(self.signature_algorithm()),
             status: Some(status.into()),
@@ -348,8 +353,8 @@ impl Certificate {
     }
 
     /// The `CertificateSummary` of ListCertificates.
-    fn summary(&self, now: OffsetDateTime) -> dto::CertificateSummary {
-        let info = self.visible_info(now);
+    fn summary(&self, clock: Clock) -> dto::CertificateSummary {
+        let info = self.visible_info(clock);
         let names = self.names();
         dto::CertificateSummary {
             certificate_arn: Some(self.arn.clone()),
@@ -370,16 +375,15 @@ impl Certificate {
             imported_at: self.imported_at.map(crate::iso),
             in_use: Some(!self.in_use_by.is_empty()),
             issued_at: self
-                .request
-                .as_ref()
+                .issued_at(clock)
                 .filter(|_| info.is_some())
-                .map(|r| crate::iso(r.issue_at)),
+                .map(crate::iso),
             key_algorithm: Some(x509::hyphenated(self.key_algorithm())),
             key_usages: info.map(|i| i.key_usages.clone()),
             not_after: info.map(|i| crate::iso(at(i.not_after))),
             not_before: info.map(|i| crate::iso(at(i.not_before))),
-            renewal_eligibility: Some(self.renewal_eligibility(now).into()),
-            status: Some(self.status(now).into()),
+            renewal_eligibility: Some(self.renewal_eligibility(clock).into()),
+            status: Some(self.status(clock).into()),
             subject_alternative_name_summaries: Some(
                 names.iter().take(SAN_SUMMARY_LIMIT).cloned().collect(),
             ),
@@ -616,7 +620,7 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let certificate = blob(&input.certificate);
     let private_key = blob(&input.private_key);
     let chain = input.certificate_chain.as_deref().map(blob);
-    let checked = x509::check_import(&certificate, &private_key, chain.as_deref(), ctx.now)?;
+    let checked = x509::check_import(&certificate, &private_key, chain.as_deref(), ctx.clock.now)?;
     let material = Material {
         certificate: checked.certificate,
         chain: checked.chain,
@@ -633,13 +637,13 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             })?)
             .clone();
             c.material = Some(material);
-            c.imported_at = Some(ctx.now);
+            c.imported_at = Some(ctx.clock.now);
             tx.put(&scope, c)?;
             return Ok::<_, ApiError>(arn.to_owned());
         }
         let c = Certificate {
             kind: "IMPORTED".into(),
-            imported_at: Some(ctx.now),
+            imported_at: Some(ctx.clock.now),
             material: Some(material),
             request: None,
             ..Certificate::new(ctx)
@@ -736,7 +740,7 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             token.is_some()
                 && r.idempotency_token == token
                 && r.names == names
-                && (ctx.now - c.created_at).whole_seconds() < IDEMPOTENCY_SECS
+                && (ctx.clock.now - c.created_at).whole_seconds() < IDEMPOTENCY_SECS
         })
     };
     if let Some(c) = ctx
@@ -748,7 +752,7 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         }));
     }
 
-    let issue_at = ctx.now + ctx.scaled(VALIDATION_SECS);
+    let issue_at = ctx.clock.after(ctx.clock.now, VALIDATION_SECS);
     let (kind, failure, material) = if input.certificate_authority_arn.is_some() {
         // Airlock has no private CAs: the request fails the way ACM fails one for a CA that
         // does not exist.
@@ -807,7 +811,6 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 key_algorithm: key_algorithm.clone(),
                 idempotency_token: token.clone(),
                 validations,
-                issue_at,
                 transparency_logging,
                 export,
                 failure,
@@ -825,7 +828,7 @@ fn describe_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::DescribeCertificateRequest = typed(input)?;
     let c = find(ctx, &input.certificate_arn)?;
     Ok(Output::new(dto::DescribeCertificateResponse {
-        certificate: Some(c.detail(ctx.now)),
+        certificate: Some(c.detail(ctx.clock)),
     }))
 }
 
@@ -836,14 +839,14 @@ fn get_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let Some(m) = c
         .material
         .as_ref()
-        .filter(|_| c.visible_info(ctx.now).is_some())
+        .filter(|_| c.visible_info(ctx.clock).is_some())
     else {
         return Err(ApiError::new(
             "RequestInProgressException",
             format!(
                 "Certificate {arn} in account {} is in status {} and cannot be retrieved yet.",
                 ctx.account(),
-                c.status(ctx.now)
+                c.status(ctx.clock)
             ),
         ));
     };
@@ -885,16 +888,16 @@ fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let managed_by = includes.managed_by.as_deref();
     let descending = input.sort_order.as_deref() == Some("DESCENDING");
     let max = input.max_items.map(|m| m.max(1) as usize);
-    let now = ctx.now;
+    let clock = ctx.clock;
 
     let mut certs: Vec<Arc<Certificate>> = ctx
         .store
         .read(|v| v.list::<Certificate>(&ctx.scope()))
         .into_iter()
-        .filter(|c| statuses.is_empty() || statuses.iter().any(|s| s == c.status(now)))
+        .filter(|c| statuses.is_empty() || statuses.iter().any(|s| s == c.status(clock)))
         .filter(|c| key_types.iter().any(|k| k == c.key_algorithm()))
         .filter(|c| {
-            let info = c.visible_info(now);
+            let info = c.visible_info(clock);
             (key_usage.is_empty()
                 || info.is_some_and(|i| i.key_usages.iter().any(|k| key_usage.contains(k))))
                 && (extended_key_usage.is_empty()
@@ -937,7 +940,9 @@ fn list_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     };
     let end = max.map_or(certs.len(), |m| (start + m).min(certs.len()));
     Ok(Output::new(dto::ListCertificatesResponse {
-        certificate_summary_list: Some(certs[start..end].iter().map(|c| c.summary(now)).collect()),
+        certificate_summary_list: Some(
+            certs[start..end].iter().map(|c| c.summary(clock)).collect(),
+        ),
         next_token: certs.get(end).map(|c| STANDARD.encode(c.arn.as_bytes())),
     }))
 }
@@ -994,8 +999,8 @@ fn find_in(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<Arc<Certificate>> {
 
 /// Whether `arn` names an ISSUED certificate of this account and region (what an ELB listener
 /// may use; anything else is ELBv2's `CertificateNotFound`).
-pub fn certificate_usable(tx: &Tx<'_>, scope: &Scope, arn: &str) -> bool {
-    find_in(tx, scope, arn).is_some_and(|c| c.status(OffsetDateTime::now_utc()) == "ISSUED")
+pub fn certificate_usable(tx: &Tx<'_>, scope: &Scope, arn: &str, clock: Clock) -> bool {
+    find_in(tx, scope, arn).is_some_and(|c| c.status(clock) == "ISSUED")
 }
 
 /// Records that `user` (a listener or load balancer ARN) uses the certificate `arn` (or stops
@@ -1037,13 +1042,18 @@ pub struct Served {
     pub names: Vec<String>,
 }
 
-/// The certificate `arn` as a load balancer serves it now (read in a transaction or a snapshot);
+/// The certificate `arn` as a load balancer serves it at the clock's time (read in a transaction or a snapshot);
 /// `None` until a requested certificate is issued, or if it is gone.
-pub fn served<R: airlock_store::Read>(r: &R, scope: &Scope, arn: &str) -> Option<Served> {
+pub fn served<R: airlock_store::Read>(
+    r: &R,
+    scope: &Scope,
+    arn: &str,
+    clock: Clock,
+) -> Option<Served> {
     let c = lookup(|s, id| r.get::<Certificate>(s, id), scope, arn)
         .ok()
         .flatten()?;
-    let info = c.visible_info(OffsetDateTime::now_utc())?;
+    let info = c.visible_info(clock)?;
     let m = c.material.as_ref()?;
     let mut chain = m.certificate.clone();
     for p in &m.chain {
@@ -1061,6 +1071,7 @@ pub fn key_material<R: airlock_store::Read>(
     r: &R,
     scope: &Scope,
     arn: &str,
+    clock: Clock,
 ) -> Option<(String, String)> {
-    served(r, scope, arn).map(|s| (s.chain, s.key))
+    served(r, scope, arn, clock).map(|s| (s.chain, s.key))
 }

@@ -47,7 +47,7 @@ fn ctx_with<'a>(
         },
         region: region.into(),
         request_id: "req".into(),
-        now,
+        clock: config.clock(now),
     }
 }
 
@@ -204,7 +204,7 @@ fn imports_a_certificate_with_its_chain() {
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap();
-        assert!(nb < ctx.now);
+        assert!(nb < ctx.clock.now);
 
         // GetCertificate: the certificate and the chain as given, normalised.
         let got = get_certificate(ctx, &json!({ "CertificateArn": arn })).unwrap();
@@ -213,7 +213,7 @@ fn imports_a_certificate_with_its_chain() {
         let scope = ctx.scope();
         let (material, key) = ctx
             .store
-            .write(|tx| Ok::<_, ApiError>(key_material(tx, &scope, &arn)))
+            .write(|tx| Ok::<_, ApiError>(key_material(tx, &scope, &arn, ctx.clock)))
             .unwrap()
             .unwrap();
         assert_eq!(material, format!("{}{}", leaf.pem, chain));
@@ -343,7 +343,7 @@ fn accepts_every_supported_key_and_encoding() {
         let scope = ctx.scope();
         let (_, key) = ctx
             .store
-            .write(|tx| Ok::<_, ApiError>(key_material(tx, &scope, &arn)))
+            .write(|tx| Ok::<_, ApiError>(key_material(tx, &scope, &arn, ctx.clock)))
             .unwrap()
             .unwrap();
         assert_eq!(key, sec1, "the EC PARAMETERS block is dropped");
@@ -390,16 +390,16 @@ fn refuses_what_acm_refuses() {
         // Validity.
         let key = rsa_key();
         let mut p = params("old.example.com", &[], false);
-        p.not_before = ctx.now - Duration::days(30);
-        p.not_after = ctx.now - Duration::days(1);
+        p.not_before = ctx.clock.now - Duration::days(30);
+        p.not_after = ctx.clock.now - Duration::days(1);
         check(
             &p.self_signed(&key).unwrap().pem(),
             &key.serialize_pem(),
             None,
             "The certificate has expired.",
         );
-        p.not_before = ctx.now + Duration::days(1);
-        p.not_after = ctx.now + Duration::days(30);
+        p.not_before = ctx.clock.now + Duration::days(1);
+        p.not_after = ctx.clock.now + Duration::days(30);
         check(
             &p.self_signed(&key).unwrap().pem(),
             &key.serialize_pem(),
@@ -692,7 +692,7 @@ fn tags_reimport_delete_and_use() {
         let lb = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/web/0123456789abcdef";
         ctx.store
             .write(|tx| {
-                assert!(certificate_usable(tx, &scope, &arn));
+                assert!(certificate_usable(tx, &scope, &arn, ctx.clock));
                 set_in_use(tx, &scope, &arn, lb, true)?;
                 set_in_use(tx, &scope, &arn, lb, true)
             })
@@ -711,7 +711,7 @@ fn tags_reimport_delete_and_use() {
             ctx.store,
             ctx.config,
             "us-west-2",
-            ctx.now + Duration::seconds(5),
+            ctx.clock.now + Duration::seconds(5),
         );
         let q = self_signed("app2.example.com", rsa_key());
         let again = import_certificate(
@@ -759,8 +759,8 @@ fn tags_reimport_delete_and_use() {
         );
         ctx.store
             .write(|tx| {
-                assert!(!certificate_usable(tx, &scope, &arn));
-                assert!(key_material(tx, &scope, &arn).is_none());
+                assert!(!certificate_usable(tx, &scope, &arn, ctx.clock));
+                assert!(key_material(tx, &scope, &arn, ctx.clock).is_none());
                 assert_eq!(
                     set_in_use(tx, &scope, &arn, lb, true).unwrap_err().code,
                     "ResourceNotFoundException"
@@ -787,8 +787,8 @@ fn certificates_are_regional_and_arns_checked() {
     let eu_scope = eu.scope();
     store
         .write(|tx| {
-            assert!(!certificate_usable(tx, &eu_scope, &arn));
-            assert!(key_material(tx, &eu_scope, &arn).is_none());
+            assert!(!certificate_usable(tx, &eu_scope, &arn, eu.clock));
+            assert!(key_material(tx, &eu_scope, &arn, eu.clock).is_none());
             Ok::<_, ApiError>(())
         })
         .unwrap();
@@ -876,8 +876,8 @@ fn requested_certificates_validate_then_issue() {
     let scope = ctx.scope();
     store
         .write(|tx| {
-            assert!(!certificate_usable(tx, &scope, &arn));
-            assert!(key_material(tx, &scope, &arn).is_none());
+            assert!(!certificate_usable(tx, &scope, &arn, ctx.clock));
+            assert!(key_material(tx, &scope, &arn, ctx.clock).is_none());
             Ok::<_, ApiError>(())
         })
         .unwrap();
@@ -930,13 +930,9 @@ fn requested_certificates_validate_then_issue() {
     let info = x509::info_of(got["Certificate"].as_str().unwrap()).unwrap();
     assert_eq!(info.sans, ["www.example.com", "*.example.com"]);
     // The key material belongs together: it passes ImportCertificate's own checks.
-    // (key_material follows the clock, not `later`: read the record.)
-    let id = parse_arn(&arn).unwrap().2.to_owned();
-    let key = store
-        .read(|v| v.get::<Certificate>(&scope, &id))
-        .and_then(|c| c.material.clone())
-        .unwrap()
-        .private_key;
+    let (_, key) = store
+        .read(|v| key_material(v, &scope, &arn, later.clock))
+        .unwrap();
     let cert = got["Certificate"].as_str().unwrap();
     let chain = got["CertificateChain"].as_str().unwrap();
     assert_eq!(chain, crate::ca::ensure(&store).unwrap().cert_pem);
@@ -944,7 +940,7 @@ fn requested_certificates_validate_then_issue() {
         cert.as_bytes(),
         key.as_bytes(),
         Some(chain.as_bytes()),
-        later.now,
+        later.clock.now,
     )
     .unwrap();
     // In use, an issued certificate is eligible for renewal.
@@ -985,8 +981,8 @@ fn request_options() {
     let scope = ctx.scope();
     let (chain, key) = store
         .write(|tx| {
-            assert!(certificate_usable(tx, &scope, &arn));
-            Ok::<_, ApiError>(key_material(tx, &scope, &arn))
+            assert!(certificate_usable(tx, &scope, &arn, ctx.clock));
+            Ok::<_, ApiError>(key_material(tx, &scope, &arn, ctx.clock))
         })
         .unwrap()
         .unwrap();
@@ -999,7 +995,7 @@ fn request_options() {
         leaf.as_bytes(),
         key.as_bytes(),
         Some(ca.as_bytes()),
-        ctx.now,
+        ctx.clock.now,
     )
     .unwrap();
     assert_eq!(d["KeyAlgorithm"], "EC-prime256v1");

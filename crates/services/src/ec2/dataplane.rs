@@ -4,18 +4,13 @@
 
 use super::{eni, instances};
 use crate::dataplane::{Place, Want, Wants};
+use crate::Clock;
 use airlock_store::View;
-use time::OffsetDateTime;
 
 /// Every bastion's SSH listeners ([`crate::dataplane::WantsFn`]).
-pub fn wants(
-    v: &View<'_>,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> time::Duration,
-    out: &mut Wants,
-) {
+pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
     for (scope, i) in v.list_all::<instances::Instance>() {
-        if i.key_name.is_none() || !i.is_running(now, scale) {
+        if i.key_name.is_none() || !i.is_running(clock) {
             continue;
         }
         let Some(n) = v
@@ -60,17 +55,16 @@ mod tests {
             json!({"ImageId": "ami-0123456789abcdef0", "KeyName": "k"}),
         );
         call("RunInstances", json!({"ImageId": "ami-0123456789abcdef0"}));
-        let scale = |s: f64| config.scaled(s);
         let wants_at = |now| {
             let mut out = Wants::default();
-            store.read(|v| wants(v, now, &scale, &mut out));
+            store.read(|v| wants(v, config.clock(now), &mut out));
             out.listeners
         };
         assert!(
-            wants_at(ctx.now).is_empty(),
+            wants_at(ctx.clock.now).is_empty(),
             "pending instances serve nothing"
         );
-        let later = wants_at(ctx.now + time::Duration::hours(1));
+        let later = wants_at(ctx.clock.now + time::Duration::hours(1));
         let scope = ctx.scope();
         let (instance, n) = store.read(|v| {
             let i = v

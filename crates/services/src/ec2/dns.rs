@@ -2,10 +2,9 @@
 
 use super::{eni, instances, vpc, vpce};
 use crate::dns::{Answer, Zone};
-use crate::Config;
+use crate::Clock;
 use airlock_store::View;
 use std::net::Ipv4Addr;
-use time::OffsetDateTime;
 
 pub const ZONES: &[Zone] = &[
     Zone {
@@ -32,7 +31,7 @@ pub const ZONES: &[Zone] = &[
 
 /// `vpce-<id>-<label>[-<az>].<service base>` → the endpoint's interface addresses (all of them,
 /// or the one in that zone), once the endpoint is available.
-fn endpoint(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> Answer {
+fn endpoint(v: &View<'_>, clock: Clock, name: &str) -> Answer {
     let Some((first, base)) = name.split_once('.') else {
         return Answer::NxDomain;
     };
@@ -44,7 +43,7 @@ fn endpoint(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> Answer
     };
     let id = format!("vpce-{hex}");
     for (scope, e) in v.find::<vpce::VpcEndpoint>(&id) {
-        if e.endpoint_type != "Interface" || e.base_dns != base || e.state(now) != "available" {
+        if e.endpoint_type != "Interface" || e.base_dns != base || e.state(clock) != "available" {
             continue;
         }
         let zone = match label_zone.strip_prefix(e.dns_label.as_str()) {
@@ -74,7 +73,7 @@ fn endpoint(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> Answer
 
 /// `ip-10-0-1-23.<region>.compute.internal` (`ip-...ec2.internal` in us-east-1) → the address,
 /// while an interface holds it.
-fn private_name(v: &View<'_>, _: &Config, _: OffsetDateTime, name: &str) -> Answer {
+fn private_name(v: &View<'_>, _: Clock, name: &str) -> Answer {
     let Some((first, rest)) = name.split_once('.') else {
         return Answer::NxDomain;
     };
@@ -137,7 +136,7 @@ pub fn parse_public_name(name: &str) -> Option<(String, Ipv4Addr)> {
 
 /// An instance's public DNS name → its public address, while a pending or running instance in a
 /// VPC with DNS hostnames holds it.
-fn public_name(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+fn public_name(v: &View<'_>, clock: Clock, name: &str) -> Answer {
     let Some((region, ip)) = parse_public_name(name) else {
         return Answer::NxDomain;
     };
@@ -146,8 +145,7 @@ fn public_name(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -
     if instances::public_dns_name(&region, &ip_text) != name {
         return Answer::NxDomain;
     }
-    let scale = |s: f64| config.scaled(s);
-    if instances::public_ip_in_use(v, &scale, now, &region, &ip_text) {
+    if instances::public_ip_in_use(v, clock, &region, &ip_text) {
         Answer::A(vec![ip])
     } else {
         Answer::NxDomain

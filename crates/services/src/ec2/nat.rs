@@ -6,6 +6,7 @@
 use super::cidr::{self, Cidr};
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::{eni, vpc};
+use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -245,8 +246,6 @@ pub struct NatGateway {
     pub private_ip: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub available_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub deleted_at: Option<OffsetDateTime>,
     pub client_token: Option<String>,
@@ -265,15 +264,11 @@ const PROVISION_SECS: f64 = 120.0;
 const DELETE_SECS: f64 = 60.0;
 
 impl NatGateway {
-    pub fn state(
-        &self,
-        now: OffsetDateTime,
-        scale: &dyn Fn(f64) -> time::Duration,
-    ) -> &'static str {
+    pub fn state(&self, clock: Clock) -> &'static str {
         match self.deleted_at {
-            Some(d) if now >= d + scale(DELETE_SECS) => "deleted",
+            Some(d) if clock.passed(d, DELETE_SECS) => "deleted",
             Some(_) => "deleting",
-            None if now >= self.available_at => "available",
+            None if clock.passed(self.created, PROVISION_SECS) => "available",
             None => "pending",
         }
     }
@@ -406,8 +401,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             public_ip,
             eni_id: e.id.clone(),
             private_ip: e.ip(),
-            created: ctx.now,
-            available_at: ctx.now + ctx.scaled(PROVISION_SECS),
+            created: ctx.clock.now,
             deleted_at: None,
             client_token: token.clone(),
             tags,
@@ -415,7 +409,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, n.clone())?;
         Ok::<_, ApiError>(n)
     })?;
-    let state = n.state(ctx.now, &|s| ctx.scaled(s));
+    let state = n.state(ctx.clock);
     Ok(json!({"NatGateway": n.json(state), "ClientToken": token}))
 }
 
@@ -434,7 +428,7 @@ pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 )
             })?;
         let mut n = (*n).clone();
-        n.deleted_at = Some(ctx.now);
+        n.deleted_at = Some(ctx.clock.now);
         if let Some(alloc) = &n.allocation_id {
             if let Some(a) = tx.get::<Address>(&scope, alloc) {
                 let mut a = (*a).clone();
@@ -456,15 +450,11 @@ pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<NatGateway>(&scope));
-    let scale = |s: f64| ctx.scaled(s);
     let mut out = Vec::new();
     for n in all {
-        let state = n.state(ctx.now, &scale);
+        let state = n.state(ctx.clock);
         // Deleted gateways stay visible for about an hour, as on AWS.
-        if state == "deleted"
-            && n.deleted_at
-                .is_some_and(|d| ctx.now > d + ctx.scaled(3600.0))
-        {
+        if state == "deleted" && n.deleted_at.is_some_and(|d| ctx.clock.passed(d, 3600.0)) {
             continue;
         }
         if (ids.is_empty() || ids.contains(&n.id)) && common::matches(&NatRow(&n, state), &filters)?
@@ -486,4 +476,53 @@ pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         res["NextToken"] = json!(n);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::{Config, Ctx};
+    use serde_json::{json, Value};
+    use time::Duration;
+
+    fn call(ctx: &Ctx<'_>, op: &str, input: Value) -> Value {
+        crate::ec2::SERVICE
+            .call_value(ctx, op, &input)
+            .expect("implemented")
+            .expect("succeeds")
+    }
+
+    fn state_of(ctx: &Ctx<'_>) -> Value {
+        call(ctx, "DescribeNatGateways", json!({}))["NatGateways"][0]["State"].clone()
+    }
+
+    /// The record keeps when the gateway was created; its state is derived from the clock it is
+    /// read with: pending until 120 s of AWS time have passed at that clock's scale.
+    #[test]
+    fn provisioning_is_derived_from_the_clock_it_is_read_with() {
+        let store = store();
+        let config = Config::default();
+        let mut ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let subnets = call(&ctx, "DescribeSubnets", json!({}));
+        let subnet = subnets["Subnets"][0]["SubnetId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        call(
+            &ctx,
+            "CreateNatGateway",
+            json!({"SubnetId": subnet, "ConnectivityType": "private"}),
+        );
+        let t0 = ctx.clock.now;
+        assert_eq!(state_of(&ctx), "pending");
+        // Time scale 0.01: 120 s of AWS time are 1.2 s.
+        ctx.clock.now = t0 + Duration::milliseconds(1190);
+        assert_eq!(state_of(&ctx), "pending");
+        ctx.clock.now = t0 + Duration::milliseconds(1200);
+        assert_eq!(state_of(&ctx), "available");
+        // The same record read at scale 0: nothing takes time, so it is available at once.
+        ctx.clock.now = t0;
+        ctx.clock.scale = 0.0;
+        assert_eq!(state_of(&ctx), "available");
+    }
 }

@@ -332,7 +332,7 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             || tx
                 .list::<super::nat::NatGateway>(&scope)
                 .iter()
-                .any(|n| n.vpc_id == id && n.is_live(ctx.now));
+                .any(|n| n.vpc_id == id && n.is_live(ctx.clock.now));
         if busy {
             return Err(common::dependency("vpc", &id));
         }

@@ -7,26 +7,21 @@ use super::listeners::Listener;
 use super::{routing, targetgroups};
 use crate::dataplane::{Place, Task, Want, Wants};
 use crate::ec2::eni;
+use crate::Clock;
 use airlock_store::{Scope, View};
 use std::collections::BTreeSet;
 use std::collections::HashSet;
-use time::OffsetDateTime;
 
 /// Every active listener's places and every used target group's health checker
 /// ([`crate::dataplane::WantsFn`]).
-pub fn wants(
-    v: &View<'_>,
-    now: OffsetDateTime,
-    _scale: &dyn Fn(f64) -> time::Duration,
-    out: &mut Wants,
-) {
+pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
     let scopes: HashSet<Scope> = v
         .list_all::<Listener>()
         .into_iter()
         .map(|(s, _)| s)
         .collect();
     for scope in scopes {
-        let listening = routing::listening(v, &scope, now);
+        let listening = routing::listening(v, &scope, clock);
         for (lb, l) in &listening {
             let Ok(port) = u16::try_from(l.port) else {
                 continue;

@@ -2,10 +2,9 @@
 
 use super::loadbalancers::LoadBalancer;
 use crate::dns::{Answer, Zone};
-use crate::Config;
+use crate::Clock;
 use airlock_store::View;
 use std::net::Ipv4Addr;
-use time::OffsetDateTime;
 
 /// Application Load Balancers: `<name>-<id>.<region>.elb.amazonaws.com`; Network Load
 /// Balancers: `<name>-<hex>.elb.<region>.amazonaws.com`, one zone per region.
@@ -112,7 +111,7 @@ pub fn parse_elb_name(name: &str) -> Option<(String, &'static str)> {
 
 /// A load balancer's name → its nodes' addresses (public ones when internet-facing, private
 /// ones when internal), once it is active.
-fn load_balancer(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> Answer {
+fn load_balancer(v: &View<'_>, clock: Clock, name: &str) -> Answer {
     let Some((region, _)) = parse_elb_name(name) else {
         return Answer::NxDomain;
     };
@@ -123,7 +122,7 @@ fn load_balancer(v: &View<'_>, _: &Config, now: OffsetDateTime, name: &str) -> A
     let Some((_, lb)) = found else {
         return Answer::NxDomain;
     };
-    if !lb.is_active(now) {
+    if !lb.is_active(clock) {
         return Answer::NxDomain;
     }
     let ips: Vec<Ipv4Addr> = lb

@@ -10,6 +10,7 @@ use super::actions::{self, Action, Place};
 use super::loadbalancers::{self, LoadBalancer};
 use super::{rules, ssl, Read};
 use crate::tags::Tag;
+use crate::Clock;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -144,8 +145,8 @@ fn certificates_in(input: &Value) -> Vec<String> {
         .collect()
 }
 
-fn check_certificate(tx: &Tx<'_>, scope: &Scope, arn: &str) -> ApiResult<()> {
-    if crate::acm::certificate_usable(tx, scope, arn) {
+fn check_certificate(tx: &Tx<'_>, scope: &Scope, clock: Clock, arn: &str) -> ApiResult<()> {
+    if crate::acm::certificate_usable(tx, scope, arn, clock) {
         Ok(())
     } else {
         Err(ApiError::new(
@@ -186,6 +187,7 @@ pub fn lb_certificates(tx: &Tx<'_>, scope: &Scope, lb_arn: &str) -> BTreeSet<Str
 fn tls_settings(
     tx: &Tx<'_>,
     scope: &Scope,
+    clock: Clock,
     protocol: &str,
     certs: &[String],
     policy: Option<&str>,
@@ -222,7 +224,7 @@ fn tls_settings(
         )));
     };
     if !certs.is_empty() {
-        check_certificate(tx, scope, &cert)?;
+        check_certificate(tx, scope, clock, &cert)?;
     }
     let policy = match (policy, current) {
         (Some(p), _) => p.to_owned(),
@@ -297,6 +299,7 @@ pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let (ssl_policy, certificate) = tls_settings(
             tx,
             &scope,
+            ctx.clock,
             protocol,
             &certs,
             input::str(input, "SslPolicy"),
@@ -346,7 +349,7 @@ pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             alpn_policy: alpn,
             mutual_authentication: mutual,
             default_rule_tags: Vec::new(),
-            created: ctx.now,
+            created: ctx.clock.now,
             tags: tags.clone(),
         };
         tx.put(&scope, l.clone())?;
@@ -443,6 +446,7 @@ pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let (policy, cert) = tls_settings(
             tx,
             &scope,
+            ctx.clock,
             &protocol,
             &certs,
             input::str(input, "SslPolicy"),
@@ -536,7 +540,7 @@ pub fn add_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Valu
             )));
         }
         for c in &certs {
-            check_certificate(tx, &scope, c)?;
+            check_certificate(tx, &scope, ctx.clock, c)?;
         }
         for c in &certs {
             if l.certificate.as_ref() != Some(c) && !l.extra_certificates.contains(c) {

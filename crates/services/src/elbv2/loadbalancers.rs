@@ -12,6 +12,7 @@
 use super::{listeners, Attribute, Read};
 use crate::ec2::{eni, igw, nat, sg, vpc};
 use crate::tags::Tag;
+use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -64,8 +65,6 @@ pub struct LoadBalancer {
     pub enforce_private_link_sg: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub active_at: OffsetDateTime,
     pub tags: Vec<Tag>,
 }
 
@@ -81,16 +80,17 @@ impl Record for LoadBalancer {
 }
 
 impl LoadBalancer {
-    pub fn state(&self, now: OffsetDateTime) -> &'static str {
-        if now >= self.active_at {
+    pub fn state(&self, clock: Clock) -> &'static str {
+        if self.is_active(clock) {
             "active"
         } else {
             "provisioning"
         }
     }
 
-    pub fn is_active(&self, now: OffsetDateTime) -> bool {
-        now >= self.active_at
+    /// Provisioned (AWS takes a few minutes from creation).
+    pub fn is_active(&self, clock: Clock) -> bool {
+        clock.passed(self.created, PROVISION_SECS)
     }
 
     pub fn is_application(&self) -> bool {
@@ -125,7 +125,7 @@ impl LoadBalancer {
             .collect()
     }
 
-    pub fn json(&self, now: OffsetDateTime) -> Value {
+    pub fn json(&self, clock: Clock) -> Value {
         let zones: Vec<Value> = self
             .zones
             .iter()
@@ -153,7 +153,7 @@ impl LoadBalancer {
             "LoadBalancerArn": self.arn, "DNSName": self.dns_name,
             "CanonicalHostedZoneId": self.hosted_zone_id, "CreatedTime": crate::iso(self.created),
             "LoadBalancerName": self.name, "Scheme": self.scheme, "VpcId": self.vpc_id,
-            "State": {"Code": self.state(now)}, "Type": self.lb_type,
+            "State": {"Code": self.state(clock)}, "Type": self.lb_type,
             "AvailabilityZones": zones, "IpAddressType": self.ip_address_type,
         });
         if self.is_application() || !self.security_groups.is_empty() {
@@ -554,14 +554,13 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             zones,
             attributes: default_attributes(&lb_type, &scheme),
             enforce_private_link_sg: (!application && !groups.is_empty()).then(|| "on".into()),
-            created: ctx.now,
-            active_at: ctx.now + ctx.scaled(PROVISION_SECS),
+            created: ctx.clock.now,
             tags: tags.clone(),
         };
         tx.put(&scope, lb.clone())?;
         Ok::<_, ApiError>(lb)
     })?;
-    Ok(json!({"LoadBalancers": [lb.json(ctx.now)]}))
+    Ok(json!({"LoadBalancers": [lb.json(ctx.clock)]}))
 }
 
 /// Security groups of a load balancer: given ones must exist in its VPC; none means the VPC's
@@ -650,7 +649,7 @@ pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
     }
     let (page, next) = super::paginate(out, input, |l| l.arn.clone())?;
     Ok(super::with_marker(
-        json!({"LoadBalancers": page.iter().map(|l| l.json(ctx.now)).collect::<Vec<_>>()}),
+        json!({"LoadBalancers": page.iter().map(|l| l.json(ctx.clock)).collect::<Vec<_>>()}),
         next,
     ))
 }

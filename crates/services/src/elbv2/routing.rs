@@ -9,10 +9,10 @@ use super::rules::{Condition, Rule};
 use super::targetgroups::{self, Registration, TargetGroup, Targets};
 use crate::ec2::cidr::Cidr;
 use crate::ec2::instances;
+use crate::Clock;
 use airlock_store::{Scope, View};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
-use time::OffsetDateTime;
 
 /// The parts of an HTTP request that rules look at.
 #[derive(Debug, Clone, Copy)]
@@ -208,14 +208,8 @@ pub struct GroupNow {
     )>,
 }
 
-/// Reads group `arn` as the data plane sees it at `now` (`None` if it is gone).
-pub fn group_now(
-    v: &View<'_>,
-    scope: &Scope,
-    arn: &str,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> time::Duration,
-) -> Option<GroupNow> {
+/// Reads group `arn` as the data plane sees it at the clock's time (`None` if it is gone).
+pub fn group_now(v: &View<'_>, scope: &Scope, arn: &str, clock: Clock) -> Option<GroupNow> {
     let group = v.get::<TargetGroup>(scope, arn)?;
     let lbs: Vec<Arc<LoadBalancer>> = targetgroups::usage(v, scope)
         .remove(arn)
@@ -234,7 +228,7 @@ pub fn group_now(
             let instance = (group.target_type == "instance")
                 .then(|| v.get::<instances::Instance>(scope, &r.id))
                 .flatten();
-            let report = targetgroups::health_of(&group, &r, &lbs, instance.as_deref(), now, scale);
+            let report = targetgroups::health_of(&group, &r, &lbs, instance.as_deref(), clock);
             let ip = match &instance {
                 Some(i) => Some(Ipv4Addr::from(i.private_ip)),
                 None => r.id.parse::<Ipv4Addr>().ok(),
@@ -275,12 +269,12 @@ impl GroupNow {
 pub fn listening(
     v: &View<'_>,
     scope: &Scope,
-    now: OffsetDateTime,
+    clock: Clock,
 ) -> Vec<(Arc<LoadBalancer>, Arc<Listener>)> {
     let lbs: Vec<Arc<LoadBalancer>> = v
         .list::<LoadBalancer>(scope)
         .into_iter()
-        .filter(|l| l.is_active(now))
+        .filter(|l| l.is_active(clock))
         .collect();
     v.list::<Listener>(scope)
         .into_iter()
@@ -575,7 +569,7 @@ mod tests {
                 conditions: vec![cond("path-pattern", &[path])],
                 actions: vec![fixed(code)],
                 transforms: vec![],
-                created: OffsetDateTime::UNIX_EPOCH,
+                created: time::OffsetDateTime::UNIX_EPOCH,
                 tags: vec![],
             })
         };

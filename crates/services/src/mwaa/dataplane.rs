@@ -5,8 +5,8 @@
 use super::Environment;
 use crate::dataplane::{Place, Want, Wants};
 use crate::ec2::{eni, vpce};
+use crate::Clock;
 use airlock_store::View;
-use time::OffsetDateTime;
 
 /// The statuses in which an environment's webserver runs.
 const SERVING: &[&str] = &[
@@ -18,15 +18,10 @@ const SERVING: &[&str] = &[
 ];
 
 /// Every serving environment's webserver and database listeners ([`crate::dataplane::WantsFn`]).
-pub fn wants(
-    v: &View<'_>,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> time::Duration,
-    out: &mut Wants,
-) {
+pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
     for (scope, env) in v.list_all::<Environment>() {
         let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-        let seen = env.seen(now, scale, &endpoints);
+        let seen = env.seen(clock, &endpoints);
         if !seen.status.is_some_and(|s| SERVING.contains(&s)) {
             continue;
         }
@@ -46,7 +41,7 @@ pub fn wants(
         };
         for e in endpoints
             .iter()
-            .filter(|e| e.vpc_id == env.vpc_id && e.state(now) == "available")
+            .filter(|e| e.vpc_id == env.vpc_id && e.state(clock) == "available")
         {
             for eni_id in &e.eni_ids {
                 let Some(n) = v.get::<eni::NetworkInterface>(&scope, eni_id) else {

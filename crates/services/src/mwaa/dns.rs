@@ -3,9 +3,8 @@
 use super::Environment;
 use crate::dns::{Answer, Zone};
 use crate::ec2::vpce;
-use crate::Config;
+use crate::Clock;
 use airlock_store::View;
-use time::OffsetDateTime;
 
 pub const ZONES: &[Zone] = &[Zone {
     name: "airflow.amazonaws.com",
@@ -14,7 +13,7 @@ pub const ZONES: &[Zone] = &[Zone {
 
 /// `<uuid>-vpce.c<N>.<region>.airflow.amazonaws.com` → CNAME to the webserver endpoint;
 /// `<uuid>.c<N>.<region>.airflow.amazonaws.com` → the public webserver address.
-fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> Answer {
+fn webserver(v: &View<'_>, clock: Clock, name: &str) -> Answer {
     let Some(first) = name.split('.').next() else {
         return Answer::NxDomain;
     };
@@ -22,13 +21,12 @@ fn webserver(v: &View<'_>, config: &Config, now: OffsetDateTime, name: &str) -> 
         Some(id) => (id, true),
         None => (first, false),
     };
-    let scale = |s: f64| config.scaled(s);
     for (scope, env) in v.find::<Environment>(host_id) {
         if env.webserver_host() != name {
             continue;
         }
         let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-        if env.seen(now, &scale, &endpoints).status.is_none() {
+        if env.seen(clock, &endpoints).status.is_none() {
             return Answer::NxDomain;
         }
         if !private {

@@ -4,10 +4,11 @@
 //! derived from it and the (scaled) clock, so a restarted server resumes where it was. The
 //! server's ticker persists finished phases ([`super::tick`]).
 
+use crate::Clock;
 use serde::{Deserialize, Serialize};
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-/// AWS's durations, in real seconds (multiplied by `--time-scale`).
+/// AWS's durations, in seconds of AWS time (see [`Clock`]).
 pub const CREATE_SECS: f64 = 1500.0;
 /// How long CUSTOMER-managed environments work before they wait for the customer's endpoints.
 pub const PENDING_AFTER_SECS: f64 = 300.0;
@@ -79,16 +80,16 @@ pub struct Seen {
     pub settled: Option<Phase>,
 }
 
-/// The status of `phase` at `now`.
+/// The status of `phase` at the clock's time.
 ///
 /// `customer_endpoints` is `Some(ready_at)` when the environment's endpoints are managed by the
 /// customer: `ready_at` is when all of them became available (`None` inside: not yet).
 pub fn seen(
     phase: &Phase,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> Duration,
+    clock: Clock,
     customer_endpoints: Option<Option<OffsetDateTime>>,
 ) -> Seen {
+    let now = clock.now;
     let done = |status, since, failure: Option<Failure>, settled| Seen {
         status: Some(status),
         last_update: Some((
@@ -107,13 +108,15 @@ pub fn seen(
         Phase::Creating { since, failure } => {
             let since = *since;
             let finished_at = match customer_endpoints {
-                None => since + scale(CREATE_SECS),
+                None => clock.after(since, CREATE_SECS),
                 Some(ready) => {
-                    let parked = since + scale(PENDING_AFTER_SECS);
+                    let parked = clock.after(since, PENDING_AFTER_SECS);
                     match ready {
-                        Some(r) if r <= now || now < parked => parked.max(r) + scale(RESUME_SECS),
+                        Some(r) if r <= now || now < parked => {
+                            clock.after(parked.max(r), RESUME_SECS)
+                        }
                         _ if now < parked => parked,
-                        _ if now >= parked + scale(PENDING_TIMEOUT_SECS) => {
+                        _ if now >= clock.after(parked, PENDING_TIMEOUT_SECS) => {
                             let failure = Failure {
                                 code: "INCORRECT_CONFIGURATION".into(),
                                 message: "The VPC endpoints for the environment's webserver and database were not created within 72 hours. Create them with the services named in WebserverVpcEndpointService and DatabaseVpcEndpointService.".into(),
@@ -177,11 +180,11 @@ pub fn seen(
             } else {
                 UPDATE_SECS
             };
-            let end = since + scale(total);
+            let end = clock.after(since, total);
             if now < end {
                 let snapshot = *upgrade
-                    && now >= since + scale(SNAPSHOT_AFTER_SECS)
-                    && now < since + scale(SNAPSHOT_AFTER_SECS + SNAPSHOT_SECS);
+                    && now >= clock.after(since, SNAPSHOT_AFTER_SECS)
+                    && now < clock.after(since, SNAPSHOT_AFTER_SECS + SNAPSHOT_SECS);
                 return Seen {
                     status: Some(if snapshot {
                         "CREATING_SNAPSHOT"
@@ -209,7 +212,7 @@ pub fn seen(
             }
         }
         Phase::Deleting { since } => {
-            if now < *since + scale(DELETE_SECS) {
+            if now < clock.after(*since, DELETE_SECS) {
                 Seen {
                     status: Some("DELETING"),
                     last_update: None,
@@ -230,8 +233,14 @@ pub fn seen(
 mod tests {
     use super::*;
 
-    fn scale(s: f64) -> Duration {
-        Duration::seconds_f64(s * 0.01)
+    use time::Duration;
+
+    /// `seconds` after `t0` at time scale 0.01.
+    fn at(t0: OffsetDateTime, seconds: i64) -> Clock {
+        Clock {
+            now: t0 + Duration::seconds(seconds),
+            scale: 0.01,
+        }
     }
 
     #[test]
@@ -241,11 +250,8 @@ mod tests {
             since: t0,
             failure: None,
         };
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(1), &scale, None).status,
-            Some("CREATING")
-        );
-        let s = seen(&p, t0 + Duration::seconds(16), &scale, None);
+        assert_eq!(seen(&p, at(t0, 1), None).status, Some("CREATING"));
+        let s = seen(&p, at(t0, 16), None);
         assert_eq!(s.status, Some("AVAILABLE"));
         assert!(matches!(s.settled, Some(Phase::Available { .. })));
     }
@@ -257,24 +263,18 @@ mod tests {
             since: t0,
             failure: None,
         };
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(2), &scale, Some(None)).status,
-            Some("CREATING")
-        );
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(4), &scale, Some(None)).status,
-            Some("PENDING")
-        );
+        assert_eq!(seen(&p, at(t0, 2), Some(None)).status, Some("CREATING"));
+        assert_eq!(seen(&p, at(t0, 4), Some(None)).status, Some("PENDING"));
         let ready = t0 + Duration::seconds(10);
         assert_eq!(
-            seen(&p, t0 + Duration::seconds(11), &scale, Some(Some(ready))).status,
+            seen(&p, at(t0, 11), Some(Some(ready))).status,
             Some("CREATING")
         );
         assert_eq!(
-            seen(&p, t0 + Duration::seconds(23), &scale, Some(Some(ready))).status,
+            seen(&p, at(t0, 23), Some(Some(ready))).status,
             Some("AVAILABLE")
         );
-        let late = seen(&p, t0 + Duration::seconds(3000), &scale, Some(None));
+        let late = seen(&p, at(t0, 3000), Some(None));
         assert_eq!(late.status, Some("CREATE_FAILED"));
     }
 
@@ -287,30 +287,12 @@ mod tests {
             failure: None,
             strategy: None,
         };
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(1), &scale, None).status,
-            Some("UPDATING")
-        );
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(4), &scale, None).status,
-            Some("CREATING_SNAPSHOT")
-        );
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(7), &scale, None).status,
-            Some("UPDATING")
-        );
-        assert_eq!(
-            seen(&p, t0 + Duration::seconds(19), &scale, None).status,
-            Some("AVAILABLE")
-        );
+        assert_eq!(seen(&p, at(t0, 1), None).status, Some("UPDATING"));
+        assert_eq!(seen(&p, at(t0, 4), None).status, Some("CREATING_SNAPSHOT"));
+        assert_eq!(seen(&p, at(t0, 7), None).status, Some("UPDATING"));
+        assert_eq!(seen(&p, at(t0, 19), None).status, Some("AVAILABLE"));
         let d = Phase::Deleting { since: t0 };
-        assert_eq!(
-            seen(&d, t0 + Duration::seconds(1), &scale, None).status,
-            Some("DELETING")
-        );
-        assert_eq!(
-            seen(&d, t0 + Duration::seconds(10), &scale, None).status,
-            None
-        );
+        assert_eq!(seen(&d, at(t0, 1), None).status, Some("DELETING"));
+        assert_eq!(seen(&d, at(t0, 10), None).status, None);
     }
 }

@@ -9,6 +9,7 @@ mod validate;
 
 use crate::ec2::{nat, routes, sg, vpc, vpce};
 use crate::service::{Handler, Service};
+use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record, Scope, Store, Tx, View};
@@ -148,6 +149,7 @@ impl Environment {
     /// endpoint management); `None` inside when they are not all there.
     fn customer_endpoints(
         &self,
+        clock: Clock,
         endpoints: &[std::sync::Arc<vpce::VpcEndpoint>],
     ) -> Option<Option<OffsetDateTime>> {
         if self.endpoint_management != "CUSTOMER" {
@@ -162,7 +164,7 @@ impl Environment {
             match endpoints
                 .iter()
                 .filter(|e| e.vpc_id == self.vpc_id && e.service_name == n)
-                .map(|e| e.available_at)
+                .map(|e| e.available_at(clock))
                 .min()
             {
                 Some(t) => ready = ready.max(t),
@@ -174,15 +176,13 @@ impl Environment {
 
     pub fn seen(
         &self,
-        ctx_now: OffsetDateTime,
-        scale: &dyn Fn(f64) -> time::Duration,
+        clock: Clock,
         endpoints: &[std::sync::Arc<vpce::VpcEndpoint>],
     ) -> lifecycle::Seen {
         lifecycle::seen(
             &self.phase,
-            ctx_now,
-            scale,
-            self.customer_endpoints(endpoints),
+            clock,
+            self.customer_endpoints(clock, endpoints),
         )
     }
 
@@ -369,7 +369,7 @@ fn visible(
         .get::<Environment>(&scope, name)
         .ok_or_else(|| not_found(name))?;
     let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-    let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
+    let seen = env.seen(ctx.clock, &endpoints);
     if seen.status.is_none() {
         return Err(not_found(name));
     }
@@ -386,7 +386,7 @@ fn visible_tx(
         .get::<Environment>(&scope, name)
         .ok_or_else(|| not_found(name))?;
     let endpoints = tx.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-    let seen = env.seen(ctx.now, &|s| ctx.scaled(s), &endpoints);
+    let seen = env.seen(ctx.clock, &endpoints);
     if seen.status.is_none() {
         return Err(not_found(name));
     }
@@ -450,7 +450,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let env = ctx.store.write(|tx| {
         if let Some(existing) = tx.get::<Environment>(&scope, &name) {
             let endpoints = tx.list_in::<vpce::VpcEndpoint>(&scope, &existing.vpc_id);
-            if existing.seen(ctx.now, &|s| ctx.scaled(s), &endpoints).status.is_some() {
+            if existing.seen(ctx.clock, &endpoints).status.is_some() {
                 return Err(invalid(format!("Invalid request provided: Environment {name} already exists.")));
             }
             finish_deletion(tx, &scope, &existing)?;
@@ -485,7 +485,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             arn: format!("arn:aws:airflow:{}:{}:environment/{name}", ctx.region, ctx.account()),
             account: ctx.account().to_owned(),
             region: ctx.region.clone(),
-            created: ctx.now,
+            created: ctx.clock.now,
             config,
             tags: tags_of(input.get("Tags")),
             vpc_id: checked.vpc_id.clone(),
@@ -502,7 +502,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
             public_ip: None,
             rollback: None,
-            phase: Phase::Creating { since: ctx.now, failure: checked.failure.clone() },
+            phase: Phase::Creating { since: ctx.clock.now, failure: checked.failure.clone() },
         };
         publish_services(tx, &env)?;
         set_public_ip(tx, &mut env)?;
@@ -625,13 +625,12 @@ fn set_public_ip(tx: &mut Tx<'_>, env: &mut Environment) -> ApiResult<()> {
 
 /// Persists finished phases: environments that became available or failed, and deletions that
 /// completed (their endpoints go with them). Called by the server's ticker.
-pub fn tick(store: &Store, config: &crate::Config, now: OffsetDateTime) -> ApiResult<usize> {
-    let scale = |s: f64| config.scaled(s);
+pub fn tick(store: &Store, clock: Clock) -> ApiResult<usize> {
     let due: Vec<(Scope, std::sync::Arc<Environment>, Option<Phase>)> = store.read(|v| {
         let mut due = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {
             let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-            let seen = env.seen(now, &scale, &endpoints);
+            let seen = env.seen(clock, &endpoints);
             if seen.status.is_none() || seen.settled.is_some() {
                 due.push((scope, env, seen.settled));
             }
@@ -685,9 +684,7 @@ fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             .iter()
             .filter(|e| {
                 let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &e.vpc_id);
-                e.seen(ctx.now, &|s| ctx.scaled(s), &endpoints)
-                    .status
-                    .is_some()
+                e.seen(ctx.clock, &endpoints).status.is_some()
             })
             .map(|e| e.name.clone())
             .collect()
@@ -777,7 +774,7 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         set_public_ip(tx, &mut env)?;
         env.phase = Phase::Updating {
-            since: ctx.now,
+            since: ctx.clock.now,
             upgrade,
             failure: checked.failure,
             strategy: input::str(input, "WorkerReplacementStrategy").map(str::to_owned),
@@ -821,7 +818,9 @@ fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             )));
         }
         let mut env = (*env).clone();
-        env.phase = Phase::Deleting { since: ctx.now };
+        env.phase = Phase::Deleting {
+            since: ctx.clock.now,
+        };
         tx.put(&scope, env)?;
         Ok::<_, ApiError>(())
     })?;
@@ -907,12 +906,12 @@ fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Valu
             environment: name.clone(),
             kind,
             principal_arn: ctx.principal.arn.clone(),
-            expires: ctx.now + time::Duration::seconds(TOKEN_SECS),
+            expires: ctx.clock.now + time::Duration::seconds(TOKEN_SECS),
         };
         for old in tx
             .list::<Token>(&scope)
             .into_iter()
-            .filter(|t| t.expires < ctx.now)
+            .filter(|t| t.expires < ctx.clock.now)
         {
             tx.delete::<Token>(&scope, &old.token);
         }

@@ -275,7 +275,10 @@ async fn import_describe_list_get_tag_reimport_delete() {
         .store
         .write(|tx| {
             Ok::<_, airlock_protocol::ApiError>(airlock_services::acm::key_material(
-                tx, &scope, &arn,
+                tx,
+                &scope,
+                &arn,
+                server.state.clock(),
             ))
         })
         .unwrap()
@@ -486,8 +489,11 @@ async fn requested_certificates_are_issued_after_validation() {
         .state
         .store
         .write(|tx| {
-            assert!(airlock_services::acm::certificate_usable(tx, &scope, &arn));
-            assert!(airlock_services::acm::key_material(tx, &scope, &arn).is_some());
+            let clock = server.state.clock();
+            assert!(airlock_services::acm::certificate_usable(
+                tx, &scope, &arn, clock
+            ));
+            assert!(airlock_services::acm::key_material(tx, &scope, &arn, clock).is_some());
             Ok::<_, airlock_protocol::ApiError>(())
         })
         .unwrap();

@@ -39,8 +39,7 @@ pub fn ip(id: &str) -> TargetDescription {
 fn resolve(server: &Running, name: &str) -> Answer {
     lookup(
         &server.state.store,
-        &server.state.config.services,
-        time::OffsetDateTime::now_utc(),
+        server.state.clock(),
         &name.to_ascii_lowercase(),
     )
 }

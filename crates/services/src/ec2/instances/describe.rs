@@ -350,13 +350,12 @@ pub fn describe_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     }
     let filters = common::filters(input);
     let scope = ctx.scope();
-    let scale = |s: f64| ctx.scaled(s);
     let snap = ctx.store.read(|v| Snapshot::take(v, &scope));
     let visible: Vec<&Instance> = snap
         .instances
         .iter()
         .map(Arc::as_ref)
-        .filter(|i| !i.is_expired(ctx.now, &scale))
+        .filter(|i| !i.is_expired(ctx.clock))
         .collect();
     let missing: Vec<String> = ids
         .iter()
@@ -371,7 +370,7 @@ pub fn describe_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         if !ids.is_empty() && !ids.contains(&i.id) {
             continue;
         }
-        let seen = snap.seen(i, i.state(ctx.now, &scale));
+        let seen = snap.seen(i, i.state(ctx.clock));
         if common::matches(&seen, &filters)? {
             out.push(seen);
         }

@@ -22,6 +22,7 @@
 
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
 use super::{eni, keypair, nat, regions, sg, vpc};
+use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx, View};
@@ -243,22 +244,27 @@ impl Record for Instance {
 }
 
 impl Instance {
-    pub fn state(&self, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> State {
-        state_at(self.action, self.action_at, now, scale(TRANSITION_SECS))
+    pub fn state(&self, clock: Clock) -> State {
+        state_at(
+            self.action,
+            self.action_at,
+            clock.now,
+            clock.scaled(TRANSITION_SECS),
+        )
     }
 
     /// Whether the instance is `running` at `now` (what the data plane serves a bastion for).
-    pub fn is_running(&self, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> bool {
-        self.state(now, scale) == State::Running
+    pub fn is_running(&self, clock: Clock) -> bool {
+        self.state(clock) == State::Running
     }
 
-    pub fn is_expired(&self, now: OffsetDateTime, scale: &dyn Fn(f64) -> time::Duration) -> bool {
+    pub fn is_expired(&self, clock: Clock) -> bool {
         expired(
             self.action,
             self.action_at,
-            now,
-            scale(TRANSITION_SECS),
-            scale(TERMINATED_VISIBLE_SECS),
+            clock.now,
+            clock.scaled(TRANSITION_SECS),
+            clock.scaled(TERMINATED_VISIBLE_SECS),
         )
     }
 
@@ -383,7 +389,7 @@ fn apply(
                 .as_ref()
                 .is_some_and(|a| a.instance_id == inst.id)
         });
-    inst.action_at = ctx.now;
+    inst.action_at = ctx.clock.now;
     match change {
         Change::Stop => {
             inst.action = Action::Stop;
@@ -391,7 +397,7 @@ fn apply(
         }
         Change::Start => {
             inst.action = Action::Start;
-            inst.launch_time = ctx.now;
+            inst.launch_time = ctx.clock.now;
             let has_eip = e.as_ref().is_some_and(|e| e.public_ip.is_some());
             if inst.assign_public_ip && !has_eip {
                 let ip = nat::take_public_ip(tx, ctx.account())?;
@@ -439,7 +445,6 @@ fn change_state(ctx: &Ctx<'_>, input: &Value, change: Change, out_key: &str) -> 
         check_instance_id(id)?;
     }
     let scope = ctx.scope();
-    let scale = |s: f64| ctx.scaled(s);
     let changes = ctx.store.write(|tx| {
         purge_expired(ctx, tx, &scope);
         let mut found = Vec::new();
@@ -455,7 +460,7 @@ fn change_state(ctx: &Ctx<'_>, input: &Value, change: Change, out_key: &str) -> 
         }
         let mut plan = Vec::new();
         for i in &found {
-            let state = i.state(ctx.now, &scale);
+            let state = i.state(ctx.clock);
             plan.push((state, allowed(change, state, &i.id)?));
         }
         let mut out = Vec::new();
@@ -495,13 +500,7 @@ pub fn terminate_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 
 /// Whether an instance that is pending or running holds the public address `ip` in `region`, in a
 /// VPC with DNS hostnames (so that its public DNS name resolves; for the DNS server).
-pub fn public_ip_in_use(
-    v: &View<'_>,
-    scale: &dyn Fn(f64) -> time::Duration,
-    now: OffsetDateTime,
-    region: &str,
-    ip: &str,
-) -> bool {
+pub fn public_ip_in_use(v: &View<'_>, clock: Clock, region: &str, ip: &str) -> bool {
     v.find::<eni::NetworkInterface>(ip)
         .iter()
         .any(|(scope, e)| {
@@ -513,7 +512,7 @@ pub fn public_ip_in_use(
                 && v.get::<Instance>(scope, &attachment.instance_id)
                     .is_some_and(|i| {
                         i.eni_id == e.id
-                            && matches!(i.state(now, scale), State::Pending | State::Running)
+                            && matches!(i.state(clock), State::Pending | State::Running)
                             && v.get::<vpc::Vpc>(scope, &i.vpc_id)
                                 .is_some_and(|x| x.dns_hostnames)
                     })

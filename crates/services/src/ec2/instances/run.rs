@@ -264,9 +264,8 @@ pub(super) fn metadata_options(input: &Value) -> ApiResult<Metadata> {
 
 /// Forgets terminated instances that have been out of sight for long enough.
 pub(super) fn purge_expired(ctx: &Ctx<'_>, tx: &mut Tx<'_>, scope: &Scope) {
-    let scale = |s: f64| ctx.scaled(s);
     for i in tx.list::<Instance>(scope) {
-        if i.is_expired(ctx.now, &scale) {
+        if i.is_expired(ctx.clock) {
             tx.delete::<Instance>(scope, &i.id);
         }
     }
@@ -395,11 +394,10 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             }
         }
         let groups = sg::resolve_groups(tx, &scope, &subnet.vpc_id, &groups)?;
-        let scale = |s: f64| ctx.scaled(s);
-        let live = tx
+            let live = tx
             .list::<Instance>(&scope)
             .iter()
-            .filter(|i| i.state(ctx.now, &scale) != State::Terminated)
+            .filter(|i| i.state(ctx.clock) != State::Terminated)
             .count();
         let room = INSTANCE_LIMIT.saturating_sub(live) as i64;
         if room < min {
@@ -456,7 +454,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 instance_id: id.clone(),
                 instance_owner: ctx.account().to_owned(),
                 device_index: 0,
-                attach_time: crate::iso(ctx.now),
+                attach_time: crate::iso(ctx.clock.now),
                 delete_on_termination,
                 status: "attached".into(),
             });
@@ -497,10 +495,10 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 http_endpoint: metadata.http_endpoint.clone(),
                 instance_metadata_tags: metadata.tags.clone(),
                 user_data: user_data.clone(),
-                created: ctx.now,
-                launch_time: ctx.now,
+                created: ctx.clock.now,
+                launch_time: ctx.clock.now,
                 action: Action::Launch,
-                action_at: ctx.now,
+                action_at: ctx.clock.now,
             };
             tx.put(&scope, e)?;
             tx.put(&scope, instance)?;
@@ -508,14 +506,13 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(ids)
     })?;
-    let scale = |s: f64| ctx.scaled(s);
     let snap = ctx.store.read(|v| Snapshot::take(v, &scope));
     let mut instances = Vec::new();
     let mut reservation = None;
     for id in &ids {
         if let Some(i) = snap.instances.iter().find(|i| &i.id == id) {
             reservation.get_or_insert_with(|| i.reservation_id.clone());
-            instances.push(snap.seen(i, i.state(ctx.now, &scale)).json());
+            instances.push(snap.seen(i, i.state(ctx.clock)).json());
         }
     }
     Ok(json!({

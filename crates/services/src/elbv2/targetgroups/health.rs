@@ -2,6 +2,7 @@
 //! DescribeTargetHealth reports (derived at read time from the checker's verdicts).
 
 use super::*;
+use crate::Clock;
 
 pub fn check_http_codes(codes: &str, min: u16, max: u16) -> ApiResult<()> {
     let bad = || {
@@ -258,15 +259,14 @@ fn report(state: &str, reason: &str, description: &str) -> HealthReport {
     )
 }
 
-/// What AWS reports for `reg` of `tg` at `now`: `lbs` are the load balancers that forward to the
+/// What AWS reports for `reg` of `tg` at the clock's time: `lbs` are the load balancers that forward to the
 /// group, `instance` the target's instance (instance targets).
 pub fn health_of(
     tg: &TargetGroup,
     reg: &Registration,
     lbs: &[Arc<LoadBalancer>],
     instance: Option<&instances::Instance>,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> time::Duration,
+    clock: Clock,
 ) -> HealthReport {
     if reg.deregistered_at.is_some() {
         return report(
@@ -284,12 +284,12 @@ pub fn health_of(
     }
     if tg.target_type == "instance" {
         match instance {
-            Some(i) if i.is_running(now, scale) => {}
+            Some(i) if i.is_running(clock) => {}
             Some(i) => {
                 return report(
                     "unused",
                     "Target.InvalidState",
-                    &format!("Target is in the {} state", i.state(now, scale).name()),
+                    &format!("Target is in the {} state", i.state(clock).name()),
                 )
             }
             None => {
@@ -362,7 +362,6 @@ pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
     let arn = input::req(input, "TargetGroupArn")?;
     let wanted = targets_in(input);
     let scope = ctx.scope();
-    let scale = |s: f64| ctx.scaled(s);
     ctx.store.read(|v| {
         let tg = get(v, &scope, arn)?;
         let lb_arns = usage(v, &scope).remove(&tg.arn).unwrap_or_default();
@@ -374,14 +373,13 @@ pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
             .get::<Targets>(&scope, &tg.arn)
             .map(|t| t.targets.clone())
             .unwrap_or_default();
-        let delay = ctx.scaled(tg.deregistration_delay());
-        regs.retain(|r| r.deregistered_at.is_none_or(|d| ctx.now < d + delay));
+        regs.retain(|r| !tg.drained(r, ctx.clock));
         let describe = |r: &Registration| -> Value {
             let inst = (tg.target_type == "instance")
                 .then(|| v.get::<instances::Instance>(&scope, &r.id))
                 .flatten();
             let (state, reason, description) =
-                health_of(&tg, r, &lbs, inst.as_deref(), ctx.now, &scale);
+                health_of(&tg, r, &lbs, inst.as_deref(), ctx.clock);
             let mut target = json!({"Id": r.id});
             if let Some(p) = r.port {
                 target["Port"] = json!(p);

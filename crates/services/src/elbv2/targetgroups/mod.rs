@@ -14,6 +14,7 @@ use super::{listeners, rules, Attribute, Read};
 use crate::ec2::cidr;
 use crate::ec2::{instances, regions, vpc};
 use crate::tags::Tag;
+use crate::Clock;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -153,6 +154,12 @@ impl TargetGroup {
         self.attribute("deregistration_delay.timeout_seconds")
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(300.0)
+    }
+
+    /// Whether `reg` was deregistered and its draining (the deregistration delay) is over.
+    pub fn drained(&self, reg: &Registration, clock: Clock) -> bool {
+        reg.deregistered_at
+            .is_some_and(|d| clock.passed(d, self.deregistration_delay()))
     }
 
     /// The port health checks go to for a target on `port`.
@@ -358,7 +365,7 @@ pub fn create_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         ip_address_type: ip_type,
         health_check: default_health_check(protocol.as_deref(), &target_type, version.as_deref()),
         attributes: default_attributes(protocol.as_deref(), &target_type),
-        created: ctx.now,
+        created: ctx.clock.now,
         tags,
     };
     let mut hc = tg.health_check.clone();

@@ -2,6 +2,7 @@
 //! pass.
 
 use super::*;
+use crate::Clock;
 
 /// One `Targets` entry of a request.
 pub(super) struct TargetIn {
@@ -71,7 +72,7 @@ fn check_target(
                     ),
                 ));
             }
-            if !i.is_running(ctx.now, &|s| ctx.scaled(s)) {
+            if !i.is_running(ctx.clock) {
                 return Err(ApiError::new(
                     "InvalidTarget",
                     format!(
@@ -153,16 +154,8 @@ fn check_target(
 }
 
 /// Drops registrations whose draining has finished.
-fn prune(
-    targets: &mut Targets,
-    tg: &TargetGroup,
-    now: OffsetDateTime,
-    scale: &dyn Fn(f64) -> time::Duration,
-) {
-    let delay = scale(tg.deregistration_delay());
-    targets
-        .targets
-        .retain(|r| r.deregistered_at.is_none_or(|d| now < d + delay));
+fn prune(targets: &mut Targets, tg: &TargetGroup, clock: Clock) {
+    targets.targets.retain(|r| !tg.drained(r, clock));
 }
 
 fn load_targets(tx: &Tx<'_>, scope: &Scope, tg: &TargetGroup) -> Targets {
@@ -181,7 +174,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     ctx.store.write(|tx| {
         let tg = get(tx, &scope, arn)?;
         let mut targets = load_targets(tx, &scope, &tg);
-        prune(&mut targets, &tg, ctx.now, &|s| ctx.scaled(s));
+        prune(&mut targets, &tg, ctx.clock);
         // A target group of type `alb` holds one load balancer.
         let others = targets
             .targets
@@ -205,7 +198,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 Some(r) => {
                     if r.deregistered_at.is_some() {
                         r.deregistered_at = None;
-                        r.registered_at = ctx.now;
+                        r.registered_at = ctx.clock.now;
                         r.health = None;
                     }
                 }
@@ -214,7 +207,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                     port,
                     availability_zone: t.az.clone(),
                     zone,
-                    registered_at: ctx.now,
+                    registered_at: ctx.clock.now,
                     deregistered_at: None,
                     health: None,
                 }),
@@ -240,7 +233,7 @@ pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let tg = get(tx, &scope, arn)?;
         let in_use = usage(tx, &scope).contains_key(&tg.arn);
         let mut targets = load_targets(tx, &scope, &tg);
-        prune(&mut targets, &tg, ctx.now, &|s| ctx.scaled(s));
+        prune(&mut targets, &tg, ctx.clock);
         for t in &wanted {
             let port = t.port.or(tg.port);
             let Some(pos) = targets
@@ -258,7 +251,7 @@ pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             };
             // Targets of a group that receives traffic drain first; others leave at once.
             if in_use && tg.deregistration_delay() > 0.0 {
-                targets.targets[pos].deregistered_at = Some(ctx.now);
+                targets.targets[pos].deregistered_at = Some(ctx.clock.now);
             } else {
                 targets.targets.remove(pos);
             }

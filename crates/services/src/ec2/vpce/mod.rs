@@ -1,10 +1,18 @@
-//! VPC endpoints and the endpoint service catalogue.
+//! VPC endpoints: the record, its lifecycle and the operations on it. The catalogue of endpoint
+//! services is in `catalogue`, the answers' shapes in `out`.
 
-use super::common::{self, one, tags_json, Field, Filterable, Tag};
-use super::{eni, regions, routes, sg, vpc};
+mod catalogue;
+mod out;
+
+pub use catalogue::*;
+use out::*;
+
+use super::common::{self, Tag};
+use super::{eni, routes, sg, vpc};
+use crate::Clock;
 use crate::{ids, input, Ctx};
-use airlock_protocol::{encode, ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Tx, View};
+use airlock_protocol::{ApiError, ApiResult, Output};
+use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -18,177 +26,6 @@ pub const ENDPOINT_REQUESTER: &str = "727180483921";
 
 /// About two minutes for an interface endpoint to become available.
 const PROVISION_SECS: f64 = 120.0;
-
-/// AWS services offered as endpoint services in every region: (suffix, private DNS name pattern
-/// with `{r}` for the region, types).
-const AWS_SERVICES: &[(&str, &str, &[&str])] = &[
-    (
-        "airflow.api",
-        "api.airflow.{r}.amazonaws.com",
-        &["Interface"],
-    ),
-    (
-        "airflow.env",
-        "env.airflow.{r}.amazonaws.com",
-        &["Interface"],
-    ),
-    (
-        "airflow.ops",
-        "ops.airflow.{r}.amazonaws.com",
-        &["Interface"],
-    ),
-    (
-        "dynamodb",
-        "dynamodb.{r}.amazonaws.com",
-        &["Gateway", "Interface"],
-    ),
-    ("ec2", "ec2.{r}.amazonaws.com", &["Interface"]),
-    ("ecr.api", "api.ecr.{r}.amazonaws.com", &["Interface"]),
-    ("ecr.dkr", "*.dkr.ecr.{r}.amazonaws.com", &["Interface"]),
-    (
-        "elasticloadbalancing",
-        "elasticloadbalancing.{r}.amazonaws.com",
-        &["Interface"],
-    ),
-    ("kms", "kms.{r}.amazonaws.com", &["Interface"]),
-    ("logs", "logs.{r}.amazonaws.com", &["Interface"]),
-    ("monitoring", "monitoring.{r}.amazonaws.com", &["Interface"]),
-    ("s3", "*.s3.{r}.amazonaws.com", &["Gateway", "Interface"]),
-    (
-        "secretsmanager",
-        "secretsmanager.{r}.amazonaws.com",
-        &["Interface"],
-    ),
-    ("sqs", "sqs.{r}.amazonaws.com", &["Interface"]),
-    ("ssm", "ssm.{r}.amazonaws.com", &["Interface"]),
-    ("sts", "sts.{r}.amazonaws.com", &["Interface"]),
-];
-
-/// Route 53 zones that hold VPC endpoint names, per region.
-fn vpce_hosted_zone(region: &str) -> std::borrow::Cow<'static, str> {
-    match region {
-        "us-east-1" => "Z7HUB22UULQXV".into(),
-        "us-east-2" => "ZC8PG0KIFKBRI".into(),
-        "us-west-1" => "Z12I86A8N7VCZO".into(),
-        "us-west-2" => "Z1YSA3EXCYUU9Z".into(),
-        "eu-west-1" => "Z38GZ743OKFT7T".into(),
-        "eu-central-1" => "Z273ZU8SZ5RJPC".into(),
-        "ap-northeast-1" => "Z2E726K9Y6RL4W".into(),
-        other => format!("Z{}", &crate::ids::hex_of(other, 12).to_uppercase()).into(),
-    }
-}
-
-/// Prefix lists of gateway endpoint services.
-fn prefix_list(service: &str, region: &str) -> String {
-    match (service, region) {
-        ("s3", "us-west-2") => "pl-68a54001".into(),
-        ("s3", "us-east-1") => "pl-63a5400a".into(),
-        ("dynamodb", "us-west-2") => "pl-00a54069".into(),
-        ("dynamodb", "us-east-1") => "pl-02cd2c6b".into(),
-        _ => format!(
-            "pl-{}",
-            crate::ids::hex_of(&format!("{service}/{region}"), 8)
-        ),
-    }
-}
-
-/// The name of an endpoint service that Airlock created (`com.amazonaws.vpce.<region>.<id>`).
-pub fn custom_service_name(region: &str, id: &str) -> String {
-    format!("com.amazonaws.vpce.{region}.{id}")
-}
-
-/// An endpoint service created by another part of Airlock (an MWAA environment's webserver or
-/// database), offered only in its owner's region.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EndpointService {
-    /// `vpce-svc-...`
-    pub id: String,
-    pub owner: String,
-    pub tags: Vec<Tag>,
-}
-
-impl Record for EndpointService {
-    const KIND: &'static str = "ec2.endpoint_service";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-/// One entry of the catalogue.
-#[derive(Debug, Clone)]
-pub struct Service {
-    pub name: String,
-    pub id: String,
-    pub service_type: String,
-    pub owner: String,
-    pub private_dns: Option<String>,
-    /// The name endpoint DNS names are built on (`airflow.api.us-west-2.vpce.amazonaws.com`).
-    pub base_dns: String,
-    /// For AWS services: their short name (`s3`, `airflow.api`).
-    pub short: Option<String>,
-    pub tags: Vec<Tag>,
-}
-
-/// Every endpoint service visible in the request's region.
-pub fn catalogue(tx: &Tx<'_>, scope: &Scope) -> Vec<Service> {
-    catalogue_of(
-        &tx.list::<EndpointService>(&services_scope(&scope.region)),
-        &scope.region,
-    )
-}
-
-/// Endpoint services are visible to every account of their region.
-pub fn services_scope(region: &str) -> Scope {
-    Scope::new("", region)
-}
-
-fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Service> {
-    let mut out = Vec::new();
-    for (short, dns, types) in AWS_SERVICES {
-        let private = dns.replace("{r}", r);
-        let base = private
-            .trim_start_matches("*.")
-            .replace(".amazonaws.com", ".vpce.amazonaws.com");
-        for t in *types {
-            let name = format!("com.amazonaws.{r}.{short}");
-            out.push(Service {
-                id: format!(
-                    "vpce-svc-{}",
-                    crate::ids::hex_of(&format!("{name}/{t}"), 17)
-                ),
-                name,
-                service_type: (*t).to_owned(),
-                owner: "amazon".into(),
-                private_dns: (*t == "Interface").then(|| private.clone()),
-                base_dns: if *t == "Gateway" {
-                    private.trim_start_matches("*.").to_owned()
-                } else {
-                    base.clone()
-                },
-                short: Some((*short).to_owned()),
-                tags: Vec::new(),
-            });
-        }
-    }
-    for s in custom {
-        out.push(Service {
-            name: custom_service_name(r, &s.id),
-            id: s.id.clone(),
-            service_type: "Interface".into(),
-            owner: s.owner.clone(),
-            private_dns: None,
-            base_dns: format!("{}.{r}.vpce.amazonaws.com", s.id),
-            short: None,
-            tags: s.tags.clone(),
-        });
-    }
-    out.sort_by(|a, b| {
-        a.name
-            .cmp(&b.name)
-            .then(a.service_type.cmp(&b.service_type))
-    });
-    out
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VpcEndpoint {
@@ -210,8 +47,10 @@ pub struct VpcEndpoint {
     pub ip_address_type: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub available_at: OffsetDateTime,
+    /// How long AWS takes to make it available, in seconds of AWS time from `created` (0: at
+    /// once, as gateway endpoints are).
+    #[serde(default)]
+    pub provision_secs: f64,
     pub client_token: Option<String>,
     pub requester_managed: bool,
     pub tags: Vec<Tag>,
@@ -232,8 +71,13 @@ impl Record for VpcEndpoint {
 }
 
 impl VpcEndpoint {
-    pub fn state(&self, now: OffsetDateTime) -> &'static str {
-        if now >= self.available_at {
+    /// When it is (or became) available.
+    pub fn available_at(&self, clock: Clock) -> OffsetDateTime {
+        clock.after(self.created, self.provision_secs)
+    }
+
+    pub fn state(&self, clock: Clock) -> &'static str {
+        if clock.passed(self.created, self.provision_secs) {
             "available"
         } else {
             "pending"
@@ -257,211 +101,6 @@ impl VpcEndpoint {
             &self.base_dns,
         ]
         .concat()
-    }
-
-    fn dns_entries(&self, zones: &[(String, String)]) -> Vec<DnsEntry> {
-        if self.endpoint_type != "Interface" {
-            return Vec::new();
-        }
-        let zone = vpce_hosted_zone(&self.region);
-        let mut out = Vec::with_capacity(2 + self.subnet_ids.len());
-        out.push(DnsEntry {
-            dns_name: self.regional_dns_name(),
-            hosted_zone_id: zone.clone(),
-        });
-        for s in &self.subnet_ids {
-            if let Some((_, az)) = zones.iter().find(|(id, _)| id == s) {
-                out.push(DnsEntry {
-                    dns_name: self.zonal_dns_name(az),
-                    hosted_zone_id: zone.clone(),
-                });
-            }
-        }
-        if let (true, Some(name)) = (self.private_dns_enabled, &self.private_dns_name) {
-            let private_zone = format!(
-                "Z{}",
-                crate::ids::hex_of(&format!("{}/{}", self.vpc_id, name), 20).to_uppercase()
-            );
-            out.push(DnsEntry {
-                dns_name: name.clone(),
-                hosted_zone_id: private_zone.into(),
-            });
-        }
-        out
-    }
-
-    /// The endpoint as the API shows it (`VpcEndpoint`), in `state`.
-    fn out<'a>(&'a self, state: &'static str, view: &'a JsonView) -> EndpointOut<'a> {
-        let interface = self.endpoint_type == "Interface";
-        EndpointOut {
-            vpc_endpoint_id: &self.id,
-            vpc_endpoint_type: &self.endpoint_type,
-            vpc_id: &self.vpc_id,
-            service_name: &self.service_name,
-            state,
-            policy_document: &self.policy,
-            route_table_ids: &self.route_table_ids,
-            subnet_ids: &self.subnet_ids,
-            groups: sg::identifiers_of(&view.groups, &self.groups),
-            private_dns_enabled: self.private_dns_enabled,
-            requester_managed: self.requester_managed,
-            network_interface_ids: &self.eni_ids,
-            dns_entries: self.dns_entries(&view.subnet_zones),
-            creation_timestamp: crate::iso(self.created),
-            tags: common::tags_out(&self.tags),
-            owner_id: &self.owner,
-            service_region: &self.region,
-            ip_address_type: interface.then_some(self.ip_address_type.as_str()),
-            dns_options: interface.then_some(DnsOptions {
-                dns_record_ip_type: &self.ip_address_type,
-            }),
-        }
-    }
-
-    fn json(&self, state: &'static str, view: &JsonView) -> Value {
-        serde_json::to_value(self.out(state, view)).unwrap_or(Value::Null)
-    }
-}
-
-/// `VpcEndpoint` as DescribeVpcEndpoints and CreateVpcEndpoint answer it (fields in the model's
-/// order, which the encoders walk fastest).
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct EndpointOut<'a> {
-    creation_timestamp: String,
-    dns_entries: Vec<DnsEntry>,
-    dns_options: Option<DnsOptions<'a>>,
-    groups: Vec<sg::GroupIdentifier<'a>>,
-    ip_address_type: Option<&'a str>,
-    network_interface_ids: &'a [String],
-    owner_id: &'a str,
-    policy_document: &'a str,
-    private_dns_enabled: bool,
-    requester_managed: bool,
-    route_table_ids: &'a [String],
-    service_name: &'a str,
-    service_region: &'a str,
-    state: &'static str,
-    subnet_ids: &'a [String],
-    tags: Vec<common::TagOut<'a>>,
-    vpc_endpoint_id: &'a str,
-    vpc_endpoint_type: &'a str,
-    vpc_id: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DnsEntry {
-    dns_name: String,
-    hosted_zone_id: std::borrow::Cow<'static, str>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct DnsOptions<'a> {
-    dns_record_ip_type: &'a str,
-}
-
-/// DescribeVpcEndpoints' answer: the page's endpoints (with their states) and what rendering
-/// them needs, encoded straight from the records.
-struct DescribeOut {
-    page: Vec<(Arc<VpcEndpoint>, &'static str)>,
-    view: JsonView,
-    next: Option<String>,
-}
-
-impl Serialize for DescribeOut {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        struct Page<'a>(&'a DescribeOut);
-        impl Serialize for Page<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                // Each item is the encoding of the endpoint's record under the state it shows,
-                // which the cache keeps: the item depends on nothing else that can change (the
-                // names of its groups and the zones of its subnets are fixed, and neither can
-                // be deleted while the endpoint uses it).
-                s.collect_seq(
-                    self.0
-                        .page
-                        .iter()
-                        .map(|(e, state)| encode::part(e, *state, || e.out(state, &self.0.view))),
-                )
-            }
-        }
-        let mut out = s.serialize_struct("DescribeVpcEndpointsResult", 2)?;
-        out.serialize_field("NextToken", &self.next)?;
-        out.serialize_field("VpcEndpoints", &Page(self))?;
-        out.end()
-    }
-}
-
-/// What rendering endpoints needs from the rest of the region.
-struct JsonView {
-    groups: Vec<std::sync::Arc<sg::SecurityGroup>>,
-    subnet_zones: Vec<(String, String)>,
-}
-
-fn json_view(tx: &Tx<'_>, scope: &Scope) -> JsonView {
-    JsonView {
-        groups: tx.list::<sg::SecurityGroup>(scope),
-        subnet_zones: tx
-            .list::<vpc::Subnet>(scope)
-            .iter()
-            .map(|s| (s.id.clone(), s.az.clone()))
-            .collect(),
-    }
-}
-
-/// What the JSON of `endpoints` needs, looked up by id (not by listing every group and subnet).
-fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[&VpcEndpoint]) -> JsonView {
-    // Each id once. Endpoints listed together mostly share their groups and subnets, so runs of
-    // one id go first and little is left to sort.
-    let distinct = |ids: &mut Vec<&str>| {
-        ids.dedup();
-        ids.sort_unstable();
-        ids.dedup();
-    };
-    let mut group_ids: Vec<&str> = endpoints
-        .iter()
-        .flat_map(|e| e.groups.iter().map(String::as_str))
-        .collect();
-    distinct(&mut group_ids);
-    let mut subnet_ids: Vec<&str> = endpoints
-        .iter()
-        .flat_map(|e| e.subnet_ids.iter().map(String::as_str))
-        .collect();
-    distinct(&mut subnet_ids);
-    JsonView {
-        groups: group_ids
-            .into_iter()
-            .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
-            .collect(),
-        subnet_zones: subnet_ids
-            .into_iter()
-            .filter_map(|s| v.get::<vpc::Subnet>(scope, s))
-            .map(|s| (s.id.clone(), s.az.clone()))
-            .collect(),
-    }
-}
-
-struct EndpointRow<'a>(&'a VpcEndpoint, &'static str);
-
-impl Filterable for EndpointRow<'_> {
-    fn field(&self, name: &str) -> Field {
-        let e = self.0;
-        match name {
-            "vpc-endpoint-id" => one(&e.id),
-            "vpc-id" => one(&e.vpc_id),
-            "service-name" => one(&e.service_name),
-            "service-region" => one(&e.region),
-            "vpc-endpoint-state" => one(self.1),
-            "vpc-endpoint-type" => one(&e.endpoint_type),
-            "ip-address-type" => one(&e.ip_address_type),
-            _ => None,
-        }
-    }
-    fn tags(&self) -> &[Tag] {
-        &self.0.tags
     }
 }
 
@@ -559,8 +198,8 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiRes
         base_dns: service.base_dns.clone(),
         dns_label: ids::lower_alnum(8),
         ip_address_type: req.ip_address_type.clone().unwrap_or_else(|| "ipv4".into()),
-        created: ctx.now,
-        available_at: ctx.now,
+        created: ctx.clock.now,
+        provision_secs: 0.0,
         client_token: req.client_token.clone(),
         requester_managed: req.requester_managed,
         tags: req.tags.clone(),
@@ -602,7 +241,7 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiRes
             }
             e.private_dns_enabled = dns;
             add_subnets(ctx, tx, &mut e, &req.subnet_ids, &req.subnet_ips)?;
-            e.available_at = ctx.now + ctx.scaled(PROVISION_SECS);
+            e.provision_secs = PROVISION_SECS;
         }
         "Gateway" => {
             if !req.subnet_ids.is_empty() || !req.security_group_ids.is_empty() {
@@ -786,7 +425,7 @@ pub fn create_vpc_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let e = create_in(ctx, tx, req.clone())?;
         Ok::<_, ApiError>((e, json_view(tx, &scope)))
     })?;
-    let state = e.state(ctx.now);
+    let state = e.state(ctx.clock);
     Ok(json!({"VpcEndpoint": e.json(state, &view), "ClientToken": e.client_token}))
 }
 
@@ -828,7 +467,7 @@ pub fn describe_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output>
     }
     let mut out = Vec::new();
     for e in all {
-        let state = e.state(ctx.now);
+        let state = e.state(ctx.clock);
         if (ids.is_empty() || ids.contains(&e.id))
             && common::matches(&EndpointRow(&e, state), &filters)?
         {
@@ -946,76 +585,4 @@ pub fn delete_vpc_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         Ok::<_, ApiError>(failed)
     })?;
     Ok(json!({"Unsuccessful": unsuccessful}))
-}
-
-impl Filterable for Service {
-    fn field(&self, name: &str) -> Field {
-        match name {
-            "service-name" => one(&self.name),
-            "service-type" => one(&self.service_type),
-            "owner" => one(&self.owner),
-            "service-region" => Some(vec![]),
-            "supported-ip-address-types" => one("ipv4"),
-            _ => None,
-        }
-    }
-    fn tags(&self) -> &[Tag] {
-        &self.tags
-    }
-}
-
-pub fn describe_vpc_endpoint_services(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    input::dry_run(input)?;
-    let names = input::strs(input, "ServiceNames");
-    let filters = common::filters(input);
-    let scope = ctx.scope();
-    let all = catalogue_of(
-        &ctx.store
-            .read(|v| v.list::<EndpointService>(&services_scope(&scope.region))),
-        &scope.region,
-    );
-    for n in &names {
-        if !all.iter().any(|s| &s.name == n) {
-            return Err(ApiError::new(
-                "InvalidServiceName",
-                format!("The Vpc Endpoint Service '{n}' does not exist"),
-            ));
-        }
-    }
-    let zones: Vec<_> = regions::zones(&ctx.region);
-    let mut details = Vec::new();
-    for s in all {
-        if (names.is_empty() || names.contains(&s.name)) && common::matches(&s, &filters)? {
-            details.push(s);
-        }
-    }
-    let (page, next) = common::paginate(details, input, (5, 1000), false, |s| {
-        format!("{}/{}", s.name, s.service_type)
-    })?;
-    let mut service_names: Vec<String> = page.iter().map(|s| s.name.clone()).collect();
-    service_names.dedup();
-    let details: Vec<Value> = page
-        .iter()
-        .map(|s| {
-            let mut d = json!({
-                "ServiceName": s.name, "ServiceId": s.id, "ServiceType": [{"ServiceType": s.service_type}],
-                "AvailabilityZones": zones.iter().map(|z| z.name.clone()).collect::<Vec<_>>(),
-                "AvailabilityZoneIds": zones.iter().map(|z| z.id.clone()).collect::<Vec<_>>(),
-                "Owner": s.owner, "BaseEndpointDnsNames": [s.base_dns], "VpcEndpointPolicySupported": true,
-                "AcceptanceRequired": false, "ManagesVpcEndpoints": false, "SupportedIpAddressTypes": ["ipv4"],
-                "Tags": tags_json(&s.tags),
-            });
-            if let Some(p) = &s.private_dns {
-                d["PrivateDnsName"] = json!(p);
-                d["PrivateDnsNames"] = json!([{"PrivateDnsName": p}]);
-                d["PrivateDnsNameVerificationState"] = json!("verified");
-            }
-            d
-        })
-        .collect();
-    let mut res = json!({"ServiceNames": service_names, "ServiceDetails": details});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
 }
