@@ -1,0 +1,330 @@
+//! Security group rules: AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/Egress
+//! and DescribeSecurityGroupRules.
+
+use super::*;
+use crate::ec2::cidr::Cidr;
+use crate::ec2::common::{self, one, Field, Filterable, Tag};
+use crate::ec2::vpc;
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Scope, Tx};
+use serde_json::{json, Value};
+
+fn protocol(raw: &str) -> ApiResult<String> {
+    Ok(match raw.to_ascii_lowercase().as_str() {
+        "-1" | "all" => "-1".into(),
+        "tcp" | "6" => "tcp".into(),
+        "udp" | "17" => "udp".into(),
+        "icmp" | "1" => "icmp".into(),
+        "icmpv6" | "58" => "icmpv6".into(),
+        n => match n.parse::<u8>() {
+            Ok(_) => n.to_owned(),
+            Err(_) => {
+                return Err(ApiError::invalid_parameter_value(format!(
+                    "Invalid value '{raw}' for IP protocol. Unknown protocol."
+                )))
+            }
+        },
+    })
+}
+
+/// Expands the `IpPermissions` of an Authorize/Revoke request into single rules.
+fn rules_of(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    group: &SecurityGroup,
+    input: &Value,
+    egress: bool,
+) -> ApiResult<Vec<Rule>> {
+    let mut perms: Vec<Value> = input::list(input, "IpPermissions").to_vec();
+    // The older flat form: IpProtocol/FromPort/ToPort/CidrIp (ingress only).
+    if perms.is_empty()
+        && (input.get("IpProtocol").is_some()
+            || input.get("CidrIp").is_some()
+            || input.get("SourceSecurityGroupName").is_some())
+    {
+        let mut p = json!({"IpProtocol": input::str(input, "IpProtocol").unwrap_or("-1")});
+        if let Some(f) = input::int(input, "FromPort") {
+            p["FromPort"] = json!(f);
+        }
+        if let Some(t) = input::int(input, "ToPort") {
+            p["ToPort"] = json!(t);
+        }
+        if let Some(c) = input::str(input, "CidrIp") {
+            p["IpRanges"] = json!([{"CidrIp": c}]);
+        }
+        if let Some(n) = input::str(input, "SourceSecurityGroupName") {
+            p["UserIdGroupPairs"] = json!([{"GroupName": n}]);
+        }
+        perms.push(p);
+    }
+    if perms.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "No permissions are specified (IpPermissions).",
+        ));
+    }
+    let mut out = Vec::new();
+    for p in &perms {
+        let proto = protocol(input::str(p, "IpProtocol").unwrap_or("-1"))?;
+        let (from, to) = match proto.as_str() {
+            "-1" => (None, None),
+            "tcp" | "udp" => {
+                let (f, t) = (input::int(p, "FromPort"), input::int(p, "ToPort"));
+                let (f, t) = match (f, t) {
+                    (Some(f), Some(t)) => (f, t),
+                    _ => return Err(ApiError::new("InvalidParameterValue", "Invalid value 'Must specify both from and to ports with TCP/UDP.' for portRange.")),
+                };
+                if !(0..=65535).contains(&f) || !(0..=65535).contains(&t) || f > t {
+                    return Err(ApiError::invalid_parameter_value(format!(
+                        "Invalid value '{f}-{t}' for portRange. Must be between 0 and 65535 and fromPort must not exceed toPort."
+                    )));
+                }
+                (Some(f), Some(t))
+            }
+            _ => (
+                Some(input::int(p, "FromPort").unwrap_or(-1)),
+                Some(input::int(p, "ToPort").unwrap_or(-1)),
+            ),
+        };
+        let base = Rule {
+            id: String::new(),
+            egress,
+            protocol: proto,
+            from_port: from,
+            to_port: to,
+            cidr_ipv4: None,
+            cidr_ipv6: None,
+            group_id: None,
+            group_owner: None,
+            prefix_list_id: None,
+            description: None,
+        };
+        let mut push = |mut r: Rule, d: Option<&str>| {
+            r.id = rule_id();
+            r.description = d.map(str::to_owned);
+            out.push(r);
+        };
+        for r in input::list(p, "IpRanges") {
+            let raw = input::str(r, "CidrIp").unwrap_or("");
+            let c = Cidr::parse_loose(raw).ok_or_else(|| {
+                ApiError::invalid_parameter_value(format!("CIDR block {raw} is malformed"))
+            })?;
+            push(
+                Rule {
+                    cidr_ipv4: Some(c.to_string()),
+                    ..base.clone()
+                },
+                input::str(r, "Description"),
+            );
+        }
+        for r in input::list(p, "Ipv6Ranges") {
+            let raw = input::str(r, "CidrIpv6").unwrap_or("");
+            push(
+                Rule {
+                    cidr_ipv6: Some(raw.to_owned()),
+                    ..base.clone()
+                },
+                input::str(r, "Description"),
+            );
+        }
+        for r in input::list(p, "PrefixListIds") {
+            let raw = input::str(r, "PrefixListId").unwrap_or("");
+            push(
+                Rule {
+                    prefix_list_id: Some(raw.to_owned()),
+                    ..base.clone()
+                },
+                input::str(r, "Description"),
+            );
+        }
+        for r in input::list(p, "UserIdGroupPairs") {
+            let target = match (input::str(r, "GroupId"), input::str(r, "GroupName")) {
+                (Some(id), _) => get(tx, scope, id)?,
+                (None, Some(name)) => tx
+                    .list::<SecurityGroup>(scope)
+                    .into_iter()
+                    .find(|g| g.name == name && g.vpc_id == group.vpc_id)
+                    .ok_or_else(|| {
+                        ApiError::new(
+                            "InvalidGroup.NotFound",
+                            format!("The security group '{name}' does not exist"),
+                        )
+                    })?,
+                (None, None) => {
+                    return Err(ApiError::missing_parameter(
+                        "A group pair needs GroupId or GroupName",
+                    ))
+                }
+            };
+            if target.vpc_id != group.vpc_id {
+                return Err(ApiError::new(
+                    "InvalidGroup.NotFound",
+                    "You have specified two resources that belong to different networks.",
+                ));
+            }
+            push(
+                Rule {
+                    group_id: Some(target.id.clone()),
+                    group_owner: Some(target.owner.clone()),
+                    ..base.clone()
+                },
+                input::str(r, "Description"),
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn target_group(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    input: &Value,
+) -> ApiResult<std::sync::Arc<SecurityGroup>> {
+    match (input::str(input, "GroupId"), input::str(input, "GroupName")) {
+        (Some(id), _) => get(tx, scope, id),
+        (None, Some(name)) => {
+            let dv = vpc::default_vpc_id(tx, scope).unwrap_or_default();
+            tx.list::<SecurityGroup>(scope)
+                .into_iter()
+                .find(|g| g.name == name && g.vpc_id == dv)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "InvalidGroup.NotFound",
+                        format!("The security group '{name}' does not exist in default VPC '{dv}'"),
+                    )
+                })
+        }
+        (None, None) => Err(ApiError::missing_parameter(
+            "The request must contain the parameter groupId",
+        )),
+    }
+}
+
+fn authorize(ctx: &Ctx<'_>, input: &Value, egress: bool) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let scope = ctx.scope();
+    let (g, added) = ctx.store.write(|tx| {
+        let mut g = (*target_group(tx, &scope, input)?).clone();
+        let new = rules_of(tx, &scope, &g, input, egress)?;
+        for (i, r) in new.iter().enumerate() {
+            if g.rules.iter().chain(new[..i].iter()).any(|e| e.same(r)) {
+                let proto = if r.protocol == "-1" { "ALL".to_owned() } else { r.protocol.to_uppercase() };
+                return Err(ApiError::new(
+                    "InvalidPermission.Duplicate",
+                    format!(
+                        "the specified rule \"peer: {}, {proto}, from port: {}, to port: {}, ALLOW\" already exists",
+                        r.peer(),
+                        r.from_port.unwrap_or(-1),
+                        r.to_port.unwrap_or(-1)
+                    ),
+                ));
+            }
+        }
+        g.rules.extend(new.iter().cloned());
+        if g.rules.iter().filter(|r| r.egress == egress).count() > 60 {
+            return Err(ApiError::new("RulesPerSecurityGroupLimitExceeded", "The maximum number of rules per security group has been reached."));
+        }
+        tx.put(&scope, g.clone())?;
+        Ok::<_, ApiError>((g, new))
+    })?;
+    Ok(
+        json!({"Return": true, "SecurityGroupRules": added.iter().map(|r| r.json(&g, &ctx.region)).collect::<Vec<_>>()}),
+    )
+}
+
+fn revoke(ctx: &Ctx<'_>, input: &Value, egress: bool) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let scope = ctx.scope();
+    let rule_ids = input::strs(input, "SecurityGroupRuleIds");
+    ctx.store.write(|tx| {
+        let mut g = (*target_group(tx, &scope, input)?).clone();
+        let doomed: Vec<String> = if !rule_ids.is_empty() {
+            for id in &rule_ids {
+                if !g.rules.iter().any(|r| &r.id == id && r.egress == egress) {
+                    return Err(ApiError::new(
+                        "InvalidSecurityGroupRuleId.NotFound",
+                        format!("The security group rule ID '{id}' does not exist"),
+                    ));
+                }
+            }
+            rule_ids.clone()
+        } else {
+            let wanted = rules_of(tx, &scope, &g, input, egress)?;
+            let mut ids = Vec::new();
+            for w in &wanted {
+                match g.rules.iter().find(|r| r.same(w)) {
+                    Some(r) => ids.push(r.id.clone()),
+                    None => {
+                        return Err(ApiError::new(
+                            "InvalidPermission.NotFound",
+                            "The specified rule does not exist in this security group.",
+                        ))
+                    }
+                }
+            }
+            ids
+        };
+        g.rules.retain(|r| !doomed.contains(&r.id));
+        tx.put(&scope, g)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({"Return": true}))
+}
+
+pub fn authorize_ingress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    authorize(ctx, input, false)
+}
+pub fn authorize_egress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    authorize(ctx, input, true)
+}
+pub fn revoke_ingress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    revoke(ctx, input, false)
+}
+pub fn revoke_egress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    revoke(ctx, input, true)
+}
+
+struct RuleRow<'a>(&'a SecurityGroup, &'a Rule);
+
+impl Filterable for RuleRow<'_> {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "group-id" => one(&self.0.id),
+            "security-group-rule-id" => one(&self.1.id),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+}
+
+pub fn describe_security_group_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "SecurityGroupRuleIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let groups = ctx.store.read(|v| v.list::<SecurityGroup>(&scope));
+    let mut rows = Vec::new();
+    for g in &groups {
+        for r in &g.rules {
+            if (ids.is_empty() || ids.contains(&r.id)) && common::matches(&RuleRow(g, r), &filters)?
+            {
+                rows.push(r.json(g, &ctx.region));
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        a["SecurityGroupRuleId"]
+            .as_str()
+            .cmp(&b["SecurityGroupRuleId"].as_str())
+    });
+    let (page, next) = common::paginate(rows, input, (5, 1000), !ids.is_empty(), |r| {
+        r["SecurityGroupRuleId"].as_str().unwrap_or("").to_owned()
+    })?;
+    let mut res = json!({"SecurityGroupRules": page});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}

@@ -1,0 +1,146 @@
+//! CLI and web login tokens (CreateCliToken, CreateWebLoginToken) and InvokeRestApi.
+
+use super::*;
+use crate::{input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Record, Scope, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+/// A CLI or web login token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Token {
+    pub token: String,
+    pub environment: String,
+    pub kind: TokenKind,
+    pub principal_arn: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    Cli,
+    Web,
+}
+
+impl Record for Token {
+    const KIND: &'static str = "mwaa.token";
+    fn id(&self) -> &str {
+        &self.token
+    }
+}
+
+/// Checks a CLI token: valid for 60 s, any number of calls (the MWAA CLI endpoint).
+pub fn check_cli_token(
+    store: &Store,
+    scope: &Scope,
+    token: &str,
+    now: OffsetDateTime,
+) -> Option<Token> {
+    store
+        .read(|v| v.get::<Token>(scope, token))
+        .filter(|t| t.kind == TokenKind::Cli && now < t.expires)
+        .map(|t| (*t).clone())
+}
+
+/// Takes a token for `env` (the webserver's login and CLI endpoints): valid once, for 60 s.
+pub fn redeem_token(
+    store: &Store,
+    scope: &Scope,
+    token: &str,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> Option<Token> {
+    store
+        .write(|tx| {
+            let t = tx.get::<Token>(scope, token);
+            tx.delete::<Token>(scope, token);
+            Ok::<_, ApiError>(
+                t.filter(|t| t.kind == kind && now < t.expires)
+                    .map(|t| (*t).clone()),
+            )
+        })
+        .ok()
+        .flatten()
+}
+
+/// `IamIdentity` as CreateWebLoginToken reports it (`assumed-role/Admin/you`, `user/alice`).
+fn iam_identity(arn: &str) -> String {
+    arn.split_once(":root")
+        .map(|_| "root".to_owned())
+        .unwrap_or_else(|| arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned())
+}
+
+pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let scope = ctx.scope();
+    let (env, token) = ctx.store.write(|tx| {
+        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
+            return Err(invalid(format!(
+                "Invalid request provided: Environment {name} is not available (status {}).",
+                seen.status.unwrap_or("DELETED")
+            )));
+        }
+        let raw: [u8; 48] = std::array::from_fn(|_| rand::random());
+        use base64::Engine;
+        let token = Token {
+            token: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw),
+            environment: name.clone(),
+            kind,
+            principal_arn: ctx.principal.arn.clone(),
+            expires: ctx.clock.now + time::Duration::seconds(TOKEN_SECS),
+        };
+        for old in tx
+            .list::<Token>(&scope)
+            .into_iter()
+            .filter(|t| t.expires < ctx.clock.now)
+        {
+            tx.delete::<Token>(&scope, &old.token);
+        }
+        tx.put(&scope, token.clone())?;
+        Ok((env, token))
+    })?;
+    let host = env.webserver_host();
+    Ok(match kind {
+        TokenKind::Cli => json!({"CliToken": token.token, "WebServerHostname": host}),
+        TokenKind::Web => {
+            let identity = iam_identity(&ctx.principal.arn);
+            json!({
+                "WebToken": token.token, "WebServerHostname": host,
+                "IamIdentity": identity, "AirflowIdentity": hex_hash(&ctx.principal.arn),
+            })
+        }
+    })
+}
+
+pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = input::req(input, "Name")?.to_owned();
+    let path = input::req(input, "Path")?.to_owned();
+    let method = input::req(input, "Method")?.to_owned();
+    let (env, seen) = ctx.store.read(|v| visible(ctx, v, &name))?;
+    if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
+        return Err(invalid(format!(
+            "Invalid request provided: Environment {name} is not available (status {}).",
+            seen.status.unwrap_or("DELETED")
+        )));
+    }
+    let body = input.get("Body").cloned().unwrap_or(Value::Null);
+    let (status, response) = airflow::rest(ctx, &env.name, env.airflow3(), &method, &path, &body);
+    if status >= 400 {
+        let code = if status >= 500 {
+            "RestApiServerException"
+        } else {
+            "RestApiClientException"
+        };
+        let mut e = ApiError::new(code, format!("Airflow answered {status}")).with_status(400);
+        e.extra = vec![
+            ("RestApiStatusCode".into(), json!(status)),
+            ("RestApiResponse".into(), response),
+        ];
+        return Err(e);
+    }
+    Ok(json!({"RestApiStatusCode": status, "RestApiResponse": response}))
+}
