@@ -1,8 +1,8 @@
 //! Amazon EC2: the VPC network model (ec2 query protocol).
 //!
 //! Each module owns its records and operations: [`vpc`] (VPCs, subnets, the default network),
-//! [`sg`] (security groups), [`routes`] (route tables), [`igw`], [`nat`] (Elastic IPs, NAT
-//! gateways), [`eni`] (network interfaces, address allocation), [`vpce`] (VPC endpoints and the
+//! [`sg`] (security groups), [`routes`] (route tables), [`nacl`] (network ACLs), [`dhcp`] (DHCP
+//! option sets), [`igw`], [`nat`] (Elastic IPs, NAT gateways), [`eni`] (network interfaces, address allocation), [`vpce`] (VPC endpoints and the
 //! endpoint service catalogue), [`keypair`], [`instances`], [`tags`]. [`common`] has what they
 //! share.
 
@@ -15,12 +15,14 @@ use serde_json::{json, Value};
 pub mod cidr;
 pub mod common;
 pub mod dataplane;
+pub mod dhcp;
 pub mod dns;
 pub mod eni;
 pub mod fabric;
 pub mod igw;
 pub mod instances;
 pub mod keypair;
+pub mod nacl;
 pub mod nat;
 pub mod regions;
 pub mod routes;
@@ -46,6 +48,8 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<vpce::EndpointService>(),
         Kind::of::<keypair::KeyPair>(),
         Kind::of::<instances::Instance>(),
+        Kind::of::<nacl::NetworkAcl>(),
+        Kind::of::<dhcp::DhcpOptions>(),
     ]
 }
 
@@ -128,6 +132,50 @@ pub static SERVICE: Service = Service {
         (
             "DeleteRouteTable",
             Handler::Value(routes::delete_route_table),
+        ),
+        (
+            "CreateNetworkAcl",
+            Handler::Output(nacl::create_network_acl),
+        ),
+        (
+            "DescribeNetworkAcls",
+            Handler::Output(nacl::describe_network_acls),
+        ),
+        (
+            "DeleteNetworkAcl",
+            Handler::Output(nacl::delete_network_acl),
+        ),
+        (
+            "CreateNetworkAclEntry",
+            Handler::Output(nacl::create_network_acl_entry),
+        ),
+        (
+            "ReplaceNetworkAclEntry",
+            Handler::Output(nacl::replace_network_acl_entry),
+        ),
+        (
+            "DeleteNetworkAclEntry",
+            Handler::Output(nacl::delete_network_acl_entry),
+        ),
+        (
+            "ReplaceNetworkAclAssociation",
+            Handler::Output(nacl::replace_network_acl_association),
+        ),
+        (
+            "CreateDhcpOptions",
+            Handler::Output(dhcp::create_dhcp_options),
+        ),
+        (
+            "DescribeDhcpOptions",
+            Handler::Output(dhcp::describe_dhcp_options),
+        ),
+        (
+            "AssociateDhcpOptions",
+            Handler::Output(dhcp::associate_dhcp_options),
+        ),
+        (
+            "DeleteDhcpOptions",
+            Handler::Output(dhcp::delete_dhcp_options),
         ),
         ("CreateRoute", Handler::Value(routes::create_route)),
         ("DeleteRoute", Handler::Value(routes::delete_route)),

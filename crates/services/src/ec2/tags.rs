@@ -1,7 +1,7 @@
 //! CreateTags, DeleteTags and DescribeTags over every taggable EC2 resource.
 
 use super::common::{self, one, Field, Filterable, Tag};
-use super::{eni, igw, instances, keypair, nat, routes, sg, vpc, vpce};
+use super::{dhcp, eni, igw, instances, keypair, nacl, nat, routes, sg, vpc, vpce};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -33,7 +33,9 @@ tagged!(
     eni::NetworkInterface,
     vpce::VpcEndpoint,
     keypair::KeyPair,
-    instances::Instance
+    instances::Instance,
+    nacl::NetworkAcl,
+    dhcp::DhcpOptions
 );
 
 /// The resource type EC2 reports for an id, and its not-found error.
@@ -63,6 +65,8 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
         ),
         "key" => ("key-pair", "InvalidKeyPair.NotFound", "key pair"),
         "i" => ("instance", "InvalidInstanceID.NotFound", "instance"),
+        "acl" => ("network-acl", "InvalidNetworkAclID.NotFound", "networkAcl"),
+        "dopt" => ("dhcp-options", "InvalidDhcpOptionID.NotFound", "dhcpOption"),
         _ => return None,
     })
 }
@@ -105,6 +109,15 @@ fn edit_any(
         "InvalidNetworkInterfaceID.NotFound" => edit::<eni::NetworkInterface>(tx, scope, id, f)?,
         "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
         "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
+        // Default ACLs and option sets are stored once they are changed.
+        "InvalidNetworkAclID.NotFound" => {
+            nacl::materialize(tx, scope, id)?;
+            edit::<nacl::NetworkAcl>(tx, scope, id, f)?
+        }
+        "InvalidDhcpOptionID.NotFound" => {
+            dhcp::materialize(tx, scope, id)?;
+            edit::<dhcp::DhcpOptions>(tx, scope, id, f)?
+        }
         _ => edit::<keypair::KeyPair>(tx, scope, id, f)?,
     };
     if !found {
@@ -241,6 +254,8 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<vpce::VpcEndpoint>(v, &scope, &mut out);
         rows::<keypair::KeyPair>(v, &scope, &mut out);
         rows::<instances::Instance>(v, &scope, &mut out);
+        rows::<nacl::NetworkAcl>(v, &scope, &mut out);
+        rows::<dhcp::DhcpOptions>(v, &scope, &mut out);
         out
     });
     let mut kept = Vec::new();

@@ -21,6 +21,9 @@ pub struct Vpc {
     pub instance_tenancy: String,
     pub dns_support: bool,
     pub dns_hostnames: bool,
+    /// `EnableNetworkAddressUsageMetrics`.
+    #[serde(default)]
+    pub address_usage_metrics: bool,
     pub tags: Vec<Tag>,
 }
 
@@ -82,6 +85,27 @@ pub struct Subnet {
     pub default_for_az: bool,
     pub map_public_ip_on_launch: bool,
     pub tags: Vec<Tag>,
+    /// The launch settings ModifySubnetAttribute changes (besides `map_public_ip_on_launch`).
+    #[serde(default)]
+    pub launch: SubnetLaunch,
+    /// An explicit network ACL association; `None`: the VPC's default ACL.
+    #[serde(default)]
+    pub acl_association: Option<super::nacl::AclAssociation>,
+}
+
+/// A subnet's settings for what is launched in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetLaunch {
+    pub dns64: bool,
+    pub resource_name_a: bool,
+    /// `ip-name` (the default) or `resource-name`.
+    pub hostname_type: Option<String>,
+}
+
+impl SubnetLaunch {
+    fn hostname_type(&self) -> &str {
+        self.hostname_type.as_deref().unwrap_or("ip-name")
+    }
 }
 
 impl Record for Subnet {
@@ -103,9 +127,10 @@ impl Subnet {
             "AvailableIpAddressCount": self.cidr().usable().saturating_sub(used),
             "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
             "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": false,
-            "Ipv6CidrBlockAssociationSet": [], "EnableDns64": false, "Ipv6Native": false,
+            "Ipv6CidrBlockAssociationSet": [], "EnableDns64": self.launch.dns64, "Ipv6Native": false,
             "PrivateDnsNameOptionsOnLaunch": {
-                "HostnameType": "ip-name", "EnableResourceNameDnsARecord": false,
+                "HostnameType": self.launch.hostname_type(),
+                "EnableResourceNameDnsARecord": self.launch.resource_name_a,
                 "EnableResourceNameDnsAAAARecord": false
             },
             "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
@@ -155,7 +180,7 @@ impl Record for RegionState {
     }
 }
 
-const REGION_STATE: &str = "state";
+pub const REGION_STATE: &str = "state";
 
 /// Every region starts as in a new AWS account: a default VPC 172.31.0.0/16 with a default
 /// subnet per Availability Zone, an internet gateway, a main route table to it and a default
@@ -193,6 +218,8 @@ pub fn ensure_region(ctx: &Ctx<'_>) -> ApiResult<()> {
                 default_for_az: true,
                 map_public_ip_on_launch: true,
                 tags: Vec::new(),
+                launch: SubnetLaunch::default(),
+                acl_association: None,
             };
             tx.put(&scope, subnet)?;
         }
@@ -232,6 +259,7 @@ fn new_vpc(
         instance_tenancy: "default".into(),
         dns_support: true,
         dns_hostnames: is_default,
+        address_usage_metrics: false,
         tags,
     };
     tx.put(&scope, vpc.clone())?;
@@ -269,10 +297,12 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .to_owned();
     let tags = common::tags_from_specs(input, "vpc")?;
     let vpc = ctx.store.write(|tx| {
+        // The region's default option set; `default` (none) once it was deleted.
         let dhcp = tx
             .get::<RegionState>(&ctx.scope(), REGION_STATE)
             .map(|r| r.dhcp_options_id.clone())
-            .unwrap_or_else(|| ids::resource_id("dopt"));
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| "default".into());
         let mut vpc = new_vpc(ctx, tx, &cidr.to_string(), false, &dhcp, tags)?;
         vpc.instance_tenancy = tenancy;
         tx.put(&ctx.scope(), vpc.clone())?;
@@ -332,7 +362,8 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             || tx
                 .list::<super::nat::NatGateway>(&scope)
                 .iter()
-                .any(|n| n.vpc_id == id && n.is_live(ctx.clock.now));
+                .any(|n| n.vpc_id == id && n.is_live(ctx.clock.now))
+            || super::nacl::has_custom(tx, &scope, &id);
         if busy {
             return Err(common::dependency("vpc", &id));
         }
@@ -350,6 +381,7 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         {
             tx.delete::<routes::RouteTable>(&scope, &r.id);
         }
+        super::nacl::forget_vpc(tx, &scope, &id);
         tx.delete::<Vpc>(&scope, &id);
         if default_vpc_id(tx, &scope).as_deref() == Some(id.as_str()) {
             if let Some(rs) = tx.get::<RegionState>(&scope, REGION_STATE) {
@@ -397,6 +429,9 @@ pub fn modify_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             }
             vpc.dns_hostnames = h;
         }
+        if let Some(m) = metrics {
+            vpc.address_usage_metrics = m;
+        }
         tx.put(&scope, vpc)?;
         Ok::<_, ApiError>(())
     })?;
@@ -415,7 +450,10 @@ pub fn describe_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
     let value = match attr {
         "enableDnsSupport" => ("EnableDnsSupport", vpc.dns_support),
         "enableDnsHostnames" => ("EnableDnsHostnames", vpc.dns_hostnames),
-        "enableNetworkAddressUsageMetrics" => ("EnableNetworkAddressUsageMetrics", false),
+        "enableNetworkAddressUsageMetrics" => (
+            "EnableNetworkAddressUsageMetrics",
+            vpc.address_usage_metrics,
+        ),
         other => {
             return Err(ApiError::invalid_parameter_value(format!(
                 "Value ({other}) for parameter attribute is invalid. Unknown attribute."
@@ -502,6 +540,8 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             default_for_az: false,
             map_public_ip_on_launch: false,
             tags,
+            launch: SubnetLaunch::default(),
+            acl_association: None,
         };
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>(subnet)
@@ -561,11 +601,49 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
     input::dry_run(input)?;
     let id = input::req(input, "SubnetId")?.to_owned();
     let map_public = input::bool(input, "MapPublicIpOnLaunch");
+    let dns64 = input::bool(input, "EnableDns64");
+    let name_a = input::bool(input, "EnableResourceNameDnsARecordOnLaunch");
+    let name_aaaa = input::bool(input, "EnableResourceNameDnsAAAARecordOnLaunch");
+    let hostname_type = input::str(input, "PrivateDnsHostnameTypeOnLaunch");
+    if let Some(t) = hostname_type {
+        if t != "ip-name" && t != "resource-name" {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Value ({t}) for parameter privateDnsHostnameTypeOnLaunch is invalid. Valid values are ip-name, resource-name."
+            )));
+        }
+    }
+    // Airlock's subnets are IPv4-only: the IPv6 settings cannot be turned on.
+    for (name, wants) in [
+        (
+            "AssignIpv6AddressOnCreation",
+            input::bool(input, "AssignIpv6AddressOnCreation"),
+        ),
+        ("EnableResourceNameDnsAAAARecordOnLaunch", name_aaaa),
+        (
+            "MapCustomerOwnedIpOnLaunch",
+            input::bool(input, "MapCustomerOwnedIpOnLaunch"),
+        ),
+    ] {
+        if wants == Some(true) {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Invalid value 'true' for {name}. The subnet {id} has no IPv6 CIDR block or customer-owned IP pool (Airlock's subnets are IPv4-only)."
+            )));
+        }
+    }
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut s = (*get_subnet(tx, &scope, &id)?).clone();
         if let Some(m) = map_public {
             s.map_public_ip_on_launch = m;
+        }
+        if let Some(a) = name_a {
+            s.launch.resource_name_a = a;
+        }
+        if let Some(d) = dns64 {
+            s.launch.dns64 = d;
+        }
+        if let Some(t) = hostname_type {
+            s.launch.hostname_type = Some(t.to_owned());
         }
         tx.put(&scope, s)?;
         Ok::<_, ApiError>(())

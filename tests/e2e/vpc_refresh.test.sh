@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# What Terraform's aws_vpc, aws_default_network_acl, aws_network_acl(+association) and
+# aws_vpc_dhcp_options(+association) read and write, with the real AWS CLI: every call answers
+# (no InvalidAction), and two refreshes in a row read the same thing.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+start_server
+
+VPC=$(q ec2 create-vpc --cidr-block 10.20.0.0/16 --query Vpc.VpcId)
+SUBNET=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.20.1.0/24 --availability-zone us-west-2a --query Subnet.SubnetId)
+
+# aws_vpc's read: the VPC, three attributes, the default ACL, the main route table, the default group.
+refresh() {
+    local acl rtb sg attrs
+    attrs=$(for a in enableDnsHostnames enableDnsSupport; do
+        q ec2 describe-vpc-attribute --vpc-id "$VPC" --attribute "$a" --output json | tr -d ' \n'
+    done)
+    acl=$(q ec2 describe-network-acls --filters Name=default,Values=true Name=vpc-id,Values="$VPC" \
+        --query 'NetworkAcls[0].[NetworkAclId,Associations[0].SubnetId]' | paste -sd ' ')
+    rtb=$(q ec2 describe-route-tables --filters Name=association.main,Values=true Name=vpc-id,Values="$VPC" \
+        --query 'RouteTables[0].RouteTableId')
+    sg=$(q ec2 describe-security-groups --filters Name=group-name,Values=default Name=vpc-id,Values="$VPC" \
+        --query 'SecurityGroups[0].GroupId')
+    echo "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query 'Vpcs[0].[VpcId,DhcpOptionsId]' | paste -sd ' ') | $attrs | $acl | $rtb | $sg"
+}
+FIRST=$(refresh)
+check_match "aws_vpc refresh: default ACL with the subnet, main route table, default group" \
+    "^$VPC dopt-[0-9a-f]{17} \| .* \| acl-[0-9a-f]{17} $SUBNET \| rtb-[0-9a-f]{17} \| sg-[0-9a-f]{17}$" "$FIRST"
+check_eq "a second refresh reads the same" "$FIRST" "$(refresh)"
+
+# Attributes that must stick (a perpetual diff otherwise).
+q ec2 modify-vpc-attribute --vpc-id "$VPC" --enable-network-address-usage-metrics >/dev/null
+check_eq "EnableNetworkAddressUsageMetrics sticks" "true" \
+    "$(q ec2 describe-vpc-attribute --vpc-id "$VPC" --attribute enableNetworkAddressUsageMetrics --query EnableNetworkAddressUsageMetrics.Value)"
+q ec2 modify-subnet-attribute --subnet-id "$SUBNET" --private-dns-hostname-type-on-launch resource-name >/dev/null
+q ec2 modify-subnet-attribute --subnet-id "$SUBNET" --enable-resource-name-dns-a-record-on-launch >/dev/null
+q ec2 modify-subnet-attribute --subnet-id "$SUBNET" --enable-dns64 >/dev/null
+check_eq "the subnet's launch settings stick" "resource-name true true" \
+    "$(q ec2 describe-subnets --subnet-ids "$SUBNET" --query "Subnets[0].join(' ', [PrivateDnsNameOptionsOnLaunch.HostnameType, to_string(PrivateDnsNameOptionsOnLaunch.EnableResourceNameDnsARecord), to_string(EnableDns64)])")"
+expect_error "an unknown hostname type" InvalidParameterValue ec2 modify-subnet-attribute --subnet-id "$SUBNET" --private-dns-hostname-type-on-launch fancy-name
+expect_error "IPv6 addresses on an IPv4-only subnet" InvalidParameterValue ec2 modify-subnet-attribute --subnet-id "$SUBNET" --assign-ipv6-address-on-creation
+
+# aws_default_network_acl adopts the default ACL: removes its rules, writes its own.
+ACL=$(q ec2 describe-network-acls --filters Name=default,Values=true Name=vpc-id,Values="$VPC" --query 'NetworkAcls[0].NetworkAclId')
+for dir in --ingress --egress; do
+    q ec2 delete-network-acl-entry --network-acl-id "$ACL" --rule-number 100 "$dir" >/dev/null
+done
+q ec2 create-network-acl-entry --network-acl-id "$ACL" --rule-number 100 --ingress --protocol tcp \
+    --port-range From=443,To=443 --cidr-block 10.20.0.0/16 --rule-action allow >/dev/null
+check_eq "the default ACL's entries: egress deny-all, then ingress tcp/443 and deny-all" \
+    "true/32767/deny/-1 false/100/allow/6 false/32767/deny/-1" \
+    "$(q ec2 describe-network-acls --network-acl-ids "$ACL" --query "NetworkAcls[0].Entries[].join('/', [to_string(Egress), to_string(RuleNumber), RuleAction, Protocol])" | paste -sd ' ')"
+expect_error "a rule number taken" NetworkAclEntryAlreadyExists ec2 create-network-acl-entry \
+    --network-acl-id "$ACL" --rule-number 100 --ingress --protocol -1 --cidr-block 0.0.0.0/0 --rule-action deny
+expect_error "the default ACL cannot be deleted" InvalidParameterValue ec2 delete-network-acl --network-acl-id "$ACL"
+expect_error "an unknown ACL" InvalidNetworkAclID.NotFound ec2 describe-network-acls --network-acl-ids acl-0123456789abcdef0
+
+# aws_network_acl with subnet_ids: a custom ACL takes the subnet over.
+CUSTOM=$(q ec2 create-network-acl --vpc-id "$VPC" --tag-specifications 'ResourceType=network-acl,Tags=[{Key=Name,Value=private}]' --query NetworkAcl.NetworkAclId)
+ASSOC=$(q ec2 describe-network-acls --filters Name=association.subnet-id,Values="$SUBNET" --query 'NetworkAcls[0].Associations[?SubnetId==`'"$SUBNET"'`].NetworkAclAssociationId | [0]')
+NEW=$(q ec2 replace-network-acl-association --association-id "$ASSOC" --network-acl-id "$CUSTOM" --query NewAssociationId)
+check_match "replace-network-acl-association answers a new association" '^aclassoc-[0-9a-f]{17}$' "$NEW"
+check_eq "the subnet is now the custom ACL's" "$CUSTOM" \
+    "$(q ec2 describe-network-acls --filters Name=association.subnet-id,Values="$SUBNET" --query 'NetworkAcls[0].NetworkAclId')"
+check_eq "the custom ACL's tag" "private" \
+    "$(q ec2 describe-tags --filters Name=resource-id,Values="$CUSTOM" --query 'Tags[0].Value')"
+expect_error "an ACL in use cannot be deleted" DependencyViolation ec2 delete-network-acl --network-acl-id "$CUSTOM"
+
+# aws_vpc_dhcp_options(+association).
+DOPT=$(q ec2 create-dhcp-options --dhcp-configurations Key=domain-name,Values=corp.example Key=domain-name-servers,Values=AmazonProvidedDNS --query DhcpOptions.DhcpOptionsId)
+q ec2 create-tags --resources "$DOPT" --tags Key=Name,Value=corp >/dev/null
+q ec2 associate-dhcp-options --dhcp-options-id "$DOPT" --vpc-id "$VPC" >/dev/null
+check_eq "the VPC uses the new option set" "$DOPT" "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query 'Vpcs[0].DhcpOptionsId')"
+check_eq "the option set as described" "domain-name corp.example domain-name-servers AmazonProvidedDNS corp" \
+    "$(q ec2 describe-dhcp-options --dhcp-options-ids "$DOPT" --query "DhcpOptions[0].[join(' ', DhcpConfigurations[].join(' ', [Key, Values[0].Value])), Tags[0].Value]" | paste -sd ' ')"
+expect_error "an option set in use cannot be deleted" DependencyViolation ec2 delete-dhcp-options --dhcp-options-id "$DOPT"
+q ec2 associate-dhcp-options --dhcp-options-id default --vpc-id "$VPC" >/dev/null
+q ec2 delete-dhcp-options --dhcp-options-id "$DOPT" >/dev/null
+expect_error "a deleted option set is gone" InvalidDhcpOptionID.NotFound ec2 describe-dhcp-options --dhcp-options-ids "$DOPT"
+
+# Tearing down in Terraform's order: subnet, custom ACL, VPC.
+q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null
+expect_error "a VPC with a custom ACL cannot be deleted" DependencyViolation ec2 delete-vpc --vpc-id "$VPC"
+q ec2 delete-network-acl --network-acl-id "$CUSTOM" >/dev/null
+q ec2 delete-vpc --vpc-id "$VPC" >/dev/null
+check_eq "the VPC's ACLs went with it" "0" \
+    "$(q ec2 describe-network-acls --filters Name=vpc-id,Values="$VPC" --query 'length(NetworkAcls)')"
+
+finish
