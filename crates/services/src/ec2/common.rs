@@ -198,6 +198,16 @@ pub fn matches<R: Filterable>(r: &R, filters: &[Filter]) -> ApiResult<bool> {
     Ok(true)
 }
 
+/// Tags as the typed EC2 outputs carry them.
+pub fn tags_dto(tags: &[Tag]) -> Vec<airlock_dto::ec2::Tag> {
+    tags.iter()
+        .map(|t| airlock_dto::ec2::Tag {
+            key: Some(t.key.clone()),
+            value: Some(t.value.clone()),
+        })
+        .collect()
+}
+
 /// `Some(vec![s])`: a filter field with one value.
 pub fn one(s: impl Into<String>) -> Field {
     Some(vec![s.into()])

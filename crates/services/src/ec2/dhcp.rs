@@ -10,7 +10,6 @@
 use super::common::{self, one, Field, Filterable, Tag};
 use super::vpc::{self, RegionState, Vpc, REGION_STATE};
 use crate::input::{self, typed};
-use crate::tags::tags_out;
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -124,15 +123,7 @@ fn out(d: &DhcpOptions) -> dto::DhcpOptions {
         ),
         dhcp_options_id: Some(d.id.clone()),
         owner_id: Some(d.owner.clone()),
-        tags: Some(
-            tags_out(&d.tags)
-                .into_iter()
-                .map(|t| dto::Tag {
-                    key: Some(t.key.to_owned()),
-                    value: Some(t.value.to_owned()),
-                })
-                .collect(),
-        ),
+        tags: Some(common::tags_dto(&d.tags)),
     }
 }
 

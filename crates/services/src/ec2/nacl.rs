@@ -13,7 +13,6 @@
 use super::common::{self, flag, one, Field, Filterable, Tag};
 use super::vpc::{self, Subnet, Vpc};
 use crate::input::{self, typed};
-use crate::tags::tags_out;
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -199,15 +198,7 @@ impl Row {
             is_default: Some(a.is_default),
             network_acl_id: Some(a.id.clone()),
             owner_id: Some(a.owner.clone()),
-            tags: Some(
-                tags_out(&a.tags)
-                    .into_iter()
-                    .map(|t| dto::Tag {
-                        key: Some(t.key.to_owned()),
-                        value: Some(t.value.to_owned()),
-                    })
-                    .collect(),
-            ),
+            tags: Some(common::tags_dto(&a.tags)),
             vpc_id: Some(a.vpc_id.clone()),
         }
     }
@@ -384,7 +375,6 @@ pub fn delete_network_acl(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 /// A rule as CreateNetworkAclEntry and ReplaceNetworkAclEntry give it, checked as AWS checks it.
 struct EntryRequest<'a> {
-    acl_id: &'a str,
     rule_number: i64,
     egress: bool,
     protocol: &'a str,
@@ -530,11 +520,11 @@ fn entry_missing(rule_number: i64, egress: bool) -> ApiError {
     )
 }
 
-pub fn create_network_acl_entry(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+/// The rule a Create/ReplaceNetworkAclEntry request gives (both have the same members), checked.
+fn requested_entry(input: &Value) -> ApiResult<(String, Entry)> {
     input::dry_run(input)?;
     let req: dto::CreateNetworkAclEntryRequest = typed(input)?;
     let entry = EntryRequest {
-        acl_id: &req.network_acl_id,
         rule_number: req.rule_number,
         egress: req.egress,
         protocol: &req.protocol,
@@ -543,9 +533,14 @@ pub fn create_network_acl_entry(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
         ipv6_cidr_block: req.ipv6_cidr_block.as_deref(),
         icmp: req.icmp_type_code.as_ref(),
         port_range: req.port_range.as_ref(),
-    };
-    let new = entry.check()?;
-    edit_entries(ctx, entry.acl_id, |entries| {
+    }
+    .check()?;
+    Ok((req.network_acl_id, entry))
+}
+
+pub fn create_network_acl_entry(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let (acl_id, new) = requested_entry(input)?;
+    edit_entries(ctx, &acl_id, |entries| {
         if entries
             .iter()
             .any(|e| e.rule_number == new.rule_number && e.egress == new.egress)
@@ -565,21 +560,8 @@ pub fn create_network_acl_entry(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
 }
 
 pub fn replace_network_acl_entry(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    input::dry_run(input)?;
-    let req: dto::ReplaceNetworkAclEntryRequest = typed(input)?;
-    let entry = EntryRequest {
-        acl_id: &req.network_acl_id,
-        rule_number: req.rule_number,
-        egress: req.egress,
-        protocol: &req.protocol,
-        rule_action: &req.rule_action,
-        cidr_block: req.cidr_block.as_deref(),
-        ipv6_cidr_block: req.ipv6_cidr_block.as_deref(),
-        icmp: req.icmp_type_code.as_ref(),
-        port_range: req.port_range.as_ref(),
-    };
-    let new = entry.check()?;
-    edit_entries(ctx, entry.acl_id, |entries| {
+    let (acl_id, new) = requested_entry(input)?;
+    edit_entries(ctx, &acl_id, |entries| {
         let Some(e) = entries
             .iter_mut()
             .find(|e| e.rule_number == new.rule_number && e.egress == new.egress)

@@ -482,6 +482,23 @@ pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"Return": true}))
 }
 
+/// The position of the route to `dest` in `t`, for a change that `verb`s it (`replace`,
+/// `remove`): AWS's errors for a missing route and for the local route.
+fn changeable_route(t: &RouteTable, id: &str, dest: &str, verb: &str) -> ApiResult<usize> {
+    let Some(pos) = t.routes.iter().position(|r| r.destination() == dest) else {
+        return Err(ApiError::new(
+            "InvalidRoute.NotFound",
+            format!("no route with destination-cidr-block {dest} in route table {id}"),
+        ));
+    };
+    if t.routes[pos].gateway_id.as_deref() == Some("local") {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "cannot {verb} local route {dest} in route table {id}"
+        )));
+    }
+    Ok(pos)
+}
+
 pub fn replace_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let id = input::req(input, "RouteTableId")?;
@@ -489,26 +506,8 @@ pub fn replace_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
         let r = route_of(tx, &scope, &t, input, ctx.clock.now)?;
-        let Some(slot) = t
-            .routes
-            .iter_mut()
-            .find(|e| e.destination() == r.destination())
-        else {
-            return Err(ApiError::new(
-                "InvalidRoute.NotFound",
-                format!(
-                    "no route with destination-cidr-block {} in route table {id}",
-                    r.destination()
-                ),
-            ));
-        };
-        if slot.gateway_id.as_deref() == Some("local") {
-            return Err(ApiError::invalid_parameter_value(format!(
-                "cannot replace local route {} in route table {id}",
-                r.destination()
-            )));
-        }
-        *slot = r;
+        let pos = changeable_route(&t, id, r.destination(), "replace")?;
+        t.routes[pos] = r;
         tx.put(&scope, t)?;
         Ok::<_, ApiError>(())
     })?;
@@ -530,17 +529,7 @@ pub fn delete_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
-        let Some(pos) = t.routes.iter().position(|r| r.destination() == dest) else {
-            return Err(ApiError::new(
-                "InvalidRoute.NotFound",
-                format!("no route with destination-cidr-block {dest} in route table {id}"),
-            ));
-        };
-        if t.routes[pos].gateway_id.as_deref() == Some("local") {
-            return Err(ApiError::invalid_parameter_value(format!(
-                "cannot remove local route {dest} in route table {id}"
-            )));
-        }
+        let pos = changeable_route(&t, id, &dest, "remove")?;
         t.routes.remove(pos);
         tx.put(&scope, t)?;
         Ok::<_, ApiError>(())
