@@ -79,6 +79,25 @@ q ec2 associate-dhcp-options --dhcp-options-id default --vpc-id "$VPC" >/dev/nul
 q ec2 delete-dhcp-options --dhcp-options-id "$DOPT" >/dev/null
 expect_error "a deleted option set is gone" InvalidDhcpOptionID.NotFound ec2 describe-dhcp-options --dhcp-options-ids "$DOPT"
 
+# aws_instance: what its read and delete call besides DescribeInstances.
+INSTANCE=$(q ec2 run-instances --image-id ami-0123456789abcdef0 --instance-type t3.micro --subnet-id "$SUBNET" \
+    --disable-api-termination --query 'Instances[0].InstanceId')
+check_eq "termination protection as set at launch" "true" \
+    "$(q ec2 describe-instance-attribute --instance-id "$INSTANCE" --attribute disableApiTermination --query DisableApiTermination.Value)"
+check_eq "shutdown behaviour and stop protection defaults" "stop false" \
+    "$(q ec2 describe-instance-attribute --instance-id "$INSTANCE" --attribute instanceInitiatedShutdownBehavior --query InstanceInitiatedShutdownBehavior.Value) $(q ec2 describe-instance-attribute --instance-id "$INSTANCE" --attribute disableApiStop --query DisableApiStop.Value)"
+expect_error "a protected instance is not terminated" OperationNotPermitted ec2 terminate-instances --instance-ids "$INSTANCE"
+expect_error "two attributes in one call" InvalidParameterCombination ec2 modify-instance-attribute --instance-id "$INSTANCE" \
+    --source-dest-check '{"Value": false}' --disable-api-termination '{"Value": false}'
+VOLUME=$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].BlockDeviceMappings[0].Ebs.VolumeId')
+check_eq "the root volume as DescribeVolumes shows it" "$INSTANCE /dev/xvda gp3 8 in-use" \
+    "$(q ec2 describe-volumes --volume-ids "$VOLUME" --query "Volumes[0].join(' ', [Attachments[0].InstanceId, Attachments[0].Device, VolumeType, to_string(Size), State])")"
+q ec2 modify-instance-attribute --instance-id "$INSTANCE" --no-disable-api-termination >/dev/null
+q ec2 terminate-instances --instance-ids "$INSTANCE" >/dev/null
+q ec2 wait instance-terminated --instance-ids "$INSTANCE"
+check_eq "the root volume went with the instance" "0" \
+    "$(q ec2 describe-volumes --filters Name=attachment.instance-id,Values="$INSTANCE" --query 'length(Volumes)')"
+
 # Tearing down in Terraform's order: subnet, custom ACL, VPC.
 q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null
 expect_error "a VPC with a custom ACL cannot be deleted" DependencyViolation ec2 delete-vpc --vpc-id "$VPC"

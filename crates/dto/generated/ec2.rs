@@ -1024,6 +1024,16 @@ pub struct DescribeDhcpOptionsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeInstanceAttributeRequest {
+    #[serde(rename = "Attribute")]
+    pub attribute: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeInstancesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -1286,6 +1296,30 @@ pub struct DescribeTagsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVolumesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "IncludeManagedResources", default, skip_serializing_if = "Option::is_none")]
+    pub include_managed_resources: Option<bool>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "VolumeIds", default, skip_serializing_if = "Option::is_none")]
+    pub volume_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVolumesResult {
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Volumes", default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<Volume>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeVpcAttributeRequest {
     #[serde(rename = "Attribute")]
     pub attribute: String,
@@ -1495,6 +1529,14 @@ pub struct EbsInstanceBlockDevice {
     pub volume_id: Option<String>,
     #[serde(rename = "VolumeOwnerId", default, skip_serializing_if = "Option::is_none")]
     pub volume_owner_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsInstanceBlockDeviceSpecification {
+    #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+    #[serde(rename = "VolumeId", default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1786,11 +1828,61 @@ pub struct InstanceAttachmentEnaSrdUdpSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceAttribute {
+    #[serde(rename = "BlockDeviceMappings", default, skip_serializing_if = "Option::is_none")]
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMapping>>,
+    #[serde(rename = "DisableApiStop", default, skip_serializing_if = "Option::is_none")]
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    #[serde(rename = "DisableApiTermination", default, skip_serializing_if = "Option::is_none")]
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    #[serde(rename = "EbsOptimized", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnaSupport", default, skip_serializing_if = "Option::is_none")]
+    pub ena_support: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnclaveOptions", default, skip_serializing_if = "Option::is_none")]
+    pub enclave_options: Option<EnclaveOptions>,
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupIdentifier>>,
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "InstanceInitiatedShutdownBehavior", default, skip_serializing_if = "Option::is_none")]
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<AttributeValue>,
+    #[serde(rename = "KernelId", default, skip_serializing_if = "Option::is_none")]
+    pub kernel_id: Option<AttributeValue>,
+    #[serde(rename = "ProductCodes", default, skip_serializing_if = "Option::is_none")]
+    pub product_codes: Option<Vec<ProductCode>>,
+    #[serde(rename = "RamdiskId", default, skip_serializing_if = "Option::is_none")]
+    pub ramdisk_id: Option<AttributeValue>,
+    #[serde(rename = "RootDeviceName", default, skip_serializing_if = "Option::is_none")]
+    pub root_device_name: Option<AttributeValue>,
+    #[serde(rename = "SourceDestCheck", default, skip_serializing_if = "Option::is_none")]
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    #[serde(rename = "SriovNetSupport", default, skip_serializing_if = "Option::is_none")]
+    pub sriov_net_support: Option<AttributeValue>,
+    #[serde(rename = "UserData", default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<AttributeValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceBlockDeviceMapping {
     #[serde(rename = "DeviceName", default, skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
     #[serde(rename = "Ebs", default, skip_serializing_if = "Option::is_none")]
     pub ebs: Option<EbsInstanceBlockDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceBlockDeviceMappingSpecification {
+    #[serde(rename = "DeviceName", default, skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
+    #[serde(rename = "Ebs", default, skip_serializing_if = "Option::is_none")]
+    pub ebs: Option<EbsInstanceBlockDeviceSpecification>,
+    #[serde(rename = "NoDevice", default, skip_serializing_if = "Option::is_none")]
+    pub no_device: Option<String>,
+    #[serde(rename = "VirtualName", default, skip_serializing_if = "Option::is_none")]
+    pub virtual_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2243,6 +2335,46 @@ pub struct LicenseConfiguration {
 pub struct LicenseConfigurationRequest {
     #[serde(rename = "LicenseConfigurationArn", default, skip_serializing_if = "Option::is_none")]
     pub license_configuration_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyInstanceAttributeRequest {
+    #[serde(rename = "Attribute", default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(rename = "BlockDeviceMappings", default, skip_serializing_if = "Option::is_none")]
+    pub block_device_mappings: Option<Vec<InstanceBlockDeviceMappingSpecification>>,
+    #[serde(rename = "DisableApiStop", default, skip_serializing_if = "Option::is_none")]
+    pub disable_api_stop: Option<AttributeBooleanValue>,
+    #[serde(rename = "DisableApiTermination", default, skip_serializing_if = "Option::is_none")]
+    pub disable_api_termination: Option<AttributeBooleanValue>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EbsOptimized", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnaSupport", default, skip_serializing_if = "Option::is_none")]
+    pub ena_support: Option<AttributeBooleanValue>,
+    #[serde(rename = "EnclaveOptions", default, skip_serializing_if = "Option::is_none")]
+    pub enclave_options: Option<EnclaveOptionsRequest>,
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+    #[serde(rename = "InstanceInitiatedShutdownBehavior", default, skip_serializing_if = "Option::is_none")]
+    pub instance_initiated_shutdown_behavior: Option<AttributeValue>,
+    #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<AttributeValue>,
+    #[serde(rename = "Kernel", default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<AttributeValue>,
+    #[serde(rename = "Ramdisk", default, skip_serializing_if = "Option::is_none")]
+    pub ramdisk: Option<AttributeValue>,
+    #[serde(rename = "SourceDestCheck", default, skip_serializing_if = "Option::is_none")]
+    pub source_dest_check: Option<AttributeBooleanValue>,
+    #[serde(rename = "SriovNetSupport", default, skip_serializing_if = "Option::is_none")]
+    pub sriov_net_support: Option<AttributeValue>,
+    #[serde(rename = "UserData", default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<SecureBlobAttributeValue>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3176,6 +3308,12 @@ pub struct RunInstancesRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecureBlobAttributeValue {
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecurityGroup {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -3509,6 +3647,78 @@ pub struct UserIdGroupPair {
     pub vpc_id: Option<String>,
     #[serde(rename = "VpcPeeringConnectionId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_peering_connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Volume {
+    #[serde(rename = "Attachments", default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<VolumeAttachment>>,
+    #[serde(rename = "AvailabilityZone", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(rename = "AvailabilityZoneId", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+    #[serde(rename = "CreateTime", default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    #[serde(rename = "Encrypted", default, skip_serializing_if = "Option::is_none")]
+    pub encrypted: Option<bool>,
+    #[serde(rename = "FastRestored", default, skip_serializing_if = "Option::is_none")]
+    pub fast_restored: Option<bool>,
+    #[serde(rename = "Iops", default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<i64>,
+    #[serde(rename = "KmsKeyId", default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    #[serde(rename = "MultiAttachEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub multi_attach_enabled: Option<bool>,
+    #[serde(rename = "Operator", default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<OperatorResponse>,
+    #[serde(rename = "OutpostArn", default, skip_serializing_if = "Option::is_none")]
+    pub outpost_arn: Option<String>,
+    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    #[serde(rename = "SnapshotId", default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    #[serde(rename = "SourceVolumeId", default, skip_serializing_if = "Option::is_none")]
+    pub source_volume_id: Option<String>,
+    #[serde(rename = "SseType", default, skip_serializing_if = "Option::is_none")]
+    pub sse_type: Option<String>,
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "Throughput", default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<i64>,
+    #[serde(rename = "VolumeArn", default, skip_serializing_if = "Option::is_none")]
+    pub volume_arn: Option<String>,
+    #[serde(rename = "VolumeId", default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+    #[serde(rename = "VolumeInitializationRate", default, skip_serializing_if = "Option::is_none")]
+    pub volume_initialization_rate: Option<i64>,
+    #[serde(rename = "VolumeType", default, skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VolumeAttachment {
+    #[serde(rename = "AssociatedResource", default, skip_serializing_if = "Option::is_none")]
+    pub associated_resource: Option<String>,
+    #[serde(rename = "AttachTime", default, skip_serializing_if = "Option::is_none")]
+    pub attach_time: Option<String>,
+    #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+    #[serde(rename = "Device", default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(rename = "EbsCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_card_index: Option<i64>,
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "InstanceOwningService", default, skip_serializing_if = "Option::is_none")]
+    pub instance_owning_service: Option<String>,
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "VolumeId", default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

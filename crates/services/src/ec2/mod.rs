@@ -177,6 +177,18 @@ pub static SERVICE: Service = Service {
             "DeleteDhcpOptions",
             Handler::Output(dhcp::delete_dhcp_options),
         ),
+        (
+            "DescribeInstanceAttribute",
+            Handler::Output(instances::describe_instance_attribute),
+        ),
+        (
+            "ModifyInstanceAttribute",
+            Handler::Output(instances::modify_instance_attribute),
+        ),
+        (
+            "DescribeVolumes",
+            Handler::Output(instances::describe_volumes),
+        ),
         ("CreateRoute", Handler::Value(routes::create_route)),
         ("DeleteRoute", Handler::Value(routes::delete_route)),
         ("ReplaceRoute", Handler::Value(routes::replace_route)),

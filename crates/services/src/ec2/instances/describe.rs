@@ -147,8 +147,8 @@ impl Seen<'_> {
         let block_devices = if self.terminated() {
             json!([])
         } else {
-            json!([{"DeviceName": "/dev/xvda", "Ebs": {
-                "AttachTime": crate::iso(i.created), "DeleteOnTermination": true,
+            json!([{"DeviceName": super::attributes::ROOT_DEVICE, "Ebs": {
+                "AttachTime": crate::iso(i.created), "DeleteOnTermination": i.settings.root_delete_on_termination,
                 "Status": "attached", "VolumeId": i.volume_id,
             }}])
         };
@@ -169,7 +169,7 @@ impl Seen<'_> {
             "EbsOptimized": i.ebs_optimized, "EnaSupport": true, "Hypervisor": "xen",
             "NetworkInterfaces": interfaces, "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs",
             "SecurityGroups": sg::identifiers(self.groups, &self.group_ids()),
-            "SourceDestCheck": true, "VirtualizationType": "hvm",
+            "SourceDestCheck": i.settings.source_dest_check, "VirtualizationType": "hvm",
             "CpuOptions": {"CoreCount": cores, "ThreadsPerCore": threads},
             "CapacityReservationSpecification": {"CapacityReservationPreference": "open"},
             "HibernationOptions": {"Configured": false},

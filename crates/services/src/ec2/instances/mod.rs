@@ -225,6 +225,9 @@ pub struct Instance {
     pub instance_metadata_tags: String,
     #[serde(default)]
     pub user_data: Option<String>,
+    /// What ModifyInstanceAttribute changes.
+    #[serde(default)]
+    pub settings: Settings,
     /// First launch (volume and interface attach time).
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
@@ -299,8 +302,12 @@ fn user_initiated(t: OffsetDateTime) -> String {
     )
 }
 
+mod attributes;
 mod describe;
 mod run;
+
+use attributes::Settings;
+pub use attributes::{describe_instance_attribute, describe_volumes, modify_instance_attribute};
 
 pub use describe::describe_instances;
 use describe::Snapshot;
@@ -461,7 +468,11 @@ fn change_state(ctx: &Ctx<'_>, input: &Value, change: Change, out_key: &str) -> 
         let mut plan = Vec::new();
         for i in &found {
             let state = i.state(ctx.clock);
-            plan.push((state, allowed(change, state, &i.id)?));
+            let act = allowed(change, state, &i.id)?;
+            if act && change != Change::Start {
+                attributes::protected(i, change == Change::Terminate)?;
+            }
+            plan.push((state, act));
         }
         let mut out = Vec::new();
         for (i, (previous, act)) in found.iter().zip(plan) {

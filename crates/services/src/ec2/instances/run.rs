@@ -365,6 +365,15 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .unwrap_or(false);
     let ebs_optimized = input::bool(input, "EbsOptimized").unwrap_or(false);
     let user_data = input::str(input, "UserData").map(str::to_owned);
+    let settings = Settings {
+        disable_api_termination: input::bool(input, "DisableApiTermination").unwrap_or(false),
+        disable_api_stop: input::bool(input, "DisableApiStop").unwrap_or(false),
+        shutdown_behavior: match input::str(input, "InstanceInitiatedShutdownBehavior") {
+            Some(b) => attributes::shutdown_behavior(b)?,
+            None => "stop".into(),
+        },
+        ..Settings::default()
+    };
     let scope = ctx.scope();
     let ids = ctx.store.write(|tx| {
         purge_expired(ctx, tx, &scope);
@@ -495,6 +504,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 http_endpoint: metadata.http_endpoint.clone(),
                 instance_metadata_tags: metadata.tags.clone(),
                 user_data: user_data.clone(),
+                settings: settings.clone(),
                 created: ctx.clock.now,
                 launch_time: ctx.clock.now,
                 action: Action::Launch,
