@@ -44,6 +44,7 @@ SERVICES = {
         "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation",
         "CreateDhcpOptions", "DeleteDhcpOptions", "DescribeDhcpOptions", "AssociateDhcpOptions",
         "DescribeInstanceAttribute", "ModifyInstanceAttribute", "DescribeVolumes",
+        "AssociateAddress", "DisassociateAddress",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

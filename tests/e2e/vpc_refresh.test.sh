@@ -92,6 +92,21 @@ expect_error "two attributes in one call" InvalidParameterCombination ec2 modify
 VOLUME=$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].BlockDeviceMappings[0].Ebs.VolumeId')
 check_eq "the root volume as DescribeVolumes shows it" "$INSTANCE /dev/xvda gp3 8 in-use" \
     "$(q ec2 describe-volumes --volume-ids "$VOLUME" --query "Volumes[0].join(' ', [Attachments[0].InstanceId, Attachments[0].Device, VolumeType, to_string(Size), State])")"
+# aws_eip + aws_eip_association on the instance (the VPC needs an internet gateway first).
+ALLOC=$(q ec2 allocate-address --domain vpc --query AllocationId)
+expect_error "an Elastic IP needs an internet gateway" Gateway.NotAttached ec2 associate-address --allocation-id "$ALLOC" --instance-id "$INSTANCE"
+IGW=$(q ec2 create-internet-gateway --query InternetGateway.InternetGatewayId)
+q ec2 attach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
+ASSOC=$(q ec2 associate-address --allocation-id "$ALLOC" --instance-id "$INSTANCE" --query AssociationId)
+check_match "associate-address answers an association" '^eipassoc-[0-9a-f]{17}$' "$ASSOC"
+check_eq "the instance and the address name each other" \
+    "$(q ec2 describe-addresses --allocation-ids "$ALLOC" --query 'Addresses[0].PublicIp') $INSTANCE" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].PublicIpAddress') $(q ec2 describe-addresses --allocation-ids "$ALLOC" --query 'Addresses[0].InstanceId')"
+q ec2 disassociate-address --association-id "$ASSOC" >/dev/null
+expect_error "a gone association" InvalidAssociationID.NotFound ec2 disassociate-address --association-id "$ASSOC"
+q ec2 release-address --allocation-id "$ALLOC" >/dev/null
+q ec2 detach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
+q ec2 delete-internet-gateway --internet-gateway-id "$IGW" >/dev/null
 q ec2 modify-instance-attribute --instance-id "$INSTANCE" --no-disable-api-termination >/dev/null
 q ec2 terminate-instances --instance-ids "$INSTANCE" >/dev/null
 q ec2 wait instance-terminated --instance-ids "$INSTANCE"

@@ -12,6 +12,7 @@ use airlock_protocol::ApiResult;
 use airlock_store::Kind;
 use serde_json::{json, Value};
 
+pub mod address;
 pub mod cidr;
 pub mod common;
 pub mod dataplane;
@@ -188,6 +189,14 @@ pub static SERVICE: Service = Service {
         (
             "DescribeVolumes",
             Handler::Output(instances::describe_volumes),
+        ),
+        (
+            "AssociateAddress",
+            Handler::Output(address::associate_address),
+        ),
+        (
+            "DisassociateAddress",
+            Handler::Output(address::disassociate_address),
         ),
         ("CreateRoute", Handler::Value(routes::create_route)),
         ("DeleteRoute", Handler::Value(routes::delete_route)),

@@ -82,7 +82,9 @@ pub fn release_public_ip(tx: &mut Tx<'_>, ip: &str) {
 }
 
 impl Address {
-    fn json(&self) -> Value {
+    /// The address as DescribeAddresses shows it; `instance`: the instance whose interface holds
+    /// it, if any.
+    fn json(&self, instance: Option<&str>) -> Value {
         let mut v = json!({
             "AllocationId": self.allocation_id, "PublicIp": self.public_ip, "Domain": "vpc",
             "PublicIpv4Pool": "amazon", "NetworkBorderGroup": self.region, "Tags": tags_json(&self.tags),
@@ -92,6 +94,9 @@ impl Address {
             v["NetworkInterfaceId"] = json!(eni);
             v["NetworkInterfaceOwnerId"] = json!(self.owner);
             v["PrivateIpAddress"] = json!(private);
+        }
+        if let Some(i) = instance {
+            v["InstanceId"] = json!(i);
         }
         v
     }
@@ -141,7 +146,8 @@ fn get_address(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc
 pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     if let Some(d) = input::str(input, "Domain") {
-        if d != "vpc" && d != "standard" {
+        // Some SDK-based tools send an empty domain; AWS takes it as `vpc`.
+        if !d.is_empty() && d != "vpc" && d != "standard" {
             return Err(ApiError::invalid_parameter_value(format!(
                 "Invalid value '{d}' for domain."
             )));
@@ -169,7 +175,7 @@ pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, a.clone())?;
         Ok::<_, ApiError>(a)
     })?;
-    let mut v = a.json();
+    let mut v = a.json(None);
     v.as_object_mut().map(|o| o.remove("Tags"));
     if !a.tags.is_empty() {
         v["Tags"] = tags_json(&a.tags);
@@ -204,7 +210,17 @@ pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let ips = input::strs(input, "PublicIps");
     let filters = common::filters(input);
     let scope = ctx.scope();
-    let all = ctx.store.read(|v| v.list::<Address>(&scope));
+    let (all, enis) = ctx.store.read(|v| {
+        (
+            v.list::<Address>(&scope),
+            v.list::<eni::NetworkInterface>(&scope),
+        )
+    });
+    let instance_of = |a: &Address| {
+        let (_, eni_id, _) = a.association.as_ref()?;
+        let e = enis.iter().find(|e| &e.id == eni_id)?;
+        e.attachment.as_ref().map(|att| att.instance_id.clone())
+    };
     for id in &ids {
         if !all.iter().any(|a| &a.allocation_id == id) {
             return Err(ApiError::new(
@@ -227,7 +243,7 @@ pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             || ids.contains(&a.allocation_id)
             || ips.contains(&a.public_ip);
         if named && common::matches(a.as_ref(), &filters)? {
-            out.push(a.json());
+            out.push(a.json(instance_of(&a).as_deref()));
         }
     }
     Ok(json!({"Addresses": out}))
