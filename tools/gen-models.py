@@ -70,6 +70,7 @@ SERVICES = {
         "DescribeListenerCertificates", "AddListenerCertificates", "RemoveListenerCertificates",
         "CreateRule", "DescribeRules", "ModifyRule", "DeleteRule",
         "AddTags", "RemoveTags", "DescribeTags", "DescribeSSLPolicies",
+        "DescribeListenerAttributes", "ModifyListenerAttributes",
     ],
     ("mwaa", "2020-07-01"): [
         "CreateEnvironment", "GetEnvironment", "ListEnvironments", "UpdateEnvironment",

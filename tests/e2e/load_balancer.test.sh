@@ -63,8 +63,18 @@ expect_error "a certificate imported in another region is not found" Certificate
     --certificates "CertificateArn=$OTHER_REGION" --default-actions "Type=forward,TargetGroupArn=$TG"
 expect_error "an HTTPS listener without a certificate is refused" ValidationError \
     elbv2 create-listener --load-balancer-arn "$LB" --protocol HTTPS --port 443 --default-actions "Type=forward,TargetGroupArn=$TG"
-q elbv2 create-listener --load-balancer-arn "$LB" --protocol HTTPS --port 443 \
-    --certificates "CertificateArn=$CERT" --default-actions "Type=forward,TargetGroupArn=$TG" >/dev/null
+LISTENER=$(q elbv2 create-listener --load-balancer-arn "$LB" --protocol HTTPS --port 443 \
+    --certificates "CertificateArn=$CERT" --default-actions "Type=forward,TargetGroupArn=$TG" --query 'Listeners[0].ListenerArn')
+# What Terraform's aws_lb_listener reads on every refresh.
+check_eq "an HTTPS listener's attributes: the server header on, AWS's request header names" \
+    "true X-Amzn-Tls-Version" \
+    "$(q elbv2 describe-listener-attributes --listener-arn "$LISTENER" --query "join(' ', [Attributes[?Key=='routing.http.response.server.enabled'].Value | [0], Attributes[?Key=='routing.http.request.x_amzn_tls_version.header_name'].Value | [0]])")"
+q elbv2 modify-listener-attributes --listener-arn "$LISTENER" \
+    --attributes Key=routing.http.response.server.enabled,Value=false >/dev/null
+check_eq "a changed attribute sticks" "false" \
+    "$(q elbv2 describe-listener-attributes --listener-arn "$LISTENER" --query "Attributes[?Key=='routing.http.response.server.enabled'].Value | [0]")"
+expect_error "a TCP attribute on an HTTPS listener" InvalidConfigurationRequest elbv2 modify-listener-attributes \
+    --listener-arn "$LISTENER" --attributes Key=tcp.idle_timeout.seconds,Value=120
 
 health() { q elbv2 describe-target-health --target-group-arn "$TG" --query 'TargetHealthDescriptions[].join(`:`, [TargetHealth.State, TargetHealth.Reason || `-`])' | sort -u | tr '\n' ' '; }
 all_are() { [[ $(health) == "$1 " ]]; }

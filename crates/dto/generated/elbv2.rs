@@ -360,6 +360,18 @@ pub struct DeregisterTargetsOutput {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeListenerAttributesInput {
+    #[serde(rename = "ListenerArn")]
+    pub listener_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeListenerAttributesOutput {
+    #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<ListenerAttribute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeListenerCertificatesInput {
     #[serde(rename = "ListenerArn")]
     pub listener_arn: String,
@@ -676,6 +688,14 @@ pub struct Listener {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListenerAttribute {
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListenerNotFoundException {
 }
 
@@ -753,6 +773,20 @@ pub struct Matcher {
     pub grpc_code: Option<String>,
     #[serde(rename = "HttpCode", default, skip_serializing_if = "Option::is_none")]
     pub http_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyListenerAttributesInput {
+    #[serde(rename = "Attributes")]
+    pub attributes: Vec<ListenerAttribute>,
+    #[serde(rename = "ListenerArn")]
+    pub listener_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyListenerAttributesOutput {
+    #[serde(rename = "Attributes", default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<Vec<ListenerAttribute>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

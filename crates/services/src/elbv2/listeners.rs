@@ -49,6 +49,9 @@ pub struct Listener {
     /// The listener's default rule (DescribeRules shows it with `IsDefault`).
     pub default_rule_arn: String,
     pub default_rule_tags: Vec<Tag>,
+    /// Attributes changed from AWS's defaults (ModifyListenerAttributes).
+    #[serde(default)]
+    pub attributes: Vec<super::Attribute>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     pub tags: Vec<Tag>,
@@ -349,6 +352,7 @@ pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             alpn_policy: alpn,
             mutual_authentication: mutual,
             default_rule_tags: Vec::new(),
+            attributes: Vec::new(),
             created: ctx.clock.now,
             tags: tags.clone(),
         };

@@ -25,6 +25,7 @@
 pub mod actions;
 pub mod dataplane;
 pub mod dns;
+pub mod listener_attributes;
 pub mod listeners;
 pub mod loadbalancers;
 pub mod routing;
@@ -122,6 +123,14 @@ pub static SERVICE: Service = Service {
         ),
         ("ModifyListener", Handler::Value(listeners::modify_listener)),
         ("DeleteListener", Handler::Value(listeners::delete_listener)),
+        (
+            "DescribeListenerAttributes",
+            Handler::Output(listener_attributes::describe_listener_attributes),
+        ),
+        (
+            "ModifyListenerAttributes",
+            Handler::Output(listener_attributes::modify_listener_attributes),
+        ),
         (
             "DescribeListenerCertificates",
             Handler::Value(listeners::describe_listener_certificates),
