@@ -154,6 +154,31 @@ pub(crate) mod test_support {
         super::root(account, "test")
     }
 
+    /// Calls an EC2 operation through EC2's registration (its `before` hook included).
+    pub fn ec2(
+        ctx: &Ctx<'_>,
+        op: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, airlock_protocol::ApiError> {
+        crate::ec2::SERVICE
+            .call_value(ctx, op, &input)
+            .expect("implemented")
+    }
+
+    /// A new VPC with `cidr` and one subnet with `subnet_cidr`: their ids.
+    pub fn vpc_with_subnet(ctx: &Ctx<'_>, cidr: &str, subnet_cidr: &str) -> (String, String) {
+        let vpc = ec2(ctx, "CreateVpc", serde_json::json!({ "CidrBlock": cidr })).unwrap();
+        let vpc_id = vpc["Vpc"]["VpcId"].as_str().unwrap().to_owned();
+        let subnet = ec2(
+            ctx,
+            "CreateSubnet",
+            serde_json::json!({ "VpcId": vpc_id, "CidrBlock": subnet_cidr }),
+        )
+        .unwrap();
+        let subnet_id = subnet["Subnet"]["SubnetId"].as_str().unwrap().to_owned();
+        (vpc_id, subnet_id)
+    }
+
     pub fn ctx_as<'a>(store: &'a Store, config: &'a Config, principal: Principal) -> Ctx<'a> {
         Ctx {
             store,

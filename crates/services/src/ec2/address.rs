@@ -241,15 +241,9 @@ pub fn disassociate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store, vpc_with_subnet};
     use crate::{Config, Ctx};
     use serde_json::{json, Value};
-
-    fn call(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value, airlock_protocol::ApiError> {
-        crate::ec2::SERVICE
-            .call_value(ctx, op, &input)
-            .expect("implemented")
-    }
 
     fn public_ip(ctx: &Ctx<'_>, id: &str) -> Value {
         call(ctx, "DescribeInstances", json!({"InstanceIds": [id]})).unwrap()["Reservations"][0]
@@ -336,18 +330,11 @@ mod tests {
         let store = store();
         let config = Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let vpc = call(&ctx, "CreateVpc", json!({"CidrBlock": "10.0.0.0/16"})).unwrap();
-        let vpc_id = vpc["Vpc"]["VpcId"].as_str().unwrap().to_owned();
-        let subnet = call(
-            &ctx,
-            "CreateSubnet",
-            json!({"VpcId": vpc_id, "CidrBlock": "10.0.1.0/24"}),
-        )
-        .unwrap();
+        let (_, subnet_id) = vpc_with_subnet(&ctx, "10.0.0.0/16", "10.0.1.0/24");
         let eni = call(
             &ctx,
             "CreateNetworkInterface",
-            json!({"SubnetId": subnet["Subnet"]["SubnetId"]}),
+            json!({"SubnetId": subnet_id}),
         )
         .unwrap();
         let alloc = call(&ctx, "AllocateAddress", json!({})).unwrap()["AllocationId"].clone();

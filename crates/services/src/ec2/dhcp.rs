@@ -290,15 +290,9 @@ pub fn delete_dhcp_options(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::test_support::{ctx_as, root_principal, store};
-    use crate::{Config, Ctx};
-    use serde_json::{json, Value};
-
-    fn call(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value, airlock_protocol::ApiError> {
-        crate::ec2::SERVICE
-            .call_value(ctx, op, &input)
-            .expect("implemented")
-    }
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store};
+    use crate::Config;
+    use serde_json::json;
 
     /// The region's default set is what VPCs start with; a new set can be associated, is then in
     /// use, and can be deleted once the VPC goes back to the default.

@@ -631,15 +631,9 @@ pub fn replace_network_acl_association(ctx: &Ctx<'_>, input: &Value) -> ApiResul
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store, vpc_with_subnet};
     use crate::{Config, Ctx};
     use serde_json::{json, Value};
-
-    fn call(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value, airlock_protocol::ApiError> {
-        crate::ec2::SERVICE
-            .call_value(ctx, op, &input)
-            .expect("implemented")
-    }
 
     fn acls(ctx: &Ctx<'_>, input: Value) -> Vec<Value> {
         call(ctx, "DescribeNetworkAcls", input).unwrap()["NetworkAcls"]
@@ -655,15 +649,7 @@ mod tests {
         let store = store();
         let config = Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let vpc = call(&ctx, "CreateVpc", json!({"CidrBlock": "10.0.0.0/16"})).unwrap();
-        let vpc_id = vpc["Vpc"]["VpcId"].as_str().unwrap().to_owned();
-        let subnet = call(
-            &ctx,
-            "CreateSubnet",
-            json!({"VpcId": vpc_id, "CidrBlock": "10.0.1.0/24"}),
-        )
-        .unwrap();
-        let subnet_id = subnet["Subnet"]["SubnetId"].as_str().unwrap().to_owned();
+        let (vpc_id, subnet_id) = vpc_with_subnet(&ctx, "10.0.0.0/16", "10.0.1.0/24");
         let found = acls(
             &ctx,
             json!({"Filters": [{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "default", "Values": ["true"]}]}),
@@ -752,15 +738,7 @@ mod tests {
         let store = store();
         let config = Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let vpc = call(&ctx, "CreateVpc", json!({"CidrBlock": "10.1.0.0/16"})).unwrap();
-        let vpc_id = vpc["Vpc"]["VpcId"].as_str().unwrap().to_owned();
-        let subnet = call(
-            &ctx,
-            "CreateSubnet",
-            json!({"VpcId": vpc_id, "CidrBlock": "10.1.1.0/24"}),
-        )
-        .unwrap();
-        let subnet_id = subnet["Subnet"]["SubnetId"].as_str().unwrap().to_owned();
+        let (vpc_id, subnet_id) = vpc_with_subnet(&ctx, "10.1.0.0/16", "10.1.1.0/24");
         let created = call(
             &ctx,
             "CreateNetworkAcl",

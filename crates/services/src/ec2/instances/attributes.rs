@@ -451,15 +451,9 @@ pub fn describe_volumes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 #[cfg(test)]
 mod tests {
-    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store};
     use crate::{Config, Ctx};
     use serde_json::{json, Value};
-
-    fn call(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value, airlock_protocol::ApiError> {
-        crate::ec2::SERVICE
-            .call_value(ctx, op, &input)
-            .expect("implemented")
-    }
 
     fn attribute(ctx: &Ctx<'_>, id: &str, name: &str) -> Value {
         call(
