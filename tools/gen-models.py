@@ -44,7 +44,7 @@ SERVICES = {
         "DeleteNetworkAclEntry", "ReplaceNetworkAclEntry", "ReplaceNetworkAclAssociation",
         "CreateDhcpOptions", "DeleteDhcpOptions", "DescribeDhcpOptions", "AssociateDhcpOptions",
         "DescribeInstanceAttribute", "ModifyInstanceAttribute", "DescribeVolumes",
-        "AssociateAddress", "DisassociateAddress",
+        "AssociateAddress", "DisassociateAddress", "ModifyNetworkInterfaceAttribute",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

@@ -89,6 +89,15 @@ check_eq "shutdown behaviour and stop protection defaults" "stop false" \
 expect_error "a protected instance is not terminated" OperationNotPermitted ec2 terminate-instances --instance-ids "$INSTANCE"
 expect_error "two attributes in one call" InvalidParameterCombination ec2 modify-instance-attribute --instance-id "$INSTANCE" \
     --source-dest-check '{"Value": false}' --disable-api-termination '{"Value": false}'
+# vpc_security_group_ids and source_dest_check change through the primary interface.
+ENI=$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].NetworkInterfaces[0].NetworkInterfaceId')
+WEB_SG=$(q ec2 create-security-group --group-name web --description web --vpc-id "$VPC" --query GroupId)
+q ec2 modify-network-interface-attribute --network-interface-id "$ENI" --groups "$WEB_SG" >/dev/null
+q ec2 modify-instance-attribute --instance-id "$INSTANCE" --no-source-dest-check >/dev/null
+check_eq "the instance's groups and source/destination check, as the interface shows them" "$WEB_SG false" \
+    "$(q ec2 describe-network-interfaces --network-interface-ids "$ENI" --query "NetworkInterfaces[0].join(' ', [Groups[0].GroupId, to_string(SourceDestCheck)])")"
+check_eq "and as the instance shows them" "$WEB_SG false" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query "Reservations[0].Instances[0].join(' ', [SecurityGroups[0].GroupId, to_string(SourceDestCheck)])")"
 VOLUME=$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].BlockDeviceMappings[0].Ebs.VolumeId')
 check_eq "the root volume as DescribeVolumes shows it" "$INSTANCE /dev/xvda gp3 8 in-use" \
     "$(q ec2 describe-volumes --volume-ids "$VOLUME" --query "Volumes[0].join(' ', [Attachments[0].InstanceId, Attachments[0].Device, VolumeType, to_string(Size), State])")"
@@ -117,6 +126,7 @@ check_eq "the root volume went with the instance" "0" \
 q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null
 expect_error "a VPC with a custom ACL cannot be deleted" DependencyViolation ec2 delete-vpc --vpc-id "$VPC"
 q ec2 delete-network-acl --network-acl-id "$CUSTOM" >/dev/null
+q ec2 delete-security-group --group-id "$WEB_SG" >/dev/null
 q ec2 delete-vpc --vpc-id "$VPC" >/dev/null
 check_eq "the VPC's ACLs went with it" "0" \
     "$(q ec2 describe-network-acls --filters Name=vpc-id,Values="$VPC" --query 'length(NetworkAcls)')"

@@ -1612,11 +1612,25 @@ pub struct ElasticInferenceAcceleratorAssociation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnaSrdSpecification {
+    #[serde(rename = "EnaSrdEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_enabled: Option<bool>,
+    #[serde(rename = "EnaSrdUdpSpecification", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_udp_specification: Option<EnaSrdUdpSpecification>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnaSrdSpecificationRequest {
     #[serde(rename = "EnaSrdEnabled", default, skip_serializing_if = "Option::is_none")]
     pub ena_srd_enabled: Option<bool>,
     #[serde(rename = "EnaSrdUdpSpecification", default, skip_serializing_if = "Option::is_none")]
     pub ena_srd_udp_specification: Option<EnaSrdUdpSpecificationRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EnaSrdUdpSpecification {
+    #[serde(rename = "EnaSrdUdpEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_udp_enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2412,6 +2426,32 @@ pub struct ModifyInstanceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyNetworkInterfaceAttributeRequest {
+    #[serde(rename = "AssociatePublicIpAddress", default, skip_serializing_if = "Option::is_none")]
+    pub associate_public_ip_address: Option<bool>,
+    #[serde(rename = "AssociatedSubnetIds", default, skip_serializing_if = "Option::is_none")]
+    pub associated_subnet_ids: Option<Vec<String>>,
+    #[serde(rename = "Attachment", default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<NetworkInterfaceAttachmentChanges>,
+    #[serde(rename = "ConnectionTrackingSpecification", default, skip_serializing_if = "Option::is_none")]
+    pub connection_tracking_specification: Option<ConnectionTrackingSpecificationRequest>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<AttributeValue>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EnaSrdSpecification", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_specification: Option<EnaSrdSpecification>,
+    #[serde(rename = "EnablePrimaryIpv6", default, skip_serializing_if = "Option::is_none")]
+    pub enable_primary_ipv6: Option<bool>,
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+    #[serde(rename = "SourceDestCheck", default, skip_serializing_if = "Option::is_none")]
+    pub source_dest_check: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifySubnetAttributeRequest {
     #[serde(rename = "AssignIpv6AddressOnCreation", default, skip_serializing_if = "Option::is_none")]
     pub assign_ipv6_address_on_creation: Option<AttributeBooleanValue>,
@@ -2741,6 +2781,18 @@ pub struct NetworkInterfaceAttachment {
     pub network_card_index: Option<i64>,
     #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkInterfaceAttachmentChanges {
+    #[serde(rename = "AttachmentId", default, skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    #[serde(rename = "DefaultEnaQueueCount", default, skip_serializing_if = "Option::is_none")]
+    pub default_ena_queue_count: Option<bool>,
+    #[serde(rename = "DeleteOnTermination", default, skip_serializing_if = "Option::is_none")]
+    pub delete_on_termination: Option<bool>,
+    #[serde(rename = "EnaQueueCount", default, skip_serializing_if = "Option::is_none")]
+    pub ena_queue_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -52,6 +52,9 @@ pub struct NetworkInterface {
     /// The instance it is attached to (instances' primary interfaces).
     #[serde(default)]
     pub attachment: Option<Attachment>,
+    /// `SourceDestCheck` turned off (it is on by default).
+    #[serde(default)]
+    pub no_source_dest_check: bool,
 }
 
 impl Record for NetworkInterface {
@@ -79,6 +82,14 @@ impl NetworkInterface {
         vpc::private_dns_name(&self.region, self.private_ip)
     }
 
+    pub fn source_dest_check(&self) -> bool {
+        !self.no_source_dest_check
+    }
+
+    pub fn set_source_dest_check(&mut self, on: bool) {
+        self.no_source_dest_check = !on;
+    }
+
     fn attached(&self, f: impl Fn(&Attachment) -> String) -> Field {
         Some(self.attachment.iter().map(f).collect())
     }
@@ -95,7 +106,7 @@ impl NetworkInterface {
             "Groups": sg::identifiers(groups, &self.groups), "InterfaceType": self.interface_type,
             "MacAddress": self.mac, "OwnerId": self.owner, "PrivateDnsName": self.private_dns_name(),
             "PrivateIpAddress": self.ip(), "RequesterManaged": self.requester_managed,
-            "SourceDestCheck": true, "Status": self.status, "TagSet": tags_json(&self.tags),
+            "SourceDestCheck": self.source_dest_check(), "Status": self.status, "TagSet": tags_json(&self.tags),
             "Ipv6Addresses": [], "Ipv4Prefixes": [], "Ipv6Prefixes": [], "DenyAllIgwTraffic": false,
             "Ipv6Native": false,
         });
@@ -262,6 +273,7 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<Ne
         association_id: None,
         tags: spec.tags,
         attachment: None,
+        no_source_dest_check: false,
     };
     tx.put(&scope, e.clone())?;
     Ok(e)
@@ -333,6 +345,94 @@ pub fn describe_network_interfaces(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Va
     Ok(res)
 }
 
+/// ModifyNetworkInterfaceAttribute: the description, the security groups, the
+/// source/destination check or the attachment's DeleteOnTermination, one per call.
+pub fn modify_network_interface_attribute(
+    ctx: &Ctx<'_>,
+    input: &Value,
+) -> ApiResult<airlock_protocol::Output> {
+    use airlock_dto::ec2 as dto;
+    input::dry_run(input)?;
+    let req: dto::ModifyNetworkInterfaceAttributeRequest = crate::input::typed(input)?;
+    let given: Vec<&str> = [
+        ("description", req.description.is_some()),
+        ("groupSet", req.groups.is_some()),
+        ("sourceDestCheck", req.source_dest_check.is_some()),
+        ("attachment", req.attachment.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    if given.len() > 1 {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            format!(
+                "Fields for multiple attribute types specified: {}",
+                given.join(", ")
+            ),
+        ));
+    }
+    if given.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter attribute",
+        ));
+    }
+    let id = req.network_interface_id.clone();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut e = (*tx.get::<NetworkInterface>(&scope, &id).ok_or_else(|| {
+            common::not_found(
+                "InvalidNetworkInterfaceID.NotFound",
+                "network interface",
+                &id,
+            )
+        })?)
+        .clone();
+        // Interfaces AWS services own are changed through those services.
+        if e.requester_managed {
+            return Err(ApiError::new(
+                "AuthFailure",
+                "You do not have permission to access the specified resource.",
+            ));
+        }
+        if let Some(d) = &req.description {
+            e.description = d.value.clone().unwrap_or_default();
+        }
+        if let Some(groups) = &req.groups {
+            if groups.is_empty() {
+                return Err(ApiError::missing_parameter(
+                    "The request must contain the parameter groupId",
+                ));
+            }
+            sg::resolve_groups(tx, &scope, &e.vpc_id, groups)?;
+            e.groups = groups.clone();
+        }
+        if let Some(check) = req.source_dest_check.as_ref().and_then(|c| c.value) {
+            e.set_source_dest_check(check);
+        }
+        if let Some(change) = &req.attachment {
+            let wanted = change.attachment_id.as_deref().unwrap_or_default();
+            let Some(att) = e.attachment.as_mut().filter(|a| a.id == wanted) else {
+                return Err(ApiError::new(
+                    "InvalidAttachmentID.NotFound",
+                    format!("Interface '{id}' is not attached with attachment ID '{wanted}'"),
+                ));
+            };
+            if let Some(d) = change.delete_on_termination {
+                att.delete_on_termination = d;
+                if let Some(i) = tx.get::<super::instances::Instance>(&scope, &att.instance_id) {
+                    let mut i = (*i).clone();
+                    i.delete_eni_on_termination = d;
+                    tx.put(&scope, i)?;
+                }
+            }
+        }
+        tx.put(&scope, e)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(airlock_protocol::Output::new(json!({})))
+}
+
 pub fn delete_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let id = input::req(input, "NetworkInterfaceId")?;
@@ -355,4 +455,70 @@ pub fn delete_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
         Ok::<_, ApiError>(())
     })?;
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod modify_tests {
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store, vpc_with_subnet};
+    use crate::Config;
+    use serde_json::json;
+
+    /// One attribute per call; the groups and the source/destination check stick and show in
+    /// DescribeNetworkInterfaces (and, for an instance's primary interface, DescribeInstances).
+    #[test]
+    fn interface_attributes_change_one_at_a_time() {
+        let store = store();
+        let config = Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let (vpc_id, subnet_id) = vpc_with_subnet(&ctx, "10.0.0.0/16", "10.0.1.0/24");
+        let sg = call(
+            &ctx,
+            "CreateSecurityGroup",
+            json!({"GroupName": "web", "Description": "web", "VpcId": vpc_id}),
+        )
+        .unwrap()["GroupId"]
+            .clone();
+        let eni = call(
+            &ctx,
+            "CreateNetworkInterface",
+            json!({"SubnetId": subnet_id}),
+        )
+        .unwrap()["NetworkInterface"]["NetworkInterfaceId"]
+            .clone();
+        let both = call(
+            &ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": eni, "Groups": [sg], "SourceDestCheck": {"Value": false}}),
+        )
+        .unwrap_err();
+        assert_eq!(both.code, "InvalidParameterCombination");
+        call(
+            &ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": eni, "Groups": [sg]}),
+        )
+        .unwrap();
+        call(
+            &ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": eni, "SourceDestCheck": {"Value": false}}),
+        )
+        .unwrap();
+        let d = call(
+            &ctx,
+            "DescribeNetworkInterfaces",
+            json!({"NetworkInterfaceIds": [eni]}),
+        )
+        .unwrap();
+        let e = &d["NetworkInterfaces"][0];
+        assert_eq!(e["Groups"][0]["GroupId"], sg);
+        assert_eq!(e["SourceDestCheck"], false);
+        let unknown = call(
+            &ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": eni, "Groups": ["sg-0123456789abcdef0"]}),
+        )
+        .unwrap_err();
+        assert_eq!(unknown.code, "InvalidGroup.NotFound");
+    }
 }

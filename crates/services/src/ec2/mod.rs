@@ -191,6 +191,10 @@ pub static SERVICE: Service = Service {
             Handler::Output(instances::describe_volumes),
         ),
         (
+            "ModifyNetworkInterfaceAttribute",
+            Handler::Output(eni::modify_network_interface_attribute),
+        ),
+        (
             "AssociateAddress",
             Handler::Output(address::associate_address),
         ),

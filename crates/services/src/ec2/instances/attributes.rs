@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// What ModifyInstanceAttribute changes; AWS's defaults for a new instance.
+/// What ModifyInstanceAttribute changes on the instance itself (the source/destination check is
+/// its primary interface's); AWS's defaults for a new instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -22,7 +23,6 @@ pub struct Settings {
     pub disable_api_stop: bool,
     /// `stop` or `terminate`.
     pub shutdown_behavior: String,
-    pub source_dest_check: bool,
     pub root_delete_on_termination: bool,
 }
 
@@ -32,7 +32,6 @@ impl Default for Settings {
             disable_api_termination: false,
             disable_api_stop: false,
             shutdown_behavior: "stop".into(),
-            source_dest_check: true,
             root_delete_on_termination: true,
         }
     }
@@ -136,7 +135,13 @@ pub fn describe_instance_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
             })
         }
         "productCodes" => out.product_codes = Some(Vec::new()),
-        "sourceDestCheck" => out.source_dest_check = bool_value(s.source_dest_check),
+        "sourceDestCheck" => {
+            let check = ctx.store.read(|v| {
+                v.get::<eni::NetworkInterface>(&scope, &i.eni_id)
+                    .is_none_or(|e| e.source_dest_check())
+            });
+            out.source_dest_check = bool_value(check)
+        }
         "groupSet" => {
             let groups = ctx.store.read(|v| {
                 let ids = v
@@ -304,7 +309,14 @@ pub fn modify_instance_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outp
             Change::DisableApiTermination(b) => i.settings.disable_api_termination = b,
             Change::DisableApiStop(b) => i.settings.disable_api_stop = b,
             Change::ShutdownBehavior(v) => i.settings.shutdown_behavior = shutdown_behavior(&v)?,
-            Change::SourceDestCheck(b) => i.settings.source_dest_check = b,
+            // The primary interface's setting is the instance's.
+            Change::SourceDestCheck(b) => {
+                if let Some(e) = tx.get::<eni::NetworkInterface>(&scope, &i.eni_id) {
+                    let mut e = (*e).clone();
+                    e.set_source_dest_check(b);
+                    tx.put(&scope, e)?;
+                }
+            }
             Change::RootDeleteOnTermination(b) => i.settings.root_delete_on_termination = b,
             Change::EbsOptimized(b) => i.ebs_optimized = b,
             Change::InstanceType(t) => {

@@ -169,7 +169,7 @@ impl Seen<'_> {
             "EbsOptimized": i.ebs_optimized, "EnaSupport": true, "Hypervisor": "xen",
             "NetworkInterfaces": interfaces, "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs",
             "SecurityGroups": sg::identifiers(self.groups, &self.group_ids()),
-            "SourceDestCheck": i.settings.source_dest_check, "VirtualizationType": "hvm",
+            "SourceDestCheck": self.eni.is_none_or(|e| e.source_dest_check()), "VirtualizationType": "hvm",
             "CpuOptions": {"CoreCount": cores, "ThreadsPerCore": threads},
             "CapacityReservationSpecification": {"CapacityReservationPreference": "open"},
             "HibernationOptions": {"Configured": false},
