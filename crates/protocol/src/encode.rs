@@ -15,6 +15,10 @@ pub struct Output {
     value: Box<dyn Encode>,
     /// About how many bytes the encoded output takes (0: unknown).
     size: usize,
+    /// A raw payload written as the body (rest-xml blob payloads: an object's bytes).
+    pub(crate) payload: Option<Vec<u8>>,
+    /// The answer's HTTP status where the operation's is not fixed (rest-xml: S3's 206).
+    pub(crate) status: Option<u16>,
 }
 
 impl Output {
@@ -22,6 +26,8 @@ impl Output {
         Output {
             value: Box::new(Plain(value)),
             size: 0,
+            payload: None,
+            status: None,
         }
     }
 
@@ -37,6 +43,8 @@ impl Output {
         Output {
             value: Box::new(Cached { of, view, value }),
             size: 0,
+            payload: None,
+            status: None,
         }
     }
 
@@ -44,6 +52,19 @@ impl Output {
     /// the right size rather than one that keeps growing.
     pub fn with_size(mut self, bytes: usize) -> Output {
         self.size = bytes;
+        self
+    }
+
+    /// With the bytes of the output's blob payload (rest-xml: GetObject's body), which the
+    /// encoder writes as the body as they are.
+    pub fn with_payload(mut self, bytes: Vec<u8>) -> Output {
+        self.payload = Some(bytes);
+        self
+    }
+
+    /// With an HTTP status other than the operation's (rest-xml; S3's 206 Partial Content).
+    pub fn with_status(mut self, status: u16) -> Output {
+        self.status = Some(status);
         self
     }
 

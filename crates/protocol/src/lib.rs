@@ -27,6 +27,7 @@ pub mod envelope;
 pub mod json;
 pub mod query;
 pub mod rest;
+pub mod restxml;
 pub mod validate;
 pub mod xml;
 
@@ -88,5 +89,6 @@ pub fn decode(
         Protocol::RestJson => {
             rest::decode_json(model, op, &target.path_params, req.body, req.query)
         }
+        Protocol::RestXml => restxml::decode(model, op, &target.path_params, req),
     }
 }
