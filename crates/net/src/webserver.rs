@@ -111,6 +111,7 @@ impl Site {
             region: self.scope.region.clone(),
             request_id: String::new(),
             now: OffsetDateTime::now_utc(),
+            body: &[],
         }
     }
 

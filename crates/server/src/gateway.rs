@@ -2,7 +2,7 @@
 
 use crate::auth::{self, Caller};
 use crate::AppState;
-use airlock_protocol::classify::{classify, unknown_operation, unknown_request, Target};
+use airlock_protocol::classify::{classify_request, unknown_operation, unknown_request, Target};
 use airlock_protocol::envelope::{self, Response as Wire};
 use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
 use airlock_services::{ids, Ctx};
@@ -123,7 +123,20 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .collect();
 
     // An oversized body is answered in the protocol's envelope once the service is known.
-    let (body, too_large) = match axum::body::to_bytes(body, state.config.max_body).await {
+    // Object uploads (S3) may be larger.
+    let head = HttpRequest {
+        method,
+        path: raw_path,
+        query: raw_query,
+        headers: &headers,
+        body: &[],
+    };
+    let max_body = if airlock_protocol::classify::takes_blob_payload(&head) {
+        state.config.max_object_body
+    } else {
+        state.config.max_body
+    };
+    let (body, too_large) = match axum::body::to_bytes(body, max_body).await {
         Ok(b) => (b, false),
         Err(_) => (Bytes::new(), true),
     };
@@ -155,13 +168,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form = airlock_protocol::form(&http);
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
-    let Some(target) = classify(
-        method,
-        raw_path,
-        header("x-amz-target"),
-        form_ok,
-        scope_service,
-    ) else {
+    let Some(target) = classify_request(&http, form_ok, scope_service) else {
         let wire = unknown_request(
             method,
             raw_path,
@@ -179,10 +186,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         if too_large {
             return Err(ApiError::new(
                 "RequestEntityTooLarge",
-                format!(
-                    "Request body exceeds the maximum of {} bytes.",
-                    state.config.max_body
-                ),
+                format!("Request body exceeds the maximum of {max_body} bytes."),
             ));
         }
         let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
@@ -217,6 +221,23 @@ fn run(
     request_id: &str,
 ) -> Result<Wire, ApiError> {
     let model = target.model;
+    // aws-chunked bodies (S3 uploads): their data, each chunk's signature verified.
+    let decoded;
+    let http = match caller.chunks {
+        Some(mut chunks) => {
+            let mut data = Vec::with_capacity(http.body.len());
+            chunks
+                .push(http.body, &mut data)
+                .and_then(|()| chunks.finish())
+                .map_err(|e| e.to_api_error())?;
+            decoded = data;
+            &HttpRequest {
+                body: &decoded,
+                ..*http
+            }
+        }
+        None => http,
+    };
     let input = airlock_protocol::decode(target, http, form)?;
     let Some(op) = target.op else {
         return Err(unknown_operation(model.protocol, &target.requested));
@@ -228,9 +249,10 @@ fn run(
         region: caller.region,
         request_id: request_id.to_owned(),
         now: OffsetDateTime::now_utc(),
+        body: http.body,
     };
     match airlock_services::call(&ctx, model.name, &op.name, &input) {
-        Some(Ok(output)) => Ok(envelope::success(model, op, request_id, &output)),
+        Some(Ok(output)) => Ok(envelope::success(model, op, request_id, output)),
         Some(Err(e)) => Err(e),
         None => Err(unknown_operation(model.protocol, &op.name)),
     }
@@ -246,7 +268,10 @@ fn into_response(wire: Wire) -> Response {
         HeaderValue::from_static(wire.content_type),
     );
     for (k, v) in wire.headers {
-        if let Ok(v) = HeaderValue::from_str(&v) {
+        if let (Ok(k), Ok(v)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
             h.insert(k, v);
         }
     }

@@ -30,6 +30,9 @@ pub struct ServerConfig {
     pub services: Config,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Largest body of an operation whose input is a blob payload (S3's PutObject and
+    /// UploadPart), in bytes. Such bodies are still held in memory while a request runs.
+    pub max_object_body: usize,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +44,7 @@ impl Default for ServerConfig {
             auth: true,
             services: Config::default(),
             max_body: 16 * 1024 * 1024,
+            max_object_body: 1024 * 1024 * 1024,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod iam;
 pub mod ids;
 pub mod input;
 pub mod mwaa;
+pub mod s3;
 pub mod service;
 pub mod sts;
 pub mod tags;
@@ -72,6 +73,9 @@ pub struct Ctx<'a> {
     pub region: String,
     pub request_id: String,
     pub now: OffsetDateTime,
+    /// The request's raw payload where the operation takes one as a blob (S3's object bytes,
+    /// `aws-chunked` framing already removed); empty otherwise.
+    pub body: &'a [u8],
 }
 
 impl Ctx<'_> {
