@@ -118,7 +118,7 @@ pub fn decode(
     }
     if let Some(payload) = st.payload.as_deref().and_then(|p| st.member(p)) {
         let target = model.target(payload);
-        let required = st.required.iter().any(|r| *r == payload.name);
+        let required = st.required.contains(&payload.name);
         match &target.kind {
             ShapeKind::Blob => {}
             ShapeKind::Structure(_) => {

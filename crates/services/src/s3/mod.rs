@@ -229,7 +229,7 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let region = match constraint {
         // us-east-1 is the region without a constraint; naming it is refused.
         Some(DEFAULT_REGION) => return Err(invalid_constraint()),
-        Some(c) if c == "EU" => "eu-west-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
         Some(c) if !known_region(c) => return Err(invalid_constraint()),
         Some(c) if ctx.region != DEFAULT_REGION && c != ctx.region => {
             return Err(ApiError::new(
