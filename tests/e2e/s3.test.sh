@@ -156,8 +156,9 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 endpoint, mode, key = sys.argv[1], sys.argv[2], sys.argv[3]
+bucket = sys.argv[4] if len(sys.argv) > 4 else "e2e-bucket"
 data = bytes(range(256)) * 300  # 76800 bytes: two 64 KiB chunks
-url = f"{endpoint}/e2e-bucket/{key}"
+url = f"{endpoint}/{bucket}/{key}"
 creds = Credentials("test", "test")
 headers = {"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data))}
 if mode == "trailer":
@@ -222,12 +223,20 @@ start_server --data-dir "$DATA"
 expect_ok "persistent: mb" s3 mb s3://e2e-durable
 expect_ok "persistent: cp of the 20 MB file" s3 cp --only-show-errors "$WORKDIR/big.bin" s3://e2e-durable/big.bin
 expect_ok "persistent: cp of the small file" s3 cp --only-show-errors "$WORKDIR/small.txt" s3://e2e-durable/small.txt
+# Spooled bodies (a data directory) go through the same aws-chunked decoding.
+for mode in signed trailer; do
+    R=$(NO_PROXY=127.0.0.1 "$PYTHON" "$WORKDIR/chunked.py" "http://127.0.0.1:$PORT" $mode "chunked-$mode.bin" e2e-durable 2>&1 | tail -n 1)
+    read -r STATUS WANT GOT <<<"$R"
+    check_eq "persistent: $mode aws-chunked upload stores the decoded data" "200 \"$WANT\"" "$STATUS $GOT"
+done
+R=$(NO_PROXY=127.0.0.1 "$PYTHON" "$WORKDIR/chunked.py" "http://127.0.0.1:$PORT" tampered chunked-bad.bin e2e-durable 2>&1 | tail -n 1)
+check_match "persistent: a tampered chunk -> 403 SignatureDoesNotMatch" '^403 .*<Code>SignatureDoesNotMatch</Code>' "$R"
 stop_server "$SERVER_PID" KILL
 start_server --data-dir "$DATA"
 expect_ok "after kill -9: cp of the 20 MB file back" s3 cp --only-show-errors s3://e2e-durable/big.bin "$WORKDIR/big.back2"
 check "... byte for byte" cmp "$WORKDIR/big.bin" "$WORKDIR/big.back2"
 expect_ok "after kill -9: the small file" s3 cp --only-show-errors s3://e2e-durable/small.txt "$WORKDIR/small.back2"
 check "... byte for byte" cmp "$WORKDIR/small.txt" "$WORKDIR/small.back2"
-check_eq "no temporary files are left" "" "$(ls "$DATA/s3/tmp" 2>/dev/null)"
+check_eq "no temporary files are left" "" "$(find "$DATA/s3/tmp" "$DATA/tmp" -type f 2>/dev/null)"
 
 finish

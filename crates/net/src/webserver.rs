@@ -111,7 +111,7 @@ impl Site {
             region: self.scope.region.clone(),
             request_id: String::new(),
             now: OffsetDateTime::now_utc(),
-            body: &[],
+            body: airlock_services::Body::EMPTY,
         }
     }
 

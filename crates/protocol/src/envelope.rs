@@ -14,6 +14,8 @@ pub struct Response {
     /// Protocol headers besides Content-Type (request ids, `x-amzn-ErrorType`).
     pub headers: Vec<(Cow<'static, str>, String)>,
     pub body: Vec<u8>,
+    /// A body streamed from a file instead of `body` (S3's GetObject on a persistent store).
+    pub file: Option<crate::encode::FileBody>,
 }
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -119,6 +121,7 @@ fn encode_success(
                 content_type,
                 headers: vec![(Cow::Borrowed("x-amzn-RequestId"), request_id.to_owned())],
                 body,
+                file: None,
             }
         }
     })
@@ -145,6 +148,7 @@ fn xml_response(status: u16, body: String, request_id: &str) -> Response {
         content_type: "text/xml;charset=UTF-8",
         headers: vec![(Cow::Borrowed("x-amzn-RequestId"), request_id.to_owned())],
         body: body.into_bytes(),
+        file: None,
     }
 }
 
@@ -224,6 +228,7 @@ pub fn error(
                 },
                 headers,
                 body: serde_json::to_vec(&body).unwrap_or_default(),
+                file: None,
             }
         }
     }

@@ -409,6 +409,7 @@ pub fn success(
         content_type: "application/xml",
         headers: base_headers(request_id),
         body: Vec::new(),
+        file: None,
     };
     let Some(shape) = op.output.as_deref().map(|s| model.shape(s)) else {
         return Ok(resp);
@@ -466,7 +467,11 @@ pub fn success(
         match (&target.kind, obj.get(&*payload.name)) {
             (ShapeKind::Blob, _) => {
                 resp.content_type = "binary/octet-stream";
-                resp.body = payload_bytes.unwrap_or_default();
+                match payload_bytes {
+                    Some(crate::encode::Payload::Bytes(b)) => resp.body = b,
+                    Some(crate::encode::Payload::File(f)) => resp.file = Some(f),
+                    None => {}
+                }
             }
             (ShapeKind::Structure(_), Some(v)) => {
                 let mut b = String::from(XML_DECL);
@@ -678,6 +683,7 @@ pub fn error(err: &ApiError, status: u16, request_id: &str) -> Response {
         content_type: "application/xml",
         headers: base_headers(request_id),
         body: b.into_bytes(),
+        file: None,
     }
 }
 

@@ -48,7 +48,7 @@ fn ctx_with<'a>(
         region: region.into(),
         request_id: "req".into(),
         now,
-        body: &[],
+        body: crate::Body::EMPTY,
     }
 }
 

@@ -66,6 +66,26 @@ pub fn write(store: &Store, data: &[u8]) -> ApiResult<Blob> {
     }
 }
 
+/// Keeps a request's payload as a new blob: a spooled file is renamed into place (it is on the
+/// same file system, under the data directory), bytes are written.
+pub fn keep(store: &Store, body: &crate::Body<'_>) -> ApiResult<Blob> {
+    match (body, dirs(store)) {
+        (crate::Body::File { path, .. }, Some((objects, _))) => {
+            std::fs::create_dir_all(&objects).map_err(io_error)?;
+            let name = uuid::Uuid::new_v4().simple().to_string();
+            std::fs::rename(path, objects.join(&name)).map_err(io_error)?;
+            Ok(Blob {
+                file: Some(name),
+                bytes: None,
+            })
+        }
+        (crate::Body::File { path, .. }, None) => {
+            write(store, &std::fs::read(path).map_err(io_error)?)
+        }
+        (crate::Body::Bytes(b), _) => write(store, b),
+    }
+}
+
 /// A new blob holding `parts` one after the other (a completed multipart upload).
 pub fn concat(store: &Store, parts: &[&Blob]) -> ApiResult<Blob> {
     match dirs(store) {
@@ -122,6 +142,18 @@ pub fn read(store: &Store, blob: &Blob, start: u64, len: u64) -> ApiResult<Vec<u
     let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     f.take(len).read_to_end(&mut out).map_err(io_error)?;
     Ok(out)
+}
+
+/// The content file of a blob, open (persistent stores); `None` for bytes in memory.
+pub fn open(store: &Store, blob: &Blob) -> ApiResult<Option<std::fs::File>> {
+    match (dirs(store), blob.file.as_deref()) {
+        (Some((objects, _)), Some(name)) if blob.bytes.is_none() => {
+            std::fs::File::open(objects.join(name))
+                .map(Some)
+                .map_err(io_error)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Removes a blob no record names any more (its file, if it has one).

@@ -3,7 +3,7 @@
 //! ListMultipartUploads. An upload is one record holding its parts; each part's content is
 //! a blob of its own until the upload completes or is aborted.
 
-use super::objects::{check_key, described, quoted_md5, store_object, Object};
+use super::objects::{check_content_md5, check_key, described, store_object, Object};
 use super::{blob, owned_bucket, uploads_of, Blob};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult};
@@ -109,11 +109,13 @@ pub fn upload_part(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let id = crate::input::req(input, "UploadId")?;
     let n = part_number(input)?;
     ctx.store.read(|v| upload(v, ctx, bucket, key, id))?;
-    let etag = quoted_md5(ctx.body);
-    let fresh = blob::write(ctx.store, ctx.body)?;
+    let md5 = ctx.body.md5();
+    check_content_md5(input, &md5)?;
+    let etag = format!("\"{}\"", hex::encode(md5));
+    let fresh = blob::keep(ctx.store, &ctx.body)?;
     let part = Part {
         etag: etag.clone(),
-        size: ctx.body.len() as u64,
+        size: ctx.body.len(),
         last_modified: crate::iso(ctx.now),
         blob: fresh.clone(),
     };

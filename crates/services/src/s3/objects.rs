@@ -7,7 +7,6 @@ use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Record;
 use base64::Engine;
-use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -55,12 +54,8 @@ fn no_such_key(key: &str) -> ApiError {
     e
 }
 
-pub(crate) fn quoted_md5(data: &[u8]) -> String {
-    format!("\"{}\"", hex::encode(Md5::digest(data)))
-}
-
 /// Checks `Content-MD5` (base64 of the body's MD5) when sent.
-fn check_content_md5(input: &Value, body: &[u8]) -> ApiResult<()> {
+pub(crate) fn check_content_md5(input: &Value, md5: &[u8; 16]) -> ApiResult<()> {
     let Some(sent) = crate::input::str(input, "ContentMD5") else {
         return Ok(());
     };
@@ -74,7 +69,7 @@ fn check_content_md5(input: &Value, body: &[u8]) -> ApiResult<()> {
                 "The Content-MD5 you specified is not valid.",
             )
         })?;
-    if digest.as_slice() != Md5::digest(body).as_slice() {
+    if digest.as_slice() != md5.as_slice() {
         return Err(ApiError::new(
             "BadDigest",
             "The Content-MD5 you specified did not match what we received.",
@@ -133,16 +128,17 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let key = crate::input::req(input, "Key")?;
     check_key(key)?;
     ctx.store.read(|v| owned_bucket(v, ctx, bucket))?;
-    check_content_md5(input, ctx.body)?;
-    let etag = quoted_md5(ctx.body);
+    let md5 = ctx.body.md5();
+    check_content_md5(input, &md5)?;
+    let etag = format!("\"{}\"", hex::encode(md5));
     let (content_type, metadata, headers) = described(input);
-    let blob = blob::write(ctx.store, ctx.body)?;
+    let blob = blob::keep(ctx.store, &ctx.body)?;
     store_object(
         ctx,
         bucket,
         Object {
             key: key.to_owned(),
-            size: ctx.body.len() as u64,
+            size: ctx.body.len(),
             etag: etag.clone(),
             last_modified: crate::iso(ctx.now),
             content_type,
@@ -315,22 +311,31 @@ pub fn get_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             out.insert(header.into(), json!(v));
         }
     }
-    match range(crate::input::str(input, "Range"), o.size)? {
+    let range = range(crate::input::str(input, "Range"), o.size)?;
+    let (start, len) = match range {
         Some((start, end)) => {
-            let len = end - start + 1;
-            let bytes = blob::read(ctx.store, &o.blob, start, len)?;
-            out.insert("ContentLength".into(), json!(len));
+            out.insert("ContentLength".into(), json!(end - start + 1));
             out.insert(
                 "ContentRange".into(),
                 json!(format!("bytes {start}-{end}/{}", o.size)),
             );
-            Ok(super::with_payload(Value::Object(out), bytes).with_status(206))
+            (start, end - start + 1)
         }
-        None => {
-            let bytes = blob::read(ctx.store, &o.blob, 0, o.size)?;
-            Ok(super::with_payload(Value::Object(out), bytes))
-        }
-    }
+        None => (0, o.size),
+    };
+    // A content file is streamed from the server; bytes in memory are copied.
+    let output = match blob::open(ctx.store, &o.blob)? {
+        Some(file) => Output::new(Value::Object(out)).with_payload_file(file, start, len),
+        None => super::with_payload(
+            Value::Object(out),
+            blob::read(ctx.store, &o.blob, start, len)?,
+        ),
+    };
+    Ok(if range.is_some() {
+        output.with_status(206)
+    } else {
+        output
+    })
 }
 
 pub fn head_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -372,7 +372,7 @@ mod tests {
             region: "us-west-2".into(),
             request_id: "req".into(),
             now: time::OffsetDateTime::now_utc(),
-            body: &[],
+            body: crate::Body::EMPTY,
         };
         f(&ctx)
     }
