@@ -19,6 +19,7 @@ pub mod cache;
 pub mod classify;
 pub mod encode;
 pub mod error;
+pub mod sigv2;
 pub mod sigv4;
 
 pub use encode::Output;

@@ -69,6 +69,7 @@ pub fn authenticate(
     }
     let claim = match claim {
         Ok(Some(c)) => c,
+        Ok(None) if protocol == Protocol::RestXml => return presigned_v2(state, req, now),
         Ok(None) => return Err(missing_token(protocol)),
         Err(e) => return Err(rejected(protocol, &e)),
     };
@@ -88,6 +89,46 @@ pub fn authenticate(
         principal: creds.principal,
         region: claim.region.into_owned(),
     })
+}
+
+/// S3's legacy presigned URLs (SigV2 query-string authentication, what the AWS CLI v1's
+/// `aws s3 presign` makes). They carry no region: the request acts in us-east-1.
+fn presigned_v2(
+    state: &AppState,
+    req: &sigv4::Request<'_>,
+    now: OffsetDateTime,
+) -> Result<Caller, ApiError> {
+    let Some(claim) = airlock_protocol::sigv2::parse(req.query) else {
+        return Err(missing_token(Protocol::RestXml));
+    };
+    let Some(creds) = auth::resolve(
+        &state.store,
+        &state.config.services,
+        &claim.access_key_id,
+        now,
+    ) else {
+        return Err(unknown_key(Protocol::RestXml));
+    };
+    let http = airlock_protocol::HttpRequest {
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        headers: req.headers,
+        body: &[],
+    };
+    match airlock_protocol::sigv2::verify(&http, &claim, &creds.secret_access_key, now) {
+        Ok(()) => Ok(Caller {
+            principal: creds.principal,
+            region: UNSIGNED_REGION.to_owned(),
+            chunks: None,
+        }),
+        Err(airlock_protocol::sigv2::Error::Expired) => {
+            Err(ApiError::new("AccessDenied", "Request has expired").with_status(403))
+        }
+        Err(airlock_protocol::sigv2::Error::SignatureMismatch) => {
+            Err(rejected(Protocol::RestXml, &AuthError::SignatureMismatch))
+        }
+    }
 }
 
 fn missing_token(protocol: Protocol) -> ApiError {
