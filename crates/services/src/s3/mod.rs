@@ -294,7 +294,7 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 
 fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let name = crate::input::req(input, "Bucket")?;
-    ctx.store.write(|tx| {
+    let uploads = ctx.store.write(|tx| {
         owned_bucket(tx, ctx, name)?;
         if !tx.list::<objects::Object>(&objects_of(name)).is_empty() {
             let mut e = ApiError::new(
@@ -305,12 +305,19 @@ fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             e.extra.push(("BucketName".into(), json!(name)));
             return Err(e);
         }
-        for u in tx.list::<multipart::Upload>(&uploads_of(name)) {
+        // Uploads in progress go with the bucket (their parts' contents after the commit).
+        let uploads = tx.list::<multipart::Upload>(&uploads_of(name));
+        for u in &uploads {
             tx.delete::<multipart::Upload>(&uploads_of(name), &u.id);
         }
         tx.delete::<Bucket>(&buckets(), name);
-        Ok(())
+        Ok(uploads)
     })?;
+    for u in uploads {
+        for p in u.parts.values() {
+            blob::remove(ctx.store, &p.blob);
+        }
+    }
     Ok(json!({}))
 }
 
@@ -531,3 +538,6 @@ fn delete_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 pub(crate) fn with_payload(value: Value, bytes: Vec<u8>) -> Output {
     Output::new(value).with_payload(bytes)
 }
+
+#[cfg(test)]
+mod tests;
