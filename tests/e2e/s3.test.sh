@@ -225,6 +225,15 @@ read -r STATUS WANT GOT <<<"$R"
 check_eq "STREAMING-UNSIGNED-PAYLOAD-TRAILER upload -> 200" 200 "$STATUS"
 check_eq "... the stored object is the decoded data" "\"$WANT\"" "$GOT"
 
+# --- aws s3 sync ------------------------------------------------------------------------------
+mkdir -p "$WORKDIR/tree/a/b" "$WORKDIR/tree2"
+printf one >"$WORKDIR/tree/one.txt"; printf two >"$WORKDIR/tree/a/two.txt"; printf three >"$WORKDIR/tree/a/b/three.txt"
+expect_ok "aws s3 sync up" s3 sync --only-show-errors "$WORKDIR/tree" s3://e2e-bucket/tree
+expect_ok "aws s3 sync down" s3 sync --only-show-errors s3://e2e-bucket/tree "$WORKDIR/tree2"
+check "the synced tree is identical" diff -r "$WORKDIR/tree" "$WORKDIR/tree2"
+awsrun s3 sync s3://e2e-bucket/tree "$WORKDIR/tree2"
+check_eq "a second sync copies nothing" "" "$OUT"
+
 # --- Removing everything -----------------------------------------------------------------------
 expect_ok "aws s3 rb --force" s3 rb --force s3://e2e-bucket
 expect_error "the bucket is gone" 404 s3api head-bucket --bucket e2e-bucket
