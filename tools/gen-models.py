@@ -77,7 +77,39 @@ SERVICES = {
         "DeleteEnvironment", "TagResource", "UntagResource", "ListTagsForResource",
         "CreateCliToken", "CreateWebLoginToken", "InvokeRestApi", "PublishMetrics",
     ],
+    ("s3", "2006-03-01"): [
+        "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets", "GetBucketLocation",
+        "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
+        "ListObjectsV2", "ListObjects",
+        "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
+        "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
+        "PutBucketVersioning", "GetBucketVersioning",
+        "PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock",
+        "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging",
+        "PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy",
+    ],
 }
+
+# What botocore's JSON leaves out and rest-xml servers need: the root element of each XML
+# output body (Smithy's `@xmlName` on the output structure, as in the S3 API Reference's
+# "Response Syntax") and the service's XML namespace. Added to the committed model as the
+# shape's `locationName` and the metadata's `xmlNamespace`.
+XML_ROOTS = {
+    "s3": {
+        "ListBucketsOutput": "ListAllMyBucketsResult",
+        "GetBucketLocationOutput": "LocationConstraint",
+        "ListObjectsOutput": "ListBucketResult",
+        "ListObjectsV2Output": "ListBucketResult",
+        "DeleteObjectsOutput": "DeleteResult",
+        "CreateMultipartUploadOutput": "InitiateMultipartUploadResult",
+        "CompleteMultipartUploadOutput": "CompleteMultipartUploadResult",
+        "ListPartsOutput": "ListPartsResult",
+        "ListMultipartUploadsOutput": "ListMultipartUploadsResult",
+        "GetBucketVersioningOutput": "VersioningConfiguration",
+        "GetBucketTaggingOutput": "Tagging",
+    },
+}
+XML_NAMESPACES = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
 
 DROP_KEYS = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
@@ -118,10 +150,15 @@ def trim(service, version, ops):
             reach(model["shapes"], e["shape"], seen)
     meta = strip(model["metadata"])
     meta["botocoreVersion"] = botocore.__version__
+    if service in XML_NAMESPACES:
+        meta["xmlNamespace"] = XML_NAMESPACES[service]
+    shapes = {k: strip(model["shapes"][k]) for k in sorted(seen)}
+    for shape, root in XML_ROOTS.get(service, {}).items():
+        shapes[shape]["locationName"] = root
     return {
         "metadata": meta,
         "operations": operations,
-        "shapes": {k: strip(model["shapes"][k]) for k in sorted(seen)},
+        "shapes": shapes,
     }
 
 

@@ -1,8 +1,9 @@
 //! Fuzzes a whole request as the gateway reads it before authentication: the bytes as an HTTP
 //! request (`airlock_fuzz::HttpRequest`), its form parameters, classification (X-Amz-Target,
-//! the REST routes with their URI labels, `Action`), and the input binding of whichever protocol
-//! the operation speaks (`airlock_protocol::decode`: rest-json URI and query-string members,
-//! JSON bodies, query forms), then the error envelope a rejection is answered with.
+//! the REST routes with their URI labels, query literals, required members and virtual-hosted
+//! buckets, `Action`), and the input binding of whichever protocol the operation speaks
+//! (`airlock_protocol::decode`: rest-json URI and query-string members, rest-xml headers and XML
+//! payloads, JSON bodies, query forms), then the error envelope a rejection is answered with.
 #![no_main]
 
 use airlock_protocol::{classify, envelope, query, HttpRequest};
@@ -24,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let form = airlock_protocol::form(&req).unwrap_or_default();
     let target_header = req.header("x-amz-target");
-    let Some(target) = classify::classify(req.method, req.path, target_header, &form, None) else {
+    let Some(target) = classify::classify_request(&req, &form, None) else {
         let action = query::param(&form, "Action");
         let _ = classify::unknown_request(req.method, req.path, target_header, action, None, "id");
         return;

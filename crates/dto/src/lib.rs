@@ -20,5 +20,8 @@ pub mod iam;
 #[path = "../generated/mwaa.rs"]
 pub mod mwaa;
 #[rustfmt::skip]
+#[path = "../generated/s3.rs"]
+pub mod s3;
+#[rustfmt::skip]
 #[path = "../generated/sts.rs"]
 pub mod sts;

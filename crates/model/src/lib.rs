@@ -20,6 +20,9 @@ pub enum Protocol {
     Json,
     /// REST paths with JSON bodies.
     RestJson,
+    /// REST paths with XML bodies (S3): members bound to the URI, query string, headers and
+    /// status code; XML or raw (blob) payloads.
+    RestXml,
 }
 
 /// Model text: borrowed from the committed JSON, owned only where the JSON escapes characters.
@@ -63,6 +66,8 @@ pub struct Operation {
     pub name: Text,
     pub method: Text,
     pub request_uri: Text,
+    /// The status of a successful answer (`http.responseCode`), when not 200.
+    pub response_code: Option<u16>,
     pub host_prefix: Option<Text>,
     pub input: Option<Text>,
     pub output: Option<Text>,
@@ -73,6 +78,9 @@ pub struct Operation {
 #[derive(Debug)]
 pub struct Shape {
     pub name: Text,
+    /// The shape's own XML element name (`locationName` on the shape: the root element of a
+    /// rest-xml body), when it is not the shape's name.
+    pub xml_name: Option<Text>,
     pub kind: ShapeKind,
     pub min: Option<i64>,
     pub max: Option<i64>,
@@ -335,6 +343,7 @@ mod raw {
         pub method: Option<Text<'a>>,
         #[serde(borrow)]
         pub request_uri: Option<Text<'a>>,
+        pub response_code: Option<u16>,
     }
 
     #[derive(Deserialize)]
@@ -431,6 +440,8 @@ mod raw {
         pub enum_values: Vec<Text<'a>>,
         #[serde(default)]
         pub sensitive: bool,
+        #[serde(borrow)]
+        pub location_name: Option<Text<'a>>,
     }
 }
 
@@ -555,6 +566,7 @@ fn parse_shape(name: Text, v: raw::Shape<'static>) -> Shape {
     };
     Shape {
         name,
+        xml_name: text(v.location_name),
         kind,
         min,
         max,
@@ -573,6 +585,7 @@ fn parse_metadata(name: &'static str, json: &'static str) -> ServiceModel {
         Some("ec2") => Protocol::Ec2,
         Some("query") => Protocol::Query,
         Some("json") => Protocol::Json,
+        Some("rest-xml") => Protocol::RestXml,
         _ => Protocol::RestJson,
     };
     ServiceModel {
@@ -596,9 +609,9 @@ fn parse_graph(json: &'static str) -> Graph {
         .operations
         .into_iter()
         .map(|(k, o)| {
-            let (method, request_uri) = match o.http {
-                Some(h) => (text(h.method), text(h.request_uri)),
-                None => (None, None),
+            let (method, request_uri, response_code) = match o.http {
+                Some(h) => (text(h.method), text(h.request_uri), h.response_code),
+                None => (None, None, None),
             };
             let (output, result_wrapper) = match o.output {
                 Some(r) => (text(r.shape), text(r.result_wrapper)),
@@ -608,6 +621,7 @@ fn parse_graph(json: &'static str) -> Graph {
                 name: k.0.clone(),
                 method: method.unwrap_or(Cow::Borrowed("POST")),
                 request_uri: request_uri.unwrap_or(Cow::Borrowed("/")),
+                response_code,
                 host_prefix: o.endpoint.and_then(|e| text(e.host_prefix)),
                 input: o.input.and_then(|i| text(i.shape)),
                 output,
@@ -660,6 +674,7 @@ models! {
     mwaa => "mwaa",
     acm => "acm",
     elbv2 => "elbv2",
+    s3 => "s3",
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ impl Site {
             region: self.scope.region.clone(),
             request_id: String::new(),
             clock: self.source.clock(),
+            body: airlock_services::Body::EMPTY,
         }
     }
 

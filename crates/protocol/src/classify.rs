@@ -2,7 +2,7 @@
 //! `Action`/`Version`, then the SigV4 scope.
 
 use crate::envelope::{self, Response};
-use crate::{query, rest, ApiError};
+use crate::{query, rest, ApiError, HttpRequest};
 use airlock_model::{Operation, Protocol, ServiceModel};
 
 /// What a request addresses.
@@ -32,7 +32,8 @@ fn by_version(version: &str) -> Option<&'static ServiceModel> {
         .find(|m| m.api_version == version && matches!(m.protocol, Protocol::Ec2 | Protocol::Query))
 }
 
-/// Classifies a request. `form` holds the form parameters (body or query string) if any.
+/// Classifies a request by method and path alone (no query string, headers or host). `form`
+/// holds the form parameters (body or query string) if any.
 pub fn classify(
     method: &str,
     path: &str,
@@ -40,6 +41,70 @@ pub fn classify(
     form: &[(String, String)],
     scope_service: Option<&str>,
 ) -> Option<Target> {
+    let req = HttpRequest {
+        method,
+        path,
+        query: "",
+        headers: &[],
+        body: &[],
+    };
+    classify_with(&req, path, target_header, form, scope_service)
+}
+
+/// Classifies a request. `form` holds the form parameters (body or query string) if any,
+/// `scope_service` the service of its SigV4 scope. A virtual-hosted-style host
+/// (`bucket.s3.amazonaws.com`, `bucket.localhost:4566`) names the bucket of a rest-xml
+/// request: the path is routed as `/<bucket><path>`.
+pub fn classify_request(
+    req: &HttpRequest<'_>,
+    form: &[(String, String)],
+    scope_service: Option<&str>,
+) -> Option<Target> {
+    let target_header = req.header("x-amz-target");
+    let rest_xml = match scope_service {
+        Some(s) => service_for_scope(s).is_some_and(|m| m.protocol == Protocol::RestXml),
+        None => query::param(form, "Action").is_none(),
+    };
+    let bucket = req
+        .header("host")
+        .filter(|_| rest_xml && target_header.is_none())
+        .and_then(rest::virtual_host_bucket);
+    let path = match bucket {
+        Some(b) if req.path == "/" || req.path.is_empty() => format!("/{b}"),
+        Some(b) => format!("/{b}{}", req.path),
+        None => req.path.to_owned(),
+    };
+    classify_with(req, &path, target_header, form, scope_service)
+}
+
+/// Whether the request is for an operation whose input is a blob payload (S3's PutObject and
+/// UploadPart): the server accepts larger bodies for those. Reads no body.
+pub fn takes_blob_payload(req: &HttpRequest<'_>) -> bool {
+    let Some(t) = classify_request(req, &[], None) else {
+        return false;
+    };
+    let (Some(op), model) = (t.op, t.model) else {
+        return false;
+    };
+    let Some(airlock_model::ShapeKind::Structure(st)) =
+        op.input.as_deref().map(|s| &model.shape(s).kind)
+    else {
+        return false;
+    };
+    st.payload
+        .as_deref()
+        .and_then(|p| st.member(p))
+        .is_some_and(|m| matches!(model.target(m).kind, airlock_model::ShapeKind::Blob))
+}
+
+fn classify_with(
+    req: &HttpRequest<'_>,
+    path: &str,
+    target_header: Option<&str>,
+    form: &[(String, String)],
+    scope_service: Option<&str>,
+) -> Option<Target> {
+    let method = req.method;
     if let Some(t) = target_header {
         let (prefix, name) = t.split_once('.')?;
         let model = airlock_model::all()
@@ -53,7 +118,7 @@ pub fn classify(
             path_params: vec![],
         });
     }
-    if let Some(t) = rest(method, path) {
+    if let Some(t) = rest(method, path, req, scope_service) {
         return Some(t);
     }
     if let Some(action) = query::param(form, "Action") {
@@ -77,12 +142,14 @@ pub fn classify(
 }
 
 /// Matches REST operations by method and URI template.
-fn rest(method: &str, path: &str) -> Option<Target> {
-    rest::route(method, path).map(|(model, op, params)| Target {
-        model,
-        op: Some(op),
-        requested: op.name.to_string(),
-        path_params: params,
+fn rest(method: &str, path: &str, req: &HttpRequest<'_>, scope: Option<&str>) -> Option<Target> {
+    rest::route_request(method, path, req.query, req.headers, scope).map(|(model, op, params)| {
+        Target {
+            model,
+            op: Some(op),
+            requested: op.name.to_string(),
+            path_params: params,
+        }
     })
 }
 
@@ -134,6 +201,11 @@ pub fn unknown_operation(protocol: Protocol, name: &str) -> ApiError {
             "UnknownOperationException",
             format!("Unknown operation {name}"),
         ),
+        Protocol::RestXml => ApiError::new(
+            "NotImplemented",
+            "A header you provided implies functionality that is not implemented",
+        )
+        .with_status(501),
     }
 }
 

@@ -15,6 +15,10 @@ pub struct Output {
     value: Box<dyn Encode>,
     /// About how many bytes the encoded output takes (0: unknown).
     size: usize,
+    /// A raw payload written as the body (rest-xml blob payloads: an object's bytes).
+    pub(crate) payload: Option<Payload>,
+    /// The answer's HTTP status where the operation's is not fixed (rest-xml: S3's 206).
+    pub(crate) status: Option<u16>,
 }
 
 impl Output {
@@ -22,6 +26,8 @@ impl Output {
         Output {
             value: Box::new(Plain(value)),
             size: 0,
+            payload: None,
+            status: None,
         }
     }
 
@@ -37,6 +43,8 @@ impl Output {
         Output {
             value: Box::new(Cached { of, view, value }),
             size: 0,
+            payload: None,
+            status: None,
         }
     }
 
@@ -44,6 +52,31 @@ impl Output {
     /// the right size rather than one that keeps growing.
     pub fn with_size(mut self, bytes: usize) -> Output {
         self.size = bytes;
+        self
+    }
+
+    /// With the bytes of the output's blob payload (rest-xml: GetObject's body), which the
+    /// encoder writes as the body as they are.
+    pub fn with_payload(mut self, bytes: Vec<u8>) -> Output {
+        self.payload = Some(Payload::Bytes(bytes));
+        self
+    }
+
+    /// With `len` bytes of an open file from `offset` as the output's blob payload, which the
+    /// server streams as the body (an object's content file; open, so that deleting or
+    /// replacing the object meanwhile does not cut the answer short).
+    pub fn with_payload_file(mut self, file: std::fs::File, offset: u64, len: u64) -> Output {
+        self.payload = Some(Payload::File(FileBody {
+            file: Arc::new(file),
+            offset,
+            len,
+        }));
+        self
+    }
+
+    /// With an HTTP status other than the operation's (rest-xml; S3's 206 Partial Content).
+    pub fn with_status(mut self, status: u16) -> Output {
+        self.status = Some(status);
         self
     }
 
@@ -72,6 +105,27 @@ impl Output {
     /// The output as a JSON value (for callers inside Airlock and for tests).
     pub fn to_value(&self) -> serde_json::Value {
         self.value.value()
+    }
+}
+
+/// The raw body of an output (rest-xml blob payloads).
+#[derive(Debug)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    File(FileBody),
+}
+
+/// A body streamed from part of an open file.
+#[derive(Debug, Clone)]
+pub struct FileBody {
+    pub file: Arc<std::fs::File>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl PartialEq for FileBody {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.file, &other.file) && (self.offset, self.len) == (other.offset, other.len)
     }
 }
 

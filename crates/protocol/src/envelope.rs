@@ -3,6 +3,7 @@
 use crate::{xml, ApiError, Output};
 use airlock_model::{Operation, Protocol, ServiceModel, ShapeKind, Structure};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt::Write;
 
 /// A response ready for the wire.
@@ -11,8 +12,10 @@ pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
     /// Protocol headers besides Content-Type (request ids, `x-amzn-ErrorType`).
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(Cow<'static, str>, String)>,
     pub body: Vec<u8>,
+    /// A body streamed from a file instead of `body` (S3's GetObject on a persistent store).
+    pub file: Option<crate::encode::FileBody>,
 }
 
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -34,13 +37,13 @@ fn push_namespace(b: &mut String, model: &ServiceModel) {
 
 /// Encodes a successful result of `op`. An output that does not fit the operation's output
 /// shape is a bug of the service; it is answered as an internal error.
-pub fn success(
-    model: &ServiceModel,
-    op: &Operation,
-    request_id: &str,
-    output: &Output,
-) -> Response {
-    match encode_success(model, op, request_id, output) {
+pub fn success(model: &ServiceModel, op: &Operation, request_id: &str, output: Output) -> Response {
+    let encoded = if model.protocol == Protocol::RestXml {
+        crate::restxml::success(model, op, request_id, output)
+    } else {
+        encode_success(model, op, request_id, &output)
+    };
+    match encoded {
         Ok(r) => r,
         Err(e) => error(
             model.protocol,
@@ -97,6 +100,11 @@ fn encode_success(
             );
             xml_response(200, b, request_id)
         }
+        Protocol::RestXml => {
+            return Err(crate::encode::Error(
+                "rest-xml answers are written by restxml::success".into(),
+            ))
+        }
         Protocol::Json | Protocol::RestJson => {
             let mut body = Vec::with_capacity(capacity(output));
             match &op.output {
@@ -111,8 +119,9 @@ fn encode_success(
             Response {
                 status: 200,
                 content_type,
-                headers: vec![("x-amzn-RequestId", request_id.to_owned())],
+                headers: vec![(Cow::Borrowed("x-amzn-RequestId"), request_id.to_owned())],
                 body,
+                file: None,
             }
         }
     })
@@ -137,8 +146,9 @@ fn xml_response(status: u16, body: String, request_id: &str) -> Response {
     Response {
         status,
         content_type: "text/xml;charset=UTF-8",
-        headers: vec![("x-amzn-RequestId", request_id.to_owned())],
+        headers: vec![(Cow::Borrowed("x-amzn-RequestId"), request_id.to_owned())],
         body: body.into_bytes(),
+        file: None,
     }
 }
 
@@ -163,6 +173,7 @@ pub fn error(
 ) -> Response {
     let status = status_of(model, err);
     match protocol {
+        Protocol::RestXml => crate::restxml::error(err, status, request_id),
         Protocol::Ec2 => {
             let mut b = String::from(XML_DECL);
             b.push_str("<Response><Errors><Error><Code>");
@@ -204,9 +215,9 @@ pub fn error(
             for (k, v) in &err.extra {
                 body.insert(k.clone(), v.clone());
             }
-            let mut headers = vec![("x-amzn-RequestId", request_id.to_owned())];
+            let mut headers = vec![(Cow::Borrowed("x-amzn-RequestId"), request_id.to_owned())];
             if protocol == Protocol::RestJson {
-                headers.push(("x-amzn-ErrorType", err.code.clone()));
+                headers.push((Cow::Borrowed("x-amzn-ErrorType"), err.code.clone()));
             }
             Response {
                 status,
@@ -217,6 +228,7 @@ pub fn error(
                 },
                 headers,
                 body: serde_json::to_vec(&body).unwrap_or_default(),
+                file: None,
             }
         }
     }
@@ -281,7 +293,7 @@ mod tests {
         );
         assert!(r
             .headers
-            .contains(&("x-amzn-ErrorType", "AccessDeniedException".into())));
+            .contains(&("x-amzn-ErrorType".into(), "AccessDeniedException".into())));
         let r = error(
             Protocol::RestJson,
             Some(m),
@@ -295,7 +307,7 @@ mod tests {
     fn query_success_wraps_result() {
         let m = airlock_model::sts();
         let op = m.operation("GetCallerIdentity").unwrap();
-        let r = success(m, op, "rid", &json!({"Account": "000000000000"}).into());
+        let r = success(m, op, "rid", json!({"Account": "000000000000"}).into());
         let body = String::from_utf8(r.body).unwrap();
         assert!(body.ends_with("<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Account>000000000000</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata></GetCallerIdentityResponse>"), "{body}");
     }

@@ -19,6 +19,7 @@ pub mod cache;
 pub mod classify;
 pub mod encode;
 pub mod error;
+pub mod sigv2;
 pub mod sigv4;
 
 pub use encode::Output;
@@ -27,6 +28,7 @@ pub mod envelope;
 pub mod json;
 pub mod query;
 pub mod rest;
+pub mod restxml;
 pub mod validate;
 pub mod xml;
 
@@ -88,5 +90,6 @@ pub fn decode(
         Protocol::RestJson => {
             rest::decode_json(model, op, &target.path_params, req.body, req.query)
         }
+        Protocol::RestXml => restxml::decode(model, op, &target.path_params, req),
     }
 }

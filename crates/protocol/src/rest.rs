@@ -38,6 +38,62 @@ struct Route {
     model: &'static ServiceModel,
     op: &'static Operation,
     segments: Vec<Segment>,
+    /// The template's query literals (`?uploads`, `?list-type=2`): names, and values if given.
+    query: Vec<(String, Option<String>)>,
+    /// Required input members bound to the query string (`true`) or a header (`false`), by
+    /// wire name: what tells operations on one path apart (UploadPart's `uploadId`,
+    /// CopyObject's `x-amz-copy-source`).
+    required: Vec<(bool, String)>,
+    /// The wire names of every input member bound to the query string.
+    query_members: Vec<String>,
+}
+
+/// The wire names of `op`'s input members bound to the query string.
+fn query_members(model: &ServiceModel, op: &Operation) -> Vec<String> {
+    let Some(ShapeKind::Structure(st)) = op.input.as_deref().map(|s| &model.shape(s).kind) else {
+        return Vec::new();
+    };
+    st.members
+        .iter()
+        .filter(|m| m.location.as_deref() == Some("querystring"))
+        .map(|m| m.wire_name().to_owned())
+        .collect()
+}
+
+/// A query parameter no operation binds but clients send: SDKs' operation hint (`x-id`) and
+/// presigned URLs' signature parameters.
+fn incidental(name: &str) -> bool {
+    name == "x-id" || name.len() > 6 && name[..6].eq_ignore_ascii_case("x-amz-")
+}
+
+/// The query literals of a URI template.
+fn template_query(template: &str) -> Vec<(String, Option<String>)> {
+    let Some((_, q)) = template.split_once('?') else {
+        return Vec::new();
+    };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_owned(), Some(v.to_owned())),
+            None => (p.to_owned(), None),
+        })
+        .collect()
+}
+
+/// The required input members of `op` bound to the query string or a header.
+fn required_bound(model: &ServiceModel, op: &Operation) -> Vec<(bool, String)> {
+    let Some(ShapeKind::Structure(st)) = op.input.as_deref().map(|s| &model.shape(s).kind) else {
+        return Vec::new();
+    };
+    st.required
+        .iter()
+        .filter_map(|r| st.member(r))
+        .filter_map(|m| match m.location.as_deref() {
+            Some("querystring") => Some((true, m.wire_name().to_owned())),
+            Some("header") => Some((false, m.wire_name().to_ascii_lowercase())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every REST operation's route, built once from the models.
@@ -46,7 +102,7 @@ fn routes() -> &'static [Route] {
     ROUTES.get_or_init(|| {
         let mut routes = Vec::new();
         for &model in airlock_model::all() {
-            if model.protocol != Protocol::RestJson {
+            if !matches!(model.protocol, Protocol::RestJson | Protocol::RestXml) {
                 continue;
             }
             for op in model.operations() {
@@ -54,6 +110,9 @@ fn routes() -> &'static [Route] {
                     model,
                     op,
                     segments: segments(&op.request_uri),
+                    query: template_query(&op.request_uri),
+                    required: required_bound(model, op),
+                    query_members: query_members(model, op),
                 });
             }
         }
@@ -61,22 +120,97 @@ fn routes() -> &'static [Route] {
     })
 }
 
-/// The REST operation `method path` addresses, with its URI path parameters (decoded).
-#[allow(clippy::type_complexity)]
-pub fn route(
-    method: &str,
-    path: &str,
-) -> Option<(
+/// A routed REST request: the model, the operation and its URI path parameters (decoded).
+pub type Routed = (
     &'static ServiceModel,
     &'static Operation,
     Vec<(String, String)>,
-)> {
+);
+
+/// The REST operation `method path` addresses, with its URI path parameters (decoded).
+pub fn route(method: &str, path: &str) -> Option<Routed> {
+    route_request(method, path, "", &[], None)
+}
+
+/// The REST operation a request addresses. Operations that share a method and path are told
+/// apart as their URI templates and models say: the template's query literals must be in the
+/// query string (`?uploads`, `?list-type=2`), and of the rest the operation whose required
+/// query and header members are all present wins, the one with the most such members first
+/// (UploadPart over PutObject, ListParts over GetObject, CopyObject over PutObject). Before
+/// all that, an operation of the service the request is signed for (`scope`: its signing name)
+/// wins, then the template with more literal segments (`/tags/{ResourceArn}` over
+/// `/{Bucket}/{Key+}`).
+pub fn route_request(
+    method: &str,
+    path: &str,
+    raw_query: &str,
+    headers: &[(&str, &str)],
+    scope: Option<&str>,
+) -> Option<Routed> {
     let path = path.split('?').next().unwrap_or(path);
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    routes()
-        .iter()
-        .filter(|r| r.op.method == method)
-        .find_map(|r| match_template(&r.segments, &segs).map(|p| (r.model, r.op, p)))
+    let mut segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    // `/bucket/` is `/bucket`.
+    if segs.len() == 2 && segs[1].is_empty() {
+        segs.pop();
+    }
+    let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .into_owned()
+        .collect();
+    let has_query = |k: &str| query.iter().any(|(n, _)| n == k);
+    let has_header = |k: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(k));
+    // (signed for, literal segments, literal query matches, all required present, count of
+    // required) ranks candidates.
+    type Rank = (bool, usize, usize, bool, usize);
+    let mut best: Option<(Rank, Routed)> = None;
+    for r in routes().iter().filter(|r| r.op.method == method) {
+        let literals = r.query.iter().all(|(k, v)| match v {
+            None => has_query(k),
+            Some(v) => query.iter().any(|(n, x)| n == k && x == v),
+        });
+        // A valueless parameter names a sub-resource (`?acl`, `?cors`): only an operation
+        // whose template or input names it is meant.
+        let foreign = query.iter().any(|(k, v)| {
+            v.is_empty()
+                && !incidental(k)
+                && !r.query.iter().any(|(n, _)| n == k)
+                && !r.query_members.iter().any(|n| n == k)
+        });
+        if !literals || (foreign && r.model.protocol == Protocol::RestXml) {
+            continue;
+        }
+        let Some(params) = match_template(&r.segments, &segs) else {
+            continue;
+        };
+        let present = r.required.iter().all(|(in_query, name)| {
+            if *in_query {
+                has_query(name)
+            } else {
+                has_header(name)
+            }
+        });
+        // All present: more required members is more specific. Some missing: prefer the
+        // operation that needs the fewest (its own validation then names what is missing).
+        let literal_segments = r
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(l) if !l.is_empty()))
+            .count();
+        let rank = (
+            scope.is_some_and(|s| r.model.signing_name == s),
+            literal_segments,
+            r.query.len(),
+            present,
+            if present {
+                r.required.len()
+            } else {
+                usize::MAX - r.required.len()
+            },
+        );
+        if best.as_ref().is_none_or(|(b, _)| rank > *b) {
+            best = Some((rank, (r.model, r.op, params)));
+        }
+    }
+    best.map(|(_, routed)| routed)
 }
 
 fn match_template(template: &[Segment], segs: &[&str]) -> Option<Vec<(String, String)>> {
@@ -130,8 +264,15 @@ pub fn virtual_host_bucket(host: &str) -> Option<&str> {
     if name.starts_with('[') || name.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    let bucket = if let Some(b) = name.strip_suffix(".localhost") {
-        b
+    let local = name
+        .strip_suffix(".localhost")
+        .or_else(|| name.strip_suffix(".localhost.localstack.cloud"));
+    let bucket = if let Some(b) = local {
+        // `s3.localhost` is a path-style endpoint; `bucket.s3.localhost` names `bucket`.
+        if b == "s3" {
+            return None;
+        }
+        b.strip_suffix(".s3").unwrap_or(b)
     } else {
         let rest = name.strip_suffix(".amazonaws.com")?;
         // `<bucket>.s3` or `<bucket>.s3.<region>` (also `s3-<region>`, the legacy form).
@@ -294,6 +435,9 @@ mod tests {
             ("b.s3-us-west-2.amazonaws.com", Some("b")),
             ("b.localhost:4566", Some("b")),
             ("b.localhost", Some("b")),
+            ("b.s3.localhost:4566", Some("b")),
+            ("s3.localhost:4566", None),
+            ("b.s3.localhost.localstack.cloud:4566", Some("b")),
             ("s3.amazonaws.com", None),
             ("s3.us-west-2.amazonaws.com", None),
             ("localhost:4566", None),

@@ -1,12 +1,14 @@
 //! The HTTP side of the gateway (axum), from bytes in to bytes out.
 
 use crate::auth::{self, Caller};
+use crate::spool::{self, SpoolError, Spooled};
 use crate::AppState;
-use airlock_protocol::classify::{classify, unknown_operation, unknown_request, Target};
+use airlock_model::Protocol;
+use airlock_protocol::classify::{classify_request, unknown_operation, unknown_request, Target};
 use airlock_protocol::envelope::{self, Response as Wire};
 use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
-use airlock_services::{ids, Ctx};
-use axum::body::{Body, Bytes};
+use airlock_services::{ids, Body, Ctx};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -123,9 +125,43 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .collect();
 
     // An oversized body is answered in the protocol's envelope once the service is known.
-    let (body, too_large) = match axum::body::to_bytes(body, state.config.max_body).await {
-        Ok(b) => (b, false),
-        Err(_) => (Bytes::new(), true),
+    // Object uploads (S3) may be larger.
+    let head = HttpRequest {
+        method,
+        path: raw_path,
+        query: raw_query,
+        headers: &headers,
+        body: &[],
+    };
+    let blob_payload = airlock_protocol::classify::takes_blob_payload(&head);
+    let max_body = if blob_payload {
+        state.config.max_object_body
+    } else {
+        state.config.max_body
+    };
+    // A blob payload for a persistent store is spooled to a file as it arrives.
+    let mut spooled = None;
+    let mut body_error = None;
+    let body = match state.store.dir().filter(|_| blob_payload) {
+        Some(dir) => {
+            // The SHA-256 is needed only to check a hex `x-amz-content-sha256` (or none).
+            let hashed = head
+                .header("x-amz-content-sha256")
+                .is_none_or(|h| h.trim().len() == 64);
+            let dir = spool::dir_of(dir);
+            match spool::spool(body, &dir, max_body as u64, hashed).await {
+                Ok(s) => spooled = Some(s),
+                Err(e) => body_error = Some(e),
+            }
+            Bytes::new()
+        }
+        None => match axum::body::to_bytes(body, max_body).await {
+            Ok(b) => b,
+            Err(_) => {
+                body_error = Some(SpoolError::TooLarge);
+                Bytes::new()
+            }
+        },
     };
     let http = HttpRequest {
         method,
@@ -136,7 +172,10 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     };
     let header = |name: &str| http.header(name);
 
-    let body_sha256 = sigv4::payload_sha256(&body);
+    let body_sha256 = match spooled.as_ref().and_then(|s| s.sha256.clone()) {
+        Some(h) => h,
+        None => sigv4::payload_sha256(&body),
+    };
     let sreq = sigv4::Request {
         method,
         path: raw_path,
@@ -155,13 +194,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form = airlock_protocol::form(&http);
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
-    let Some(target) = classify(
-        method,
-        raw_path,
-        header("x-amz-target"),
-        form_ok,
-        scope_service,
-    ) else {
+    let Some(target) = classify_request(&http, form_ok, scope_service) else {
         let wire = unknown_request(
             method,
             raw_path,
@@ -176,18 +209,43 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let protocol = target.model.protocol;
 
     let result = (|| {
-        if too_large {
-            return Err(ApiError::new(
-                "RequestEntityTooLarge",
-                format!(
-                    "Request body exceeds the maximum of {} bytes.",
-                    state.config.max_body
-                ),
-            ));
+        match body_error {
+            Some(SpoolError::TooLarge) if protocol == Protocol::RestXml => {
+                return Err(ApiError::new(
+                    "EntityTooLarge",
+                    "Your proposed upload exceeds the maximum allowed object size.",
+                ))
+            }
+            Some(SpoolError::TooLarge) => {
+                return Err(ApiError::new(
+                    "RequestEntityTooLarge",
+                    format!("Request body exceeds the maximum of {max_body} bytes."),
+                ))
+            }
+            Some(SpoolError::Incomplete) => {
+                return Err(ApiError::new(
+                    "IncompleteBody",
+                    "The request body terminated unexpectedly",
+                ))
+            }
+            Some(SpoolError::Io(e)) => {
+                return Err(ApiError::internal(format!(
+                    "We encountered an internal error. Please try again. ({e})"
+                )))
+            }
+            None => {}
         }
         let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
         let form = form.as_ref().map_err(Clone::clone)?;
-        run(&state, &target, caller, &http, form, &request_id)
+        run(
+            &state,
+            &target,
+            caller,
+            &http,
+            spooled.as_ref(),
+            form,
+            &request_id,
+        )
     })();
 
     let op_name = target
@@ -213,10 +271,35 @@ fn run(
     target: &Target,
     caller: Caller,
     http: &HttpRequest<'_>,
+    spooled: Option<&Spooled>,
     form: &[(String, String)],
     request_id: &str,
 ) -> Result<Wire, ApiError> {
     let model = target.model;
+    // aws-chunked bodies (S3 uploads): their data, each chunk's signature verified.
+    let decoded;
+    let decoded_request;
+    let decoded_file;
+    let (http, spooled) = match (caller.chunks, spooled) {
+        (Some(mut chunks), Some(raw)) => {
+            decoded_file = spool::decode_chunks(raw, &mut chunks)?;
+            (http, Some(&decoded_file))
+        }
+        (Some(mut chunks), None) => {
+            let mut data = Vec::with_capacity(http.body.len());
+            chunks
+                .push(http.body, &mut data)
+                .and_then(|()| chunks.finish())
+                .map_err(|e| e.to_api_error())?;
+            decoded = data;
+            decoded_request = HttpRequest {
+                body: &decoded,
+                ..*http
+            };
+            (&decoded_request, None)
+        }
+        (None, spooled) => (http, spooled),
+    };
     let input = airlock_protocol::decode(target, http, form)?;
     let Some(op) = target.op else {
         return Err(unknown_operation(model.protocol, &target.requested));
@@ -228,16 +311,32 @@ fn run(
         region: caller.region,
         request_id: request_id.to_owned(),
         clock: state.clock(),
+        body: match spooled {
+            Some(f) => Body::File {
+                path: &f.path,
+                len: f.len,
+                md5: f.md5,
+            },
+            None => Body::Bytes(http.body),
+        },
     };
     match airlock_services::call(&ctx, model.name, &op.name, &input) {
-        Some(Ok(output)) => Ok(envelope::success(model, op, request_id, &output)),
+        Some(Ok(output)) => Ok(envelope::success(model, op, request_id, output)),
         Some(Err(e)) => Err(e),
         None => Err(unknown_operation(model.protocol, &op.name)),
     }
 }
 
 fn into_response(wire: Wire) -> Response {
-    let mut resp = Response::new(Body::from(wire.body));
+    let body = match wire.file.map(spool::FileStream::open) {
+        Some(Ok(stream)) => axum::body::Body::new(stream),
+        Some(Err(e)) => {
+            tracing::warn!(target: "airlock::request", error = %e, "cannot read a payload file");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+        None => axum::body::Body::from(wire.body),
+    };
+    let mut resp = Response::new(body);
     *resp.status_mut() =
         StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
@@ -246,7 +345,10 @@ fn into_response(wire: Wire) -> Response {
         HeaderValue::from_static(wire.content_type),
     );
     for (k, v) in wire.headers {
-        if let Ok(v) = HeaderValue::from_str(&v) {
+        if let (Ok(k), Ok(v)) = (
+            header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
             h.insert(k, v);
         }
     }

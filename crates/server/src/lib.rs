@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod gateway;
+mod spool;
 
 use airlock_services::Config;
 use airlock_store::{Store, StoreError};
@@ -30,6 +31,10 @@ pub struct ServerConfig {
     pub services: Config,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Largest body of an operation whose input is a blob payload (S3's PutObject and
+    /// UploadPart), in bytes: spooled to a file under the data directory as it arrives, or held
+    /// in memory by an ephemeral server (which keeps objects in memory anyway).
+    pub max_object_body: usize,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +46,8 @@ impl Default for ServerConfig {
             auth: true,
             services: Config::default(),
             max_body: 16 * 1024 * 1024,
+            // S3's largest single PUT: 5 GiB.
+            max_object_body: 5 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -69,6 +76,7 @@ pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+            spool::clear(dir);
             let path = dir.join("airlock.db");
             Store::open(&path, &kinds).map_err(|e: StoreError| {
                 anyhow::anyhow!("cannot open the state database {}: {e}", path.display())

@@ -187,6 +187,7 @@ pub(crate) mod test_support {
             region: "us-west-2".into(),
             request_id: "00000000-0000-0000-0000-000000000000".into(),
             clock: config.clock(datetime!(2024-05-01 10:00:00.123 UTC)),
+            body: crate::Body::EMPTY,
         }
     }
 }

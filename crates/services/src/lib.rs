@@ -16,6 +16,7 @@ pub mod iam;
 pub mod ids;
 pub mod input;
 pub mod mwaa;
+pub mod s3;
 pub mod service;
 pub mod sts;
 pub mod tags;
@@ -106,6 +107,49 @@ pub struct Ctx<'a> {
     pub region: String,
     pub request_id: String,
     pub clock: Clock,
+    /// The request's raw payload where the operation takes one as a blob (S3's object bytes,
+    /// `aws-chunked` framing already removed); empty otherwise.
+    pub body: Body<'a>,
+}
+
+/// A request's blob payload.
+#[derive(Debug, Clone, Copy)]
+pub enum Body<'a> {
+    /// In memory.
+    Bytes(&'a [u8]),
+    /// Spooled to a file under the data directory as it arrived (uploads to a persistent
+    /// store), with its length and MD5; a service that keeps it renames the file into its own
+    /// place (the server removes it otherwise).
+    File {
+        path: &'a std::path::Path,
+        len: u64,
+        md5: [u8; 16],
+    },
+}
+
+impl Body<'_> {
+    /// No payload.
+    pub const EMPTY: Body<'static> = Body::Bytes(&[]);
+
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload's MD5.
+    pub fn md5(&self) -> [u8; 16] {
+        use md5::Digest;
+        match self {
+            Body::Bytes(b) => md5::Md5::digest(b).into(),
+            Body::File { md5, .. } => *md5,
+        }
+    }
 }
 
 impl Ctx<'_> {

@@ -98,6 +98,7 @@ pub static SERVICES: &[&Service] = &[
     &crate::sts::SERVICE,
     &crate::acm::SERVICE,
     &crate::elbv2::SERVICE,
+    &crate::s3::SERVICE,
 ];
 
 /// Records kept by no single service (the local CA).

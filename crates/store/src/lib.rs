@@ -261,6 +261,9 @@ pub struct Store {
     events: broadcast::Sender<Change>,
     /// Held while the store is open: one process per database.
     _lock: Option<std::fs::File>,
+    /// The directory holding the database (none for an ephemeral store): where services keep
+    /// what does not belong in records (S3's object contents).
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -302,6 +305,7 @@ impl Store {
         migrate(&mut conn)?;
         let mut store = Store::build(Some(conn), kinds);
         store._lock = Some(lock);
+        store.dir = path.parent().map(Path::to_path_buf);
         store.load()?;
         Ok(store)
     }
@@ -313,7 +317,13 @@ impl Store {
             kinds: kinds.iter().map(|k| (k.name, *k)).collect(),
             events: broadcast::channel(4096).0,
             _lock: None,
+            dir: None,
         }
+    }
+
+    /// The data directory of a persistent store; `None` when the store lives in memory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
     }
 
     fn load(&self) -> Result<(), StoreError> {

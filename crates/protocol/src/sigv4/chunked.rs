@@ -60,8 +60,23 @@ enum State {
     Header,
     /// Waiting for `size` bytes of data and their `\r\n`, signed `signature`.
     Data { size: usize, signature: [u8; 64] },
+    /// After the final chunk of an unsigned body: trailer lines (`x-amz-checksum-crc32:...`)
+    /// up to an empty line.
+    Trailer,
     /// The final chunk has been read; nothing may follow but an empty line.
     Done,
+}
+
+/// How a decoder treats chunk signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Each chunk carries a signature, verified (`STREAMING-AWS4-HMAC-SHA256-PAYLOAD`).
+    Signed,
+    /// Signatures are read but not checked (authentication is off).
+    Unverified,
+    /// No signatures; trailer headers after the final chunk
+    /// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`).
+    Unsigned,
 }
 
 /// Decodes an `aws-chunked` body incrementally, verifying each chunk's chained signature.
@@ -74,6 +89,9 @@ pub struct ChunkDecoder {
     previous: String,
     buf: Vec<u8>,
     state: State,
+    mode: Mode,
+    /// Trailer headers read after the final chunk (unsigned bodies), names lowercased.
+    pub trailers: Vec<(String, String)>,
 }
 
 impl ChunkDecoder {
@@ -93,7 +111,25 @@ impl ChunkDecoder {
             previous: seed.to_owned(),
             buf: Vec::new(),
             state: State::Header,
+            mode: Mode::Signed,
+            trailers: Vec::new(),
         }
+    }
+
+    /// A decoder that reads signed chunks without checking their signatures (for servers
+    /// running without authentication).
+    pub fn unverified() -> Self {
+        let mut d = ChunkDecoder::with_seed([0; 32], "", "", "");
+        d.mode = Mode::Unverified;
+        d
+    }
+
+    /// A decoder for `STREAMING-UNSIGNED-PAYLOAD-TRAILER` bodies: `<hex size>\r\n<data>\r\n`
+    /// chunks, a `0\r\n` final chunk, trailer lines and an empty line.
+    pub fn unsigned() -> Self {
+        let mut d = ChunkDecoder::with_seed([0; 32], "", "", "");
+        d.mode = Mode::Unsigned;
+        d
     }
 
     /// Feeds the next bytes of the body; the data of every chunk completed and verified by them
@@ -134,6 +170,21 @@ impl ChunkDecoder {
                 };
                 let line = std::str::from_utf8(&rest[..end])
                     .map_err(|_| ChunkError::Malformed("chunk header is not text"))?;
+                if self.mode == Mode::Unsigned {
+                    let size = line.split(';').next().unwrap_or_default().trim();
+                    let size = usize::from_str_radix(size, 16)
+                        .map_err(|_| ChunkError::Malformed("chunk size is not hexadecimal"))?;
+                    // `0\r\n` is followed directly by the trailer lines.
+                    self.state = if size == 0 {
+                        State::Trailer
+                    } else {
+                        State::Data {
+                            size,
+                            signature: [b'0'; 64],
+                        }
+                    };
+                    return Ok(Some(at + end + 2));
+                }
                 let (size, ext) = line
                     .split_once(';')
                     .ok_or(ChunkError::Malformed("chunk header without a signature"))?;
@@ -161,19 +212,44 @@ impl ChunkDecoder {
                     return Err(ChunkError::Malformed("chunk data not followed by CRLF"));
                 }
                 let data = &rest[..size];
-                let expected = self.chunk_signature(data);
-                let claimed = std::str::from_utf8(&signature).unwrap_or_default();
-                if !expected.eq_ignore_ascii_case(claimed) {
-                    return Err(ChunkError::SignatureDoesNotMatch);
+                if self.mode == Mode::Signed {
+                    let expected = self.chunk_signature(data);
+                    let claimed = std::str::from_utf8(&signature).unwrap_or_default();
+                    if !expected.eq_ignore_ascii_case(claimed) {
+                        return Err(ChunkError::SignatureDoesNotMatch);
+                    }
+                    self.previous = expected;
                 }
                 out.extend_from_slice(data);
-                self.previous = expected;
                 self.state = if size == 0 {
                     State::Done
                 } else {
                     State::Header
                 };
                 Ok(Some(at + needed))
+            }
+            State::Trailer => {
+                let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
+                    if rest.len() > MAX_HEADER_LINE {
+                        return Err(ChunkError::Malformed("trailer too long"));
+                    }
+                    return Ok(None);
+                };
+                if end == 0 {
+                    self.state = State::Done;
+                    return Ok(Some(at + 2));
+                }
+                let line = std::str::from_utf8(&rest[..end])
+                    .map_err(|_| ChunkError::Malformed("trailer is not text"))?;
+                let (name, value) = line
+                    .split_once(':')
+                    .ok_or(ChunkError::Malformed("trailer is not a header"))?;
+                if self.trailers.len() >= 16 {
+                    return Err(ChunkError::Malformed("too many trailers"));
+                }
+                self.trailers
+                    .push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+                Ok(Some(at + end + 2))
             }
             State::Done if rest.is_empty() => Ok(None),
             State::Done => Err(ChunkError::Malformed("data after the final chunk")),
@@ -304,5 +380,36 @@ mod tests {
             decoder().push(&after, &mut Vec::new()),
             Err(ChunkError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn unsigned_bodies_with_trailers() {
+        let body = b"5\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n";
+        for split in 1..body.len() {
+            let mut d = ChunkDecoder::unsigned();
+            let mut out = Vec::new();
+            d.push(&body[..split], &mut out).unwrap();
+            d.push(&body[split..], &mut out).unwrap();
+            d.finish().unwrap();
+            assert_eq!(out, b"hello world");
+            assert_eq!(
+                d.trailers,
+                [("x-amz-checksum-crc32".to_owned(), "DUoRhQ==".to_owned())]
+            );
+        }
+        let mut d = ChunkDecoder::unsigned();
+        d.push(b"5\r\nhel", &mut Vec::new()).unwrap();
+        assert_eq!(d.finish(), Err(ChunkError::IncompleteBody));
+        let mut d = ChunkDecoder::unsigned();
+        assert!(d.push(b"zz\r\n", &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn unverified_decoder_reads_signed_framing() {
+        let mut d = ChunkDecoder::unverified();
+        let mut out = Vec::new();
+        d.push(&example_body(), &mut out).unwrap();
+        d.finish().unwrap();
+        assert_eq!(out.len(), 66560);
     }
 }

@@ -48,6 +48,7 @@ fn ctx_with<'a>(
         region: region.into(),
         request_id: "req".into(),
         clock: config.clock(now),
+        body: crate::Body::EMPTY,
     }
 }
 

@@ -372,6 +372,7 @@ mod tests {
             region: "us-west-2".into(),
             request_id: "req".into(),
             clock: config.clock(time::OffsetDateTime::now_utc()),
+            body: crate::Body::EMPTY,
         };
         f(&ctx)
     }

@@ -1,0 +1,543 @@
+//! Amazon S3: buckets (`mod.rs`: names, location constraints, ownership across accounts, and
+//! the bucket sub-resources Airlock stores: versioning status, public access block, tags,
+//! policy), objects (`objects.rs`), multipart uploads (`multipart.rs`), listings
+//! (`list.rs`) and where contents live (`blob.rs`).
+//!
+//! Bucket names are global: every bucket is one record in one scope ([`buckets`]), with its
+//! owner and region. Objects and uploads are kept per bucket ([`objects_of`], [`uploads_of`]).
+
+mod blob;
+mod list;
+mod multipart;
+mod objects;
+
+use crate::service::{Handler, Service};
+use crate::Ctx;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use airlock_store::{Kind, Read, Record, Scope};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub use blob::Blob;
+
+/// The region a bucket is in when CreateBucket names none.
+const DEFAULT_REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bucket {
+    pub name: String,
+    /// The owning account.
+    pub owner: String,
+    pub region: String,
+    /// ISO 8601.
+    pub created: String,
+    /// `Enabled` or `Suspended` once PutBucketVersioning has been called.
+    #[serde(default)]
+    pub versioning: Option<String>,
+    #[serde(default)]
+    pub public_access_block: Option<Value>,
+    /// The TagSet as the model shapes it (`[{Key, Value}]`).
+    #[serde(default)]
+    pub tags: Option<Value>,
+    #[serde(default)]
+    pub policy: Option<String>,
+}
+
+impl Record for Bucket {
+    const KIND: &'static str = "s3.bucket";
+    fn id(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The one scope of every bucket (names are global across accounts and regions).
+pub fn buckets() -> Scope {
+    Scope::new("", "s3")
+}
+
+/// The scope of a bucket's objects.
+pub fn objects_of(bucket: &str) -> Scope {
+    Scope::new(bucket, "s3.objects")
+}
+
+/// The scope of a bucket's multipart uploads.
+pub fn uploads_of(bucket: &str) -> Scope {
+    Scope::new(bucket, "s3.uploads")
+}
+
+pub fn record_kinds() -> Vec<Kind> {
+    vec![
+        Kind::of::<Bucket>(),
+        Kind::of::<objects::Object>(),
+        Kind::of::<multipart::Upload>(),
+    ]
+}
+
+pub static SERVICE: Service = Service {
+    name: "s3",
+    ops: &[
+        ("CreateBucket", Handler::Value(create_bucket)),
+        ("DeleteBucket", Handler::Value(delete_bucket)),
+        ("HeadBucket", Handler::Value(head_bucket)),
+        ("ListBuckets", Handler::Value(list_buckets)),
+        ("GetBucketLocation", Handler::Value(get_bucket_location)),
+        ("PutBucketVersioning", Handler::Value(put_bucket_versioning)),
+        ("GetBucketVersioning", Handler::Value(get_bucket_versioning)),
+        (
+            "PutPublicAccessBlock",
+            Handler::Value(put_public_access_block),
+        ),
+        (
+            "GetPublicAccessBlock",
+            Handler::Value(get_public_access_block),
+        ),
+        (
+            "DeletePublicAccessBlock",
+            Handler::Value(delete_public_access_block),
+        ),
+        ("PutBucketTagging", Handler::Value(put_bucket_tagging)),
+        ("GetBucketTagging", Handler::Value(get_bucket_tagging)),
+        ("DeleteBucketTagging", Handler::Value(delete_bucket_tagging)),
+        ("PutBucketPolicy", Handler::Value(put_bucket_policy)),
+        ("GetBucketPolicy", Handler::Value(get_bucket_policy)),
+        ("DeleteBucketPolicy", Handler::Value(delete_bucket_policy)),
+        ("PutObject", Handler::Value(objects::put_object)),
+        ("GetObject", Handler::Output(objects::get_object)),
+        ("HeadObject", Handler::Value(objects::head_object)),
+        ("DeleteObject", Handler::Value(objects::delete_object)),
+        ("DeleteObjects", Handler::Value(objects::delete_objects)),
+        ("CopyObject", Handler::Value(objects::copy_object)),
+        ("ListObjectsV2", Handler::Value(list::list_objects_v2)),
+        ("ListObjects", Handler::Value(list::list_objects)),
+        ("CreateMultipartUpload", Handler::Value(multipart::create)),
+        ("UploadPart", Handler::Value(multipart::upload_part)),
+        (
+            "CompleteMultipartUpload",
+            Handler::Value(multipart::complete),
+        ),
+        ("AbortMultipartUpload", Handler::Value(multipart::abort)),
+        ("ListParts", Handler::Value(multipart::list_parts)),
+        (
+            "ListMultipartUploads",
+            Handler::Value(multipart::list_uploads),
+        ),
+    ],
+    records: record_kinds,
+    ..Service::NOTHING
+};
+
+// ---- errors -------------------------------------------------------------------------------
+
+pub(crate) fn no_such_bucket(name: &str) -> ApiError {
+    let mut e =
+        ApiError::new("NoSuchBucket", "The specified bucket does not exist").with_status(404);
+    e.extra.push(("BucketName".into(), json!(name)));
+    e
+}
+
+pub(crate) fn access_denied() -> ApiError {
+    ApiError::new("AccessDenied", "Access Denied").with_status(403)
+}
+
+fn invalid_bucket_name(name: &str) -> ApiError {
+    let mut e =
+        ApiError::new("InvalidBucketName", "The specified bucket is not valid.").with_status(400);
+    e.extra.push(("BucketName".into(), json!(name)));
+    e
+}
+
+pub(crate) fn invalid_argument(message: impl Into<String>) -> ApiError {
+    ApiError::new("InvalidArgument", message).with_status(400)
+}
+
+pub(crate) fn malformed_xml() -> ApiError {
+    ApiError::new(
+        "MalformedXML",
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    )
+    .with_status(400)
+}
+
+// ---- buckets ------------------------------------------------------------------------------
+
+/// The bucket `name` as the caller may use it: `NoSuchBucket` if there is none, `AccessDenied`
+/// if another account owns it.
+pub(crate) fn owned_bucket(r: &impl Read, ctx: &Ctx<'_>, name: &str) -> ApiResult<Bucket> {
+    let b = r
+        .get::<Bucket>(&buckets(), name)
+        .ok_or_else(|| no_such_bucket(name))?;
+    if b.owner != ctx.account() {
+        return Err(access_denied());
+    }
+    Ok((*b).clone())
+}
+
+/// S3's naming rules for general purpose buckets.
+pub fn valid_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let edge = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    (3..=63).contains(&b.len())
+        && b.iter().all(|&c| edge(c) || c == b'.' || c == b'-')
+        && edge(b[0])
+        && edge(b[b.len() - 1])
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err()
+        && !["xn--", "sthree-", "amzn-s3-demo-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        && !["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+            .iter()
+            .any(|s| name.ends_with(s))
+}
+
+/// A region name as AWS forms them (`us-east-1`, `eu-central-2`, `us-gov-west-1`).
+fn known_region(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let word = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase());
+    match parts.as_slice() {
+        [area, dir, n] | [area, "gov", dir, n] => {
+            area.len() == 2
+                && word(area)
+                && word(dir)
+                && !n.is_empty()
+                && n.bytes().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    if !valid_bucket_name(name) {
+        return Err(invalid_bucket_name(name));
+    }
+    let constraint = input
+        .pointer("/CreateBucketConfiguration/LocationConstraint")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty());
+    let invalid_constraint = || {
+        let mut e = ApiError::new(
+            "InvalidLocationConstraint",
+            "The specified location-constraint is not valid",
+        )
+        .with_status(400);
+        if let Some(c) = constraint {
+            e.extra.push(("LocationConstraint".into(), json!(c)));
+        }
+        e
+    };
+    let region = match constraint {
+        // us-east-1 is the region without a constraint; naming it is refused.
+        Some(DEFAULT_REGION) => return Err(invalid_constraint()),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(c) if !known_region(c) => return Err(invalid_constraint()),
+        Some(c) if ctx.region != DEFAULT_REGION && c != ctx.region => {
+            return Err(ApiError::new(
+                "IllegalLocationConstraintException",
+                format!(
+                    "The {c} location constraint is incompatible for the region specific endpoint this request was sent to."
+                ),
+            )
+            .with_status(400))
+        }
+        Some(c) => c.to_owned(),
+        None if ctx.region != DEFAULT_REGION => {
+            return Err(ApiError::new(
+                "IllegalLocationConstraintException",
+                "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.",
+            )
+            .with_status(400))
+        }
+        None => DEFAULT_REGION.to_owned(),
+    };
+    let location = if region == DEFAULT_REGION {
+        format!("/{name}")
+    } else {
+        format!("http://{name}.s3.amazonaws.com/")
+    };
+    ctx.store.write(|tx| {
+        if let Some(b) = tx.get::<Bucket>(&buckets(), name) {
+            if b.owner != ctx.account() {
+                return Err(ApiError::new(
+                    "BucketAlreadyExists",
+                    "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+                ));
+            }
+            // us-east-1 answers a repeated create by the owner with success (legacy).
+            if b.region == DEFAULT_REGION && region == DEFAULT_REGION {
+                return Ok(());
+            }
+            let mut e = ApiError::new(
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+            );
+            e.extra.push(("BucketName".into(), json!(name)));
+            return Err(e);
+        }
+        tx.put(
+            &buckets(),
+            Bucket {
+                name: name.to_owned(),
+                owner: ctx.account().to_owned(),
+                region: region.clone(),
+                created: crate::iso(ctx.clock.now),
+                versioning: None,
+                public_access_block: None,
+                tags: None,
+                policy: None,
+            },
+        )?;
+        Ok(())
+    })?;
+    Ok(json!({ "Location": location }))
+}
+
+fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let uploads = ctx.store.write(|tx| {
+        owned_bucket(tx, ctx, name)?;
+        if !tx.list::<objects::Object>(&objects_of(name)).is_empty() {
+            let mut e = ApiError::new(
+                "BucketNotEmpty",
+                "The bucket you tried to delete is not empty",
+            )
+            .with_status(409);
+            e.extra.push(("BucketName".into(), json!(name)));
+            return Err(e);
+        }
+        // Uploads in progress go with the bucket (their parts' contents after the commit).
+        let uploads = tx.list::<multipart::Upload>(&uploads_of(name));
+        for u in &uploads {
+            tx.delete::<multipart::Upload>(&uploads_of(name), &u.id);
+        }
+        tx.delete::<Bucket>(&buckets(), name);
+        Ok(uploads)
+    })?;
+    for u in uploads {
+        for p in u.parts.values() {
+            blob::remove(ctx.store, &p.blob);
+        }
+    }
+    Ok(json!({}))
+}
+
+fn head_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    Ok(json!({ "BucketRegion": b.region, "AccessPointAlias": false }))
+}
+
+fn list_buckets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let prefix = crate::input::str(input, "Prefix").unwrap_or("");
+    let region = crate::input::str(input, "BucketRegion");
+    let list: Vec<Value> = ctx.store.read(|v| {
+        v.list::<Bucket>(&buckets())
+            .into_iter()
+            .filter(|b| b.owner == ctx.account() && b.name.starts_with(prefix))
+            .filter(|b| region.is_none_or(|r| r == b.region))
+            .map(|b| json!({"Name": b.name, "CreationDate": b.created, "BucketRegion": b.region}))
+            .collect()
+    });
+    Ok(json!({
+        "Buckets": list,
+        "Owner": { "ID": owner_id(ctx.account()), "DisplayName": "airlock" },
+    }))
+}
+
+/// The canonical user id of an account (64 hex digits, stable).
+pub(crate) fn owner_id(account: &str) -> String {
+    crate::ids::hex_of(&format!("s3-owner-{account}"), 64)
+}
+
+fn get_bucket_location(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    // us-east-1 buckets answer an empty constraint.
+    Ok(if b.region == DEFAULT_REGION {
+        json!({})
+    } else {
+        json!({ "LocationConstraint": b.region })
+    })
+}
+
+/// Changes a bucket the caller owns.
+fn update_bucket(
+    ctx: &Ctx<'_>,
+    input: &Value,
+    f: impl FnOnce(&mut Bucket) -> ApiResult<()>,
+) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    ctx.store.write(|tx| {
+        let mut b = owned_bucket(tx, ctx, name)?;
+        f(&mut b)?;
+        tx.put(&buckets(), b)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+fn put_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let status = input
+        .pointer("/VersioningConfiguration/Status")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    match status.as_deref() {
+        Some("Enabled" | "Suspended") => {}
+        _ => return Err(malformed_xml()),
+    }
+    update_bucket(ctx, input, |b| {
+        b.versioning = status;
+        Ok(())
+    })
+}
+
+fn get_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    Ok(match b.versioning {
+        Some(s) => json!({ "Status": s }),
+        None => json!({}),
+    })
+}
+
+fn put_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let config = input
+        .get("PublicAccessBlockConfiguration")
+        .cloned()
+        .ok_or_else(malformed_xml)?;
+    update_bucket(ctx, input, |b| {
+        b.public_access_block = Some(config);
+        Ok(())
+    })
+}
+
+fn get_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    match b.public_access_block {
+        Some(c) => Ok(json!({ "PublicAccessBlockConfiguration": c })),
+        None => {
+            let mut e = ApiError::new(
+                "NoSuchPublicAccessBlockConfiguration",
+                "The public access block configuration was not found",
+            )
+            .with_status(404);
+            e.extra.push(("BucketName".into(), json!(name)));
+            Err(e)
+        }
+    }
+}
+
+fn delete_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    update_bucket(ctx, input, |b| {
+        b.public_access_block = None;
+        Ok(())
+    })
+}
+
+fn put_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let set = input
+        .pointer("/Tagging/TagSet")
+        .cloned()
+        .ok_or_else(malformed_xml)?;
+    let tags = set.as_array().cloned().unwrap_or_default();
+    if tags.len() > 50 {
+        return Err(ApiError::new(
+            "BadRequest",
+            "Object tags cannot be greater than 50",
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &tags {
+        let key = t.get("Key").and_then(Value::as_str).unwrap_or("");
+        if key.is_empty() || key.len() > 128 {
+            return Err(ApiError::new(
+                "InvalidTag",
+                "The TagKey you have provided is invalid",
+            ));
+        }
+        if t.get("Value")
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.len() > 256)
+        {
+            return Err(ApiError::new(
+                "InvalidTag",
+                "The TagValue you have provided is invalid",
+            ));
+        }
+        if !seen.insert(key.to_owned()) {
+            return Err(ApiError::new(
+                "InvalidTag",
+                "Cannot provide multiple Tags with the same key",
+            ));
+        }
+    }
+    update_bucket(ctx, input, |b| {
+        b.tags = Some(Value::Array(tags));
+        Ok(())
+    })
+}
+
+fn get_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    match b.tags {
+        Some(t) => Ok(json!({ "TagSet": t })),
+        None => {
+            let mut e = ApiError::new("NoSuchTagSet", "The TagSet does not exist").with_status(404);
+            e.extra.push(("BucketName".into(), json!(name)));
+            Err(e)
+        }
+    }
+}
+
+fn delete_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    update_bucket(ctx, input, |b| {
+        b.tags = None;
+        Ok(())
+    })
+}
+
+fn put_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let policy = crate::input::str(input, "Policy").unwrap_or("").to_owned();
+    let parsed: Option<Value> = serde_json::from_str(&policy).ok();
+    if !policy.trim_start().starts_with('{') || !parsed.as_ref().is_some_and(Value::is_object) {
+        return Err(ApiError::new(
+            "MalformedPolicy",
+            "Policies must be valid JSON and the first byte must be '{'",
+        ));
+    }
+    update_bucket(ctx, input, |b| {
+        b.policy = Some(policy);
+        Ok(())
+    })
+}
+
+fn get_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let name = crate::input::req(input, "Bucket")?;
+    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+    match b.policy {
+        Some(p) => Ok(json!({ "Policy": p })),
+        None => {
+            let mut e = ApiError::new("NoSuchBucketPolicy", "The bucket policy does not exist")
+                .with_status(404);
+            e.extra.push(("BucketName".into(), json!(name)));
+            Err(e)
+        }
+    }
+}
+
+fn delete_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    update_bucket(ctx, input, |b| {
+        b.policy = None;
+        Ok(())
+    })
+}
+
+/// An output with its raw payload (GetObject).
+pub(crate) fn with_payload(value: Value, bytes: Vec<u8>) -> Output {
+    Output::new(value).with_payload(bytes)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+use super::*;
+use crate::{Body, Config, Principal};
+use airlock_store::Store;
+use time::OffsetDateTime;
+
+fn ctx<'a>(
+    store: &'a Store,
+    config: &'a Config,
+    account: &str,
+    region: &str,
+    body: &'a [u8],
+) -> Ctx<'a> {
+    Ctx {
+        store,
+        config,
+        principal: Principal {
+            account: account.into(),
+            arn: format!("arn:aws:iam::{account}:root"),
+            user_id: account.into(),
+            access_key_id: "test".into(),
+        },
+        region: region.into(),
+        request_id: "req".into(),
+        clock: config.clock(OffsetDateTime::now_utc()),
+        body: Body::Bytes(body),
+    }
+}
+
+fn call(c: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
+    SERVICE.call_value(c, op, &input).unwrap()
+}
+
+fn code(r: ApiResult<Value>) -> String {
+    r.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code)
+}
+
+#[test]
+fn bucket_names_follow_s3s_rules() {
+    for ok in ["abc", "my-bucket.logs", "a1b", &"a".repeat(63)] {
+        assert!(valid_bucket_name(ok), "{ok}");
+    }
+    for bad in [
+        "ab",
+        "Abc",
+        "a_b",
+        "-ab",
+        "ab-",
+        "a..b",
+        "192.168.5.4",
+        "xn--ab",
+        "ab-s3alias",
+        &"a".repeat(64),
+    ] {
+        assert!(!valid_bucket_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn location_constraints_and_global_names() {
+    let store = Store::ephemeral(&crate::record_kinds());
+    let config = Config::default();
+    let west = ctx(&store, &config, "111111111111", "us-west-2", b"");
+    let east = ctx(&store, &config, "111111111111", "us-east-1", b"");
+    let other = ctx(&store, &config, "222222222222", "us-west-2", b"");
+    let cfg =
+        |c: &str| json!({"Bucket": "bk1", "CreateBucketConfiguration": {"LocationConstraint": c}});
+    assert_eq!(
+        code(call(&west, "CreateBucket", json!({"Bucket": "bk1"}))),
+        "IllegalLocationConstraintException"
+    );
+    assert_eq!(
+        code(call(&west, "CreateBucket", cfg("eu-west-1"))),
+        "IllegalLocationConstraintException"
+    );
+    assert_eq!(
+        code(call(&east, "CreateBucket", cfg("us-east-1"))),
+        "InvalidLocationConstraint"
+    );
+    assert_eq!(
+        code(call(&east, "CreateBucket", cfg("nowhere"))),
+        "InvalidLocationConstraint"
+    );
+    assert_eq!(
+        code(call(&west, "CreateBucket", json!({"Bucket": "B_1"}))),
+        "InvalidBucketName"
+    );
+    assert_eq!(code(call(&west, "CreateBucket", cfg("us-west-2"))), "ok");
+    assert_eq!(
+        code(call(&west, "CreateBucket", cfg("us-west-2"))),
+        "BucketAlreadyOwnedByYou"
+    );
+    assert_eq!(
+        code(call(&other, "CreateBucket", cfg("us-west-2"))),
+        "BucketAlreadyExists"
+    );
+    assert_eq!(
+        code(call(&other, "HeadBucket", json!({"Bucket": "bk1"}))),
+        "AccessDenied"
+    );
+    // us-east-1 (no constraint) answers a repeated create by its owner with success.
+    assert_eq!(
+        code(call(&east, "CreateBucket", json!({"Bucket": "bk2"}))),
+        "ok"
+    );
+    assert_eq!(
+        code(call(&east, "CreateBucket", json!({"Bucket": "bk2"}))),
+        "ok"
+    );
+    // From us-east-1, any region may be named.
+    assert_eq!(
+        code(call(
+            &east,
+            "CreateBucket",
+            json!({"Bucket": "bk3", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}})
+        )),
+        "ok"
+    );
+    let head = call(&east, "HeadBucket", json!({"Bucket": "bk3"})).unwrap();
+    assert_eq!(head["BucketRegion"], "eu-west-1");
+    assert_eq!(
+        call(&east, "GetBucketLocation", json!({"Bucket": "bk2"})).unwrap(),
+        json!({})
+    );
+}
+
+#[test]
+fn objects_replace_list_and_multipart_etags() {
+    let store = Store::ephemeral(&crate::record_kinds());
+    let config = Config::default();
+    let c = ctx(&store, &config, "111111111111", "us-east-1", b"");
+    call(&c, "CreateBucket", json!({"Bucket": "bkt"})).unwrap();
+    let put = |key: &str, data: &[u8]| {
+        let c = ctx(&store, &config, "111111111111", "us-east-1", data);
+        call(&c, "PutObject", json!({"Bucket": "bkt", "Key": key}))
+    };
+    assert_eq!(
+        put("k", b"one").unwrap()["ETag"],
+        "\"f97c5d29941bfb1b2fdab0874906ab82\""
+    );
+    put("k", b"two").unwrap();
+    let got = SERVICE
+        .call_value(
+            &c,
+            "GetObject",
+            &json!({"Bucket": "bkt", "Key": "k", "Range": "bytes=1-"}),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(got["ContentRange"], "bytes 1-2/3");
+    assert_eq!(
+        code(call(&c, "DeleteBucket", json!({"Bucket": "bkt"}))),
+        "BucketNotEmpty"
+    );
+    let bad_md5 = ctx(&store, &config, "111111111111", "us-east-1", b"x");
+    assert_eq!(
+        code(call(
+            &bad_md5,
+            "PutObject",
+            json!({"Bucket": "bkt", "Key": "m", "ContentMD5": "AAAAAAAAAAAAAAAAAAAAAA=="})
+        )),
+        "BadDigest"
+    );
+
+    let id = call(
+        &c,
+        "CreateMultipartUpload",
+        json!({"Bucket": "bkt", "Key": "big"}),
+    )
+    .unwrap()["UploadId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let part = |n: i64, data: &[u8]| {
+        let c = ctx(&store, &config, "111111111111", "us-east-1", data);
+        call(
+            &c,
+            "UploadPart",
+            json!({"Bucket": "bkt", "Key": "big", "UploadId": id, "PartNumber": n}),
+        )
+        .unwrap()["ETag"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first = vec![1u8; 5 * 1024 * 1024];
+    let (e1, e2) = (part(1, &first), part(2, b"end"));
+    let complete = |parts: Value| {
+        call(
+            &c,
+            "CompleteMultipartUpload",
+            json!({"Bucket": "bkt", "Key": "big", "UploadId": id, "MultipartUpload": {"Parts": parts}}),
+        )
+    };
+    assert_eq!(
+        code(complete(
+            json!([{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}])
+        )),
+        "InvalidPartOrder"
+    );
+    assert_eq!(
+        code(complete(json!([{"PartNumber": 1, "ETag": "\"00\""}]))),
+        "InvalidPart"
+    );
+    let done =
+        complete(json!([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}])).unwrap();
+    let mut md5s = Vec::new();
+    for e in [&e1, &e2] {
+        md5s.extend(hex::decode(e.trim_matches('"')).unwrap());
+    }
+    use md5::Digest;
+    let want = format!("\"{}-2\"", hex::encode(md5::Md5::digest(&md5s)));
+    assert_eq!(done["ETag"], want);
+    let head = call(&c, "HeadObject", json!({"Bucket": "bkt", "Key": "big"})).unwrap();
+    assert_eq!(head["ContentLength"], 5 * 1024 * 1024 + 3);
+    assert_eq!(
+        code(complete(json!([{"PartNumber": 1, "ETag": e1}]))),
+        "NoSuchUpload"
+    );
+    let listed = call(&c, "ListObjectsV2", json!({"Bucket": "bkt"})).unwrap();
+    assert_eq!(listed["KeyCount"], 2);
+}
+
+#[test]
+fn ranges() {
+    use super::objects::range;
+    assert_eq!(range(None, 10).unwrap(), None);
+    assert_eq!(range(Some("bytes=0-4"), 10).unwrap(), Some((0, 4)));
+    assert_eq!(range(Some("bytes=5-"), 10).unwrap(), Some((5, 9)));
+    assert_eq!(range(Some("bytes=-3"), 10).unwrap(), Some((7, 9)));
+    assert_eq!(range(Some("bytes=8-100"), 10).unwrap(), Some((8, 9)));
+    assert_eq!(range(Some("bytes=-30"), 10).unwrap(), Some((0, 9)));
+    // Forms S3 ignores: the whole object.
+    assert_eq!(range(Some("bytes=5-2"), 10).unwrap(), None);
+    assert_eq!(range(Some("items=0-1"), 10).unwrap(), None);
+    assert_eq!(range(Some("bytes=0-1,3-4"), 10).unwrap(), None);
+    assert_eq!(
+        range(Some("bytes=10-"), 10).unwrap_err().code,
+        "InvalidRange"
+    );
+    assert_eq!(
+        range(Some("bytes=-0"), 10).unwrap_err().code,
+        "InvalidRange"
+    );
+}
