@@ -122,10 +122,18 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .zip(values.iter().map(|v| v.as_ref()))
         .collect();
 
-    // An oversized body is answered in the protocol's envelope once the service is known.
-    let (body, too_large) = match axum::body::to_bytes(body, state.config.max_body).await {
-        Ok(b) => (b, false),
-        Err(_) => (Bytes::new(), true),
+    // A refused body is answered in the protocol's envelope once the service is known.
+    let limits = &state.config.limits;
+    let (body, refused) = match read_body(
+        body,
+        &parts.headers,
+        state.config.max_body,
+        limits.read_timeout,
+    )
+    .await
+    {
+        Ok(b) => (b, None),
+        Err(refusal) => (Bytes::new(), Some(refusal)),
     };
     let http = HttpRequest {
         method,
@@ -162,30 +170,50 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         form_ok,
         scope_service,
     ) else {
-        let wire = unknown_request(
-            method,
-            raw_path,
-            header("x-amz-target"),
-            query::param(form_ok, "Action"),
-            scope_service,
-            &request_id,
-        );
+        let wire = match &refused {
+            // The body that would have named the operation was not read: the refusal, in the
+            // envelope the request's content type suggests.
+            Some(refusal) => {
+                let form = header("content-type")
+                    .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+                let protocol = match header("x-amz-target") {
+                    Some(_) => airlock_model::Protocol::Json,
+                    None if form => airlock_model::Protocol::Query,
+                    None => airlock_model::Protocol::RestJson,
+                };
+                envelope::error(
+                    protocol,
+                    None,
+                    &refusal.error(state.config.max_body),
+                    &request_id,
+                )
+            }
+            None => unknown_request(
+                method,
+                raw_path,
+                header("x-amz-target"),
+                query::param(form_ok, "Action"),
+                scope_service,
+                &request_id,
+            ),
+        };
         log("-", "-", wire.status, started, &request_id);
-        return into_response(wire);
+        return closing(into_response(wire), refused.is_some());
     };
     let protocol = target.model.protocol;
 
     let result = (|| {
-        if too_large {
-            return Err(ApiError::new(
-                "RequestEntityTooLarge",
-                format!(
-                    "Request body exceeds the maximum of {} bytes.",
-                    state.config.max_body
-                ),
-            ));
+        if let Some(refusal) = &refused {
+            return Err(refusal.error(state.config.max_body));
         }
-        let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
+        let caller = auth::authenticate(
+            &state,
+            protocol,
+            &target.model.signing_name,
+            &sreq,
+            claim,
+            OffsetDateTime::now_utc(),
+        )?;
         let form = form.as_ref().map_err(Clone::clone)?;
         run(&state, &target, caller, &http, form, &request_id)
     })();
@@ -205,7 +233,126 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         started,
         &request_id,
     );
-    into_response(wire)
+    closing(into_response(wire), refused.is_some())
+}
+
+/// Why a request's body was not read to its end.
+enum Refusal {
+    /// Over the limit (declared by `Content-Length`, or crossed while reading).
+    TooLarge,
+    /// No data for longer than the read timeout.
+    TimedOut,
+    /// The body ended in the middle (a connection closed early, a malformed chunk).
+    Broken,
+}
+
+impl Refusal {
+    fn error(&self, max_body: usize) -> ApiError {
+        match self {
+            Refusal::TooLarge => ApiError::new(
+                "RequestEntityTooLarge",
+                format!("Request body exceeds the maximum of {max_body} bytes."),
+            ),
+            // S3's codes and wordings (the AWS service with codes for these), in every envelope.
+            Refusal::TimedOut => ApiError::new(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+            ),
+            Refusal::Broken => ApiError::new(
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+            ),
+        }
+    }
+}
+
+/// How much of a refused body is still read (and thrown away) after the answer, so that a
+/// client still sending it reads the answer instead of a connection reset.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Reads a request body of at most `max` bytes, allowing at most `idle` between two reads.
+/// A `Content-Length` over `max` is refused before anything is read. The rest of a body
+/// refused as too large is read and discarded in the background (bounded by [`DRAIN_LIMIT`]
+/// and the same idle timeout) unless the client waits for `100 Continue`, so the answer
+/// reaches a client that is still sending.
+async fn read_body(
+    mut body: Body,
+    headers: &header::HeaderMap,
+    max: usize,
+    idle: std::time::Duration,
+) -> Result<Bytes, Refusal> {
+    use http_body_util::BodyExt;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let drain = |body: Body| {
+        let waits_for_continue = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits_for_continue {
+            tokio::spawn(discard(body, idle));
+        }
+        Err(Refusal::TooLarge)
+    };
+    if declared.is_some_and(|n| n > max as u64) {
+        return drain(body);
+    }
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<bytes::BytesMut> = None;
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => return Err(Refusal::TimedOut),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(Refusal::Broken),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let had = first.as_ref().map_or(0, Bytes::len) + more.as_ref().map_or(0, |m| m.len());
+        if had + data.len() > max {
+            return drain(body);
+        }
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let want = declared.map_or(0, |n| n as usize).max(f.len() + data.len());
+                let mut m = bytes::BytesMut::with_capacity(want);
+                m.extend_from_slice(f);
+                m.extend_from_slice(&data);
+                more = Some(m);
+            }
+            (Some(_), Some(m)) => m.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, more) {
+        (_, Some(m)) => m.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// Reads and drops what is left of a refused body (see [`read_body`]).
+async fn discard(mut body: Body, idle: std::time::Duration) {
+    use http_body_util::BodyExt;
+    let mut left = DRAIN_LIMIT;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(idle, body.frame()).await {
+        let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+        if n >= left {
+            break;
+        }
+        left -= n;
+    }
+}
+
+/// A response after which the connection closes (its request body was not read to the end).
+fn closing(mut resp: Response, close: bool) -> Response {
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 fn run(

@@ -7,6 +7,7 @@
 //! envelope. One log line per request.
 
 pub mod auth;
+mod conn;
 mod gateway;
 
 use airlock_services::Config;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use conn::Limits;
 pub use gateway::app;
 
 /// Everything `airlock serve` can be told.
@@ -30,6 +32,8 @@ pub struct ServerConfig {
     pub services: Config,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
+    /// Time and number bounds on the API port's connections.
+    pub limits: Limits,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +45,7 @@ impl Default for ServerConfig {
             auth: true,
             services: Config::default(),
             max_body: 16 * 1024 * 1024,
+            limits: Limits::default(),
         }
     }
 }
@@ -157,13 +162,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             }
         }
     });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, tower::make::Shared::new(router))
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = state.config.limits;
+    let task = tokio::spawn(conn::serve(listener, router, limits, async {
+        let _ = rx.await;
+    }));
     Ok(Running {
         addr,
         dns_addr,

@@ -458,7 +458,11 @@ fn parse_query<'a>(req: &Request<'a>, algorithm: &str) -> Result<Claim<'a>, Auth
                 Ok(n) => n,
                 // Too many digits for a number of seconds: far more than a week either way.
                 Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-                    if e.starts_with('-') { -1 } else { i64::MAX }
+                    if e.starts_with('-') {
+                        -1
+                    } else {
+                        i64::MAX
+                    }
                 }
                 Err(_) => {
                     return Err(AuthError::Malformed(

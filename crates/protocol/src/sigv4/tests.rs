@@ -826,7 +826,9 @@ fn presigned_expiry_must_be_a_number_from_zero_to_a_week() {
             "X-Amz-Expires={bad}"
         );
     }
-    assert!(matches!(parse_err(&presigned_expiring("99999999999999999999999")), AuthError::Malformed(m) if m.contains("less than a week")));
+    assert!(
+        matches!(parse_err(&presigned_expiring("99999999999999999999999")), AuthError::Malformed(m) if m.contains("less than a week"))
+    );
     assert_eq!(presigned_expiring("604800").claim().expires, Some(604_800));
     assert_eq!(presigned_expiring("0").claim().expires, Some(0));
 }
@@ -854,7 +856,9 @@ fn two_authorization_headers_are_refused_as_aws_reads_them_joined() {
     // A second value that would parse as one more parameter is refused too.
     let mut raw = vanilla();
     raw.headers.push(("authorization".into(), "Extra=1".into()));
-    assert!(matches!(parse_err(&raw), AuthError::Malformed(m) if m.starts_with("'Extra=1' not a valid key=value pair")));
+    assert!(
+        matches!(parse_err(&raw), AuthError::Malformed(m) if m.starts_with("'Extra=1' not a valid key=value pair"))
+    );
 }
 
 #[test]
