@@ -148,6 +148,11 @@ where
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _slot = slot;
+            // hyper's version sniffing (HTTP/1 or HTTP/2's preface) has no deadline of its own.
+            if !sniffable(&stream, limits.read_timeout).await {
+                tracing::debug!(target: "airlock::accept", %peer, "closed: sent no request in time");
+                return;
+            }
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 app.clone().oneshot(req.map(Body::new))
             });
@@ -160,4 +165,23 @@ where
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Waits (at most `within`) until the first bytes of a connection tell HTTP/1 from HTTP/2's
+/// connection preface, as hyper's version sniffing needs; `false` if they never come.
+async fn sniffable(stream: &tokio::net::TcpStream, within: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    let decided = async {
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n >= PREFACE.len() || !PREFACE.starts_with(&buf[..n]) => return true,
+                // A prefix of the preface so far (rare: HTTP/2 with prior knowledge, sent in
+                // pieces): look again shortly.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(within, decided).await.unwrap_or(false)
 }

@@ -97,6 +97,18 @@ async fn slow_headers_are_cut_off() {
 }
 
 #[tokio::test]
+async fn silent_connections_are_closed() {
+    let server = quick().await;
+    // Nothing at all, and the first bytes of HTTP/2's preface then nothing.
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut stalled = TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(b"PRI * HTTP/2").await.unwrap();
+    assert_eq!(read_until_closed(&mut silent).await, "");
+    assert_eq!(read_until_closed(&mut stalled).await, "");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn idle_keep_alive_connections_are_closed_and_live_ones_reused() {
     let server = quick().await;
     let mut s = TcpStream::connect(server.addr).await.unwrap();
