@@ -77,7 +77,61 @@ async fn ca(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn reset(State(state): State<Arc<AppState>>) -> Response {
+/// The gate of every `/_airlock/*` write, against requests a web page makes the user's browser
+/// send (a cross-site form post needs no preflight): a write must come from no origin or the
+/// server's own (`Origin`), carry no body type other than JSON, and carry a header no page can
+/// send without the browser asking the server first (CORS preflight, which Airlock never
+/// grants): `Content-Type: application/json` or `X-Airlock-Admin: 1`.
+#[allow(clippy::result_large_err)]
+fn admin_write_allowed(headers: &header::HeaderMap) -> Result<(), Response> {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        let body = serde_json::json!({ "error": code, "message": message });
+        Err((
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response())
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let own = text("host").map(|host| format!("http://{host}"));
+        if own.as_deref().map(str::as_bytes) != Some(origin.as_bytes()) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "CrossOriginRefused",
+                "Admin writes are refused from another origin.",
+            );
+        }
+    }
+    let json = match text("content-type") {
+        None => false,
+        Some(t) => {
+            let essence = t.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json") {
+                return refuse(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    "Admin writes take no body, or a JSON one (Content-Type: application/json).",
+                );
+            }
+            true
+        }
+    };
+    if !json && text("x-airlock-admin").map(str::trim) != Some("1") {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "AdminHeaderRequired",
+            "Admin writes need the header X-Airlock-Admin: 1 (or Content-Type: application/json).",
+        );
+    }
+    Ok(())
+}
+
+async fn reset(State(state): State<Arc<AppState>>, headers: header::HeaderMap) -> Response {
+    if let Err(refused) = admin_write_allowed(&headers) {
+        return refused;
+    }
     match state
         .store
         .reset()

@@ -410,3 +410,52 @@ async fn two_authorization_headers_are_refused() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn admin_writes_refuse_what_a_web_page_can_send() {
+    let server = quick().await;
+    let post = |extra: &'static str| {
+        let addr = server.addr;
+        async move {
+            exchange(
+                addr,
+                &format!("POST /_airlock/reset HTTP/1.1\r\nHost: {addr}\r\n{extra}"),
+                "",
+            )
+            .await
+        }
+    };
+    // What a cross-site form can send without a preflight: refused.
+    let r = post("Content-Type: text/plain\r\n").await;
+    assert_eq!(status(&r), 415, "{r}");
+    let r =
+        post("Content-Type: application/x-www-form-urlencoded\r\nOrigin: http://evil.example\r\n")
+            .await;
+    assert_eq!(status(&r), 403, "{r}");
+    assert!(r.contains("CrossOriginRefused"), "{r}");
+    let r = post("").await;
+    assert_eq!(status(&r), 403, "{r}");
+    assert!(r.contains("X-Airlock-Admin: 1"), "{r}");
+    // Another origin, even with the header (a page cannot send it without a preflight that
+    // Airlock never grants, but the origin is refused anyway).
+    let r = post("X-Airlock-Admin: 1\r\nOrigin: http://evil.example\r\n").await;
+    assert_eq!(status(&r), 403, "{r}");
+    // The admin header, a JSON content type, or the server's own origin: allowed.
+    let r = post("X-Airlock-Admin: 1\r\n").await;
+    assert_eq!(status(&r), 200, "{r}");
+    assert!(r.contains("{\"reset\":true}"), "{r}");
+    let r = post("Content-Type: application/json\r\n").await;
+    assert_eq!(status(&r), 200, "{r}");
+    let own = format!("X-Airlock-Admin: 1\r\nOrigin: http://{}\r\n", server.addr);
+    let r = exchange(
+        server.addr,
+        &format!(
+            "POST /_airlock/reset HTTP/1.1\r\nHost: {}\r\n{own}",
+            server.addr
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(status(&r), 200, "{r}");
+    server.stop().await.unwrap();
+}
