@@ -459,3 +459,136 @@ async fn admin_writes_refuse_what_a_web_page_can_send() {
     assert_eq!(status(&r), 200, "{r}");
     server.stop().await.unwrap();
 }
+
+/// A request of `body` to `head` (`METHOD PATH` and header lines), with `Content-Length`.
+fn raw(head: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "{head}\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+#[tokio::test]
+async fn garbage_on_every_protocol_gets_a_4xx_and_the_server_lives() {
+    let mut config = ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        dns_listen: None,
+        auth: false,
+        max_body: 1024 * 1024,
+        limits: Limits {
+            read_timeout: Duration::from_millis(300),
+            max_connections_per_ip: 64,
+        },
+        ..ServerConfig::default()
+    };
+    config.services.fabric_slots = 250..=253;
+    let server = airlock_server::start(config).await.expect("airlock starts");
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let json = "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: CertificateManager.ListCertificates";
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge = format!(
+        "Action=CreateVpc&Version=2016-11-15&CidrBlock={}",
+        "9".repeat(900_000)
+    );
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "binary noise instead of HTTP",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage\r\n\r\n".to_vec(),
+        ),
+        ("a request line of spaces", b"   \r\n\r\n".to_vec()),
+        (
+            "headers without a colon",
+            b"GET / HTTP/1.1\r\nno colon here\r\n\r\n".to_vec(),
+        ),
+        (
+            "ec2: invalid UTF-8",
+            raw(
+                &format!("POST / HTTP/1.1\r\n{form}"),
+                b"Action=Describe\xff\xfeVpcs&Version=2016-11-15",
+            ),
+        ),
+        (
+            "ec2: a huge string",
+            raw(&format!("POST / HTTP/1.1\r\n{form}"), huge.as_bytes()),
+        ),
+        (
+            "ec2: duplicate keys",
+            raw(
+                &format!("POST / HTTP/1.1\r\n{form}"),
+                b"Action=DescribeVpcs&Action=CreateVpc&Version=2016-11-15&VpcId.1=a&VpcId.1=b",
+            ),
+        ),
+        (
+            "query: truncated percent escapes",
+            raw(
+                &format!("POST / HTTP/1.1\r\n{form}"),
+                b"Action=ListRoles&Version=2010-05-08&MaxItems=%Z%",
+            ),
+        ),
+        (
+            "json: deep nesting",
+            raw(&format!("POST / HTTP/1.1\r\n{json}"), deep.as_bytes()),
+        ),
+        (
+            "json: truncated",
+            raw(&format!("POST / HTTP/1.1\r\n{json}"), b"{\"MaxItems\": "),
+        ),
+        (
+            "json: duplicate keys",
+            raw(
+                &format!("POST / HTTP/1.1\r\n{json}"),
+                b"{\"MaxItems\": 1, \"MaxItems\": \"x\"}",
+            ),
+        ),
+        (
+            "json: invalid UTF-8",
+            raw(
+                &format!("POST / HTTP/1.1\r\n{json}"),
+                b"{\"NextToken\": \"\xff\"}",
+            ),
+        ),
+        (
+            "rest-json: path traversal in a label",
+            raw("GET /environments/..%2F..%2Fetc%2Fpasswd HTTP/1.1", b""),
+        ),
+        (
+            "rest-json: a label of dots",
+            raw("GET /environments/.. HTTP/1.1", b""),
+        ),
+        (
+            "rest-json: garbage body",
+            raw(
+                "PUT /environments/e HTTP/1.1\r\nContent-Type: application/json",
+                b"\x00\x01{{{",
+            ),
+        ),
+    ];
+    let mut bad_header = b"POST / HTTP/1.1\r\nX-Amz-Target: \xff\xfe\r\nContent-Type: application/x-amz-json-1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}".to_vec();
+    let mut cases = cases;
+    cases.push((
+        "a header with invalid UTF-8",
+        std::mem::take(&mut bad_header),
+    ));
+    for (what, bytes) in cases {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        let _ = s.write_all(&bytes).await;
+        let response = read_until_closed(&mut s).await;
+        let code = status(&response);
+        assert!(
+            (400..500).contains(&code),
+            "{what}: answered {code}: {}",
+            response.chars().take(600).collect::<String>()
+        );
+    }
+    let alive = exchange(
+        server.addr,
+        "GET /_airlock/health HTTP/1.1\r\nHost: x\r\n",
+        "",
+    )
+    .await;
+    assert_eq!(status(&alive), 200, "{alive}");
+    server.stop().await.unwrap();
+}
