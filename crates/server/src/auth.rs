@@ -56,6 +56,7 @@ pub fn authenticate(
     }
     sigv4::require_signed_host(&claim).map_err(|e| rejected(protocol, &e))?;
     sigv4::require_scope_service(&claim, service).map_err(|e| rejected(protocol, &e))?;
+    sigv4::require_region(&claim, auth::region_exists).map_err(|e| rejected(protocol, &e))?;
     sigv4::verify(req, &claim, &creds.secret_access_key, now)
         .map_err(|e| rejected(protocol, &e))?;
     Ok(Caller {

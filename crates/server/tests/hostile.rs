@@ -362,6 +362,31 @@ async fn a_scope_naming_another_service_is_refused_with_aws_message() {
 }
 
 #[tokio::test]
+async fn a_made_up_region_is_refused_with_aws_message() {
+    let server = quick().await;
+    let auth = auth_for("sts").replace("us-east-1", "xx-fake-1");
+    let response = exchange(
+        server.addr,
+        &format!("POST / HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\n"),
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    )
+    .await;
+    assert_eq!(status(&response), 403, "{response}");
+    assert!(
+        response.contains("<Code>SignatureDoesNotMatch</Code>"),
+        "{response}"
+    );
+    assert!(
+        response
+            .contains("Credential should be scoped to a valid region, not &apos;xx-fake-1&apos;. ")
+            || response
+                .contains("Credential should be scoped to a valid region, not 'xx-fake-1'. "),
+        "{response}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_security_token_with_a_long_term_key_is_an_invalid_token() {
     let server = quick().await;
     let response = exchange(

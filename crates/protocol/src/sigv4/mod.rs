@@ -746,6 +746,19 @@ pub fn require_scope_service(claim: &Claim, service: &str) -> Result<(), AuthErr
     }
 }
 
+/// `Ok` when the credential scope's region is one `exists` knows; otherwise AWS's message,
+/// "Credential should be scoped to a valid region, not 'xx-fake-1'. ".
+pub fn require_region(claim: &Claim, exists: impl Fn(&str) -> bool) -> Result<(), AuthError> {
+    if exists(&claim.region) {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidScope(format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            claim.region
+        )))
+    }
+}
+
 /// `Ok` when `host` is among the signed headers, as AWS requires; otherwise AWS's
 /// `IncompleteSignature` message.
 pub fn require_signed_host(claim: &Claim) -> Result<(), AuthError> {

@@ -874,6 +874,18 @@ fn scope_must_name_the_service_of_the_request() {
 }
 
 #[test]
+fn scope_must_name_a_region_that_exists() {
+    let claim = vanilla().claim();
+    assert_eq!(require_region(&claim, |r| r == "us-east-1"), Ok(()));
+    assert_eq!(
+        require_region(&claim, |r| r == "us-west-2"),
+        Err(AuthError::InvalidScope(
+            "Credential should be scoped to a valid region, not 'us-east-1'. ".into()
+        ))
+    );
+}
+
+#[test]
 fn a_signed_header_absent_from_the_request_does_not_verify() {
     // Signed over an empty value of a header the request does not carry: the signature is
     // right for that canonical request, but AWS signs only headers that are sent.
