@@ -335,7 +335,6 @@ async fn read_body(
     max: usize,
     idle: std::time::Duration,
 ) -> Result<Bytes, Refusal> {
-    use http_body_util::BodyExt;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -354,9 +353,27 @@ async fn read_body(
     }
     let mut first: Option<Bytes> = None;
     let mut more: Option<bytes::BytesMut> = None;
+    // The timer exists only once the body makes the request wait (most bodies have arrived
+    // with their headers), and is pushed back after every frame.
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        let frame = match tokio::time::timeout(idle, body.frame()).await {
-            Err(_) => return Err(Refusal::TimedOut),
+        let next = std::future::poll_fn(|cx| {
+            use std::future::Future;
+            use std::task::Poll;
+            if let Poll::Ready(frame) =
+                axum::body::HttpBody::poll_frame(std::pin::Pin::new(&mut body), cx)
+            {
+                if let Some(t) = timer.as_mut() {
+                    t.as_mut().reset(tokio::time::Instant::now() + idle);
+                }
+                return Poll::Ready(Ok(frame));
+            }
+            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+            t.as_mut().poll(cx).map(Err)
+        })
+        .await;
+        let frame = match next {
+            Err(()) => return Err(Refusal::TimedOut),
             Ok(None) => break,
             Ok(Some(Err(_))) => return Err(Refusal::Broken),
             Ok(Some(Ok(frame))) => frame,
