@@ -60,8 +60,16 @@ check_match "there is a default VPC" '^vpc-[0-9a-f]{17}$' "$DEFAULT_BEFORE"
 
 http -X GET "$URL/_airlock/reset"
 check_eq "GET /_airlock/reset -> 405 (reset needs POST)" "405" "$HTTP_STATUS"
+# What a web page can make a browser send without a preflight is refused (and resets nothing).
+http -X POST -H 'Content-Type: text/plain' --data 'x' "$URL/_airlock/reset"
+check_eq "POST /_airlock/reset as text/plain (a cross-site form) -> 415" "415" "$HTTP_STATUS"
+http -X POST -H 'Origin: http://evil.example' -H 'X-Airlock-Admin: 1' "$URL/_airlock/reset"
+check_eq "POST /_airlock/reset from another origin -> 403" "403 CrossOriginRefused" "$HTTP_STATUS $(J "$HTTP_BODY" 'd["error"]')"
 http -X POST "$URL/_airlock/reset"
-check_eq "POST /_airlock/reset -> 200" "200" "$HTTP_STATUS"
+check_eq "POST /_airlock/reset without X-Airlock-Admin -> 403" "403 AdminHeaderRequired" "$HTTP_STATUS $(J "$HTTP_BODY" 'd["error"]')"
+check_eq "... and the VPC is still there" "$VPC" "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query 'Vpcs[0].VpcId')"
+http -X POST -H 'X-Airlock-Admin: 1' "$URL/_airlock/reset"
+check_eq "POST /_airlock/reset with X-Airlock-Admin: 1 -> 200" "200" "$HTTP_STATUS"
 check_eq "... answering {\"reset\":true}" "true" "$(J "$HTTP_BODY" 'd["reset"]')"
 
 expect_error "after reset the created VPC is gone" InvalidVpcID.NotFound ec2 describe-vpcs --vpc-ids "$VPC"

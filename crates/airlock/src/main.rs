@@ -70,6 +70,13 @@ struct Serve {
     /// Log format.
     #[arg(long, env = "AIRLOCK_LOG_FORMAT", value_parser = ["text", "json"], default_value = "text")]
     log_format: String,
+    /// Seconds a connection may take to send a request's headers (or sit idle between
+    /// requests), and the longest pause inside a request body; then it is closed.
+    #[arg(long, env = "AIRLOCK_READ_TIMEOUT", default_value_t = 20.0)]
+    read_timeout: f64,
+    /// Connections one source address may hold open on the API port at once.
+    #[arg(long, env = "AIRLOCK_MAX_CONNECTIONS_PER_IP", default_value_t = 1024)]
+    max_connections_per_ip: usize,
 }
 
 #[derive(Parser)]
@@ -176,6 +183,14 @@ fn run_serve(s: Serve) -> ExitCode {
         eprintln!("error: --time-scale must be a number >= 0");
         return ExitCode::from(2);
     }
+    let Ok(read_timeout) = std::time::Duration::try_from_secs_f64(s.read_timeout) else {
+        eprintln!("error: --read-timeout must be a number of seconds > 0");
+        return ExitCode::from(2);
+    };
+    if read_timeout.is_zero() || s.max_connections_per_ip == 0 {
+        eprintln!("error: --read-timeout and --max-connections-per-ip must be > 0");
+        return ExitCode::from(2);
+    }
     let data_dir = if s.ephemeral {
         None
     } else {
@@ -190,6 +205,10 @@ fn run_serve(s: Serve) -> ExitCode {
             time_scale: s.time_scale,
             default_account: s.default_account,
             ..airlock_services::Config::default()
+        },
+        limits: airlock_server::Limits {
+            read_timeout,
+            max_connections_per_ip: s.max_connections_per_ip,
         },
         ..ServerConfig::default()
     };

@@ -43,10 +43,13 @@ fn chunk_decoder(
     })
 }
 
-/// Verifies the request's signature (unless `--auth off`) and says who is calling.
+/// Verifies the request's signature (unless `--auth off`) and says who is calling. `service`
+/// is the signing name of the service the request was routed to, which the credential scope
+/// must name.
 pub fn authenticate(
     state: &AppState,
     protocol: Protocol,
+    service: &str,
     req: &sigv4::Request<'_>,
     claim: Result<Option<Claim<'_>>, AuthError>,
     now: OffsetDateTime,
@@ -76,12 +79,14 @@ pub fn authenticate(
     let Some(creds) = auth::resolve(&state.store, services, &claim.access_key_id, now) else {
         return Err(unknown_key(protocol));
     };
-    if creds.session_token.is_some()
-        && creds.session_token.as_deref() != claim.security_token.as_deref()
-    {
+    // A session key needs its token; a long-term key takes none (AWS refuses a token sent
+    // with one as an invalid token).
+    if creds.session_token.as_deref() != claim.security_token.as_deref() {
         return Err(unknown_key(protocol));
     }
     sigv4::require_signed_host(&claim).map_err(|e| rejected(protocol, &e))?;
+    sigv4::require_scope_service(&claim, service).map_err(|e| rejected(protocol, &e))?;
+    sigv4::require_region(&claim, auth::region_exists).map_err(|e| rejected(protocol, &e))?;
     sigv4::verify(req, &claim, &creds.secret_access_key, now)
         .map_err(|e| rejected(protocol, &e))?;
     Ok(Caller {
@@ -185,11 +190,17 @@ fn rejected(protocol: Protocol, e: &AuthError) -> ApiError {
     let expired = matches!(e, AuthError::Skewed(_) | AuthError::Expired);
     let malformed = matches!(
         e,
-        AuthError::Malformed(_) | AuthError::UnsupportedAlgorithm(_) | AuthError::InvalidScope(_)
+        AuthError::Malformed(_) | AuthError::UnsupportedAlgorithm(_)
     );
+    // A scope naming another date, region or service is a signature mismatch with its own
+    // message (AWS's "Troubleshoot signed requests" page; STS answers SignatureDoesNotMatch,
+    // JSON services InvalidSignatureException).
+    let scope = matches!(e, AuthError::InvalidScope(_));
     match protocol {
         Protocol::Ec2 if expired => ApiError::new("RequestExpired", message).with_status(400),
-        Protocol::Ec2 if malformed => ApiError::new("AuthFailure", message).with_status(401),
+        Protocol::Ec2 if malformed || scope => {
+            ApiError::new("AuthFailure", message).with_status(401)
+        }
         Protocol::Ec2 => unknown_key(protocol),
         Protocol::Query => {
             let code = if malformed {

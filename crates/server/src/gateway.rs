@@ -79,7 +79,61 @@ async fn ca(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn reset(State(state): State<Arc<AppState>>) -> Response {
+/// The gate of every `/_airlock/*` write, against requests a web page makes the user's browser
+/// send (a cross-site form post needs no preflight): a write must come from no origin or the
+/// server's own (`Origin`), carry no body type other than JSON, and carry a header no page can
+/// send without the browser asking the server first (CORS preflight, which Airlock never
+/// grants): `Content-Type: application/json` or `X-Airlock-Admin: 1`.
+#[allow(clippy::result_large_err)]
+fn admin_write_allowed(headers: &header::HeaderMap) -> Result<(), Response> {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        let body = serde_json::json!({ "error": code, "message": message });
+        Err((
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response())
+    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let own = text("host").map(|host| format!("http://{host}"));
+        if own.as_deref().map(str::as_bytes) != Some(origin.as_bytes()) {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "CrossOriginRefused",
+                "Admin writes are refused from another origin.",
+            );
+        }
+    }
+    let json = match text("content-type") {
+        None => false,
+        Some(t) => {
+            let essence = t.split(';').next().unwrap_or("").trim();
+            if !essence.eq_ignore_ascii_case("application/json") {
+                return refuse(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "UnsupportedMediaType",
+                    "Admin writes take no body, or a JSON one (Content-Type: application/json).",
+                );
+            }
+            true
+        }
+    };
+    if !json && text("x-airlock-admin").map(str::trim) != Some("1") {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "AdminHeaderRequired",
+            "Admin writes need the header X-Airlock-Admin: 1 (or Content-Type: application/json).",
+        );
+    }
+    Ok(())
+}
+
+async fn reset(State(state): State<Arc<AppState>>, headers: header::HeaderMap) -> Response {
+    if let Err(refused) = admin_write_allowed(&headers) {
+        return refused;
+    }
     match state
         .store
         .reset()
@@ -124,8 +178,9 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         .zip(values.iter().map(|v| v.as_ref()))
         .collect();
 
-    // An oversized body is answered in the protocol's envelope once the service is known.
-    // Object uploads (S3) may be larger.
+    // A refused body is answered in the protocol's envelope once the service is known. Object
+    // uploads (S3) may be larger than other bodies.
+    let limits = &state.config.limits;
     let head = HttpRequest {
         method,
         path: raw_path,
@@ -141,26 +196,24 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     };
     // A blob payload for a persistent store is spooled to a file as it arrives.
     let mut spooled = None;
-    let mut body_error = None;
-    let body = match state.store.dir().filter(|_| blob_payload) {
+    let (body, refused) = match state.store.dir().filter(|_| blob_payload) {
         Some(dir) => {
             // The SHA-256 is needed only to check a hex `x-amz-content-sha256` (or none).
             let hashed = head
                 .header("x-amz-content-sha256")
                 .is_none_or(|h| h.trim().len() == 64);
             let dir = spool::dir_of(dir);
-            match spool::spool(body, &dir, max_body as u64, hashed).await {
-                Ok(s) => spooled = Some(s),
-                Err(e) => body_error = Some(e),
+            match spool::spool(body, &dir, max_body as u64, hashed, limits.read_timeout).await {
+                Ok(s) => {
+                    spooled = Some(s);
+                    (Bytes::new(), None)
+                }
+                Err(e) => (Bytes::new(), Some(Refusal::from(e))),
             }
-            Bytes::new()
         }
-        None => match axum::body::to_bytes(body, max_body).await {
-            Ok(b) => b,
-            Err(_) => {
-                body_error = Some(SpoolError::TooLarge);
-                Bytes::new()
-            }
+        None => match read_body(body, &parts.headers, max_body, limits.read_timeout).await {
+            Ok(b) => (b, None),
+            Err(refusal) => (Bytes::new(), Some(refusal)),
         },
     };
     let http = HttpRequest {
@@ -195,47 +248,50 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
     let Some(target) = classify_request(&http, form_ok, scope_service) else {
-        let wire = unknown_request(
-            method,
-            raw_path,
-            header("x-amz-target"),
-            query::param(form_ok, "Action"),
-            scope_service,
-            &request_id,
-        );
+        let wire = match &refused {
+            // The body that would have named the operation was not read: the refusal, in the
+            // envelope the request's content type suggests.
+            Some(refusal) => {
+                let form = header("content-type")
+                    .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+                let protocol = match header("x-amz-target") {
+                    Some(_) => Protocol::Json,
+                    None if form => Protocol::Query,
+                    None => Protocol::RestJson,
+                };
+                envelope::error(
+                    protocol,
+                    None,
+                    &refusal.error(max_body, protocol),
+                    &request_id,
+                )
+            }
+            None => unknown_request(
+                method,
+                raw_path,
+                header("x-amz-target"),
+                query::param(form_ok, "Action"),
+                scope_service,
+                &request_id,
+            ),
+        };
         log("-", "-", wire.status, started, &request_id);
-        return into_response(wire);
+        return closing(into_response(wire), refused.is_some());
     };
     let protocol = target.model.protocol;
 
     let result = (|| {
-        match body_error {
-            Some(SpoolError::TooLarge) if protocol == Protocol::RestXml => {
-                return Err(ApiError::new(
-                    "EntityTooLarge",
-                    "Your proposed upload exceeds the maximum allowed object size.",
-                ))
-            }
-            Some(SpoolError::TooLarge) => {
-                return Err(ApiError::new(
-                    "RequestEntityTooLarge",
-                    format!("Request body exceeds the maximum of {max_body} bytes."),
-                ))
-            }
-            Some(SpoolError::Incomplete) => {
-                return Err(ApiError::new(
-                    "IncompleteBody",
-                    "The request body terminated unexpectedly",
-                ))
-            }
-            Some(SpoolError::Io(e)) => {
-                return Err(ApiError::internal(format!(
-                    "We encountered an internal error. Please try again. ({e})"
-                )))
-            }
-            None => {}
+        if let Some(refusal) = &refused {
+            return Err(refusal.error(max_body, protocol));
         }
-        let caller = auth::authenticate(&state, protocol, &sreq, claim, OffsetDateTime::now_utc())?;
+        let caller = auth::authenticate(
+            &state,
+            protocol,
+            &target.model.signing_name,
+            &sreq,
+            claim,
+            OffsetDateTime::now_utc(),
+        )?;
         let form = form.as_ref().map_err(Clone::clone)?;
         run(
             &state,
@@ -263,7 +319,163 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         started,
         &request_id,
     );
-    into_response(wire)
+    closing(into_response(wire), refused.is_some())
+}
+
+/// Why a request's body was not read to its end.
+enum Refusal {
+    /// Over the limit (declared by `Content-Length`, or crossed while reading).
+    TooLarge,
+    /// No data for longer than the read timeout.
+    TimedOut,
+    /// The body ended in the middle (a connection closed early, a malformed chunk).
+    Broken,
+    /// A spooled body could not be written.
+    Failed(std::io::Error),
+}
+
+impl From<SpoolError> for Refusal {
+    fn from(e: SpoolError) -> Refusal {
+        match e {
+            SpoolError::TooLarge => Refusal::TooLarge,
+            SpoolError::TimedOut => Refusal::TimedOut,
+            SpoolError::Incomplete => Refusal::Broken,
+            SpoolError::Io(e) => Refusal::Failed(e),
+        }
+    }
+}
+
+impl Refusal {
+    fn error(&self, max_body: usize, protocol: Protocol) -> ApiError {
+        match self {
+            Refusal::TooLarge if protocol == Protocol::RestXml => ApiError::new(
+                "EntityTooLarge",
+                "Your proposed upload exceeds the maximum allowed object size.",
+            ),
+            Refusal::Failed(e) => ApiError::internal(format!(
+                "We encountered an internal error. Please try again. ({e})"
+            )),
+            Refusal::TooLarge => ApiError::new(
+                "RequestEntityTooLarge",
+                format!("Request body exceeds the maximum of {max_body} bytes."),
+            ),
+            // S3's codes and wordings (the AWS service with codes for these), in every envelope.
+            Refusal::TimedOut => ApiError::new(
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+            ),
+            Refusal::Broken => ApiError::new(
+                "IncompleteBody",
+                "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+            ),
+        }
+    }
+}
+
+/// How much of a refused body is still read (and thrown away) after the answer, so that a
+/// client still sending it reads the answer instead of a connection reset.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Reads a request body of at most `max` bytes, allowing at most `idle` between two reads.
+/// A `Content-Length` over `max` is refused before anything is read. The rest of a body
+/// refused as too large is read and discarded in the background (bounded by [`DRAIN_LIMIT`]
+/// and the same idle timeout) unless the client waits for `100 Continue`, so the answer
+/// reaches a client that is still sending.
+async fn read_body(
+    mut body: axum::body::Body,
+    headers: &header::HeaderMap,
+    max: usize,
+    idle: std::time::Duration,
+) -> Result<Bytes, Refusal> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let drain = |body: axum::body::Body| {
+        let waits_for_continue = headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        if !waits_for_continue {
+            tokio::spawn(discard(body, idle));
+        }
+        Err(Refusal::TooLarge)
+    };
+    if declared.is_some_and(|n| n > max as u64) {
+        return drain(body);
+    }
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<bytes::BytesMut> = None;
+    // The timer exists only once the body makes the request wait (most bodies have arrived
+    // with their headers), and is pushed back after every frame.
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    loop {
+        let next = std::future::poll_fn(|cx| {
+            use std::future::Future;
+            use std::task::Poll;
+            if let Poll::Ready(frame) =
+                axum::body::HttpBody::poll_frame(std::pin::Pin::new(&mut body), cx)
+            {
+                if let Some(t) = timer.as_mut() {
+                    t.as_mut().reset(tokio::time::Instant::now() + idle);
+                }
+                return Poll::Ready(Ok(frame));
+            }
+            let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+            t.as_mut().poll(cx).map(Err)
+        })
+        .await;
+        let frame = match next {
+            Err(()) => return Err(Refusal::TimedOut),
+            Ok(None) => break,
+            Ok(Some(Err(_))) => return Err(Refusal::Broken),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let had = first.as_ref().map_or(0, Bytes::len) + more.as_ref().map_or(0, |m| m.len());
+        if had + data.len() > max {
+            return drain(body);
+        }
+        match (&mut first, &mut more) {
+            (None, _) => first = Some(data),
+            (Some(f), None) => {
+                let want = declared.map_or(0, |n| n as usize).max(f.len() + data.len());
+                let mut m = bytes::BytesMut::with_capacity(want);
+                m.extend_from_slice(f);
+                m.extend_from_slice(&data);
+                more = Some(m);
+            }
+            (Some(_), Some(m)) => m.extend_from_slice(&data),
+        }
+    }
+    Ok(match (first, more) {
+        (_, Some(m)) => m.freeze(),
+        (Some(f), None) => f,
+        (None, None) => Bytes::new(),
+    })
+}
+
+/// Reads and drops what is left of a refused body (see [`read_body`]).
+async fn discard(mut body: axum::body::Body, idle: std::time::Duration) {
+    use http_body_util::BodyExt;
+    let mut left = DRAIN_LIMIT;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(idle, body.frame()).await {
+        let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+        if n >= left {
+            break;
+        }
+        left -= n;
+    }
+}
+
+/// A response after which the connection closes (its request body was not read to the end).
+fn closing(mut resp: Response, close: bool) -> Response {
+    if close {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 fn run(

@@ -7,6 +7,7 @@
 //! envelope. One log line per request.
 
 pub mod auth;
+mod conn;
 mod gateway;
 mod spool;
 
@@ -17,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use conn::Limits;
 pub use gateway::app;
 
 /// Everything `airlock serve` can be told.
@@ -35,6 +37,8 @@ pub struct ServerConfig {
     /// UploadPart), in bytes: spooled to a file under the data directory as it arrives, or held
     /// in memory by an ephemeral server (which keeps objects in memory anyway).
     pub max_object_body: usize,
+    /// Time and number bounds on the API port's connections.
+    pub limits: Limits,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +52,7 @@ impl Default for ServerConfig {
             max_body: 16 * 1024 * 1024,
             // S3's largest single PUT: 5 GiB.
             max_object_body: 5 * 1024 * 1024 * 1024,
+            limits: Limits::default(),
         }
     }
 }
@@ -168,13 +173,10 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
             }
         }
     });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, tower::make::Shared::new(router))
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = state.config.limits;
+    let task = tokio::spawn(conn::serve(listener, router, limits, async {
+        let _ = rx.await;
+    }));
     Ok(Running {
         addr,
         dns_addr,

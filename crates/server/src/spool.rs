@@ -40,6 +40,8 @@ pub enum SpoolError {
     TooLarge,
     /// The client's stream broke off.
     Incomplete,
+    /// No data for longer than the read timeout.
+    TimedOut,
     /// The file could not be written.
     Io(std::io::Error),
 }
@@ -75,6 +77,7 @@ pub async fn spool(
     dir: &Path,
     limit: u64,
     sha256: bool,
+    idle: std::time::Duration,
 ) -> Result<Spooled, SpoolError> {
     tokio::fs::create_dir_all(dir).await?;
     let mut spooled = Spooled {
@@ -87,7 +90,11 @@ pub async fn spool(
     let mut md5 = Md5::new();
     let mut sha = sha256.then(Sha256::new);
     let mut body = body;
-    while let Some(frame) = body.frame().await {
+    // At most `idle` between two reads, as for every other body.
+    while let Some(frame) = tokio::time::timeout(idle, body.frame())
+        .await
+        .map_err(|_| SpoolError::TimedOut)?
+    {
         let frame = frame.map_err(|_| SpoolError::Incomplete)?;
         let Ok(data) = frame.into_data() else {
             continue;

@@ -226,9 +226,10 @@ pub enum AuthError {
     Malformed(String),
     /// An algorithm other than `AWS4-HMAC-SHA256` (e.g. SigV4a's `AWS4-ECDSA-P256-SHA256`).
     UnsupportedAlgorithm(String),
-    /// The credential scope is inconsistent: its date is not the date of `X-Amz-Date`, or it
-    /// does not end in `aws4_request` (AWS: `SignatureDoesNotMatch` /
-    /// `InvalidSignatureException`; S3: `AuthorizationHeaderMalformed`).
+    /// The credential scope is inconsistent: its date is not the date of `X-Amz-Date`, it names
+    /// another service than the one the request is for, or it does not end in `aws4_request`
+    /// (AWS: `SignatureDoesNotMatch` / `InvalidSignatureException`; S3:
+    /// `AuthorizationHeaderMalformed`).
     InvalidScope(String),
     /// The signature is not the one the secret key gives (AWS: `SignatureDoesNotMatch` /
     /// `InvalidSignatureException`).
@@ -293,10 +294,28 @@ pub fn parse<'a>(req: &Request<'a>) -> Result<Option<Claim<'a>>, AuthError> {
         (Some(_), Some(_)) => Err(AuthError::Malformed(
             "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified".to_string(),
         )),
-        (Some(value), None) => parse_header(req, value).map(Some),
+        (Some(value), None) if req.header_values("authorization").nth(1).is_none() => {
+            parse_header(req, value).map(Some)
+        }
+        (Some(_), None) => Err(repeated_authorization(req)),
         (None, Some(algorithm)) => parse_query(req, &algorithm).map(Some),
         (None, None) => Ok(None),
     }
+}
+
+/// Two or more `Authorization` headers. AWS reads them as one header, its values joined with
+/// `,` (as HTTP allows), so the second `AWS4-HMAC-SHA256` is a parameter without `=`: the
+/// error is that reading's, and any other second value is refused the same way.
+fn repeated_authorization(req: &Request) -> AuthError {
+    let values: Vec<&str> = req.header_values("authorization").map(str::trim).collect();
+    let joined = values.join(",");
+    if let Err(e) = parse_header(req, &joined) {
+        return e;
+    }
+    let second = values[1].split_ascii_whitespace().next().unwrap_or("");
+    AuthError::Malformed(format!(
+        "'{second}' not a valid key=value pair (missing equal-sign) in Authorization header: '{joined}'."
+    ))
 }
 
 fn parse_header<'a>(req: &Request<'a>, raw: &'a str) -> Result<Claim<'a>, AuthError> {
@@ -434,15 +453,34 @@ fn parse_query<'a>(req: &Request<'a>, algorithm: &str) -> Result<Claim<'a>, Auth
     let expires = match req.query_param("X-Amz-Expires") {
         None => None,
         Some(e) => {
-            let seconds: u64 = e.parse().map_err(|_| {
-                AuthError::Malformed("X-Amz-Expires should be a number".to_string())
-            })?;
-            if seconds > MAX_PRESIGNED_EXPIRES {
+            let digits = e.strip_prefix('-').unwrap_or(&e);
+            let seconds: i64 = match e.parse() {
+                Ok(n) => n,
+                // Too many digits for a number of seconds: far more than a week either way.
+                Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    if e.starts_with('-') {
+                        -1
+                    } else {
+                        i64::MAX
+                    }
+                }
+                Err(_) => {
+                    return Err(AuthError::Malformed(
+                        "X-Amz-Expires should be a number".to_string(),
+                    ))
+                }
+            };
+            if seconds < 0 {
+                return Err(AuthError::Malformed(
+                    "X-Amz-Expires must be non-negative".to_string(),
+                ));
+            }
+            if seconds.unsigned_abs() > MAX_PRESIGNED_EXPIRES {
                 return Err(AuthError::Malformed(format!(
-                    "X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_EXPIRES}"
+                    "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than {MAX_PRESIGNED_EXPIRES} seconds"
                 )));
             }
-            Some(seconds)
+            Some(seconds.unsigned_abs())
         }
     };
     let own = |s: &str| Cow::Owned(s.to_owned());
@@ -564,6 +602,14 @@ pub fn verify(
         )));
     }
     check_time(claim, signed_at, now)?;
+    // A signed header the request does not carry cannot have been signed with its value.
+    if claim
+        .signed_headers
+        .iter()
+        .any(|h| !h.eq_ignore_ascii_case(":authority") && req.header(h).is_none())
+    {
+        return Err(AuthError::SignatureMismatch);
+    }
 
     let mut provided = [0u8; 32];
     if hex::decode_to_slice(claim.signature.as_bytes(), &mut provided).is_err() {
@@ -684,6 +730,32 @@ fn check_payload_hash(req: &Request) -> Result<(), AuthError> {
             Err(AuthError::PayloadHashMismatch)
         }
         _ => Ok(()),
+    }
+}
+
+/// `Ok` when the credential scope names `service` (the signing name of the service the request
+/// was routed to); otherwise AWS's message, e.g. "Credential should be scoped to correct
+/// service: 'ec2'. " (sic, with the trailing space).
+pub fn require_scope_service(claim: &Claim, service: &str) -> Result<(), AuthError> {
+    if claim.service == service {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidScope(format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        )))
+    }
+}
+
+/// `Ok` when the credential scope's region is one `exists` knows; otherwise AWS's message,
+/// "Credential should be scoped to a valid region, not 'xx-fake-1'. ".
+pub fn require_region(claim: &Claim, exists: impl Fn(&str) -> bool) -> Result<(), AuthError> {
+    if exists(&claim.region) {
+        Ok(())
+    } else {
+        Err(AuthError::InvalidScope(format!(
+            "Credential should be scoped to a valid region, not '{}'. ",
+            claim.region
+        )))
     }
 }
 

@@ -803,6 +803,127 @@ fn presigned_missing_parameters_are_malformed() {
     assert!(matches!(parse_err(&raw), AuthError::Malformed(m) if m.contains("604800")));
 }
 
+/// A presigned URL with `X-Amz-Expires` set to `expires`.
+fn presigned_expiring(expires: &str) -> Raw {
+    Raw::new("GET", "/", &format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=A%2F20150830%2Fr%2Fs%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00&X-Amz-Expires={expires}"), &[("Host", "h")], "")
+}
+
+#[test]
+fn presigned_expiry_must_be_a_number_from_zero_to_a_week() {
+    // S3's AuthorizationQueryParametersError wordings, as AWS answers them.
+    assert_eq!(
+        parse_err(&presigned_expiring("604801")),
+        AuthError::Malformed("X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires must be less than 604800 seconds".into())
+    );
+    assert_eq!(
+        parse_err(&presigned_expiring("-1")),
+        AuthError::Malformed("X-Amz-Expires must be non-negative".into())
+    );
+    for bad in ["abc", "1e3", "", "+-1"] {
+        assert_eq!(
+            parse_err(&presigned_expiring(bad)),
+            AuthError::Malformed("X-Amz-Expires should be a number".into()),
+            "X-Amz-Expires={bad}"
+        );
+    }
+    assert!(
+        matches!(parse_err(&presigned_expiring("99999999999999999999999")), AuthError::Malformed(m) if m.contains("less than a week"))
+    );
+    assert_eq!(presigned_expiring("604800").claim().expires, Some(604_800));
+    assert_eq!(presigned_expiring("0").claim().expires, Some(0));
+}
+
+#[test]
+fn two_authorization_headers_are_refused_as_aws_reads_them_joined() {
+    let mut raw = vanilla();
+    let value = raw
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(raw.verify(SUITE_SECRET, at(SUITE_DATE)), Ok(()));
+    raw.headers.push(("Authorization".into(), value.clone()));
+    assert_eq!(
+        parse_err(&raw),
+        AuthError::Malformed(format!(
+            "'AWS4-HMAC-SHA256' not a valid key=value pair (missing equal-sign) in Authorization header: '{},{}'.",
+            value.trim(),
+            value.trim()
+        ))
+    );
+    // A second value that would parse as one more parameter is refused too.
+    let mut raw = vanilla();
+    raw.headers.push(("authorization".into(), "Extra=1".into()));
+    assert!(
+        matches!(parse_err(&raw), AuthError::Malformed(m) if m.starts_with("'Extra=1' not a valid key=value pair"))
+    );
+}
+
+#[test]
+fn scope_must_name_the_service_of_the_request() {
+    let claim = vanilla().claim();
+    assert_eq!(require_scope_service(&claim, "service"), Ok(()));
+    assert_eq!(
+        require_scope_service(&claim, "ec2"),
+        Err(AuthError::InvalidScope(
+            "Credential should be scoped to correct service: 'ec2'. ".into()
+        ))
+    );
+}
+
+#[test]
+fn scope_must_name_a_region_that_exists() {
+    let claim = vanilla().claim();
+    assert_eq!(require_region(&claim, |r| r == "us-east-1"), Ok(()));
+    assert_eq!(
+        require_region(&claim, |r| r == "us-west-2"),
+        Err(AuthError::InvalidScope(
+            "Credential should be scoped to a valid region, not 'us-east-1'. ".into()
+        ))
+    );
+}
+
+#[test]
+fn a_signed_header_absent_from_the_request_does_not_verify() {
+    // Signed over an empty value of a header the request does not carry: the signature is
+    // right for that canonical request, but AWS signs only headers that are sent.
+    let claim = Claim {
+        access_key_id: "test".into(),
+        date: "20260101".into(),
+        region: "us-west-2".into(),
+        service: "sts".into(),
+        signed_headers: vec!["host".into(), "x-amz-date".into(), "x-absent".into()],
+        signature: Cow::Borrowed(""),
+        amz_date: BOTO_DATE.into(),
+        security_token: None,
+        presigned: false,
+        expires: None,
+    };
+    let mut raw = Raw::new(
+        "GET",
+        "/",
+        "",
+        &[("Host", "localhost:4566"), ("X-Amz-Date", BOTO_DATE)],
+        "",
+    );
+    let sig = raw.with(|r| signature(r, &claim, "test"));
+    let claim = Claim {
+        signature: sig.into(),
+        ..claim
+    };
+    raw.headers
+        .push(("Authorization".into(), claim.authorization_header()));
+    assert_eq!(
+        raw.verify("test", at(BOTO_DATE)),
+        Err(AuthError::SignatureMismatch)
+    );
+    // Sent (even empty), it verifies.
+    raw.headers.push(("X-Absent".into(), "".into()));
+    assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()));
+}
+
 #[test]
 fn unsupported_algorithms_are_refused() {
     let value = "AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/20150830/service/aws4_request, SignedHeaders=host, Signature=00";

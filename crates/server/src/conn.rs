@@ -1,0 +1,187 @@
+//! The API port's accept loop: every connection bounded in time and in number.
+//!
+//! - A connection's request headers must arrive within [`Limits::read_timeout`] of the moment
+//!   the server starts waiting for them, and that wait also starts when a keep-alive connection
+//!   falls idle after a response: an HTTP/1 connection that sends no complete request head for
+//!   that long is closed (hyper's `header_read_timeout`, one timer per connection). A request
+//!   body must keep arriving: the gateway allows at most `read_timeout` between two reads and
+//!   answers AWS's `RequestTimeout` otherwise (`gateway::read_body`). HTTP/2 connections are
+//!   pinged when idle and closed when the peer stops answering.
+//! - At most [`Limits::max_connections_per_ip`] connections from one source address at a time;
+//!   a connection over the cap is closed at once, with a warning at most once a second that
+//!   says who and how many.
+//! - A failed accept (out of file descriptors) backs off like the data plane's listeners.
+//! - `stop` (the shutdown signal) stops accepting, lets requests in flight finish, and waits.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+/// How long and how many: the API port's bounds on its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest wait for a request's headers (which includes a keep-alive connection's idle
+    /// time before its next request) and the longest gap between two reads of a body.
+    pub read_timeout: Duration,
+    /// Connections one source address may hold open at once.
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            read_timeout: Duration::from_secs(20),
+            max_connections_per_ip: 1024,
+        }
+    }
+}
+
+/// Open connections per source address; a [`Slot`] gives its place back when dropped.
+#[derive(Default)]
+struct Counts(Mutex<HashMap<IpAddr, usize>>);
+
+struct Slot {
+    counts: Arc<Counts>,
+    ip: IpAddr,
+}
+
+impl Counts {
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Slot> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            counts: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `stop` resolves, then lets the connections finish their
+/// requests in flight and returns.
+pub async fn serve<S, F>(
+    listener: TcpListener,
+    app: S,
+    limits: Limits,
+    stop: F,
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    F: std::future::Future<Output = ()> + Send,
+{
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.read_timeout)
+        .keep_alive_timeout(limits.read_timeout);
+    let builder = Arc::new(builder);
+    let counts = Arc::new(Counts::default());
+    let graceful = GracefulShutdown::new();
+    let local = listener.local_addr().ok();
+    // Refusals since the last warning, and when that was.
+    let mut refused: usize = 0;
+    let mut warned: Option<Instant> = None;
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(target: "airlock::accept", listener = ?local, error = %e, "accept failed; backing off");
+                    tokio::time::sleep(airlock_net::accept::BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        let Some(slot) = counts.take(peer.ip(), limits.max_connections_per_ip) else {
+            drop(stream);
+            refused += 1;
+            if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                tracing::warn!(
+                    target: "airlock::accept",
+                    peer = %peer.ip(),
+                    limit = limits.max_connections_per_ip,
+                    refused,
+                    "connection refused: this source already holds the most connections allowed per source address",
+                );
+                warned = Some(Instant::now());
+                refused = 0;
+            }
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let _slot = slot;
+            // hyper's version sniffing (HTTP/1 or HTTP/2's preface) has no deadline of its own.
+            if !sniffable(&stream, limits.read_timeout).await {
+                tracing::debug!(target: "airlock::accept", %peer, "closed: sent no request in time");
+                return;
+            }
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                app.clone().oneshot(req.map(Body::new))
+            });
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(target: "airlock::accept", %peer, error = %e, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Waits (at most `within`) until the first bytes of a connection tell HTTP/1 from HTTP/2's
+/// connection preface, as hyper's version sniffing needs; `false` if they never come.
+async fn sniffable(stream: &tokio::net::TcpStream, within: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let mut buf = [0u8; 24];
+    let decided = async {
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) if n >= PREFACE.len() || !PREFACE.starts_with(&buf[..n]) => return true,
+                // A prefix of the preface so far (rare: HTTP/2 with prior knowledge, sent in
+                // pieces): look again shortly.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(within, decided).await.unwrap_or(false)
+}
