@@ -307,7 +307,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
-        let c = resolve(&store, &config, id, ctx.clock.now).unwrap();
+        let c = resolve(&store, &config, id, ctx.clock.now()).unwrap();
         assert_eq!(
             c.secret_access_key,
             key["AccessKey"]["SecretAccessKey"].as_str().unwrap()
@@ -345,7 +345,7 @@ mod tests {
             .unwrap();
         assert!(root_key["AccessKey"].get("UserName").is_none());
         let id2 = root_key["AccessKey"]["AccessKeyId"].as_str().unwrap();
-        let c2 = resolve(&store, &config, id2, ctx.clock.now).unwrap();
+        let c2 = resolve(&store, &config, id2, ctx.clock.now()).unwrap();
         assert_eq!(c2.principal.arn, "arn:aws:iam::123456789012:root");
 
         // Deleted keys no longer resolve.
@@ -357,6 +357,6 @@ mod tests {
             )
             .unwrap()
             .unwrap();
-        assert!(resolve(&store, &config, id, ctx.clock.now).is_none());
+        assert!(resolve(&store, &config, id, ctx.clock.now()).is_none());
     }
 }

@@ -39,10 +39,7 @@ pub struct Config {
 impl Config {
     /// The clock of a request, a tick or a data-plane pass that acts at `now`.
     pub fn clock(&self, now: OffsetDateTime) -> Clock {
-        Clock {
-            now,
-            scale: self.time_scale,
-        }
+        Clock::new(now, self.time_scale)
     }
 }
 
@@ -55,12 +52,27 @@ impl Config {
 /// only the clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Clock {
-    pub now: OffsetDateTime,
+    now: OffsetDateTime,
     /// `--time-scale`: AWS's 2-minute provisioning takes `120 * scale` seconds here.
-    pub scale: f64,
+    scale: f64,
+    /// `now` in nanoseconds since the epoch, computed once: [`Clock::passed`] is asked for
+    /// every record a describe lists.
+    now_ns: i128,
 }
 
 impl Clock {
+    pub fn new(now: OffsetDateTime, scale: f64) -> Clock {
+        Clock {
+            now,
+            scale,
+            now_ns: now.unix_timestamp_nanos(),
+        }
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
     /// `seconds` of AWS time, in real time.
     pub fn scaled(&self, seconds: f64) -> time::Duration {
         time::Duration::seconds_f64((seconds * self.scale).max(0.0))
@@ -71,9 +83,11 @@ impl Clock {
         since + self.scaled(seconds)
     }
 
-    /// Whether `seconds` of AWS time have passed since `since`.
+    /// Whether `seconds` of AWS time have passed since `since`. (In whole nanoseconds: asked
+    /// for every endpoint a describe lists, so it avoids `OffsetDateTime` arithmetic.)
     pub fn passed(&self, since: OffsetDateTime, seconds: f64) -> bool {
-        self.now >= self.after(since, seconds)
+        let waited = self.now_ns - since.unix_timestamp_nanos();
+        waited >= ((seconds * self.scale).max(0.0) * 1e9).round() as i128
     }
 }
 
@@ -209,17 +223,11 @@ mod tests {
     #[test]
     fn the_clock_scales_aws_durations() {
         let t0 = datetime!(2024-05-01 10:00:00 UTC);
-        let clock = Clock {
-            now: t0,
-            scale: 0.01,
-        };
+        let clock = Clock::new(t0, 0.01);
         assert_eq!(clock.scaled(120.0), Duration::milliseconds(1200));
         assert_eq!(clock.after(t0, 120.0), t0 + Duration::milliseconds(1200));
         assert!(!clock.passed(t0, 120.0));
-        let later = Clock {
-            now: t0 + Duration::milliseconds(1200),
-            ..clock
-        };
+        let later = Clock::new(t0 + Duration::milliseconds(1200), 0.01);
         assert!(later.passed(t0, 120.0));
         // Negative durations are none; scale 0 makes everything instant.
         assert_eq!(clock.scaled(-5.0), Duration::ZERO);

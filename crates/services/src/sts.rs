@@ -181,7 +181,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         .with_status(403)
     };
     let min_token = input.minimum_session_token_size.unwrap_or(0).max(0) as usize;
-    let now = ctx.clock.now;
+    let now = ctx.clock.now();
     let expiration = (now + time::Duration::seconds(duration))
         .replace_millisecond(0)
         .unwrap_or(now);
@@ -324,7 +324,7 @@ mod tests {
         );
         assert!(out.get("PackedPolicySize").is_none());
 
-        let resolved = crate::auth::resolve(&store, &config, key, caller.clock.now).unwrap();
+        let resolved = crate::auth::resolve(&store, &config, key, caller.clock.now()).unwrap();
         assert_eq!(
             resolved.secret_access_key,
             creds["SecretAccessKey"].as_str().unwrap()
@@ -344,7 +344,7 @@ mod tests {
             &store,
             &config,
             key,
-            caller.clock.now + time::Duration::hours(2)
+            caller.clock.now() + time::Duration::hours(2)
         )
         .is_none());
 
@@ -422,7 +422,7 @@ mod tests {
 
         // Role chaining is limited to an hour.
         let key = out["Credentials"]["AccessKeyId"].as_str().unwrap();
-        let session = crate::auth::resolve(&store, &config, key, ctx.clock.now).unwrap();
+        let session = crate::auth::resolve(&store, &config, key, ctx.clock.now()).unwrap();
         let chained = ctx_as(&store, &config, session.principal);
         let err = SERVICE.call_value(&chained, "AssumeRole", &json!({"RoleArn": "arn:aws:iam::111111111111:role/Long", "RoleSessionName": "s2", "DurationSeconds": 7200}))
             .unwrap()

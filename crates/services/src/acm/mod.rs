@@ -186,7 +186,7 @@ impl Certificate {
             ),
             id,
             kind: String::new(),
-            created_at: ctx.clock.now,
+            created_at: ctx.clock.now(),
             imported_at: None,
             material: None,
             request: None,
@@ -209,12 +209,12 @@ impl Certificate {
             if r.failure.is_some() {
                 return "FAILED";
             }
-            if self.issued_at(clock).is_some_and(|t| clock.now < t) {
+            if self.issued_at(clock).is_some_and(|t| clock.now() < t) {
                 return "PENDING_VALIDATION";
             }
         }
         match &self.material {
-            Some(m) if clock.now.unix_timestamp() > m.info.not_after => "EXPIRED",
+            Some(m) if clock.now().unix_timestamp() > m.info.not_after => "EXPIRED",
             Some(_) => "ISSUED",
             None => "FAILED",
         }
@@ -620,7 +620,12 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let certificate = blob(&input.certificate);
     let private_key = blob(&input.private_key);
     let chain = input.certificate_chain.as_deref().map(blob);
-    let checked = x509::check_import(&certificate, &private_key, chain.as_deref(), ctx.clock.now)?;
+    let checked = x509::check_import(
+        &certificate,
+        &private_key,
+        chain.as_deref(),
+        ctx.clock.now(),
+    )?;
     let material = Material {
         certificate: checked.certificate,
         chain: checked.chain,
@@ -637,13 +642,13 @@ fn import_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             })?)
             .clone();
             c.material = Some(material);
-            c.imported_at = Some(ctx.clock.now);
+            c.imported_at = Some(ctx.clock.now());
             tx.put(&scope, c)?;
             return Ok::<_, ApiError>(arn.to_owned());
         }
         let c = Certificate {
             kind: "IMPORTED".into(),
-            imported_at: Some(ctx.clock.now),
+            imported_at: Some(ctx.clock.now()),
             material: Some(material),
             request: None,
             ..Certificate::new(ctx)
@@ -740,7 +745,7 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             token.is_some()
                 && r.idempotency_token == token
                 && r.names == names
-                && (ctx.clock.now - c.created_at).whole_seconds() < IDEMPOTENCY_SECS
+                && (ctx.clock.now() - c.created_at).whole_seconds() < IDEMPOTENCY_SECS
         })
     };
     if let Some(c) = ctx
@@ -752,7 +757,7 @@ fn request_certificate(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         }));
     }
 
-    let issue_at = ctx.clock.after(ctx.clock.now, VALIDATION_SECS);
+    let issue_at = ctx.clock.after(ctx.clock.now(), VALIDATION_SECS);
     let (kind, failure, material) = if input.certificate_authority_arn.is_some() {
         // Airlock has no private CAs: the request fails the way ACM fails one for a CA that
         // does not exist.

@@ -205,7 +205,7 @@ fn imports_a_certificate_with_its_chain() {
             &time::format_description::well_known::Rfc3339,
         )
         .unwrap();
-        assert!(nb < ctx.clock.now);
+        assert!(nb < ctx.clock.now());
 
         // GetCertificate: the certificate and the chain as given, normalised.
         let got = get_certificate(ctx, &json!({ "CertificateArn": arn })).unwrap();
@@ -391,16 +391,16 @@ fn refuses_what_acm_refuses() {
         // Validity.
         let key = rsa_key();
         let mut p = params("old.example.com", &[], false);
-        p.not_before = ctx.clock.now - Duration::days(30);
-        p.not_after = ctx.clock.now - Duration::days(1);
+        p.not_before = ctx.clock.now() - Duration::days(30);
+        p.not_after = ctx.clock.now() - Duration::days(1);
         check(
             &p.self_signed(&key).unwrap().pem(),
             &key.serialize_pem(),
             None,
             "The certificate has expired.",
         );
-        p.not_before = ctx.clock.now + Duration::days(1);
-        p.not_after = ctx.clock.now + Duration::days(30);
+        p.not_before = ctx.clock.now() + Duration::days(1);
+        p.not_after = ctx.clock.now() + Duration::days(30);
         check(
             &p.self_signed(&key).unwrap().pem(),
             &key.serialize_pem(),
@@ -712,7 +712,7 @@ fn tags_reimport_delete_and_use() {
             ctx.store,
             ctx.config,
             "us-west-2",
-            ctx.clock.now + Duration::seconds(5),
+            ctx.clock.now() + Duration::seconds(5),
         );
         let q = self_signed("app2.example.com", rsa_key());
         let again = import_certificate(
@@ -941,7 +941,7 @@ fn requested_certificates_validate_then_issue() {
         cert.as_bytes(),
         key.as_bytes(),
         Some(chain.as_bytes()),
-        later.clock.now,
+        later.clock.now(),
     )
     .unwrap();
     // In use, an issued certificate is eligible for renewal.
@@ -996,7 +996,7 @@ fn request_options() {
         leaf.as_bytes(),
         key.as_bytes(),
         Some(ca.as_bytes()),
-        ctx.clock.now,
+        ctx.clock.now(),
     )
     .unwrap();
     assert_eq!(d["KeyAlgorithm"], "EC-prime256v1");

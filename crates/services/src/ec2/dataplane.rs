@@ -61,10 +61,10 @@ mod tests {
             out.listeners
         };
         assert!(
-            wants_at(ctx.clock.now).is_empty(),
+            wants_at(ctx.clock.now()).is_empty(),
             "pending instances serve nothing"
         );
-        let later = wants_at(ctx.clock.now + time::Duration::hours(1));
+        let later = wants_at(ctx.clock.now() + time::Duration::hours(1));
         let scope = ctx.scope();
         let (instance, n) = store.read(|v| {
             let i = v

@@ -417,7 +417,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             public_ip,
             eni_id: e.id.clone(),
             private_ip: e.ip(),
-            created: ctx.clock.now,
+            created: ctx.clock.now(),
             deleted_at: None,
             client_token: token.clone(),
             tags,
@@ -444,7 +444,7 @@ pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 )
             })?;
         let mut n = (*n).clone();
-        n.deleted_at = Some(ctx.clock.now);
+        n.deleted_at = Some(ctx.clock.now());
         if let Some(alloc) = &n.allocation_id {
             if let Some(a) = tx.get::<Address>(&scope, alloc) {
                 let mut a = (*a).clone();
@@ -497,7 +497,7 @@ pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 #[cfg(test)]
 mod tests {
     use crate::auth::test_support::{ctx_as, root_principal, store};
-    use crate::{Config, Ctx};
+    use crate::{Clock, Config, Ctx};
     use serde_json::{json, Value};
     use time::Duration;
 
@@ -529,16 +529,15 @@ mod tests {
             "CreateNatGateway",
             json!({"SubnetId": subnet, "ConnectivityType": "private"}),
         );
-        let t0 = ctx.clock.now;
+        let t0 = ctx.clock.now();
         assert_eq!(state_of(&ctx), "pending");
         // Time scale 0.01: 120 s of AWS time are 1.2 s.
-        ctx.clock.now = t0 + Duration::milliseconds(1190);
+        ctx.clock = Clock::new(t0 + Duration::milliseconds(1190), 0.01);
         assert_eq!(state_of(&ctx), "pending");
-        ctx.clock.now = t0 + Duration::milliseconds(1200);
+        ctx.clock = Clock::new(t0 + Duration::milliseconds(1200), 0.01);
         assert_eq!(state_of(&ctx), "available");
         // The same record read at scale 0: nothing takes time, so it is available at once.
-        ctx.clock.now = t0;
-        ctx.clock.scale = 0.0;
+        ctx.clock = Clock::new(t0, 0.0);
         assert_eq!(state_of(&ctx), "available");
     }
 }

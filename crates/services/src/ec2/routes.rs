@@ -302,7 +302,7 @@ fn route_state(ctx: &Ctx<'_>) -> RouteState {
     ctx.store.read(|v| RouteState {
         igws: v.list::<igw::InternetGateway>(&scope),
         nats: v.list::<nat::NatGateway>(&scope),
-        now: ctx.clock.now,
+        now: ctx.clock.now(),
     })
 }
 
@@ -465,7 +465,7 @@ pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
-        let r = route_of(tx, &scope, &t, input, ctx.clock.now)?;
+        let r = route_of(tx, &scope, &t, input, ctx.clock.now())?;
         if t.routes.iter().any(|e| e.destination() == r.destination()) {
             return Err(ApiError::new(
                 "RouteAlreadyExists",
@@ -505,7 +505,7 @@ pub fn replace_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
-        let r = route_of(tx, &scope, &t, input, ctx.clock.now)?;
+        let r = route_of(tx, &scope, &t, input, ctx.clock.now())?;
         let pos = changeable_route(&t, id, r.destination(), "replace")?;
         t.routes[pos] = r;
         tx.put(&scope, t)?;

@@ -362,7 +362,7 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             || tx
                 .list::<super::nat::NatGateway>(&scope)
                 .iter()
-                .any(|n| n.vpc_id == id && n.is_live(ctx.clock.now))
+                .any(|n| n.vpc_id == id && n.is_live(ctx.clock.now()))
             || super::nacl::has_custom(tx, &scope, &id);
         if busy {
             return Err(common::dependency("vpc", &id));

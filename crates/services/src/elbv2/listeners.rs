@@ -353,7 +353,7 @@ pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             mutual_authentication: mutual,
             default_rule_tags: Vec::new(),
             attributes: Vec::new(),
-            created: ctx.clock.now,
+            created: ctx.clock.now(),
             tags: tags.clone(),
         };
         tx.put(&scope, l.clone())?;

@@ -394,7 +394,7 @@ pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             conditions,
             actions,
             transforms,
-            created: ctx.clock.now,
+            created: ctx.clock.now(),
             tags,
         };
         tx.put(&scope, rule.clone())?;

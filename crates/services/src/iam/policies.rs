@@ -169,7 +169,7 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let tags = tags_input(input.tags.as_deref())?;
     let description = input.description.clone();
     let scope = ctx.global_scope();
-    let now = crate::iso(ctx.clock.now);
+    let now = crate::iso(ctx.clock.now());
     let policy = ctx.store.write(|tx| {
         if tx.get::<ManagedPolicy>(&scope, &key(name)).is_some() {
             return Err(ApiError::new(

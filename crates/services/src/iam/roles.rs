@@ -113,7 +113,7 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             role_id: crate::ids::iam_id("AROA"),
             arn: role_arn(ctx.account(), &path, name),
             path: path.clone(),
-            create_date: crate::iso(ctx.clock.now),
+            create_date: crate::iso(ctx.clock.now()),
             assume_role_policy_document: document.to_owned(),
             description: input.description.clone(),
             max_session_duration,

@@ -591,7 +591,7 @@ fn get_user_with_assumed_role_credentials_needs_a_name() {
         .unwrap()
         .unwrap();
     let key = out["Credentials"]["AccessKeyId"].as_str().unwrap();
-    let session = crate::auth::resolve(&store, &config, key, ctx.clock.now).unwrap();
+    let session = crate::auth::resolve(&store, &config, key, ctx.clock.now()).unwrap();
     let as_role = ctx_as(&store, &config, session.principal);
     let e = err(&as_role, "GetUser", json!({}));
     assert_eq!(e.code, "ValidationError");

@@ -130,7 +130,7 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             user_id: crate::ids::iam_id("AIDA"),
             arn: user_arn(ctx.account(), &path, name),
             path: path.clone(),
-            create_date: crate::iso(ctx.clock.now),
+            create_date: crate::iso(ctx.clock.now()),
             permissions_boundary: boundary.clone(),
             tags,
         };
@@ -239,7 +239,7 @@ pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             account: ctx.account().to_owned(),
             user_name: user_name.clone(),
             status: "Active".into(),
-            create_date: crate::iso(ctx.clock.now),
+            create_date: crate::iso(ctx.clock.now()),
         };
         tx.put(&key_scope, key.clone())?;
         Ok(key)

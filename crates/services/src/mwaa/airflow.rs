@@ -85,14 +85,14 @@ pub fn trigger(
     }
     let run_id = run_id
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("manual__{}", ts(ctx.clock.now)));
+        .unwrap_or_else(|| format!("manual__{}", ts(ctx.clock.now())));
     let run = DagRun {
         id: format!("{env}/{dag_id}/{run_id}"),
         environment: env.to_owned(),
         dag_id: dag_id.to_owned(),
         run_id,
         conf,
-        created: ctx.clock.now,
+        created: ctx.clock.now(),
     };
     let scope = ctx.scope();
     let stored = ctx.store.write(|tx| {
@@ -147,7 +147,7 @@ pub fn rest(
         .filter(|s| !s.is_empty())
         .collect();
     let health = || {
-        let beat = ts(ctx.clock.now);
+        let beat = ts(ctx.clock.now());
         (
             200,
             json!({

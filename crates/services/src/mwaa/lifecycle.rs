@@ -89,7 +89,7 @@ pub fn seen(
     clock: Clock,
     customer_endpoints: Option<Option<OffsetDateTime>>,
 ) -> Seen {
-    let now = clock.now;
+    let now = clock.now();
     let done = |status, since, failure: Option<Failure>, settled| Seen {
         status: Some(status),
         last_update: Some((
@@ -237,10 +237,7 @@ mod tests {
 
     /// `seconds` after `t0` at time scale 0.01.
     fn at(t0: OffsetDateTime, seconds: i64) -> Clock {
-        Clock {
-            now: t0 + Duration::seconds(seconds),
-            scale: 0.01,
-        }
+        Clock::new(t0 + Duration::seconds(seconds), 0.01)
     }
 
     #[test]

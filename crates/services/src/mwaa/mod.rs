@@ -333,7 +333,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             arn: format!("arn:aws:airflow:{}:{}:environment/{name}", ctx.region, ctx.account()),
             account: ctx.account().to_owned(),
             region: ctx.region.clone(),
-            created: ctx.clock.now,
+            created: ctx.clock.now(),
             config,
             tags: tags_of(input.get("Tags")),
             vpc_id: checked.vpc_id.clone(),
@@ -350,7 +350,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
             public_ip: None,
             rollback: None,
-            phase: Phase::Creating { since: ctx.clock.now, failure: checked.failure.clone() },
+            phase: Phase::Creating { since: ctx.clock.now(), failure: checked.failure.clone() },
         };
         publish_services(tx, &env)?;
         set_public_ip(tx, &mut env)?;
@@ -622,7 +622,7 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         set_public_ip(tx, &mut env)?;
         env.phase = Phase::Updating {
-            since: ctx.clock.now,
+            since: ctx.clock.now(),
             upgrade,
             failure: checked.failure,
             strategy: input::str(input, "WorkerReplacementStrategy").map(str::to_owned),
@@ -667,7 +667,7 @@ fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         let mut env = (*env).clone();
         env.phase = Phase::Deleting {
-            since: ctx.clock.now,
+            since: ctx.clock.now(),
         };
         tx.put(&scope, env)?;
         Ok::<_, ApiError>(())

@@ -91,12 +91,12 @@ pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> Api
             environment: name.clone(),
             kind,
             principal_arn: ctx.principal.arn.clone(),
-            expires: ctx.clock.now + time::Duration::seconds(TOKEN_SECS),
+            expires: ctx.clock.now() + time::Duration::seconds(TOKEN_SECS),
         };
         for old in tx
             .list::<Token>(&scope)
             .into_iter()
-            .filter(|t| t.expires < ctx.clock.now)
+            .filter(|t| t.expires < ctx.clock.now())
         {
             tx.delete::<Token>(&scope, &old.token);
         }

@@ -280,7 +280,7 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 name: name.to_owned(),
                 owner: ctx.account().to_owned(),
                 region: region.clone(),
-                created: crate::iso(ctx.clock.now),
+                created: crate::iso(ctx.clock.now()),
                 versioning: None,
                 public_access_block: None,
                 tags: None,

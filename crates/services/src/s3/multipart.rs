@@ -82,7 +82,7 @@ pub fn create(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             Upload {
                 id: id.clone(),
                 key: key.to_owned(),
-                initiated: crate::iso(ctx.clock.now),
+                initiated: crate::iso(ctx.clock.now()),
                 content_type,
                 metadata,
                 headers,
@@ -116,7 +116,7 @@ pub fn upload_part(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let part = Part {
         etag: etag.clone(),
         size: ctx.body.len(),
-        last_modified: crate::iso(ctx.clock.now),
+        last_modified: crate::iso(ctx.clock.now()),
         blob: fresh.clone(),
     };
     let replaced = ctx.store.write(|tx| {
@@ -198,7 +198,7 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         key: key.to_owned(),
         size: chosen.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
-        last_modified: crate::iso(ctx.clock.now),
+        last_modified: crate::iso(ctx.clock.now()),
         content_type: u.content_type.clone(),
         metadata: u.metadata.clone(),
         headers: u.headers.clone(),

@@ -140,7 +140,7 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             key: key.to_owned(),
             size: ctx.body.len(),
             etag: etag.clone(),
-            last_modified: crate::iso(ctx.clock.now),
+            last_modified: crate::iso(ctx.clock.now()),
             content_type,
             metadata,
             headers,
@@ -478,7 +478,7 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         )
     };
     let blob = blob::copy(ctx.store, &src.blob)?;
-    let now = crate::iso(ctx.clock.now);
+    let now = crate::iso(ctx.clock.now());
     store_object(
         ctx,
         bucket,

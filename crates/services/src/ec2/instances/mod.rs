@@ -251,7 +251,7 @@ impl Instance {
         state_at(
             self.action,
             self.action_at,
-            clock.now,
+            clock.now(),
             clock.scaled(TRANSITION_SECS),
         )
     }
@@ -265,7 +265,7 @@ impl Instance {
         expired(
             self.action,
             self.action_at,
-            clock.now,
+            clock.now(),
             clock.scaled(TRANSITION_SECS),
             clock.scaled(TERMINATED_VISIBLE_SECS),
         )
@@ -396,7 +396,7 @@ fn apply(
                 .as_ref()
                 .is_some_and(|a| a.instance_id == inst.id)
         });
-    inst.action_at = ctx.clock.now;
+    inst.action_at = ctx.clock.now();
     match change {
         Change::Stop => {
             inst.action = Action::Stop;
@@ -404,7 +404,7 @@ fn apply(
         }
         Change::Start => {
             inst.action = Action::Start;
-            inst.launch_time = ctx.clock.now;
+            inst.launch_time = ctx.clock.now();
             let has_eip = e.as_ref().is_some_and(|e| e.public_ip.is_some());
             if inst.assign_public_ip && !has_eip {
                 let ip = nat::take_public_ip(tx, ctx.account())?;

@@ -463,7 +463,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 instance_id: id.clone(),
                 instance_owner: ctx.account().to_owned(),
                 device_index: 0,
-                attach_time: crate::iso(ctx.clock.now),
+                attach_time: crate::iso(ctx.clock.now()),
                 delete_on_termination,
                 status: "attached".into(),
             });
@@ -505,10 +505,10 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 instance_metadata_tags: metadata.tags.clone(),
                 user_data: user_data.clone(),
                 settings: settings.clone(),
-                created: ctx.clock.now,
-                launch_time: ctx.clock.now,
+                created: ctx.clock.now(),
+                launch_time: ctx.clock.now(),
                 action: Action::Launch,
-                action_at: ctx.clock.now,
+                action_at: ctx.clock.now(),
             };
             tx.put(&scope, e)?;
             tx.put(&scope, instance)?;

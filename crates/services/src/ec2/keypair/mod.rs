@@ -184,7 +184,7 @@ pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         key_fingerprint: generated.fingerprint,
         public_key: generated.public_key,
         imported: false,
-        create_time: crate::iso(ctx.clock.now),
+        create_time: crate::iso(ctx.clock.now()),
         tags,
     };
     insert(ctx, record.clone())?;
@@ -215,7 +215,7 @@ pub fn import_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         key_fingerprint: key.import_fingerprint(),
         public_key: openssh_line(key.key_type.ssh_name(), &key.blob, name),
         imported: true,
-        create_time: crate::iso(ctx.clock.now),
+        create_time: crate::iso(ctx.clock.now()),
         tags,
     };
     insert(ctx, record.clone())?;

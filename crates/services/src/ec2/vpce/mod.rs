@@ -198,7 +198,7 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiRes
         base_dns: service.base_dns.clone(),
         dns_label: ids::lower_alnum(8),
         ip_address_type: req.ip_address_type.clone().unwrap_or_else(|| "ipv4".into()),
-        created: ctx.clock.now,
+        created: ctx.clock.now(),
         provision_secs: 0.0,
         client_token: req.client_token.clone(),
         requester_managed: req.requester_managed,

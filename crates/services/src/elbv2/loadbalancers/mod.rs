@@ -510,7 +510,7 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             zones,
             attributes: default_attributes(&lb_type, &scheme),
             enforce_private_link_sg: (!application && !groups.is_empty()).then(|| "on".into()),
-            created: ctx.clock.now,
+            created: ctx.clock.now(),
             tags: tags.clone(),
         };
         tx.put(&scope, lb.clone())?;

@@ -365,7 +365,7 @@ pub fn create_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         ip_address_type: ip_type,
         health_check: default_health_check(protocol.as_deref(), &target_type, version.as_deref()),
         attributes: default_attributes(protocol.as_deref(), &target_type),
-        created: ctx.clock.now,
+        created: ctx.clock.now(),
         tags,
     };
     let mut hc = tg.health_check.clone();

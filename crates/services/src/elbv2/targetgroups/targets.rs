@@ -198,7 +198,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 Some(r) => {
                     if r.deregistered_at.is_some() {
                         r.deregistered_at = None;
-                        r.registered_at = ctx.clock.now;
+                        r.registered_at = ctx.clock.now();
                         r.health = None;
                     }
                 }
@@ -207,7 +207,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                     port,
                     availability_zone: t.az.clone(),
                     zone,
-                    registered_at: ctx.clock.now,
+                    registered_at: ctx.clock.now(),
                     deregistered_at: None,
                     health: None,
                 }),
@@ -251,7 +251,7 @@ pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             };
             // Targets of a group that receives traffic drain first; others leave at once.
             if in_use && tg.deregistration_delay() > 0.0 {
-                targets.targets[pos].deregistered_at = Some(ctx.clock.now);
+                targets.targets[pos].deregistered_at = Some(ctx.clock.now());
             } else {
                 targets.targets.remove(pos);
             }
