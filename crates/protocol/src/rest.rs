@@ -63,7 +63,7 @@ fn query_members(model: &ServiceModel, op: &Operation) -> Vec<String> {
 /// A query parameter no operation binds but clients send: SDKs' operation hint (`x-id`) and
 /// presigned URLs' signature parameters.
 fn incidental(name: &str) -> bool {
-    name == "x-id" || name.len() > 6 && name[..6].eq_ignore_ascii_case("x-amz-")
+    name == "x-id" || name.len() > 6 && name.as_bytes()[..6].eq_ignore_ascii_case(b"x-amz-")
 }
 
 /// The query literals of a URI template.
@@ -389,6 +389,16 @@ pub fn decode_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incidental_parameters_by_prefix_whatever_the_name_holds() {
+        assert!(incidental("x-id"));
+        assert!(incidental("X-Amz-Signature"));
+        assert!(!incidental("x-amz-"));
+        // A multi-byte character across byte 6 (a fuzz find: `?asul%E2%82%ACs` once panicked).
+        assert!(!incidental("asul€s"));
+        assert!(!incidental("x-am€z-date"));
+    }
 
     fn matched(template: &str, path: &str) -> Option<Vec<(String, String)>> {
         let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();

@@ -576,6 +576,10 @@ async fn garbage_on_every_protocol_gets_a_4xx_and_the_server_lives() {
             ),
         ),
         (
+            "rest: a query name with a multi-byte character across byte 6",
+            raw("GET /b?asul%E2%82%ACs HTTP/1.1", b""),
+        ),
+        (
             "rest-json: path traversal in a label",
             raw("GET /environments/..%2F..%2Fetc%2Fpasswd HTTP/1.1", b""),
         ),
