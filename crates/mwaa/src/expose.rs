@@ -1,0 +1,876 @@
+//! `expose` and `sync-targets`: the page's load-balancer procedure, done idempotently. Each step
+//! reads what exists, says `ok` when it is already right, and otherwise changes it (or, with
+//! `--dry-run`, says what it would change).
+
+use crate::discover::{self, Endpoints, Lookup};
+use crate::rules::{self, Peer};
+use crate::sdk::{code, Aws, Clients};
+use anyhow::{bail, Context};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, UserIdGroupPair};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
+    ProtocolEnum, Tag, TargetDescription, TargetHealthStateEnum, TargetTypeEnum,
+};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The tag `expose` puts on its target group; `sync-targets` finds the groups by it.
+pub const ENV_TAG: &str = "airlock-mwaa-environment";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Alb,
+    Nlb,
+}
+
+impl Via {
+    fn suffix(self) -> &'static str {
+        match self {
+            Via::Alb => "alb",
+            Via::Nlb => "nlb",
+        }
+    }
+    fn lb_type(self) -> LoadBalancerTypeEnum {
+        match self {
+            Via::Alb => LoadBalancerTypeEnum::Application,
+            Via::Nlb => LoadBalancerTypeEnum::Network,
+        }
+    }
+    /// The protocol of the listener and of the target group: HTTPS for an ALB, TLS for an NLB.
+    fn protocol(self) -> ProtocolEnum {
+        match self {
+            Via::Alb => ProtocolEnum::Https,
+            Via::Nlb => ProtocolEnum::Tls,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum CertificateSource {
+    Arn(String),
+    Files {
+        certificate: PathBuf,
+        private_key: PathBuf,
+        chain: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub via: Via,
+    pub internet_facing: bool,
+    pub certificate: CertificateSource,
+    pub subnets: Vec<String>,
+    pub dry_run: bool,
+    /// How long to wait for the load balancer and the targets; zero: do not wait.
+    pub wait: Duration,
+}
+
+/// What a run changed (or would change), printed as it goes.
+pub struct Log {
+    pub dry_run: bool,
+    pub changes: usize,
+}
+
+impl Log {
+    pub fn new(dry_run: bool) -> Self {
+        Log {
+            dry_run,
+            changes: 0,
+        }
+    }
+    fn change(&mut self, what: &str) {
+        self.changes += 1;
+        println!("{} {what}", if self.dry_run { "would:" } else { "done: " });
+    }
+    fn ok(&self, what: &str) {
+        println!("ok:    {what}");
+    }
+    /// Placeholder for something only a real run creates.
+    fn pending(&self, what: &str) -> String {
+        format!("<{what}>")
+    }
+}
+
+/// What `expose` built.
+pub struct Exposed {
+    pub load_balancer_dns: String,
+    pub target_group: String,
+    pub listener: String,
+}
+
+pub async fn expose(c: &Clients, name: &str, o: &Options) -> anyhow::Result<Exposed> {
+    let facts = discover::endpoints(c, name, Lookup::Skip).await?;
+    let env = &facts.env;
+    if env.access_mode != "PRIVATE_ONLY" {
+        println!(
+            "note:  {name}'s webserver is {}; a load balancer is for PRIVATE_ONLY webservers",
+            env.access_mode
+        );
+    }
+    let ips = facts.ips();
+    if ips.is_empty() {
+        bail!("{name}'s webserver endpoint has no interfaces yet (status {}); wait until it is AVAILABLE", env.status);
+    }
+    let mut log = Log::new(o.dry_run);
+    let cert = certificate(c, env, &o.certificate, &mut log).await?;
+    let lb_group = lb_security_group(c, env, o, &mut log).await?;
+    admit(c, env, &lb_group, &mut log).await?;
+    let tg = target_group(c, &facts, o.via, &mut log).await?;
+    let (lb, dns) = load_balancer(c, env, o, &lb_group, &mut log).await?;
+    let listener = listener(c, &lb, &tg, &cert, o.via, &mut log).await?;
+    if log.changes == 0 {
+        println!("no changes: {name} is already exposed through {dns}");
+    }
+    if !o.dry_run && !o.wait.is_zero() {
+        wait_healthy(c, &tg, o.wait).await?;
+        println!("https://{dns}/ forwards to {name}'s webserver (name it in the certificate's domain with DNS)");
+    }
+    Ok(Exposed {
+        load_balancer_dns: dns,
+        target_group: tg,
+        listener,
+    })
+}
+
+/// The certificate ARN to use: the given one, checked; or the files, imported into the
+/// environment's region unless an identical certificate is already there.
+async fn certificate(
+    c: &Clients,
+    env: &discover::Environment,
+    src: &CertificateSource,
+    log: &mut Log,
+) -> anyhow::Result<String> {
+    match src {
+        CertificateSource::Arn(arn) => {
+            let region = rules::arn_region(arn);
+            if region != c.region {
+                bail!(
+                    "the certificate {arn} is in {region}, the environment in {}: a load balancer uses only certificates of its own region. Import it there (--certificate FILE --private-key FILE) or give one from {}",
+                    c.region, c.region
+                );
+            }
+            let d = c
+                .acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .aws("DescribeCertificate")?;
+            let status = d
+                .certificate()
+                .and_then(|x| x.status())
+                .map(|s| s.as_str())
+                .unwrap_or("");
+            if status != "ISSUED" {
+                bail!("the certificate {arn} is {status}; a listener needs an ISSUED certificate");
+            }
+            log.ok(&format!("certificate {arn} is ISSUED in {}", c.region));
+            Ok(arn.clone())
+        }
+        CertificateSource::Files {
+            certificate,
+            private_key,
+            chain,
+        } => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))
+            };
+            let body = read(certificate)?;
+            let key = read(private_key)?;
+            let chain = chain.as_ref().map(read).transpose()?;
+            let wanted = normalize(&body);
+            let mut pages = c.acm.list_certificates().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                for s in page.aws("ListCertificates")?.certificate_summary_list() {
+                    let Some(arn) = s.certificate_arn() else {
+                        continue;
+                    };
+                    if s.r#type().map(|t| t.as_str()) != Some("IMPORTED") {
+                        continue;
+                    }
+                    let got = c.acm.get_certificate().certificate_arn(arn).send().await;
+                    if let Ok(g) = got {
+                        if normalize(g.certificate().unwrap_or_default().as_bytes()) == wanted {
+                            log.ok(&format!(
+                                "certificate {} is already imported in {}: {arn}",
+                                certificate.display(),
+                                c.region
+                            ));
+                            return Ok(arn.to_owned());
+                        }
+                    }
+                }
+            }
+            if log.dry_run {
+                log.change(&format!(
+                    "import {} into ACM in {} ({})",
+                    certificate.display(),
+                    c.region,
+                    env.name
+                ));
+                return Ok(log.pending("imported certificate"));
+            }
+            let out = c
+                .acm
+                .import_certificate()
+                .certificate(aws_sdk_acm::primitives::Blob::new(body))
+                .private_key(aws_sdk_acm::primitives::Blob::new(key))
+                .set_certificate_chain(chain.map(aws_sdk_acm::primitives::Blob::new))
+                .send()
+                .await
+                .aws("ImportCertificate")?;
+            let arn = out.certificate_arn().unwrap_or_default().to_owned();
+            log.change(&format!(
+                "import {} into ACM in {}: {arn}",
+                certificate.display(),
+                c.region
+            ));
+            Ok(arn)
+        }
+    }
+}
+
+fn normalize(pem: &[u8]) -> String {
+    String::from_utf8_lossy(pem).split_whitespace().collect()
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+/// The load balancer's own group: created if missing, admitting 443 from anywhere
+/// (internet-facing) or from the VPC.
+async fn lb_security_group(
+    c: &Clients,
+    env: &discover::Environment,
+    o: &Options,
+    log: &mut Log,
+) -> anyhow::Result<String> {
+    let name = rules::resource_name(&env.name, o.via.suffix());
+    let found = c
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &env.vpc))
+        .filters(filter("group-name", &name))
+        .send()
+        .await
+        .aws("DescribeSecurityGroups")?;
+    let source = if o.internet_facing {
+        "0.0.0.0/0"
+    } else {
+        env.vpc_cidr.as_str()
+    };
+    let source_ip = source
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+    let (id, rules_now) = match found.security_groups().first() {
+        Some(g) => {
+            let id = g.group_id().unwrap_or_default().to_owned();
+            log.ok(&format!("security group {name} ({id}) exists"));
+            (id, g.ip_permissions().to_vec())
+        }
+        None if log.dry_run => {
+            log.change(&format!("create security group {name} in {}", env.vpc));
+            (log.pending("load balancer's security group"), Vec::new())
+        }
+        None => {
+            let out = c
+                .ec2
+                .create_security_group()
+                .group_name(&name)
+                .description(format!(
+                    "Load balancer for MWAA environment {} (airlock mwaa expose)",
+                    env.name
+                ))
+                .vpc_id(&env.vpc)
+                .send()
+                .await
+                .aws("CreateSecurityGroup")?;
+            let id = out.group_id().unwrap_or_default().to_owned();
+            log.change(&format!("create security group {name}: {id}"));
+            (id, Vec::new())
+        }
+    };
+    if rules::admits(&rules_now, 443, Peer::Address(source_ip)) {
+        log.ok(&format!("{id} admits tcp/443 from {source}"));
+    } else {
+        if !log.dry_run {
+            c.ec2
+                .authorize_security_group_ingress()
+                .group_id(&id)
+                .ip_permissions(
+                    IpPermission::builder()
+                        .ip_protocol("tcp")
+                        .from_port(443)
+                        .to_port(443)
+                        .ip_ranges(IpRange::builder().cidr_ip(source).build())
+                        .build(),
+                )
+                .send()
+                .await
+                .aws("AuthorizeSecurityGroupIngress")?;
+        }
+        log.change(&format!("let {id} admit tcp/443 from {source}"));
+    }
+    Ok(id)
+}
+
+/// The environment's groups admit the load balancer's on 443 (the page's first trap).
+async fn admit(
+    c: &Clients,
+    env: &discover::Environment,
+    lb_group: &str,
+    log: &mut Log,
+) -> anyhow::Result<()> {
+    let Some(first) = env.groups.first() else {
+        bail!("{} has no security groups", env.name);
+    };
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .set_group_ids(Some(env.groups.clone()))
+        .send()
+        .await
+        .aws("DescribeSecurityGroups")?;
+    if groups
+        .security_groups()
+        .iter()
+        .any(|g| rules::admits(g.ip_permissions(), 443, Peer::Group(lb_group)))
+    {
+        log.ok(&format!(
+            "the environment's security group admits {lb_group} on tcp/443"
+        ));
+        return Ok(());
+    }
+    if !log.dry_run {
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(first)
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .user_id_group_pairs(UserIdGroupPair::builder().group_id(lb_group).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .aws("AuthorizeSecurityGroupIngress")?;
+    }
+    log.change(&format!(
+        "let the environment's group {first} admit {lb_group} on tcp/443"
+    ));
+    Ok(())
+}
+
+/// The target group: both addresses, HTTPS (TLS for an NLB) on 443, matcher 200,302.
+async fn target_group(
+    c: &Clients,
+    facts: &Endpoints,
+    via: Via,
+    log: &mut Log,
+) -> anyhow::Result<String> {
+    let env = &facts.env;
+    let name = rules::resource_name(&env.name, &format!("{}-web", via.suffix()));
+    let found = c.elb.describe_target_groups().names(&name).send().await;
+    let arn = if code(&found) == Some("TargetGroupNotFound") {
+        if log.dry_run {
+            log.change(&format!(
+                "create target group {name} ({}:443, ip targets, matcher {})",
+                via.protocol().as_str(),
+                rules::MATCHER
+            ));
+            log.change(&format!("register {} in {name}", facts.ips().join(" ")));
+            return Ok(log.pending("target group"));
+        }
+        let out = c
+            .elb
+            .create_target_group()
+            .name(&name)
+            .protocol(via.protocol())
+            .port(443)
+            .vpc_id(&env.vpc)
+            .target_type(TargetTypeEnum::Ip)
+            .health_check_protocol(ProtocolEnum::Https)
+            .health_check_path("/")
+            .matcher(Matcher::builder().http_code(rules::MATCHER).build())
+            .tags(Tag::builder().key(ENV_TAG).value(&env.name).build())
+            .send()
+            .await
+            .aws("CreateTargetGroup")?;
+        let arn = out
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .unwrap_or_default()
+            .to_owned();
+        log.change(&format!("create target group {name}: {arn}"));
+        arn
+    } else {
+        let found = found.aws("DescribeTargetGroups")?;
+        let tg = found
+            .target_groups()
+            .first()
+            .context("DescribeTargetGroups answered no group")?;
+        let arn = tg.target_group_arn().unwrap_or_default().to_owned();
+        let shape = (tg.vpc_id(), tg.protocol(), tg.port(), tg.target_type());
+        if shape
+            != (
+                Some(env.vpc.as_str()),
+                Some(&via.protocol()),
+                Some(443),
+                Some(&TargetTypeEnum::Ip),
+            )
+        {
+            bail!(
+                "the target group {name} exists but is not an ip target group on {}:443 in {}; delete it (aws elbv2 delete-target-group --target-group-arn {arn}) and run expose again",
+                via.protocol().as_str(), env.vpc
+            );
+        }
+        let matcher = tg.matcher().and_then(|m| m.http_code()).unwrap_or_default();
+        if rules::matcher_accepts(matcher, &rules::WEBSERVER_CODES) {
+            log.ok(&format!("target group {name} exists, matcher {matcher}"));
+        } else {
+            if !log.dry_run {
+                c.elb
+                    .modify_target_group()
+                    .target_group_arn(&arn)
+                    .matcher(Matcher::builder().http_code(rules::MATCHER).build())
+                    .send()
+                    .await
+                    .aws("ModifyTargetGroup")?;
+            }
+            log.change(&format!(
+                "set {name}'s matcher from {matcher} to {}",
+                rules::MATCHER
+            ));
+        }
+        arn
+    };
+    sync(c, &arn, &facts.ips(), log).await?;
+    Ok(arn)
+}
+
+/// Makes target group `tg` hold exactly `ips` on 443.
+pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyhow::Result<()> {
+    let health = c
+        .elb
+        .describe_target_health()
+        .target_group_arn(tg)
+        .send()
+        .await
+        .aws("DescribeTargetHealth")?;
+    // Draining targets are already on their way out; one of the addresses is registered again.
+    let registered: Vec<(String, i32)> = health
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health().and_then(|t| t.state()) != Some(&TargetHealthStateEnum::Draining)
+        })
+        .filter_map(|d| d.target())
+        .map(|t| {
+            (
+                t.id().unwrap_or_default().to_owned(),
+                t.port().unwrap_or(443),
+            )
+        })
+        .collect();
+    let missing: Vec<&String> = ips
+        .iter()
+        .filter(|ip| !registered.iter().any(|(r, p)| r == *ip && *p == 443))
+        .collect();
+    let stale: Vec<&(String, i32)> = registered
+        .iter()
+        .filter(|(r, p)| !ips.contains(r) || *p != 443)
+        .collect();
+    if missing.is_empty() && stale.is_empty() {
+        log.ok(&format!("{tg} holds {}", ips.join(" ")));
+        return Ok(());
+    }
+    if !missing.is_empty() {
+        if !log.dry_run {
+            let targets = missing
+                .iter()
+                .map(|ip| TargetDescription::builder().id(*ip).port(443).build())
+                .collect::<Vec<_>>();
+            c.elb
+                .register_targets()
+                .target_group_arn(tg)
+                .set_targets(Some(targets))
+                .send()
+                .await
+                .aws("RegisterTargets")?;
+        }
+        log.change(&format!(
+            "register {} in {tg}",
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    if !stale.is_empty() {
+        if !log.dry_run {
+            let targets = stale
+                .iter()
+                .map(|(ip, p)| TargetDescription::builder().id(ip).port(*p).build())
+                .collect::<Vec<_>>();
+            c.elb
+                .deregister_targets()
+                .target_group_arn(tg)
+                .set_targets(Some(targets))
+                .send()
+                .await
+                .aws("DeregisterTargets")?;
+        }
+        log.change(&format!(
+            "deregister {} from {tg}",
+            stale
+                .iter()
+                .map(|(ip, p)| format!("{ip}:{p}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+    }
+    Ok(())
+}
+
+/// The load balancer (created in `--subnets` if missing) and its DNS name, once active.
+async fn load_balancer(
+    c: &Clients,
+    env: &discover::Environment,
+    o: &Options,
+    group: &str,
+    log: &mut Log,
+) -> anyhow::Result<(String, String)> {
+    let name = rules::resource_name(&env.name, o.via.suffix());
+    let scheme = if o.internet_facing {
+        LoadBalancerSchemeEnum::InternetFacing
+    } else {
+        LoadBalancerSchemeEnum::Internal
+    };
+    let found = c.elb.describe_load_balancers().names(&name).send().await;
+    let (arn, dns) = if code(&found) == Some("LoadBalancerNotFound") {
+        if o.subnets.is_empty() {
+            bail!(
+                "give --subnets (two, in different zones{}) to create the load balancer {name}",
+                if o.internet_facing { ", public" } else { "" }
+            );
+        }
+        if log.dry_run {
+            log.change(&format!(
+                "create {} load balancer {name} ({}) in {}",
+                o.via.lb_type().as_str(),
+                scheme.as_str(),
+                o.subnets.join(" ")
+            ));
+            return Ok((
+                log.pending("load balancer"),
+                log.pending("load balancer's DNS name"),
+            ));
+        }
+        let out = c
+            .elb
+            .create_load_balancer()
+            .name(&name)
+            .r#type(o.via.lb_type())
+            .scheme(scheme)
+            .set_subnets(Some(o.subnets.clone()))
+            .security_groups(group)
+            .tags(Tag::builder().key(ENV_TAG).value(&env.name).build())
+            .send()
+            .await
+            .aws("CreateLoadBalancer")?;
+        let lb = out
+            .load_balancers()
+            .first()
+            .context("CreateLoadBalancer answered no load balancer")?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+        log.change(&format!(
+            "create {} load balancer {name}: {arn}",
+            o.via.lb_type().as_str()
+        ));
+        (arn, lb.dns_name().unwrap_or_default().to_owned())
+    } else {
+        let found = found.aws("DescribeLoadBalancers")?;
+        let lb = found
+            .load_balancers()
+            .first()
+            .context("DescribeLoadBalancers answered no load balancer")?;
+        let arn = lb.load_balancer_arn().unwrap_or_default().to_owned();
+        if lb.r#type() != Some(&o.via.lb_type())
+            || lb.scheme() != Some(&scheme)
+            || lb.vpc_id() != Some(env.vpc.as_str())
+        {
+            bail!("the load balancer {name} exists but is not an {} {} one in {}; delete it (aws elbv2 delete-load-balancer --load-balancer-arn {arn}) or expose it the way it is", scheme.as_str(), o.via.lb_type().as_str(), env.vpc);
+        }
+        log.ok(&format!("load balancer {name} exists: {arn}"));
+        (arn, lb.dns_name().unwrap_or_default().to_owned())
+    };
+    if !log.dry_run && !o.wait.is_zero() {
+        let start = Instant::now();
+        let mut shown = String::new();
+        loop {
+            let d = c
+                .elb
+                .describe_load_balancers()
+                .load_balancer_arns(&arn)
+                .send()
+                .await
+                .aws("DescribeLoadBalancers")?;
+            let state = d
+                .load_balancers()
+                .first()
+                .and_then(|l| l.state())
+                .and_then(|s| s.code())
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            if state == "active" {
+                break;
+            }
+            progress(&mut shown, &format!("load balancer {name}: {state}"), start);
+            if state == "failed" || start.elapsed() > o.wait {
+                bail!(
+                    "the load balancer {name} is {state} after {} s",
+                    start.elapsed().as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok((arn, dns))
+}
+
+/// Prints a waiting step's state when it changes, with the time waited so far.
+fn progress(shown: &mut String, state: &str, start: Instant) {
+    if shown != state {
+        eprintln!("wait:  {state} ({} s)", start.elapsed().as_secs());
+        *shown = state.to_owned();
+    }
+}
+
+/// The listener on 443: HTTPS (TLS for an NLB) with the certificate, forwarding to `tg`.
+async fn listener(
+    c: &Clients,
+    lb: &str,
+    tg: &str,
+    cert: &str,
+    via: Via,
+    log: &mut Log,
+) -> anyhow::Result<String> {
+    let forward = Action::builder()
+        .r#type(ActionTypeEnum::Forward)
+        .target_group_arn(tg)
+        .build();
+    let certificate = Certificate::builder().certificate_arn(cert).build();
+    if log.dry_run && lb.starts_with('<') {
+        log.change(&format!(
+            "create a {} listener on 443 with {cert}, forwarding to {tg}",
+            via.protocol().as_str()
+        ));
+        return Ok(log.pending("listener"));
+    }
+    let found = c
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb)
+        .send()
+        .await
+        .aws("DescribeListeners")?;
+    match found.listeners().iter().find(|l| l.port() == Some(443)) {
+        Some(l) => {
+            let arn = l.listener_arn().unwrap_or_default().to_owned();
+            let forwards = l.default_actions().iter().any(|a| {
+                a.r#type() == Some(&ActionTypeEnum::Forward) && a.target_group_arn() == Some(tg)
+            });
+            let certified = l
+                .certificates()
+                .iter()
+                .any(|x| x.certificate_arn() == Some(cert));
+            if l.protocol() == Some(&via.protocol()) && forwards && certified {
+                log.ok(&format!(
+                    "listener {arn} ({}:443) forwards to the target group with the certificate",
+                    via.protocol().as_str()
+                ));
+                return Ok(arn);
+            }
+            if !log.dry_run {
+                c.elb
+                    .modify_listener()
+                    .listener_arn(&arn)
+                    .protocol(via.protocol())
+                    .port(443)
+                    .certificates(certificate)
+                    .default_actions(forward)
+                    .send()
+                    .await
+                    .aws("ModifyListener")?;
+            }
+            log.change(&format!(
+                "set listener {arn} to {}:443 with {cert}, forwarding to {tg}",
+                via.protocol().as_str()
+            ));
+            Ok(arn)
+        }
+        None => {
+            if log.dry_run {
+                log.change(&format!(
+                    "create a {} listener on 443 with {cert}, forwarding to {tg}",
+                    via.protocol().as_str()
+                ));
+                return Ok(log.pending("listener"));
+            }
+            let out = c
+                .elb
+                .create_listener()
+                .load_balancer_arn(lb)
+                .protocol(via.protocol())
+                .port(443)
+                .certificates(certificate)
+                .default_actions(forward)
+                .send()
+                .await
+                .aws("CreateListener")?;
+            let arn = out
+                .listeners()
+                .first()
+                .and_then(|l| l.listener_arn())
+                .unwrap_or_default()
+                .to_owned();
+            log.change(&format!(
+                "create {} listener on 443: {arn}",
+                via.protocol().as_str()
+            ));
+            Ok(arn)
+        }
+    }
+}
+
+/// Waits until every target of `tg` is healthy, showing each change of their states.
+pub async fn wait_healthy(c: &Clients, tg: &str, limit: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut shown = String::new();
+    loop {
+        let h = c
+            .elb
+            .describe_target_health()
+            .target_group_arn(tg)
+            .send()
+            .await
+            .aws("DescribeTargetHealth")?;
+        let states: Vec<(String, String, String)> = h
+            .target_health_descriptions()
+            .iter()
+            .filter(|d| {
+                d.target_health().and_then(|t| t.state()) != Some(&TargetHealthStateEnum::Draining)
+            })
+            .map(|d| {
+                let t = d.target_health();
+                (
+                    d.target()
+                        .and_then(|t| t.id())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    t.and_then(|t| t.state())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    t.and_then(|t| t.reason())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        if !states.is_empty() && states.iter().all(|(_, s, _)| s == "healthy") {
+            println!(
+                "ok:    targets healthy: {}",
+                states
+                    .iter()
+                    .map(|(ip, _, _)| ip.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            return Ok(());
+        }
+        let line = states
+            .iter()
+            .map(|(ip, s, r)| {
+                if r.is_empty() {
+                    format!("{ip} {s}")
+                } else {
+                    format!("{ip} {s} ({r})")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        progress(&mut shown, &format!("targets: {line}"), start);
+        if start.elapsed() > limit {
+            bail!("the targets are not healthy after {} s: {line}; run `airlock mwaa doctor` to see why", start.elapsed().as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// `sync-targets`: every target group `expose` tagged for `name` holds the endpoint's current
+/// addresses.
+pub async fn sync_targets(c: &Clients, name: &str, dry_run: bool) -> anyhow::Result<usize> {
+    let facts = discover::endpoints(c, name, Lookup::Skip).await?;
+    let ips = facts.ips();
+    if ips.is_empty() {
+        bail!(
+            "{name}'s webserver endpoint has no interfaces (status {})",
+            facts.env.status
+        );
+    }
+    let groups = tagged_target_groups(c, name).await?;
+    if groups.is_empty() {
+        bail!("no target group is tagged {ENV_TAG}={name}: run `airlock mwaa expose {name}` first");
+    }
+    let mut log = Log::new(dry_run);
+    for tg in &groups {
+        sync(c, tg, &ips, &mut log).await?;
+    }
+    if log.changes == 0 {
+        println!("no changes: the target groups hold {}", ips.join(" "));
+    }
+    Ok(log.changes)
+}
+
+/// The ARNs of the target groups tagged for environment `name`.
+pub async fn tagged_target_groups(c: &Clients, name: &str) -> anyhow::Result<Vec<String>> {
+    let mut arns = Vec::new();
+    let mut pages = c.elb.describe_target_groups().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        arns.extend(
+            page.aws("DescribeTargetGroups")?
+                .target_groups()
+                .iter()
+                .filter_map(|t| t.target_group_arn())
+                .map(str::to_owned),
+        );
+    }
+    let mut tagged = Vec::new();
+    for chunk in arns.chunks(20) {
+        let tags = c
+            .elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .aws("DescribeTags")?;
+        for d in tags.tag_descriptions() {
+            if d.tags()
+                .iter()
+                .any(|t| t.key() == Some(ENV_TAG) && t.value() == Some(name))
+            {
+                tagged.extend(d.resource_arn().map(str::to_owned));
+            }
+        }
+    }
+    Ok(tagged)
+}
