@@ -10,13 +10,14 @@ expected_env() { # ADDR REGION
         "export AWS_ACCESS_KEY_ID=test" \
         "export AWS_SECRET_ACCESS_KEY=test" \
         "export AWS_REGION=$2" \
-        "export AWS_DEFAULT_REGION=$2"
+        "export AWS_DEFAULT_REGION=$2" \
+        "export AIRLOCK_DNS_SERVER=${3:-127.0.0.1:1053}"
 }
 
 # --- airlock env ---------------------------------------------------------------------------------------
 run "$AIRLOCK_BIN" env --listen 127.0.0.1:4599
 check_eq "airlock env --listen 127.0.0.1:4599: exit 0, nothing on stderr" "0 " "$RC $ERR"
-check_eq "airlock env --listen 127.0.0.1:4599 prints exactly the six exports" \
+check_eq "airlock env --listen 127.0.0.1:4599 prints exactly the seven exports" \
     "$(expected_env 127.0.0.1:4599 us-west-2)" "$OUT"
 run env -u AIRLOCK_LISTEN "$AIRLOCK_BIN" env
 check_eq "airlock env without --listen points at 127.0.0.1:4566" "$(expected_env 127.0.0.1:4566 us-west-2)" "$OUT"
@@ -24,14 +25,17 @@ run env AIRLOCK_LISTEN=127.0.0.1:4600 "$AIRLOCK_BIN" env
 check_eq "airlock env follows AIRLOCK_LISTEN" "$(expected_env 127.0.0.1:4600 us-west-2)" "$OUT"
 run "$AIRLOCK_BIN" env --listen 127.0.0.1:4599 --region eu-west-1
 check_eq "airlock env --region eu-west-1 sets both region variables" "$(expected_env 127.0.0.1:4599 eu-west-1)" "$OUT"
-check_eq "eval in a POSIX sh with an empty environment sets exactly those six variables" \
-    "AWS_ACCESS_KEY_ID=test
+run "$AIRLOCK_BIN" env --listen 127.0.0.1:4599 --dns-listen 127.0.0.1:5399
+check_eq "airlock env --dns-listen names Airlock's DNS for airlock mwaa" "$(expected_env 127.0.0.1:4599 us-west-2 127.0.0.1:5399)" "$OUT"
+check_eq "eval in a POSIX sh with an empty environment sets exactly those seven variables" \
+    "AIRLOCK_DNS_SERVER=127.0.0.1:1053
+AWS_ACCESS_KEY_ID=test
 AWS_DEFAULT_REGION=us-west-2
 AWS_DISABLE_HOST_PREFIX_INJECTION=true
 AWS_ENDPOINT_URL=http://127.0.0.1:4599
 AWS_REGION=us-west-2
 AWS_SECRET_ACCESS_KEY=test" \
-    "$(env -i /bin/sh -c 'eval "$("$0" env --listen 127.0.0.1:4599)"; env' "$AIRLOCK_BIN" | grep '^AWS_' | LC_ALL=C sort)"
+    "$(env -i /bin/sh -c 'eval "$("$0" env --listen 127.0.0.1:4599)"; env' "$AIRLOCK_BIN" | grep -E '^(AWS|AIRLOCK)_' | LC_ALL=C sort)"
 
 # --- A server, used only through the exports -------------------------------------------------------------
 start_server

@@ -26,6 +26,13 @@ enum Command {
     Serve(Serve),
     /// Print shell exports that point the AWS CLI and SDKs at Airlock: `eval "$(airlock env)"`.
     Env(Env),
+    /// The AWS page's procedure as commands: `airlock mwaa endpoints|expose|sync-targets|doctor`
+    /// (runs the `airlock-mwaa` program installed next to `airlock`; `airlock mwaa --help`).
+    #[command(disable_help_flag = true)]
+    Mwaa {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Print the certificate of Airlock's local CA (PEM), which issues the webservers'
     /// certificates: `airlock ca > airlock-ca.pem`, then `curl --cacert airlock-ca.pem ...`.
     Ca(CaArgs),
@@ -87,6 +94,9 @@ struct Env {
     /// Region for the clients.
     #[arg(long, default_value = "us-west-2")]
     region: String,
+    /// Airlock's DNS server, for `airlock mwaa` (AIRLOCK_DNS_SERVER).
+    #[arg(long, env = "AIRLOCK_DNS_LISTEN", default_value = "127.0.0.1:1053")]
+    dns_listen: SocketAddr,
 }
 
 #[derive(Clone, Copy)]
@@ -121,6 +131,31 @@ fn fetch_ca(addr: SocketAddr) -> std::io::Result<String> {
     Ok(body.to_owned())
 }
 
+/// `airlock mwaa ...`: runs `airlock-mwaa` from `airlock`'s own directory (where `cargo build`
+/// and `cargo install` put it), else from PATH. The AWS SDK it needs stays out of the server's
+/// build.
+fn run_mwaa(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let sibling = std::env::current_exe()
+        .ok()
+        .and_then(|p| Some(p.parent()?.join("airlock-mwaa")))
+        .filter(|p| p.is_file());
+    let program = sibling.unwrap_or_else(|| PathBuf::from("airlock-mwaa"));
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(&args);
+    #[cfg(unix)]
+    let e = std::os::unix::process::CommandExt::exec(&mut cmd);
+    #[cfg(not(unix))]
+    let e = match cmd.status() {
+        Ok(s) => return ExitCode::from(s.code().unwrap_or(2) as u8),
+        Err(e) => e,
+    };
+    eprintln!(
+        "error: cannot run {}: {e} (build it with `cargo build --release -p airlock-mwaa`, or `cargo install --path crates/mwaa`)",
+        program.display()
+    );
+    ExitCode::from(2)
+}
+
 fn default_data_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|v| !v.is_empty())
@@ -140,13 +175,16 @@ fn main() -> ExitCode {
                  export AWS_ACCESS_KEY_ID=test\n\
                  export AWS_SECRET_ACCESS_KEY=test\n\
                  export AWS_REGION={region}\n\
-                 export AWS_DEFAULT_REGION={region}\n",
+                 export AWS_DEFAULT_REGION={region}\n\
+                 export AIRLOCK_DNS_SERVER={dns}\n",
                 listen = env.listen,
-                region = env.region
+                region = env.region,
+                dns = env.dns_listen,
             );
             ExitCode::SUCCESS
         }
         Command::Serve(serve) => run_serve(serve),
+        Command::Mwaa { args } => run_mwaa(args),
         Command::Ca(args) => match fetch_ca(args.listen) {
             Ok(pem) => {
                 print!("{pem}");
