@@ -16,6 +16,7 @@ pub mod iam;
 pub mod ids;
 pub mod input;
 pub mod mwaa;
+pub mod policy;
 pub mod s3;
 pub mod service;
 pub mod sts;
