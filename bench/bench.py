@@ -44,7 +44,7 @@ def free_port():
 # Signed requests
 
 
-def sign(port, service, method, path, body=b"", content_type=None, amz_target=None):
+def sign(port, service, method, path, body=b"", content_type=None, amz_target=None, creds=CREDS):
     """A SigV4-signed request for 127.0.0.1:port: (method, path, headers, body)."""
     url = f"http://127.0.0.1:{port}{path}"
     headers = {}
@@ -53,7 +53,7 @@ def sign(port, service, method, path, body=b"", content_type=None, amz_target=No
     if amz_target:
         headers["X-Amz-Target"] = amz_target
     req = AWSRequest(method=method, url=url, data=body, headers=headers)
-    SigV4Auth(CREDS, service, REGION).add_auth(req)
+    SigV4Auth(creds, service, REGION).add_auth(req)
     out = {k: v for k, v in req.headers.items() if k.lower() != "content-length"}
     out["Host"] = f"127.0.0.1:{port}"
     return (method, path, out, body.decode() if isinstance(body, bytes) else body)
@@ -62,9 +62,32 @@ def sign(port, service, method, path, body=b"", content_type=None, amz_target=No
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 
-def ec2(port, params):
+def ec2(port, params, creds=CREDS):
     body = "&".join(f"{k}={v}" for k, v in {**params, "Version": "2016-11-15"}.items())
-    return sign(port, "ec2", "POST", "/", body.encode(), FORM)
+    return sign(port, "ec2", "POST", "/", body.encode(), FORM, creds=creds)
+
+
+def iam_user_with_policies(port, n=10):
+    """An IAM user with `n` customer managed policies attached, each with a condition; only the
+    last allows ec2:Describe*, so an allowed request reads them all. Its credentials."""
+
+    def iam(params):
+        body = "&".join(f"{k}={quote_plus(v)}" for k, v in {**params, "Version": "2010-05-08"}.items())
+        status, data = send(port, sign(port, "iam", "POST", "/", body.encode(), FORM))
+        if status != 200:
+            raise RuntimeError(f"{params['Action']}: {status} {data[:300]!r}")
+        return data.decode()
+
+    iam({"Action": "CreateUser", "UserName": "bench"})
+    for i in range(n):
+        action = "ec2:Describe*" if i == n - 1 else f"s3:Get{i}*"
+        doc = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": [action, f"airflow:Get{i}*"], "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": REGION}}}]})
+        arn = tag(iam({"Action": "CreatePolicy", "PolicyName": f"bench-{i}", "PolicyDocument": doc}), "Arn")
+        iam({"Action": "AttachUserPolicy", "UserName": "bench", "PolicyArn": arn})
+    out = iam({"Action": "CreateAccessKey", "UserName": "bench"})
+    return Credentials(tag(out, "AccessKeyId"), tag(out, "SecretAccessKey"))
 
 
 def send(port, req, timeout=30):
@@ -144,11 +167,11 @@ class Server:
         self.proc = None
 
 
-def airlock(port, data_dir=None, time_scale="0.01", dns_port=None, log=None):
+def airlock(port, data_dir=None, time_scale="0.01", dns_port=None, log=None, extra=()):
     """Airlock as users run it (default logging: one line per request)."""
     argv = [os.environ["AIRLOCK_BIN"], "serve", "--listen", f"127.0.0.1:{port}",
             "--dns-listen", f"127.0.0.1:{dns_port}" if dns_port else "off",
-            "--time-scale", time_scale, "--log-format", "json"]
+            "--time-scale", time_scale, "--log-format", "json", *extra]
     argv += ["--data-dir", data_dir] if data_dir else ["--ephemeral"]
     return Server("airlock", argv, port, log=log)
 
@@ -611,6 +634,21 @@ def run(args):
         "moto_server", median(az["moto"]), "≥ 100× moto", "req/s", "faster-rate")
     row("  the same against the fixed-body hyper server (the machine's limit)", median(az["airlock"]),
         "hyper fixed body", median(az["fixed"]), "≥ 50% of the limit", "req/s", "share")
+
+    # The cost of authorization: the same request signed by an IAM user with 10 attached
+    # policies, on a server with --iam enforce (a) and one with --iam off, alternating.
+    off = airlock(free_port(), extra=("--iam", "off"))
+    off.start()
+    users = {a.port: iam_user_with_policies(a.port), off.port: iam_user_with_policies(off.port)}
+    authz = {a.port: [], off.port: []}
+    for _ in range(runs):
+        for s in [a, off]:
+            req = ec2(s.port, {"Action": "DescribeAvailabilityZones"}, creds=users[s.port])
+            authz[s.port].append(wrk(s.port, [req], secs)[0])
+    off.stop()
+    row("DescribeAvailabilityZones req/s as an IAM user with 10 attached policies, --iam enforce",
+        median(authz[a.port]), "the same, --iam off", median(authz[off.port]), "within noise",
+        "req/s", "share")
 
     # DescribeVpcEndpoints over 100 endpoints.
     dve = {"airlock": [], "moto": []}

@@ -85,8 +85,11 @@ def main():
         vpc, subnet = bench.vpc_with_subnet(port, "10.1.0.0/16")
         bench.endpoints(port, vpc, subnet, 100, workers=2)
         bench.mwaa_environment(port)
+        user = bench.iam_user_with_policies(port)
         rows = [
             ("DescribeAvailabilityZones", [probe]),
+            ("DescribeAvailabilityZones as an IAM user with 10 attached policies",
+             [bench.ec2(port, {"Action": "DescribeAvailabilityZones"}, creds=user)]),
             ("DescribeVpcEndpoints over 100 endpoints",
              [bench.ec2(port, {"Action": "DescribeVpcEndpoints", "Filter.1.Name": "vpc-endpoint-type",
                                "Filter.1.Value.1": "Interface"})]),

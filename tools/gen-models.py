@@ -53,6 +53,9 @@ SERVICES = {
         "CreatePolicy", "GetPolicy", "GetPolicyVersion", "DeletePolicy", "ListPolicies",
         "CreateUser", "GetUser", "DeleteUser", "ListUsers",
         "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys",
+        "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies",
+        "AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies",
+        "SimulatePrincipalPolicy", "SimulateCustomPolicy",
     ],
     ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
     ("acm", "2015-12-08"): [

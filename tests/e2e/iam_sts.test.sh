@@ -134,8 +134,14 @@ AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET AWS_SESSION_TOKEN=$S_TO
 check_eq "get-caller-identity with the session -> the assumed-role ARN" \
     "0 arn:aws:sts::$ACCOUNT:assumed-role/deployer/ci-run-1" "$RC $(J "$OUT" 'd["Arn"]')"
 check_match "... UserId is <role id>:<session name>" '^AROA[A-Z0-9]{16,17}:ci-run-1$' "$(J "$OUT" 'd["UserId"]')"
+# The role has no policies yet: the session may sign requests but is allowed nothing.
 AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET AWS_SESSION_TOKEN=$S_TOKEN \
-    expect_ok "the session works for EC2 too" ec2 describe-vpcs --filters Name=is-default,Values=true
+    expect_error "the session of a role without policies is refused by EC2" UnauthorizedOperation \
+    ec2 describe-vpcs --filters Name=is-default,Values=true
+expect_ok "attach AmazonEC2ReadOnlyAccess to the role" iam attach-role-policy --role-name deployer \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET AWS_SESSION_TOKEN=$S_TOKEN \
+    expect_ok "... then the session works for EC2 too" ec2 describe-vpcs --filters Name=is-default,Values=true
 AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET \
     expect_error "the session key without its token (sts)" InvalidClientTokenId sts get-caller-identity
 AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET \

@@ -51,6 +51,14 @@ enum Auth {
     Off,
 }
 
+/// `--iam`.
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Iam {
+    Enforce,
+    Log,
+    Off,
+}
+
 #[derive(Parser)]
 struct Serve {
     /// Address of the API gateway (every AWS service, and /_airlock/*).
@@ -71,6 +79,11 @@ struct Serve {
     /// Verify SigV4 signatures (`off` accepts any credentials).
     #[arg(long, env = "AIRLOCK_AUTH", value_enum, default_value = "on")]
     auth: Auth,
+    /// Authorize requests against the caller's IAM policies: `enforce` refuses what they do
+    /// not allow (AWS's AccessDenied), `log` logs it and lets it run, `off` skips the check.
+    /// An account's root (the default `test` key, 12-digit keys) may do anything.
+    #[arg(long, env = "AIRLOCK_IAM", value_enum, default_value = "enforce")]
+    iam: Iam,
     /// Account of the default `test` access key.
     #[arg(long, env = "AIRLOCK_DEFAULT_ACCOUNT", default_value = "000000000000")]
     default_account: String,
@@ -242,6 +255,11 @@ fn run_serve(s: Serve) -> ExitCode {
         services: airlock_services::Config {
             time_scale: s.time_scale,
             default_account: s.default_account,
+            iam: match s.iam {
+                Iam::Enforce => airlock_services::authz::Mode::Enforce,
+                Iam::Log => airlock_services::authz::Mode::Log,
+                Iam::Off => airlock_services::authz::Mode::Off,
+            },
             ..airlock_services::Config::default()
         },
         limits: airlock_server::Limits {

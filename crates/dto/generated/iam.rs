@@ -42,6 +42,14 @@ pub struct AttachRolePolicyRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachUserPolicyRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttachedPermissionsBoundary {
     #[serde(rename = "PermissionsBoundaryArn", default, skip_serializing_if = "Option::is_none")]
     pub permissions_boundary_arn: Option<String>,
@@ -61,6 +69,16 @@ pub struct AttachedPolicy {
 pub struct ConcurrentModificationException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextEntry {
+    #[serde(rename = "ContextKeyName", default, skip_serializing_if = "Option::is_none")]
+    pub context_key_name: Option<String>,
+    #[serde(rename = "ContextKeyType", default, skip_serializing_if = "Option::is_none")]
+    pub context_key_type: Option<String>,
+    #[serde(rename = "ContextKeyValues", default, skip_serializing_if = "Option::is_none")]
+    pub context_key_values: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -174,6 +192,14 @@ pub struct DeleteRoleRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteUserPolicyRequest {
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteUserRequest {
     #[serde(rename = "UserName")]
     pub user_name: String,
@@ -188,9 +214,39 @@ pub struct DetachRolePolicyRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetachUserPolicyRequest {
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EntityAlreadyExistsException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationResult {
+    #[serde(rename = "EvalActionName", default, skip_serializing_if = "Option::is_none")]
+    pub eval_action_name: Option<String>,
+    #[serde(rename = "EvalDecision", default, skip_serializing_if = "Option::is_none")]
+    pub eval_decision: Option<String>,
+    #[serde(rename = "EvalDecisionDetails", default, skip_serializing_if = "Option::is_none")]
+    pub eval_decision_details: Option<BTreeMap<String, String>>,
+    #[serde(rename = "EvalResourceName", default, skip_serializing_if = "Option::is_none")]
+    pub eval_resource_name: Option<String>,
+    #[serde(rename = "MatchedStatements", default, skip_serializing_if = "Option::is_none")]
+    pub matched_statements: Option<Vec<Statement>>,
+    #[serde(rename = "MissingContextValues", default, skip_serializing_if = "Option::is_none")]
+    pub missing_context_values: Option<Vec<String>>,
+    #[serde(rename = "OrganizationsDecisionDetail", default, skip_serializing_if = "Option::is_none")]
+    pub organizations_decision_detail: Option<OrganizationsDecisionDetail>,
+    #[serde(rename = "PermissionsBoundaryDecisionDetail", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_decision_detail: Option<PermissionsBoundaryDecisionDetail>,
+    #[serde(rename = "ResourceSpecificResults", default, skip_serializing_if = "Option::is_none")]
+    pub resource_specific_results: Option<Vec<ResourceSpecificResult>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -250,6 +306,24 @@ pub struct GetRoleResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetUserPolicyRequest {
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetUserPolicyResponse {
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetUserRequest {
     #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -259,6 +333,16 @@ pub struct GetUserRequest {
 pub struct GetUserResponse {
     #[serde(rename = "User", default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InlinePolicyIdentifierType {
+    #[serde(rename = "AttachmentName")]
+    pub attachment_name: String,
+    #[serde(rename = "AttachmentType")]
+    pub attachment_type: String,
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -307,6 +391,28 @@ pub struct ListAttachedRolePoliciesRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListAttachedRolePoliciesResponse {
+    #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
+    pub attached_policies: Option<Vec<AttachedPolicy>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListAttachedUserPoliciesRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListAttachedUserPoliciesResponse {
     #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
     pub attached_policies: Option<Vec<AttachedPolicy>>,
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
@@ -382,6 +488,26 @@ pub struct ListRolesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListUserPoliciesRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListUserPoliciesResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListUsersRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
@@ -414,6 +540,24 @@ pub struct NoSuchEntityException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderedOrganizationPolicyType {
+    #[serde(rename = "ServiceControlPolicyInputList", default, skip_serializing_if = "Option::is_none")]
+    pub service_control_policy_input_list: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrganizationsDecisionDetail {
+    #[serde(rename = "AllowedByOrganizations", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_by_organizations: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PermissionsBoundaryDecisionDetail {
+    #[serde(rename = "AllowedByPermissionsBoundary", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_by_permissions_boundary: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
@@ -442,6 +586,22 @@ pub struct Policy {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyEvaluationException {
+    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyIdentifier {
+    #[serde(rename = "InlinePolicyIdentifier", default, skip_serializing_if = "Option::is_none")]
+    pub inline_policy_identifier: Option<InlinePolicyIdentifierType>,
+    #[serde(rename = "PolicyArn", default, skip_serializing_if = "Option::is_none")]
+    pub policy_arn: Option<String>,
+    #[serde(rename = "PolicyType", default, skip_serializing_if = "Option::is_none")]
+    pub policy_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PolicyNotAttachableException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -460,6 +620,14 @@ pub struct PolicyVersion {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    #[serde(rename = "Column", default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<i64>,
+    #[serde(rename = "Line", default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutRolePolicyRequest {
     #[serde(rename = "PolicyDocument")]
     pub policy_document: String,
@@ -467,6 +635,32 @@ pub struct PutRolePolicyRequest {
     pub policy_name: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutUserPolicyRequest {
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceSpecificResult {
+    #[serde(rename = "EvalDecisionDetails", default, skip_serializing_if = "Option::is_none")]
+    pub eval_decision_details: Option<BTreeMap<String, String>>,
+    #[serde(rename = "EvalResourceDecision", default, skip_serializing_if = "Option::is_none")]
+    pub eval_resource_decision: Option<String>,
+    #[serde(rename = "EvalResourceName", default, skip_serializing_if = "Option::is_none")]
+    pub eval_resource_name: Option<String>,
+    #[serde(rename = "MatchedStatements", default, skip_serializing_if = "Option::is_none")]
+    pub matched_statements: Option<Vec<Statement>>,
+    #[serde(rename = "MissingContextValues", default, skip_serializing_if = "Option::is_none")]
+    pub missing_context_values: Option<Vec<String>>,
+    #[serde(rename = "PermissionsBoundaryDecisionDetail", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_decision_detail: Option<PermissionsBoundaryDecisionDetail>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -514,11 +708,91 @@ pub struct ServiceFailureException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimulateCustomPolicyRequest {
+    #[serde(rename = "ActionNames")]
+    pub action_names: Vec<String>,
+    #[serde(rename = "CallerArn", default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    #[serde(rename = "ContextEntries", default, skip_serializing_if = "Option::is_none")]
+    pub context_entries: Option<Vec<ContextEntry>>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "OrderedOrganizationPolicyInputList", default, skip_serializing_if = "Option::is_none")]
+    pub ordered_organization_policy_input_list: Option<Vec<OrderedOrganizationPolicyType>>,
+    #[serde(rename = "PermissionsBoundaryPolicyInputList", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_policy_input_list: Option<Vec<String>>,
+    #[serde(rename = "PolicyInputList")]
+    pub policy_input_list: Vec<String>,
+    #[serde(rename = "ResourceArns", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arns: Option<Vec<String>>,
+    #[serde(rename = "ResourceHandlingOption", default, skip_serializing_if = "Option::is_none")]
+    pub resource_handling_option: Option<String>,
+    #[serde(rename = "ResourceOwner", default, skip_serializing_if = "Option::is_none")]
+    pub resource_owner: Option<String>,
+    #[serde(rename = "ResourcePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimulatePolicyResponse {
+    #[serde(rename = "EvaluationResults", default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_results: Option<Vec<EvaluationResult>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimulatePrincipalPolicyRequest {
+    #[serde(rename = "ActionNames")]
+    pub action_names: Vec<String>,
+    #[serde(rename = "CallerArn", default, skip_serializing_if = "Option::is_none")]
+    pub caller_arn: Option<String>,
+    #[serde(rename = "ContextEntries", default, skip_serializing_if = "Option::is_none")]
+    pub context_entries: Option<Vec<ContextEntry>>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PermissionsBoundaryPolicyInputList", default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary_policy_input_list: Option<Vec<String>>,
+    #[serde(rename = "PolicyExclusionList", default, skip_serializing_if = "Option::is_none")]
+    pub policy_exclusion_list: Option<Vec<PolicyIdentifier>>,
+    #[serde(rename = "PolicyInputList", default, skip_serializing_if = "Option::is_none")]
+    pub policy_input_list: Option<Vec<String>>,
+    #[serde(rename = "PolicySourceArn")]
+    pub policy_source_arn: String,
+    #[serde(rename = "ResourceArns", default, skip_serializing_if = "Option::is_none")]
+    pub resource_arns: Option<Vec<String>>,
+    #[serde(rename = "ResourceHandlingOption", default, skip_serializing_if = "Option::is_none")]
+    pub resource_handling_option: Option<String>,
+    #[serde(rename = "ResourceOwner", default, skip_serializing_if = "Option::is_none")]
+    pub resource_owner: Option<String>,
+    #[serde(rename = "ResourcePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceRoleTemplate {
     #[serde(rename = "TemplateArn", default, skip_serializing_if = "Option::is_none")]
     pub template_arn: Option<String>,
     #[serde(rename = "TemplateMinorVersion", default, skip_serializing_if = "Option::is_none")]
     pub template_minor_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Statement {
+    #[serde(rename = "EndPosition", default, skip_serializing_if = "Option::is_none")]
+    pub end_position: Option<Position>,
+    #[serde(rename = "SourcePolicyId", default, skip_serializing_if = "Option::is_none")]
+    pub source_policy_id: Option<String>,
+    #[serde(rename = "SourcePolicyType", default, skip_serializing_if = "Option::is_none")]
+    pub source_policy_type: Option<String>,
+    #[serde(rename = "StartPosition", default, skip_serializing_if = "Option::is_none")]
+    pub start_position: Option<Position>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -154,7 +154,11 @@ where
                 return;
             }
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-                app.clone().oneshot(req.map(Body::new))
+                let mut req = req.map(Body::new);
+                // The client's address, for `aws:SourceIp`.
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(req)
             });
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(conn.into_owned()).await {

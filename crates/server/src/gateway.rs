@@ -7,6 +7,7 @@ use airlock_model::Protocol;
 use airlock_protocol::classify::{classify_request, unknown_operation, unknown_request, Target};
 use airlock_protocol::envelope::{self, Response as Wire};
 use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
+use airlock_services::authz::{Mode, Origin};
 use airlock_services::{ids, Body, Ctx};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -293,10 +294,18 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             OffsetDateTime::now_utc(),
         )?;
         let form = form.as_ref().map_err(Clone::clone)?;
+        let origin = Origin {
+            source_ip: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            secure: false,
+        };
         run(
             &state,
             &target,
             caller,
+            &origin,
             &http,
             spooled.as_ref(),
             form,
@@ -478,10 +487,12 @@ fn closing(mut resp: Response, close: bool) -> Response {
     resp
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     state: &AppState,
     target: &Target,
     caller: Caller,
+    origin: &Origin,
     http: &HttpRequest<'_>,
     spooled: Option<&Spooled>,
     form: &[(String, String)],
@@ -532,10 +543,45 @@ fn run(
             None => Body::Bytes(http.body),
         },
     };
+    authorize(state, &ctx, model.name, &op.name, &input, origin)?;
     match airlock_services::call(&ctx, model.name, &op.name, &input) {
         Some(Ok(output)) => Ok(envelope::success(model, op, request_id, output)),
         Some(Err(e)) => Err(e),
         None => Err(unknown_operation(model.protocol, &op.name)),
+    }
+}
+
+/// The IAM step: the caller's policies must allow the operation (`--iam enforce`); `log`
+/// logs a refusal and goes on.
+fn authorize(
+    state: &AppState,
+    ctx: &Ctx<'_>,
+    service: &str,
+    op: &str,
+    input: &serde_json::Value,
+    origin: &Origin,
+) -> Result<(), ApiError> {
+    let mode = state.config.services.iam;
+    if mode == Mode::Off {
+        return Ok(());
+    }
+    match (
+        airlock_services::authz::authorize(ctx, service, op, input, origin),
+        mode,
+    ) {
+        (Err(e), Mode::Log) => {
+            tracing::warn!(
+                target: "airlock::iam",
+                service,
+                operation = op,
+                code = %e.code,
+                message = %e.message,
+                request_id = %ctx.request_id,
+                "would refuse (--iam log)",
+            );
+            Ok(())
+        }
+        (result, _) => result,
     }
 }
 

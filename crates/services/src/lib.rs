@@ -7,6 +7,7 @@
 
 pub mod acm;
 pub mod auth;
+pub mod authz;
 pub mod ca;
 pub mod dataplane;
 pub mod dns;
@@ -35,6 +36,8 @@ pub struct Config {
     /// The loopback /16s (`127.N.0.0`) this server may give VPCs. Servers that run side by side
     /// (the integration tests) take disjoint ranges so their listeners never collide.
     pub fabric_slots: std::ops::RangeInclusive<u8>,
+    /// `--iam`: whether requests are authorized against their callers' policies.
+    pub iam: authz::Mode,
 }
 
 impl Config {
@@ -98,6 +101,7 @@ impl Default for Config {
             time_scale: 0.01,
             default_account: "000000000000".into(),
             fabric_slots: 1..=254,
+            iam: authz::Mode::Enforce,
         }
     }
 }

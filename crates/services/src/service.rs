@@ -66,6 +66,8 @@ pub struct Service {
     pub dns: &'static [crate::dns::Zone],
     /// What its records call for on the data plane (listeners, health checks).
     pub wants: Option<crate::dataplane::WantsFn>,
+    /// How IAM authorizes its operations ([`crate::authz`]).
+    pub iam: crate::authz::Iam,
 }
 
 impl Service {
@@ -81,6 +83,7 @@ impl Service {
         tick: None,
         dns: &[],
         wants: None,
+        iam: crate::authz::Iam::NONE,
     };
 
     /// Runs one of this service's operations and gives the output as a JSON value (for tests
@@ -100,6 +103,11 @@ pub static SERVICES: &[&Service] = &[
     &crate::elbv2::SERVICE,
     &crate::s3::SERVICE,
 ];
+
+/// The registration of a service, by botocore name.
+pub fn find(name: &str) -> Option<&'static Service> {
+    SERVICES.iter().copied().find(|s| s.name == name)
+}
 
 /// Records kept by no single service (the local CA).
 fn shared_records() -> Vec<Kind> {

@@ -31,6 +31,10 @@ pub static SERVICE: Service = Service {
         ("AssumeRole", Handler::Output(assume_role)),
     ],
     records: record_kinds,
+    iam: crate::authz::Iam {
+        access,
+        ..crate::authz::Iam::new("sts", "AccessDenied", 403)
+    },
     ..Service::NOTHING
 };
 
@@ -56,6 +60,12 @@ pub struct Session {
     pub source_arn: String,
     #[serde(default)]
     pub source_identity: Option<String>,
+    /// AssumeRole's inline session policy: the session may do only what it allows too.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// AssumeRole's `PolicyArns`: managed session policies.
+    #[serde(default)]
+    pub policy_arns: Vec<String>,
 }
 
 impl Session {
@@ -128,6 +138,26 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
     !any("Deny") && any("Allow")
 }
 
+/// GetCallerIdentity needs no permission; AssumeRole needs `sts:AssumeRole` on the role, whose
+/// trust policy is the resource-based policy (a trust policy that names the caller itself
+/// suffices; one that names only the account leaves it to the caller's own policies).
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    if c.op == "GetCallerIdentity" {
+        return Vec::new();
+    }
+    let Some(arn) = c.str("RoleArn") else {
+        return c.default_access();
+    };
+    let trust = c.ctx.store.read(|v| {
+        iam::roles::find_by_arn(|s, id| v.get::<Role>(s, id), arn)
+            .map(|(_, r)| r.assume_role_policy_document.clone())
+    });
+    vec![crate::authz::Access {
+        resource_policy: trust,
+        ..crate::authz::Access::new(c.action(), arn)
+    }]
+}
+
 pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: AssumeRoleRequest = input::typed(input)?;
     let role_arn = input.role_arn.as_str();
@@ -140,7 +170,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     if duration > 43200 {
         return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")));
     }
-    // Session policies: only checked to be JSON; they restrict nothing yet.
+    // Session policies: kept with the session, whose requests they limit (`crate::authz`).
     let policy = input.policy.as_deref();
     if let Some(p) = policy {
         if serde_json::from_str::<Value>(p)
@@ -235,6 +265,8 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             expires_at: expiration.unix_timestamp(),
             source_arn: ctx.principal.arn.clone(),
             source_identity: input.source_identity.clone(),
+            policy: policy.map(str::to_owned),
+            policy_arns: policy_arns.iter().filter_map(|p| p.arn.clone()).collect(),
         };
         tx.put(&key_scope, session.clone())?;
         iam::roles::record_use(tx, &role_scope, &role, crate::iso(now), &ctx.region)?;

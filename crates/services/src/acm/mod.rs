@@ -90,6 +90,10 @@ pub static SERVICE: Service = Service {
         ("ListTagsForCertificate", Handler::Output(list_tags)),
     ],
     records: record_kinds,
+    iam: crate::authz::Iam {
+        access: |c| c.on_member(&["CertificateArn"]),
+        ..crate::authz::Iam::new("acm", "AccessDeniedException", 400)
+    },
     ..Service::NOTHING
 };
 

@@ -296,6 +296,11 @@ pub static SERVICE: Service = Service {
     records: record_kinds,
     dns: dns::ZONES,
     wants: Some(dataplane::wants),
+    // Every EC2 action is authorized on `*` (resource-level ARNs are not modelled yet).
+    iam: crate::authz::Iam {
+        preamble: "You are not authorized to perform this operation. ",
+        ..crate::authz::Iam::new("ec2", "UnauthorizedOperation", 403)
+    },
     ..Service::NOTHING
 };
 

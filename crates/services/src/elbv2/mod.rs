@@ -160,6 +160,17 @@ pub static SERVICE: Service = Service {
     wants: Some(dataplane::wants),
     // Load balancers live in VPCs: a region's default network exists before any of them.
     before: Some(crate::ec2::vpc::ensure_region),
+    iam: crate::authz::Iam {
+        access: |c| {
+            c.on_member(&[
+                "LoadBalancerArn",
+                "TargetGroupArn",
+                "ListenerArn",
+                "RuleArn",
+            ])
+        },
+        ..crate::authz::Iam::new("elasticloadbalancing", "AccessDenied", 403)
+    },
     ..Service::NOTHING
 };
 

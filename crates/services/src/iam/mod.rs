@@ -19,8 +19,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod aws_policies;
+pub mod holder;
 pub mod policies;
 pub mod roles;
+pub mod simulate;
 pub mod users;
 
 #[cfg(test)]
@@ -81,11 +83,45 @@ pub static SERVICE: Service = Service {
         ("GetUser", Handler::Output(users::get_user)),
         ("DeleteUser", Handler::Output(users::delete_user)),
         ("ListUsers", Handler::Output(users::list_users)),
+        ("PutUserPolicy", Handler::Output(users::put_user_policy)),
+        ("GetUserPolicy", Handler::Output(users::get_user_policy)),
+        (
+            "DeleteUserPolicy",
+            Handler::Output(users::delete_user_policy),
+        ),
+        (
+            "ListUserPolicies",
+            Handler::Output(users::list_user_policies),
+        ),
+        (
+            "AttachUserPolicy",
+            Handler::Output(users::attach_user_policy),
+        ),
+        (
+            "DetachUserPolicy",
+            Handler::Output(users::detach_user_policy),
+        ),
+        (
+            "ListAttachedUserPolicies",
+            Handler::Output(users::list_attached_user_policies),
+        ),
+        (
+            "SimulatePrincipalPolicy",
+            Handler::Output(simulate::simulate_principal_policy),
+        ),
+        (
+            "SimulateCustomPolicy",
+            Handler::Output(simulate::simulate_custom_policy),
+        ),
         ("CreateAccessKey", Handler::Output(users::create_access_key)),
         ("DeleteAccessKey", Handler::Output(users::delete_access_key)),
         ("ListAccessKeys", Handler::Output(users::list_access_keys)),
     ],
     records: record_kinds,
+    iam: crate::authz::Iam {
+        access,
+        ..crate::authz::Iam::new("iam", "AccessDenied", 403)
+    },
     ..Service::NOTHING
 };
 
@@ -190,6 +226,12 @@ pub struct User {
     pub permissions_boundary: Option<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Inline policies: name → document.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// ARNs of attached managed policies, in attachment order.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
 }
 
 impl Record for User {
@@ -277,47 +319,33 @@ pub enum DocumentUse {
     Permissions,
 }
 
-/// The checks IAM makes on a policy document that the model cannot express.
+/// The checks IAM makes on a policy document that the model cannot express: it must be JSON
+/// of a known version that the evaluator reads ([`crate::policy::Policy`]: statements with an
+/// effect, actions, known condition operators), with no resource in a trust policy and no
+/// principal in a permissions policy.
 ///
-/// Only the structural checks whose messages are known are made (AWS's full grammar checks are
-/// not emulated, so some documents AWS rejects are accepted here).
+/// Only the checks whose messages are known are made (AWS's full grammar checks are not
+/// emulated, so some documents AWS rejects are accepted here).
 pub fn check_document(document: &str, usage: DocumentUse) -> ApiResult<()> {
     let Ok(doc) = serde_json::from_str::<Value>(document) else {
         return Err(malformed("This policy contains invalid Json"));
-    };
-    let Some(doc) = doc.as_object() else {
-        return Err(malformed("Syntax errors in policy."));
     };
     if let Some(version) = doc.get("Version") {
         if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
             return Err(malformed("The policy failed legacy parsing"));
         }
     }
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        None => return Err(malformed("Missing required field Statement")),
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        Some(_) => return Err(malformed("Syntax errors in policy.")),
-    };
-    for statement in statements {
-        let Some(statement) = statement.as_object() else {
-            return Err(malformed("Syntax errors in policy."));
-        };
-        match statement.get("Effect").map(Value::as_str) {
-            None => return Err(malformed("Missing required field Effect")),
-            Some(Some("Allow" | "Deny")) => {}
-            Some(_) => return Err(malformed("Syntax errors in policy.")),
-        }
+    let policy = crate::policy::Policy::from_value(&doc).map_err(|m| malformed(&m.0))?;
+    for statement in &policy.statements {
         match usage {
             DocumentUse::Trust => {
-                for field in ["Resource", "NotResource"] {
-                    if statement.contains_key(field) {
-                        return Err(malformed(&format!("Has prohibited field {field}")));
-                    }
+                if let Some(r) = &statement.resource {
+                    let field = if r.negated { "NotResource" } else { "Resource" };
+                    return Err(malformed(&format!("Has prohibited field {field}")));
                 }
             }
             DocumentUse::Permissions => {
-                if statement.contains_key("Principal") || statement.contains_key("NotPrincipal") {
+                if statement.principal.is_some() {
                     return Err(malformed("Policy document should not specify a principal."));
                 }
             }
@@ -503,4 +531,36 @@ pub fn about_assume_role(statement: &Value, effect: &str) -> bool {
         && strings(statement.get("Action"))
             .iter()
             .any(|a| a == "sts:AssumeRole" || a == "sts:*" || a == "*")
+}
+
+/// What an IAM operation needs: its action on the role, user or policy it names (the caller's
+/// own user when a user operation names none), else on `*`.
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    let account = c.ctx.account();
+    let scope = airlock_store::Scope::global(account);
+    let path = c.str("Path").unwrap_or("/");
+    let resource = if let Some(name) = c.str("RoleName") {
+        c.ctx
+            .store
+            .read(|v| v.get::<Role>(&scope, &key(name)).map(|r| r.arn.clone()))
+            .unwrap_or_else(|| role_arn(account, path, name))
+    } else if let Some(name) = c.str("UserName") {
+        c.ctx
+            .store
+            .read(|v| v.get::<User>(&scope, &key(name)).map(|u| u.arn.clone()))
+            .unwrap_or_else(|| user_arn(account, path, name))
+    } else if let Some(arn) = c.str("PolicyArn").or(c.str("PolicySourceArn")) {
+        arn.to_owned()
+    } else if let Some(name) = c.str("PolicyName").filter(|_| c.op == "CreatePolicy") {
+        policy_arn(account, path, name)
+    } else if matches!(
+        c.op,
+        "GetUser" | "CreateAccessKey" | "DeleteAccessKey" | "ListAccessKeys"
+    ) && c.ctx.principal.arn.contains(":user/")
+    {
+        c.ctx.principal.arn.clone()
+    } else {
+        "*".to_owned()
+    };
+    c.on(resource)
 }

@@ -42,6 +42,18 @@ impl PolicyRef {
         }
     }
 
+    /// The document of its default version.
+    pub fn document(&self) -> &str {
+        match self {
+            PolicyRef::Aws(p) => p.document,
+            PolicyRef::Local(p) => p
+                .versions
+                .iter()
+                .find(|v| v.version_id == p.default_version_id)
+                .map_or("", |v| v.document.as_str()),
+        }
+    }
+
     pub fn attachable(&self) -> bool {
         match self {
             PolicyRef::Aws(p) => p.attachable,
@@ -94,6 +106,9 @@ pub fn usage_counts(roles: &[Arc<Role>], users: &[Arc<User>]) -> HashMap<String,
         }
     }
     for u in users {
+        for arn in &u.attached_policies {
+            counts.entry(arn.clone()).or_default().0 += 1;
+        }
         if let Some(b) = &u.permissions_boundary {
             counts.entry(b.clone()).or_default().1 += 1;
         }

@@ -1,5 +1,6 @@
 //! Roles, their trust policies, inline policies and attached managed policies.
 
+use super::holder;
 use super::policies::{check_arn, lookup};
 use super::{
     boundary_output, check_document, document_size, key, paginate, path_input, role_arn,
@@ -15,10 +16,6 @@ use std::collections::BTreeMap;
 
 /// The largest trust policy (non-whitespace characters).
 const TRUST_POLICY_QUOTA: usize = 2048;
-/// The largest total of a role's inline policies (non-whitespace characters).
-const INLINE_POLICY_QUOTA: usize = 10240;
-/// Managed policies attached to one role (AWS's default quota).
-const ATTACHED_POLICIES_QUOTA: usize = 10;
 
 /// Which members a `Role` structure carries in each operation's output.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,15 +129,9 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 }
 
 /// The role `name` of the caller's account.
-pub fn find_role(ctx: &Ctx<'_>, scope: &Scope, name: &str) -> ApiResult<std::sync::Arc<Role>> {
-    ctx.store
-        .read(|v| v.get::<Role>(scope, &key(name)))
-        .ok_or_else(|| role_not_found(name))
-}
-
 pub fn get_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::GetRoleRequest = typed(input)?;
-    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
+    let role = holder::find::<Role>(ctx, &input.role_name)?;
     Ok(Output::new(dto::GetRoleResponse {
         role: Some(role_output(&role, RoleView::Get)),
     }))
@@ -165,24 +156,6 @@ pub fn list_roles(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-/// Runs `f` on the role `name` and stores the result, in one transaction.
-fn update_role<R>(
-    ctx: &Ctx<'_>,
-    name: &str,
-    f: impl FnOnce(&mut Role, &mut airlock_store::Tx<'_>, &Scope) -> ApiResult<R>,
-) -> ApiResult<R> {
-    let scope = ctx.global_scope();
-    ctx.store.write(|tx| {
-        let mut role = tx
-            .get::<Role>(&scope, &key(name))
-            .ok_or_else(|| role_not_found(name))?;
-        let role = std::sync::Arc::make_mut(&mut role);
-        let out = f(role, tx, &scope)?;
-        tx.put(&scope, role.clone())?;
-        Ok(out)
-    })
-}
-
 pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::DeleteRoleRequest = typed(input)?;
     let name = input.role_name.as_str();
@@ -191,20 +164,9 @@ pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         let role = tx
             .get::<Role>(&scope, &key(name))
             .ok_or_else(|| role_not_found(name))?;
-        if !role.attached_policies.is_empty() {
-            return Err(ApiError::new(
-                "DeleteConflict",
-                "Cannot delete entity, must detach all policies first.",
-            ));
-        }
-        if !role.inline_policies.is_empty() {
-            return Err(ApiError::new(
-                "DeleteConflict",
-                "Cannot delete entity, must delete policies first.",
-            ));
-        }
+        holder::check_no_policies(&*role)?;
         tx.delete::<Role>(&scope, &role.key);
-        Ok(())
+        Ok::<_, ApiError>(())
     })?;
     Ok(Output::new(()))
 }
@@ -212,7 +174,7 @@ pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 pub fn update_assume_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::UpdateAssumeRolePolicyRequest = typed(input)?;
     check_trust_policy(&input.policy_document)?;
-    update_role(ctx, &input.role_name, |role, _, _| {
+    holder::update::<Role, _>(ctx, &input.role_name, |role, _, _| {
         role.assume_role_policy_document = input.policy_document.clone();
         Ok(())
     })?;
@@ -221,69 +183,40 @@ pub fn update_assume_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outp
 
 pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::PutRolePolicyRequest = typed(input)?;
-    check_document(&input.policy_document, DocumentUse::Permissions)?;
-    update_role(ctx, &input.role_name, |role, _, _| {
-        role.inline_policies
-            .insert(input.policy_name.clone(), input.policy_document.clone());
-        let total: usize = role
-            .inline_policies
-            .values()
-            .map(|d| document_size(d))
-            .sum();
-        if total > INLINE_POLICY_QUOTA {
-            return Err(ApiError::new(
-                "LimitExceeded",
-                format!(
-                    "Maximum policy size of {INLINE_POLICY_QUOTA} bytes exceeded for role {}",
-                    role.name
-                ),
-            ));
-        }
-        Ok(())
-    })?;
+    holder::put_inline::<Role>(
+        ctx,
+        &input.role_name,
+        &input.policy_name,
+        &input.policy_document,
+    )?;
     Ok(Output::new(()))
-}
-
-fn role_policy_not_found(policy_name: &str) -> ApiError {
-    super::no_such_entity(format!(
-        "The role policy with name {policy_name} cannot be found."
-    ))
 }
 
 pub fn get_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::GetRolePolicyRequest = typed(input)?;
-    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
-    let document = role
-        .inline_policies
-        .get(&input.policy_name)
-        .ok_or_else(|| role_policy_not_found(&input.policy_name))?;
+    let (role_name, document) =
+        holder::get_inline::<Role>(ctx, &input.role_name, &input.policy_name)?;
     Ok(Output::new(dto::GetRolePolicyResponse {
-        policy_document: Some(url_encode(document)),
+        policy_document: Some(url_encode(&document)),
         policy_name: Some(input.policy_name),
-        role_name: Some(role.name.clone()),
+        role_name: Some(role_name),
     }))
 }
 
 pub fn delete_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::DeleteRolePolicyRequest = typed(input)?;
-    let policy_name = input.policy_name.as_str();
-    update_role(ctx, &input.role_name, |role, _, _| {
-        role.inline_policies
-            .remove(policy_name)
-            .ok_or_else(|| role_policy_not_found(policy_name))
-    })?;
+    holder::delete_inline::<Role>(ctx, &input.role_name, &input.policy_name)?;
     Ok(Output::new(()))
 }
 
 pub fn list_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::ListRolePoliciesRequest = typed(input)?;
-    let role = find_role(ctx, &ctx.global_scope(), &input.role_name)?;
-    let items = role
-        .inline_policies
-        .keys()
-        .map(|n| (n.clone(), n.clone()))
-        .collect();
-    let page = paginate(items, input.max_items, input.marker.as_deref());
+    let page = holder::list_inline::<Role>(
+        ctx,
+        &input.role_name,
+        input.max_items,
+        input.marker.as_deref(),
+    )?;
     Ok(Output::new(dto::ListRolePoliciesResponse {
         is_truncated: Some(page.is_truncated),
         marker: page.marker,
@@ -293,84 +226,25 @@ pub fn list_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 pub fn attach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::AttachRolePolicyRequest = typed(input)?;
-    let arn = input.policy_arn.as_str();
-    check_arn(arn)?;
-    update_role(ctx, &input.role_name, |role, tx, scope| {
-        let policy =
-            lookup(ctx.account(), arn, |k| tx.get::<ManagedPolicy>(scope, k)).ok_or_else(|| {
-                super::no_such_entity(format!("Policy {arn} does not exist or is not attachable."))
-            })?;
-        if !policy.attachable() {
-            return Err(ApiError::new(
-                "PolicyNotAttachable",
-                "Cannot attach a Service Role Policy to a Customer Role.",
-            ));
-        }
-        if role.attached_policies.iter().any(|a| a == arn) {
-            return Ok(());
-        }
-        if role.attached_policies.len() >= ATTACHED_POLICIES_QUOTA {
-            return Err(ApiError::new(
-                "LimitExceeded",
-                format!("Cannot exceed quota for PoliciesPerRole: {ATTACHED_POLICIES_QUOTA}"),
-            ));
-        }
-        role.attached_policies.push(arn.to_owned());
-        Ok(())
-    })?;
+    holder::attach::<Role>(ctx, &input.role_name, &input.policy_arn)?;
     Ok(Output::new(()))
 }
 
 pub fn detach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::DetachRolePolicyRequest = typed(input)?;
-    let arn = input.policy_arn.as_str();
-    check_arn(arn)?;
-    update_role(ctx, &input.role_name, |role, _, _| {
-        let before = role.attached_policies.len();
-        role.attached_policies.retain(|a| a != arn);
-        if role.attached_policies.len() == before {
-            return Err(super::no_such_entity(format!(
-                "Policy {arn} was not found."
-            )));
-        }
-        Ok(())
-    })?;
+    holder::detach::<Role>(ctx, &input.role_name, &input.policy_arn)?;
     Ok(Output::new(()))
 }
 
 pub fn list_attached_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::ListAttachedRolePoliciesRequest = typed(input)?;
-    let prefix = input.path_prefix.as_deref().unwrap_or("/");
-    let scope = ctx.global_scope();
-    let role = find_role(ctx, &scope, &input.role_name)?;
-    let mut items: Vec<(String, dto::AttachedPolicy)> = ctx.store.read(|v| {
-        role.attached_policies
-            .iter()
-            .filter_map(|arn| {
-                let policy = lookup(ctx.account(), arn, |k| v.get::<ManagedPolicy>(&scope, k));
-                // A policy cannot be deleted while attached, so it is always found; fall back to
-                // the ARN's own path and name all the same.
-                let (path, pname) = match &policy {
-                    Some(p) => (p.path().to_owned(), p.name().to_owned()),
-                    None => {
-                        let (_, path, n) = super::parse_arn(arn, "policy")?;
-                        (path.to_owned(), n.to_owned())
-                    }
-                };
-                path.starts_with(prefix).then(|| {
-                    (
-                        format!("{}\u{1}{arn}", key(&pname)),
-                        dto::AttachedPolicy {
-                            policy_arn: Some(arn.clone()),
-                            policy_name: Some(pname),
-                        },
-                    )
-                })
-            })
-            .collect()
-    });
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    let page = paginate(items, input.max_items, input.marker.as_deref());
+    let page = holder::list_attached::<Role>(
+        ctx,
+        &input.role_name,
+        input.path_prefix.as_deref(),
+        input.max_items,
+        input.marker.as_deref(),
+    )?;
     Ok(Output::new(dto::ListAttachedRolePoliciesResponse {
         attached_policies: Some(page.items),
         is_truncated: Some(page.is_truncated),

@@ -1,5 +1,6 @@
 //! Users and access keys.
 
+use super::holder;
 use super::policies::{check_arn, lookup};
 use super::{
     boundary_output, key, paginate, path_input, tags_input, tags_output, user_arn, user_not_found,
@@ -133,6 +134,8 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             create_date: crate::iso(ctx.clock.now()),
             permissions_boundary: boundary.clone(),
             tags,
+            inline_policies: Default::default(),
+            attached_policies: Vec::new(),
         };
         tx.put(&scope, user.clone())?;
         Ok(user)
@@ -176,6 +179,7 @@ pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 "Cannot delete entity, must delete access keys first.",
             ));
         }
+        holder::check_no_policies(&*user)?;
         tx.delete::<User>(&scope, &user.key);
         Ok(())
     })?;
@@ -299,6 +303,77 @@ pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let page = paginate(items, input.max_items, input.marker.as_deref());
     Ok(Output::new(dto::ListAccessKeysResponse {
         access_key_metadata: Some(page.items),
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+    }))
+}
+
+pub fn put_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::PutUserPolicyRequest = typed(input)?;
+    holder::put_inline::<User>(
+        ctx,
+        &input.user_name,
+        &input.policy_name,
+        &input.policy_document,
+    )?;
+    Ok(Output::new(()))
+}
+
+pub fn get_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::GetUserPolicyRequest = typed(input)?;
+    let (user_name, document) =
+        holder::get_inline::<User>(ctx, &input.user_name, &input.policy_name)?;
+    Ok(Output::new(dto::GetUserPolicyResponse {
+        policy_document: Some(super::url_encode(&document)),
+        policy_name: Some(input.policy_name),
+        user_name: Some(user_name),
+    }))
+}
+
+pub fn delete_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeleteUserPolicyRequest = typed(input)?;
+    holder::delete_inline::<User>(ctx, &input.user_name, &input.policy_name)?;
+    Ok(Output::new(()))
+}
+
+pub fn list_user_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListUserPoliciesRequest = typed(input)?;
+    let page = holder::list_inline::<User>(
+        ctx,
+        &input.user_name,
+        input.max_items,
+        input.marker.as_deref(),
+    )?;
+    Ok(Output::new(dto::ListUserPoliciesResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        policy_names: Some(page.items),
+    }))
+}
+
+pub fn attach_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::AttachUserPolicyRequest = typed(input)?;
+    holder::attach::<User>(ctx, &input.user_name, &input.policy_arn)?;
+    Ok(Output::new(()))
+}
+
+pub fn detach_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DetachUserPolicyRequest = typed(input)?;
+    holder::detach::<User>(ctx, &input.user_name, &input.policy_arn)?;
+    Ok(Output::new(()))
+}
+
+pub fn list_attached_user_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListAttachedUserPoliciesRequest = typed(input)?;
+    let page = holder::list_attached::<User>(
+        ctx,
+        &input.user_name,
+        input.path_prefix.as_deref(),
+        input.max_items,
+        input.marker.as_deref(),
+    )?;
+    Ok(Output::new(dto::ListAttachedUserPoliciesResponse {
+        attached_policies: Some(page.items),
         is_truncated: Some(page.is_truncated),
         marker: page.marker,
     }))

@@ -70,6 +70,10 @@ pub static SERVICE: Service = Service {
     tick: Some(tick),
     dns: dns::ZONES,
     wants: Some(dataplane::wants),
+    iam: crate::authz::Iam {
+        access,
+        ..crate::authz::Iam::new("airflow", "AccessDeniedException", 403)
+    },
     ..Service::NOTHING
 };
 
@@ -698,5 +702,33 @@ pub(crate) fn failure(code: &str, message: &str) -> Failure {
     Failure {
         code: code.into(),
         message: message.into(),
+    }
+}
+
+/// The Airflow roles a web login token or a REST API call may act as, most privileged first.
+pub const AIRFLOW_ROLES: [&str; 5] = ["Admin", "Op", "User", "Viewer", "Public"];
+
+/// What an MWAA operation needs: its action on the environment it names
+/// (`arn:aws:airflow:<region>:<account>:environment/<name>`), the resource it names, or `*`;
+/// CreateWebLoginToken and InvokeRestApi act on an Airflow role of the environment
+/// (`…:role/<environment>/<role>`), any of which will do.
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    let (region, account) = (&c.ctx.region, c.ctx.account());
+    let name = c.str("Name").or(c.str("EnvironmentName"));
+    match (c.op, name) {
+        ("TagResource" | "UntagResource" | "ListTagsForResource", _) => {
+            c.on_member(&["ResourceArn"])
+        }
+        ("CreateWebLoginToken" | "InvokeRestApi", Some(name)) => vec![crate::authz::Access {
+            resources: AIRFLOW_ROLES
+                .iter()
+                .map(|r| format!("arn:aws:airflow:{region}:{account}:role/{name}/{r}"))
+                .collect(),
+            ..crate::authz::Access::new(c.action(), "*")
+        }],
+        (_, Some(name)) => c.on(format!(
+            "arn:aws:airflow:{region}:{account}:environment/{name}"
+        )),
+        (_, None) => c.default_access(),
     }
 }

@@ -123,6 +123,11 @@ pub static SERVICE: Service = Service {
         ),
     ],
     records: record_kinds,
+    iam: crate::authz::Iam {
+        access,
+        quote_resource: true,
+        ..crate::authz::Iam::new("s3", "AccessDenied", 403)
+    },
     ..Service::NOTHING
 };
 
@@ -541,3 +546,72 @@ pub(crate) fn with_payload(value: Value, bytes: Vec<u8>) -> Output {
 
 #[cfg(test)]
 mod tests;
+
+// ---- authorization ------------------------------------------------------------------------
+
+/// The IAM action of an S3 operation (the Service Authorization Reference names several
+/// operations by one action).
+fn action_of(op: &str) -> &str {
+    match op {
+        "ListObjectsV2" | "ListObjects" | "HeadBucket" => "ListBucket",
+        "HeadObject" => "GetObject",
+        "ListBuckets" => "ListAllMyBuckets",
+        "DeleteObjects" => "DeleteObject",
+        "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
+            "PutObject"
+        }
+        "ListMultipartUploads" => "ListBucketMultipartUploads",
+        "ListParts" => "ListMultipartUploadParts",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
+        "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
+        "DeleteBucketTagging" => "PutBucketTagging",
+        other => other,
+    }
+}
+
+/// What an S3 request needs: its action on the object (`arn:aws:s3:::bucket/key`) or bucket,
+/// with the bucket's policy as the resource-based policy; CopyObject also needs `s3:GetObject`
+/// on its source, DeleteObjects `s3:DeleteObject` on each key.
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    use crate::authz::Access;
+    let action = format!("s3:{}", action_of(c.op));
+    let Some(bucket) = c.str("Bucket") else {
+        return vec![Access::new(action, "*")];
+    };
+    let policy_of = |b: &str| {
+        c.ctx
+            .store
+            .read(|v| v.get::<Bucket>(&buckets(), b))
+            .and_then(|b| b.policy.clone())
+    };
+    let on = |action: &str, bucket: &str, key: Option<&str>| Access {
+        action: action.to_owned(),
+        resources: vec![match key {
+            Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
+            None => format!("arn:aws:s3:::{bucket}"),
+        }],
+        resource_policy: policy_of(bucket),
+    };
+    let mut needs = Vec::new();
+    if c.op == "DeleteObjects" {
+        let keys = c
+            .input
+            .pointer("/Delete/Objects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.get("Key").and_then(Value::as_str));
+        needs.extend(keys.map(|k| on(&action, bucket, Some(k))));
+    } else {
+        needs.push(on(&action, bucket, c.str("Key")));
+    }
+    if c.op == "CopyObject" {
+        if let Some((b, k)) = c
+            .str("CopySource")
+            .and_then(|s| objects::copy_source(s).ok())
+        {
+            needs.push(on("s3:GetObject", &b, Some(&k)));
+        }
+    }
+    needs
+}

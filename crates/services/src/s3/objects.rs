@@ -418,7 +418,7 @@ pub fn delete_objects(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 }
 
 /// `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded, maybe `?versionId=`.
-fn copy_source(raw: &str) -> ApiResult<(String, String)> {
+pub(crate) fn copy_source(raw: &str) -> ApiResult<(String, String)> {
     let raw = raw.split_once("?versionId=").map_or(raw, |(s, _)| s);
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()

@@ -1,0 +1,668 @@
+//! Authorization: after its signature is verified, every request is evaluated against the
+//! caller's IAM policies ([`crate::policy`]) for the actions and resources its operation needs.
+//!
+//! - Each service registers an [`Iam`]: its action prefix, the error AWS refuses with, and which
+//!   (action, resources) each operation needs (`prefix:Operation` on `*` unless it says more).
+//! - The caller's policies come from the store: an IAM user's inline and attached policies and
+//!   permissions boundary; an assumed-role session's role policies, the role's boundary and the
+//!   session policies AssumeRole was given. An account's root may do anything.
+//! - The request context carries the global condition keys the slice knows (`aws:username`,
+//!   `aws:PrincipalArn`, `aws:SourceIp`, `aws:RequestedRegion`, `aws:CurrentTime`,
+//!   `aws:RequestTag/…`, …).
+//! - `--iam enforce` refuses with each protocol's AccessDenied shape and AWS's wording; `log`
+//!   logs the refusal and lets the request run; `off` skips this step.
+
+use crate::auth::credentials_scope;
+use crate::iam::policies::lookup;
+use crate::iam::{key, parse_arn, ManagedPolicy, Role, User};
+use crate::policy::{self, Caller, Context, Decision, Denial, Policies, Policy, Request};
+use crate::sts::Session;
+use crate::Ctx;
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Scope, View};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// `--iam`: what happens to a request its caller's policies do not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Refused with AWS's AccessDenied answer.
+    #[default]
+    Enforce,
+    /// Logged, then run as if allowed.
+    Log,
+    /// Not evaluated.
+    Off,
+}
+
+/// How IAM sees one service.
+#[derive(Clone, Copy)]
+pub struct Iam {
+    /// The prefix of its actions (`ec2`, `airflow`, `elasticloadbalancing`); empty: the service
+    /// authorizes nothing.
+    pub prefix: &'static str,
+    /// The error code of a refusal (`AccessDenied`, `UnauthorizedOperation`,
+    /// `AccessDeniedException`) and its HTTP status.
+    pub denied: (&'static str, u16),
+    /// Words before AWS's standard sentence (EC2: "You are not authorized to perform this
+    /// operation. ").
+    pub preamble: &'static str,
+    /// S3 quotes the resource in its message.
+    pub quote_resource: bool,
+    /// What an operation needs; [`Call::default_access`] unless the service says more.
+    pub access: fn(&Call<'_>) -> Vec<Access>,
+}
+
+impl Iam {
+    pub const NONE: Iam = Iam::new("", "AccessDenied", 403);
+
+    pub const fn new(prefix: &'static str, code: &'static str, status: u16) -> Iam {
+        Iam {
+            prefix,
+            denied: (code, status),
+            preamble: "",
+            quote_resource: false,
+            access: default_access,
+        }
+    }
+}
+
+fn default_access(call: &Call<'_>) -> Vec<Access> {
+    call.default_access()
+}
+
+/// One operation call as its service's access function sees it.
+pub struct Call<'a> {
+    pub ctx: &'a Ctx<'a>,
+    pub prefix: &'static str,
+    pub op: &'a str,
+    pub input: &'a Value,
+}
+
+impl Call<'_> {
+    /// `prefix:Operation`.
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.prefix, self.op)
+    }
+
+    /// `prefix:Operation` on `*`.
+    pub fn default_access(&self) -> Vec<Access> {
+        vec![Access::new(self.action(), "*")]
+    }
+
+    /// `prefix:Operation` on `resource`.
+    pub fn on(&self, resource: impl Into<String>) -> Vec<Access> {
+        vec![Access::new(self.action(), resource)]
+    }
+
+    /// `prefix:Operation` on the first of `members` the input has (an ARN), else on `*`.
+    pub fn on_member(&self, members: &[&str]) -> Vec<Access> {
+        let arn = members
+            .iter()
+            .find_map(|m| self.input.get(*m).and_then(Value::as_str))
+            .unwrap_or("*");
+        self.on(arn)
+    }
+
+    pub fn str(&self, member: &str) -> Option<&str> {
+        self.input.get(member).and_then(Value::as_str)
+    }
+}
+
+/// One action a request needs, on one of some resources.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub action: String,
+    /// Allowed when any of these is (MWAA's web login token: any Airflow role); usually one.
+    pub resources: Vec<String>,
+    /// The resource's own policy (a role's trust policy for `sts:AssumeRole`).
+    pub resource_policy: Option<String>,
+}
+
+impl Access {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>) -> Access {
+        Access {
+            action: action.into(),
+            resources: vec![resource.into()],
+            resource_policy: None,
+        }
+    }
+}
+
+/// Where a request came from, beyond its signature.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The client's address (`aws:SourceIp`).
+    pub source_ip: Option<IpAddr>,
+    /// Over TLS (`aws:SecureTransport`).
+    pub secure: bool,
+}
+
+/// Whether the caller may run `op` of `service` with `input`: `Err` is the refusal AWS would
+/// answer with.
+pub fn authorize(
+    ctx: &Ctx<'_>,
+    service: &str,
+    op: &str,
+    input: &Value,
+    origin: &Origin,
+) -> ApiResult<()> {
+    let Some(iam) = crate::service::find(service).map(|s| &s.iam) else {
+        return Ok(());
+    };
+    if iam.prefix.is_empty() || ctx.principal.arn.ends_with(":root") {
+        return Ok(());
+    }
+    let call = Call {
+        ctx,
+        prefix: iam.prefix,
+        op,
+        input,
+    };
+    let needs = (iam.access)(&call);
+    if needs.is_empty() {
+        return Ok(());
+    }
+    let subject = ctx.store.read(|v| Subject::load(v, ctx));
+    let context = subject.context(ctx, origin, input);
+    for need in &needs {
+        if let Err((resource, denial)) = check(&subject, &context, need) {
+            return Err(refusal(
+                iam,
+                &ctx.principal.arn,
+                &need.action,
+                resource,
+                denial,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Evaluates one need: allowed when any of its resources is; else the first resource's denial.
+fn check<'n>(
+    subject: &Subject,
+    context: &Context,
+    need: &'n Access,
+) -> Result<(), (&'n str, Denial)> {
+    let resource_policy = need.resource_policy.as_deref().map(parsed);
+    let policies = subject.policies(resource_policy.as_deref());
+    let mut first = None;
+    for resource in &need.resources {
+        let req = Request {
+            action: &need.action,
+            resource,
+            caller: &subject.caller,
+            context,
+        };
+        match policy::evaluate(&req, &policies) {
+            Decision::Allow => return Ok(()),
+            Decision::Deny(d) => {
+                first.get_or_insert((resource.as_str(), d));
+            }
+        }
+    }
+    Err(first.unwrap_or((
+        "*",
+        Denial {
+            kind: policy::Kind::Identity,
+            explicit: false,
+        },
+    )))
+}
+
+/// AWS's refusal: "User: <arn> is not authorized to perform: <action>[ on resource: <arn>]
+/// because no <kind> allows the <action> action" (or "with an explicit deny in a <kind>").
+pub fn refusal(iam: &Iam, principal: &str, action: &str, resource: &str, d: Denial) -> ApiError {
+    let on = match resource {
+        "*" => String::new(),
+        r if iam.quote_resource => format!(" on resource: \"{r}\""),
+        r => format!(" on resource: {r}"),
+    };
+    let why = if d.explicit {
+        format!(
+            "with an explicit deny in {} {}",
+            d.kind.article(),
+            d.kind.phrase()
+        )
+    } else {
+        format!("because no {} allows the {action} action", d.kind.phrase())
+    };
+    let (code, status) = iam.denied;
+    ApiError::new(
+        code,
+        format!(
+            "{}User: {principal} is not authorized to perform: {action}{on} {why}",
+            iam.preamble
+        ),
+    )
+    .with_status(status)
+}
+
+/// The caller and every policy of theirs that bears on a request.
+struct Subject {
+    caller: Caller,
+    kind: &'static str,
+    username: Option<String>,
+    tags: Vec<(String, String)>,
+    identity: Vec<Arc<Policy>>,
+    boundary: Option<Arc<Policy>>,
+    session: Option<Vec<Arc<Policy>>>,
+}
+
+impl Subject {
+    fn load(v: &View<'_>, ctx: &Ctx<'_>) -> Subject {
+        let p = &ctx.principal;
+        let mut s = Subject {
+            caller: Caller {
+                arn: p.arn.clone(),
+                account: p.account.clone(),
+                role_arn: None,
+                service: None,
+            },
+            kind: "User",
+            username: None,
+            tags: Vec::new(),
+            identity: Vec::new(),
+            boundary: None,
+            session: None,
+        };
+        if let Some((account, _, name)) = parse_arn(&p.arn, "user") {
+            s.username = Some(name.to_owned());
+            let scope = Scope::global(account);
+            // A user deleted since its key was made has no policies left: everything is denied.
+            if let Some(user) = v.get::<User>(&scope, &key(name)) {
+                s.identity = held(v, &scope, &user.inline_policies, &user.attached_policies);
+                s.boundary = boundary(v, &scope, user.permissions_boundary.as_deref());
+                s.tags = tags(&user.tags);
+            }
+        } else if let Some(session) = v.get::<Session>(&credentials_scope(), &p.access_key_id) {
+            s.kind = "AssumedRole";
+            s.caller.role_arn = Some(session.role_arn.clone());
+            let scope = Scope::global(&session.account);
+            if let Some(role) = v.get::<Role>(&scope, &key(&session.role_name)) {
+                s.identity = held(v, &scope, &role.inline_policies, &role.attached_policies);
+                s.boundary = boundary(v, &scope, role.permissions_boundary.as_deref());
+                s.tags = tags(&role.tags);
+            }
+            if session.policy.is_some() || !session.policy_arns.is_empty() {
+                let mut limits: Vec<Arc<Policy>> =
+                    session.policy.as_deref().map(parsed).into_iter().collect();
+                limits.extend(
+                    session
+                        .policy_arns
+                        .iter()
+                        .filter_map(|arn| managed(v, &scope, arn)),
+                );
+                s.session = Some(limits);
+            }
+        }
+        s
+    }
+
+    fn policies<'a>(&'a self, resource: Option<&'a Policy>) -> Policies<'a> {
+        Policies {
+            identity: self.identity.iter().map(|p| &**p).collect(),
+            resource: resource.into_iter().collect(),
+            boundary: self.boundary.as_deref(),
+            session: self
+                .session
+                .as_ref()
+                .map(|s| s.iter().map(|p| &**p).collect()),
+            endpoint: None,
+        }
+    }
+
+    fn context(&self, ctx: &Ctx<'_>, origin: &Origin, input: &Value) -> Context {
+        let mut c = Context::default();
+        let p = &ctx.principal;
+        c.set(
+            "aws:PrincipalArn",
+            self.caller.role_arn.as_deref().unwrap_or(&p.arn),
+        );
+        c.set("aws:PrincipalAccount", &p.account);
+        c.set("aws:PrincipalType", self.kind);
+        c.set("aws:userid", &p.user_id);
+        if let Some(u) = &self.username {
+            c.set("aws:username", u);
+        }
+        for (k, v) in &self.tags {
+            c.set(&format!("aws:PrincipalTag/{k}"), v);
+        }
+        c.set("aws:RequestedRegion", &ctx.region);
+        let now = ctx.clock.now();
+        c.set("aws:CurrentTime", crate::iso(now));
+        c.set("aws:EpochTime", now.unix_timestamp().to_string());
+        c.set("aws:SecureTransport", origin.secure.to_string());
+        if let Some(ip) = origin.source_ip {
+            c.set("aws:SourceIp", ip.to_string());
+        }
+        let tags = request_tags(input);
+        if !tags.is_empty() {
+            for (k, v) in &tags {
+                c.set(&format!("aws:RequestTag/{k}"), v.clone());
+            }
+            c.set_all("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
+        }
+        c
+    }
+}
+
+fn tags(tags: &[crate::iam::Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
+}
+
+/// An identity's inline policies and the documents of its attached managed policies.
+fn held(
+    v: &View<'_>,
+    scope: &Scope,
+    inline: &std::collections::BTreeMap<String, String>,
+    attached: &[String],
+) -> Vec<Arc<Policy>> {
+    inline
+        .values()
+        .map(|d| parsed(d))
+        .chain(attached.iter().filter_map(|arn| managed(v, scope, arn)))
+        .collect()
+}
+
+fn boundary(v: &View<'_>, scope: &Scope, arn: Option<&str>) -> Option<Arc<Policy>> {
+    // A boundary whose policy cannot be found allows nothing.
+    arn.map(|arn| managed(v, scope, arn).unwrap_or_default())
+}
+
+/// The default version of a managed policy, parsed.
+fn managed(v: &View<'_>, scope: &Scope, arn: &str) -> Option<Arc<Policy>> {
+    let policy = lookup(&scope.account, arn, |k| v.get::<ManagedPolicy>(scope, k))?;
+    Some(parsed(policy.document()))
+}
+
+/// A document, parsed once: policies are read on every request, and change rarely. A document
+/// that does not parse (IAM checks them when they are stored) allows nothing.
+fn parsed(document: &str) -> Arc<Policy> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Policy>>>> = OnceLock::new();
+    const MAX_ENTRIES: usize = 4096;
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(p) = cache.lock().ok().and_then(|c| c.get(document).cloned()) {
+        return p;
+    }
+    let policy = Arc::new(Policy::parse(document).unwrap_or_default());
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
+        }
+        c.insert(document.to_owned(), policy.clone());
+    }
+    policy
+}
+
+/// The tags a request asks to set, whatever the protocol's shape: `Tags` as a list of
+/// `{Key, Value}` (IAM, STS, ELBv2, ACM) or a map (MWAA), or EC2's `TagSpecifications`.
+fn request_tags(input: &Value) -> Vec<(String, String)> {
+    fn list(tags: &Value, out: &mut Vec<(String, String)>) {
+        match tags {
+            Value::Array(items) => out.extend(items.iter().filter_map(|t| {
+                Some((
+                    t.get("Key")?.as_str()?.to_owned(),
+                    t.get("Value")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                ))
+            })),
+            Value::Object(map) => out.extend(
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))),
+            ),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(t) = input.get("Tags") {
+        list(t, &mut out);
+    }
+    if let Some(Value::Array(specs)) = input.get("TagSpecifications") {
+        for spec in specs {
+            if let Some(t) = spec.get("Tags") {
+                list(t, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// A user's or role's identity-based policies and permissions boundary.
+pub struct Held {
+    pub identity: Vec<Arc<Policy>>,
+    pub boundary: Option<Arc<Policy>>,
+}
+
+/// What IAM's SimulatePrincipalPolicy shares with request authorization: the policies of a
+/// user or role named by ARN.
+pub fn principal_policies(ctx: &Ctx<'_>, arn: &str) -> Option<Held> {
+    ctx.store.read(|v| {
+        if let Some((account, _, name)) = parse_arn(arn, "user") {
+            let scope = Scope::global(account);
+            let user = v.get::<User>(&scope, &key(name))?;
+            Some(Held {
+                identity: held(v, &scope, &user.inline_policies, &user.attached_policies),
+                boundary: boundary(v, &scope, user.permissions_boundary.as_deref()),
+            })
+        } else if let Some((account, _, name)) = parse_arn(arn, "role") {
+            let scope = Scope::global(account);
+            let role = v.get::<Role>(&scope, &key(name))?;
+            Some(Held {
+                identity: held(v, &scope, &role.inline_policies, &role.attached_policies),
+                boundary: boundary(v, &scope, role.permissions_boundary.as_deref()),
+            })
+        } else {
+            None
+        }
+    })
+}
+
+/// A document parsed as [`authorize`] would read it (for the simulators).
+pub fn parse_cached(document: &str) -> Arc<Policy> {
+    parsed(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::Config;
+    use serde_json::json;
+
+    fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> Value {
+        crate::service::find(service)
+            .unwrap()
+            .call_value(ctx, op, &input)
+            .expect("implemented")
+            .unwrap_or_else(|e| panic!("{service} {op}: {e}"))
+    }
+
+    /// Creates user `name` with `policy` inline (if any) as the root; the user's principal.
+    fn user(
+        store: &airlock_store::Store,
+        config: &Config,
+        name: &str,
+        policy: Option<&str>,
+    ) -> crate::Principal {
+        let root = ctx_as(store, config, root_principal("000000000000"));
+        call(&root, "iam", "CreateUser", json!({"UserName": name}));
+        if let Some(p) = policy {
+            call(
+                &root,
+                "iam",
+                "PutUserPolicy",
+                json!({"UserName": name, "PolicyName": "p", "PolicyDocument": p}),
+            );
+        }
+        let key = call(&root, "iam", "CreateAccessKey", json!({"UserName": name}));
+        let id = key["AccessKey"]["AccessKeyId"].as_str().unwrap();
+        crate::auth::resolve(store, config, id, time::OffsetDateTime::now_utc())
+            .unwrap()
+            .principal
+    }
+
+    fn check(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> ApiResult<()> {
+        authorize(ctx, service, op, &input, &Origin::default())
+    }
+
+    #[test]
+    fn the_root_may_do_anything() {
+        let (store, config) = (store(), Config::default());
+        let ctx = ctx_as(&store, &config, root_principal("000000000000"));
+        assert!(check(&ctx, "ec2", "CreateVpc", json!({})).is_ok());
+        assert!(check(&ctx, "iam", "CreateUser", json!({"UserName": "x"})).is_ok());
+    }
+
+    #[test]
+    fn refusals_read_like_each_service() {
+        let (store, config) = (store(), Config::default());
+        let bob = user(&store, &config, "bob", None);
+        let arn = bob.arn.clone();
+        let ctx = ctx_as(&store, &config, bob);
+        let e = check(&ctx, "ec2", "DescribeVpcs", json!({})).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("UnauthorizedOperation", Some(403))
+        );
+        assert_eq!(e.message, format!("You are not authorized to perform this operation. User: {arn} is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action"));
+        let e = check(
+            &ctx,
+            "acm",
+            "DescribeCertificate",
+            json!({"CertificateArn": "arn:aws:acm:us-west-2:000000000000:certificate/c"}),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("AccessDeniedException", Some(400))
+        );
+        assert!(e.message.contains("acm:DescribeCertificate on resource: arn:aws:acm:us-west-2:000000000000:certificate/c because"), "{}", e.message);
+        let e = check(&ctx, "s3", "HeadObject", json!({"Bucket": "b", "Key": "k"})).unwrap_err();
+        assert_eq!((e.code.as_str(), e.status), ("AccessDenied", Some(403)));
+        assert!(e.message.contains("s3:GetObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObject action"), "{}", e.message);
+        let e = check(&ctx, "mwaa", "GetEnvironment", json!({"Name": "env"})).unwrap_err();
+        assert_eq!(e.code, "AccessDeniedException");
+        assert!(e.message.contains("airflow:GetEnvironment on resource: arn:aws:airflow:us-west-2:000000000000:environment/env"), "{}", e.message);
+        // GetCallerIdentity needs no permission.
+        assert!(check(&ctx, "sts", "GetCallerIdentity", json!({})).is_ok());
+    }
+
+    #[test]
+    fn a_users_policies_decide_and_a_deleted_user_has_none() {
+        let (store, config) = (store(), Config::default());
+        let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"},{"Effect":"Allow","Action":"airflow:CreateWebLoginToken","Resource":"arn:aws:airflow:*:*:role/*/Viewer"}]}"#;
+        let carol = user(&store, &config, "carol", Some(p));
+        let ctx = ctx_as(&store, &config, carol.clone());
+        assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_ok());
+        assert!(check(&ctx, "ec2", "CreateVpc", json!({})).is_err());
+        // A web login token may act as any Airflow role: Viewer alone is enough.
+        assert!(check(&ctx, "mwaa", "CreateWebLoginToken", json!({"Name": "env"})).is_ok());
+        let e = check(&ctx, "mwaa", "CreateCliToken", json!({"Name": "env"})).unwrap_err();
+        assert!(e.message.contains("airflow:CreateCliToken on resource: arn:aws:airflow:us-west-2:000000000000:environment/env"), "{}", e.message);
+        // The policy is gone with the user (its key is still resolvable here).
+        let root = ctx_as(&store, &config, root_principal("000000000000"));
+        call(
+            &root,
+            "iam",
+            "DeleteUserPolicy",
+            json!({"UserName": "carol", "PolicyName": "p"}),
+        );
+        assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_err());
+    }
+
+    #[test]
+    fn sessions_get_their_roles_policies_limited_by_session_policies() {
+        let (store, config) = (store(), Config::default());
+        let root = ctx_as(&store, &config, root_principal("000000000000"));
+        call(
+            &root,
+            "iam",
+            "CreateRole",
+            json!({"RoleName": "r", "AssumeRolePolicyDocument": crate::auth::test_support::TRUST}),
+        );
+        call(
+            &root,
+            "iam",
+            "AttachRolePolicy",
+            json!({"RoleName": "r", "PolicyArn": "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess"}),
+        );
+        let assume = |policy: Option<&str>| {
+            let mut input =
+                json!({"RoleArn": "arn:aws:iam::000000000000:role/r", "RoleSessionName": "s"});
+            if let Some(p) = policy {
+                input["Policy"] = json!(p);
+            }
+            let out = call(&root, "sts", "AssumeRole", input);
+            let id = out["Credentials"]["AccessKeyId"].as_str().unwrap();
+            // Sessions expire relative to the test's clock.
+            crate::auth::resolve(&store, &config, id, root.clock.now())
+                .unwrap()
+                .principal
+        };
+        let plain = ctx_as(&store, &config, assume(None));
+        assert!(check(&plain, "ec2", "DescribeVpcs", json!({})).is_ok());
+        assert!(check(&plain, "ec2", "CreateVpc", json!({})).is_err());
+        let limited = ctx_as(
+            &store,
+            &config,
+            assume(Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeSubnets","Resource":"*"}]}"#,
+            )),
+        );
+        assert!(check(&limited, "ec2", "DescribeSubnets", json!({})).is_ok());
+        let e = check(&limited, "ec2", "DescribeVpcs", json!({})).unwrap_err();
+        assert!(
+            e.message
+                .contains("because no session policy allows the ec2:DescribeVpcs action"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn request_tags_in_every_protocols_shape() {
+        let tags = |v: Value| request_tags(&v);
+        assert_eq!(
+            tags(json!({"Tags": [{"Key": "a", "Value": "1"}]})),
+            vec![("a".into(), "1".into())]
+        );
+        assert_eq!(
+            tags(json!({"Tags": {"a": "1"}})),
+            vec![("a".into(), "1".into())]
+        );
+        assert_eq!(
+            tags(
+                json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "a", "Value": "1"}, {"Key": "b"}]}]})
+            ),
+            vec![("a".into(), "1".into()), ("b".into(), String::new())]
+        );
+        assert!(tags(json!({"Tags": "nonsense"})).is_empty());
+    }
+
+    #[test]
+    fn conditions_see_the_request_tags_and_the_source() {
+        let (store, config) = (store(), Config::default());
+        let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateVpc","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"data"},"ForAllValues:StringEquals":{"aws:TagKeys":["team"]},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
+        let dan = user(&store, &config, "dan", Some(p));
+        let ctx = ctx_as(&store, &config, dan);
+        let tagged = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "data"}]}]});
+        let local = Origin {
+            source_ip: Some("127.0.0.1".parse().unwrap()),
+            secure: false,
+        };
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged, &local).is_ok());
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged, &Origin::default()).is_err());
+        let other = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "web"}]}]});
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &other, &local).is_err());
+        let extra = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "cost", "Value": "x"}]}]});
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &extra, &local).is_err());
+    }
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# IAM authorization (issue #20): every request after its signature is evaluated against the
+# caller's policies. A user with no policies is refused with AWS's AccessDenied text in each
+# protocol's shape; an attached or inline policy allows; an explicit deny wins; a permissions
+# boundary and a session policy limit; conditions and policy variables apply; the simulators
+# answer from the same evaluator; `--iam log` logs and allows, `--iam off` skips the step.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+start_server
+ACCOUNT=000000000000
+
+# --- a user with a key and no policies ----------------------------------------------------------
+expect_ok "create-user bob" iam create-user --user-name bob
+awsrun iam create-access-key --user-name bob
+BOB_KEY=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]')
+BOB_SECRET=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]')
+bob() { AWS_ACCESS_KEY_ID=$BOB_KEY AWS_SECRET_ACCESS_KEY=$BOB_SECRET "$@"; }
+BOB=arn:aws:iam::$ACCOUNT:user/bob
+
+bob awsrun sts get-caller-identity
+check_eq "GetCallerIdentity needs no permission" "0 $BOB" "$RC $(J "$OUT" 'd["Arn"]')"
+
+bob expect_error "EC2 without a policy" UnauthorizedOperation ec2 describe-vpcs
+check_contains "... EC2's wording, no resource for a Describe" \
+    "You are not authorized to perform this operation. User: $BOB is not authorized to perform: ec2:DescribeVpcs because no identity-based policy allows the ec2:DescribeVpcs action" "$ERR"
+bob expect_error "IAM (query) without a policy" AccessDenied iam list-roles
+check_contains "... IAM's wording" \
+    "User: $BOB is not authorized to perform: iam:ListRoles because no identity-based policy allows the iam:ListRoles action" "$ERR"
+bob expect_error "IAM on a named user" AccessDenied iam get-user --user-name bob
+check_contains "... names the resource" \
+    "is not authorized to perform: iam:GetUser on resource: $BOB because" "$ERR"
+bob expect_error "ELBv2 without a policy" AccessDenied elbv2 describe-load-balancers
+bob expect_error "ACM (json) without a policy" AccessDeniedException acm list-certificates
+bob expect_error "MWAA (rest-json) without a policy" AccessDeniedException mwaa list-environments
+check_contains "... MWAA's wording" \
+    "is not authorized to perform: airflow:ListEnvironments because no identity-based policy allows the airflow:ListEnvironments action" "$ERR"
+q s3api create-bucket --bucket authz-data --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+bob expect_error "S3 (rest-xml) without a policy" AccessDenied s3api get-object --bucket authz-data --key k "$WORKDIR/k"
+check_contains "... S3 quotes the resource" \
+    "is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::authz-data/k\" because no identity-based policy allows the s3:GetObject action" "$ERR"
+bob awsrun ec2 describe-vpcs --debug
+check_match "EC2's refusal is HTTP 403" '"POST / HTTP/1.1" 403' "$ERR"
+
+# --- a managed policy allows ---------------------------------------------------------------------
+expect_ok "attach AmazonEC2ReadOnlyAccess" iam attach-user-policy --user-name bob \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+check_eq "list-attached-user-policies" "AmazonEC2ReadOnlyAccess" \
+    "$(q iam list-attached-user-policies --user-name bob --query 'AttachedPolicies[].PolicyName')"
+bob expect_ok "EC2 Describe* now allowed" ec2 describe-vpcs
+bob expect_error "... but not CreateVpc" UnauthorizedOperation ec2 create-vpc --cidr-block 10.9.0.0/16
+bob expect_error "... nor IAM" AccessDenied iam list-roles
+expect_error "delete-user while a policy is attached" DeleteConflict iam delete-user --user-name bob
+expect_error "attach-user-policy to a user that does not exist" NoSuchEntity \
+    iam attach-user-policy --user-name nobody --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+
+# --- an inline explicit deny wins ----------------------------------------------------------------
+expect_ok "put-user-policy with a Deny" iam put-user-policy --user-name bob --policy-name no-vpcs \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:DescribeVpcs","Resource":"*"}]}'
+check_eq "list-user-policies" "no-vpcs" "$(q iam list-user-policies --user-name bob --query PolicyNames)"
+check_contains "get-user-policy returns the document" '"Effect":"Deny"' \
+    "$(q iam get-user-policy --user-name bob --policy-name no-vpcs --query PolicyDocument --output json)"
+bob expect_error "explicit deny beats the managed allow" UnauthorizedOperation ec2 describe-vpcs
+check_contains "... with an explicit deny" \
+    "User: $BOB is not authorized to perform: ec2:DescribeVpcs with an explicit deny in an identity-based policy" "$ERR"
+bob expect_ok "... other Describe calls still allowed" ec2 describe-subnets
+expect_ok "delete-user-policy" iam delete-user-policy --user-name bob --policy-name no-vpcs
+expect_error "get-user-policy after the delete" NoSuchEntity iam get-user-policy --user-name bob --policy-name no-vpcs
+check_contains "... AWS's wording" "The user policy with name no-vpcs cannot be found." "$ERR"
+expect_error "put-user-policy with an unknown condition operator" MalformedPolicyDocument \
+    iam put-user-policy --user-name bob --policy-name bad --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringSortOf":{"aws:username":"x"}}}]}'
+expect_error "put-user-policy naming a principal" MalformedPolicyDocument \
+    iam put-user-policy --user-name bob --policy-name bad --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+bob expect_ok "describe-vpcs allowed again" ec2 describe-vpcs
+
+# --- conditions and policy variables -------------------------------------------------------------
+expect_ok "an inline policy with a region condition and \${aws:username}" \
+    iam put-user-policy --user-name bob --policy-name scoped --policy-document '{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "airflow:ListEnvironments", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+    {"Effect": "Allow", "Action": "iam:GetUser", "Resource": "arn:aws:iam::*:user/${aws:username}"},
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+     "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}}
+  ]
+}'
+bob expect_ok "airflow:ListEnvironments in eu-west-1" mwaa list-environments --region eu-west-1
+bob expect_error "... but not in us-west-2" AccessDeniedException mwaa list-environments --region us-west-2
+bob expect_ok "iam:GetUser on \${aws:username} (own user)" iam get-user --user-name bob
+expect_ok "create-user carol" iam create-user --user-name carol
+bob expect_error "... but not on another user" AccessDenied iam get-user --user-name carol
+bob expect_error "NotIpAddress 127.0.0.0/8: a loopback client is refused" AccessDenied \
+    s3api get-object --bucket authz-data --key k "$WORKDIR/k"
+expect_ok "delete-user-policy scoped" iam delete-user-policy --user-name bob --policy-name scoped
+
+# --- a permissions boundary limits ---------------------------------------------------------------
+expect_ok "a customer managed boundary allowing only ec2:DescribeSubnets" \
+    iam create-policy --policy-name subnets-only \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeSubnets","Resource":"*"}]}'
+expect_ok "create-user dana with the boundary" iam create-user --user-name dana \
+    --permissions-boundary "arn:aws:iam::$ACCOUNT:policy/subnets-only"
+expect_ok "attach AmazonEC2ReadOnlyAccess to dana" iam attach-user-policy --user-name dana \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+awsrun iam create-access-key --user-name dana
+DANA_KEY=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]')
+DANA_SECRET=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]')
+AWS_ACCESS_KEY_ID=$DANA_KEY AWS_SECRET_ACCESS_KEY=$DANA_SECRET \
+    expect_ok "the boundary and the policy both allow DescribeSubnets" ec2 describe-subnets
+AWS_ACCESS_KEY_ID=$DANA_KEY AWS_SECRET_ACCESS_KEY=$DANA_SECRET \
+    expect_error "the policy allows DescribeVpcs, the boundary does not" UnauthorizedOperation ec2 describe-vpcs
+check_contains "... because no permissions boundary allows" \
+    "because no permissions boundary allows the ec2:DescribeVpcs action" "$ERR"
+
+# --- sessions: AssumeRole needs the permission; session policies limit ------------------------------
+ROLE=$(q iam create-role --role-name reader --query Role.Arn --assume-role-policy-document \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::$ACCOUNT:root\"},\"Action\":\"sts:AssumeRole\"}]}")
+expect_ok "attach AmazonEC2ReadOnlyAccess to the role" iam attach-role-policy --role-name reader \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+bob expect_error "bob may not assume a role that trusts only the account" AccessDenied \
+    sts assume-role --role-arn "$ROLE" --role-session-name ci
+check_contains "... no identity-based policy allows sts:AssumeRole" \
+    "is not authorized to perform: sts:AssumeRole on resource: $ROLE because no identity-based policy allows the sts:AssumeRole action" "$ERR"
+expect_ok "an inline policy allowing sts:AssumeRole on it" iam put-user-policy --user-name bob \
+    --policy-name assume --policy-document "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Resource\":\"$ROLE\"}]}"
+bob awsrun sts assume-role --role-arn "$ROLE" --role-session-name ci \
+    --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeSubnets","Resource":"*"}]}'
+check_eq "... then the assume-role succeeds (with a session policy)" "0" "$RC"
+S_KEY=$(J "$OUT" 'd["Credentials"]["AccessKeyId"]')
+S_SECRET=$(J "$OUT" 'd["Credentials"]["SecretAccessKey"]')
+S_TOKEN=$(J "$OUT" 'd["Credentials"]["SessionToken"]')
+sess() { AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET AWS_SESSION_TOKEN=$S_TOKEN "$@"; }
+sess expect_ok "the session may DescribeSubnets (role and session policy allow)" ec2 describe-subnets
+sess expect_error "the session may not DescribeVpcs (the session policy does not allow)" \
+    UnauthorizedOperation ec2 describe-vpcs
+check_contains "... because no session policy allows" \
+    "User: arn:aws:sts::$ACCOUNT:assumed-role/reader/ci is not authorized to perform: ec2:DescribeVpcs because no session policy allows the ec2:DescribeVpcs action" "$ERR"
+
+# --- the simulators -------------------------------------------------------------------------------
+check_eq "simulate-principal-policy: allowed and implicitDeny" "allowed implicitDeny" \
+    "$(q iam simulate-principal-policy --policy-source-arn "$BOB" \
+        --action-names ec2:DescribeVpcs ec2:CreateVpc --query 'EvaluationResults[].EvalDecision' | tr '\n' ' ' | sed 's/ $//')"
+check_eq "simulate-custom-policy: explicitDeny" "explicitDeny" \
+    "$(q iam simulate-custom-policy --action-names s3:GetObject --resource-arns arn:aws:s3:::b/k \
+        --policy-input-list '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}' \
+        --query 'EvaluationResults[0].EvalDecision')"
+check_eq "simulate-custom-policy with a context entry" "allowed" \
+    "$(q iam simulate-custom-policy --action-names ec2:RunInstances \
+        --policy-input-list '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}' \
+        --context-entries ContextKeyName=aws:RequestedRegion,ContextKeyValues=eu-west-1,ContextKeyType=string \
+        --query 'EvaluationResults[0].EvalDecision')"
+expect_error "simulate-custom-policy with a broken policy" MalformedPolicyDocument \
+    iam simulate-custom-policy --action-names s3:GetObject --policy-input-list '{"Statement":'
+expect_error "simulate-principal-policy of a user that does not exist" NoSuchEntity \
+    iam simulate-principal-policy --policy-source-arn "arn:aws:iam::$ACCOUNT:user/nobody" --action-names s3:GetObject
+
+# --- --iam log and --iam off ----------------------------------------------------------------------
+# as_new_user NAME CMD...: creates user NAME with a key (and no policies) and runs CMD with it.
+as_new_user() {
+    local name=$1
+    shift
+    q iam create-user --user-name "$name" >/dev/null
+    awsrun iam create-access-key --user-name "$name"
+    AWS_ACCESS_KEY_ID=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]') \
+        AWS_SECRET_ACCESS_KEY=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]') "$@"
+}
+stop_server
+start_server --iam log
+as_new_user erin expect_ok "--iam log: a user without policies is allowed" ec2 describe-vpcs
+poll_until "--iam log: the refusal is logged" 50 0.1 grep -q "would refuse.*ec2:DescribeVpcs\|ec2:DescribeVpcs.*would refuse" "$SERVER_LOG"
+stop_server
+start_server --iam off
+as_new_user fay expect_ok "--iam off: a user without policies is allowed" iam list-roles
+
+finish
