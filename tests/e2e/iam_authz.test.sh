@@ -156,6 +156,45 @@ expect_error "simulate-custom-policy with a broken policy" MalformedPolicyDocume
 expect_error "simulate-principal-policy of a user that does not exist" NoSuchEntity \
     iam simulate-principal-policy --policy-source-arn "arn:aws:iam::$ACCOUNT:user/nobody" --action-names s3:GetObject
 
+# --- MWAA: the Airflow role follows the caller's policies ------------------------------------------
+mwaa_network
+q mwaa create-environment --name authz-env --execution-role-arn "arn:aws:iam::$ACCOUNT:role/mwaa-exec" \
+    --source-bucket-arn arn:aws:s3:::authz-data --dag-s3-path dags \
+    --network-configuration "SubnetIds=$A,$B,SecurityGroupIds=$SG" >/dev/null
+available() { [[ $(q mwaa get-environment --name authz-env --query Environment.Status) == AVAILABLE ]]; }
+poll_until "the environment becomes AVAILABLE" 100 0.2 available
+expect_ok "create-user vera" iam create-user --user-name vera
+awsrun iam create-access-key --user-name vera
+V_KEY=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]')
+V_SECRET=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]')
+vera() { AWS_ACCESS_KEY_ID=$V_KEY AWS_SECRET_ACCESS_KEY=$V_SECRET "$@"; }
+expect_ok "vera may sign in and call the REST API as Viewer of authz-env only" \
+    iam put-user-policy --user-name vera --policy-name viewer --policy-document "{
+  \"Version\": \"2012-10-17\",
+  \"Statement\": [{\"Effect\": \"Allow\",
+    \"Action\": [\"airflow:CreateWebLoginToken\", \"airflow:InvokeRestApi\"],
+    \"Resource\": \"arn:aws:airflow:us-west-2:$ACCOUNT:role/authz-env/Viewer\"}]
+}"
+vera expect_ok "vera: create-web-login-token" mwaa create-web-login-token --name authz-env
+vera expect_ok "vera (Viewer): invoke-rest-api GET /dags" \
+    mwaa invoke-rest-api --name authz-env --path /dags --method GET
+vera expect_error "vera (Viewer): invoke-rest-api POST a DAG run" RestApiClientException \
+    mwaa invoke-rest-api --name authz-env --path /dags/tutorial/dagRuns --method POST --body '{}'
+check_contains "... Airflow answered 403" "Airflow answered 403" "$ERR"
+expect_ok "the root (Admin) may trigger it" \
+    mwaa invoke-rest-api --name authz-env --path /dags/tutorial/dagRuns --method POST --body '{}'
+vera expect_error "vera: no rights on another environment" AccessDeniedException \
+    mwaa create-web-login-token --name other-env
+check_contains "... names the Admin role resource" \
+    "is not authorized to perform: airflow:CreateWebLoginToken on resource: arn:aws:airflow:us-west-2:$ACCOUNT:role/other-env/Admin because no identity-based policy allows" "$ERR"
+vera expect_error "vera: no airflow:CreateCliToken" AccessDeniedException mwaa create-cli-token --name authz-env
+expect_ok "AmazonMWAAWebServerAccess grants up to Op" iam attach-user-policy --user-name vera \
+    --policy-arn arn:aws:iam::aws:policy/AmazonMWAAWebServerAccess
+expect_ok "... with InvokeRestApi on every role of the environment" iam put-user-policy --user-name vera \
+    --policy-name rest --policy-document "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"airflow:InvokeRestApi\",\"Resource\":\"arn:aws:airflow:*:*:role/authz-env/User\"}]}"
+vera expect_ok "vera (User): invoke-rest-api POST a DAG run" \
+    mwaa invoke-rest-api --name authz-env --path /dags/tutorial/dagRuns --method POST --body '{}'
+
 # --- --iam log and --iam off ----------------------------------------------------------------------
 # as_new_user NAME CMD...: creates user NAME with a key (and no policies) and runs CMD with it.
 as_new_user() {

@@ -83,7 +83,8 @@ pub struct Site {
     pub environment: String,
     pub host: String,
     pub airflow3: bool,
-    sessions: Mutex<HashMap<String, OffsetDateTime>>,
+    /// Signed-in sessions: when each expires and the Airflow role it acts as.
+    sessions: Mutex<HashMap<String, (OffsetDateTime, String)>>,
 }
 
 impl Site {
@@ -112,20 +113,25 @@ impl Site {
             request_id: String::new(),
             clock: self.source.clock(),
             body: airlock_services::Body::EMPTY,
+            origin: Default::default(),
         }
     }
 
-    fn new_session(&self) -> String {
+    fn new_session(&self, role: &str) -> String {
         let raw: [u8; 32] = std::array::from_fn(|_| rand::random());
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
         let mut s = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         let now = OffsetDateTime::now_utc();
-        s.retain(|_, exp| *exp > now);
-        s.insert(id.clone(), now + time::Duration::seconds(SESSION_SECS));
+        s.retain(|_, (exp, _)| *exp > now);
+        s.insert(
+            id.clone(),
+            (now + time::Duration::seconds(SESSION_SECS), role.to_owned()),
+        );
         id
     }
 
-    fn has_session(&self, headers: &HeaderMap) -> bool {
+    /// The Airflow role of the request's live session (cookie or bearer token), if it has one.
+    fn session_role(&self, headers: &HeaderMap) -> Option<String> {
         let now = OffsetDateTime::now_utc();
         let sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
         let cookie = headers
@@ -143,7 +149,16 @@ impl Site {
             .filter(|(k, _)| *k == "session" || *k == "_token")
             .map(|(_, v)| v.to_owned())
             .chain(bearer)
-            .any(|v| sessions.get(&v).is_some_and(|exp| *exp > now))
+            .find_map(|v| {
+                sessions
+                    .get(&v)
+                    .filter(|(exp, _)| *exp > now)
+                    .map(|(_, role)| role.clone())
+            })
+    }
+
+    fn has_session(&self, headers: &HeaderMap) -> bool {
+        self.session_role(headers).is_some()
     }
 
     fn prefix(&self) -> &'static str {
@@ -227,6 +242,7 @@ async fn health(State(site): State<Arc<Site>>) -> Response {
         &site.ctx(),
         &site.environment,
         false,
+        "Public",
         "GET",
         "/health",
         &Value::Null,
@@ -264,7 +280,7 @@ async fn login(State(site): State<Arc<Site>>, body: Bytes) -> Response {
         OffsetDateTime::now_utc(),
     ) {
         Some(t) if t.environment == site.environment => {
-            let session = site.new_session();
+            let session = site.new_session(&t.airflow_role);
             let cookie = if site.airflow3 {
                 format!("_token={session}; Path=/; Secure; SameSite=Lax")
             } else {
@@ -365,7 +381,8 @@ async fn api(
     if version != expected {
         return not_found().await;
     }
-    if !open && !site.has_session(&headers) {
+    let role = site.session_role(&headers);
+    if !open && role.is_none() {
         let body = json!({"detail": null, "status": 401, "title": "Unauthorized", "type": "https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/Errors/Unauthenticated"});
         return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     }
@@ -374,6 +391,7 @@ async fn api(
         &site.ctx(),
         &site.environment,
         site.airflow3,
+        role.as_deref().unwrap_or("Public"),
         method.as_str(),
         &format!("/{path}"),
         &body,

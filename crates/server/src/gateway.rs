@@ -542,8 +542,9 @@ fn run(
             },
             None => Body::Bytes(http.body),
         },
+        origin: origin.clone(),
     };
-    authorize(state, &ctx, model.name, &op.name, &input, origin)?;
+    authorize(state, &ctx, model.name, &op.name, &input)?;
     match airlock_services::call(&ctx, model.name, &op.name, &input) {
         Some(Ok(output)) => Ok(envelope::success(model, op, request_id, output)),
         Some(Err(e)) => Err(e),
@@ -559,14 +560,13 @@ fn authorize(
     service: &str,
     op: &str,
     input: &serde_json::Value,
-    origin: &Origin,
 ) -> Result<(), ApiError> {
     let mode = state.config.services.iam;
     if mode == Mode::Off {
         return Ok(());
     }
     match (
-        airlock_services::authz::authorize(ctx, service, op, input, origin),
+        airlock_services::authz::authorize(ctx, service, op, input),
         mode,
     ) {
         (Err(e), Mode::Log) => {

@@ -244,6 +244,7 @@ pub(crate) mod test_support {
             request_id: "00000000-0000-0000-0000-000000000000".into(),
             clock: config.clock(datetime!(2024-05-01 10:00:00.123 UTC)),
             body: crate::Body::EMPTY,
+            origin: Default::default(),
         }
     }
 }

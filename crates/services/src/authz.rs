@@ -142,13 +142,7 @@ pub struct Origin {
 
 /// Whether the caller may run `op` of `service` with `input`: `Err` is the refusal AWS would
 /// answer with.
-pub fn authorize(
-    ctx: &Ctx<'_>,
-    service: &str,
-    op: &str,
-    input: &Value,
-    origin: &Origin,
-) -> ApiResult<()> {
+pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiResult<()> {
     let Some(iam) = crate::service::find(service).map(|s| &s.iam) else {
         return Ok(());
     };
@@ -166,7 +160,7 @@ pub fn authorize(
         return Ok(());
     }
     let subject = ctx.store.read(|v| Subject::load(v, ctx));
-    let context = subject.context(ctx, origin, input);
+    let context = subject.context(ctx, input);
     for need in &needs {
         if let Err((resource, denial)) = check(&subject, &context, need) {
             return Err(refusal(
@@ -179,6 +173,39 @@ pub fn authorize(
         }
     }
     Ok(())
+}
+
+/// The most privileged Airflow role (Admin, Op, User, Viewer, Public) of environment `env`
+/// that the caller may act as with `action` (`airflow:CreateWebLoginToken`,
+/// `airflow:InvokeRestApi`): the first whose resource `arn:aws:airflow:<region>:<account>:
+/// role/<env>/<role>` its policies allow, as AWS picks the role a web login token carries.
+/// The root, `--iam off` and (when nothing is allowed) `--iam log` act as Admin.
+pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static str> {
+    use crate::mwaa::airflow::ROLES;
+    if ctx.config.iam == Mode::Off || ctx.principal.arn.ends_with(":root") {
+        return Some(ROLES[0]);
+    }
+    let subject = ctx.store.read(|v| Subject::load(v, ctx));
+    let context = subject.context(ctx, &Value::Null);
+    let policies = subject.policies(None);
+    let allowed = ROLES.iter().copied().find(|role| {
+        let resource = format!(
+            "arn:aws:airflow:{}:{}:role/{env}/{role}",
+            ctx.region,
+            ctx.account()
+        );
+        let req = Request {
+            action,
+            resource: &resource,
+            caller: &subject.caller,
+            context: &context,
+        };
+        policy::evaluate(&req, &policies) == Decision::Allow
+    });
+    match ctx.config.iam {
+        Mode::Log => allowed.or(Some(ROLES[0])),
+        _ => allowed,
+    }
 }
 
 /// Evaluates one need: allowed when any of its resources is; else the first resource's denial.
@@ -315,7 +342,8 @@ impl Subject {
         }
     }
 
-    fn context(&self, ctx: &Ctx<'_>, origin: &Origin, input: &Value) -> Context {
+    fn context(&self, ctx: &Ctx<'_>, input: &Value) -> Context {
+        let origin = &ctx.origin;
         let mut c = Context::default();
         let p = &ctx.principal;
         c.set(
@@ -510,7 +538,7 @@ mod tests {
     }
 
     fn check(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> ApiResult<()> {
-        authorize(ctx, service, op, &input, &Origin::default())
+        authorize(ctx, service, op, &input)
     }
 
     #[test]
@@ -652,17 +680,79 @@ mod tests {
         let (store, config) = (store(), Config::default());
         let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateVpc","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/team":"data"},"ForAllValues:StringEquals":{"aws:TagKeys":["team"]},"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}}]}"#;
         let dan = user(&store, &config, "dan", Some(p));
-        let ctx = ctx_as(&store, &config, dan);
+        let mut ctx = ctx_as(&store, &config, dan);
         let tagged = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "data"}]}]});
         let local = Origin {
             source_ip: Some("127.0.0.1".parse().unwrap()),
             secure: false,
         };
-        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged, &local).is_ok());
-        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged, &Origin::default()).is_err());
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged).is_err());
+        ctx.origin = local;
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged).is_ok());
         let other = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "web"}]}]});
-        assert!(authorize(&ctx, "ec2", "CreateVpc", &other, &local).is_err());
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &other).is_err());
         let extra = json!({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "data"}, {"Key": "cost", "Value": "x"}]}]});
-        assert!(authorize(&ctx, "ec2", "CreateVpc", &extra, &local).is_err());
+        assert!(authorize(&ctx, "ec2", "CreateVpc", &extra).is_err());
+    }
+
+    #[test]
+    fn the_airflow_role_is_the_most_privileged_one_allowed() {
+        let (store, config) = (store(), Config::default());
+        let root = ctx_as(&store, &config, root_principal("000000000000"));
+        assert_eq!(
+            airflow_role(&root, "airflow:CreateWebLoginToken", "env"),
+            Some("Admin")
+        );
+        let viewer = user(
+            &store,
+            &config,
+            "v",
+            Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"airflow:CreateWebLoginToken","Resource":"arn:aws:airflow:*:*:role/env/Viewer"}]}"#,
+            ),
+        );
+        let ctx = ctx_as(&store, &config, viewer);
+        assert_eq!(
+            airflow_role(&ctx, "airflow:CreateWebLoginToken", "env"),
+            Some("Viewer")
+        );
+        assert_eq!(
+            airflow_role(&ctx, "airflow:CreateWebLoginToken", "other"),
+            None
+        );
+        assert_eq!(airflow_role(&ctx, "airflow:InvokeRestApi", "env"), None);
+        // AmazonMWAAWebServerAccess allows Viewer, User and Op: Op wins.
+        call(
+            &root,
+            "iam",
+            "AttachUserPolicy",
+            json!({"UserName": "v", "PolicyArn": "arn:aws:iam::aws:policy/AmazonMWAAWebServerAccess"}),
+        );
+        assert_eq!(
+            airflow_role(&ctx, "airflow:CreateWebLoginToken", "env"),
+            Some("Op")
+        );
+        // A deny on Op leaves User.
+        call(
+            &root,
+            "iam",
+            "PutUserPolicy",
+            json!({"UserName": "v", "PolicyName": "no-op", "PolicyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"airflow:*","Resource":"arn:aws:airflow:*:*:role/*/Op"}]}"#}),
+        );
+        assert_eq!(
+            airflow_role(&ctx, "airflow:CreateWebLoginToken", "env"),
+            Some("User")
+        );
+        // --iam off: Admin.
+        let off = Config {
+            iam: Mode::Off,
+            ..Config::default()
+        };
+        let mut ctx_off = ctx_as(&store, &off, ctx.principal.clone());
+        ctx_off.region = ctx.region.clone();
+        assert_eq!(
+            airflow_role(&ctx_off, "airflow:InvokeRestApi", "env"),
+            Some("Admin")
+        );
     }
 }

@@ -129,6 +129,8 @@ pub struct Ctx<'a> {
     /// The request's raw payload where the operation takes one as a blob (S3's object bytes,
     /// `aws-chunked` framing already removed); empty otherwise.
     pub body: Body<'a>,
+    /// Where the request came from (the client's address), for IAM's condition keys.
+    pub origin: authz::Origin,
 }
 
 /// A request's blob payload.

@@ -71,6 +71,11 @@ impl aws_smithy_runtime_api::client::dns::ResolveDns for ToAirlock {
 
 /// SDK configuration whose HTTP client resolves every host to the server (for MWAA).
 pub async fn prefixed_config(server: &Running) -> SdkConfig {
+    prefixed_config_as(server, "test", "test").await
+}
+
+/// [`prefixed_config`] signing with another access key.
+pub async fn prefixed_config_as(server: &Running, key: &str, secret: &str) -> SdkConfig {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
@@ -78,13 +83,7 @@ pub async fn prefixed_config(server: &Running) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(format!("http://{}", server.addr))
         .region(Region::new("us-west-2"))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "airlock-tests",
-        ))
+        .credentials_provider(Credentials::new(key, secret, None, None, "airlock-tests"))
         .http_client(http)
         .load()
         .await

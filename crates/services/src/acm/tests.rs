@@ -49,6 +49,7 @@ fn ctx_with<'a>(
         request_id: "req".into(),
         clock: config.clock(now),
         body: crate::Body::EMPTY,
+        origin: Default::default(),
     }
 }
 

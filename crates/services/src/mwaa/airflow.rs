@@ -37,6 +37,43 @@ impl Record for DagRun {
 /// An Airflow REST answer: HTTP status and JSON body.
 pub type Answer = (u16, Value);
 
+/// Airflow's roles, most privileged first.
+pub const ROLES: [&str; 5] = ["Admin", "Op", "User", "Viewer", "Public"];
+
+/// Whether Airflow's role `role` may make this REST call, as Airflow's default roles allow:
+/// anyone the health and version; Viewer reads; User also changes DAGs, runs and task
+/// instances; Op also connections, pools, variables and the configuration; Admin also users
+/// and roles.
+pub fn permits(role: &str, method: &str, segs: &[&str]) -> bool {
+    if matches!(segs, ["health"] | ["monitor", "health"] | ["version"]) {
+        return true;
+    }
+    // Public 0, Viewer 1, User 2, Op 3, Admin 4.
+    let rank = ROLES.len()
+        - 1
+        - ROLES
+            .iter()
+            .position(|r| *r == role)
+            .unwrap_or(ROLES.len() - 1);
+    let read = matches!(method, "GET" | "HEAD");
+    let needed = match segs.first().copied().unwrap_or("") {
+        "roles" | "users" | "permissions" => 4,
+        "connections" | "pools" | "variables" | "config" => 3,
+        _ if read => 1,
+        _ => 2,
+    };
+    rank >= needed
+}
+
+/// Airflow's answer to a call its role may not make.
+fn forbidden() -> Answer {
+    (
+        403,
+        json!({"detail": null, "status": 403, "title": "Forbidden",
+               "type": "https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/Errors/PermissionDenied"}),
+    )
+}
+
 fn problem(status: u16, title: &str, detail: &str) -> Answer {
     (
         status,
@@ -130,12 +167,13 @@ pub fn runs(ctx: &Ctx<'_>, scope: &Scope, env: &str, dag_id: &str) -> Vec<DagRun
     })
 }
 
-/// Answers one REST request. `path` is relative to the API root (`/api/v1` on Airflow 2,
-/// `/api/v2` on Airflow 3), as `InvokeRestApi` takes it.
+/// Answers one REST request made as Airflow role `role`. `path` is relative to the API root
+/// (`/api/v1` on Airflow 2, `/api/v2` on Airflow 3), as `InvokeRestApi` takes it.
 pub fn rest(
     ctx: &Ctx<'_>,
     env: &str,
     airflow3: bool,
+    role: &str,
     method: &str,
     path: &str,
     body: &Value,
@@ -146,6 +184,9 @@ pub fn rest(
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+    if !permits(role, method, &segs) {
+        return forbidden();
+    }
     let health = || {
         let beat = ts(ctx.clock.now());
         (
@@ -187,5 +228,33 @@ pub fn rest(
         }
         (_, ["dags", ..]) | (_, ["health"]) => problem(405, "Method Not Allowed", "The method is not allowed for the requested URL."),
         _ => problem(404, "Not Found", "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permits;
+
+    #[test]
+    fn airflows_default_roles() {
+        let can = |role, method, path: &str| {
+            let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            permits(role, method, &segs)
+        };
+        assert!(can("Public", "GET", "/health"));
+        assert!(can("Public", "GET", "/version"));
+        assert!(!can("Public", "GET", "/dags"));
+        assert!(can("Viewer", "GET", "/dags/tutorial/dagRuns"));
+        assert!(!can("Viewer", "POST", "/dags/tutorial/dagRuns"));
+        assert!(!can("Viewer", "GET", "/variables"));
+        assert!(can("User", "POST", "/dags/tutorial/dagRuns"));
+        assert!(can("User", "PATCH", "/dags/tutorial"));
+        assert!(!can("User", "POST", "/connections"));
+        assert!(can("Op", "POST", "/connections"));
+        assert!(can("Op", "GET", "/config"));
+        assert!(!can("Op", "GET", "/users"));
+        assert!(can("Admin", "POST", "/roles"));
+        // An unknown role is treated as Public.
+        assert!(!can("Superuser", "GET", "/dags"));
     }
 }

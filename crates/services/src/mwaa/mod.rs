@@ -705,9 +705,6 @@ pub(crate) fn failure(code: &str, message: &str) -> Failure {
     }
 }
 
-/// The Airflow roles a web login token or a REST API call may act as, most privileged first.
-pub const AIRFLOW_ROLES: [&str; 5] = ["Admin", "Op", "User", "Viewer", "Public"];
-
 /// What an MWAA operation needs: its action on the environment it names
 /// (`arn:aws:airflow:<region>:<account>:environment/<name>`), the resource it names, or `*`;
 /// CreateWebLoginToken and InvokeRestApi act on an Airflow role of the environment
@@ -720,7 +717,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             c.on_member(&["ResourceArn"])
         }
         ("CreateWebLoginToken" | "InvokeRestApi", Some(name)) => vec![crate::authz::Access {
-            resources: AIRFLOW_ROLES
+            resources: airflow::ROLES
                 .iter()
                 .map(|r| format!("arn:aws:airflow:{region}:{account}:role/{name}/{r}"))
                 .collect(),

@@ -17,6 +17,14 @@ pub struct Token {
     pub principal_arn: String,
     #[serde(with = "time::serde::rfc3339")]
     pub expires: OffsetDateTime,
+    /// The Airflow role the token signs in as (web tokens: the most privileged one the caller's
+    /// policies allow; CLI tokens: Admin, as MWAA runs CLI commands).
+    #[serde(default = "admin")]
+    pub airflow_role: String,
+}
+
+fn admin() -> String {
+    super::airflow::ROLES[0].to_owned()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +84,12 @@ fn iam_identity(arn: &str) -> String {
 pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Value> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
+    let airflow_role = match kind {
+        TokenKind::Web => crate::authz::airflow_role(ctx, "airflow:CreateWebLoginToken", &name)
+            .unwrap_or("Public")
+            .to_owned(),
+        TokenKind::Cli => admin(),
+    };
     let (env, token) = ctx.store.write(|tx| {
         let (env, seen) = visible_tx(ctx, tx, &name)?;
         if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
@@ -92,6 +106,7 @@ pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> Api
             kind,
             principal_arn: ctx.principal.arn.clone(),
             expires: ctx.clock.now() + time::Duration::seconds(TOKEN_SECS),
+            airflow_role: airflow_role.clone(),
         };
         for old in tx
             .list::<Token>(&scope)
@@ -128,7 +143,10 @@ pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         )));
     }
     let body = input.get("Body").cloned().unwrap_or(Value::Null);
-    let (status, response) = airflow::rest(ctx, &env.name, env.airflow3(), &method, &path, &body);
+    // The call runs as the most privileged Airflow role the caller may invoke the API as.
+    let role = crate::authz::airflow_role(ctx, "airflow:InvokeRestApi", &name).unwrap_or("Public");
+    let (status, response) =
+        airflow::rest(ctx, &env.name, env.airflow3(), role, &method, &path, &body);
     if status >= 400 {
         let code = if status >= 500 {
             "RestApiServerException"

@@ -23,6 +23,7 @@ fn ctx<'a>(
         request_id: "req".into(),
         clock: config.clock(OffsetDateTime::now_utc()),
         body: Body::Bytes(body),
+        origin: Default::default(),
     }
 }
 

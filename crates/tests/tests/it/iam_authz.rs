@@ -1,6 +1,6 @@
 //! IAM authorization through the AWS SDK for Rust: an IAM user's policies decide, refusals
 //! carry each protocol's AccessDenied code and AWS's text, and the simulator agrees.
-use airlock_tests::{default_config, prefixed_config, sdk_config, start};
+use airlock_tests::{default_config, prefixed_config_as, sdk_config, start};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 
 #[tokio::test]
@@ -26,16 +26,8 @@ async fn a_users_policies_decide_what_the_sdk_may_do() {
     .await;
     let ec2 = aws_sdk_ec2::Client::new(&as_ana);
     // MWAA's host prefixes resolve to the server through the prefixed configuration.
-    let mwaa = aws_sdk_mwaa::Client::from_conf(
-        aws_sdk_mwaa::config::Builder::from(&prefixed_config(&server).await)
-            .credentials_provider(aws_sdk_mwaa::config::Credentials::new(
-                key.access_key_id(),
-                key.secret_access_key(),
-                None,
-                None,
-                "ana",
-            ))
-            .build(),
+    let mwaa = aws_sdk_mwaa::Client::new(
+        &prefixed_config_as(&server, key.access_key_id(), key.secret_access_key()).await,
     );
 
     let err = ec2.describe_vpcs().send().await.unwrap_err();

@@ -531,6 +531,75 @@ async fn a_public_airflow_2_webserver_is_on_its_public_address() {
     assert_eq!(status, 200, "{body}");
     let (status, _, _) = https_public(&server, &host, &ip, &get("/api/v1/dags", "")).await;
     assert_eq!(status, 401);
+    // The root's session is Admin: it may trigger a DAG.
+    let ct_json = "Content-Type: application/json\r\n";
+    let trigger = |cookie: &str| {
+        post(
+            "/api/v1/dags/tutorial/dagRuns",
+            &format!("{ct_json}Cookie: {cookie}\r\n"),
+            "{}",
+        )
+    };
+    let (status, _, body) = https_public(&server, &host, &ip, &trigger(&cookie)).await;
+    assert_eq!(status, 200, "{body}");
+    // A user whose policies allow only the Viewer role signs in as Viewer: it may read, not
+    // trigger.
+    let iam = aws_sdk_iam::Client::new(&airlock_tests::default_config(&server).await);
+    iam.create_user().user_name("viewer").send().await.unwrap();
+    iam.put_user_policy()
+        .user_name("viewer")
+        .policy_name("viewer")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"airflow:CreateWebLoginToken","Resource":"arn:aws:airflow:*:*:role/pub2/Viewer"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("viewer")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let as_viewer = aws_sdk_mwaa::Client::new(
+        &airlock_tests::prefixed_config_as(&server, key.access_key_id(), key.secret_access_key())
+            .await,
+    );
+    let token = as_viewer
+        .create_web_login_token()
+        .name("pub2")
+        .send()
+        .await
+        .unwrap()
+        .web_token()
+        .unwrap()
+        .to_owned();
+    let (status, head, _) = https_public(
+        &server,
+        &host,
+        &ip,
+        &post("/aws_mwaa/login", ct, &format!("token={token}")),
+    )
+    .await;
+    assert_eq!(status, 302);
+    let viewer = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let (status, _, body) = https_public(
+        &server,
+        &host,
+        &ip,
+        &get("/api/v1/dags", &format!("Cookie: {viewer}\r\n")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = https_public(&server, &host, &ip, &trigger(&viewer)).await;
+    assert_eq!(status, 403, "a Viewer may not trigger a DAG: {body}");
+    assert!(body.contains("PermissionDenied"), "{body}");
     let (status, _, _) = https_public(
         &server,
         &host,

@@ -373,6 +373,7 @@ mod tests {
             request_id: "req".into(),
             clock: config.clock(time::OffsetDateTime::now_utc()),
             body: crate::Body::EMPTY,
+            origin: Default::default(),
         };
         f(&ctx)
     }
