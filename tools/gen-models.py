@@ -56,6 +56,10 @@ SERVICES = {
         "PutUserPolicy", "GetUserPolicy", "DeleteUserPolicy", "ListUserPolicies",
         "AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies",
         "SimulatePrincipalPolicy", "SimulateCustomPolicy",
+        "CreateGroup", "GetGroup", "ListGroups", "DeleteGroup", "AddUserToGroup",
+        "RemoveUserFromGroup", "ListGroupsForUser", "PutGroupPolicy", "GetGroupPolicy",
+        "DeleteGroupPolicy", "ListGroupPolicies", "AttachGroupPolicy", "DetachGroupPolicy",
+        "ListAttachedGroupPolicies",
     ],
     ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
     ("acm", "2015-12-08"): [

@@ -96,6 +96,37 @@ bob expect_error "NotIpAddress 127.0.0.0/8: a loopback client is refused" Access
     s3api get-object --bucket authz-data --key k "$WORKDIR/k"
 expect_ok "delete-user-policy scoped" iam delete-user-policy --user-name bob --policy-name scoped
 
+# --- groups: members get the group's policies ------------------------------------------------------
+check_eq "create-group readers" "arn:aws:iam::$ACCOUNT:group/readers" \
+    "$(q iam create-group --group-name readers --query Group.Arn)"
+expect_error "create-group twice" EntityAlreadyExists iam create-group --group-name readers
+expect_ok "attach AmazonEC2ReadOnlyAccess to the group" iam attach-group-policy --group-name readers \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+expect_ok "an inline group policy denying DescribeSubnets" iam put-group-policy --group-name readers \
+    --policy-name no-subnets --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:DescribeSubnets","Resource":"*"}]}'
+awsrun iam create-access-key --user-name carol
+C_KEY=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]')
+C_SECRET=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]')
+carol() { AWS_ACCESS_KEY_ID=$C_KEY AWS_SECRET_ACCESS_KEY=$C_SECRET "$@"; }
+carol expect_error "carol, in no group, may not DescribeVpcs" UnauthorizedOperation ec2 describe-vpcs
+expect_ok "add-user-to-group carol readers" iam add-user-to-group --group-name readers --user-name carol
+check_eq "get-group lists carol" "carol" "$(q iam get-group --group-name readers --query 'Users[].UserName')"
+check_eq "list-groups-for-user carol" "readers" "$(q iam list-groups-for-user --user-name carol --query 'Groups[].GroupName')"
+carol expect_ok "carol may DescribeVpcs through the group" ec2 describe-vpcs
+carol expect_error "... and the group's deny applies to her" UnauthorizedOperation ec2 describe-subnets
+expect_error "delete-group with a member" DeleteConflict iam delete-group --group-name readers
+expect_error "delete-user while in a group" DeleteConflict iam delete-user --user-name carol
+expect_error "add-user-to-group of a group that does not exist" NoSuchEntity \
+    iam add-user-to-group --group-name nope --user-name carol
+expect_ok "remove-user-from-group" iam remove-user-from-group --group-name readers --user-name carol
+carol expect_error "out of the group, carol is refused again" UnauthorizedOperation ec2 describe-vpcs
+expect_error "delete-group with policies" DeleteConflict iam delete-group --group-name readers
+expect_ok "detach-group-policy" iam detach-group-policy --group-name readers \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+expect_ok "delete-group-policy" iam delete-group-policy --group-name readers --policy-name no-subnets
+expect_ok "delete-group" iam delete-group --group-name readers
+check_eq "list-groups is empty" "" "$(q iam list-groups --query 'Groups[].GroupName')"
+
 # --- a permissions boundary limits ---------------------------------------------------------------
 expect_ok "a customer managed boundary allowing only ec2:DescribeSubnets" \
     iam create-policy --policy-name subnets-only \

@@ -34,6 +34,22 @@ pub struct AccessKeyMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddUserToGroupRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachGroupPolicyRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttachRolePolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
@@ -91,6 +107,20 @@ pub struct CreateAccessKeyRequest {
 pub struct CreateAccessKeyResponse {
     #[serde(rename = "AccessKey", default, skip_serializing_if = "Option::is_none")]
     pub access_key: Option<AccessKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateGroupRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateGroupResponse {
+    #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +202,20 @@ pub struct DeleteConflictException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteGroupPolicyRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteGroupRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeletePolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
@@ -203,6 +247,14 @@ pub struct DeleteUserPolicyRequest {
 pub struct DeleteUserRequest {
     #[serde(rename = "UserName")]
     pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetachGroupPolicyRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -247,6 +299,46 @@ pub struct EvaluationResult {
     pub permissions_boundary_decision_detail: Option<PermissionsBoundaryDecisionDetail>,
     #[serde(rename = "ResourceSpecificResults", default, skip_serializing_if = "Option::is_none")]
     pub resource_specific_results: Option<Vec<ResourceSpecificResult>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetGroupPolicyRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetGroupPolicyResponse {
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "PolicyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetGroupRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetGroupResponse {
+    #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Group>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Users", default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<User>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -336,6 +428,20 @@ pub struct GetUserResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<String>,
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InlinePolicyIdentifierType {
     #[serde(rename = "AttachmentName")]
     pub attachment_name: String,
@@ -371,6 +477,28 @@ pub struct ListAccessKeysRequest {
 pub struct ListAccessKeysResponse {
     #[serde(rename = "AccessKeyMetadata", default, skip_serializing_if = "Option::is_none")]
     pub access_key_metadata: Option<Vec<AccessKeyMetadata>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListAttachedGroupPoliciesRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListAttachedGroupPoliciesResponse {
+    #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
+    pub attached_policies: Option<Vec<AttachedPolicy>>,
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
@@ -415,6 +543,66 @@ pub struct ListAttachedUserPoliciesRequest {
 pub struct ListAttachedUserPoliciesResponse {
     #[serde(rename = "AttachedPolicies", default, skip_serializing_if = "Option::is_none")]
     pub attached_policies: Option<Vec<AttachedPolicy>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupPoliciesRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupPoliciesResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
+    pub policy_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupsForUserRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupsForUserResponse {
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Group>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupsRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListGroupsResponse {
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<Group>>,
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
@@ -628,6 +816,16 @@ pub struct Position {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutGroupPolicyRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
+    #[serde(rename = "PolicyDocument")]
+    pub policy_document: String,
+    #[serde(rename = "PolicyName")]
+    pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutRolePolicyRequest {
     #[serde(rename = "PolicyDocument")]
     pub policy_document: String,
@@ -643,6 +841,14 @@ pub struct PutUserPolicyRequest {
     pub policy_document: String,
     #[serde(rename = "PolicyName")]
     pub policy_name: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveUserFromGroupRequest {
+    #[serde(rename = "GroupName")]
+    pub group_name: String,
     #[serde(rename = "UserName")]
     pub user_name: String,
 }

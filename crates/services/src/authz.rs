@@ -14,7 +14,7 @@
 
 use crate::auth::credentials_scope;
 use crate::iam::policies::lookup;
-use crate::iam::{key, parse_arn, ManagedPolicy, Role, User};
+use crate::iam::{key, parse_arn, Group, ManagedPolicy, Role, User};
 use crate::policy::{self, Caller, Context, Decision, Denial, Policies, Policy, Request};
 use crate::sts::Session;
 use crate::Ctx;
@@ -301,7 +301,7 @@ impl Subject {
             let scope = Scope::global(account);
             // A user deleted since its key was made has no policies left: everything is denied.
             if let Some(user) = v.get::<User>(&scope, &key(name)) {
-                s.identity = held(v, &scope, &user.inline_policies, &user.attached_policies);
+                s.identity = user_policies(v, &scope, &user);
                 s.boundary = boundary(v, &scope, user.permissions_boundary.as_deref());
                 s.tags = tags(&user.tags);
             }
@@ -398,6 +398,20 @@ fn held(
         .collect()
 }
 
+/// A user's own policies and those of its groups.
+fn user_policies(v: &View<'_>, scope: &Scope, user: &User) -> Vec<Arc<Policy>> {
+    let mut all = held(v, scope, &user.inline_policies, &user.attached_policies);
+    for group in user.groups.iter().filter_map(|g| v.get::<Group>(scope, g)) {
+        all.extend(held(
+            v,
+            scope,
+            &group.inline_policies,
+            &group.attached_policies,
+        ));
+    }
+    all
+}
+
 fn boundary(v: &View<'_>, scope: &Scope, arn: Option<&str>) -> Option<Arc<Policy>> {
     // A boundary whose policy cannot be found allows nothing.
     arn.map(|arn| managed(v, scope, arn).unwrap_or_default())
@@ -477,7 +491,7 @@ pub fn principal_policies(ctx: &Ctx<'_>, arn: &str) -> Option<Held> {
             let scope = Scope::global(account);
             let user = v.get::<User>(&scope, &key(name))?;
             Some(Held {
-                identity: held(v, &scope, &user.inline_policies, &user.attached_policies),
+                identity: user_policies(v, &scope, &user),
                 boundary: boundary(v, &scope, user.permissions_boundary.as_deref()),
             })
         } else if let Some((account, _, name)) = parse_arn(arn, "role") {

@@ -3,7 +3,8 @@
 
 use super::policies::{check_arn, lookup};
 use super::{
-    check_document, document_size, key, paginate, DocumentUse, ManagedPolicy, Page, Role, User,
+    check_document, document_size, key, paginate, DocumentUse, Group, ManagedPolicy, Page, Role,
+    User,
 };
 use crate::Ctx;
 use airlock_dto::iam as dto;
@@ -55,6 +56,7 @@ macro_rules! holder {
 
 holder!(Role, "role", "Role", 10240);
 holder!(User, "user", "User", 2048);
+holder!(Group, "group", "Group", 5120);
 
 /// Managed policies attached to one identity (AWS's default quota).
 const ATTACHED_POLICIES_QUOTA: usize = 10;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod aws_policies;
+pub mod groups;
 pub mod holder;
 pub mod policies;
 pub mod roles;
@@ -33,6 +34,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<Role>(),
         Kind::of::<ManagedPolicy>(),
         Kind::of::<User>(),
+        Kind::of::<Group>(),
         Kind::of::<AccessKey>(),
     ]
 }
@@ -104,6 +106,41 @@ pub static SERVICE: Service = Service {
         (
             "ListAttachedUserPolicies",
             Handler::Output(users::list_attached_user_policies),
+        ),
+        ("CreateGroup", Handler::Output(groups::create_group)),
+        ("GetGroup", Handler::Output(groups::get_group)),
+        ("ListGroups", Handler::Output(groups::list_groups)),
+        ("DeleteGroup", Handler::Output(groups::delete_group)),
+        ("AddUserToGroup", Handler::Output(groups::add_user_to_group)),
+        (
+            "RemoveUserFromGroup",
+            Handler::Output(groups::remove_user_from_group),
+        ),
+        (
+            "ListGroupsForUser",
+            Handler::Output(groups::list_groups_for_user),
+        ),
+        ("PutGroupPolicy", Handler::Output(groups::put_group_policy)),
+        ("GetGroupPolicy", Handler::Output(groups::get_group_policy)),
+        (
+            "DeleteGroupPolicy",
+            Handler::Output(groups::delete_group_policy),
+        ),
+        (
+            "ListGroupPolicies",
+            Handler::Output(groups::list_group_policies),
+        ),
+        (
+            "AttachGroupPolicy",
+            Handler::Output(groups::attach_group_policy),
+        ),
+        (
+            "DetachGroupPolicy",
+            Handler::Output(groups::detach_group_policy),
+        ),
+        (
+            "ListAttachedGroupPolicies",
+            Handler::Output(groups::list_attached_group_policies),
         ),
         (
             "SimulatePrincipalPolicy",
@@ -232,10 +269,39 @@ pub struct User {
     /// ARNs of attached managed policies, in attachment order.
     #[serde(default)]
     pub attached_policies: Vec<String>,
+    /// The record ids of the groups it belongs to, in the order it joined them.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 impl Record for User {
     const KIND: &'static str = "iam.user";
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+/// A group of users; its policies apply to every member.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    /// The lowercased name: the record id.
+    pub key: String,
+    pub name: String,
+    /// `AGPA...`
+    pub group_id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: String,
+    /// Inline policies: name → document.
+    #[serde(default)]
+    pub inline_policies: BTreeMap<String, String>,
+    /// ARNs of attached managed policies, in attachment order.
+    #[serde(default)]
+    pub attached_policies: Vec<String>,
+}
+
+impl Record for Group {
+    const KIND: &'static str = "iam.group";
     fn id(&self) -> &str {
         &self.key
     }
@@ -544,6 +610,11 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             .store
             .read(|v| v.get::<Role>(&scope, &key(name)).map(|r| r.arn.clone()))
             .unwrap_or_else(|| role_arn(account, path, name))
+    } else if let Some(name) = c.str("GroupName") {
+        c.ctx
+            .store
+            .read(|v| v.get::<Group>(&scope, &key(name)).map(|g| g.arn.clone()))
+            .unwrap_or_else(|| groups::group_arn(account, path, name))
     } else if let Some(name) = c.str("UserName") {
         c.ctx
             .store

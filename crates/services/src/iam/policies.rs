@@ -3,7 +3,7 @@
 use super::aws_policies::{self, AwsPolicy};
 use super::{
     check_document, document_size, key, paginate, path_input, policy_arn, tags_input, tags_output,
-    url_encode, DocumentUse, ManagedPolicy, PolicyVersion, Role, User,
+    url_encode, DocumentUse, Group, ManagedPolicy, PolicyVersion, Role, User,
 };
 use crate::input::typed;
 use crate::Ctx;
@@ -95,7 +95,11 @@ pub fn lookup(
 
 /// How many roles and users of an account use each policy ARN: (attachments, as permissions
 /// boundary).
-pub fn usage_counts(roles: &[Arc<Role>], users: &[Arc<User>]) -> HashMap<String, (i64, i64)> {
+pub fn usage_counts(
+    roles: &[Arc<Role>],
+    users: &[Arc<User>],
+    groups: &[Arc<Group>],
+) -> HashMap<String, (i64, i64)> {
     let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
     for r in roles {
         for arn in &r.attached_policies {
@@ -103,6 +107,11 @@ pub fn usage_counts(roles: &[Arc<Role>], users: &[Arc<User>]) -> HashMap<String,
         }
         if let Some(b) = &r.permissions_boundary {
             counts.entry(b.clone()).or_default().1 += 1;
+        }
+    }
+    for g in groups {
+        for arn in &g.attached_policies {
+            counts.entry(arn.clone()).or_default().0 += 1;
         }
     }
     for u in users {
@@ -118,8 +127,13 @@ pub fn usage_counts(roles: &[Arc<Role>], users: &[Arc<User>]) -> HashMap<String,
 
 fn account_counts(ctx: &Ctx<'_>) -> HashMap<String, (i64, i64)> {
     let scope = ctx.global_scope();
-    ctx.store
-        .read(|v| usage_counts(&v.list::<Role>(&scope), &v.list::<User>(&scope)))
+    ctx.store.read(|v| {
+        usage_counts(
+            &v.list::<Role>(&scope),
+            &v.list::<User>(&scope),
+            &v.list::<Group>(&scope),
+        )
+    })
 }
 
 /// Which members a `Policy` structure carries: GetPolicy and CreatePolicy return the
@@ -299,7 +313,11 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         else {
             return Err(not_found(arn));
         };
-        let counts = usage_counts(&tx.list::<Role>(&scope), &tx.list::<User>(&scope));
+        let counts = usage_counts(
+            &tx.list::<Role>(&scope),
+            &tx.list::<User>(&scope),
+            &tx.list::<Group>(&scope),
+        );
         if counts.get(arn).is_some_and(|(a, b)| *a > 0 || *b > 0) {
             return Err(ApiError::new(
                 "DeleteConflict",
@@ -320,7 +338,11 @@ pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let usage = input.policy_usage_filter.as_deref();
     let scope = ctx.global_scope();
     let (local, counts) = ctx.store.read(|v| {
-        let counts = usage_counts(&v.list::<Role>(&scope), &v.list::<User>(&scope));
+        let counts = usage_counts(
+            &v.list::<Role>(&scope),
+            &v.list::<User>(&scope),
+            &v.list::<Group>(&scope),
+        );
         (v.list::<ManagedPolicy>(&scope), counts)
     });
     let mut candidates: Vec<PolicyRef> = Vec::new();

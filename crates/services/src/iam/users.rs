@@ -22,13 +22,13 @@ const ACCESS_KEYS_QUOTA: usize = 2;
 const ROOT_CREATE_DATE: &str = "2024-01-01T00:00:00.000Z";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum UserView {
+pub(super) enum UserView {
     Full,
     /// ListUsers leaves out PermissionsBoundary and Tags.
     List,
 }
 
-fn user_output(u: &User, view: UserView) -> dto::User {
+pub(super) fn user_output(u: &User, view: UserView) -> dto::User {
     let full = view == UserView::Full;
     dto::User {
         arn: Some(u.arn.clone()),
@@ -136,6 +136,7 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             tags,
             inline_policies: Default::default(),
             attached_policies: Vec::new(),
+            groups: Vec::new(),
         };
         tx.put(&scope, user.clone())?;
         Ok(user)
@@ -177,6 +178,12 @@ pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             return Err(ApiError::new(
                 "DeleteConflict",
                 "Cannot delete entity, must delete access keys first.",
+            ));
+        }
+        if !user.groups.is_empty() {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "Cannot delete entity, must remove users from group first.",
             ));
         }
         holder::check_no_policies(&*user)?;
