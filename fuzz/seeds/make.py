@@ -101,3 +101,26 @@ for service, op, form in QUERY:
 for service, op, body in JSON:
     write("json_body", f"{service}-{op}", pick(service, op, ("json", "rest-json")) + json.dumps(body).encode())
 sigv4_seeds()
+# policy seeds: documents with every element and a range of condition operators.
+POLICIES = {
+    "conditions.json": {"Version": "2012-10-17", "Statement": [{
+        "Sid": "a", "Effect": "Allow", "Action": ["ec2:Describe*", "s3:Get?bject"],
+        "Resource": "arn:aws:s3:::bucket/home/${aws:username}/*",
+        "Condition": {
+            "StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:user/*"},
+            "IpAddress": {"aws:SourceIp": ["127.0.0.0/8", "::1/128"]},
+            "DateLessThan": {"aws:CurrentTime": "2027-01-01"},
+            "ForAllValues:StringEquals": {"aws:TagKeys": ["env"]},
+            "NumericLessThanIfExists": {"aws:MultiFactorAuthAge": 3600},
+            "Null": {"aws:TokenIssueTime": "true"},
+            "Bool": {"aws:SecureTransport": False}}}]},
+    "resource.json": {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::111122223333:role/r", "111122223333"]},
+         "NotAction": "iam:*", "NotResource": ["arn:aws:s3:::b/${*}${?}${$}", "arn:aws:airflow:*:*:role/*/Viewer"],
+         "Condition": {"ForAnyValue:StringNotEquals": {"aws:TagKeys": "team*?"},
+                       "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/admin-*"}}},
+        {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]},
+}
+for name, doc in POLICIES.items():
+    write("policy", name, json.dumps(doc, separators=(",", ":")).encode())
+

@@ -159,10 +159,15 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     if needs.is_empty() {
         return Ok(());
     }
-    let subject = ctx.store.read(|v| Subject::load(v, ctx));
-    let context = subject.context(ctx, input);
-    for need in &needs {
-        if let Err((resource, denial)) = check(&subject, &context, need) {
+    let subject = subject(ctx);
+    let resource_policies: Vec<Option<Arc<Policy>>> = needs
+        .iter()
+        .map(|n| n.resource_policy.as_deref().map(parsed))
+        .collect();
+    let context = subject.context(ctx, input, resource_policies.iter().flatten());
+    for (need, resource_policy) in needs.iter().zip(&resource_policies) {
+        if let Err((resource, denial)) = check(&subject, &context, need, resource_policy.as_deref())
+        {
             return Err(refusal(
                 iam,
                 &ctx.principal.arn,
@@ -185,8 +190,8 @@ pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static s
     if ctx.config.iam == Mode::Off || ctx.principal.arn.ends_with(":root") {
         return Some(ROLES[0]);
     }
-    let subject = ctx.store.read(|v| Subject::load(v, ctx));
-    let context = subject.context(ctx, &Value::Null);
+    let subject = subject(ctx);
+    let context = subject.context(ctx, &Value::Null, []);
     let policies = subject.policies(None);
     let allowed = ROLES.iter().copied().find(|role| {
         let resource = format!(
@@ -213,9 +218,9 @@ fn check<'n>(
     subject: &Subject,
     context: &Context,
     need: &'n Access,
+    resource_policy: Option<&Policy>,
 ) -> Result<(), (&'n str, Denial)> {
-    let resource_policy = need.resource_policy.as_deref().map(parsed);
-    let policies = subject.policies(resource_policy.as_deref());
+    let policies = subject.policies(resource_policy);
     let mut first = None;
     for resource in &need.resources {
         let req = Request {
@@ -268,6 +273,36 @@ pub fn refusal(iam: &Iam, principal: &str, action: &str, resource: &str, d: Deni
     .with_status(status)
 }
 
+/// The caller's subject, read once per state: kept (by store, access key and the store's
+/// generation) until any transaction commits, so that a caller's requests do not re-read and
+/// re-parse its policies while nothing changes.
+fn subject(ctx: &Ctx<'_>) -> Arc<Subject> {
+    /// (store, access key id) → (generation, subject).
+    type Cache = HashMap<(usize, String), (u64, Arc<Subject>)>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    const MAX_ENTRIES: usize = 4096;
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (
+        ctx.store as *const airlock_store::Store as usize,
+        ctx.principal.access_key_id.clone(),
+    );
+    ctx.store.read(|v| {
+        let generation = v.generation();
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((g, s)) = cache.get(&key) {
+            if *g == generation {
+                return s.clone();
+            }
+        }
+        let subject = Arc::new(Subject::load(v, ctx));
+        if cache.len() >= MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, (generation, subject.clone()));
+        subject
+    })
+}
+
 /// The caller and every policy of theirs that bears on a request.
 struct Subject {
     caller: Caller,
@@ -277,6 +312,9 @@ struct Subject {
     identity: Vec<Arc<Policy>>,
     boundary: Option<Arc<Policy>>,
     session: Option<Vec<Arc<Policy>>>,
+    /// The condition keys its policies read (sorted): the request context holds only these
+    /// (and those of the resource's policy).
+    wanted: Vec<String>,
 }
 
 impl Subject {
@@ -295,6 +333,7 @@ impl Subject {
             identity: Vec::new(),
             boundary: None,
             session: None,
+            wanted: Vec::new(),
         };
         if let Some((account, _, name)) = parse_arn(&p.arn, "user") {
             s.username = Some(name.to_owned());
@@ -326,6 +365,14 @@ impl Subject {
                 s.session = Some(limits);
             }
         }
+        let all = s
+            .identity
+            .iter()
+            .chain(&s.boundary)
+            .chain(s.session.iter().flatten());
+        s.wanted = all.flat_map(|p| p.keys().iter().cloned()).collect();
+        s.wanted.sort();
+        s.wanted.dedup();
         s
     }
 
@@ -342,37 +389,70 @@ impl Subject {
         }
     }
 
-    fn context(&self, ctx: &Ctx<'_>, input: &Value) -> Context {
-        let origin = &ctx.origin;
+    /// The request context: the global condition keys that its policies (and `resource`'s)
+    /// read, and nothing else (a key no policy reads would never be looked at).
+    fn context<'p>(
+        &self,
+        ctx: &Ctx<'_>,
+        input: &Value,
+        resource: impl IntoIterator<Item = &'p Arc<Policy>>,
+    ) -> Context {
+        let extra: Vec<&String> = resource.into_iter().flat_map(|p| p.keys()).collect();
+        let wants = |key: &str| {
+            self.wanted
+                .binary_search_by(|w| w.as_str().cmp(key))
+                .is_ok()
+                || extra.iter().any(|k| *k == key)
+        };
+        let wants_prefix = |prefix: &str| {
+            self.wanted
+                .iter()
+                .chain(extra.iter().copied())
+                .any(|k| k.starts_with(prefix))
+        };
         let mut c = Context::default();
         let p = &ctx.principal;
-        c.set(
-            "aws:PrincipalArn",
-            self.caller.role_arn.as_deref().unwrap_or(&p.arn),
-        );
-        c.set("aws:PrincipalAccount", &p.account);
-        c.set("aws:PrincipalType", self.kind);
-        c.set("aws:userid", &p.user_id);
-        if let Some(u) = &self.username {
-            c.set("aws:username", u);
-        }
-        for (k, v) in &self.tags {
-            c.set(&format!("aws:PrincipalTag/{k}"), v);
-        }
-        c.set("aws:RequestedRegion", &ctx.region);
-        let now = ctx.clock.now();
-        c.set("aws:CurrentTime", crate::iso(now));
-        c.set("aws:EpochTime", now.unix_timestamp().to_string());
-        c.set("aws:SecureTransport", origin.secure.to_string());
-        if let Some(ip) = origin.source_ip {
-            c.set("aws:SourceIp", ip.to_string());
-        }
-        let tags = request_tags(input);
-        if !tags.is_empty() {
-            for (k, v) in &tags {
-                c.set(&format!("aws:RequestTag/{k}"), v.clone());
+        let origin = &ctx.origin;
+        // Keys in lowercase, as policies' keys are kept.
+        let mut set = |key: &str, value: &dyn Fn() -> String| {
+            if wants(key) {
+                c.set(key, value());
             }
-            c.set_all("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
+        };
+        set("aws:principalarn", &|| {
+            self.caller
+                .role_arn
+                .clone()
+                .unwrap_or_else(|| p.arn.clone())
+        });
+        set("aws:principalaccount", &|| p.account.clone());
+        set("aws:principaltype", &|| self.kind.to_owned());
+        set("aws:userid", &|| p.user_id.clone());
+        if let Some(u) = &self.username {
+            set("aws:username", &|| u.clone());
+        }
+        set("aws:requestedregion", &|| ctx.region.clone());
+        set("aws:currenttime", &|| crate::iso(ctx.clock.now()));
+        set("aws:epochtime", &|| {
+            ctx.clock.now().unix_timestamp().to_string()
+        });
+        set("aws:securetransport", &|| origin.secure.to_string());
+        if let Some(ip) = origin.source_ip {
+            set("aws:sourceip", &|| ip.to_string());
+        }
+        if wants_prefix("aws:principaltag/") {
+            for (k, v) in &self.tags {
+                c.set(&format!("aws:PrincipalTag/{k}"), v);
+            }
+        }
+        if wants_prefix("aws:requesttag/") || wants("aws:tagkeys") {
+            let tags = request_tags(input);
+            if !tags.is_empty() {
+                for (k, v) in &tags {
+                    c.set(&format!("aws:RequestTag/{k}"), v.clone());
+                }
+                c.set_all("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
+            }
         }
         c
     }

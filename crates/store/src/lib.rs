@@ -114,6 +114,9 @@ type Key = (&'static str, Scope, String);
 #[derive(Default)]
 struct Records {
     kinds: HashMap<&'static str, KindRecords>,
+    /// How many transactions have changed the state (a reset counts too): two reads that see
+    /// the same generation see the same records.
+    generation: u64,
 }
 
 /// One kind's records and its indexes (which hold the records too, so a group or a name is
@@ -399,6 +402,7 @@ impl Store {
             persist(conn, &overlay).map_err(E::from)?;
         }
         let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        records.generation += 1;
         let mut changes = Vec::with_capacity(overlay.len());
         for (key, pending) in overlay {
             let deleted = pending.is_none();
@@ -428,7 +432,12 @@ impl Store {
         if let Some(conn) = db.as_mut() {
             conn.execute("DELETE FROM records", [])?;
         }
-        *self.records.write().unwrap_or_else(|e| e.into_inner()) = Records::default();
+        let mut records = self.records.write().unwrap_or_else(|e| e.into_inner());
+        let generation = records.generation + 1;
+        *records = Records {
+            generation,
+            ..Records::default()
+        };
         Ok(())
     }
 }
@@ -501,6 +510,13 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
+    /// The generation of the state this view reads: it changes with every committed
+    /// transaction, so something derived from the records (a caller's parsed policies) can be
+    /// kept while the generation stays the same.
+    pub fn generation(&self) -> u64 {
+        self.base.generation
+    }
+
     pub fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
         if let Some(overlay) = self.overlay {
             let key = (T::KIND, scope.clone(), id.to_owned());
@@ -738,6 +754,28 @@ mod tests {
         let ids: Vec<String> =
             store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
         assert_eq!(ids, ["a"]);
+    }
+
+    #[test]
+    fn the_generation_moves_with_every_committed_change() {
+        let store = Store::ephemeral(&[Kind::of::<Thing>()]);
+        let s = Scope::new("000000000000", "us-west-2");
+        let generation = || store.read(|v| v.generation());
+        let g0 = generation();
+        store
+            .write::<_, StoreError>(|tx| tx.put(&s, thing("a", 1)))
+            .unwrap();
+        let g1 = generation();
+        assert!(g1 > g0);
+        // A transaction that writes nothing, or fails, changes nothing.
+        store.write::<_, StoreError>(|_| Ok(())).unwrap();
+        let _ = store.write::<(), StoreError>(|tx| {
+            tx.put(&s, thing("b", 2))?;
+            Err(StoreError::Unregistered("failed on purpose"))
+        });
+        assert_eq!(generation(), g1);
+        store.reset().unwrap();
+        assert!(generation() > g1, "a reset is a change too");
     }
 
     #[test]

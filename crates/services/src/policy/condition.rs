@@ -8,6 +8,7 @@
 
 use super::{glob, Context, Malformed};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -50,6 +51,7 @@ pub struct Condition {
     negated: bool,
     if_exists: bool,
     set: SetOp,
+    /// Lowercased: condition keys are case-insensitive.
     key: String,
     values: Vec<String>,
 }
@@ -117,7 +119,7 @@ pub fn parse(v: &Value) -> Result<Vec<Condition>, Malformed> {
                 negated,
                 if_exists,
                 set,
-                key: key.clone(),
+                key: key.to_ascii_lowercase(),
                 values,
             });
         }
@@ -136,10 +138,24 @@ fn scalar(v: &Value) -> Option<String> {
 }
 
 impl Condition {
+    /// The key it tests (lowercased).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The policy's values (before policy variables are substituted).
+    pub fn values(&self) -> impl Iterator<Item = &String> {
+        self.values.iter()
+    }
+
     /// Whether this test holds for `context`; `expand` substitutes policy variables in a
     /// policy value (`None`: a variable whose key is absent, which matches nothing).
-    pub fn holds(&self, context: &Context, expand: impl Fn(&str) -> Option<String>) -> bool {
-        let present = context.get(&self.key).filter(|v| !v.is_empty());
+    pub fn holds<'s>(
+        &'s self,
+        context: &Context,
+        expand: impl Fn(&'s str) -> Option<Cow<'s, str>>,
+    ) -> bool {
+        let present = context.get_lowercase(&self.key).filter(|v| !v.is_empty());
         if self.op == Op::Null {
             let want_absent = self.values.iter().any(|v| v.eq_ignore_ascii_case("true"));
             return present.is_none() == want_absent;
@@ -152,7 +168,7 @@ impl Condition {
                 SetOp::Single => self.if_exists || self.negated,
             };
         };
-        let expanded: Vec<String> = self.values.iter().filter_map(|v| expand(v)).collect();
+        let expanded: Vec<Cow<'s, str>> = self.values.iter().filter_map(|v| expand(v)).collect();
         // Whether one request value matches any of the policy's values (before negation).
         let hit = |value: &str| expanded.iter().any(|p| self.compare(p, value));
         match self.set {

@@ -20,12 +20,16 @@ pub use eval::{evaluate, Decision, Denial, Kind, Policies};
 pub use glob::{arn_like, like};
 
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A parsed policy document.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     pub statements: Vec<Statement>,
+    /// The condition keys its conditions and policy variables read (lowercased, sorted, each
+    /// once): a request context needs only these.
+    keys: Vec<String>,
 }
 
 /// One statement.
@@ -93,7 +97,12 @@ impl Context {
     }
 
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.keys.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.get_lowercase(&key.to_ascii_lowercase())
+    }
+
+    /// [`Context::get`] for a key already in lowercase (conditions keep theirs so).
+    pub fn get_lowercase(&self, key: &str) -> Option<&[String]> {
+        self.keys.get(key).map(Vec::as_slice)
     }
 }
 
@@ -132,11 +141,19 @@ impl Policy {
             None => return Err(bad("Missing required field Statement")),
             Some(_) => return Err(bad("Syntax errors in policy.")),
         };
-        let statements = statements
+        let statements: Vec<Statement> = statements
             .into_iter()
             .map(|s| Statement::from_value(s, variables))
             .collect::<Result<_, _>>()?;
-        Ok(Policy { statements })
+        let mut keys: Vec<String> = statements.iter().flat_map(Statement::keys).collect();
+        keys.sort();
+        keys.dedup();
+        Ok(Policy { statements, keys })
+    }
+
+    /// The condition keys the policy reads (lowercased, sorted).
+    pub fn keys(&self) -> &[String] {
+        &self.keys
     }
 }
 
@@ -176,15 +193,31 @@ impl Statement {
         })
     }
 
+    /// The keys its conditions test and its policy variables name, lowercased.
+    fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.conditions.iter().map(|c| c.key().to_owned()).collect();
+        if self.variables {
+            let texts = self
+                .resource
+                .iter()
+                .flat_map(|r| r.patterns.iter())
+                .chain(self.conditions.iter().flat_map(|c| c.values()));
+            for text in texts {
+                keys.extend(variables_in(text).map(str::to_ascii_lowercase));
+            }
+        }
+        keys
+    }
+
     /// Whether this statement is about `req`: its action, resource, principal (when it names
     /// one) and every condition match.
     pub fn applies(&self, req: &Request<'_>) -> bool {
         self.action
             .matches(|p| glob::like_ignore_case(p, req.action))
             && self.resource.as_ref().is_none_or(|r| {
-                r.matches(|p| match self.substitute(p, req.context) {
-                    Some(p) => glob::arn_like(&p, req.resource),
-                    None => false,
+                r.matches(|p| {
+                    self.substitute(p, req.context)
+                        .is_some_and(|p| glob::arn_like(&p, req.resource))
                 })
             })
             && self
@@ -199,12 +232,22 @@ impl Statement {
 
     /// `text` with its policy variables replaced by the request's values; `None` when a
     /// variable's key is absent and has no default (the value then matches nothing).
-    fn substitute(&self, text: &str, context: &Context) -> Option<String> {
+    fn substitute<'t>(&self, text: &'t str, context: &Context) -> Option<Cow<'t, str>> {
         if !self.variables || !text.contains("${") {
-            return Some(text.to_owned());
+            return Some(Cow::Borrowed(text));
         }
-        substitute(text, context)
+        substitute(text, context).map(Cow::Owned)
     }
+}
+
+/// The keys of the policy variables in `text` (`${aws:username}`, `${aws:PrincipalTag/x, 'd'}`;
+/// not the escapes `${*}`, `${?}`, `${$}`).
+fn variables_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split("${").skip(1).filter_map(|rest| {
+        let inner = &rest[..rest.find('}')?];
+        let key = inner.split(',').next().unwrap_or(inner).trim();
+        (!matches!(key, "*" | "?" | "$")).then_some(key)
+    })
 }
 
 /// Replaces `${key}`, `${key, 'default'}` and the escapes `${*}`, `${?}`, `${$}`.

@@ -725,3 +725,24 @@ fn wildcards() {
     assert!(arn_like("*", "anything"));
     assert!(!arn_like("arn:aws:s3:::b", "arn:aws:s3"));
 }
+
+#[test]
+fn a_policy_knows_the_keys_it_reads() {
+    let p = policy(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/${*}","Condition":{"StringEquals":{"AWS:RequestedRegion":"eu-west-1","aws:PrincipalTag/team":"${aws:PrincipalTag/Team, 'x'}"},"Null":{"aws:TokenIssueTime":"true"}}}]}"#,
+    );
+    assert_eq!(
+        p.keys(),
+        [
+            "aws:principaltag/team",
+            "aws:requestedregion",
+            "aws:tokenissuetime",
+            "aws:username"
+        ]
+    );
+    // Version 2008-10-17 has no variables.
+    let old = policy(
+        r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}"}]}"#,
+    );
+    assert!(old.keys().is_empty());
+}
