@@ -60,6 +60,8 @@ SERVICES = {
         "RemoveUserFromGroup", "ListGroupsForUser", "PutGroupPolicy", "GetGroupPolicy",
         "DeleteGroupPolicy", "ListGroupPolicies", "AttachGroupPolicy", "DetachGroupPolicy",
         "ListAttachedGroupPolicies",
+        "CreatePolicyVersion", "ListPolicyVersions", "DeletePolicyVersion",
+        "SetDefaultPolicyVersion",
     ],
     ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
     ("acm", "2015-12-08"): [

@@ -144,6 +144,33 @@ AWS_ACCESS_KEY_ID=$DANA_KEY AWS_SECRET_ACCESS_KEY=$DANA_SECRET \
     expect_error "the policy allows DescribeVpcs, the boundary does not" UnauthorizedOperation ec2 describe-vpcs
 check_contains "... because no permissions boundary allows" \
     "because no permissions boundary allows the ec2:DescribeVpcs action" "$ERR"
+SUBNETS_ONLY=arn:aws:iam::$ACCOUNT:policy/subnets-only
+awsrun iam create-policy-version --policy-arn "$SUBNETS_ONLY" --set-as-default \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:DescribeSubnets","ec2:DescribeVpcs"],"Resource":"*"}]}'
+check_eq "create-policy-version v2 as the default" "0 v2 True" "$RC $(J "$OUT" 'd["PolicyVersion"]["VersionId"] + " " + str(d["PolicyVersion"]["IsDefaultVersion"])')"
+AWS_ACCESS_KEY_ID=$DANA_KEY AWS_SECRET_ACCESS_KEY=$DANA_SECRET \
+    expect_ok "the boundary's new default version allows DescribeVpcs at once" ec2 describe-vpcs
+check_eq "list-policy-versions: newest first, v2 the default" "v2:True v1:False" \
+    "$(qj iam list-policy-versions --policy-arn "$SUBNETS_ONLY" | J "$(cat)" '" ".join(v["VersionId"] + ":" + str(v["IsDefaultVersion"]) for v in d["Versions"])')"
+expect_error "delete-policy-version of the default" DeleteConflict \
+    iam delete-policy-version --policy-arn "$SUBNETS_ONLY" --version-id v2
+expect_ok "set-default-policy-version v1" iam set-default-policy-version --policy-arn "$SUBNETS_ONLY" --version-id v1
+AWS_ACCESS_KEY_ID=$DANA_KEY AWS_SECRET_ACCESS_KEY=$DANA_SECRET \
+    expect_error "... and DescribeVpcs is refused again" UnauthorizedOperation ec2 describe-vpcs
+expect_ok "delete-policy-version v2" iam delete-policy-version --policy-arn "$SUBNETS_ONLY" --version-id v2
+expect_error "get-policy-version of the deleted version" NoSuchEntity \
+    iam get-policy-version --policy-arn "$SUBNETS_ONLY" --version-id v2
+for i in 1 2 3 4; do
+    q iam create-policy-version --policy-arn "$SUBNETS_ONLY" \
+        --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeSubnets","Resource":"*"}]}' >/dev/null
+done
+check_eq "version ids are never reused" "v6 v5 v4 v3 v1" \
+    "$(qj iam list-policy-versions --policy-arn "$SUBNETS_ONLY" | J "$(cat)" '" ".join(v["VersionId"] for v in d["Versions"])')"
+expect_error "a sixth version" LimitExceeded iam create-policy-version --policy-arn "$SUBNETS_ONLY" \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeSubnets","Resource":"*"}]}'
+expect_error "create-policy-version of an AWS managed policy" AccessDenied iam create-policy-version \
+    --policy-arn arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 # --- sessions: AssumeRole needs the permission; session policies limit ------------------------------
 ROLE=$(q iam create-role --role-name reader --query Role.Arn --assume-role-policy-document \

@@ -80,6 +80,22 @@ pub static SERVICE: Service = Service {
             Handler::Output(policies::get_policy_version),
         ),
         ("DeletePolicy", Handler::Output(policies::delete_policy)),
+        (
+            "CreatePolicyVersion",
+            Handler::Output(policies::create_policy_version),
+        ),
+        (
+            "ListPolicyVersions",
+            Handler::Output(policies::list_policy_versions),
+        ),
+        (
+            "DeletePolicyVersion",
+            Handler::Output(policies::delete_policy_version),
+        ),
+        (
+            "SetDefaultPolicyVersion",
+            Handler::Output(policies::set_default_policy_version),
+        ),
         ("ListPolicies", Handler::Output(policies::list_policies)),
         ("CreateUser", Handler::Output(users::create_user)),
         ("GetUser", Handler::Output(users::get_user)),
@@ -231,6 +247,9 @@ pub struct ManagedPolicy {
     pub update_date: String,
     pub default_version_id: String,
     pub versions: Vec<PolicyVersion>,
+    /// The highest version number ever made (deleted version ids are not reused).
+    #[serde(default)]
+    pub last_version: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
 }

@@ -183,10 +183,8 @@ fn not_found(arn: &str) -> ApiError {
     super::no_such_entity(format!("Policy {arn} was not found."))
 }
 
-pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::CreatePolicyRequest = typed(input)?;
-    let name = input.policy_name.as_str();
-    let document = input.policy_document.as_str();
+/// A managed policy's document: a permissions policy within the size quota.
+fn check_managed_document(document: &str) -> ApiResult<()> {
     check_document(document, DocumentUse::Permissions)?;
     if document_size(document) > 6144 {
         return Err(ApiError::new(
@@ -194,6 +192,14 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             "Cannot exceed quota for PolicySize: 6144",
         ));
     }
+    Ok(())
+}
+
+pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreatePolicyRequest = typed(input)?;
+    let name = input.policy_name.as_str();
+    let document = input.policy_document.as_str();
+    check_managed_document(document)?;
     let path = path_input(input.path.as_deref())?;
     let tags = tags_input(input.tags.as_deref())?;
     let description = input.description.clone();
@@ -221,6 +227,7 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 document: document.to_owned(),
                 create_date: now.clone(),
             }],
+            last_version: 1,
             tags,
         };
         tx.put(&scope, policy.clone())?;
@@ -259,8 +266,7 @@ pub fn get_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::GetPolicyVersionRequest = typed(input)?;
     let (arn, version) = (input.policy_arn.as_str(), input.version_id.as_str());
     let policy = find(ctx, arn)?;
-    let missing =
-        || super::no_such_entity(format!("Policy {arn} version {version} does not exist."));
+    let missing = || version_not_found(arn, version);
     let out = match &policy {
         PolicyRef::Aws(a) => {
             if a.version != version {
@@ -297,14 +303,7 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input.policy_arn.as_str();
     check_arn(arn)?;
     if arn.starts_with("arn:aws:iam::aws:") {
-        return Err(ApiError::new(
-            "AccessDenied",
-            format!(
-                "User: {} is not authorized to perform: iam:DeletePolicy on resource: policy {arn}",
-                ctx.principal.arn
-            ),
-        )
-        .with_status(403));
+        return Err(aws_managed(ctx, "iam:DeletePolicy", arn));
     }
     let scope = ctx.global_scope();
     ctx.store.write(|tx| {
@@ -322,6 +321,12 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             return Err(ApiError::new(
                 "DeleteConflict",
                 "Cannot delete a policy attached to entities.",
+            ));
+        }
+        if policy.versions.len() > 1 {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.",
             ));
         }
         tx.delete::<ManagedPolicy>(&scope, &policy.key);
@@ -380,4 +385,162 @@ pub fn list_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         marker: page.marker,
         policies: Some(page.items),
     }))
+}
+
+// ---- versions ---------------------------------------------------------------------------------
+
+/// Versions one managed policy may keep.
+const VERSIONS_QUOTA: usize = 5;
+
+fn version_not_found(arn: &str, version: &str) -> ApiError {
+    super::no_such_entity(format!("Policy {arn} version {version} does not exist."))
+}
+
+/// The refusal to change an AWS managed policy.
+fn aws_managed(ctx: &Ctx<'_>, action: &str, arn: &str) -> ApiError {
+    ApiError::new(
+        "AccessDenied",
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: policy {arn}",
+            ctx.principal.arn
+        ),
+    )
+    .with_status(403)
+}
+
+/// Reads, changes and writes a customer managed policy of the caller's account; AWS managed
+/// policies cannot be changed (`action` names the refused action).
+fn update_policy<R>(
+    ctx: &Ctx<'_>,
+    action: &str,
+    arn: &str,
+    f: impl FnOnce(&mut ManagedPolicy) -> ApiResult<R>,
+) -> ApiResult<R> {
+    let scope = ctx.global_scope();
+    ctx.store.write(|tx| {
+        let policy = lookup(ctx.account(), arn, |k| tx.get::<ManagedPolicy>(&scope, k))
+            .ok_or_else(|| not_found(arn))?;
+        let PolicyRef::Local(mut policy) = policy else {
+            return Err(aws_managed(ctx, action, arn));
+        };
+        let policy = Arc::make_mut(&mut policy);
+        let out = f(policy)?;
+        tx.put(&scope, policy.clone())?;
+        Ok(out)
+    })
+}
+
+fn version_output(p: &ManagedPolicy, v: &PolicyVersion) -> dto::PolicyVersion {
+    dto::PolicyVersion {
+        create_date: Some(v.create_date.clone()),
+        document: None,
+        is_default_version: Some(v.version_id == p.default_version_id),
+        version_id: Some(v.version_id.clone()),
+    }
+}
+
+pub fn create_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::CreatePolicyVersionRequest = typed(input)?;
+    check_arn(&input.policy_arn)?;
+    check_managed_document(&input.policy_document)?;
+    let now = crate::iso(ctx.clock.now());
+    let out = update_policy(ctx, "iam:CreatePolicyVersion", &input.policy_arn, |p| {
+        if p.versions.len() >= VERSIONS_QUOTA {
+            return Err(ApiError::new(
+                "LimitExceeded",
+                format!("A managed policy can have up to {VERSIONS_QUOTA} versions. Before you create a new version, you must delete an existing version."),
+            ));
+        }
+        // Version ids count up and are never reused.
+        let next = p
+            .versions
+            .iter()
+            .filter_map(|v| v.version_id.strip_prefix('v')?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(0)
+            .max(p.last_version)
+            + 1;
+        p.last_version = next;
+        let version = PolicyVersion {
+            version_id: format!("v{next}"),
+            document: input.policy_document.clone(),
+            create_date: now.clone(),
+        };
+        if input.set_as_default.unwrap_or(false) {
+            p.default_version_id = version.version_id.clone();
+            p.update_date = now.clone();
+        }
+        p.versions.push(version.clone());
+        Ok(version_output(p, &version))
+    })?;
+    Ok(Output::new(dto::CreatePolicyVersionResponse {
+        policy_version: Some(out),
+    }))
+}
+
+pub fn list_policy_versions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListPolicyVersionsRequest = typed(input)?;
+    let policy = find(ctx, &input.policy_arn)?;
+    let mut items: Vec<(String, dto::PolicyVersion)> = match &policy {
+        PolicyRef::Aws(a) => vec![(
+            String::new(),
+            dto::PolicyVersion {
+                create_date: Some(a.update_date.to_owned()),
+                document: None,
+                is_default_version: Some(true),
+                version_id: Some(a.version.to_owned()),
+            },
+        )],
+        // Newest first; the page key keeps that order.
+        PolicyRef::Local(l) => l
+            .versions
+            .iter()
+            .rev()
+            .enumerate()
+            .map(|(i, v)| (format!("{i:04}"), version_output(l, v)))
+            .collect(),
+    };
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let page = paginate(items, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListPolicyVersionsResponse {
+        is_truncated: Some(page.is_truncated),
+        marker: page.marker,
+        versions: Some(page.items),
+    }))
+}
+
+pub fn delete_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::DeletePolicyVersionRequest = typed(input)?;
+    let (arn, version) = (input.policy_arn.as_str(), input.version_id.as_str());
+    check_arn(arn)?;
+    update_policy(ctx, "iam:DeletePolicyVersion", arn, |p| {
+        if !p.versions.iter().any(|v| v.version_id == version) {
+            return Err(version_not_found(arn, version));
+        }
+        if p.default_version_id == version {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "Cannot delete the default version of a policy.",
+            ));
+        }
+        p.versions.retain(|v| v.version_id != version);
+        Ok(())
+    })?;
+    Ok(Output::new(()))
+}
+
+pub fn set_default_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::SetDefaultPolicyVersionRequest = typed(input)?;
+    let (arn, version) = (input.policy_arn.as_str(), input.version_id.as_str());
+    check_arn(arn)?;
+    let now = crate::iso(ctx.clock.now());
+    update_policy(ctx, "iam:SetDefaultPolicyVersion", arn, |p| {
+        if !p.versions.iter().any(|v| v.version_id == version) {
+            return Err(version_not_found(arn, version));
+        }
+        p.default_version_id = version.to_owned();
+        p.update_date = now;
+        Ok(())
+    })?;
+    Ok(Output::new(()))
 }
