@@ -1,8 +1,8 @@
 //! The facts of one environment's network, read from the APIs and DNS: steps 1–4 of the page.
 
 use crate::dns;
+use crate::sdk::filter;
 use crate::sdk::{Aws, Clients};
-use aws_sdk_ec2::types::Filter;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 
@@ -137,13 +137,6 @@ impl Endpoints {
     }
 }
 
-fn filter(name: &str, values: &[String]) -> Filter {
-    Filter::builder()
-        .name(name)
-        .set_values(Some(values.to_vec()))
-        .build()
-}
-
 /// GetEnvironment, and the VPC of its subnets.
 pub async fn environment(c: &Clients, name: &str) -> anyhow::Result<Environment> {
     let out = c
@@ -254,7 +247,7 @@ pub async fn endpoints(c: &Clients, name: &str, lookup: Lookup) -> anyhow::Resul
         let mut pages = c
             .ec2
             .describe_vpc_endpoints()
-            .filters(filter("vpc-id", std::slice::from_ref(&env.vpc)))
+            .filters(filter("vpc-id", &env.vpc))
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

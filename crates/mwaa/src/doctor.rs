@@ -3,8 +3,9 @@
 
 use crate::discover::{self, Endpoints, Lookup};
 use crate::rules::{self, Peer};
+use crate::sdk::filter;
 use crate::sdk::{code, Aws, Clients};
-use aws_sdk_ec2::types::{Filter, SecurityGroup};
+use aws_sdk_ec2::types::SecurityGroup;
 use aws_sdk_elasticloadbalancingv2::types::{
     Listener, LoadBalancer, TargetGroup, TargetHealthStateEnum,
 };
@@ -69,10 +70,6 @@ impl Report {
         });
         out
     }
-}
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
 }
 
 /// A rule that lets `group` in on tcp/443, as the shell command that adds it.

@@ -4,9 +4,10 @@
 
 use crate::discover::{self, Endpoints, Lookup};
 use crate::rules::{self, Peer};
+use crate::sdk::filter;
 use crate::sdk::{code, Aws, Clients};
 use anyhow::{bail, Context};
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, UserIdGroupPair};
+use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
     ProtocolEnum, Tag, TargetDescription, TargetHealthStateEnum, TargetTypeEnum,
@@ -233,10 +234,6 @@ async fn certificate(
 
 fn normalize(pem: &[u8]) -> String {
     String::from_utf8_lossy(pem).split_whitespace().collect()
-}
-
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
 }
 
 /// The load balancer's own group: created if missing, admitting 443 from anywhere

@@ -7,6 +7,14 @@ use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError
 use aws_smithy_runtime_api::client::result::SdkError;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// An EC2 describe filter with one value.
+pub(crate) fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
 /// One client per service the procedure touches, all for one region.
 #[derive(Clone)]
 pub struct Clients {

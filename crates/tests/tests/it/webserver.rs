@@ -419,6 +419,20 @@ async fn cidr_rules_admit_by_address_and_token_expiry_is_enforced() {
     assert_eq!(status, 403, "an expired token is refused");
 }
 
+/// Signs in to a public Airflow 2 webserver with a web login token: the session cookie
+/// (`name=value`).
+async fn public_login(server: &Running, host: &str, ip: &str, token: &str) -> String {
+    let ct = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let login = post("/aws_mwaa/login", ct, &format!("token={token}"));
+    let (status, head, _) = https_public(server, host, ip, &login).await;
+    assert_eq!(status, 302, "{head}");
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
 /// One HTTPS request straight from the host (public webservers are on the internet).
 async fn https_public(
     server: &Running,
@@ -503,23 +517,7 @@ async fn a_public_airflow_2_webserver_is_on_its_public_address() {
         .web_token()
         .unwrap()
         .to_owned();
-    let ct = "Content-Type: application/x-www-form-urlencoded\r\n";
-    let (status, head, _) = https_public(
-        &server,
-        &host,
-        &ip,
-        &post("/aws_mwaa/login", ct, &format!("token={token}")),
-    )
-    .await;
-    assert_eq!(status, 302);
-    let cookie = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = public_login(&server, &host, &ip, &token).await;
     assert!(cookie.starts_with("session="), "{cookie}");
     let (status, _, body) = https_public(
         &server,
@@ -573,22 +571,7 @@ async fn a_public_airflow_2_webserver_is_on_its_public_address() {
         .web_token()
         .unwrap()
         .to_owned();
-    let (status, head, _) = https_public(
-        &server,
-        &host,
-        &ip,
-        &post("/aws_mwaa/login", ct, &format!("token={token}")),
-    )
-    .await;
-    assert_eq!(status, 302);
-    let viewer = head
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let viewer = public_login(&server, &host, &ip, &token).await;
     let (status, _, body) = https_public(
         &server,
         &host,
