@@ -398,9 +398,14 @@ impl russh::server::Handler for Connection {
     }
 }
 
-/// The addresses `host` stands for: an IPv4 literal, or a name in Airlock's DNS (CNAMEs followed
-/// up to [`MAX_CNAMES`] times).
-pub fn resolve(source: &Source, host: &str) -> Option<Vec<Ipv4Addr>> {
+/// The addresses `host` stands for: an IPv4 literal, or a name in Airlock's DNS as the resolver
+/// of VPC `inside` (its scope and id) answers it (its endpoints' private DNS first; CNAMEs
+/// followed up to [`MAX_CNAMES`] times).
+pub fn resolve(
+    source: &Source,
+    host: &str,
+    inside: Option<(&Scope, &str)>,
+) -> Option<Vec<Ipv4Addr>> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
         return Some(vec![ip]);
     }
@@ -408,7 +413,7 @@ pub fn resolve(source: &Source, host: &str) -> Option<Vec<Ipv4Addr>> {
     let clock = source.clock();
     let mut name = host.trim_end_matches('.').to_ascii_lowercase();
     for _ in 0..=MAX_CNAMES {
-        match dns::lookup(store, clock, &name) {
+        match dns::lookup_in(store, clock, &name, inside) {
             Answer::A(ips) if !ips.is_empty() => return Some(ips),
             Answer::Cname(target) => name = target.trim_end_matches('.').to_ascii_lowercase(),
             _ => return None,
@@ -429,11 +434,12 @@ pub async fn connect(
         .ok()
         .filter(|p| *p != 0)
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
-    let ips = resolve(source, target).ok_or(ChannelOpenFailure::ConnectFailed)?;
     let store = source.store();
-    let (eni, vpc_cidr) = store
-        .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.cidr())))
+    let (eni, vpc_cidr, vpc_id) = store
+        .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.cidr(), h.vpc.id.clone())))
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
+    let ips =
+        resolve(source, target, Some((scope, &vpc_id))).ok_or(ChannelOpenFailure::ConnectFailed)?;
     let mut failure = ChannelOpenFailure::AdministrativelyProhibited;
     for ip in ips {
         let raw = u32::from(ip);
@@ -506,12 +512,12 @@ mod tests {
             config: airlock_services::Config::default(),
         };
         assert_eq!(
-            resolve(&source, "10.192.20.5"),
+            resolve(&source, "10.192.20.5", None),
             Some(vec![Ipv4Addr::new(10, 192, 20, 5)])
         );
-        assert_eq!(resolve(&source, "nope.example.com"), None);
+        assert_eq!(resolve(&source, "nope.example.com", None), None);
         assert_eq!(
-            resolve(&source, "ip-10-0-0-9.us-west-2.compute.internal"),
+            resolve(&source, "ip-10-0-0-9.us-west-2.compute.internal", None),
             None
         );
     }

@@ -1,5 +1,5 @@
 //! The local certificate authority ([`airlock_services::ca`]) as the webservers use it: TLS
-//! configurations with certificates it issues, per host name.
+//! configurations with certificates it issues, per set of host names.
 
 use airlock_store::Store;
 use rcgen::{CertificateParams, DnType, KeyPair};
@@ -16,7 +16,7 @@ pub use airlock_services::ca::CaRecord;
 #[derive(Default)]
 pub struct Ca {
     loaded: OnceLock<Loaded>,
-    issued: Mutex<HashMap<String, Arc<ServerConfig>>>,
+    issued: Mutex<HashMap<Vec<String>, Arc<ServerConfig>>>,
 }
 
 struct Loaded {
@@ -77,24 +77,26 @@ impl Ca {
         })
     }
 
-    /// A TLS server configuration with a certificate for `host`, issued by this CA.
+    /// A TLS server configuration with a certificate for `names` (the first is its subject's
+    /// common name; wildcards allowed), issued by this CA.
     pub fn server_config(
         &self,
         store: &Store,
-        host: &str,
+        names: &[String],
     ) -> anyhow_like::Result<Arc<ServerConfig>> {
         if let Some(c) = self
             .issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(host)
+            .get(names)
         {
             return Ok(c.clone());
         }
+        let first = names.first().ok_or("a certificate needs a name")?;
         let issuer = &self.loaded(store)?.issuer;
         let key = KeyPair::generate().map_err(anyhow_like::err)?;
-        let mut params = CertificateParams::new(vec![host.to_owned()]).map_err(anyhow_like::err)?;
-        params.distinguished_name.push(DnType::CommonName, host);
+        let mut params = CertificateParams::new(names.to_vec()).map_err(anyhow_like::err)?;
+        params.distinguished_name.push(DnType::CommonName, first);
         params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(395);
         let cert = params.signed_by(&key, issuer).map_err(anyhow_like::err)?;
@@ -109,7 +111,7 @@ impl Ca {
         self.issued
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(host.to_owned(), config.clone());
+            .insert(names.to_vec(), config.clone());
         Ok(config)
     }
 }

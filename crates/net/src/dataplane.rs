@@ -7,9 +7,10 @@
 //! listeners exist is the services' decision, who may connect to one is
 //! [`airlock_services::ec2::fabric::admitted`] (passed to the listener's accept loop as its
 //! admission hook), and what a connection gets is the listener kind's module ([`webserver`],
-//! [`bastion`], [`lb`]; [`health`] for the checkers).
+//! [`bastion`], [`lb`], [`api`] with the server's handler; [`health`] for the checkers).
 
 use crate::accept;
+use crate::api;
 use crate::bastion;
 use crate::ca::Ca;
 use crate::fabric;
@@ -61,8 +62,9 @@ impl Running {
     }
 }
 
-/// Runs the reconciler until the task is aborted.
-pub async fn run(source: Arc<Source>, ca: Arc<Ca>) {
+/// Runs the reconciler until the task is aborted. `api`: what serves the AWS APIs on interface
+/// endpoints (without it, they listen and close their connections).
+pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
     let mut listeners: HashMap<SocketAddr, (Place, Want, Running)> = HashMap::new();
     let mut tasks: HashMap<Task, Running> = HashMap::new();
     // The bastions' host key, loaded (or created) when the first bastion starts.
@@ -110,7 +112,7 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>) {
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
                     tracing::info!(target: "airlock::dataplane", %addr, listener = ?want, "listener started");
-                    let running = start(&source, &ca, listener, &place, &want, key);
+                    let running = start(&source, &ca, api.as_ref(), listener, &place, &want, key);
                     listeners.insert(addr, (place, want, running));
                 }
                 Err(e) => {
@@ -135,6 +137,7 @@ fn admission(source: Arc<Source>, place: Place) -> impl Fn(SocketAddr) -> bool +
 fn start(
     source: &Arc<Source>,
     ca: &Arc<Ca>,
+    handler: Option<&api::Handler>,
     listener: TcpListener,
     place: &Place,
     want: &Want,
@@ -153,6 +156,27 @@ fn start(
             scope,
             environment,
         )),
+        Want::Api {
+            scope,
+            endpoint,
+            service,
+        } => match handler {
+            Some(handler) => {
+                let front = api::Front {
+                    scope,
+                    endpoint,
+                    service,
+                    handler: handler.clone(),
+                };
+                tokio::spawn(api::serve(listener, admit, source, ca.clone(), front))
+            }
+            None => tokio::spawn(accept::serve(
+                listener,
+                accept::UNLIMITED,
+                admit,
+                |stream, _| async move { drop(stream) },
+            )),
+        },
         Want::Database { .. } => tokio::spawn(accept::serve(
             listener,
             accept::UNLIMITED,

@@ -12,6 +12,7 @@
 //! - [`ca`]: the local CA behind the webservers' certificates; [`tls`]: the load balancers'
 //!   certificate resolver and the client for HTTPS targets.
 //! - [`webserver`]: what an environment's webserver answers.
+//! - [`api`]: AWS's APIs on interface endpoints' addresses (TLS, then the server's handler).
 //! - [`lb`]: load balancer listeners (ALB HTTP/HTTPS routing and forwarding, NLB TCP/TLS) and
 //!   the connections to targets; [`health`]: the target health checker.
 //! - [`bastion`]: EC2 instances as SSH bastions (port forwarding with `ssh -D`/`ssh -L`).
@@ -29,6 +30,8 @@ pub mod ca;
 pub mod tls;
 
 pub mod webserver;
+
+pub mod api;
 
 pub mod lb;
 
@@ -61,6 +64,7 @@ mod tests {
         "ca",
         "tls",
         "webserver",
+        "api",
         "lb",
         "health",
         "bastion",

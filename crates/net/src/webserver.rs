@@ -63,7 +63,7 @@ pub async fn serve(
 
 /// One HTTPS connection to the site.
 async fn connection(site: Arc<Site>, ca: Arc<Ca>, stream: TcpStream) {
-    let Ok(config) = ca.server_config(site.source.store(), &site.host) else {
+    let Ok(config) = ca.server_config(site.source.store(), std::slice::from_ref(&site.host)) else {
         return;
     };
     let acceptor = tokio_rustls::TlsAcceptor::from(config);

@@ -77,6 +77,35 @@ pub fn classify_request(
     classify_with(req, &path, target_header, form, scope_service)
 }
 
+/// Classifies a request that reached `model`'s own front end (an interface endpoint, whose host
+/// names the service): as [`classify_request`] does when that finds an operation of `model`;
+/// otherwise the operation its `Action` or `X-Amz-Target` names in `model`, or none (the front
+/// end then refuses it: its signature names another service, or `model` has no such
+/// operation).
+pub fn classify_at(
+    model: &'static ServiceModel,
+    req: &HttpRequest<'_>,
+    form: &[(String, String)],
+) -> Target {
+    if let Some(t) = classify_request(req, form, Some(&model.signing_name)) {
+        if std::ptr::eq(t.model, model) {
+            return t;
+        }
+    }
+    let requested = req
+        .header("x-amz-target")
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, name)| name)
+        .or_else(|| query::param(form, "Action"))
+        .unwrap_or_default();
+    Target {
+        model,
+        op: model.operation(requested),
+        requested: requested.into(),
+        path_params: vec![],
+    }
+}
+
 /// Whether the request is for an operation whose input is a blob payload (S3's PutObject and
 /// UploadPart): the server accepts larger bodies for those. Reads no body.
 pub fn takes_blob_payload(req: &HttpRequest<'_>) -> bool {

@@ -13,6 +13,7 @@
 //! - A failed accept (out of file descriptors) backs off like the data plane's listeners.
 //! - `stop` (the shutdown signal) stops accepting, lets requests in flight finish, and waits.
 
+use airlock_services::authz::Through;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
@@ -96,17 +97,7 @@ where
     S::Future: Send + 'static,
     F: std::future::Future<Output = ()> + Send,
 {
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .keep_alive_interval(limits.read_timeout)
-        .keep_alive_timeout(limits.read_timeout);
-    let builder = Arc::new(builder);
+    let builder = builder(limits);
     let counts = Arc::new(Counts::default());
     let graceful = GracefulShutdown::new();
     let local = listener.local_addr().ok();
@@ -169,6 +160,53 @@ where
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// hyper's connection settings, the same for the API port and the interface endpoints.
+fn builder(limits: Limits) -> Arc<Builder<TokioExecutor>> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.read_timeout)
+        .keep_alive_timeout(limits.read_timeout);
+    Arc::new(builder)
+}
+
+/// What serves `app` on the interface endpoints' decrypted connections (see
+/// [`airlock_net::api`]): the same HTTP settings as the API port, and each request carries the
+/// endpoint it came through ([`Through`]) instead of a client address.
+pub fn endpoint_handler<S>(app: S, limits: Limits) -> airlock_net::api::Handler
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let builder = builder(limits);
+    Arc::new(move |stream, through: Through| {
+        let app = app.clone();
+        let builder = builder.clone();
+        Box::pin(async move {
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let mut req = req.map(Body::new);
+                req.extensions_mut().insert(through.clone());
+                app.clone().oneshot(req)
+            });
+            if let Err(e) = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(target: "airlock::accept", error = %e, "endpoint connection ended");
+            }
+        })
+    })
 }
 
 /// Waits (at most `within`) until the first bytes of a connection tell HTTP/1 from HTTP/2's

@@ -4,10 +4,12 @@ use crate::auth::{self, Caller};
 use crate::spool::{self, SpoolError, Spooled};
 use crate::AppState;
 use airlock_model::Protocol;
-use airlock_protocol::classify::{classify_request, unknown_operation, unknown_request, Target};
+use airlock_protocol::classify::{
+    classify_at, classify_request, unknown_operation, unknown_request, Target,
+};
 use airlock_protocol::envelope::{self, Response as Wire};
 use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
-use airlock_services::authz::{Mode, Origin};
+use airlock_services::authz::{Mode, Origin, Through};
 use airlock_services::{ids, Body, Ctx};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -172,12 +174,18 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             Err(_) => Cow::Owned(String::from_utf8_lossy(v.as_bytes()).into_owned()),
         })
         .collect();
-    let headers: Vec<(&str, &str)> = parts
+    let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()
         .map(|(k, _)| k.as_str())
         .zip(values.iter().map(|v| v.as_ref()))
         .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, which SigV4 signs as `host`.
+    if !parts.headers.contains_key(header::HOST) {
+        if let Some(authority) = parts.uri.authority() {
+            headers.push(("host", authority.as_str()));
+        }
+    }
 
     // A refused body is answered in the protocol's envelope once the service is known. Object
     // uploads (S3) may be larger than other bodies.
@@ -248,7 +256,16 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form = airlock_protocol::form(&http);
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
-    let Some(target) = classify_request(&http, form_ok, scope_service) else {
+    // Through an interface endpoint, the host is the endpoint's service.
+    let endpoint = parts.extensions.get::<Through>().cloned();
+    let front_end = endpoint
+        .as_ref()
+        .and_then(|t| airlock_model::all().iter().find(|m| m.name == t.service));
+    let target = match front_end {
+        Some(model) => Some(classify_at(model, &http, form_ok)),
+        None => classify_request(&http, form_ok, scope_service),
+    };
+    let Some(target) = target else {
         let wire = match &refused {
             // The body that would have named the operation was not read: the refusal, in the
             // envelope the request's content type suggests.
@@ -299,7 +316,8 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
-            secure: false,
+            secure: endpoint.is_some(),
+            endpoint,
         };
         run(
             &state,

@@ -161,7 +161,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         store: state.clone(),
         config: state.config.services.clone(),
     });
-    let dataplane = tokio::spawn(airlock_net::dataplane::run(source, state.ca.clone()));
+    let endpoints = conn::endpoint_handler(router.clone(), state.config.limits);
+    let dataplane = tokio::spawn(airlock_net::dataplane::run(
+        source,
+        state.ca.clone(),
+        Some(endpoints),
+    ));
     let ticker = state.clone();
     let ticker = tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_millis(100));

@@ -5,9 +5,13 @@
 //!   (action, resources) each operation needs (`prefix:Operation` on `*` unless it says more).
 //! - The caller's policies come from the store: an IAM user's inline and attached policies and
 //!   permissions boundary; an assumed-role session's role policies, the role's boundary and the
-//!   session policies AssumeRole was given. An account's root may do anything.
+//!   session policies AssumeRole was given. An account's root may do anything its identity
+//!   policies could allow.
+//! - A request that came through an interface endpoint ([`Through`]) is also evaluated against
+//!   that endpoint's policy (the root's too).
 //! - The request context carries the global condition keys the slice knows (`aws:username`,
-//!   `aws:PrincipalArn`, `aws:SourceIp`, `aws:RequestedRegion`, `aws:CurrentTime`,
+//!   `aws:PrincipalArn`, `aws:SourceIp`, or through an endpoint `aws:SourceVpce`,
+//!   `aws:SourceVpc` and `aws:VpcSourceIp`, `aws:RequestedRegion`, `aws:CurrentTime`,
 //!   `aws:RequestTag/…`, …).
 //! - `--iam enforce` refuses with each protocol's AccessDenied shape and AWS's wording; `log`
 //!   logs the refusal and lets the request run; `off` skips this step.
@@ -22,7 +26,7 @@ use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, View};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// `--iam`: what happens to a request its caller's policies do not allow.
@@ -139,10 +143,26 @@ impl Access {
 /// Where a request came from, beyond its signature.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
-    /// The client's address (`aws:SourceIp`).
+    /// The client's address (`aws:SourceIp`; none through an endpoint, as in AWS).
     pub source_ip: Option<IpAddr>,
     /// Over TLS (`aws:SecureTransport`).
     pub secure: bool,
+    /// The interface endpoint it came through, if it came from inside a VPC.
+    pub endpoint: Option<Through>,
+}
+
+/// An interface endpoint a request came through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Through {
+    /// The endpoint's scope (its owner's account and region) and id (`aws:SourceVpce`).
+    pub scope: Scope,
+    pub endpoint: String,
+    /// Its VPC (`aws:SourceVpc`).
+    pub vpc: String,
+    /// The client's address in the VPC (`aws:VpcSourceIp`).
+    pub vpc_source_ip: Option<Ipv4Addr>,
+    /// The service (botocore name) whose API the endpoint serves.
+    pub service: &'static str,
 }
 
 /// Whether the caller may run `op` of `service` with `input`: `Err` is the refusal AWS would
@@ -151,7 +171,11 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     let Some(iam) = crate::service::find(service).map(|s| &s.iam) else {
         return Ok(());
     };
-    if iam.prefix.is_empty() || ctx.principal.arn.ends_with(":root") {
+    if iam.prefix.is_empty() {
+        return Ok(());
+    }
+    let endpoint = endpoint_policy(ctx);
+    if endpoint.is_none() && is_root(ctx) {
         return Ok(());
     }
     let call = Call {
@@ -169,10 +193,14 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
         .iter()
         .map(|n| n.resource_policy.as_deref().map(parsed))
         .collect();
-    let context = subject.context(ctx, input, resource_policies.iter().flatten());
+    let context = subject.context(
+        ctx,
+        input,
+        resource_policies.iter().flatten().chain(&endpoint),
+    );
     for (need, resource_policy) in needs.iter().zip(&resource_policies) {
-        if let Err((resource, denial)) = check(&subject, &context, need, resource_policy.as_deref())
-        {
+        let policies = subject.policies(resource_policy.as_deref(), endpoint.as_deref());
+        if let Err((resource, denial)) = check(&subject, &context, need, &policies) {
             return Err(refusal(
                 iam,
                 &ctx.principal.arn,
@@ -192,12 +220,13 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
 /// The root, `--iam off` and (when nothing is allowed) `--iam log` act as Admin.
 pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static str> {
     use crate::mwaa::airflow::ROLES;
-    if ctx.config.iam == Mode::Off || ctx.principal.arn.ends_with(":root") {
+    let endpoint = endpoint_policy(ctx);
+    if ctx.config.iam == Mode::Off || (endpoint.is_none() && is_root(ctx)) {
         return Some(ROLES[0]);
     }
     let subject = subject(ctx);
-    let context = subject.context(ctx, &Value::Null, []);
-    let policies = subject.policies(None);
+    let context = subject.context(ctx, &Value::Null, &endpoint);
+    let policies = subject.policies(None, endpoint.as_deref());
     let allowed = ROLES.iter().copied().find(|role| {
         let resource = format!(
             "arn:aws:airflow:{}:{}:role/{env}/{role}",
@@ -218,14 +247,27 @@ pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static s
     }
 }
 
+fn is_root(ctx: &Ctx<'_>) -> bool {
+    ctx.principal.arn.ends_with(":root")
+}
+
+/// The policy of the interface endpoint the request came through (none if it came otherwise,
+/// or the endpoint is gone).
+fn endpoint_policy(ctx: &Ctx<'_>) -> Option<Arc<Policy>> {
+    let t = ctx.origin.endpoint.as_ref()?;
+    let e = ctx
+        .store
+        .read(|v| v.get::<crate::ec2::vpce::VpcEndpoint>(&t.scope, &t.endpoint))?;
+    Some(parsed(&e.policy))
+}
+
 /// Evaluates one need: allowed when any of its resources is; else the first resource's denial.
 fn check<'n>(
     subject: &Subject,
     context: &Context,
     need: &'n Access,
-    resource_policy: Option<&Policy>,
+    policies: &Policies<'_>,
 ) -> Result<(), (&'n str, Denial)> {
-    let policies = subject.policies(resource_policy);
     let mut first = None;
     for resource in &need.resources {
         let req = Request {
@@ -234,7 +276,7 @@ fn check<'n>(
             caller: &subject.caller,
             context,
         };
-        match policy::evaluate(&req, &policies) {
+        match policy::evaluate(&req, policies) {
             Decision::Allow => return Ok(()),
             Decision::Deny(d) => {
                 first.get_or_insert((resource.as_str(), d));
@@ -340,7 +382,12 @@ impl Subject {
             session: None,
             wanted: Vec::new(),
         };
-        if let Some((account, _, name)) = parse_arn(&p.arn, "user") {
+        if p.arn.ends_with(":root") {
+            // The root may do anything; only an endpoint's policy limits it.
+            s.identity = vec![parsed(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            )];
+        } else if let Some((account, _, name)) = parse_arn(&p.arn, "user") {
             s.username = Some(name.to_owned());
             let scope = Scope::global(account);
             // A user deleted since its key was made has no policies left: everything is denied.
@@ -381,7 +428,11 @@ impl Subject {
         s
     }
 
-    fn policies<'a>(&'a self, resource: Option<&'a Policy>) -> Policies<'a> {
+    fn policies<'a>(
+        &'a self,
+        resource: Option<&'a Policy>,
+        endpoint: Option<&'a Policy>,
+    ) -> Policies<'a> {
         Policies {
             identity: self.identity.iter().map(|p| &**p).collect(),
             resource: resource.into_iter().collect(),
@@ -390,7 +441,7 @@ impl Subject {
                 .session
                 .as_ref()
                 .map(|s| s.iter().map(|p| &**p).collect()),
-            endpoint: None,
+            endpoint,
         }
     }
 
@@ -444,6 +495,13 @@ impl Subject {
         set("aws:securetransport", &|| origin.secure.to_string());
         if let Some(ip) = origin.source_ip {
             set("aws:sourceip", &|| ip.to_string());
+        }
+        if let Some(t) = &origin.endpoint {
+            set("aws:sourcevpce", &|| t.endpoint.clone());
+            set("aws:sourcevpc", &|| t.vpc.clone());
+            if let Some(ip) = t.vpc_source_ip {
+                set("aws:vpcsourceip", &|| ip.to_string());
+            }
         }
         if wants_prefix("aws:principaltag/") {
             for (k, v) in &self.tags {
@@ -648,6 +706,73 @@ mod tests {
         assert!(check(&ctx, "iam", "CreateUser", json!({"UserName": "x"})).is_ok());
     }
 
+    /// Through an interface endpoint its policy limits every caller (the root too), and the
+    /// request carries `aws:SourceVpce`, `aws:SourceVpc` and `aws:VpcSourceIp` (no
+    /// `aws:SourceIp`).
+    #[test]
+    fn endpoint_policies_limit_requests_that_came_through_them() {
+        let (store, config) = (store(), Config::default());
+        let mut root = ctx_as(&store, &config, root_principal("000000000000"));
+        let vpc = call(
+            &root,
+            "ec2",
+            "CreateVpc",
+            json!({"CidrBlock": "10.1.0.0/16"}),
+        )["Vpc"]["VpcId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let policy = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"ec2:Describe*","Resource":"*"}]}"#;
+        let vpce = call(
+            &root,
+            "ec2",
+            "CreateVpcEndpoint",
+            json!({"VpcId": vpc, "VpcEndpointType": "Interface", "PolicyDocument": policy,
+                   "PrivateDnsEnabled": false,
+                   "ServiceName": "com.amazonaws.us-west-2.ec2"}),
+        )["VpcEndpoint"]["VpcEndpointId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let through = Through {
+            scope: root.scope(),
+            endpoint: vpce.clone(),
+            vpc: vpc.clone(),
+            vpc_source_ip: Some(Ipv4Addr::new(10, 1, 0, 9)),
+            service: "ec2",
+        };
+        root.origin.endpoint = Some(through.clone());
+        assert!(check(&root, "ec2", "DescribeVpcs", json!({})).is_ok());
+        let e = check(&root, "ec2", "CreateVpc", json!({})).unwrap_err();
+        assert_eq!(e.message, "You are not authorized to perform this operation. User: arn:aws:iam::000000000000:root is not authorized to perform: ec2:CreateVpc because no VPC endpoint policy allows the ec2:CreateVpc action");
+
+        let carol = user(
+            &store,
+            &config,
+            "carol",
+            Some(&format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":"ec2:*","Resource":"*","Condition":{{
+                    "StringEquals":{{"aws:SourceVpce":"{vpce}","aws:SourceVpc":"{vpc}"}},
+                    "IpAddress":{{"aws:VpcSourceIp":"10.1.0.0/24"}},
+                    "Null":{{"aws:SourceIp":"true"}}}}}}]}}"#
+            )),
+        );
+        let mut ctx = ctx_as(&store, &config, carol);
+        ctx.origin.source_ip = Some("127.0.0.1".parse().unwrap());
+        assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_err());
+        ctx.origin = Origin {
+            source_ip: None,
+            secure: true,
+            endpoint: Some(through.clone()),
+        };
+        assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_ok());
+        ctx.origin.endpoint = Some(Through {
+            vpc_source_ip: Some(Ipv4Addr::new(10, 1, 1, 9)),
+            ..through
+        });
+        assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_err());
+    }
+
     #[test]
     fn refusals_read_like_each_service() {
         let (store, config) = (store(), Config::default());
@@ -784,6 +909,7 @@ mod tests {
         let local = Origin {
             source_ip: Some("127.0.0.1".parse().unwrap()),
             secure: false,
+            endpoint: None,
         };
         assert!(authorize(&ctx, "ec2", "CreateVpc", &tagged).is_err());
         ctx.origin = local;

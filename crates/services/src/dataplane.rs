@@ -25,6 +25,13 @@ pub enum Want {
     Database { scope: Scope, environment: String },
     /// SSH on a running instance launched with a key pair (a bastion).
     Ssh { scope: Scope, instance: String },
+    /// The API of AWS service `service` (a botocore name) on an interface endpoint's network
+    /// interface, over TLS: what an interface endpoint to an AWS service Airlock runs serves.
+    Api {
+        scope: Scope,
+        endpoint: String,
+        service: &'static str,
+    },
     /// A load balancer listener in the zone of interface `eni` (where its connections to
     /// targets come from).
     Lb {

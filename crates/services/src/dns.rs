@@ -6,7 +6,7 @@
 //! computes a name's answer from the state; this module finds the zone of a name.
 
 use crate::{Clock, SERVICES};
-use airlock_store::{Store, View};
+use airlock_store::{Scope, Store, View};
 use std::net::Ipv4Addr;
 
 /// TTL of every record Airlock serves (AWS's alias and endpoint records use 60 s).
@@ -31,6 +31,12 @@ pub struct Zone {
     pub answer: fn(&View<'_>, Clock, &str) -> Answer,
 }
 
+/// What a VPC's resolver answers before public DNS: `Some` answer for a name the VPC holds
+/// privately (`scope` and `vpc`: the VPC the query comes from; `name` lowercase, no trailing
+/// dot).
+pub type VpcDnsFn =
+    fn(v: &View<'_>, clock: Clock, scope: &Scope, vpc: &str, name: &str) -> Option<Answer>;
+
 /// Every zone the services registered.
 pub fn zones() -> impl Iterator<Item = &'static Zone> {
     SERVICES.iter().flat_map(|s| s.dns.iter())
@@ -53,6 +59,28 @@ pub fn lookup(store: &Store, clock: Clock, name: &str) -> Answer {
         Some(zone) => store.read(|v| (zone.answer)(v, clock, name)),
         None => Answer::NxDomain,
     }
+}
+
+/// Looks `name` up as a resolver inside VPC `inside` (its scope and id) answers it: the VPC's
+/// private names first (an interface endpoint's private DNS), then public DNS as [`lookup`].
+pub fn lookup_in(
+    store: &Store,
+    clock: Clock,
+    name: &str,
+    inside: Option<(&Scope, &str)>,
+) -> Answer {
+    if let Some((scope, vpc)) = inside {
+        let private = store.read(|v| {
+            SERVICES
+                .iter()
+                .filter_map(|s| s.vpc_dns)
+                .find_map(|f| f(v, clock, scope, vpc, name))
+        });
+        if let Some(answer) = private {
+            return answer;
+        }
+    }
+    lookup(store, clock, name)
 }
 
 #[cfg(test)]

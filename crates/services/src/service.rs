@@ -68,6 +68,12 @@ pub struct Service {
     pub wants: Option<crate::dataplane::WantsFn>,
     /// How IAM authorizes its operations ([`crate::authz`]).
     pub iam: crate::authz::Iam,
+    /// The AWS endpoint services (`com.amazonaws.<region>.<name>`, by `<name>`) whose interface
+    /// endpoints serve its API inside a VPC.
+    pub endpoints: &'static [&'static str],
+    /// Names a VPC's own resolver answers before public DNS (private DNS of its interface
+    /// endpoints): `Some` answer for a name it holds, asked for queries from inside `vpc`.
+    pub vpc_dns: Option<crate::dns::VpcDnsFn>,
 }
 
 impl Service {
@@ -84,6 +90,8 @@ impl Service {
         dns: &[],
         wants: None,
         iam: crate::authz::Iam::NONE,
+        endpoints: &[],
+        vpc_dns: None,
     };
 
     /// Runs one of this service's operations and gives the output as a JSON value (for tests
@@ -103,6 +111,15 @@ pub static SERVICES: &[&Service] = &[
     &crate::elbv2::SERVICE,
     &crate::s3::SERVICE,
 ];
+
+/// The service whose API an interface endpoint to AWS endpoint service `short` (`sts`,
+/// `airflow.env`) serves, if Airlock runs it.
+pub fn serving(short: &str) -> Option<&'static Service> {
+    SERVICES
+        .iter()
+        .copied()
+        .find(|s| s.endpoints.contains(&short))
+}
 
 /// The registration of a service, by botocore name.
 pub fn find(name: &str) -> Option<&'static Service> {

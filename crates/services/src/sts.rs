@@ -35,6 +35,7 @@ pub static SERVICE: Service = Service {
         access,
         ..crate::authz::Iam::new("sts", "AccessDenied", 403)
     },
+    endpoints: &["sts"],
     ..Service::NOTHING
 };
 

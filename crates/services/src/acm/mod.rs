@@ -94,6 +94,7 @@ pub static SERVICE: Service = Service {
         access: |c| c.on_member(&["CertificateArn"]),
         ..crate::authz::Iam::new("acm", "AccessDeniedException", 400)
     },
+    endpoints: &["acm"],
     ..Service::NOTHING
 };
 

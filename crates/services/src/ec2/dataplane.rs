@@ -1,14 +1,38 @@
 //! What EC2 runs on the data plane: every running instance launched with a key pair is an SSH
 //! bastion on port 22 of its interface and, if it has one, of its public address (guarded by the
-//! interface's security groups and subnet).
+//! interface's security groups and subnet). An available interface endpoint to an AWS service
+//! that Airlock runs serves that service's API on port 443 of each of its interfaces.
 
-use super::{eni, instances};
+use super::{eni, instances, vpce};
 use crate::dataplane::{Place, Want, Wants};
 use crate::Clock;
 use airlock_store::View;
 
-/// Every bastion's SSH listeners ([`crate::dataplane::WantsFn`]).
+/// Every bastion's SSH listeners and every interface endpoint's API listeners
+/// ([`crate::dataplane::WantsFn`]).
 pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
+    bastions(v, clock, out);
+    for (scope, e) in v.list_all::<vpce::VpcEndpoint>() {
+        if e.endpoint_type != "Interface" || e.state(clock) != "available" {
+            continue;
+        }
+        let Some(service) = e.aws_service().and_then(crate::service::serving) else {
+            continue;
+        };
+        for id in &e.eni_ids {
+            if let Some(n) = v.get::<eni::NetworkInterface>(&scope, id) {
+                let want = Want::Api {
+                    scope: scope.clone(),
+                    endpoint: e.id.clone(),
+                    service: service.name,
+                };
+                out.listeners.push((Place::on(&scope, &n, 443), want));
+            }
+        }
+    }
+}
+
+fn bastions(v: &View<'_>, clock: Clock, out: &mut Wants) {
     for (scope, i) in v.list_all::<instances::Instance>() {
         if i.key_name.is_none() || !i.is_running(clock) {
             continue;
@@ -34,7 +58,9 @@ pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
 mod tests {
     use super::*;
     use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::dns::Answer;
     use crate::Config;
+    use airlock_store::Scope;
     use serde_json::json;
 
     /// A running instance launched with a key pair is a bastion on its interface (and its public
@@ -90,5 +116,95 @@ mod tests {
             expected.insert(0, (public, ssh));
         }
         assert_eq!(later, expected);
+    }
+
+    /// An available interface endpoint to an AWS service Airlock runs serves its API on 443 of
+    /// each interface, and (with private DNS) the VPC's resolver answers the service's name with
+    /// them; other endpoints serve nothing, and public DNS does not know the name.
+    #[test]
+    fn interface_endpoints_serve_their_service_and_its_private_name() {
+        let store = store();
+        let config = Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let call = |op: &str, input: serde_json::Value| {
+            crate::call(&ctx, "ec2", op, &input)
+                .expect("implemented")
+                .expect("succeeds")
+                .to_value()
+        };
+        let vpc = call("CreateVpc", json!({"CidrBlock": "10.1.0.0/16"}))["Vpc"]["VpcId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        call(
+            "ModifyVpcAttribute",
+            json!({"VpcId": vpc, "EnableDnsHostnames": {"Value": true}}),
+        );
+        let subnet = call(
+            "CreateSubnet",
+            json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24", "AvailabilityZone": "us-west-2a"}),
+        )["Subnet"]["SubnetId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let endpoint = |service: &str| {
+            call(
+                "CreateVpcEndpoint",
+                json!({"VpcId": vpc, "VpcEndpointType": "Interface", "SubnetIds": [subnet],
+                       "ServiceName": format!("com.amazonaws.us-west-2.{service}"),
+                       "PrivateDnsEnabled": true}),
+            )["VpcEndpoint"]["VpcEndpointId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let sts = endpoint("sts");
+        endpoint("kms");
+        let scope = ctx.scope();
+        let later = ctx.clock.now() + time::Duration::hours(1);
+        let mut out = Wants::default();
+        store.read(|v| wants(v, config.clock(ctx.clock.now()), &mut out));
+        assert!(out.listeners.is_empty(), "pending endpoints serve nothing");
+        store.read(|v| wants(v, config.clock(later), &mut out));
+        let e = store
+            .read(|v| v.get::<vpce::VpcEndpoint>(&scope, &sts))
+            .unwrap();
+        let n = store
+            .read(|v| v.get::<eni::NetworkInterface>(&scope, &e.eni_ids[0]))
+            .unwrap();
+        let api = Want::Api {
+            scope: scope.clone(),
+            endpoint: sts.clone(),
+            service: "sts",
+        };
+        assert_eq!(out.listeners, vec![(Place::on(&scope, &n, 443), api)]);
+
+        let name = "sts.us-west-2.amazonaws.com";
+        let inside = Some((&scope, vpc.as_str()));
+        let clock = config.clock(later);
+        assert_eq!(
+            crate::dns::lookup_in(&store, clock, name, inside),
+            Answer::A(vec![std::net::Ipv4Addr::from(n.private_ip)])
+        );
+        assert_eq!(
+            crate::dns::lookup_in(&store, clock, name, None),
+            Answer::NxDomain
+        );
+        let other = (
+            Scope::new("123456789012", "us-west-2"),
+            "vpc-0000000000000000a",
+        );
+        assert_eq!(
+            crate::dns::lookup_in(&store, clock, name, Some((&other.0, other.1))),
+            Answer::NxDomain
+        );
+        call(
+            "ModifyVpcEndpoint",
+            json!({"VpcEndpointId": sts, "PrivateDnsEnabled": false}),
+        );
+        assert_eq!(
+            crate::dns::lookup_in(&store, clock, name, inside),
+            Answer::NxDomain
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::{eni, instances, vpc, vpce};
 use crate::dns::{Answer, Zone};
 use crate::Clock;
-use airlock_store::View;
+use airlock_store::{Scope, View};
 use std::net::Ipv4Addr;
 
 pub const ZONES: &[Zone] = &[
@@ -69,6 +69,53 @@ fn endpoint(v: &View<'_>, clock: Clock, name: &str) -> Answer {
         };
     }
     Answer::NxDomain
+}
+
+/// The private DNS of VPC `vpc`'s interface endpoints ([`crate::dns::VpcDnsFn`]): the name of
+/// an AWS service (`sts.us-west-2.amazonaws.com`; for a wildcard name such as
+/// `*.s3.us-west-2.amazonaws.com`, the names under it and the name itself) → the addresses of
+/// the available endpoint that has private DNS enabled for it. Any other name: public DNS.
+pub fn private_dns(
+    v: &View<'_>,
+    clock: Clock,
+    scope: &Scope,
+    vpc: &str,
+    name: &str,
+) -> Option<Answer> {
+    v.list_in::<vpce::VpcEndpoint>(scope, vpc)
+        .into_iter()
+        .filter(|e| e.private_dns_enabled && e.state(clock) == "available")
+        .find(|e| {
+            e.private_dns_name
+                .as_deref()
+                .is_some_and(|p| private_name_matches(p, name))
+        })
+        .map(|e| {
+            let ips: Vec<Ipv4Addr> = e
+                .eni_ids
+                .iter()
+                .filter_map(|id| v.get::<eni::NetworkInterface>(scope, id))
+                .map(|n| Ipv4Addr::from(n.private_ip))
+                .collect();
+            if ips.is_empty() {
+                Answer::NxDomain
+            } else {
+                Answer::A(ips)
+            }
+        })
+}
+
+/// Whether `name` is private DNS name `pattern` (`*.` standing for one or more labels, or none).
+fn private_name_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_prefix("*.") {
+        Some(base) => {
+            name == base
+                || name
+                    .strip_suffix(base)
+                    .is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+        }
+        None => name == pattern,
+    }
 }
 
 /// `ip-10-0-1-23.<region>.compute.internal` (`ip-...ec2.internal` in us-east-1) → the address,
@@ -155,6 +202,23 @@ fn public_name(v: &View<'_>, clock: Clock, name: &str) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_names_match_their_pattern() {
+        let s3 = "*.s3.us-west-2.amazonaws.com";
+        assert!(private_name_matches(s3, "s3.us-west-2.amazonaws.com"));
+        assert!(private_name_matches(
+            s3,
+            "bucket.s3.us-west-2.amazonaws.com"
+        ));
+        assert!(private_name_matches(s3, "a.b.s3.us-west-2.amazonaws.com"));
+        assert!(!private_name_matches(s3, "xs3.us-west-2.amazonaws.com"));
+        assert!(!private_name_matches(s3, ".s3.us-west-2.amazonaws.com"));
+        let sts = "sts.us-west-2.amazonaws.com";
+        assert!(private_name_matches(sts, sts));
+        assert!(!private_name_matches(sts, "x.sts.us-west-2.amazonaws.com"));
+        assert!(!private_name_matches(sts, "sts.us-east-1.amazonaws.com"));
+    }
 
     #[test]
     fn public_names() {

@@ -301,6 +301,8 @@ pub static SERVICE: Service = Service {
         preamble: "You are not authorized to perform this operation. ",
         ..crate::authz::Iam::new("ec2", "UnauthorizedOperation", 403)
     },
+    endpoints: &["ec2"],
+    vpc_dns: Some(dns::private_dns),
     ..Service::NOTHING
 };
 

@@ -171,6 +171,7 @@ pub static SERVICE: Service = Service {
         },
         ..crate::authz::Iam::new("elasticloadbalancing", "AccessDenied", 403)
     },
+    endpoints: &["elasticloadbalancing"],
     ..Service::NOTHING
 };
 

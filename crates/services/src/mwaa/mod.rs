@@ -74,6 +74,7 @@ pub static SERVICE: Service = Service {
         access,
         ..crate::authz::Iam::new("airflow", "AccessDeniedException", 403)
     },
+    endpoints: &["airflow.api", "airflow.env", "airflow.ops"],
     ..Service::NOTHING
 };
 

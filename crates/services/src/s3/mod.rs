@@ -128,6 +128,7 @@ pub static SERVICE: Service = Service {
         quote_resource: true,
         ..crate::authz::Iam::new("s3", "AccessDenied", 403)
     },
+    endpoints: &["s3"],
     ..Service::NOTHING
 };
 

@@ -8,6 +8,7 @@ mod dns;
 mod durability;
 mod ec2;
 mod elbv2;
+mod endpoints;
 mod iam_authz;
 mod iam_sts;
 mod instances;

@@ -84,6 +84,28 @@ impl VpcEndpoint {
         }
     }
 
+    /// The AWS service it connects to (`sts`, `airflow.env`), if it is one of AWS's.
+    pub fn aws_service(&self) -> Option<&str> {
+        self.service_name
+            .strip_prefix("com.amazonaws.")?
+            .strip_prefix(self.region.as_str())?
+            .strip_prefix('.')
+    }
+
+    /// The names its interfaces' certificate holds: the service's private DNS name (and, for a
+    /// wildcard, the name under it) and the endpoint's own names (`*.<base>`).
+    pub fn certificate_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(p) = &self.private_dns_name {
+            names.push(p.clone());
+            if let Some(base) = p.strip_prefix("*.") {
+                names.push(base.to_owned());
+            }
+        }
+        names.push(format!("*.{}", self.base_dns));
+        names
+    }
+
     /// The regional DNS name (all ENI addresses).
     pub fn regional_dns_name(&self) -> String {
         [&*self.id, "-", &self.dns_label, ".", &self.base_dns].concat()
