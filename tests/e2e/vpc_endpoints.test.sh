@@ -5,7 +5,10 @@
 # the unmodified AWS CLI talking to https://env.airflow.us-west-2.amazonaws.com and
 # https://sts.us-west-2.amazonaws.com over TLS it verifies with Airlock's CA. Then the endpoint's
 # policy (allow, explicit deny, reset), `aws:SourceVpce` and `aws:VpcSourceIp` in a user's
-# policy, the endpoint's security group and its private DNS setting.
+# policy, the endpoint's security group and its private DNS setting (off: the name is AWS's
+# public endpoint, reached through the internet gateway); then S3 from the bastion's subnet
+# through a gateway endpoint: its policy, a bucket policy on `aws:SourceVpce`, and the same
+# request through the internet once the route table is removed.
 #
 # The CLI must find those public names on this machine's loopback, where `ssh -L` listens: so
 # the script runs in a network and mount namespace of its own (`unshare --net --mount`, loopback
@@ -23,7 +26,9 @@ ip link set lo up
 . "$(dirname "$0")/lib.sh"
 
 cp /etc/hosts "$WORKDIR/hosts"
-printf '127.0.0.1 env.airflow.us-west-2.amazonaws.com\n127.0.0.2 sts.us-west-2.amazonaws.com\n' >>"$WORKDIR/hosts"
+BUCKET=airlock-gateway-data
+printf '127.0.0.1 env.airflow.us-west-2.amazonaws.com\n127.0.0.2 sts.us-west-2.amazonaws.com\n127.0.0.3 %s.s3.us-west-2.amazonaws.com\n' \
+    "$BUCKET" >>"$WORKDIR/hosts"
 mount --bind "$WORKDIR/hosts" /etc/hosts
 
 start_server --time-scale 0.002
@@ -75,16 +80,15 @@ check_match "the endpoint has one address in each subnet" '^10\.192\.2[01]\.[0-9
 wait_listening() { grep -c 'listener=Api' "$SERVER_LOG" | grep -qx 4; }
 poll_until "the endpoints' API listeners start (two interfaces each)" 50 0.2 wait_listening
 
-# Outside the VPC the service names are not the endpoint's: Airlock's DNS has no private answer
-# for a query from the host.
+# Outside the VPC the service's name is AWS's public endpoint, not the endpoint's addresses.
 run dig @127.0.0.1 -p "$DNS_PORT" +short env.airflow.us-west-2.amazonaws.com
-check_eq "from the host, env.airflow.us-west-2.amazonaws.com has no private address" "" "$OUT"
+check_eq "from the host, env.airflow.us-west-2.amazonaws.com is AWS's public endpoint address" 127.255.255.254 "$OUT"
 
 # The tunnel: the bastion resolves the services' names inside its VPC.
 wait_port() { for _ in $(seq 50); do (echo >"/dev/tcp/$1/443") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 tunnel() {
     ssh "${SSH_OPTS[@]}" -i "$KEY" -N -L 127.0.0.1:443:env.airflow.us-west-2.amazonaws.com:443 \
-        -L 127.0.0.2:443:sts.us-west-2.amazonaws.com:443 "ec2-user@$IP" &
+        -L 127.0.0.2:443:sts.us-west-2.amazonaws.com:443 -L 127.0.0.3:443:s3.us-west-2.amazonaws.com:443 "ec2-user@$IP" &
     SSH_L=$!
     check "ssh -N -L to the services' names starts" wait_port 127.0.0.1
 }
@@ -154,14 +158,41 @@ check "without the endpoint group's rule the call cannot connect" test "$RC" -ne
 q ec2 authorize-security-group-ingress --group-id "$ESG" --ip-permissions "IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{GroupId=$BSG}]" >/dev/null
 through expect_ok "with the rule back it does" mwaa create-cli-token --name MyAirflowEnvironment
 
-# Private DNS off: the bastion's resolver no longer answers the service's name with the
-# endpoint, so the forward fails; the endpoint's own DNS name still resolves.
+# Private DNS off: the bastion's resolver answers the service's name as public DNS does, with
+# AWS's public endpoint, which the bastion's public subnet reaches through its internet gateway:
+# the call works, and neither the endpoint's policy nor aws:SourceVpce applies any more.
+q ec2 modify-vpc-endpoint --vpc-endpoint-id "$VPCE" --policy-document \
+    '{"Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}' >/dev/null
+through expect_error "(the endpoint's policy now denies everything)" AccessDeniedException mwaa create-cli-token --name MyAirflowEnvironment
 q ec2 modify-vpc-endpoint --vpc-endpoint-id "$VPCE" --no-private-dns-enabled >/dev/null
-through awsrun mwaa create-cli-token --name MyAirflowEnvironment --cli-connect-timeout 5 --cli-read-timeout 5
-check "with private DNS disabled the service's name does not reach the endpoint" test "$RC" -ne 0
+through expect_ok "with private DNS disabled the call goes to AWS's public endpoint" mwaa create-cli-token --name MyAirflowEnvironment
+q iam put-user-policy --user-name vera --policy-name through-the-endpoint --policy-document "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"airflow:CreateCliToken\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"aws:SourceVpce\":\"$VPCE\"}}}]}" >/dev/null
+vera through expect_error "... where vera's aws:SourceVpce condition no longer holds" AccessDeniedException mwaa create-cli-token --name MyAirflowEnvironment
 NAME=$(q ec2 describe-vpc-endpoints --vpc-endpoint-ids "$VPCE" --query 'VpcEndpoints[0].DnsEntries[0].DnsName')
-check_eq "the endpoint's regional DNS name resolves to its addresses" "$ENDPOINT_IPS" \
+check_eq "the endpoint's regional DNS name still resolves to its addresses" "$ENDPOINT_IPS" \
     "$(dig @127.0.0.1 -p "$DNS_PORT" +short "$NAME" | sort | tr '\n' ' ')"
+
+# A gateway endpoint for S3 on the bastion's route table: S3 requests from that subnet come
+# through it (aws:SourceVpce), and its policy applies to them.
+q s3api create-bucket --bucket "$BUCKET" --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+q iam put-user-policy --user-name vera --policy-name s3 --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}' >/dev/null
+GATEWAY=$(q ec2 create-vpc-endpoint --vpc-id "$VPC" --vpc-endpoint-type Gateway --service-name com.amazonaws.us-west-2.s3 \
+    --route-table-ids "$PRT" --policy-document \
+    '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"},{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}' \
+    --query VpcEndpoint.VpcEndpointId)
+echo data >"$WORKDIR/data.txt"
+q s3api put-object --bucket "$BUCKET" --key k --body "$WORKDIR/data.txt" >/dev/null
+q s3api put-bucket-policy --bucket "$BUCKET" --policy "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"arn:aws:iam::$ACCOUNT:user/vera\"},\"Action\":\"s3:*\",\"Resource\":[\"arn:aws:s3:::$BUCKET\",\"arn:aws:s3:::$BUCKET/*\"],\"Condition\":{\"StringNotEquals\":{\"aws:SourceVpce\":\"$GATEWAY\"}}}]}" >/dev/null
+vera expect_error "vera outside the VPC: the bucket policy wants the gateway endpoint" AccessDenied s3api get-object --bucket "$BUCKET" --key k "$WORKDIR/out.txt"
+check_contains "... an explicit deny in a resource-based policy" "with an explicit deny in a resource-based policy" "$ERR"
+vera through expect_ok "vera from the bastion's subnet, through the gateway endpoint" s3api get-object --bucket "$BUCKET" --key k "$WORKDIR/out.txt"
+check_eq "... reads the object (https://$BUCKET.s3.us-west-2.amazonaws.com)" data "$(cat "$WORKDIR/out.txt" 2>/dev/null)"
+vera through expect_error "the gateway endpoint's policy denies PutObject" AccessDenied s3api put-object --bucket "$BUCKET" --key k2 --body "$WORKDIR/data.txt"
+check_contains "... in AWS's words" "with an explicit deny in a VPC endpoint policy" "$ERR"
+q ec2 modify-vpc-endpoint --vpc-endpoint-id "$GATEWAY" --remove-route-table-ids "$PRT" >/dev/null
+vera through expect_error "with the route table removed, the request comes through the internet" AccessDenied s3api get-object --bucket "$BUCKET" --key k "$WORKDIR/out.txt"
+check_contains "... and the bucket policy refuses it" "with an explicit deny in a resource-based policy" "$ERR"
 kill "$SSH_L" 2>/dev/null || true
 
 finish

@@ -11,11 +11,14 @@
 //! - accepts user `ec2-user` with the public key of the instance's key pair (the `KeyPair` record
 //!   of the instance's `KeyName`, read at each attempt), and nothing else: other users, other
 //!   keys, passwords and keyboard-interactive get "Permission denied (publickey)";
-//! - opens `direct-tcpip` channels from the instance's interface: a name is resolved with
-//!   Airlock's DNS view ([`airlock_services::dns::lookup`], CNAMEs followed); an address in the
-//!   instance's VPC is reached through the fabric from the instance's interface (so the target's
-//!   security groups see the bastion's groups, as on AWS), a public address (`127.255.0.0/16`)
-//!   directly; anything else is refused;
+//! - opens `direct-tcpip` channels from the instance's interface: a name is resolved as the
+//!   instance's VPC resolves it ([`airlock_services::dns::lookup_in`]: its interface endpoints'
+//!   private DNS, then Airlock's DNS view, CNAMEs followed); an address in the instance's VPC is
+//!   reached through the fabric from the instance's interface (so the target's security groups
+//!   see the bastion's groups, as on AWS), AWS's public endpoints (`sts.us-west-2.amazonaws.com`
+//!   and the like, on 443) in-process ([`crate::api::Aws`], when the subnet reaches the internet
+//!   or a gateway endpoint), another public address (`127.255.0.0/16`) directly; anything else
+//!   is refused;
 //! - answers a `session` channel's shell or exec request with one line saying there is no shell,
 //!   exit status 0, and closes it.
 //!
@@ -23,6 +26,7 @@
 //! forwarded connections inside them.
 
 use crate::accept;
+use crate::api::{Aws, Io};
 use crate::fabric::{self, connect_from};
 use crate::source::Source;
 use airlock_services::dns::{self, Answer};
@@ -168,6 +172,7 @@ pub async fn serve(
     scope: Scope,
     instance: String,
     key: PrivateKey,
+    aws: Option<Aws>,
 ) {
     let config = Arc::new(server_config(key));
     accept::serve(listener, accept::UNLIMITED, admit, |stream, peer| {
@@ -176,6 +181,7 @@ pub async fn serve(
             source: source.clone(),
             scope: scope.clone(),
             instance: instance.clone(),
+            aws: aws.clone(),
             peer,
             authenticated: authenticated.clone(),
             forwards: JoinSet::new(),
@@ -219,6 +225,8 @@ struct Connection {
     source: Arc<Source>,
     scope: Scope,
     instance: String,
+    /// AWS's public endpoints, if the server serves them.
+    aws: Option<Aws>,
     peer: SocketAddr,
     authenticated: Arc<AtomicBool>,
     /// Forwarded connections: they end with the SSH connection (the handler is dropped).
@@ -370,9 +378,11 @@ impl russh::server::Handler for Connection {
         let source = self.source.clone();
         let scope = self.scope.clone();
         let instance = self.instance.clone();
+        let aws = self.aws.clone();
         let target = host_to_connect.to_owned();
         self.forwards.spawn(async move {
-            match connect(&source, &scope, &instance, &target, port_to_connect).await {
+            let to = (target.as_str(), port_to_connect);
+            match connect(&source, aws.as_ref(), &scope, &instance, to).await {
                 Ok(mut tcp) => {
                     reply.accept().await;
                     let mut stream = channel.into_stream();
@@ -422,14 +432,16 @@ pub fn resolve(
     None
 }
 
-/// Opens the connection a `direct-tcpip` channel asks for, from the instance's interface.
+/// Opens the connection a `direct-tcpip` channel asks for (`to`: host and port), from the
+/// instance's interface: into the fabric, to a public address, or to AWS's public endpoints
+/// (`aws`).
 pub async fn connect(
-    source: &Source,
+    source: &Arc<Source>,
+    aws: Option<&Aws>,
     scope: &Scope,
     instance: &str,
-    target: &str,
-    port: u32,
-) -> Result<TcpStream, ChannelOpenFailure> {
+    (target, port): (&str, u32),
+) -> Result<Box<dyn Io>, ChannelOpenFailure> {
     let port = u16::try_from(port)
         .ok()
         .filter(|p| *p != 0)
@@ -452,7 +464,15 @@ pub async fn connect(
                 continue;
             }
             if let Ok(s) = connect_from(source, scope, &eni, ip, port).await {
-                return Ok(s);
+                return Ok(Box::new(s));
+            }
+        } else if ip == model::AWS_PUBLIC && port == 443 {
+            // AWS's public endpoints: through the internet, or a gateway endpoint.
+            let out = store.read(|v| model::lets_out(v, scope, &eni.groups, raw, &[], port));
+            let arrival = store.read(|v| model::to_aws(v, scope, &eni));
+            failure = ChannelOpenFailure::ConnectFailed;
+            if let (true, Some(aws), Some(arrival)) = (out, aws, arrival) {
+                return Ok(Box::new(aws.connect(source, arrival)));
             }
         } else if fabric::is_public(ip) {
             let out = store.read(|v| model::lets_out(v, scope, &eni.groups, raw, &[], port));
@@ -463,7 +483,7 @@ pub async fn connect(
             let addr = SocketAddr::V4(SocketAddrV4::new(ip, fabric::port(port)));
             if let Ok(s) = TcpStream::connect(addr).await {
                 let _ = s.set_nodelay(true);
-                return Ok(s);
+                return Ok(Box::new(s));
             }
         }
     }

@@ -185,9 +185,15 @@ fn start(
             |stream, _| async move { drop(stream) },
         )),
         Want::Ssh { scope, instance } => match key {
-            Some(key) => tokio::spawn(bastion::serve(
-                listener, admit, source, scope, instance, key,
-            )),
+            Some(key) => {
+                let aws = handler.map(|h| api::Aws {
+                    ca: ca.clone(),
+                    handler: h.clone(),
+                });
+                tokio::spawn(bastion::serve(
+                    listener, admit, source, scope, instance, key, aws,
+                ))
+            }
             None => tokio::spawn(async {}),
         },
         Want::Lb {

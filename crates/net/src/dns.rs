@@ -725,7 +725,16 @@ mod tests {
         let m = reply(&s, &packet("example.com.", RecordType::A));
         assert_eq!(m.metadata.response_code, ResponseCode::Refused);
         assert!(!m.metadata.authoritative);
+        // Under amazonaws.com, a name no zone of a service holds does not exist (AWS's public
+        // endpoints are names of that zone).
         let m = reply(&s, &packet("notvpce.amazonaws.com.", RecordType::A));
+        assert_eq!(m.metadata.response_code, ResponseCode::NXDomain);
+        assert_eq!(m.authorities[0].name.to_ascii(), "amazonaws.com.");
+        let m = reply(&s, &packet("sts.us-west-2.amazonaws.com.", RecordType::A));
+        assert!(
+            matches!(&m.answers[0].data, RData::A(a) if a.0 == std::net::Ipv4Addr::new(127, 255, 255, 254))
+        );
+        let m = reply(&s, &packet("amazonaws.com.example.", RecordType::A));
         assert_eq!(m.metadata.response_code, ResponseCode::Refused);
         let m = reply(&s, &packet("vpce.amazonaws.com.", RecordType::AXFR));
         assert_eq!(m.metadata.response_code, ResponseCode::Refused);

@@ -13,7 +13,7 @@
 //! - A failed accept (out of file descriptors) backs off like the data plane's listeners.
 //! - `stop` (the shutdown signal) stops accepting, lets requests in flight finish, and waits.
 
-use airlock_services::authz::Through;
+use airlock_services::authz::Arrival;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
@@ -177,9 +177,9 @@ fn builder(limits: Limits) -> Arc<Builder<TokioExecutor>> {
     Arc::new(builder)
 }
 
-/// What serves `app` on the interface endpoints' decrypted connections (see
-/// [`airlock_net::api`]): the same HTTP settings as the API port, and each request carries the
-/// endpoint it came through ([`Through`]) instead of a client address.
+/// What serves `app` on the decrypted connections of interface endpoints and of AWS's public
+/// endpoints (see [`airlock_net::api`]): the same HTTP settings as the API port, and each request
+/// carries how it came ([`Arrival`]) instead of a client address.
 pub fn endpoint_handler<S>(app: S, limits: Limits) -> airlock_net::api::Handler
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>
@@ -190,13 +190,13 @@ where
     S::Future: Send + 'static,
 {
     let builder = builder(limits);
-    Arc::new(move |stream, through: Through| {
+    Arc::new(move |stream, arrival: Arrival| {
         let app = app.clone();
         let builder = builder.clone();
         Box::pin(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let mut req = req.map(Body::new);
-                req.extensions_mut().insert(through.clone());
+                req.extensions_mut().insert(arrival.clone());
                 app.clone().oneshot(req)
             });
             if let Err(e) = builder

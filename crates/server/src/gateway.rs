@@ -9,7 +9,7 @@ use airlock_protocol::classify::{
 };
 use airlock_protocol::envelope::{self, Response as Wire};
 use airlock_protocol::{query, sigv4, ApiError, HttpRequest};
-use airlock_services::authz::{Mode, Origin, Through};
+use airlock_services::authz::{Arrival, Mode, Origin};
 use airlock_services::{ids, Body, Ctx};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -257,9 +257,9 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let form_ok = form.as_ref().map(Vec::as_slice).unwrap_or(&[]);
 
     // Through an interface endpoint, the host is the endpoint's service.
-    let endpoint = parts.extensions.get::<Through>().cloned();
-    let front_end = endpoint
-        .as_ref()
+    let arrival = parts.extensions.get::<Arrival>();
+    let front_end = arrival
+        .and_then(|a| a.endpoint.as_ref())
         .and_then(|t| airlock_model::all().iter().find(|m| m.name == t.service));
     let target = match front_end {
         Some(model) => Some(classify_at(model, &http, form_ok)),
@@ -311,13 +311,16 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             OffsetDateTime::now_utc(),
         )?;
         let form = form.as_ref().map_err(Clone::clone)?;
-        let origin = Origin {
-            source_ip: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-            secure: endpoint.is_some(),
-            endpoint,
+        let origin = match arrival {
+            Some(a) => a.origin(target.model.name),
+            None => Origin {
+                source_ip: parts
+                    .extensions
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip()),
+                secure: false,
+                endpoint: None,
+            },
         };
         run(
             &state,

@@ -30,7 +30,7 @@ pub const DEFAULT_SECRET: &str = "test";
 
 /// Every region of AWS's partitions, as botocore's `endpoints.json` lists them (aws, aws-cn,
 /// aws-us-gov, the ISO partitions, aws-eusc). A request signed for any other region is refused.
-const REGIONS: &[&str] = &[
+pub const REGIONS: &[&str] = &[
     "af-south-1",
     "ap-east-1",
     "ap-east-2",

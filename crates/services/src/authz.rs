@@ -151,7 +151,39 @@ pub struct Origin {
     pub endpoint: Option<Through>,
 }
 
-/// An interface endpoint a request came through.
+/// How a request reached AWS other than on the API port: what the server's endpoint handler
+/// puts on each request of such a connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arrival {
+    /// The interface endpoint it came through: only its service's requests are served.
+    pub endpoint: Option<Through>,
+    /// From inside a VPC to AWS's public endpoints: the gateway endpoints on the subnet's route
+    /// table, each applying to its service's requests.
+    pub gateways: Vec<Through>,
+    /// The address the internet sees (`aws:SourceIp`), if any.
+    pub source_ip: Option<IpAddr>,
+}
+
+impl Arrival {
+    /// Where a request for `service` (a botocore name) came from.
+    pub fn origin(&self, service: &str) -> Origin {
+        let endpoint = self
+            .endpoint
+            .clone()
+            .or_else(|| self.gateways.iter().find(|g| g.service == service).cloned());
+        Origin {
+            source_ip: if endpoint.is_some() {
+                None
+            } else {
+                self.source_ip
+            },
+            secure: true,
+            endpoint,
+        }
+    }
+}
+
+/// A VPC endpoint (interface, or gateway) a request came through.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Through {
     /// The endpoint's scope (its owner's account and region) and id (`aws:SourceVpce`).

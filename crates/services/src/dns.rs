@@ -118,7 +118,12 @@ mod tests {
             Some("elb.eu-west-1.amazonaws.com")
         );
         assert_eq!(zone_name("example.com"), None);
-        assert_eq!(zone_name("notairflow.amazonaws.com"), None);
+        assert_eq!(zone_name("notairflow.amazonaws.com"), Some("amazonaws.com"));
+        assert_eq!(
+            zone_name("sts.us-west-2.amazonaws.com"),
+            Some("amazonaws.com")
+        );
+        assert_eq!(zone_name("amazonaws.com.example"), None);
     }
 
     fn zone_name(name: &str) -> Option<&'static str> {

@@ -1,12 +1,16 @@
 //! EC2's names in DNS: interface endpoints' names, instances' private and public names.
 
-use super::{eni, instances, vpc, vpce};
+use super::{eni, fabric, instances, vpc, vpce};
 use crate::dns::{Answer, Zone};
 use crate::Clock;
 use airlock_store::{Scope, View};
 use std::net::Ipv4Addr;
 
 pub const ZONES: &[Zone] = &[
+    Zone {
+        name: "amazonaws.com",
+        answer: public_service,
+    },
     Zone {
         name: "vpce.amazonaws.com",
         answer: endpoint,
@@ -118,6 +122,41 @@ fn private_name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
+/// AWS's public endpoints (`sts.us-west-2.amazonaws.com`, `<bucket>.s3.us-west-2.amazonaws.com`,
+/// `iam.amazonaws.com`) of the services Airlock runs → [`fabric::AWS_PUBLIC`], where a VPC
+/// reaches them; other names under `amazonaws.com` that no other zone holds do not exist.
+fn public_service(_: &View<'_>, _: Clock, name: &str) -> Answer {
+    if is_public_service_name(name) {
+        Answer::A(vec![fabric::AWS_PUBLIC])
+    } else {
+        Answer::NxDomain
+    }
+}
+
+/// Whether `name` is a public endpoint name of a service Airlock runs: the name of an endpoint
+/// service of AWS's (its private DNS name) in one of AWS's regions, or a global endpoint.
+pub fn is_public_service_name(name: &str) -> bool {
+    const GLOBAL: &[&str] = &[
+        "iam.amazonaws.com",
+        "sts.amazonaws.com",
+        "*.s3.amazonaws.com",
+    ];
+    if GLOBAL.iter().any(|p| private_name_matches(p, name)) {
+        return true;
+    }
+    let Some(region) = name
+        .strip_suffix(".amazonaws.com")
+        .and_then(|rest| rest.rsplit('.').next())
+        .filter(|r| crate::auth::REGIONS.contains(r))
+    else {
+        return false;
+    };
+    vpce::AWS_SERVICES.iter().any(|(short, pattern, _)| {
+        crate::service::serving(short).is_some()
+            && private_name_matches(&pattern.replace("{r}", region), name)
+    })
+}
+
 /// `ip-10-0-1-23.<region>.compute.internal` (`ip-...ec2.internal` in us-east-1) → the address,
 /// while an interface holds it.
 fn private_name(v: &View<'_>, _: Clock, name: &str) -> Answer {
@@ -218,6 +257,32 @@ mod tests {
         assert!(private_name_matches(sts, sts));
         assert!(!private_name_matches(sts, "x.sts.us-west-2.amazonaws.com"));
         assert!(!private_name_matches(sts, "sts.us-east-1.amazonaws.com"));
+    }
+
+    #[test]
+    fn aws_public_endpoint_names() {
+        for name in [
+            "sts.us-west-2.amazonaws.com",
+            "env.airflow.eu-west-1.amazonaws.com",
+            "s3.us-east-1.amazonaws.com",
+            "my-bucket.s3.us-west-2.amazonaws.com",
+            "elasticloadbalancing.us-west-2.amazonaws.com",
+            "iam.amazonaws.com",
+            "sts.amazonaws.com",
+            "s3.amazonaws.com",
+            "b.s3.amazonaws.com",
+        ] {
+            assert!(is_public_service_name(name), "{name}");
+        }
+        for name in [
+            "kms.us-west-2.amazonaws.com",
+            "sts.xx-fake-1.amazonaws.com",
+            "x.sts.us-west-2.amazonaws.com",
+            "amazonaws.com",
+            "us-west-2.amazonaws.com",
+        ] {
+            assert!(!is_public_service_name(name), "{name}");
+        }
     }
 
     #[test]

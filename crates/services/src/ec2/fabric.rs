@@ -13,7 +13,8 @@
 //! kept in a global record, so every VPC of every account and region has its own loopback /16.
 
 use super::cidr::{self, Cidr};
-use super::{eni, igw, routes, sg, vpc};
+use super::{eni, igw, routes, sg, vpc, vpce};
+use crate::authz::{Arrival, Through};
 use crate::dataplane::Place;
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Store, View};
@@ -51,6 +52,50 @@ pub fn from_loopback(slot: u8, vpc_base: Ipv4Addr, loopback: Ipv4Addr) -> Option
 pub fn slot_of(addr: Ipv4Addr) -> Option<u8> {
     let o = addr.octets();
     (o[0] == 127 && o[1] != 0).then_some(o[1])
+}
+
+/// AWS's public service endpoints (`sts.us-west-2.amazonaws.com`, `s3.us-west-2.amazonaws.com`,
+/// ...) as a VPC reaches them: one public address, never handed to an instance or NAT gateway.
+pub const AWS_PUBLIC: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 254);
+
+/// What AWS's public endpoints know of a connection from interface `n` (TCP to [`AWS_PUBLIC`]
+/// on 443): `None` if its subnet reaches neither the internet nor a gateway endpoint; otherwise
+/// the gateway endpoints on its route table (each for its service's requests, which then carry
+/// it as `aws:SourceVpce`) and the address the internet sees (`aws:SourceIp`).
+pub fn to_aws(v: &View<'_>, scope: &Scope, n: &eni::NetworkInterface) -> Option<Arrival> {
+    let table = table_of(v, scope, &n.vpc_id, &n.subnet_id);
+    let vpc_source_ip = Some(Ipv4Addr::from(n.private_ip));
+    let gateways: Vec<Through> = table
+        .iter()
+        .flat_map(|t| {
+            v.list_in::<vpce::VpcEndpoint>(scope, &n.vpc_id)
+                .into_iter()
+                .filter(|e| e.endpoint_type == "Gateway" && e.route_table_ids.contains(&t.id))
+                .filter_map(|e| {
+                    let service = crate::service::serving(e.aws_service()?)?.name;
+                    Some(Through {
+                        scope: scope.clone(),
+                        endpoint: e.id.clone(),
+                        vpc: n.vpc_id.clone(),
+                        vpc_source_ip,
+                        service,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if gateways.is_empty() && !reaches_internet(v, scope, &n.vpc_id, &n.subnet_id) {
+        return None;
+    }
+    Some(Arrival {
+        endpoint: None,
+        gateways,
+        source_ip: n
+            .public_ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+            .map(IpAddr::V4),
+    })
 }
 
 pub fn is_public(addr: Ipv4Addr) -> bool {
@@ -294,21 +339,31 @@ pub fn allows(
 
 /// Whether subnet `subnet_id` of `vpc_id` routes to an internet gateway attached to the VPC
 /// (without one, a public address there is unreachable, as on AWS).
-fn reaches_internet(v: &View<'_>, scope: &Scope, vpc_id: &str, subnet_id: &str) -> bool {
+/// The route table of subnet `subnet_id`: its explicit association, else the VPC's main table.
+fn table_of(
+    v: &View<'_>,
+    scope: &Scope,
+    vpc_id: &str,
+    subnet_id: &str,
+) -> Option<Arc<routes::RouteTable>> {
     let tables: Vec<_> = v
         .list::<routes::RouteTable>(scope)
         .into_iter()
         .filter(|t| t.vpc_id == vpc_id)
         .collect();
-    let table = tables
+    tables
         .iter()
         .find(|t| {
             t.associations
                 .iter()
                 .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
         })
-        .or_else(|| tables.iter().find(|t| t.is_main()));
-    table.is_some_and(|t| {
+        .or_else(|| tables.iter().find(|t| t.is_main()))
+        .cloned()
+}
+
+fn reaches_internet(v: &View<'_>, scope: &Scope, vpc_id: &str, subnet_id: &str) -> bool {
+    table_of(v, scope, vpc_id, subnet_id).is_some_and(|t| {
         t.routes.iter().any(|r| {
             r.gateway_id
                 .as_deref()
@@ -439,6 +494,103 @@ mod tests {
         assert!(!admitted_now(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)));
         let other_port = crate::dataplane::Place::on(&scope, &server, 80);
         assert!(!store.read(|v| admitted(v, &other_port, loopback(&client))));
+    }
+
+    /// An interface reaches AWS's public endpoints through its subnet's internet gateway or a
+    /// gateway endpoint on its route table (which then applies to its service's requests).
+    #[test]
+    fn aws_is_reached_through_the_internet_or_a_gateway_endpoint() {
+        use crate::auth::test_support::{ctx_as, root_principal, store};
+        use serde_json::json;
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let call = |op: &str, input: serde_json::Value| {
+            crate::call(&ctx, "ec2", op, &input)
+                .expect("implemented")
+                .expect("succeeds")
+                .to_value()
+        };
+        let id = |v: &serde_json::Value, path: &[&str]| {
+            path.iter()
+                .fold(v, |v, k| &v[k])
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let vpc = id(
+            &call("CreateVpc", json!({"CidrBlock": "10.1.0.0/16"})),
+            &["Vpc", "VpcId"],
+        );
+        let subnet = id(
+            &call(
+                "CreateSubnet",
+                json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24"}),
+            ),
+            &["Subnet", "SubnetId"],
+        );
+        let n = id(
+            &call("CreateNetworkInterface", json!({"SubnetId": subnet})),
+            &["NetworkInterface", "NetworkInterfaceId"],
+        );
+        let scope = ctx.scope();
+        let n = store
+            .read(|v| v.get::<eni::NetworkInterface>(&scope, &n))
+            .unwrap();
+        let arrival = || store.read(|v| to_aws(v, &scope, &n));
+        assert_eq!(arrival(), None, "a private subnet without a way out");
+        let table = id(
+            &call("CreateRouteTable", json!({"VpcId": vpc})),
+            &["RouteTable", "RouteTableId"],
+        );
+        call(
+            "AssociateRouteTable",
+            json!({"RouteTableId": table, "SubnetId": subnet}),
+        );
+        let gateway = id(
+            &call(
+                "CreateVpcEndpoint",
+                json!({"VpcId": vpc, "VpcEndpointType": "Gateway", "RouteTableIds": [table],
+                       "ServiceName": "com.amazonaws.us-west-2.s3"}),
+            ),
+            &["VpcEndpoint", "VpcEndpointId"],
+        );
+        let a = arrival().expect("S3 through the gateway endpoint");
+        assert_eq!(a.gateways.len(), 1);
+        assert_eq!(
+            (a.gateways[0].endpoint.as_str(), a.gateways[0].service),
+            (gateway.as_str(), "s3")
+        );
+        assert_eq!(
+            a.gateways[0].vpc_source_ip,
+            Some(Ipv4Addr::from(n.private_ip))
+        );
+        let origin = a.origin("s3");
+        assert_eq!(
+            origin.endpoint.as_ref().map(|t| t.endpoint.as_str()),
+            Some(gateway.as_str())
+        );
+        assert_eq!(origin.source_ip, None);
+        assert_eq!(a.origin("sts").endpoint, None, "another service's requests");
+        call(
+            "ModifyVpcEndpoint",
+            json!({"VpcEndpointId": gateway, "RemoveRouteTableIds": [table]}),
+        );
+        assert_eq!(arrival(), None);
+        let igw = id(
+            &call("CreateInternetGateway", json!({})),
+            &["InternetGateway", "InternetGatewayId"],
+        );
+        call(
+            "AttachInternetGateway",
+            json!({"InternetGatewayId": igw, "VpcId": vpc}),
+        );
+        call(
+            "CreateRoute",
+            json!({"RouteTableId": table, "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": igw}),
+        );
+        let a = arrival().expect("through the internet gateway");
+        assert!(a.gateways.is_empty() && a.endpoint.is_none());
     }
 
     #[test]

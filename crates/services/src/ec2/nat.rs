@@ -58,7 +58,9 @@ fn pool_scope() -> Scope {
 pub fn take_public_ip(tx: &mut Tx<'_>, owner: &str) -> ApiResult<String> {
     let pool = Cidr::parse(PUBLIC_POOL).expect("valid pool");
     for _ in 0..64 {
-        let ip = pool.base + 1 + rand::random::<u32>() % (pool.size() as u32 - 2);
+        // Neither the network's nor the broadcast address, nor AWS's public endpoints' (the
+        // pool's last usable address).
+        let ip = pool.base + 1 + rand::random::<u32>() % (pool.size() as u32 - 3);
         let s = cidr::ip_str(ip);
         if tx.get::<PublicIp>(&pool_scope(), &s).is_none() {
             tx.put(

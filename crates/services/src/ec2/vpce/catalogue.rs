@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 /// AWS services offered as endpoint services in every region: (suffix, private DNS name pattern
 /// with `{r}` for the region, types).
-const AWS_SERVICES: &[(&str, &str, &[&str])] = &[
+pub(crate) const AWS_SERVICES: &[(&str, &str, &[&str])] = &[
     ("acm", "acm.{r}.amazonaws.com", &["Interface"]),
     (
         "airflow.api",
