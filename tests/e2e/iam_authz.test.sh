@@ -253,6 +253,20 @@ expect_ok "... with InvokeRestApi on every role of the environment" iam put-user
 vera expect_ok "vera (User): invoke-rest-api POST a DAG run" \
     mwaa invoke-rest-api --name authz-env --path /dags/tutorial/dagRuns --method POST --body '{}'
 
+# --- resource tags and EC2's resources -------------------------------------------------------------
+q iam put-user-policy --user-name vera --policy-name by-tag --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"airflow:GetEnvironment","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"data"}}},{"Effect":"Allow","Action":"ec2:CreateSubnet","Resource":"arn:aws:ec2:*:*:subnet/*"},{"Effect":"Allow","Action":["ec2:CreateSubnet","ec2:DeleteVpc"],"Resource":"arn:aws:ec2:*:*:vpc/*","Condition":{"StringEquals":{"ec2:ResourceTag/team":"data"}}},{"Effect":"Allow","Action":"ec2:CreateVpc","Resource":"*"}]}'
+vera expect_error "aws:ResourceTag: an untagged environment" AccessDeniedException mwaa get-environment --name authz-env
+q mwaa tag-resource --resource-arn "arn:aws:airflow:us-west-2:$ACCOUNT:environment/authz-env" --tags team=data >/dev/null
+vera expect_ok "aws:ResourceTag: once tagged team=data" mwaa get-environment --name authz-env
+TAGGED=$(vera q ec2 create-vpc --cidr-block 10.60.0.0/16 --tag-specifications 'ResourceType=vpc,Tags=[{Key=team,Value=data}]' --query Vpc.VpcId)
+PLAIN=$(vera q ec2 create-vpc --cidr-block 10.61.0.0/16 --query Vpc.VpcId)
+vera expect_ok "ec2:ResourceTag: a subnet in the VPC tagged team=data" ec2 create-subnet --vpc-id "$TAGGED" --cidr-block 10.60.1.0/24
+vera expect_error "... not in the untagged one" UnauthorizedOperation ec2 create-subnet --vpc-id "$PLAIN" --cidr-block 10.61.1.0/24
+check_contains "... EC2 names the VPC it refused" \
+    "is not authorized to perform: ec2:CreateSubnet on resource: arn:aws:ec2:us-west-2:$ACCOUNT:vpc/$PLAIN because no identity-based policy allows the ec2:CreateSubnet action" "$ERR"
+vera expect_error "ec2:DeleteVpc of the untagged VPC" UnauthorizedOperation ec2 delete-vpc --vpc-id "$PLAIN"
+
 # --- --iam log and --iam off ----------------------------------------------------------------------
 # as_new_user NAME CMD...: creates user NAME with a key (and no policies) and runs CMD with it.
 as_new_user() {

@@ -83,6 +83,9 @@ pub struct Call<'a> {
     pub prefix: &'static str,
     pub op: &'a str,
     pub input: &'a Value,
+    /// Whether a policy that bears on the request reads a resource's tags
+    /// (`aws:ResourceTag/…`): only then need [`Access::tags`] be looked up.
+    pub wants_tags: bool,
 }
 
 impl Call<'_> {
@@ -128,6 +131,9 @@ pub struct Access {
     pub resources: Vec<String>,
     /// The resource's own policy (a role's trust policy for `sts:AssumeRole`).
     pub resource_policy: Option<String>,
+    /// The resource's tags (`aws:ResourceTag/<key>` and `<prefix>:ResourceTag/<key>`), when
+    /// the service knows them and [`Call::wants_tags`].
+    pub tags: Vec<(String, String)>,
 }
 
 impl Access {
@@ -136,6 +142,7 @@ impl Access {
             action: action.into(),
             resources: vec![resource.into()],
             resource_policy: None,
+            tags: Vec::new(),
         }
     }
 }
@@ -210,17 +217,22 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     if endpoint.is_none() && is_root(ctx) {
         return Ok(());
     }
+    let subject = subject(ctx);
     let call = Call {
         ctx,
         prefix: iam.prefix,
         op,
         input,
+        wants_tags: subject
+            .wanted
+            .iter()
+            .chain(endpoint.iter().flat_map(|e| e.keys()))
+            .any(|k| k.contains(":resourcetag/")),
     };
     let needs = (iam.access)(&call);
     if needs.is_empty() {
         return Ok(());
     }
-    let subject = subject(ctx);
     let resource_policies: Vec<Option<Arc<Policy>>> = needs
         .iter()
         .map(|n| n.resource_policy.as_deref().map(parsed))
@@ -232,7 +244,14 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     );
     for (need, resource_policy) in needs.iter().zip(&resource_policies) {
         let policies = subject.policies(resource_policy.as_deref(), endpoint.as_deref());
-        if let Err((resource, denial)) = check(&subject, &context, need, &policies) {
+        let tagged;
+        let context = if need.tags.is_empty() {
+            &context
+        } else {
+            tagged = with_resource_tags(&context, iam.prefix, &need.tags);
+            &tagged
+        };
+        if let Err((resource, denial)) = check(&subject, context, need, &policies) {
             return Err(refusal(
                 iam,
                 &ctx.principal.arn,
@@ -277,6 +296,17 @@ pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static s
         Mode::Log => allowed.or(Some(ROLES[0])),
         _ => allowed,
     }
+}
+
+/// `context` with a resource's tags as `aws:ResourceTag/<key>` and the service's own
+/// `<prefix>:ResourceTag/<key>` (`ec2:ResourceTag/…`).
+fn with_resource_tags(context: &Context, prefix: &str, tags: &[(String, String)]) -> Context {
+    let mut c = context.clone();
+    for (k, v) in tags {
+        c.set(&format!("aws:ResourceTag/{k}"), v.clone());
+        c.set(&format!("{prefix}:ResourceTag/{k}"), v.clone());
+    }
+    c
 }
 
 fn is_root(ctx: &Ctx<'_>) -> bool {
@@ -776,7 +806,7 @@ mod tests {
         root.origin.endpoint = Some(through.clone());
         assert!(check(&root, "ec2", "DescribeVpcs", json!({})).is_ok());
         let e = check(&root, "ec2", "CreateVpc", json!({})).unwrap_err();
-        assert_eq!(e.message, "You are not authorized to perform this operation. User: arn:aws:iam::000000000000:root is not authorized to perform: ec2:CreateVpc because no VPC endpoint policy allows the ec2:CreateVpc action");
+        assert_eq!(e.message, "You are not authorized to perform this operation. User: arn:aws:iam::000000000000:root is not authorized to perform: ec2:CreateVpc on resource: arn:aws:ec2:us-west-2:000000000000:vpc/* because no VPC endpoint policy allows the ec2:CreateVpc action");
 
         let carol = user(
             &store,
@@ -803,6 +833,77 @@ mod tests {
             ..through
         });
         assert!(check(&ctx, "ec2", "DescribeVpcs", json!({})).is_err());
+    }
+
+    /// EC2 actions other than Describe* are authorized on every resource the request names and
+    /// creates (all must be allowed), with the resource's tags as `aws:ResourceTag/…` and
+    /// `ec2:ResourceTag/…`; MWAA's environment likewise.
+    #[test]
+    fn ec2_resources_and_resource_tags() {
+        let (store, config) = (store(), Config::default());
+        let root = ctx_as(&store, &config, root_principal("000000000000"));
+        let vpc = call(
+            &root,
+            "ec2",
+            "CreateVpc",
+            json!({"CidrBlock": "10.1.0.0/16", "TagSpecifications": [
+                {"ResourceType": "vpc", "Tags": [{"Key": "team", "Value": "data"}]}]}),
+        )["Vpc"]["VpcId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let other = call(
+            &root,
+            "ec2",
+            "CreateVpc",
+            json!({"CidrBlock": "10.2.0.0/16"}),
+        )["Vpc"]["VpcId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let arn = |t: &str| format!("arn:aws:ec2:us-west-2:000000000000:{t}");
+        let subnet = |vpc: &str| json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24"});
+        // Subnets only in VPCs tagged team=data.
+        let p = format!(
+            r#"{{"Statement":[
+                {{"Effect":"Allow","Action":"ec2:CreateSubnet","Resource":"{}"}},
+                {{"Effect":"Allow","Action":"ec2:CreateSubnet","Resource":"{}",
+                  "Condition":{{"StringEquals":{{"ec2:ResourceTag/team":"data"}}}}}},
+                {{"Effect":"Allow","Action":"ec2:DeleteVpc","Resource":"*",
+                  "Condition":{{"StringEquals":{{"aws:ResourceTag/team":"data"}}}}}}]}}"#,
+            arn("subnet/*"),
+            arn("vpc/*")
+        );
+        let erin = user(&store, &config, "erin", Some(&p));
+        let ctx = ctx_as(&store, &config, erin);
+        assert!(check(&ctx, "ec2", "CreateSubnet", subnet(&vpc)).is_ok());
+        let e = check(&ctx, "ec2", "CreateSubnet", subnet(&other)).unwrap_err();
+        assert!(
+            e.message.contains(&format!(
+                "ec2:CreateSubnet on resource: {} because no identity-based policy allows",
+                arn(&format!("vpc/{other}"))
+            )),
+            "{}",
+            e.message
+        );
+        assert!(check(&ctx, "ec2", "DeleteVpc", json!({"VpcId": vpc})).is_ok());
+        assert!(check(&ctx, "ec2", "DeleteVpc", json!({"VpcId": other})).is_err());
+        // A policy on the VPC alone does not cover the subnet CreateSubnet makes.
+        let p = format!(
+            r#"{{"Statement":[{{"Effect":"Allow","Action":"ec2:CreateSubnet","Resource":"{}"}}]}}"#,
+            arn("vpc/*")
+        );
+        let fred = user(&store, &config, "fred", Some(&p));
+        let ctx = ctx_as(&store, &config, fred);
+        let e = check(&ctx, "ec2", "CreateSubnet", subnet(&vpc)).unwrap_err();
+        assert!(e.message.contains(&arn("subnet/*")), "{}", e.message);
+
+        // MWAA: the environment's tags.
+        let p = r#"{"Statement":[{"Effect":"Allow","Action":"airflow:GetEnvironment","Resource":"*",
+            "Condition":{"StringEquals":{"aws:ResourceTag/team":"data"}}}]}"#;
+        let gina = user(&store, &config, "gina", Some(p));
+        let ctx = ctx_as(&store, &config, gina);
+        assert!(check(&ctx, "mwaa", "GetEnvironment", json!({"Name": "none"})).is_err());
     }
 
     #[test]

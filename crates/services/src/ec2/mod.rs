@@ -12,6 +12,7 @@ use airlock_protocol::ApiResult;
 use airlock_store::Kind;
 use serde_json::{json, Value};
 
+pub mod access;
 pub mod address;
 pub mod cidr;
 pub mod common;
@@ -299,6 +300,7 @@ pub static SERVICE: Service = Service {
     // Every EC2 action is authorized on `*` (resource-level ARNs are not modelled yet).
     iam: crate::authz::Iam {
         preamble: "You are not authorized to perform this operation. ",
+        access: access::access,
         ..crate::authz::Iam::new("ec2", "UnauthorizedOperation", 403)
     },
     endpoints: &["ec2"],

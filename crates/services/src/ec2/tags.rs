@@ -4,17 +4,21 @@ use super::common::{self, one, Field, Filterable, Tag};
 use super::{dhcp, eni, igw, instances, keypair, nacl, nat, routes, sg, vpc, vpce};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Record, Scope, Tx, View};
 use serde_json::{json, Value};
 
 /// Resources whose tags can be edited.
 trait Tagged: Record + Clone {
+    fn tags(&self) -> &[Tag];
     fn tags_mut(&mut self) -> &mut Vec<Tag>;
 }
 
 macro_rules! tagged {
     ($($t:ty),*) => {$(
         impl Tagged for $t {
+            fn tags(&self) -> &[Tag] {
+                &self.tags
+            }
             fn tags_mut(&mut self) -> &mut Vec<Tag> {
                 &mut self.tags
             }
@@ -69,6 +73,45 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "dopt" => ("dhcp-options", "InvalidDhcpOptionID.NotFound", "dhcpOption"),
         _ => return None,
     })
+}
+
+/// The type an EC2 id names in ARNs (`vpc-…` → `vpc`, `sg-…` → `security-group`), if it has
+/// the form of one (`<prefix>-<hex>`).
+pub fn resource_type(id: &str) -> Option<&'static str> {
+    let (_, hex) = id.split_once('-')?;
+    if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    kind_of(id).map(|(t, _, _)| t)
+}
+
+/// The tags of resource `id` (any taggable kind that is stored), as (key, value) pairs.
+pub fn tags_by_id(v: &View<'_>, scope: &Scope, id: &str) -> Vec<(String, String)> {
+    fn of<T: Tagged>(v: &View<'_>, scope: &Scope, id: &str) -> Vec<(String, String)> {
+        v.get::<T>(scope, id)
+            .map(|r| {
+                r.tags()
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    match resource_type(id) {
+        Some("vpc") => of::<vpc::Vpc>(v, scope, id),
+        Some("subnet") => of::<vpc::Subnet>(v, scope, id),
+        Some("security-group") => of::<sg::SecurityGroup>(v, scope, id),
+        Some("route-table") => of::<routes::RouteTable>(v, scope, id),
+        Some("internet-gateway") => of::<igw::InternetGateway>(v, scope, id),
+        Some("elastic-ip") => of::<nat::Address>(v, scope, id),
+        Some("natgateway") => of::<nat::NatGateway>(v, scope, id),
+        Some("network-interface") => of::<eni::NetworkInterface>(v, scope, id),
+        Some("vpc-endpoint") => of::<vpce::VpcEndpoint>(v, scope, id),
+        Some("instance") => of::<instances::Instance>(v, scope, id),
+        Some("network-acl") => of::<nacl::NetworkAcl>(v, scope, id),
+        Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
+        _ => Vec::new(),
+    }
 }
 
 fn edit<T: Tagged>(

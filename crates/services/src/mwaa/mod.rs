@@ -724,9 +724,24 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                 .collect(),
             ..crate::authz::Access::new(c.action(), "*")
         }],
-        (_, Some(name)) => c.on(format!(
-            "arn:aws:airflow:{region}:{account}:environment/{name}"
-        )),
+        (_, Some(name)) => {
+            let tags = match c.wants_tags {
+                true => c
+                    .ctx
+                    .store
+                    .read(|v| v.get::<Environment>(&c.ctx.scope(), name))
+                    .map(|e| e.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                false => Vec::new(),
+            };
+            vec![crate::authz::Access {
+                tags,
+                ..crate::authz::Access::new(
+                    c.action(),
+                    format!("arn:aws:airflow:{region}:{account}:environment/{name}"),
+                )
+            }]
+        }
         (_, None) => c.default_access(),
     }
 }
