@@ -83,9 +83,9 @@ pub struct Call<'a> {
     pub prefix: &'static str,
     pub op: &'a str,
     pub input: &'a Value,
-    /// Whether a policy that bears on the request reads a resource's tags
-    /// (`aws:ResourceTag/…`): only then need [`Access::tags`] be looked up.
-    pub wants_tags: bool,
+    /// The condition keys the policies that bear on the request read (lowercase, sorted): a
+    /// service looks up what only [`Access::keys`] would carry when one of them is wanted.
+    pub wanted: &'a [String],
 }
 
 impl Call<'_> {
@@ -121,6 +121,18 @@ impl Call<'_> {
     pub fn str(&self, member: &str) -> Option<&str> {
         self.input.get(member).and_then(Value::as_str)
     }
+
+    /// Whether a policy reads condition key `key` (lowercase).
+    pub fn wants(&self, key: &str) -> bool {
+        self.wanted
+            .binary_search_by(|w| w.as_str().cmp(key))
+            .is_ok()
+    }
+
+    /// Whether a policy reads a resource's tags (`aws:ResourceTag/…`, `ec2:ResourceTag/…`).
+    pub fn wants_tags(&self) -> bool {
+        self.wanted.iter().any(|k| k.contains(":resourcetag/"))
+    }
 }
 
 /// One action a request needs, on one of some resources.
@@ -131,9 +143,9 @@ pub struct Access {
     pub resources: Vec<String>,
     /// The resource's own policy (a role's trust policy for `sts:AssumeRole`).
     pub resource_policy: Option<String>,
-    /// The resource's tags (`aws:ResourceTag/<key>` and `<prefix>:ResourceTag/<key>`), when
-    /// the service knows them and [`Call::wants_tags`].
-    pub tags: Vec<(String, String)>,
+    /// Condition keys of this resource and their values (`aws:ResourceTag/<key>`, `ec2:Vpc`),
+    /// when the service knows them and a policy reads them ([`Call::wanted`]).
+    pub keys: Vec<(String, String)>,
 }
 
 impl Access {
@@ -142,9 +154,28 @@ impl Access {
             action: action.into(),
             resources: vec![resource.into()],
             resource_policy: None,
-            tags: Vec::new(),
+            keys: Vec::new(),
         }
     }
+
+    /// With the resource's tags as its condition keys ([`tag_keys`]).
+    pub fn with_tags(mut self, alias: Option<&str>, tags: Vec<(String, String)>) -> Access {
+        self.keys.extend(tag_keys(alias, tags));
+        self
+    }
+}
+
+/// A resource's tags as condition keys: `aws:ResourceTag/<key>` and, for a service that names
+/// its own, `<alias>:ResourceTag/<key>` (EC2's `ec2:ResourceTag/…`).
+pub fn tag_keys(alias: Option<&str>, tags: Vec<(String, String)>) -> Vec<(String, String)> {
+    let mut keys = Vec::with_capacity(tags.len() * 2);
+    for (k, v) in tags {
+        if let Some(a) = alias {
+            keys.push((format!("{a}:ResourceTag/{k}"), v.clone()));
+        }
+        keys.push((format!("aws:ResourceTag/{k}"), v));
+    }
+    keys
 }
 
 /// Where a request came from, beyond its signature.
@@ -218,16 +249,22 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
         return Ok(());
     }
     let subject = subject(ctx);
+    let wanted: std::borrow::Cow<'_, [String]> = match &endpoint {
+        None => (&subject.wanted[..]).into(),
+        Some(e) => {
+            let mut all = subject.wanted.clone();
+            all.extend(e.keys().iter().cloned());
+            all.sort();
+            all.dedup();
+            all.into()
+        }
+    };
     let call = Call {
         ctx,
         prefix: iam.prefix,
         op,
         input,
-        wants_tags: subject
-            .wanted
-            .iter()
-            .chain(endpoint.iter().flat_map(|e| e.keys()))
-            .any(|k| k.contains(":resourcetag/")),
+        wanted: &wanted,
     };
     let needs = (iam.access)(&call);
     if needs.is_empty() {
@@ -244,12 +281,12 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     );
     for (need, resource_policy) in needs.iter().zip(&resource_policies) {
         let policies = subject.policies(resource_policy.as_deref(), endpoint.as_deref());
-        let tagged;
-        let context = if need.tags.is_empty() {
+        let extended;
+        let context = if need.keys.is_empty() {
             &context
         } else {
-            tagged = with_resource_tags(&context, iam.prefix, &need.tags);
-            &tagged
+            extended = with_keys(&context, &need.keys);
+            &extended
         };
         if let Err((resource, denial)) = check(&subject, context, need, &policies) {
             return Err(refusal(
@@ -298,13 +335,11 @@ pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static s
     }
 }
 
-/// `context` with a resource's tags as `aws:ResourceTag/<key>` and the service's own
-/// `<prefix>:ResourceTag/<key>` (`ec2:ResourceTag/…`).
-fn with_resource_tags(context: &Context, prefix: &str, tags: &[(String, String)]) -> Context {
+/// `context` with a resource's own condition keys.
+fn with_keys(context: &Context, keys: &[(String, String)]) -> Context {
     let mut c = context.clone();
-    for (k, v) in tags {
-        c.set(&format!("aws:ResourceTag/{k}"), v.clone());
-        c.set(&format!("{prefix}:ResourceTag/{k}"), v.clone());
+    for (k, v) in keys {
+        c.set(k, v.clone());
     }
     c
 }
@@ -897,6 +932,53 @@ mod tests {
         let ctx = ctx_as(&store, &config, fred);
         let e = check(&ctx, "ec2", "CreateSubnet", subnet(&vpc)).unwrap_err();
         assert!(e.message.contains(&arn("subnet/*")), "{}", e.message);
+
+        // EC2's own keys: ec2:Region, ec2:Vpc, ec2:InstanceType, ec2:VpceServiceName.
+        let group = |vpc: &str, name: &str| {
+            call(
+                &root,
+                "ec2",
+                "CreateSecurityGroup",
+                json!({"GroupName": name, "Description": name, "VpcId": vpc}),
+            )["GroupId"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let (mine, theirs) = (group(&vpc, "mine"), group(&other, "theirs"));
+        let p = format!(
+            r#"{{"Statement":[
+                {{"Effect":"Allow","Action":"ec2:CreateSecurityGroup","Resource":"*",
+                  "Condition":{{"StringEquals":{{"ec2:Region":"us-west-2"}}}}}},
+                {{"Effect":"Allow","Action":"ec2:DeleteSecurityGroup","Resource":"*",
+                  "Condition":{{"ArnEquals":{{"ec2:Vpc":"{}"}}}}}},
+                {{"Effect":"Allow","Action":"ec2:RunInstances","Resource":"*",
+                  "Condition":{{"StringEqualsIfExists":{{"ec2:InstanceType":"t3.micro"}}}}}},
+                {{"Effect":"Allow","Action":"ec2:CreateVpcEndpoint","Resource":"*",
+                  "Condition":{{"StringLikeIfExists":{{"ec2:VpceServiceName":"com.amazonaws.*.s3"}}}}}}]}}"#,
+            arn(&format!("vpc/{vpc}"))
+        );
+        let hank = user(&store, &config, "hank", Some(&p));
+        let mut ctx = ctx_as(&store, &config, hank);
+        let sg = json!({"GroupName": "g", "Description": "g", "VpcId": vpc});
+        assert!(check(&ctx, "ec2", "CreateSecurityGroup", sg.clone()).is_ok());
+        assert!(check(&ctx, "ec2", "DeleteSecurityGroup", json!({"GroupId": mine})).is_ok());
+        assert!(check(
+            &ctx,
+            "ec2",
+            "DeleteSecurityGroup",
+            json!({"GroupId": theirs})
+        )
+        .is_err());
+        let run = |t: &str| json!({"ImageId": "ami-0123456789abcdef0", "InstanceType": t});
+        assert!(check(&ctx, "ec2", "RunInstances", run("t3.micro")).is_ok());
+        assert!(check(&ctx, "ec2", "RunInstances", run("m5.large")).is_err());
+        let endpoint =
+            |s: &str| json!({"VpcId": vpc, "ServiceName": format!("com.amazonaws.us-west-2.{s}")});
+        assert!(check(&ctx, "ec2", "CreateVpcEndpoint", endpoint("s3")).is_ok());
+        assert!(check(&ctx, "ec2", "CreateVpcEndpoint", endpoint("sts")).is_err());
+        ctx.region = "eu-west-1".into();
+        assert!(check(&ctx, "ec2", "CreateSecurityGroup", sg).is_err());
 
         // MWAA: the environment's tags.
         let p = r#"{"Statement":[{"Effect":"Allow","Action":"airflow:GetEnvironment","Resource":"*",

@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 trait Tagged: Record + Clone {
     fn tags(&self) -> &[Tag];
     fn tags_mut(&mut self) -> &mut Vec<Tag>;
+    /// The VPC it is in (`ec2:Vpc`), for the kinds that are in one.
+    fn vpc_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 macro_rules! tagged {
@@ -28,18 +32,37 @@ macro_rules! tagged {
 
 tagged!(
     vpc::Vpc,
-    vpc::Subnet,
-    sg::SecurityGroup,
-    routes::RouteTable,
     igw::InternetGateway,
     nat::Address,
     nat::NatGateway,
+    keypair::KeyPair,
+    dhcp::DhcpOptions
+);
+
+macro_rules! tagged_in_vpc {
+    ($($t:ty),*) => {$(
+        impl Tagged for $t {
+            fn tags(&self) -> &[Tag] {
+                &self.tags
+            }
+            fn tags_mut(&mut self) -> &mut Vec<Tag> {
+                &mut self.tags
+            }
+            fn vpc_id(&self) -> Option<&str> {
+                Some(&self.vpc_id)
+            }
+        }
+    )*};
+}
+
+tagged_in_vpc!(
+    vpc::Subnet,
+    sg::SecurityGroup,
+    routes::RouteTable,
     eni::NetworkInterface,
     vpce::VpcEndpoint,
-    keypair::KeyPair,
     instances::Instance,
-    nacl::NetworkAcl,
-    dhcp::DhcpOptions
+    nacl::NetworkAcl
 );
 
 /// The resource type EC2 reports for an id, and its not-found error.
@@ -85,15 +108,25 @@ pub fn resource_type(id: &str) -> Option<&'static str> {
     kind_of(id).map(|(t, _, _)| t)
 }
 
-/// The tags of resource `id` (any taggable kind that is stored), as (key, value) pairs.
-pub fn tags_by_id(v: &View<'_>, scope: &Scope, id: &str) -> Vec<(String, String)> {
-    fn of<T: Tagged>(v: &View<'_>, scope: &Scope, id: &str) -> Vec<(String, String)> {
+/// What IAM conditions may read of a resource: its tags (as (key, value) pairs) and the VPC it
+/// is in.
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub tags: Vec<(String, String)>,
+    pub vpc_id: Option<String>,
+}
+
+/// The [`Facts`] of resource `id` (any taggable kind that is stored; none otherwise).
+pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
+    fn of<T: Tagged>(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
         v.get::<T>(scope, id)
-            .map(|r| {
-                r.tags()
+            .map(|r| Facts {
+                tags: r
+                    .tags()
                     .iter()
                     .map(|t| (t.key.clone(), t.value.clone()))
-                    .collect()
+                    .collect(),
+                vpc_id: r.vpc_id().map(str::to_owned),
             })
             .unwrap_or_default()
     }
@@ -110,7 +143,7 @@ pub fn tags_by_id(v: &View<'_>, scope: &Scope, id: &str) -> Vec<(String, String)
         Some("instance") => of::<instances::Instance>(v, scope, id),
         Some("network-acl") => of::<nacl::NetworkAcl>(v, scope, id),
         Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
-        _ => Vec::new(),
+        _ => Facts::default(),
     }
 }
 

@@ -725,7 +725,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             ..crate::authz::Access::new(c.action(), "*")
         }],
         (_, Some(name)) => {
-            let tags = match c.wants_tags {
+            let tags = match c.wants_tags() {
                 true => c
                     .ctx
                     .store
@@ -734,13 +734,8 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                     .unwrap_or_default(),
                 false => Vec::new(),
             };
-            vec![crate::authz::Access {
-                tags,
-                ..crate::authz::Access::new(
-                    c.action(),
-                    format!("arn:aws:airflow:{region}:{account}:environment/{name}"),
-                )
-            }]
+            let arn = format!("arn:aws:airflow:{region}:{account}:environment/{name}");
+            vec![crate::authz::Access::new(c.action(), arn).with_tags(None, tags)]
         }
         (_, None) => c.default_access(),
     }

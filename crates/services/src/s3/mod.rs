@@ -592,7 +592,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             None => format!("arn:aws:s3:::{bucket}"),
         }],
         resource_policy: policy_of(bucket),
-        tags: Vec::new(),
+        keys: Vec::new(),
     };
     let mut needs = Vec::new();
     if c.op == "DeleteObjects" {
