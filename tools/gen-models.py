@@ -61,7 +61,10 @@ SERVICES = {
         "DeleteGroupPolicy", "ListGroupPolicies", "AttachGroupPolicy", "DetachGroupPolicy",
         "ListAttachedGroupPolicies",
         "CreatePolicyVersion", "ListPolicyVersions", "DeletePolicyVersion",
-        "SetDefaultPolicyVersion",
+        "SetDefaultPolicyVersion", "ListEntitiesForPolicy",
+        "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
+        "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
+        "TagUser", "UntagUser", "ListUserTags", "TagRole", "UntagRole", "ListRoleTags",
     ],
     ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
     ("acm", "2015-12-08"): [

@@ -267,6 +267,59 @@ check_contains "... EC2 names the VPC it refused" \
     "is not authorized to perform: ec2:CreateSubnet on resource: arn:aws:ec2:us-west-2:$ACCOUNT:vpc/$PLAIN because no identity-based policy allows the ec2:CreateSubnet action" "$ERR"
 vera expect_error "ec2:DeleteVpc of the untagged VPC" UnauthorizedOperation ec2 delete-vpc --vpc-id "$PLAIN"
 
+# --- boundaries and tags after creation, ListEntitiesForPolicy --------------------------------------
+q iam create-user --user-name ivy >/dev/null
+awsrun iam create-access-key --user-name ivy
+IVY_KEY=$(J "$OUT" 'd["AccessKey"]["AccessKeyId"]')
+IVY_SECRET=$(J "$OUT" 'd["AccessKey"]["SecretAccessKey"]')
+ivy() { AWS_ACCESS_KEY_ID=$IVY_KEY AWS_SECRET_ACCESS_KEY=$IVY_SECRET "$@"; }
+EC2RO=arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess
+q iam attach-user-policy --user-name ivy --policy-arn "$EC2RO" >/dev/null
+ivy expect_ok "ivy: EC2 read-only" ec2 describe-vpcs
+expect_ok "put-user-permissions-boundary (S3 read-only)" iam put-user-permissions-boundary --user-name ivy \
+    --permissions-boundary arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+check_eq "get-user shows the boundary" arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess \
+    "$(q iam get-user --user-name ivy --query User.PermissionsBoundary.PermissionsBoundaryArn)"
+ivy expect_error "ivy: the boundary now refuses EC2" UnauthorizedOperation ec2 describe-vpcs
+check_contains "... because no permissions boundary allows it" "because no permissions boundary allows the ec2:DescribeVpcs action" "$ERR"
+expect_error "put-user-permissions-boundary with a policy that does not exist" NoSuchEntity \
+    iam put-user-permissions-boundary --user-name ivy --permissions-boundary "arn:aws:iam::$ACCOUNT:policy/nope"
+expect_error "put-user-permissions-boundary for a user that does not exist" NoSuchEntity \
+    iam put-user-permissions-boundary --user-name nobody --permissions-boundary "$EC2RO"
+check_eq "list-entities-for-policy (boundary use)" ivy "$(q iam list-entities-for-policy \
+    --policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess --policy-usage-filter PermissionsBoundary --query 'PolicyUsers[].UserName')"
+expect_ok "delete-user-permissions-boundary" iam delete-user-permissions-boundary --user-name ivy
+ivy expect_ok "ivy: EC2 read-only again" ec2 describe-vpcs
+check_match "list-entities-for-policy (attached): ivy among the users" '(^|[[:space:]])ivy($|[[:space:]])' \
+    "$(q iam list-entities-for-policy --policy-arn "$EC2RO" --entity-filter User --query 'PolicyUsers[].UserName')"
+check_eq "... and no role or group when filtered to users" "0 0" \
+    "$(q iam list-entities-for-policy --policy-arn "$EC2RO" --entity-filter User --query '[length(PolicyRoles), length(PolicyGroups)]' | tr '\n' ' ' | sed 's/ $//')"
+expect_error "list-entities-for-policy of a policy that does not exist" NoSuchEntity \
+    iam list-entities-for-policy --policy-arn "arn:aws:iam::$ACCOUNT:policy/nope"
+q iam put-user-policy --user-name ivy --policy-name abac --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:CreateVpc","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"data"}}}]}'
+ivy expect_error "aws:PrincipalTag: ivy untagged" UnauthorizedOperation ec2 create-vpc --cidr-block 10.70.0.0/16
+expect_ok "tag-user team=data" iam tag-user --user-name ivy --tags Key=team,Value=data
+check_eq "list-user-tags" "team=data" "$(q iam list-user-tags --user-name ivy --query 'join(`=`, [Tags[0].Key, Tags[0].Value])')"
+ivy expect_ok "aws:PrincipalTag: ivy tagged team=data" ec2 create-vpc --cidr-block 10.70.0.0/16
+expect_ok "untag-user team" iam untag-user --user-name ivy --tag-keys TEAM
+check_eq "... (keys are case-insensitive)" 0 "$(q iam list-user-tags --user-name ivy --query 'length(Tags)')"
+ivy expect_error "aws:PrincipalTag: untagged again" UnauthorizedOperation ec2 create-vpc --cidr-block 10.71.0.0/16
+expect_ok "tag-role" iam tag-role --role-name reader --tags Key=env,Value=prod
+check_eq "list-role-tags" prod "$(q iam list-role-tags --role-name reader --query 'Tags[?Key==`env`].Value | [0]')"
+TG=$(q elbv2 create-target-group --name authz-tg --protocol HTTPS --port 443 --vpc-id "$TAGGED" \
+    --tags Key=team,Value=data --query 'TargetGroups[0].TargetGroupArn')
+q iam put-user-policy --user-name ivy --policy-name by-resource-tag --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetRole","Resource":"*","Condition":{"StringEquals":{"iam:ResourceTag/env":"prod"}}},{"Effect":"Allow","Action":"elasticloadbalancing:ModifyTargetGroup","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"data"}}}]}'
+ivy expect_ok "iam:ResourceTag: get-role of the role tagged env=prod" iam get-role --role-name reader
+ivy expect_error "... not of an untagged role" AccessDenied iam get-role --role-name "$(q iam list-roles --query 'Roles[?RoleName!=`reader`].RoleName | [0]')"
+ivy expect_ok "aws:ResourceTag: modify-target-group of the target group tagged team=data" elbv2 modify-target-group --target-group-arn "$TG" --health-check-path /health
+q elbv2 remove-tags --resource-arns "$TG" --tag-keys team >/dev/null
+ivy expect_error "... refused once untagged" AccessDenied elbv2 modify-target-group --target-group-arn "$TG" --health-check-path /health
+expect_error "tag-role on a service-linked role" UnmodifiableEntity iam tag-role --role-name AWSServiceRoleForAmazonMWAA --tags Key=a,Value=b
+expect_error "put-role-permissions-boundary on a service-linked role" UnmodifiableEntity \
+    iam put-role-permissions-boundary --role-name AWSServiceRoleForAmazonMWAA --permissions-boundary "$EC2RO"
+
 # --- --iam log and --iam off ----------------------------------------------------------------------
 # as_new_user NAME CMD...: creates user NAME with a key (and no policies) and runs CMD with it.
 as_new_user() {

@@ -246,6 +246,12 @@ pub struct DeletePolicyVersionRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteRolePermissionsBoundaryRequest {
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteRolePolicyRequest {
     #[serde(rename = "PolicyName")]
     pub policy_name: String,
@@ -257,6 +263,12 @@ pub struct DeleteRolePolicyRequest {
 pub struct DeleteRoleRequest {
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteUserPermissionsBoundaryRequest {
+    #[serde(rename = "UserName")]
+    pub user_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -574,6 +586,36 @@ pub struct ListAttachedUserPoliciesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListEntitiesForPolicyRequest {
+    #[serde(rename = "EntityFilter", default, skip_serializing_if = "Option::is_none")]
+    pub entity_filter: Option<String>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(rename = "PolicyArn")]
+    pub policy_arn: String,
+    #[serde(rename = "PolicyUsageFilter", default, skip_serializing_if = "Option::is_none")]
+    pub policy_usage_filter: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListEntitiesForPolicyResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "PolicyGroups", default, skip_serializing_if = "Option::is_none")]
+    pub policy_groups: Option<Vec<PolicyGroup>>,
+    #[serde(rename = "PolicyRoles", default, skip_serializing_if = "Option::is_none")]
+    pub policy_roles: Option<Vec<PolicyRole>>,
+    #[serde(rename = "PolicyUsers", default, skip_serializing_if = "Option::is_none")]
+    pub policy_users: Option<Vec<PolicyUser>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListGroupPoliciesRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -700,6 +742,26 @@ pub struct ListRolePoliciesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListRoleTagsRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListRoleTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListRolesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
@@ -737,6 +799,26 @@ pub struct ListUserPoliciesResponse {
     pub marker: Option<String>,
     #[serde(rename = "PolicyNames", default, skip_serializing_if = "Option::is_none")]
     pub policy_names: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListUserTagsRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListUserTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -824,6 +906,14 @@ pub struct PolicyEvaluationException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyGroup {
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PolicyIdentifier {
     #[serde(rename = "InlinePolicyIdentifier", default, skip_serializing_if = "Option::is_none")]
     pub inline_policy_identifier: Option<InlinePolicyIdentifierType>,
@@ -837,6 +927,22 @@ pub struct PolicyIdentifier {
 pub struct PolicyNotAttachableException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRole {
+    #[serde(rename = "RoleId", default, skip_serializing_if = "Option::is_none")]
+    pub role_id: Option<String>,
+    #[serde(rename = "RoleName", default, skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyUser {
+    #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -870,6 +976,14 @@ pub struct PutGroupPolicyRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutRolePermissionsBoundaryRequest {
+    #[serde(rename = "PermissionsBoundary")]
+    pub permissions_boundary: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PutRolePolicyRequest {
     #[serde(rename = "PolicyDocument")]
     pub policy_document: String,
@@ -877,6 +991,14 @@ pub struct PutRolePolicyRequest {
     pub policy_name: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutUserPermissionsBoundaryRequest {
+    #[serde(rename = "PermissionsBoundary")]
+    pub permissions_boundary: String,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1062,9 +1184,41 @@ pub struct Tag {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagRoleRequest {
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagUserRequest {
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnmodifiableEntityException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagRoleRequest {
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagUserRequest {
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
+    #[serde(rename = "UserName")]
+    pub user_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

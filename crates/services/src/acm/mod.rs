@@ -91,7 +91,7 @@ pub static SERVICE: Service = Service {
     ],
     records: record_kinds,
     iam: crate::authz::Iam {
-        access: |c| c.on_member(&["CertificateArn"]),
+        access,
         ..crate::authz::Iam::new("acm", "AccessDeniedException", 400)
     },
     endpoints: &["acm"],
@@ -511,6 +511,26 @@ fn lookup(
 fn find_tx(tx: &Tx<'_>, scope: &Scope, arn: &str) -> ApiResult<Arc<Certificate>> {
     lookup(|s, id| tx.get::<Certificate>(s, id), scope, arn)?
         .ok_or_else(|| not_found(arn, &scope.account))
+}
+
+/// ACM's actions act on the certificate the request names (with its tags as
+/// `aws:ResourceTag/…` when a policy reads them), else on `*`.
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    let Some(arn) = c.str("CertificateArn") else {
+        return c.default_access();
+    };
+    let tags = match c.wants_tags() {
+        true => find(c.ctx, arn)
+            .map(|cert| {
+                cert.tags
+                    .iter()
+                    .map(|t| (t.key.clone(), t.value.clone().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        false => Vec::new(),
+    };
+    vec![crate::authz::Access::new(c.action(), arn).with_tags(None, tags)]
 }
 
 fn find(ctx: &Ctx<'_>, arn: &str) -> ApiResult<Arc<Certificate>> {

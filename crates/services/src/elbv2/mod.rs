@@ -161,14 +161,7 @@ pub static SERVICE: Service = Service {
     // Load balancers live in VPCs: a region's default network exists before any of them.
     before: Some(crate::ec2::vpc::ensure_region),
     iam: crate::authz::Iam {
-        access: |c| {
-            c.on_member(&[
-                "LoadBalancerArn",
-                "TargetGroupArn",
-                "ListenerArn",
-                "RuleArn",
-            ])
-        },
+        access,
         ..crate::authz::Iam::new("elasticloadbalancing", "AccessDenied", 403)
     },
     endpoints: &["elasticloadbalancing"],
@@ -188,6 +181,30 @@ pub fn arn(ctx: &Ctx<'_>, resource: &str) -> String {
 }
 
 /// The resource part of an ELB ARN (`loadbalancer/app/x/1234…`), if `arn` is one.
+/// ELBv2's actions act on the load balancer, target group, listener or rule the request names
+/// (with its tags as `aws:ResourceTag/…` when a policy reads them), else on `*`.
+fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
+    const MEMBERS: [&str; 4] = [
+        "LoadBalancerArn",
+        "TargetGroupArn",
+        "ListenerArn",
+        "RuleArn",
+    ];
+    let Some(arn) = MEMBERS.iter().find_map(|m| c.str(m)) else {
+        return c.default_access();
+    };
+    let tags = match c.wants_tags() {
+        true => c
+            .ctx
+            .store
+            .read(|v| tags::tags_of(v, &c.ctx.scope(), arn))
+            .map(|t| t.into_iter().map(|t| (t.key, t.value)).collect())
+            .unwrap_or_default(),
+        false => Vec::new(),
+    };
+    vec![crate::authz::Access::new(c.action(), arn).with_tags(None, tags)]
+}
+
 pub fn resource_of(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');
     let (arn_, partition, service, region, account, resource) = (

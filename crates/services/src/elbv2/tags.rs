@@ -26,7 +26,7 @@ fn resources(input: &Value) -> ApiResult<Vec<String>> {
 }
 
 /// The tags of resource `arn`, or its kind's not-found error.
-fn tags_of<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Vec<Tag>> {
+pub(super) fn tags_of<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Vec<Tag>> {
     let resource = super::resource_of(arn)
         .ok_or_else(|| super::validation(format!("'{arn}' is not a valid resource ARN")))?;
     let not_found =

@@ -1,5 +1,5 @@
 //! AWS Identity and Access Management: roles, their inline and attached policies, customer
-//! managed policies, users and their access keys.
+//! managed policies, users and their access keys, groups, permissions boundaries and tags.
 //!
 //! IAM is global: every record lives in the caller's account scope with the empty region
 //! ([`Ctx::global_scope`]). Names are case-insensitive in IAM (`MyRole` and `myrole` cannot both
@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 pub mod aws_policies;
 pub mod groups;
 pub mod holder;
+pub mod identity;
 pub mod policies;
 pub mod roles;
 pub mod simulate;
@@ -169,6 +170,32 @@ pub static SERVICE: Service = Service {
         ("CreateAccessKey", Handler::Output(users::create_access_key)),
         ("DeleteAccessKey", Handler::Output(users::delete_access_key)),
         ("ListAccessKeys", Handler::Output(users::list_access_keys)),
+        (
+            "PutRolePermissionsBoundary",
+            Handler::Output(identity::put_role_permissions_boundary),
+        ),
+        (
+            "DeleteRolePermissionsBoundary",
+            Handler::Output(identity::delete_role_permissions_boundary),
+        ),
+        (
+            "PutUserPermissionsBoundary",
+            Handler::Output(identity::put_user_permissions_boundary),
+        ),
+        (
+            "DeleteUserPermissionsBoundary",
+            Handler::Output(identity::delete_user_permissions_boundary),
+        ),
+        ("TagRole", Handler::Output(identity::tag_role)),
+        ("UntagRole", Handler::Output(identity::untag_role)),
+        ("ListRoleTags", Handler::Output(identity::list_role_tags)),
+        ("TagUser", Handler::Output(identity::tag_user)),
+        ("UntagUser", Handler::Output(identity::untag_user)),
+        ("ListUserTags", Handler::Output(identity::list_user_tags)),
+        (
+            "ListEntitiesForPolicy",
+            Handler::Output(identity::list_entities_for_policy),
+        ),
     ],
     records: record_kinds,
     iam: crate::authz::Iam {
@@ -624,21 +651,36 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
     let account = c.ctx.account();
     let scope = airlock_store::Scope::global(account);
     let path = c.str("Path").unwrap_or("/");
+    // A role's or user's tags are its `aws:ResourceTag/…` and `iam:ResourceTag/…`.
+    let mut tags = Vec::new();
+    let mut tagged = |t: &[Tag]| {
+        if c.wants_tags() {
+            tags = t.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+        }
+    };
     let resource = if let Some(name) = c.str("RoleName") {
-        c.ctx
-            .store
-            .read(|v| v.get::<Role>(&scope, &key(name)).map(|r| r.arn.clone()))
-            .unwrap_or_else(|| role_arn(account, path, name))
+        let role = c.ctx.store.read(|v| v.get::<Role>(&scope, &key(name)));
+        match role {
+            Some(r) => {
+                tagged(&r.tags);
+                r.arn.clone()
+            }
+            None => role_arn(account, path, name),
+        }
     } else if let Some(name) = c.str("GroupName") {
         c.ctx
             .store
             .read(|v| v.get::<Group>(&scope, &key(name)).map(|g| g.arn.clone()))
             .unwrap_or_else(|| groups::group_arn(account, path, name))
     } else if let Some(name) = c.str("UserName") {
-        c.ctx
-            .store
-            .read(|v| v.get::<User>(&scope, &key(name)).map(|u| u.arn.clone()))
-            .unwrap_or_else(|| user_arn(account, path, name))
+        let user = c.ctx.store.read(|v| v.get::<User>(&scope, &key(name)));
+        match user {
+            Some(u) => {
+                tagged(&u.tags);
+                u.arn.clone()
+            }
+            None => user_arn(account, path, name),
+        }
     } else if let Some(arn) = c.str("PolicyArn").or(c.str("PolicySourceArn")) {
         arn.to_owned()
     } else if let Some(name) = c.str("PolicyName").filter(|_| c.op == "CreatePolicy") {
@@ -652,5 +694,5 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
     } else {
         "*".to_owned()
     };
-    c.on(resource)
+    vec![crate::authz::Access::new(c.action(), resource).with_tags(Some("iam"), tags)]
 }

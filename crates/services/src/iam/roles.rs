@@ -52,7 +52,7 @@ fn role_output(r: &Role, view: RoleView) -> dto::Role {
 }
 
 /// A permissions boundary input must name an existing managed policy.
-fn check_boundary(
+pub(super) fn check_boundary(
     account: &str,
     arn: &str,
     get: impl FnOnce(&str) -> Option<std::sync::Arc<ManagedPolicy>>,

@@ -601,3 +601,128 @@ fn get_user_with_assumed_role_credentials_needs_a_name() {
         json!("r")
     );
 }
+
+/// ListEntitiesForPolicy: attachments and boundaries, filtered by usage and kind, one page
+/// across the three lists; boundaries and tags set after creation.
+#[test]
+fn entities_for_policy_boundaries_and_tags() {
+    let store = store();
+    let config = Config::default();
+    let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+    let ro = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    create_role(&ctx, "r");
+    ok(&ctx, "CreateUser", json!({"UserName": "u"}));
+    ok(&ctx, "CreateGroup", json!({"GroupName": "g"}));
+    ok(
+        &ctx,
+        "AttachRolePolicy",
+        json!({"RoleName": "r", "PolicyArn": ro}),
+    );
+    ok(
+        &ctx,
+        "AttachGroupPolicy",
+        json!({"GroupName": "g", "PolicyArn": ro}),
+    );
+    ok(
+        &ctx,
+        "PutUserPermissionsBoundary",
+        json!({"UserName": "u", "PermissionsBoundary": ro}),
+    );
+    let list = |extra: Value| {
+        let mut input = json!({"PolicyArn": ro});
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let out = ok(&ctx, "ListEntitiesForPolicy", input);
+        let names = |list: &str, member: &str| -> Vec<String> {
+            out[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e[member].as_str().unwrap().to_owned())
+                .collect()
+        };
+        (
+            names("PolicyGroups", "GroupName"),
+            names("PolicyUsers", "UserName"),
+            names("PolicyRoles", "RoleName"),
+            out["IsTruncated"].as_bool().unwrap(),
+        )
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(list(json!({})), (s(&["g"]), s(&["u"]), s(&["r"]), false));
+    assert_eq!(
+        list(json!({"PolicyUsageFilter": "PermissionsPolicy"})),
+        (s(&["g"]), s(&[]), s(&["r"]), false)
+    );
+    assert_eq!(
+        list(json!({"PolicyUsageFilter": "PermissionsBoundary"})),
+        (s(&[]), s(&["u"]), s(&[]), false)
+    );
+    assert_eq!(
+        list(json!({"EntityFilter": "Role"})),
+        (s(&[]), s(&[]), s(&["r"]), false)
+    );
+    assert_eq!(
+        list(json!({"MaxItems": 2})),
+        (s(&["g"]), s(&["u"]), s(&[]), true)
+    );
+    let e = err(
+        &ctx,
+        "ListEntitiesForPolicy",
+        json!({"PolicyArn": "arn:aws:iam::123456789012:policy/nope"}),
+    );
+    assert_eq!(e.code, "NoSuchEntity");
+
+    ok(
+        &ctx,
+        "DeleteUserPermissionsBoundary",
+        json!({"UserName": "u"}),
+    );
+    let user = ok(&ctx, "GetUser", json!({"UserName": "u"}));
+    assert!(user["User"].get("PermissionsBoundary").is_none());
+    let e = err(
+        &ctx,
+        "PutRolePermissionsBoundary",
+        json!({"RoleName": "r", "PermissionsBoundary": "arn:aws:iam::123456789012:policy/nope"}),
+    );
+    assert_eq!(e.code, "NoSuchEntity");
+
+    ok(
+        &ctx,
+        "TagRole",
+        json!({"RoleName": "r", "Tags": [{"Key": "Team", "Value": "a"}, {"Key": "env", "Value": "x"}]}),
+    );
+    ok(
+        &ctx,
+        "TagRole",
+        json!({"RoleName": "r", "Tags": [{"Key": "team", "Value": "b"}]}),
+    );
+    let tags = ok(&ctx, "ListRoleTags", json!({"RoleName": "r"}));
+    assert_eq!(
+        tags["Tags"],
+        json!([{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "x"}])
+    );
+    ok(
+        &ctx,
+        "UntagRole",
+        json!({"RoleName": "r", "TagKeys": ["ENV", "none"]}),
+    );
+    let tags = ok(&ctx, "ListRoleTags", json!({"RoleName": "r"}));
+    assert_eq!(tags["Tags"], json!([{"Key": "team", "Value": "b"}]));
+    ok(
+        &ctx,
+        "TagUser",
+        json!({"UserName": "u", "Tags": [{"Key": "first", "Value": "v"}]}),
+    );
+    let many: Vec<Value> = (0..50)
+        .map(|i| json!({"Key": format!("k{i}"), "Value": "v"}))
+        .collect();
+    let e = err(&ctx, "TagUser", json!({"UserName": "u", "Tags": many}));
+    assert_eq!(e.code, "LimitExceeded");
+    assert_eq!(
+        err(&ctx, "ListUserTags", json!({"UserName": "nobody"})).code,
+        "NoSuchEntity"
+    );
+}
