@@ -57,7 +57,7 @@ fn bastions(v: &View<'_>, clock: Clock, out: &mut Wants) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::test_support::{ctx_as, root_principal, store};
+    use crate::auth::test_support::{ctx_as, ec2, root_principal, store, vpc_with_subnet};
     use crate::dns::Answer;
     use crate::Config;
     use airlock_store::Scope;
@@ -126,27 +126,12 @@ mod tests {
         let store = store();
         let config = Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let call = |op: &str, input: serde_json::Value| {
-            crate::call(&ctx, "ec2", op, &input)
-                .expect("implemented")
-                .expect("succeeds")
-                .to_value()
-        };
-        let vpc = call("CreateVpc", json!({"CidrBlock": "10.1.0.0/16"}))["Vpc"]["VpcId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let call = |op: &str, input: serde_json::Value| ec2(&ctx, op, input).unwrap();
+        let (vpc, subnet) = vpc_with_subnet(&ctx, "10.1.0.0/16", "10.1.1.0/24");
         call(
             "ModifyVpcAttribute",
             json!({"VpcId": vpc, "EnableDnsHostnames": {"Value": true}}),
         );
-        let subnet = call(
-            "CreateSubnet",
-            json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24", "AvailabilityZone": "us-west-2a"}),
-        )["Subnet"]["SubnetId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
         let endpoint = |service: &str| {
             call(
                 "CreateVpcEndpoint",

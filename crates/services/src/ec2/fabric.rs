@@ -500,17 +500,12 @@ mod tests {
     /// gateway endpoint on its route table (which then applies to its service's requests).
     #[test]
     fn aws_is_reached_through_the_internet_or_a_gateway_endpoint() {
-        use crate::auth::test_support::{ctx_as, root_principal, store};
+        use crate::auth::test_support::{ctx_as, ec2, root_principal, store, vpc_with_subnet};
         use serde_json::json;
         let store = store();
         let config = crate::Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let call = |op: &str, input: serde_json::Value| {
-            crate::call(&ctx, "ec2", op, &input)
-                .expect("implemented")
-                .expect("succeeds")
-                .to_value()
-        };
+        let call = |op: &str, input: serde_json::Value| ec2(&ctx, op, input).unwrap();
         let id = |v: &serde_json::Value, path: &[&str]| {
             path.iter()
                 .fold(v, |v, k| &v[k])
@@ -518,17 +513,7 @@ mod tests {
                 .unwrap()
                 .to_owned()
         };
-        let vpc = id(
-            &call("CreateVpc", json!({"CidrBlock": "10.1.0.0/16"})),
-            &["Vpc", "VpcId"],
-        );
-        let subnet = id(
-            &call(
-                "CreateSubnet",
-                json!({"VpcId": vpc, "CidrBlock": "10.1.1.0/24"}),
-            ),
-            &["Subnet", "SubnetId"],
-        );
+        let (vpc, subnet) = vpc_with_subnet(&ctx, "10.1.0.0/16", "10.1.1.0/24");
         let n = id(
             &call("CreateNetworkInterface", json!({"SubnetId": subnet})),
             &["NetworkInterface", "NetworkInterfaceId"],

@@ -12,13 +12,14 @@ trait Tagged: Record + Clone {
     fn tags(&self) -> &[Tag];
     fn tags_mut(&mut self) -> &mut Vec<Tag>;
     /// The VPC it is in (`ec2:Vpc`), for the kinds that are in one.
-    fn vpc_id(&self) -> Option<&str> {
-        None
-    }
+    fn vpc_id(&self) -> Option<&str>;
 }
 
+/// `tagged!(Kind, ...)`; `tagged!(in_vpc: Kind, ...)` for kinds that are in a VPC.
 macro_rules! tagged {
-    ($($t:ty),*) => {$(
+    (@vpc $s:ident []) => { None };
+    (@vpc $s:ident [in_vpc]) => { Some(&$s.vpc_id) };
+    (@impl $vpc:tt $($t:ty),*) => {$(
         impl Tagged for $t {
             fn tags(&self) -> &[Tag] {
                 &self.tags
@@ -26,8 +27,13 @@ macro_rules! tagged {
             fn tags_mut(&mut self) -> &mut Vec<Tag> {
                 &mut self.tags
             }
+            fn vpc_id(&self) -> Option<&str> {
+                tagged!(@vpc self $vpc)
+            }
         }
     )*};
+    (in_vpc: $($t:ty),*) => { tagged!(@impl [in_vpc] $($t),*); };
+    ($($t:ty),*) => { tagged!(@impl [] $($t),*); };
 }
 
 tagged!(
@@ -38,25 +44,8 @@ tagged!(
     keypair::KeyPair,
     dhcp::DhcpOptions
 );
-
-macro_rules! tagged_in_vpc {
-    ($($t:ty),*) => {$(
-        impl Tagged for $t {
-            fn tags(&self) -> &[Tag] {
-                &self.tags
-            }
-            fn tags_mut(&mut self) -> &mut Vec<Tag> {
-                &mut self.tags
-            }
-            fn vpc_id(&self) -> Option<&str> {
-                Some(&self.vpc_id)
-            }
-        }
-    )*};
-}
-
-tagged_in_vpc!(
-    vpc::Subnet,
+tagged!(
+    in_vpc: vpc::Subnet,
     sg::SecurityGroup,
     routes::RouteTable,
     eni::NetworkInterface,
