@@ -112,6 +112,8 @@ check_eq "sts get-caller-identity through the sts endpoint" "0 $ROOT" "$RC $(J "
 run curl -s -m 10 --cacert "$CA" "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15"
 check "curl verifies the endpoint's certificate for sts.us-west-2.amazonaws.com" test "$RC" -eq 0
 check_contains "... and an unsigned request gets STS's answer" "<Code>MissingAuthenticationToken</Code>" "$OUT"
+run curl -s -m 10 --cacert "$CA" "https://sts.us-west-2.amazonaws.com/_airlock/health"
+check_contains "Airlock's own /_airlock/ paths are not served inside the VPC" "<Code>MissingAuthenticationToken</Code>" "$OUT"
 
 # One endpoint serves one service: MWAA's front end refuses an EC2 request in its own (JSON)
 # shape, which the EC2 client cannot parse.

@@ -41,7 +41,10 @@ pub fn app(
     tower::service_fn(move |req: Request| {
         let (state, admin) = (state.clone(), admin.clone());
         async move {
-            if req.uri().path().starts_with("/_airlock/") {
+            // Airlock's own endpoints are the API port's: AWS's endpoints inside a VPC have none.
+            if req.uri().path().starts_with("/_airlock/")
+                && req.extensions().get::<Arrival>().is_none()
+            {
                 admin.oneshot(req).await
             } else {
                 Ok(aws(State(state), req).await)

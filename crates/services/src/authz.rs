@@ -5,10 +5,10 @@
 //!   (action, resources) each operation needs (`prefix:Operation` on `*` unless it says more).
 //! - The caller's policies come from the store: an IAM user's inline and attached policies and
 //!   permissions boundary; an assumed-role session's role policies, the role's boundary and the
-//!   session policies AssumeRole was given. An account's root may do anything its identity
-//!   policies could allow.
-//! - A request that came through an interface endpoint ([`Through`]) is also evaluated against
-//!   that endpoint's policy (the root's too).
+//!   session policies AssumeRole was given. An account's root may do anything.
+//! - A request that came through a VPC endpoint ([`Through`]: an interface endpoint, or a
+//!   gateway endpoint for its service) is also evaluated against that endpoint's policy (the
+//!   root's too).
 //! - The request context carries the global condition keys the slice knows (`aws:username`,
 //!   `aws:PrincipalArn`, `aws:SourceIp`, or through an endpoint `aws:SourceVpce`,
 //!   `aws:SourceVpc` and `aws:VpcSourceIp`, `aws:RequestedRegion`, `aws:CurrentTime`,
@@ -185,7 +185,7 @@ pub struct Origin {
     pub source_ip: Option<IpAddr>,
     /// Over TLS (`aws:SecureTransport`).
     pub secure: bool,
-    /// The interface endpoint it came through, if it came from inside a VPC.
+    /// The VPC endpoint it came through (interface, or gateway), if it came from inside a VPC.
     pub endpoint: Option<Through>,
 }
 
@@ -348,8 +348,8 @@ fn is_root(ctx: &Ctx<'_>) -> bool {
     ctx.principal.arn.ends_with(":root")
 }
 
-/// The policy of the interface endpoint the request came through (none if it came otherwise,
-/// or the endpoint is gone).
+/// The policy of the VPC endpoint the request came through (none if it came otherwise, or the
+/// endpoint is gone).
 fn endpoint_policy(ctx: &Ctx<'_>) -> Option<Arc<Policy>> {
     let t = ctx.origin.endpoint.as_ref()?;
     let e = ctx
