@@ -284,6 +284,47 @@ mod tests {
         assert_eq!(t.model.name, "iam");
     }
 
+    /// At one service's front end (an interface endpoint), a request is that service's: a route
+    /// of another service does not take it, and another service's operation is unknown there.
+    #[test]
+    fn at_a_front_end_only_its_service() {
+        let model = |name: &str| {
+            *airlock_model::all()
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap()
+        };
+        let request = |method, path, query, headers| HttpRequest {
+            method,
+            path,
+            query,
+            headers,
+            body: &[],
+        };
+        // `GET /` is S3's ListBuckets elsewhere.
+        let query = "Action=GetCallerIdentity&Version=2011-06-15";
+        let t = classify_at(model("sts"), &request("GET", "/", query, &[]), &form(query));
+        assert_eq!(
+            (t.model.name, t.op.map(|o| &*o.name)),
+            ("sts", Some("GetCallerIdentity"))
+        );
+        let query = "Action=DescribeVpcs&Version=2016-11-15";
+        let t = classify_at(model("mwaa"), &request("POST", "/", "", &[]), &form(query));
+        assert_eq!((t.model.name, t.op.is_none()), ("mwaa", true));
+        assert_eq!(t.requested, "DescribeVpcs");
+        let headers = [("x-amz-target", "CertificateManager.ListCertificates")];
+        let t = classify_at(model("acm"), &request("POST", "/", "", &headers), &[]);
+        assert_eq!(t.op.map(|o| &*o.name), Some("ListCertificates"));
+        let t = classify_at(model("sts"), &request("POST", "/", "", &headers), &[]);
+        assert_eq!((t.model.name, t.op.is_none()), ("sts", true));
+        let t = classify_at(
+            model("mwaa"),
+            &request("GET", "/environments/e", "", &[]),
+            &[],
+        );
+        assert_eq!(t.op.map(|o| &*o.name), Some("GetEnvironment"));
+    }
+
     #[test]
     fn mwaa_rest_paths_decode_the_single_segment() {
         let t = classify("GET", "/environments/MyEnv", None, &[], Some("airflow")).unwrap();

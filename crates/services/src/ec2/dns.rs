@@ -58,21 +58,26 @@ fn endpoint(v: &View<'_>, clock: Clock, name: &str) -> Answer {
             },
             None => return Answer::NxDomain,
         };
-        let mut ips = Vec::new();
-        for eni_id in &e.eni_ids {
-            if let Some(n) = v.get::<eni::NetworkInterface>(&scope, eni_id) {
-                if zone.is_none_or(|z| z == n.az) {
-                    ips.push(Ipv4Addr::from(n.private_ip));
-                }
-            }
-        }
-        return if ips.is_empty() {
-            Answer::NxDomain
-        } else {
-            Answer::A(ips)
-        };
+        return addresses(v, &scope, &e, zone);
     }
     Answer::NxDomain
+}
+
+/// The addresses of endpoint `e`'s interfaces (those in zone `zone`, if given); none: the name
+/// does not exist.
+fn addresses(v: &View<'_>, scope: &Scope, e: &vpce::VpcEndpoint, zone: Option<&str>) -> Answer {
+    let ips: Vec<Ipv4Addr> = e
+        .eni_ids
+        .iter()
+        .filter_map(|id| v.get::<eni::NetworkInterface>(scope, id))
+        .filter(|n| zone.is_none_or(|z| z == n.az))
+        .map(|n| Ipv4Addr::from(n.private_ip))
+        .collect();
+    if ips.is_empty() {
+        Answer::NxDomain
+    } else {
+        Answer::A(ips)
+    }
 }
 
 /// The private DNS of VPC `vpc`'s interface endpoints ([`crate::dns::VpcDnsFn`]): the name of
@@ -94,19 +99,7 @@ pub fn private_dns(
                 .as_deref()
                 .is_some_and(|p| private_name_matches(p, name))
         })
-        .map(|e| {
-            let ips: Vec<Ipv4Addr> = e
-                .eni_ids
-                .iter()
-                .filter_map(|id| v.get::<eni::NetworkInterface>(scope, id))
-                .map(|n| Ipv4Addr::from(n.private_ip))
-                .collect();
-            if ips.is_empty() {
-                Answer::NxDomain
-            } else {
-                Answer::A(ips)
-            }
-        })
+        .map(|e| addresses(v, scope, &e, None))
 }
 
 /// Whether `name` is private DNS name `pattern` (`*.` standing for one or more labels, or none).
@@ -151,9 +144,13 @@ pub fn is_public_service_name(name: &str) -> bool {
     else {
         return false;
     };
+    // Each pattern is `<head>{r}.amazonaws.com`: what precedes the region must match `<head>`.
+    let head = &name[..name.len() - region.len() - ".amazonaws.com".len()];
     vpce::AWS_SERVICES.iter().any(|(short, pattern, _)| {
-        crate::service::serving(short).is_some()
-            && private_name_matches(&pattern.replace("{r}", region), name)
+        pattern
+            .strip_suffix("{r}.amazonaws.com")
+            .is_some_and(|p| private_name_matches(p, head))
+            && crate::service::serving(short).is_some()
     })
 }
 

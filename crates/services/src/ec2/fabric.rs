@@ -63,25 +63,24 @@ pub const AWS_PUBLIC: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 254);
 /// the gateway endpoints on its route table (each for its service's requests, which then carry
 /// it as `aws:SourceVpce`) and the address the internet sees (`aws:SourceIp`).
 pub fn to_aws(v: &View<'_>, scope: &Scope, n: &eni::NetworkInterface) -> Option<Arrival> {
-    let table = table_of(v, scope, &n.vpc_id, &n.subnet_id);
-    let vpc_source_ip = Some(Ipv4Addr::from(n.private_ip));
-    let gateways: Vec<Through> = table
-        .iter()
-        .flat_map(|t| {
-            v.list_in::<vpce::VpcEndpoint>(scope, &n.vpc_id)
-                .into_iter()
-                .filter(|e| e.endpoint_type == "Gateway" && e.route_table_ids.contains(&t.id))
-                .filter_map(|e| {
-                    let service = crate::service::serving(e.aws_service()?)?.name;
-                    Some(Through {
-                        scope: scope.clone(),
-                        endpoint: e.id.clone(),
-                        vpc: n.vpc_id.clone(),
-                        vpc_source_ip,
-                        service,
-                    })
-                })
-                .collect::<Vec<_>>()
+    let table = table_of(v, scope, &n.vpc_id, &n.subnet_id).map(|t| t.id.clone());
+    let gateways: Vec<Through> = v
+        .list_in::<vpce::VpcEndpoint>(scope, &n.vpc_id)
+        .into_iter()
+        .filter(|e| {
+            e.endpoint_type == "Gateway"
+                && table
+                    .as_ref()
+                    .is_some_and(|t| e.route_table_ids.contains(t))
+        })
+        .filter_map(|e| {
+            Some(Through {
+                scope: scope.clone(),
+                endpoint: e.id.clone(),
+                vpc: n.vpc_id.clone(),
+                vpc_source_ip: Some(Ipv4Addr::from(n.private_ip)),
+                service: crate::service::serving(e.aws_service()?)?.name,
+            })
         })
         .collect();
     if gateways.is_empty() && !reaches_internet(v, scope, &n.vpc_id, &n.subnet_id) {

@@ -79,7 +79,7 @@ fn set_boundary<I: Identity>(ctx: &Ctx<'_>, name: &str, arn: Option<&str>) -> Ap
 
 /// Adds `tags`, replacing the values of keys it has (keys are case-insensitive); at most 50.
 fn tag<I: Identity>(ctx: &Ctx<'_>, name: &str, tags: &[dto::Tag]) -> ApiResult<Output> {
-    let new = tags_input(Some(tags))?;
+    let new = tags_input(Some(tags), I::QUOTA)?;
     holder::update::<I, _>(ctx, name, |held, _, _| {
         if held.protected() {
             return Err(unmodifiable(held.name()));

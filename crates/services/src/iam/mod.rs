@@ -483,8 +483,9 @@ pub fn path_input(path: Option<&str>) -> ApiResult<String> {
     Ok(path.to_owned())
 }
 
-/// The `Tags` input; IAM refuses the same key twice (keys are case-insensitive).
-pub fn tags_input(input: Option<&[dto::Tag]>) -> ApiResult<Vec<Tag>> {
+/// The `Tags` input; IAM refuses the same key twice (keys are case-insensitive), and more than
+/// 50 (`quota`: `Role`, `User`, `Policy`, as the quota `TagsPerRole` names the kind).
+pub fn tags_input(input: Option<&[dto::Tag]>, quota: &str) -> ApiResult<Vec<Tag>> {
     let mut tags = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for t in input.unwrap_or_default() {
@@ -501,7 +502,7 @@ pub fn tags_input(input: Option<&[dto::Tag]>) -> ApiResult<Vec<Tag>> {
     if tags.len() > 50 {
         return Err(ApiError::new(
             "LimitExceeded",
-            "Cannot exceed quota for TagsPerRole: 50",
+            format!("Cannot exceed quota for TagsPer{quota}: 50"),
         ));
     }
     Ok(tags)

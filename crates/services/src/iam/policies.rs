@@ -201,7 +201,7 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let document = input.policy_document.as_str();
     check_managed_document(document)?;
     let path = path_input(input.path.as_deref())?;
-    let tags = tags_input(input.tags.as_deref())?;
+    let tags = tags_input(input.tags.as_deref(), "Policy")?;
     let description = input.description.clone();
     let scope = ctx.global_scope();
     let now = crate::iso(ctx.clock.now());

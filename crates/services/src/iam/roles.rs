@@ -91,7 +91,7 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 if max_session_duration < 3600 { "greater than or equal to 3600" } else { "less than or equal to 43200" }),
         ));
     }
-    let tags = tags_input(input.tags.as_deref())?;
+    let tags = tags_input(input.tags.as_deref(), "Role")?;
     let boundary = input.permissions_boundary.clone();
     let scope = ctx.global_scope();
     let role = ctx.store.write(|tx| {

@@ -107,7 +107,7 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::CreateUserRequest = typed(input)?;
     let name = input.user_name.as_str();
     let path = path_input(input.path.as_deref())?;
-    let tags = tags_input(input.tags.as_deref())?;
+    let tags = tags_input(input.tags.as_deref(), "User")?;
     let boundary = input.permissions_boundary.clone();
     let scope = ctx.global_scope();
     let user = ctx.store.write(|tx| {
