@@ -97,6 +97,11 @@ struct Serve {
     /// Connections one source address may hold open on the API port at once.
     #[arg(long, env = "AIRLOCK_MAX_CONNECTIONS_PER_IP", default_value_t = 1024)]
     max_connections_per_ip: usize,
+    /// Start on a damaged state database (an empty file, or a write-ahead log SQLite would
+    /// read only in part) with what can be read, after copying the damaged files to
+    /// `damaged-<unix time>/` in the data directory. Without it Airlock refuses to start on one.
+    #[arg(long, env = "AIRLOCK_RECOVER")]
+    recover: bool,
 }
 
 #[derive(Parser)]
@@ -266,6 +271,7 @@ fn run_serve(s: Serve) -> ExitCode {
             read_timeout,
             max_connections_per_ip: s.max_connections_per_ip,
         },
+        recover: s.recover,
         ..ServerConfig::default()
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()

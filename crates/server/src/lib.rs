@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub max_object_body: usize,
     /// Time and number bounds on the API port's connections.
     pub limits: Limits,
+    /// Start on a damaged database with what can be read, after copying the damaged files
+    /// aside (`--recover`); without it such a database is refused.
+    pub recover: bool,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +56,7 @@ impl Default for ServerConfig {
             // S3's largest single PUT: 5 GiB.
             max_object_body: 5 * 1024 * 1024 * 1024,
             limits: Limits::default(),
+            recover: false,
         }
     }
 }
@@ -83,9 +87,20 @@ pub fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
                 .with_context(|| format!("cannot create data directory {}", dir.display()))?;
             spool::clear(dir);
             let path = dir.join("airlock.db");
-            Store::open(&path, &kinds).map_err(|e: StoreError| {
-                anyhow::anyhow!("cannot open the state database {}: {e}", path.display())
-            })
+            let (store, recovered) =
+                Store::open_with(&path, &kinds, config.recover).map_err(|e: StoreError| {
+                    anyhow::anyhow!("cannot open the state database {}: {e}", path.display())
+                })?;
+            if let Some(r) = recovered {
+                tracing::error!(
+                    "the state database {} was damaged: {}; the damaged files are copied to {}, \
+                     and Airlock goes on with what could be read (--recover)",
+                    path.display(),
+                    r.damage,
+                    r.copy.display()
+                );
+            }
+            Ok(store)
         }
     }
 }

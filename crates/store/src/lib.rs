@@ -14,6 +14,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
 
+pub mod wal;
+
 /// The schema this build writes. Bump it with a migration in `MIGRATIONS`.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -39,6 +41,11 @@ pub enum StoreError {
     NewerSchema { found: i64 },
     #[error("{0} is in use by another Airlock process (stop it, or choose another --data-dir)")]
     Locked(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot lock {path}: {source}")]
     Lock {
         path: String,
@@ -50,6 +57,13 @@ pub enum StoreError {
         id: String,
         reason: String,
     },
+    /// The database on disk would not give back everything that was written to it; starting on
+    /// it would silently lose state.
+    #[error("{path} is damaged: {what}. Airlock has not changed it; start with --recover to set a copy of the damaged files aside in the data directory and go on with what can be read")]
+    Damaged { path: String, what: Damage },
+    /// SQLite's own check of the database failed.
+    #[error("{path} is damaged: {detail}. Airlock has not changed it; restore it from a copy, or move it away to start with empty state (sqlite3's .recover may salvage part of it)")]
+    Malformed { path: String, detail: String },
     /// A write of a record type the store was not opened with: it would be lost on the next
     /// start, since loading skips kinds it does not know. Register the kind with its service.
     #[error("record kind {0} is not registered with the store")]
@@ -247,6 +261,111 @@ impl Kind {
     }
 }
 
+/// How a database on disk is damaged, found before SQLite opens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// The database file is empty and no log holds its content.
+    Empty,
+    /// SQLite would not replay all of the write-ahead log.
+    Log(wal::Damage),
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::Empty => f.write_str(
+                "the file is empty (0 bytes), which Airlock never leaves a database it wrote",
+            ),
+            Damage::Log(d) => d.fmt(f),
+        }
+    }
+}
+
+/// Damage that `--recover` went past: what it was and where the damaged files were copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub damage: Damage,
+    pub copy: std::path::PathBuf,
+}
+
+/// One process per database: an advisory lock on `<db>.lock`, held while the store is open.
+fn lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    let lock_path = path.with_extension("lock");
+    let failed = |source| StoreError::Lock {
+        path: lock_path.display().to_string(),
+        source,
+    };
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(failed)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(StoreError::Locked(path.display().to_string()))
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(failed(source)),
+    }
+}
+
+/// SQLite's write-ahead log of the database at `path`.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    name.into()
+}
+
+/// Damage SQLite would not report, found by reading the files before SQLite does.
+fn inspect(path: &Path) -> Result<Option<Damage>, StoreError> {
+    let read = |p: &Path, r: std::io::Result<()>| {
+        r.map_err(|source| StoreError::Read {
+            path: p.display().to_string(),
+            source,
+        })
+    };
+    let wal_path = wal_path(path);
+    let wal = match std::fs::read(&wal_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return read(&wal_path, Err(e)).map(|()| None),
+    };
+    let empty = match std::fs::metadata(path) {
+        Ok(m) => m.len() == 0,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+        Err(e) => return read(path, Err(e)).map(|()| None),
+    };
+    if empty && wal::check(&wal) == Ok(wal::Log { committed: 0 }) {
+        return Ok(Some(Damage::Empty));
+    }
+    Ok(wal::check(&wal).err().map(Damage::Log))
+}
+
+/// Copies the damaged database files to `damaged-<unix time>/` beside them; an empty database
+/// file is then removed so that SQLite starts a new one.
+fn set_aside(path: &Path, damage: Damage) -> Result<Recovered, StoreError> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let copy = dir.join(format!("damaged-{secs}"));
+    let failed = |p: &Path| {
+        let p = p.display().to_string();
+        move |source| StoreError::Read { path: p, source }
+    };
+    std::fs::create_dir_all(&copy).map_err(failed(&copy))?;
+    for file in [path.to_path_buf(), wal_path(path)] {
+        if let Some(name) = file.file_name().filter(|_| file.exists()) {
+            std::fs::copy(&file, copy.join(name)).map_err(failed(&file))?;
+        }
+    }
+    if damage == Damage::Empty {
+        std::fs::remove_file(path).map_err(failed(path))?;
+    }
+    Ok(Recovered { damage, copy })
+}
+
 /// A change that a transaction committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
@@ -275,42 +394,61 @@ impl Store {
         Store::build(None, kinds)
     }
 
-    /// Opens (or creates) the SQLite database at `path` and loads every record.
+    /// Opens (or creates) the SQLite database at `path` and loads every record. A database
+    /// that would not give back everything written to it is refused (see [`Store::open_with`]).
     pub fn open(path: &Path, kinds: &[Kind]) -> Result<Store, StoreError> {
-        let lock_path = path.with_extension("lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Lock {
-                path: lock_path.display().to_string(),
-                source,
-            })?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(path.display().to_string()))
-            }
-            Err(std::fs::TryLockError::Error(source)) => {
-                return Err(StoreError::Lock {
-                    path: lock_path.display().to_string(),
-                    source,
+        Ok(Store::open_with(path, kinds, false)?.0)
+    }
+
+    /// Opens (or creates) the SQLite database at `path` and loads every record, after checking
+    /// what SQLite cannot: an empty database file (never one Airlock wrote: its first start
+    /// writes a header) and a write-ahead log whose later transactions SQLite would silently
+    /// skip ([`wal::check`]). Such damage is refused ([`StoreError::Damaged`]) unless `recover`
+    /// is set: then the damaged files are copied to `damaged-<unix time>/` beside the database
+    /// and the store opens with what can be read. SQLite's own `quick_check` must pass either
+    /// way.
+    pub fn open_with(
+        path: &Path,
+        kinds: &[Kind],
+        recover: bool,
+    ) -> Result<(Store, Option<Recovered>), StoreError> {
+        let lock = lock(path)?;
+        let recovered = match inspect(path)? {
+            None => None,
+            Some(what) if !recover => {
+                return Err(StoreError::Damaged {
+                    path: path.display().to_string(),
+                    what,
                 })
             }
-        }
+            Some(damage) => Some(set_aside(path, damage)?),
+        };
+        let malformed = |e: rusqlite::Error| StoreError::Malformed {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
         let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(malformed)?;
         // NORMAL in WAL mode: a commit survives the death of the process (kill -9); only an
         // operating-system crash can lose the last transactions.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let verdict: String = conn
+            .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+            .map_err(malformed)?;
+        if verdict != "ok" {
+            return Err(StoreError::Malformed {
+                path: path.display().to_string(),
+                detail: verdict,
+            });
+        }
         migrate(&mut conn)?;
         let mut store = Store::build(Some(conn), kinds);
         store._lock = Some(lock);
         store.dir = path.parent().map(Path::to_path_buf);
         store.load()?;
-        Ok(store)
+        Ok((store, recovered))
     }
 
     fn build(conn: Option<Connection>, kinds: &[Kind]) -> Store {
@@ -1034,6 +1172,158 @@ mod tests {
         drop(store);
         let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
         assert!(store.read(|v| v.get::<Thing>(&s, "r")).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A database with `n` one-record transactions, all still in its log: a copy of its files
+    /// taken while the store is open (closing it would checkpoint the log away), as `kill -9`
+    /// leaves them.
+    fn killed_with(dir: &Path, n: u32) -> std::path::PathBuf {
+        let live = dir.join("live");
+        let dead = dir.join("dead");
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(&live).unwrap();
+        std::fs::create_dir_all(&dead).unwrap();
+        let store = Store::open(&live.join("state.db"), &[Kind::of::<Thing>()]).unwrap();
+        let s = Scope::global("123456789012");
+        for i in 0..n {
+            store
+                .write::<_, StoreError>(|tx| tx.put(&s, thing(&format!("t{i:03}"), i)))
+                .unwrap();
+        }
+        for f in ["state.db", "state.db-wal"] {
+            std::fs::copy(live.join(f), dead.join(f)).unwrap();
+        }
+        dead.join("state.db")
+    }
+
+    fn count(store: &Store) -> usize {
+        store.read(|v| v.list::<Thing>(&Scope::global("123456789012")).len())
+    }
+
+    #[test]
+    fn a_log_damaged_in_the_middle_is_refused_untouched_or_set_aside_with_recover() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-wal-{}", std::process::id()));
+        let path = killed_with(&dir, 200);
+        let wal = wal_path(&path);
+        let intact = Store::open(
+            &killed_with(&dir.join("intact"), 200),
+            &[Kind::of::<Thing>()],
+        );
+        assert_eq!(count(&intact.unwrap()), 200, "kill -9 loses nothing");
+        let mut bytes = std::fs::read(&wal).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid..mid + 8192].fill(0xde);
+        std::fs::write(&wal, &bytes).unwrap();
+
+        let err = Store::open(&path, &[Kind::of::<Thing>()]).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                StoreError::Damaged {
+                    what: Damage::Log(_),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("write-ahead log is damaged at byte"),
+            "{message}"
+        );
+        assert!(message.contains("--recover"), "{message}");
+        assert_eq!(
+            std::fs::read(&wal).unwrap(),
+            bytes,
+            "the refused log is untouched"
+        );
+
+        let (store, recovered) = Store::open_with(&path, &[Kind::of::<Thing>()], true).unwrap();
+        let recovered = recovered.unwrap();
+        assert!(matches!(
+            recovered.damage,
+            Damage::Log(wal::Damage::Frames { .. })
+        ));
+        assert_eq!(
+            std::fs::read(recovered.copy.join("state.db-wal")).unwrap(),
+            bytes,
+            "the damaged log is kept"
+        );
+        let kept = count(&store);
+        assert!(kept > 0 && kept < 200, "{kept}");
+        drop(store);
+        // Once recovered, the database is whole again.
+        assert_eq!(
+            count(&Store::open(&path, &[Kind::of::<Thing>()]).unwrap()),
+            kept
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_database_file_is_refused_or_started_over_with_recover() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state.db");
+        std::fs::write(&path, b"").unwrap();
+        let err = Store::open(&path, &[Kind::of::<Thing>()]).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                StoreError::Damaged {
+                    what: Damage::Empty,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("is empty (0 bytes)"), "{err}");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+        let (store, recovered) = Store::open_with(&path, &[Kind::of::<Thing>()], true).unwrap();
+        let recovered = recovered.unwrap();
+        assert_eq!(recovered.damage, Damage::Empty);
+        assert!(recovered.copy.join("state.db").exists());
+        assert_eq!(count(&store), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn files_sqlite_cannot_read_whole_are_malformed_even_with_recover() {
+        let dir = std::env::temp_dir().join(format!("airlock-store-bad-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Not a database at all.
+        let path = dir.join("junk.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        for recover in [false, true] {
+            let err = Store::open_with(&path, &[Kind::of::<Thing>()], recover)
+                .err()
+                .unwrap();
+            assert!(matches!(err, StoreError::Malformed { .. }), "{err}");
+        }
+        // A database cut to half its length.
+        let path = dir.join("state.db");
+        {
+            let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
+            let s = Scope::global("123456789012");
+            for i in 0..300 {
+                store
+                    .write::<_, StoreError>(|tx| tx.put(&s, thing(&format!("{i:0>200}"), i)))
+                    .unwrap();
+            }
+        }
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len > 16 * 4096, "{len}");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        let err = Store::open(&path, &[Kind::of::<Thing>()]).err().unwrap();
+        assert!(matches!(err, StoreError::Malformed { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
