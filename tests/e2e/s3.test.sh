@@ -55,6 +55,20 @@ check_eq "x-amz-meta-* metadata" '{"colour":"blue"}' "$(J "$OUT" 'd["Metadata"]'
 awsrun s3api head-object --bucket e2e-bucket --key big.bin
 check_match "a multipart ETag is \"<md5 of md5s>-3\"" '^"[0-9a-f]{32}-3"$' "$(J "$OUT" 'd["ETag"]')"
 check_eq "its size" "20000000" "$(J "$OUT" 'd["ContentLength"]')"
+# Another account sees nothing of the bucket's objects and changes none of them.
+other_denied() { AWS_ACCESS_KEY_ID=111122223333 expect_error "another account's $1" AccessDenied s3api "$@"; }
+other_denied get-object --bucket e2e-bucket --key dir/small.txt "$WORKDIR/stolen"
+other_denied list-objects-v2 --bucket e2e-bucket
+other_denied delete-object --bucket e2e-bucket --key dir/small.txt
+other_denied delete-bucket --bucket e2e-bucket
+other_denied get-bucket-policy --bucket e2e-bucket
+other_denied put-bucket-policy --bucket e2e-bucket --policy '{"Version":"2012-10-17","Statement":[]}'
+AWS_ACCESS_KEY_ID=111122223333 expect_error "another account's put-object" AccessDenied s3api put-object \
+    --bucket e2e-bucket --key dir/small.txt --body "$WORKDIR/big.bin"
+check_eq "another account's list-buckets does not name it" "0" \
+    "$(AWS_ACCESS_KEY_ID=111122223333 q s3api list-buckets --query 'length(Buckets[?Name==`e2e-bucket`])')"
+expect_ok "the owner's object is untouched" s3api head-object --bucket e2e-bucket --key dir/small.txt
+check_eq "... its size" "15" "$(J "$OUT" 'd["ContentLength"]')"
 expect_error "head of a missing key" 404 s3api head-object --bucket e2e-bucket --key nope
 expect_error "get of a missing key" NoSuchKey s3api get-object --bucket e2e-bucket --key nope "$WORKDIR/x"
 

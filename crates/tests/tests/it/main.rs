@@ -4,6 +4,7 @@
 mod acm;
 mod auth;
 mod bastion;
+mod concurrency;
 mod dns;
 mod durability;
 mod ec2;
@@ -12,6 +13,7 @@ mod endpoints;
 mod iam_authz;
 mod iam_sts;
 mod instances;
+mod isolation;
 mod lb;
 mod mwaa;
 mod webserver;
