@@ -97,6 +97,10 @@ struct Serve {
     /// Connections one source address may hold open on the API port at once.
     #[arg(long, env = "AIRLOCK_MAX_CONNECTIONS_PER_IP", default_value_t = 1024)]
     max_connections_per_ip: usize,
+    /// Connections all sources together may hold open on the API port at once (at most what
+    /// the open-file limit leaves beside 1,024 descriptors for the rest of the server).
+    #[arg(long, env = "AIRLOCK_MAX_CONNECTIONS", default_value_t = 8192)]
+    max_connections: usize,
     /// Start on a damaged state database (an empty file, or a write-ahead log SQLite would
     /// read only in part) with what can be read, after copying the damaged files to
     /// `damaged-<unix time>/` in the data directory. Without it Airlock refuses to start on one.
@@ -243,9 +247,21 @@ fn run_serve(s: Serve) -> ExitCode {
         eprintln!("error: --read-timeout must be a number of seconds > 0");
         return ExitCode::from(2);
     };
-    if read_timeout.is_zero() || s.max_connections_per_ip == 0 {
-        eprintln!("error: --read-timeout and --max-connections-per-ip must be > 0");
+    if read_timeout.is_zero() || s.max_connections_per_ip == 0 || s.max_connections == 0 {
+        eprintln!(
+            "error: --read-timeout, --max-connections-per-ip and --max-connections must be > 0"
+        );
         return ExitCode::from(2);
+    }
+    let mut max_connections = s.max_connections;
+    if let Some(budget) = airlock_server::connection_budget() {
+        if max_connections > budget {
+            tracing::warn!(
+                "--max-connections {max_connections} lowered to {budget}: the open-file limit \
+                 (ulimit -n) leaves no more beside what the rest of the server needs"
+            );
+            max_connections = budget;
+        }
     }
     let data_dir = if s.ephemeral {
         None
@@ -270,6 +286,7 @@ fn run_serve(s: Serve) -> ExitCode {
         limits: airlock_server::Limits {
             read_timeout,
             max_connections_per_ip: s.max_connections_per_ip,
+            max_connections,
         },
         recover: s.recover,
         ..ServerConfig::default()

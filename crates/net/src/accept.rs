@@ -14,6 +14,24 @@ pub const BACKOFF: Duration = Duration::from_millis(50);
 /// No limit on a listener's connections.
 pub const UNLIMITED: usize = usize::MAX;
 
+/// How many finished handshakes a listener's kernel queue holds before the kernel drops new
+/// ones (capped by `net.core.somaxconn`). The standard library's 128 overflows in a burst of
+/// connections, and each dropped handshake costs its client a one-second retransmission.
+pub const BACKLOG: u32 = 4096;
+
+/// Binds a TCP listener on `addr` (address reuse as the standard library sets it) with a
+/// [`BACKLOG`]-deep queue: every listener of Airlock's binds through here.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `listener` until the future is dropped. Each accepted connection whose peer `admit`
 /// lets in (the decision is the caller's: for the data plane, `services::ec2::fabric`) gets
 /// `TCP_NODELAY` and is handed to `serve`, which runs as a task of its own; a refused one is

@@ -109,7 +109,7 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
                 },
                 _ => None,
             };
-            match TcpListener::bind(addr).await {
+            match crate::accept::bind(addr) {
                 Ok(listener) => {
                     tracing::info!(target: "airlock::dataplane", %addr, listener = ?want, "listener started");
                     let running = start(&source, &ca, api.as_ref(), listener, &place, &want, key);

@@ -92,7 +92,7 @@ impl DnsServer {
         let mut attempts = 0;
         let (udp, tcp) = loop {
             let udp = UdpSocket::bind(addr).await?;
-            match TcpListener::bind(udp.local_addr()?).await {
+            match crate::accept::bind(udp.local_addr()?) {
                 Ok(tcp) => break (udp, tcp),
                 Err(e)
                     if addr.port() == 0

@@ -7,9 +7,12 @@
 //!   body must keep arriving: the gateway allows at most `read_timeout` between two reads and
 //!   answers AWS's `RequestTimeout` otherwise (`gateway::read_body`). HTTP/2 connections are
 //!   pinged when idle and closed when the peer stops answering.
-//! - At most [`Limits::max_connections_per_ip`] connections from one source address at a time;
-//!   a connection over the cap is closed at once, with a warning at most once a second that
-//!   says who and how many.
+//! - At most [`Limits::max_connections_per_ip`] connections from one source address at a time,
+//!   and [`Limits::max_connections`] in all (sources that hold only a few may go an eighth past
+//!   it, so that a flood does not lock everyone out); a connection over a cap is closed at once,
+//!   with a warning at most once a second that says who and how many. The total cap stays
+//!   within the open-file limit ([`connection_budget`]), so a flood cannot take the descriptors
+//!   the rest of the server needs, and the memory connections take stays bounded.
 //! - A failed accept (out of file descriptors) backs off like the data plane's listeners.
 //! - `stop` (the shutdown signal) stops accepting, lets requests in flight finish, and waits.
 
@@ -37,6 +40,9 @@ pub struct Limits {
     pub read_timeout: Duration,
     /// Connections one source address may hold open at once.
     pub max_connections_per_ip: usize,
+    /// Connections all sources together may hold open at once: what keeps a flood from many
+    /// addresses from taking the file descriptors the data plane, DNS and the store need.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -44,13 +50,48 @@ impl Default for Limits {
         Limits {
             read_timeout: Duration::from_secs(20),
             max_connections_per_ip: 1024,
+            max_connections: 8192,
         }
     }
 }
 
-/// Open connections per source address; a [`Slot`] gives its place back when dropped.
+/// Descriptors kept for everything but API connections: the data plane's listeners and
+/// connections, DNS, the store, the log.
+const RESERVED_DESCRIPTORS: u64 = 1024;
+
+/// Raises this process's soft limit on open files to its hard limit (the soft limit is often
+/// 1024, far below what a server needs) and returns how many API connections fit in it beside
+/// [`RESERVED_DESCRIPTORS`]; `None` where the limit cannot be read.
+pub fn connection_budget() -> Option<usize> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (mut soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        soft = hard;
+    }
+    let budget = soft.saturating_sub(RESERVED_DESCRIPTORS).max(64);
+    Some(usize::try_from(budget).unwrap_or(usize::MAX))
+}
+
+/// A connection over one of the caps, closed at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    PerIp,
+    Total,
+}
+
+/// A source holding fewer connections than this may use the reserve past the total cap.
+const FEW: usize = 8;
+
+/// Open connections, per source address and in all; a [`Slot`] gives its place back when
+/// dropped.
 #[derive(Default)]
-struct Counts(Mutex<HashMap<IpAddr, usize>>);
+struct Counts(Mutex<Open>);
+
+#[derive(Default)]
+struct Open {
+    per_ip: HashMap<IpAddr, usize>,
+    total: usize,
+}
 
 struct Slot {
     counts: Arc<Counts>,
@@ -58,14 +99,27 @@ struct Slot {
 }
 
 impl Counts {
-    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Slot> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
+    fn take(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Result<Slot, Refusal> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let total = open.total;
+        let n = open.per_ip.entry(ip).or_insert(0);
+        if *n >= limits.max_connections_per_ip {
+            return Err(Refusal::PerIp);
+        }
+        // Past the cap, a source that holds only a few connections still gets in, into a
+        // reserve of an eighth of the cap: a flood from some addresses does not lock out the
+        // rest while its connections wait to be timed out.
+        let cap = if *n < FEW {
+            limits.max_connections + limits.max_connections / 8
+        } else {
+            limits.max_connections
+        };
+        if total >= cap {
+            return Err(Refusal::Total);
         }
         *n += 1;
-        Some(Slot {
+        open.total += 1;
+        Ok(Slot {
             counts: self.clone(),
             ip,
         })
@@ -74,13 +128,14 @@ impl Counts {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut map = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
+        let mut open = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
-                map.remove(&self.ip);
+                open.per_ip.remove(&self.ip);
             }
         }
+        open.total -= 1;
     }
 }
 
@@ -117,21 +172,28 @@ where
                 }
             },
         };
-        let Some(slot) = counts.take(peer.ip(), limits.max_connections_per_ip) else {
-            drop(stream);
-            refused += 1;
-            if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
-                tracing::warn!(
-                    target: "airlock::accept",
-                    peer = %peer.ip(),
-                    limit = limits.max_connections_per_ip,
-                    refused,
-                    "connection refused: this source already holds the most connections allowed per source address",
-                );
-                warned = Some(Instant::now());
-                refused = 0;
+        let slot = match counts.take(peer.ip(), &limits) {
+            Ok(slot) => slot,
+            Err(why) => {
+                drop(stream);
+                refused += 1;
+                if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                    let (limit, reason) = match why {
+                        Refusal::PerIp => (
+                            limits.max_connections_per_ip,
+                            "connection refused: this source already holds the most connections allowed per source address",
+                        ),
+                        Refusal::Total => (
+                            limits.max_connections,
+                            "connection refused: the API port already holds the most connections allowed in all",
+                        ),
+                    };
+                    tracing::warn!(target: "airlock::accept", peer = %peer.ip(), limit, refused, "{reason}");
+                    warned = Some(Instant::now());
+                    refused = 0;
+                }
+                continue;
             }
-            continue;
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use conn::Limits;
+pub use conn::{connection_budget, Limits};
 pub use gateway::app;
 
 /// Everything `airlock serve` can be told.
@@ -142,16 +142,14 @@ impl Running {
 /// Binds the listener and serves in the background.
 pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let store = open_store(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
-                " (is another Airlock or AWS emulator running? choose another with --listen)"
-            } else {
-                ""
-            };
-            anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.listen)
-        })?;
+    let listener = airlock_net::accept::bind(config.listen).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (is another Airlock or AWS emulator running? choose another with --listen)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{hint}", config.listen)
+    })?;
     let addr = listener.local_addr()?;
     let ca = Arc::new(airlock_net::ca::Ca::new());
     // The local CA is loaded (or created) when first needed: see `airlock_net::ca::Ca`.

@@ -13,6 +13,15 @@ use tokio::net::TcpStream;
 const BOUND: Duration = Duration::from_secs(10);
 
 async fn server(read_timeout: Duration, per_ip: usize, max_body: usize) -> Running {
+    server_capped(read_timeout, per_ip, 8192, max_body).await
+}
+
+async fn server_capped(
+    read_timeout: Duration,
+    per_ip: usize,
+    total: usize,
+    max_body: usize,
+) -> Running {
     let mut config = ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         dns_listen: None,
@@ -20,6 +29,7 @@ async fn server(read_timeout: Duration, per_ip: usize, max_body: usize) -> Runni
         limits: Limits {
             read_timeout,
             max_connections_per_ip: per_ip,
+            max_connections: total,
         },
         ..ServerConfig::default()
     };
@@ -307,6 +317,66 @@ async fn connections_from_one_source_are_capped() {
     server.stop().await.unwrap();
 }
 
+/// A served connection from `source` (a loopback address), held open.
+async fn held_from(server: &Running, source: [u8; 4]) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    let mut s = socket.connect(server.addr).await.unwrap();
+    s.write_all(b"GET /_airlock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = tokio::time::timeout(BOUND, s.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(n > 0);
+    s
+}
+
+/// A connection from `source` (a loopback address) that sent nothing yet.
+async fn connect_from(server: &Running, source: [u8; 4]) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(server.addr).await.unwrap()
+}
+
+#[tokio::test]
+async fn connections_from_all_sources_together_are_capped_with_a_reserve_for_the_few() {
+    // Sixteen in all (two more for sources holding fewer than eight), sixteen per source.
+    let server = server_capped(Duration::from_secs(30), 16, 16, 1024).await;
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        held.push(held_from(&server, [127, 0, 0, 1]).await);
+    }
+    // The flooding source is at the cap: its next connection is closed at once.
+    let mut over = connect_from(&server, [127, 0, 0, 1]).await;
+    assert_eq!(read_until_closed(&mut over).await, "");
+    // Two other sources holding none still get in, into the reserve...
+    held.push(held_from(&server, [127, 0, 0, 2]).await);
+    held.push(held_from(&server, [127, 0, 0, 3]).await);
+    // ... which then is full too.
+    let mut past = connect_from(&server, [127, 0, 0, 4]).await;
+    assert_eq!(read_until_closed(&mut past).await, "");
+    // Places closed anywhere are given back.
+    held.truncate(14);
+    let served = tokio::time::timeout(BOUND, async {
+        loop {
+            let mut s = connect_from(&server, [127, 0, 0, 4]).await;
+            let _ = s
+                .write_all(b"GET /_airlock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await;
+            if status(&read_until_closed(&mut s).await) == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(served.is_ok(), "a freed place was never given back");
+    server.stop().await.unwrap();
+}
+
 /// Sends `head` (a request without its final blank line) with `Connection: close` and returns
 /// the whole response.
 async fn exchange(addr: SocketAddr, head: &str, body: &str) -> String {
@@ -506,6 +576,7 @@ async fn garbage_on_every_protocol_gets_a_4xx_and_the_server_lives() {
         limits: Limits {
             read_timeout: Duration::from_millis(300),
             max_connections_per_ip: 64,
+            max_connections: 8192,
         },
         ..ServerConfig::default()
     };
