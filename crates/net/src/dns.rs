@@ -786,6 +786,18 @@ mod tests {
         let r = reply(&s, &m.to_bytes().unwrap());
         // 16: BADVERS (RFC 6891), which hickory names after TSIG's BADSIG of the same value.
         assert_eq!(u16::from(r.metadata.response_code), 16);
+        // Two OPT records: FORMERR (RFC 6891 6.1.1), not an answer to the question.
+        edns = HEdns::new();
+        edns.set_max_payload(1232);
+        m.edns = Some(edns);
+        let mut two = m.to_bytes().unwrap();
+        assert_eq!(two[11], 1, "one additional record: the OPT");
+        two[11] = 2;
+        two.extend_from_slice(&[0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            reply(&s, &two).metadata.response_code,
+            ResponseCode::FormErr
+        );
     }
 
     #[test]
