@@ -273,6 +273,13 @@ def mwaa_environment(port):
     body = f"Action=CreateRole&Version=2010-05-08&RoleName=mwaa-exec&AssumeRolePolicyDocument={quote(trust)}"
     status, data = send(port, sign(port, "iam", "POST", "/", body.encode(), FORM))
     assert status == 200, data
+    # The source bucket as MWAA requires it.
+    s3 = s3_client(port)
+    s3.create_bucket(Bucket="bench-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket="bench-bucket", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_public_access_block(Bucket="bench-bucket", PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True})
     create = json.dumps({
         "ExecutionRoleArn": "arn:aws:iam::000000000000:role/mwaa-exec",
         "SourceBucketArn": "arn:aws:s3:::bench-bucket", "DagS3Path": "dags",
@@ -538,6 +545,88 @@ http {{
         "req/s", "share")
 
 
+def s3_client(port):
+    import boto3
+    from botocore.config import Config
+    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
+                        aws_access_key_id="test", aws_secret_access_key="test",
+                        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+
+
+def s3_figures(port, n_small, n_big, big):
+    """One boto3 client, sequential: PutObject and GetObject of 4 KB (req/s) and of `big` bytes
+    (MB/s)."""
+    c = s3_client(port)
+    c.create_bucket(Bucket="bench", CreateBucketConfiguration={"LocationConstraint": REGION})
+    out = {}
+    for name, size, n in (("small", 4096, n_small), ("big", big, n_big)):
+        body = os.urandom(size)
+        t0 = time.perf_counter()
+        for i in range(n):
+            c.put_object(Bucket="bench", Key=f"{name}/{i}", Body=body)
+        put = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in range(n):
+            if len(c.get_object(Bucket="bench", Key=f"{name}/{i}")["Body"].read()) != size:
+                raise RuntimeError("GetObject returned another size")
+        get = time.perf_counter() - t0
+        out[name] = (n / put, n / get) if name == "small" else (n * size / 1e6 / put, n * size / 1e6 / get)
+    return out
+
+
+def s3_rows(args, tmp, runs, row, with_moto):
+    """S3 against moto_server's, alternating; then Airlock's memory while a large object goes up."""
+    n_small, n_big = (20, 2) if args.smoke else (500, 10)
+    big = (1 << 20) if args.smoke else (16 << 20)
+    figures = {"airlock": [], "moto": []}
+    for r in range(runs):
+        servers = [airlock(free_port(), data_dir=os.path.join(tmp, f"s3-{r}"))]
+        servers += [moto(free_port())] if with_moto else []
+        for s in servers:
+            s.start()
+            figures[s.name].append(s3_figures(s.port, n_small, n_big, big))
+            s.stop()
+
+    def med(name, size, i):
+        xs = [f[size][i] for f in figures[name]]
+        return median(xs) if xs else float("nan")
+    mb = big >> 20
+    for label, size, i, unit in (("PutObject 4 KB", "small", 0, "req/s"),
+                                 ("GetObject 4 KB", "small", 1, "req/s"),
+                                 (f"PutObject {mb} MB", "big", 0, "MB/s"),
+                                 (f"GetObject {mb} MB", "big", 1, "MB/s")):
+        row(f"S3 {label} (one boto3 client, sequential; Airlock with a data directory)",
+            med("airlock", size, i), "moto_server", med("moto", size, i), "≥ moto", unit, "faster-rate")
+
+    # Peak memory while one large object is uploaded from a file (spooled to disk, not held).
+    size = (20 << 20) if args.smoke else (1 << 30)
+    path = os.path.join(tmp, "large.bin")
+    with open(path, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    a = airlock(free_port(), data_dir=os.path.join(tmp, "s3-large"))
+    a.start()
+    c = s3_client(a.port)
+    c.create_bucket(Bucket="large", CreateBucketConfiguration={"LocationConstraint": REGION})
+    peak = [a.rss_mb()]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], a.rss_mb())
+            time.sleep(0.02)
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    with open(path, "rb") as f:
+        c.put_object(Bucket="large", Key="large.bin", Body=f)
+    done.set()
+    sampler.join()
+    a.stop()
+    os.remove(path)
+    row(f"peak resident memory while a {size >> 20:,} MB object is uploaded (one PutObject)",
+        peak[0], "—", float("nan"), "≤ 64 MB", "MB", "none")
+
+
 def wait_tcp(port, timeout=20):
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -753,6 +842,7 @@ def run(args):
         row(f"DescribeVpcEndpoints (one VPC's endpoints) latency, {size:,} in the region",
             latency[size], "at " + f"{lo:,}", latency[lo], "at 100k ≤ 2× at 1k", "ms", "growth")
 
+    s3_rows(args, tmp, runs, row, with_moto)
     dns_rows(args, tmp, runs, secs, row)
     alb_rows(args, tmp, runs, secs, row)
 

@@ -63,6 +63,20 @@ STDOUT=$(J "$OUT" 'd["stdout"]' | base64 -d 2>/dev/null || true)
 check_contains "/aws_mwaa/cli runs 'dags list' (base64 stdout)" tutorial "$STDOUT"
 check_eq "invoke-rest-api returns the DAG list" 3 "$(q mwaa invoke-rest-api --name MyAirflowEnvironment --path /dags --method GET --query RestApiResponse.total_entries)"
 
+# A DAG file copied to the bucket reaches Airflow after MWAA's sync (30 s, scaled); deleting it
+# takes it away.
+printf 'from airflow.decorators import dag\n\n@dag(schedule="@hourly")\ndef copied_in():\n    pass\n\ncopied_in()\n' >"$WORKDIR/copied.py"
+expect_ok "aws s3 cp of a DAG file to s3://my-airflow-bucket/dags/" s3 cp --only-show-errors "$WORKDIR/copied.py" s3://my-airflow-bucket/dags/copied.py
+listed() { [[ $(q mwaa invoke-rest-api --name MyAirflowEnvironment --path /dags --method GET --query RestApiResponse.total_entries) == "$1" ]]; }
+poll_until "invoke-rest-api --path /dags lists it after the sync" 50 0.2 listed 4
+check_eq "... by the decorated function's name" copied_in \
+    "$(q mwaa invoke-rest-api --name MyAirflowEnvironment --path /dags/copied_in --method GET --query RestApiResponse.dag_id)"
+run curl -s -m 10 --socks5-hostname "127.0.0.1:$SOCKS" --cacert "$CA" -X POST -H "Authorization: Bearer $CLI" \
+    -H 'Content-Type: text/plain' --data-raw 'dags list' "https://$HOST/aws_mwaa/cli"
+check_contains "... and 'airflow dags list' through the CLI token shows it" "copied_in" "$(J "$OUT" 'd["stdout"]' | base64 -d 2>/dev/null || true)"
+expect_ok "aws s3 rm of the DAG file" s3 rm --only-show-errors s3://my-airflow-bucket/dags/copied.py
+check_eq "deleting it removes it" 3 "$(q mwaa invoke-rest-api --name MyAirflowEnvironment --path /dags --method GET --query RestApiResponse.total_entries)"
+
 # Without the bastion's group in the environment's group, the same request fails.
 q ec2 revoke-security-group-ingress --group-id "$SG" --ip-permissions "IpProtocol=tcp,FromPort=443,ToPort=443,UserIdGroupPairs=[{GroupId=$BSG}]" >/dev/null
 run curl -s -o /dev/null -w '%{http_code}' -m 10 --socks5-hostname "127.0.0.1:$SOCKS" --cacert "$CA" "https://$HOST/health"

@@ -217,7 +217,7 @@ expect_error "simulate-principal-policy of a user that does not exist" NoSuchEnt
 # --- MWAA: the Airflow role follows the caller's policies ------------------------------------------
 mwaa_network
 q mwaa create-environment --name authz-env --execution-role-arn "arn:aws:iam::$ACCOUNT:role/mwaa-exec" \
-    --source-bucket-arn arn:aws:s3:::authz-data --dag-s3-path dags \
+    --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags \
     --network-configuration "SubnetIds=$A,$B,SecurityGroupIds=$SG" >/dev/null
 available() { [[ $(q mwaa get-environment --name authz-env --query Environment.Status) == AVAILABLE ]]; }
 poll_until "the environment becomes AVAILABLE" 100 0.2 available

@@ -533,4 +533,21 @@ mwaa_network() {
     q ec2 authorize-security-group-ingress --group-id "$SG" --ip-permissions "IpProtocol=-1,UserIdGroupPairs=[{GroupId=$SG}]" >/dev/null
     q iam create-role --role-name mwaa-exec --assume-role-policy-document \
         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}' >/dev/null
+    mwaa_bucket
+}
+
+# mwaa_bucket [NAME]: the source bucket as MWAA requires it (default my-airflow-bucket, in
+# us-west-2, versioned, every public access blocked) with three DAG files under dags/:
+# example_bash_operator, example_python_operator and tutorial.
+mwaa_bucket() {
+    local b=${1:-my-airflow-bucket} d=$WORKDIR/dags.$RANDOM id
+    q s3api create-bucket --bucket "$b" --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+    q s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Enabled >/dev/null
+    q s3api put-public-access-block --bucket "$b" --public-access-block-configuration \
+        BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true >/dev/null
+    mkdir -p "$d"
+    for id in example_bash_operator example_python_operator tutorial; do
+        printf 'from airflow import DAG\n\nwith DAG(dag_id="%s", schedule="@daily") as dag:\n    pass\n' "$id" >"$d/$id.py"
+    done
+    "$AWS" s3 sync --only-show-errors "$d" "s3://$b/dags/"
 }

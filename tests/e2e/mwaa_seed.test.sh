@@ -81,11 +81,32 @@ check_eq "the customer-managed webserver host resolves to two addresses" 2 "$(di
 
 # Validation: bad requests are refused and create nothing.
 expect_error "two subnets in one zone are refused" ValidationException mwaa create-environment --name Bad1 \
-    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::b --dag-s3-path dags --network-configuration "SubnetIds=$A,$A,SecurityGroupIds=$SG"
+    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags --network-configuration "SubnetIds=$A,$A,SecurityGroupIds=$SG"
 expect_error "a public subnet is refused" ValidationException mwaa create-environment --name Bad2 \
-    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::b --dag-s3-path dags --network-configuration "SubnetIds=$PUB,$B,SecurityGroupIds=$SG"
+    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags --network-configuration "SubnetIds=$PUB,$B,SecurityGroupIds=$SG"
 expect_error "an unknown Airflow version is refused" ValidationException mwaa create-environment --name Bad3 --airflow-version 1.10.12 \
-    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::b --dag-s3-path dags --network-configuration "$NET"
+    --execution-role-arn "$ROLE" --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags --network-configuration "$NET"
+# The source bucket must be as MWAA requires it.
+bad_bucket() { # bad_bucket DESC BUCKET MESSAGE [extra args]
+    local desc=$1 bucket=$2 message=$3
+    shift 3
+    expect_error "$desc" ValidationException mwaa create-environment --name BadBucket --execution-role-arn "$ROLE" \
+        --source-bucket-arn "arn:aws:s3:::$bucket" --dag-s3-path dags --network-configuration "$NET" "$@"
+    check_contains "... $message" "$message" "$ERR"
+}
+bad_bucket "a bucket that does not exist is refused" no-such-bucket \
+    "Invalid request provided: Unable to check PublicAccessBlock configuration for the bucket no-such-bucket: The specified bucket does not exist"
+q s3api create-bucket --bucket bare-bucket --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+q s3api put-public-access-block --bucket bare-bucket --public-access-block-configuration \
+    BlockPublicAcls=true,IgnorePublicAcls=false,BlockPublicPolicy=true,RestrictPublicBuckets=true >/dev/null
+bad_bucket "a bucket that lets some public access through is refused" bare-bucket \
+    "Invalid request provided: Provided bucket does not have BlockPublicAccess set for s3 bucket bare-bucket."
+q s3api put-public-access-block --bucket bare-bucket --public-access-block-configuration \
+    BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true >/dev/null
+bad_bucket "a bucket without versioning is refused" bare-bucket "does not have versioning enabled for s3 bucket bare-bucket"
+bad_bucket "a requirements file that is not in the bucket is refused" my-airflow-bucket \
+    "s3://my-airflow-bucket/requirements.txt: the object does not exist" \
+    --requirements-s3-path requirements.txt --requirements-s3-object-version 1
 check_eq "nothing was created by the refused requests" 3 "$(q mwaa list-environments --query 'length(Environments)')"
 
 # Deletion: DELETING, then gone, with its names.

@@ -212,9 +212,15 @@ async fn home(State(site): State<Arc<Site>>, headers: HeaderMap) -> Response {
     if !site.has_session(&headers) {
         return redirect("/login/?next=%2Fhome");
     }
-    let dags: String = airflow::DAGS
+    let dags: String = airflow::dags_of(&site.ctx(), &site.environment)
         .iter()
-        .map(|(d, s)| format!("<tr><td>{d}</td><td>{s}</td><td>airflow</td></tr>"))
+        .map(|d| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>airflow</td></tr>",
+                escape(&d.id),
+                escape(d.schedule.as_deref().unwrap_or("None"))
+            )
+        })
         .collect();
     Html(format!(
         "<!DOCTYPE html><html><head><title>DAGs - Airflow</title></head><body>\
@@ -336,8 +342,8 @@ fn run_cli(site: &Site, command: &str) -> (String, String) {
         ["version"] => (format!("{version}\n"), String::new()),
         ["dags", "list", ..] => {
             let mut out = String::from("dag_id                  | fileloc                                        | owners  | is_paused\n");
-            for (d, _) in airflow::DAGS {
-                out.push_str(&format!("{d:<23} | /usr/local/airflow/dags/{d}.py | airflow | False\n"));
+            for d in airflow::dags_of(&ctx, &site.environment) {
+                out.push_str(&format!("{:<23} | {} | airflow | False\n", d.id, d.fileloc));
             }
             (out, String::new())
         }
@@ -358,7 +364,7 @@ fn run_cli(site: &Site, command: &str) -> (String, String) {
             let runs = airflow::runs(&ctx, &site.scope, &site.environment, dag);
             let mut out = String::from("dag_id | run_id | state | execution_date\n");
             for r in runs {
-                out.push_str(&format!("{} | {} | queued | {}\n", r.dag_id, r.run_id, r.created));
+                out.push_str(&format!("{} | {} | {} | {}\n", r.dag_id, r.run_id, r.state(&ctx.clock), r.created));
             }
             (out, String::new())
         }
@@ -405,4 +411,20 @@ async fn api(
 
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html("<h1>Not Found</h1>")).into_response()
+}
+
+/// Text for HTML: the five characters that could start markup or end an attribute, escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }

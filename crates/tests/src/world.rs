@@ -23,6 +23,9 @@ pub struct World {
     pub iam: aws_sdk_iam::Client,
     pub acm: aws_sdk_acm::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// Path-style (`http://127.0.0.1:PORT/bucket/key`): the endpoint is an address, which
+    /// cannot take a bucket as a subdomain.
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// The network of the MWAA user guide (what [`World::network`] made), with the clients that
@@ -61,6 +64,26 @@ pub struct LoadBalancer {
     pub public_b: String,
 }
 
+/// The source bucket of the tests' environments.
+pub const BUCKET: &str = "my-airflow-bucket";
+pub const BUCKET_ARN: &str = "arn:aws:s3:::my-airflow-bucket";
+
+/// The DAG files [`World::bucket`] puts under `dags/`: ids and schedules.
+pub const DAGS: [(&str, &str); 3] = [
+    ("example_bash_operator", "0 0 * * *"),
+    ("example_python_operator", "@once"),
+    ("tutorial", "@daily"),
+];
+
+/// An S3 client for Airlock: path-style addressing.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
@@ -74,6 +97,70 @@ impl World {
             iam: aws_sdk_iam::Client::new(&config),
             acm: aws_sdk_acm::Client::new(&config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            s3: s3_client(&config),
+        }
+    }
+
+    /// The source bucket [`BUCKET`] as MWAA requires it (in us-west-2, versioned, every public
+    /// access blocked) with the DAG files [`DAGS`] under `dags/` (created once; a second call
+    /// finds it).
+    pub async fn bucket(&self) {
+        use aws_sdk_s3::types::{
+            BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+            PublicAccessBlockConfiguration, VersioningConfiguration,
+        };
+        if self.s3.head_bucket().bucket(BUCKET).send().await.is_ok() {
+            return;
+        }
+        self.s3
+            .create_bucket()
+            .bucket(BUCKET)
+            .create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.s3
+            .put_bucket_versioning()
+            .bucket(BUCKET)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        self.s3
+            .put_public_access_block()
+            .bucket(BUCKET)
+            .public_access_block_configuration(
+                PublicAccessBlockConfiguration::builder()
+                    .block_public_acls(true)
+                    .ignore_public_acls(true)
+                    .block_public_policy(true)
+                    .restrict_public_buckets(true)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        for (id, schedule) in DAGS {
+            let source = format!(
+                "from airflow import DAG\nimport pendulum\n\nwith DAG(\n    dag_id=\"{id}\",\n    \
+                 schedule=\"{schedule}\",\n    start_date=pendulum.datetime(2024, 1, 1),\n) as dag:\n    pass\n"
+            );
+            self.s3
+                .put_object()
+                .bucket(BUCKET)
+                .key(format!("dags/{id}.py"))
+                .body(source.into_bytes().into())
+                .send()
+                .await
+                .unwrap();
         }
     }
 
@@ -223,12 +310,13 @@ impl World {
     /// with the execution role, waited until AVAILABLE.
     pub async fn environment(&self, net: &Network, name: &str) -> Environment {
         let role = self.role().await;
+        self.bucket().await;
         let arn = self
             .mwaa
             .create_environment()
             .name(name)
             .execution_role_arn(role)
-            .source_bucket_arn("arn:aws:s3:::my-airflow-bucket")
+            .source_bucket_arn(BUCKET_ARN)
             .dag_s3_path("dags")
             .network_configuration(
                 NetworkConfiguration::builder()

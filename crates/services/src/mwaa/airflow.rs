@@ -1,18 +1,28 @@
 //! The built-in stand-in for an environment's Airflow: its REST API (what `InvokeRestApi`
-//! reaches, and what the webserver will serve) over a small persisted state of DAGs and runs.
+//! reaches, and what the webserver serves) over the DAG files in the environment's bucket
+//! ([`super::dags`]) and a small persisted state of runs, which go from queued to running to
+//! success on the scaled clock.
 
+use super::dags::{self, Dag};
+use super::Environment;
 use crate::Ctx;
 use airlock_store::{Record, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-/// DAGs every stand-in environment has (the examples Airflow ships).
-pub const DAGS: &[(&str, &str)] = &[
-    ("example_bash_operator", "0 0 * * *"),
-    ("example_python_operator", "@once"),
-    ("tutorial", "1 day, 0:00:00"),
-];
+/// How long a triggered run waits for the scheduler, then runs, in AWS seconds.
+const QUEUED_SECONDS: f64 = 5.0;
+const RUN_SECONDS: f64 = 60.0;
+
+/// The DAGs environment `env` (a name in the context's scope) has now.
+pub fn dags_of(ctx: &Ctx<'_>, env: &str) -> Vec<Dag> {
+    let scope = ctx.scope();
+    match ctx.store.read(|v| v.get::<Environment>(&scope, env)) {
+        Some(e) => dags::of(ctx, &e),
+        None => Vec::new(),
+    }
+}
 
 /// A DAG run triggered through the API or the CLI.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,20 +97,41 @@ fn ts(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn dag_json(id: &str, schedule: &str) -> Value {
+fn dag_json(d: &Dag) -> Value {
+    let schedule = match &d.schedule {
+        Some(s) => json!({"__type": "CronExpression", "value": s}),
+        None => Value::Null,
+    };
     json!({
-        "dag_id": id, "dag_display_name": id, "is_paused": false, "is_active": true,
-        "fileloc": format!("/usr/local/airflow/dags/{id}.py"), "owners": ["airflow"],
-        "schedule_interval": {"__type": "CronExpression", "value": schedule}, "tags": [],
+        "dag_id": d.id, "dag_display_name": d.id, "is_paused": false, "is_active": true,
+        "fileloc": d.fileloc, "owners": ["airflow"],
+        "schedule_interval": schedule, "tags": [],
         "description": null, "root_dag_id": null, "is_subdag": false,
     })
 }
 
-fn run_json(r: &DagRun) -> Value {
+impl DagRun {
+    /// `queued`, `running` or `success`, by how long ago the run was triggered.
+    pub fn state(&self, clock: &crate::Clock) -> &'static str {
+        if !clock.passed(self.created, QUEUED_SECONDS) {
+            "queued"
+        } else if !clock.passed(self.created, QUEUED_SECONDS + RUN_SECONDS) {
+            "running"
+        } else {
+            "success"
+        }
+    }
+}
+
+fn run_json(r: &DagRun, clock: &crate::Clock) -> Value {
+    let state = r.state(clock);
+    let at = |aws_seconds: f64| ts(r.created + clock.scaled(aws_seconds));
     json!({
-        "dag_id": r.dag_id, "dag_run_id": r.run_id, "conf": r.conf, "state": "queued",
-        "execution_date": ts(r.created), "logical_date": ts(r.created), "start_date": null,
-        "end_date": null, "external_trigger": true, "run_type": "manual",
+        "dag_id": r.dag_id, "dag_run_id": r.run_id, "conf": r.conf, "state": state,
+        "execution_date": ts(r.created), "logical_date": ts(r.created),
+        "start_date": if state == "queued" { Value::Null } else { json!(at(QUEUED_SECONDS)) },
+        "end_date": if state == "success" { json!(at(QUEUED_SECONDS + RUN_SECONDS)) } else { Value::Null },
+        "external_trigger": true, "run_type": "manual",
         "data_interval_start": ts(r.created), "data_interval_end": ts(r.created),
     })
 }
@@ -113,7 +144,7 @@ pub fn trigger(
     run_id: Option<&str>,
     conf: Value,
 ) -> Result<DagRun, Answer> {
-    if !DAGS.iter().any(|(d, _)| *d == dag_id) {
+    if !dags_of(ctx, env).iter().any(|d| d.id == dag_id) {
         return Err(problem(
             404,
             "DAG not found",
@@ -204,25 +235,25 @@ pub fn rest(
         ("GET", ["monitor", "health"]) if airflow3 => health(),
         ("GET", ["version"]) => (200, json!({"version": if airflow3 { "3.0.6" } else { "2.10.3" }, "git_version": null})),
         ("GET", ["dags"]) => {
-            let dags: Vec<Value> = DAGS.iter().map(|(d, s)| dag_json(d, s)).collect();
+            let dags: Vec<Value> = dags_of(ctx, env).iter().map(dag_json).collect();
             (200, json!({"total_entries": dags.len(), "dags": dags}))
         }
-        ("GET", ["dags", dag]) => match DAGS.iter().find(|(d, _)| d == dag) {
-            Some((d, s)) => (200, dag_json(d, s)),
+        ("GET", ["dags", dag]) => match dags_of(ctx, env).iter().find(|d| d.id == *dag) {
+            Some(d) => (200, dag_json(d)),
             None => problem(404, "DAG not found", &format!("DAG with dag_id: '{dag}' not found")),
         },
         ("GET", ["dags", dag, "dagRuns"]) => {
-            if !DAGS.iter().any(|(d, _)| d == dag) {
+            if !dags_of(ctx, env).iter().any(|d| d.id == *dag) {
                 return problem(404, "DAG not found", &format!("DAG with dag_id: '{dag}' not found"));
             }
-            let runs: Vec<Value> = runs(ctx, &scope, env, dag).iter().map(run_json).collect();
+            let runs: Vec<Value> = runs(ctx, &scope, env, dag).iter().map(|r| run_json(r, &ctx.clock)).collect();
             (200, json!({"total_entries": runs.len(), "dag_runs": runs}))
         }
         ("POST", ["dags", dag, "dagRuns"]) => {
             let run_id = body.get("dag_run_id").and_then(Value::as_str);
             let conf = body.get("conf").cloned().unwrap_or_else(|| json!({}));
             match trigger(ctx, env, dag, run_id, conf) {
-                Ok(run) => (200, run_json(&run)),
+                Ok(run) => (200, run_json(&run, &ctx.clock)),
                 Err(answer) => answer,
             }
         }

@@ -2,6 +2,7 @@
 //! endpoints MWAA creates in the customer's VPC, tags, and tokens.
 
 pub mod airflow;
+pub mod dags;
 pub mod dataplane;
 pub mod dns;
 pub mod lifecycle;
@@ -145,6 +146,23 @@ impl Environment {
             "{}{private}.c{}.{}.airflow.amazonaws.com",
             self.host_id, self.cell, self.region
         )
+    }
+
+    /// The name of the source bucket (`SourceBucketArn`'s last part).
+    pub fn source_bucket(&self) -> Option<&str> {
+        let arn = self.config.get("SourceBucketArn")?.as_str()?;
+        arn.rsplit(':').next().filter(|b| !b.is_empty())
+    }
+
+    /// The DAG folder's key prefix: `DagS3Path` with one trailing slash.
+    pub fn dag_folder(&self) -> String {
+        let path = self
+            .config
+            .get("DagS3Path")
+            .and_then(Value::as_str)
+            .unwrap_or("dags")
+            .trim_matches('/');
+        format!("{path}/")
     }
 
     pub fn airflow3(&self) -> bool {

@@ -4,7 +4,7 @@
 use super::lifecycle::Failure;
 use super::{failure, group, invalid, subnet_is_public, Environment};
 use crate::ec2::{routes, vpc, vpce};
-use crate::{iam, input, Ctx};
+use crate::{iam, input, s3, Ctx};
 use airlock_protocol::ApiResult;
 use airlock_store::{Scope, Tx};
 use serde_json::{json, Map, Value};
@@ -68,7 +68,7 @@ pub fn create(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value) -> ApiResult<Checked> {
         .unwrap_or("SERVICE")
         .to_owned();
     check_role(ctx, tx, input::req(input, "ExecutionRoleArn")?)?;
-    check_bucket(input)?;
+    check_bucket(ctx, tx, input, None)?;
     let net = input
         .get("NetworkConfiguration")
         .cloned()
@@ -152,7 +152,7 @@ pub fn update(ctx: &Ctx<'_>, tx: &Tx<'_>, env: &Environment, input: &Value) -> A
     if let Some(role) = input::str(input, "ExecutionRoleArn") {
         check_role(ctx, tx, role)?;
     }
-    check_bucket(input)?;
+    check_bucket(ctx, tx, input, env.source_bucket())?;
     let security_group_ids = match input.get("NetworkConfiguration") {
         Some(net) => input::strs(net, "SecurityGroupIds"),
         None => env.security_group_ids.clone(),
@@ -252,7 +252,11 @@ fn trusted_services(document: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_bucket(input: &Value) -> ApiResult<()> {
+/// The source bucket as MWAA requires it: a bucket of this account in this region, versioned,
+/// with every public access blocked; the plugins, requirements and startup script objects the
+/// request names must be in it. `current` is the environment's bucket on an update that names
+/// none.
+fn check_bucket(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value, current: Option<&str>) -> ApiResult<()> {
     if let Some(b) = input::str(input, "SourceBucketArn") {
         if b.ends_with('/') {
             return Err(prefix(format!(
@@ -268,6 +272,73 @@ fn check_bucket(input: &Value) -> ApiResult<()> {
             return Err(prefix(format!(
                 "{version} must be given with {path} (the bucket must be versioned)."
             )));
+        }
+    }
+    let named =
+        input::str(input, "SourceBucketArn").map(|arn| arn.rsplit(':').next().unwrap_or(arn));
+    let Some(name) = named.or(current) else {
+        return Ok(());
+    };
+    if let Some(name) = named {
+        let bucket = tx
+            .get::<s3::Bucket>(&s3::buckets(), name)
+            .filter(|b| b.owner == ctx.account())
+            .ok_or_else(|| {
+                // MWAA reads the bucket's public access block first and passes S3's answer on.
+                prefix(format!(
+                    "Unable to check PublicAccessBlock configuration for the bucket {name}: \
+                     The specified bucket does not exist (Service: S3, Status Code: 404)"
+                ))
+            })?;
+        if bucket.region != ctx.region {
+            return Err(prefix(format!(
+                "Provided bucket {name} is in {}; the bucket of an environment in {} must be in the same region.",
+                bucket.region, ctx.region
+            )));
+        }
+        let blocked = |flag: &str| {
+            bucket
+                .public_access_block
+                .as_ref()
+                .and_then(|c| c.get(flag))
+                .and_then(Value::as_bool)
+                == Some(true)
+        };
+        if bucket.public_access_block.is_none() {
+            return Err(prefix(format!(
+                "Unable to check PublicAccessBlock configuration for the bucket {name}: \
+                 The public access block configuration was not found (Service: S3, Status Code: 404)"
+            )));
+        }
+        if ![
+            "BlockPublicAcls",
+            "IgnorePublicAcls",
+            "BlockPublicPolicy",
+            "RestrictPublicBuckets",
+        ]
+        .iter()
+        .all(|f| blocked(f))
+        {
+            return Err(prefix(format!(
+                "Provided bucket does not have BlockPublicAccess set for s3 bucket {name}."
+            )));
+        }
+        if bucket.versioning.as_deref() != Some("Enabled") {
+            return Err(prefix(format!(
+                "Provided bucket does not have versioning enabled for s3 bucket {name}."
+            )));
+        }
+    }
+    for member in ["PluginsS3Path", "RequirementsS3Path", "StartupScriptS3Path"] {
+        if let Some(key) = input::str(input, member) {
+            if tx
+                .get::<s3::objects::Object>(&s3::objects_of(name), key)
+                .is_none()
+            {
+                return Err(prefix(format!(
+                    "Unable to read {member} s3://{name}/{key}: the object does not exist."
+                )));
+            }
         }
     }
     Ok(())

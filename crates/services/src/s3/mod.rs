@@ -6,10 +6,10 @@
 //! Bucket names are global: every bucket is one record in one scope ([`buckets`]), with its
 //! owner and region. Objects and uploads are kept per bucket ([`objects_of`], [`uploads_of`]).
 
-mod blob;
+pub mod blob;
 mod list;
 mod multipart;
-mod objects;
+pub mod objects;
 
 use crate::service::{Handler, Service};
 use crate::Ctx;

@@ -210,6 +210,7 @@ async fn concurrent_creates_of_one_name_or_token_make_exactly_one_resource() {
 
     // One MWAA environment name.
     w.role().await;
+    w.bucket().await;
     let (ok, failed) = race(|| {
         let mwaa = w.mwaa.clone();
         let n = net.clone();
@@ -217,7 +218,7 @@ async fn concurrent_creates_of_one_name_or_token_make_exactly_one_resource() {
             mwaa.create_environment()
                 .name("contested-env")
                 .execution_role_arn(airlock_tests::world::ROLE)
-                .source_bucket_arn("arn:aws:s3:::my-airflow-bucket")
+                .source_bucket_arn(airlock_tests::world::BUCKET_ARN)
                 .dag_s3_path("dags")
                 .network_configuration(
                     aws_sdk_mwaa::types::NetworkConfiguration::builder()

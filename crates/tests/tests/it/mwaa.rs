@@ -36,6 +36,7 @@ async fn clients(server: &Running) -> (aws_sdk_ec2::Client, aws_sdk_mwaa::Client
 pub async fn world(server: &Running) -> World {
     let world = airlock_tests::World::new(server).await;
     world.role().await;
+    world.bucket().await;
     world.network().await
 }
 
@@ -58,7 +59,7 @@ pub fn create(
         .create_environment()
         .name(name)
         .execution_role_arn(ROLE)
-        .source_bucket_arn("arn:aws:s3:::my-airflow-bucket")
+        .source_bucket_arn(airlock_tests::world::BUCKET_ARN)
         .dag_s3_path("dags")
         .network_configuration(network(&[&w.private[0], &w.private[1]], &[&w.sg]))
 }

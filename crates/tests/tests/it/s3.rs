@@ -1,0 +1,275 @@
+//! S3 through the AWS SDK for Rust (path-style, SigV4 with its chunked and checksum defaults):
+//! the flows `aws s3` and boto3 are checked with end to end (`s3.test.sh`).
+
+use airlock_tests::world::s3_client;
+use airlock_tests::{default_config, start};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CompletedMultipartUpload, CompletedPart,
+    CreateBucketConfiguration, PublicAccessBlockConfiguration, VersioningConfiguration,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[tokio::test]
+async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
+    let server = start().await;
+    let s3 = s3_client(&default_config(&server).await);
+    s3.create_bucket()
+        .bucket("rust-sdk")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let again = s3
+        .create_bucket()
+        .bucket("rust-sdk")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Some("BucketAlreadyOwnedByYou"));
+    let location = s3
+        .get_bucket_location()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location.location_constraint(),
+        Some(&BucketLocationConstraint::UsWest2)
+    );
+
+    // Versioning and the public access block stick.
+    s3.put_bucket_versioning()
+        .bucket("rust-sdk")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v = s3
+        .get_bucket_versioning()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
+    s3.put_public_access_block()
+        .bucket("rust-sdk")
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let pab = s3
+        .get_public_access_block()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pab.public_access_block_configuration()
+            .and_then(|c| c.restrict_public_buckets()),
+        Some(true)
+    );
+
+    // A small object up and down, with metadata; a range.
+    s3.put_object()
+        .bucket("rust-sdk")
+        .key("dags/hello.py")
+        .content_type("text/x-python")
+        .metadata("team", "data")
+        .body(b"print('hello')\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("rust-sdk")
+        .key("dags/hello.py")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.content_type(), Some("text/x-python"));
+    assert_eq!(
+        got.metadata()
+            .and_then(|m| m.get("team"))
+            .map(String::as_str),
+        Some("data")
+    );
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"print('hello')\n"
+    );
+    let range = s3
+        .get_object()
+        .bucket("rust-sdk")
+        .key("dags/hello.py")
+        .range("bytes=0-4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        range.body.collect().await.unwrap().into_bytes().as_ref(),
+        b"print"
+    );
+
+    // Multipart: two parts of 5 MiB and one of 1 KiB, the ETag of MD5s.
+    let created = s3
+        .create_multipart_upload()
+        .bucket("rust-sdk")
+        .key("big.bin")
+        .send()
+        .await
+        .unwrap();
+    let upload = created.upload_id().unwrap();
+    let parts: Vec<Vec<u8>> = vec![vec![1u8; 5 << 20], vec![2u8; 5 << 20], vec![3u8; 1024]];
+    let mut completed = CompletedMultipartUpload::builder();
+    for (i, data) in parts.iter().enumerate() {
+        let n = i as i32 + 1;
+        let part = s3
+            .upload_part()
+            .bucket("rust-sdk")
+            .key("big.bin")
+            .upload_id(upload)
+            .part_number(n)
+            .body(data.clone().into())
+            .send()
+            .await
+            .unwrap();
+        completed = completed.parts(
+            CompletedPart::builder()
+                .part_number(n)
+                .e_tag(part.e_tag().unwrap())
+                .build(),
+        );
+    }
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("rust-sdk")
+        .key("big.bin")
+        .upload_id(upload)
+        .multipart_upload(completed.build())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        done.e_tag().unwrap().ends_with("-3\""),
+        "{:?}",
+        done.e_tag()
+    );
+    let head = s3
+        .head_object()
+        .bucket("rust-sdk")
+        .key("big.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some((10 << 20) + 1024));
+    let back = s3
+        .get_object()
+        .bucket("rust-sdk")
+        .key("big.bin")
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(back.len(), (10 << 20) + 1024);
+    assert_eq!(&back[(5 << 20) - 1..(5 << 20) + 1], &[1, 2]);
+
+    // Listing with a prefix and a delimiter.
+    let listed = s3
+        .list_objects_v2()
+        .bucket("rust-sdk")
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let prefixes: Vec<&str> = listed
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!((keys, prefixes), (vec!["big.bin"], vec!["dags/"]));
+
+    // A presigned GET, fetched with a plain HTTP request (no SDK, no credentials).
+    let presigned = s3
+        .get_object()
+        .bucket("rust-sdk")
+        .key("dags/hello.py")
+        .presigned(PresigningConfig::expires_in(std::time::Duration::from_secs(300)).unwrap())
+        .await
+        .unwrap();
+    let url = presigned.uri();
+    let path = url
+        .strip_prefix(&format!("http://{}", server.addr))
+        .unwrap_or(url);
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in presigned.headers() {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !presigned
+        .headers()
+        .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {}\r\n", server.addr));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with("print('hello')\n"), "{response}");
+
+    // Deleting: a bucket with objects is not empty; then objects, then the bucket.
+    let not_empty = s3
+        .delete_bucket()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(not_empty.code(), Some("BucketNotEmpty"));
+    for key in ["dags/hello.py", "big.bin"] {
+        s3.delete_object()
+            .bucket("rust-sdk")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
+    s3.delete_bucket().bucket("rust-sdk").send().await.unwrap();
+    let gone = s3
+        .head_bucket()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{gone:?}").contains("404") || gone.code() == Some("NotFound"),
+        "{gone:?}"
+    );
+}
