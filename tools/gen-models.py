@@ -92,7 +92,7 @@ SERVICES = {
     ("s3", "2006-03-01"): [
         "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets", "GetBucketLocation",
         "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
-        "ListObjectsV2", "ListObjects",
+        "ListObjectsV2", "ListObjects", "ListObjectVersions",
         "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
         "AbortMultipartUpload", "ListParts", "ListMultipartUploads",
         "PutBucketVersioning", "GetBucketVersioning",
@@ -112,6 +112,7 @@ XML_ROOTS = {
         "GetBucketLocationOutput": "LocationConstraint",
         "ListObjectsOutput": "ListBucketResult",
         "ListObjectsV2Output": "ListBucketResult",
+        "ListObjectVersionsOutput": "ListVersionsResult",
         "DeleteObjectsOutput": "DeleteResult",
         "CreateMultipartUploadOutput": "InitiateMultipartUploadResult",
         "CompleteMultipartUploadOutput": "CompleteMultipartUploadResult",

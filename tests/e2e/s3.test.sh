@@ -249,7 +249,15 @@ awsrun s3 sync s3://e2e-bucket/tree "$WORKDIR/tree2"
 check_eq "a second sync copies nothing" "" "$OUT"
 
 # --- Removing everything -----------------------------------------------------------------------
-expect_ok "aws s3 rb --force" s3 rb --force s3://e2e-bucket
+# The bucket is versioned (above): as on AWS, `rb --force` deletes the current objects, which
+# leaves delete markers over their versions, and the bucket is not empty.
+awsrun s3 rb --force s3://e2e-bucket
+check_contains "aws s3 rb --force of a versioned bucket -> BucketNotEmpty" "(BucketNotEmpty)" "$ERR"
+awsrun s3api list-object-versions --bucket e2e-bucket --query '{Objects: [Versions[].{Key: Key, VersionId: VersionId}, DeleteMarkers[].{Key: Key, VersionId: VersionId}][]}'
+check_match "list-object-versions shows the versions and the markers" '"VersionId": "[A-Za-z0-9._]{32}"' "$OUT"
+printf '%s' "$OUT" >"$WORKDIR/versions.json"
+expect_ok "delete-objects of every version and marker" s3api delete-objects --bucket e2e-bucket --delete "file://$WORKDIR/versions.json"
+expect_ok "then aws s3 rb" s3 rb s3://e2e-bucket
 expect_error "the bucket is gone" 404 s3api head-bucket --bucket e2e-bucket
 awsrun s3 ls
 check_eq "aws s3 ls no longer lists it" "" "$(grep e2e-bucket <<<"$OUT" || true)"

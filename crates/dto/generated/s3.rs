@@ -534,6 +534,20 @@ pub struct DeleteBucketTaggingRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteMarkerEntry {
+    #[serde(rename = "IsLatest", default, skip_serializing_if = "Option::is_none")]
+    pub is_latest: Option<bool>,
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "LastModified", default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(rename = "Owner", default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteObjectOutput {
     #[serde(rename = "DeleteMarker", default, skip_serializing_if = "Option::is_none")]
     pub delete_marker: Option<bool>,
@@ -1110,6 +1124,62 @@ pub struct ListMultipartUploadsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListObjectVersionsOutput {
+    #[serde(rename = "CommonPrefixes", default, skip_serializing_if = "Option::is_none")]
+    pub common_prefixes: Option<Vec<CommonPrefix>>,
+    #[serde(rename = "DeleteMarkers", default, skip_serializing_if = "Option::is_none")]
+    pub delete_markers: Option<Vec<DeleteMarkerEntry>>,
+    #[serde(rename = "Delimiter", default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(rename = "EncodingType", default, skip_serializing_if = "Option::is_none")]
+    pub encoding_type: Option<String>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "KeyMarker", default, skip_serializing_if = "Option::is_none")]
+    pub key_marker: Option<String>,
+    #[serde(rename = "MaxKeys", default, skip_serializing_if = "Option::is_none")]
+    pub max_keys: Option<i64>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "NextKeyMarker", default, skip_serializing_if = "Option::is_none")]
+    pub next_key_marker: Option<String>,
+    #[serde(rename = "NextVersionIdMarker", default, skip_serializing_if = "Option::is_none")]
+    pub next_version_id_marker: Option<String>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "RequestCharged", default, skip_serializing_if = "Option::is_none")]
+    pub request_charged: Option<String>,
+    #[serde(rename = "VersionIdMarker", default, skip_serializing_if = "Option::is_none")]
+    pub version_id_marker: Option<String>,
+    #[serde(rename = "Versions", default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<ObjectVersion>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListObjectVersionsRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "Delimiter", default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<String>,
+    #[serde(rename = "EncodingType", default, skip_serializing_if = "Option::is_none")]
+    pub encoding_type: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+    #[serde(rename = "KeyMarker", default, skip_serializing_if = "Option::is_none")]
+    pub key_marker: Option<String>,
+    #[serde(rename = "MaxKeys", default, skip_serializing_if = "Option::is_none")]
+    pub max_keys: Option<i64>,
+    #[serde(rename = "OptionalObjectAttributes", default, skip_serializing_if = "Option::is_none")]
+    pub optional_object_attributes: Option<Vec<String>>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "RequestPayer", default, skip_serializing_if = "Option::is_none")]
+    pub request_payer: Option<String>,
+    #[serde(rename = "VersionIdMarker", default, skip_serializing_if = "Option::is_none")]
+    pub version_id_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListObjectsOutput {
     #[serde(rename = "CommonPrefixes", default, skip_serializing_if = "Option::is_none")]
     pub common_prefixes: Option<Vec<CommonPrefix>>,
@@ -1355,6 +1425,32 @@ pub struct ObjectIdentifier {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ObjectNotInActiveTierError {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectVersion {
+    #[serde(rename = "ChecksumAlgorithm", default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<Vec<String>>,
+    #[serde(rename = "ChecksumType", default, skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
+    #[serde(rename = "ETag", default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    #[serde(rename = "IsLatest", default, skip_serializing_if = "Option::is_none")]
+    pub is_latest: Option<bool>,
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(rename = "LastModified", default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    #[serde(rename = "Owner", default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    #[serde(rename = "RestoreStatus", default, skip_serializing_if = "Option::is_none")]
+    pub restore_status: Option<RestoreStatus>,
+    #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    #[serde(rename = "StorageClass", default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -39,6 +39,7 @@ pub fn of(ctx: &Ctx<'_>, env: &Environment) -> Vec<Dag> {
     let files: Vec<std::sync::Arc<Object>> = ctx.store.read(|v| {
         v.list::<Object>(&s3::objects_of(bucket))
             .into_iter()
+            .filter(|o| !o.delete_marker)
             .filter(|o| o.key.starts_with(&folder) && o.key.ends_with(".py"))
             .filter(|o| o.size <= MAX_FILE)
             .filter(|o| synced(ctx, o))

@@ -329,14 +329,26 @@ fn check_bucket(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value, current: Option<&str>
             )));
         }
     }
-    for member in ["PluginsS3Path", "RequirementsS3Path", "StartupScriptS3Path"] {
-        if let Some(key) = input::str(input, member) {
-            if tx
-                .get::<s3::objects::Object>(&s3::objects_of(name), key)
-                .is_none()
-            {
+    for (member, version) in [
+        ("PluginsS3Path", "PluginsS3ObjectVersion"),
+        ("RequirementsS3Path", "RequirementsS3ObjectVersion"),
+        ("StartupScriptS3Path", "StartupScriptS3ObjectVersion"),
+    ] {
+        let Some(key) = input::str(input, member) else {
+            continue;
+        };
+        let current = tx
+            .get::<s3::objects::Object>(&s3::objects_of(name), key)
+            .filter(|o| !o.delete_marker);
+        if current.is_none() {
+            return Err(prefix(format!(
+                "Unable to read {member} s3://{name}/{key}: the object does not exist."
+            )));
+        }
+        if let Some(v) = input::str(input, version) {
+            if s3::versions::get(tx, name, key, v).is_none_or(|o| o.delete_marker) {
                 return Err(prefix(format!(
-                    "Unable to read {member} s3://{name}/{key}: the object does not exist."
+                    "Unable to read {member} s3://{name}/{key}: version {v} does not exist."
                 )));
             }
         }

@@ -71,11 +71,150 @@ fn max_keys(input: &Value) -> ApiResult<usize> {
     }
 }
 
+/// The current objects of `bucket` that are not delete markers, by key.
 fn listed(ctx: &Ctx<'_>, bucket: &str) -> ApiResult<Vec<Arc<Object>>> {
     ctx.store.read(|v| {
         owned_bucket(v, ctx, bucket)?;
-        Ok(v.list::<Object>(&objects_of(bucket)))
+        let mut all = v.list::<Object>(&objects_of(bucket));
+        all.retain(|o| !o.delete_marker);
+        Ok(all)
     })
+}
+
+/// ListObjectVersions: every version and delete marker, keys in order and each key's versions
+/// newest first, under a prefix, rolled up at a delimiter, in pages after a key (and version)
+/// marker.
+pub fn list_object_versions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let bucket = crate::input::req(input, "Bucket")?;
+    let prefix = crate::input::str(input, "Prefix").unwrap_or("");
+    let delimiter = crate::input::str(input, "Delimiter").filter(|d| !d.is_empty());
+    let key_marker = crate::input::str(input, "KeyMarker").filter(|m| !m.is_empty());
+    let version_marker = crate::input::str(input, "VersionIdMarker").filter(|m| !m.is_empty());
+    if version_marker.is_some() && key_marker.is_none() {
+        return Err(super::invalid_argument(
+            "A version-id marker cannot be specified without a key marker.",
+        ));
+    }
+    let max = max_keys(input)?;
+    let owner = super::owner_id(ctx.account());
+    let all: Vec<Arc<Object>> = ctx.store.read(|v| {
+        owned_bucket(v, ctx, bucket)?;
+        let mut keys: Vec<String> = v
+            .list::<Object>(&objects_of(bucket))
+            .iter()
+            .map(|o| o.key.clone())
+            .chain(
+                v.list::<super::versions::Version>(&super::versions::versions_of(bucket))
+                    .iter()
+                    .map(|x| x.object.key.clone()),
+            )
+            .filter(|k| k.starts_with(prefix))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Ok::<_, airlock_protocol::ApiError>(
+            keys.iter()
+                .flat_map(|k| super::versions::all_of(v, bucket, k))
+                .collect(),
+        )
+    })?;
+    let mut versions = Vec::new();
+    let mut markers = Vec::new();
+    let mut prefixes: Vec<String> = Vec::new();
+    let mut next: Option<(String, String)> = None;
+    let mut count = 0;
+    let mut truncated = false;
+    // Past the marker: keys after it, or the versions of its key after the version marker.
+    let mut skipping = version_marker.is_some();
+    for (i, o) in all.iter().enumerate() {
+        let id = super::versions::id_of(o);
+        if let Some(km) = key_marker {
+            if o.key.as_str() < km || (o.key == km && version_marker.is_none()) {
+                continue;
+            }
+            if o.key == km && skipping {
+                if Some(id) == version_marker {
+                    skipping = false;
+                }
+                continue;
+            }
+        }
+        let rolled = delimiter.and_then(|d| {
+            o.key[prefix.len()..]
+                .find(d)
+                .map(|at| o.key[..prefix.len() + at + d.len()].to_owned())
+        });
+        if let Some(p) = &rolled {
+            if prefixes.last() == Some(p) {
+                continue;
+            }
+            if key_marker.is_some_and(|km| p.as_str() <= km) {
+                continue;
+            }
+        }
+        if count >= max {
+            truncated = true;
+            break;
+        }
+        count += 1;
+        let latest = i == 0 || all[i - 1].key != o.key;
+        match rolled {
+            Some(p) => {
+                next = Some((p.clone(), String::new()));
+                prefixes.push(p);
+            }
+            None => {
+                next = Some((o.key.clone(), id.to_owned()));
+                let item = if o.delete_marker {
+                    json!({"Key": o.key, "VersionId": id, "IsLatest": latest,
+                           "LastModified": o.last_modified,
+                           "Owner": {"ID": owner, "DisplayName": "airlock"}})
+                } else {
+                    json!({"Key": o.key, "VersionId": id, "IsLatest": latest,
+                           "LastModified": o.last_modified, "ETag": o.etag, "Size": o.size,
+                           "StorageClass": "STANDARD",
+                           "Owner": {"ID": owner, "DisplayName": "airlock"}})
+                };
+                if o.delete_marker {
+                    markers.push(item);
+                } else {
+                    versions.push(item);
+                }
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("Name".into(), json!(bucket));
+    out.insert("Prefix".into(), json!(prefix));
+    out.insert("KeyMarker".into(), json!(key_marker.unwrap_or("")));
+    out.insert(
+        "VersionIdMarker".into(),
+        json!(version_marker.unwrap_or("")),
+    );
+    out.insert("MaxKeys".into(), json!(max));
+    if let Some(d) = delimiter {
+        out.insert("Delimiter".into(), json!(d));
+    }
+    out.insert("IsTruncated".into(), json!(truncated));
+    if truncated {
+        if let Some((k, v)) = next {
+            out.insert("NextKeyMarker".into(), json!(k));
+            if !v.is_empty() {
+                out.insert("NextVersionIdMarker".into(), json!(v));
+            }
+        }
+    }
+    if !versions.is_empty() {
+        out.insert("Versions".into(), Value::Array(versions));
+    }
+    if !markers.is_empty() {
+        out.insert("DeleteMarkers".into(), Value::Array(markers));
+    }
+    if !prefixes.is_empty() {
+        let common: Vec<Value> = prefixes.iter().map(|p| json!({ "Prefix": p })).collect();
+        out.insert("CommonPrefixes".into(), Value::Array(common));
+    }
+    Ok(Value::Object(out))
 }
 
 fn contents(page: &Page, owner: Option<&str>) -> Value {
@@ -213,6 +352,8 @@ mod tests {
                     metadata: Default::default(),
                     headers: Default::default(),
                     parts: None,
+                    version_id: None,
+                    delete_marker: false,
                     blob: Blob::default(),
                 })
             })

@@ -10,6 +10,7 @@ pub mod blob;
 mod list;
 mod multipart;
 pub mod objects;
+pub mod versions;
 
 use crate::service::{Handler, Service};
 use crate::Ctx;
@@ -69,6 +70,7 @@ pub fn record_kinds() -> Vec<Kind> {
     vec![
         Kind::of::<Bucket>(),
         Kind::of::<objects::Object>(),
+        versions::kind(),
         Kind::of::<multipart::Upload>(),
     ]
 }
@@ -109,6 +111,10 @@ pub static SERVICE: Service = Service {
         ("CopyObject", Handler::Value(objects::copy_object)),
         ("ListObjectsV2", Handler::Value(list::list_objects_v2)),
         ("ListObjects", Handler::Value(list::list_objects)),
+        (
+            "ListObjectVersions",
+            Handler::Value(list::list_object_versions),
+        ),
         ("CreateMultipartUpload", Handler::Value(multipart::create)),
         ("UploadPart", Handler::Value(multipart::upload_part)),
         (
@@ -302,7 +308,11 @@ fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let name = crate::input::req(input, "Bucket")?;
     let uploads = ctx.store.write(|tx| {
         owned_bucket(tx, ctx, name)?;
-        if !tx.list::<objects::Object>(&objects_of(name)).is_empty() {
+        if !tx.list::<objects::Object>(&objects_of(name)).is_empty()
+            || !tx
+                .list::<versions::Version>(&versions::versions_of(name))
+                .is_empty()
+        {
             let mut e = ApiError::new(
                 "BucketNotEmpty",
                 "The bucket you tried to delete is not empty",
@@ -555,6 +565,7 @@ mod tests;
 fn action_of(op: &str) -> &str {
     match op {
         "ListObjectsV2" | "ListObjects" | "HeadBucket" => "ListBucket",
+        "ListObjectVersions" => "ListBucketVersions",
         "HeadObject" => "GetObject",
         "ListBuckets" => "ListAllMyBuckets",
         "DeleteObjects" => "DeleteObject",
@@ -608,7 +619,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
         needs.push(on(&action, bucket, c.str("Key")));
     }
     if c.op == "CopyObject" {
-        if let Some((b, k)) = c
+        if let Some((b, k, _)) = c
             .str("CopySource")
             .and_then(|s| objects::copy_source(s).ok())
         {

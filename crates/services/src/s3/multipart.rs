@@ -204,6 +204,8 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         headers: u.headers.clone(),
         parts: Some(chosen.len() as u32),
         blob: content.clone(),
+        version_id: None,
+        delete_marker: false,
     };
     // The object appears and the upload goes in one transaction.
     let done = ctx.store.write(|tx| {
@@ -215,12 +217,16 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         blob::remove(ctx.store, &content);
         return Err(e);
     }
-    store_object(ctx, bucket, object)?;
+    let stored = store_object(ctx, bucket, object)?;
     for p in u.parts.values() {
         blob::remove(ctx.store, &p.blob);
     }
     let location = format!("/{bucket}/{key}");
-    Ok(json!({ "Location": location, "Bucket": bucket, "Key": key, "ETag": etag }))
+    let mut out = json!({ "Location": location, "Bucket": bucket, "Key": key, "ETag": etag });
+    if let Some(v) = stored.version_id {
+        out["VersionId"] = json!(v);
+    }
+    Ok(out)
 }
 
 pub fn abort(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -2,7 +2,7 @@
 //! CopyObject. An object's record names its content ([`Blob`]); a replaced or deleted
 //! object's content is removed once the record no longer names it.
 
-use super::{blob, objects_of, owned_bucket, Blob};
+use super::{blob, objects_of, owned_bucket, versions, Blob};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Record;
@@ -30,6 +30,12 @@ pub struct Object {
     #[serde(default)]
     pub parts: Option<u32>,
     pub blob: Blob,
+    /// Its version id; `None` is the `null` version (written while versioning was off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// A delete marker: what a plain delete leaves on top of a versioned key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
 }
 
 impl Record for Object {
@@ -102,25 +108,35 @@ pub(crate) fn described(
     (content_type, metadata, headers)
 }
 
-/// Puts `object` into `bucket` (the bucket checked inside the same transaction) and removes
-/// the content it replaces.
-pub(crate) fn store_object(ctx: &Ctx<'_>, bucket: &str, object: Object) -> ApiResult<()> {
+/// Puts `object` into `bucket` (the bucket checked inside the same transaction) as its key's
+/// current version (see [`versions::put_current`]) and removes the content nothing keeps any
+/// more. Returns the object as stored (with its version id).
+pub(crate) fn store_object(ctx: &Ctx<'_>, bucket: &str, object: Object) -> ApiResult<Object> {
     let fresh = object.blob.clone();
-    let replaced = ctx.store.write(|tx| {
-        owned_bucket(tx, ctx, bucket)?;
-        let old = tx.get::<Object>(&objects_of(bucket), &object.key);
-        tx.put(&objects_of(bucket), object)?;
-        Ok::<_, ApiError>(old)
+    let stored = ctx.store.write(|tx| {
+        let b = owned_bucket(tx, ctx, bucket)?;
+        versions::put_current(tx, &b, object)
     });
-    match replaced {
-        Ok(Some(old)) if old.blob != fresh => blob::remove(ctx.store, &old.blob),
-        Ok(_) => {}
+    match stored {
+        Ok((object, orphans)) => {
+            for old in orphans.iter().filter(|o| **o != fresh) {
+                blob::remove(ctx.store, old);
+            }
+            Ok(object)
+        }
         Err(e) => {
             blob::remove(ctx.store, &fresh);
-            return Err(e);
+            Err(e)
         }
     }
-    Ok(())
+}
+
+/// `VersionId` in an output, for a versioned object.
+fn with_version(mut out: Value, o: &Object) -> Value {
+    if let (Some(v), Some(map)) = (&o.version_id, out.as_object_mut()) {
+        map.insert("VersionId".into(), json!(v));
+    }
+    out
 }
 
 pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -133,7 +149,7 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let etag = format!("\"{}\"", hex::encode(md5));
     let (content_type, metadata, headers) = described(input);
     let blob = blob::keep(ctx.store, &ctx.body)?;
-    store_object(
+    let stored = store_object(
         ctx,
         bucket,
         Object {
@@ -146,9 +162,11 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             headers,
             parts: None,
             blob,
+            version_id: None,
+            delete_marker: false,
         },
     )?;
-    Ok(json!({ "ETag": etag }))
+    Ok(with_version(json!({ "ETag": etag }), &stored))
 }
 
 /// Keys are at most 1024 bytes.
@@ -159,12 +177,29 @@ pub(crate) fn check_key(key: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn find(ctx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult<Object> {
-    ctx.store.read(|v| {
-        owned_bucket(v, ctx, bucket)?;
-        v.get::<Object>(&objects_of(bucket), key)
-            .map(|o| (*o).clone())
-            .ok_or_else(|| no_such_key(key))
+/// The object GetObject, HeadObject and CopyObject read: the current version of `key`, or the
+/// version `VersionId` names.
+fn find(ctx: &Ctx<'_>, bucket: &str, key: &str, version: Option<&str>) -> ApiResult<Object> {
+    if let Some(v) = version {
+        versions::check_id(v)?;
+    }
+    ctx.store.read(|r| {
+        owned_bucket(r, ctx, bucket)?;
+        match version {
+            None => match r.get::<Object>(&objects_of(bucket), key) {
+                Some(o) if !o.delete_marker => Ok((*o).clone()),
+                _ => Err(no_such_key(key)),
+            },
+            Some(v) => match versions::get(r, bucket, key, v) {
+                Some(o) if o.delete_marker => Err(ApiError::new(
+                    "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.",
+                )
+                .with_status(405)),
+                Some(o) => Ok(o),
+                None => Err(versions::no_such_version(key, v)),
+            },
+        }
     })
 }
 
@@ -184,6 +219,9 @@ fn describe(o: &Object) -> Map<String, Value> {
     }
     if let Some(n) = o.parts {
         out.insert("PartsCount".into(), json!(n));
+    }
+    if let Some(v) = &o.version_id {
+        out.insert("VersionId".into(), json!(v));
     }
     out
 }
@@ -296,7 +334,7 @@ pub(crate) fn range(header: Option<&str>, size: u64) -> ApiResult<Option<(u64, u
 pub fn get_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
-    let o = find(ctx, bucket, key)?;
+    let o = find(ctx, bucket, key, crate::input::str(input, "VersionId"))?;
     check_conditions(input, &o)?;
     let mut out = describe(&o);
     for (member, header) in [
@@ -341,7 +379,7 @@ pub fn get_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 pub fn head_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
-    let o = find(ctx, bucket, key)?;
+    let o = find(ctx, bucket, key, crate::input::str(input, "VersionId"))?;
     check_conditions(input, &o)?;
     let mut out = describe(&o);
     if let Some((start, end)) = range(crate::input::str(input, "Range"), o.size)? {
@@ -354,30 +392,94 @@ pub fn head_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(Value::Object(out))
 }
 
-/// Deletes `key` if it exists; returns whether it did.
-fn remove_object(ctx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult<bool> {
-    let removed = ctx.store.write(|tx| {
-        owned_bucket(tx, ctx, bucket)?;
-        let old = tx.get::<Object>(&objects_of(bucket), key);
-        if old.is_some() {
-            tx.delete::<Object>(&objects_of(bucket), key);
-        }
-        Ok::<_, ApiError>(old)
-    })?;
-    match removed {
-        Some(o) => {
-            blob::remove(ctx.store, &o.blob);
-            Ok(true)
-        }
-        None => Ok(false),
+/// What a delete did: the version it removed or the delete marker it made.
+struct Deleted {
+    version_id: Option<String>,
+    delete_marker: bool,
+}
+
+/// Deletes `key` as the bucket's versioning says (see [`versions`]): without a version id,
+/// removes the object (versioning never set) or puts a delete marker on top; with one, removes
+/// that version for good. Deleting what is not there succeeds, as on S3.
+fn remove_object(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> ApiResult<Deleted> {
+    if let Some(v) = version {
+        versions::check_id(v)?;
     }
+    let now = crate::iso(ctx.clock.now());
+    let (deleted, orphan) = ctx.store.write(|tx| {
+        let b = owned_bucket(tx, ctx, bucket)?;
+        if let Some(v) = version {
+            let gone = versions::delete(tx, bucket, key, v)?;
+            let marker = gone.as_ref().is_some_and(|o| o.delete_marker);
+            let orphan = gone.filter(|o| !o.delete_marker).map(|o| o.blob);
+            return Ok::<_, ApiError>((
+                Deleted {
+                    version_id: Some(v.to_owned()),
+                    delete_marker: marker,
+                },
+                orphan,
+            ));
+        }
+        if b.versioning.is_none() {
+            let old = tx.get::<Object>(&objects_of(bucket), key);
+            if old.is_some() {
+                tx.delete::<Object>(&objects_of(bucket), key);
+            }
+            let deleted = Deleted {
+                version_id: None,
+                delete_marker: false,
+            };
+            return Ok((deleted, old.map(|o| o.blob.clone())));
+        }
+        let marker = Object {
+            key: key.to_owned(),
+            size: 0,
+            etag: String::new(),
+            last_modified: now.clone(),
+            content_type: String::new(),
+            metadata: BTreeMap::new(),
+            headers: BTreeMap::new(),
+            parts: None,
+            blob: Blob::default(),
+            version_id: None,
+            delete_marker: true,
+        };
+        let (marker, orphans) = versions::put_current(tx, &b, marker)?;
+        Ok((
+            Deleted {
+                version_id: Some(versions::id_of(&marker).to_owned()),
+                delete_marker: true,
+            },
+            orphans.into_iter().next(),
+        ))
+    })?;
+    if let Some(blob) = orphan {
+        blob::remove(ctx.store, &blob);
+    }
+    Ok(deleted)
+}
+
+fn deleted_json(d: &Deleted) -> Map<String, Value> {
+    let mut out = Map::new();
+    if d.delete_marker {
+        out.insert("DeleteMarker".into(), json!(true));
+    }
+    if let Some(v) = &d.version_id {
+        out.insert("VersionId".into(), json!(v));
+    }
+    out
 }
 
 pub fn delete_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
-    remove_object(ctx, bucket, key)?;
-    Ok(json!({}))
+    let d = remove_object(ctx, bucket, key, crate::input::str(input, "VersionId"))?;
+    Ok(Value::Object(deleted_json(&d)))
 }
 
 pub fn delete_objects(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -401,9 +503,22 @@ pub fn delete_objects(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let Some(key) = o.get("Key").and_then(Value::as_str) else {
             return Err(super::malformed_xml());
         };
-        match remove_object(ctx, bucket, key) {
+        let version = o.get("VersionId").and_then(Value::as_str);
+        match remove_object(ctx, bucket, key, version) {
             Ok(_) if quiet => {}
-            Ok(_) => deleted.push(json!({ "Key": key })),
+            Ok(d) => {
+                let mut item = deleted_json(&d);
+                item.insert("Key".into(), json!(key));
+                if d.delete_marker {
+                    // DeleteMarkerVersionId names the marker made or removed.
+                    let marker = item.get("VersionId").cloned().unwrap_or(Value::Null);
+                    item.insert("DeleteMarkerVersionId".into(), marker);
+                    if version.is_none() {
+                        item.remove("VersionId");
+                    }
+                }
+                deleted.push(Value::Object(item));
+            }
             Err(e) => errors.push(json!({ "Key": key, "Code": e.code, "Message": e.message })),
         }
     }
@@ -418,14 +533,17 @@ pub fn delete_objects(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 }
 
 /// `x-amz-copy-source`: `bucket/key` or `/bucket/key`, URL-encoded, maybe `?versionId=`.
-pub(crate) fn copy_source(raw: &str) -> ApiResult<(String, String)> {
-    let raw = raw.split_once("?versionId=").map_or(raw, |(s, _)| s);
+pub(crate) fn copy_source(raw: &str) -> ApiResult<(String, String, Option<String>)> {
+    let (raw, version) = match raw.split_once("?versionId=") {
+        Some((s, v)) => (s, Some(v.to_owned())),
+        None => (raw, None),
+    };
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| invalid_copy_source())?;
     let trimmed = decoded.trim_start_matches('/');
     match trimmed.split_once('/') {
-        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_owned(), k.to_owned())),
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_owned(), k.to_owned(), version)),
         _ => Err(invalid_copy_source()),
     }
 }
@@ -438,8 +556,8 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
     check_key(key)?;
-    let (src_bucket, src_key) = copy_source(crate::input::req(input, "CopySource")?)?;
-    let src = find(ctx, &src_bucket, &src_key)?;
+    let (src_bucket, src_key, src_version) = copy_source(crate::input::req(input, "CopySource")?)?;
+    let src = find(ctx, &src_bucket, &src_key, src_version.as_deref())?;
     // Copy-source conditions answer 412 (S3 does not answer 304 to a copy).
     let cond = |m: &str| crate::input::str(input, m);
     if let Some(m) = cond("CopySourceIfMatch") {
@@ -461,7 +579,7 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let replace = crate::input::str(input, "MetadataDirective") == Some("REPLACE");
-    if src_bucket == bucket && src_key == key && !replace {
+    if src_bucket == bucket && src_key == key && !replace && src_version.is_none() {
         return Err(ApiError::new(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -479,7 +597,7 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     };
     let blob = blob::copy(ctx.store, &src.blob)?;
     let now = crate::iso(ctx.clock.now());
-    store_object(
+    let stored = store_object(
         ctx,
         bucket,
         Object {
@@ -492,7 +610,13 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             headers,
             parts: src.parts,
             blob,
+            version_id: None,
+            delete_marker: false,
         },
     )?;
-    Ok(json!({ "CopyObjectResult": { "ETag": src.etag, "LastModified": now } }))
+    let mut out = json!({ "CopyObjectResult": { "ETag": src.etag, "LastModified": now } });
+    if let Some(v) = &src.version_id {
+        out["CopySourceVersionId"] = json!(v);
+    }
+    Ok(with_version(out, &stored))
 }

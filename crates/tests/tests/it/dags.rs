@@ -110,17 +110,36 @@ async fn the_source_bucket_must_exist_here_be_versioned_and_block_public_access(
             .contains("s3://open-bucket/requirements.txt: the object does not exist"),
         "{err:?}"
     );
-    s3.put_object()
+    let put = s3
+        .put_object()
         .bucket("open-bucket")
         .key("requirements.txt")
         .body(b"boto3\n".to_vec().into())
         .send()
         .await
         .unwrap();
-    create(&w, "e6")
+    let version = put
+        .version_id()
+        .expect("a versioned bucket names the version")
+        .to_owned();
+    // A version the object does not have is refused; its own is accepted.
+    let err = create(&w, "e6")
         .source_bucket_arn("arn:aws:s3:::open-bucket")
         .requirements_s3_path("requirements.txt")
         .requirements_s3_object_version("1")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.message()
+            .unwrap_or_default()
+            .ends_with("s3://open-bucket/requirements.txt: version 1 does not exist."),
+        "{err:?}"
+    );
+    create(&w, "e6")
+        .source_bucket_arn("arn:aws:s3:::open-bucket")
+        .requirements_s3_path("requirements.txt")
+        .requirements_s3_object_version(&version)
         .send()
         .await
         .unwrap();

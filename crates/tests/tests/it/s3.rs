@@ -261,6 +261,41 @@ async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
             .await
             .unwrap();
     }
+    // The bucket is versioned: the deletes left markers over the versions, which still count.
+    let still = s3
+        .delete_bucket()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(still.code(), Some("BucketNotEmpty"));
+    let all = s3
+        .list_object_versions()
+        .bucket("rust-sdk")
+        .send()
+        .await
+        .unwrap();
+    let every: Vec<(String, String)> = all
+        .versions()
+        .iter()
+        .map(|v| (v.key().unwrap(), v.version_id().unwrap()))
+        .chain(
+            all.delete_markers()
+                .iter()
+                .map(|m| (m.key().unwrap(), m.version_id().unwrap())),
+        )
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    assert_eq!(every.len(), 4);
+    for (key, version) in every {
+        s3.delete_object()
+            .bucket("rust-sdk")
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap();
+    }
     s3.delete_bucket().bucket("rust-sdk").send().await.unwrap();
     let gone = s3
         .head_bucket()
@@ -272,4 +307,157 @@ async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
         format!("{gone:?}").contains("404") || gone.code() == Some("NotFound"),
         "{gone:?}"
     );
+}
+
+#[tokio::test]
+async fn versions_delete_markers_and_their_listing_with_the_rust_sdk() {
+    let server = start().await;
+    let s3 = s3_client(&default_config(&server).await);
+    s3.create_bucket()
+        .bucket("versioned")
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Before versioning: the null version, overwritten in place.
+    let put = |body: &'static [u8]| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket("versioned")
+                .key("requirements.txt")
+                .body(body.to_vec().into())
+                .send()
+                .await
+                .unwrap()
+                .version_id()
+                .map(str::to_owned)
+        }
+    };
+    let get = |version: Option<String>| {
+        let s3 = s3.clone();
+        async move {
+            let out = s3
+                .get_object()
+                .bucket("versioned")
+                .key("requirements.txt")
+                .set_version_id(version)
+                .send()
+                .await?;
+            Ok::<_, aws_sdk_s3::error::SdkError<_>>(
+                out.body.collect().await.unwrap().into_bytes().to_vec(),
+            )
+        }
+    };
+    assert_eq!(put(b"v0").await, None);
+    assert_eq!(get(Some("null".into())).await.unwrap(), b"v0");
+    s3.put_bucket_versioning()
+        .bucket("versioned")
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let v1 = put(b"v1").await.expect("a version id");
+    let v2 = put(b"v2").await.expect("a version id");
+    assert_eq!(v1.len(), 32);
+    assert_ne!(v1, v2);
+    assert_eq!(get(None).await.unwrap(), b"v2");
+    assert_eq!(get(Some(v1.clone())).await.unwrap(), b"v1");
+    assert_eq!(get(Some("null".into())).await.unwrap(), b"v0");
+    let missing = get(Some("NoSuchVersionAtAll".into())).await.unwrap_err();
+    assert_eq!(missing.code(), Some("NoSuchVersion"));
+
+    // A plain delete puts a marker on top: the key is gone from GET and ListObjectsV2, its
+    // versions stay.
+    let deleted = s3
+        .delete_object()
+        .bucket("versioned")
+        .key("requirements.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.delete_marker(), Some(true));
+    let marker = deleted.version_id().unwrap().to_owned();
+    assert_eq!(get(None).await.unwrap_err().code(), Some("NoSuchKey"));
+    let listed = s3
+        .list_objects_v2()
+        .bucket("versioned")
+        .send()
+        .await
+        .unwrap();
+    assert!(listed.contents().is_empty());
+    let versions = s3
+        .list_object_versions()
+        .bucket("versioned")
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<(&str, bool)> = versions
+        .versions()
+        .iter()
+        .map(|v| (v.version_id().unwrap(), v.is_latest().unwrap()))
+        .collect();
+    assert_eq!(
+        ids,
+        [(v2.as_str(), false), (v1.as_str(), false), ("null", false)]
+    );
+    let markers: Vec<(&str, bool)> = versions
+        .delete_markers()
+        .iter()
+        .map(|m| (m.version_id().unwrap(), m.is_latest().unwrap()))
+        .collect();
+    assert_eq!(markers, [(marker.as_str(), true)]);
+    // Paged: one entry at a time, the markers carry on where the last page stopped.
+    let first = s3
+        .list_object_versions()
+        .bucket("versioned")
+        .max_keys(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.is_truncated(), Some(true));
+    let second = s3
+        .list_object_versions()
+        .bucket("versioned")
+        .max_keys(1)
+        .key_marker(first.next_key_marker().unwrap())
+        .version_id_marker(first.next_version_id_marker().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.versions()[0].version_id(), Some(v2.as_str()));
+
+    // Deleting the marker brings v2 back; deleting v2 for good makes v1 current.
+    s3.delete_object()
+        .bucket("versioned")
+        .key("requirements.txt")
+        .version_id(&marker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(None).await.unwrap(), b"v2");
+    s3.delete_object()
+        .bucket("versioned")
+        .key("requirements.txt")
+        .version_id(&v2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(None).await.unwrap(), b"v1");
+    // A bucket with versions is not empty.
+    let not_empty = s3
+        .delete_bucket()
+        .bucket("versioned")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(not_empty.code(), Some("BucketNotEmpty"));
 }
