@@ -107,7 +107,7 @@ dns_args
 run timeout 20 "$AIRLOCK_BIN" serve --listen "127.0.0.1:$P" --data-dir "$WAL_DIR" "${DNS_ARGS[@]}"
 check "garbage in the middle of the write-ahead log: the server exits non-zero" test "$RC" -ne 0 -a "$RC" -ne 124
 check_contains "... naming the database" "$WAL_DIR/airlock.db" "$ERR"
-check_match "... saying where the log is damaged" 'write-ahead log is damaged at byte [0-9]+: [0-9]+ frames before it can be read, [0-9]+ written after it cannot' "$ERR"
+check_match "... saying where the log is damaged" 'write-ahead log is damaged at byte [0-9]+: [0-9]+ frames before it can be read, [0-9]+ committed transactions after it cannot' "$ERR"
 check_contains "... and how to go on" "--recover" "$ERR"
 check "... with no panic trace" test "$(grep -c 'panicked' <<<"$ERR")" -eq 0
 check_eq "... and the log untouched" "$SUM" "$(md5sum <"$WAL_DIR/airlock.db-wal")"

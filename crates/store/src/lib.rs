@@ -274,7 +274,7 @@ impl std::fmt::Display for Damage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Damage::Empty => f.write_str(
-                "the file is empty (0 bytes), which Airlock never leaves a database it wrote",
+                "the file is empty (0 bytes), and no database Airlock has written ever is",
             ),
             Damage::Log(d) => d.fmt(f),
         }

@@ -4,10 +4,11 @@
 //! checksum do not match, silently: committed transactions after damage in the middle of the
 //! log are dropped, and the first checkpoint then deletes them for good. Frames past the end of
 //! the valid chain are normal when they belong to an earlier generation of the log (a restarted
-//! log is rewritten from its start with new salts and the file is not truncated), and a frame
-//! cut short at the very end is an unfinished write. A frame of the current generation after
-//! the break, or a damaged frame of the current generation, is damage: the log held
-//! transactions that SQLite would lose. The layout and checksum are SQLite's file format
+//! log is rewritten from its start with new salts and the file is not truncated), and so is a
+//! broken last frame or uncommitted tail: `kill -9` in the middle of a write leaves one, and no
+//! client was told that transaction succeeded. A commit frame of the current generation after
+//! the broken frame is damage: the log held a committed transaction that SQLite would lose. The
+//! layout and checksum are SQLite's file format
 //! (<https://sqlite.org/fileformat2.html#the_write_ahead_log>).
 
 /// The log's header: magic, format version, page size, checkpoint sequence, two salts and the
@@ -30,8 +31,8 @@ pub enum Damage {
     /// The header is not a valid log header, yet frames follow it: SQLite ignores the whole
     /// log.
     Header { len: u64 },
-    /// The frame at `offset` does not verify, and `lost` frames of the current generation
-    /// (that one included) lie at or after it.
+    /// The frame at `offset` does not verify, and `lost` committed transactions of the current
+    /// generation (their commit frames) lie after it.
     Frames {
         offset: u64,
         committed: usize,
@@ -54,7 +55,7 @@ impl std::fmt::Display for Damage {
             } => write!(
                 f,
                 "its write-ahead log is damaged at byte {offset}: {committed} frames before it \
-                 can be read, {lost} written after it cannot"
+                 can be read, {lost} committed transactions after it cannot"
             ),
         }
     }
@@ -103,8 +104,10 @@ pub fn check(wal: &[u8]) -> Result<Log, Damage> {
             committed = valid;
         }
     }
-    let lost = (valid..frames)
-        .filter(|&i| (word(at(i) + 8), word(at(i) + 12)) == salts)
+    // The broken frame itself may be a write cut short; what follows it of this generation
+    // and ends a transaction is what a client was told had been committed.
+    let lost = (valid + 1..frames)
+        .filter(|&i| (word(at(i) + 8), word(at(i) + 12)) == salts && word(at(i) + 4) != 0)
         .count();
     if lost == 0 {
         return Ok(Log { committed });
@@ -242,6 +245,17 @@ mod tests {
         let cut = &wal[..wal.len() - 100];
         let log = check(cut).unwrap();
         assert_eq!(log.committed as i64, sqlite_frames(&dir, cut));
+    }
+
+    #[test]
+    fn a_last_frame_torn_by_kill_9_is_an_unfinished_write() {
+        // The frame's header was written, its page only in part.
+        let dir = scratch("torn");
+        let mut wal = logged(&dir, 10, None);
+        let n = wal.len();
+        wal[n - 2000..].fill(0x5a);
+        let log = check(&wal).unwrap();
+        assert_eq!(log.committed as i64, sqlite_frames(&dir, &wal));
     }
 
     #[test]

@@ -411,18 +411,18 @@ fn remove_object(
         versions::check_id(v)?;
     }
     let now = crate::iso(ctx.clock.now());
-    let (deleted, orphan) = ctx.store.write(|tx| {
+    let (deleted, orphans) = ctx.store.write(|tx| {
         let b = owned_bucket(tx, ctx, bucket)?;
         if let Some(v) = version {
             let gone = versions::delete(tx, bucket, key, v)?;
             let marker = gone.as_ref().is_some_and(|o| o.delete_marker);
-            let orphan = gone.filter(|o| !o.delete_marker).map(|o| o.blob);
+            let orphans = gone.map(|o| o.blob).into_iter().collect::<Vec<_>>();
             return Ok::<_, ApiError>((
                 Deleted {
                     version_id: Some(v.to_owned()),
                     delete_marker: marker,
                 },
-                orphan,
+                orphans,
             ));
         }
         if b.versioning.is_none() {
@@ -434,7 +434,7 @@ fn remove_object(
                 version_id: None,
                 delete_marker: false,
             };
-            return Ok((deleted, old.map(|o| o.blob.clone())));
+            return Ok((deleted, old.map(|o| o.blob.clone()).into_iter().collect()));
         }
         let marker = Object {
             key: key.to_owned(),
@@ -455,11 +455,12 @@ fn remove_object(
                 version_id: Some(versions::id_of(&marker).to_owned()),
                 delete_marker: true,
             },
-            orphans.into_iter().next(),
+            orphans,
         ))
     })?;
-    if let Some(blob) = orphan {
-        blob::remove(ctx.store, &blob);
+    // A delete marker's blob names no file; removing it does nothing.
+    for blob in &orphans {
+        blob::remove(ctx.store, blob);
     }
     Ok(deleted)
 }
