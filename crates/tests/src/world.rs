@@ -75,6 +75,55 @@ pub const DAGS: [(&str, &str); 3] = [
     ("tutorial", "@daily"),
 ];
 
+/// Creates bucket `name` with `region` as its location constraint.
+pub async fn make_bucket(s3: &aws_sdk_s3::Client, name: &str, region: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Turns versioning on for bucket `name`.
+pub async fn enable_versioning(s3: &aws_sdk_s3::Client, name: &str) {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    s3.put_bucket_versioning()
+        .bucket(name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Blocks public access to bucket `name` in all four ways, or in three (`all` false: public
+/// buckets stay allowed).
+pub async fn block_public_access(s3: &aws_sdk_s3::Client, name: &str, all: bool) {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    s3.put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(all)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// An S3 client for Airlock: path-style addressing.
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
@@ -105,49 +154,12 @@ impl World {
     /// access blocked) with the DAG files [`DAGS`] under `dags/` (created once; a second call
     /// finds it).
     pub async fn bucket(&self) {
-        use aws_sdk_s3::types::{
-            BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-            PublicAccessBlockConfiguration, VersioningConfiguration,
-        };
         if self.s3.head_bucket().bucket(BUCKET).send().await.is_ok() {
             return;
         }
-        self.s3
-            .create_bucket()
-            .bucket(BUCKET)
-            .create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::UsWest2)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        self.s3
-            .put_bucket_versioning()
-            .bucket(BUCKET)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        self.s3
-            .put_public_access_block()
-            .bucket(BUCKET)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        make_bucket(&self.s3, BUCKET, "us-west-2").await;
+        enable_versioning(&self.s3, BUCKET).await;
+        block_public_access(&self.s3, BUCKET, true).await;
         for (id, schedule) in DAGS {
             let source = format!(
                 "from airflow import DAG\nimport pendulum\n\nwith DAG(\n    dag_id=\"{id}\",\n    \

@@ -3,56 +3,12 @@
 //! on the scaled clock.
 
 use crate::mwaa::{config, create, wait_for, world};
-use airlock_tests::world::{s3_client, BUCKET};
+use airlock_tests::world::{
+    block_public_access, enable_versioning, make_bucket, s3_client, BUCKET,
+};
 use airlock_tests::{default_config, start_with, wait_until, DEADLINE};
 use aws_sdk_mwaa::error::ProvideErrorMetadata;
 use aws_sdk_mwaa::types::RestApiMethod;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
-    PublicAccessBlockConfiguration, VersioningConfiguration,
-};
-
-async fn bucket(s3: &aws_sdk_s3::Client, name: &str, region: BucketLocationConstraint) {
-    s3.create_bucket()
-        .bucket(name)
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(region)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn block_public_access(s3: &aws_sdk_s3::Client, name: &str, all: bool) {
-    s3.put_public_access_block()
-        .bucket(name)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(all)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn version(s3: &aws_sdk_s3::Client, name: &str) {
-    s3.put_bucket_versioning()
-        .bucket(name)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn the_source_bucket_must_exist_here_be_versioned_and_block_public_access() {
@@ -78,11 +34,11 @@ async fn the_source_bucket_must_exist_here_be_versioned_and_block_public_access(
     );
     let s3_eu =
         s3_client(&airlock_tests::sdk_config(&server, "test", "test", None, "eu-west-1").await);
-    bucket(&s3_eu, "elsewhere", BucketLocationConstraint::EuWest1).await;
+    make_bucket(&s3_eu, "elsewhere", "eu-west-1").await;
     assert!(refused("e2", "elsewhere").await.contains(
         "is in eu-west-1; the bucket of an environment in us-west-2 must be in the same region"
     ));
-    bucket(&s3, "open-bucket", BucketLocationConstraint::UsWest2).await;
+    make_bucket(&s3, "open-bucket", "us-west-2").await;
     assert!(refused("e3", "open-bucket").await.ends_with(
         "The public access block configuration was not found (Service: S3, Status Code: 404)"
     ));
@@ -95,21 +51,24 @@ async fn the_source_bucket_must_exist_here_be_versioned_and_block_public_access(
     assert!(refused("e5", "open-bucket")
         .await
         .contains("does not have versioning enabled"));
-    version(&s3, "open-bucket").await;
-    // The requirements file must be there.
-    let err = create(&w, "e6")
-        .source_bucket_arn("arn:aws:s3:::open-bucket")
-        .requirements_s3_path("requirements.txt")
-        .requirements_s3_object_version("1")
-        .send()
+    enable_versioning(&s3, "open-bucket").await;
+    // The requirements file must be there, in the version named.
+    let requirements = |version: String| {
+        let w = w.clone();
+        async move {
+            let err = create(&w, "e6")
+                .source_bucket_arn("arn:aws:s3:::open-bucket")
+                .requirements_s3_path("requirements.txt")
+                .requirements_s3_object_version(version)
+                .send()
+                .await
+                .unwrap_err();
+            err.message().unwrap_or_default().to_owned()
+        }
+    };
+    assert!(requirements("1".into())
         .await
-        .unwrap_err();
-    assert!(
-        err.message()
-            .unwrap_or_default()
-            .contains("s3://open-bucket/requirements.txt: the object does not exist"),
-        "{err:?}"
-    );
+        .ends_with("s3://open-bucket/requirements.txt: the object does not exist."));
     let put = s3
         .put_object()
         .bucket("open-bucket")
@@ -122,20 +81,9 @@ async fn the_source_bucket_must_exist_here_be_versioned_and_block_public_access(
         .version_id()
         .expect("a versioned bucket names the version")
         .to_owned();
-    // A version the object does not have is refused; its own is accepted.
-    let err = create(&w, "e6")
-        .source_bucket_arn("arn:aws:s3:::open-bucket")
-        .requirements_s3_path("requirements.txt")
-        .requirements_s3_object_version("1")
-        .send()
+    assert!(requirements("1".into())
         .await
-        .unwrap_err();
-    assert!(
-        err.message()
-            .unwrap_or_default()
-            .ends_with("s3://open-bucket/requirements.txt: version 1 does not exist."),
-        "{err:?}"
-    );
+        .ends_with("s3://open-bucket/requirements.txt: version 1 does not exist."));
     create(&w, "e6")
         .source_bucket_arn("arn:aws:s3:::open-bucket")
         .requirements_s3_path("requirements.txt")

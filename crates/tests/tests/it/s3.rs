@@ -1,13 +1,13 @@
 //! S3 through the AWS SDK for Rust (path-style, SigV4 with its chunked and checksum defaults):
 //! the flows `aws s3` and boto3 are checked with end to end (`s3.test.sh`).
 
-use airlock_tests::world::s3_client;
+use airlock_tests::world::{block_public_access, enable_versioning, make_bucket, s3_client};
 use airlock_tests::{default_config, start};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CompletedMultipartUpload, CompletedPart,
-    CreateBucketConfiguration, PublicAccessBlockConfiguration, VersioningConfiguration,
+    CreateBucketConfiguration,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -15,16 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
     let server = start().await;
     let s3 = s3_client(&default_config(&server).await);
-    s3.create_bucket()
-        .bucket("rust-sdk")
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::UsWest2)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    make_bucket(&s3, "rust-sdk", "us-west-2").await;
     let again = s3
         .create_bucket()
         .bucket("rust-sdk")
@@ -49,16 +40,7 @@ async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
     );
 
     // Versioning and the public access block stick.
-    s3.put_bucket_versioning()
-        .bucket("rust-sdk")
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_versioning(&s3, "rust-sdk").await;
     let v = s3
         .get_bucket_versioning()
         .bucket("rust-sdk")
@@ -66,19 +48,7 @@ async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
         .await
         .unwrap();
     assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
-    s3.put_public_access_block()
-        .bucket("rust-sdk")
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    block_public_access(&s3, "rust-sdk", true).await;
     let pab = s3
         .get_public_access_block()
         .bucket("rust-sdk")
@@ -313,16 +283,7 @@ async fn buckets_objects_multipart_and_presigned_urls_with_the_rust_sdk() {
 async fn versions_delete_markers_and_their_listing_with_the_rust_sdk() {
     let server = start().await;
     let s3 = s3_client(&default_config(&server).await);
-    s3.create_bucket()
-        .bucket("versioned")
-        .create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::UsWest2)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    make_bucket(&s3, "versioned", "us-west-2").await;
     // Before versioning: the null version, overwritten in place.
     let put = |body: &'static [u8]| {
         let s3 = s3.clone();
@@ -355,16 +316,7 @@ async fn versions_delete_markers_and_their_listing_with_the_rust_sdk() {
     };
     assert_eq!(put(b"v0").await, None);
     assert_eq!(get(Some("null".into())).await.unwrap(), b"v0");
-    s3.put_bucket_versioning()
-        .bucket("versioned")
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    enable_versioning(&s3, "versioned").await;
     let v1 = put(b"v1").await.expect("a version id");
     let v2 = put(b"v2").await.expect("a version id");
     assert_eq!(v1.len(), 32);
