@@ -282,18 +282,8 @@ async fn connections_from_one_source_are_capped() {
     let server = server(Duration::from_secs(30), 4, 1024).await;
     let mut held = Vec::new();
     for _ in 0..4 {
-        let mut s = TcpStream::connect(server.addr).await.unwrap();
         // Served: each answers a request and stays open.
-        s.write_all(b"GET /_airlock/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .unwrap();
-        let mut buf = [0u8; 1024];
-        let n = tokio::time::timeout(BOUND, s.read(&mut buf))
-            .await
-            .expect("an answer")
-            .unwrap();
-        assert!(n > 0);
-        held.push(s);
+        held.push(held_from(&server, [127, 0, 0, 1]).await);
     }
     // The fifth is closed at once, before any request.
     let mut fifth = TcpStream::connect(server.addr).await.unwrap();

@@ -99,24 +99,7 @@ pub fn list_object_versions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let owner = super::owner_id(ctx.account());
     let all: Vec<Arc<Object>> = ctx.store.read(|v| {
         owned_bucket(v, ctx, bucket)?;
-        let mut keys: Vec<String> = v
-            .list::<Object>(&objects_of(bucket))
-            .iter()
-            .map(|o| o.key.clone())
-            .chain(
-                v.list::<super::versions::Version>(&super::versions::versions_of(bucket))
-                    .iter()
-                    .map(|x| x.object.key.clone()),
-            )
-            .filter(|k| k.starts_with(prefix))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        Ok::<_, airlock_protocol::ApiError>(
-            keys.iter()
-                .flat_map(|k| super::versions::all_of(v, bucket, k))
-                .collect(),
-        )
+        Ok::<_, airlock_protocol::ApiError>(super::versions::every(v, bucket, prefix))
     })?;
     let mut versions = Vec::new();
     let mut markers = Vec::new();
@@ -354,6 +337,7 @@ mod tests {
                     parts: None,
                     version_id: None,
                     delete_marker: false,
+                    written: 0,
                     blob: Blob::default(),
                 })
             })

@@ -206,6 +206,7 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         blob: content.clone(),
         version_id: None,
         delete_marker: false,
+        written: 0,
     };
     // The object appears and the upload goes in one transaction.
     let done = ctx.store.write(|tx| {

@@ -36,6 +36,11 @@ pub struct Object {
     /// A delete marker: what a plain delete leaves on top of a versioned key.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// When it was written, in an order with no ties ([`versions::stamp`]): `LastModified`
+    /// has milliseconds, and two writes of one key can share one. 0 for objects stored before
+    /// stamps were kept.
+    #[serde(default)]
+    pub written: u64,
 }
 
 impl Record for Object {
@@ -164,6 +169,7 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             blob,
             version_id: None,
             delete_marker: false,
+            written: 0,
         },
     )?;
     Ok(with_version(json!({ "ETag": etag }), &stored))
@@ -448,6 +454,7 @@ fn remove_object(
             blob: Blob::default(),
             version_id: None,
             delete_marker: true,
+            written: 0,
         };
         let (marker, orphans) = versions::put_current(tx, &b, marker)?;
         Ok((
@@ -613,6 +620,7 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             blob,
             version_id: None,
             delete_marker: false,
+            written: 0,
         },
     )?;
     let mut out = json!({ "CopyObjectResult": { "ETag": src.etag, "LastModified": now } });

@@ -54,6 +54,23 @@ pub fn new_id() -> String {
         .collect()
 }
 
+/// A write's place in time: nanoseconds since the epoch, moved on by one when two writes
+/// would share a value, so versions of a key order without ties (and across restarts, as long
+/// as the clock does not go back).
+pub fn stamp() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let prev = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(now.max(last + 1))
+        })
+        .unwrap_or(0);
+    now.max(prev + 1)
+}
+
 /// The id an object's version is known by.
 pub fn id_of(o: &Object) -> &str {
     o.version_id.as_deref().unwrap_or(NULL)
@@ -68,6 +85,7 @@ pub fn put_current(
     mut object: Object,
 ) -> ApiResult<(Object, Vec<blob::Blob>)> {
     let name = &bucket.name;
+    object.written = stamp();
     let old = tx.get::<Object>(&objects_of(name), &object.key);
     let mut orphans = Vec::new();
     match bucket.versioning.as_deref() {
@@ -106,22 +124,34 @@ pub fn put_current(
     Ok((object, orphans))
 }
 
-/// Every version of `key`, newest first (the current one, then the noncurrent ones by time).
-pub fn all_of(r: &impl airlock_store::Read, bucket: &str, key: &str) -> Vec<Arc<Object>> {
-    let mut out: Vec<Arc<Object>> = r
-        .get::<Object>(&objects_of(bucket), key)
+/// Every version under `prefix`, current and noncurrent: keys in order, each key's newest
+/// first (the current one, then the others by when they were written).
+pub fn every(r: &impl airlock_store::Read, bucket: &str, prefix: &str) -> Vec<Arc<Object>> {
+    let current = r
+        .list::<Object>(&objects_of(bucket))
         .into_iter()
-        .collect();
-    let prefix = format!("{key}\0");
-    let mut older: Vec<Arc<Object>> = r
+        .filter(|o| o.key.starts_with(prefix))
+        .map(|o| (false, o));
+    let older = r
         .list::<Version>(&versions_of(bucket))
         .into_iter()
-        .filter(|v| v.id.starts_with(&prefix))
-        .map(|v| Arc::new(v.object.clone()))
-        .collect();
-    older.sort_by(|a, b| b.last_modified.cmp(&a.last_modified));
-    out.extend(older);
-    out
+        .filter(|v| v.object.key.starts_with(prefix))
+        .map(|v| (true, Arc::new(v.object.clone())));
+    let mut all: Vec<(bool, Arc<Object>)> = current.chain(older).collect();
+    all.sort_by(|(old_a, a), (old_b, b)| {
+        a.key
+            .cmp(&b.key)
+            .then(old_a.cmp(old_b))
+            .then((b.written, &b.last_modified).cmp(&(a.written, &a.last_modified)))
+    });
+    all.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Every version of `key`, newest first.
+pub fn all_of(r: &impl airlock_store::Read, bucket: &str, key: &str) -> Vec<Arc<Object>> {
+    let mut all = every(r, bucket, key);
+    all.retain(|o| o.key == key);
+    all
 }
 
 /// The version `version` of `key` (current or not).
@@ -182,4 +212,15 @@ pub fn no_such_version(key: &str, version: &str) -> ApiError {
     e.extra
         .push(("VersionId".into(), serde_json::json!(version)));
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stamp;
+
+    #[test]
+    fn stamps_never_repeat_even_within_one_nanosecond_tick() {
+        let stamps: Vec<u64> = (0..10_000).map(|_| stamp()).collect();
+        assert!(stamps.windows(2).all(|w| w[0] < w[1]));
+    }
 }
