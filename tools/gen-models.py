@@ -45,6 +45,9 @@ SERVICES = {
         "CreateDhcpOptions", "DeleteDhcpOptions", "DescribeDhcpOptions", "AssociateDhcpOptions",
         "DescribeInstanceAttribute", "ModifyInstanceAttribute", "DescribeVolumes",
         "AssociateAddress", "DisassociateAddress", "ModifyNetworkInterfaceAttribute",
+        "AssociateIamInstanceProfile", "DescribeIamInstanceProfileAssociations",
+        "DisassociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation",
+        "DescribeVpcClassicLink", "DescribeVpcClassicLinkDnsSupport",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",
@@ -65,8 +68,15 @@ SERVICES = {
         "PutUserPermissionsBoundary", "DeleteUserPermissionsBoundary",
         "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
         "TagUser", "UntagUser", "ListUserTags", "TagRole", "UntagRole", "ListRoleTags",
+        "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
+        "ListInstanceProfiles", "ListInstanceProfilesForRole", "AddRoleToInstanceProfile",
+        "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "UntagInstanceProfile",
+        "ListInstanceProfileTags",
     ],
-    ("sts", "2011-06-15"): ["GetCallerIdentity", "AssumeRole"],
+    ("sts", "2011-06-15"): [
+        "GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetAccessKeyInfo",
+        "GetFederationToken",
+    ],
     ("acm", "2015-12-08"): [
         "ImportCertificate", "DescribeCertificate", "ListCertificates", "GetCertificate",
         "DeleteCertificate", "AddTagsToCertificate", "RemoveTagsFromCertificate",
@@ -83,6 +93,7 @@ SERVICES = {
         "CreateRule", "DescribeRules", "ModifyRule", "DeleteRule",
         "AddTags", "RemoveTags", "DescribeTags", "DescribeSSLPolicies",
         "DescribeListenerAttributes", "ModifyListenerAttributes",
+        "SetSubnets", "SetIpAddressType", "SetRulePriorities", "DescribeAccountLimits",
     ],
     ("mwaa", "2020-07-01"): [
         "CreateEnvironment", "GetEnvironment", "ListEnvironments", "UpdateEnvironment",

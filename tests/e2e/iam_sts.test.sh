@@ -100,6 +100,23 @@ check_eq "sts get-caller-identity with alice's key -> her user ARN" "0 arn:aws:i
 check_match "... and her AIDA user id" '^AIDA[A-Z0-9]{16,17}$' "$(J "$OUT" 'd["UserId"]')"
 AWS_ACCESS_KEY_ID=$ALICE_KEY AWS_SECRET_ACCESS_KEY=wrong-secret \
     expect_error "alice's key with a wrong secret" SignatureDoesNotMatch sts get-caller-identity
+check_eq "get-access-key-info reads the account out of her key id" "$ACCOUNT" \
+    "$(q sts get-access-key-info --access-key-id "$ALICE_KEY" --query Account)"
+# get-session-token needs no permission (alice has none): the token acts as alice.
+AWS_ACCESS_KEY_ID=$ALICE_KEY AWS_SECRET_ACCESS_KEY=$ALICE_SECRET awsrun sts get-session-token --duration-seconds 900
+check_eq "get-session-token with alice's key" "0" "$RC"
+T_KEY=$(J "$OUT" 'd["Credentials"]["AccessKeyId"]')
+T_SECRET=$(J "$OUT" 'd["Credentials"]["SecretAccessKey"]')
+T_TOKEN=$(J "$OUT" 'd["Credentials"]["SessionToken"]')
+check_match "its key is ASIA + 16" '^ASIA[A-Z2-7]{16}$' "$T_KEY"
+AWS_ACCESS_KEY_ID=$T_KEY AWS_SECRET_ACCESS_KEY=$T_SECRET AWS_SESSION_TOKEN=$T_TOKEN awsrun sts get-caller-identity
+check_eq "the session token's caller is alice" "0 arn:aws:iam::$ACCOUNT:user/alice" "$RC $(J "$OUT" 'd["Arn"]')"
+AWS_ACCESS_KEY_ID=$T_KEY AWS_SECRET_ACCESS_KEY=$T_SECRET AWS_SESSION_TOKEN=$T_TOKEN \
+    expect_error "IAM refuses a session token" InvalidClientTokenId iam list-users
+AWS_ACCESS_KEY_ID=$T_KEY AWS_SECRET_ACCESS_KEY=$T_SECRET AWS_SESSION_TOKEN=$T_TOKEN \
+    expect_error "a session token cannot ask for another" AccessDenied sts get-session-token
+AWS_ACCESS_KEY_ID=$ALICE_KEY AWS_SECRET_ACCESS_KEY=$ALICE_SECRET \
+    expect_error "get-federation-token needs sts:GetFederationToken" AccessDenied sts get-federation-token --name fed
 expect_error "delete-user while it has an access key" DeleteConflict iam delete-user --user-name alice
 expect_ok "delete-access-key" iam delete-access-key --user-name alice --access-key-id "$ALICE_KEY"
 AWS_ACCESS_KEY_ID=$ALICE_KEY AWS_SECRET_ACCESS_KEY=$ALICE_SECRET \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What Terraform's aws_vpc, aws_default_network_acl, aws_network_acl(+association) and
-# aws_vpc_dhcp_options(+association) read and write, with the real AWS CLI: every call answers
+# What Terraform's aws_vpc, aws_default_network_acl, aws_network_acl(+association),
+# aws_vpc_dhcp_options(+association), aws_iam_instance_profile and aws_instance read and write, with the real AWS CLI: every call answers
 # (no InvalidAction), and two refreshes in a row read the same thing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +28,11 @@ FIRST=$(refresh)
 check_match "aws_vpc refresh: default ACL with the subnet, main route table, default group" \
     "^$VPC dopt-[0-9a-f]{17} \| .* \| acl-[0-9a-f]{17} $SUBNET \| rtb-[0-9a-f]{17} \| sg-[0-9a-f]{17}$" "$FIRST"
 check_eq "a second refresh reads the same" "$FIRST" "$(refresh)"
+
+# Older providers' aws_vpc read: ClassicLink, retired, is off for every VPC.
+check_eq "ClassicLink and its DNS support are off" "false false" \
+    "$(q ec2 describe-vpc-classic-link --vpc-ids "$VPC" --query 'Vpcs[0].ClassicLinkEnabled') $(q ec2 describe-vpc-classic-link-dns-support --vpc-ids "$VPC" --query 'Vpcs[0].ClassicLinkDnsSupported')"
+expect_error "ClassicLink of an unknown VPC" InvalidVpcID.NotFound ec2 describe-vpc-classic-link --vpc-ids vpc-0123456789abcdef0
 
 # Attributes that must stick (a perpetual diff otherwise).
 q ec2 modify-vpc-attribute --vpc-id "$VPC" --enable-network-address-usage-metrics >/dev/null
@@ -79,9 +84,27 @@ q ec2 associate-dhcp-options --dhcp-options-id default --vpc-id "$VPC" >/dev/nul
 q ec2 delete-dhcp-options --dhcp-options-id "$DOPT" >/dev/null
 expect_error "a deleted option set is gone" InvalidDhcpOptionID.NotFound ec2 describe-dhcp-options --dhcp-options-ids "$DOPT"
 
+# aws_iam_role + aws_iam_instance_profile, as a bastion's template makes them.
+q iam create-role --role-name bastion --assume-role-policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null
+PROFILE_ARN=$(q iam create-instance-profile --instance-profile-name bastion --query InstanceProfile.Arn)
+q iam add-role-to-instance-profile --instance-profile-name bastion --role-name bastion >/dev/null
+check_eq "the profile holds the role" "bastion" \
+    "$(q iam get-instance-profile --instance-profile-name bastion --query 'InstanceProfile.Roles[0].RoleName')"
+check_eq "and is listed for it" "$PROFILE_ARN" \
+    "$(q iam list-instance-profiles-for-role --role-name bastion --query 'InstanceProfiles[0].Arn')"
+expect_error "a second role" LimitExceeded iam add-role-to-instance-profile --instance-profile-name bastion --role-name bastion
+expect_error "a role in a profile cannot be deleted" DeleteConflict iam delete-role --role-name bastion
+
 # aws_instance: what its read and delete call besides DescribeInstances.
+expect_error "an unknown instance profile" InvalidParameterValue ec2 run-instances --image-id ami-0123456789abcdef0 \
+    --subnet-id "$SUBNET" --iam-instance-profile Name=nope
 INSTANCE=$(q ec2 run-instances --image-id ami-0123456789abcdef0 --instance-type t3.micro --subnet-id "$SUBNET" \
-    --disable-api-termination --query 'Instances[0].InstanceId')
+    --disable-api-termination --iam-instance-profile Name=bastion --query 'Instances[0].InstanceId')
+check_eq "the instance runs with the profile" "$PROFILE_ARN" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].IamInstanceProfile.Arn')"
+check_match "its association, as the update path reads it" "^iip-assoc-[0-9a-f]{17} associated$" \
+    "$(q ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values="$INSTANCE" --query "IamInstanceProfileAssociations[0].join(' ', [AssociationId, State])")"
 check_eq "termination protection as set at launch" "true" \
     "$(q ec2 describe-instance-attribute --instance-id "$INSTANCE" --attribute disableApiTermination --query DisableApiTermination.Value)"
 check_eq "shutdown behaviour and stop protection defaults" "stop false" \
@@ -121,6 +144,13 @@ q ec2 terminate-instances --instance-ids "$INSTANCE" >/dev/null
 q ec2 wait instance-terminated --instance-ids "$INSTANCE"
 check_eq "the root volume went with the instance" "0" \
     "$(q ec2 describe-volumes --filters Name=attachment.instance-id,Values="$INSTANCE" --query 'length(Volumes)')"
+
+check_eq "a terminated instance has no profile association" "0" \
+    "$(q ec2 describe-iam-instance-profile-associations --query 'length(IamInstanceProfileAssociations)')"
+q iam remove-role-from-instance-profile --instance-profile-name bastion --role-name bastion >/dev/null
+q iam delete-instance-profile --instance-profile-name bastion >/dev/null
+q iam delete-role --role-name bastion >/dev/null
+expect_error "a deleted profile is gone" NoSuchEntity iam get-instance-profile --instance-profile-name bastion
 
 # Tearing down in Terraform's order: subnet, custom ACL, VPC.
 q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null

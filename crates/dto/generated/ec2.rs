@@ -132,6 +132,20 @@ pub struct AssociateDhcpOptionsRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateIamInstanceProfileRequest {
+    #[serde(rename = "IamInstanceProfile")]
+    pub iam_instance_profile: IamInstanceProfileSpecification,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateIamInstanceProfileResult {
+    #[serde(rename = "IamInstanceProfileAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssociateRouteTableRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -363,6 +377,14 @@ pub struct CapacityReservationTargetResponse {
     pub capacity_reservation_id: Option<String>,
     #[serde(rename = "CapacityReservationResourceGroupArn", default, skip_serializing_if = "Option::is_none")]
     pub capacity_reservation_resource_group_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassicLinkDnsSupport {
+    #[serde(rename = "ClassicLinkDnsSupported", default, skip_serializing_if = "Option::is_none")]
+    pub classic_link_dns_supported: Option<bool>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1048,6 +1070,26 @@ pub struct DescribeDhcpOptionsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeIamInstanceProfileAssociationsRequest {
+    #[serde(rename = "AssociationIds", default, skip_serializing_if = "Option::is_none")]
+    pub association_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeIamInstanceProfileAssociationsResult {
+    #[serde(rename = "IamInstanceProfileAssociations", default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile_associations: Option<Vec<IamInstanceProfileAssociation>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeInstanceAttributeRequest {
     #[serde(rename = "Attribute")]
     pub attribute: String,
@@ -1366,6 +1408,40 @@ pub struct DescribeVpcAttributeResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVpcClassicLinkDnsSupportRequest {
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "VpcIds", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVpcClassicLinkDnsSupportResult {
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Vpcs", default, skip_serializing_if = "Option::is_none")]
+    pub vpcs: Option<Vec<ClassicLinkDnsSupport>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVpcClassicLinkRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "VpcIds", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeVpcClassicLinkResult {
+    #[serde(rename = "Vpcs", default, skip_serializing_if = "Option::is_none")]
+    pub vpcs: Option<Vec<VpcClassicLink>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeVpcEndpointServicesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -1473,6 +1549,18 @@ pub struct DisassociateAddressRequest {
     pub dry_run: Option<bool>,
     #[serde(rename = "PublicIp", default, skip_serializing_if = "Option::is_none")]
     pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateIamInstanceProfileRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateIamInstanceProfileResult {
+    #[serde(rename = "IamInstanceProfileAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1685,6 +1773,20 @@ pub struct IamInstanceProfile {
     pub arn: Option<String>,
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IamInstanceProfileAssociation {
+    #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "IamInstanceProfile", default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile: Option<IamInstanceProfile>,
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3018,6 +3120,20 @@ pub struct ReleaseAddressRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplaceIamInstanceProfileAssociationRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+    #[serde(rename = "IamInstanceProfile")]
+    pub iam_instance_profile: IamInstanceProfileSpecification,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplaceIamInstanceProfileAssociationResult {
+    #[serde(rename = "IamInstanceProfileAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub iam_instance_profile_association: Option<IamInstanceProfileAssociation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplaceNetworkAclAssociationRequest {
     #[serde(rename = "AssociationId")]
     pub association_id: String,
@@ -3853,6 +3969,16 @@ pub struct VpcCidrBlockState {
     pub state: Option<String>,
     #[serde(rename = "StatusMessage", default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VpcClassicLink {
+    #[serde(rename = "ClassicLinkEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub classic_link_enabled: Option<bool>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

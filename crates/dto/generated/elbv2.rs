@@ -148,6 +148,10 @@ pub struct AvailabilityZoneNotSupportedException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReservationPendingException {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Certificate {
     #[serde(rename = "CertificateArn", default, skip_serializing_if = "Option::is_none")]
     pub certificate_arn: Option<String>,
@@ -357,6 +361,22 @@ pub struct DeregisterTargetsInput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeregisterTargetsOutput {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAccountLimitsInput {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "PageSize", default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAccountLimitsOutput {
+    #[serde(rename = "Limits", default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Vec<Limit>>,
+    #[serde(rename = "NextMarker", default, skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -663,6 +683,14 @@ pub struct JwtValidationActionConfig {
     pub issuer: Option<String>,
     #[serde(rename = "JwksEndpoint", default, skip_serializing_if = "Option::is_none")]
     pub jwks_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Limit {
+    #[serde(rename = "Max", default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<String>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1046,6 +1074,14 @@ pub struct RuleNotFoundException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RulePriorityPair {
+    #[serde(rename = "Priority", default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(rename = "RuleArn", default, skip_serializing_if = "Option::is_none")]
+    pub rule_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleTransform {
     #[serde(rename = "HostHeaderRewriteConfig", default, skip_serializing_if = "Option::is_none")]
     pub host_header_rewrite_config: Option<HostHeaderRewriteConfig>,
@@ -1057,6 +1093,32 @@ pub struct RuleTransform {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SSLPolicyNotFoundException {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetIpAddressTypeInput {
+    #[serde(rename = "IpAddressType")]
+    pub ip_address_type: String,
+    #[serde(rename = "LoadBalancerArn")]
+    pub load_balancer_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetIpAddressTypeOutput {
+    #[serde(rename = "IpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetRulePrioritiesInput {
+    #[serde(rename = "RulePriorities")]
+    pub rule_priorities: Vec<RulePriorityPair>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetRulePrioritiesOutput {
+    #[serde(rename = "Rules", default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<Rule>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1075,6 +1137,30 @@ pub struct SetSecurityGroupsOutput {
     pub enforce_security_group_inbound_rules_on_private_link_traffic: Option<String>,
     #[serde(rename = "SecurityGroupIds", default, skip_serializing_if = "Option::is_none")]
     pub security_group_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetSubnetsInput {
+    #[serde(rename = "EnablePrefixForIpv6SourceNat", default, skip_serializing_if = "Option::is_none")]
+    pub enable_prefix_for_ipv6_source_nat: Option<String>,
+    #[serde(rename = "IpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
+    #[serde(rename = "LoadBalancerArn")]
+    pub load_balancer_arn: String,
+    #[serde(rename = "SubnetMappings", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_mappings: Option<Vec<SubnetMapping>>,
+    #[serde(rename = "Subnets", default, skip_serializing_if = "Option::is_none")]
+    pub subnets: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SetSubnetsOutput {
+    #[serde(rename = "AvailabilityZones", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zones: Option<Vec<AvailabilityZone>>,
+    #[serde(rename = "EnablePrefixForIpv6SourceNat", default, skip_serializing_if = "Option::is_none")]
+    pub enable_prefix_for_ipv6_source_nat: Option<String>,
+    #[serde(rename = "IpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub ip_address_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -34,6 +34,14 @@ pub struct AccessKeyMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddRoleToInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddUserToGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -121,6 +129,22 @@ pub struct CreateGroupRequest {
 pub struct CreateGroupResponse {
     #[serde(rename = "Group", default, skip_serializing_if = "Option::is_none")]
     pub group: Option<Group>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateInstanceProfileResponse {
+    #[serde(rename = "InstanceProfile", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<InstanceProfile>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -229,6 +253,12 @@ pub struct DeleteGroupPolicyRequest {
 pub struct DeleteGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -378,6 +408,18 @@ pub struct GetGroupResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetInstanceProfileResponse {
+    #[serde(rename = "InstanceProfile", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<InstanceProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetPolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
@@ -485,6 +527,24 @@ pub struct InlinePolicyIdentifierType {
     pub attachment_type: String,
     #[serde(rename = "PolicyName")]
     pub policy_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<String>,
+    #[serde(rename = "InstanceProfileId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_id: Option<String>,
+    #[serde(rename = "InstanceProfileName", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_name: Option<String>,
+    #[serde(rename = "Path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(rename = "Roles", default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<Role>>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -669,6 +729,66 @@ pub struct ListGroupsRequest {
 pub struct ListGroupsResponse {
     #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<Group>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfileTagsRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfileTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesForRoleRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesForRoleResponse {
+    #[serde(rename = "InstanceProfiles", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profiles: Option<Vec<InstanceProfile>>,
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "PathPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListInstanceProfilesResponse {
+    #[serde(rename = "InstanceProfiles", default, skip_serializing_if = "Option::is_none")]
+    pub instance_profiles: Option<Vec<InstanceProfile>>,
     #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
     pub is_truncated: Option<bool>,
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
@@ -1012,6 +1132,14 @@ pub struct PutUserPolicyRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveRoleFromInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "RoleName")]
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RemoveUserFromGroupRequest {
     #[serde(rename = "GroupName")]
     pub group_name: String,
@@ -1184,6 +1312,14 @@ pub struct Tag {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagRoleRequest {
     #[serde(rename = "RoleName")]
     pub role_name: String,
@@ -1203,6 +1339,14 @@ pub struct TagUserRequest {
 pub struct UnmodifiableEntityException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagInstanceProfileRequest {
+    #[serde(rename = "InstanceProfileName")]
+    pub instance_profile_name: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

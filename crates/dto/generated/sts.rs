@@ -80,6 +80,26 @@ pub struct ExpiredTokenException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FederatedUser {
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "FederatedUserId", default, skip_serializing_if = "Option::is_none")]
+    pub federated_user_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetAccessKeyInfoRequest {
+    #[serde(rename = "AccessKeyId")]
+    pub access_key_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetAccessKeyInfoResponse {
+    #[serde(rename = "Account", default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetCallerIdentityRequest {
 }
 
@@ -91,6 +111,58 @@ pub struct GetCallerIdentityResponse {
     pub arn: Option<String>,
     #[serde(rename = "UserId", default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetFederationTokenRequest {
+    #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub minimum_session_token_size: Option<i64>,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(rename = "PolicyArns", default, skip_serializing_if = "Option::is_none")]
+    pub policy_arns: Option<Vec<PolicyDescriptorType>>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetFederationTokenResponse {
+    #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    #[serde(rename = "FederatedUser", default, skip_serializing_if = "Option::is_none")]
+    pub federated_user: Option<FederatedUser>,
+    #[serde(rename = "PackedPolicySize", default, skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<i64>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_size: Option<i64>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_utilization: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetSessionTokenRequest {
+    #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub minimum_session_token_size: Option<i64>,
+    #[serde(rename = "SerialNumber", default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<String>,
+    #[serde(rename = "TokenCode", default, skip_serializing_if = "Option::is_none")]
+    pub token_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetSessionTokenResponse {
+    #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_size: Option<i64>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_utilization: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

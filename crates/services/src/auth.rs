@@ -99,7 +99,7 @@ fn root(account: &str, access_key_id: &str) -> Principal {
     }
 }
 
-fn is_account_id(s: &str) -> bool {
+pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 

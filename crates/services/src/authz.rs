@@ -20,7 +20,7 @@ use crate::auth::credentials_scope;
 use crate::iam::policies::lookup;
 use crate::iam::{key, parse_arn, Group, ManagedPolicy, Role, User};
 use crate::policy::{self, Caller, Context, Decision, Denial, Policies, Policy, Request};
-use crate::sts::Session;
+use crate::sts::{Session, SessionKind};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, View};
@@ -244,6 +244,9 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
     if iam.prefix.is_empty() {
         return Ok(());
     }
+    if let Some(refusal) = crate::sts::session_limits(ctx, service, op) {
+        return Err(refusal);
+    }
     let endpoint = endpoint_policy(ctx);
     if endpoint.is_none() && is_root(ctx) {
         return Ok(());
@@ -447,6 +450,10 @@ fn subject(ctx: &Ctx<'_>) -> Arc<Subject> {
     })
 }
 
+/// What the root's identity policy amounts to.
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
 /// The caller and every policy of theirs that bears on a request.
 struct Subject {
     caller: Caller,
@@ -481,9 +488,7 @@ impl Subject {
         };
         if p.arn.ends_with(":root") {
             // The root may do anything; only an endpoint's policy limits it.
-            s.identity = vec![parsed(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
-            )];
+            s.identity = vec![parsed(ALLOW_ALL)];
         } else if let Some((account, _, name)) = parse_arn(&p.arn, "user") {
             s.username = Some(name.to_owned());
             let scope = Scope::global(account);
@@ -493,6 +498,31 @@ impl Subject {
                 s.boundary = boundary(v, &scope, user.permissions_boundary.as_deref());
                 s.tags = tags(&user.tags);
             }
+        } else if let Some(session) = v
+            .get::<Session>(&credentials_scope(), &p.access_key_id)
+            .filter(|s| s.kind == SessionKind::Federated)
+        {
+            // What the IAM user (or root) allows, limited by the session policies (none given:
+            // nothing is allowed).
+            s.kind = "FederatedUser";
+            let scope = Scope::global(&session.account);
+            if session.source_arn.ends_with(":root") {
+                s.identity = vec![parsed(ALLOW_ALL)];
+            } else if let Some((_, _, name)) = parse_arn(&session.source_arn, "user") {
+                if let Some(user) = v.get::<User>(&scope, &key(name)) {
+                    s.identity = user_policies(v, &scope, &user);
+                    s.boundary = boundary(v, &scope, user.permissions_boundary.as_deref());
+                }
+            }
+            let mut limits: Vec<Arc<Policy>> =
+                session.policy.as_deref().map(parsed).into_iter().collect();
+            limits.extend(
+                session
+                    .policy_arns
+                    .iter()
+                    .filter_map(|arn| managed(v, &scope, arn)),
+            );
+            s.session = Some(limits);
         } else if let Some(session) = v.get::<Session>(&credentials_scope(), &p.access_key_id) {
             s.kind = "AssumedRole";
             s.caller.role_arn = Some(session.role_arn.clone());

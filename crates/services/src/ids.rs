@@ -18,6 +18,44 @@ pub fn lower_alnum(len: usize) -> String {
         .collect()
 }
 
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/// An access key id (`AKIA…`, `ASIA…`) that carries its account as AWS's have since 2019: the
+/// 16 characters after the prefix are the base32 of 10 bytes whose first 6, read as a big-endian
+/// number, hold the account in bits 7 to 46 (what GetAccessKeyInfo reads back).
+pub fn access_key_id(prefix: &str, account: &str) -> String {
+    let mut rng = rand::thread_rng();
+    let account: u64 = account.parse().unwrap_or(0) & ((1 << 40) - 1);
+    let head = (account << 7) | rng.gen_range(0..128) | (rng.gen_range(0..2u64) << 47);
+    let mut bytes = [0u8; 10];
+    bytes[..6].copy_from_slice(&head.to_be_bytes()[2..]);
+    rng.fill(&mut bytes[6..]);
+    let mut bits = u128::from_be_bytes({
+        let mut b = [0u8; 16];
+        b[6..].copy_from_slice(&bytes);
+        b
+    });
+    let mut out = [0u8; 16];
+    for c in out.iter_mut().rev() {
+        *c = BASE32[(bits & 31) as usize];
+        bits >>= 5;
+    }
+    format!("{prefix}{}", String::from_utf8_lossy(&out))
+}
+
+/// The account an access key id carries ([`access_key_id`]'s reading, as GetAccessKeyInfo does
+/// for any key of AWS's format); `None` for an id that is not 20 characters of that alphabet.
+pub fn account_of_key(id: &str) -> Option<String> {
+    let rest = id.get(4..).filter(|r| r.len() == 16)?;
+    let mut bits: u128 = 0;
+    for c in rest.bytes() {
+        let v = BASE32.iter().position(|b| *b == c)?;
+        bits = (bits << 5) | v as u128;
+    }
+    let head = (bits >> 32) as u64;
+    Some(format!("{:012}", (head & 0x7fff_ffff_ff80) >> 7))
+}
+
 /// IAM unique ids: a four-letter prefix (`AROA`, `AIDA`, `ANPA`, `AKIA`, `ASIA`) and 16 more
 /// characters of `[A-Z2-7]`.
 pub fn iam_id(prefix: &str) -> String {
@@ -80,5 +118,35 @@ mod tests {
         assert!(lower_alnum(8)
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+
+    /// Keys carry their account in the bits AWS's decoding reads, whatever the random bits
+    /// around it; ids of another shape carry none.
+    #[test]
+    fn access_key_ids_carry_their_account() {
+        for account in [
+            "123456789012",
+            "000000000000",
+            "999999999999",
+            "000000000001",
+        ] {
+            for _ in 0..50 {
+                let id = access_key_id("AKIA", account);
+                assert_eq!(id.len(), 20);
+                assert!(id[4..].bytes().all(|b| BASE32.contains(&b)), "{id}");
+                assert_eq!(account_of_key(&id).as_deref(), Some(account), "{id}");
+            }
+        }
+        // All zero bits but bit 7 of the 48: account 1 (the first 6 bytes are 00 00 00 00 00 80).
+        assert_eq!(
+            account_of_key("AKIAAAAAAAAAQAAAAAAA").as_deref(),
+            Some("000000000001")
+        );
+        assert_eq!(
+            account_of_key("AKIAAAAAAAAAAAAAAAAA").as_deref(),
+            Some("000000000000")
+        );
+        assert_eq!(account_of_key("AKIA1AAAAAAAAAAAAAAA"), None);
+        assert_eq!(account_of_key("AKIASHORT"), None);
     }
 }

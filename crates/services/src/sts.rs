@@ -1,16 +1,22 @@
-//! AWS Security Token Service: GetCallerIdentity and AssumeRole.
+//! AWS Security Token Service: GetCallerIdentity, AssumeRole, GetSessionToken,
+//! GetFederationToken and GetAccessKeyInfo.
 //!
-//! AssumeRole issues session credentials (`ASIA...` key, secret and session token) and keeps them
-//! as [`Session`] records in [`crate::auth::credentials_scope`], keyed by access key id, so that
-//! [`crate::auth::resolve`] finds them whatever the account. The role's trust policy decides who
-//! may assume it ([`trusts`]); identity policies are not evaluated (yet).
+//! AssumeRole, GetSessionToken and GetFederationToken issue session credentials (`ASIA...` key,
+//! secret and session token) and keep them as [`Session`] records in
+//! [`crate::auth::credentials_scope`], keyed by access key id, so that [`crate::auth::resolve`]
+//! finds them whatever the account. A role's trust policy decides who may assume it
+//! ([`trusts`]). Access key ids carry their account as AWS's do ([`crate::ids::access_key_id`]),
+//! which is what GetAccessKeyInfo reads.
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
 use crate::service::{Handler, Service};
 use crate::{input, Ctx};
 use airlock_dto::sts::{
-    AssumeRoleRequest, AssumeRoleResponse, AssumedRoleUser, Credentials, GetCallerIdentityResponse,
+    AssumeRoleRequest, AssumeRoleResponse, AssumedRoleUser, Credentials, FederatedUser,
+    GetAccessKeyInfoRequest, GetAccessKeyInfoResponse, GetCallerIdentityResponse,
+    GetFederationTokenRequest, GetFederationTokenResponse, GetSessionTokenRequest,
+    GetSessionTokenResponse, PolicyDescriptorType, Tag,
 };
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Record};
@@ -29,6 +35,9 @@ pub static SERVICE: Service = Service {
     ops: &[
         ("GetCallerIdentity", Handler::Output(get_caller_identity)),
         ("AssumeRole", Handler::Output(assume_role)),
+        ("GetSessionToken", Handler::Output(get_session_token)),
+        ("GetFederationToken", Handler::Output(get_federation_token)),
+        ("GetAccessKeyInfo", Handler::Output(get_access_key_info)),
     ],
     records: record_kinds,
     iam: crate::authz::Iam {
@@ -39,7 +48,22 @@ pub static SERVICE: Service = Service {
     ..Service::NOTHING
 };
 
-/// Temporary credentials issued by AssumeRole.
+/// Whom a session's credentials act as.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionKind {
+    /// AssumeRole: the role (`role_*`), as session `session_name`.
+    #[default]
+    AssumedRole,
+    /// GetSessionToken: the caller itself (`source_arn`, an IAM user or the root), whose
+    /// `UserId` is `user_id`.
+    Caller { user_id: String },
+    /// GetFederationToken: federated user `session_name`, with the permissions that both the IAM
+    /// user (or root) `source_arn` and the session policies grant.
+    Federated,
+}
+
+/// Temporary credentials issued by AssumeRole, GetSessionToken or GetFederationToken (the
+/// `role_*` fields are empty for the last two).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Session {
     /// `ASIA...`
@@ -67,12 +91,19 @@ pub struct Session {
     /// AssumeRole's `PolicyArns`: managed session policies.
     #[serde(default)]
     pub policy_arns: Vec<String>,
+    #[serde(default)]
+    pub kind: SessionKind,
 }
 
 impl Session {
-    /// `UserId` of the assumed-role principal: `<role id>:<session name>`.
+    /// `UserId` of the session's principal: `<role id>:<session name>` for a role,
+    /// `<account>:<name>` for a federated user, the caller's own for GetSessionToken.
     pub fn user_id(&self) -> String {
-        format!("{}:{}", self.role_id, self.session_name)
+        match &self.kind {
+            SessionKind::AssumedRole => format!("{}:{}", self.role_id, self.session_name),
+            SessionKind::Caller { user_id } => user_id.clone(),
+            SessionKind::Federated => format!("{}:{}", self.account, self.session_name),
+        }
     }
 }
 
@@ -139,11 +170,12 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
     !any("Deny") && any("Allow")
 }
 
-/// GetCallerIdentity needs no permission; AssumeRole needs `sts:AssumeRole` on the role, whose
+/// GetCallerIdentity and GetSessionToken need no permission; AssumeRole needs `sts:AssumeRole` on the role, whose
 /// trust policy is the resource-based policy (a trust policy that names the caller itself
 /// suffices; one that names only the account leaves it to the caller's own policies).
 fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
-    if c.op == "GetCallerIdentity" {
+    // Authentication operations: policies do not control them.
+    if matches!(c.op, "GetCallerIdentity" | "GetSessionToken") {
         return Vec::new();
     }
     let Some(arn) = c.str("RoleArn") else {
@@ -157,6 +189,140 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
         resource_policy: trust,
         ..crate::authz::Access::new(c.action(), arn)
     }]
+}
+
+/// Session policies (an inline document, managed policy ARNs) and session tags, checked as STS
+/// checks them: the estimated packed size in percent of the allowance, when there are any.
+fn session_policies(
+    policy: Option<&str>,
+    policy_arns: &[PolicyDescriptorType],
+    tags: &[Tag],
+) -> ApiResult<Option<usize>> {
+    if let Some(p) = policy {
+        if serde_json::from_str::<Value>(p)
+            .map(|v| !v.is_object())
+            .unwrap_or(true)
+        {
+            return Err(ApiError::new(
+                "MalformedPolicyDocument",
+                "The policy is not in the valid JSON format.",
+            ));
+        }
+    }
+    if policy_arns.len() > 10 {
+        return Err(validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"));
+    }
+    let packed = (policy.is_some() || !policy_arns.is_empty() || !tags.is_empty()).then(|| {
+        // An estimate of AWS's compressed size as a percentage of the allowance (unverified).
+        let size =
+            policy.map(iam::document_size).unwrap_or(0) + 60 * policy_arns.len() + 30 * tags.len();
+        ((size * 100).div_ceil(6144)).max(1)
+    });
+    if let Some(p) = packed.filter(|p| *p > 100) {
+        return Err(ApiError::new(
+            "PackedPolicyTooLarge",
+            format!("Packed policy consumes {p}% of allotted space, please use smaller policy for the RoleSessionName"),
+        ));
+    }
+    Ok(packed)
+}
+
+/// When credentials issued now for `duration` seconds expire (whole seconds, as AWS's do).
+fn expiration(ctx: &Ctx<'_>, duration: i64) -> time::OffsetDateTime {
+    let now = ctx.clock.now();
+    (now + time::Duration::seconds(duration))
+        .replace_millisecond(0)
+        .unwrap_or(now)
+}
+
+/// Keeps `session` under a new `ASIA…` key id of its account (forgetting sessions that have
+/// expired) and returns it.
+fn issue(
+    ctx: &Ctx<'_>,
+    tx: &mut airlock_store::Tx<'_>,
+    mut session: Session,
+) -> Result<Session, airlock_store::StoreError> {
+    let key_scope = credentials_scope();
+    let now = ctx.clock.now().unix_timestamp();
+    for old in tx.list::<Session>(&key_scope) {
+        if old.expires_at <= now {
+            tx.delete::<Session>(&key_scope, &old.access_key_id);
+        }
+    }
+    session.access_key_id = loop {
+        let id = crate::ids::access_key_id("ASIA", &session.account);
+        if tx.get::<Session>(&key_scope, &id).is_none() {
+            break id;
+        }
+    };
+    tx.put(&key_scope, session.clone())?;
+    Ok(session)
+}
+
+fn credentials(session: Session, expiration: time::OffsetDateTime) -> Option<Credentials> {
+    Some(Credentials {
+        access_key_id: Some(session.access_key_id),
+        expiration: Some(crate::iso(expiration)),
+        secret_access_key: Some(session.secret_access_key),
+        session_token: Some(session.session_token),
+    })
+}
+
+/// Whether the caller signed with session credentials (of any kind).
+fn with_session(ctx: &Ctx<'_>) -> bool {
+    ctx.store.read(|v| {
+        v.get::<Session>(&credentials_scope(), &ctx.principal.access_key_id)
+            .is_some()
+    })
+}
+
+/// GetSessionToken and GetFederationToken want long-term credentials.
+fn long_term_only(ctx: &Ctx<'_>, op: &str) -> ApiResult<()> {
+    if with_session(ctx) {
+        return Err(ApiError::new(
+            "AccessDenied",
+            format!("Cannot call {op} with session credentials"),
+        )
+        .with_status(403));
+    }
+    Ok(())
+}
+
+/// What session credentials may not do whatever their policies say: those of GetSessionToken
+/// and GetFederationToken are refused by IAM as if the token were unknown, and a federated user
+/// may call no STS operation but GetCallerIdentity. `None`: no such limit applies.
+pub fn session_limits(ctx: &Ctx<'_>, service: &str, op: &str) -> Option<ApiError> {
+    let kind = ctx.store.read(|v| {
+        v.get::<Session>(&credentials_scope(), &ctx.principal.access_key_id)
+            .map(|s| s.kind.clone())
+    })?;
+    match (kind, service) {
+        (SessionKind::AssumedRole, _) => None,
+        (_, "iam") => Some(
+            ApiError::new(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid",
+            )
+            .with_status(403),
+        ),
+        (SessionKind::Federated, "sts") if op != "GetCallerIdentity" => Some(
+            ApiError::new(
+                "AccessDenied",
+                format!("Cannot call {op} with session credentials"),
+            )
+            .with_status(403),
+        ),
+        _ => None,
+    }
+}
+
+/// The root's temporary credentials last at most an hour (longer requests are cut to it).
+fn root_capped(ctx: &Ctx<'_>, duration: i64) -> i64 {
+    if ctx.principal.arn.ends_with(":root") {
+        duration.min(3600)
+    } else {
+        duration
+    }
 }
 
 pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -173,34 +339,12 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }
     // Session policies: kept with the session, whose requests they limit (`crate::authz`).
     let policy = input.policy.as_deref();
-    if let Some(p) = policy {
-        if serde_json::from_str::<Value>(p)
-            .map(|v| !v.is_object())
-            .unwrap_or(true)
-        {
-            return Err(ApiError::new(
-                "MalformedPolicyDocument",
-                "The policy is not in the valid JSON format.",
-            ));
-        }
-    }
     let policy_arns = input.policy_arns.as_deref().unwrap_or_default();
-    if policy_arns.len() > 10 {
-        return Err(validation("1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"));
-    }
-    let tags = input.tags.as_deref().unwrap_or_default();
-    let packed = (policy.is_some() || !policy_arns.is_empty() || !tags.is_empty()).then(|| {
-        // An estimate of AWS's compressed size as a percentage of the allowance (unverified).
-        let size =
-            policy.map(iam::document_size).unwrap_or(0) + 60 * policy_arns.len() + 30 * tags.len();
-        ((size * 100).div_ceil(6144)).max(1)
-    });
-    if let Some(p) = packed.filter(|p| *p > 100) {
-        return Err(ApiError::new(
-            "PackedPolicyTooLarge",
-            format!("Packed policy consumes {p}% of allotted space, please use smaller policy for the RoleSessionName"),
-        ));
-    }
+    let packed = session_policies(
+        policy,
+        policy_arns,
+        input.tags.as_deref().unwrap_or_default(),
+    )?;
     let denied = || {
         ApiError::new(
             "AccessDenied",
@@ -212,11 +356,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         .with_status(403)
     };
     let min_token = input.minimum_session_token_size.unwrap_or(0).max(0) as usize;
-    let now = ctx.clock.now();
-    let expiration = (now + time::Duration::seconds(duration))
-        .replace_millisecond(0)
-        .unwrap_or(now);
-    let key_scope = credentials_scope();
+    let expiration = expiration(ctx, duration);
     let session = ctx.store.write(|tx| {
         let (role_scope, role) =
             iam::roles::find_by_arn(|s, id| tx.get::<Role>(s, id), role_arn).ok_or_else(denied)?;
@@ -238,39 +378,37 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
             ));
         }
-        // Forget sessions that have expired.
-        for old in tx.list::<Session>(&key_scope) {
-            if old.expires_at <= now.unix_timestamp() {
-                tx.delete::<Session>(&key_scope, &old.access_key_id);
-            }
-        }
-        let access_key_id = loop {
-            let id = crate::ids::iam_id("ASIA");
-            if tx.get::<Session>(&key_scope, &id).is_none() {
-                break id;
-            }
-        };
-        let session = Session {
-            access_key_id,
-            secret_access_key: crate::ids::secret_key(),
-            session_token: session_token(min_token),
-            account: role_scope.account.clone(),
-            role_name: role.name.clone(),
-            role_id: role.role_id.clone(),
-            role_arn: role.arn.clone(),
-            session_name: session_name.to_owned(),
-            arn: format!(
-                "arn:aws:sts::{}:assumed-role/{}/{}",
-                role_scope.account, role.name, session_name
-            ),
-            expires_at: expiration.unix_timestamp(),
-            source_arn: ctx.principal.arn.clone(),
-            source_identity: input.source_identity.clone(),
-            policy: policy.map(str::to_owned),
-            policy_arns: policy_arns.iter().filter_map(|p| p.arn.clone()).collect(),
-        };
-        tx.put(&key_scope, session.clone())?;
-        iam::roles::record_use(tx, &role_scope, &role, crate::iso(now), &ctx.region)?;
+        let session = issue(
+            ctx,
+            tx,
+            Session {
+                access_key_id: String::new(),
+                secret_access_key: crate::ids::secret_key(),
+                session_token: session_token(min_token),
+                account: role_scope.account.clone(),
+                role_name: role.name.clone(),
+                role_id: role.role_id.clone(),
+                role_arn: role.arn.clone(),
+                session_name: session_name.to_owned(),
+                arn: format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{}",
+                    role_scope.account, role.name, session_name
+                ),
+                expires_at: expiration.unix_timestamp(),
+                source_arn: ctx.principal.arn.clone(),
+                source_identity: input.source_identity.clone(),
+                policy: policy.map(str::to_owned),
+                policy_arns: policy_arns.iter().filter_map(|p| p.arn.clone()).collect(),
+                kind: SessionKind::AssumedRole,
+            },
+        )?;
+        iam::roles::record_use(
+            tx,
+            &role_scope,
+            &role,
+            crate::iso(ctx.clock.now()),
+            &ctx.region,
+        )?;
         Ok(session)
     })?;
     Ok(Output::new(AssumeRoleResponse {
@@ -278,15 +416,126 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             arn: Some(session.arn.clone()),
             assumed_role_id: Some(session.user_id()),
         }),
-        credentials: Some(Credentials {
-            access_key_id: Some(session.access_key_id),
-            expiration: Some(crate::iso(expiration)),
-            secret_access_key: Some(session.secret_access_key),
-            session_token: Some(session.session_token),
-        }),
+        source_identity: session.source_identity.clone(),
+        credentials: credentials(session, expiration),
         packed_policy_size: packed.map(|p| p as i64),
-        source_identity: session.source_identity,
         ..AssumeRoleResponse::default()
+    }))
+}
+
+/// A session with no role: GetSessionToken's and GetFederationToken's.
+fn caller_session(
+    ctx: &Ctx<'_>,
+    min_token: Option<i64>,
+    expiration: time::OffsetDateTime,
+    kind: SessionKind,
+    (arn, session_name): (String, String),
+) -> Session {
+    Session {
+        access_key_id: String::new(),
+        secret_access_key: crate::ids::secret_key(),
+        session_token: session_token(min_token.unwrap_or(0).max(0) as usize),
+        account: ctx.principal.account.clone(),
+        role_name: String::new(),
+        role_id: String::new(),
+        role_arn: String::new(),
+        session_name,
+        arn,
+        expires_at: expiration.unix_timestamp(),
+        source_arn: ctx.principal.arn.clone(),
+        source_identity: None,
+        policy: None,
+        policy_arns: Vec::new(),
+        kind,
+    }
+}
+
+/// Credentials that act as the caller (an IAM user or the root) for 12 hours by default
+/// (the root's for at most one). Airlock has no MFA devices, so a request that names one fails
+/// as a code AWS cannot validate does.
+pub fn get_session_token(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: GetSessionTokenRequest = input::typed(input)?;
+    long_term_only(ctx, "GetSessionToken")?;
+    if input.serial_number.is_some() || input.token_code.is_some() {
+        return Err(ApiError::new(
+            "AccessDenied",
+            "MultiFactorAuthentication failed, unable to validate MFA code.",
+        )
+        .with_status(403));
+    }
+    let expiration = expiration(
+        ctx,
+        root_capped(ctx, input.duration_seconds.unwrap_or(43200)),
+    );
+    let kind = SessionKind::Caller {
+        user_id: ctx.principal.user_id.clone(),
+    };
+    let who = (ctx.principal.arn.clone(), String::new());
+    let template = caller_session(ctx, input.minimum_session_token_size, expiration, kind, who);
+    let session = ctx.store.write(|tx| issue(ctx, tx, template))?;
+    Ok(Output::new(GetSessionTokenResponse {
+        credentials: credentials(session, expiration),
+        ..GetSessionTokenResponse::default()
+    }))
+}
+
+/// Credentials of federated user `Name`: what both the caller's policies and the session
+/// policies given here allow (nothing, without session policies).
+pub fn get_federation_token(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: GetFederationTokenRequest = input::typed(input)?;
+    long_term_only(ctx, "GetFederationToken")?;
+    let policy_arns = input.policy_arns.as_deref().unwrap_or_default();
+    let packed = session_policies(
+        input.policy.as_deref(),
+        policy_arns,
+        input.tags.as_deref().unwrap_or_default(),
+    )?;
+    let expiration = expiration(
+        ctx,
+        root_capped(ctx, input.duration_seconds.unwrap_or(43200)),
+    );
+    let arn = format!(
+        "arn:aws:sts::{}:federated-user/{}",
+        ctx.principal.account, input.name
+    );
+    let mut template = caller_session(
+        ctx,
+        input.minimum_session_token_size,
+        expiration,
+        SessionKind::Federated,
+        (arn, input.name.clone()),
+    );
+    template.policy = input.policy.clone();
+    template.policy_arns = policy_arns.iter().filter_map(|p| p.arn.clone()).collect();
+    let session = ctx.store.write(|tx| issue(ctx, tx, template))?;
+    Ok(Output::new(GetFederationTokenResponse {
+        federated_user: Some(FederatedUser {
+            arn: Some(session.arn.clone()),
+            federated_user_id: Some(session.user_id()),
+        }),
+        credentials: credentials(session, expiration),
+        packed_policy_size: packed.map(|p| p as i64),
+        ..GetFederationTokenResponse::default()
+    }))
+}
+
+/// The account an access key id belongs to: read from the id itself, as AWS does (so any key of
+/// AWS's format answers, issued here or not); Airlock's account-number keys are their account.
+pub fn get_access_key_info(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: GetAccessKeyInfoRequest = input::typed(input)?;
+    let id = input.access_key_id.as_str();
+    let account = if crate::auth::is_account_id(id) {
+        Some(id.to_owned())
+    } else {
+        crate::ids::account_of_key(id)
+    };
+    let account = account.ok_or_else(|| {
+        validation(format!(
+            "1 validation error detected: Value '{id}' at 'accessKeyId' failed to satisfy constraint: Member must be a valid access key id"
+        ))
+    })?;
+    Ok(Output::new(GetAccessKeyInfoResponse {
+        account: Some(account),
     }))
 }
 

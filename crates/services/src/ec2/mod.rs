@@ -84,6 +84,14 @@ pub static SERVICE: Service = Service {
             "DescribeVpcAttribute",
             Handler::Value(vpc::describe_vpc_attribute),
         ),
+        (
+            "DescribeVpcClassicLink",
+            Handler::Output(vpc::describe_vpc_classic_link),
+        ),
+        (
+            "DescribeVpcClassicLinkDnsSupport",
+            Handler::Output(vpc::describe_vpc_classic_link_dns_support),
+        ),
         ("CreateSubnet", Handler::Value(vpc::create_subnet)),
         ("DescribeSubnets", Handler::Value(vpc::describe_subnets)),
         ("DeleteSubnet", Handler::Value(vpc::delete_subnet)),
@@ -288,6 +296,22 @@ pub static SERVICE: Service = Service {
         (
             "DescribeVpcEndpointServices",
             Handler::Value(vpce::describe_vpc_endpoint_services),
+        ),
+        (
+            "AssociateIamInstanceProfile",
+            Handler::Output(instances::associate_iam_instance_profile),
+        ),
+        (
+            "ReplaceIamInstanceProfileAssociation",
+            Handler::Output(instances::replace_iam_instance_profile_association),
+        ),
+        (
+            "DisassociateIamInstanceProfile",
+            Handler::Output(instances::disassociate_iam_instance_profile),
+        ),
+        (
+            "DescribeIamInstanceProfileAssociations",
+            Handler::Output(instances::describe_iam_instance_profile_associations),
         ),
         ("CreateTags", Handler::Value(tags::create_tags)),
         ("DeleteTags", Handler::Value(tags::delete_tags)),

@@ -3,12 +3,15 @@
 use super::cidr::{self, Cidr};
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
 use super::{eni, igw, regions, routes, sg};
+use crate::input::typed;
 use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Vpc {
@@ -659,4 +662,71 @@ pub fn private_dns_name(region: &str, ip: u32) -> String {
     } else {
         format!("ip-{dashed}.{region}.compute.internal")
     }
+}
+
+/// A VPC as the ClassicLink calls see it: EC2-Classic is retired, so ClassicLink and its DNS
+/// support are off for every VPC (what AWS answers; Terraform's older providers still read it).
+struct ClassicLinkRow(Arc<Vpc>);
+
+impl Filterable for ClassicLinkRow {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "is-classic-link-enabled" => flag(false),
+            _ => None,
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.0.tags
+    }
+}
+
+/// The region's VPCs that `ids` names (all when empty); an unknown id is AWS's error.
+fn vpcs_named(ctx: &Ctx<'_>, ids: &[String]) -> ApiResult<Vec<Arc<Vpc>>> {
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<Vpc>(&scope));
+    if let Some(id) = ids.iter().find(|id| !all.iter().any(|v| &&v.id == id)) {
+        return Err(common::not_found("InvalidVpcID.NotFound", "vpc", id));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|v| ids.is_empty() || ids.contains(&v.id))
+        .collect())
+}
+
+pub fn describe_vpc_classic_link(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::DescribeVpcClassicLinkRequest = typed(input)?;
+    let filters = common::filters(input);
+    let mut vpcs = Vec::new();
+    for v in vpcs_named(ctx, &req.vpc_ids.unwrap_or_default())? {
+        let row = ClassicLinkRow(v);
+        if common::matches(&row, &filters)? {
+            vpcs.push(dto::VpcClassicLink {
+                classic_link_enabled: Some(false),
+                tags: Some(common::tags_dto(&row.0.tags)),
+                vpc_id: Some(row.0.id.clone()),
+            });
+        }
+    }
+    Ok(Output::new(dto::DescribeVpcClassicLinkResult {
+        vpcs: Some(vpcs),
+    }))
+}
+
+pub fn describe_vpc_classic_link_dns_support(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::DescribeVpcClassicLinkDnsSupportRequest = typed(input)?;
+    let ids = req.vpc_ids.unwrap_or_default();
+    let vpcs = vpcs_named(ctx, &ids)?;
+    let (page, next) = common::paginate(vpcs, input, (5, 255), !ids.is_empty(), |v| v.id.clone())?;
+    Ok(Output::new(dto::DescribeVpcClassicLinkDnsSupportResult {
+        next_token: next,
+        vpcs: Some(
+            page.iter()
+                .map(|v| dto::ClassicLinkDnsSupport {
+                    classic_link_dns_supported: Some(false),
+                    vpc_id: Some(v.id.clone()),
+                })
+                .collect(),
+        ),
+    }))
 }

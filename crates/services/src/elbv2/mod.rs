@@ -72,6 +72,19 @@ pub static SERVICE: Service = Service {
             "SetSecurityGroups",
             Handler::Value(loadbalancers::set_security_groups),
         ),
+        ("SetSubnets", Handler::Value(loadbalancers::set_subnets)),
+        (
+            "SetIpAddressType",
+            Handler::Value(loadbalancers::set_ip_address_type),
+        ),
+        (
+            "SetRulePriorities",
+            Handler::Value(rules::set_rule_priorities),
+        ),
+        (
+            "DescribeAccountLimits",
+            Handler::Value(describe_account_limits),
+        ),
         (
             "DescribeLoadBalancerAttributes",
             Handler::Value(loadbalancers::describe_attributes),
@@ -382,6 +395,46 @@ pub fn tags_json(tags: &[Tag]) -> Value {
 }
 
 /// A page of `items` per `Marker`/`PageSize` (1–400): the marker names the last item returned.
+/// The account's ELB quotas, by AWS's names, with AWS's default values (those Airlock enforces
+/// are the same numbers: load balancers, listeners, rules, certificates, target groups, targets).
+const LIMITS: &[(&str, &str)] = &[
+    ("application-load-balancers", "50"),
+    ("listeners-per-application-load-balancer", "50"),
+    ("listeners-per-network-load-balancer", "50"),
+    ("network-load-balancers", "50"),
+    ("target-groups", "3000"),
+    ("target-groups-per-action-on-application-load-balancer", "5"),
+    ("target-groups-per-action-on-network-load-balancer", "1"),
+    ("target-groups-per-application-load-balancer", "100"),
+    ("targets-per-application-load-balancer", "1000"),
+    (
+        "targets-per-availability-zone-per-network-load-balancer",
+        "500",
+    ),
+    ("targets-per-network-load-balancer", "3000"),
+    ("targets-per-target-group", "1000"),
+    ("rules-per-application-load-balancer", "100"),
+    ("certificates-per-application-load-balancer", "25"),
+    ("certificates-per-network-load-balancer", "25"),
+    ("condition-values-per-alb-rule", "5"),
+    ("condition-wildcards-per-alb-rule", "5"),
+    ("gateway-load-balancers", "100"),
+    ("gateway-load-balancers-per-vpc", "100"),
+    ("geneve-target-groups", "100"),
+    (
+        "targets-per-availability-zone-per-gateway-load-balancer",
+        "300",
+    ),
+];
+
+pub fn describe_account_limits(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let (page, next) = paginate(LIMITS.to_vec(), input, |(name, _)| (*name).to_owned())?;
+    Ok(with_marker(
+        json!({"Limits": page.iter().map(|(n, m)| json!({"Name": n, "Max": m})).collect::<Vec<_>>()}),
+        next,
+    ))
+}
+
 pub fn paginate<T>(
     items: Vec<T>,
     input: &Value,

@@ -515,6 +515,66 @@ pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({}))
 }
 
+/// Gives rules new priorities, all at once: a priority may move between the rules of the
+/// request (swaps work), but not onto another rule of the listener; default rules have none.
+pub fn set_rule_priorities(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    let mut wanted: Vec<(String, i64)> = Vec::new();
+    for item in input::list(input, "RulePriorities") {
+        let (Some(arn), Some(priority)) =
+            (input::str(item, "RuleArn"), input::int(item, "Priority"))
+        else {
+            return Err(super::validation(
+                "A rule ARN and a priority must be specified for each rule",
+            ));
+        };
+        if wanted.iter().any(|(a, _)| a == arn) {
+            return Err(super::validation(format!(
+                "Rule ARN '{arn}' is specified more than once"
+            )));
+        }
+        wanted.push((arn.to_owned(), priority));
+    }
+    let scope = ctx.scope();
+    let changed = ctx.store.write(|tx| {
+        let mut rules = Vec::new();
+        for (arn, priority) in &wanted {
+            match find(tx, &scope, arn)? {
+                Found::Default(_) => {
+                    return Err(ApiError::new(
+                        "OperationNotPermitted",
+                        format!("The priority of default rule '{arn}' cannot be modified"),
+                    ))
+                }
+                Found::Rule(r) => {
+                    let mut r = (*r).clone();
+                    r.priority = *priority;
+                    rules.push(r);
+                }
+            }
+        }
+        for r in &rules {
+            let clash = tx.list::<Rule>(&scope).into_iter().any(|o| {
+                o.listener_arn == r.listener_arn
+                    && o.priority == r.priority
+                    && !rules.iter().any(|m| m.arn == o.arn)
+            }) || rules.iter().any(|m| {
+                m.arn != r.arn && m.listener_arn == r.listener_arn && m.priority == r.priority
+            });
+            if clash {
+                return Err(ApiError::new(
+                    "PriorityInUse",
+                    format!("Priority '{}' is currently in use", r.priority),
+                ));
+            }
+        }
+        for r in &rules {
+            tx.put(&scope, r.clone())?;
+        }
+        Ok::<_, ApiError>(rules)
+    })?;
+    Ok(json!({"Rules": changed.iter().map(Rule::json).collect::<Vec<_>>()}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

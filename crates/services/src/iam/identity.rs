@@ -77,45 +77,70 @@ fn set_boundary<I: Identity>(ctx: &Ctx<'_>, name: &str, arn: Option<&str>) -> Ap
     Ok(Output::new(()))
 }
 
-/// Adds `tags`, replacing the values of keys it has (keys are case-insensitive); at most 50.
+/// Adds `new` to `all`, replacing the values of keys it has (keys are case-insensitive); at
+/// most 50 (`quota` names the kind as the quota `TagsPer…` does).
+pub(super) fn add_tags(all: &mut Vec<Tag>, new: Vec<Tag>, quota: &str) -> ApiResult<()> {
+    for t in new {
+        match all.iter_mut().find(|o| o.key.eq_ignore_ascii_case(&t.key)) {
+            Some(o) => *o = t,
+            None => all.push(t),
+        }
+    }
+    if all.len() > 50 {
+        return Err(ApiError::new(
+            "LimitExceeded",
+            format!("Cannot exceed quota for TagsPer{quota}: 50"),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes the tags with these keys (case-insensitive); keys it does not have are ignored.
+pub(super) fn remove_tags(all: &mut Vec<Tag>, keys: &[String]) {
+    all.retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+}
+
+/// One page of tags, in the order they were added: (tags, is truncated, marker).
+pub(super) fn tags_page(
+    tags: &[Tag],
+    max_items: Option<i64>,
+    marker: Option<&str>,
+) -> (Option<Vec<dto::Tag>>, bool, Option<String>) {
+    let keyed = tags
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (format!("{i:03}"), t.clone()))
+        .collect();
+    let page = paginate(keyed, max_items, marker);
+    (
+        Some(tags_output(&page.items).unwrap_or_default()),
+        page.is_truncated,
+        page.marker,
+    )
+}
+
 fn tag<I: Identity>(ctx: &Ctx<'_>, name: &str, tags: &[dto::Tag]) -> ApiResult<Output> {
     let new = tags_input(Some(tags), I::QUOTA)?;
     holder::update::<I, _>(ctx, name, |held, _, _| {
         if held.protected() {
             return Err(unmodifiable(held.name()));
         }
-        let all = held.tags_mut();
-        for t in new {
-            match all.iter_mut().find(|o| o.key.eq_ignore_ascii_case(&t.key)) {
-                Some(o) => *o = t,
-                None => all.push(t),
-            }
-        }
-        if all.len() > 50 {
-            return Err(ApiError::new(
-                "LimitExceeded",
-                format!("Cannot exceed quota for TagsPer{}: 50", I::QUOTA),
-            ));
-        }
-        Ok(())
+        add_tags(held.tags_mut(), new, I::QUOTA)
     })?;
     Ok(Output::new(()))
 }
 
-/// Removes the tags with these keys (case-insensitive); keys it does not have are ignored.
 fn untag<I: Identity>(ctx: &Ctx<'_>, name: &str, keys: &[String]) -> ApiResult<Output> {
     holder::update::<I, _>(ctx, name, |held, _, _| {
         if held.protected() {
             return Err(unmodifiable(held.name()));
         }
-        held.tags_mut()
-            .retain(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)));
+        remove_tags(held.tags_mut(), keys);
         Ok(())
     })?;
     Ok(Output::new(()))
 }
 
-/// One page of the identity's tags, in the order they were added.
 fn list_tags<I: Identity>(
     ctx: &Ctx<'_>,
     name: &str,
@@ -123,18 +148,7 @@ fn list_tags<I: Identity>(
     marker: Option<&str>,
 ) -> ApiResult<(Option<Vec<dto::Tag>>, bool, Option<String>)> {
     let held = holder::find::<I>(ctx, name)?;
-    let keyed = held
-        .tags()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (format!("{i:03}"), t.clone()))
-        .collect();
-    let page = paginate(keyed, max_items, marker);
-    Ok((
-        Some(tags_output(&page.items).unwrap_or_default()),
-        page.is_truncated,
-        page.marker,
-    ))
+    Ok(tags_page(held.tags(), max_items, marker))
 }
 
 pub fn put_role_permissions_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {

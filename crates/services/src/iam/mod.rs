@@ -1,5 +1,6 @@
 //! AWS Identity and Access Management: roles, their inline and attached policies, customer
-//! managed policies, users and their access keys, groups, permissions boundaries and tags.
+//! managed policies, users and their access keys, groups, permissions boundaries, tags and
+//! instance profiles.
 //!
 //! IAM is global: every record lives in the caller's account scope with the empty region
 //! ([`Ctx::global_scope`]). Names are case-insensitive in IAM (`MyRole` and `myrole` cannot both
@@ -23,6 +24,7 @@ pub mod groups;
 pub mod holder;
 pub mod identity;
 pub mod policies;
+pub mod profiles;
 pub mod roles;
 pub mod simulate;
 pub mod users;
@@ -37,6 +39,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<User>(),
         Kind::of::<Group>(),
         Kind::of::<AccessKey>(),
+        Kind::of::<InstanceProfile>(),
     ]
 }
 
@@ -196,6 +199,46 @@ pub static SERVICE: Service = Service {
             "ListEntitiesForPolicy",
             Handler::Output(identity::list_entities_for_policy),
         ),
+        (
+            "CreateInstanceProfile",
+            Handler::Output(profiles::create_instance_profile),
+        ),
+        (
+            "GetInstanceProfile",
+            Handler::Output(profiles::get_instance_profile),
+        ),
+        (
+            "DeleteInstanceProfile",
+            Handler::Output(profiles::delete_instance_profile),
+        ),
+        (
+            "ListInstanceProfiles",
+            Handler::Output(profiles::list_instance_profiles),
+        ),
+        (
+            "ListInstanceProfilesForRole",
+            Handler::Output(profiles::list_instance_profiles_for_role),
+        ),
+        (
+            "AddRoleToInstanceProfile",
+            Handler::Output(profiles::add_role_to_instance_profile),
+        ),
+        (
+            "RemoveRoleFromInstanceProfile",
+            Handler::Output(profiles::remove_role_from_instance_profile),
+        ),
+        (
+            "TagInstanceProfile",
+            Handler::Output(profiles::tag_instance_profile),
+        ),
+        (
+            "UntagInstanceProfile",
+            Handler::Output(profiles::untag_instance_profile),
+        ),
+        (
+            "ListInstanceProfileTags",
+            Handler::Output(profiles::list_instance_profile_tags),
+        ),
     ],
     records: record_kinds,
     iam: crate::authz::Iam {
@@ -348,6 +391,30 @@ pub struct Group {
 
 impl Record for Group {
     const KIND: &'static str = "iam.group";
+    fn id(&self) -> &str {
+        &self.key
+    }
+}
+
+/// An instance profile: the role (at most one, by record id) an EC2 instance runs as.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceProfile {
+    /// The lowercased name: the record id.
+    pub key: String,
+    pub name: String,
+    /// `AIPA...`
+    pub profile_id: String,
+    pub path: String,
+    pub arn: String,
+    pub create_date: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+impl Record for InstanceProfile {
+    const KIND: &'static str = "iam.instance_profile";
     fn id(&self) -> &str {
         &self.key
     }
@@ -659,7 +726,15 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             tags = t.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
         }
     };
-    let resource = if let Some(name) = c.str("RoleName") {
+    let resource = if let Some(name) = c.str("InstanceProfileName") {
+        c.ctx
+            .store
+            .read(|v| {
+                v.get::<InstanceProfile>(&scope, &key(name))
+                    .map(|p| p.arn.clone())
+            })
+            .unwrap_or_else(|| profiles::profile_arn(account, path, name))
+    } else if let Some(name) = c.str("RoleName") {
         let role = c.ctx.store.read(|v| v.get::<Role>(&scope, &key(name)));
         match role {
             Some(r) => {

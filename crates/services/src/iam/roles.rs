@@ -19,15 +19,28 @@ const TRUST_POLICY_QUOTA: usize = 2048;
 
 /// Which members a `Role` structure carries in each operation's output.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum RoleView {
+pub(super) enum RoleView {
     Create,
     Get,
     /// ListRoles leaves out PermissionsBoundary, Tags and RoleLastUsed.
     List,
+    /// Inside an instance profile: only the path, names, ids, date and trust policy.
+    Profile,
 }
 
-fn role_output(r: &Role, view: RoleView) -> dto::Role {
-    let full = view != RoleView::List;
+pub(super) fn role_output(r: &Role, view: RoleView) -> dto::Role {
+    let full = !matches!(view, RoleView::List | RoleView::Profile);
+    if view == RoleView::Profile {
+        return dto::Role {
+            arn: Some(r.arn.clone()),
+            assume_role_policy_document: Some(url_encode(&r.assume_role_policy_document)),
+            create_date: Some(r.create_date.clone()),
+            path: Some(r.path.clone()),
+            role_id: Some(r.role_id.clone()),
+            role_name: Some(r.name.clone()),
+            ..dto::Role::default()
+        };
+    }
     dto::Role {
         arn: Some(r.arn.clone()),
         assume_role_policy_document: Some(url_encode(&r.assume_role_policy_document)),
@@ -164,6 +177,16 @@ pub fn delete_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         let role = tx
             .get::<Role>(&scope, &key(name))
             .ok_or_else(|| role_not_found(name))?;
+        if tx
+            .list::<super::InstanceProfile>(&scope)
+            .iter()
+            .any(|p| p.roles.contains(&role.key))
+        {
+            return Err(ApiError::new(
+                "DeleteConflict",
+                "Cannot delete entity, must remove roles from instance profile first.",
+            ));
+        }
         holder::check_no_policies(&*role)?;
         tx.delete::<Role>(&scope, &role.key);
         Ok::<_, ApiError>(())

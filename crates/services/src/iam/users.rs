@@ -212,9 +212,10 @@ pub fn list_users(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-fn new_key_id(tx: &Tx<'_>) -> String {
+/// A new access key id of `account`, unused so far.
+fn new_key_id(tx: &Tx<'_>, account: &str) -> String {
     loop {
-        let id = crate::ids::iam_id("AKIA");
+        let id = crate::ids::access_key_id("AKIA", account);
         if tx.get::<AccessKey>(&credentials_scope(), &id).is_none() {
             return id;
         }
@@ -245,7 +246,7 @@ pub fn create_access_key(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             ));
         }
         let key = AccessKey {
-            access_key_id: new_key_id(tx),
+            access_key_id: new_key_id(tx, ctx.account()),
             secret_access_key: crate::ids::secret_key(),
             account: ctx.account().to_owned(),
             user_name: user_name.clone(),

@@ -1059,3 +1059,198 @@ async fn an_https_listener_with_an_issued_acm_certificate() {
     assert!(freed.certificate().unwrap().in_use_by().is_empty());
     server.stop().await.unwrap();
 }
+
+/// What Terraform changes in place on an `aws_lb` and `aws_lb_listener_rule`: the zones
+/// (SetSubnets adds a node with its interface and removes one, giving its interface back), the
+/// address type, and rule priorities (swapped in one call); and the account's quotas.
+#[tokio::test]
+async fn subnets_address_type_and_rule_priorities_change_in_place() {
+    let a = alb().await;
+    let (elb, ec2) = (&a.elb, &a.w.ec2);
+    let nodes = || async {
+        let out = ec2
+            .describe_network_interfaces()
+            .filters(filter("description", &format!("ELB app/mwaa-alb/{}", a.id)))
+            .send()
+            .await
+            .unwrap();
+        let mut subnets: Vec<String> = out
+            .network_interfaces()
+            .iter()
+            .map(|n| n.subnet_id().unwrap().to_owned())
+            .collect();
+        subnets.sort();
+        subnets
+    };
+    let third = ec2
+        .create_subnet()
+        .vpc_id(&a.w.vpc)
+        .cidr_block("10.192.40.0/24")
+        .availability_zone("us-west-2c")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let out = elb
+        .set_subnets()
+        .load_balancer_arn(&a.lb_arn)
+        .subnets(&a.w.public)
+        .subnets(&a.public_b)
+        .subnets(&third)
+        .send()
+        .await
+        .unwrap();
+    let zones: Vec<&str> = out
+        .availability_zones()
+        .iter()
+        .map(|z| z.zone_name().unwrap())
+        .collect();
+    assert_eq!(zones, ["us-west-2a", "us-west-2b", "us-west-2c"]);
+    let mut want = vec![a.w.public.clone(), a.public_b.clone(), third.clone()];
+    want.sort();
+    assert_eq!(nodes().await, want);
+    // Leaving the first subnet out removes its node; the others keep theirs.
+    let before: Vec<String> =
+        a.lb.availability_zones()
+            .iter()
+            .map(|z| z.subnet_id().unwrap().to_owned())
+            .collect();
+    assert!(before.contains(&a.w.public));
+    elb.set_subnets()
+        .load_balancer_arn(&a.lb_arn)
+        .subnets(&a.public_b)
+        .subnets(&third)
+        .send()
+        .await
+        .unwrap();
+    let mut want = vec![a.public_b.clone(), third.clone()];
+    want.sort();
+    assert_eq!(nodes().await, want);
+    let lb = elb
+        .describe_load_balancers()
+        .load_balancer_arns(&a.lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lb.load_balancers()[0].availability_zones().len(), 2);
+    // An ALB keeps two zones at least; the address type stays IPv4 (no IPv6 in Airlock's VPCs).
+    let err = elb
+        .set_subnets()
+        .load_balancer_arn(&a.lb_arn)
+        .subnets(&third)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidConfigurationRequest"));
+    assert_eq!(nodes().await.len(), 2, "a refused change changes nothing");
+    let err = elb
+        .set_ip_address_type()
+        .load_balancer_arn(&a.lb_arn)
+        .ip_address_type(aws_sdk_elasticloadbalancingv2::types::IpAddressType::Dualstack)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidConfigurationRequest"));
+    let kept = elb
+        .set_ip_address_type()
+        .load_balancer_arn(&a.lb_arn)
+        .ip_address_type(aws_sdk_elasticloadbalancingv2::types::IpAddressType::Ipv4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.ip_address_type().map(|t| t.as_str()), Some("ipv4"));
+
+    // Rule priorities: two rules swap theirs in one call; a third's is taken; the default
+    // rule has none to change.
+    let tg_arn = group(&a).await.target_group_arn().unwrap().to_owned();
+    let listener = http_listener(&a, &tg_arn).await;
+    let l_arn = listener.listener_arn().unwrap();
+    let mut rules = Vec::new();
+    for (priority, p) in [(10, "/a/*"), (20, "/b/*"), (30, "/c/*")] {
+        let made = elb
+            .create_rule()
+            .listener_arn(l_arn)
+            .priority(priority)
+            .conditions(
+                RuleCondition::builder()
+                    .field("path-pattern")
+                    .values(p)
+                    .build(),
+            )
+            .actions(forward(&tg_arn))
+            .send()
+            .await
+            .unwrap();
+        rules.push(made.rules()[0].rule_arn().unwrap().to_owned());
+    }
+    let priority = |arn: &str, p: i32| {
+        aws_sdk_elasticloadbalancingv2::types::RulePriorityPair::builder()
+            .rule_arn(arn)
+            .priority(p)
+            .build()
+    };
+    let swapped = elb
+        .set_rule_priorities()
+        .rule_priorities(priority(&rules[0], 20))
+        .rule_priorities(priority(&rules[1], 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(swapped.rules().len(), 2);
+    let listed = elb
+        .describe_rules()
+        .listener_arn(l_arn)
+        .send()
+        .await
+        .unwrap();
+    let order: Vec<(&str, &str)> = listed
+        .rules()
+        .iter()
+        .map(|r| (r.priority().unwrap(), r.rule_arn().unwrap()))
+        .collect();
+    assert_eq!(order[0], ("10", rules[1].as_str()));
+    assert_eq!(order[1], ("20", rules[0].as_str()));
+    assert_eq!(order[3].0, "default");
+    let err = elb
+        .set_rule_priorities()
+        .rule_priorities(priority(&rules[0], 30))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("PriorityInUse"));
+    let err = elb
+        .set_rule_priorities()
+        .rule_priorities(priority(order[3].1, 5))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OperationNotPermitted"));
+
+    // Quotas, paged.
+    let mut names = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = elb
+            .describe_account_limits()
+            .page_size(5)
+            .set_marker(marker)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.limits().len() <= 5);
+        for l in page.limits() {
+            names.push((l.name().unwrap().to_owned(), l.max().unwrap().to_owned()));
+        }
+        marker = page.next_marker().map(str::to_owned);
+        if marker.is_none() {
+            break;
+        }
+    }
+    assert!(names.len() > 5);
+    assert!(names.contains(&("application-load-balancers".into(), "50".into())));
+    assert!(names.contains(&("rules-per-application-load-balancer".into(), "100".into())));
+}

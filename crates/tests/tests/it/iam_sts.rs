@@ -130,3 +130,153 @@ async fn roles_users_keys_and_sessions() {
         .unwrap_err();
     assert_eq!(err.code(), Some("AccessDenied"));
 }
+
+/// GetSessionToken acts as the user who asked; GetFederationToken as a federated user with what
+/// both the user's and the session's policies allow; neither token reaches IAM, nor can a
+/// session ask for another; GetAccessKeyInfo reads the account out of any key id.
+#[tokio::test]
+async fn session_and_federation_tokens() {
+    let server = start().await;
+    let config = default_config(&server).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    iam.create_user().user_name("carol").send().await.unwrap();
+    iam.put_user_policy()
+        .user_name("carol")
+        .policy_name("ec2-read")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ec2:Describe*","sts:*","iam:ListRoles"],"Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("carol")
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap();
+    let as_carol = sdk_config(
+        &server,
+        key.access_key_id(),
+        key.secret_access_key(),
+        None,
+        "us-west-2",
+    )
+    .await;
+    let sts = aws_sdk_sts::Client::new(&as_carol);
+    let info = sts
+        .get_access_key_info()
+        .access_key_id(key.access_key_id())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.account(), Some("000000000000"));
+
+    let token = sts.get_session_token().send().await.unwrap();
+    let creds = token.credentials().unwrap();
+    assert!(creds.access_key_id().starts_with("ASIA"));
+    let session = sdk_config(
+        &server,
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        "us-west-2",
+    )
+    .await;
+    let who = aws_sdk_sts::Client::new(&session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(who.arn(), Some("arn:aws:iam::000000000000:user/carol"));
+    // The user's own permissions apply (EC2 reads); IAM refuses the token itself.
+    aws_sdk_ec2::Client::new(&session)
+        .describe_vpcs()
+        .send()
+        .await
+        .unwrap();
+    let err = aws_sdk_iam::Client::new(&session)
+        .list_roles()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidClientTokenId"));
+    let err = aws_sdk_sts::Client::new(&session)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    assert_eq!(
+        err.message(),
+        Some("Cannot call GetSessionToken with session credentials")
+    );
+
+    // A federated user with a session policy that allows DescribeVpcs only.
+    let fed = sts
+        .get_federation_token()
+        .name("dana")
+        .policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:DescribeVpcs","Resource":"*"}]}"#)
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap();
+    let user = fed.federated_user().unwrap();
+    assert_eq!(user.arn(), "arn:aws:sts::000000000000:federated-user/dana");
+    assert_eq!(user.federated_user_id(), "000000000000:dana");
+    let creds = fed.credentials().unwrap();
+    let federated = sdk_config(
+        &server,
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        "us-west-2",
+    )
+    .await;
+    let who = aws_sdk_sts::Client::new(&federated)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(who.arn(), Some(user.arn()));
+    assert_eq!(who.user_id(), Some("000000000000:dana"));
+    let fed_ec2 = aws_sdk_ec2::Client::new(&federated);
+    fed_ec2.describe_vpcs().send().await.unwrap();
+    // The user may describe subnets, the session policy may not: refused.
+    let err = fed_ec2.describe_subnets().send().await.unwrap_err();
+    assert_eq!(err.code(), Some("UnauthorizedOperation"));
+    let err = aws_sdk_sts::Client::new(&federated)
+        .get_session_token()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"));
+    // Without session policies a federated user may do nothing.
+    let bare = sts
+        .get_federation_token()
+        .name("erin")
+        .send()
+        .await
+        .unwrap();
+    let creds = bare.credentials().unwrap();
+    let bare = sdk_config(
+        &server,
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        "us-west-2",
+    )
+    .await;
+    let err = aws_sdk_ec2::Client::new(&bare)
+        .describe_vpcs()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("UnauthorizedOperation"));
+    let err = sts
+        .get_federation_token()
+        .name("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+}

@@ -17,6 +17,7 @@ mod instances;
 mod isolation;
 mod lb;
 mod mwaa;
+mod profiles;
 mod s3;
 mod webserver;
 mod wire;

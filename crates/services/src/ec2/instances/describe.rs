@@ -200,6 +200,9 @@ impl Seen<'_> {
         if let Some(k) = &i.key_name {
             v["KeyName"] = json!(k);
         }
+        if let Some(p) = i.profile.as_ref().filter(|_| !self.terminated()) {
+            v["IamInstanceProfile"] = p.json();
+        }
         if let Some(ip) = self.public_ip() {
             v["PublicIpAddress"] = json!(ip);
         }

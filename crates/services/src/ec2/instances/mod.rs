@@ -225,6 +225,9 @@ pub struct Instance {
     pub instance_metadata_tags: String,
     #[serde(default)]
     pub user_data: Option<String>,
+    /// The IAM instance profile it runs with.
+    #[serde(default)]
+    pub profile: Option<ProfileAssociation>,
     /// What ModifyInstanceAttribute changes.
     #[serde(default)]
     pub settings: Settings,
@@ -304,6 +307,7 @@ fn user_initiated(t: OffsetDateTime) -> String {
 
 mod attributes;
 mod describe;
+mod profile;
 mod run;
 
 use attributes::Settings;
@@ -311,6 +315,11 @@ pub use attributes::{describe_instance_attribute, describe_volumes, modify_insta
 
 pub use describe::describe_instances;
 use describe::Snapshot;
+pub use profile::{
+    associate_iam_instance_profile, describe_iam_instance_profile_associations,
+    disassociate_iam_instance_profile, replace_iam_instance_profile_association,
+    ProfileAssociation,
+};
 pub use run::run_instances;
 use run::{check_instance_id, not_found, purge_expired};
 

@@ -457,6 +457,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 }
                 Err(err) => return Err(err),
             };
+            let profile = super::profile::at_launch(ctx, tx, input)?;
             let attachment_id = ids::resource_id("eni-attach");
             e.attachment = Some(eni::Attachment {
                 id: attachment_id.clone(),
@@ -504,6 +505,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 http_endpoint: metadata.http_endpoint.clone(),
                 instance_metadata_tags: metadata.tags.clone(),
                 user_data: user_data.clone(),
+                profile,
                 settings: settings.clone(),
                 created: ctx.clock.now(),
                 launch_time: ctx.clock.now(),

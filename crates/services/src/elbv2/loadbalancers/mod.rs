@@ -10,9 +10,11 @@
 //! creation.
 
 mod attributes;
+mod subnets;
 
 use attributes::default_attributes;
 pub use attributes::{describe_attributes, modify_attributes};
+pub use subnets::{set_ip_address_type, set_subnets};
 
 use super::{listeners, Attribute, Read};
 use crate::ec2::{eni, igw, nat, sg, vpc};
@@ -130,9 +132,9 @@ impl LoadBalancer {
             .collect()
     }
 
-    pub fn json(&self, clock: Clock) -> Value {
-        let zones: Vec<Value> = self
-            .zones
+    /// `AvailabilityZones` as outputs show them.
+    pub fn zones_json(&self) -> Vec<Value> {
+        self.zones
             .iter()
             .map(|z| {
                 let mut addrs = Vec::new();
@@ -153,7 +155,11 @@ impl LoadBalancer {
                 }
                 json!({"ZoneName": z.az, "SubnetId": z.subnet_id, "LoadBalancerAddresses": addrs})
             })
-            .collect();
+            .collect()
+    }
+
+    pub fn json(&self, clock: Clock) -> Value {
+        let zones = self.zones_json();
         let mut v = json!({
             "LoadBalancerArn": self.arn, "DNSName": self.dns_name,
             "CanonicalHostedZoneId": self.hosted_zone_id, "CreatedTime": crate::iso(self.created),
@@ -234,6 +240,16 @@ fn check_arn(arn: &str) -> ApiResult<()> {
     }
 }
 
+/// The `IpAddressType` asked for: only `ipv4` can be served, as Airlock's VPCs have no IPv6.
+fn ip_address_type(input: &Value) -> ApiResult<Option<String>> {
+    match input::str(input, "IpAddressType") {
+        Some(t) if t != "ipv4" => Err(super::invalid_config(format!(
+            "IP address type '{t}' needs subnets with IPv6 CIDR blocks; Airlock's VPCs are IPv4-only"
+        ))),
+        t => Ok(t.map(str::to_owned)),
+    }
+}
+
 /// One entry of `Subnets` or `SubnetMappings`.
 struct Mapping {
     subnet_id: String,
@@ -310,14 +326,7 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scheme = input::str(input, "Scheme")
         .unwrap_or("internet-facing")
         .to_owned();
-    let ip_type = input::str(input, "IpAddressType")
-        .unwrap_or("ipv4")
-        .to_owned();
-    if ip_type != "ipv4" {
-        return Err(super::invalid_config(format!(
-            "IP address type '{ip_type}' needs subnets with IPv6 CIDR blocks; Airlock's VPCs are IPv4-only"
-        )));
-    }
+    let ip_type = ip_address_type(input)?.unwrap_or_else(|| "ipv4".into());
     if input::str(input, "CustomerOwnedIpv4Pool").is_some() {
         return Err(super::invalid_config(
             "Customer-owned address pools are only supported on Outposts",
@@ -375,37 +384,8 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 format!("The maximum number of load balancers ({QUOTA}) has been reached"),
             ));
         }
-        let mut subnets = Vec::new();
-        for m in &maps {
-            let s = tx.get::<vpc::Subnet>(&scope, &m.subnet_id).ok_or_else(|| {
-                ApiError::new(
-                    "SubnetNotFound",
-                    format!("The subnet ID '{}' is not valid", m.subnet_id),
-                )
-            })?;
-            subnets.push(s);
-        }
+        let subnets = subnets_of(tx, &scope, &maps, application)?;
         let vpc_id = subnets[0].vpc_id.clone();
-        if subnets.iter().any(|s| s.vpc_id != vpc_id) {
-            return Err(ApiError::new(
-                "InvalidSubnet",
-                "The specified subnets must all belong to the same VPC",
-            ));
-        }
-        let mut zones_seen: Vec<&str> = Vec::new();
-        for s in &subnets {
-            if zones_seen.contains(&s.az.as_str()) {
-                return Err(super::invalid_config(
-                    "A load balancer cannot be attached to multiple subnets in the same Availability Zone",
-                ));
-            }
-            zones_seen.push(&s.az);
-        }
-        if application && zones_seen.len() < 2 {
-            return Err(super::invalid_config(
-                "At least two subnets in two different Availability Zones must be specified",
-            ));
-        }
         if scheme == "internet-facing"
             && !tx
                 .list::<igw::InternetGateway>(&scope)
@@ -428,74 +408,16 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let short = if application { "app" } else { "net" };
         let arn = super::arn(ctx, &format!("loadbalancer/{short}/{name}/{}", super::hex16()));
         let path = format!("{short}/{name}/{}", arn.rsplit('/').next().unwrap_or(""));
+        let of = ZoneOf {
+            path: &path,
+            application,
+            scheme: &scheme,
+            vpc_id: &vpc_id,
+            groups: &groups,
+        };
         let mut zones = Vec::new();
         for (m, subnet) in maps.iter().zip(&subnets) {
-            let mut nic = eni::create_in(
-                ctx,
-                tx,
-                eni::Spec {
-                    subnet,
-                    requested_ip: m.private_ip.as_deref(),
-                    description: format!("ELB {path}"),
-                    groups: groups.clone(),
-                    interface_type: if application {
-                        "interface"
-                    } else {
-                        "network_load_balancer"
-                    },
-                    requester_managed: true,
-                    requester_id: Some(REQUESTER.into()),
-                    status: "in-use",
-                    tags: Vec::new(),
-                },
-            )
-            .map_err(|e| {
-                if e.code.starts_with("InvalidParameterValue") || e.code == "InvalidIPAddress.InUse" {
-                    super::invalid_config(e.message)
-                } else {
-                    e
-                }
-            })?;
-            let mut zone = LbZone {
-                subnet_id: subnet.id.clone(),
-                az: subnet.az.clone(),
-                eni_id: nic.id.clone(),
-                private_ip: nic.ip(),
-                public_ip: None,
-                allocation_id: None,
-                private_ip_requested: m.private_ip.is_some(),
-            };
-            if let Some(alloc) = &m.allocation_id {
-                let mut a = (*tx.get::<nat::Address>(&scope, alloc).ok_or_else(|| {
-                    ApiError::new(
-                        "AllocationIdNotFound",
-                        format!("Elastic IP address '{alloc}' does not exist"),
-                    )
-                })?)
-                .clone();
-                if a.association.is_some() {
-                    return Err(ApiError::new(
-                        "InvalidConfigurationRequest",
-                        format!("Elastic IP address '{alloc}' is already associated"),
-                    ));
-                }
-                let assoc = ids::resource_id("eipassoc");
-                a.association = Some((assoc.clone(), nic.id.clone(), nic.ip()));
-                a.vpc_id = Some(vpc_id.clone());
-                nic.public_ip = Some(a.public_ip.clone());
-                nic.allocation_id = Some(alloc.clone());
-                nic.association_id = Some(assoc);
-                zone.public_ip = Some(a.public_ip.clone());
-                zone.allocation_id = Some(alloc.clone());
-                tx.put(&scope, a)?;
-                tx.put(&scope, nic)?;
-            } else if scheme == "internet-facing" {
-                let ip = nat::take_public_ip(tx, ctx.account())?;
-                nic.public_ip = Some(ip.clone());
-                zone.public_ip = Some(ip);
-                tx.put(&scope, nic)?;
-            }
-            zones.push(zone);
+            zones.push(open_zone(ctx, tx, &scope, &of, m, subnet)?);
         }
         let lb = LoadBalancer {
             arn,
@@ -517,6 +439,136 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         Ok::<_, ApiError>(lb)
     })?;
     Ok(json!({"LoadBalancers": [lb.json(ctx.clock)]}))
+}
+
+/// The subnets of `maps`: they must exist, lie in one VPC and in distinct Availability Zones
+/// (two at least for an Application Load Balancer).
+fn subnets_of(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    maps: &[Mapping],
+    application: bool,
+) -> ApiResult<Vec<Arc<vpc::Subnet>>> {
+    let mut subnets = Vec::new();
+    for m in maps {
+        let s = tx.get::<vpc::Subnet>(scope, &m.subnet_id).ok_or_else(|| {
+            ApiError::new(
+                "SubnetNotFound",
+                format!("The subnet ID '{}' is not valid", m.subnet_id),
+            )
+        })?;
+        subnets.push(s);
+    }
+    let vpc_id = &subnets[0].vpc_id;
+    if subnets.iter().any(|s| &s.vpc_id != vpc_id) {
+        return Err(ApiError::new(
+            "InvalidSubnet",
+            "The specified subnets must all belong to the same VPC",
+        ));
+    }
+    let mut zones_seen: Vec<&str> = Vec::new();
+    for s in &subnets {
+        if zones_seen.contains(&s.az.as_str()) {
+            return Err(super::invalid_config(
+                "A load balancer cannot be attached to multiple subnets in the same Availability Zone",
+            ));
+        }
+        zones_seen.push(&s.az);
+    }
+    if application && zones_seen.len() < 2 {
+        return Err(super::invalid_config(
+            "At least two subnets in two different Availability Zones must be specified",
+        ));
+    }
+    Ok(subnets)
+}
+
+/// What a load balancer's new zone is made for.
+struct ZoneOf<'a> {
+    /// `app/<name>/<id>`: the interface's description.
+    path: &'a str,
+    application: bool,
+    scheme: &'a str,
+    vpc_id: &'a str,
+    groups: &'a [String],
+}
+
+/// A load balancer node in `subnet`: its interface (AWS's own, requester `amazon-elb`) and,
+/// when internet-facing, its public address (the mapping's Elastic IP, or one from the pool).
+fn open_zone(
+    ctx: &Ctx<'_>,
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    of: &ZoneOf<'_>,
+    m: &Mapping,
+    subnet: &vpc::Subnet,
+) -> ApiResult<LbZone> {
+    let mut nic = eni::create_in(
+        ctx,
+        tx,
+        eni::Spec {
+            subnet,
+            requested_ip: m.private_ip.as_deref(),
+            description: format!("ELB {}", of.path),
+            groups: of.groups.to_vec(),
+            interface_type: if of.application {
+                "interface"
+            } else {
+                "network_load_balancer"
+            },
+            requester_managed: true,
+            requester_id: Some(REQUESTER.into()),
+            status: "in-use",
+            tags: Vec::new(),
+        },
+    )
+    .map_err(|e| {
+        if e.code.starts_with("InvalidParameterValue") || e.code == "InvalidIPAddress.InUse" {
+            super::invalid_config(e.message)
+        } else {
+            e
+        }
+    })?;
+    let mut zone = LbZone {
+        subnet_id: subnet.id.clone(),
+        az: subnet.az.clone(),
+        eni_id: nic.id.clone(),
+        private_ip: nic.ip(),
+        public_ip: None,
+        allocation_id: None,
+        private_ip_requested: m.private_ip.is_some(),
+    };
+    if let Some(alloc) = &m.allocation_id {
+        let mut a = (*tx.get::<nat::Address>(scope, alloc).ok_or_else(|| {
+            ApiError::new(
+                "AllocationIdNotFound",
+                format!("Elastic IP address '{alloc}' does not exist"),
+            )
+        })?)
+        .clone();
+        if a.association.is_some() {
+            return Err(ApiError::new(
+                "InvalidConfigurationRequest",
+                format!("Elastic IP address '{alloc}' is already associated"),
+            ));
+        }
+        let assoc = ids::resource_id("eipassoc");
+        a.association = Some((assoc.clone(), nic.id.clone(), nic.ip()));
+        a.vpc_id = Some(of.vpc_id.to_owned());
+        nic.public_ip = Some(a.public_ip.clone());
+        nic.allocation_id = Some(alloc.clone());
+        nic.association_id = Some(assoc);
+        zone.public_ip = Some(a.public_ip.clone());
+        zone.allocation_id = Some(alloc.clone());
+        tx.put(scope, a)?;
+        tx.put(scope, nic)?;
+    } else if of.scheme == "internet-facing" {
+        let ip = nat::take_public_ip(tx, ctx.account())?;
+        nic.public_ip = Some(ip.clone());
+        zone.public_ip = Some(ip);
+        tx.put(scope, nic)?;
+    }
+    Ok(zone)
 }
 
 /// Security groups of a load balancer: given ones must exist in its VPC; none means the VPC's
@@ -611,8 +663,8 @@ pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
 }
 
 /// Removes a load balancer's interfaces, giving back their public addresses.
-fn release_zones(tx: &mut Tx<'_>, scope: &Scope, lb: &LoadBalancer) -> ApiResult<()> {
-    for z in &lb.zones {
+fn release_zones(tx: &mut Tx<'_>, scope: &Scope, zones: &[LbZone]) -> ApiResult<()> {
+    for z in zones {
         match (&z.allocation_id, &z.public_ip) {
             (Some(alloc), _) => {
                 if let Some(a) = tx.get::<nat::Address>(scope, alloc) {
@@ -650,7 +702,7 @@ pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 listeners::delete_in(tx, &scope, &l)?;
             }
         }
-        release_zones(tx, &scope, &lb)?;
+        release_zones(tx, &scope, &lb.zones)?;
         tx.delete::<LoadBalancer>(&scope, arn);
         Ok::<_, ApiError>(())
     })?;
