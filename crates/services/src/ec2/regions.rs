@@ -21,42 +21,130 @@ impl Az {
     }
 }
 
-/// (region, zone-ID prefix, [(zone letter, zone-ID number)]) for the regions Airlock knows by name.
-/// Zone IDs are mapped per account on AWS; these are the mappings commonly seen.
 /// (zone letter, zone-ID number)
 type Zones = &'static [(char, u8)];
 
-const REGIONS: &[(&str, &str, Zones)] = &[
-    (
+/// Three zones `a`–`c` numbered 1–3: the newer regions' layout.
+const ABC: Zones = &[('a', 1), ('b', 2), ('c', 3)];
+
+/// A region Airlock knows by name: its zone-ID prefix (AWS's: `usw2`, `apse5`, `cnnw1`), its
+/// zones (zone IDs are mapped per account on AWS; these are the mappings commonly seen), and
+/// whether an account must opt in to it (regions launched since March 2019).
+struct Region {
+    name: &'static str,
+    prefix: &'static str,
+    zones: Zones,
+    opt_in: bool,
+}
+
+const fn region(name: &'static str, prefix: &'static str, zones: Zones, opt_in: bool) -> Region {
+    Region {
+        name,
+        prefix,
+        zones,
+        opt_in,
+    }
+}
+
+const REGIONS: &[Region] = &[
+    region(
         "us-east-1",
         "use1",
         &[('a', 1), ('b', 2), ('c', 4), ('d', 6), ('e', 3), ('f', 5)],
+        false,
     ),
-    ("us-east-2", "use2", &[('a', 1), ('b', 2), ('c', 3)]),
-    ("us-west-1", "usw1", &[('a', 1), ('c', 3)]),
-    (
+    region("us-east-2", "use2", ABC, false),
+    region("us-west-1", "usw1", &[('a', 1), ('c', 3)], false),
+    region(
         "us-west-2",
         "usw2",
         &[('a', 1), ('b', 2), ('c', 3), ('d', 4)],
+        false,
     ),
-    ("ca-central-1", "cac1", &[('a', 1), ('b', 2), ('d', 4)]),
-    ("eu-west-1", "euw1", &[('a', 1), ('b', 2), ('c', 3)]),
-    ("eu-west-2", "euw2", &[('a', 2), ('b', 3), ('c', 1)]),
-    ("eu-west-3", "euw3", &[('a', 1), ('b', 2), ('c', 3)]),
-    ("eu-central-1", "euc1", &[('a', 2), ('b', 3), ('c', 1)]),
-    ("eu-north-1", "eun1", &[('a', 1), ('b', 2), ('c', 3)]),
-    ("ap-northeast-1", "apne1", &[('a', 4), ('c', 1), ('d', 2)]),
-    (
+    region("af-south-1", "afs1", ABC, true),
+    region("ap-east-1", "ape1", ABC, true),
+    region("ap-east-2", "ape2", ABC, true),
+    region("ap-south-1", "aps1", &[('a', 1), ('b', 3), ('c', 2)], false),
+    region("ap-south-2", "aps2", ABC, true),
+    region(
+        "ap-northeast-1",
+        "apne1",
+        &[('a', 4), ('c', 1), ('d', 2)],
+        false,
+    ),
+    region(
         "ap-northeast-2",
         "apne2",
         &[('a', 1), ('b', 2), ('c', 3), ('d', 4)],
+        false,
     ),
-    ("ap-northeast-3", "apne3", &[('a', 3), ('b', 1), ('c', 2)]),
-    ("ap-southeast-1", "apse1", &[('a', 1), ('b', 2), ('c', 3)]),
-    ("ap-southeast-2", "apse2", &[('a', 1), ('b', 3), ('c', 2)]),
-    ("ap-south-1", "aps1", &[('a', 1), ('b', 3), ('c', 2)]),
-    ("sa-east-1", "sae1", &[('a', 1), ('b', 2), ('c', 3)]),
+    region(
+        "ap-northeast-3",
+        "apne3",
+        &[('a', 3), ('b', 1), ('c', 2)],
+        false,
+    ),
+    region("ap-southeast-1", "apse1", ABC, false),
+    region(
+        "ap-southeast-2",
+        "apse2",
+        &[('a', 1), ('b', 3), ('c', 2)],
+        false,
+    ),
+    region("ap-southeast-3", "apse3", ABC, true),
+    region("ap-southeast-4", "apse4", ABC, true),
+    region("ap-southeast-5", "apse5", ABC, true),
+    region("ap-southeast-7", "apse7", ABC, true),
+    region(
+        "ca-central-1",
+        "cac1",
+        &[('a', 1), ('b', 2), ('d', 4)],
+        false,
+    ),
+    region("ca-west-1", "caw1", ABC, true),
+    region(
+        "eu-central-1",
+        "euc1",
+        &[('a', 2), ('b', 3), ('c', 1)],
+        false,
+    ),
+    region("eu-central-2", "euc2", ABC, true),
+    region("eu-west-1", "euw1", ABC, false),
+    region("eu-west-2", "euw2", &[('a', 2), ('b', 3), ('c', 1)], false),
+    region("eu-west-3", "euw3", ABC, false),
+    region("eu-south-1", "eus1", ABC, true),
+    region("eu-south-2", "eus2", ABC, true),
+    region("eu-north-1", "eun1", ABC, false),
+    region("il-central-1", "ilc1", ABC, true),
+    region("me-south-1", "mes1", ABC, true),
+    region("me-central-1", "mec1", ABC, true),
+    region("mx-central-1", "mxc1", ABC, true),
+    region("sa-east-1", "sae1", ABC, false),
+    region("cn-north-1", "cnn1", &[('a', 1), ('b', 2), ('d', 4)], false),
+    region("cn-northwest-1", "cnnw1", ABC, false),
+    region("us-gov-west-1", "usgw1", ABC, false),
+    region("us-gov-east-1", "usge1", ABC, false),
 ];
+
+/// The partition a region belongs to: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The DNS suffix of a region's service endpoints.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if partition(region) == "aws-cn" {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
 
 /// The Availability Zones of `region`. Regions Airlock does not list get three zones `a`–`c`.
 pub fn zones(region: &str) -> Vec<Az> {
@@ -83,12 +171,12 @@ fn known(region: &str) -> Option<&'static Known> {
     let known = KNOWN.get_or_init(|| {
         REGIONS
             .iter()
-            .map(|(r, _, _)| Known {
-                zones: with_names(make_zones(r)),
+            .map(|r| Known {
+                zones: with_names(make_zones(r.name)),
             })
             .collect()
     });
-    let i = REGIONS.iter().position(|(r, _, _)| *r == region)?;
+    let i = REGIONS.iter().position(|r| r.name == region)?;
     Some(&known[i])
 }
 
@@ -101,13 +189,14 @@ fn zones_of(region: &str) -> std::borrow::Cow<'static, [(Az, String)]> {
 }
 
 fn make_zones(region: &str) -> Vec<Az> {
-    match REGIONS.iter().find(|(r, _, _)| *r == region) {
-        Some((r, prefix, zs)) => zs
+    match REGIONS.iter().find(|r| r.name == region) {
+        Some(r) => r
+            .zones
             .iter()
             .map(|(letter, n)| Az {
-                name: format!("{r}{letter}"),
-                id: format!("{prefix}-az{n}"),
-                region: r.to_string(),
+                name: format!("{}{letter}", r.name),
+                id: format!("{}-az{n}", r.prefix),
+                region: r.name.to_string(),
             })
             .collect(),
         None => {
@@ -136,14 +225,29 @@ pub fn zone_by_id(region: &str, id: &str) -> Option<Az> {
     zones(region).into_iter().find(|z| z.id == id)
 }
 
-struct RegionRow(&'static str);
+/// A region as DescribeRegions shows it. Airlock serves every region, so the account has opted
+/// in to every opt-in region.
+struct RegionRow(&'static Region);
+
+impl RegionRow {
+    fn endpoint(&self) -> String {
+        format!("ec2.{}.{}", self.0.name, dns_suffix(self.0.name))
+    }
+    fn opt_in_status(&self) -> &'static str {
+        if self.0.opt_in {
+            "opted-in"
+        } else {
+            "opt-in-not-required"
+        }
+    }
+}
 
 impl Filterable for RegionRow {
     fn field(&self, name: &str) -> Field {
         match name {
-            "region-name" => one(self.0),
-            "endpoint" => one(format!("ec2.{}.amazonaws.com", self.0)),
-            "opt-in-status" => one("opt-in-not-required"),
+            "region-name" => one(self.0.name),
+            "endpoint" => one(self.endpoint()),
+            "opt-in-status" => one(self.opt_in_status()),
             _ => None,
         }
     }
@@ -152,12 +256,19 @@ impl Filterable for RegionRow {
     }
 }
 
-pub fn describe_regions(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+/// The regions of the caller's partition (AWS lists no other); `AllRegions` would add the
+/// disabled ones, and there are none.
+pub fn describe_regions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let names = input::strs(input, "RegionNames");
     let filters = common::filters(input);
+    let here = partition(&ctx.region);
+    let regions: Vec<&Region> = REGIONS
+        .iter()
+        .filter(|r| partition(r.name) == here)
+        .collect();
     for n in &names {
-        if !REGIONS.iter().any(|(r, _, _)| r == n) {
+        if !regions.iter().any(|r| r.name == n) {
             return Err(ApiError::new(
                 "InvalidParameterValue",
                 format!("Invalid region: {n}"),
@@ -165,14 +276,15 @@ pub fn describe_regions(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let mut out = Vec::new();
-    for (r, _, _) in REGIONS {
-        if !names.is_empty() && !names.iter().any(|n| n == r) {
+    for r in regions {
+        if !names.is_empty() && !names.iter().any(|n| n == r.name) {
             continue;
         }
-        if !common::matches(&RegionRow(r), &filters)? {
+        let row = RegionRow(r);
+        if !common::matches(&row, &filters)? {
             continue;
         }
-        out.push(json!({"RegionName": r, "Endpoint": format!("ec2.{r}.amazonaws.com"), "OptInStatus": "opt-in-not-required"}));
+        out.push(json!({"RegionName": r.name, "Endpoint": row.endpoint(), "OptInStatus": row.opt_in_status()}));
     }
     Ok(json!({"Regions": out}))
 }
@@ -296,5 +408,14 @@ mod tests {
         assert_eq!(zones("eu-central-1")[0].id, "euc1-az2");
         assert_eq!(zones("ap-northeast-1").len(), 3);
         assert_eq!(zones("xx-test-9")[2].name, "xx-test-9c");
+        // AWS's zone-ID prefixes, not the initials of the name.
+        assert_eq!(zones("ap-southeast-5")[0].id, "apse5-az1");
+        assert_eq!(zones("cn-northwest-1")[1].id, "cnnw1-az2");
+        assert_eq!(zones("us-gov-west-1")[0].id, "usgw1-az1");
+        assert_eq!(zones("me-central-1")[2].id, "mec1-az3");
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-east-1"), "aws-us-gov");
+        assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
+        assert_eq!(partition("eu-west-1"), "aws");
     }
 }

@@ -827,3 +827,74 @@ async fn key_pairs() {
     let left = ec2.describe_key_pairs().send().await.unwrap();
     assert_eq!(left.key_pairs().len(), 1);
 }
+
+/// Every region of the caller's partition, the opt-in ones opted in (Airlock serves them all),
+/// each with AWS's zone-ID prefix; China's partition lists its own two.
+#[tokio::test]
+async fn regions_of_every_partition_with_aws_zone_ids() {
+    let server = start().await;
+    let ec2 = Client::new(&default_config(&server).await);
+    let all = ec2
+        .describe_regions()
+        .all_regions(true)
+        .send()
+        .await
+        .unwrap();
+    let regions: Vec<(&str, &str)> = all
+        .regions()
+        .iter()
+        .map(|r| (r.region_name().unwrap(), r.opt_in_status().unwrap()))
+        .collect();
+    assert!(regions.len() >= 30, "{regions:?}");
+    assert!(regions.contains(&("us-east-1", "opt-in-not-required")));
+    assert!(regions.contains(&("ap-southeast-5", "opted-in")));
+    assert!(!regions
+        .iter()
+        .any(|(r, _)| r.starts_with("cn-") || r.starts_with("us-gov-")));
+    let opted = ec2
+        .describe_regions()
+        .filters(filter("opt-in-status", "opted-in"))
+        .send()
+        .await
+        .unwrap();
+    assert!(opted
+        .regions()
+        .iter()
+        .all(|r| r.opt_in_status() == Some("opted-in")));
+    assert!(!opted.regions().is_empty());
+    let err = ec2
+        .describe_regions()
+        .region_names("cn-north-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+
+    for (region, first_zone) in [
+        ("ap-southeast-5", "apse5-az1"),
+        ("me-central-1", "mec1-az1"),
+        ("cn-northwest-1", "cnnw1-az1"),
+    ] {
+        let there =
+            Client::new(&airlock_tests::sdk_config(&server, "test", "test", None, region).await);
+        let zones = there.describe_availability_zones().send().await.unwrap();
+        let first = &zones.availability_zones()[0];
+        assert_eq!(first.zone_id(), Some(first_zone));
+        assert_eq!(first.zone_name(), Some(format!("{region}a").as_str()));
+    }
+    let china =
+        Client::new(&airlock_tests::sdk_config(&server, "test", "test", None, "cn-north-1").await);
+    let listed = china.describe_regions().send().await.unwrap();
+    let names: Vec<(&str, &str)> = listed
+        .regions()
+        .iter()
+        .map(|r| (r.region_name().unwrap(), r.endpoint().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("cn-north-1", "ec2.cn-north-1.amazonaws.com.cn"),
+            ("cn-northwest-1", "ec2.cn-northwest-1.amazonaws.com.cn")
+        ]
+    );
+}
