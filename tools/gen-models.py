@@ -47,7 +47,7 @@ SERVICES = {
         "AssociateAddress", "DisassociateAddress", "ModifyNetworkInterfaceAttribute",
         "AssociateIamInstanceProfile", "DescribeIamInstanceProfileAssociations",
         "DisassociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation",
-        "DescribeVpcClassicLink", "DescribeVpcClassicLinkDnsSupport",
+        "DescribeVpcClassicLink", "DescribeVpcClassicLinkDnsSupport", "DescribeImages",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",
@@ -99,6 +99,11 @@ SERVICES = {
         "CreateEnvironment", "GetEnvironment", "ListEnvironments", "UpdateEnvironment",
         "DeleteEnvironment", "TagResource", "UntagResource", "ListTagsForResource",
         "CreateCliToken", "CreateWebLoginToken", "InvokeRestApi", "PublishMetrics",
+    ],
+    ("ssm", "2014-11-06"): [
+        "PutParameter", "GetParameter", "GetParameters", "GetParametersByPath",
+        "DeleteParameter", "DeleteParameters", "DescribeParameters",
+        "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
     ],
     ("s3", "2006-03-01"): [
         "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets", "GetBucketLocation",

@@ -1090,6 +1090,36 @@ pub struct DescribeIamInstanceProfileAssociationsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeImagesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "ExecutableUsers", default, skip_serializing_if = "Option::is_none")]
+    pub executable_users: Option<Vec<String>>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "ImageIds", default, skip_serializing_if = "Option::is_none")]
+    pub image_ids: Option<Vec<String>>,
+    #[serde(rename = "IncludeDeprecated", default, skip_serializing_if = "Option::is_none")]
+    pub include_deprecated: Option<bool>,
+    #[serde(rename = "IncludeDisabled", default, skip_serializing_if = "Option::is_none")]
+    pub include_disabled: Option<bool>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Owners", default, skip_serializing_if = "Option::is_none")]
+    pub owners: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeImagesResult {
+    #[serde(rename = "Images", default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<Image>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeInstanceAttributeRequest {
     #[serde(rename = "Attribute")]
     pub attribute: String,
@@ -1814,6 +1844,106 @@ pub struct IgwFirewall {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    #[serde(rename = "Architecture", default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    #[serde(rename = "BlockDeviceMappings", default, skip_serializing_if = "Option::is_none")]
+    pub block_device_mappings: Option<Vec<BlockDeviceMapping>>,
+    #[serde(rename = "BootMode", default, skip_serializing_if = "Option::is_none")]
+    pub boot_mode: Option<String>,
+    #[serde(rename = "CreationDate", default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    #[serde(rename = "DeprecationTime", default, skip_serializing_if = "Option::is_none")]
+    pub deprecation_time: Option<String>,
+    #[serde(rename = "DeregistrationProtection", default, skip_serializing_if = "Option::is_none")]
+    pub deregistration_protection: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "EnaSupport", default, skip_serializing_if = "Option::is_none")]
+    pub ena_support: Option<bool>,
+    #[serde(rename = "FreeTierEligible", default, skip_serializing_if = "Option::is_none")]
+    pub free_tier_eligible: Option<bool>,
+    #[serde(rename = "Hypervisor", default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<String>,
+    #[serde(rename = "ImageAllowed", default, skip_serializing_if = "Option::is_none")]
+    pub image_allowed: Option<bool>,
+    #[serde(rename = "ImageId", default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    #[serde(rename = "ImageLocation", default, skip_serializing_if = "Option::is_none")]
+    pub image_location: Option<String>,
+    #[serde(rename = "ImageOwnerAlias", default, skip_serializing_if = "Option::is_none")]
+    pub image_owner_alias: Option<String>,
+    #[serde(rename = "ImageType", default, skip_serializing_if = "Option::is_none")]
+    pub image_type: Option<String>,
+    #[serde(rename = "ImageWatermarks", default, skip_serializing_if = "Option::is_none")]
+    pub image_watermarks: Option<Vec<ImageWatermark>>,
+    #[serde(rename = "ImdsSupport", default, skip_serializing_if = "Option::is_none")]
+    pub imds_support: Option<String>,
+    #[serde(rename = "InstanceTypeSpecification", default, skip_serializing_if = "Option::is_none")]
+    pub instance_type_specification: Option<InstanceTypeSpecification>,
+    #[serde(rename = "KernelId", default, skip_serializing_if = "Option::is_none")]
+    pub kernel_id: Option<String>,
+    #[serde(rename = "LastLaunchedTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_launched_time: Option<String>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "Platform", default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(rename = "PlatformDetails", default, skip_serializing_if = "Option::is_none")]
+    pub platform_details: Option<String>,
+    #[serde(rename = "ProductCodes", default, skip_serializing_if = "Option::is_none")]
+    pub product_codes: Option<Vec<ProductCode>>,
+    #[serde(rename = "Public", default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    #[serde(rename = "PublicSsmParameterName", default, skip_serializing_if = "Option::is_none")]
+    pub public_ssm_parameter_name: Option<String>,
+    #[serde(rename = "RamdiskId", default, skip_serializing_if = "Option::is_none")]
+    pub ramdisk_id: Option<String>,
+    #[serde(rename = "RootDeviceName", default, skip_serializing_if = "Option::is_none")]
+    pub root_device_name: Option<String>,
+    #[serde(rename = "RootDeviceType", default, skip_serializing_if = "Option::is_none")]
+    pub root_device_type: Option<String>,
+    #[serde(rename = "ScanResults", default, skip_serializing_if = "Option::is_none")]
+    pub scan_results: Option<ScanResults>,
+    #[serde(rename = "SourceImageId", default, skip_serializing_if = "Option::is_none")]
+    pub source_image_id: Option<String>,
+    #[serde(rename = "SourceImageRegion", default, skip_serializing_if = "Option::is_none")]
+    pub source_image_region: Option<String>,
+    #[serde(rename = "SourceInstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub source_instance_id: Option<String>,
+    #[serde(rename = "SriovNetSupport", default, skip_serializing_if = "Option::is_none")]
+    pub sriov_net_support: Option<String>,
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "StateReason", default, skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<StateReason>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "TpmSupport", default, skip_serializing_if = "Option::is_none")]
+    pub tpm_support: Option<String>,
+    #[serde(rename = "UsageOperation", default, skip_serializing_if = "Option::is_none")]
+    pub usage_operation: Option<String>,
+    #[serde(rename = "VirtualizationType", default, skip_serializing_if = "Option::is_none")]
+    pub virtualization_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageWatermark {
+    #[serde(rename = "SourceImageCreationTime", default, skip_serializing_if = "Option::is_none")]
+    pub source_image_creation_time: Option<String>,
+    #[serde(rename = "SourceImageId", default, skip_serializing_if = "Option::is_none")]
+    pub source_image_id: Option<String>,
+    #[serde(rename = "SourceImageRegion", default, skip_serializing_if = "Option::is_none")]
+    pub source_image_region: Option<String>,
+    #[serde(rename = "WatermarkCreationTime", default, skip_serializing_if = "Option::is_none")]
+    pub watermark_creation_time: Option<String>,
+    #[serde(rename = "WatermarkKey", default, skip_serializing_if = "Option::is_none")]
+    pub watermark_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ImportKeyPairRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -2345,6 +2475,20 @@ pub struct InstanceStateChange {
     pub instance_id: Option<String>,
     #[serde(rename = "PreviousState", default, skip_serializing_if = "Option::is_none")]
     pub previous_state: Option<InstanceState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceTypeItem {
+    #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceTypeSpecification {
+    #[serde(rename = "SupportedInstanceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub supported_instance_types: Option<Vec<InstanceTypeItem>>,
+    #[serde(rename = "UnsupportedInstanceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub unsupported_instance_types: Option<Vec<InstanceTypeItem>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3507,6 +3651,24 @@ pub struct RunInstancesRequest {
     pub tag_specifications: Option<Vec<TagSpecification>>,
     #[serde(rename = "UserData", default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanResults {
+    #[serde(rename = "CriticalFixAvailableSince", default, skip_serializing_if = "Option::is_none")]
+    pub critical_fix_available_since: Option<String>,
+    #[serde(rename = "FindingScanDate", default, skip_serializing_if = "Option::is_none")]
+    pub finding_scan_date: Option<String>,
+    #[serde(rename = "HighFixAvailableSince", default, skip_serializing_if = "Option::is_none")]
+    pub high_fix_available_since: Option<String>,
+    #[serde(rename = "HighestFindingSeverityLabel", default, skip_serializing_if = "Option::is_none")]
+    pub highest_finding_severity_label: Option<String>,
+    #[serde(rename = "InformationalFixAvailableSince", default, skip_serializing_if = "Option::is_none")]
+    pub informational_fix_available_since: Option<String>,
+    #[serde(rename = "LowFixAvailableSince", default, skip_serializing_if = "Option::is_none")]
+    pub low_fix_available_since: Option<String>,
+    #[serde(rename = "MediumFixAvailableSince", default, skip_serializing_if = "Option::is_none")]
+    pub medium_fix_available_since: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -23,5 +23,8 @@ pub mod mwaa;
 #[path = "../generated/s3.rs"]
 pub mod s3;
 #[rustfmt::skip]
+#[path = "../generated/ssm.rs"]
+pub mod ssm;
+#[rustfmt::skip]
 #[path = "../generated/sts.rs"]
 pub mod sts;

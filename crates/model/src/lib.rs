@@ -675,6 +675,7 @@ models! {
     acm => "acm",
     elbv2 => "elbv2",
     s3 => "s3",
+    ssm => "ssm",
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod mwaa;
 pub mod policy;
 pub mod s3;
 pub mod service;
+pub mod ssm;
 pub mod sts;
 pub mod tags;
 

@@ -110,6 +110,7 @@ pub static SERVICES: &[&Service] = &[
     &crate::acm::SERVICE,
     &crate::elbv2::SERVICE,
     &crate::s3::SERVICE,
+    &crate::ssm::SERVICE,
 ];
 
 /// The service whose API an interface endpoint to AWS endpoint service `short` (`sts`,

@@ -22,6 +22,7 @@ pub mod dns;
 pub mod eni;
 pub mod fabric;
 pub mod igw;
+pub mod images;
 pub mod instances;
 pub mod keypair;
 pub mod nacl;
@@ -313,6 +314,7 @@ pub static SERVICE: Service = Service {
             "DescribeIamInstanceProfileAssociations",
             Handler::Output(instances::describe_iam_instance_profile_associations),
         ),
+        ("DescribeImages", Handler::Output(images::describe_images)),
         ("CreateTags", Handler::Value(tags::create_tags)),
         ("DeleteTags", Handler::Value(tags::delete_tags)),
         ("DescribeTags", Handler::Value(tags::describe_tags)),

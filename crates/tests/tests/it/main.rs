@@ -19,5 +19,6 @@ mod lb;
 mod mwaa;
 mod profiles;
 mod s3;
+mod ssm;
 mod webserver;
 mod wire;

@@ -320,6 +320,7 @@ pub use profile::{
     disassociate_iam_instance_profile, replace_iam_instance_profile_association,
     ProfileAssociation,
 };
+pub(crate) use run::check_image_id;
 pub use run::run_instances;
 use run::{check_instance_id, not_found, purge_expired};
 

@@ -6,7 +6,7 @@ use super::*;
 // Request parsing
 
 /// `ami-` and 8 to 17 lowercase hex digits.
-pub(super) fn check_image_id(id: &str) -> ApiResult<()> {
+pub(crate) fn check_image_id(id: &str) -> ApiResult<()> {
     let ok = id.strip_prefix("ami-").is_some_and(|hex| {
         (8..=17).contains(&hex.len())
             && hex
