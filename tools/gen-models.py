@@ -48,6 +48,8 @@ SERVICES = {
         "AssociateIamInstanceProfile", "DescribeIamInstanceProfileAssociations",
         "DisassociateIamInstanceProfile", "ReplaceIamInstanceProfileAssociation",
         "DescribeVpcClassicLink", "DescribeVpcClassicLinkDnsSupport", "DescribeImages",
+        "ModifySecurityGroupRules", "UpdateSecurityGroupRuleDescriptionsIngress",
+        "UpdateSecurityGroupRuleDescriptionsEgress",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

@@ -2698,6 +2698,22 @@ pub struct ModifyNetworkInterfaceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifySecurityGroupRulesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "GroupId")]
+    pub group_id: String,
+    #[serde(rename = "SecurityGroupRules")]
+    pub security_group_rules: Vec<SecurityGroupRuleUpdate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifySecurityGroupRulesResult {
+    #[serde(rename = "Return", default, skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifySubnetAttributeRequest {
     #[serde(rename = "AssignIpv6AddressOnCreation", default, skip_serializing_if = "Option::is_none")]
     pub assign_ipv6_address_on_creation: Option<AttributeBooleanValue>,
@@ -3740,6 +3756,42 @@ pub struct SecurityGroupRule {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleDescription {
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "SecurityGroupRuleId", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_rule_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleRequest {
+    #[serde(rename = "CidrIpv4", default, skip_serializing_if = "Option::is_none")]
+    pub cidr_ipv4: Option<String>,
+    #[serde(rename = "CidrIpv6", default, skip_serializing_if = "Option::is_none")]
+    pub cidr_ipv6: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "FromPort", default, skip_serializing_if = "Option::is_none")]
+    pub from_port: Option<i64>,
+    #[serde(rename = "IpProtocol", default, skip_serializing_if = "Option::is_none")]
+    pub ip_protocol: Option<String>,
+    #[serde(rename = "PrefixListId", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(rename = "ReferencedGroupId", default, skip_serializing_if = "Option::is_none")]
+    pub referenced_group_id: Option<String>,
+    #[serde(rename = "ToPort", default, skip_serializing_if = "Option::is_none")]
+    pub to_port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroupRuleUpdate {
+    #[serde(rename = "SecurityGroupRule", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_rule: Option<SecurityGroupRuleRequest>,
+    #[serde(rename = "SecurityGroupRuleId")]
+    pub security_group_rule_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDetail {
     #[serde(rename = "AcceptanceRequired", default, skip_serializing_if = "Option::is_none")]
     pub acceptance_required: Option<bool>,
@@ -3993,6 +4045,46 @@ pub struct UnsuccessfulItemError {
     pub code: Option<String>,
     #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateSecurityGroupRuleDescriptionsEgressRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(rename = "IpPermissions", default, skip_serializing_if = "Option::is_none")]
+    pub ip_permissions: Option<Vec<IpPermission>>,
+    #[serde(rename = "SecurityGroupRuleDescriptions", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_rule_descriptions: Option<Vec<SecurityGroupRuleDescription>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateSecurityGroupRuleDescriptionsEgressResult {
+    #[serde(rename = "Return", default, skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateSecurityGroupRuleDescriptionsIngressRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "GroupName", default, skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(rename = "IpPermissions", default, skip_serializing_if = "Option::is_none")]
+    pub ip_permissions: Option<Vec<IpPermission>>,
+    #[serde(rename = "SecurityGroupRuleDescriptions", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_rule_descriptions: Option<Vec<SecurityGroupRuleDescription>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateSecurityGroupRuleDescriptionsIngressResult {
+    #[serde(rename = "Return", default, skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -610,6 +610,7 @@ mod tests {
             group_owner: None,
             prefix_list_id: None,
             description: None,
+            tags: Vec::new(),
         }
     }
 

@@ -133,6 +133,18 @@ pub static SERVICE: Service = Service {
             Handler::Value(sg::describe_security_group_rules),
         ),
         (
+            "ModifySecurityGroupRules",
+            Handler::Output(sg::modify_security_group_rules),
+        ),
+        (
+            "UpdateSecurityGroupRuleDescriptionsIngress",
+            Handler::Value(sg::update_descriptions_ingress),
+        ),
+        (
+            "UpdateSecurityGroupRuleDescriptionsEgress",
+            Handler::Value(sg::update_descriptions_egress),
+        ),
+        (
             "CreateRouteTable",
             Handler::Value(routes::create_route_table),
         ),

@@ -83,6 +83,11 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "i" => ("instance", "InvalidInstanceID.NotFound", "instance"),
         "acl" => ("network-acl", "InvalidNetworkAclID.NotFound", "networkAcl"),
         "dopt" => ("dhcp-options", "InvalidDhcpOptionID.NotFound", "dhcpOption"),
+        "sgr" => (
+            "security-group-rule",
+            "InvalidSecurityGroupRuleId.NotFound",
+            "security group rule",
+        ),
         _ => return None,
     })
 }
@@ -132,6 +137,21 @@ pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
         Some("instance") => of::<instances::Instance>(v, scope, id),
         Some("network-acl") => of::<nacl::NetworkAcl>(v, scope, id),
         Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
+        Some("security-group-rule") => v
+            .list::<sg::SecurityGroup>(scope)
+            .iter()
+            .find_map(|g| {
+                let r = g.rules.iter().find(|r| r.id == id)?;
+                Some(Facts {
+                    tags: r
+                        .tags
+                        .iter()
+                        .map(|t| (t.key.clone(), t.value.clone()))
+                        .collect(),
+                    vpc_id: Some(g.vpc_id.clone()),
+                })
+            })
+            .unwrap_or_default(),
         _ => Facts::default(),
     }
 }
@@ -174,6 +194,7 @@ fn edit_any(
         "InvalidNetworkInterfaceID.NotFound" => edit::<eni::NetworkInterface>(tx, scope, id, f)?,
         "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
         "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
+        "InvalidSecurityGroupRuleId.NotFound" => sg::edit_rule_tags(tx, scope, id, f)?,
         // Default ACLs and option sets are stored once they are changed.
         "InvalidNetworkAclID.NotFound" => {
             nacl::materialize(tx, scope, id)?;
@@ -321,6 +342,15 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<instances::Instance>(v, &scope, &mut out);
         rows::<nacl::NetworkAcl>(v, &scope, &mut out);
         rows::<dhcp::DhcpOptions>(v, &scope, &mut out);
+        for g in v.list::<sg::SecurityGroup>(&scope) {
+            for r in &g.rules {
+                out.extend(r.tags.iter().map(|t| Row {
+                    id: r.id.clone(),
+                    resource_type: "security-group-rule",
+                    tag: t.clone(),
+                }));
+            }
+        }
         out
     });
     let mut kept = Vec::new();

@@ -898,3 +898,211 @@ async fn regions_of_every_partition_with_aws_zone_ids() {
         ]
     );
 }
+
+/// Security group rules as resources of their own, as Terraform's
+/// `aws_vpc_security_group_ingress_rule` manages them: tagged at creation and with CreateTags,
+/// read by id (AWS's errors for malformed and unknown ids), changed in place with
+/// ModifySecurityGroupRules, described anew; and groups found by the names their rules name.
+#[tokio::test]
+async fn security_group_rules_are_tagged_modified_and_described_by_id() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let group = |name: &'static str| {
+        let (ec2, vpc) = (ec2.clone(), vpc.clone());
+        async move {
+            ec2.create_security_group()
+                .group_name(name)
+                .description(name)
+                .vpc_id(vpc)
+                .send()
+                .await
+                .unwrap()
+                .group_id()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let web = group("web").await;
+    let lb = group("lb").await;
+    let err = ec2
+        .create_security_group()
+        .group_name("nodesc")
+        .description("")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("MissingParameter"));
+
+    let added = ec2
+        .authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&lb).build())
+                .build(),
+        )
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroupRule)
+                .tags(Tag::builder().key("Name").value("from-lb").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule = added.security_group_rules()[0].clone();
+    let rule_id = rule.security_group_rule_id().unwrap().to_owned();
+    assert_eq!(rule.tags()[0].value(), Some("from-lb"));
+    ec2.create_tags()
+        .resources(&rule_id)
+        .tags(Tag::builder().key("team").value("data").build())
+        .send()
+        .await
+        .unwrap();
+    let read = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids(&rule_id)
+        .send()
+        .await
+        .unwrap();
+    let read = &read.security_group_rules()[0];
+    assert_eq!(read.tags().len(), 2);
+    assert_eq!(
+        read.referenced_group_info().unwrap().group_id(),
+        Some(lb.as_str())
+    );
+    let tagged = ec2
+        .describe_security_group_rules()
+        .filters(filter("tag:team", "data"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.security_group_rules().len(), 1);
+    let tags = ec2
+        .describe_tags()
+        .filters(filter("resource-id", &rule_id))
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tags()
+        .iter()
+        .all(|t| t.resource_type().map(|r| r.as_str()) == Some("security-group-rule")));
+    assert_eq!(tags.tags().len(), 2);
+    let err = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids("sgr-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSecurityGroupRuleId.NotFound"));
+    let err = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids("rule-1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSecurityGroupRuleId.Malformed"));
+
+    // Groups whose rules name the lb group, by name.
+    let named = ec2
+        .describe_security_groups()
+        .filters(filter("ip-permission.group-name", "lb"))
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = named
+        .security_groups()
+        .iter()
+        .map(|g| g.group_id().unwrap())
+        .collect();
+    assert_eq!(ids, [web.as_str()]);
+
+    // Changed in place: same id, new port and CIDR, tags kept.
+    ec2.modify_security_group_rules()
+        .group_id(&web)
+        .security_group_rules(
+            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&rule_id)
+                .security_group_rule(
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("tcp")
+                        .from_port(8443)
+                        .to_port(8443)
+                        .cidr_ipv4("10.9.0.0/16")
+                        .description("internal")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids(&rule_id)
+        .send()
+        .await
+        .unwrap();
+    let read = &read.security_group_rules()[0];
+    assert_eq!(
+        (read.from_port(), read.cidr_ipv4(), read.description()),
+        (Some(8443), Some("10.9.0.0/16"), Some("internal"))
+    );
+    assert!(read.referenced_group_info().is_none());
+    assert_eq!(read.tags().len(), 2);
+    // A description alone, by rule id.
+    ec2.update_security_group_rule_descriptions_ingress()
+        .group_id(&web)
+        .security_group_rule_descriptions(
+            aws_sdk_ec2::types::SecurityGroupRuleDescription::builder()
+                .security_group_rule_id(&rule_id)
+                .description("vpc only")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = ec2
+        .describe_security_group_rules()
+        .security_group_rule_ids(&rule_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        read.security_group_rules()[0].description(),
+        Some("vpc only")
+    );
+    let err = ec2
+        .modify_security_group_rules()
+        .group_id(&web)
+        .security_group_rules(
+            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id("sgr-0123456789abcdef0")
+                .security_group_rule(
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("-1")
+                        .cidr_ipv4("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSecurityGroupRuleId.NotFound"));
+}

@@ -3,8 +3,9 @@
 mod rules;
 
 pub use rules::{
-    authorize_egress, authorize_ingress, describe_security_group_rules, revoke_egress,
-    revoke_ingress,
+    authorize_egress, authorize_ingress, describe_security_group_rules, edit_rule_tags,
+    modify_security_group_rules, revoke_egress, revoke_ingress, update_descriptions_egress,
+    update_descriptions_ingress,
 };
 
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
@@ -29,6 +30,9 @@ pub struct Rule {
     pub group_owner: Option<String>,
     pub prefix_list_id: Option<String>,
     pub description: Option<String>,
+    /// A rule is a resource of its own (`sgr-…`) with its own tags.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 impl Rule {
@@ -50,7 +54,7 @@ impl Rule {
             "IsEgress": self.egress, "IpProtocol": self.protocol,
             "FromPort": self.from_port.unwrap_or(-1), "ToPort": self.to_port.unwrap_or(-1),
             "SecurityGroupRuleArn": format!("arn:aws:ec2:{region}:{}:security-group-rule/{}", group.owner, self.id),
-            "Tags": [],
+            "Tags": tags_json(&self.tags),
         });
         if let Some(c) = &self.cidr_ipv4 {
             r["CidrIpv4"] = json!(c);
@@ -245,6 +249,7 @@ fn all_traffic(egress: bool) -> Rule {
         group_owner: None,
         prefix_list_id: None,
         description: None,
+        tags: Vec::new(),
     }
 }
 
@@ -348,6 +353,11 @@ pub fn create_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let name = input::req(input, "GroupName")?.to_owned();
     let description = input::req(input, "Description")?.to_owned();
+    if description.is_empty() {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter groupDescription",
+        ));
+    }
     if name.starts_with("sg-") {
         return Err(ApiError::invalid_parameter_value(
             "Group names may not be in the format sg-*",
@@ -396,7 +406,7 @@ pub fn describe_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
     input::dry_run(input)?;
     let ids = input::strs(input, "GroupIds");
     let names = input::strs(input, "GroupNames");
-    let filters = common::filters(input);
+    let mut filters = common::filters(input);
     let scope = ctx.scope();
     let (all, default_vpc) = ctx.store.read(|v| {
         let rs = v
@@ -404,6 +414,18 @@ pub fn describe_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
             .and_then(|r| r.default_vpc_id.clone());
         (v.list::<SecurityGroup>(&scope), rs)
     });
+    // Rules name the groups they reference by id: a group-name filter asks for the ids of the
+    // groups of those names.
+    for f in filters.iter_mut() {
+        if let Some(dir) = f.name.strip_suffix("ip-permission.group-name") {
+            f.name = format!("{dir}ip-permission.group-id");
+            f.values = all
+                .iter()
+                .filter(|g| f.values.iter().any(|n| common::wildcard(n, &g.name)))
+                .map(|g| g.id.clone())
+                .collect();
+        }
+    }
     for id in &ids {
         if !all.iter().any(|g| &g.id == id) {
             return Err(ApiError::new(

@@ -1,12 +1,16 @@
-//! Security group rules: AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/Egress
-//! and DescribeSecurityGroupRules.
+//! Security group rules: AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/Egress,
+//! DescribeSecurityGroupRules, ModifySecurityGroupRules and
+//! UpdateSecurityGroupRuleDescriptionsIngress/Egress; and the tags of a rule (`sgr-…`), which
+//! CreateTags and DeleteTags edit through [`edit_rule_tags`].
 
 use super::*;
 use crate::ec2::cidr::Cidr;
 use crate::ec2::common::{self, one, Field, Filterable, Tag};
 use crate::ec2::vpc;
+use crate::input::typed;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde_json::{json, Value};
 
@@ -98,6 +102,7 @@ fn rules_of(
             group_owner: None,
             prefix_list_id: None,
             description: None,
+            tags: Vec::new(),
         };
         let mut push = |mut r: Rule, d: Option<&str>| {
             r.id = rule_id();
@@ -202,10 +207,14 @@ fn target_group(
 
 fn authorize(ctx: &Ctx<'_>, input: &Value, egress: bool) -> ApiResult<Value> {
     input::dry_run(input)?;
+    let tags = common::tags_from_specs(input, "security-group-rule")?;
     let scope = ctx.scope();
     let (g, added) = ctx.store.write(|tx| {
         let mut g = (*target_group(tx, &scope, input)?).clone();
-        let new = rules_of(tx, &scope, &g, input, egress)?;
+        let mut new = rules_of(tx, &scope, &g, input, egress)?;
+        for r in &mut new {
+            r.tags = tags.clone();
+        }
         for (i, r) in new.iter().enumerate() {
             if g.rules.iter().chain(new[..i].iter()).any(|e| e.same(r)) {
                 let proto = if r.protocol == "-1" { "ALL".to_owned() } else { r.protocol.to_uppercase() };
@@ -295,16 +304,32 @@ impl Filterable for RuleRow<'_> {
         }
     }
     fn tags(&self) -> &[Tag] {
-        &[]
+        &self.1.tags
     }
+}
+
+fn rule_not_found(id: &str) -> ApiError {
+    ApiError::new(
+        "InvalidSecurityGroupRuleId.NotFound",
+        format!("The security group rule ID '{id}' does not exist"),
+    )
 }
 
 pub fn describe_security_group_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "SecurityGroupRuleIds");
+    for id in &ids {
+        common::check_id(id, "sgr", "InvalidSecurityGroupRuleId.Malformed")?;
+    }
     let filters = common::filters(input);
     let scope = ctx.scope();
     let groups = ctx.store.read(|v| v.list::<SecurityGroup>(&scope));
+    if let Some(id) = ids
+        .iter()
+        .find(|id| !groups.iter().any(|g| g.rules.iter().any(|r| &&r.id == id)))
+    {
+        return Err(rule_not_found(id));
+    }
     let mut rows = Vec::new();
     for g in &groups {
         for r in &g.rules {
@@ -327,4 +352,144 @@ pub fn describe_security_group_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
         res["NextToken"] = json!(n);
     }
     Ok(res)
+}
+
+/// Replaces rules of a group in place, keeping their ids (what Terraform's
+/// `aws_vpc_security_group_ingress_rule` updates with): each named rule becomes the permission
+/// given, which must not duplicate another rule of the group.
+pub fn modify_security_group_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::ModifySecurityGroupRulesRequest = typed(input)?;
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut g = (*get(tx, &scope, &req.group_id)?).clone();
+        for update in &req.security_group_rules {
+            let id = &update.security_group_rule_id;
+            let Some(pos) = g.rules.iter().position(|r| &r.id == id) else {
+                return Err(rule_not_found(id));
+            };
+            let Some(want) = &update.security_group_rule else {
+                return Err(ApiError::missing_parameter(
+                    "The request must contain the parameter SecurityGroupRule",
+                ));
+            };
+            let old = &g.rules[pos];
+            let egress = old.egress;
+            let mut perm = json!({"IpProtocol": want.ip_protocol.clone().unwrap_or_else(|| "-1".into())});
+            if let Some(f) = want.from_port {
+                perm["FromPort"] = json!(f);
+            }
+            if let Some(t) = want.to_port {
+                perm["ToPort"] = json!(t);
+            }
+            let d = &want.description;
+            let peers = [
+                want.cidr_ipv4.as_ref().map(|c| ("IpRanges", json!({"CidrIp": c, "Description": d}))),
+                want.cidr_ipv6.as_ref().map(|c| ("Ipv6Ranges", json!({"CidrIpv6": c, "Description": d}))),
+                want.prefix_list_id.as_ref().map(|p| ("PrefixListIds", json!({"PrefixListId": p, "Description": d}))),
+                want.referenced_group_id.as_ref().map(|r| ("UserIdGroupPairs", json!({"GroupId": r, "Description": d}))),
+            ];
+            let given: Vec<(&str, Value)> = peers.into_iter().flatten().collect();
+            if given.len() != 1 {
+                return Err(ApiError::invalid_parameter_value(
+                    "Exactly one of CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupId must be specified.",
+                ));
+            }
+            let (list, peer) = &given[0];
+            perm[*list] = json!([peer]);
+            let one = json!({"IpPermissions": [perm]});
+            let mut rule = rules_of(tx, &scope, &g, &one, egress)?.remove(0);
+            rule.id = id.clone();
+            rule.tags = g.rules[pos].tags.clone();
+            if g.rules.iter().enumerate().any(|(i, r)| i != pos && r.same(&rule)) {
+                return Err(ApiError::new(
+                    "InvalidPermission.Duplicate",
+                    format!("the specified rule \"peer: {}\" already exists", rule.peer()),
+                ));
+            }
+            g.rules[pos] = rule;
+        }
+        tx.put(&scope, g)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(Output::new(dto::ModifySecurityGroupRulesResult {
+        r#return: Some(true),
+    }))
+}
+
+/// Sets the descriptions of existing rules, named by id (`SecurityGroupRuleDescriptions`) or by
+/// permission (`IpPermissions`, whose descriptions are the new ones).
+fn update_descriptions(ctx: &Ctx<'_>, input: &Value, egress: bool) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let by_id: Vec<(String, Option<String>)> = input::list(input, "SecurityGroupRuleDescriptions")
+        .iter()
+        .map(|d| {
+            (
+                input::str(d, "SecurityGroupRuleId")
+                    .unwrap_or("")
+                    .to_owned(),
+                input::str(d, "Description").map(str::to_owned),
+            )
+        })
+        .collect();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut g = (*target_group(tx, &scope, input)?).clone();
+        if by_id.is_empty() {
+            for wanted in rules_of(tx, &scope, &g, input, egress)? {
+                let Some(r) = g.rules.iter_mut().find(|r| r.same(&wanted)) else {
+                    return Err(ApiError::new(
+                        "InvalidPermission.NotFound",
+                        "The specified rule does not exist in this security group.",
+                    ));
+                };
+                r.description = wanted.description;
+            }
+        } else {
+            for (id, description) in &by_id {
+                let Some(r) = g
+                    .rules
+                    .iter_mut()
+                    .find(|r| &r.id == id && r.egress == egress)
+                else {
+                    return Err(rule_not_found(id));
+                };
+                r.description = description.clone();
+            }
+        }
+        tx.put(&scope, g)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({"Return": true}))
+}
+
+pub fn update_descriptions_ingress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    update_descriptions(ctx, input, false)
+}
+
+pub fn update_descriptions_egress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    update_descriptions(ctx, input, true)
+}
+
+/// Applies `f` to the tags of rule `id` (in whichever group holds it); `false` if there is no
+/// such rule.
+pub fn edit_rule_tags(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    id: &str,
+    f: &dyn Fn(&mut Vec<Tag>) -> ApiResult<()>,
+) -> ApiResult<bool> {
+    let Some(g) = tx
+        .list::<SecurityGroup>(scope)
+        .into_iter()
+        .find(|g| g.rules.iter().any(|r| r.id == id))
+    else {
+        return Ok(false);
+    };
+    let mut g = (*g).clone();
+    if let Some(r) = g.rules.iter_mut().find(|r| r.id == id) {
+        f(&mut r.tags)?;
+    }
+    tx.put(scope, g)?;
+    Ok(true)
 }
