@@ -50,6 +50,10 @@ SERVICES = {
         "DescribeVpcClassicLink", "DescribeVpcClassicLinkDnsSupport", "DescribeImages",
         "ModifySecurityGroupRules", "UpdateSecurityGroupRuleDescriptionsIngress",
         "UpdateSecurityGroupRuleDescriptionsEgress",
+        "DescribeAddressesAttribute", "ModifyAddressAttribute", "ResetAddressAttribute",
+        "ReplaceRouteTableAssociation", "DescribePrefixLists", "DescribeManagedPrefixLists",
+        "GetManagedPrefixListEntries", "CreateManagedPrefixList", "ModifyManagedPrefixList",
+        "DeleteManagedPrefixList",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

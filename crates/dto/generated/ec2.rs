@@ -22,6 +22,14 @@ pub struct AccountAttributeValue {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddPrefixListEntry {
+    #[serde(rename = "Cidr")]
+    pub cidr: String,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
@@ -55,6 +63,18 @@ pub struct Address {
     pub subnet_id: Option<String>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddressAttribute {
+    #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
+    pub allocation_id: Option<String>,
+    #[serde(rename = "PtrRecord", default, skip_serializing_if = "Option::is_none")]
+    pub ptr_record: Option<String>,
+    #[serde(rename = "PtrRecordUpdate", default, skip_serializing_if = "Option::is_none")]
+    pub ptr_record_update: Option<PtrUpdateStatus>,
+    #[serde(rename = "PublicIp", default, skip_serializing_if = "Option::is_none")]
+    pub public_ip: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -486,6 +506,30 @@ pub struct CreateKeyPairRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateManagedPrefixListRequest {
+    #[serde(rename = "AddressFamily")]
+    pub address_family: String,
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<AddPrefixListEntry>>,
+    #[serde(rename = "MaxEntries")]
+    pub max_entries: i64,
+    #[serde(rename = "PrefixListName")]
+    pub prefix_list_name: String,
+    #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateManagedPrefixListResult {
+    #[serde(rename = "PrefixList", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list: Option<ManagedPrefixList>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateNatGatewayRequest {
     #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
@@ -874,6 +918,20 @@ pub struct DeleteKeyPairResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteManagedPrefixListRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "PrefixListId")]
+    pub prefix_list_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteManagedPrefixListResult {
+    #[serde(rename = "PrefixList", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list: Option<ManagedPrefixList>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteNatGatewayRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -1007,6 +1065,28 @@ pub struct DescribeAccountAttributesRequest {
 pub struct DescribeAccountAttributesResult {
     #[serde(rename = "AccountAttributes", default, skip_serializing_if = "Option::is_none")]
     pub account_attributes: Option<Vec<AccountAttribute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAddressesAttributeRequest {
+    #[serde(rename = "AllocationIds", default, skip_serializing_if = "Option::is_none")]
+    pub allocation_ids: Option<Vec<String>>,
+    #[serde(rename = "Attribute", default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeAddressesAttributeResult {
+    #[serde(rename = "Addresses", default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<AddressAttribute>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1196,6 +1276,28 @@ pub struct DescribeKeyPairsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeManagedPrefixListsRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixListIds", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeManagedPrefixListsResult {
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixLists", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_lists: Option<Vec<ManagedPrefixList>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeNatGatewaysRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -1261,6 +1363,28 @@ pub struct DescribeNetworkInterfacesResult {
     pub network_interfaces: Option<Vec<NetworkInterface>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribePrefixListsRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixListIds", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribePrefixListsResult {
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixLists", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_lists: Option<Vec<PrefixList>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1775,6 +1899,28 @@ pub struct Filter {
     pub name: Option<String>,
     #[serde(rename = "Values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetManagedPrefixListEntriesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "PrefixListId")]
+    pub prefix_list_id: String,
+    #[serde(rename = "TargetVersion", default, skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetManagedPrefixListEntriesResult {
+    #[serde(rename = "Entries", default, skip_serializing_if = "Option::is_none")]
+    pub entries: Option<Vec<PrefixListEntry>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2632,6 +2778,50 @@ pub struct LicenseConfigurationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ManagedPrefixList {
+    #[serde(rename = "AddressFamily", default, skip_serializing_if = "Option::is_none")]
+    pub address_family: Option<String>,
+    #[serde(rename = "IpamPrefixListResolverSyncEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub ipam_prefix_list_resolver_sync_enabled: Option<bool>,
+    #[serde(rename = "IpamPrefixListResolverTargetId", default, skip_serializing_if = "Option::is_none")]
+    pub ipam_prefix_list_resolver_target_id: Option<String>,
+    #[serde(rename = "MaxEntries", default, skip_serializing_if = "Option::is_none")]
+    pub max_entries: Option<i64>,
+    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(rename = "PrefixListArn", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_arn: Option<String>,
+    #[serde(rename = "PrefixListId", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(rename = "PrefixListName", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_name: Option<String>,
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(rename = "StateMessage", default, skip_serializing_if = "Option::is_none")]
+    pub state_message: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyAddressAttributeRequest {
+    #[serde(rename = "AllocationId")]
+    pub allocation_id: String,
+    #[serde(rename = "DomainName", default, skip_serializing_if = "Option::is_none")]
+    pub domain_name: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyAddressAttributeResult {
+    #[serde(rename = "Address", default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressAttribute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifyInstanceAttributeRequest {
     #[serde(rename = "Attribute", default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
@@ -2669,6 +2859,32 @@ pub struct ModifyInstanceAttributeRequest {
     pub user_data: Option<SecureBlobAttributeValue>,
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyManagedPrefixListRequest {
+    #[serde(rename = "AddEntries", default, skip_serializing_if = "Option::is_none")]
+    pub add_entries: Option<Vec<AddPrefixListEntry>>,
+    #[serde(rename = "CurrentVersion", default, skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "IpamPrefixListResolverSyncEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub ipam_prefix_list_resolver_sync_enabled: Option<bool>,
+    #[serde(rename = "MaxEntries", default, skip_serializing_if = "Option::is_none")]
+    pub max_entries: Option<i64>,
+    #[serde(rename = "PrefixListId")]
+    pub prefix_list_id: String,
+    #[serde(rename = "PrefixListName", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_name: Option<String>,
+    #[serde(rename = "RemoveEntries", default, skip_serializing_if = "Option::is_none")]
+    pub remove_entries: Option<Vec<RemovePrefixListEntry>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyManagedPrefixListResult {
+    #[serde(rename = "PrefixList", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list: Option<ManagedPrefixList>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3144,6 +3360,24 @@ pub struct PortRange {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrefixList {
+    #[serde(rename = "Cidrs", default, skip_serializing_if = "Option::is_none")]
+    pub cidrs: Option<Vec<String>>,
+    #[serde(rename = "PrefixListId", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_id: Option<String>,
+    #[serde(rename = "PrefixListName", default, skip_serializing_if = "Option::is_none")]
+    pub prefix_list_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrefixListEntry {
+    #[serde(rename = "Cidr", default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PrefixListId {
     #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -3224,6 +3458,16 @@ pub struct ProvisionedBandwidth {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PtrUpdateStatus {
+    #[serde(rename = "Reason", default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PublicIpDnsNameOptions {
     #[serde(rename = "DnsHostnameType", default, skip_serializing_if = "Option::is_none")]
     pub dns_hostname_type: Option<String>,
@@ -3277,6 +3521,12 @@ pub struct ReleaseAddressRequest {
     pub network_border_group: Option<String>,
     #[serde(rename = "PublicIp", default, skip_serializing_if = "Option::is_none")]
     pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemovePrefixListEntry {
+    #[serde(rename = "Cidr")]
+    pub cidr: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3374,6 +3624,24 @@ pub struct ReplaceRouteRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplaceRouteTableAssociationRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RouteTableId")]
+    pub route_table_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplaceRouteTableAssociationResult {
+    #[serde(rename = "AssociationState", default, skip_serializing_if = "Option::is_none")]
+    pub association_state: Option<RouteTableAssociationState>,
+    #[serde(rename = "NewAssociationId", default, skip_serializing_if = "Option::is_none")]
+    pub new_association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reservation {
     #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<GroupIdentifier>>,
@@ -3385,6 +3653,22 @@ pub struct Reservation {
     pub requester_id: Option<String>,
     #[serde(rename = "ReservationId", default, skip_serializing_if = "Option::is_none")]
     pub reservation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResetAddressAttributeRequest {
+    #[serde(rename = "AllocationId")]
+    pub allocation_id: String,
+    #[serde(rename = "Attribute")]
+    pub attribute: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResetAddressAttributeResult {
+    #[serde(rename = "Address", default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<AddressAttribute>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

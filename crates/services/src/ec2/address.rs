@@ -1,10 +1,12 @@
 //! AssociateAddress and DisassociateAddress: an Elastic IP on an instance's primary interface or
 //! on a network interface. The interface then answers at the address through the fabric (a
-//! bastion's SSH, a load balancer's listeners) and DNS gives its public name.
+//! bastion's SSH, a load balancer's listeners) and DNS gives its public name. And the address's
+//! one attribute, its reverse DNS name (Describe/Modify/ResetAddressAttribute): AWS checks it
+//! against a forward record in Route 53, which Airlock does not have, so any name is taken.
 
 use super::instances::Instance;
 use super::nat::{self, Address};
-use super::{eni, igw};
+use super::{common, eni, igw};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
@@ -237,6 +239,104 @@ pub fn disassociate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         detach(ctx, tx, &scope, &a)
     })?;
     Ok(Output::new(serde_json::json!({})))
+}
+
+/// The `domain-name` attribute of an address as the Describe/Modify/Reset answers show it.
+fn attribute(a: &Address, update: Option<dto::PtrUpdateStatus>) -> dto::AddressAttribute {
+    dto::AddressAttribute {
+        allocation_id: Some(a.allocation_id.clone()),
+        ptr_record: a.ptr_record.clone(),
+        ptr_record_update: update,
+        public_ip: Some(a.public_ip.clone()),
+    }
+}
+
+pub fn describe_addresses_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::DescribeAddressesAttributeRequest = typed(input)?;
+    if let Some(a) = req.attribute.as_deref().filter(|a| *a != "domain-name") {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Value ({a}) for parameter attribute is invalid."
+        )));
+    }
+    let ids = req.allocation_ids.unwrap_or_default();
+    let scope = ctx.scope();
+    let mut all = ctx.store.read(|v| v.list::<Address>(&scope));
+    all.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id));
+    if let Some(id) = ids
+        .iter()
+        .find(|id| !all.iter().any(|a| &&a.allocation_id == id))
+    {
+        return Err(ApiError::new(
+            "InvalidAllocationID.NotFound",
+            format!("The allocation ID '{id}' does not exist"),
+        ));
+    }
+    let kept: Vec<Arc<Address>> = all
+        .into_iter()
+        .filter(|a| ids.is_empty() || ids.contains(&a.allocation_id))
+        .collect();
+    let (page, next) =
+        common::paginate(kept, input, (1, 1000), false, |a| a.allocation_id.clone())?;
+    Ok(Output::new(dto::DescribeAddressesAttributeResult {
+        addresses: Some(page.iter().map(|a| attribute(a, None)).collect()),
+        next_token: next,
+    }))
+}
+
+/// Sets (`Some`) or removes the address's reverse DNS name; the answer shows the update as
+/// AWS does, pending.
+fn set_ptr(ctx: &Ctx<'_>, id: &str, name: Option<String>) -> ApiResult<dto::AddressAttribute> {
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut a = (*address_by_id(tx, &scope, id)?).clone();
+        let before = a.clone();
+        a.ptr_record = name.clone();
+        tx.put(&scope, a)?;
+        Ok(attribute(
+            &before,
+            Some(dto::PtrUpdateStatus {
+                reason: None,
+                status: Some("PENDING".into()),
+                value: name,
+            }),
+        ))
+    })
+}
+
+pub fn modify_address_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::ModifyAddressAttributeRequest = typed(input)?;
+    let Some(name) = req.domain_name.filter(|n| !n.is_empty()) else {
+        return Err(ApiError::missing_parameter(
+            "The request must contain the parameter domainName",
+        ));
+    };
+    // AWS keeps the name fully qualified.
+    let name = if name.ends_with('.') {
+        name
+    } else {
+        format!("{name}.")
+    };
+    let address = set_ptr(ctx, &req.allocation_id, Some(name))?;
+    Ok(Output::new(dto::ModifyAddressAttributeResult {
+        address: Some(address),
+    }))
+}
+
+pub fn reset_address_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::ResetAddressAttributeRequest = typed(input)?;
+    if req.attribute != "domain-name" {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Value ({}) for parameter attribute is invalid.",
+            req.attribute
+        )));
+    }
+    let address = set_ptr(ctx, &req.allocation_id, None)?;
+    Ok(Output::new(dto::ResetAddressAttributeResult {
+        address: Some(address),
+    }))
 }
 
 #[cfg(test)]

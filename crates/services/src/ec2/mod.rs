@@ -27,6 +27,7 @@ pub mod instances;
 pub mod keypair;
 pub mod nacl;
 pub mod nat;
+pub mod prefix_lists;
 pub mod regions;
 pub mod routes;
 pub mod sg;
@@ -40,6 +41,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<vpc::Vpc>(),
         Kind::of::<vpc::Subnet>(),
         Kind::of::<sg::SecurityGroup>(),
+        Kind::of::<prefix_lists::PrefixList>(),
         Kind::of::<routes::RouteTable>(),
         Kind::of::<igw::InternetGateway>(),
         Kind::of::<nat::Address>(),
@@ -327,6 +329,46 @@ pub static SERVICE: Service = Service {
             Handler::Output(instances::describe_iam_instance_profile_associations),
         ),
         ("DescribeImages", Handler::Output(images::describe_images)),
+        (
+            "ReplaceRouteTableAssociation",
+            Handler::Value(routes::replace_route_table_association),
+        ),
+        (
+            "DescribePrefixLists",
+            Handler::Output(prefix_lists::describe_prefix_lists),
+        ),
+        (
+            "DescribeManagedPrefixLists",
+            Handler::Output(prefix_lists::describe_managed_prefix_lists),
+        ),
+        (
+            "GetManagedPrefixListEntries",
+            Handler::Output(prefix_lists::get_managed_prefix_list_entries),
+        ),
+        (
+            "CreateManagedPrefixList",
+            Handler::Output(prefix_lists::create_managed_prefix_list),
+        ),
+        (
+            "ModifyManagedPrefixList",
+            Handler::Output(prefix_lists::modify_managed_prefix_list),
+        ),
+        (
+            "DeleteManagedPrefixList",
+            Handler::Output(prefix_lists::delete_managed_prefix_list),
+        ),
+        (
+            "DescribeAddressesAttribute",
+            Handler::Output(address::describe_addresses_attribute),
+        ),
+        (
+            "ModifyAddressAttribute",
+            Handler::Output(address::modify_address_attribute),
+        ),
+        (
+            "ResetAddressAttribute",
+            Handler::Output(address::reset_address_attribute),
+        ),
         ("CreateTags", Handler::Value(tags::create_tags)),
         ("DeleteTags", Handler::Value(tags::delete_tags)),
         ("DescribeTags", Handler::Value(tags::describe_tags)),

@@ -27,6 +27,9 @@ pub struct Address {
     pub association: Option<(String, String, String)>,
     pub vpc_id: Option<String>,
     pub tags: Vec<Tag>,
+    /// The reverse DNS name ModifyAddressAttribute set (`example.com.`).
+    #[serde(default)]
+    pub ptr_record: Option<String>,
 }
 
 impl Record for Address {
@@ -173,6 +176,7 @@ pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             association: None,
             vpc_id: None,
             tags,
+            ptr_record: None,
         };
         tx.put(&scope, a.clone())?;
         Ok::<_, ApiError>(a)

@@ -568,6 +568,55 @@ pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"AssociationId": assoc.id, "AssociationState": {"State": "associated"}}))
 }
 
+/// Moves a subnet's association (or the VPC's main one) to another table of the VPC: a new
+/// association id, as AWS gives.
+pub fn replace_route_table_association(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let assoc = input::req(input, "AssociationId")?;
+    let target = input::req(input, "RouteTableId")?;
+    let scope = ctx.scope();
+    let new = ctx.store.write(|tx| {
+        let mut to = (*get(tx, &scope, target)?).clone();
+        let from = tx
+            .list::<RouteTable>(&scope)
+            .into_iter()
+            .find(|t| t.associations.iter().any(|a| a.id == assoc))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "InvalidAssociationID.NotFound",
+                    format!("The association ID '{assoc}' does not exist"),
+                )
+            })?;
+        if from.vpc_id != to.vpc_id {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Route table {target} and association {assoc} belong to different networks"
+            )));
+        }
+        let old = from
+            .associations
+            .iter()
+            .find(|a| a.id == assoc)
+            .cloned()
+            .unwrap_or_else(|| unreachable!("found by this association"));
+        let a = Association {
+            id: ids::resource_id("rtbassoc"),
+            subnet_id: old.subnet_id.clone(),
+            main: old.main,
+        };
+        if from.id == to.id {
+            to.associations.retain(|x| x.id != assoc);
+        } else {
+            let mut from = (*from).clone();
+            from.associations.retain(|x| x.id != assoc);
+            tx.put(&scope, from)?;
+        }
+        to.associations.push(a.clone());
+        tx.put(&scope, to)?;
+        Ok::<_, ApiError>(a)
+    })?;
+    Ok(json!({"NewAssociationId": new.id, "AssociationState": {"State": "associated"}}))
+}
+
 pub fn disassociate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let assoc = input::req(input, "AssociationId")?;
@@ -615,6 +664,18 @@ pub fn set_endpoint_routes(
         }
         let mut t = (*t).clone();
         if want {
+            if t.routes
+                .iter()
+                .any(|r| r.destination_prefix_list.as_deref() == Some(prefix_list))
+            {
+                return Err(ApiError::new(
+                    "RouteAlreadyExists",
+                    format!(
+                        "route table {} already has a route with destination-prefix-list-id {prefix_list}",
+                        t.id
+                    ),
+                ));
+            }
             t.routes.push(Route {
                 destination_cidr: None,
                 destination_prefix_list: Some(prefix_list.to_owned()),

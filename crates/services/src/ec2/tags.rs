@@ -1,7 +1,7 @@
 //! CreateTags, DeleteTags and DescribeTags over every taggable EC2 resource.
 
 use super::common::{self, one, Field, Filterable, Tag};
-use super::{dhcp, eni, igw, instances, keypair, nacl, nat, routes, sg, vpc, vpce};
+use super::{dhcp, eni, igw, instances, keypair, nacl, nat, prefix_lists, routes, sg, vpc, vpce};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx, View};
@@ -42,7 +42,8 @@ tagged!(
     nat::Address,
     nat::NatGateway,
     keypair::KeyPair,
-    dhcp::DhcpOptions
+    dhcp::DhcpOptions,
+    prefix_lists::PrefixList
 );
 tagged!(
     in_vpc: vpc::Subnet,
@@ -83,6 +84,7 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "i" => ("instance", "InvalidInstanceID.NotFound", "instance"),
         "acl" => ("network-acl", "InvalidNetworkAclID.NotFound", "networkAcl"),
         "dopt" => ("dhcp-options", "InvalidDhcpOptionID.NotFound", "dhcpOption"),
+        "pl" => ("prefix-list", "InvalidPrefixListID.NotFound", "prefix list"),
         "sgr" => (
             "security-group-rule",
             "InvalidSecurityGroupRuleId.NotFound",
@@ -137,6 +139,7 @@ pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
         Some("instance") => of::<instances::Instance>(v, scope, id),
         Some("network-acl") => of::<nacl::NetworkAcl>(v, scope, id),
         Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
+        Some("prefix-list") => of::<prefix_lists::PrefixList>(v, scope, id),
         Some("security-group-rule") => v
             .list::<sg::SecurityGroup>(scope)
             .iter()
@@ -195,6 +198,7 @@ fn edit_any(
         "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
         "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
         "InvalidSecurityGroupRuleId.NotFound" => sg::edit_rule_tags(tx, scope, id, f)?,
+        "InvalidPrefixListID.NotFound" => edit::<prefix_lists::PrefixList>(tx, scope, id, f)?,
         // Default ACLs and option sets are stored once they are changed.
         "InvalidNetworkAclID.NotFound" => {
             nacl::materialize(tx, scope, id)?;
@@ -342,6 +346,7 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<instances::Instance>(v, &scope, &mut out);
         rows::<nacl::NetworkAcl>(v, &scope, &mut out);
         rows::<dhcp::DhcpOptions>(v, &scope, &mut out);
+        rows::<prefix_lists::PrefixList>(v, &scope, &mut out);
         for g in v.list::<sg::SecurityGroup>(&scope) {
             for r in &g.rules {
                 out.extend(r.tags.iter().map(|t| Row {

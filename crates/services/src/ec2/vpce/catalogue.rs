@@ -69,13 +69,27 @@ pub(super) fn vpce_hosted_zone(region: &str) -> std::borrow::Cow<'static, str> {
     }
 }
 
-/// Prefix lists of gateway endpoint services.
-pub(super) fn prefix_list(service: &str, region: &str) -> String {
+/// Prefix lists of gateway endpoint services (AWS's ids where known, a stable one otherwise).
+pub(crate) fn prefix_list(service: &str, region: &str) -> String {
     match (service, region) {
         ("s3", "us-west-2") => "pl-68a54001".into(),
         ("s3", "us-east-1") => "pl-63a5400a".into(),
+        ("s3", "ap-south-1") => "pl-78a54011".into(),
+        ("s3", "ap-northeast-1") => "pl-61a54008".into(),
+        ("s3", "ap-northeast-2") => "pl-78a54011".into(),
+        ("s3", "ap-southeast-1") => "pl-6fa54006".into(),
+        ("s3", "ap-southeast-2") => "pl-6ca54005".into(),
+        ("s3", "ca-central-1") => "pl-7da54014".into(),
+        ("s3", "eu-central-1") => "pl-6ea54007".into(),
         ("dynamodb", "us-west-2") => "pl-00a54069".into(),
         ("dynamodb", "us-east-1") => "pl-02cd2c6b".into(),
+        ("dynamodb", "ap-south-1") => "pl-66a7420f".into(),
+        ("dynamodb", "ap-northeast-1") => "pl-78a54011".into(),
+        ("dynamodb", "ap-northeast-2") => "pl-48a54021".into(),
+        ("dynamodb", "ap-southeast-1") => "pl-67a5400e".into(),
+        ("dynamodb", "ap-southeast-2") => "pl-62a5400b".into(),
+        ("dynamodb", "ca-central-1") => "pl-4ea54027".into(),
+        ("dynamodb", "eu-central-1") => "pl-66a5400f".into(),
         _ => format!(
             "pl-{}",
             crate::ids::hex_of(&format!("{service}/{region}"), 8)

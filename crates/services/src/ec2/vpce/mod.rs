@@ -2,6 +2,7 @@
 //! services is in `catalogue`, the answers' shapes in `out`.
 
 mod catalogue;
+pub(crate) use catalogue::prefix_list;
 mod out;
 
 pub use catalogue::*;
