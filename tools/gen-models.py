@@ -54,6 +54,8 @@ SERVICES = {
         "ReplaceRouteTableAssociation", "DescribePrefixLists", "DescribeManagedPrefixLists",
         "GetManagedPrefixListEntries", "CreateManagedPrefixList", "ModifyManagedPrefixList",
         "DeleteManagedPrefixList",
+        "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "AttachNetworkInterface",
+        "DetachNetworkInterface", "DescribeNetworkInterfaceAttribute",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

@@ -118,6 +118,38 @@ pub struct AllocateAddressResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignPrivateIpAddressesRequest {
+    #[serde(rename = "AllowReassignment", default, skip_serializing_if = "Option::is_none")]
+    pub allow_reassignment: Option<bool>,
+    #[serde(rename = "Ipv4PrefixCount", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefix_count: Option<i64>,
+    #[serde(rename = "Ipv4Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefixes: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+    #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
+    pub private_ip_addresses: Option<Vec<String>>,
+    #[serde(rename = "SecondaryPrivateIpAddressCount", default, skip_serializing_if = "Option::is_none")]
+    pub secondary_private_ip_address_count: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignPrivateIpAddressesResult {
+    #[serde(rename = "AssignedIpv4Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub assigned_ipv4_prefixes: Option<Vec<Ipv4PrefixSpecification>>,
+    #[serde(rename = "AssignedPrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
+    pub assigned_private_ip_addresses: Option<Vec<AssignedPrivateIpAddress>>,
+    #[serde(rename = "NetworkInterfaceId", default, skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignedPrivateIpAddress {
+    #[serde(rename = "PrivateIpAddress", default, skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssociateAddressRequest {
     #[serde(rename = "AllocationId", default, skip_serializing_if = "Option::is_none")]
     pub allocation_id: Option<String>,
@@ -195,6 +227,32 @@ pub struct AttachInternetGatewayRequest {
     pub internet_gateway_id: String,
     #[serde(rename = "VpcId")]
     pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachNetworkInterfaceRequest {
+    #[serde(rename = "DeviceIndex")]
+    pub device_index: i64,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EnaQueueCount", default, skip_serializing_if = "Option::is_none")]
+    pub ena_queue_count: Option<i64>,
+    #[serde(rename = "EnaSrdSpecification", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_specification: Option<EnaSrdSpecification>,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+    #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub network_card_index: Option<i64>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AttachNetworkInterfaceResult {
+    #[serde(rename = "AttachmentId", default, skip_serializing_if = "Option::is_none")]
+    pub attachment_id: Option<String>,
+    #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub network_card_index: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1342,6 +1400,32 @@ pub struct DescribeNetworkAclsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeNetworkInterfaceAttributeRequest {
+    #[serde(rename = "Attribute", default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeNetworkInterfaceAttributeResult {
+    #[serde(rename = "AssociatePublicIpAddress", default, skip_serializing_if = "Option::is_none")]
+    pub associate_public_ip_address: Option<bool>,
+    #[serde(rename = "Attachment", default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<NetworkInterfaceAttachment>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<AttributeValue>,
+    #[serde(rename = "Groups", default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<GroupIdentifier>>,
+    #[serde(rename = "NetworkInterfaceId", default, skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(rename = "SourceDestCheck", default, skip_serializing_if = "Option::is_none")]
+    pub source_dest_check: Option<AttributeBooleanValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeNetworkInterfacesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -1673,6 +1757,16 @@ pub struct DetachInternetGatewayRequest {
     pub internet_gateway_id: String,
     #[serde(rename = "VpcId")]
     pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DetachNetworkInterfaceRequest {
+    #[serde(rename = "AttachmentId")]
+    pub attachment_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Force", default, skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4313,6 +4407,16 @@ pub struct TerminateInstancesRequest {
 pub struct TerminateInstancesResult {
     #[serde(rename = "TerminatingInstances", default, skip_serializing_if = "Option::is_none")]
     pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnassignPrivateIpAddressesRequest {
+    #[serde(rename = "Ipv4Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_prefixes: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+    #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
+    pub private_ip_addresses: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -55,6 +55,9 @@ pub struct NetworkInterface {
     /// `SourceDestCheck` turned off (it is on by default).
     #[serde(default)]
     pub no_source_dest_check: bool,
+    /// Secondary private addresses (AssignPrivateIpAddresses), in the order assigned.
+    #[serde(default)]
+    pub secondary_ips: Vec<u32>,
 }
 
 impl Record for NetworkInterface {
@@ -90,6 +93,25 @@ impl NetworkInterface {
         self.no_source_dest_check = !on;
     }
 
+    /// Every private address: the primary first, then the secondary ones.
+    pub fn all_ips(&self) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(self.private_ip).chain(self.secondary_ips.iter().copied())
+    }
+
+    /// `PrivateIpAddresses` as outputs show them (the primary one carries `association`).
+    pub fn private_ips_json(&self, association: Option<Value>) -> Value {
+        let mut primary = json!({"Primary": true, "PrivateIpAddress": self.ip(), "PrivateDnsName": self.private_dns_name()});
+        if let Some(a) = association {
+            primary["Association"] = a;
+        }
+        let mut all = vec![primary];
+        all.extend(self.secondary_ips.iter().map(|ip| {
+            json!({"Primary": false, "PrivateIpAddress": cidr::ip_str(*ip),
+                   "PrivateDnsName": vpc::private_dns_name(&self.region, *ip)})
+        }));
+        Value::Array(all)
+    }
+
     fn attached(&self, f: impl Fn(&Attachment) -> String) -> Field {
         Some(self.attachment.iter().map(f).collect())
     }
@@ -99,7 +121,6 @@ impl NetworkInterface {
             json!({"PublicIp": ip, "IpOwnerId": "amazon", "AllocationId": self.allocation_id,
                    "AssociationId": self.association_id, "PublicDnsName": ""})
         });
-        let mut private = json!({"Primary": true, "PrivateIpAddress": self.ip(), "PrivateDnsName": self.private_dns_name()});
         let mut v = json!({
             "NetworkInterfaceId": self.id, "SubnetId": self.subnet_id, "VpcId": self.vpc_id,
             "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id, "Description": self.description,
@@ -113,9 +134,8 @@ impl NetworkInterface {
         if let Some(r) = &self.requester_id {
             v["RequesterId"] = json!(r);
         }
-        if let Some(a) = association {
-            private["Association"] = a.clone();
-            v["Association"] = a;
+        if let Some(a) = &association {
+            v["Association"] = a.clone();
         }
         if let Some(a) = &self.attachment {
             v["Attachment"] = json!({
@@ -125,7 +145,7 @@ impl NetworkInterface {
                 "InstanceOwnerId": a.instance_owner, "Status": a.status,
             });
         }
-        v["PrivateIpAddresses"] = json!([private]);
+        v["PrivateIpAddresses"] = self.private_ips_json(association);
         v
     }
 }
@@ -141,7 +161,9 @@ impl Filterable for NetworkInterface {
             "interface-type" => one(&self.interface_type),
             "requester-managed" => flag(self.requester_managed),
             "requester-id" => Some(self.requester_id.iter().cloned().collect()),
-            "private-ip-address" | "addresses.private-ip-address" => one(self.ip()),
+            "private-ip-address" | "addresses.private-ip-address" => {
+                Some(self.all_ips().map(cidr::ip_str).collect())
+            }
             "private-dns-name" => one(self.private_dns_name()),
             "group-id" => Some(self.groups.clone()),
             "status" => one(&self.status),
@@ -150,7 +172,12 @@ impl Filterable for NetworkInterface {
             "source-dest-check" => flag(true),
             "association.public-ip" => Some(self.public_ip.iter().cloned().collect()),
             "association.allocation-id" => Some(self.allocation_id.iter().cloned().collect()),
-            "addresses.primary" => flag(true),
+            "addresses.primary" => Some(
+                std::iter::once("true")
+                    .chain(self.secondary_ips.iter().map(|_| "false"))
+                    .map(str::to_owned)
+                    .collect(),
+            ),
             "attachment.attachment-id" => self.attached(|a| a.id.clone()),
             "attachment.instance-id" => self.attached(|a| a.instance_id.clone()),
             "attachment.instance-owner-id" => self.attached(|a| a.instance_owner.clone()),
@@ -186,21 +213,19 @@ fn mac() -> String {
     )
 }
 
-/// Picks a private address in `subnet`: `requested` if it is free and usable, else the lowest
-/// free address from base+4 (the first four and the last are AWS's).
-pub fn allocate(
-    tx: &Tx<'_>,
-    scope: &Scope,
-    subnet: &vpc::Subnet,
-    requested: Option<&str>,
-) -> ApiResult<u32> {
-    let range = subnet.cidr();
-    let used: HashSet<u32> = tx
-        .list_in::<NetworkInterface>(scope, &subnet.vpc_id)
+/// The private addresses of `subnet` that interfaces hold (primary and secondary).
+fn used_in(tx: &Tx<'_>, scope: &Scope, subnet: &vpc::Subnet) -> HashSet<u32> {
+    tx.list_in::<NetworkInterface>(scope, &subnet.vpc_id)
         .iter()
         .filter(|e| e.subnet_id == subnet.id)
-        .map(|e| e.private_ip)
-        .collect();
+        .flat_map(|e| e.all_ips().collect::<Vec<_>>())
+        .collect()
+}
+
+/// `requested` if it is free and usable in `subnet`, else the lowest free address from base+4
+/// (the first four and the last are AWS's).
+fn pick(subnet: &vpc::Subnet, used: &HashSet<u32>, requested: Option<&str>) -> ApiResult<u32> {
+    let range = subnet.cidr();
     if let Some(raw) = requested {
         let ip = cidr::parse_ip(raw).ok_or_else(|| {
             ApiError::invalid_parameter_value(format!("Invalid IPv4 address: {raw}"))
@@ -226,6 +251,39 @@ pub fn allocate(
     (range.first_usable()..=range.last_usable())
         .find(|ip| !used.contains(ip))
         .ok_or_else(|| full(subnet))
+}
+
+/// Picks a private address in `subnet`: `requested` if it is free and usable, else the lowest
+/// free one.
+pub fn allocate(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    subnet: &vpc::Subnet,
+    requested: Option<&str>,
+) -> ApiResult<u32> {
+    pick(subnet, &used_in(tx, scope, subnet), requested)
+}
+
+/// Picks the `requested` addresses and `count` more in `subnet`, all distinct and free.
+pub fn allocate_many(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    subnet: &vpc::Subnet,
+    requested: &[String],
+    count: usize,
+) -> ApiResult<Vec<u32>> {
+    let mut used = used_in(tx, scope, subnet);
+    let mut out = Vec::new();
+    for want in requested
+        .iter()
+        .map(|r| Some(r.as_str()))
+        .chain((0..count).map(|_| None))
+    {
+        let ip = pick(subnet, &used, want)?;
+        used.insert(ip);
+        out.push(ip);
+    }
+    Ok(out)
 }
 
 fn full(subnet: &vpc::Subnet) -> ApiError {
@@ -274,9 +332,47 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<Ne
         tags: spec.tags,
         attachment: None,
         no_source_dest_check: false,
+        secondary_ips: Vec::new(),
     };
     tx.put(&scope, e.clone())?;
     Ok(e)
+}
+
+/// CreateNetworkInterface's addresses: the primary (`PrivateIpAddress`, or the entry of
+/// `PrivateIpAddresses` marked primary) and the secondary ones (the other entries, and
+/// `SecondaryPrivateIpAddressCount` more).
+fn addresses_in(input: &Value) -> ApiResult<(Option<String>, Vec<String>, usize)> {
+    let mut primary = input::str(input, "PrivateIpAddress").map(str::to_owned);
+    let mut secondary = Vec::new();
+    for a in input::list(input, "PrivateIpAddresses") {
+        let Some(ip) = input::str(a, "PrivateIpAddress") else {
+            continue;
+        };
+        if input::bool(a, "Primary") == Some(true) {
+            if primary.as_deref().is_some_and(|p| p != ip) {
+                return Err(ApiError::new(
+                    "InvalidParameterCombination",
+                    "Only one primary private IP address can be specified.",
+                ));
+            }
+            primary = Some(ip.to_owned());
+        } else if primary.as_deref() != Some(ip) {
+            secondary.push(ip.to_owned());
+        }
+    }
+    let count = input::int(input, "SecondaryPrivateIpAddressCount").unwrap_or(0);
+    if count < 0 {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Value ({count}) for parameter secondaryPrivateIpAddressCount is invalid."
+        )));
+    }
+    if count > 0 && !secondary.is_empty() {
+        return Err(ApiError::new(
+            "InvalidParameterCombination",
+            "You may specify secondary private IP addresses or a count of them, not both.",
+        ));
+    }
+    Ok((primary, secondary, count as usize))
 }
 
 pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -284,16 +380,17 @@ pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
     let subnet_id = input::req(input, "SubnetId")?;
     let tags = common::tags_from_specs(input, "network-interface")?;
     let groups_in = input::strs(input, "Groups");
+    let (primary, secondary, count) = addresses_in(input)?;
     let scope = ctx.scope();
     let (e, groups) = ctx.store.write(|tx| {
         let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
         let groups = sg::resolve_groups(tx, &scope, &subnet.vpc_id, &groups_in)?;
-        let e = create_in(
+        let mut e = create_in(
             ctx,
             tx,
             Spec {
                 subnet: &subnet,
-                requested_ip: input::str(input, "PrivateIpAddress"),
+                requested_ip: primary.as_deref(),
                 description: input::str(input, "Description").unwrap_or("").to_owned(),
                 groups,
                 interface_type: "interface",
@@ -303,6 +400,10 @@ pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
                 tags,
             },
         )?;
+        if !secondary.is_empty() || count > 0 {
+            e.secondary_ips = allocate_many(tx, &scope, &subnet, &secondary, count)?;
+            tx.put(&scope, e.clone())?;
+        }
         Ok::<_, ApiError>((e, tx.list::<sg::SecurityGroup>(&scope)))
     })?;
     let mut v = e.json(&groups);
@@ -420,7 +521,12 @@ pub fn modify_network_interface_attribute(
             };
             if let Some(d) = change.delete_on_termination {
                 att.delete_on_termination = d;
-                if let Some(i) = tx.get::<super::instances::Instance>(&scope, &att.instance_id) {
+                // The primary interface's setting is also the instance's.
+                let primary = att.device_index == 0;
+                if let Some(i) = tx
+                    .get::<super::instances::Instance>(&scope, &att.instance_id)
+                    .filter(|_| primary)
+                {
                     let mut i = (*i).clone();
                     i.delete_eni_on_termination = d;
                     tx.put(&scope, i)?;

@@ -20,6 +20,7 @@ pub mod dataplane;
 pub mod dhcp;
 pub mod dns;
 pub mod eni;
+pub mod eni_ops;
 pub mod fabric;
 pub mod igw;
 pub mod images;
@@ -329,6 +330,26 @@ pub static SERVICE: Service = Service {
             Handler::Output(instances::describe_iam_instance_profile_associations),
         ),
         ("DescribeImages", Handler::Output(images::describe_images)),
+        (
+            "AssignPrivateIpAddresses",
+            Handler::Output(eni_ops::assign_private_ip_addresses),
+        ),
+        (
+            "UnassignPrivateIpAddresses",
+            Handler::Output(eni_ops::unassign_private_ip_addresses),
+        ),
+        (
+            "AttachNetworkInterface",
+            Handler::Output(eni_ops::attach_network_interface),
+        ),
+        (
+            "DetachNetworkInterface",
+            Handler::Output(eni_ops::detach_network_interface),
+        ),
+        (
+            "DescribeNetworkInterfaceAttribute",
+            Handler::Output(eni_ops::describe_network_interface_attribute),
+        ),
         (
             "ReplaceRouteTableAssociation",
             Handler::Value(routes::replace_route_table_association),

@@ -480,7 +480,10 @@ mod tests {
     fn entries_are_canonical_and_unique() {
         assert_eq!(entry_cidr("10.1.2.3/16", "IPv4").unwrap(), "10.1.0.0/16");
         assert!(entry_cidr("10.1.2.3", "IPv6").is_err());
-        assert_eq!(entry_cidr("2001:DB8::/32", "IPv6").unwrap(), "2001:db8::/32");
+        assert_eq!(
+            entry_cidr("2001:DB8::/32", "IPv6").unwrap(),
+            "2001:db8::/32"
+        );
         assert!(entry_cidr("2001:db8::/129", "IPv6").is_err());
         let twice = [
             dto::AddPrefixListEntry {

@@ -738,3 +738,171 @@ async fn default_network_pagination_idempotency_and_expiry() {
         .await
         .unwrap();
 }
+
+/// What Terraform's `aws_network_interface` (+ `_attachment`) does: an interface with secondary
+/// addresses (given and counted), more assigned and one unassigned, attached to an instance as
+/// its second interface (shown in DescribeInstances), its attributes read one at a time, and
+/// detached again; the primary interface cannot be detached.
+#[tokio::test]
+async fn interfaces_hold_secondary_addresses_and_attach_to_instances() {
+    let server = start_with(config()).await;
+    let ec2 = Client::new(&default_config(&server).await);
+    let (_vpc, subnet, sg) = public_network(&ec2).await;
+    let created = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&sg)
+        .private_ip_addresses(
+            aws_sdk_ec2::types::PrivateIpAddressSpecification::builder()
+                .private_ip_address("10.0.1.50")
+                .primary(true)
+                .build(),
+        )
+        .private_ip_addresses(
+            aws_sdk_ec2::types::PrivateIpAddressSpecification::builder()
+                .private_ip_address("10.0.1.51")
+                .primary(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eni = created.network_interface().unwrap();
+    let eni_id = eni.network_interface_id().unwrap().to_owned();
+    let addrs: Vec<(&str, bool)> = eni
+        .private_ip_addresses()
+        .iter()
+        .map(|a| (a.private_ip_address().unwrap(), a.primary().unwrap()))
+        .collect();
+    assert_eq!(addrs, [("10.0.1.50", true), ("10.0.1.51", false)]);
+    let assigned = ec2
+        .assign_private_ip_addresses()
+        .network_interface_id(&eni_id)
+        .secondary_private_ip_address_count(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.assigned_private_ip_addresses().len(), 2);
+    let taken = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .private_ip_address("10.0.1.51")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Some("InvalidIPAddress.InUse"));
+    ec2.unassign_private_ip_addresses()
+        .network_interface_id(&eni_id)
+        .private_ip_addresses("10.0.1.51")
+        .send()
+        .await
+        .unwrap();
+    let err = ec2
+        .unassign_private_ip_addresses()
+        .network_interface_id(&eni_id)
+        .private_ip_addresses("10.0.1.50")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+    let by_secondary = ec2
+        .describe_network_interfaces()
+        .filters(filter(
+            "addresses.private-ip-address",
+            assigned.assigned_private_ip_addresses()[0]
+                .private_ip_address()
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_secondary.network_interfaces().len(), 1);
+
+    let run = ec2
+        .run_instances()
+        .image_id(AMI)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_owned();
+    let attached = ec2
+        .attach_network_interface()
+        .network_interface_id(&eni_id)
+        .instance_id(&instance)
+        .device_index(1)
+        .send()
+        .await
+        .unwrap();
+    let attachment = attached.attachment_id().unwrap().to_owned();
+    assert!(attachment.starts_with("eni-attach-"));
+    let err = ec2
+        .attach_network_interface()
+        .network_interface_id(&eni_id)
+        .instance_id(&instance)
+        .device_index(2)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidNetworkInterface.InUse"));
+    let seen = describe(&ec2, &instance).await;
+    let ids: Vec<&str> = seen
+        .network_interfaces()
+        .iter()
+        .map(|n| n.network_interface_id().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[1], eni_id);
+    let attr = ec2
+        .describe_network_interface_attribute()
+        .network_interface_id(&eni_id)
+        .attribute(aws_sdk_ec2::types::NetworkInterfaceAttribute::Attachment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attr.attachment().unwrap().instance_id(),
+        Some(instance.as_str())
+    );
+    let groups = ec2
+        .describe_network_interface_attribute()
+        .network_interface_id(&eni_id)
+        .attribute(aws_sdk_ec2::types::NetworkInterfaceAttribute::GroupSet)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.groups()[0].group_id(), Some(sg.as_str()));
+    let primary = seen.network_interfaces()[0]
+        .attachment()
+        .unwrap()
+        .attachment_id()
+        .unwrap()
+        .to_owned();
+    let err = ec2
+        .detach_network_interface()
+        .attachment_id(&primary)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OperationNotPermitted"));
+    ec2.detach_network_interface()
+        .attachment_id(&attachment)
+        .send()
+        .await
+        .unwrap();
+    let after = ec2
+        .describe_network_interfaces()
+        .network_interface_ids(&eni_id)
+        .send()
+        .await
+        .unwrap();
+    let after = &after.network_interfaces()[0];
+    assert_eq!(after.status().map(|s| s.as_str()), Some("available"));
+    assert!(after.attachment().is_none());
+    assert_eq!(
+        describe(&ec2, &instance).await.network_interfaces().len(),
+        1
+    );
+}

@@ -33,10 +33,20 @@ impl Snapshot {
             .get(&i.eni_id)
             .map(Arc::as_ref)
             .filter(|e| e.attachment.as_ref().is_some_and(|a| a.instance_id == i.id));
+        let mut extra: Vec<&eni::NetworkInterface> = self
+            .enis
+            .values()
+            .filter(|e| {
+                e.id != i.eni_id && e.attachment.as_ref().is_some_and(|a| a.instance_id == i.id)
+            })
+            .map(Arc::as_ref)
+            .collect();
+        extra.sort_by_key(|e| e.attachment.as_ref().map(|a| a.device_index));
         Seen {
             i,
             state,
             eni,
+            extra,
             groups: &self.groups,
             dns_hostnames: self.vpcs.get(&i.vpc_id).is_some_and(|v| v.dns_hostnames),
         }
@@ -48,6 +58,8 @@ pub(super) struct Seen<'a> {
     pub(super) i: &'a Instance,
     pub(super) state: State,
     pub(super) eni: Option<&'a eni::NetworkInterface>,
+    /// Interfaces attached later (AttachNetworkInterface), by device index.
+    pub(super) extra: Vec<&'a eni::NetworkInterface>,
     pub(super) groups: &'a [Arc<sg::SecurityGroup>],
     pub(super) dns_hostnames: bool,
 }
@@ -111,9 +123,6 @@ impl Seen<'_> {
             };
             json!({"IpOwnerId": owner, "PublicDnsName": self.public_dns_name(), "PublicIp": ip})
         });
-        let mut private = json!({
-            "Primary": true, "PrivateDnsName": e.private_dns_name(), "PrivateIpAddress": e.ip(),
-        });
         let mut v = json!({
             "Description": e.description, "Groups": sg::identifiers(self.groups, &e.groups),
             "Ipv6Addresses": [], "MacAddress": e.mac, "NetworkInterfaceId": e.id, "OwnerId": e.owner,
@@ -129,11 +138,10 @@ impl Seen<'_> {
                 "Status": a.status, "NetworkCardIndex": 0,
             });
         }
-        if let Some(a) = association {
-            private["Association"] = a.clone();
-            v["Association"] = a;
+        if let Some(a) = &association {
+            v["Association"] = a.clone();
         }
-        v["PrivateIpAddresses"] = json!([private]);
+        v["PrivateIpAddresses"] = e.private_ips_json(association);
         v
     }
 
@@ -152,7 +160,12 @@ impl Seen<'_> {
                 "Status": "attached", "VolumeId": i.volume_id,
             }}])
         };
-        let interfaces: Vec<Value> = self.eni.iter().map(|e| self.eni_json(e)).collect();
+        let interfaces: Vec<Value> = self
+            .eni
+            .iter()
+            .chain(&self.extra)
+            .map(|e| self.eni_json(e))
+            .collect();
         let mut v = json!({
             "AmiLaunchIndex": i.ami_launch_index, "ImageId": i.image_id, "InstanceId": i.id,
             "InstanceType": i.instance_type, "LaunchTime": crate::iso(i.launch_time),

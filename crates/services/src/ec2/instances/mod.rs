@@ -436,6 +436,24 @@ fn apply(
                     tx.put(scope, e)?;
                 }
             }
+            // Interfaces attached later go with it or stay behind, as each one's attachment says.
+            for other in tx.list_in::<eni::NetworkInterface>(scope, &inst.vpc_id) {
+                let Some(a) = other
+                    .attachment
+                    .as_ref()
+                    .filter(|a| a.instance_id == inst.id)
+                else {
+                    continue;
+                };
+                if a.delete_on_termination {
+                    tx.delete::<eni::NetworkInterface>(scope, &other.id);
+                } else {
+                    let mut other = (*other).clone();
+                    other.attachment = None;
+                    other.status = "available".into();
+                    tx.put(scope, other)?;
+                }
+            }
         }
     }
     if let Some(e) = e {
