@@ -56,6 +56,10 @@ SERVICES = {
         "DeleteManagedPrefixList",
         "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "AttachNetworkInterface",
         "DetachNetworkInterface", "DescribeNetworkInterfaceAttribute",
+        "AssociateVpcCidrBlock", "DisassociateVpcCidrBlock", "AssociateSubnetCidrBlock",
+        "DisassociateSubnetCidrBlock", "AssignIpv6Addresses", "UnassignIpv6Addresses",
+        "CreateEgressOnlyInternetGateway", "DescribeEgressOnlyInternetGateways",
+        "DeleteEgressOnlyInternetGateway", "DescribeInstanceTypes",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

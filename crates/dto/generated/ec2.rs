@@ -118,6 +118,30 @@ pub struct AllocateAddressResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignIpv6AddressesRequest {
+    #[serde(rename = "Ipv6AddressCount", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_address_count: Option<i64>,
+    #[serde(rename = "Ipv6Addresses", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_addresses: Option<Vec<String>>,
+    #[serde(rename = "Ipv6PrefixCount", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefix_count: Option<i64>,
+    #[serde(rename = "Ipv6Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefixes: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssignIpv6AddressesResult {
+    #[serde(rename = "AssignedIpv6Addresses", default, skip_serializing_if = "Option::is_none")]
+    pub assigned_ipv6_addresses: Option<Vec<String>>,
+    #[serde(rename = "AssignedIpv6Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub assigned_ipv6_prefixes: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId", default, skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssignPrivateIpAddressesRequest {
     #[serde(rename = "AllowReassignment", default, skip_serializing_if = "Option::is_none")]
     pub allow_reassignment: Option<bool>,
@@ -217,6 +241,60 @@ pub struct AssociateRouteTableResult {
     pub association_id: Option<String>,
     #[serde(rename = "AssociationState", default, skip_serializing_if = "Option::is_none")]
     pub association_state: Option<RouteTableAssociationState>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateSubnetCidrBlockRequest {
+    #[serde(rename = "Ipv6CidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    #[serde(rename = "Ipv6IpamPoolId", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv6NetmaskLength", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_netmask_length: Option<i64>,
+    #[serde(rename = "SubnetId")]
+    pub subnet_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateSubnetCidrBlockResult {
+    #[serde(rename = "Ipv6CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block_association: Option<SubnetIpv6CidrBlockAssociation>,
+    #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateVpcCidrBlockRequest {
+    #[serde(rename = "AmazonProvidedIpv6CidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub amazon_provided_ipv6_cidr_block: Option<bool>,
+    #[serde(rename = "CidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub cidr_block: Option<String>,
+    #[serde(rename = "Ipv4IpamPoolId", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv4NetmaskLength", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_netmask_length: Option<i64>,
+    #[serde(rename = "Ipv6CidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block: Option<String>,
+    #[serde(rename = "Ipv6CidrBlockNetworkBorderGroup", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block_network_border_group: Option<String>,
+    #[serde(rename = "Ipv6IpamPoolId", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_ipam_pool_id: Option<String>,
+    #[serde(rename = "Ipv6NetmaskLength", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_netmask_length: Option<i64>,
+    #[serde(rename = "Ipv6Pool", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_pool: Option<String>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateVpcCidrBlockResult {
+    #[serde(rename = "CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub cidr_block_association: Option<VpcCidrBlockAssociation>,
+    #[serde(rename = "Ipv6CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block_association: Option<VpcIpv6CidrBlockAssociation>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -533,6 +611,26 @@ pub struct CreateDhcpOptionsRequest {
 pub struct CreateDhcpOptionsResult {
     #[serde(rename = "DhcpOptions", default, skip_serializing_if = "Option::is_none")]
     pub dhcp_options: Option<DhcpOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateEgressOnlyInternetGatewayRequest {
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateEgressOnlyInternetGatewayResult {
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "EgressOnlyInternetGateway", default, skip_serializing_if = "Option::is_none")]
+    pub egress_only_internet_gateway: Option<EgressOnlyInternetGateway>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -942,11 +1040,35 @@ pub struct CreditSpecificationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefaultConnectionTrackingConfiguration {
+    #[serde(rename = "DefaultTcpEstablishedTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub default_tcp_established_timeout: Option<i64>,
+    #[serde(rename = "DefaultUdpStreamTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub default_udp_stream_timeout: Option<i64>,
+    #[serde(rename = "DefaultUdpTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub default_udp_timeout: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteDhcpOptionsRequest {
     #[serde(rename = "DhcpOptionsId")]
     pub dhcp_options_id: String,
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteEgressOnlyInternetGatewayRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EgressOnlyInternetGatewayId")]
+    pub egress_only_internet_gateway_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteEgressOnlyInternetGatewayResult {
+    #[serde(rename = "ReturnCode", default, skip_serializing_if = "Option::is_none")]
+    pub return_code: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1208,6 +1330,28 @@ pub struct DescribeDhcpOptionsResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeEgressOnlyInternetGatewaysRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EgressOnlyInternetGatewayIds", default, skip_serializing_if = "Option::is_none")]
+    pub egress_only_internet_gateway_ids: Option<Vec<String>>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeEgressOnlyInternetGatewaysResult {
+    #[serde(rename = "EgressOnlyInternetGateways", default, skip_serializing_if = "Option::is_none")]
+    pub egress_only_internet_gateways: Option<Vec<EgressOnlyInternetGateway>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeIamInstanceProfileAssociationsRequest {
     #[serde(rename = "AssociationIds", default, skip_serializing_if = "Option::is_none")]
     pub association_ids: Option<Vec<String>>,
@@ -1265,6 +1409,30 @@ pub struct DescribeInstanceAttributeRequest {
     pub dry_run: Option<bool>,
     #[serde(rename = "InstanceId")]
     pub instance_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeInstanceTypesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "IncludeUnsupportedInRegion", default, skip_serializing_if = "Option::is_none")]
+    pub include_unsupported_in_region: Option<bool>,
+    #[serde(rename = "InstanceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub instance_types: Option<Vec<String>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeInstanceTypesResult {
+    #[serde(rename = "InstanceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub instance_types: Option<Vec<InstanceTypeInfo>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1820,6 +1988,46 @@ pub struct DisassociateRouteTableRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateSubnetCidrBlockRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateSubnetCidrBlockResult {
+    #[serde(rename = "Ipv6CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block_association: Option<SubnetIpv6CidrBlockAssociation>,
+    #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateVpcCidrBlockRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateVpcCidrBlockResult {
+    #[serde(rename = "CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub cidr_block_association: Option<VpcCidrBlockAssociation>,
+    #[serde(rename = "Ipv6CidrBlockAssociation", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_cidr_block_association: Option<VpcIpv6CidrBlockAssociation>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiskInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "SizeInGB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_gb: Option<i64>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DnsEntry {
     #[serde(rename = "DnsName", default, skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<String>,
@@ -1882,6 +2090,44 @@ pub struct EbsBlockDevice {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsCardInfo {
+    #[serde(rename = "BaselineBandwidthInMbps", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_bandwidth_in_mbps: Option<i64>,
+    #[serde(rename = "BaselineIops", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_iops: Option<i64>,
+    #[serde(rename = "BaselineThroughputInMBps", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_throughput_in_m_bps: Option<f64>,
+    #[serde(rename = "EbsCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_card_index: Option<i64>,
+    #[serde(rename = "MaximumBandwidthInMbps", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_bandwidth_in_mbps: Option<i64>,
+    #[serde(rename = "MaximumIops", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_iops: Option<i64>,
+    #[serde(rename = "MaximumThroughputInMBps", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_throughput_in_m_bps: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsInfo {
+    #[serde(rename = "AttachmentLimitType", default, skip_serializing_if = "Option::is_none")]
+    pub attachment_limit_type: Option<String>,
+    #[serde(rename = "EbsCards", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_cards: Option<Vec<EbsCardInfo>>,
+    #[serde(rename = "EbsOptimizedInfo", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized_info: Option<EbsOptimizedInfo>,
+    #[serde(rename = "EbsOptimizedSupport", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_optimized_support: Option<String>,
+    #[serde(rename = "EncryptionSupport", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_support: Option<String>,
+    #[serde(rename = "MaximumEbsAttachments", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_ebs_attachments: Option<i64>,
+    #[serde(rename = "MaximumEbsCards", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_ebs_cards: Option<i64>,
+    #[serde(rename = "NvmeSupport", default, skip_serializing_if = "Option::is_none")]
+    pub nvme_support: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EbsInstanceBlockDevice {
     #[serde(rename = "AssociatedResource", default, skip_serializing_if = "Option::is_none")]
     pub associated_resource: Option<String>,
@@ -1907,6 +2153,38 @@ pub struct EbsInstanceBlockDeviceSpecification {
     pub delete_on_termination: Option<bool>,
     #[serde(rename = "VolumeId", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsOptimizedInfo {
+    #[serde(rename = "BaselineBandwidthInMbps", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_bandwidth_in_mbps: Option<i64>,
+    #[serde(rename = "BaselineIops", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_iops: Option<i64>,
+    #[serde(rename = "BaselineThroughputInMBps", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_throughput_in_m_bps: Option<f64>,
+    #[serde(rename = "MaximumBandwidthInMbps", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_bandwidth_in_mbps: Option<i64>,
+    #[serde(rename = "MaximumIops", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_iops: Option<i64>,
+    #[serde(rename = "MaximumThroughputInMBps", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_throughput_in_m_bps: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EfaInfo {
+    #[serde(rename = "MaximumEfaInterfaces", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_efa_interfaces: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EgressOnlyInternetGateway {
+    #[serde(rename = "Attachments", default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<InternetGatewayAttachment>>,
+    #[serde(rename = "EgressOnlyInternetGatewayId", default, skip_serializing_if = "Option::is_none")]
+    pub egress_only_internet_gateway_id: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1996,6 +2274,32 @@ pub struct Filter {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FpgaDeviceInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "Manufacturer", default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<FpgaDeviceMemoryInfo>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FpgaDeviceMemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FpgaInfo {
+    #[serde(rename = "Fpgas", default, skip_serializing_if = "Option::is_none")]
+    pub fpgas: Option<Vec<FpgaDeviceInfo>>,
+    #[serde(rename = "TotalFpgaMemoryInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub total_fpga_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetManagedPrefixListEntriesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -2015,6 +2319,38 @@ pub struct GetManagedPrefixListEntriesResult {
     pub entries: Option<Vec<PrefixListEntry>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuDeviceInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "GpuPartitionSize", default, skip_serializing_if = "Option::is_none")]
+    pub gpu_partition_size: Option<f64>,
+    #[serde(rename = "LogicalGpuCount", default, skip_serializing_if = "Option::is_none")]
+    pub logical_gpu_count: Option<i64>,
+    #[serde(rename = "Manufacturer", default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<GpuDeviceMemoryInfo>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "Workloads", default, skip_serializing_if = "Option::is_none")]
+    pub workloads: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuDeviceMemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuInfo {
+    #[serde(rename = "Gpus", default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<Vec<GpuDeviceInfo>>,
+    #[serde(rename = "TotalGpuMemoryInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub total_gpu_memory_in_mi_b: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2205,6 +2541,32 @@ pub struct ImportKeyPairResult {
     pub key_pair_id: Option<String>,
     #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InferenceAcceleratorInfo {
+    #[serde(rename = "Accelerators", default, skip_serializing_if = "Option::is_none")]
+    pub accelerators: Option<Vec<InferenceDeviceInfo>>,
+    #[serde(rename = "TotalInferenceMemoryInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub total_inference_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InferenceDeviceInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "Manufacturer", default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<InferenceDeviceMemoryInfo>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InferenceDeviceMemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2718,6 +3080,86 @@ pub struct InstanceStateChange {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStorageInfo {
+    #[serde(rename = "Disks", default, skip_serializing_if = "Option::is_none")]
+    pub disks: Option<Vec<DiskInfo>>,
+    #[serde(rename = "EncryptionSupport", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_support: Option<String>,
+    #[serde(rename = "NvmeSupport", default, skip_serializing_if = "Option::is_none")]
+    pub nvme_support: Option<String>,
+    #[serde(rename = "TotalSizeInGB", default, skip_serializing_if = "Option::is_none")]
+    pub total_size_in_gb: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceTypeInfo {
+    #[serde(rename = "AutoRecoverySupported", default, skip_serializing_if = "Option::is_none")]
+    pub auto_recovery_supported: Option<bool>,
+    #[serde(rename = "BareMetal", default, skip_serializing_if = "Option::is_none")]
+    pub bare_metal: Option<bool>,
+    #[serde(rename = "BurstablePerformanceSupported", default, skip_serializing_if = "Option::is_none")]
+    pub burstable_performance_supported: Option<bool>,
+    #[serde(rename = "CurrentGeneration", default, skip_serializing_if = "Option::is_none")]
+    pub current_generation: Option<bool>,
+    #[serde(rename = "DedicatedHostsSupported", default, skip_serializing_if = "Option::is_none")]
+    pub dedicated_hosts_supported: Option<bool>,
+    #[serde(rename = "EbsInfo", default, skip_serializing_if = "Option::is_none")]
+    pub ebs_info: Option<EbsInfo>,
+    #[serde(rename = "FpgaInfo", default, skip_serializing_if = "Option::is_none")]
+    pub fpga_info: Option<FpgaInfo>,
+    #[serde(rename = "FreeTierEligible", default, skip_serializing_if = "Option::is_none")]
+    pub free_tier_eligible: Option<bool>,
+    #[serde(rename = "GpuInfo", default, skip_serializing_if = "Option::is_none")]
+    pub gpu_info: Option<GpuInfo>,
+    #[serde(rename = "HibernationSupported", default, skip_serializing_if = "Option::is_none")]
+    pub hibernation_supported: Option<bool>,
+    #[serde(rename = "Hypervisor", default, skip_serializing_if = "Option::is_none")]
+    pub hypervisor: Option<String>,
+    #[serde(rename = "InferenceAcceleratorInfo", default, skip_serializing_if = "Option::is_none")]
+    pub inference_accelerator_info: Option<InferenceAcceleratorInfo>,
+    #[serde(rename = "InstanceStorageInfo", default, skip_serializing_if = "Option::is_none")]
+    pub instance_storage_info: Option<InstanceStorageInfo>,
+    #[serde(rename = "InstanceStorageSupported", default, skip_serializing_if = "Option::is_none")]
+    pub instance_storage_supported: Option<bool>,
+    #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(rename = "MediaAcceleratorInfo", default, skip_serializing_if = "Option::is_none")]
+    pub media_accelerator_info: Option<MediaAcceleratorInfo>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<MemoryInfo>,
+    #[serde(rename = "NetworkInfo", default, skip_serializing_if = "Option::is_none")]
+    pub network_info: Option<NetworkInfo>,
+    #[serde(rename = "NeuronInfo", default, skip_serializing_if = "Option::is_none")]
+    pub neuron_info: Option<NeuronInfo>,
+    #[serde(rename = "NitroEnclavesSupport", default, skip_serializing_if = "Option::is_none")]
+    pub nitro_enclaves_support: Option<String>,
+    #[serde(rename = "NitroTpmInfo", default, skip_serializing_if = "Option::is_none")]
+    pub nitro_tpm_info: Option<NitroTpmInfo>,
+    #[serde(rename = "NitroTpmSupport", default, skip_serializing_if = "Option::is_none")]
+    pub nitro_tpm_support: Option<String>,
+    #[serde(rename = "PhcSupport", default, skip_serializing_if = "Option::is_none")]
+    pub phc_support: Option<String>,
+    #[serde(rename = "PlacementGroupInfo", default, skip_serializing_if = "Option::is_none")]
+    pub placement_group_info: Option<PlacementGroupInfo>,
+    #[serde(rename = "ProcessorInfo", default, skip_serializing_if = "Option::is_none")]
+    pub processor_info: Option<ProcessorInfo>,
+    #[serde(rename = "RebootMigrationSupport", default, skip_serializing_if = "Option::is_none")]
+    pub reboot_migration_support: Option<String>,
+    #[serde(rename = "SupportedBootModes", default, skip_serializing_if = "Option::is_none")]
+    pub supported_boot_modes: Option<Vec<String>>,
+    #[serde(rename = "SupportedInRegion", default, skip_serializing_if = "Option::is_none")]
+    pub supported_in_region: Option<bool>,
+    #[serde(rename = "SupportedRootDeviceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub supported_root_device_types: Option<Vec<String>>,
+    #[serde(rename = "SupportedUsageClasses", default, skip_serializing_if = "Option::is_none")]
+    pub supported_usage_classes: Option<Vec<String>>,
+    #[serde(rename = "SupportedVirtualizationTypes", default, skip_serializing_if = "Option::is_none")]
+    pub supported_virtualization_types: Option<Vec<String>>,
+    #[serde(rename = "VCpuInfo", default, skip_serializing_if = "Option::is_none")]
+    pub v_cpu_info: Option<VCpuInfo>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceTypeItem {
     #[serde(rename = "InstanceType", default, skip_serializing_if = "Option::is_none")]
     pub instance_type: Option<String>,
@@ -2897,6 +3339,38 @@ pub struct ManagedPrefixList {
     pub tags: Option<Vec<Tag>>,
     #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaAcceleratorInfo {
+    #[serde(rename = "Accelerators", default, skip_serializing_if = "Option::is_none")]
+    pub accelerators: Option<Vec<MediaDeviceInfo>>,
+    #[serde(rename = "TotalMediaMemoryInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub total_media_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaDeviceInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "Manufacturer", default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<MediaDeviceMemoryInfo>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MediaDeviceMemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3236,6 +3710,30 @@ pub struct NetworkAclEntry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkCardInfo {
+    #[serde(rename = "AdditionalFlexibleNetworkInterfaces", default, skip_serializing_if = "Option::is_none")]
+    pub additional_flexible_network_interfaces: Option<i64>,
+    #[serde(rename = "BaselineBandwidthInGbps", default, skip_serializing_if = "Option::is_none")]
+    pub baseline_bandwidth_in_gbps: Option<f64>,
+    #[serde(rename = "DefaultEnaQueueCountPerInterface", default, skip_serializing_if = "Option::is_none")]
+    pub default_ena_queue_count_per_interface: Option<i64>,
+    #[serde(rename = "InterfaceTypes", default, skip_serializing_if = "Option::is_none")]
+    pub interface_types: Option<Vec<String>>,
+    #[serde(rename = "MaximumEnaQueueCount", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_ena_queue_count: Option<i64>,
+    #[serde(rename = "MaximumEnaQueueCountPerInterface", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_ena_queue_count_per_interface: Option<i64>,
+    #[serde(rename = "MaximumNetworkInterfaces", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_network_interfaces: Option<i64>,
+    #[serde(rename = "NetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub network_card_index: Option<i64>,
+    #[serde(rename = "NetworkPerformance", default, skip_serializing_if = "Option::is_none")]
+    pub network_performance: Option<String>,
+    #[serde(rename = "PeakBandwidthInGbps", default, skip_serializing_if = "Option::is_none")]
+    pub peak_bandwidth_in_gbps: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NetworkFirewallAssociation {
     #[serde(rename = "FirewallArn", default, skip_serializing_if = "Option::is_none")]
     pub firewall_arn: Option<String>,
@@ -3243,6 +3741,48 @@ pub struct NetworkFirewallAssociation {
     pub firewall_mode: Option<String>,
     #[serde(rename = "FirewallOnboardingStatus", default, skip_serializing_if = "Option::is_none")]
     pub firewall_onboarding_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    #[serde(rename = "BandwidthWeightings", default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_weightings: Option<Vec<String>>,
+    #[serde(rename = "ConnectionTrackingConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub connection_tracking_configuration: Option<DefaultConnectionTrackingConfiguration>,
+    #[serde(rename = "DefaultNetworkCardIndex", default, skip_serializing_if = "Option::is_none")]
+    pub default_network_card_index: Option<i64>,
+    #[serde(rename = "EfaInfo", default, skip_serializing_if = "Option::is_none")]
+    pub efa_info: Option<EfaInfo>,
+    #[serde(rename = "EfaSupported", default, skip_serializing_if = "Option::is_none")]
+    pub efa_supported: Option<bool>,
+    #[serde(rename = "EnaSrdSupported", default, skip_serializing_if = "Option::is_none")]
+    pub ena_srd_supported: Option<bool>,
+    #[serde(rename = "EnaSupport", default, skip_serializing_if = "Option::is_none")]
+    pub ena_support: Option<String>,
+    #[serde(rename = "EncryptionInTransitSupported", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_in_transit_supported: Option<bool>,
+    #[serde(rename = "FlexibleEnaQueuesSupport", default, skip_serializing_if = "Option::is_none")]
+    pub flexible_ena_queues_support: Option<String>,
+    #[serde(rename = "Ipv4AddressesPerInterface", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_addresses_per_interface: Option<i64>,
+    #[serde(rename = "Ipv4AddressesPerSecondaryInterface", default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_addresses_per_secondary_interface: Option<i64>,
+    #[serde(rename = "Ipv6AddressesPerInterface", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_addresses_per_interface: Option<i64>,
+    #[serde(rename = "Ipv6Supported", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_supported: Option<bool>,
+    #[serde(rename = "MaximumNetworkCards", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_network_cards: Option<i64>,
+    #[serde(rename = "MaximumNetworkInterfaces", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_network_interfaces: Option<i64>,
+    #[serde(rename = "MaximumSecondaryNetworkInterfaces", default, skip_serializing_if = "Option::is_none")]
+    pub maximum_secondary_network_interfaces: Option<i64>,
+    #[serde(rename = "NetworkCards", default, skip_serializing_if = "Option::is_none")]
+    pub network_cards: Option<Vec<NetworkCardInfo>>,
+    #[serde(rename = "NetworkPerformance", default, skip_serializing_if = "Option::is_none")]
+    pub network_performance: Option<String>,
+    #[serde(rename = "SecondaryNetworkSupported", default, skip_serializing_if = "Option::is_none")]
+    pub secondary_network_supported: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3390,11 +3930,51 @@ pub struct NetworkInterfacePrivateIpAddress {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeuronDeviceCoreInfo {
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeuronDeviceInfo {
+    #[serde(rename = "CoreInfo", default, skip_serializing_if = "Option::is_none")]
+    pub core_info: Option<NeuronDeviceCoreInfo>,
+    #[serde(rename = "Count", default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    #[serde(rename = "MemoryInfo", default, skip_serializing_if = "Option::is_none")]
+    pub memory_info: Option<NeuronDeviceMemoryInfo>,
+    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeuronDeviceMemoryInfo {
+    #[serde(rename = "SizeInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub size_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NeuronInfo {
+    #[serde(rename = "NeuronDevices", default, skip_serializing_if = "Option::is_none")]
+    pub neuron_devices: Option<Vec<NeuronDeviceInfo>>,
+    #[serde(rename = "TotalNeuronDeviceMemoryInMiB", default, skip_serializing_if = "Option::is_none")]
+    pub total_neuron_device_memory_in_mi_b: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NewDhcpConfiguration {
     #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[serde(rename = "Values", default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NitroTpmInfo {
+    #[serde(rename = "SupportedVersions", default, skip_serializing_if = "Option::is_none")]
+    pub supported_versions: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3443,6 +4023,12 @@ pub struct Placement {
     pub spread_domain: Option<String>,
     #[serde(rename = "Tenancy", default, skip_serializing_if = "Option::is_none")]
     pub tenancy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlacementGroupInfo {
+    #[serde(rename = "SupportedStrategies", default, skip_serializing_if = "Option::is_none")]
+    pub supported_strategies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3521,6 +4107,18 @@ pub struct PrivateIpAddressSpecification {
     pub primary: Option<bool>,
     #[serde(rename = "PrivateIpAddress", default, skip_serializing_if = "Option::is_none")]
     pub private_ip_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessorInfo {
+    #[serde(rename = "Manufacturer", default, skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
+    #[serde(rename = "SupportedArchitectures", default, skip_serializing_if = "Option::is_none")]
+    pub supported_architectures: Option<Vec<String>>,
+    #[serde(rename = "SupportedFeatures", default, skip_serializing_if = "Option::is_none")]
+    pub supported_features: Option<Vec<String>>,
+    #[serde(rename = "SustainedClockSpeedInGhz", default, skip_serializing_if = "Option::is_none")]
+    pub sustained_clock_speed_in_ghz: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4410,6 +5008,26 @@ pub struct TerminateInstancesResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnassignIpv6AddressesRequest {
+    #[serde(rename = "Ipv6Addresses", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_addresses: Option<Vec<String>>,
+    #[serde(rename = "Ipv6Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub ipv6_prefixes: Option<Vec<String>>,
+    #[serde(rename = "NetworkInterfaceId")]
+    pub network_interface_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnassignIpv6AddressesResult {
+    #[serde(rename = "NetworkInterfaceId", default, skip_serializing_if = "Option::is_none")]
+    pub network_interface_id: Option<String>,
+    #[serde(rename = "UnassignedIpv6Addresses", default, skip_serializing_if = "Option::is_none")]
+    pub unassigned_ipv6_addresses: Option<Vec<String>>,
+    #[serde(rename = "UnassignedIpv6Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub unassigned_ipv6_prefixes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UnassignPrivateIpAddressesRequest {
     #[serde(rename = "Ipv4Prefixes", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_prefixes: Option<Vec<String>>,
@@ -4491,6 +5109,20 @@ pub struct UserIdGroupPair {
     pub vpc_id: Option<String>,
     #[serde(rename = "VpcPeeringConnectionId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_peering_connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VCpuInfo {
+    #[serde(rename = "DefaultCores", default, skip_serializing_if = "Option::is_none")]
+    pub default_cores: Option<i64>,
+    #[serde(rename = "DefaultThreadsPerCore", default, skip_serializing_if = "Option::is_none")]
+    pub default_threads_per_core: Option<i64>,
+    #[serde(rename = "DefaultVCpus", default, skip_serializing_if = "Option::is_none")]
+    pub default_v_cpus: Option<i64>,
+    #[serde(rename = "ValidCores", default, skip_serializing_if = "Option::is_none")]
+    pub valid_cores: Option<Vec<i64>>,
+    #[serde(rename = "ValidThreadsPerCore", default, skip_serializing_if = "Option::is_none")]
+    pub valid_threads_per_core: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -58,6 +58,9 @@ pub struct NetworkInterface {
     /// Secondary private addresses (AssignPrivateIpAddresses), in the order assigned.
     #[serde(default)]
     pub secondary_ips: Vec<u32>,
+    /// IPv6 addresses of its subnet's /64.
+    #[serde(default)]
+    pub ipv6: Vec<String>,
 }
 
 impl Record for NetworkInterface {
@@ -128,7 +131,7 @@ impl NetworkInterface {
             "MacAddress": self.mac, "OwnerId": self.owner, "PrivateDnsName": self.private_dns_name(),
             "PrivateIpAddress": self.ip(), "RequesterManaged": self.requester_managed,
             "SourceDestCheck": self.source_dest_check(), "Status": self.status, "TagSet": tags_json(&self.tags),
-            "Ipv6Addresses": [], "Ipv4Prefixes": [], "Ipv6Prefixes": [], "DenyAllIgwTraffic": false,
+            "Ipv6Addresses": super::ipv6::addresses_json(self), "Ipv4Prefixes": [], "Ipv6Prefixes": [], "DenyAllIgwTraffic": false,
             "Ipv6Native": false,
         });
         if let Some(r) = &self.requester_id {
@@ -165,6 +168,7 @@ impl Filterable for NetworkInterface {
                 Some(self.all_ips().map(cidr::ip_str).collect())
             }
             "private-dns-name" => one(self.private_dns_name()),
+            "ipv6-addresses.ipv6-address" | "ipv6-address" => Some(self.ipv6.clone()),
             "group-id" => Some(self.groups.clone()),
             "status" => one(&self.status),
             "mac-address" => one(&self.mac),
@@ -333,7 +337,13 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<Ne
         attachment: None,
         no_source_dest_check: false,
         secondary_ips: Vec::new(),
+        ipv6: Vec::new(),
     };
+    let mut e = e;
+    // A subnet that assigns IPv6 on creation gives the customer's own interfaces one address.
+    if spec.subnet.assign_ipv6 && !e.requester_managed && e.interface_type == "interface" {
+        e.ipv6 = super::ipv6::allocate(tx, &scope, spec.subnet, &[], 1)?;
+    }
     tx.put(&scope, e.clone())?;
     Ok(e)
 }
@@ -402,6 +412,19 @@ pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
         )?;
         if !secondary.is_empty() || count > 0 {
             e.secondary_ips = allocate_many(tx, &scope, &subnet, &secondary, count)?;
+            tx.put(&scope, e.clone())?;
+        }
+        let v6_given = input::list(input, "Ipv6Addresses")
+            .iter()
+            .filter_map(|a| input::str(a, "Ipv6Address").map(str::to_owned))
+            .collect::<Vec<_>>();
+        let v6_count = input::int(input, "Ipv6AddressCount").unwrap_or(0).max(0) as usize;
+        if !v6_given.is_empty() || v6_count > 0 {
+            // Explicit addresses replace the one the subnet would have given.
+            let mut rest = e.clone();
+            rest.ipv6.clear();
+            tx.put(&scope, rest)?;
+            e.ipv6 = super::ipv6::allocate(tx, &scope, &subnet, &v6_given, v6_count)?;
             tx.put(&scope, e.clone())?;
         }
         Ok::<_, ApiError>((e, tx.list::<sg::SecurityGroup>(&scope)))

@@ -25,6 +25,7 @@ pub mod fabric;
 pub mod igw;
 pub mod images;
 pub mod instances;
+pub mod ipv6;
 pub mod keypair;
 pub mod nacl;
 pub mod nat;
@@ -43,6 +44,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<vpc::Subnet>(),
         Kind::of::<sg::SecurityGroup>(),
         Kind::of::<prefix_lists::PrefixList>(),
+        Kind::of::<ipv6::EgressOnlyGateway>(),
         Kind::of::<routes::RouteTable>(),
         Kind::of::<igw::InternetGateway>(),
         Kind::of::<nat::Address>(),
@@ -330,6 +332,46 @@ pub static SERVICE: Service = Service {
             Handler::Output(instances::describe_iam_instance_profile_associations),
         ),
         ("DescribeImages", Handler::Output(images::describe_images)),
+        (
+            "DescribeInstanceTypes",
+            Handler::Output(instances::describe_instance_types),
+        ),
+        (
+            "AssociateVpcCidrBlock",
+            Handler::Output(ipv6::associate_vpc_cidr_block),
+        ),
+        (
+            "DisassociateVpcCidrBlock",
+            Handler::Output(ipv6::disassociate_vpc_cidr_block),
+        ),
+        (
+            "AssociateSubnetCidrBlock",
+            Handler::Output(ipv6::associate_subnet_cidr_block),
+        ),
+        (
+            "DisassociateSubnetCidrBlock",
+            Handler::Output(ipv6::disassociate_subnet_cidr_block),
+        ),
+        (
+            "AssignIpv6Addresses",
+            Handler::Output(ipv6::assign_ipv6_addresses),
+        ),
+        (
+            "UnassignIpv6Addresses",
+            Handler::Output(ipv6::unassign_ipv6_addresses),
+        ),
+        (
+            "CreateEgressOnlyInternetGateway",
+            Handler::Output(ipv6::create_egress_only_internet_gateway),
+        ),
+        (
+            "DescribeEgressOnlyInternetGateways",
+            Handler::Output(ipv6::describe_egress_only_internet_gateways),
+        ),
+        (
+            "DeleteEgressOnlyInternetGateway",
+            Handler::Output(ipv6::delete_egress_only_internet_gateway),
+        ),
         (
             "AssignPrivateIpAddresses",
             Handler::Output(eni_ops::assign_private_ip_addresses),

@@ -20,6 +20,12 @@ pub struct Route {
     pub nat_gateway_id: Option<String>,
     pub network_interface_id: Option<String>,
     pub origin: String,
+    /// An IPv6 destination (`::/0`, the VPC's /56 for its `local` route).
+    #[serde(default)]
+    pub destination_ipv6: Option<String>,
+    /// `eigw-…`: an egress-only internet gateway (IPv6 destinations only).
+    #[serde(default)]
+    pub egress_only_gateway_id: Option<String>,
 }
 
 impl Route {
@@ -27,6 +33,7 @@ impl Route {
         self.destination_cidr
             .as_deref()
             .or(self.destination_prefix_list.as_deref())
+            .or(self.destination_ipv6.as_deref())
             .unwrap_or("")
     }
 }
@@ -81,6 +88,12 @@ impl RouteTable {
                 }
                 if let Some(d) = &r.destination_prefix_list {
                     v["DestinationPrefixListId"] = json!(d);
+                }
+                if let Some(d) = &r.destination_ipv6 {
+                    v["DestinationIpv6CidrBlock"] = json!(d);
+                }
+                if let Some(g) = &r.egress_only_gateway_id {
+                    v["EgressOnlyInternetGatewayId"] = json!(g);
                 }
                 if let Some(g) = &r.gateway_id {
                     v["GatewayId"] = json!(g);
@@ -156,6 +169,10 @@ impl Filterable for RouteTable {
             "association.subnet-id" => assocs(&|a| a.subnet_id.clone()),
             "route.destination-cidr-block" => routes(&|r| r.destination_cidr.clone()),
             "route.destination-prefix-list-id" => routes(&|r| r.destination_prefix_list.clone()),
+            "route.destination-ipv6-cidr-block" => routes(&|r| r.destination_ipv6.clone()),
+            "route.egress-only-internet-gateway-id" => {
+                routes(&|r| r.egress_only_gateway_id.clone())
+            }
             "route.gateway-id" => routes(&|r| r.gateway_id.clone()),
             "route.nat-gateway-id" => routes(&|r| r.nat_gateway_id.clone()),
             "route.origin" => routes(&|r| Some(r.origin.clone())),
@@ -176,6 +193,22 @@ fn local_route(vpc: &Vpc) -> Route {
         nat_gateway_id: None,
         network_interface_id: None,
         origin: "CreateRouteTable".into(),
+        destination_ipv6: None,
+        egress_only_gateway_id: None,
+    }
+}
+
+/// The `local` route of a VPC's IPv6 block.
+pub fn local_ipv6_route(cidr: &str) -> Route {
+    Route {
+        destination_cidr: None,
+        destination_prefix_list: None,
+        gateway_id: Some("local".into()),
+        nat_gateway_id: None,
+        network_interface_id: None,
+        origin: "CreateRouteTable".into(),
+        destination_ipv6: Some(cidr.to_owned()),
+        egress_only_gateway_id: None,
     }
 }
 
@@ -184,7 +217,9 @@ fn new_table(ctx: &Ctx<'_>, vpc: &Vpc, main: bool, tags: Vec<Tag>) -> RouteTable
         id: ids::resource_id("rtb"),
         vpc_id: vpc.id.clone(),
         owner: ctx.account().to_owned(),
-        routes: vec![local_route(vpc)],
+        routes: std::iter::once(local_route(vpc))
+            .chain(vpc.ipv6.iter().map(|b| local_ipv6_route(&b.cidr)))
+            .collect(),
         associations: if main {
             vec![Association {
                 id: ids::resource_id("rtbassoc"),
@@ -225,6 +260,8 @@ pub fn add_default_route(
         nat_gateway_id: None,
         network_interface_id: None,
         origin: "CreateRoute".into(),
+        destination_ipv6: None,
+        egress_only_gateway_id: None,
     });
     tx.put(scope, t)?;
     Ok(())
@@ -360,11 +397,24 @@ fn route_of(
 ) -> ApiResult<Route> {
     let cidr = input::str(input, "DestinationCidrBlock");
     let pl = input::str(input, "DestinationPrefixListId");
-    if cidr.is_none() && pl.is_none() && input::str(input, "DestinationIpv6CidrBlock").is_none() {
+    let v6 = input::str(input, "DestinationIpv6CidrBlock");
+    if [cidr, pl, v6].iter().filter(|d| d.is_some()).count() != 1 {
         return Err(ApiError::missing_parameter(
             "The request must contain exactly one of DestinationCidrBlock, DestinationIpv6CidrBlock or DestinationPrefixListId",
         ));
     }
+    let destination_ipv6 = match v6 {
+        Some(raw) => Some(
+            super::ipv6::Net::parse(raw)
+                .ok_or_else(|| {
+                    ApiError::invalid_parameter_value(format!(
+                        "Value ({raw}) for parameter destinationIpv6CidrBlock is invalid. This is not a valid IPv6 CIDR block."
+                    ))
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
     let destination_cidr = match cidr {
         Some(raw) => Some(
             Cidr::parse(raw)
@@ -384,6 +434,8 @@ fn route_of(
         nat_gateway_id: None,
         network_interface_id: None,
         origin: "CreateRoute".into(),
+        destination_ipv6,
+        egress_only_gateway_id: None,
     };
     let targets = [
         "GatewayId",
@@ -448,6 +500,21 @@ fn route_of(
         "NetworkInterfaceId" => {
             super::eni::get(tx, scope, target)?;
             r.network_interface_id = Some(target.to_owned());
+        }
+        "EgressOnlyInternetGatewayId" => {
+            let g = super::ipv6::get_gateway(tx, scope, target)?;
+            if g.vpc_id != table.vpc_id {
+                return Err(ApiError::invalid_parameter_value(format!(
+                    "route table {} and network gateway {target} belong to different networks",
+                    table.id
+                )));
+            }
+            if r.destination_ipv6.is_none() {
+                return Err(ApiError::invalid_parameter_value(
+                    "Egress-only internet gateways route IPv6 destinations only",
+                ));
+            }
+            r.egress_only_gateway_id = Some(target.to_owned());
         }
         other => {
             return Err(ApiError::new(
@@ -683,6 +750,8 @@ pub fn set_endpoint_routes(
                 nat_gateway_id: None,
                 network_interface_id: None,
                 origin: "CreateRoute".into(),
+                destination_ipv6: None,
+                egress_only_gateway_id: None,
             });
         } else {
             t.routes

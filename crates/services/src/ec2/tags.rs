@@ -1,7 +1,9 @@
 //! CreateTags, DeleteTags and DescribeTags over every taggable EC2 resource.
 
 use super::common::{self, one, Field, Filterable, Tag};
-use super::{dhcp, eni, igw, instances, keypair, nacl, nat, prefix_lists, routes, sg, vpc, vpce};
+use super::{
+    dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg, vpc, vpce,
+};
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx, View};
@@ -45,6 +47,7 @@ tagged!(
     dhcp::DhcpOptions,
     prefix_lists::PrefixList
 );
+tagged!(in_vpc: ipv6::EgressOnlyGateway);
 tagged!(
     in_vpc: vpc::Subnet,
     sg::SecurityGroup,
@@ -85,6 +88,11 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "acl" => ("network-acl", "InvalidNetworkAclID.NotFound", "networkAcl"),
         "dopt" => ("dhcp-options", "InvalidDhcpOptionID.NotFound", "dhcpOption"),
         "pl" => ("prefix-list", "InvalidPrefixListID.NotFound", "prefix list"),
+        "eigw" => (
+            "egress-only-internet-gateway",
+            "InvalidEgressOnlyInternetGatewayId.NotFound",
+            "egressOnlyInternetGateway",
+        ),
         "sgr" => (
             "security-group-rule",
             "InvalidSecurityGroupRuleId.NotFound",
@@ -140,6 +148,7 @@ pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
         Some("network-acl") => of::<nacl::NetworkAcl>(v, scope, id),
         Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
         Some("prefix-list") => of::<prefix_lists::PrefixList>(v, scope, id),
+        Some("egress-only-internet-gateway") => of::<ipv6::EgressOnlyGateway>(v, scope, id),
         Some("security-group-rule") => v
             .list::<sg::SecurityGroup>(scope)
             .iter()
@@ -199,6 +208,9 @@ fn edit_any(
         "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
         "InvalidSecurityGroupRuleId.NotFound" => sg::edit_rule_tags(tx, scope, id, f)?,
         "InvalidPrefixListID.NotFound" => edit::<prefix_lists::PrefixList>(tx, scope, id, f)?,
+        "InvalidEgressOnlyInternetGatewayId.NotFound" => {
+            edit::<ipv6::EgressOnlyGateway>(tx, scope, id, f)?
+        }
         // Default ACLs and option sets are stored once they are changed.
         "InvalidNetworkAclID.NotFound" => {
             nacl::materialize(tx, scope, id)?;
@@ -347,6 +359,7 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<nacl::NetworkAcl>(v, &scope, &mut out);
         rows::<dhcp::DhcpOptions>(v, &scope, &mut out);
         rows::<prefix_lists::PrefixList>(v, &scope, &mut out);
+        rows::<ipv6::EgressOnlyGateway>(v, &scope, &mut out);
         for g in v.list::<sg::SecurityGroup>(&scope) {
             for r in &g.rules {
                 out.extend(r.tags.iter().map(|t| Row {

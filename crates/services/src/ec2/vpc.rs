@@ -2,7 +2,7 @@
 
 use super::cidr::{self, Cidr};
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
-use super::{eni, igw, regions, routes, sg};
+use super::{eni, igw, ipv6, regions, routes, sg};
 use crate::input::typed;
 use crate::{ids, input, Ctx};
 use airlock_dto::ec2 as dto;
@@ -28,6 +28,9 @@ pub struct Vpc {
     #[serde(default)]
     pub address_usage_metrics: bool,
     pub tags: Vec<Tag>,
+    /// The Amazon-provided IPv6 /56, when it has one.
+    #[serde(default)]
+    pub ipv6: Vec<ipv6::Block>,
 }
 
 impl Record for Vpc {
@@ -42,7 +45,7 @@ impl Vpc {
         Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
     }
 
-    fn json(&self, state: &str) -> Value {
+    fn json(&self, state: &str, region: &str) -> Value {
         json!({
             "VpcId": self.id, "CidrBlock": self.cidr, "State": state, "DhcpOptionsId": self.dhcp_options_id,
             "InstanceTenancy": self.instance_tenancy, "IsDefault": self.is_default, "OwnerId": self.owner,
@@ -50,7 +53,7 @@ impl Vpc {
                 "AssociationId": self.cidr_association_id, "CidrBlock": self.cidr,
                 "CidrBlockState": {"State": "associated"}
             }],
-            "Ipv6CidrBlockAssociationSet": [],
+            "Ipv6CidrBlockAssociationSet": ipv6::vpc_set_json(self, region),
             "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
             "Tags": tags_json(&self.tags),
         })
@@ -68,7 +71,7 @@ impl Filterable for Vpc {
             "is-default" | "isDefault" => flag(self.is_default),
             "owner-id" => one(&self.owner),
             "dhcp-options-id" => one(&self.dhcp_options_id),
-            _ => None,
+            other => ipv6::vpc_field(self, other),
         }
     }
     fn tags(&self) -> &[Tag] {
@@ -94,6 +97,12 @@ pub struct Subnet {
     /// An explicit network ACL association; `None`: the VPC's default ACL.
     #[serde(default)]
     pub acl_association: Option<super::nacl::AclAssociation>,
+    /// Its IPv6 /64 (of the VPC's /56), when it has one.
+    #[serde(default)]
+    pub ipv6: Vec<ipv6::Block>,
+    /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
+    #[serde(default)]
+    pub assign_ipv6: bool,
 }
 
 /// A subnet's settings for what is launched in it.
@@ -129,8 +138,8 @@ impl Subnet {
             "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
             "AvailableIpAddressCount": self.cidr().usable().saturating_sub(used),
             "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
-            "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": false,
-            "Ipv6CidrBlockAssociationSet": [], "EnableDns64": self.launch.dns64, "Ipv6Native": false,
+            "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": self.assign_ipv6,
+            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": false,
             "PrivateDnsNameOptionsOnLaunch": {
                 "HostnameType": self.launch.hostname_type(),
                 "EnableResourceNameDnsARecord": self.launch.resource_name_a,
@@ -160,7 +169,7 @@ impl Filterable for Subnet {
                 "arn:aws:ec2:{}:{}:subnet/{}",
                 self.region, self.owner, self.id
             )),
-            _ => None,
+            other => ipv6::subnet_field(self, other),
         }
     }
     fn tags(&self) -> &[Tag] {
@@ -223,6 +232,8 @@ pub fn ensure_region(ctx: &Ctx<'_>) -> ApiResult<()> {
                 tags: Vec::new(),
                 launch: SubnetLaunch::default(),
                 acl_association: None,
+                ipv6: Vec::new(),
+                assign_ipv6: false,
             };
             tx.put(&scope, subnet)?;
         }
@@ -264,6 +275,7 @@ fn new_vpc(
         dns_hostnames: is_default,
         address_usage_metrics: false,
         tags,
+        ipv6: Vec::new(),
     };
     tx.put(&scope, vpc.clone())?;
     sg::create_default(ctx, tx, &vpc.id)?;
@@ -299,6 +311,13 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .unwrap_or("default")
         .to_owned();
     let tags = common::tags_from_specs(input, "vpc")?;
+    let amazon_ipv6 = input::bool(input, "AmazonProvidedIpv6CidrBlock") == Some(true);
+    if input::str(input, "Ipv6Pool").is_some() || input::str(input, "Ipv6CidrBlock").is_some() {
+        return Err(ApiError::new(
+            "InvalidIpv6Pool.ID.NotFound",
+            "The account has no IPv6 address pools of its own (BYOIP); use AmazonProvidedIpv6CidrBlock.",
+        ));
+    }
     let vpc = ctx.store.write(|tx| {
         // The region's default option set; `default` (none) once it was deleted.
         let dhcp = tx
@@ -308,10 +327,15 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             .unwrap_or_else(|| "default".into());
         let mut vpc = new_vpc(ctx, tx, &cidr.to_string(), false, &dhcp, tags)?;
         vpc.instance_tenancy = tenancy;
+        if amazon_ipv6 {
+            ipv6::add_amazon_block(ctx, tx, &mut vpc)?;
+            // The default group also lets IPv6 out.
+            sg::allow_ipv6_egress_of_default(tx, &ctx.scope(), &vpc.id)?;
+        }
         tx.put(&ctx.scope(), vpc.clone())?;
         Ok::<_, ApiError>(vpc)
     })?;
-    Ok(json!({"Vpc": vpc.json("pending")}))
+    Ok(json!({"Vpc": vpc.json("pending", &ctx.region)}))
 }
 
 pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -332,7 +356,8 @@ pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |v| v.id.clone())?;
-    let mut res = json!({"Vpcs": page.iter().map(|v| v.json("available")).collect::<Vec<_>>()});
+    let mut res =
+        json!({"Vpcs": page.iter().map(|v| v.json("available", &ctx.region)).collect::<Vec<_>>()});
     if let Some(n) = next {
         res["NextToken"] = json!(n);
     }
@@ -358,6 +383,10 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 .list::<routes::RouteTable>(&scope)
                 .iter()
                 .any(|r| r.vpc_id == id && !r.is_main())
+            || tx
+                .list::<ipv6::EgressOnlyGateway>(&scope)
+                .iter()
+                .any(|g| g.vpc_id == id)
             || tx
                 .list::<super::vpce::VpcEndpoint>(&scope)
                 .iter()
@@ -481,6 +510,12 @@ fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
 pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let vpc_id = input::req(input, "VpcId")?.to_owned();
+    if input::bool(input, "Ipv6Native") == Some(true) {
+        return Err(ApiError::new(
+            "Unsupported",
+            "Airlock's subnets need an IPv4 CIDR block: IPv6-only subnets are not emulated.",
+        ));
+    }
     let raw = input::req(input, "CidrBlock")?;
     let cidr = Cidr::parse(raw).ok_or_else(|| {
         ApiError::invalid_parameter_value(format!(
@@ -532,6 +567,10 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 format!("The CIDR '{raw}' conflicts with another subnet"),
             ));
         }
+        let ipv6 = match input::str(input, "Ipv6CidrBlock") {
+            Some(raw) => vec![ipv6::subnet_block(tx, &scope, &vpc, raw)?],
+            None => Vec::new(),
+        };
         let subnet = Subnet {
             id: ids::resource_id("subnet"),
             vpc_id: vpc_id.clone(),
@@ -545,6 +584,8 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             tags,
             launch: SubnetLaunch::default(),
             acl_association: None,
+            ipv6,
+            assign_ipv6: false,
         };
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>(subnet)
@@ -615,12 +656,9 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
             )));
         }
     }
-    // Airlock's subnets are IPv4-only: the IPv6 settings cannot be turned on.
+    let assign_ipv6 = input::bool(input, "AssignIpv6AddressOnCreation");
+    // Airlock has no customer-owned pools nor AAAA records for resource names.
     for (name, wants) in [
-        (
-            "AssignIpv6AddressOnCreation",
-            input::bool(input, "AssignIpv6AddressOnCreation"),
-        ),
         ("EnableResourceNameDnsAAAARecordOnLaunch", name_aaaa),
         (
             "MapCustomerOwnedIpOnLaunch",
@@ -629,7 +667,7 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
     ] {
         if wants == Some(true) {
             return Err(ApiError::invalid_parameter_value(format!(
-                "Invalid value 'true' for {name}. The subnet {id} has no IPv6 CIDR block or customer-owned IP pool (Airlock's subnets are IPv4-only)."
+                "Invalid value 'true' for {name}. The subnet {id} has no customer-owned IP pool, and Airlock names no resources in AAAA records."
             )));
         }
     }
@@ -647,6 +685,14 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         }
         if let Some(t) = hostname_type {
             s.launch.hostname_type = Some(t.to_owned());
+        }
+        if let Some(a) = assign_ipv6 {
+            if a && s.ipv6.is_empty() {
+                return Err(ApiError::invalid_parameter_value(format!(
+                    "Invalid value 'true' for assignIpv6AddressOnCreation. Cannot set assignIpv6AddressOnCreation to true unless the subnet ({id}) has an IPv6 CIDR block associated with it."
+                )));
+            }
+            s.assign_ipv6 = a;
         }
         tx.put(&scope, s)?;
         Ok::<_, ApiError>(())

@@ -1106,3 +1106,264 @@ async fn security_group_rules_are_tagged_modified_and_described_by_id() {
         .unwrap_err();
     assert_eq!(err.code(), Some("InvalidSecurityGroupRuleId.NotFound"));
 }
+
+/// IPv6 as Terraform's `assign_generated_ipv6_cidr_block`, `ipv6_cidr_block` and
+/// `aws_egress_only_internet_gateway` use it: an Amazon-provided /56, a /64 per subnet (inside
+/// it, no overlap), addresses on interfaces, `local` and `::/0` routes, `::/0` egress in new
+/// groups, and the blocks given back in order.
+#[tokio::test]
+async fn ipv6_blocks_addresses_routes_and_egress_only_gateways() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.60.0.0/16")
+        .amazon_provided_ipv6_cidr_block(true)
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .clone();
+    let vpc_id = vpc.vpc_id().unwrap().to_owned();
+    let assoc = &vpc.ipv6_cidr_block_association_set()[0];
+    let block = assoc.ipv6_cidr_block().unwrap().to_owned();
+    assert!(
+        block.ends_with("00::/56") && block.starts_with("2600:1f"),
+        "{block}"
+    );
+    assert_eq!(assoc.network_border_group(), Some("us-west-2"));
+    let v6_net = block.trim_end_matches("00::/56").to_owned();
+    let subnet_block = format!("{v6_net}01::/64");
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.60.1.0/24")
+        .ipv6_cidr_block(&subnet_block)
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .clone();
+    let subnet_id = subnet.subnet_id().unwrap().to_owned();
+    assert_eq!(
+        subnet.ipv6_cidr_block_association_set()[0].ipv6_cidr_block(),
+        Some(subnet_block.as_str())
+    );
+    let err = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.60.2.0/24")
+        .ipv6_cidr_block(&subnet_block)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSubnet.Conflict"));
+    let err = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.60.2.0/24")
+        .ipv6_cidr_block("2001:db8::/64")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSubnet.Range"));
+    ec2.modify_subnet_attribute()
+        .subnet_id(&subnet_id)
+        .assign_ipv6_address_on_creation(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet_id)
+        .send()
+        .await
+        .unwrap();
+    let eni = eni.network_interface().unwrap();
+    let eni_id = eni.network_interface_id().unwrap().to_owned();
+    let v6 = eni.ipv6_addresses()[0].ipv6_address().unwrap().to_owned();
+    assert!(v6.starts_with(&v6_net), "{v6} in {subnet_block}");
+    let more = ec2
+        .assign_ipv6_addresses()
+        .network_interface_id(&eni_id)
+        .ipv6_address_count(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(more.assigned_ipv6_addresses().len(), 1);
+    assert_ne!(more.assigned_ipv6_addresses()[0], v6);
+    let found = ec2
+        .describe_network_interfaces()
+        .filters(filter("ipv6-addresses.ipv6-address", &v6))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.network_interfaces().len(), 1);
+
+    // Routes: the /56 is local everywhere; ::/0 goes to an egress-only gateway.
+    let eigw = ec2
+        .create_egress_only_internet_gateway()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .egress_only_internet_gateway()
+        .unwrap()
+        .egress_only_internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    let rtb = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .route_table()
+        .unwrap()
+        .clone();
+    let rtb_id = rtb.route_table_id().unwrap().to_owned();
+    assert!(rtb
+        .routes()
+        .iter()
+        .any(|r| r.destination_ipv6_cidr_block() == Some(block.as_str())
+            && r.gateway_id() == Some("local")));
+    ec2.create_route()
+        .route_table_id(&rtb_id)
+        .destination_ipv6_cidr_block("::/0")
+        .egress_only_internet_gateway_id(&eigw)
+        .send()
+        .await
+        .unwrap();
+    let routed = ec2
+        .describe_route_tables()
+        .filters(filter("route.egress-only-internet-gateway-id", &eigw))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(routed.route_tables().len(), 1);
+    let err = ec2
+        .create_route()
+        .route_table_id(&rtb_id)
+        .destination_cidr_block("0.0.0.0/0")
+        .egress_only_internet_gateway_id(&eigw)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+    let sg = ec2
+        .create_security_group()
+        .group_name("v6")
+        .description("v6")
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(filter("group-id", &sg))
+        .send()
+        .await
+        .unwrap();
+    assert!(rules
+        .security_group_rules()
+        .iter()
+        .any(|r| r.is_egress() == Some(true) && r.cidr_ipv6() == Some("::/0")));
+
+    // The blocks go back in order: the VPC's only once no subnet holds a /64 of it.
+    let subnet_assoc = subnet.ipv6_cidr_block_association_set()[0]
+        .association_id()
+        .unwrap()
+        .to_owned();
+    let err = ec2
+        .disassociate_vpc_cidr_block()
+        .association_id(assoc.association_id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("DependencyViolation"));
+    let err = ec2
+        .disassociate_subnet_cidr_block()
+        .association_id(&subnet_assoc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCidrBlock.InUse"));
+    ec2.delete_network_interface()
+        .network_interface_id(&eni_id)
+        .send()
+        .await
+        .unwrap();
+    ec2.disassociate_subnet_cidr_block()
+        .association_id(&subnet_assoc)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_route_table()
+        .route_table_id(&rtb_id)
+        .send()
+        .await
+        .unwrap();
+    let gone = ec2
+        .disassociate_vpc_cidr_block()
+        .association_id(assoc.association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        gone.ipv6_cidr_block_association()
+            .unwrap()
+            .ipv6_cidr_block_state()
+            .unwrap()
+            .state()
+            .map(|s| s.as_str()),
+        Some("disassociating")
+    );
+    let again = ec2
+        .associate_vpc_cidr_block()
+        .vpc_id(&vpc_id)
+        .amazon_provided_ipv6_cidr_block(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.ipv6_cidr_block_association().is_some());
+
+    // A VPC with an egress-only gateway is not deleted until the gateway is.
+    let lone = ec2
+        .create_vpc()
+        .cidr_block("10.61.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let lone_gw = ec2
+        .create_egress_only_internet_gateway()
+        .vpc_id(&lone)
+        .send()
+        .await
+        .unwrap()
+        .egress_only_internet_gateway()
+        .unwrap()
+        .egress_only_internet_gateway_id()
+        .unwrap()
+        .to_owned();
+    let err = ec2.delete_vpc().vpc_id(&lone).send().await.unwrap_err();
+    assert_eq!(err.code(), Some("DependencyViolation"));
+    ec2.delete_egress_only_internet_gateway()
+        .egress_only_internet_gateway_id(&lone_gw)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_vpc().vpc_id(&lone).send().await.unwrap();
+}

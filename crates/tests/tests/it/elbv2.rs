@@ -1167,6 +1167,20 @@ async fn subnets_address_type_and_rule_priorities_change_in_place() {
     // Rule priorities: two rules swap theirs in one call; a third's is taken; the default
     // rule has none to change.
     let tg_arn = group(&a).await.target_group_arn().unwrap().to_owned();
+    // A target not registered: unused, with the port its check would use.
+    let health = elb
+        .describe_target_health()
+        .target_group_arn(&tg_arn)
+        .targets(ip("10.192.20.9"))
+        .send()
+        .await
+        .unwrap();
+    let d = &health.target_health_descriptions()[0];
+    assert_eq!(
+        d.target_health().unwrap().reason().map(|r| r.as_str()),
+        Some("Target.NotRegistered")
+    );
+    assert_eq!(d.health_check_port(), Some("443"));
     let listener = http_listener(&a, &tg_arn).await;
     let l_arn = listener.listener_arn().unwrap();
     let mut rules = Vec::new();

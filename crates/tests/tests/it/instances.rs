@@ -906,3 +906,41 @@ async fn interfaces_hold_secondary_addresses_and_attach_to_instances() {
         1
     );
 }
+
+/// DescribeInstanceTypes answers for the types RunInstances takes, filtered as Terraform's
+/// `data "aws_ec2_instance_type"` and launch wizards ask.
+#[tokio::test]
+async fn instance_types_are_described() {
+    let server = start_with(config()).await;
+    let ec2 = Client::new(&default_config(&server).await);
+    let out = ec2
+        .describe_instance_types()
+        .instance_types(InstanceType::T3Micro)
+        .send()
+        .await
+        .unwrap();
+    let t = &out.instance_types()[0];
+    assert_eq!(t.instance_type().map(|t| t.as_str()), Some("t3.micro"));
+    assert_eq!(t.v_cpu_info().unwrap().default_v_cpus(), Some(2));
+    assert_eq!(t.memory_info().unwrap().size_in_mib(), Some(1024));
+    assert_eq!(t.free_tier_eligible(), Some(true));
+    let free = ec2
+        .describe_instance_types()
+        .filters(filter("free-tier-eligible", "true"))
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = free
+        .instance_types()
+        .iter()
+        .map(|t| t.instance_type().unwrap().as_str())
+        .collect();
+    assert_eq!(names, ["t2.micro", "t3.micro"]);
+    let err = ec2
+        .describe_instance_types()
+        .instance_types(InstanceType::from("x9.huge"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterValue"));
+}

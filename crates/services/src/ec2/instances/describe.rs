@@ -125,7 +125,7 @@ impl Seen<'_> {
         });
         let mut v = json!({
             "Description": e.description, "Groups": sg::identifiers(self.groups, &e.groups),
-            "Ipv6Addresses": [], "MacAddress": e.mac, "NetworkInterfaceId": e.id, "OwnerId": e.owner,
+            "Ipv6Addresses": crate::ec2::ipv6::addresses_json(e), "MacAddress": e.mac, "NetworkInterfaceId": e.id, "OwnerId": e.owner,
             "PrivateDnsName": e.private_dns_name(), "PrivateIpAddress": e.ip(),
             "SourceDestCheck": true, "Status": e.status, "SubnetId": e.subnet_id, "VpcId": e.vpc_id,
             "InterfaceType": e.interface_type, "Ipv4Prefixes": [], "Ipv6Prefixes": [],

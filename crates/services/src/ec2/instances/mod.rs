@@ -309,6 +309,7 @@ mod attributes;
 mod describe;
 mod profile;
 mod run;
+mod types;
 
 use attributes::Settings;
 pub use attributes::{describe_instance_attribute, describe_volumes, modify_instance_attribute};
@@ -323,6 +324,7 @@ pub use profile::{
 pub(crate) use run::check_image_id;
 pub use run::run_instances;
 use run::{check_instance_id, not_found, purge_expired};
+pub use types::describe_instance_types;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Change {

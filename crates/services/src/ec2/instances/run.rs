@@ -358,6 +358,15 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     }
     let tags = launch_tags(input)?;
     let metadata = metadata_options(input)?;
+    // IPv6 addresses for the primary interface (beyond what the subnet gives on creation).
+    let ipv6_count = input::int(input, "Ipv6AddressCount")
+        .or_else(|| {
+            input::list(input, "NetworkInterfaces")
+                .first()
+                .and_then(|n| input::int(n, "Ipv6AddressCount"))
+        })
+        .unwrap_or(0)
+        .max(0) as usize;
     let token = input::str(input, "ClientToken").map(str::to_owned);
     let monitoring = input
         .get("Monitoring")
@@ -457,6 +466,9 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 }
                 Err(err) => return Err(err),
             };
+            if ipv6_count > 0 {
+                e.ipv6 = crate::ec2::ipv6::allocate(tx, &scope, &subnet, &[], ipv6_count)?;
+            }
             let profile = super::profile::at_launch(ctx, tx, input)?;
             let attachment_id = ids::resource_id("eni-attach");
             e.attachment = Some(eni::Attachment {

@@ -253,6 +253,26 @@ fn all_traffic(egress: bool) -> Rule {
     }
 }
 
+/// The VPC's default group lets IPv6 out too, once the VPC has IPv6 (as AWS's default group of
+/// a VPC created with an IPv6 block does).
+pub fn allow_ipv6_egress_of_default(tx: &mut Tx<'_>, scope: &Scope, vpc_id: &str) -> ApiResult<()> {
+    let Some(g) = default_of(tx, scope, vpc_id) else {
+        return Ok(());
+    };
+    let mut g = (*g).clone();
+    if !g
+        .rules
+        .iter()
+        .any(|r| r.egress && r.cidr_ipv6.as_deref() == Some("::/0"))
+    {
+        let mut out6 = all_traffic(true);
+        out6.cidr_ipv6 = Some("::/0".into());
+        g.rules.push(out6);
+        tx.put(scope, g)?;
+    }
+    Ok(())
+}
+
 /// The `default` group of a new VPC: all traffic in from itself, all traffic out.
 pub fn create_default(ctx: &Ctx<'_>, tx: &mut Tx<'_>, vpc_id: &str) -> ApiResult<SecurityGroup> {
     let id = ids::resource_id("sg");
@@ -377,7 +397,7 @@ pub fn create_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 ApiError::new("VPCIdNotSpecified", "No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
             })?,
         };
-        vpc::get_vpc(tx, &scope, &vpc_id)?;
+        let has_ipv6 = !vpc::get_vpc(tx, &scope, &vpc_id)?.ipv6.is_empty();
         if tx.list::<SecurityGroup>(&scope).iter().any(|g| g.vpc_id == vpc_id && g.name == name) {
             return Err(ApiError::new(
                 "InvalidGroup.Duplicate",
@@ -386,6 +406,13 @@ pub fn create_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         let mut out = all_traffic(true);
         out.cidr_ipv4 = Some("0.0.0.0/0".into());
+        let mut rules = vec![out];
+        // In a VPC with IPv6, a new group also lets IPv6 out.
+        if has_ipv6 {
+            let mut out6 = all_traffic(true);
+            out6.cidr_ipv6 = Some("::/0".into());
+            rules.push(out6);
+        }
         let g = SecurityGroup {
             id: ids::resource_id("sg"),
             name: name.clone(),
@@ -393,7 +420,7 @@ pub fn create_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             vpc_id,
             owner: ctx.account().to_owned(),
             region: ctx.region.clone(),
-            rules: vec![out],
+            rules,
             tags,
         };
         tx.put(&scope, g.clone())?;

@@ -412,15 +412,21 @@ pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
                     .filter(|r| r.id == w.id && (w.port.is_none() || r.port == w.port))
                     .collect();
                 if found.is_empty() {
+                    let port = w.port.or(tg.port);
                     let mut target = json!({"Id": w.id});
-                    if let Some(p) = w.port.or(tg.port) {
+                    if let Some(p) = port {
                         target["Port"] = json!(p);
                     }
-                    out.push(json!({
+                    let mut d = json!({
                         "Target": target,
                         "TargetHealth": {"State": "unused", "Reason": "Target.NotRegistered",
                                          "Description": "Target is not registered to the target group"},
-                    }));
+                    });
+                    // AWS names the port it would check, registered or not.
+                    if let Some(p) = tg.health_check_port(port) {
+                        d["HealthCheckPort"] = json!(p);
+                    }
+                    out.push(d);
                 } else {
                     out.extend(found.into_iter().map(describe));
                 }
