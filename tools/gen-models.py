@@ -60,6 +60,9 @@ SERVICES = {
         "DisassociateSubnetCidrBlock", "AssignIpv6Addresses", "UnassignIpv6Addresses",
         "CreateEgressOnlyInternetGateway", "DescribeEgressOnlyInternetGateways",
         "DeleteEgressOnlyInternetGateway", "DescribeInstanceTypes",
+        "DescribeInstanceCreditSpecifications", "ModifyInstanceCreditSpecification",
+        "MonitorInstances", "UnmonitorInstances", "ModifyInstanceMetadataOptions",
+        "ModifyVpcTenancy",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",
@@ -83,7 +86,8 @@ SERVICES = {
         "CreateInstanceProfile", "GetInstanceProfile", "DeleteInstanceProfile",
         "ListInstanceProfiles", "ListInstanceProfilesForRole", "AddRoleToInstanceProfile",
         "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "UntagInstanceProfile",
-        "ListInstanceProfileTags",
+        "ListInstanceProfileTags", "UpdateRole", "UpdateRoleDescription", "TagPolicy",
+        "UntagPolicy", "ListPolicyTags",
     ],
     ("sts", "2011-06-15"): [
         "GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetAccessKeyInfo",

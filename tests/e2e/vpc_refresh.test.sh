@@ -95,6 +95,9 @@ check_eq "and is listed for it" "$PROFILE_ARN" \
     "$(q iam list-instance-profiles-for-role --role-name bastion --query 'InstanceProfiles[0].Arn')"
 expect_error "a second role" LimitExceeded iam add-role-to-instance-profile --instance-profile-name bastion --role-name bastion
 expect_error "a role in a profile cannot be deleted" DeleteConflict iam delete-role --role-name bastion
+q iam update-role --role-name bastion --description "bastion host" --max-session-duration 7200 >/dev/null
+check_eq "update-role: description and session length" "bastion host 7200" \
+    "$(q iam get-role --role-name bastion --query "Role.join(' ', [Description, to_string(MaxSessionDuration)])")"
 
 # aws_instance: what its read and delete call besides DescribeInstances.
 expect_error "an unknown instance profile" InvalidParameterValue ec2 run-instances --image-id ami-0123456789abcdef0 \
@@ -103,6 +106,18 @@ INSTANCE=$(q ec2 run-instances --image-id ami-0123456789abcdef0 --instance-type 
     --disable-api-termination --iam-instance-profile Name=bastion --query 'Instances[0].InstanceId')
 check_eq "the instance runs with the profile" "$PROFILE_ARN" \
     "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].IamInstanceProfile.Arn')"
+# The rest of aws_instance's read: its type, and a burstable type's CPU credits.
+check_eq "describe-instance-types: t3.micro is burstable, 2 vCPUs, 1 GiB" "true 2 1024" \
+    "$(q ec2 describe-instance-types --instance-types t3.micro --query "InstanceTypes[0].join(' ', [to_string(BurstablePerformanceSupported), to_string(VCpuInfo.DefaultVCpus), to_string(MemoryInfo.SizeInMiB)])")"
+check_eq "describe-instance-credit-specifications: unlimited by default" "unlimited" \
+    "$(q ec2 describe-instance-credit-specifications --instance-ids "$INSTANCE" --query 'InstanceCreditSpecifications[0].CpuCredits')"
+q ec2 modify-instance-credit-specification --instance-credit-specification "InstanceId=$INSTANCE,CpuCredits=standard" >/dev/null
+check_eq "... and as modified" "standard" \
+    "$(q ec2 describe-instance-credit-specifications --instance-ids "$INSTANCE" --query 'InstanceCreditSpecifications[0].CpuCredits')"
+q ec2 monitor-instances --instance-ids "$INSTANCE" >/dev/null
+q ec2 modify-instance-metadata-options --instance-id "$INSTANCE" --http-tokens optional --http-put-response-hop-limit 1 >/dev/null
+check_eq "monitoring and metadata options as changed" "enabled optional 1" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query "Reservations[0].Instances[0].join(' ', [Monitoring.State, MetadataOptions.HttpTokens, to_string(MetadataOptions.HttpPutResponseHopLimit)])")"
 check_match "its association, as the update path reads it" "^iip-assoc-[0-9a-f]{17} associated$" \
     "$(q ec2 describe-iam-instance-profile-associations --filters Name=instance-id,Values="$INSTANCE" --query "IamInstanceProfileAssociations[0].join(' ', [AssociationId, State])")"
 check_eq "termination protection as set at launch" "true" \

@@ -1412,6 +1412,28 @@ pub struct DescribeInstanceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeInstanceCreditSpecificationsRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "InstanceIds", default, skip_serializing_if = "Option::is_none")]
+    pub instance_ids: Option<Vec<String>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeInstanceCreditSpecificationsResult {
+    #[serde(rename = "InstanceCreditSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub instance_credit_specifications: Option<Vec<InstanceCreditSpecification>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DescribeInstanceTypesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -2768,6 +2790,22 @@ pub struct InstanceBlockDeviceMappingSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceCreditSpecification {
+    #[serde(rename = "CpuCredits", default, skip_serializing_if = "Option::is_none")]
+    pub cpu_credits: Option<String>,
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceCreditSpecificationRequest {
+    #[serde(rename = "CpuCredits", default, skip_serializing_if = "Option::is_none")]
+    pub cpu_credits: Option<String>,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InstanceIpv4Prefix {
     #[serde(rename = "Ipv4Prefix", default, skip_serializing_if = "Option::is_none")]
     pub ipv4_prefix: Option<String>,
@@ -2837,6 +2875,14 @@ pub struct InstanceMetadataOptionsResponse {
     pub instance_metadata_tags: Option<String>,
     #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceMonitoring {
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "Monitoring", default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<Monitoring>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3430,6 +3476,50 @@ pub struct ModifyInstanceAttributeRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyInstanceCreditSpecificationRequest {
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceCreditSpecifications")]
+    pub instance_credit_specifications: Vec<InstanceCreditSpecificationRequest>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyInstanceCreditSpecificationResult {
+    #[serde(rename = "SuccessfulInstanceCreditSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub successful_instance_credit_specifications: Option<Vec<SuccessfulInstanceCreditSpecificationItem>>,
+    #[serde(rename = "UnsuccessfulInstanceCreditSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub unsuccessful_instance_credit_specifications: Option<Vec<UnsuccessfulInstanceCreditSpecificationItem>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyInstanceMetadataOptionsRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "HttpEndpoint", default, skip_serializing_if = "Option::is_none")]
+    pub http_endpoint: Option<String>,
+    #[serde(rename = "HttpProtocolIpv6", default, skip_serializing_if = "Option::is_none")]
+    pub http_protocol_ipv6: Option<String>,
+    #[serde(rename = "HttpPutResponseHopLimit", default, skip_serializing_if = "Option::is_none")]
+    pub http_put_response_hop_limit: Option<i64>,
+    #[serde(rename = "HttpTokens", default, skip_serializing_if = "Option::is_none")]
+    pub http_tokens: Option<String>,
+    #[serde(rename = "InstanceId")]
+    pub instance_id: String,
+    #[serde(rename = "InstanceMetadataTags", default, skip_serializing_if = "Option::is_none")]
+    pub instance_metadata_tags: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyInstanceMetadataOptionsResult {
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    #[serde(rename = "InstanceMetadataOptions", default, skip_serializing_if = "Option::is_none")]
+    pub instance_metadata_options: Option<InstanceMetadataOptionsResponse>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifyManagedPrefixListRequest {
     #[serde(rename = "AddEntries", default, skip_serializing_if = "Option::is_none")]
     pub add_entries: Option<Vec<AddPrefixListEntry>>,
@@ -3571,6 +3661,38 @@ pub struct ModifyVpcEndpointRequest {
 pub struct ModifyVpcEndpointResult {
     #[serde(rename = "Return", default, skip_serializing_if = "Option::is_none")]
     pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyVpcTenancyRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceTenancy")]
+    pub instance_tenancy: String,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyVpcTenancyResult {
+    #[serde(rename = "ReturnValue", default, skip_serializing_if = "Option::is_none")]
+    pub return_value: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorInstancesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceIds")]
+    pub instance_ids: Vec<String>,
+    #[serde(rename = "MetricCategoryIds", default, skip_serializing_if = "Option::is_none")]
+    pub metric_category_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorInstancesResult {
+    #[serde(rename = "InstanceMonitorings", default, skip_serializing_if = "Option::is_none")]
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -4962,6 +5084,12 @@ pub struct SubnetIpv6CidrBlockAssociation {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuccessfulInstanceCreditSpecificationItem {
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tag {
     #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -5035,6 +5163,38 @@ pub struct UnassignPrivateIpAddressesRequest {
     pub network_interface_id: String,
     #[serde(rename = "PrivateIpAddresses", default, skip_serializing_if = "Option::is_none")]
     pub private_ip_addresses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnmonitorInstancesRequest {
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "InstanceIds")]
+    pub instance_ids: Vec<String>,
+    #[serde(rename = "MetricCategoryIds", default, skip_serializing_if = "Option::is_none")]
+    pub metric_category_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnmonitorInstancesResult {
+    #[serde(rename = "InstanceMonitorings", default, skip_serializing_if = "Option::is_none")]
+    pub instance_monitorings: Option<Vec<InstanceMonitoring>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnsuccessfulInstanceCreditSpecificationItem {
+    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<UnsuccessfulInstanceCreditSpecificationItemError>,
+    #[serde(rename = "InstanceId", default, skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UnsuccessfulInstanceCreditSpecificationItemError {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

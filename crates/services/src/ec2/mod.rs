@@ -337,6 +337,27 @@ pub static SERVICE: Service = Service {
             Handler::Output(instances::describe_instance_types),
         ),
         (
+            "DescribeInstanceCreditSpecifications",
+            Handler::Output(instances::describe_instance_credit_specifications),
+        ),
+        (
+            "ModifyInstanceCreditSpecification",
+            Handler::Output(instances::modify_instance_credit_specification),
+        ),
+        (
+            "MonitorInstances",
+            Handler::Output(instances::monitor_instances),
+        ),
+        (
+            "UnmonitorInstances",
+            Handler::Output(instances::unmonitor_instances),
+        ),
+        (
+            "ModifyInstanceMetadataOptions",
+            Handler::Output(instances::modify_instance_metadata_options),
+        ),
+        ("ModifyVpcTenancy", Handler::Output(vpc::modify_vpc_tenancy)),
+        (
             "AssociateVpcCidrBlock",
             Handler::Output(ipv6::associate_vpc_cidr_block),
         ),

@@ -710,6 +710,28 @@ pub fn private_dns_name(region: &str, ip: u32) -> String {
     }
 }
 
+/// A VPC's tenancy can only go from `dedicated` back to `default`.
+pub fn modify_vpc_tenancy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    input::dry_run(input)?;
+    let req: dto::ModifyVpcTenancyRequest = typed(input)?;
+    if req.instance_tenancy != "default" {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Value ({}) for parameter instanceTenancy is invalid. The only supported value is default.",
+            req.instance_tenancy
+        )));
+    }
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut vpc = (*get_vpc(tx, &scope, &req.vpc_id)?).clone();
+        vpc.instance_tenancy = "default".into();
+        tx.put(&scope, vpc)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(Output::new(dto::ModifyVpcTenancyResult {
+        return_value: Some(true),
+    }))
+}
+
 /// A VPC as the ClassicLink calls see it: EC2-Classic is retired, so ClassicLink and its DNS
 /// support are off for every VPC (what AWS answers; Terraform's older providers still read it).
 struct ClassicLinkRow(Arc<Vpc>);

@@ -199,6 +199,17 @@ pub static SERVICE: Service = Service {
             "ListEntitiesForPolicy",
             Handler::Output(identity::list_entities_for_policy),
         ),
+        ("UpdateRole", Handler::Output(roles::update_role)),
+        (
+            "UpdateRoleDescription",
+            Handler::Output(roles::update_role_description),
+        ),
+        ("TagPolicy", Handler::Output(policies::tag_policy)),
+        ("UntagPolicy", Handler::Output(policies::untag_policy)),
+        (
+            "ListPolicyTags",
+            Handler::Output(policies::list_policy_tags),
+        ),
         (
             "CreateInstanceProfile",
             Handler::Output(profiles::create_instance_profile),

@@ -544,3 +544,38 @@ pub fn set_default_policy_version(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
     })?;
     Ok(Output::new(()))
 }
+
+pub fn tag_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::TagPolicyRequest = typed(input)?;
+    check_arn(&input.policy_arn)?;
+    let new = super::tags_input(Some(&input.tags), "Policy")?;
+    update_policy(ctx, "iam:TagPolicy", &input.policy_arn, |p| {
+        super::identity::add_tags(&mut p.tags, new, "Policy")
+    })?;
+    Ok(Output::new(()))
+}
+
+pub fn untag_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::UntagPolicyRequest = typed(input)?;
+    check_arn(&input.policy_arn)?;
+    update_policy(ctx, "iam:UntagPolicy", &input.policy_arn, |p| {
+        super::identity::remove_tags(&mut p.tags, &input.tag_keys);
+        Ok(())
+    })?;
+    Ok(Output::new(()))
+}
+
+pub fn list_policy_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::ListPolicyTagsRequest = typed(input)?;
+    let tags = match find(ctx, &input.policy_arn)? {
+        PolicyRef::Aws(_) => Vec::new(),
+        PolicyRef::Local(p) => p.tags.clone(),
+    };
+    let (tags, is_truncated, marker) =
+        super::identity::tags_page(&tags, input.max_items, input.marker.as_deref());
+    Ok(Output::new(dto::ListPolicyTagsResponse {
+        is_truncated: Some(is_truncated),
+        marker,
+        tags,
+    }))
+}

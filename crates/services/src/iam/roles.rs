@@ -204,6 +204,64 @@ pub fn update_assume_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outp
     Ok(Output::new(()))
 }
 
+/// The largest role description (characters).
+const DESCRIPTION_QUOTA: usize = 1000;
+
+fn check_description(d: &str) -> ApiResult<()> {
+    if d.chars().count() > DESCRIPTION_QUOTA {
+        return Err(ApiError::new(
+            "ValidationError",
+            format!("1 validation error detected: Value at 'description' failed to satisfy constraint: Member must have length less than or equal to {DESCRIPTION_QUOTA}"),
+        ));
+    }
+    Ok(())
+}
+
+/// UpdateRole: the description and the maximum session duration.
+pub fn update_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::UpdateRoleRequest = typed(input)?;
+    if let Some(d) = &input.description {
+        check_description(d)?;
+    }
+    if let Some(m) = input.max_session_duration {
+        if !(3600..=43200).contains(&m) {
+            return Err(ApiError::new(
+                "ValidationError",
+                format!("1 validation error detected: Value '{m}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value {}",
+                    if m < 3600 { "greater than or equal to 3600" } else { "less than or equal to 43200" }),
+            ));
+        }
+    }
+    holder::update::<Role, _>(ctx, &input.role_name, |role, _, _| {
+        if role.path.starts_with("/aws-service-role/") {
+            return Err(ApiError::new(
+                "UnmodifiableEntity",
+                format!("Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS", role.name),
+            ));
+        }
+        if let Some(d) = &input.description {
+            role.description = Some(d.clone());
+        }
+        if let Some(m) = input.max_session_duration {
+            role.max_session_duration = m;
+        }
+        Ok(())
+    })?;
+    Ok(Output::new(()))
+}
+
+pub fn update_role_description(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let input: dto::UpdateRoleDescriptionRequest = typed(input)?;
+    check_description(&input.description)?;
+    let role = holder::update::<Role, _>(ctx, &input.role_name, |role, _, _| {
+        role.description = Some(input.description.clone());
+        Ok(role.clone())
+    })?;
+    Ok(Output::new(dto::UpdateRoleDescriptionResponse {
+        role: Some(role_output(&role, RoleView::Get)),
+    }))
+}
+
 pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::PutRolePolicyRequest = typed(input)?;
     holder::put_inline::<Role>(

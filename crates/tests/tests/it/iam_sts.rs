@@ -280,3 +280,85 @@ async fn session_and_federation_tokens() {
         .unwrap_err();
     assert_eq!(err.code(), Some("ValidationError"));
 }
+
+/// What Terraform's `aws_iam_role` and `aws_iam_policy` change in place: a role's description
+/// and session length, a policy's tags.
+#[tokio::test]
+async fn roles_and_policies_change_in_place() {
+    let server = start().await;
+    let iam = aws_sdk_iam::Client::new(&default_config(&server).await);
+    iam.create_role()
+        .role_name("app")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let updated = iam
+        .update_role_description()
+        .role_name("app")
+        .description("the app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.role().unwrap().description(), Some("the app"));
+    iam.update_role()
+        .role_name("app")
+        .max_session_duration(7200)
+        .send()
+        .await
+        .unwrap();
+    let role = iam.get_role().role_name("app").send().await.unwrap();
+    assert_eq!(role.role().unwrap().max_session_duration(), Some(7200));
+    assert_eq!(role.role().unwrap().description(), Some("the app"));
+    let err = iam
+        .update_role()
+        .role_name("app")
+        .max_session_duration(100)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ValidationError"));
+
+    let policy = iam
+        .create_policy()
+        .policy_name("read")
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    let arn = policy.policy().unwrap().arn().unwrap().to_owned();
+    iam.tag_policy()
+        .policy_arn(&arn)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("data")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tags = iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().len(), 1);
+    let got = iam.get_policy().policy_arn(&arn).send().await.unwrap();
+    assert_eq!(got.policy().unwrap().tags().len(), 1);
+    iam.untag_policy()
+        .policy_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = iam
+        .list_policy_tags()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(tags.tags().is_empty());
+}

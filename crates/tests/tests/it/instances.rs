@@ -944,3 +944,140 @@ async fn instance_types_are_described() {
         .unwrap_err();
     assert_eq!(err.code(), Some("InvalidParameterValue"));
 }
+
+/// A burstable instance's CPU credits (set at launch, read and changed), refused for other
+/// types; detailed monitoring on and off; metadata options changed after launch.
+#[tokio::test]
+async fn credits_monitoring_and_metadata_options() {
+    let server = start_with(config()).await;
+    let ec2 = Client::new(&default_config(&server).await);
+    let (_vpc, subnet, _sg) = public_network(&ec2).await;
+    let launch = |t: InstanceType| {
+        let (ec2, subnet) = (ec2.clone(), subnet.clone());
+        async move {
+            ec2.run_instances()
+                .image_id(AMI)
+                .instance_type(t)
+                .min_count(1)
+                .max_count(1)
+                .subnet_id(subnet)
+        }
+    };
+    let t3 = launch(InstanceType::T3Small)
+        .await
+        .credit_specification(
+            aws_sdk_ec2::types::CreditSpecificationRequest::builder()
+                .cpu_credits("standard")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let t3 = t3.instances()[0].instance_id().unwrap().to_owned();
+    let err = launch(InstanceType::M5Large)
+        .await
+        .credit_specification(
+            aws_sdk_ec2::types::CreditSpecificationRequest::builder()
+                .cpu_credits("unlimited")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterCombination"));
+    let m5 = launch(InstanceType::M5Large).await.send().await.unwrap();
+    let m5 = m5.instances()[0].instance_id().unwrap().to_owned();
+    let credits = ec2
+        .describe_instance_credit_specifications()
+        .instance_ids(&t3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        credits.instance_credit_specifications()[0].cpu_credits(),
+        Some("standard")
+    );
+    let err = ec2
+        .describe_instance_credit_specifications()
+        .instance_ids(&m5)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("UnsupportedOperation"));
+    let changed = ec2
+        .modify_instance_credit_specification()
+        .instance_credit_specifications(
+            aws_sdk_ec2::types::InstanceCreditSpecificationRequest::builder()
+                .instance_id(&t3)
+                .cpu_credits("unlimited")
+                .build(),
+        )
+        .instance_credit_specifications(
+            aws_sdk_ec2::types::InstanceCreditSpecificationRequest::builder()
+                .instance_id(&m5)
+                .cpu_credits("unlimited")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.successful_instance_credit_specifications().len(), 1);
+    assert_eq!(
+        changed.unsuccessful_instance_credit_specifications()[0].instance_id(),
+        Some(m5.as_str())
+    );
+    let all = ec2
+        .describe_instance_credit_specifications()
+        .send()
+        .await
+        .unwrap();
+    let listed: Vec<(&str, &str)> = all
+        .instance_credit_specifications()
+        .iter()
+        .map(|c| (c.instance_id().unwrap(), c.cpu_credits().unwrap()))
+        .collect();
+    assert_eq!(listed, [(t3.as_str(), "unlimited")]);
+
+    let on = ec2
+        .monitor_instances()
+        .instance_ids(&m5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        on.instance_monitorings()[0]
+            .monitoring()
+            .unwrap()
+            .state()
+            .map(|s| s.as_str()),
+        Some("pending")
+    );
+    ec2.modify_instance_metadata_options()
+        .instance_id(&m5)
+        .http_tokens(aws_sdk_ec2::types::HttpTokensState::Optional)
+        .send()
+        .await
+        .unwrap();
+    let seen = describe(&ec2, &m5).await;
+    assert_eq!(
+        seen.monitoring().unwrap().state().map(|s| s.as_str()),
+        Some("enabled")
+    );
+    assert_eq!(
+        seen.metadata_options()
+            .unwrap()
+            .http_tokens()
+            .map(|t| t.as_str()),
+        Some("optional")
+    );
+    ec2.unmonitor_instances()
+        .instance_ids(&m5)
+        .send()
+        .await
+        .unwrap();
+    let seen = describe(&ec2, &m5).await;
+    assert_eq!(
+        seen.monitoring().unwrap().state().map(|s| s.as_str()),
+        Some("disabled")
+    );
+}

@@ -228,6 +228,9 @@ pub struct Instance {
     /// The IAM instance profile it runs with.
     #[serde(default)]
     pub profile: Option<ProfileAssociation>,
+    /// CPU credits of a burstable type, when set (else the type's default).
+    #[serde(default)]
+    pub cpu_credits: Option<String>,
     /// What ModifyInstanceAttribute changes.
     #[serde(default)]
     pub settings: Settings,
@@ -307,6 +310,7 @@ fn user_initiated(t: OffsetDateTime) -> String {
 
 mod attributes;
 mod describe;
+mod options;
 mod profile;
 mod run;
 mod types;
@@ -316,6 +320,10 @@ pub use attributes::{describe_instance_attribute, describe_volumes, modify_insta
 
 pub use describe::describe_instances;
 use describe::Snapshot;
+pub use options::{
+    describe_instance_credit_specifications, modify_instance_credit_specification,
+    modify_instance_metadata_options, monitor_instances, unmonitor_instances,
+};
 pub use profile::{
     associate_iam_instance_profile, describe_iam_instance_profile_associations,
     disassociate_iam_instance_profile, replace_iam_instance_profile_association,

@@ -358,6 +358,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     }
     let tags = launch_tags(input)?;
     let metadata = metadata_options(input)?;
+    let cpu_credits = super::options::credits_at_launch(input, &instance_type)?;
     // IPv6 addresses for the primary interface (beyond what the subnet gives on creation).
     let ipv6_count = input::int(input, "Ipv6AddressCount")
         .or_else(|| {
@@ -518,6 +519,7 @@ pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 instance_metadata_tags: metadata.tags.clone(),
                 user_data: user_data.clone(),
                 profile,
+                cpu_credits: cpu_credits.clone(),
                 settings: settings.clone(),
                 created: ctx.clock.now(),
                 launch_time: ctx.clock.now(),
