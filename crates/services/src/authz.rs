@@ -450,6 +450,18 @@ fn subject(ctx: &Ctx<'_>) -> Arc<Subject> {
     })
 }
 
+/// A session's policies (its inline document and managed ARNs), which limit what it may do.
+fn session_policies(v: &View<'_>, scope: &Scope, session: &Session) -> Vec<Arc<Policy>> {
+    let mut limits: Vec<Arc<Policy>> = session.policy.as_deref().map(parsed).into_iter().collect();
+    limits.extend(
+        session
+            .policy_arns
+            .iter()
+            .filter_map(|arn| managed(v, scope, arn)),
+    );
+    limits
+}
+
 /// What the root's identity policy amounts to.
 const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -514,15 +526,7 @@ impl Subject {
                     s.boundary = boundary(v, &scope, user.permissions_boundary.as_deref());
                 }
             }
-            let mut limits: Vec<Arc<Policy>> =
-                session.policy.as_deref().map(parsed).into_iter().collect();
-            limits.extend(
-                session
-                    .policy_arns
-                    .iter()
-                    .filter_map(|arn| managed(v, &scope, arn)),
-            );
-            s.session = Some(limits);
+            s.session = Some(session_policies(v, &scope, &session));
         } else if let Some(session) = v.get::<Session>(&credentials_scope(), &p.access_key_id) {
             s.kind = "AssumedRole";
             s.caller.role_arn = Some(session.role_arn.clone());
@@ -533,15 +537,7 @@ impl Subject {
                 s.tags = tags(&role.tags);
             }
             if session.policy.is_some() || !session.policy_arns.is_empty() {
-                let mut limits: Vec<Arc<Policy>> =
-                    session.policy.as_deref().map(parsed).into_iter().collect();
-                limits.extend(
-                    session
-                        .policy_arns
-                        .iter()
-                        .filter_map(|arn| managed(v, &scope, arn)),
-                );
-                s.session = Some(limits);
+                s.session = Some(session_policies(v, &scope, &session));
             }
         }
         let all = s

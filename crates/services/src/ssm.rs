@@ -336,13 +336,10 @@ pub fn put_parameter(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             }
         };
         if let Some(kind) = &req.r#type {
-            if p.versions.last().is_some() && *kind != p.kind && p.kind == "SecureString" {
-                return Err(ApiError::new(
-                    "HierarchyTypeMismatchException",
-                    "The parameter type cannot be changed from SecureString.",
-                ));
-            }
             p.kind = kind.clone();
+            if p.kind == "SecureString" && p.key_id.is_none() {
+                p.key_id = Some("alias/aws/ssm".into());
+            }
         }
         if req.description.is_some() {
             p.description = req.description.clone();

@@ -635,6 +635,23 @@ pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"AssociationId": assoc.id, "AssociationState": {"State": "associated"}}))
 }
 
+/// The table that holds association `assoc`.
+fn table_of_association(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    assoc: &str,
+) -> ApiResult<std::sync::Arc<RouteTable>> {
+    tx.list::<RouteTable>(scope)
+        .into_iter()
+        .find(|t| t.associations.iter().any(|a| a.id == assoc))
+        .ok_or_else(|| {
+            ApiError::new(
+                "InvalidAssociationID.NotFound",
+                format!("The association ID '{assoc}' does not exist"),
+            )
+        })
+}
+
 /// Moves a subnet's association (or the VPC's main one) to another table of the VPC: a new
 /// association id, as AWS gives.
 pub fn replace_route_table_association(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -644,16 +661,7 @@ pub fn replace_route_table_association(ctx: &Ctx<'_>, input: &Value) -> ApiResul
     let scope = ctx.scope();
     let new = ctx.store.write(|tx| {
         let mut to = (*get(tx, &scope, target)?).clone();
-        let from = tx
-            .list::<RouteTable>(&scope)
-            .into_iter()
-            .find(|t| t.associations.iter().any(|a| a.id == assoc))
-            .ok_or_else(|| {
-                ApiError::new(
-                    "InvalidAssociationID.NotFound",
-                    format!("The association ID '{assoc}' does not exist"),
-                )
-            })?;
+        let from = table_of_association(tx, &scope, assoc)?;
         if from.vpc_id != to.vpc_id {
             return Err(ApiError::invalid_parameter_value(format!(
                 "Route table {target} and association {assoc} belong to different networks"
@@ -689,16 +697,7 @@ pub fn disassociate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
     let assoc = input::req(input, "AssociationId")?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
-        let t = tx
-            .list::<RouteTable>(&scope)
-            .into_iter()
-            .find(|t| t.associations.iter().any(|a| a.id == assoc))
-            .ok_or_else(|| {
-                ApiError::new(
-                    "InvalidAssociationID.NotFound",
-                    format!("The association ID '{assoc}' does not exist"),
-                )
-            })?;
+        let t = table_of_association(tx, &scope, assoc)?;
         let mut t = (*t).clone();
         if t.associations.iter().any(|a| a.id == assoc && a.main) {
             return Err(ApiError::invalid_parameter_value(format!(
