@@ -131,6 +131,9 @@ SERVICES = {
         "PutPublicAccessBlock", "GetPublicAccessBlock", "DeletePublicAccessBlock",
         "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging",
         "PutBucketPolicy", "GetBucketPolicy", "DeleteBucketPolicy",
+        "GetBucketCors", "GetBucketWebsite", "GetBucketLifecycleConfiguration",
+        "GetBucketReplication", "GetObjectLockConfiguration", "GetBucketAccelerateConfiguration",
+        "GetBucketRequestPayment", "GetBucketLogging", "GetBucketEncryption",
     ],
 }
 
@@ -152,6 +155,12 @@ XML_ROOTS = {
         "ListMultipartUploadsOutput": "ListMultipartUploadsResult",
         "GetBucketVersioningOutput": "VersioningConfiguration",
         "GetBucketTaggingOutput": "Tagging",
+        "GetBucketCorsOutput": "CORSConfiguration",
+        "GetBucketWebsiteOutput": "WebsiteConfiguration",
+        "GetBucketLifecycleConfigurationOutput": "LifecycleConfiguration",
+        "GetBucketAccelerateConfigurationOutput": "AccelerateConfiguration",
+        "GetBucketRequestPaymentOutput": "RequestPaymentConfiguration",
+        "GetBucketLoggingOutput": "BucketLoggingStatus",
     },
 }
 XML_NAMESPACES = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}

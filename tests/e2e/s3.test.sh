@@ -276,6 +276,22 @@ for mode in signed trailer; do
 done
 R=$(NO_PROXY=127.0.0.1 "$PYTHON" "$WORKDIR/chunked.py" "http://127.0.0.1:$PORT" tampered chunked-bad.bin e2e-durable 2>&1 | tail -n 1)
 check_match "persistent: a tampered chunk -> 403 SignatureDoesNotMatch" '^403 .*<Code>SignatureDoesNotMatch</Code>' "$R"
+# What Terraform's aws_s3_bucket read asks on every refresh, answered as for a bucket with none
+# of it configured (each "not configured" code is one the provider takes as empty).
+for probe in "NoSuchCORSConfiguration get-bucket-cors" "NoSuchWebsiteConfiguration get-bucket-website" \
+    "NoSuchLifecycleConfiguration get-bucket-lifecycle-configuration" \
+    "ReplicationConfigurationNotFoundError get-bucket-replication" \
+    "ObjectLockConfigurationNotFoundError get-object-lock-configuration"; do
+    read -r code op <<<"$probe"
+    expect_error "$op of a bucket without one" "$code" s3api "$op" --bucket e2e-durable
+done
+check_eq "get-bucket-encryption: the default SSE-S3" "AES256 false" \
+    "$(q s3api get-bucket-encryption --bucket e2e-durable --query "ServerSideEncryptionConfiguration.Rules[0].join(' ', [ApplyServerSideEncryptionByDefault.SSEAlgorithm, to_string(BucketKeyEnabled)])")"
+check_eq "get-bucket-request-payment: the owner pays" "BucketOwner" "$(q s3api get-bucket-request-payment --bucket e2e-durable --query Payer)"
+check_eq "get-bucket-accelerate-configuration and get-bucket-logging: nothing set" "null null" \
+    "$(q s3api get-bucket-accelerate-configuration --bucket e2e-durable --query 'to_string(Status)') $(q s3api get-bucket-logging --bucket e2e-durable --query 'to_string(LoggingEnabled)')"
+expect_error "get-bucket-cors of a bucket that does not exist" NoSuchBucket s3api get-bucket-cors --bucket e2e-no-such-bucket
+
 stop_server "$SERVER_PID" KILL
 start_server --data-dir "$DATA"
 expect_ok "after kill -9: cp of the 20 MB file back" s3 cp --only-show-errors s3://e2e-durable/big.bin "$WORKDIR/big.back2"

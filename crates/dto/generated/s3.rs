@@ -8,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbortIncompleteMultipartUpload {
+    #[serde(rename = "DaysAfterInitiation", default, skip_serializing_if = "Option::is_none")]
+    pub days_after_initiation: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AbortMultipartUploadOutput {
     #[serde(rename = "RequestCharged", default, skip_serializing_if = "Option::is_none")]
     pub request_charged: Option<String>,
@@ -29,6 +35,18 @@ pub struct AbortMultipartUploadRequest {
     pub request_payer: Option<String>,
     #[serde(rename = "UploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessControlTranslation {
+    #[serde(rename = "Owner", default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlockedEncryptionTypes {
+    #[serde(rename = "EncryptionType", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_type: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,6 +75,22 @@ pub struct BucketInfo {
     pub data_redundancy: Option<String>,
     #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CORSRule {
+    #[serde(rename = "AllowedHeaders", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_headers: Option<Vec<String>>,
+    #[serde(rename = "AllowedMethods", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_methods: Option<Vec<String>>,
+    #[serde(rename = "AllowedOrigins", default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(rename = "ExposeHeaders", default, skip_serializing_if = "Option::is_none")]
+    pub expose_headers: Option<Vec<String>>,
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "MaxAgeSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub max_age_seconds: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -193,6 +227,14 @@ pub struct CompletedPart {
     pub e_tag: Option<String>,
     #[serde(rename = "PartNumber", default, skip_serializing_if = "Option::is_none")]
     pub part_number: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    #[serde(rename = "HttpErrorCodeReturnedEquals", default, skip_serializing_if = "Option::is_none")]
+    pub http_error_code_returned_equals: Option<String>,
+    #[serde(rename = "KeyPrefixEquals", default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix_equals: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -502,6 +544,18 @@ pub struct CreateMultipartUploadRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    #[serde(rename = "Days", default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(rename = "DefaultEventHold", default, skip_serializing_if = "Option::is_none")]
+    pub default_event_hold: Option<EventHoldDuration>,
+    #[serde(rename = "Mode", default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(rename = "Years", default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Delete {
     #[serde(rename = "Objects")]
     pub objects: Vec<ObjectIdentifier>,
@@ -545,6 +599,12 @@ pub struct DeleteMarkerEntry {
     pub owner: Option<Owner>,
     #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteMarkerReplication {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -630,6 +690,32 @@ pub struct DeletedObject {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Destination {
+    #[serde(rename = "AccessControlTranslation", default, skip_serializing_if = "Option::is_none")]
+    pub access_control_translation: Option<AccessControlTranslation>,
+    #[serde(rename = "Account", default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "EncryptionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<EncryptionConfiguration>,
+    #[serde(rename = "Metrics", default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    #[serde(rename = "ReplicationTime", default, skip_serializing_if = "Option::is_none")]
+    pub replication_time: Option<ReplicationTime>,
+    #[serde(rename = "StorageClass", default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EncryptionConfiguration {
+    #[serde(rename = "ReplicaKmsKeyID", default, skip_serializing_if = "Option::is_none")]
+    pub replica_kms_key_id: Option<String>,
+    #[serde(rename = "UseSourceMultiRegionKey", default, skip_serializing_if = "Option::is_none")]
+    pub use_source_multi_region_key: Option<UseSourceMultiRegionKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EncryptionTypeMismatch {
 }
 
@@ -643,6 +729,88 @@ pub struct Error {
     pub message: Option<String>,
     #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDocument {
+    #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventHoldDuration {
+    #[serde(rename = "Days", default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(rename = "Years", default, skip_serializing_if = "Option::is_none")]
+    pub years: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExistingObjectReplication {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketAccelerateConfigurationOutput {
+    #[serde(rename = "RequestCharged", default, skip_serializing_if = "Option::is_none")]
+    pub request_charged: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketAccelerateConfigurationRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+    #[serde(rename = "RequestPayer", default, skip_serializing_if = "Option::is_none")]
+    pub request_payer: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketCorsOutput {
+    #[serde(rename = "CORSRules", default, skip_serializing_if = "Option::is_none")]
+    pub cors_rules: Option<Vec<CORSRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketCorsRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketEncryptionOutput {
+    #[serde(rename = "ServerSideEncryptionConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub server_side_encryption_configuration: Option<ServerSideEncryptionConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketEncryptionRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketLifecycleConfigurationOutput {
+    #[serde(rename = "Rules", default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<LifecycleRule>>,
+    #[serde(rename = "TransitionDefaultMinimumObjectSize", default, skip_serializing_if = "Option::is_none")]
+    pub transition_default_minimum_object_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketLifecycleConfigurationRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -660,6 +828,20 @@ pub struct GetBucketLocationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketLoggingOutput {
+    #[serde(rename = "LoggingEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub logging_enabled: Option<LoggingEnabled>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketLoggingRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetBucketPolicyOutput {
     #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
@@ -667,6 +849,34 @@ pub struct GetBucketPolicyOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetBucketPolicyRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketReplicationOutput {
+    #[serde(rename = "ReplicationConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub replication_configuration: Option<ReplicationConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketReplicationRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketRequestPaymentOutput {
+    #[serde(rename = "Payer", default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketRequestPaymentRequest {
     #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
@@ -697,6 +907,40 @@ pub struct GetBucketVersioningOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetBucketVersioningRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketWebsiteOutput {
+    #[serde(rename = "ErrorDocument", default, skip_serializing_if = "Option::is_none")]
+    pub error_document: Option<ErrorDocument>,
+    #[serde(rename = "IndexDocument", default, skip_serializing_if = "Option::is_none")]
+    pub index_document: Option<IndexDocument>,
+    #[serde(rename = "RedirectAllRequestsTo", default, skip_serializing_if = "Option::is_none")]
+    pub redirect_all_requests_to: Option<RedirectAllRequestsTo>,
+    #[serde(rename = "RoutingRules", default, skip_serializing_if = "Option::is_none")]
+    pub routing_rules: Option<Vec<RoutingRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketWebsiteRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetObjectLockConfigurationOutput {
+    #[serde(rename = "ObjectLockConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub object_lock_configuration: Option<ObjectLockConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetObjectLockConfigurationRequest {
     #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
@@ -857,6 +1101,20 @@ pub struct GetPublicAccessBlockRequest {
     pub bucket: Option<String>,
     #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
     pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grantee {
+    #[serde(rename = "DisplayName", default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(rename = "EmailAddress", default, skip_serializing_if = "Option::is_none")]
+    pub email_address: Option<String>,
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+    #[serde(rename = "URI", default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1024,6 +1282,12 @@ pub struct HeadObjectRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexDocument {
+    #[serde(rename = "Suffix", default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Initiator {
     #[serde(rename = "DisplayName", default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
@@ -1045,6 +1309,64 @@ pub struct InvalidRequest {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvalidWriteOffset {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleExpiration {
+    #[serde(rename = "Date", default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(rename = "Days", default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(rename = "ExpiredObjectDeleteMarker", default, skip_serializing_if = "Option::is_none")]
+    pub expired_object_delete_marker: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleRule {
+    #[serde(rename = "AbortIncompleteMultipartUpload", default, skip_serializing_if = "Option::is_none")]
+    pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
+    #[serde(rename = "Expiration", default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<LifecycleExpiration>,
+    #[serde(rename = "Filter", default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<LifecycleRuleFilter>,
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "NoncurrentVersionExpiration", default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
+    #[serde(rename = "NoncurrentVersionTransitions", default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_version_transitions: Option<Vec<NoncurrentVersionTransition>>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "Transitions", default, skip_serializing_if = "Option::is_none")]
+    pub transitions: Option<Vec<Transition>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleRuleAndOperator {
+    #[serde(rename = "ObjectSizeGreaterThan", default, skip_serializing_if = "Option::is_none")]
+    pub object_size_greater_than: Option<i64>,
+    #[serde(rename = "ObjectSizeLessThan", default, skip_serializing_if = "Option::is_none")]
+    pub object_size_less_than: Option<i64>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LifecycleRuleFilter {
+    #[serde(rename = "And", default, skip_serializing_if = "Option::is_none")]
+    pub and: Option<LifecycleRuleAndOperator>,
+    #[serde(rename = "ObjectSizeGreaterThan", default, skip_serializing_if = "Option::is_none")]
+    pub object_size_greater_than: Option<i64>,
+    #[serde(rename = "ObjectSizeLessThan", default, skip_serializing_if = "Option::is_none")]
+    pub object_size_less_than: Option<i64>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tag>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1354,6 +1676,26 @@ pub struct LocationInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoggingEnabled {
+    #[serde(rename = "TargetBucket", default, skip_serializing_if = "Option::is_none")]
+    pub target_bucket: Option<String>,
+    #[serde(rename = "TargetGrants", default, skip_serializing_if = "Option::is_none")]
+    pub target_grants: Option<Vec<TargetGrant>>,
+    #[serde(rename = "TargetObjectKeyFormat", default, skip_serializing_if = "Option::is_none")]
+    pub target_object_key_format: Option<TargetObjectKeyFormat>,
+    #[serde(rename = "TargetPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub target_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    #[serde(rename = "EventThreshold", default, skip_serializing_if = "Option::is_none")]
+    pub event_threshold: Option<ReplicationTimeValue>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MultipartUpload {
     #[serde(rename = "ChecksumAlgorithm", default, skip_serializing_if = "Option::is_none")]
     pub checksum_algorithm: Option<String>,
@@ -1385,6 +1727,24 @@ pub struct NoSuchKey {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoSuchUpload {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoncurrentVersionExpiration {
+    #[serde(rename = "NewerNoncurrentVersions", default, skip_serializing_if = "Option::is_none")]
+    pub newer_noncurrent_versions: Option<i64>,
+    #[serde(rename = "NoncurrentDays", default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoncurrentVersionTransition {
+    #[serde(rename = "NewerNoncurrentVersions", default, skip_serializing_if = "Option::is_none")]
+    pub newer_noncurrent_versions: Option<i64>,
+    #[serde(rename = "NoncurrentDays", default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent_days: Option<i64>,
+    #[serde(rename = "StorageClass", default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1421,6 +1781,20 @@ pub struct ObjectIdentifier {
     pub size: Option<i64>,
     #[serde(rename = "VersionId", default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectLockConfiguration {
+    #[serde(rename = "ObjectLockEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub object_lock_enabled: Option<String>,
+    #[serde(rename = "Rule", default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<ObjectLockRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectLockRule {
+    #[serde(rename = "DefaultRetention", default, skip_serializing_if = "Option::is_none")]
+    pub default_retention: Option<DefaultRetention>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1491,6 +1865,12 @@ pub struct Part {
     pub part_number: Option<i64>,
     #[serde(rename = "Size", default, skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PartitionedPrefix {
+    #[serde(rename = "PartitionDateSource", default, skip_serializing_if = "Option::is_none")]
+    pub partition_date_source: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1716,11 +2096,173 @@ pub struct PutPublicAccessBlockRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Redirect {
+    #[serde(rename = "HostName", default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    #[serde(rename = "HttpRedirectCode", default, skip_serializing_if = "Option::is_none")]
+    pub http_redirect_code: Option<String>,
+    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    #[serde(rename = "ReplaceKeyPrefixWith", default, skip_serializing_if = "Option::is_none")]
+    pub replace_key_prefix_with: Option<String>,
+    #[serde(rename = "ReplaceKeyWith", default, skip_serializing_if = "Option::is_none")]
+    pub replace_key_with: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RedirectAllRequestsTo {
+    #[serde(rename = "HostName", default, skip_serializing_if = "Option::is_none")]
+    pub host_name: Option<String>,
+    #[serde(rename = "Protocol", default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaModifications {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationConfiguration {
+    #[serde(rename = "Role", default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(rename = "Rules", default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<ReplicationRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationRule {
+    #[serde(rename = "DeleteMarkerReplication", default, skip_serializing_if = "Option::is_none")]
+    pub delete_marker_replication: Option<DeleteMarkerReplication>,
+    #[serde(rename = "Destination", default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<Destination>,
+    #[serde(rename = "ExistingObjectReplication", default, skip_serializing_if = "Option::is_none")]
+    pub existing_object_replication: Option<ExistingObjectReplication>,
+    #[serde(rename = "Filter", default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ReplicationRuleFilter>,
+    #[serde(rename = "ID", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Priority", default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    #[serde(rename = "SourceSelectionCriteria", default, skip_serializing_if = "Option::is_none")]
+    pub source_selection_criteria: Option<SourceSelectionCriteria>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationRuleAndOperator {
+    #[serde(rename = "Not", default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<ReplicationRuleNotOperator>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationRuleFilter {
+    #[serde(rename = "And", default, skip_serializing_if = "Option::is_none")]
+    pub and: Option<ReplicationRuleAndOperator>,
+    #[serde(rename = "Not", default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<ReplicationRuleNotOperator>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationRuleNotOperator {
+    #[serde(rename = "Or", default, skip_serializing_if = "Option::is_none")]
+    pub or: Option<ReplicationRuleOrOperator>,
+    #[serde(rename = "Prefix", default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(rename = "Tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationRuleOrOperator {
+    #[serde(rename = "Prefixes", default, skip_serializing_if = "Option::is_none")]
+    pub prefixes: Option<Vec<String>>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationTime {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(rename = "Time", default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<ReplicationTimeValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationTimeValue {
+    #[serde(rename = "Minutes", default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RestoreStatus {
     #[serde(rename = "IsRestoreInProgress", default, skip_serializing_if = "Option::is_none")]
     pub is_restore_in_progress: Option<bool>,
     #[serde(rename = "RestoreExpiryDate", default, skip_serializing_if = "Option::is_none")]
     pub restore_expiry_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoutingRule {
+    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    #[serde(rename = "Redirect", default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<Redirect>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerSideEncryptionByDefault {
+    #[serde(rename = "KMSMasterKeyID", default, skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<String>,
+    #[serde(rename = "SSEAlgorithm", default, skip_serializing_if = "Option::is_none")]
+    pub sse_algorithm: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerSideEncryptionConfiguration {
+    #[serde(rename = "Rules", default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<ServerSideEncryptionRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerSideEncryptionRule {
+    #[serde(rename = "ApplyServerSideEncryptionByDefault", default, skip_serializing_if = "Option::is_none")]
+    pub apply_server_side_encryption_by_default: Option<ServerSideEncryptionByDefault>,
+    #[serde(rename = "BlockedEncryptionTypes", default, skip_serializing_if = "Option::is_none")]
+    pub blocked_encryption_types: Option<BlockedEncryptionTypes>,
+    #[serde(rename = "BucketKeyEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub bucket_key_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SimplePrefix {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceSelectionCriteria {
+    #[serde(rename = "ReplicaModifications", default, skip_serializing_if = "Option::is_none")]
+    pub replica_modifications: Option<ReplicaModifications>,
+    #[serde(rename = "SseKmsEncryptedObjects", default, skip_serializing_if = "Option::is_none")]
+    pub sse_kms_encrypted_objects: Option<SseKmsEncryptedObjects>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SseKmsEncryptedObjects {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1738,7 +2280,33 @@ pub struct Tagging {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetGrant {
+    #[serde(rename = "Grantee", default, skip_serializing_if = "Option::is_none")]
+    pub grantee: Option<Grantee>,
+    #[serde(rename = "Permission", default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetObjectKeyFormat {
+    #[serde(rename = "PartitionedPrefix", default, skip_serializing_if = "Option::is_none")]
+    pub partitioned_prefix: Option<PartitionedPrefix>,
+    #[serde(rename = "SimplePrefix", default, skip_serializing_if = "Option::is_none")]
+    pub simple_prefix: Option<SimplePrefix>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TooManyParts {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    #[serde(rename = "Date", default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(rename = "Days", default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(rename = "StorageClass", default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1829,6 +2397,12 @@ pub struct UploadPartRequest {
     pub sse_customer_key_md5: Option<String>,
     #[serde(rename = "UploadId", default, skip_serializing_if = "Option::is_none")]
     pub upload_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UseSourceMultiRegionKey {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

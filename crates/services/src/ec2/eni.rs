@@ -314,7 +314,7 @@ pub struct Spec<'a> {
 pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<NetworkInterface> {
     let scope = ctx.scope();
     let ip = allocate(tx, &scope, spec.subnet, spec.requested_ip)?;
-    let e = NetworkInterface {
+    let mut e = NetworkInterface {
         id: ids::resource_id("eni"),
         subnet_id: spec.subnet.id.clone(),
         vpc_id: spec.subnet.vpc_id.clone(),
@@ -339,7 +339,6 @@ pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, spec: Spec<'_>) -> ApiResult<Ne
         secondary_ips: Vec::new(),
         ipv6: Vec::new(),
     };
-    let mut e = e;
     // A subnet that assigns IPv6 on creation gives the customer's own interfaces one address.
     if spec.subnet.assign_ipv6 && !e.requester_managed && e.interface_type == "interface" {
         e.ipv6 = super::ipv6::allocate(tx, &scope, spec.subnet, &[], 1)?;

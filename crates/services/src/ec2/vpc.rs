@@ -502,7 +502,7 @@ fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
     let scope = ctx.scope();
     let mut used = HashMap::new();
     for e in ctx.store.read(|v| v.list::<eni::NetworkInterface>(&scope)) {
-        *used.entry(e.subnet_id.clone()).or_insert(0) += 1;
+        *used.entry(e.subnet_id.clone()).or_insert(0) += e.all_ips().count() as u64;
     }
     used
 }

@@ -10,6 +10,7 @@ pub mod blob;
 mod list;
 mod multipart;
 pub mod objects;
+mod settings;
 pub mod versions;
 
 use crate::service::{Handler, Service};
@@ -103,6 +104,39 @@ pub static SERVICE: Service = Service {
         ("PutBucketPolicy", Handler::Value(put_bucket_policy)),
         ("GetBucketPolicy", Handler::Value(get_bucket_policy)),
         ("DeleteBucketPolicy", Handler::Value(delete_bucket_policy)),
+        ("GetBucketCors", Handler::Value(settings::get_bucket_cors)),
+        (
+            "GetBucketWebsite",
+            Handler::Value(settings::get_bucket_website),
+        ),
+        (
+            "GetBucketLifecycleConfiguration",
+            Handler::Value(settings::get_bucket_lifecycle_configuration),
+        ),
+        (
+            "GetBucketReplication",
+            Handler::Value(settings::get_bucket_replication),
+        ),
+        (
+            "GetObjectLockConfiguration",
+            Handler::Value(settings::get_object_lock_configuration),
+        ),
+        (
+            "GetBucketAccelerateConfiguration",
+            Handler::Value(settings::get_bucket_accelerate_configuration),
+        ),
+        (
+            "GetBucketRequestPayment",
+            Handler::Value(settings::get_bucket_request_payment),
+        ),
+        (
+            "GetBucketLogging",
+            Handler::Value(settings::get_bucket_logging),
+        ),
+        (
+            "GetBucketEncryption",
+            Handler::Value(settings::get_bucket_encryption),
+        ),
         ("PutObject", Handler::Value(objects::put_object)),
         ("GetObject", Handler::Output(objects::get_object)),
         ("HeadObject", Handler::Value(objects::head_object)),
@@ -577,6 +611,12 @@ fn action_of(op: &str) -> &str {
         "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
         "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
         "DeleteBucketTagging" => "PutBucketTagging",
+        "GetBucketCors" => "GetBucketCORS",
+        "GetBucketLifecycleConfiguration" => "GetLifecycleConfiguration",
+        "GetBucketReplication" => "GetReplicationConfiguration",
+        "GetObjectLockConfiguration" => "GetBucketObjectLockConfiguration",
+        "GetBucketAccelerateConfiguration" => "GetAccelerateConfiguration",
+        "GetBucketEncryption" => "GetEncryptionConfiguration",
         other => other,
     }
 }

@@ -413,3 +413,63 @@ async fn versions_delete_markers_and_their_listing_with_the_rust_sdk() {
         .unwrap_err();
     assert_eq!(not_empty.code(), Some("BucketNotEmpty"));
 }
+
+/// What Terraform's `aws_s3_bucket` read asks on every refresh, answered as for a bucket with
+/// none of it: the "not configured" codes the provider takes as empty, and the default SSE-S3
+/// encryption every bucket has.
+#[tokio::test]
+async fn unset_bucket_settings_answer_as_on_aws() {
+    let server = start().await;
+    let s3 = s3_client(&default_config(&server).await);
+    make_bucket(&s3, "tf-refresh", "us-west-2").await;
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket("tf-refresh")
+        .send()
+        .await
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "AES256"
+    );
+    assert_eq!(rule.bucket_key_enabled(), Some(false));
+    let err = s3
+        .get_bucket_cors()
+        .bucket("tf-refresh")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchCORSConfiguration"));
+    let err = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket("tf-refresh")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchLifecycleConfiguration"));
+    let err = s3
+        .get_object_lock_configuration()
+        .bucket("tf-refresh")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ObjectLockConfigurationNotFoundError"));
+    let pay = s3
+        .get_bucket_request_payment()
+        .bucket("tf-refresh")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pay.payer().map(|p| p.as_str()), Some("BucketOwner"));
+    let err = s3
+        .get_bucket_cors()
+        .bucket("no-such-tf")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NoSuchBucket"));
+}
