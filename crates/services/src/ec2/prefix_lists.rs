@@ -275,13 +275,9 @@ fn entry_cidr(raw: &str, family: &str) -> ApiResult<String> {
             .map(|c| c.to_string())
             .ok_or_else(bad)
     } else {
-        let (ip, len) = raw.split_once('/').ok_or_else(bad)?;
-        let _: std::net::Ipv6Addr = ip.parse().map_err(|_| bad())?;
-        let len: u8 = len.parse().map_err(|_| bad())?;
-        if len > 128 {
-            return Err(bad());
-        }
-        Ok(raw.to_ascii_lowercase())
+        super::ipv6::Net::parse(raw)
+            .map(|n| n.to_string())
+            .ok_or_else(bad)
     }
 }
 

@@ -63,7 +63,7 @@ impl Kind {
     }
 
     fn burstable(&self) -> bool {
-        self.family().starts_with('t')
+        super::options::burstable(self.name)
     }
 
     fn current(&self) -> bool {
