@@ -421,6 +421,42 @@ def elb(port, params):
     return data.decode()
 
 
+def cfn(port, params):
+    body = "&".join(f"{k}={quote_plus(str(v))}" for k, v in {**params, "Version": "2010-05-15"}.items())
+    status, data = send(port, sign(port, "cloudformation", "POST", "/", body.encode(), FORM))
+    if status != 200:
+        raise RuntimeError(f"{params.get('Action')}: {status} {data[:300]!r}")
+    return data.decode()
+
+
+def cfn_rows(runs, row):
+    """The MWAA quick-start-shaped template (27 resources) deployed with CreateStack at
+    --time-scale 0: seconds to CREATE_COMPLETE, and resident memory after it."""
+    with open(os.path.join(HERE, "..", "tests", "e2e", "cloudformation", "mwaa-quickstart.yaml")) as f:
+        template = f.read()
+    took, rss = [], []
+    for _ in range(runs):
+        a = airlock(free_port(), time_scale="0")
+        a.start()
+        t0 = time.perf_counter()
+        cfn(a.port, {"Action": "CreateStack", "StackName": "mwaa", "TemplateBody": template,
+                     "Capabilities.member.1": "CAPABILITY_IAM"})
+        while True:
+            status = tag(cfn(a.port, {"Action": "DescribeStacks", "StackName": "mwaa"}), "StackStatus")
+            if status != "CREATE_IN_PROGRESS":
+                break
+            time.sleep(0.01)
+        took.append(time.perf_counter() - t0)
+        if status != "CREATE_COMPLETE":
+            raise RuntimeError(f"the quick-start stack ended {status}")
+        rss.append(a.rss_mb())
+        a.stop()
+    row("CloudFormation: MWAA quick-start stack (27 resources) to CREATE_COMPLETE, --time-scale 0",
+        median(took), "—", float("nan"), "seconds", "s", "none")
+    row("resident memory after the quick-start stack", median(rss), "—", float("nan"),
+        "—", "MB", "none")
+
+
 def alb_rows(args, tmp, runs, secs, row):
     log = os.path.join(tmp, "alb.log")
     a = airlock(free_port(), log=log)
@@ -845,6 +881,7 @@ def run(args):
     s3_rows(args, tmp, runs, row, with_moto)
     dns_rows(args, tmp, runs, secs, row)
     alb_rows(args, tmp, runs, secs, row)
+    cfn_rows(runs, row)
 
     # Durable writes: CreateTags that change a tag's value each time (throughput with wrk), then
     # 8 writers that each remember the last value acknowledged for their own key; kill -9,

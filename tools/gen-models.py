@@ -121,6 +121,13 @@ SERVICES = {
         "DeleteParameter", "DeleteParameters", "DescribeParameters",
         "AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource",
     ],
+    ("cloudformation", "2010-05-15"): [
+        "CreateStack", "UpdateStack", "DeleteStack", "DescribeStacks", "DescribeStackEvents",
+        "DescribeStackResource", "DescribeStackResources", "ListStackResources", "ListStacks",
+        "GetTemplate", "GetTemplateSummary", "ValidateTemplate", "CreateChangeSet",
+        "DescribeChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "ListChangeSets",
+        "ListExports", "ListImports", "UpdateTerminationProtection",
+    ],
     ("s3", "2006-03-01"): [
         "CreateBucket", "DeleteBucket", "HeadBucket", "ListBuckets", "GetBucketLocation",
         "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",

@@ -8,6 +8,9 @@
 #[path = "../generated/acm.rs"]
 pub mod acm;
 #[rustfmt::skip]
+#[path = "../generated/cloudformation.rs"]
+pub mod cloudformation;
+#[rustfmt::skip]
 #[path = "../generated/ec2.rs"]
 pub mod ec2;
 #[rustfmt::skip]

@@ -676,6 +676,7 @@ models! {
     elbv2 => "elbv2",
     s3 => "s3",
     ssm => "ssm",
+    cloudformation => "cloudformation",
 }
 
 #[cfg(test)]

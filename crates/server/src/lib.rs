@@ -186,7 +186,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             every.tick().await;
-            if let Err(e) = airlock_services::tick(&ticker.store, ticker.clock()) {
+            if let Err(e) =
+                airlock_services::tick(&ticker.store, &ticker.config.services, ticker.clock())
+            {
                 tracing::warn!(target: "airlock::tick", error = %e, "could not persist a state transition");
             }
         }

@@ -9,6 +9,7 @@ pub mod acm;
 pub mod auth;
 pub mod authz;
 pub mod ca;
+pub mod cloudformation;
 pub mod dataplane;
 pub mod dns;
 pub mod ec2;

@@ -35,7 +35,7 @@ impl Handler {
 }
 
 /// Persists a service's finished time-driven phases at `now`; returns how many records moved.
-pub type Tick = fn(&Store, Clock) -> ApiResult<usize>;
+pub type Tick = fn(&Store, &crate::Config, Clock) -> ApiResult<usize>;
 
 /// An operation of the committed model that Airlock answers with an error on purpose, and the
 /// error AWS would give in its place.
@@ -111,6 +111,7 @@ pub static SERVICES: &[&Service] = &[
     &crate::elbv2::SERVICE,
     &crate::s3::SERVICE,
     &crate::ssm::SERVICE,
+    &crate::cloudformation::SERVICE,
 ];
 
 /// The service whose API an interface endpoint to AWS endpoint service `short` (`sts`,
@@ -193,10 +194,10 @@ pub fn record_kinds() -> Vec<Kind> {
 }
 
 /// Moves time-based state forward in every service that has some.
-pub fn tick(store: &Store, clock: Clock) -> ApiResult<usize> {
+pub fn tick(store: &Store, config: &crate::Config, clock: Clock) -> ApiResult<usize> {
     let mut moved = 0;
     for f in SERVICES.iter().filter_map(|s| s.tick) {
-        moved += f(store, clock)?;
+        moved += f(store, config, clock)?;
     }
     Ok(moved)
 }

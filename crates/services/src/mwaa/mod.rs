@@ -496,7 +496,7 @@ fn set_public_ip(tx: &mut Tx<'_>, env: &mut Environment) -> ApiResult<()> {
 
 /// Persists finished phases: environments that became available or failed, and deletions that
 /// completed (their endpoints go with them). Called by the server's ticker.
-pub fn tick(store: &Store, clock: Clock) -> ApiResult<usize> {
+pub fn tick(store: &Store, _config: &crate::Config, clock: Clock) -> ApiResult<usize> {
     let due: Vec<(Scope, std::sync::Arc<Environment>, Option<Phase>)> = store.read(|v| {
         let mut due = Vec::new();
         for (scope, env) in v.list_all::<Environment>() {
