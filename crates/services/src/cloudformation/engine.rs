@@ -24,16 +24,32 @@ static ENGINE: Mutex<()> = Mutex::new(());
 
 /// The phase a stack status belongs to.
 enum Phase {
-    Create,
-    Delete { rollback: bool },
+    /// Creating (a new stack) or creating and changing (an update) resources.
+    Apply {
+        update: bool,
+    },
+    /// Deleting every resource (rollback of a creation, or deletion).
+    Delete {
+        rollback: bool,
+    },
+    /// An update failed: putting the resources back as they were.
+    UpdateRollback,
+    /// After an update (or its rollback): deleting what it left behind.
+    Cleanup {
+        rollback: bool,
+    },
     Settled,
 }
 
 fn phase(status: &str) -> Phase {
     match status {
-        "CREATE_IN_PROGRESS" => Phase::Create,
+        "CREATE_IN_PROGRESS" => Phase::Apply { update: false },
+        "UPDATE_IN_PROGRESS" => Phase::Apply { update: true },
         "ROLLBACK_IN_PROGRESS" => Phase::Delete { rollback: true },
         "DELETE_IN_PROGRESS" => Phase::Delete { rollback: false },
+        "UPDATE_ROLLBACK_IN_PROGRESS" => Phase::UpdateRollback,
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => Phase::Cleanup { rollback: false },
+        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS" => Phase::Cleanup { rollback: true },
         _ => Phase::Settled,
     }
 }
@@ -71,8 +87,10 @@ pub fn advance(
             },
         };
         let moved = match phase(&stack.status) {
-            Phase::Create => create_step(&ctx, &mut stack),
+            Phase::Apply { update } => apply_step(&ctx, &mut stack, update),
             Phase::Delete { rollback } => delete_step(&ctx, &mut stack, rollback),
+            Phase::UpdateRollback => update_rollback_step(&ctx, &mut stack),
+            Phase::Cleanup { rollback } => cleanup_step(&ctx, &mut stack, rollback),
             Phase::Settled => false,
         };
         if !moved {
@@ -245,31 +263,46 @@ fn service_of(kind: &str) -> &'static str {
     }
 }
 
-fn create_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
+/// Whether a resource is done for the operation in progress.
+fn done(r: &Res) -> bool {
+    r.skipped || (r.touched && !r.waiting && complete(r.status.as_deref()))
+}
+
+fn apply_step(ctx: &Ctx<'_>, stack: &mut Stack, update: bool) -> bool {
     let now = crate::iso(ctx.clock.now());
     let failed: Vec<String> = stack
         .resources
         .iter()
-        .filter(|r| r.status.as_deref() == Some("CREATE_FAILED"))
+        .filter(|r| {
+            r.touched
+                && matches!(
+                    r.status.as_deref(),
+                    Some("CREATE_FAILED") | Some("UPDATE_FAILED")
+                )
+        })
         .map(|r| r.logical.clone())
         .collect();
     if !failed.is_empty() {
         for i in 0..stack.resources.len() {
-            if stack.resources[i].status.as_deref() == Some("CREATE_IN_PROGRESS") {
-                set(
-                    stack,
-                    i,
-                    "CREATE_FAILED",
-                    Some("Resource creation cancelled"),
-                    &now,
-                );
+            let r = &stack.resources[i];
+            if r.waiting {
+                let cancelled = if r.status.as_deref() == Some("CREATE_IN_PROGRESS") {
+                    ("CREATE_FAILED", "Resource creation cancelled")
+                } else {
+                    ("UPDATE_FAILED", "Resource update cancelled")
+                };
+                stack.resources[i].waiting = false;
+                set(stack, i, cancelled.0, Some(cancelled.1), &now);
             }
         }
+        let verb = if update { "update" } else { "create" };
         let why = format!(
-            "The following resource(s) failed to create: [{}]. ",
+            "The following resource(s) failed to {verb}: [{}]. ",
             failed.join(", ")
         );
-        if stack.disable_rollback {
+        if update {
+            stack.set_status("UPDATE_ROLLBACK_IN_PROGRESS", Some(why), &now);
+        } else if stack.disable_rollback {
             stack.set_status("CREATE_FAILED", Some(why), &now);
         } else {
             stack.set_status(
@@ -280,10 +313,10 @@ fn create_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
         }
         return true;
     }
-    // Resources being created: one that is ready completes.
+    // Resources being created or changed: one that is ready completes.
     for i in 0..stack.resources.len() {
         let r = &stack.resources[i];
-        if r.status.as_deref() != Some("CREATE_IN_PROGRESS") {
+        if !r.waiting {
             continue;
         }
         let Some(physical) = r.physical.clone() else {
@@ -293,66 +326,74 @@ fn create_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
             continue;
         };
         let service = service_of(&r.kind);
+        let creating = r.status.as_deref() == Some("CREATE_IN_PROGRESS");
+        let (ok, bad) = if creating {
+            ("CREATE_COMPLETE", "CREATE_FAILED")
+        } else {
+            ("UPDATE_COMPLETE", "UPDATE_FAILED")
+        };
         match (kind.ready)(ctx, &physical) {
             Ok(false) => continue,
             Ok(true) => {
                 let made = (kind.made)(ctx, &physical, &props_of(stack, r));
+                stack.resources[i].waiting = false;
                 match made {
                     Ok(m) => {
                         let r = &mut stack.resources[i];
                         r.reference = m.reference;
                         r.attrs = m.attrs;
-                        set(stack, i, "CREATE_COMPLETE", None, &now);
+                        set(stack, i, ok, None, &now);
                     }
                     Err(e) => {
                         let why = reason(ctx, service, &e);
-                        set(stack, i, "CREATE_FAILED", Some(&why), &now);
+                        set(stack, i, bad, Some(&why), &now);
                     }
                 }
                 return true;
             }
             Err(e) => {
+                stack.resources[i].waiting = false;
                 let why = reason(ctx, service, &e);
-                set(stack, i, "CREATE_FAILED", Some(&why), &now);
+                set(stack, i, bad, Some(&why), &now);
                 return true;
             }
         }
     }
-    // A resource whose dependencies are all complete starts.
+    // A resource whose dependencies are all done starts.
     let deps = template::dependencies(&stack.doc);
-    let state: BTreeMap<String, (Option<String>, bool)> = stack
+    let state: BTreeMap<String, bool> = stack
         .resources
         .iter()
-        .map(|r| (r.logical.clone(), (r.status.clone(), r.skipped)))
+        .map(|r| (r.logical.clone(), done(r)))
         .collect();
     for i in 0..stack.resources.len() {
         let r = &stack.resources[i];
-        if r.skipped || r.status.is_some() {
+        if r.skipped || r.touched {
             continue;
         }
-        let ready = deps.get(&r.logical).is_none_or(|ds| {
-            ds.iter().all(|d| {
-                state
-                    .get(d)
-                    .is_none_or(|(s, skipped)| *skipped || complete(s.as_deref()))
-            })
-        });
+        let ready = deps
+            .get(&r.logical)
+            .is_none_or(|ds| ds.iter().all(|d| state.get(d).copied().unwrap_or(true)));
         if !ready {
             continue;
         }
         start(ctx, stack, i, &now);
         return true;
     }
-    if stack
-        .resources
-        .iter()
-        .all(|r| r.skipped || complete(r.status.as_deref()))
-    {
+    if stack.resources.iter().all(done) {
         let k = known(ctx, stack);
+        let finished = if update {
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+        } else {
+            "CREATE_COMPLETE"
+        };
         match super::outputs(&env(stack, &k, &ctx.region), &stack.doc) {
             Ok(outputs) => {
                 stack.outputs = outputs;
-                stack.set_status("CREATE_COMPLETE", None, &now);
+                stack.set_status(finished, None, &now);
+            }
+            Err(why) if update => {
+                stack.set_status("UPDATE_ROLLBACK_IN_PROGRESS", Some(why), &now);
             }
             Err(why) => {
                 stack.set_status(
@@ -367,8 +408,10 @@ fn create_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
     false
 }
 
-/// Resolves a resource's properties and calls its create.
+/// Resolves a resource's properties and creates it, changes it in place, or replaces it, as
+/// its type allows the change.
 fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
+    stack.resources[i].touched = true;
     let k = known(ctx, stack);
     let definition = stack
         .doc
@@ -382,30 +425,415 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
     let props = match resolved {
         Ok(p) => p.unwrap_or(Value::Object(Default::default())),
         Err(why) => {
-            set(stack, i, "CREATE_FAILED", Some(&why), now);
+            let failed = if stack.resources[i].physical.is_some() {
+                "UPDATE_FAILED"
+            } else {
+                "CREATE_FAILED"
+            };
+            set(stack, i, failed, Some(&why), now);
             return;
         }
     };
-    stack.resources[i].props = props;
-    set(stack, i, "CREATE_IN_PROGRESS", None, now);
-    let r = &stack.resources[i];
-    let kind = resources::find(&r.kind).expect("checked at validation");
-    match (kind.create)(ctx, &props_of(stack, r)) {
-        Ok(physical) => {
-            stack.resources[i].physical = Some(physical);
+    let kind = resources::find(&stack.resources[i].kind).expect("checked at validation");
+    let service = service_of(kind.name);
+    let Some(physical) = stack.resources[i].physical.clone() else {
+        stack.resources[i].props = props;
+        set(stack, i, "CREATE_IN_PROGRESS", None, now);
+        let r = &stack.resources[i];
+        match (kind.create)(ctx, &props_of(stack, r)) {
+            Ok(physical) => {
+                stack.resources[i].physical = Some(physical);
+                stack.resources[i].waiting = true;
+                set(
+                    stack,
+                    i,
+                    "CREATE_IN_PROGRESS",
+                    Some("Resource creation Initiated"),
+                    now,
+                );
+            }
+            Err(e) => {
+                let why = reason(ctx, service, &e);
+                set(stack, i, "CREATE_FAILED", Some(&why), now);
+            }
+        }
+        return;
+    };
+    let old = stack.resources[i].props.clone();
+    if old == props {
+        return;
+    }
+    let changed = keys(&old, &props);
+    let in_place =
+        kind.update.is_some() && changed.iter().all(|c| kind.mutable.contains(&c.as_str()));
+    let old_props = Props {
+        v: &old,
+        stack: &stack.name,
+        logical: &stack.resources[i].logical,
+        tags: &stack.tags,
+    };
+    let new_props = Props {
+        v: &props,
+        stack: &stack.name,
+        logical: &stack.resources[i].logical,
+        tags: &stack.tags,
+    };
+    if in_place {
+        let update = kind.update.expect("checked");
+        let result = update(ctx, &physical, &old_props, &new_props);
+        stack.resources[i].props = props.clone();
+        set(stack, i, "UPDATE_IN_PROGRESS", None, now);
+        match result {
+            Ok(moved) => {
+                if let Some(p) = moved {
+                    stack.resources[i].physical = Some(p);
+                }
+                stack.resources[i].waiting = true;
+            }
+            Err(e) => {
+                let why = reason(ctx, service, &e);
+                set(stack, i, "UPDATE_FAILED", Some(&why), now);
+            }
+        }
+        return;
+    }
+    if let Some(name) = kind.name_prop {
+        if let Some(n) = new_props
+            .str(name)
+            .filter(|_| old_props.get(name) == new_props.get(name))
+        {
             set(
                 stack,
                 i,
-                "CREATE_IN_PROGRESS",
+                "UPDATE_FAILED",
+                Some(&format!(
+                    "CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename {n} and update the stack again."
+                )),
+                now,
+            );
+            return;
+        }
+    }
+    let mut doomed = stack.resources[i].clone();
+    doomed.touched = false;
+    stack.resources[i].props = props;
+    set(
+        stack,
+        i,
+        "UPDATE_IN_PROGRESS",
+        Some("Requested update requires the creation of a new physical resource; hence creating one."),
+        now,
+    );
+    let r = &stack.resources[i];
+    match (kind.create)(ctx, &props_of(stack, r)) {
+        Ok(new_physical) => {
+            stack.doomed.push(super::Doomed {
+                res: doomed,
+                rollback: false,
+            });
+            stack.resources[i].physical = Some(new_physical);
+            stack.resources[i].waiting = true;
+            set(
+                stack,
+                i,
+                "UPDATE_IN_PROGRESS",
                 Some("Resource creation Initiated"),
                 now,
             );
         }
         Err(e) => {
-            let why = reason(ctx, service_of(&stack.resources[i].kind), &e);
-            set(stack, i, "CREATE_FAILED", Some(&why), now);
+            let why = reason(ctx, service, &e);
+            stack.resources[i].props = doomed.props;
+            set(stack, i, "UPDATE_FAILED", Some(&why), now);
         }
     }
+}
+
+/// The top-level properties whose values differ.
+fn keys(old: &Value, new: &Value) -> Vec<String> {
+    let empty = serde_json::Map::new();
+    let o = old.as_object().unwrap_or(&empty);
+    let n = new.as_object().unwrap_or(&empty);
+    let mut out: Vec<String> = o
+        .keys()
+        .chain(n.keys())
+        .filter(|k| o.get(*k) != n.get(*k))
+        .cloned()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Puts a failed update's resources back: what it changed in place is changed back, what it
+/// created (new resources, replacements) goes to the cleanup, what it replaced or removed is
+/// kept. One step: each revert is an operation of the resource's service.
+fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
+    let now = crate::iso(ctx.clock.now());
+    let Some(previous) = stack.previous.take() else {
+        stack.set_status(
+            "UPDATE_ROLLBACK_FAILED",
+            Some("Nothing to roll back to".into()),
+            &now,
+        );
+        return true;
+    };
+    let mut restored = previous.resources.clone();
+    let current = std::mem::take(&mut stack.resources);
+    let (name, tags) = (stack.name.clone(), stack.tags.clone());
+    stack.cleanup_doc = Some(stack.doc.clone());
+    // What the update had set aside for deletion stays (it is the old state again).
+    stack.doomed.retain(|d| d.rollback);
+    for r in current.iter().rev() {
+        let before = restored.iter_mut().find(|p| p.logical == r.logical);
+        match (before, &r.physical) {
+            (Some(b), Some(now_physical)) if b.physical.as_ref() == Some(now_physical) => {
+                if b.props == r.props || b.kind != r.kind {
+                    continue;
+                }
+                let Some(kind) = resources::find(&r.kind) else {
+                    continue;
+                };
+                let Some(update) = kind.update else {
+                    continue;
+                };
+                let back = Props {
+                    v: &b.props,
+                    stack: &name,
+                    logical: &b.logical,
+                    tags: &previous.tags,
+                };
+                let from = Props {
+                    v: &r.props,
+                    stack: &name,
+                    logical: &r.logical,
+                    tags: &tags,
+                };
+                stack.event(
+                    &r.logical,
+                    Some(now_physical),
+                    &r.kind,
+                    "UPDATE_IN_PROGRESS",
+                    None,
+                    None,
+                    &now,
+                );
+                match update(ctx, now_physical, &from, &back) {
+                    Ok(moved) => {
+                        if let Some(p) = moved {
+                            b.physical = Some(p);
+                        }
+                        b.status = Some("UPDATE_COMPLETE".into());
+                        stack.event(
+                            &b.logical,
+                            b.physical.as_deref(),
+                            &b.kind,
+                            "UPDATE_COMPLETE",
+                            None,
+                            None,
+                            &now,
+                        );
+                    }
+                    Err(e) => {
+                        let why = reason(ctx, service_of(&r.kind), &e);
+                        b.status = Some("UPDATE_FAILED".into());
+                        b.reason = Some(why.clone());
+                        stack.event(
+                            &b.logical,
+                            Some(now_physical),
+                            &b.kind,
+                            "UPDATE_FAILED",
+                            Some(&why),
+                            None,
+                            &now,
+                        );
+                    }
+                }
+            }
+            (before, Some(_)) => {
+                // Created by the update (a new resource, or a replacement): deleted in cleanup.
+                let mut made = r.clone();
+                made.touched = false;
+                made.waiting = false;
+                stack.doomed.push(super::Doomed {
+                    res: made,
+                    rollback: true,
+                });
+                if let Some(b) = before {
+                    b.status = Some("UPDATE_COMPLETE".into());
+                    stack.event(
+                        &b.logical,
+                        b.physical.as_deref(),
+                        &b.kind,
+                        "UPDATE_COMPLETE",
+                        None,
+                        None,
+                        &now,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    for r in &mut restored {
+        r.touched = false;
+        r.waiting = false;
+    }
+    stack.resources = restored;
+    stack.body = previous.body;
+    stack.doc = previous.doc;
+    stack.params = previous.params;
+    stack.values = previous.values;
+    stack.conditions = previous.conditions;
+    stack.tags = previous.tags;
+    stack.outputs = previous.outputs;
+    stack.set_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None, &now);
+    true
+}
+
+/// Deletes what an update (or its rollback) left behind, dependents first; a resource that
+/// cannot be deleted is reported and left, as CloudFormation does.
+fn cleanup_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> bool {
+    let now = crate::iso(ctx.clock.now());
+    // Dependents first: a doomed resource waits while another doomed resource depended on it
+    // in the template it was made from (the old one, or the new one for a rollback's).
+    let deps = template::dependencies(stack.cleanup_doc.as_ref().unwrap_or(&stack.doc));
+    let pending: Vec<String> = stack
+        .doomed
+        .iter()
+        .filter(|d| d.rollback == rollback)
+        .map(|d| d.res.logical.clone())
+        .collect();
+    let mut waiting = false;
+    for i in (0..stack.doomed.len()).rev() {
+        let d = &stack.doomed[i];
+        if d.rollback != rollback {
+            continue;
+        }
+        let blocked = pending.iter().any(|other| {
+            other != &d.res.logical
+                && deps
+                    .get(other)
+                    .is_some_and(|ds| ds.contains(&d.res.logical))
+        });
+        if blocked {
+            continue;
+        }
+        let r = d.res.clone();
+        let Some(kind) = resources::find(&r.kind) else {
+            stack.doomed.remove(i);
+            return true;
+        };
+        let physical = r.physical.clone().unwrap_or_default();
+        let (name, tags) = (stack.name.clone(), stack.tags.clone());
+        let props = Props {
+            v: &r.props,
+            stack: &name,
+            logical: &r.logical,
+            tags: &tags,
+        };
+        if r.touched {
+            // Deletion started: wait for it.
+            match (kind.gone)(ctx, &physical) {
+                Ok(false) => {
+                    waiting = true;
+                    continue;
+                }
+                Ok(true) => {
+                    stack.doomed.remove(i);
+                    stack.event(
+                        &r.logical,
+                        Some(&physical),
+                        &r.kind,
+                        "DELETE_COMPLETE",
+                        None,
+                        None,
+                        &now,
+                    );
+                }
+                Err(e) => {
+                    stack.doomed.remove(i);
+                    let why = reason(ctx, service_of(&r.kind), &e);
+                    stack.event(
+                        &r.logical,
+                        Some(&physical),
+                        &r.kind,
+                        "DELETE_FAILED",
+                        Some(&why),
+                        None,
+                        &now,
+                    );
+                }
+            }
+            return true;
+        }
+        if r.retain {
+            stack.doomed.remove(i);
+            stack.event(
+                &r.logical,
+                Some(&physical),
+                &r.kind,
+                "DELETE_SKIPPED",
+                None,
+                None,
+                &now,
+            );
+            return true;
+        }
+        stack.event(
+            &r.logical,
+            Some(&physical),
+            &r.kind,
+            "DELETE_IN_PROGRESS",
+            None,
+            None,
+            &now,
+        );
+        match (kind.delete)(ctx, &physical, &props).and_then(|()| (kind.gone)(ctx, &physical)) {
+            Ok(true) => {
+                stack.doomed.remove(i);
+                stack.event(
+                    &r.logical,
+                    Some(&physical),
+                    &r.kind,
+                    "DELETE_COMPLETE",
+                    None,
+                    None,
+                    &now,
+                );
+            }
+            Ok(false) => stack.doomed[i].res.touched = true,
+            Err(e) => {
+                stack.doomed.remove(i);
+                let why = reason(ctx, service_of(&r.kind), &e);
+                stack.event(
+                    &r.logical,
+                    Some(&physical),
+                    &r.kind,
+                    "DELETE_FAILED",
+                    Some(&why),
+                    None,
+                    &now,
+                );
+            }
+        }
+        return true;
+    }
+    if waiting || stack.doomed.iter().any(|d| d.rollback == rollback) {
+        return false;
+    }
+    stack.previous = None;
+    stack.cleanup_doc = None;
+    for r in &mut stack.resources {
+        r.touched = false;
+    }
+    let status = if rollback {
+        "UPDATE_ROLLBACK_COMPLETE"
+    } else {
+        "UPDATE_COMPLETE"
+    };
+    stack.set_status(status, None, &now);
+    true
 }
 
 /// Sets a resource's status and records the event.
@@ -555,4 +983,28 @@ fn delete_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> bool {
         ),
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn changed_keys_are_the_top_level_properties_that_differ() {
+        let old = json!({"CidrBlock": "10.0.0.0/24", "Tags": [{"Key": "a", "Value": "1"}], "VpcId": "vpc-1"});
+        let new = json!({"CidrBlock": "10.0.1.0/24", "Tags": [{"Key": "a", "Value": "1"}], "MapPublicIpOnLaunch": true, "VpcId": "vpc-1"});
+        assert_eq!(keys(&old, &new), vec!["CidrBlock", "MapPublicIpOnLaunch"]);
+        assert!(keys(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn phases_follow_the_stack_status() {
+        assert!(in_progress("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"));
+        assert!(in_progress("UPDATE_ROLLBACK_IN_PROGRESS"));
+        assert!(!in_progress("UPDATE_ROLLBACK_COMPLETE"));
+        assert!(!in_progress("REVIEW_IN_PROGRESS"));
+        assert_eq!(handler_code("InvalidSubnetID.NotFound"), "NotFound");
+        assert_eq!(handler_code("InvalidParameterValue"), "InvalidRequest");
+    }
 }

@@ -119,6 +119,46 @@ pub struct Res {
     pub retain: bool,
     /// Its `Condition` is false.
     pub skipped: bool,
+    /// Handled by the operation in progress.
+    #[serde(default)]
+    pub touched: bool,
+    /// Created or changed, waiting for its service to say it is ready.
+    #[serde(default)]
+    pub waiting: bool,
+}
+
+/// A stack as it was before the update in progress (what a failed update goes back to).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Previous {
+    pub body: String,
+    pub doc: Value,
+    pub params: Vec<Shown>,
+    pub values: BTreeMap<String, Value>,
+    pub conditions: BTreeMap<String, bool>,
+    pub tags: Vec<(String, String)>,
+    pub outputs: Vec<Out>,
+    pub resources: Vec<Res>,
+}
+
+/// A physical resource an update's cleanup deletes: one it replaced or removed, or (for a
+/// rollback's cleanup) one it made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Doomed {
+    pub res: Res,
+    pub rollback: bool,
+}
+
+/// One line of a change set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub action: String,
+    pub logical: String,
+    pub kind: String,
+    pub physical: Option<String>,
+    /// `True`/`False` for a `Modify`.
+    pub replacement: Option<String>,
+    /// The properties whose values change.
+    pub changed: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +212,16 @@ pub struct Stack {
     pub events: Vec<Event>,
     pub outputs: Vec<Out>,
     pub change_set_id: Option<String>,
+    /// During an update: the stack before it.
+    #[serde(default)]
+    pub previous: Option<Box<Previous>>,
+    /// During an update's cleanup: what is left to delete.
+    #[serde(default)]
+    pub doomed: Vec<Doomed>,
+    /// The template the doomed resources were made from (their dependencies order the
+    /// cleanup): the old one after an update, the new one after its rollback.
+    #[serde(default)]
+    pub cleanup_doc: Option<Value>,
 }
 
 impl Record for Stack {
@@ -247,7 +297,7 @@ pub struct ChangeSet {
     pub capabilities: Vec<String>,
     pub notification_arns: Vec<String>,
     pub role_arn: Option<String>,
-    pub changes: Vec<(String, String, String)>,
+    pub changes: Vec<ChangeRow>,
 }
 
 impl Record for ChangeSet {
@@ -962,6 +1012,8 @@ fn new_stack(
                 props: Value::Null,
                 retain: r.get("DeletionPolicy").and_then(Value::as_str) == Some("Retain"),
                 skipped,
+                touched: false,
+                waiting: false,
                 logical,
             }
         })
@@ -997,6 +1049,9 @@ fn new_stack(
         events: Vec::new(),
         outputs: Vec::new(),
         change_set_id: None,
+        previous: None,
+        doomed: Vec::new(),
+        cleanup_doc: None,
     }
 }
 
@@ -1056,12 +1111,7 @@ fn unchanged(stack: &Stack, p: &Prepared, tags: &[(String, String)]) -> bool {
 fn update_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::UpdateStackInput = typed(input)?;
     let stack = live_stack(ctx, &req.stack_name)?;
-    if engine::in_progress(&stack.status) || stack.status == "REVIEW_IN_PROGRESS" {
-        return Err(validation(format!(
-            "Stack:{} is in {} state and can not be updated.",
-            stack.id, stack.status
-        )));
-    }
+    updatable(&stack)?;
     let body = if req.use_previous_template == Some(true) {
         stack.body.clone()
     } else {
@@ -1087,14 +1137,228 @@ fn update_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     if unchanged(&stack, &p, &tags) {
         return Err(validation("No updates are to be performed."));
     }
-    Err(updates_unsupported())
+    let id = stack.id.clone();
+    begin_update(
+        ctx,
+        &stack,
+        p,
+        tags,
+        req.capabilities.unwrap_or_default(),
+        None,
+        req.disable_rollback == Some(true),
+    )?;
+    Ok(Output::new(dto::UpdateStackOutput {
+        stack_id: Some(id),
+        ..Default::default()
+    }))
 }
 
-/// Airlock creates and deletes stacks; changing a created stack's resources is not emulated.
-fn updates_unsupported() -> ApiError {
-    validation(
-        "Airlock does not update the resources of an existing stack: delete the stack and create it again with the new template.",
-    )
+/// The statuses a stack can be updated from.
+fn updatable(stack: &Stack) -> ApiResult<()> {
+    match stack.status.as_str() {
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" => Ok(()),
+        other => Err(validation(format!(
+            "Stack:{} is in {other} state and can not be updated.",
+            stack.id
+        ))),
+    }
+}
+
+/// Starts an update: the stack takes the new template and parameters, keeping each resource
+/// that is still in it (the engine decides, as each one's dependencies are done, whether it
+/// stays, changes in place or is replaced); resources no longer in it go to the cleanup.
+fn begin_update(
+    ctx: &Ctx<'_>,
+    stack: &Stack,
+    p: Prepared,
+    tags: Vec<(String, String)>,
+    capabilities: Vec<String>,
+    change_set: Option<String>,
+    disable_rollback: bool,
+) -> ApiResult<()> {
+    let now = crate::iso(ctx.clock.now());
+    let mut s = stack.clone();
+    s.previous = Some(Box::new(Previous {
+        body: stack.body.clone(),
+        doc: stack.doc.clone(),
+        params: stack.params.clone(),
+        values: stack.values.clone(),
+        conditions: stack.conditions.clone(),
+        tags: stack.tags.clone(),
+        outputs: stack.outputs.clone(),
+        resources: stack.resources.clone(),
+    }));
+    let fresh = new_stack(
+        ctx,
+        s.id.clone(),
+        &s.name,
+        p,
+        tags,
+        capabilities,
+        s.notification_arns.clone(),
+        s.role_arn.clone(),
+    );
+    let mut resources = Vec::with_capacity(fresh.resources.len());
+    for mut r in fresh.resources {
+        let old = stack
+            .resources
+            .iter()
+            .find(|o| o.logical == r.logical && !o.skipped && o.physical.is_some());
+        if let Some(o) = old.filter(|_| !r.skipped) {
+            if o.kind == r.kind {
+                let retain = r.retain;
+                r = o.clone();
+                r.retain = retain;
+            }
+        }
+        r.touched = false;
+        r.waiting = false;
+        resources.push(r);
+    }
+    for o in stack.resources.iter().rev() {
+        let kept = resources
+            .iter()
+            .any(|r| r.logical == o.logical && r.physical.is_some() && r.physical == o.physical);
+        if !kept && o.physical.is_some() && !o.skipped {
+            let mut d = o.clone();
+            d.touched = false;
+            s.doomed.push(Doomed {
+                res: d,
+                rollback: false,
+            });
+        }
+    }
+    s.resources = resources;
+    s.body = fresh.body;
+    s.doc = fresh.doc;
+    s.params = fresh.params;
+    s.values = fresh.values;
+    s.conditions = fresh.conditions;
+    s.tags = fresh.tags;
+    s.capabilities = fresh.capabilities;
+    s.description = fresh.description;
+    s.cleanup_doc = Some(stack.doc.clone());
+    s.change_set_id = change_set;
+    s.disable_rollback = disable_rollback;
+    s.updated = Some(now.clone());
+    s.set_status("UPDATE_IN_PROGRESS", Some("User Initiated".into()), &now);
+    let id = s.id.clone();
+    ctx.store.write(|tx| tx.put(&ctx.scope(), s))?;
+    engine::advance(ctx.store, ctx.config, ctx.clock, &ctx.scope(), &id)
+}
+
+/// What an update from `stack` to `p` would do, resource by resource, as a change set shows it.
+fn plan(stack: &Stack, p: &Prepared) -> Vec<ChangeRow> {
+    let mut rows = Vec::new();
+    let changed_params: Vec<&String> = p
+        .values
+        .iter()
+        .filter(|(k, v)| stack.values.get(*k) != Some(v))
+        .map(|(k, _)| k)
+        .collect();
+    let mut replaced: Vec<String> = Vec::new();
+    for logical in template::order(&p.doc).unwrap_or_default() {
+        let def = &p.doc["Resources"][&logical];
+        let kind = def["Type"].as_str().unwrap_or_default().to_string();
+        let skipped = def
+            .get("Condition")
+            .and_then(Value::as_str)
+            .is_some_and(|c| !p.conditions.get(c).copied().unwrap_or(true));
+        if skipped {
+            continue;
+        }
+        let old = stack
+            .resources
+            .iter()
+            .find(|o| o.logical == logical && !o.skipped && o.physical.is_some());
+        let Some(old) = old.filter(|o| o.kind == kind) else {
+            if let Some(o) = old {
+                replaced.push(logical.clone());
+                rows.push(ChangeRow {
+                    action: "Modify".into(),
+                    logical,
+                    kind,
+                    physical: o.physical.clone(),
+                    replacement: Some("True".into()),
+                    changed: Vec::new(),
+                });
+            } else {
+                rows.push(ChangeRow {
+                    action: "Add".into(),
+                    logical,
+                    kind,
+                    physical: None,
+                    replacement: None,
+                    changed: Vec::new(),
+                });
+            }
+            continue;
+        };
+        let empty = Value::Object(Default::default());
+        let new_props = def.get("Properties").unwrap_or(&empty);
+        let old_props = stack.doc["Resources"][&logical]
+            .get("Properties")
+            .unwrap_or(&empty);
+        let mut changed: Vec<String> = Vec::new();
+        let keys: std::collections::BTreeSet<&String> = new_props
+            .as_object()
+            .into_iter()
+            .flatten()
+            .chain(old_props.as_object().into_iter().flatten())
+            .map(|(k, _)| k)
+            .collect();
+        for k in keys {
+            let (n, o) = (new_props.get(k), old_props.get(k));
+            let mut refs = template::Refs::default();
+            if let Some(n) = n {
+                refs.walk(n);
+            }
+            let via = refs
+                .refs
+                .iter()
+                .chain(refs.atts.iter())
+                .any(|r| changed_params.contains(&r) || replaced.contains(r));
+            if n != o || via {
+                changed.push(k.clone());
+            }
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        let t = resources::find(&kind);
+        let in_place = t.is_some_and(|t| {
+            t.update.is_some() && changed.iter().all(|c| t.mutable.contains(&c.as_str()))
+        });
+        if !in_place {
+            replaced.push(logical.clone());
+        }
+        rows.push(ChangeRow {
+            action: "Modify".into(),
+            logical,
+            kind,
+            physical: old.physical.clone(),
+            replacement: Some(if in_place { "False" } else { "True" }.into()),
+            changed,
+        });
+    }
+    for o in &stack.resources {
+        let still = p.doc["Resources"].get(&o.logical).is_some_and(|d| {
+            d.get("Condition")
+                .and_then(Value::as_str)
+                .is_none_or(|c| p.conditions.get(c).copied().unwrap_or(true))
+        });
+        if !still && o.physical.is_some() && !o.skipped {
+            rows.push(ChangeRow {
+                action: "Remove".into(),
+                logical: o.logical.clone(),
+                kind: o.kind.clone(),
+                physical: o.physical.clone(),
+                replacement: None,
+                changed: Vec::new(),
+            });
+        }
+    }
+    rows
 }
 
 fn delete_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -1622,12 +1886,7 @@ fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         (_, None) => return Err(not_exist(&req.stack_name)),
     };
     if let Some(s) = &previous {
-        if engine::in_progress(&s.status) {
-            return Err(validation(format!(
-                "Stack:{} is in {} state and can not be updated.",
-                s.id, s.status
-            )));
-        }
+        updatable(s)?;
     }
     let body = if req.use_previous_template == Some(true) {
         previous.as_ref().map(|s| s.body.clone()).ok_or_else(|| {
@@ -1675,7 +1934,7 @@ fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             "UNAVAILABLE",
             Vec::new(),
         ),
-        Some(_) => return Err(updates_unsupported()),
+        Some(s) => ("CREATE_COMPLETE", None, "AVAILABLE", plan(s, &p)),
         None => (
             "CREATE_COMPLETE",
             None,
@@ -1689,11 +1948,18 @@ fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                         .is_none_or(|c| p.conditions.get(c).copied().unwrap_or(true))
                 })
                 .map(|l| {
-                    let t = p.doc["Resources"][&l]["Type"]
+                    let kind = p.doc["Resources"][&l]["Type"]
                         .as_str()
                         .unwrap_or_default()
                         .to_string();
-                    ("Add".to_string(), l, t)
+                    ChangeRow {
+                        action: "Add".into(),
+                        logical: l,
+                        kind,
+                        physical: None,
+                        replacement: None,
+                        changed: Vec::new(),
+                    }
                 })
                 .collect(),
         ),
@@ -1761,15 +2027,43 @@ fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 fn changes_out(cs: &ChangeSet) -> Vec<dto::Change> {
     cs.changes
         .iter()
-        .map(|(action, logical, kind)| dto::Change {
+        .map(|c| dto::Change {
             r#type: Some("Resource".into()),
             hook_invocation_count: None,
             resource_change: Some(dto::ResourceChange {
-                action: Some(action.clone()),
-                logical_resource_id: Some(logical.clone()),
-                resource_type: Some(kind.clone()),
-                scope: Some(Vec::new()),
-                details: Some(Vec::new()),
+                action: Some(c.action.clone()),
+                logical_resource_id: Some(c.logical.clone()),
+                physical_resource_id: c.physical.clone(),
+                resource_type: Some(c.kind.clone()),
+                replacement: c.replacement.clone(),
+                scope: Some(if c.changed.is_empty() {
+                    Vec::new()
+                } else {
+                    vec!["Properties".into()]
+                }),
+                details: Some(
+                    c.changed
+                        .iter()
+                        .map(|k| dto::ResourceChangeDetail {
+                            target: Some(dto::ResourceTargetDefinition {
+                                attribute: Some("Properties".into()),
+                                name: Some(k.clone()),
+                                requires_recreation: Some(
+                                    if c.replacement.as_deref() == Some("True") {
+                                        "Always"
+                                    } else {
+                                        "Never"
+                                    }
+                                    .into(),
+                                ),
+                                ..Default::default()
+                            }),
+                            evaluation: Some("Static".into()),
+                            change_source: Some("DirectModification".into()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
                 ..Default::default()
             }),
         })
@@ -1816,13 +2110,41 @@ fn execute_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         .store
         .read(|v| v.get::<Stack>(&ctx.scope(), &cs.stack_id))
         .ok_or_else(|| not_exist(&cs.stack_name))?;
+    let mut executed = (*cs).clone();
+    executed.execution_status = "EXECUTE_IN_PROGRESS".into();
+    if cs.kind == "UPDATE" {
+        updatable(&stack)?;
+        ctx.store.write(|tx| {
+            for other in tx.list::<ChangeSet>(&ctx.scope()) {
+                if other.stack_id == cs.stack_id && other.id != cs.id {
+                    tx.delete::<ChangeSet>(&ctx.scope(), &other.id);
+                }
+            }
+            tx.put(&ctx.scope(), executed)
+        })?;
+        let p = Prepared {
+            body: cs.body.clone(),
+            doc: cs.doc.clone(),
+            params: cs.params.clone(),
+            values: cs.values.clone(),
+            conditions: cs.conditions.clone(),
+        };
+        begin_update(
+            ctx,
+            &stack,
+            p,
+            cs.tags.clone(),
+            cs.capabilities.clone(),
+            Some(cs.id.clone()),
+            req.disable_rollback == Some(true),
+        )?;
+        return Ok(Output::new(dto::ExecuteChangeSetOutput::default()));
+    }
     let mut s = (*stack).clone();
     let now = crate::iso(ctx.clock.now());
     s.change_set_id = Some(cs.id.clone());
     s.disable_rollback = req.disable_rollback == Some(true);
     s.set_status("CREATE_IN_PROGRESS", Some("User Initiated".into()), &now);
-    let mut executed = (*cs).clone();
-    executed.execution_status = "EXECUTE_IN_PROGRESS".into();
     ctx.store.write(|tx| {
         for other in tx.list::<ChangeSet>(&ctx.scope()) {
             if other.stack_id == cs.stack_id && other.id != cs.id {

@@ -120,7 +120,30 @@ pub struct Type {
     pub delete: Delete,
     /// Whether deletion has finished.
     pub gone: Ready,
+    /// The properties an update changes in place; a change to any other replaces the resource.
+    pub mutable: &'static [&'static str],
+    /// Changes the resource in place from the old properties to the new; `Some` is its new
+    /// physical id (a route table association is replaced by the operation that moves it).
+    pub update: Option<Update>,
+    /// The property that names it, when the template may give one: a replacement of a resource
+    /// named by the template would collide with itself, so CloudFormation refuses it.
+    pub name_prop: Option<&'static str>,
 }
+
+type Update = fn(&Ctx<'_>, &str, &Props<'_>, &Props<'_>) -> ApiResult<Option<String>>;
+
+/// What a type has when its entry says nothing else: every change replaces it.
+const FIXED: Type = Type {
+    name: "",
+    create: |_, _| Err(ApiError::internal("no create")),
+    ready: at_once,
+    made: reference_only,
+    delete: |_, _, _| Ok(()),
+    gone: at_once,
+    mutable: &[],
+    update: None,
+    name_prop: None,
+};
 
 fn at_once(_: &Ctx<'_>, _: &str) -> ApiResult<bool> {
     Ok(true)
@@ -270,6 +293,9 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteVpc", json!({"VpcId": id}))),
         gone: at_once,
+        mutable: &["Tags", "EnableDnsSupport", "EnableDnsHostnames"],
+        update: Some(update_vpc),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::Subnet",
@@ -329,6 +355,9 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteSubnet", json!({"SubnetId": id}))),
         gone: at_once,
+        mutable: &["Tags", "MapPublicIpOnLaunch"],
+        update: Some(update_subnet),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::InternetGateway",
@@ -355,6 +384,9 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::VPCGatewayAttachment",
@@ -383,6 +415,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::EIP",
@@ -421,6 +454,9 @@ static TYPES: &[Type] = &[
             ok_if_gone(ec2(ctx, "ReleaseAddress", json!({"AllocationId": alloc})))
         },
         gone: at_once,
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::NatGateway",
@@ -468,6 +504,9 @@ static TYPES: &[Type] = &[
                 Err(e) => is_not_found(&e),
             })
         },
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::RouteTable",
@@ -488,6 +527,9 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteRouteTable", json!({"RouteTableId": id}))),
         gone: at_once,
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::Route",
@@ -538,6 +580,21 @@ static TYPES: &[Type] = &[
             ok_if_gone(ec2(ctx, "DeleteRoute", input))
         },
         gone: at_once,
+        mutable: &[
+            "GatewayId",
+            "NatGatewayId",
+            "InstanceId",
+            "NetworkInterfaceId",
+            "VpcEndpointId",
+            "EgressOnlyInternetGatewayId",
+            "VpcPeeringConnectionId",
+            "TransitGatewayId",
+            "CarrierGatewayId",
+            "LocalGatewayId",
+            "CoreNetworkArn",
+        ],
+        update: Some(update_route),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::SubnetRouteTableAssociation",
@@ -564,6 +621,9 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &["RouteTableId"],
+        update: Some(update_association),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::SecurityGroup",
@@ -614,6 +674,9 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteSecurityGroup", json!({"GroupId": id}))),
         gone: at_once,
+        mutable: &["Tags", "SecurityGroupIngress", "SecurityGroupEgress"],
+        update: Some(update_group),
+        name_prop: Some("GroupName"),
     },
     Type {
         name: "AWS::EC2::SecurityGroupIngress",
@@ -633,6 +696,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::SecurityGroupEgress",
@@ -652,6 +716,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::VPCEndpoint",
@@ -728,6 +793,9 @@ static TYPES: &[Type] = &[
                 },
             )
         },
+        mutable: &["Tags", "PolicyDocument"],
+        update: Some(update_endpoint),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::KeyPair",
@@ -794,6 +862,9 @@ static TYPES: &[Type] = &[
             ok_if_gone(ec2(ctx, "DeleteKeyPair", json!({"KeyName": name})))
         },
         gone: at_once,
+        mutable: &[],
+        name_prop: Some("KeyName"),
+        ..FIXED
     },
     Type {
         name: "AWS::EC2::Instance",
@@ -868,6 +939,254 @@ static TYPES: &[Type] = &[
                 },
             )
         },
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::NetworkInterface",
+        create: |ctx, p| {
+            let out = ec2(
+                ctx,
+                "CreateNetworkInterface",
+                json!({"SubnetId": p.req("SubnetId")?, "Description": p.str("Description"),
+                       "Groups": p.get("GroupSet"), "PrivateIpAddress": p.str("PrivateIpAddress"),
+                       "PrivateIpAddresses": p.get("PrivateIpAddresses"),
+                       "SecondaryPrivateIpAddressCount": p.str("SecondaryPrivateIpAddressCount"),
+                       "Ipv6AddressCount": p.str("Ipv6AddressCount"),
+                       "InterfaceType": p.str("InterfaceType"),
+                       "TagSpecifications": p.tag_spec("network-interface")}),
+            )?;
+            let id = id_at(&out, "/NetworkInterface/NetworkInterfaceId")?;
+            if p.str("SourceDestCheck").as_deref() == Some("false") {
+                ec2(
+                    ctx,
+                    "ModifyNetworkInterfaceAttribute",
+                    json!({"NetworkInterfaceId": id, "SourceDestCheck": {"Value": false}}),
+                )?;
+            }
+            Ok(id)
+        },
+        made: |ctx, id, _| {
+            let out = ec2(
+                ctx,
+                "DescribeNetworkInterfaces",
+                json!({"NetworkInterfaceIds": [id]}),
+            )?;
+            let n = ptr(&out, "/NetworkInterfaces/0");
+            let secondary: Vec<Value> = ptr(n, "/PrivateIpAddresses")
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| ptr(x, "/Primary").as_bool() != Some(true))
+                        .map(|x| ptr(x, "/PrivateIpAddress").clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Made {
+                reference: json!(id),
+                attrs: attrs(vec![
+                    ("Id", json!(id)),
+                    (
+                        "PrimaryPrivateIpAddress",
+                        ptr(n, "/PrivateIpAddress").clone(),
+                    ),
+                    ("SecondaryPrivateIpAddresses", json!(secondary)),
+                    ("VpcId", ptr(n, "/VpcId").clone()),
+                ]),
+            })
+        },
+        delete: |ctx, id, _| {
+            ok_if_gone(ec2(
+                ctx,
+                "DeleteNetworkInterface",
+                json!({"NetworkInterfaceId": id}),
+            ))
+        },
+        mutable: &["Tags", "GroupSet", "Description", "SourceDestCheck"],
+        update: Some(update_interface),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::NetworkAcl",
+        create: |ctx, p| {
+            let out = ec2(
+                ctx,
+                "CreateNetworkAcl",
+                json!({"VpcId": p.req("VpcId")?, "TagSpecifications": p.tag_spec("network-acl")}),
+            )?;
+            id_at(&out, "/NetworkAcl/NetworkAclId")
+        },
+        made: |_, id, _| {
+            Ok(Made {
+                reference: json!(id),
+                attrs: attrs(vec![("Id", json!(id))]),
+            })
+        },
+        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteNetworkAcl", json!({"NetworkAclId": id}))),
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::NetworkAclEntry",
+        create: |ctx, p| {
+            let acl = p.req("NetworkAclId")?;
+            let egress = p.str("Egress").as_deref() == Some("true");
+            let rule = p.req("RuleNumber")?;
+            ec2(
+                ctx,
+                "CreateNetworkAclEntry",
+                acl_entry(p, &acl, egress, &rule)?,
+            )?;
+            Ok(format!(
+                "{acl}|{}|{rule}",
+                if egress { "egress" } else { "ingress" }
+            ))
+        },
+        made: |_, id, _| {
+            Ok(Made {
+                reference: json!(id),
+                attrs: attrs(vec![("Id", json!(id))]),
+            })
+        },
+        delete: |ctx, _, p| {
+            ok_if_gone(ec2(
+                ctx,
+                "DeleteNetworkAclEntry",
+                json!({"NetworkAclId": p.str("NetworkAclId"), "RuleNumber": p.str("RuleNumber"),
+                       "Egress": p.str("Egress").as_deref() == Some("true")}),
+            ))
+        },
+        mutable: &[
+            "CidrBlock",
+            "Ipv6CidrBlock",
+            "Protocol",
+            "RuleAction",
+            "PortRange",
+            "Icmp",
+        ],
+        update: Some(|ctx, _, _, p| {
+            let acl = p.req("NetworkAclId")?;
+            let egress = p.str("Egress").as_deref() == Some("true");
+            let rule = p.req("RuleNumber")?;
+            ec2(
+                ctx,
+                "ReplaceNetworkAclEntry",
+                acl_entry(p, &acl, egress, &rule)?,
+            )?;
+            Ok(None)
+        }),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::SubnetNetworkAclAssociation",
+        create: |ctx, p| {
+            let subnet = p.req("SubnetId")?;
+            let current = subnet_acl_association(ctx, &subnet)?;
+            let out = ec2(
+                ctx,
+                "ReplaceNetworkAclAssociation",
+                json!({"AssociationId": current, "NetworkAclId": p.req("NetworkAclId")?}),
+            )?;
+            id_at(&out, "/NewAssociationId")
+        },
+        made: |_, id, _| {
+            Ok(Made {
+                reference: json!(id),
+                attrs: attrs(vec![("AssociationId", json!(id))]),
+            })
+        },
+        // Deleting the association gives the subnet back to its VPC's default ACL.
+        delete: |ctx, _, p| {
+            let Some(subnet) = p.str("SubnetId") else {
+                return Ok(());
+            };
+            let out = ec2(ctx, "DescribeSubnets", json!({"SubnetIds": [subnet]}));
+            let vpc = match out {
+                Ok(v) => ptr(&v, "/Subnets/0/VpcId").clone(),
+                Err(e) if is_not_found(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let default = ec2(
+                ctx,
+                "DescribeNetworkAcls",
+                json!({"Filters": [{"Name": "vpc-id", "Values": [vpc]}, {"Name": "default", "Values": ["true"]}]}),
+            )?;
+            let current = subnet_acl_association(ctx, &subnet)?;
+            ok_if_gone(ec2(
+                ctx,
+                "ReplaceNetworkAclAssociation",
+                json!({"AssociationId": current, "NetworkAclId": ptr(&default, "/NetworkAcls/0/NetworkAclId")}),
+            ))
+        },
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::DHCPOptions",
+        create: |ctx, p| {
+            let mut configs = Vec::new();
+            for (prop, key) in [
+                ("DomainName", "domain-name"),
+                ("DomainNameServers", "domain-name-servers"),
+                ("NtpServers", "ntp-servers"),
+                ("NetbiosNameServers", "netbios-name-servers"),
+                ("NetbiosNodeType", "netbios-node-type"),
+            ] {
+                let values = p.strs(prop);
+                if !values.is_empty() {
+                    configs.push(json!({"Key": key, "Values": values}));
+                }
+            }
+            let out = ec2(
+                ctx,
+                "CreateDhcpOptions",
+                json!({"DhcpConfigurations": configs, "TagSpecifications": p.tag_spec("dhcp-options")}),
+            )?;
+            id_at(&out, "/DhcpOptions/DhcpOptionsId")
+        },
+        made: |_, id, _| {
+            Ok(Made {
+                reference: json!(id),
+                attrs: attrs(vec![("DhcpOptionsId", json!(id))]),
+            })
+        },
+        delete: |ctx, id, _| {
+            ok_if_gone(ec2(ctx, "DeleteDhcpOptions", json!({"DhcpOptionsId": id})))
+        },
+        mutable: &["Tags"],
+        update: Some(update_tags),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::VPCDHCPOptionsAssociation",
+        create: |ctx, p| {
+            let (options, vpc) = (p.req("DhcpOptionsId")?, p.req("VpcId")?);
+            ec2(
+                ctx,
+                "AssociateDhcpOptions",
+                json!({"DhcpOptionsId": options, "VpcId": vpc}),
+            )?;
+            Ok(format!("{options}|{vpc}"))
+        },
+        delete: |ctx, _, p| {
+            ok_if_gone(ec2(
+                ctx,
+                "AssociateDhcpOptions",
+                json!({"DhcpOptionsId": "default", "VpcId": p.str("VpcId")}),
+            ))
+        },
+        mutable: &["DhcpOptionsId"],
+        update: Some(|ctx, _, _, p| {
+            let (options, vpc) = (p.req("DhcpOptionsId")?, p.req("VpcId")?);
+            ec2(
+                ctx,
+                "AssociateDhcpOptions",
+                json!({"DhcpOptionsId": options, "VpcId": vpc}),
+            )?;
+            Ok(Some(format!("{options}|{vpc}")))
+        }),
+        ..FIXED
     },
     Type {
         name: "AWS::IAM::Role",
@@ -911,6 +1230,15 @@ static TYPES: &[Type] = &[
             ok_if_gone(one(ctx, "iam", "DeleteRole", json!({"RoleName": name})))
         },
         gone: at_once,
+        mutable: &[
+            "Policies",
+            "ManagedPolicyArns",
+            "AssumeRolePolicyDocument",
+            "Description",
+            "MaxSessionDuration",
+        ],
+        update: Some(update_role),
+        name_prop: Some("RoleName"),
     },
     Type {
         name: "AWS::IAM::User",
@@ -964,6 +1292,9 @@ static TYPES: &[Type] = &[
             ok_if_gone(one(ctx, "iam", "DeleteUser", json!({"UserName": name})))
         },
         gone: at_once,
+        mutable: &[],
+        name_prop: Some("UserName"),
+        ..FIXED
     },
     Type {
         name: "AWS::IAM::AccessKey",
@@ -1003,6 +1334,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::IAM::Policy",
@@ -1050,6 +1382,9 @@ static TYPES: &[Type] = &[
             Ok(())
         },
         gone: at_once,
+        mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
+        update: Some(update_policy),
+        ..FIXED
     },
     Type {
         name: "AWS::IAM::ManagedPolicy",
@@ -1110,6 +1445,9 @@ static TYPES: &[Type] = &[
             ok_if_gone(one(ctx, "iam", "DeletePolicy", json!({"PolicyArn": arn})))
         },
         gone: at_once,
+        mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
+        update: Some(update_managed_policy),
+        name_prop: Some("ManagedPolicyName"),
     },
     Type {
         name: "AWS::IAM::InstanceProfile",
@@ -1163,6 +1501,9 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &["Roles"],
+        update: Some(update_profile),
+        name_prop: Some("InstanceProfileName"),
     },
     Type {
         name: "AWS::S3::Bucket",
@@ -1239,6 +1580,13 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, name, _| ok_if_gone(one(ctx, "s3", "DeleteBucket", json!({"Bucket": name}))),
         gone: at_once,
+        mutable: &[
+            "VersioningConfiguration",
+            "PublicAccessBlockConfiguration",
+            "Tags",
+        ],
+        update: Some(update_bucket),
+        name_prop: Some("BucketName"),
     },
     Type {
         name: "AWS::S3::BucketPolicy",
@@ -1263,6 +1611,9 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &["PolicyDocument"],
+        update: Some(update_bucket_policy),
+        ..FIXED
     },
     Type {
         name: "AWS::SSM::Parameter",
@@ -1304,6 +1655,16 @@ static TYPES: &[Type] = &[
             ok_if_gone(one(ctx, "ssm", "DeleteParameter", json!({"Name": name})))
         },
         gone: at_once,
+        mutable: &[
+            "Value",
+            "Description",
+            "AllowedPattern",
+            "Tier",
+            "DataType",
+            "Type",
+        ],
+        update: Some(update_parameter),
+        name_prop: Some("Name"),
     },
     Type {
         name: "AWS::CertificateManager::Certificate",
@@ -1346,6 +1707,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::ElasticLoadBalancingV2::LoadBalancer",
@@ -1428,6 +1790,9 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &["SecurityGroups", "Subnets", "LoadBalancerAttributes"],
+        update: Some(update_load_balancer),
+        name_prop: Some("Name"),
     },
     Type {
         name: "AWS::ElasticLoadBalancingV2::TargetGroup",
@@ -1508,6 +1873,21 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &[
+            "Targets",
+            "HealthCheckEnabled",
+            "HealthCheckProtocol",
+            "HealthCheckPort",
+            "HealthCheckPath",
+            "HealthCheckIntervalSeconds",
+            "HealthCheckTimeoutSeconds",
+            "HealthyThresholdCount",
+            "UnhealthyThresholdCount",
+            "Matcher",
+            "TargetGroupAttributes",
+        ],
+        update: Some(update_target_group),
+        name_prop: Some("Name"),
     },
     Type {
         name: "AWS::ElasticLoadBalancingV2::Listener",
@@ -1539,6 +1919,16 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        mutable: &[
+            "DefaultActions",
+            "Certificates",
+            "Port",
+            "Protocol",
+            "SslPolicy",
+            "AlpnPolicy",
+        ],
+        update: Some(update_listener),
+        ..FIXED
     },
     Type {
         name: "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -1561,6 +1951,9 @@ static TYPES: &[Type] = &[
         },
         delete: |ctx, arn, _| ok_if_gone(one(ctx, "elbv2", "DeleteRule", json!({"RuleArn": arn}))),
         gone: at_once,
+        mutable: &["Actions", "Conditions", "Priority"],
+        update: Some(update_rule),
+        ..FIXED
     },
     Type {
         name: "AWS::ElasticLoadBalancingV2::ListenerCertificate",
@@ -1585,6 +1978,7 @@ static TYPES: &[Type] = &[
             ))
         },
         gone: at_once,
+        ..FIXED
     },
     Type {
         name: "AWS::MWAA::Environment",
@@ -1623,7 +2017,7 @@ static TYPES: &[Type] = &[
             let out = one(ctx, "mwaa", "GetEnvironment", json!({"Name": name}))?;
             match ptr(&out, "/Environment/Status").as_str() {
                 Some("AVAILABLE") => Ok(true),
-                Some("CREATING") => Ok(false),
+                Some("CREATING") | Some("UPDATING") => Ok(false),
                 other => Err(ApiError::new(
                     ptr(&out, "/Environment/LastUpdate/Error/ErrorCode")
                         .as_str()
@@ -1688,8 +2082,769 @@ static TYPES: &[Type] = &[
                 .read(|v| v.get::<crate::mwaa::Environment>(&ctx.scope(), name))
                 .is_none())
         },
+        mutable: MWAA_MUTABLE,
+        update: Some(update_environment),
+        name_prop: Some("Name"),
     },
 ];
+
+/// The members of an environment that UpdateEnvironment changes.
+const MWAA_MUTABLE: &[&str] = &[
+    "AirflowConfigurationOptions",
+    "AirflowVersion",
+    "DagS3Path",
+    "EnvironmentClass",
+    "ExecutionRoleArn",
+    "LoggingConfiguration",
+    "MaxWebservers",
+    "MaxWorkers",
+    "MinWebservers",
+    "MinWorkers",
+    "PluginsS3ObjectVersion",
+    "PluginsS3Path",
+    "RequirementsS3ObjectVersion",
+    "RequirementsS3Path",
+    "Schedulers",
+    "SourceBucketArn",
+    "StartupScriptS3ObjectVersion",
+    "StartupScriptS3Path",
+    "WebserverAccessMode",
+    "WeeklyMaintenanceWindowStart",
+    "Tags",
+];
+
+fn changed(old: &Props<'_>, new: &Props<'_>, k: &str) -> bool {
+    old.get(k) != new.get(k)
+}
+
+/// Strings added to and removed from a list property.
+fn list_diff(old: &Props<'_>, new: &Props<'_>, k: &str) -> (Vec<String>, Vec<String>) {
+    let (o, n) = (old.strs(k), new.strs(k));
+    let added = n.iter().filter(|x| !o.contains(x)).cloned().collect();
+    let removed = o.iter().filter(|x| !n.contains(x)).cloned().collect();
+    (added, removed)
+}
+
+/// An EC2 resource's tags brought from the old list to the new.
+fn retag(ctx: &Ctx<'_>, id: &str, old: &Props<'_>, new: &Props<'_>) -> ApiResult<()> {
+    if !changed(old, new, "Tags") {
+        return Ok(());
+    }
+    let (o, n) = (old.tag_list(), new.tag_list());
+    let gone: Vec<Value> = o
+        .iter()
+        .filter(|t| !n.iter().any(|x| x.get("Key") == t.get("Key")))
+        .map(|t| json!({"Key": t.get("Key")}))
+        .collect();
+    if !gone.is_empty() {
+        ec2(ctx, "DeleteTags", json!({"Resources": [id], "Tags": gone}))?;
+    }
+    if !n.is_empty() {
+        ec2(ctx, "CreateTags", json!({"Resources": [id], "Tags": n}))?;
+    }
+    Ok(())
+}
+
+fn update_tags(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    Ok(None)
+}
+
+fn update_vpc(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    for (attr, default) in [("EnableDnsSupport", true), ("EnableDnsHostnames", false)] {
+        if changed(old, new, attr) {
+            let v = new.str(attr).map_or(default, |v| v == "true");
+            ec2(
+                ctx,
+                "ModifyVpcAttribute",
+                json!({"VpcId": id, attr: {"Value": v}}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_subnet(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    if changed(old, new, "MapPublicIpOnLaunch") {
+        let v = new.str("MapPublicIpOnLaunch").is_some_and(|v| v == "true");
+        ec2(
+            ctx,
+            "ModifySubnetAttribute",
+            json!({"SubnetId": id, "MapPublicIpOnLaunch": {"Value": v}}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_route(
+    ctx: &Ctx<'_>,
+    _: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let mut input = json!({"RouteTableId": new.str("RouteTableId")});
+    for k in [
+        "DestinationCidrBlock",
+        "DestinationIpv6CidrBlock",
+        "DestinationPrefixListId",
+        "GatewayId",
+        "NatGatewayId",
+        "InstanceId",
+        "NetworkInterfaceId",
+        "VpcEndpointId",
+        "EgressOnlyInternetGatewayId",
+        "VpcPeeringConnectionId",
+        "TransitGatewayId",
+        "CarrierGatewayId",
+        "LocalGatewayId",
+        "CoreNetworkArn",
+    ] {
+        if let Some(v) = new.str(k) {
+            input[k] = json!(v);
+        }
+    }
+    ec2(ctx, "ReplaceRoute", input)?;
+    Ok(None)
+}
+
+fn update_association(
+    ctx: &Ctx<'_>,
+    id: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let out = ec2(
+        ctx,
+        "ReplaceRouteTableAssociation",
+        json!({"AssociationId": id, "RouteTableId": new.str("RouteTableId")}),
+    )?;
+    id_at(&out, "/NewAssociationId").map(Some)
+}
+
+fn update_group(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    if changed(old, new, "SecurityGroupIngress") {
+        let o = permissions(old.get("SecurityGroupIngress"), id, false);
+        if !o.is_empty() {
+            ok_if_gone(ec2(
+                ctx,
+                "RevokeSecurityGroupIngress",
+                json!({"GroupId": id, "IpPermissions": o}),
+            ))?;
+        }
+        let n = permissions(new.get("SecurityGroupIngress"), id, false);
+        if !n.is_empty() {
+            ec2(
+                ctx,
+                "AuthorizeSecurityGroupIngress",
+                json!({"GroupId": id, "IpPermissions": n}),
+            )?;
+        }
+    }
+    if changed(old, new, "SecurityGroupEgress") {
+        let everything = json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
+        let o = match old.get("SecurityGroupEgress") {
+            Some(rules) => Value::from(permissions(Some(rules), id, true)),
+            None => everything.clone(),
+        };
+        if o.as_array().is_some_and(|a| !a.is_empty()) {
+            ok_if_gone(ec2(
+                ctx,
+                "RevokeSecurityGroupEgress",
+                json!({"GroupId": id, "IpPermissions": o}),
+            ))?;
+        }
+        let n = match new.get("SecurityGroupEgress") {
+            Some(rules) => Value::from(permissions(Some(rules), id, true)),
+            None => everything,
+        };
+        if n.as_array().is_some_and(|a| !a.is_empty()) {
+            ec2(
+                ctx,
+                "AuthorizeSecurityGroupEgress",
+                json!({"GroupId": id, "IpPermissions": n}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_endpoint(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    if changed(old, new, "PolicyDocument") {
+        let input = match new.get("PolicyDocument") {
+            Some(d) => json!({"VpcEndpointId": id, "PolicyDocument": document(Some(d))}),
+            None => json!({"VpcEndpointId": id, "ResetPolicy": true}),
+        };
+        ec2(ctx, "ModifyVpcEndpoint", input)?;
+    }
+    Ok(None)
+}
+
+fn update_role(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "AssumeRolePolicyDocument") {
+        one(
+            ctx,
+            "iam",
+            "UpdateAssumeRolePolicy",
+            json!({"RoleName": name, "PolicyDocument": document(new.get("AssumeRolePolicyDocument"))}),
+        )?;
+    }
+    if changed(old, new, "Description") || changed(old, new, "MaxSessionDuration") {
+        one(
+            ctx,
+            "iam",
+            "UpdateRole",
+            json!({"RoleName": name, "Description": new.str("Description").unwrap_or_default(),
+                   "MaxSessionDuration": new.str("MaxSessionDuration").unwrap_or_else(|| "3600".into())}),
+        )?;
+    }
+    let (added, removed) = list_diff(old, new, "ManagedPolicyArns");
+    for arn in removed {
+        ok_if_gone(one(
+            ctx,
+            "iam",
+            "DetachRolePolicy",
+            json!({"RoleName": name, "PolicyArn": arn}),
+        ))?;
+    }
+    for arn in added {
+        one(
+            ctx,
+            "iam",
+            "AttachRolePolicy",
+            json!({"RoleName": name, "PolicyArn": arn}),
+        )?;
+    }
+    if changed(old, new, "Policies") {
+        let names = |p: &Props<'_>| -> Vec<String> {
+            match p.get("Policies") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.get("PolicyName").and_then(super::eval::scalar))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let keep = names(new);
+        for n in names(old).into_iter().filter(|n| !keep.contains(n)) {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                "DeleteRolePolicy",
+                json!({"RoleName": name, "PolicyName": n}),
+            ))?;
+        }
+        inline_policies(ctx, new, "PutRolePolicy", "RoleName", name)?;
+    }
+    Ok(None)
+}
+
+const HOLDERS: [(&str, &str, &str); 3] = [
+    ("Role", "RoleName", "Roles"),
+    ("User", "UserName", "Users"),
+    ("Group", "GroupName", "Groups"),
+];
+
+fn update_policy(
+    ctx: &Ctx<'_>,
+    _: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let name = new.str("PolicyName");
+    let doc = document(new.get("PolicyDocument"));
+    for (kind, key, list) in HOLDERS {
+        let (_, removed) = list_diff(old, new, list);
+        for holder in removed {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                &format!("Delete{kind}Policy"),
+                json!({key: holder, "PolicyName": name}),
+            ))?;
+        }
+        for holder in new.strs(list) {
+            one(
+                ctx,
+                "iam",
+                &format!("Put{kind}Policy"),
+                json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_managed_policy(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "PolicyDocument") {
+        let versions = one(ctx, "iam", "ListPolicyVersions", json!({"PolicyArn": arn}))?;
+        let list = ptr(&versions, "/Versions")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if list.len() >= 5 {
+            if let Some(oldest) = list
+                .iter()
+                .filter(|v| ptr(v, "/IsDefaultVersion").as_bool() != Some(true))
+                .min_by_key(|v| {
+                    ptr(v, "/CreateDate")
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+            {
+                one(
+                    ctx,
+                    "iam",
+                    "DeletePolicyVersion",
+                    json!({"PolicyArn": arn, "VersionId": ptr(oldest, "/VersionId")}),
+                )?;
+            }
+        }
+        one(
+            ctx,
+            "iam",
+            "CreatePolicyVersion",
+            json!({"PolicyArn": arn, "PolicyDocument": document(new.get("PolicyDocument")), "SetAsDefault": true}),
+        )?;
+    }
+    for (kind, key, list) in HOLDERS {
+        let (added, removed) = list_diff(old, new, list);
+        for holder in removed {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                &format!("Detach{kind}Policy"),
+                json!({key: holder, "PolicyArn": arn}),
+            ))?;
+        }
+        for holder in added {
+            one(
+                ctx,
+                "iam",
+                &format!("Attach{kind}Policy"),
+                json!({key: holder, "PolicyArn": arn}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_profile(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let (added, removed) = list_diff(old, new, "Roles");
+    for role in removed {
+        ok_if_gone(one(
+            ctx,
+            "iam",
+            "RemoveRoleFromInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        ))?;
+    }
+    for role in added {
+        one(
+            ctx,
+            "iam",
+            "AddRoleToInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_bucket(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "VersioningConfiguration") {
+        let v = new
+            .get("VersioningConfiguration")
+            .cloned()
+            .unwrap_or_else(|| json!({"Status": "Suspended"}));
+        one(
+            ctx,
+            "s3",
+            "PutBucketVersioning",
+            json!({"Bucket": name, "VersioningConfiguration": v}),
+        )?;
+    }
+    if changed(old, new, "PublicAccessBlockConfiguration") {
+        match new.get("PublicAccessBlockConfiguration") {
+            Some(v) => one(
+                ctx,
+                "s3",
+                "PutPublicAccessBlock",
+                json!({"Bucket": name, "PublicAccessBlockConfiguration": v}),
+            )?,
+            None => one(
+                ctx,
+                "s3",
+                "DeletePublicAccessBlock",
+                json!({"Bucket": name}),
+            )?,
+        };
+    }
+    if changed(old, new, "Tags") {
+        let tags = new.tag_list();
+        if tags.is_empty() {
+            one(ctx, "s3", "DeleteBucketTagging", json!({"Bucket": name}))?;
+        } else {
+            one(
+                ctx,
+                "s3",
+                "PutBucketTagging",
+                json!({"Bucket": name, "Tagging": {"TagSet": tags}}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_bucket_policy(
+    ctx: &Ctx<'_>,
+    bucket: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    one(
+        ctx,
+        "s3",
+        "PutBucketPolicy",
+        json!({"Bucket": bucket, "Policy": document(new.get("PolicyDocument"))}),
+    )?;
+    Ok(None)
+}
+
+fn update_parameter(
+    ctx: &Ctx<'_>,
+    name: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    one(
+        ctx,
+        "ssm",
+        "PutParameter",
+        json!({"Name": name, "Type": new.req("Type")?, "Value": new.req("Value")?,
+               "Description": new.str("Description"), "AllowedPattern": new.str("AllowedPattern"),
+               "Tier": new.str("Tier"), "DataType": new.str("DataType"), "Overwrite": true}),
+    )?;
+    Ok(None)
+}
+
+fn attributes(p: &Props<'_>, k: &str) -> Vec<Value> {
+    match p.get(k) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(super::eval::scalar)}))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn update_load_balancer(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "SecurityGroups") {
+        one(
+            ctx,
+            "elbv2",
+            "SetSecurityGroups",
+            json!({"LoadBalancerArn": arn, "SecurityGroups": new.strs("SecurityGroups")}),
+        )?;
+    }
+    if changed(old, new, "Subnets") {
+        one(
+            ctx,
+            "elbv2",
+            "SetSubnets",
+            json!({"LoadBalancerArn": arn, "Subnets": new.strs("Subnets")}),
+        )?;
+    }
+    let attrs = attributes(new, "LoadBalancerAttributes");
+    if changed(old, new, "LoadBalancerAttributes") && !attrs.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyLoadBalancerAttributes",
+            json!({"LoadBalancerArn": arn, "Attributes": attrs}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_target_group(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let targets = |p: &Props<'_>| -> Vec<Value> {
+        match p.get("Targets") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let (o, n) = (targets(old), targets(new));
+    let gone: Vec<Value> = o.iter().filter(|t| !n.contains(t)).cloned().collect();
+    let added: Vec<Value> = n.iter().filter(|t| !o.contains(t)).cloned().collect();
+    if !gone.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "DeregisterTargets",
+            json!({"TargetGroupArn": arn, "Targets": gone}),
+        )?;
+    }
+    if !added.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "RegisterTargets",
+            json!({"TargetGroupArn": arn, "Targets": added}),
+        )?;
+    }
+    let health = [
+        "HealthCheckEnabled",
+        "HealthCheckProtocol",
+        "HealthCheckPort",
+        "HealthCheckPath",
+        "HealthCheckIntervalSeconds",
+        "HealthCheckTimeoutSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "Matcher",
+    ];
+    if health.iter().any(|k| changed(old, new, k)) {
+        let mut input = json!({"TargetGroupArn": arn});
+        for k in health {
+            if let Some(v) = new.get(k) {
+                input[k] = v.clone();
+            }
+        }
+        one(ctx, "elbv2", "ModifyTargetGroup", input)?;
+    }
+    let attrs = attributes(new, "TargetGroupAttributes");
+    if changed(old, new, "TargetGroupAttributes") && !attrs.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyTargetGroupAttributes",
+            json!({"TargetGroupArn": arn, "Attributes": attrs}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_listener(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    one(
+        ctx,
+        "elbv2",
+        "ModifyListener",
+        json!({"ListenerArn": arn, "Port": new.str("Port"), "Protocol": new.str("Protocol"),
+               "SslPolicy": new.str("SslPolicy"), "Certificates": new.get("Certificates"),
+               "AlpnPolicy": new.get("AlpnPolicy"), "DefaultActions": new.get("DefaultActions")}),
+    )?;
+    Ok(None)
+}
+
+fn update_rule(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "Priority") {
+        one(
+            ctx,
+            "elbv2",
+            "SetRulePriorities",
+            json!({"RulePriorities": [{"RuleArn": arn, "Priority": new.str("Priority")}]}),
+        )?;
+    }
+    if changed(old, new, "Actions") || changed(old, new, "Conditions") {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyRule",
+            json!({"RuleArn": arn, "Conditions": new.get("Conditions"), "Actions": new.get("Actions")}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_environment(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let mut input = json!({"Name": name});
+    let mut any = false;
+    for k in MWAA_MUTABLE.iter().filter(|k| **k != "Tags") {
+        if changed(old, new, k) {
+            if let Some(v) = new.get(k) {
+                input[*k] = v.clone();
+                any = true;
+            }
+        }
+    }
+    if any {
+        one(ctx, "mwaa", "UpdateEnvironment", input)?;
+    }
+    if changed(old, new, "Tags") {
+        let out = one(ctx, "mwaa", "GetEnvironment", json!({"Name": name}))?;
+        let arn = ptr(&out, "/Environment/Arn").clone();
+        let tags = |p: &Props<'_>| -> Map<String, Value> {
+            p.get("Tags")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (o, n) = (tags(old), tags(new));
+        let gone: Vec<&String> = o.keys().filter(|k| !n.contains_key(*k)).collect();
+        if !gone.is_empty() {
+            one(
+                ctx,
+                "mwaa",
+                "UntagResource",
+                json!({"ResourceArn": arn, "tagKeys": gone}),
+            )?;
+        }
+        if !n.is_empty() {
+            let n: Map<String, Value> = n
+                .into_iter()
+                .map(|(k, v)| (k, json!(super::eval::scalar(&v))))
+                .collect();
+            one(
+                ctx,
+                "mwaa",
+                "TagResource",
+                json!({"ResourceArn": arn, "Tags": n}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+/// A network ACL entry's input from `AWS::EC2::NetworkAclEntry` properties.
+fn acl_entry(p: &Props<'_>, acl: &str, egress: bool, rule: &str) -> ApiResult<Value> {
+    let icmp = p
+        .get("Icmp")
+        .map(|i| json!({"Code": i.get("Code"), "Type": i.get("Type")}));
+    Ok(
+        json!({"NetworkAclId": acl, "RuleNumber": rule, "Egress": egress,
+              "Protocol": p.req("Protocol")?, "RuleAction": p.req("RuleAction")?,
+              "CidrBlock": p.str("CidrBlock"), "Ipv6CidrBlock": p.str("Ipv6CidrBlock"),
+              "PortRange": p.get("PortRange"), "IcmpTypeCode": icmp}),
+    )
+}
+
+/// The id of a subnet's current network ACL association.
+fn subnet_acl_association(ctx: &Ctx<'_>, subnet: &str) -> ApiResult<String> {
+    let out = ec2(
+        ctx,
+        "DescribeNetworkAcls",
+        json!({"Filters": [{"Name": "association.subnet-id", "Values": [subnet]}]}),
+    )?;
+    ptr(&out, "/NetworkAcls/0/Associations")
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|x| ptr(x, "/SubnetId").as_str() == Some(subnet))
+                .and_then(|x| ptr(x, "/NetworkAclAssociationId").as_str())
+        })
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::new(
+                "InvalidSubnetID.NotFound",
+                format!("The subnet ID '{subnet}' does not exist"),
+            )
+        })
+}
+
+fn update_interface(
+    ctx: &Ctx<'_>,
+    id: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    retag(ctx, id, old, new)?;
+    if changed(old, new, "GroupSet") {
+        ec2(
+            ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": id, "Groups": new.strs("GroupSet")}),
+        )?;
+    }
+    if changed(old, new, "Description") {
+        ec2(
+            ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": id, "Description": {"Value": new.str("Description").unwrap_or_default()}}),
+        )?;
+    }
+    if changed(old, new, "SourceDestCheck") {
+        ec2(
+            ctx,
+            "ModifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId": id, "SourceDestCheck": {"Value": new.str("SourceDestCheck").as_deref() != Some("false")}}),
+        )?;
+    }
+    Ok(None)
+}
 
 fn nonempty(v: Vec<Value>) -> Value {
     if v.is_empty() {

@@ -295,3 +295,102 @@ async fn wait(
     }
     panic!("stack {name} did not settle");
 }
+
+#[tokio::test]
+async fn an_update_changes_in_place_what_it_can_and_replaces_the_rest() {
+    let server = start().await;
+    let config = default_config(&server).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let ssm = aws_sdk_ssm::Client::new(&config);
+    let template = r#"{
+      "Parameters": {"Description": {"Type": "String"}, "Value": {"Type": "String"}},
+      "Resources": {
+        "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": {"Ref": "Description"}}},
+        "Setting": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": {"Ref": "Value"}}}
+      },
+      "Outputs": {"Group": {"Value": {"Fn::GetAtt": ["Group", "GroupId"]}}, "Setting": {"Value": {"Ref": "Setting"}}}
+    }"#;
+    let params = |d: &str, v: &str| {
+        vec![
+            Parameter::builder()
+                .parameter_key("Description")
+                .parameter_value(d)
+                .build(),
+            Parameter::builder()
+                .parameter_key("Value")
+                .parameter_value(v)
+                .build(),
+        ]
+    };
+    cfn.create_stack()
+        .stack_name("upd")
+        .template_body(template)
+        .set_parameters(Some(params("first", "one")))
+        .send()
+        .await
+        .unwrap();
+    let created = wait(&cfn, "upd", |s| s != &StackStatus::CreateInProgress).await;
+    let output = |s: &aws_sdk_cloudformation::types::Stack, k: &str| {
+        s.outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(k))
+            .and_then(|o| o.output_value())
+            .unwrap()
+            .to_owned()
+    };
+    let (group1, name) = (output(&created, "Group"), output(&created, "Setting"));
+    assert!(name.starts_with("CFN-Setting-"), "{name}");
+
+    // Nothing new: AWS's refusal.
+    let e = cfn
+        .update_stack()
+        .stack_name("upd")
+        .use_previous_template(true)
+        .set_parameters(Some(params("first", "one")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.message(), Some("No updates are to be performed."));
+
+    cfn.update_stack()
+        .stack_name("upd")
+        .use_previous_template(true)
+        .set_parameters(Some(params("second", "two")))
+        .send()
+        .await
+        .unwrap();
+    let updated = wait(&cfn, "upd", |s| {
+        !matches!(
+            s,
+            StackStatus::UpdateInProgress | StackStatus::UpdateCompleteCleanupInProgress
+        )
+    })
+    .await;
+    assert_eq!(updated.stack_status(), Some(&StackStatus::UpdateComplete));
+    // The group's description cannot change: a new group replaced it, and the old one is gone.
+    let group2 = output(&updated, "Group");
+    assert_ne!(group1, group2);
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(&group2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups()[0].description(), Some("second"));
+    let e = ec2
+        .describe_security_groups()
+        .group_ids(&group1)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_ec2::error::ProvideErrorMetadata::code(&e),
+        Some("InvalidGroup.NotFound")
+    );
+    // The parameter's value changes in place: same name, a new version.
+    assert_eq!(output(&updated, "Setting"), name);
+    let p = ssm.get_parameter().name(&name).send().await.unwrap();
+    assert_eq!(p.parameter().unwrap().value(), Some("two"));
+    assert_eq!(p.parameter().unwrap().version(), 2);
+}
