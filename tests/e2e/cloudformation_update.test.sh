@@ -19,6 +19,7 @@ A1=$(res SubnetA)
 B=$(res SubnetB)
 WEB=$(res Web)
 ASSOC1=$(res RoutesA)
+DHCP1=$(res Dhcp)
 
 # The change set of an update says what will change and how.
 run "$AWS" cloudformation deploy --template-file "$T" --stack-name net --no-execute-changeset \
@@ -56,6 +57,8 @@ check_eq "the route table serves the new subnet" "$A2" \
     "$(q ec2 describe-route-tables --route-table-ids "$(res Routes)" --query 'RouteTables[0].Associations[0].SubnetId')"
 check_eq "the VPC uses the replacement DHCP options" "$(res Dhcp) v2.internal" \
     "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query 'Vpcs[0].DhcpOptionsId') $(q ec2 describe-dhcp-options --dhcp-options-ids "$(res Dhcp)" --query "DhcpOptions[0].DhcpConfigurations[?Key=='domain-name'].Values[0].Value | [0]")"
+check_eq "the replaced DHCP options are kept (UpdateReplacePolicy: Retain)" "$DHCP1 DELETE_SKIPPED" \
+    "$(q ec2 describe-dhcp-options --dhcp-options-ids "$DHCP1" --query 'DhcpOptions[0].DhcpOptionsId') $(q cloudformation describe-stack-events --stack-name net --query "StackEvents[?PhysicalResourceId=='$DHCP1'].ResourceStatus | [0]")"
 check_eq "the ACL entry's port changed in place" 8443 \
     "$(q ec2 describe-network-acls --network-acl-ids "$(res Acl)" --query "NetworkAcls[0].Entries[?RuleNumber==\`100\`].PortRange.From | [0]")"
 check_eq "the new subnet is in the stack's ACL" "$(res Acl)" \

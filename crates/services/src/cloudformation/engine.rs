@@ -516,6 +516,15 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
     }
     let mut doomed = stack.resources[i].clone();
     doomed.touched = false;
+    // The old resource of a replacement is kept if the template's UpdateReplacePolicy says so.
+    doomed.retain = stack
+        .doc
+        .pointer(&format!(
+            "/Resources/{}/UpdateReplacePolicy",
+            doomed.logical
+        ))
+        .and_then(Value::as_str)
+        == Some("Retain");
     stack.resources[i].props = props;
     set(
         stack,
