@@ -62,7 +62,7 @@ check_eq "events go from the change set's review to CREATE_COMPLETE" "CREATE_COM
 check_eq "the environment's events: started, initiated, complete" "CREATE_IN_PROGRESS CREATE_IN_PROGRESS CREATE_COMPLETE" \
     "$(q cloudformation describe-stack-events --stack-name mwaa --query "join(' ', reverse(StackEvents[?LogicalResourceId=='MwaaEnvironment'].ResourceStatus))")"
 check_eq "the first event is the user's" "User Initiated" "$(q cloudformation describe-stack-events --stack-name mwaa --query 'StackEvents[-1].ResourceStatusReason')"
-check_eq "exports are listed" "mwaa-SecurityGroup mwaa-VPC" "$(q cloudformation list-exports --query "join(' ', Exports[].Name)")"
+check_eq "exports are listed" "mwaa-PublicSubnet1 mwaa-PublicSubnet2 mwaa-SecurityGroup mwaa-VPC" "$(q cloudformation list-exports --query "join(' ', Exports[].Name)")"
 
 # The page's dig steps on what the stack made.
 CNAME=$(dig @127.0.0.1 -p "$DNS_PORT" CNAME +short "$HOST")
