@@ -537,7 +537,7 @@ fn template_text(ctx: &Ctx<'_>, body: Option<&str>, url: Option<&str>) -> ApiRes
             if b.len() > template::MAX_BODY {
                 return Err(validation(format!(
                     "1 validation error detected: Value '{}...' at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {}",
-                    &b[..20.min(b.len())],
+                    b.chars().take(20).collect::<String>(),
                     template::MAX_BODY
                 )));
             }

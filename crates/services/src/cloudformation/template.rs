@@ -21,6 +21,9 @@ pub const MAX_BODY: usize = 51_200;
 /// The largest template read from S3.
 pub const MAX_URL_BODY: usize = 1_048_576;
 
+/// The most resources a template may declare (AWS's quota).
+pub const MAX_RESOURCES: usize = 500;
+
 /// Reads a template body, JSON or YAML, into its long form.
 pub fn parse(body: &str) -> Result<Value, ApiError> {
     let trimmed = body.trim_start();
@@ -212,6 +215,20 @@ pub fn check(doc: &Value) -> Result<(), ApiError> {
         return Err(format_error(
             "At least one Resources member must be defined.",
         ));
+    }
+    for (name, max) in [
+        ("Resources", MAX_RESOURCES),
+        ("Parameters", 200),
+        ("Outputs", 200),
+        ("Mappings", 200),
+    ] {
+        let n = section(doc, name)?.len();
+        if n > max {
+            return Err(format_error(format!(
+                "Number of {}, {n}, is greater than maximum allowed, {max}",
+                name.to_ascii_lowercase()
+            )));
+        }
     }
     let mut unsupported = BTreeSet::new();
     for (name, r) in &resources {
@@ -567,6 +584,14 @@ mod tests {
         assert_eq!(
             e.message,
             "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"
+        );
+        let many: serde_json::Map<String, Value> = (0..=MAX_RESOURCES)
+            .map(|i| (format!("V{i}"), json!({"Type": "AWS::EC2::VPC"})))
+            .collect();
+        let e = check(&json!({ "Resources": many })).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Template format error: Number of resources, 501, is greater than maximum allowed, 500"
         );
         let e = check(&json!({"Resourcez": {}, "Resources": {"X": {"Type": "AWS::EC2::VPC"}}}))
             .unwrap_err();
