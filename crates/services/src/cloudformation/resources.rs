@@ -535,28 +535,7 @@ static TYPES: &[Type] = &[
         name: "AWS::EC2::Route",
         create: |ctx, p| {
             let table = p.req("RouteTableId")?;
-            let mut input = json!({"RouteTableId": table});
-            for k in [
-                "DestinationCidrBlock",
-                "DestinationIpv6CidrBlock",
-                "DestinationPrefixListId",
-                "GatewayId",
-                "NatGatewayId",
-                "InstanceId",
-                "NetworkInterfaceId",
-                "VpcEndpointId",
-                "EgressOnlyInternetGatewayId",
-                "VpcPeeringConnectionId",
-                "TransitGatewayId",
-                "CarrierGatewayId",
-                "LocalGatewayId",
-                "CoreNetworkArn",
-            ] {
-                if let Some(v) = p.str(k) {
-                    input[k] = json!(v);
-                }
-            }
-            ec2(ctx, "CreateRoute", input)?;
+            ec2(ctx, "CreateRoute", route_input(p, ROUTE_MEMBERS))?;
             let dest = p
                 .str("DestinationCidrBlock")
                 .or_else(|| p.str("DestinationIpv6CidrBlock"))
@@ -567,32 +546,15 @@ static TYPES: &[Type] = &[
         ready: at_once,
         made: reference_only,
         delete: |ctx, _, p| {
-            let mut input = json!({"RouteTableId": p.str("RouteTableId")});
-            for k in [
-                "DestinationCidrBlock",
-                "DestinationIpv6CidrBlock",
-                "DestinationPrefixListId",
-            ] {
-                if let Some(v) = p.str(k) {
-                    input[k] = json!(v);
-                }
-            }
-            ok_if_gone(ec2(ctx, "DeleteRoute", input))
+            ok_if_gone(ec2(
+                ctx,
+                "DeleteRoute",
+                route_input(p, ROUTE_MEMBERS.split_at(3).0),
+            ))
         },
         gone: at_once,
-        mutable: &[
-            "GatewayId",
-            "NatGatewayId",
-            "InstanceId",
-            "NetworkInterfaceId",
-            "VpcEndpointId",
-            "EgressOnlyInternetGatewayId",
-            "VpcPeeringConnectionId",
-            "TransitGatewayId",
-            "CarrierGatewayId",
-            "LocalGatewayId",
-            "CoreNetworkArn",
-        ],
+        // A route's targets change in place (ReplaceRoute); its destination does not.
+        mutable: ROUTE_MEMBERS.split_at(3).1,
         update: Some(update_route),
         ..FIXED
     },
@@ -2199,29 +2161,37 @@ fn update_route(
     _: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    let mut input = json!({"RouteTableId": new.str("RouteTableId")});
-    for k in [
-        "DestinationCidrBlock",
-        "DestinationIpv6CidrBlock",
-        "DestinationPrefixListId",
-        "GatewayId",
-        "NatGatewayId",
-        "InstanceId",
-        "NetworkInterfaceId",
-        "VpcEndpointId",
-        "EgressOnlyInternetGatewayId",
-        "VpcPeeringConnectionId",
-        "TransitGatewayId",
-        "CarrierGatewayId",
-        "LocalGatewayId",
-        "CoreNetworkArn",
-    ] {
-        if let Some(v) = new.str(k) {
-            input[k] = json!(v);
+    ec2(ctx, "ReplaceRoute", route_input(new, ROUTE_MEMBERS))?;
+    Ok(None)
+}
+
+/// A route's properties: its destination (the first three, which name it), then its targets.
+const ROUTE_MEMBERS: &[&str] = &[
+    "DestinationCidrBlock",
+    "DestinationIpv6CidrBlock",
+    "DestinationPrefixListId",
+    "GatewayId",
+    "NatGatewayId",
+    "InstanceId",
+    "NetworkInterfaceId",
+    "VpcEndpointId",
+    "EgressOnlyInternetGatewayId",
+    "VpcPeeringConnectionId",
+    "TransitGatewayId",
+    "CarrierGatewayId",
+    "LocalGatewayId",
+    "CoreNetworkArn",
+];
+
+/// A route operation's input: its table and the given `members` of the properties.
+fn route_input(p: &Props<'_>, members: &[&str]) -> Value {
+    let mut input = json!({"RouteTableId": p.str("RouteTableId")});
+    for k in members {
+        if let Some(v) = p.str(k) {
+            input[*k] = json!(v);
         }
     }
-    ec2(ctx, "ReplaceRoute", input)?;
-    Ok(None)
+    input
 }
 
 fn update_association(
