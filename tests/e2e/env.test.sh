@@ -11,13 +11,14 @@ expected_env() { # ADDR REGION
         "export AWS_SECRET_ACCESS_KEY=test" \
         "export AWS_REGION=$2" \
         "export AWS_DEFAULT_REGION=$2" \
-        "export AIRLOCK_DNS_SERVER=${3:-127.0.0.1:1053}"
+        "export AIRLOCK_DNS_SERVER=${3:-127.0.0.1:1053}" \
+        "# the web console: http://$1/_airlock/console/"
 }
 
 # --- airlock env ---------------------------------------------------------------------------------------
 run "$AIRLOCK_BIN" env --listen 127.0.0.1:4599
 check_eq "airlock env --listen 127.0.0.1:4599: exit 0, nothing on stderr" "0 " "$RC $ERR"
-check_eq "airlock env --listen 127.0.0.1:4599 prints exactly the seven exports" \
+check_eq "airlock env --listen 127.0.0.1:4599 prints exactly the seven exports and the console's address" \
     "$(expected_env 127.0.0.1:4599 us-west-2)" "$OUT"
 run env -u AIRLOCK_LISTEN "$AIRLOCK_BIN" env
 check_eq "airlock env without --listen points at 127.0.0.1:4566" "$(expected_env 127.0.0.1:4566 us-west-2)" "$OUT"

@@ -511,13 +511,15 @@ http() {
 # mwaa_network: the network of the MWAA user guide (VPC 10.192.0.0/16 with DNS hostnames, a public
 # subnet PUB with an internet gateway and a NAT gateway, private subnets A and B routed through it,
 # a security group SG that admits itself) and the execution role mwaa-exec. Sets VPC PUB A B IGW
-# EIP NAT RT PRT SG.
+# EIP NAT RT PRT SG. In the region of AWS_DEFAULT_REGION (default us-west-2), with the source
+# bucket MWAA_BUCKET (default my-airflow-bucket).
 mwaa_network() {
+    local r=${AWS_DEFAULT_REGION:-us-west-2}
     VPC=$(q ec2 create-vpc --cidr-block 10.192.0.0/16 --query Vpc.VpcId)
     q ec2 modify-vpc-attribute --vpc-id "$VPC" --enable-dns-hostnames '{"Value":true}' >/dev/null
-    PUB=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.10.0/24 --availability-zone us-west-2a --query Subnet.SubnetId)
-    A=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.20.0/24 --availability-zone us-west-2a --query Subnet.SubnetId)
-    B=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.21.0/24 --availability-zone us-west-2b --query Subnet.SubnetId)
+    PUB=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.10.0/24 --availability-zone ${r}a --query Subnet.SubnetId)
+    A=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.20.0/24 --availability-zone ${r}a --query Subnet.SubnetId)
+    B=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.192.21.0/24 --availability-zone ${r}b --query Subnet.SubnetId)
     IGW=$(q ec2 create-internet-gateway --query InternetGateway.InternetGatewayId)
     q ec2 attach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
     PRT=$(q ec2 create-route-table --vpc-id "$VPC" --query RouteTable.RouteTableId)
@@ -531,17 +533,18 @@ mwaa_network() {
     q ec2 associate-route-table --route-table-id "$RT" --subnet-id "$B" >/dev/null
     SG=$(q ec2 create-security-group --group-name mwaa --description "MWAA environment" --vpc-id "$VPC" --query GroupId)
     q ec2 authorize-security-group-ingress --group-id "$SG" --ip-permissions "IpProtocol=-1,UserIdGroupPairs=[{GroupId=$SG}]" >/dev/null
-    q iam create-role --role-name mwaa-exec --assume-role-policy-document \
-        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}' >/dev/null
-    mwaa_bucket
+    "$AWS" iam get-role --role-name mwaa-exec >/dev/null 2>&1 ||
+        q iam create-role --role-name mwaa-exec --assume-role-policy-document \
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["airflow.amazonaws.com","airflow-env.amazonaws.com"]},"Action":"sts:AssumeRole"}]}' >/dev/null
+    mwaa_bucket "${MWAA_BUCKET:-my-airflow-bucket}"
 }
 
 # mwaa_bucket [NAME]: the source bucket as MWAA requires it (default my-airflow-bucket, in
-# us-west-2, versioned, every public access blocked) with three DAG files under dags/:
+# AWS_DEFAULT_REGION (default us-west-2), versioned, every public access blocked) with three DAG files under dags/:
 # example_bash_operator, example_python_operator and tutorial.
 mwaa_bucket() {
     local b=${1:-my-airflow-bucket} d=$WORKDIR/dags.$RANDOM id
-    q s3api create-bucket --bucket "$b" --create-bucket-configuration LocationConstraint=us-west-2 >/dev/null
+    q s3api create-bucket --bucket "$b" --create-bucket-configuration "LocationConstraint=${AWS_DEFAULT_REGION:-us-west-2}" >/dev/null
     q s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Enabled >/dev/null
     q s3api put-public-access-block --bucket "$b" --public-access-block-configuration \
         BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true >/dev/null

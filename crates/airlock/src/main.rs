@@ -106,6 +106,9 @@ struct Serve {
     /// `damaged-<unix time>/` in the data directory. Without it Airlock refuses to start on one.
     #[arg(long, env = "AIRLOCK_RECOVER")]
     recover: bool,
+    /// Serve the web console at http://<listen>/_airlock/console/ (it only reads the state).
+    #[arg(long, env = "AIRLOCK_CONSOLE", value_enum, default_value = "on")]
+    console: Auth,
 }
 
 #[derive(Parser)]
@@ -198,7 +201,8 @@ fn main() -> ExitCode {
                  export AWS_SECRET_ACCESS_KEY=test\n\
                  export AWS_REGION={region}\n\
                  export AWS_DEFAULT_REGION={region}\n\
-                 export AIRLOCK_DNS_SERVER={dns}\n",
+                 export AIRLOCK_DNS_SERVER={dns}\n\
+                 # the web console: http://{listen}/_airlock/console/\n",
                 listen = env.listen,
                 region = env.region,
                 dns = env.dns_listen,
@@ -289,6 +293,7 @@ fn run_serve(s: Serve) -> ExitCode {
             max_connections,
         },
         recover: s.recover,
+        console: s.console == Auth::On,
         ..ServerConfig::default()
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -317,6 +322,7 @@ fn run_serve(s: Serve) -> ExitCode {
             data_dir = cfg.data_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_else(|| "(ephemeral)".into()),
             auth = cfg.auth,
             time_scale = cfg.services.time_scale,
+            console = if cfg.console { format!("http://{}/_airlock/console/", running.addr) } else { "off".into() },
             "airlock ready"
         );
         shutdown_signal().await;

@@ -8,6 +8,7 @@
 use crate::accept;
 use crate::ca::Ca;
 use crate::source::Source;
+use airlock_console::html::esc as escape;
 use airlock_services::mwaa::{self, airflow, Environment, TokenKind};
 use airlock_services::{Ctx, Principal};
 use airlock_store::Scope;
@@ -411,20 +412,4 @@ async fn api(
 
 async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html("<h1>Not Found</h1>")).into_response()
-}
-
-/// Text for HTML: the five characters that could start markup or end an attribute, escaped.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

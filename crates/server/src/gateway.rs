@@ -42,15 +42,31 @@ pub fn app(
         let (state, admin) = (state.clone(), admin.clone());
         async move {
             // Airlock's own endpoints are the API port's: AWS's endpoints inside a VPC have none.
-            if req.uri().path().starts_with("/_airlock/")
-                && req.extensions().get::<Arrival>().is_none()
-            {
+            let path = req.uri().path();
+            let own = path.starts_with("/_airlock/") && req.extensions().get::<Arrival>().is_none();
+            if own && is_console(path) {
+                Ok(if state.config.console {
+                    crate::console::serve(state, req).await
+                } else {
+                    (
+                        StatusCode::NOT_FOUND,
+                        "The console is off (airlock serve --console off).",
+                    )
+                        .into_response()
+                })
+            } else if own {
                 admin.oneshot(req).await
             } else {
                 Ok(aws(State(state), req).await)
             }
         }
     })
+}
+
+/// A path of the web console (`/_airlock/console` and below).
+fn is_console(path: &str) -> bool {
+    path.strip_prefix("/_airlock/console")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn admin(state: Arc<AppState>) -> Router {

@@ -8,6 +8,7 @@
 
 pub mod auth;
 mod conn;
+mod console;
 mod gateway;
 mod spool;
 
@@ -42,6 +43,8 @@ pub struct ServerConfig {
     /// Start on a damaged database with what can be read, after copying the damaged files
     /// aside (`--recover`); without it such a database is refused.
     pub recover: bool,
+    /// Serve the web console at `/_airlock/console/` (`--console on`, the default).
+    pub console: bool,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +60,7 @@ impl Default for ServerConfig {
             max_object_body: 5 * 1024 * 1024 * 1024,
             limits: Limits::default(),
             recover: false,
+            console: true,
         }
     }
 }
@@ -67,6 +71,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// The local certificate authority of the emulated webservers.
     pub ca: Arc<airlock_net::ca::Ca>,
+    /// Where the DNS server answers, once it runs (the console's `dig` commands).
+    pub dns_addr: std::sync::OnceLock<SocketAddr>,
 }
 
 impl AppState {
@@ -153,7 +159,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let ca = Arc::new(airlock_net::ca::Ca::new());
     // The local CA is loaded (or created) when first needed: see `airlock_net::ca::Ca`.
-    let state = Arc::new(AppState { store, config, ca });
+    let state = Arc::new(AppState {
+        store,
+        config,
+        ca,
+        dns_addr: std::sync::OnceLock::new(),
+    });
     let dns = match state.config.dns_listen {
         Some(dns_addr) => {
             let source = airlock_net::dns::Source {
@@ -168,6 +179,9 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         None => None,
     };
     let dns_addr = dns.as_ref().map(|d| d.addr);
+    if let Some(a) = dns_addr {
+        let _ = state.dns_addr.set(a);
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(state.clone());
     let source = Arc::new(airlock_net::Source {

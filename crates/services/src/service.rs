@@ -183,6 +183,20 @@ pub fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<Api
     )
 }
 
+/// Runs read operation `op` of `service` for a reader that must not change the state (the
+/// console): as [`call`], but without the service's `before` hook, which may create what a
+/// first request finds (EC2's default network of a region). The output as its JSON value.
+pub fn read(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> Option<ApiResult<Value>> {
+    static ROUTES: OnceLock<Routes<'static>> = OnceLock::new();
+    match ROUTES
+        .get_or_init(|| routes_of(SERVICES))
+        .get(&(service, op))?
+    {
+        Route::Run(_, h) => Some(h.run(ctx, input).map(|o| o.to_value())),
+        Route::Refuse(u) => Some(Err(ApiError::new(u.code, u.message))),
+    }
+}
+
 /// Every record kind the services keep; the store needs them to load a data directory and
 /// refuses to write any other.
 pub fn record_kinds() -> Vec<Kind> {

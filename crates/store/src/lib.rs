@@ -763,6 +763,18 @@ impl View<'_> {
         out.into_iter().map(|(_, t)| t).collect()
     }
 
+    /// Every scope that holds a committed record of any kind (the console's account and region
+    /// selectors), in order.
+    pub fn scopes(&self) -> std::collections::BTreeSet<Scope> {
+        self.base
+            .kinds
+            .values()
+            .flat_map(|k| k.table.iter())
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(scope, _)| scope.clone())
+            .collect()
+    }
+
     /// Every record of type `T` in every scope (for rebuilding views after a restart).
     pub fn list_all<T: Record>(&self) -> Vec<(Scope, Arc<T>)> {
         self.base
@@ -892,6 +904,32 @@ mod tests {
         let ids: Vec<String> =
             store.read(|v| v.list::<Thing>(&s).iter().map(|t| t.id.clone()).collect());
         assert_eq!(ids, ["a"]);
+    }
+
+    /// The scopes holding records, each once, in order; a scope emptied by deletes is gone.
+    #[test]
+    fn scopes_are_those_holding_records() {
+        let store = Store::ephemeral(&[Kind::of::<Thing>()]);
+        let (a, b) = (
+            Scope::new("111111111111", "us-west-2"),
+            Scope::new("000000000000", "eu-west-1"),
+        );
+        store
+            .write::<_, StoreError>(|tx| {
+                tx.put(&a, thing("x", 1))?;
+                tx.put(&a, thing("y", 2))?;
+                tx.put(&b, thing("x", 3))
+            })
+            .unwrap();
+        let scopes = || store.read(|v| v.scopes().into_iter().collect::<Vec<_>>());
+        assert_eq!(scopes(), vec![b.clone(), a.clone()]);
+        store
+            .write::<_, StoreError>(|tx| {
+                tx.delete::<Thing>(&b, "x");
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(scopes(), vec![a]);
     }
 
     #[test]

@@ -1027,6 +1027,17 @@ fn find_in(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<Arc<Certificate>> {
         .flatten()
 }
 
+/// Certificate `arn` of `scope`, read through a snapshot (the console's access paths).
+pub fn find_in_view(
+    v: &airlock_store::View<'_>,
+    scope: &Scope,
+    arn: &str,
+) -> Option<Arc<Certificate>> {
+    lookup(|s, id| v.get::<Certificate>(s, id), scope, arn)
+        .ok()
+        .flatten()
+}
+
 /// Whether `arn` names an ISSUED certificate of this account and region (what an ELB listener
 /// may use; anything else is ELBv2's `CertificateNotFound`).
 pub fn certificate_usable(tx: &Tx<'_>, scope: &Scope, arn: &str, clock: Clock) -> bool {

@@ -336,6 +336,72 @@ pub fn allows(
             || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
 }
 
+/// Why [`allows`] refuses interface `src` TCP to `port` of interface `dest`, naming the rule
+/// that is missing (`None`: it allows). The console's access paths say this; the data plane's
+/// decision is `allows` itself, which this follows step by step.
+pub fn refusal(
+    v: &View<'_>,
+    scope: &Scope,
+    src: &eni::NetworkInterface,
+    dest: &eni::NetworkInterface,
+    port: u16,
+) -> Option<String> {
+    let named = |groups: &[String]| match groups {
+        [] => "no security group".to_owned(),
+        gs => gs.join(", "),
+    };
+    if !(dest.groups.is_empty()
+        || admits(v, scope, &dest.groups, src.private_ip, &src.groups, port))
+    {
+        return Some(format!(
+            "no inbound rule of {} admits TCP {port} from {} or {}/32",
+            named(&dest.groups),
+            named(&src.groups),
+            Ipv4Addr::from(src.private_ip)
+        ));
+    }
+    if !(src.groups.is_empty()
+        || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
+    {
+        return Some(format!(
+            "no outbound rule of {} lets TCP {port} out to {} or {}/32",
+            named(&src.groups),
+            named(&dest.groups),
+            Ipv4Addr::from(dest.private_ip)
+        ));
+    }
+    None
+}
+
+/// Why [`internet_admits`] refuses a peer on the internet (here: the host, `127.0.0.1`) TCP to
+/// `port` of a public address in `subnet_id` guarded by `groups` (`None`: it admits).
+pub fn internet_refusal(
+    v: &View<'_>,
+    scope: &Scope,
+    groups: &[String],
+    vpc_id: &str,
+    subnet_id: &str,
+    port: u16,
+) -> Option<String> {
+    let host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    if internet_admits(v, scope, groups, vpc_id, subnet_id, host, port) {
+        return None;
+    }
+    if !reaches_internet(v, scope, vpc_id, subnet_id) {
+        let table = table_of(v, scope, vpc_id, subnet_id).map_or_else(
+            || "no route table".to_owned(),
+            |t| format!("route table {}", t.id),
+        );
+        return Some(format!(
+            "subnet {subnet_id} ({table}) has no route to an internet gateway attached to {vpc_id}"
+        ));
+    }
+    Some(format!(
+        "no inbound rule of {} admits TCP {port} from the internet (0.0.0.0/0 or your address/32)",
+        groups.join(", ")
+    ))
+}
+
 /// Whether subnet `subnet_id` of `vpc_id` routes to an internet gateway attached to the VPC
 /// (without one, a public address there is unreachable, as on AWS).
 /// The route table of subnet `subnet_id`: its explicit association, else the VPC's main table.
@@ -480,6 +546,18 @@ mod tests {
         };
         let admitted_now = |peer| store.read(|v| admitted(v, &place, peer));
         assert!(!admitted_now(loopback(&client)), "no ingress rule yet");
+        let why = store.read(|v| refusal(v, &scope, &client, &server, 443));
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                format!(
+                    "no inbound rule of {server_group} admits TCP 443 from {client_group} or {}/32",
+                    Ipv4Addr::from(client.private_ip)
+                )
+                .as_str()
+            ),
+            "the refusal names the rule that is missing"
+        );
         sg::authorize_ingress(
             &ctx,
             &json!({"GroupId": server_group, "IpPermissions": [{
@@ -488,6 +566,10 @@ mod tests {
         )
         .unwrap();
         assert!(admitted_now(loopback(&client)));
+        assert_eq!(
+            store.read(|v| refusal(v, &scope, &client, &server, 443)),
+            None
+        );
         assert!(!admitted_now(loopback(&outsider)), "another VPC");
         assert!(!admitted_now(IpAddr::V4(Ipv4Addr::LOCALHOST)), "the host");
         assert!(!admitted_now(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)));
@@ -523,6 +605,15 @@ mod tests {
             .unwrap();
         let arrival = || store.read(|v| to_aws(v, &scope, &n));
         assert_eq!(arrival(), None, "a private subnet without a way out");
+        let why = store.read(|v| internet_refusal(v, &scope, &n.groups, &vpc, &subnet, 22));
+        assert!(
+            why.as_deref().is_some_and(|w| w
+                .starts_with(&format!("subnet {subnet} (route table rtb-"))
+                && w.ends_with(&format!(
+                    "has no route to an internet gateway attached to {vpc}"
+                ))),
+            "{why:?}"
+        );
         let table = id(
             &call("CreateRouteTable", json!({"VpcId": vpc})),
             &["RouteTable", "RouteTableId"],

@@ -126,6 +126,11 @@ const REGIONS: &[Region] = &[
     region("us-gov-east-1", "usge1", ABC, false),
 ];
 
+/// The regions Airlock knows, in AWS's order (the console's region selector).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    REGIONS.iter().map(|r| r.name)
+}
+
 /// The partition a region belongs to: `aws`, `aws-cn` or `aws-us-gov`.
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {

@@ -1,6 +1,7 @@
 //! Amazon MWAA (rest-json, signing name `airflow`): environments, their lifecycle, the VPC
 //! endpoints MWAA creates in the customer's VPC, tags, and tokens.
 
+pub mod access;
 pub mod airflow;
 pub mod dags;
 pub mod dataplane;
@@ -172,7 +173,8 @@ impl Environment {
             .is_some_and(|v| v.starts_with('3'))
     }
 
-    fn service_name(&self, id: &str) -> String {
+    /// The full endpoint service name of one of its services (`com.amazonaws.vpce.<region>.<id>`).
+    pub fn service_name(&self, id: &str) -> String {
         crate::ec2::vpce::custom_service_name(&self.region, id)
     }
 

@@ -1,0 +1,152 @@
+//! `/_airlock/console/*`: the web console's HTTP side. Pages are `airlock_console::render` of
+//! the path and query, read on the blocking pool; only GET and HEAD, only for a `Host` that
+//! names this machine (a page a browser reaches through DNS rebinding is refused), and with
+//! headers that keep other sites from framing or scripting it. The console only reads, so it
+//! takes no writes to protect; it is off the AWS API's authentication path, like every
+//! `/_airlock/*` endpoint, and off entirely with `--console off`.
+
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Whether `host` (a `Host` header) names the loopback interface: an IP literal on it, or
+/// `localhost`.
+fn local_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    if !local_host(host) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "The console answers only on loopback names (127.0.0.1, localhost).",
+        )
+            .into_response();
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "The console only reads.",
+        )
+            .into_response();
+    }
+    let path = req.uri().path();
+    let Some(rest) = path.strip_prefix(airlock_console::PREFIX) else {
+        // `/_airlock/console` without its slash.
+        return (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, airlock_console::PREFIX)],
+        )
+            .into_response();
+    };
+    let rest = percent_encoding::percent_decode_str(rest)
+        .decode_utf8_lossy()
+        .into_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let head = req.method() == Method::HEAD;
+    let now = time::OffsetDateTime::now_utc();
+    let page = tokio::task::spawn_blocking(move || {
+        let site = airlock_console::Site {
+            dns: state.dns_addr.get().copied(),
+        };
+        airlock_console::render(
+            &state.store,
+            &state.config.services,
+            now,
+            &site,
+            &rest,
+            &query,
+        )
+    })
+    .await;
+    let page = match page {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let mut res = Response::new(if head {
+        Body::empty()
+    } else {
+        Body::from(page.body)
+    });
+    *res.status_mut() = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(page.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if page.cacheable {
+            "max-age=300"
+        } else {
+            "no-store"
+        }),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LOCATION, location);
+    }
+    if let Some(v) = page.version.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        h.insert("x-airlock-console-version", v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_host;
+
+    #[test]
+    fn only_loopback_names_are_served() {
+        for ok in [
+            "127.0.0.1:4566",
+            "127.0.0.1",
+            "localhost:4566",
+            "LOCALHOST",
+            "[::1]:4566",
+            "127.9.0.3:80",
+        ] {
+            assert!(local_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:4566",
+            "10.0.0.1:4566",
+            "",
+            "[fe80::1]:1",
+            "localhost.evil.example",
+        ] {
+            assert!(!local_host(bad), "{bad}");
+        }
+    }
+}
