@@ -5,7 +5,8 @@
 # environments in us-west-2 and eu-west-1; the access paths of a private webserver: an ALB
 # target group with matcher 200 marked broken with the health checker's reason, then working
 # after the matcher is fixed, and a bastion whose group the environment's group does not admit,
-# marked broken with the missing rule, then working; both changes appear without a reload.
+# marked broken with the missing rule, then working; both changes appear without a reload; and
+# "Open Airflow UI" of a public environment, the console's one action (CSRF-protected).
 # Screenshots go to $CONSOLE_SHOTS (default: the work directory).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -35,9 +36,16 @@ MWAA_BUCKET=eu-airflow-bucket environment EuEnvironment
 export AWS_DEFAULT_REGION=us-west-2 AWS_REGION=us-west-2
 mwaa_network
 environment MyAirflowEnvironment
+q mwaa create-environment --name PublicEnvironment --execution-role-arn arn:aws:iam::000000000000:role/mwaa-exec \
+    --source-bucket-arn arn:aws:s3:::my-airflow-bucket --dag-s3-path dags --webserver-access-mode PUBLIC_ONLY \
+    --network-configuration "SubnetIds=$A,$B,SecurityGroupIds=$SG" >/dev/null
 available() { [[ $(q mwaa get-environment --name "$1" --region "$2" --query Environment.Status) == AVAILABLE ]]; }
 poll_until "the us-west-2 environment becomes AVAILABLE" 150 0.2 available MyAirflowEnvironment us-west-2
 poll_until "the eu-west-1 environment becomes AVAILABLE" 150 0.2 available EuEnvironment eu-west-1
+poll_until "the public environment becomes AVAILABLE" 150 0.2 available PublicEnvironment us-west-2
+PUBLIC_HOST=$(q mwaa get-environment --name PublicEnvironment --query Environment.WebserverUrl)
+PUBLIC_IP=$(dig @127.0.0.1 -p "$DNS_PORT" +short "$PUBLIC_HOST" | grep -E '^[0-9.]+$' | head -n 1)
+check_match "the public webserver's name resolves to a public address" '^127\.255\.' "$PUBLIC_IP"
 endpoint_of() { # NAME REGION -> the webserver endpoint's id
     local service
     service=$(q mwaa get-environment --name "$1" --region "$2" --query Environment.WebserverVpcEndpointService)
@@ -60,7 +68,14 @@ chromedriver --port="$DRIVER_PORT" --allowed-ips=127.0.0.1 >"$WORKDIR/chromedriv
 SERVER_PIDS+=("$!")
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$DRIVER_PORT/status" >/dev/null 2>&1 && break; sleep 0.1; done
 WD=("$PYTHON" "$E2E_DIR/console/wd.py" "$WORKDIR/wd.json")
-check "a headless Chromium session starts" "${WD[@]}" start "$DRIVER_PORT" "$WORKDIR/chromium-profile"
+# However the script ends, the browser ends with it (killing chromedriver alone would leave
+# Chromium running).
+trap '"${WD[@]}" quit >/dev/null 2>&1 || true; pkill -f "$WORKDIR/chromium-profile" || true; _cleanup' EXIT
+# The browser resolves the public webserver's name as Airlock's DNS does; it is told to accept
+# the webserver's certificate (issued by Airlock's CA, which this throwaway profile does not
+# trust; curl checks it against `airlock ca` in the other scripts).
+check "a headless Chromium session starts" "${WD[@]}" start "$DRIVER_PORT" "$WORKDIR/chromium-profile" \
+    --insecure "--host-resolver-rules=MAP $PUBLIC_HOST $PUBLIC_IP"
 wd_text() { "${WD[@]}" text "$1" 2>"$WORKDIR/wd.err" || cat "$WORKDIR/wd.err"; }
 
 # --- The page's procedure: Endpoints, choose the region, the MWAA endpoints ---------------------
@@ -162,13 +177,32 @@ check_eq "... and not us-west-2's" "" "$(wd_text main | grep MyAirflowEnvironmen
 check_contains "the bucket's page lists the DAG files" "dags/tutorial.py" "$(wd_text main)"
 "${WD[@]}" go "$C/acm/certificates?region=us-west-2"
 check_contains "the certificate is listed as in use by the load balancer" "$LB" "$(wd_text main)"
+
+# --- Open Airflow UI: the console's one action ----------------------------------------------------
+"${WD[@]}" go "$C/mwaa/environments/PublicEnvironment?region=us-west-2"
+check_contains "a public environment's page offers to open the Airflow UI" "Open Airflow UI" "$(wd_text '#open-airflow')"
+"${WD[@]}" click '#open-airflow'
+check "choosing it signs in to the webserver with a web login token and shows Airflow" \
+    "${WD[@]}" wait body "Environment PublicEnvironment" 20
+check_match "... on the webserver's own name" "^https://$PUBLIC_HOST(:10443)?/" "$("${WD[@]}" eval 'return location.href')"
+"${WD[@]}" shot "$SHOTS/airflow.png"
 "${WD[@]}" quit || true
 
 # --- Over plain HTTP -----------------------------------------------------------------------------
 http -D "$WORKDIR/h" "$C/vpc/endpoints?region=us-west-2"
 check_contains "pages forbid framing and foreign scripts" "frame-ancestors 'none'" "$(cat "$WORKDIR/h")"
 http -X POST "$C/vpc/endpoints"
-check_eq "the console takes no writes (405)" 405 "$HTTP_STATUS"
+check_eq "the console takes no other writes (405)" 405 "$HTTP_STATUS"
+http -X POST --data-urlencode csrf=guess "$C/mwaa/environments/PublicEnvironment/open?region=us-west-2"
+check_eq "its form without the page's CSRF token is refused (403)" 403 "$HTTP_STATUS"
+TOKEN=$(curl -s "$C/mwaa/environments/PublicEnvironment?region=us-west-2" | grep -o 'name="csrf" value="[0-9a-f]*"' | cut -d'"' -f4)
+http -X POST -H "Origin: http://attacker.example" --data-urlencode "csrf=$TOKEN" "$C/mwaa/environments/PublicEnvironment/open?region=us-west-2"
+check_eq "... and so is a post from another site, token or not (403)" 403 "$HTTP_STATUS"
+http -D "$WORKDIR/open.h" -X POST --data-urlencode "csrf=$TOKEN" "$C/mwaa/environments/PublicEnvironment/open?region=us-west-2"
+check_eq "with the token it answers 303" 303 "$HTTP_STATUS"
+check_match "... to the webserver's sign-in page with a web login token" \
+    "^location: https://$PUBLIC_HOST(:10443)?/aws_mwaa/aws-console-sso\\?login=true#.{20,}" \
+    "$(grep -i '^location:' "$WORKDIR/open.h" | tr -d '\r')"
 http -H "Host: attacker.example" "$C/vpc/endpoints"
 check_eq "a request for another host name (DNS rebinding) is refused" 421 "$HTTP_STATUS"
 http "$C/vpc/endpoints?region=mars-1"

@@ -38,6 +38,11 @@ const JS: &str = include_str!("../assets/console.js");
 pub struct Site {
     /// The DNS server's address, for the `dig` commands a page shows.
     pub dns: Option<SocketAddr>,
+    /// The server's secret that the console's one form carries (CSRF protection); empty: the
+    /// action is refused.
+    pub csrf: String,
+    /// The port public webservers listen on (443, or 10443 without the privilege to bind it).
+    pub https_port: u16,
 }
 
 /// An answer.
@@ -73,20 +78,11 @@ pub struct Req<'a> {
     pub api: Api<'a>,
     pub account: String,
     pub region: String,
-    pub params: Vec<(String, String)>,
     pub view: html::View,
     pub site: &'a Site,
 }
 
 impl Req<'_> {
-    /// A query parameter.
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The URL of console page `path` in this account and region, with `extra` parameters.
     pub fn href(&self, path: &str, extra: &[(&str, &str)]) -> String {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -261,20 +257,23 @@ fn route(path: &str) -> Option<(PageFn, &str)> {
     })
 }
 
-/// The answer to `GET <PREFIX><path>?<query>`.
-pub fn render(
-    store: &Store,
-    config: &Config,
+/// The account and region a URL names (or the defaults), with the accounts that hold state.
+struct Parsed<'a> {
+    req: Req<'a>,
+    accounts: Vec<String>,
+    fragment: bool,
+}
+
+/// Reads a console URL's query: account (12 digits; default: the server's default account),
+/// region (one Airlock knows; default: the first region where the account has state), filter
+/// and sort. An unknown account or region is a 400 page.
+fn request<'a>(
+    store: &'a Store,
+    config: &'a Config,
     now: OffsetDateTime,
-    site: &Site,
-    path: &str,
+    site: &'a Site,
     query: &str,
-) -> Page {
-    match path {
-        "console.css" => return Page::asset("text/css; charset=utf-8", CSS),
-        "console.js" => return Page::asset("text/javascript; charset=utf-8", JS),
-        _ => {}
-    }
+) -> Result<Parsed<'a>, Page> {
     let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
@@ -284,35 +283,39 @@ pub fn render(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    // The accounts and regions that hold state.
-    let scopes = store.read(|v| v.scopes());
-    let mut accounts: Vec<String> = scopes
-        .iter()
-        .map(|s| s.account.clone())
-        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    // The accounts and regions that hold state: scopes of an account (12 digits) in a region, or
+    // global (IAM). Other scopes are the services' own (a bucket's objects are kept under the
+    // bucket's name, which may be 12 digits too).
+    let known = |r: &str| airlock_services::ec2::regions::names().any(|n| n == r);
+    let is_account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let scopes: Vec<airlock_store::Scope> = store
+        .read(|v| v.scopes())
+        .into_iter()
+        .filter(|s| is_account(&s.account) && (s.region.is_empty() || known(&s.region)))
         .collect();
-    accounts.push(config.default_account.clone());
-    accounts.sort();
-    accounts.dedup();
     let account = match param("account") {
-        Some(a) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => a.to_owned(),
+        Some(a) if is_account(a) => a.to_owned(),
         Some(a) => {
-            return error_page(
+            return Err(error_page(
                 400,
                 "Unknown account",
                 &format!("{a:?} is not a 12-digit account id."),
-            )
+            ))
         }
         None => config.default_account.clone(),
     };
+    let mut accounts: Vec<String> = scopes.iter().map(|s| s.account.clone()).collect();
+    accounts.extend([config.default_account.clone(), account.clone()]);
+    accounts.sort();
+    accounts.dedup();
     let region = match param("region") {
-        Some(r) if airlock_services::ec2::regions::names().any(|n| n == r) => r.to_owned(),
+        Some(r) if known(r) => r.to_owned(),
         Some(r) => {
-            return error_page(
+            return Err(error_page(
                 400,
                 "Unknown region",
                 &format!("{r:?} is not a region Airlock knows."),
-            )
+            ))
         }
         None => scopes
             .iter()
@@ -346,40 +349,58 @@ pub fn render(
         },
         account,
         region,
-        params,
         view,
         site,
     };
+    Ok(Parsed {
+        req,
+        accounts,
+        fragment,
+    })
+}
+
+fn redirect(location: String) -> Page {
+    Page {
+        status: 303,
+        content_type: "text/plain; charset=utf-8",
+        body: String::new(),
+        location: Some(location),
+        version: None,
+        cacheable: false,
+    }
+}
+
+/// The answer to `GET <PREFIX><path>?<query>`.
+pub fn render(
+    store: &Store,
+    config: &Config,
+    now: OffsetDateTime,
+    site: &Site,
+    path: &str,
+    query: &str,
+) -> Page {
+    match path {
+        "console.css" => return Page::asset("text/css; charset=utf-8", CSS),
+        "console.js" => return Page::asset("text/javascript; charset=utf-8", JS),
+        _ => {}
+    }
+    let Parsed {
+        req,
+        accounts,
+        fragment,
+    } = match request(store, config, now, site, query) {
+        Ok(p) => p,
+        Err(page) => return page,
+    };
     if path.is_empty() {
-        return Page {
-            status: 303,
-            content_type: "text/plain; charset=utf-8",
-            body: String::new(),
-            location: Some(req.href("vpc/endpoints", &[])),
-            version: None,
-            cacheable: false,
-        };
+        return redirect(req.href("vpc/endpoints", &[]));
     }
     let Some((page, id)) = route(path) else {
         return error_page(404, "Not found", "No console page has this address.");
     };
     let (status, content) = match page(&req, id) {
         Ok(c) => (200, c),
-        Err(e) => (
-            if e.code.contains("NotFound") || e.code.contains("NoSuch") {
-                404
-            } else {
-                400
-            },
-            Content {
-                title: e.code.clone(),
-                main: format!(
-                    "<h1>{}</h1><p class=\"error\">{}</p>",
-                    esc(&e.code),
-                    esc(&e.message)
-                ),
-            },
-        ),
+        Err(e) => (error_status(&e), error_content(&e)),
     };
     let version = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -398,6 +419,89 @@ pub fn render(
         location: None,
         version: Some(version),
         cacheable: false,
+    }
+}
+
+/// The one action the console offers, `POST <PREFIX>mwaa/environments/<name>/open`: "Open
+/// Airflow UI" of a public webserver. With the form's `csrf` value (the server's secret, which
+/// only a console page carries), it creates a web login token (MWAA's CreateWebLoginToken, as the
+/// account's root) and sends the browser to the webserver's sign-in page with it, as the MWAA
+/// console does.
+pub fn act(
+    store: &Store,
+    config: &Config,
+    now: OffsetDateTime,
+    site: &Site,
+    path: &str,
+    query: &str,
+    form: &[u8],
+) -> Page {
+    let Some(name) = path
+        .strip_prefix("mwaa/environments/")
+        .and_then(|p| p.strip_suffix("/open"))
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+    else {
+        return error_page(
+            405,
+            "Method not allowed",
+            "The console only reads this page.",
+        );
+    };
+    let csrf = form_urlencoded::parse(form)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if site.csrf.is_empty() || csrf != site.csrf {
+        return error_page(
+            403,
+            "Refused",
+            "The form did not come from this console (its CSRF token is missing or wrong): open the environment's page and choose the button again.",
+        );
+    }
+    let req = match request(store, config, now, site, query) {
+        Ok(p) => p.req,
+        Err(page) => return page,
+    };
+    let out = airlock_services::call(
+        &req.api.ctx,
+        "mwaa",
+        "CreateWebLoginToken",
+        &serde_json::json!({ "Name": name }),
+    )
+    .unwrap_or_else(|| Err(ApiError::internal("CreateWebLoginToken is not served")))
+    .map(|o| o.to_value());
+    match out {
+        Ok(t) => {
+            let port = match site.https_port {
+                443 | 0 => String::new(),
+                p => format!(":{p}"),
+            };
+            redirect(format!(
+                "https://{}{port}/aws_mwaa/aws-console-sso?login=true#{}",
+                s(&t, "WebServerHostname"),
+                s(&t, "WebToken")
+            ))
+        }
+        Err(e) => error_page(error_status(&e), &e.code, &e.message),
+    }
+}
+
+fn error_status(e: &ApiError) -> u16 {
+    if e.code.contains("NotFound") || e.code.contains("NoSuch") {
+        404
+    } else {
+        400
+    }
+}
+
+fn error_content(e: &ApiError) -> Content {
+    Content {
+        title: e.code.clone(),
+        main: format!(
+            "<h1>{}</h1><p class=\"error\">{}</p>",
+            esc(&e.code),
+            esc(&e.message)
+        ),
     }
 }
 

@@ -206,10 +206,19 @@ fn environment(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
         }
     }
     if s(&e, "WebserverAccessMode") == "PUBLIC_ONLY" {
+        main.push_str("<h2>Open the Airflow UI</h2><p>The webserver is public: the console signs you in with a web login token (your browser must resolve the webserver's name through Airlock's DNS, and trust <code>airlock ca</code>).</p>");
+        if s(&e, "Status") == "AVAILABLE" {
+            let _ = write!(
+                main,
+                "<form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <button type=\"submit\" id=\"open-airflow\">Open Airflow UI</button></form>",
+                esc(&r.href(&format!("mwaa/environments/{name}/open"), &[])),
+                esc(&r.site.csrf)
+            );
+        }
         let _ = write!(
             main,
-            "<h2>Open the Airflow UI</h2><p>The webserver is public: sign in with a web login token.</p>\
-             <pre>aws mwaa create-web-login-token --name {n} --region {r}\n\
+            "<pre>aws mwaa create-web-login-token --name {n} --region {r}\n\
              # then open https://{u}/aws_mwaa/aws-console-sso?login=true#&lt;WebToken&gt;</pre>",
             n = esc(name),
             r = esc(&r.region),

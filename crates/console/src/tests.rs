@@ -165,6 +165,25 @@ fn the_endpoints_page_shows_the_region_s_endpoints_with_their_addresses() {
 fn the_default_region_is_one_with_state() {
     let (store, config) = (store(), Config::default());
     let (id, _) = network(&ctx(&store, &config, "eu-west-1"));
+    // A bucket named like an account, with an object: its scopes are S3's, not an account's.
+    let s3 = ctx(&store, &config, "us-east-1");
+    call(&s3, "s3", "CreateBucket", json!({"Bucket": "999999999999"}));
+    call(
+        &s3,
+        "s3",
+        "PutObject",
+        json!({"Bucket": "999999999999", "Key": "k"}),
+    );
+    let page = get(&store, &config, "vpc/endpoints", "");
+    assert!(!page.body.contains("999999999999"), "{}", page.body);
+    assert!(page.body.contains(&format!("<option>{ACCOUNT}</option>")));
+    let page = get(&store, &config, "vpc/endpoints", "account=999999999999");
+    assert!(
+        page.body.contains("<option selected>us-east-1</option>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<option selected>999999999999</option>"));
     let page = get(
         &store,
         &config,
@@ -262,4 +281,51 @@ fn bad_addresses_are_refused() {
     assert!(get(&store, &config, "console.js", "")
         .body
         .contains("fragment"));
+}
+
+/// The one action: only with the page's CSRF token, only for an environment's `open`.
+#[test]
+fn the_open_action_needs_the_csrf_token() {
+    let (store, config) = (store(), Config::default());
+    let before = store.read(|v| v.generation());
+    let site = Site {
+        csrf: "s3cret".into(),
+        https_port: 443,
+        ..Site::default()
+    };
+    let act = |path: &str, form: &str| {
+        super::act(
+            &store,
+            &config,
+            OffsetDateTime::now_utc(),
+            &site,
+            path,
+            "region=us-west-2",
+            form.as_bytes(),
+        )
+    };
+    assert_eq!(act("mwaa/environments/e/open", "csrf=guess").status, 403);
+    assert_eq!(act("mwaa/environments/e/open", "").status, 403);
+    assert_eq!(act("vpc/endpoints", "csrf=s3cret").status, 405);
+    assert_eq!(act("mwaa/environments/a/b/open", "csrf=s3cret").status, 405);
+    let missing = act("mwaa/environments/e/open", "csrf=s3cret");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(missing.body.contains("ResourceNotFoundException"));
+    // A server without a secret refuses the form whatever it carries.
+    let open = Site::default();
+    let page = super::act(
+        &store,
+        &config,
+        OffsetDateTime::now_utc(),
+        &open,
+        "mwaa/environments/e/open",
+        "",
+        b"csrf=",
+    );
+    assert_eq!(page.status, 403);
+    assert_eq!(
+        store.read(|v| v.generation()),
+        before,
+        "nothing was written"
+    );
 }

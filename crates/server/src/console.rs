@@ -1,8 +1,9 @@
 //! `/_airlock/console/*`: the web console's HTTP side. Pages are `airlock_console::render` of
 //! the path and query, read on the blocking pool; only GET and HEAD, only for a `Host` that
 //! names this machine (a page a browser reaches through DNS rebinding is refused), and with
-//! headers that keep other sites from framing or scripting it. The console only reads, so it
-//! takes no writes to protect; it is off the AWS API's authentication path, like every
+//! headers that keep other sites from framing or scripting it. The console reads, and offers one
+//! action, by a form that carries the server's CSRF secret ("Open Airflow UI" of a public
+//! webserver: a web login token); it is off the AWS API's authentication path, like every
 //! `/_airlock/*` endpoint, and off entirely with `--console off`.
 
 use crate::AppState;
@@ -39,11 +40,14 @@ pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
         )
             .into_response();
     }
+    if req.method() == Method::POST {
+        return act(state, req).await;
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return (
             StatusCode::METHOD_NOT_ALLOWED,
             [(header::ALLOW, "GET, HEAD")],
-            "The console only reads.",
+            "The console only reads (and opens a public Airflow UI by its form).",
         )
             .into_response();
     }
@@ -63,19 +67,75 @@ pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
     let head = req.method() == Method::HEAD;
     let now = time::OffsetDateTime::now_utc();
     let page = tokio::task::spawn_blocking(move || {
-        let site = airlock_console::Site {
-            dns: state.dns_addr.get().copied(),
-        };
         airlock_console::render(
             &state.store,
             &state.config.services,
             now,
-            &site,
+            &site(&state),
             &rest,
             &query,
         )
     })
     .await;
+    respond(page, head)
+}
+
+fn site(state: &AppState) -> airlock_console::Site {
+    airlock_console::Site {
+        dns: state.dns_addr.get().copied(),
+        csrf: state.console_secret.clone(),
+        https_port: airlock_net::fabric::port(443),
+    }
+}
+
+/// The console's one form (`.../mwaa/environments/<name>/open`): only from the console's own
+/// pages (no foreign `Origin`, no cross-site fetch), a small form body carrying the CSRF token.
+async fn act(state: Arc<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or_default();
+    let foreign_origin = text(header::ORIGIN).is_some_and(|o| o != format!("http://{host}"));
+    let cross_site = text(header::HeaderName::from_static("sec-fetch-site"))
+        .is_some_and(|s| s != "same-origin" && s != "none");
+    if foreign_origin || cross_site {
+        return (
+            StatusCode::FORBIDDEN,
+            "The console's form is refused from another site.",
+        )
+            .into_response();
+    }
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let Some(rest) = parts.uri.path().strip_prefix(airlock_console::PREFIX) else {
+        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+    };
+    let rest = percent_encoding::percent_decode_str(rest)
+        .decode_utf8_lossy()
+        .into_owned();
+    drop(parts);
+    let Ok(form) = axum::body::to_bytes(body, 4096).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is larger than 4 KiB.",
+        )
+            .into_response();
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let page = tokio::task::spawn_blocking(move || {
+        airlock_console::act(
+            &state.store,
+            &state.config.services,
+            now,
+            &site(&state),
+            &rest,
+            &query,
+            &form,
+        )
+    })
+    .await;
+    respond(page, false)
+}
+
+fn respond(page: Result<airlock_console::Page, tokio::task::JoinError>, head: bool) -> Response {
     let page = match page {
         Ok(p) => p,
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -102,7 +162,7 @@ pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self' https:; base-uri 'none'",
         ),
     );
     h.insert(
@@ -112,7 +172,7 @@ pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if let Some(location) = page.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
         h.insert(header::LOCATION, location);

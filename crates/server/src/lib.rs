@@ -73,6 +73,8 @@ pub struct AppState {
     pub ca: Arc<airlock_net::ca::Ca>,
     /// Where the DNS server answers, once it runs (the console's `dig` commands).
     pub dns_addr: std::sync::OnceLock<SocketAddr>,
+    /// The console's CSRF secret: random per process, carried by its one form.
+    pub console_secret: String,
 }
 
 impl AppState {
@@ -164,6 +166,7 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         config,
         ca,
         dns_addr: std::sync::OnceLock::new(),
+        console_secret: uuid::Uuid::new_v4().simple().to_string(),
     });
     let dns = match state.config.dns_listen {
         Some(dns_addr) => {

@@ -2,11 +2,14 @@
 """A small WebDriver client (the W3C protocol over HTTP, standard library only) for the console's
 end-to-end test: Debian's headless Chromium driven through chromedriver on loopback.
 
-    wd.py STATE start DRIVER_PORT PROFILE_DIR   new session; STATE keeps its address and id
+    wd.py STATE start DRIVER_PORT PROFILE_DIR [--insecure] [CHROMIUM-ARG...]
+                                                 new session; STATE keeps its address and id
+                                                 (--insecure: accept any TLS certificate)
     wd.py STATE go URL                           navigate and wait for the page to load
     wd.py STATE text CSS                         the visible text of the first match
     wd.py STATE wait CSS TEXT [SECONDS]          wait until the first match's text contains TEXT
     wd.py STATE select CSS VALUE                 choose an option of a <select> (as a person clicks it)
+    wd.py STATE click CSS                        click the first match
     wd.py STATE eval JS                          run a script, print its value (a string as it is, else JSON)
     wd.py STATE shot FILE                        save a PNG screenshot
     wd.py STATE quit                             end the session
@@ -55,10 +58,13 @@ def text(base, sid, css):
 def main(argv):
     state, cmd, args = argv[1], argv[2], argv[3:]
     if cmd == "start":
-        port, profile = args
+        port, profile, extra = args[0], args[1], args[2:]
+        insecure = "--insecure" in extra
+        extra = [a for a in extra if a != "--insecure"]
         base = f"http://127.0.0.1:{port}"
         caps = {"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": insecure,
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
                 # No network beyond loopback: Chromium's own background traffic is turned off.
@@ -66,7 +72,7 @@ def main(argv):
                          "--no-first-run", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync",
                          "--disable-dev-shm-usage", "--window-size=1440,1000",
-                         f"--user-data-dir={profile}"],
+                         f"--user-data-dir={profile}"] + extra,
             },
         }}}
         session = call(base, "POST", "/session", caps)
@@ -106,6 +112,8 @@ def main(argv):
                 break
         else:
             raise RuntimeError(f"no option {value!r} in {css}")
+    elif cmd == "click":
+        call(base, "POST", f"/session/{sid}/element/{find(base, sid, args[0])}/click", {})
     elif cmd == "eval":
         value = call(base, "POST", f"/session/{sid}/execute/sync", {"script": args[0], "args": []})
         print(value if isinstance(value, str) else json.dumps(value))
