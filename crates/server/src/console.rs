@@ -1,5 +1,6 @@
 //! `/_airlock/console/*`: the web console's HTTP side. Pages are `airlock_console::render` of
-//! the path and query, read on the blocking pool; only GET and HEAD, only for a `Host` that
+//! the path and query, read on the blocking pool; GET and HEAD (and POST of its one form), only
+//! for a `Host` that
 //! names this machine (a page a browser reaches through DNS rebinding is refused), and with
 //! headers that keep other sites from framing or scripting it. The console reads, and offers one
 //! action, by a form that carries the server's CSRF secret ("Open Airflow UI" of a public
@@ -112,12 +113,23 @@ async fn act(state: Arc<AppState>, req: Request) -> Response {
         .decode_utf8_lossy()
         .into_owned();
     drop(parts);
-    let Ok(form) = axum::body::to_bytes(body, 4096).await else {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The form is larger than 4 KiB.",
-        )
-            .into_response();
+    // Within the API port's read timeout, as every body.
+    let read = tokio::time::timeout(
+        state.config.limits.read_timeout,
+        axum::body::to_bytes(body, 4096),
+    );
+    let form = match read.await {
+        Ok(Ok(form)) => form,
+        Ok(Err(_)) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is larger than 4 KiB.",
+            )
+                .into_response()
+        }
+        Err(_) => {
+            return (StatusCode::REQUEST_TIMEOUT, "The form came too slowly.").into_response()
+        }
     };
     let now = time::OffsetDateTime::now_utc();
     let page = tokio::task::spawn_blocking(move || {
