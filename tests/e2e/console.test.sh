@@ -191,6 +191,12 @@ check_match "... on the webserver's own name" "^https://$PUBLIC_HOST(:10443)?/" 
 # --- Over plain HTTP -----------------------------------------------------------------------------
 http -D "$WORKDIR/h" "$C/vpc/endpoints?region=us-west-2"
 check_contains "pages forbid framing and foreign scripts" "frame-ancestors 'none'" "$(cat "$WORKDIR/h")"
+http -D "$WORKDIR/bare.h" "$C"
+check_eq "/_airlock/console without its slash redirects to it (308)" \
+    "308 location: /_airlock/console/" "$HTTP_STATUS $(grep -i '^location:' "$WORKDIR/bare.h" | tr -d '\r')"
+http -I "$C/vpc/endpoints?region=us-west-2"
+check_eq "HEAD of a page: 200, its headers and no page" "200 1 0" \
+    "$HTTP_STATUS $(grep -ci '^x-airlock-console-version:' <<<"$HTTP_BODY" || true) $(grep -ci '<!doctype' <<<"$HTTP_BODY" || true)"
 http -X POST "$C/vpc/endpoints"
 check_eq "the console takes no other writes (405)" 405 "$HTTP_STATUS"
 http -X POST --data-urlencode csrf=guess "$C/mwaa/environments/PublicEnvironment/open?region=us-west-2"

@@ -18,7 +18,7 @@ mod services;
 mod vpc;
 
 use airlock_protocol::ApiError;
-use airlock_services::{Config, Ctx, Principal};
+use airlock_services::{Config, Ctx};
 use airlock_store::Store;
 use html::esc;
 use serde_json::Value;
@@ -287,7 +287,7 @@ fn request<'a>(
     // global (IAM). Other scopes are the services' own (a bucket's objects are kept under the
     // bucket's name, which may be 12 digits too).
     let known = |r: &str| airlock_services::ec2::regions::names().any(|n| n == r);
-    let is_account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let is_account = airlock_services::auth::is_account_id;
     let scopes: Vec<airlock_store::Scope> = store
         .read(|v| v.scopes())
         .into_iter()
@@ -328,12 +328,7 @@ fn request<'a>(
         desc: param("desc") == Some("1"),
     };
     let fragment = param("fragment") == Some("1");
-    let principal = Principal {
-        account: account.clone(),
-        arn: format!("arn:aws:iam::{account}:root"),
-        user_id: account.clone(),
-        access_key_id: "console".into(),
-    };
+    let principal = airlock_services::auth::root(&account, "console");
     let req = Req {
         api: Api {
             ctx: Ctx {

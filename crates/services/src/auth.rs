@@ -90,7 +90,8 @@ pub fn credentials_scope() -> Scope {
     Scope::global("")
 }
 
-fn root(account: &str, access_key_id: &str) -> Principal {
+/// The root of `account`, acting with `access_key_id`.
+pub fn root(account: &str, access_key_id: &str) -> Principal {
     Principal {
         account: account.to_owned(),
         arn: ["arn:aws:iam::", account, ":root"].concat(),

@@ -331,14 +331,41 @@ pub fn allows(
     dest: &eni::NetworkInterface,
     port: u16,
 ) -> bool {
-    (dest.groups.is_empty() || admits(v, scope, &dest.groups, src.private_ip, &src.groups, port))
-        && (src.groups.is_empty()
-            || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
+    blocked(v, scope, src, dest, port).is_none()
+}
+
+/// Which side's groups stop `src` → `dest`:`port`, if any: the one decision behind [`allows`]
+/// and [`refusal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    /// No ingress rule of `dest`'s groups admits it.
+    Inbound,
+    /// No egress rule of `src`'s groups lets it out.
+    Outbound,
+}
+
+fn blocked(
+    v: &View<'_>,
+    scope: &Scope,
+    src: &eni::NetworkInterface,
+    dest: &eni::NetworkInterface,
+    port: u16,
+) -> Option<Blocked> {
+    if !(dest.groups.is_empty()
+        || admits(v, scope, &dest.groups, src.private_ip, &src.groups, port))
+    {
+        Some(Blocked::Inbound)
+    } else if !(src.groups.is_empty()
+        || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
+    {
+        Some(Blocked::Outbound)
+    } else {
+        None
+    }
 }
 
 /// Why [`allows`] refuses interface `src` TCP to `port` of interface `dest`, naming the rule
-/// that is missing (`None`: it allows). The console's access paths say this; the data plane's
-/// decision is `allows` itself, which this follows step by step.
+/// that is missing (`None`: it allows). The console's access paths say this.
 pub fn refusal(
     v: &View<'_>,
     scope: &Scope,
@@ -350,27 +377,20 @@ pub fn refusal(
         [] => "no security group".to_owned(),
         gs => gs.join(", "),
     };
-    if !(dest.groups.is_empty()
-        || admits(v, scope, &dest.groups, src.private_ip, &src.groups, port))
-    {
-        return Some(format!(
+    Some(match blocked(v, scope, src, dest, port)? {
+        Blocked::Inbound => format!(
             "no inbound rule of {} admits TCP {port} from {} or {}/32",
             named(&dest.groups),
             named(&src.groups),
             Ipv4Addr::from(src.private_ip)
-        ));
-    }
-    if !(src.groups.is_empty()
-        || lets_out(v, scope, &src.groups, dest.private_ip, &dest.groups, port))
-    {
-        return Some(format!(
+        ),
+        Blocked::Outbound => format!(
             "no outbound rule of {} lets TCP {port} out to {} or {}/32",
             named(&src.groups),
             named(&dest.groups),
             Ipv4Addr::from(dest.private_ip)
-        ));
-    }
-    None
+        ),
+    })
 }
 
 /// Why [`internet_admits`] refuses a peer on the internet (here: the host, `127.0.0.1`) TCP to
