@@ -63,6 +63,13 @@ SERVICES = {
         "DescribeInstanceCreditSpecifications", "ModifyInstanceCreditSpecification",
         "MonitorInstances", "UnmonitorInstances", "ModifyInstanceMetadataOptions",
         "ModifyVpcTenancy",
+        "CreateClientVpnEndpoint", "DescribeClientVpnEndpoints", "ModifyClientVpnEndpoint",
+        "DeleteClientVpnEndpoint", "AssociateClientVpnTargetNetwork",
+        "DisassociateClientVpnTargetNetwork", "DescribeClientVpnTargetNetworks",
+        "AuthorizeClientVpnIngress", "RevokeClientVpnIngress",
+        "DescribeClientVpnAuthorizationRules", "CreateClientVpnRoute", "DeleteClientVpnRoute",
+        "DescribeClientVpnRoutes", "ApplySecurityGroupsToClientVpnTargetNetwork",
+        "ExportClientVpnClientConfiguration",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

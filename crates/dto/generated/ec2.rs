@@ -118,6 +118,24 @@ pub struct AllocateAddressResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApplySecurityGroupsToClientVpnTargetNetworkRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "SecurityGroupIds")]
+    pub security_group_ids: Vec<String>,
+    #[serde(rename = "VpcId")]
+    pub vpc_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApplySecurityGroupsToClientVpnTargetNetworkResult {
+    #[serde(rename = "SecurityGroupIds", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssignIpv6AddressesRequest {
     #[serde(rename = "Ipv6AddressCount", default, skip_serializing_if = "Option::is_none")]
     pub ipv6_address_count: Option<i64>,
@@ -195,6 +213,30 @@ pub struct AssociateAddressRequest {
 pub struct AssociateAddressResult {
     #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
     pub association_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateClientVpnTargetNetworkRequest {
+    #[serde(rename = "AvailabilityZone", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+    #[serde(rename = "AvailabilityZoneId", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_id: Option<String>,
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "SubnetId", default, skip_serializing_if = "Option::is_none")]
+    pub subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociateClientVpnTargetNetworkResult {
+    #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AssociationStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -298,6 +340,22 @@ pub struct AssociateVpcCidrBlockResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociatedTargetNetwork {
+    #[serde(rename = "NetworkId", default, skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<String>,
+    #[serde(rename = "NetworkType", default, skip_serializing_if = "Option::is_none")]
+    pub network_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssociationStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AttachInternetGatewayRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -357,6 +415,46 @@ pub struct AttributeBooleanValue {
 pub struct AttributeValue {
     #[serde(rename = "Value", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationRule {
+    #[serde(rename = "AccessAll", default, skip_serializing_if = "Option::is_none")]
+    pub access_all: Option<bool>,
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DestinationCidr", default, skip_serializing_if = "Option::is_none")]
+    pub destination_cidr: Option<String>,
+    #[serde(rename = "GroupId", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnAuthorizationRuleStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizeClientVpnIngressRequest {
+    #[serde(rename = "AccessGroupId", default, skip_serializing_if = "Option::is_none")]
+    pub access_group_id: Option<String>,
+    #[serde(rename = "AuthorizeAllGroups", default, skip_serializing_if = "Option::is_none")]
+    pub authorize_all_groups: Option<bool>,
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "TargetNetworkCidr")]
+    pub target_network_cidr: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizeClientVpnIngressResult {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnAuthorizationRuleStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -536,11 +634,251 @@ pub struct CapacityReservationTargetResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CertificateAuthentication {
+    #[serde(rename = "ClientRootCertificateChain", default, skip_serializing_if = "Option::is_none")]
+    pub client_root_certificate_chain: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CertificateAuthenticationRequest {
+    #[serde(rename = "ClientRootCertificateChainArn", default, skip_serializing_if = "Option::is_none")]
+    pub client_root_certificate_chain_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClassicLinkDnsSupport {
     #[serde(rename = "ClassicLinkDnsSupported", default, skip_serializing_if = "Option::is_none")]
     pub classic_link_dns_supported: Option<bool>,
     #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientConnectOptions {
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "LambdaFunctionArn", default, skip_serializing_if = "Option::is_none")]
+    pub lambda_function_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientConnectResponseOptions {
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "LambdaFunctionArn", default, skip_serializing_if = "Option::is_none")]
+    pub lambda_function_arn: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnEndpointAttributeStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientLoginBannerOptions {
+    #[serde(rename = "BannerText", default, skip_serializing_if = "Option::is_none")]
+    pub banner_text: Option<String>,
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientLoginBannerResponseOptions {
+    #[serde(rename = "BannerText", default, skip_serializing_if = "Option::is_none")]
+    pub banner_text: Option<String>,
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientRouteEnforcementOptions {
+    #[serde(rename = "Enforced", default, skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientRouteEnforcementResponseOptions {
+    #[serde(rename = "Enforced", default, skip_serializing_if = "Option::is_none")]
+    pub enforced: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnAuthentication {
+    #[serde(rename = "ActiveDirectory", default, skip_serializing_if = "Option::is_none")]
+    pub active_directory: Option<DirectoryServiceAuthentication>,
+    #[serde(rename = "FederatedAuthentication", default, skip_serializing_if = "Option::is_none")]
+    pub federated_authentication: Option<FederatedAuthentication>,
+    #[serde(rename = "MutualAuthentication", default, skip_serializing_if = "Option::is_none")]
+    pub mutual_authentication: Option<CertificateAuthentication>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnAuthenticationRequest {
+    #[serde(rename = "ActiveDirectory", default, skip_serializing_if = "Option::is_none")]
+    pub active_directory: Option<DirectoryServiceAuthenticationRequest>,
+    #[serde(rename = "FederatedAuthentication", default, skip_serializing_if = "Option::is_none")]
+    pub federated_authentication: Option<FederatedAuthenticationRequest>,
+    #[serde(rename = "MutualAuthentication", default, skip_serializing_if = "Option::is_none")]
+    pub mutual_authentication: Option<CertificateAuthenticationRequest>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnAuthorizationRuleStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnEndpoint {
+    #[serde(rename = "AssociatedTargetNetworks", default, skip_serializing_if = "Option::is_none")]
+    pub associated_target_networks: Option<Vec<AssociatedTargetNetwork>>,
+    #[serde(rename = "AuthenticationOptions", default, skip_serializing_if = "Option::is_none")]
+    pub authentication_options: Option<Vec<ClientVpnAuthentication>>,
+    #[serde(rename = "ClientCidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub client_cidr_block: Option<String>,
+    #[serde(rename = "ClientConnectOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_connect_options: Option<ClientConnectResponseOptions>,
+    #[serde(rename = "ClientLoginBannerOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_login_banner_options: Option<ClientLoginBannerResponseOptions>,
+    #[serde(rename = "ClientRouteEnforcementOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_route_enforcement_options: Option<ClientRouteEnforcementResponseOptions>,
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "ConnectionLogOptions", default, skip_serializing_if = "Option::is_none")]
+    pub connection_log_options: Option<ConnectionLogResponseOptions>,
+    #[serde(rename = "CreationTime", default, skip_serializing_if = "Option::is_none")]
+    pub creation_time: Option<String>,
+    #[serde(rename = "DeletionTime", default, skip_serializing_if = "Option::is_none")]
+    pub deletion_time: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DevicePostureOptions", default, skip_serializing_if = "Option::is_none")]
+    pub device_posture_options: Option<DevicePostureResponseOptions>,
+    #[serde(rename = "DisconnectOnSessionTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub disconnect_on_session_timeout: Option<bool>,
+    #[serde(rename = "DnsName", default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    #[serde(rename = "DnsServers", default, skip_serializing_if = "Option::is_none")]
+    pub dns_servers: Option<Vec<String>>,
+    #[serde(rename = "EndpointIpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_ip_address_type: Option<String>,
+    #[serde(rename = "SecurityGroupIds", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(rename = "SelfServicePortalUrl", default, skip_serializing_if = "Option::is_none")]
+    pub self_service_portal_url: Option<String>,
+    #[serde(rename = "ServerCertificateArn", default, skip_serializing_if = "Option::is_none")]
+    pub server_certificate_arn: Option<String>,
+    #[serde(rename = "SessionTimeoutHours", default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout_hours: Option<i64>,
+    #[serde(rename = "SplitTunnel", default, skip_serializing_if = "Option::is_none")]
+    pub split_tunnel: Option<bool>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnEndpointStatus>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "TrafficIpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub traffic_ip_address_type: Option<String>,
+    #[serde(rename = "TransitGatewayConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_configuration: Option<TransitGatewayConfigurationDescribeEndpointStructure>,
+    #[serde(rename = "TransportProtocol", default, skip_serializing_if = "Option::is_none")]
+    pub transport_protocol: Option<String>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "VpnPort", default, skip_serializing_if = "Option::is_none")]
+    pub vpn_port: Option<i64>,
+    #[serde(rename = "VpnProtocol", default, skip_serializing_if = "Option::is_none")]
+    pub vpn_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnEndpointAttributeStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnEndpointStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnRoute {
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DestinationCidr", default, skip_serializing_if = "Option::is_none")]
+    pub destination_cidr: Option<String>,
+    #[serde(rename = "Origin", default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnRouteStatus>,
+    #[serde(rename = "TargetSubnet", default, skip_serializing_if = "Option::is_none")]
+    pub target_subnet: Option<String>,
+    #[serde(rename = "TransitGatewayAttachmentId", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_attachment_id: Option<String>,
+    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnRouteStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnTrustProvider {
+    #[serde(rename = "PublicSigningKeyUrl", default, skip_serializing_if = "Option::is_none")]
+    pub public_signing_key_url: Option<String>,
+    #[serde(rename = "TenantId", default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(rename = "TrustProviderType", default, skip_serializing_if = "Option::is_none")]
+    pub trust_provider_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnTrustProviderRequest {
+    #[serde(rename = "PublicSigningKeyUrl", default, skip_serializing_if = "Option::is_none")]
+    pub public_signing_key_url: Option<String>,
+    #[serde(rename = "TenantId", default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(rename = "TrustProviderType", default, skip_serializing_if = "Option::is_none")]
+    pub trust_provider_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionLogOptions {
+    #[serde(rename = "CloudwatchLogGroup", default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_log_group: Option<String>,
+    #[serde(rename = "CloudwatchLogStream", default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_log_stream: Option<String>,
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "IncludeAuthorizationPolicyContext", default, skip_serializing_if = "Option::is_none")]
+    pub include_authorization_policy_context: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionLogResponseOptions {
+    #[serde(rename = "CloudwatchLogGroup", default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_log_group: Option<String>,
+    #[serde(rename = "CloudwatchLogStream", default, skip_serializing_if = "Option::is_none")]
+    pub cloudwatch_log_stream: Option<String>,
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "IncludeAuthorizationPolicyContext", default, skip_serializing_if = "Option::is_none")]
+    pub include_authorization_policy_context: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -595,6 +933,90 @@ pub struct CpuOptionsRequest {
     pub nested_virtualization: Option<String>,
     #[serde(rename = "ThreadsPerCore", default, skip_serializing_if = "Option::is_none")]
     pub threads_per_core: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateClientVpnEndpointRequest {
+    #[serde(rename = "AuthenticationOptions")]
+    pub authentication_options: Vec<ClientVpnAuthenticationRequest>,
+    #[serde(rename = "ClientCidrBlock", default, skip_serializing_if = "Option::is_none")]
+    pub client_cidr_block: Option<String>,
+    #[serde(rename = "ClientConnectOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_connect_options: Option<ClientConnectOptions>,
+    #[serde(rename = "ClientLoginBannerOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_login_banner_options: Option<ClientLoginBannerOptions>,
+    #[serde(rename = "ClientRouteEnforcementOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_route_enforcement_options: Option<ClientRouteEnforcementOptions>,
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "ConnectionLogOptions")]
+    pub connection_log_options: ConnectionLogOptions,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DevicePostureOptions", default, skip_serializing_if = "Option::is_none")]
+    pub device_posture_options: Option<DevicePostureOptions>,
+    #[serde(rename = "DisconnectOnSessionTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub disconnect_on_session_timeout: Option<bool>,
+    #[serde(rename = "DnsServers", default, skip_serializing_if = "Option::is_none")]
+    pub dns_servers: Option<Vec<String>>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "EndpointIpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_ip_address_type: Option<String>,
+    #[serde(rename = "SecurityGroupIds", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(rename = "SelfServicePortal", default, skip_serializing_if = "Option::is_none")]
+    pub self_service_portal: Option<String>,
+    #[serde(rename = "ServerCertificateArn")]
+    pub server_certificate_arn: String,
+    #[serde(rename = "SessionTimeoutHours", default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout_hours: Option<i64>,
+    #[serde(rename = "SplitTunnel", default, skip_serializing_if = "Option::is_none")]
+    pub split_tunnel: Option<bool>,
+    #[serde(rename = "TagSpecifications", default, skip_serializing_if = "Option::is_none")]
+    pub tag_specifications: Option<Vec<TagSpecification>>,
+    #[serde(rename = "TrafficIpAddressType", default, skip_serializing_if = "Option::is_none")]
+    pub traffic_ip_address_type: Option<String>,
+    #[serde(rename = "TransitGatewayConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_configuration: Option<TransitGatewayConfigurationInputStructure>,
+    #[serde(rename = "TransportProtocol", default, skip_serializing_if = "Option::is_none")]
+    pub transport_protocol: Option<String>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "VpnPort", default, skip_serializing_if = "Option::is_none")]
+    pub vpn_port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateClientVpnEndpointResult {
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "DnsName", default, skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnEndpointStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateClientVpnRouteRequest {
+    #[serde(rename = "ClientToken", default, skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DestinationCidrBlock")]
+    pub destination_cidr_block: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "TargetVpcSubnetId", default, skip_serializing_if = "Option::is_none")]
+    pub target_vpc_subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateClientVpnRouteResult {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnRouteStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1050,6 +1472,38 @@ pub struct DefaultConnectionTrackingConfiguration {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteClientVpnEndpointRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteClientVpnEndpointResult {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnEndpointStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteClientVpnRouteRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DestinationCidrBlock")]
+    pub destination_cidr_block: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "TargetVpcSubnetId", default, skip_serializing_if = "Option::is_none")]
+    pub target_vpc_subnet_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteClientVpnRouteResult {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnRouteStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteDhcpOptionsRequest {
     #[serde(rename = "DhcpOptionsId")]
     pub dhcp_options_id: String,
@@ -1305,6 +1759,96 @@ pub struct DescribeAvailabilityZonesRequest {
 pub struct DescribeAvailabilityZonesResult {
     #[serde(rename = "AvailabilityZones", default, skip_serializing_if = "Option::is_none")]
     pub availability_zones: Option<Vec<AvailabilityZone>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnAuthorizationRulesRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnAuthorizationRulesResult {
+    #[serde(rename = "AuthorizationRules", default, skip_serializing_if = "Option::is_none")]
+    pub authorization_rules: Option<Vec<AuthorizationRule>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnEndpointsRequest {
+    #[serde(rename = "ClientVpnEndpointIds", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_ids: Option<Vec<String>>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnEndpointsResult {
+    #[serde(rename = "ClientVpnEndpoints", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoints: Option<Vec<ClientVpnEndpoint>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnRoutesRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnRoutesResult {
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    #[serde(rename = "Routes", default, skip_serializing_if = "Option::is_none")]
+    pub routes: Option<Vec<ClientVpnRoute>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnTargetNetworksRequest {
+    #[serde(rename = "AssociationIds", default, skip_serializing_if = "Option::is_none")]
+    pub association_ids: Option<Vec<String>>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnTargetNetworksResult {
+    #[serde(rename = "ClientVpnTargetNetworks", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_target_networks: Option<Vec<TargetNetwork>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1960,6 +2504,20 @@ pub struct DetachNetworkInterfaceRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DevicePostureOptions {
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(rename = "TrustProviders", default, skip_serializing_if = "Option::is_none")]
+    pub trust_providers: Option<Vec<ClientVpnTrustProviderRequest>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DevicePostureResponseOptions {
+    #[serde(rename = "TrustProviders", default, skip_serializing_if = "Option::is_none")]
+    pub trust_providers: Option<Vec<ClientVpnTrustProvider>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DhcpConfiguration {
     #[serde(rename = "Key", default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
@@ -1980,6 +2538,18 @@ pub struct DhcpOptions {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryServiceAuthentication {
+    #[serde(rename = "DirectoryId", default, skip_serializing_if = "Option::is_none")]
+    pub directory_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DirectoryServiceAuthenticationRequest {
+    #[serde(rename = "DirectoryId", default, skip_serializing_if = "Option::is_none")]
+    pub directory_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DisassociateAddressRequest {
     #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
     pub association_id: Option<String>,
@@ -1987,6 +2557,24 @@ pub struct DisassociateAddressRequest {
     pub dry_run: Option<bool>,
     #[serde(rename = "PublicIp", default, skip_serializing_if = "Option::is_none")]
     pub public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateClientVpnTargetNetworkRequest {
+    #[serde(rename = "AssociationId")]
+    pub association_id: String,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DisassociateClientVpnTargetNetworkResult {
+    #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AssociationStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2079,6 +2667,14 @@ pub struct DnsOptionsSpecification {
     pub private_dns_preference: Option<String>,
     #[serde(rename = "PrivateDnsSpecifiedDomains", default, skip_serializing_if = "Option::is_none")]
     pub private_dns_specified_domains: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DnsServersOptionsModifyStructure {
+    #[serde(rename = "CustomDnsServers", default, skip_serializing_if = "Option::is_none")]
+    pub custom_dns_servers: Option<Vec<String>>,
+    #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2285,6 +2881,36 @@ pub struct EnclaveOptions {
 pub struct EnclaveOptionsRequest {
     #[serde(rename = "Enabled", default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportClientVpnClientConfigurationRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportClientVpnClientConfigurationResult {
+    #[serde(rename = "ClientConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub client_configuration: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FederatedAuthentication {
+    #[serde(rename = "SamlProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub saml_provider_arn: Option<String>,
+    #[serde(rename = "SelfServiceSamlProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub self_service_saml_provider_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FederatedAuthenticationRequest {
+    #[serde(rename = "SAMLProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub saml_provider_arn: Option<String>,
+    #[serde(rename = "SelfServiceSAMLProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub self_service_saml_provider_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3436,6 +4062,52 @@ pub struct ModifyAddressAttributeResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyClientVpnEndpointRequest {
+    #[serde(rename = "ClientConnectOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_connect_options: Option<ClientConnectOptions>,
+    #[serde(rename = "ClientLoginBannerOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_login_banner_options: Option<ClientLoginBannerOptions>,
+    #[serde(rename = "ClientRouteEnforcementOptions", default, skip_serializing_if = "Option::is_none")]
+    pub client_route_enforcement_options: Option<ClientRouteEnforcementOptions>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "ConnectionLogOptions", default, skip_serializing_if = "Option::is_none")]
+    pub connection_log_options: Option<ConnectionLogOptions>,
+    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "DevicePostureOptions", default, skip_serializing_if = "Option::is_none")]
+    pub device_posture_options: Option<DevicePostureOptions>,
+    #[serde(rename = "DisconnectOnSessionTimeout", default, skip_serializing_if = "Option::is_none")]
+    pub disconnect_on_session_timeout: Option<bool>,
+    #[serde(rename = "DnsServers", default, skip_serializing_if = "Option::is_none")]
+    pub dns_servers: Option<DnsServersOptionsModifyStructure>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "SecurityGroupIds", default, skip_serializing_if = "Option::is_none")]
+    pub security_group_ids: Option<Vec<String>>,
+    #[serde(rename = "SelfServicePortal", default, skip_serializing_if = "Option::is_none")]
+    pub self_service_portal: Option<String>,
+    #[serde(rename = "ServerCertificateArn", default, skip_serializing_if = "Option::is_none")]
+    pub server_certificate_arn: Option<String>,
+    #[serde(rename = "SessionTimeoutHours", default, skip_serializing_if = "Option::is_none")]
+    pub session_timeout_hours: Option<i64>,
+    #[serde(rename = "SplitTunnel", default, skip_serializing_if = "Option::is_none")]
+    pub split_tunnel: Option<bool>,
+    #[serde(rename = "TransitGatewayConfiguration", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_configuration: Option<TransitGatewayConfigurationInputStructure>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    #[serde(rename = "VpnPort", default, skip_serializing_if = "Option::is_none")]
+    pub vpn_port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModifyClientVpnEndpointResult {
+    #[serde(rename = "Return", default, skip_serializing_if = "Option::is_none")]
+    pub r#return: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModifyInstanceAttributeRequest {
     #[serde(rename = "Attribute", default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
@@ -4486,6 +5158,26 @@ pub struct ResetAddressAttributeResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevokeClientVpnIngressRequest {
+    #[serde(rename = "AccessGroupId", default, skip_serializing_if = "Option::is_none")]
+    pub access_group_id: Option<String>,
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "RevokeAllGroups", default, skip_serializing_if = "Option::is_none")]
+    pub revoke_all_groups: Option<bool>,
+    #[serde(rename = "TargetNetworkCidr")]
+    pub target_network_cidr: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RevokeClientVpnIngressResult {
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnAuthorizationRuleStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RevokeSecurityGroupEgressRequest {
     #[serde(rename = "CidrIp", default, skip_serializing_if = "Option::is_none")]
     pub cidr_ip: Option<String>,
@@ -5118,6 +5810,26 @@ pub struct TagSpecification {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetNetwork {
+    #[serde(rename = "AssociationId", default, skip_serializing_if = "Option::is_none")]
+    pub association_id: Option<String>,
+    #[serde(rename = "AvailabilityZoneIds", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_ids: Option<Vec<String>>,
+    #[serde(rename = "AvailabilityZones", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zones: Option<Vec<String>>,
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "SecurityGroups", default, skip_serializing_if = "Option::is_none")]
+    pub security_groups: Option<Vec<String>>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AssociationStatus>,
+    #[serde(rename = "TargetNetworkId", default, skip_serializing_if = "Option::is_none")]
+    pub target_network_id: Option<String>,
+    #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TerminateInstancesRequest {
     #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
@@ -5133,6 +5845,28 @@ pub struct TerminateInstancesRequest {
 pub struct TerminateInstancesResult {
     #[serde(rename = "TerminatingInstances", default, skip_serializing_if = "Option::is_none")]
     pub terminating_instances: Option<Vec<InstanceStateChange>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitGatewayConfigurationDescribeEndpointStructure {
+    #[serde(rename = "AvailabilityZoneIds", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_ids: Option<Vec<String>>,
+    #[serde(rename = "AvailabilityZones", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zones: Option<Vec<String>>,
+    #[serde(rename = "TransitGatewayAttachmentId", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_attachment_id: Option<String>,
+    #[serde(rename = "TransitGatewayId", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitGatewayConfigurationInputStructure {
+    #[serde(rename = "AvailabilityZoneIds", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone_ids: Option<Vec<String>>,
+    #[serde(rename = "AvailabilityZones", default, skip_serializing_if = "Option::is_none")]
+    pub availability_zones: Option<Vec<String>>,
+    #[serde(rename = "TransitGatewayId", default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

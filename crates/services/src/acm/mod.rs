@@ -1021,19 +1021,13 @@ fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 // ------------------------------------------------------------------------------------------------
 // The interface other services use
 
-fn find_in(tx: &Tx<'_>, scope: &Scope, arn: &str) -> Option<Arc<Certificate>> {
-    lookup(|s, id| tx.get::<Certificate>(s, id), scope, arn)
-        .ok()
-        .flatten()
-}
-
-/// Certificate `arn` of `scope`, read through a snapshot (the console's access paths).
-pub fn find_in_view(
-    v: &airlock_store::View<'_>,
+/// Certificate `arn` of `scope` (read in a transaction or a snapshot), if it exists.
+pub fn find_in<R: airlock_store::Read>(
+    r: &R,
     scope: &Scope,
     arn: &str,
 ) -> Option<Arc<Certificate>> {
-    lookup(|s, id| v.get::<Certificate>(s, id), scope, arn)
+    lookup(|s, id| r.get::<Certificate>(s, id), scope, arn)
         .ok()
         .flatten()
 }

@@ -27,6 +27,7 @@ fn creates(op: &str) -> Option<&'static str> {
         "CreateNatGateway" => "natgateway",
         "CreateNetworkInterface" | "RunInstances" => "network-interface",
         "CreateVpcEndpoint" => "vpc-endpoint",
+        "CreateClientVpnEndpoint" => "client-vpn-endpoint",
         _ => return None,
     })
 }

@@ -118,7 +118,10 @@ fn private_name_matches(pattern: &str, name: &str) -> bool {
 /// AWS's public endpoints (`sts.us-west-2.amazonaws.com`, `<bucket>.s3.us-west-2.amazonaws.com`,
 /// `iam.amazonaws.com`) of the services Airlock runs → [`fabric::AWS_PUBLIC`], where a VPC
 /// reaches them; other names under `amazonaws.com` that no other zone holds do not exist.
-fn public_service(_: &View<'_>, _: Clock, name: &str) -> Answer {
+fn public_service(v: &View<'_>, clock: Clock, name: &str) -> Answer {
+    if let Some(answer) = super::clientvpn::dns::answer(v, clock, name) {
+        return answer;
+    }
     if is_public_service_name(name) {
         Answer::A(vec![fabric::AWS_PUBLIC])
     } else {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 pub mod access;
 pub mod address;
 pub mod cidr;
+pub mod clientvpn;
 pub mod common;
 pub mod dataplane;
 pub mod dhcp;
@@ -58,6 +59,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<instances::Instance>(),
         Kind::of::<nacl::NetworkAcl>(),
         Kind::of::<dhcp::DhcpOptions>(),
+        Kind::of::<clientvpn::ClientVpnEndpoint>(),
     ]
 }
 
@@ -452,6 +454,66 @@ pub static SERVICE: Service = Service {
         (
             "ResetAddressAttribute",
             Handler::Output(address::reset_address_attribute),
+        ),
+        (
+            "CreateClientVpnEndpoint",
+            Handler::Output(clientvpn::create_client_vpn_endpoint),
+        ),
+        (
+            "DescribeClientVpnEndpoints",
+            Handler::Output(clientvpn::describe_client_vpn_endpoints),
+        ),
+        (
+            "ModifyClientVpnEndpoint",
+            Handler::Output(clientvpn::modify_client_vpn_endpoint),
+        ),
+        (
+            "DeleteClientVpnEndpoint",
+            Handler::Output(clientvpn::delete_client_vpn_endpoint),
+        ),
+        (
+            "AssociateClientVpnTargetNetwork",
+            Handler::Output(clientvpn::network::associate_client_vpn_target_network),
+        ),
+        (
+            "DisassociateClientVpnTargetNetwork",
+            Handler::Output(clientvpn::network::disassociate_client_vpn_target_network),
+        ),
+        (
+            "DescribeClientVpnTargetNetworks",
+            Handler::Output(clientvpn::network::describe_client_vpn_target_networks),
+        ),
+        (
+            "ApplySecurityGroupsToClientVpnTargetNetwork",
+            Handler::Output(clientvpn::network::apply_security_groups),
+        ),
+        (
+            "AuthorizeClientVpnIngress",
+            Handler::Output(clientvpn::rules::authorize_client_vpn_ingress),
+        ),
+        (
+            "RevokeClientVpnIngress",
+            Handler::Output(clientvpn::rules::revoke_client_vpn_ingress),
+        ),
+        (
+            "DescribeClientVpnAuthorizationRules",
+            Handler::Output(clientvpn::rules::describe_client_vpn_authorization_rules),
+        ),
+        (
+            "CreateClientVpnRoute",
+            Handler::Output(clientvpn::rules::create_client_vpn_route),
+        ),
+        (
+            "DeleteClientVpnRoute",
+            Handler::Output(clientvpn::rules::delete_client_vpn_route),
+        ),
+        (
+            "DescribeClientVpnRoutes",
+            Handler::Output(clientvpn::rules::describe_client_vpn_routes),
+        ),
+        (
+            "ExportClientVpnClientConfiguration",
+            Handler::Output(clientvpn::export::export_client_vpn_client_configuration),
         ),
         ("CreateTags", Handler::Value(tags::create_tags)),
         ("DeleteTags", Handler::Value(tags::delete_tags)),

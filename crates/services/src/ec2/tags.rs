@@ -2,7 +2,8 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use super::{
-    dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg, vpc, vpce,
+    clientvpn, dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg, vpc,
+    vpce,
 };
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
@@ -58,6 +59,19 @@ tagged!(
     nacl::NetworkAcl
 );
 
+/// A Client VPN endpoint is in a VPC once it has one.
+impl Tagged for clientvpn::ClientVpnEndpoint {
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+    fn tags_mut(&mut self) -> &mut Vec<Tag> {
+        &mut self.tags
+    }
+    fn vpc_id(&self) -> Option<&str> {
+        self.vpc_id.as_deref()
+    }
+}
+
 /// The resource type EC2 reports for an id, and its not-found error.
 fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
     let prefix = id.split('-').next().unwrap_or("");
@@ -93,6 +107,11 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
             "InvalidEgressOnlyInternetGatewayId.NotFound",
             "egressOnlyInternetGateway",
         ),
+        "cvpn" if id.starts_with("cvpn-endpoint-") => (
+            "client-vpn-endpoint",
+            "InvalidClientVpnEndpointId.NotFound",
+            "Client VPN endpoint",
+        ),
         "sgr" => (
             "security-group-rule",
             "InvalidSecurityGroupRuleId.NotFound",
@@ -105,7 +124,10 @@ fn kind_of(id: &str) -> Option<(&'static str, &'static str, &'static str)> {
 /// The type an EC2 id names in ARNs (`vpc-…` → `vpc`, `sg-…` → `security-group`), if it has
 /// the form of one (`<prefix>-<hex>`).
 pub fn resource_type(id: &str) -> Option<&'static str> {
-    let (_, hex) = id.split_once('-')?;
+    let hex = match id.strip_prefix("cvpn-endpoint-") {
+        Some(hex) => hex,
+        None => id.split_once('-')?.1,
+    };
     if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
@@ -149,6 +171,7 @@ pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
         Some("dhcp-options") => of::<dhcp::DhcpOptions>(v, scope, id),
         Some("prefix-list") => of::<prefix_lists::PrefixList>(v, scope, id),
         Some("egress-only-internet-gateway") => of::<ipv6::EgressOnlyGateway>(v, scope, id),
+        Some("client-vpn-endpoint") => of::<clientvpn::ClientVpnEndpoint>(v, scope, id),
         Some("security-group-rule") => v
             .list::<sg::SecurityGroup>(scope)
             .iter()
@@ -207,6 +230,9 @@ fn edit_any(
         "InvalidVpcEndpointId.NotFound" => edit::<vpce::VpcEndpoint>(tx, scope, id, f)?,
         "InvalidInstanceID.NotFound" => edit::<instances::Instance>(tx, scope, id, f)?,
         "InvalidSecurityGroupRuleId.NotFound" => sg::edit_rule_tags(tx, scope, id, f)?,
+        "InvalidClientVpnEndpointId.NotFound" => {
+            edit::<clientvpn::ClientVpnEndpoint>(tx, scope, id, f)?
+        }
         "InvalidPrefixListID.NotFound" => edit::<prefix_lists::PrefixList>(tx, scope, id, f)?,
         "InvalidEgressOnlyInternetGatewayId.NotFound" => {
             edit::<ipv6::EgressOnlyGateway>(tx, scope, id, f)?
@@ -360,6 +386,7 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         rows::<dhcp::DhcpOptions>(v, &scope, &mut out);
         rows::<prefix_lists::PrefixList>(v, &scope, &mut out);
         rows::<ipv6::EgressOnlyGateway>(v, &scope, &mut out);
+        rows::<clientvpn::ClientVpnEndpoint>(v, &scope, &mut out);
         for g in v.list::<sg::SecurityGroup>(&scope) {
             for r in &g.rules {
                 out.extend(r.tags.iter().map(|t| Row {

@@ -257,7 +257,7 @@ fn load_balancer(
         let cert = l
             .certificate
             .as_deref()
-            .map(|arn| match acm::find_in_view(v, scope, arn) {
+            .map(|arn| match acm::find_in(v, scope, arn) {
                 Some(c) => format!(
                     ", certificate {arn} ({}, {})",
                     c.status(clock),
@@ -272,7 +272,7 @@ fn load_balancer(
             cert.unwrap_or_default()
         ));
         if let Some(arn) = l.certificate.as_deref() {
-            if acm::find_in_view(v, scope, arn).is_none_or(|c| c.status(clock) != "ISSUED") {
+            if acm::find_in(v, scope, arn).is_none_or(|c| c.status(clock) != "ISSUED") {
                 p.problems.push(format!(
                     "listener {}:{}: certificate {arn} is not an ISSUED certificate of {}",
                     l.protocol, l.port, scope.region

@@ -4,6 +4,7 @@
 mod acm;
 mod auth;
 mod bastion;
+mod clientvpn;
 mod cloudformation;
 mod concurrency;
 mod dags;
