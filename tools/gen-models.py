@@ -69,7 +69,8 @@ SERVICES = {
         "AuthorizeClientVpnIngress", "RevokeClientVpnIngress",
         "DescribeClientVpnAuthorizationRules", "CreateClientVpnRoute", "DeleteClientVpnRoute",
         "DescribeClientVpnRoutes", "ApplySecurityGroupsToClientVpnTargetNetwork",
-        "ExportClientVpnClientConfiguration",
+        "ExportClientVpnClientConfiguration", "DescribeClientVpnConnections",
+        "TerminateClientVpnConnections",
     ],
     ("iam", "2010-05-08"): [
         "CreateRole", "GetRole", "ListRoles", "DeleteRole", "UpdateAssumeRolePolicy",

@@ -732,6 +732,50 @@ pub struct ClientVpnAuthorizationRuleStatus {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnConnection {
+    #[serde(rename = "AuthorizationPolicyLastEvaluatedTime", default, skip_serializing_if = "Option::is_none")]
+    pub authorization_policy_last_evaluated_time: Option<String>,
+    #[serde(rename = "ClientIp", default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(rename = "ClientIpv6Address", default, skip_serializing_if = "Option::is_none")]
+    pub client_ipv6_address: Option<String>,
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "CommonName", default, skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    #[serde(rename = "ConnectionEndTime", default, skip_serializing_if = "Option::is_none")]
+    pub connection_end_time: Option<String>,
+    #[serde(rename = "ConnectionEstablishedTime", default, skip_serializing_if = "Option::is_none")]
+    pub connection_established_time: Option<String>,
+    #[serde(rename = "ConnectionId", default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(rename = "EgressBytes", default, skip_serializing_if = "Option::is_none")]
+    pub egress_bytes: Option<String>,
+    #[serde(rename = "EgressPackets", default, skip_serializing_if = "Option::is_none")]
+    pub egress_packets: Option<String>,
+    #[serde(rename = "IngressBytes", default, skip_serializing_if = "Option::is_none")]
+    pub ingress_bytes: Option<String>,
+    #[serde(rename = "IngressPackets", default, skip_serializing_if = "Option::is_none")]
+    pub ingress_packets: Option<String>,
+    #[serde(rename = "PostureComplianceStatuses", default, skip_serializing_if = "Option::is_none")]
+    pub posture_compliance_statuses: Option<Vec<String>>,
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ClientVpnConnectionStatus>,
+    #[serde(rename = "Timestamp", default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    #[serde(rename = "Username", default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientVpnConnectionStatus {
+    #[serde(rename = "Code", default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientVpnEndpoint {
     #[serde(rename = "AssociatedTargetNetworks", default, skip_serializing_if = "Option::is_none")]
     pub associated_target_networks: Option<Vec<AssociatedTargetNetwork>>,
@@ -1779,6 +1823,28 @@ pub struct DescribeClientVpnAuthorizationRulesRequest {
 pub struct DescribeClientVpnAuthorizationRulesResult {
     #[serde(rename = "AuthorizationRules", default, skip_serializing_if = "Option::is_none")]
     pub authorization_rules: Option<Vec<AuthorizationRule>>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnConnectionsRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Filters", default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Vec<Filter>>,
+    #[serde(rename = "MaxResults", default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<i64>,
+    #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescribeClientVpnConnectionsResult {
+    #[serde(rename = "Connections", default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<ClientVpnConnection>>,
     #[serde(rename = "NextToken", default, skip_serializing_if = "Option::is_none")]
     pub next_token: Option<String>,
 }
@@ -5827,6 +5893,38 @@ pub struct TargetNetwork {
     pub target_network_id: Option<String>,
     #[serde(rename = "VpcId", default, skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TerminateClientVpnConnectionsRequest {
+    #[serde(rename = "ClientVpnEndpointId")]
+    pub client_vpn_endpoint_id: String,
+    #[serde(rename = "ConnectionId", default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(rename = "DryRun", default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(rename = "Username", default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TerminateClientVpnConnectionsResult {
+    #[serde(rename = "ClientVpnEndpointId", default, skip_serializing_if = "Option::is_none")]
+    pub client_vpn_endpoint_id: Option<String>,
+    #[serde(rename = "ConnectionStatuses", default, skip_serializing_if = "Option::is_none")]
+    pub connection_statuses: Option<Vec<TerminateConnectionStatus>>,
+    #[serde(rename = "Username", default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TerminateConnectionStatus {
+    #[serde(rename = "ConnectionId", default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    #[serde(rename = "CurrentStatus", default, skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<ClientVpnConnectionStatus>,
+    #[serde(rename = "PreviousStatus", default, skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<ClientVpnConnectionStatus>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

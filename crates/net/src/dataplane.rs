@@ -17,6 +17,7 @@ use crate::fabric;
 use crate::health;
 use crate::lb;
 use crate::source::Source;
+use crate::vpn;
 use crate::webserver;
 use airlock_services::dataplane::{self as services, Place, Task, Want};
 use airlock_services::ec2::fabric as model;
@@ -109,6 +110,34 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
                 },
                 _ => None,
             };
+            // A UDP VPN binds a datagram socket; every other listener is TCP.
+            if let Want::Vpn {
+                scope,
+                endpoint,
+                udp: true,
+            } = &want
+            {
+                match std::net::UdpSocket::bind(addr)
+                    .and_then(|s| s.set_nonblocking(true).map(|_| s))
+                    .and_then(tokio::net::UdpSocket::from_std)
+                {
+                    Ok(socket) => {
+                        tracing::info!(target: "airlock::dataplane", %addr, listener = ?want, "listener started");
+                        let front = vpn::Front {
+                            source: source.clone(),
+                            scope: scope.clone(),
+                            endpoint: endpoint.clone(),
+                            udp: true,
+                        };
+                        let running = Running(tokio::spawn(vpn::serve_udp(socket, front)));
+                        listeners.insert(addr, (place, want, running));
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "airlock::dataplane", %addr, error = %e, "cannot listen")
+                    }
+                }
+                continue;
+            }
             match crate::accept::bind(addr) {
                 Ok(listener) => {
                     tracing::info!(target: "airlock::dataplane", %addr, listener = ?want, "listener started");
@@ -196,6 +225,17 @@ fn start(
             }
             None => tokio::spawn(async {}),
         },
+        Want::Vpn {
+            scope, endpoint, ..
+        } => {
+            let front = vpn::Front {
+                source,
+                scope,
+                endpoint,
+                udp: false,
+            };
+            tokio::spawn(vpn::serve_tcp(listener, front))
+        }
         Want::Lb {
             scope,
             listener: arn,

@@ -17,6 +17,9 @@
 //!   the connections to targets; [`health`]: the target health checker.
 //! - [`bastion`]: EC2 instances as SSH bastions (port forwarding with `ssh -D`/`ssh -L`).
 //! - [`dns`]: the authoritative DNS server for the emulated names.
+//! - [`tunnel`]: the VPC end of a Client VPN tunnel (a userspace TCP/IP stack whose connections
+//!   go out through the fabric); [`vpn`]: Client VPN's OpenVPN server (UDP and TCP listeners,
+//!   a task per client running its `airlock_vpn::Session` and tunnel).
 //! - [`dataplane`]: the reconciler that starts and stops listeners and health checkers as the
 //!   services' wants change.
 
@@ -40,6 +43,9 @@ pub mod health;
 pub mod bastion;
 
 pub mod dns;
+
+pub mod tunnel;
+pub mod vpn;
 
 pub mod dataplane;
 
@@ -69,6 +75,8 @@ mod tests {
         "health",
         "bastion",
         "dns",
+        "tunnel",
+        "vpn",
         "dataplane",
     ];
 

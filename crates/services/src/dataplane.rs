@@ -32,6 +32,12 @@ pub enum Want {
         endpoint: String,
         service: &'static str,
     },
+    /// A Client VPN endpoint's OpenVPN server (UDP, or TCP when `udp` is false).
+    Vpn {
+        scope: Scope,
+        endpoint: String,
+        udp: bool,
+    },
     /// A load balancer listener in the zone of interface `eni` (where its connections to
     /// targets come from).
     Lb {

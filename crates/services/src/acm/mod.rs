@@ -40,6 +40,8 @@
 mod tests;
 mod x509;
 
+pub use x509::common_name_of;
+
 pub use x509::Info;
 
 use crate::input::typed;

@@ -315,6 +315,12 @@ pub fn render_name(name: &X509Name<'_>) -> String {
         .join(",")
 }
 
+/// The subject common name of a DER certificate (a VPN client's name in the logs).
+pub fn common_name_of(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    first_of(cert.subject(), "2.5.4.3")
+}
+
 fn first_of(name: &X509Name<'_>, oid: &str) -> Option<String> {
     name.iter_attributes()
         .find(|a| a.attr_type().to_id_string() == oid)

@@ -12,6 +12,7 @@ use airlock_store::View;
 /// ([`crate::dataplane::WantsFn`]).
 pub fn wants(v: &View<'_>, clock: Clock, out: &mut Wants) {
     bastions(v, clock, out);
+    super::clientvpn::dataplane::wants(v, clock, out);
     for (scope, e) in v.list_all::<vpce::VpcEndpoint>() {
         if e.endpoint_type != "Interface" || e.state(clock) != "available" {
             continue;

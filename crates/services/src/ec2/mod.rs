@@ -60,6 +60,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<nacl::NetworkAcl>(),
         Kind::of::<dhcp::DhcpOptions>(),
         Kind::of::<clientvpn::ClientVpnEndpoint>(),
+        Kind::of::<clientvpn::connections::Connection>(),
     ]
 }
 
@@ -514,6 +515,14 @@ pub static SERVICE: Service = Service {
         (
             "ExportClientVpnClientConfiguration",
             Handler::Output(clientvpn::export::export_client_vpn_client_configuration),
+        ),
+        (
+            "DescribeClientVpnConnections",
+            Handler::Output(clientvpn::connections::describe_client_vpn_connections),
+        ),
+        (
+            "TerminateClientVpnConnections",
+            Handler::Output(clientvpn::connections::terminate_client_vpn_connections),
         ),
         ("CreateTags", Handler::Value(tags::create_tags)),
         ("DeleteTags", Handler::Value(tags::delete_tags)),

@@ -458,6 +458,30 @@ async fn invalid_requests_get_aws_errors() {
         e.message(),
         Some("Endpoint cvpn-endpoint-0123456789abcdef0 does not exist")
     );
+    // No client has connected: no connections, and none to terminate.
+    let c = ec2
+        .describe_client_vpn_connections()
+        .client_vpn_endpoint_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert!(c.connections().is_empty());
+    let e = ec2
+        .terminate_client_vpn_connections()
+        .client_vpn_endpoint_id(&id)
+        .connection_id("cvpn-connection-0123456789abcdef0")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidClientVpnConnection.IdNotFound"));
+    let e = ec2
+        .terminate_client_vpn_connections()
+        .client_vpn_endpoint_id(&id)
+        .username("alice")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("InvalidClientVpnConnection.UserNotFound"));
     let e = ec2
         .disassociate_client_vpn_target_network()
         .client_vpn_endpoint_id(&id)

@@ -1,6 +1,7 @@
 //! AWS Client VPN's control plane: endpoints (`mod.rs`), their target networks and security
 //! groups (`network.rs`), authorization rules and routes (`rules.rs`), the client
-//! configuration file (`export.rs`) and the endpoint's name in DNS (`dns.rs`).
+//! configuration file (`export.rs`), the endpoint's name in DNS (`dns.rs`), what its VPN
+//! serves and lets through (`dataplane.rs`) and its clients' connections (`connections.rs`).
 //!
 //! An endpoint is one record that holds its associations, rules and routes, so every change to
 //! an endpoint is one record written. Time-driven states are derived at read time from the
@@ -10,6 +11,8 @@
 //! network is kept, `disassociating`, for [`network::DISASSOCIATE_SECS`] and dropped at the
 //! endpoint's next write.
 
+pub mod connections;
+pub mod dataplane;
 pub mod dns;
 pub mod export;
 pub mod network;
@@ -728,6 +731,7 @@ pub fn delete_client_vpn_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
                 ),
             ));
         }
+        connections::delete_of(tx, &scope, &e.id);
         tx.delete::<ClientVpnEndpoint>(&scope, &e.id);
         Ok(())
     })?;

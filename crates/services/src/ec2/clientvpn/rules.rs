@@ -67,11 +67,15 @@ impl Route {
     }
 
     fn status(&self, clock: Clock) -> &'static str {
-        if clock.passed(self.created, APPLY_SECS) {
+        if self.is_active(clock) {
             "active"
         } else {
             "creating"
         }
+    }
+
+    pub fn is_active(&self, clock: Clock) -> bool {
+        clock.passed(self.created, APPLY_SECS)
     }
 }
 

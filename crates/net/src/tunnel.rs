@@ -1,0 +1,406 @@
+//! The VPC end of a Client VPN tunnel: a userspace TCP/IP stack (smoltcp) that takes the IP
+//! packets a client sends through its tun device, terminates its TCP connections, and opens
+//! each one through the fabric from the endpoint's interface in the destination's zone (source
+//! NAT, as AWS does), once the services say the connection may go there
+//! ([`airlock_services::ec2::clientvpn::dataplane::egress`]: a route, an authorization rule,
+//! the security groups). A connection that may not go is dropped, as AWS drops its packets: the
+//! client's SYNs go unanswered until it gives up.
+
+use crate::fabric::connect_from;
+use crate::source::Source;
+use airlock_services::ec2::clientvpn::dataplane::egress;
+use airlock_store::Scope;
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
+use smoltcp::socket::tcp;
+use smoltcp::wire::{
+    HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, IpProtocol, Ipv4Address, Ipv4Packet,
+    TcpPacket,
+};
+use std::collections::{HashMap, VecDeque};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The tunnel's MTU (the client's tun device is 1500).
+const MTU: usize = 1500;
+/// Each connection's buffers in the stack, each way.
+const BUFFER: usize = 256 * 1024;
+/// Bytes read from a target and not yet taken by the stack, per connection, at most.
+const PENDING_LIMIT: usize = 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Packets between the session and the stack.
+#[derive(Default)]
+struct Queue {
+    rx: VecDeque<Vec<u8>>,
+    tx: VecDeque<Vec<u8>>,
+}
+
+struct Rx(Vec<u8>);
+struct Tx<'a>(&'a mut VecDeque<Vec<u8>>);
+
+impl RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+impl TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut buf = vec![0; len];
+        let r = f(&mut buf);
+        self.0.push_back(buf);
+        r
+    }
+}
+
+impl Device for Queue {
+    type RxToken<'a> = Rx;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(
+        &mut self,
+        _: smoltcp::time::Instant,
+    ) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
+        let p = self.rx.pop_front()?;
+        Some((Rx(p), Tx(&mut self.tx)))
+    }
+
+    fn transmit(&mut self, _: smoltcp::time::Instant) -> Option<Self::TxToken<'_>> {
+        Some(Tx(&mut self.tx))
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut c = DeviceCapabilities::default();
+        c.medium = Medium::Ip;
+        c.max_transmission_unit = MTU;
+        c
+    }
+}
+
+/// A TCP connection: client address and port, destination address and port.
+pub type FlowKey = (Ipv4Addr, u16, Ipv4Addr, u16);
+
+/// What a connection's bridge to its target reports.
+#[derive(Debug)]
+pub enum FlowEvent {
+    /// Connected; bytes for the target go to this sender.
+    Connected(mpsc::Sender<Vec<u8>>),
+    Data(Vec<u8>),
+    /// The target closed its side.
+    Closed,
+    /// The target could not be reached.
+    Failed,
+}
+
+struct Flow {
+    handle: SocketHandle,
+    to_target: Option<mpsc::Sender<Vec<u8>>>,
+    from_target: VecDeque<u8>,
+    target_closed: bool,
+    failed: bool,
+    bridge: JoinHandle<()>,
+}
+
+impl Drop for Flow {
+    fn drop(&mut self) {
+        self.bridge.abort();
+    }
+}
+
+/// Who the tunnel belongs to: the endpoint and the client's access groups.
+pub struct Owner {
+    pub source: Arc<Source>,
+    pub scope: Scope,
+    pub endpoint: String,
+}
+
+pub struct Tunnel {
+    owner: Arc<Owner>,
+    iface: Interface,
+    device: Queue,
+    sockets: SocketSet<'static>,
+    flows: HashMap<FlowKey, Flow>,
+    events: mpsc::Sender<(FlowKey, FlowEvent)>,
+    started: Instant,
+    /// Connections dropped (for the log): the last reason.
+    pub last_drop: Option<String>,
+}
+
+fn stamp(started: Instant, now: Instant) -> smoltcp::time::Instant {
+    smoltcp::time::Instant::from_micros(now.duration_since(started).as_micros() as i64)
+}
+
+impl Tunnel {
+    /// A stack whose own address is `gateway` in the client network `prefix` (what the client
+    /// was pushed as its route gateway), accepting packets for any address; flow events arrive
+    /// on the receiver returned.
+    pub fn new(
+        owner: Arc<Owner>,
+        gateway: Ipv4Addr,
+        prefix: u8,
+        now: Instant,
+    ) -> (Tunnel, mpsc::Receiver<(FlowKey, FlowEvent)>) {
+        let mut device = Queue::default();
+        let mut config = Config::new(HardwareAddress::Ip);
+        config.random_seed = rand::random();
+        let mut iface = Interface::new(config, &mut device, stamp(now, now));
+        let gw: Ipv4Address = gateway;
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::Ipv4(gw), prefix));
+        });
+        iface.set_any_ip(true);
+        let _ = iface.routes_mut().add_default_ipv4_route(gw);
+        let (events, rx) = mpsc::channel(256);
+        (
+            Tunnel {
+                owner,
+                iface,
+                device,
+                sockets: SocketSet::new(Vec::new()),
+                flows: HashMap::new(),
+                events,
+                started: now,
+                last_drop: None,
+            },
+            rx,
+        )
+    }
+
+    /// Takes an IP packet from the client.
+    pub fn input(&mut self, packet: Vec<u8>) {
+        let Ok(ip) = Ipv4Packet::new_checked(&packet[..]) else {
+            return;
+        };
+        if ip.next_header() != IpProtocol::Tcp {
+            return;
+        }
+        let (src, dst): (Ipv4Addr, Ipv4Addr) = (ip.src_addr(), ip.dst_addr());
+        let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
+            return;
+        };
+        let key = (src, tcp.src_port(), dst, tcp.dst_port());
+        if tcp.syn() && !tcp.ack() && !self.flows.contains_key(&key) && !self.open(key) {
+            return;
+        }
+        self.device.rx.push_back(packet);
+    }
+
+    /// Decides a new connection and, if it may go, listens for it and starts its bridge.
+    fn open(&mut self, key: FlowKey) -> bool {
+        let (_, _, dst, port) = key;
+        let o = &self.owner;
+        let clock = o.source.clock();
+        let from = o
+            .source
+            .store()
+            .read(|v| egress(v, clock, &o.scope, &o.endpoint, &[], dst, port));
+        let from = match from {
+            Ok(f) => f,
+            Err(why) => {
+                self.last_drop = Some(format!("{dst}:{port}: {why:?}"));
+                tracing::debug!(target: "airlock::vpn", endpoint = %o.endpoint, to = %dst, port, reason = ?why, "connection dropped");
+                return false;
+            }
+        };
+        let mut socket = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+            tcp::SocketBuffer::new(vec![0; BUFFER]),
+        );
+        socket.set_nagle_enabled(false);
+        let listen = IpListenEndpoint {
+            addr: Some(IpAddress::Ipv4(dst)),
+            port,
+        };
+        if socket.listen(listen).is_err() {
+            return false;
+        }
+        let handle = self.sockets.add(socket);
+        let owner = self.owner.clone();
+        let events = self.events.clone();
+        let bridge = tokio::spawn(async move {
+            bridge(owner, from, key, events).await;
+        });
+        self.flows.insert(
+            key,
+            Flow {
+                handle,
+                to_target: None,
+                from_target: VecDeque::new(),
+                target_closed: false,
+                failed: false,
+                bridge,
+            },
+        );
+        true
+    }
+
+    /// Takes what a bridge reports.
+    pub fn event(&mut self, key: FlowKey, event: FlowEvent) {
+        let Some(f) = self.flows.get_mut(&key) else {
+            return;
+        };
+        match event {
+            FlowEvent::Connected(tx) => f.to_target = Some(tx),
+            FlowEvent::Data(d) => f.from_target.extend(d),
+            FlowEvent::Closed => f.target_closed = true,
+            FlowEvent::Failed => f.failed = true,
+        }
+    }
+
+    /// Whether the bridges may send more (the bytes waiting for the stack are under the limit).
+    pub fn wants_events(&self) -> bool {
+        self.flows
+            .values()
+            .all(|f| f.from_target.len() < PENDING_LIMIT)
+    }
+
+    /// Runs the stack: the IP packets to send to the client.
+    pub fn poll(&mut self, now: Instant) -> Vec<Vec<u8>> {
+        let ts = stamp(self.started, now);
+        loop {
+            self.iface.poll(ts, &mut self.device, &mut self.sockets);
+            if !self.pump() {
+                break;
+            }
+        }
+        self.device.tx.drain(..).collect()
+    }
+
+    /// Moves bytes between the sockets and the bridges; whether anything moved.
+    fn pump(&mut self) -> bool {
+        let mut moved = false;
+        let mut done = Vec::new();
+        for (key, f) in self.flows.iter_mut() {
+            let socket = self.sockets.get_mut::<tcp::Socket>(f.handle);
+            if f.failed {
+                socket.abort();
+            }
+            // Client → target, as far as the bridge takes it.
+            if let Some(tx) = &f.to_target {
+                while socket.can_recv() {
+                    let Ok(permit) = tx.try_reserve() else { break };
+                    let mut buf = vec![0u8; 16 * 1024];
+                    match socket.recv_slice(&mut buf) {
+                        Ok(n) if n > 0 => {
+                            buf.truncate(n);
+                            permit.send(buf);
+                            moved = true;
+                        }
+                        _ => break,
+                    }
+                }
+                if client_finished(socket.state()) && !socket.can_recv() {
+                    // The client closed its side: so does the bridge, towards the target.
+                    f.to_target = None;
+                }
+            }
+            // Target → client, as far as the socket's buffer takes it.
+            while !f.from_target.is_empty() && socket.can_send() {
+                let (a, _) = f.from_target.as_slices();
+                match socket.send_slice(a) {
+                    Ok(n) if n > 0 => {
+                        f.from_target.drain(..n);
+                        moved = true;
+                    }
+                    _ => break,
+                }
+            }
+            if f.target_closed && f.from_target.is_empty() && socket.may_send() {
+                socket.close();
+            }
+            if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait)
+                && (f.to_target.is_none() || f.failed || f.target_closed)
+            {
+                done.push(*key);
+            }
+        }
+        for key in done {
+            if let Some(f) = self.flows.remove(&key) {
+                self.sockets.remove(f.handle);
+            }
+        }
+        moved
+    }
+
+    /// When the stack next needs polling (its timers).
+    pub fn poll_at(&mut self, now: Instant) -> Option<Instant> {
+        let ts = stamp(self.started, now);
+        self.iface
+            .poll_delay(ts, &self.sockets)
+            .map(|d| now + Duration::from_micros(d.total_micros()))
+    }
+
+    pub fn flows(&self) -> usize {
+        self.flows.len()
+    }
+}
+
+/// Whether the client has closed its side of a connection (its FIN arrived, or the connection
+/// is over).
+fn client_finished(state: tcp::State) -> bool {
+    use tcp::State::*;
+    matches!(state, CloseWait | LastAck | Closing | TimeWait | Closed)
+}
+
+/// Connects to the target through the fabric from interface `from` and carries bytes both ways.
+async fn bridge(
+    owner: Arc<Owner>,
+    from: Arc<airlock_services::ec2::eni::NetworkInterface>,
+    key: FlowKey,
+    events: mpsc::Sender<(FlowKey, FlowEvent)>,
+) {
+    let (_, _, dst, port) = key;
+    let connected = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        connect_from(&owner.source, &owner.scope, &from, dst, port),
+    )
+    .await;
+    let stream = match connected {
+        Ok(Ok(s)) => s,
+        _ => {
+            let _ = events.send((key, FlowEvent::Failed)).await;
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(16);
+    if events.send((key, FlowEvent::Connected(tx))).await.is_err() {
+        return;
+    }
+    let (mut r, mut w) = stream.into_split();
+    let up = async move {
+        while let Some(d) = rx.recv().await {
+            if w.write_all(&d).await.is_err() {
+                return;
+            }
+        }
+        let _ = w.shutdown().await;
+    };
+    let events2 = events.clone();
+    let down = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match r.read(&mut buf).await {
+                Ok(n) if n > 0 => {
+                    if events2
+                        .send((key, FlowEvent::Data(buf[..n].to_vec())))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                _ => {
+                    let _ = events2.send((key, FlowEvent::Closed)).await;
+                    return;
+                }
+            }
+        }
+    };
+    tokio::join!(up, down);
+}
