@@ -203,4 +203,55 @@ mod tests {
         assert!(w.check(7));
         assert!(!w.check(0));
     }
+
+    /// A key block and the first two data packets of a real session with Debian's OpenVPN
+    /// 2.6.14 client (captured from Airlock's end of `client_vpn_tunnel.test.sh`): the client
+    /// sealed them with the first half of the block, as [`crate::keys::split`] reads it, and the
+    /// data channel opens them into what the client's tun device sent (IPv6 link-local
+    /// traffic first, then IPv4 from its tunnel address).
+    #[test]
+    fn packets_of_the_real_client_open() {
+        let block: Vec<u8> = unhex(&[
+        "97e7a3f06f59441d185d9bf1ca5c05ed90487926b805cdc0255bacfd108d454a5f692c675e5cc663ecc17d1eb0bb2cbc",
+        "60766210307e9331f092ffcadae1f9a0615fc30004aa5a0204db7092ee6c59f992ff8eb50db800abc6232a463d025370",
+        "230e281baa8fb168e90854a2d9644cd327fd545cc93447ee0bae943acd635f56123a7cd6f560220b7a7c7ca141c18fca",
+        "60f370164c112af628723a5022f08e148b1f3c6bc4a2fab02879881214854e2e76c969057f0e67b9ae4b9536e3fe6637",
+        "5949e66ea89b4a228ebe169c02e5d11af123c52e5519db675034a0bab3887b11524cd4f80c34623eae7d425ea6e39227",
+        "baa2fc796d70d43b351a8584af5f9628",
+        ]);
+        let block: crate::keys::KeyBlock = block.try_into().unwrap();
+        let (to_server, to_client) = crate::keys::split(&block);
+        let mut server = DataChannel::new(&to_server, &to_client, 0, 0x64_0002);
+        let mut versions = Vec::new();
+        for packet in [
+            unhex(&[
+        "4864000200000001efbf07c4e9d53475a648ae8b038aae15f91d2de1bd93a7c9f90fb52fd53f98fd18d7c81211637701",
+        "3cff922542d51b8cdd89c022f423fb9c46faae1509a441c8",
+            ]),
+            unhex(&[
+        "48640002000000028aed69569527941c7dceba9b85ebb888076e197d67b558bb9850d2bdc18b35ed2ee1887a5b1df619",
+        "f9e8d572a7b079e3d14715dadc60a7d3b57ae9451d70c0a1bf066d2cfaca2c2f5e2bce2406c4ee296dc003f9000a3a8c",
+        "bf55173586c623fb967971376d2625360849e223db6576f643d56d797b06a8beb65c7725acbe3386d9bff4540f9b70ea",
+        "93e0c8a619f71833431665ec9056655b4b747a953c5092092cfb",
+            ]),
+        ] {
+            let ip = server.open(&packet).unwrap();
+            versions.push(ip[0] >> 4);
+            match ip[0] >> 4 {
+                4 => assert_eq!(&ip[12..16], &[10, 100, 0, 2], "from the tunnel address"),
+                // The tun device's own IPv6 link-local traffic (router solicitations).
+                6 => assert_eq!(&ip[8..10], &[0xfe, 0x80], "from a link-local address"),
+                v => panic!("IP version {v}"),
+            }
+        }
+        assert_eq!(versions, [6, 4]);
+    }
+
+    fn unhex(parts: &[&str]) -> Vec<u8> {
+        let s: String = parts.concat();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
 }
