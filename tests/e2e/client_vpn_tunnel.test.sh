@@ -99,11 +99,20 @@ fi
 check_match "the client got an address of the client CIDR" 'inet 10\.100\.[0-3]\.[0-9]+/22' "$(ip -4 addr show dev tun0 2>&1)"
 check_contains "the VPC's CIDR is routed into the tunnel" "10.192.0.0/16" "$(ip route 2>&1)"
 
+check_eq "the VPC's resolver answers through the tunnel" "$(dig @127.0.0.1 +short "$HOST" | sort | paste -sd' ')" \
+    "$(dig @10.192.0.2 +short +time=3 +tries=1 "$HOST" | sort | paste -sd' ')"
 web() { curl -s -o /dev/null -w '%{http_code}' -m "${2:-10}" --cacert "$CA" "https://$HOST$1"; }
 run web /
 check_eq "curl https://<webserver host>/ through the tunnel answers 302" 302 "$OUT"
 run web /health
 check_eq "and /health 200, the certificate verified with airlock ca" 200 "$OUT"
+
+WEB_IP=$(dig @127.0.0.1 +short "$HOST" | grep -E '^[0-9.]+$' | head -1)
+check "a ping to the webserver's address goes unanswered while its group admits only TCP 443" \
+    bash -c "! ping -c 1 -W 2 $WEB_IP >/dev/null 2>&1"
+q ec2 authorize-security-group-ingress --group-id "$SG" \
+    --ip-permissions "IpProtocol=icmp,FromPort=-1,ToPort=-1,UserIdGroupPairs=[{GroupId=$VPN_SG}]" >/dev/null
+check "with an ICMP rule for the endpoint's group the address answers a ping" bash -c "ping -c 1 -W 3 $WEB_IP >/dev/null"
 
 q ec2 revoke-client-vpn-ingress --client-vpn-endpoint-id "$CVPN" --target-network-cidr 10.192.0.0/16 --revoke-all-groups >/dev/null
 run web /health 3
@@ -144,4 +153,26 @@ poll_until "a client certificate from another CA is refused at the TLS handshake
 check "it never completes" bash -c "! grep -q 'Initialization Sequence Completed' '$WORKDIR/stranger.domain.tld.log'"
 check_contains "Airlock's log says why" "TLS handshake failed" "$(grep -i 'airlock::vpn' "$SERVER_LOG" | tail -20)"
 disconnect stranger.domain.tld
+
+# The same over TCP on port 1194 (OpenVPN's length-prefixed framing), one subnet.
+disconnect client1.domain.tld
+gone() { ! ip link show tun0 >/dev/null 2>&1; }
+poll_until "the UDP client is gone" 50 0.2 gone
+TCP_CVPN=$(q ec2 create-client-vpn-endpoint --client-cidr-block 10.101.0.0/22 --server-certificate-arn "$SERVER_CERT" \
+    --authentication-options "Type=certificate-authentication,MutualAuthentication={ClientRootCertificateChainArn=$CLIENT_CERT}" \
+    --connection-log-options Enabled=false --split-tunnel --transport-protocol tcp --vpn-port 1194 \
+    --vpc-id "$VPC" --security-group-ids "$VPN_SG" --query ClientVpnEndpointId)
+q ec2 associate-client-vpn-target-network --client-vpn-endpoint-id "$TCP_CVPN" --subnet-id "$A" >/dev/null
+q ec2 authorize-client-vpn-ingress --client-vpn-endpoint-id "$TCP_CVPN" --target-network-cidr 10.192.0.0/16 --authorize-all-groups >/dev/null
+tcp_available() { [[ $(q ec2 describe-client-vpn-endpoints --client-vpn-endpoint-ids "$TCP_CVPN" --query 'ClientVpnEndpoints[0].Status.Code') == available ]]; }
+poll_until "the TCP endpoint becomes available" 100 0.1 tcp_available
+"$AWS" ec2 export-client-vpn-client-configuration --client-vpn-endpoint-id "$TCP_CVPN" --output text >"$WORKDIR/client-config.ovpn"
+check_contains "its file says TCP and port 1194" "proto tcp" "$(grep -E '^(proto|remote) ' "$WORKDIR/client-config.ovpn" | paste -sd' ')"
+check_contains "and port 1194" "prod.clientvpn.us-west-2.amazonaws.com 1194" "$(grep '^remote ' "$WORKDIR/client-config.ovpn")"
+config client1.domain.tld
+connect client1.domain.tld
+tcp_connected() { [[ $(grep -c "Initialization Sequence Completed" "$WORKDIR/client1.domain.tld.log") -ge 1 ]]; }
+poll_until "the client connects over TCP" 150 0.2 tcp_connected
+run web /health
+check_eq "and reaches the webserver through that tunnel" 200 "$OUT"
 finish

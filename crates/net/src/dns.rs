@@ -13,6 +13,7 @@
 //! task each, several queries per connection, closed after 10 idle seconds.
 
 use airlock_services::dns::{self, Answer};
+use airlock_store::Scope;
 use nix::sys::socket::{
     recvmmsg, sendmmsg, ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage,
 };
@@ -233,6 +234,18 @@ async fn serve_tcp_connection(mut stream: TcpStream, source: Arc<Source>) {
 /// or responses rather than queries). The query path without sockets: the tests and the fuzz
 /// target (`fuzz/`) drive it with arbitrary bytes.
 pub fn answer(source: &Source, packet: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    answer_in(source, packet, transport, None)
+}
+
+/// The reply to one DNS message as the resolver of VPC `inside` (its scope and id) gives it:
+/// the VPC's private names first (`services::dns::lookup_in`), then the public ones; what a
+/// Client VPN client asks the VPC's resolver through its tunnel.
+pub fn answer_in(
+    source: &Source,
+    packet: &[u8],
+    transport: Transport,
+    inside: Option<(&Scope, &str)>,
+) -> Option<Vec<u8>> {
     let header = Header::parse(packet)?;
     if header.flags & 0x8000 != 0 {
         return None;
@@ -249,7 +262,7 @@ pub fn answer(source: &Source, packet: &[u8], transport: Transport) -> Option<Ve
     } else if !matches!(query.qclass, CLASS_IN | CLASS_ANY) {
         Resolved::code(Rcode::Refused)
     } else {
-        resolve(source, &query.name, query.qtype)
+        resolve(source, &query.name, query.qtype, inside)
     };
     let limit = match (transport, query.edns) {
         (Transport::Tcp, _) => usize::from(u16::MAX),
@@ -485,15 +498,16 @@ fn zone_of(name: &str) -> Option<&'static str> {
     dns::zone_of(name).map(|z| z.name)
 }
 
-fn lookup(source: &Source, name: &str) -> Answer {
-    dns::lookup(
+fn lookup(source: &Source, name: &str, inside: Option<(&Scope, &str)>) -> Answer {
+    dns::lookup_in(
         (*source.store).as_ref(),
         source.config.clock(time::OffsetDateTime::now_utc()),
         name,
+        inside,
     )
 }
 
-fn resolve(source: &Source, name: &str, qtype: u16) -> Resolved {
+fn resolve(source: &Source, name: &str, qtype: u16, inside: Option<(&Scope, &str)>) -> Resolved {
     let Some(zone) = zone_of(name) else {
         return Resolved::code(Rcode::Refused);
     };
@@ -511,7 +525,7 @@ fn resolve(source: &Source, name: &str, qtype: u16) -> Resolved {
             _ => Resolved::empty(Rcode::NoError, zone),
         };
     }
-    match lookup(source, name) {
+    match lookup(source, name, inside) {
         Answer::NxDomain => Resolved::empty(Rcode::NxDomain, zone),
         Answer::A(ips) if matches!(qtype, TYPE_A | TYPE_ANY) => {
             Resolved::answers(ips.into_iter().map(|ip| rr(name, Data::A(ip))).collect())
@@ -525,7 +539,7 @@ fn resolve(source: &Source, name: &str, qtype: u16) -> Resolved {
             // Follow the chain while it stays in Airlock's zones, as AWS's servers do.
             let mut next = target;
             while chain.len() < MAX_CHAIN && zone_of(&next).is_some() {
-                match lookup(source, &next) {
+                match lookup(source, &next, inside) {
                     Answer::Cname(t) => {
                         chain.push(rr(&next, Data::Cname(t.clone())));
                         next = t;

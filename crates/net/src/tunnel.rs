@@ -4,18 +4,22 @@
 //! NAT, as AWS does), once the services say the connection may go there
 //! ([`airlock_services::ec2::clientvpn::dataplane::egress`]: a route, an authorization rule,
 //! the security groups). A connection that may not go is dropped, as AWS drops its packets: the
-//! client's SYNs go unanswered until it gives up.
+//! client's SYNs go unanswered until it gives up. DNS queries to the VPC's resolver are answered
+//! as that resolver answers them, and pings as the interface holding the address would when the
+//! groups' ICMP rules let them in; other UDP and ICMP are dropped.
 
+use crate::dns::{answer_in, Transport};
 use crate::fabric::connect_from;
 use crate::source::Source;
-use airlock_services::ec2::clientvpn::dataplane::egress;
+use airlock_services::ec2::clientvpn::dataplane::{egress, ping, resolver};
 use airlock_store::Scope;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{
-    HardwareAddress, IpAddress, IpCidr, IpListenEndpoint, IpProtocol, Ipv4Address, Ipv4Packet,
-    TcpPacket,
+    HardwareAddress, Icmpv4Packet, Icmpv4Repr, IpAddress, IpCidr, IpListenEndpoint, IpProtocol,
+    Ipv4Address, Ipv4Packet, Ipv4Repr, TcpPacket, UdpPacket, UdpRepr,
 };
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv4Addr;
@@ -176,10 +180,22 @@ impl Tunnel {
         let Ok(ip) = Ipv4Packet::new_checked(&packet[..]) else {
             return;
         };
+        let (src, dst): (Ipv4Addr, Ipv4Addr) = (ip.src_addr(), ip.dst_addr());
+        if ip.next_header() == IpProtocol::Udp {
+            if let Ok(udp) = UdpPacket::new_checked(ip.payload()) {
+                if udp.dst_port() == 53 {
+                    self.dns(src, udp.src_port(), dst, udp.payload());
+                }
+            }
+            return;
+        }
+        if ip.next_header() == IpProtocol::Icmp {
+            self.ping(src, dst, ip.payload());
+            return;
+        }
         if ip.next_header() != IpProtocol::Tcp {
             return;
         }
-        let (src, dst): (Ipv4Addr, Ipv4Addr) = (ip.src_addr(), ip.dst_addr());
         let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
             return;
         };
@@ -188,6 +204,78 @@ impl Tunnel {
             return;
         }
         self.device.rx.push_back(packet);
+    }
+
+    /// Answers a DNS query to the VPC's resolver as that resolver does (the VPC's private names
+    /// first); a query to any other address, or one no route and rule allow, is dropped.
+    fn dns(&mut self, src: Ipv4Addr, port: u16, dst: Ipv4Addr, query: &[u8]) {
+        let o = &self.owner;
+        let clock = o.source.clock();
+        let vpc = o
+            .source
+            .store()
+            .read(|v| resolver(v, clock, &o.scope, &o.endpoint, &[], dst));
+        let vpc = match vpc {
+            Ok(vpc) => vpc,
+            Err(why) => {
+                self.last_drop = Some(format!("{dst}:53/udp: {why:?}"));
+                return;
+            }
+        };
+        let Some(reply) = answer_in(&o.source, query, Transport::Udp, Some((&o.scope, &vpc)))
+        else {
+            return;
+        };
+        self.device
+            .tx
+            .push_back(udp_packet(dst, 53, src, port, &reply));
+    }
+
+    /// Answers an ICMP echo request for an address that the route, the rule and the groups'
+    /// ICMP rules let the client ping, as the interface holding it would.
+    fn ping(&mut self, src: Ipv4Addr, dst: Ipv4Addr, payload: &[u8]) {
+        let checksums = ChecksumCapabilities::default();
+        let Ok(request) = Icmpv4Packet::new_checked(payload) else {
+            return;
+        };
+        let Ok(Icmpv4Repr::EchoRequest {
+            ident,
+            seq_no,
+            data,
+        }) = Icmpv4Repr::parse(&request, &checksums)
+        else {
+            return;
+        };
+        let o = &self.owner;
+        let clock = o.source.clock();
+        let allowed = o
+            .source
+            .store()
+            .read(|v| ping(v, clock, &o.scope, &o.endpoint, &[], dst));
+        if let Err(why) = allowed {
+            self.last_drop = Some(format!("{dst} (ping): {why:?}"));
+            return;
+        }
+        let reply = Icmpv4Repr::EchoReply {
+            ident,
+            seq_no,
+            data,
+        };
+        let ip = Ipv4Repr {
+            src_addr: dst,
+            dst_addr: src,
+            next_header: IpProtocol::Icmp,
+            payload_len: reply.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut buf = vec![0u8; ip.buffer_len() + ip.payload_len];
+        let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+        ip.emit(&mut packet, &checksums);
+        reply.emit(
+            &mut Icmpv4Packet::new_unchecked(packet.payload_mut()),
+            &checksums,
+        );
+        self.device.tx.push_back(buf);
     }
 
     /// Decides a new connection and, if it may go, listens for it and starts its bridge.
@@ -338,6 +426,35 @@ impl Tunnel {
     pub fn flows(&self) -> usize {
         self.flows.len()
     }
+}
+
+/// An IPv4 UDP packet from `src`:`sport` to `dst`:`dport` carrying `payload`, checksummed.
+fn udp_packet(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let udp = UdpRepr {
+        src_port: sport,
+        dst_port: dport,
+    };
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: udp.header_len() + payload.len(),
+        hop_limit: 64,
+    };
+    let checksums = ChecksumCapabilities::default();
+    let mut buf = vec![0u8; ip.buffer_len() + ip.payload_len];
+    let mut packet = Ipv4Packet::new_unchecked(&mut buf[..]);
+    ip.emit(&mut packet, &checksums);
+    let mut datagram = UdpPacket::new_unchecked(packet.payload_mut());
+    udp.emit(
+        &mut datagram,
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        payload.len(),
+        |b| b.copy_from_slice(payload),
+        &checksums,
+    );
+    buf
 }
 
 /// Whether the client has closed its side of a connection (its FIN arrived, or the connection

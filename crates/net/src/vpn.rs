@@ -176,6 +176,9 @@ struct Setup {
     cidr: Cidr,
     push: Vec<String>,
     options: String,
+    /// `SessionTimeoutHours` (real hours), and whether the client is then told to stop.
+    timeout: std::time::Duration,
+    disconnect_on_timeout: bool,
 }
 
 fn certs(pem: &str) -> Vec<CertificateDer<'static>> {
@@ -228,6 +231,8 @@ fn setup(front: &Front) -> Result<Setup, String> {
             tls: Arc::new(tls),
             cidr,
             push: push_options(v, scope, &e, cidr),
+            timeout: std::time::Duration::from_secs(e.session_timeout_hours.max(1) as u64 * 3600),
+            disconnect_on_timeout: e.disconnect_on_session_timeout,
             options: format!(
                 "V4,dev-type tun,link-mtu {},tun-mtu 1500,proto {},cipher AES-256-GCM,auth [null-digest],keysize 256,key-method 2,tls-server",
                 if front.udp { 1549 } else { 1551 },
@@ -363,11 +368,17 @@ async fn client(front: Front, mut sink: Sink, mut rx: mpsc::Receiver<Vec<u8>>, p
     );
     let mut common_name = String::new();
     let mut recorded: Option<Recorded> = None;
+    let mut connected_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let mut closed = None;
         if recorded.as_mut().is_some_and(|r| r.due(now)) {
-            session.terminate(now, "terminated by TerminateClientVpnConnections");
+            session.terminate(now, "terminated by TerminateClientVpnConnections", true);
+        }
+        if connected_at.is_some_and(|at| now >= at + setup.timeout) {
+            // AWS's session timeout: the client is asked to reconnect, or to stop when the
+            // endpoint disconnects on timeout (its user then reconnects by hand).
+            session.terminate(now, "the session timed out", !setup.disconnect_on_timeout);
         }
         for ev in session.take_events() {
             match ev {
@@ -378,6 +389,7 @@ async fn client(front: Front, mut sink: Sink, mut rx: mpsc::Receiver<Vec<u8>>, p
                         .unwrap_or_default();
                 }
                 Event::Connected => {
+                    connected_at = Some(now);
                     tracing::info!(target: "airlock::vpn", %endpoint, %peer, client = %common_name, address = %ip, "client connected");
                     let wall = time::OffsetDateTime::now_utc();
                     let store = front.source.store();
@@ -435,6 +447,9 @@ async fn client(front: Front, mut sink: Sink, mut rx: mpsc::Receiver<Vec<u8>>, p
         if recorded.is_some() {
             wake = wake.min(now + std::time::Duration::from_secs(1));
         }
+        if let Some(at) = connected_at {
+            wake = wake.min(at + setup.timeout);
+        }
         if let Some(at) = tunnel.poll_at(now) {
             wake = wake.min(at);
         }
@@ -442,7 +457,7 @@ async fn client(front: Front, mut sink: Sink, mut rx: mpsc::Receiver<Vec<u8>>, p
         tokio::select! {
             d = rx.recv() => match d {
                 Some(d) => session.receive(Instant::now(), &d),
-                None => session.terminate(Instant::now(), "the listener stopped"),
+                None => session.terminate(Instant::now(), "the listener stopped", true),
             },
             Some((key, ev)) = flow_events.recv(), if take_flows => tunnel.event(key, ev),
             _ = tokio::time::sleep_until(wake.into()) => session.tick(Instant::now()),

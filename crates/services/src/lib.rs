@@ -89,6 +89,11 @@ impl Clock {
         since + self.scaled(seconds)
     }
 
+    /// The same clock `seconds` of AWS time later: what will have happened by then.
+    pub fn ahead(&self, seconds: f64) -> Clock {
+        Clock::new(self.now + self.scaled(seconds), self.scale)
+    }
+
     /// Whether `seconds` of AWS time have passed since `since`. (In whole nanoseconds: asked
     /// for every endpoint a describe lists, so it avoids `OffsetDateTime` arithmetic.)
     pub fn passed(&self, since: OffsetDateTime, seconds: f64) -> bool {

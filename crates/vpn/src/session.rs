@@ -131,12 +131,13 @@ impl Session {
         }
     }
 
-    /// Ends the session from the server's side (TerminateClientVpnConnections, a removed
-    /// endpoint): the client is told to restart (`RESTART`, as an OpenVPN server's `kill`
-    /// does; it reconnects), then TLS is closed.
-    pub fn terminate(&mut self, now: Instant, why: &str) {
+    /// Ends the session from the server's side (TerminateClientVpnConnections, the session
+    /// timeout): the client is told to reconnect (`RESTART`, as an OpenVPN server's `kill`
+    /// does) or, with `restart` false, to stop (`HALT`); then TLS is closed.
+    pub fn terminate(&mut self, now: Instant, why: &str, restart: bool) {
         if self.phase == Phase::Connected {
-            let _ = self.tls.writer().write_all(b"RESTART\0");
+            let message: &[u8] = if restart { b"RESTART\0" } else { b"HALT\0" };
+            let _ = self.tls.writer().write_all(message);
         }
         self.tls.send_close_notify();
         self.flush_tls();

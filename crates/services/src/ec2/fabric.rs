@@ -219,7 +219,15 @@ pub fn admits(
     peer_groups: &[String],
     port: u16,
 ) -> bool {
-    rules_match(v, scope, dest_groups, false, peer_ip, peer_groups, port)
+    rules_match(
+        v,
+        scope,
+        dest_groups,
+        false,
+        peer_ip,
+        peer_groups,
+        Traffic::Tcp(port),
+    )
 }
 
 /// Whether the security groups `src_groups` let TCP out to `dest_ip`:`port` (carrying `dest_groups`).
@@ -231,7 +239,52 @@ pub fn lets_out(
     dest_groups: &[String],
     port: u16,
 ) -> bool {
-    rules_match(v, scope, src_groups, true, dest_ip, dest_groups, port)
+    rules_match(
+        v,
+        scope,
+        src_groups,
+        true,
+        dest_ip,
+        dest_groups,
+        Traffic::Tcp(port),
+    )
+}
+
+/// What a security group rule is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Traffic {
+    /// A TCP connection to a port.
+    Tcp(u16),
+    /// An ICMP echo request (type 8, code 0); its reply is let back as the groups are stateful.
+    Ping,
+}
+
+/// Whether interface `from` may ping VPC address `to` of its VPC: an interface holds the
+/// address, its groups admit ICMP echo from `from` and `from`'s groups let it out.
+pub fn pingable(v: &View<'_>, scope: &Scope, from: &eni::NetworkInterface, to: Ipv4Addr) -> bool {
+    interface_at(v, scope, &from.vpc_id, u32::from(to)).is_some_and(|dest| {
+        let inbound = dest.groups.is_empty()
+            || rules_match(
+                v,
+                scope,
+                &dest.groups,
+                false,
+                from.private_ip,
+                &from.groups,
+                Traffic::Ping,
+            );
+        let outbound = from.groups.is_empty()
+            || rules_match(
+                v,
+                scope,
+                &from.groups,
+                true,
+                dest.private_ip,
+                &dest.groups,
+                Traffic::Ping,
+            );
+        inbound && outbound
+    })
 }
 
 fn rules_match(
@@ -241,17 +294,27 @@ fn rules_match(
     egress: bool,
     other_ip: u32,
     other_groups: &[String],
-    port: u16,
+    traffic: Traffic,
 ) -> bool {
     groups
         .iter()
         .filter_map(|g| v.get::<sg::SecurityGroup>(scope, g))
         .any(|g| {
             g.rules.iter().filter(|r| r.egress == egress).any(|r| {
-                let proto = r.protocol == "-1" || r.protocol == "tcp";
-                let ports = r.protocol == "-1"
-                    || (r.from_port.unwrap_or(0)..=r.to_port.unwrap_or(65535))
-                        .contains(&i64::from(port));
+                let (proto, ports) = match traffic {
+                    _ if r.protocol == "-1" => (true, true),
+                    Traffic::Tcp(port) => (
+                        r.protocol == "tcp" || r.protocol == "6",
+                        (r.from_port.unwrap_or(0)..=r.to_port.unwrap_or(65535))
+                            .contains(&i64::from(port)),
+                    ),
+                    // An ICMP rule's ports are the type and the code; -1 is any.
+                    Traffic::Ping => (
+                        r.protocol == "icmp" || r.protocol == "1",
+                        matches!(r.from_port.unwrap_or(-1), -1 | 8)
+                            && matches!(r.to_port.unwrap_or(-1), -1 | 0),
+                    ),
+                };
                 let peer = r
                     .cidr_ipv4
                     .as_deref()

@@ -4,11 +4,13 @@
 //! security groups, the subnet's route to an internet gateway); a load balancer's targets are
 //! healthy or not as its health checker recorded (`elbv2::routing::group_now`, what
 //! DescribeTargetHealth reports), and its listener serves its ACM certificate. What is wrong is
-//! said with the rule or setting that breaks it. (Client VPN endpoints join when Airlock has
-//! them.)
+//! said with the rule or setting that breaks it; a Client VPN endpoint's connections are
+//! decided as its VPN decides them (`ec2::clientvpn`: routes, authorization rules, then the
+//! security groups between its interfaces and the webserver's).
 
 use super::Environment;
 use crate::acm;
+use crate::ec2::clientvpn::{self, ClientVpnEndpoint};
 use crate::ec2::{eni, fabric, instances, vpce};
 use crate::elbv2::listeners::Listener;
 use crate::elbv2::loadbalancers::LoadBalancer;
@@ -101,6 +103,96 @@ pub fn paths(
 ) -> Vec<Path> {
     let mut out = bastions(v, scope, env, web, clock);
     out.extend(load_balancers(v, scope, web, clock));
+    out.extend(client_vpns(v, scope, env, web, clock));
+    out
+}
+
+/// Client VPN endpoints in the environment's VPC: one works when it is available, only
+/// certificate authentication is asked for, an active route and an active authorization rule
+/// cover each webserver address, and the security groups let the endpoint's interface in the
+/// address's zone reach it on 443 (what its VPN checks for each connection).
+fn client_vpns(
+    v: &View<'_>,
+    scope: &Scope,
+    env: &Environment,
+    web: &Webserver,
+    clock: Clock,
+) -> Vec<Path> {
+    let mut out = Vec::new();
+    for e in v.list::<ClientVpnEndpoint>(scope) {
+        if e.vpc_id.as_deref() != Some(env.vpc_id.as_str()) {
+            continue;
+        }
+        let mut p = Path {
+            kind: "Client VPN",
+            name: e.id.clone(),
+            facts: vec![
+                format!("*.{} ({} {})", e.host(), e.transport, e.vpn_port),
+                format!("client CIDR {}", e.client_cidr),
+            ],
+            ..Path::default()
+        };
+        let live: Vec<&clientvpn::network::Association> =
+            e.associations.iter().filter(|a| !a.removing()).collect();
+        if live.is_empty() {
+            p.problems.push(
+                "no target network is associated (AssociateClientVpnTargetNetwork)".to_owned(),
+            );
+        } else if e.status(clock) != "available" {
+            p.pending
+                .push("its target networks are being associated".to_owned());
+        }
+        if e.client_root_chain().is_none() {
+            p.problems.push(
+                "it has no certificate authentication (directory and federated authentication are not emulated)"
+                    .to_owned(),
+            );
+        }
+        let interfaces: Vec<Arc<eni::NetworkInterface>> = live
+            .iter()
+            .filter_map(|a| v.get::<eni::NetworkInterface>(scope, &a.eni_id))
+            .collect();
+        for n in &web.interfaces {
+            let to = ip(n);
+            // What is merely not applied yet is pending, not broken.
+            let later = clock.ahead(clientvpn::rules::APPLY_SECS);
+            if !e.active_routes(clock).any(|c| c.contains_ip(n.private_ip)) {
+                if e.active_routes(later).any(|c| c.contains_ip(n.private_ip)) {
+                    p.pending
+                        .push(format!("the route to {to} is being created"));
+                } else {
+                    p.problems
+                        .push(format!("no route of the endpoint covers {to}"));
+                }
+                continue;
+            }
+            if !clientvpn::rules::authorized(&e.rules, clock, &[], n.private_ip) {
+                if clientvpn::rules::authorized(&e.rules, later, &[], n.private_ip) {
+                    p.pending
+                        .push(format!("the authorization rule for {to} is being applied"));
+                } else {
+                    p.problems.push(format!(
+                        "no authorization rule for all clients covers {to} (AuthorizeClientVpnIngress)"
+                    ));
+                }
+                continue;
+            }
+            let from = interfaces
+                .iter()
+                .find(|i| i.az == n.az)
+                .or(interfaces.first());
+            if let Some(from) = from {
+                if let Some(why) = fabric::refusal(v, scope, from, n, 443) {
+                    p.problems.push(format!(
+                        "{to}:443 from the endpoint's interface {} ({}): {why}",
+                        from.id,
+                        ip(from)
+                    ));
+                }
+            }
+        }
+        out.push(p);
+    }
     out
 }
 

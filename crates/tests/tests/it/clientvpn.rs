@@ -625,3 +625,116 @@ async fn groups_apply_and_the_endpoint_comes_down() {
         .unwrap_err();
     assert_eq!(e.code(), Some("InvalidClientVpnEndpointId.NotFound"));
 }
+
+/// The console's access paths for a private environment (`mwaa::access::paths`) judge a Client
+/// VPN endpoint in its VPC as the VPN does: broken while no rule authorizes the webserver's
+/// addresses and while the environment's group does not admit the endpoint's group on 443
+/// (naming the missing rule), working once both are there.
+#[tokio::test]
+async fn the_console_judges_the_client_vpn_path() {
+    use airlock_services::mwaa::{access, Environment};
+    let (server, w, server_arn, ca_arn, _) = base().await;
+    let world = airlock_tests::World::new(&server).await;
+    world.environment(&w, "MyAirflowEnvironment").await;
+    let ec2 = &w.ec2;
+    let vpn_sg = ec2
+        .create_security_group()
+        .group_name("client-vpn")
+        .description("Client VPN")
+        .vpc_id(&w.vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let id = ec2
+        .create_client_vpn_endpoint()
+        .client_cidr_block("10.100.0.0/22")
+        .server_certificate_arn(&server_arn)
+        .authentication_options(mutual(&ca_arn))
+        .connection_log_options(no_logs())
+        .vpc_id(&w.vpc)
+        .security_group_ids(&vpn_sg)
+        .send()
+        .await
+        .unwrap()
+        .client_vpn_endpoint_id()
+        .unwrap()
+        .to_owned();
+    for subnet in &w.private {
+        ec2.associate_client_vpn_target_network()
+            .client_vpn_endpoint_id(&id)
+            .subnet_id(subnet)
+            .send()
+            .await
+            .unwrap();
+    }
+    let path = || {
+        let scope = crate::webserver::scope();
+        let clock = server.state.clock();
+        server.state.store.read(|v| {
+            let env = v
+                .get::<Environment>(&scope, "MyAirflowEnvironment")
+                .unwrap();
+            let web = access::webserver(v, &scope, &env).unwrap();
+            access::paths(v, &scope, &env, &web, clock)
+                .into_iter()
+                .find(|p| p.kind == "Client VPN")
+                .unwrap()
+        })
+    };
+    let p = wait_until("the endpoint available", DEADLINE, || async {
+        let p = path();
+        holds(p.pending.is_empty(), p.clone()).map(|_| p)
+    })
+    .await;
+    assert_eq!(p.name, id);
+    assert_eq!(p.verdict(), access::Verdict::Broken);
+    assert!(
+        p.problems
+            .iter()
+            .all(|m| m.starts_with("no authorization rule")),
+        "{:?}",
+        p.problems
+    );
+    ec2.authorize_client_vpn_ingress()
+        .client_vpn_endpoint_id(&id)
+        .target_network_cidr("10.192.0.0/16")
+        .authorize_all_groups(true)
+        .send()
+        .await
+        .unwrap();
+    let p = wait_until("the rule applied", DEADLINE, || async {
+        let p = path();
+        holds(p.pending.is_empty(), p.clone()).map(|_| p)
+    })
+    .await;
+    assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+    assert!(
+        p.problems
+            .iter()
+            .all(|m| m.contains(&format!("admits TCP 443 from {vpn_sg}"))),
+        "{:?}",
+        p.problems
+    );
+    ec2.authorize_security_group_ingress()
+        .group_id(&w.sg)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(443)
+                .to_port(443)
+                .user_id_group_pairs(
+                    aws_sdk_ec2::types::UserIdGroupPair::builder()
+                        .group_id(&vpn_sg)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let p = path();
+    assert_eq!(p.verdict(), access::Verdict::Works, "{:?}", p.problems);
+}

@@ -3,7 +3,7 @@
 //! and transport; a client's connection to an address in the VPC leaves from the interface of
 //! the target network in the destination's zone (source NAT, as AWS does) if a route covers
 //! the destination, an authorization rule lets the client reach it and the security groups let
-//! that interface in.
+//! that interface in; a ping likewise, with the groups' ICMP rules.
 
 use super::{rules, ClientVpnEndpoint};
 use crate::dataplane::{Place, Want, Wants};
@@ -61,6 +61,40 @@ pub fn egress(
     dst: Ipv4Addr,
     port: u16,
 ) -> Result<Arc<eni::NetworkInterface>, Dropped> {
+    let from = source(v, clock, scope, endpoint, groups, dst)?;
+    if !fabric::reachable(v, scope, &from, dst, port) {
+        return Err(Dropped::Blocked);
+    }
+    Ok(from)
+}
+
+/// Whether a client's ping (ICMP echo) to `dst` is answered: the same route and rule, and
+/// security groups that let ICMP echo from the endpoint's interface in.
+pub fn ping(
+    v: &View<'_>,
+    clock: Clock,
+    scope: &Scope,
+    endpoint: &str,
+    groups: &[String],
+    dst: Ipv4Addr,
+) -> Result<(), Dropped> {
+    let from = source(v, clock, scope, endpoint, groups, dst)?;
+    if !fabric::pingable(v, scope, &from, dst) {
+        return Err(Dropped::Blocked);
+    }
+    Ok(())
+}
+
+/// The endpoint's interface a client's traffic to `dst` leaves from (the one in the zone of the
+/// interface holding `dst`, else the first), if a route and an authorization rule let it go.
+fn source(
+    v: &View<'_>,
+    clock: Clock,
+    scope: &Scope,
+    endpoint: &str,
+    groups: &[String],
+    dst: Ipv4Addr,
+) -> Result<Arc<eni::NetworkInterface>, Dropped> {
     let e = v
         .get::<ClientVpnEndpoint>(scope, endpoint)
         .filter(|e| e.status(clock) == "available")
@@ -88,10 +122,40 @@ pub fn egress(
         .find(|n| Some(&n.az) == zone.as_ref())
         .or(interfaces.first())
         .ok_or(Dropped::NoEndpoint)?;
-    if !fabric::reachable(v, scope, from, dst, port) {
-        return Err(Dropped::Blocked);
-    }
     Ok(from.clone())
+}
+
+/// Whether a client's DNS query to `dst` goes to the VPC's resolver (its base address + 2, as
+/// AWS places it): the VPC it resolves in, if a route covers the address and a rule authorizes
+/// it (AWS asks for both); anything else is dropped.
+pub fn resolver(
+    v: &View<'_>,
+    clock: Clock,
+    scope: &Scope,
+    endpoint: &str,
+    groups: &[String],
+    dst: Ipv4Addr,
+) -> Result<String, Dropped> {
+    let e = v
+        .get::<ClientVpnEndpoint>(scope, endpoint)
+        .filter(|e| e.status(clock) == "available")
+        .ok_or(Dropped::NoEndpoint)?;
+    let vpc = e
+        .vpc_id
+        .as_deref()
+        .and_then(|id| v.get::<crate::ec2::vpc::Vpc>(scope, id))
+        .ok_or(Dropped::NoEndpoint)?;
+    let ip = u32::from(dst);
+    if ip != vpc.cidr().base + 2 {
+        return Err(Dropped::NoRoute);
+    }
+    if !e.active_routes(clock).any(|c| c.contains_ip(ip)) {
+        return Err(Dropped::NoRoute);
+    }
+    if !rules::authorized(&e.rules, clock, groups, ip) {
+        return Err(Dropped::NotAuthorized);
+    }
+    Ok(vpc.id.clone())
 }
 
 impl ClientVpnEndpoint {
