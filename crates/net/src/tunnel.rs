@@ -11,7 +11,7 @@
 use crate::dns::{answer_in, Transport};
 use crate::fabric::connect_from;
 use crate::source::Source;
-use airlock_services::ec2::clientvpn::dataplane::{egress, ping, resolver};
+use airlock_services::ec2::clientvpn::dataplane::{egress, ping, resolver, Dropped};
 use airlock_store::Scope;
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
@@ -36,6 +36,8 @@ const BUFFER: usize = 256 * 1024;
 /// Bytes read from a target and not yet taken by the stack, per connection, at most.
 const PENDING_LIMIT: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection whose handshake has not finished after this long is forgotten.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
 /// Packets between the session and the stack.
 #[derive(Default)]
@@ -103,6 +105,8 @@ pub enum FlowEvent {
 
 struct Flow {
     handle: SocketHandle,
+    /// When its SYN came: a connection still not established a while later is given up.
+    opened: Instant,
     to_target: Option<mpsc::Sender<Vec<u8>>>,
     from_target: VecDeque<u8>,
     target_closed: bool,
@@ -131,8 +135,11 @@ pub struct Tunnel {
     flows: HashMap<FlowKey, Flow>,
     events: mpsc::Sender<(FlowKey, FlowEvent)>,
     started: Instant,
-    /// Connections dropped (for the log): the last reason.
-    pub last_drop: Option<String>,
+}
+
+/// Logs a packet the services' decision drops (at debug level: a client retrying makes many).
+fn dropped(endpoint: &str, to: Ipv4Addr, what: &str, why: Dropped) {
+    tracing::debug!(target: "airlock::vpn", %endpoint, %to, what, reason = ?why, "dropped");
 }
 
 fn stamp(started: Instant, now: Instant) -> smoltcp::time::Instant {
@@ -169,7 +176,6 @@ impl Tunnel {
                 flows: HashMap::new(),
                 events,
                 started: now,
-                last_drop: None,
             },
             rx,
         )
@@ -218,8 +224,7 @@ impl Tunnel {
         let vpc = match vpc {
             Ok(vpc) => vpc,
             Err(why) => {
-                self.last_drop = Some(format!("{dst}:53/udp: {why:?}"));
-                return;
+                return dropped(&o.endpoint, dst, "DNS query", why);
             }
         };
         let Some(reply) = answer_in(&o.source, query, Transport::Udp, Some((&o.scope, &vpc)))
@@ -253,8 +258,7 @@ impl Tunnel {
             .store()
             .read(|v| ping(v, clock, &o.scope, &o.endpoint, &[], dst));
         if let Err(why) = allowed {
-            self.last_drop = Some(format!("{dst} (ping): {why:?}"));
-            return;
+            return dropped(&o.endpoint, dst, "ping", why);
         }
         let reply = Icmpv4Repr::EchoReply {
             ident,
@@ -290,8 +294,7 @@ impl Tunnel {
         let from = match from {
             Ok(f) => f,
             Err(why) => {
-                self.last_drop = Some(format!("{dst}:{port}: {why:?}"));
-                tracing::debug!(target: "airlock::vpn", endpoint = %o.endpoint, to = %dst, port, reason = ?why, "connection dropped");
+                dropped(&o.endpoint, dst, "TCP connection", why);
                 return false;
             }
         };
@@ -317,6 +320,7 @@ impl Tunnel {
             key,
             Flow {
                 handle,
+                opened: Instant::now(),
                 to_target: None,
                 from_target: VecDeque::new(),
                 target_closed: false,
@@ -401,8 +405,11 @@ impl Tunnel {
             if f.target_closed && f.from_target.is_empty() && socket.may_send() {
                 socket.close();
             }
-            if matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait)
-                && (f.to_target.is_none() || f.failed || f.target_closed)
+            let stuck = matches!(socket.state(), tcp::State::Listen | tcp::State::SynReceived)
+                && f.opened.elapsed() > HANDSHAKE_LIMIT;
+            if stuck
+                || matches!(socket.state(), tcp::State::Closed | tcp::State::TimeWait)
+                    && (f.to_target.is_none() || f.failed || f.target_closed)
             {
                 done.push(*key);
             }
