@@ -95,10 +95,7 @@ fn source(
     groups: &[String],
     dst: Ipv4Addr,
 ) -> Result<Arc<eni::NetworkInterface>, Dropped> {
-    let e = v
-        .get::<ClientVpnEndpoint>(scope, endpoint)
-        .filter(|e| e.status(clock) == "available")
-        .ok_or(Dropped::NoEndpoint)?;
+    let e = available(v, clock, scope, endpoint)?;
     let ip = u32::from(dst);
     if !e.active_routes(clock).any(|c| c.contains_ip(ip)) {
         return Err(Dropped::NoRoute);
@@ -136,10 +133,7 @@ pub fn resolver(
     groups: &[String],
     dst: Ipv4Addr,
 ) -> Result<String, Dropped> {
-    let e = v
-        .get::<ClientVpnEndpoint>(scope, endpoint)
-        .filter(|e| e.status(clock) == "available")
-        .ok_or(Dropped::NoEndpoint)?;
+    let e = available(v, clock, scope, endpoint)?;
     let vpc = e
         .vpc_id
         .as_deref()
@@ -156,6 +150,18 @@ pub fn resolver(
         return Err(Dropped::NotAuthorized);
     }
     Ok(vpc.id.clone())
+}
+
+/// Endpoint `endpoint` while it is available (its VPN runs).
+fn available(
+    v: &View<'_>,
+    clock: Clock,
+    scope: &Scope,
+    endpoint: &str,
+) -> Result<Arc<ClientVpnEndpoint>, Dropped> {
+    v.get::<ClientVpnEndpoint>(scope, endpoint)
+        .filter(|e| e.status(clock) == "available")
+        .ok_or(Dropped::NoEndpoint)
 }
 
 impl ClientVpnEndpoint {

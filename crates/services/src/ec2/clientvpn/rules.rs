@@ -198,6 +198,24 @@ pub fn revoke_client_vpn_ingress(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outp
     }))
 }
 
+/// The page of `items` (an endpoint's rules or routes, in the order added) that the request's
+/// filters keep and its `MaxResults`/`NextToken` ask for, each shown as `shown` for filtering.
+fn page_of<'a, T, S: Filterable>(
+    items: &'a [T],
+    shown: impl Fn(&'a T) -> S,
+    input: &Value,
+) -> ApiResult<(Vec<&'a T>, Option<String>)> {
+    let filters = common::filters(input);
+    let mut kept = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if common::matches(&shown(item), &filters)? {
+            kept.push((i, item));
+        }
+    }
+    let (page, next) = common::paginate(kept, input, (5, 1000), false, |(i, _)| format!("{i:06}"))?;
+    Ok((page.into_iter().map(|(_, item)| item).collect(), next))
+}
+
 struct ShownRule<'a>(&'a Rule);
 
 impl Filterable for ShownRule<'_> {
@@ -217,23 +235,16 @@ impl Filterable for ShownRule<'_> {
 pub fn describe_client_vpn_authorization_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::DescribeClientVpnAuthorizationRulesRequest = typed(input)?;
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let e = ctx
         .store
         .read(|v| get(v, &scope, &req.client_vpn_endpoint_id))?;
-    let mut kept = Vec::new();
-    for (i, r) in e.rules.iter().enumerate() {
-        if common::matches(&ShownRule(r), &filters)? {
-            kept.push((i, r));
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 1000), false, |(i, _)| format!("{i:06}"))?;
+    let (page, next) = page_of(&e.rules, ShownRule, input)?;
     Ok(Output::new(
         dto::DescribeClientVpnAuthorizationRulesResult {
             authorization_rules: Some(
                 page.into_iter()
-                    .map(|(_, r)| dto::AuthorizationRule {
+                    .map(|r| dto::AuthorizationRule {
                         client_vpn_endpoint_id: Some(e.id.clone()),
                         description: r.description.clone(),
                         group_id: Some(r.group_id.clone().unwrap_or_default()),
@@ -365,22 +376,15 @@ impl Filterable for ShownRoute<'_> {
 pub fn describe_client_vpn_routes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::DescribeClientVpnRoutesRequest = typed(input)?;
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let e = ctx
         .store
         .read(|v| get(v, &scope, &req.client_vpn_endpoint_id))?;
-    let mut kept = Vec::new();
-    for (i, r) in e.routes.iter().enumerate() {
-        if common::matches(&ShownRoute(r), &filters)? {
-            kept.push((i, r));
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 1000), false, |(i, _)| format!("{i:06}"))?;
+    let (page, next) = page_of(&e.routes, ShownRoute, input)?;
     Ok(Output::new(dto::DescribeClientVpnRoutesResult {
         routes: Some(
             page.into_iter()
-                .map(|(_, r)| dto::ClientVpnRoute {
+                .map(|r| dto::ClientVpnRoute {
                     client_vpn_endpoint_id: Some(e.id.clone()),
                     destination_cidr: Some(r.destination.clone()),
                     target_subnet: Some(r.target_subnet.clone()),
