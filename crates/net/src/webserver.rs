@@ -106,7 +106,12 @@ impl Site {
             config: &self.source.config,
             principal: Principal {
                 account: self.scope.account.clone(),
-                arn: format!("arn:aws:iam::{}:root", self.scope.account),
+                arn: airlock_services::partition::global_arn(
+                    &self.scope.region,
+                    "iam",
+                    &self.scope.account,
+                    "root",
+                ),
                 user_id: self.scope.account.clone(),
                 access_key_id: String::new(),
             },

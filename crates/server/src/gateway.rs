@@ -570,7 +570,7 @@ fn run(
     let ctx = Ctx {
         store: &state.store,
         config: &state.config.services,
-        principal: caller.principal,
+        principal: caller.principal.seen_from(&caller.region),
         region: caller.region,
         request_id: request_id.to_owned(),
         clock: state.clock(),

@@ -17,7 +17,7 @@
 //!   logs the refusal and lets the request run; `off` skips this step.
 
 use crate::auth::credentials_scope;
-use crate::iam::policies::lookup;
+use crate::iam::policies::{lookup, PolicyRef};
 use crate::iam::{key, parse_arn, Group, ManagedPolicy, Role, User};
 use crate::policy::{self, Caller, Context, Decision, Denial, Policies, Policy, Request};
 use crate::sts::{Session, SessionKind};
@@ -306,7 +306,7 @@ pub fn authorize(ctx: &Ctx<'_>, service: &str, op: &str, input: &Value) -> ApiRe
 
 /// The most privileged Airflow role (Admin, Op, User, Viewer, Public) of environment `env`
 /// that the caller may act as with `action` (`airflow:CreateWebLoginToken`,
-/// `airflow:InvokeRestApi`): the first whose resource `arn:aws:airflow:<region>:<account>:
+/// `airflow:InvokeRestApi`): the first whose resource `arn:<partition>:airflow:<region>:<account>:
 /// role/<env>/<role>` its policies allow, as AWS picks the role a web login token carries.
 /// The root, `--iam off` and (when nothing is allowed) `--iam log` act as Admin.
 pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static str> {
@@ -319,10 +319,11 @@ pub fn airflow_role(ctx: &Ctx<'_>, action: &str, env: &str) -> Option<&'static s
     let context = subject.context(ctx, &Value::Null, &endpoint);
     let policies = subject.policies(None, endpoint.as_deref());
     let allowed = ROLES.iter().copied().find(|role| {
-        let resource = format!(
-            "arn:aws:airflow:{}:{}:role/{env}/{role}",
-            ctx.region,
-            ctx.account()
+        let resource = crate::partition::arn(
+            &ctx.region,
+            "airflow",
+            ctx.account(),
+            &format!("role/{env}/{role}"),
         );
         let req = Request {
             action,
@@ -683,10 +684,17 @@ fn boundary(v: &View<'_>, scope: &Scope, arn: Option<&str>) -> Option<Arc<Policy
     arn.map(|arn| managed(v, scope, arn).unwrap_or_default())
 }
 
-/// The default version of a managed policy, parsed.
+/// The default version of a managed policy, parsed. An AWS managed policy attached by its ARN
+/// in another partition (`arn:aws-cn:iam::aws:policy/…`) names that partition's resources, as
+/// AWS's copy there does.
 fn managed(v: &View<'_>, scope: &Scope, arn: &str) -> Option<Arc<Policy>> {
     let policy = lookup(&scope.account, arn, |k| v.get::<ManagedPolicy>(scope, k))?;
-    Some(parsed(policy.document()))
+    match (&policy, arn.split(':').nth(1)) {
+        (PolicyRef::Aws(p), Some(partition)) if partition != "aws" => Some(parsed(
+            &p.document.replace("arn:aws:", &format!("arn:{partition}:")),
+        )),
+        _ => Some(parsed(policy.document())),
+    }
 }
 
 /// A document, parsed once: policies are read on every request, and change rarely. A document
@@ -1208,6 +1216,41 @@ mod tests {
         assert_eq!(
             airflow_role(&ctx, "airflow:CreateWebLoginToken", "env"),
             Some("User")
+        );
+        // In China the policy is attached by its ARN there, and names the airflow roles there.
+        let mut china = ctx_as(&store, &config, ctx.principal.clone());
+        china.region = "cn-north-1".into();
+        call(
+            &root,
+            "iam",
+            "DetachUserPolicy",
+            json!({"UserName": "v", "PolicyArn": "arn:aws:iam::aws:policy/AmazonMWAAWebServerAccess"}),
+        );
+        call(
+            &root,
+            "iam",
+            "DeleteUserPolicy",
+            json!({"UserName": "v", "PolicyName": "no-op"}),
+        );
+        call(
+            &root,
+            "iam",
+            "DeleteUserPolicy",
+            json!({"UserName": "v", "PolicyName": "p"}),
+        );
+        assert_eq!(
+            airflow_role(&china, "airflow:CreateWebLoginToken", "env"),
+            None
+        );
+        call(
+            &root,
+            "iam",
+            "AttachUserPolicy",
+            json!({"UserName": "v", "PolicyArn": "arn:aws-cn:iam::aws:policy/AmazonMWAAWebServerAccess"}),
+        );
+        assert_eq!(
+            airflow_role(&china, "airflow:CreateWebLoginToken", "env"),
+            Some("Op")
         );
         // --iam off: Admin.
         let off = Config {

@@ -18,6 +18,7 @@ pub mod iam;
 pub mod ids;
 pub mod input;
 pub mod mwaa;
+pub mod partition;
 pub mod policy;
 pub mod s3;
 pub mod service;
@@ -122,6 +123,18 @@ pub struct Principal {
     /// `UserId` as GetCallerIdentity reports it.
     pub user_id: String,
     pub access_key_id: String,
+}
+
+impl Principal {
+    /// The principal as a request signed for `region` names it: its ARN in that region's
+    /// partition (Airlock's accounts are not tied to one).
+    pub fn seen_from(mut self, region: &str) -> Principal {
+        let p = partition::of(region);
+        if self.arn.split(':').nth(1) != Some(p) {
+            self.arn = partition::with(&self.arn, p);
+        }
+        self
+    }
 }
 
 /// One request, as a service sees it.

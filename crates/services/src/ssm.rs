@@ -113,7 +113,7 @@ fn not_found(name: &str) -> ApiError {
 fn arn(region: &str, account: &str, name: &str) -> String {
     format!(
         "arn:{}:ssm:{region}:{account}:parameter/{}",
-        crate::ec2::regions::partition(region),
+        crate::partition::of(region),
         name.trim_start_matches('/')
     )
 }

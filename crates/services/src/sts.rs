@@ -77,7 +77,7 @@ pub struct Session {
     pub role_id: String,
     pub role_arn: String,
     pub session_name: String,
-    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`
+    /// `arn:<partition>:sts::<acct>:assumed-role/<role>/<session>`
     pub arn: String,
     /// Unix seconds after which the credentials are refused.
     pub expires_at: i64,
@@ -142,11 +142,13 @@ fn session_token(min_len: usize) -> String {
 /// (AWS refuses root credentials outright; Airlock lets them through when the account is trusted,
 /// so the default `test` key can assume roles.)
 pub fn trusts(document: &str, who: &crate::Principal) -> bool {
-    let session_role = who.arn.strip_prefix("arn:aws:sts::").and_then(|rest| {
+    // ARNs compared in any partition: what follows `arn:<partition>:iam:`.
+    let session_role = crate::partition::strip(&who.arn, "sts").and_then(|rest| {
         let (account, path) = rest.split_once(":assumed-role/")?;
         let role = path.split('/').next()?;
-        Some(format!("arn:aws:iam::{account}:role/{role}"))
+        Some(format!("{account}:role/{role}"))
     });
+    let root = format!(":{}:root", who.account);
     let names_caller = |statement: &Value| {
         let principals = match statement.get("Principal") {
             Some(Value::String(s)) if s == "*" => vec!["*".to_owned()],
@@ -156,9 +158,9 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
         principals.iter().any(|p| {
             p == "*"
                 || *p == who.account
-                || *p == format!("arn:aws:iam::{}:root", who.account)
                 || *p == who.arn
-                || session_role.as_deref() == Some(p.as_str())
+                || crate::partition::strip(p, "iam")
+                    .is_some_and(|r| r == root || session_role.as_deref() == Some(r))
         })
     };
     let statements = iam::statements(document);
@@ -375,8 +377,8 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         // Role chaining: a role assumed with role credentials lasts at most an hour.
         if requested.is_some()
             && duration > 3600
-            && ctx.principal.arn.starts_with("arn:aws:sts::")
-            && ctx.principal.arn.contains(":assumed-role/")
+            && crate::partition::strip(&ctx.principal.arn, "sts")
+                .is_some_and(|r| r.contains(":assumed-role/"))
         {
             return Err(validation(
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
@@ -394,9 +396,11 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 role_id: role.role_id.clone(),
                 role_arn: role.arn.clone(),
                 session_name: session_name.to_owned(),
-                arn: format!(
-                    "arn:aws:sts::{}:assumed-role/{}/{}",
-                    role_scope.account, role.name, session_name
+                arn: crate::partition::global_arn(
+                    &ctx.region,
+                    "sts",
+                    &role_scope.account,
+                    &format!("assumed-role/{}/{session_name}", role.name),
                 ),
                 expires_at: expiration.unix_timestamp(),
                 source_arn: ctx.principal.arn.clone(),
@@ -498,9 +502,11 @@ pub fn get_federation_token(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         ctx,
         root_capped(ctx, input.duration_seconds.unwrap_or(43200)),
     );
-    let arn = format!(
-        "arn:aws:sts::{}:federated-user/{}",
-        ctx.principal.account, input.name
+    let arn = crate::partition::global_arn(
+        &ctx.region,
+        "sts",
+        &ctx.principal.account,
+        &format!("federated-user/{}", input.name),
     );
     let mut template = caller_session(
         ctx,

@@ -186,10 +186,11 @@ impl Certificate {
     fn new(ctx: &Ctx<'_>) -> Certificate {
         let id = uuid::Uuid::new_v4().to_string();
         Certificate {
-            arn: format!(
-                "arn:aws:acm:{}:{}:certificate/{id}",
-                ctx.region,
-                ctx.account()
+            arn: crate::partition::arn(
+                &ctx.region,
+                "acm",
+                ctx.account(),
+                &format!("certificate/{id}"),
             ),
             id,
             kind: String::new(),

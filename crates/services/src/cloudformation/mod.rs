@@ -382,19 +382,18 @@ fn coerce_to(model: &airlock_model::ServiceModel, shape: &airlock_model::Shape, 
     }
 }
 
-fn partition(region: &str) -> &'static str {
-    crate::ec2::regions::partition(region)
-}
-
 /// The pseudo parameters of a stack.
 pub fn pseudo(ctx: &Ctx<'_>, id: &str, name: &str) -> Vec<(String, Value)> {
-    let suffix = crate::ec2::regions::dns_suffix(&ctx.region);
+    let suffix = crate::partition::dns_suffix(&ctx.region);
     vec![
         ("AWS::AccountId".into(), Value::from(ctx.account())),
         ("AWS::Region".into(), Value::from(ctx.region.as_str())),
         ("AWS::StackId".into(), Value::from(id)),
         ("AWS::StackName".into(), Value::from(name)),
-        ("AWS::Partition".into(), Value::from(partition(&ctx.region))),
+        (
+            "AWS::Partition".into(),
+            Value::from(crate::partition::of(&ctx.region)),
+        ),
         ("AWS::URLSuffix".into(), Value::from(suffix)),
         ("AWS::NotificationARNs".into(), Value::Array(Vec::new())),
     ]
@@ -482,7 +481,7 @@ pub fn outputs(env: &eval::Env<'_>, doc: &Value) -> Result<Vec<Out>, String> {
 fn stack_arn(ctx: &Ctx<'_>, name: &str) -> String {
     format!(
         "arn:{}:cloudformation:{}:{}:stack/{name}/{}",
-        partition(&ctx.region),
+        crate::partition::of(&ctx.region),
         ctx.region,
         ctx.account(),
         uuid::Uuid::new_v4()
@@ -1966,7 +1965,7 @@ fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     };
     let id = format!(
         "arn:{}:cloudformation:{}:{}:changeSet/{}/{}",
-        partition(&ctx.region),
+        crate::partition::of(&ctx.region),
         ctx.region,
         ctx.account(),
         req.change_set_name,

@@ -1513,7 +1513,7 @@ static TYPES: &[Type] = &[
         },
         ready: at_once,
         made: |ctx, name, _| {
-            let suffix = crate::ec2::regions::dns_suffix(&ctx.region);
+            let suffix = crate::partition::dns_suffix(&ctx.region);
             Ok(Made {
                 reference: json!(name),
                 attrs: attrs(vec![
@@ -1521,7 +1521,7 @@ static TYPES: &[Type] = &[
                         "Arn",
                         json!(format!(
                             "arn:{}:s3:::{name}",
-                            crate::ec2::regions::partition(&ctx.region)
+                            crate::partition::of(&ctx.region)
                         )),
                     ),
                     ("DomainName", json!(format!("{name}.s3.{suffix}"))),

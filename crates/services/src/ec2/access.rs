@@ -1,9 +1,9 @@
 //! Which resources an EC2 operation is authorized on, as the Service Authorization Reference
 //! lists its resource types: `Describe*` and `Get*` actions on `*` (they support no
 //! resource-level permissions); any other action on each resource its request names by id
-//! (`VpcId`, `GroupId`, `SecurityGroupIds`, `Resources`, ...: `arn:aws:ec2:<region>:<account>:
+//! (`VpcId`, `GroupId`, `SecurityGroupIds`, `Resources`, ...: `arn:<partition>:ec2:<region>:<account>:
 //! <type>/<id>`, the type read off the id's prefix), the key pair it names, the image it
-//! launches (`arn:aws:ec2:<region>::image/<id>`) and the resources it creates (`<type>/*`).
+//! launches (`arn:<partition>:ec2:<region>::image/<id>`) and the resources it creates (`<type>/*`).
 //! Every one of them must be allowed, as AWS requires. EC2's condition keys: `ec2:Region` on
 //! every resource; an existing resource's tags as `aws:ResourceTag/…` and `ec2:ResourceTag/…`,
 //! and the VPC of one that is in a VPC as `ec2:Vpc`; `ec2:InstanceType` on the instances
@@ -41,7 +41,9 @@ pub fn access(c: &Call<'_>) -> Vec<Access> {
         return c.default_access();
     };
     let (region, account) = (c.ctx.region.as_str(), c.ctx.account());
-    let arn = |kind: &str, id: &str| format!("arn:aws:ec2:{region}:{account}:{kind}/{id}");
+    let arn = |kind: &str, id: &str| {
+        crate::partition::arn(region, "ec2", account, &format!("{kind}/{id}"))
+    };
     let scope = c.ctx.scope();
     let action = c.action();
     let region_key = c
@@ -78,7 +80,10 @@ pub fn access(c: &Call<'_>) -> Vec<Access> {
         };
         for id in ids {
             if member == "ImageId" {
-                add(format!("arn:aws:ec2:{region}::image/{id}"), Vec::new());
+                add(
+                    crate::partition::arn(region, "ec2", "", &format!("image/{id}")),
+                    Vec::new(),
+                );
             } else if let Some(kind) = tags::resource_type(id) {
                 add(arn(kind, id), facts(id));
             }

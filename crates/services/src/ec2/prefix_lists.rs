@@ -84,7 +84,12 @@ impl Listed {
             Listed::Aws { id, name, .. } => dto::ManagedPrefixList {
                 address_family: Some("IPv4".into()),
                 owner_id: Some("AWS".into()),
-                prefix_list_arn: Some(format!("arn:aws:ec2:{region}:aws:prefix-list/{id}")),
+                prefix_list_arn: Some(crate::partition::arn(
+                    region,
+                    "ec2",
+                    "aws",
+                    &format!("prefix-list/{id}"),
+                )),
                 prefix_list_id: Some(id.clone()),
                 prefix_list_name: Some(name.clone()),
                 state: Some("create-complete".into()),
@@ -101,9 +106,11 @@ fn own_out(p: &PrefixList, region: &str, state: &str) -> dto::ManagedPrefixList 
         address_family: Some(p.address_family.clone()),
         max_entries: Some(p.max_entries),
         owner_id: Some(p.owner.clone()),
-        prefix_list_arn: Some(format!(
-            "arn:aws:ec2:{region}:{}:prefix-list/{}",
-            p.owner, p.id
+        prefix_list_arn: Some(crate::partition::arn(
+            region,
+            "ec2",
+            &p.owner,
+            &format!("prefix-list/{}", p.id),
         )),
         prefix_list_id: Some(p.id.clone()),
         prefix_list_name: Some(p.name.clone()),

@@ -131,26 +131,6 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     REGIONS.iter().map(|r| r.name)
 }
 
-/// The partition a region belongs to: `aws`, `aws-cn` or `aws-us-gov`.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-/// The DNS suffix of a region's service endpoints.
-pub fn dns_suffix(region: &str) -> &'static str {
-    if partition(region) == "aws-cn" {
-        "amazonaws.com.cn"
-    } else {
-        "amazonaws.com"
-    }
-}
-
 /// The Availability Zones of `region`. Regions Airlock does not list get three zones `a`–`c`.
 pub fn zones(region: &str) -> Vec<Az> {
     zones_of(region).iter().map(|(z, _)| z.clone()).collect()
@@ -236,7 +216,11 @@ struct RegionRow(&'static Region);
 
 impl RegionRow {
     fn endpoint(&self) -> String {
-        format!("ec2.{}.{}", self.0.name, dns_suffix(self.0.name))
+        format!(
+            "ec2.{}.{}",
+            self.0.name,
+            crate::partition::dns_suffix(self.0.name)
+        )
     }
     fn opt_in_status(&self) -> &'static str {
         if self.0.opt_in {
@@ -267,10 +251,10 @@ pub fn describe_regions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let names = input::strs(input, "RegionNames");
     let filters = common::filters(input);
-    let here = partition(&ctx.region);
+    let here = crate::partition::of(&ctx.region);
     let regions: Vec<&Region> = REGIONS
         .iter()
-        .filter(|r| partition(r.name) == here)
+        .filter(|r| crate::partition::of(r.name) == here)
         .collect();
     for n in &names {
         if !regions.iter().any(|r| r.name == n) {
@@ -418,9 +402,5 @@ mod tests {
         assert_eq!(zones("cn-northwest-1")[1].id, "cnnw1-az2");
         assert_eq!(zones("us-gov-west-1")[0].id, "usgw1-az1");
         assert_eq!(zones("me-central-1")[2].id, "mec1-az3");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-east-1"), "aws-us-gov");
-        assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
-        assert_eq!(partition("eu-west-1"), "aws");
     }
 }

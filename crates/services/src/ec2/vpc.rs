@@ -128,6 +128,15 @@ impl Record for Subnet {
 }
 
 impl Subnet {
+    pub fn arn(&self) -> String {
+        crate::partition::arn(
+            &self.region,
+            "ec2",
+            &self.owner,
+            &format!("subnet/{}", self.id),
+        )
+    }
+
     pub fn cidr(&self) -> Cidr {
         Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
     }
@@ -147,7 +156,7 @@ impl Subnet {
             },
             "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
             "OwnerId": self.owner,
-            "SubnetArn": format!("arn:aws:ec2:{}:{}:subnet/{}", self.region, self.owner, self.id),
+            "SubnetArn": self.arn(),
             "Tags": tags_json(&self.tags),
         })
     }
@@ -165,10 +174,7 @@ impl Filterable for Subnet {
             "map-public-ip-on-launch" => flag(self.map_public_ip_on_launch),
             "state" => one("available"),
             "owner-id" => one(&self.owner),
-            "subnet-arn" => one(format!(
-                "arn:aws:ec2:{}:{}:subnet/{}",
-                self.region, self.owner, self.id
-            )),
+            "subnet-arn" => one(self.arn()),
             other => ipv6::subnet_field(self, other),
         }
     }

@@ -184,13 +184,9 @@ pub static SERVICE: Service = Service {
 /// Lookups written once for snapshots and transactions.
 pub use airlock_store::Read;
 
-/// `arn:aws:elasticloadbalancing:<region>:<account>:<resource>`.
+/// `arn:<partition>:elasticloadbalancing:<region>:<account>:<resource>`.
 pub fn arn(ctx: &Ctx<'_>, resource: &str) -> String {
-    format!(
-        "arn:aws:elasticloadbalancing:{}:{}:{resource}",
-        ctx.region,
-        ctx.account()
-    )
+    crate::partition::arn(&ctx.region, "elasticloadbalancing", ctx.account(), resource)
 }
 
 /// The resource part of an ELB ARN (`loadbalancer/app/x/1234…`), if `arn` is one.

@@ -39,7 +39,7 @@ impl AwsPolicy {
 
 /// The built-in policy with this ARN.
 pub fn find(arn: &str) -> Option<&'static AwsPolicy> {
-    let path_and_name = arn.strip_prefix("arn:aws:iam::aws:policy")?;
+    let path_and_name = crate::partition::strip(arn, "iam")?.strip_prefix(":aws:policy")?;
     POLICIES
         .iter()
         .find(|p| path_and_name.strip_prefix(p.path) == Some(p.name))

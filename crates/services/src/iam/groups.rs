@@ -14,10 +14,6 @@ use airlock_protocol::{ApiError, ApiResult, Output};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub fn group_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:group{path}{name}")
-}
-
 fn group_output(g: &Group) -> dto::Group {
     dto::Group {
         arn: Some(g.arn.clone()),
@@ -44,7 +40,7 @@ pub fn create_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             key: key(name),
             name: name.to_owned(),
             group_id: crate::ids::iam_id("AGPA"),
-            arn: group_arn(ctx.account(), &path, name),
+            arn: super::arn(&ctx.region, ctx.account(), "group", &path, name),
             path: path.clone(),
             create_date: crate::iso(ctx.clock.now()),
             inline_policies: Default::default(),

@@ -460,16 +460,10 @@ pub fn key(name: &str) -> String {
     name.to_lowercase()
 }
 
-pub fn role_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role{path}{name}")
-}
-
-pub fn user_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:user{path}{name}")
-}
-
-pub fn policy_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:policy{path}{name}")
+/// `arn:<partition>:iam::<account>:<kind><path><name>`, in the partition of `region` (the
+/// region the request is signed for).
+pub fn arn(region: &str, account: &str, kind: &str, path: &str, name: &str) -> String {
+    crate::partition::global_arn(region, "iam", account, &format!("{kind}{path}{name}"))
 }
 
 /// Python's `urllib.parse.quote(s, safe='')`: everything but `A-Za-z0-9_.-~` is percent-encoded.
@@ -641,10 +635,10 @@ pub fn paginate<T>(
     }
 }
 
-/// Parses an IAM ARN `arn:aws:iam::<account>:<kind><path><name>` into (account, path, name)
-/// when `<kind>` is `kind` (`role`, `policy`, `user`).
+/// Parses an IAM ARN `arn:<partition>:iam::<account>:<kind><path><name>` into (account, path,
+/// name) when `<kind>` is `kind` (`role`, `policy`, `user`).
 pub fn parse_arn<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a str)> {
-    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let rest = crate::partition::strip(arn, "iam")?.strip_prefix(':')?;
     let (account, resource) = rest.split_once(':')?;
     let path_and_name = resource.strip_prefix(kind)?;
     if !path_and_name.starts_with('/') {
@@ -661,6 +655,7 @@ pub fn parse_arn<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, &'a 
 /// MWAA's service-linked role, created the first time an account makes an environment.
 pub fn ensure_mwaa_service_linked_role(
     tx: &mut airlock_store::Tx<'_>,
+    region: &str,
     account: &str,
 ) -> ApiResult<()> {
     const NAME: &str = "AWSServiceRoleForAmazonMWAA";
@@ -676,7 +671,7 @@ pub fn ensure_mwaa_service_linked_role(
             name: NAME.into(),
             role_id: crate::ids::iam_id("AROA"),
             path: PATH.into(),
-            arn: role_arn(account, PATH, NAME),
+            arn: arn(region, account, "role", PATH, NAME),
             create_date: crate::iso(time::OffsetDateTime::now_utc()),
             assume_role_policy_document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"airflow.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
             description: Some("Allows Amazon MWAA to manage the resources of your environments.".into()),
@@ -684,7 +679,7 @@ pub fn ensure_mwaa_service_linked_role(
             permissions_boundary: None,
             tags: Vec::new(),
             inline_policies: Default::default(),
-            attached_policies: vec!["arn:aws:iam::aws:policy/aws-service-role/AmazonMWAAServiceRolePolicy".into()],
+            attached_policies: vec![crate::partition::global_arn(region, "iam", "aws", "policy/aws-service-role/AmazonMWAAServiceRolePolicy")],
             last_used: None,
         },
     )?;
@@ -727,7 +722,7 @@ pub fn about_assume_role(statement: &Value, effect: &str) -> bool {
 /// What an IAM operation needs: its action on the role, user or policy it names (the caller's
 /// own user when a user operation names none), else on `*`.
 fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
-    let account = c.ctx.account();
+    let (region, account) = (c.ctx.region.as_str(), c.ctx.account());
     let scope = airlock_store::Scope::global(account);
     let path = c.str("Path").unwrap_or("/");
     // A role's or user's tags are its `aws:ResourceTag/…` and `iam:ResourceTag/…`.
@@ -744,7 +739,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                 v.get::<InstanceProfile>(&scope, &key(name))
                     .map(|p| p.arn.clone())
             })
-            .unwrap_or_else(|| profiles::profile_arn(account, path, name))
+            .unwrap_or_else(|| arn(region, account, "instance-profile", path, name))
     } else if let Some(name) = c.str("RoleName") {
         let role = c.ctx.store.read(|v| v.get::<Role>(&scope, &key(name)));
         match role {
@@ -752,13 +747,13 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                 tagged(&r.tags);
                 r.arn.clone()
             }
-            None => role_arn(account, path, name),
+            None => arn(region, account, "role", path, name),
         }
     } else if let Some(name) = c.str("GroupName") {
         c.ctx
             .store
             .read(|v| v.get::<Group>(&scope, &key(name)).map(|g| g.arn.clone()))
-            .unwrap_or_else(|| groups::group_arn(account, path, name))
+            .unwrap_or_else(|| arn(region, account, "group", path, name))
     } else if let Some(name) = c.str("UserName") {
         let user = c.ctx.store.read(|v| v.get::<User>(&scope, &key(name)));
         match user {
@@ -766,12 +761,12 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                 tagged(&u.tags);
                 u.arn.clone()
             }
-            None => user_arn(account, path, name),
+            None => arn(region, account, "user", path, name),
         }
     } else if let Some(arn) = c.str("PolicyArn").or(c.str("PolicySourceArn")) {
         arn.to_owned()
     } else if let Some(name) = c.str("PolicyName").filter(|_| c.op == "CreatePolicy") {
-        policy_arn(account, path, name)
+        arn(region, account, "policy", path, name)
     } else if matches!(
         c.op,
         "GetUser" | "CreateAccessKey" | "DeleteAccessKey" | "ListAccessKeys"

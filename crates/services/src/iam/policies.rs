@@ -2,7 +2,7 @@
 
 use super::aws_policies::{self, AwsPolicy};
 use super::{
-    check_document, document_size, key, paginate, path_input, policy_arn, tags_input, tags_output,
+    arn, check_document, document_size, key, paginate, path_input, tags_input, tags_output,
     url_encode, DocumentUse, Group, ManagedPolicy, PolicyVersion, Role, User,
 };
 use crate::input::typed;
@@ -62,6 +62,11 @@ impl PolicyRef {
     }
 }
 
+/// Whether `arn` names a policy of AWS's (`arn:<partition>:iam::aws:…`).
+fn is_aws_managed(arn: &str) -> bool {
+    crate::partition::strip(arn, "iam").is_some_and(|r| r.starts_with(":aws:"))
+}
+
 /// `InvalidInput` for strings that are not ARNs at all.
 pub fn check_arn(arn: &str) -> ApiResult<()> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -81,7 +86,7 @@ pub fn lookup(
     arn: &str,
     get: impl FnOnce(&str) -> Option<Arc<ManagedPolicy>>,
 ) -> Option<PolicyRef> {
-    if arn.starts_with("arn:aws:iam::aws:") {
+    if is_aws_managed(arn) {
         return aws_policies::find(arn).map(PolicyRef::Aws);
     }
     let (acct, _, name) = super::parse_arn(arn, "policy")?;
@@ -216,7 +221,7 @@ pub fn create_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             key: key(name),
             name: name.to_owned(),
             policy_id: crate::ids::iam_id("ANPA"),
-            arn: policy_arn(ctx.account(), &path, name),
+            arn: arn(&ctx.region, ctx.account(), "policy", &path, name),
             path: path.clone(),
             description,
             create_date: now.clone(),
@@ -302,7 +307,7 @@ pub fn delete_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::DeletePolicyRequest = typed(input)?;
     let arn = input.policy_arn.as_str();
     check_arn(arn)?;
-    if arn.starts_with("arn:aws:iam::aws:") {
+    if is_aws_managed(arn) {
         return Err(aws_managed(ctx, "iam:DeletePolicy", arn));
     }
     let scope = ctx.global_scope();

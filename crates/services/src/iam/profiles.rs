@@ -15,10 +15,6 @@ use airlock_store::{Scope, Tx, View};
 use serde_json::Value;
 use std::sync::Arc;
 
-pub fn profile_arn(account: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:instance-profile{path}{name}")
-}
-
 fn not_found(name: &str) -> ApiError {
     super::no_such_entity(format!("Instance Profile {name} cannot be found."))
 }
@@ -83,7 +79,7 @@ pub fn create_instance_profile(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output
             key: key(name),
             name: name.to_owned(),
             profile_id: crate::ids::iam_id("AIPA"),
-            arn: profile_arn(ctx.account(), &path, name),
+            arn: super::arn(&ctx.region, ctx.account(), "instance-profile", &path, name),
             path,
             create_date: crate::iso(ctx.clock.now()),
             roles: Vec::new(),

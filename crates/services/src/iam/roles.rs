@@ -3,8 +3,8 @@
 use super::holder;
 use super::policies::{check_arn, lookup};
 use super::{
-    boundary_output, check_document, document_size, key, paginate, path_input, role_arn,
-    role_not_found, tags_input, tags_output, url_encode, DocumentUse, ManagedPolicy, Role,
+    arn, boundary_output, check_document, document_size, key, paginate, path_input, role_not_found,
+    tags_input, tags_output, url_encode, DocumentUse, ManagedPolicy, Role,
 };
 use crate::input::typed;
 use crate::Ctx;
@@ -121,7 +121,7 @@ pub fn create_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             key: key(name),
             name: name.to_owned(),
             role_id: crate::ids::iam_id("AROA"),
-            arn: role_arn(ctx.account(), &path, name),
+            arn: arn(&ctx.region, ctx.account(), "role", &path, name),
             path: path.clone(),
             create_date: crate::iso(ctx.clock.now()),
             assume_role_policy_document: document.to_owned(),

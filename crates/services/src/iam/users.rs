@@ -3,7 +3,7 @@
 use super::holder;
 use super::policies::{check_arn, lookup};
 use super::{
-    boundary_output, key, paginate, path_input, tags_input, tags_output, user_arn, user_not_found,
+    arn, boundary_output, key, paginate, path_input, tags_input, tags_output, user_not_found,
     AccessKey, ManagedPolicy, User,
 };
 use crate::auth::credentials_scope;
@@ -129,7 +129,7 @@ pub fn create_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             key: key(name),
             name: name.to_owned(),
             user_id: crate::ids::iam_id("AIDA"),
-            arn: user_arn(ctx.account(), &path, name),
+            arn: arn(&ctx.region, ctx.account(), "user", &path, name),
             path: path.clone(),
             create_date: crate::iso(ctx.clock.now()),
             permissions_boundary: boundary.clone(),
@@ -152,7 +152,12 @@ pub fn get_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         Some(user) => user_output(&user, UserView::Full),
         // AWS answers the root identity without a UserName or Path.
         None => dto::User {
-            arn: Some(format!("arn:aws:iam::{}:root", ctx.account())),
+            arn: Some(crate::partition::global_arn(
+                &ctx.region,
+                "iam",
+                ctx.account(),
+                "root",
+            )),
             create_date: Some(ROOT_CREATE_DATE.into()),
             user_id: Some(ctx.account().to_owned()),
             ..dto::User::default()

@@ -290,8 +290,11 @@ fn log_groups(name: &str, region: &str, account: &str, logging: &Value) -> Value
             .unwrap_or("INFO");
         let mut m = json!({"Enabled": enabled, "LogLevel": level});
         if enabled {
-            m["CloudWatchLogGroupArn"] = json!(format!(
-                "arn:aws:logs:{region}:{account}:log-group:airflow-{name}-{suffix}"
+            m["CloudWatchLogGroupArn"] = json!(crate::partition::arn(
+                region,
+                "logs",
+                account,
+                &format!("log-group:airflow-{name}-{suffix}")
             ));
         }
         out.insert(member.to_owned(), m);
@@ -335,7 +338,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             )));
         }
         let checked = validate::create(ctx, tx, input)?;
-        crate::iam::ensure_mwaa_service_linked_role(tx, ctx.account())?;
+        crate::iam::ensure_mwaa_service_linked_role(tx, &ctx.region, ctx.account())?;
         let host_id = uuid::Uuid::new_v4().to_string();
         let cell = 1 + (u32::from_be_bytes(Sha256::digest(host_id.as_bytes())[..4].try_into().unwrap_or([0; 4])) % 70);
         let database_service = ids::resource_id("vpce-svc");
@@ -355,7 +358,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         );
         let mut env = Environment {
             name: name.clone(),
-            arn: format!("arn:aws:airflow:{}:{}:environment/{name}", ctx.region, ctx.account()),
+            arn: crate::partition::arn(&ctx.region, "airflow", ctx.account(), &format!("environment/{name}")),
             account: ctx.account().to_owned(),
             region: ctx.region.clone(),
             created: ctx.clock.now(),
@@ -372,7 +375,7 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             database_service,
             webserver_endpoint: None,
             database_endpoint: None,
-            celery_queue: format!("arn:aws:sqs:{}:{SERVICE_ACCOUNT}:airflow-celery-{}", ctx.region, uuid::Uuid::new_v4()),
+            celery_queue: crate::partition::arn(&ctx.region, "sqs", SERVICE_ACCOUNT, &format!("airflow-celery-{}", uuid::Uuid::new_v4())),
             public_ip: None,
             rollback: None,
             phase: Phase::Creating { since: ctx.clock.now(), failure: checked.failure.clone() },
@@ -727,7 +730,7 @@ pub(crate) fn failure(code: &str, message: &str) -> Failure {
 }
 
 /// What an MWAA operation needs: its action on the environment it names
-/// (`arn:aws:airflow:<region>:<account>:environment/<name>`), the resource it names, or `*`;
+/// (`arn:<partition>:airflow:<region>:<account>:environment/<name>`), the resource it names, or `*`;
 /// CreateWebLoginToken and InvokeRestApi act on an Airflow role of the environment
 /// (`…:role/<environment>/<role>`), any of which will do.
 fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
@@ -740,7 +743,9 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
         ("CreateWebLoginToken" | "InvokeRestApi", Some(name)) => vec![crate::authz::Access {
             resources: airflow::ROLES
                 .iter()
-                .map(|r| format!("arn:aws:airflow:{region}:{account}:role/{name}/{r}"))
+                .map(|r| {
+                    crate::partition::arn(region, "airflow", account, &format!("role/{name}/{r}"))
+                })
                 .collect(),
             ..crate::authz::Access::new(c.action(), "*")
         }],
@@ -754,7 +759,8 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
                     .unwrap_or_default(),
                 false => Vec::new(),
             };
-            let arn = format!("arn:aws:airflow:{region}:{account}:environment/{name}");
+            let arn =
+                crate::partition::arn(region, "airflow", account, &format!("environment/{name}"));
             vec![crate::authz::Access::new(c.action(), arn).with_tags(None, tags)]
         }
         (_, None) => c.default_access(),

@@ -17,9 +17,11 @@ impl Environment {
             status: seen.status.unwrap_or("DELETED"),
             created_at: crate::iso(self.created),
             webserver_url: self.webserver_host(),
-            service_role_arn: format!(
-                "arn:aws:iam::{}:role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
-                self.account
+            service_role_arn: crate::partition::global_arn(
+                &self.region,
+                "iam",
+                &self.account,
+                "role/aws-service-role/airflow.amazonaws.com/AWSServiceRoleForAmazonMWAA",
             ),
             network_configuration: NetworkOut {
                 subnet_ids: &self.subnet_ids,
@@ -28,18 +30,24 @@ impl Environment {
             webserver_access_mode: &self.access_mode,
             endpoint_management: &self.endpoint_management,
             database_vpc_endpoint_service: self.service_name(&self.database_service),
-            webserver_vpc_endpoint_service: self.webserver_service.as_deref().map(|w| self.service_name(w)),
+            webserver_vpc_endpoint_service: self
+                .webserver_service
+                .as_deref()
+                .map(|w| self.service_name(w)),
             celery_executor_queue: &self.celery_queue,
             tags: &self.tags,
-            last_update: seen.last_update.as_ref().map(|(status, at, failure, strategy)| LastUpdateOut {
-                status,
-                created_at: crate::iso(*at),
-                error: failure.as_ref().map(|f| ErrorOut {
-                    error_code: &f.code,
-                    error_message: &f.message,
+            last_update: seen
+                .last_update
+                .as_ref()
+                .map(|(status, at, failure, strategy)| LastUpdateOut {
+                    status,
+                    created_at: crate::iso(*at),
+                    error: failure.as_ref().map(|f| ErrorOut {
+                        error_code: &f.code,
+                        error_message: &f.message,
+                    }),
+                    worker_replacement_strategy: strategy.as_deref(),
                 }),
-                worker_replacement_strategy: strategy.as_deref(),
-            }),
         }
     }
 }

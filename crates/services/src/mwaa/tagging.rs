@@ -7,11 +7,7 @@ use serde_json::{json, Value};
 
 /// The environment an MWAA ARN names, in the caller's account and region.
 fn env_of_arn(ctx: &Ctx<'_>, arn: &str) -> ApiResult<String> {
-    let prefix = format!(
-        "arn:aws:airflow:{}:{}:environment/",
-        ctx.region,
-        ctx.account()
-    );
+    let prefix = crate::partition::arn(&ctx.region, "airflow", ctx.account(), "environment/");
     arn.strip_prefix(&prefix).map(str::to_owned).ok_or_else(|| {
         ApiError::new(
             "ResourceNotFoundException",

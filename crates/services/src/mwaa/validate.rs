@@ -222,7 +222,9 @@ fn check_access_mode(mode: &str, version: &str) -> ApiResult<()> {
 
 /// The execution role must exist in the caller's account and trust both MWAA principals.
 fn check_role(ctx: &Ctx<'_>, tx: &Tx<'_>, arn: &str) -> ApiResult<()> {
-    let Some(rest) = arn.strip_prefix(&format!("arn:aws:iam::{}:role/", ctx.account())) else {
+    let role_prefix = format!(":{}:role/", ctx.account());
+    let rest = crate::partition::strip(arn, "iam").and_then(|r| r.strip_prefix(&role_prefix));
+    let Some(rest) = rest else {
         return Err(prefix(format!(
             "Provided role {arn} must be a role in account {}.",
             ctx.account()

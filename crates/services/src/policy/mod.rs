@@ -318,10 +318,12 @@ impl PrincipalElement {
         if direct {
             return Some(true);
         }
-        let root = format!("arn:aws:iam::{}:root", caller.account);
+        let root = format!(":{}:root", caller.account);
         self.aws
             .iter()
-            .any(|p| *p == caller.account || *p == root)
+            .any(|p| {
+                *p == caller.account || crate::partition::strip(p, "iam") == Some(root.as_str())
+            })
             .then_some(false)
     }
 

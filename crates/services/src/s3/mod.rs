@@ -621,7 +621,7 @@ fn action_of(op: &str) -> &str {
     }
 }
 
-/// What an S3 request needs: its action on the object (`arn:aws:s3:::bucket/key`) or bucket,
+/// What an S3 request needs: its action on the object (`arn:<partition>:s3:::bucket/key`) or bucket,
 /// with the bucket's policy as the resource-based policy; CopyObject also needs `s3:GetObject`
 /// on its source, DeleteObjects `s3:DeleteObject` on each key.
 fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
@@ -639,8 +639,10 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
     let on = |action: &str, bucket: &str, key: Option<&str>| Access {
         action: action.to_owned(),
         resources: vec![match key {
-            Some(k) => format!("arn:aws:s3:::{bucket}/{k}"),
-            None => format!("arn:aws:s3:::{bucket}"),
+            Some(k) => {
+                crate::partition::global_arn(&c.ctx.region, "s3", "", &format!("{bucket}/{k}"))
+            }
+            None => crate::partition::global_arn(&c.ctx.region, "s3", "", bucket),
         }],
         resource_policy: policy_of(bucket),
         keys: Vec::new(),

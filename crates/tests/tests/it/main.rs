@@ -19,6 +19,7 @@ mod instances;
 mod isolation;
 mod lb;
 mod mwaa;
+mod partitions;
 mod profiles;
 mod s3;
 mod ssm;

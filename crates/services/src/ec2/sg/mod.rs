@@ -53,7 +53,7 @@ impl Rule {
             "SecurityGroupRuleId": self.id, "GroupId": group.id, "GroupOwnerId": group.owner,
             "IsEgress": self.egress, "IpProtocol": self.protocol,
             "FromPort": self.from_port.unwrap_or(-1), "ToPort": self.to_port.unwrap_or(-1),
-            "SecurityGroupRuleArn": format!("arn:aws:ec2:{region}:{}:security-group-rule/{}", group.owner, self.id),
+            "SecurityGroupRuleArn": crate::partition::arn(region, "ec2", &group.owner, &format!("security-group-rule/{}", self.id)),
             "Tags": tags_json(&self.tags),
         });
         if let Some(c) = &self.cidr_ipv4 {
@@ -105,9 +105,11 @@ impl Record for SecurityGroup {
 
 impl SecurityGroup {
     pub fn arn(&self) -> String {
-        format!(
-            "arn:aws:ec2:{}:{}:security-group/{}",
-            self.region, self.owner, self.id
+        crate::partition::arn(
+            &self.region,
+            "ec2",
+            &self.owner,
+            &format!("security-group/{}", self.id),
         )
     }
 
