@@ -13,7 +13,7 @@ use crate::fabric::connect_from;
 use crate::source::Source;
 use airlock_services::ec2::clientvpn::dataplane::{egress, ping, resolver, Dropped};
 use airlock_store::Scope;
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::phy::{Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use smoltcp::socket::tcp;
@@ -31,11 +31,18 @@ use tokio::task::JoinHandle;
 
 /// The tunnel's MTU (the client's tun device is 1500).
 const MTU: usize = 1500;
-/// Each connection's buffers in the stack, each way.
-const BUFFER: usize = 256 * 1024;
+/// Each connection's receive buffer in the stack (client → target).
+const RX_BUFFER: usize = 256 * 1024;
+/// Each connection's send buffer (target → client), which bounds the bytes in flight towards
+/// the client. OpenVPN's UDP socket takes about 90 full datagrams with Linux's default buffer
+/// (208 KiB); more in flight and it drops them, and smoltcp (no selective acknowledgements)
+/// resends everything after the first loss.
+const TX_BUFFER: usize = 96 * 1024;
 /// Bytes read from a target and not yet taken by the stack, per connection, at most.
 const PENDING_LIMIT: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Turns of the stack in one poll, at most (each sends up to one segment per connection).
+const MAX_POLLS: usize = 1024;
 /// A connection whose handshake has not finished after this long is forgotten.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 
@@ -299,10 +306,13 @@ impl Tunnel {
             }
         };
         let mut socket = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; BUFFER]),
-            tcp::SocketBuffer::new(vec![0; BUFFER]),
+            tcp::SocketBuffer::new(vec![0; RX_BUFFER]),
+            tcp::SocketBuffer::new(vec![0; TX_BUFFER]),
         );
         socket.set_nagle_enabled(false);
+        // As the kernels of the client and of AWS's servers: CUBIC backs off when the client
+        // drops what it cannot take (its UDP socket's buffer), instead of resending into it.
+        socket.set_congestion_control(tcp::CongestionControl::Cubic);
         let listen = IpListenEndpoint {
             addr: Some(IpAddress::Ipv4(dst)),
             port,
@@ -351,12 +361,16 @@ impl Tunnel {
             .all(|f| f.from_target.len() < PENDING_LIMIT)
     }
 
-    /// Runs the stack: the IP packets to send to the client.
+    /// Runs the stack: the IP packets to send to the client. smoltcp sends at most one segment
+    /// per socket per poll, so the stack is polled until it has nothing more to send (what the
+    /// windows allow) and no bytes moved: a download goes out as far as the client's window
+    /// lets it, not one segment per turn of the client's task.
     pub fn poll(&mut self, now: Instant) -> Vec<Vec<u8>> {
         let ts = stamp(self.started, now);
-        loop {
-            self.iface.poll(ts, &mut self.device, &mut self.sockets);
-            if !self.pump() {
+        for _ in 0..MAX_POLLS {
+            let sent = self.iface.poll(ts, &mut self.device, &mut self.sockets);
+            let moved = self.pump();
+            if sent == PollResult::None && !moved {
                 break;
             }
         }

@@ -29,6 +29,8 @@ use tokio::task::JoinSet;
 
 /// Clients per listener, at most.
 const MAX_CLIENTS: usize = 1024;
+/// Datagrams (or a bridge's reports) a client's task takes in one go, at most.
+const BATCH: usize = 64;
 
 /// The endpoint a listener serves.
 #[derive(Clone)]
@@ -454,12 +456,30 @@ async fn client(front: Front, mut sink: Sink, mut rx: mpsc::Receiver<Vec<u8>>, p
             wake = wake.min(at);
         }
         let take_flows = tunnel.wants_events();
+        // Whatever else has arrived is taken with the first, so that the stack runs and the
+        // output goes out once per batch rather than once per datagram.
         tokio::select! {
             d = rx.recv() => match d {
-                Some(d) => session.receive(Instant::now(), &d),
+                Some(d) => {
+                    let now = Instant::now();
+                    session.receive(now, &d);
+                    for _ in 1..BATCH {
+                        let Ok(d) = rx.try_recv() else { break };
+                        session.receive(now, &d);
+                    }
+                }
                 None => session.terminate(Instant::now(), "the listener stopped", true),
             },
-            Some((key, ev)) = flow_events.recv(), if take_flows => tunnel.event(key, ev),
+            Some((key, ev)) = flow_events.recv(), if take_flows => {
+                tunnel.event(key, ev);
+                for _ in 1..BATCH {
+                    if !tunnel.wants_events() {
+                        break;
+                    }
+                    let Ok((key, ev)) = flow_events.try_recv() else { break };
+                    tunnel.event(key, ev);
+                }
+            }
             _ = tokio::time::sleep_until(wake.into()) => session.tick(Instant::now()),
         }
     }
