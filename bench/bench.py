@@ -1,7 +1,9 @@
 """Airlock's benchmark: every comparison in one run, side by side, alternating between servers.
 
 Run through `bench/run` (which builds the binaries and installs the peers). Everything connects
-to 127.0.0.1 only; every request loop is bounded in count or time. Figures are medians of
+to loopback only (the Client VPN rows, `vpn.py`, in a network namespace of their own, also to VPC
+addresses that the OpenVPN client routes into its tun device there); every request loop is
+bounded in count or time. Figures are medians of
 `--runs` runs. `--smoke` runs each row once with tiny counts and writes nothing.
 """
 
@@ -274,7 +276,7 @@ def mwaa_environment(port):
     status, data = send(port, sign(port, "iam", "POST", "/", body.encode(), FORM))
     assert status == 200, data
     # The source bucket as MWAA requires it.
-    s3 = s3_client(port)
+    s3 = aws_client("s3", port)
     s3.create_bucket(Bucket="bench-bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.put_bucket_versioning(Bucket="bench-bucket", VersioningConfiguration={"Status": "Enabled"})
     s3.put_public_access_block(Bucket="bench-bucket", PublicAccessBlockConfiguration={
@@ -619,10 +621,25 @@ http {{
         "req/s", "share")
 
 
-def s3_client(port):
+def vpn_rows(args, runs, secs, row):
+    """HTTPS through a Client VPN tunnel against an `ssh -L` bastion tunnel: bench/vpn.py, which
+    runs in a network namespace of its own, prints its medians as JSON on its last line."""
+    argv = [sys.executable, os.path.join(HERE, "vpn.py"), "--runs", str(runs), "--seconds", str(secs)]
+    out = subprocess.run(argv + (["--smoke"] if args.smoke else []), capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench/vpn.py failed:\n{out.stdout[-2000:]}{out.stderr[-4000:]}")
+    f = json.loads(out.stdout.strip().splitlines()[-1])
+    via = "the same through ssh -L to a bastion"
+    row("HTTPS req/s to a server in a private subnet through a Client VPN tunnel (stock openvpn, UDP; "
+        "wrk, 8 keep-alive connections)", f["rps"]["vpn"], via, f["rps"]["ssh"], "≥ 50% of ssh -L", "req/s", "share")
+    row(f"MB/s of one {f['size_mb']} MB HTTPS download (curl) from it through the Client VPN tunnel",
+        f["mbps"]["vpn"], via, f["mbps"]["ssh"], "≥ 50% of ssh -L", "MB/s", "share")
+
+
+def aws_client(service, port):
     import boto3
     from botocore.config import Config
-    return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name=REGION,
                         aws_access_key_id="test", aws_secret_access_key="test",
                         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 
@@ -630,7 +647,7 @@ def s3_client(port):
 def s3_figures(port, n_small, n_big, big):
     """One boto3 client, sequential: PutObject and GetObject of 4 KB (req/s) and of `big` bytes
     (MB/s)."""
-    c = s3_client(port)
+    c = aws_client("s3", port)
     c.create_bucket(Bucket="bench", CreateBucketConfiguration={"LocationConstraint": REGION})
     out = {}
     for name, size, n in (("small", 4096, n_small), ("big", big, n_big)):
@@ -680,7 +697,7 @@ def s3_rows(args, tmp, runs, row, with_moto):
             f.write(os.urandom(1 << 20))
     a = airlock(free_port(), data_dir=os.path.join(tmp, "s3-large"))
     a.start()
-    c = s3_client(a.port)
+    c = aws_client("s3", a.port)
     c.create_bucket(Bucket="large", CreateBucketConfiguration={"LocationConstraint": REGION})
     peak = [a.rss_mb()]
     done = threading.Event()
@@ -754,6 +771,10 @@ def run(args):
     n_endpoints = 20 if args.smoke else 10_000
     with_moto = "MOTO_BIN" in os.environ
     rows = []
+    if subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode != 0:
+        # Known before ten minutes of other rows: the Client VPN rows need a namespace (vpn.py).
+        raise RuntimeError("the benchmark needs a network namespace of its own for the Client VPN rows: "
+                           "unshare --net --mount (root or CAP_SYS_ADMIN)")
     tmp = tempfile.mkdtemp(prefix="airlock-bench-")
 
     def row(what, a, peer_name, p, target, unit, ratio_kind):
@@ -919,6 +940,7 @@ def run(args):
     s3_rows(args, tmp, runs, row, with_moto)
     dns_rows(args, tmp, runs, secs, row)
     alb_rows(args, tmp, runs, secs, row)
+    vpn_rows(args, runs, secs, row)
     cfn_rows(runs, row)
     console_rows(args, row)
 
