@@ -64,9 +64,12 @@ impl Running {
 }
 
 /// Runs the reconciler until the task is aborted. `api`: what serves the AWS APIs on interface
-/// endpoints (without it, they listen and close their connections).
-pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
+/// endpoints (without it, they listen and close their connections). `budget`: listening
+/// sockets at most (what the open-file limit leaves beside the API's connections); wants
+/// beyond it are not started, and said so once (a warning) until the count changes.
+pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>, budget: usize) {
     let mut listeners: HashMap<SocketAddr, (Place, Want, Running)> = HashMap::new();
+    let mut over_budget = 0;
     let mut tasks: HashMap<Task, Running> = HashMap::new();
     // The bastions' host key, loaded (or created) when the first bastion starts.
     let mut host_key = None;
@@ -96,8 +99,13 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
             }
             keep
         });
+        let mut skipped = 0;
         for (addr, (place, want)) in wanted {
             if listeners.contains_key(&addr) {
+                continue;
+            }
+            if listeners.len() >= budget {
+                skipped += 1;
                 continue;
             }
             let key = match &want {
@@ -147,6 +155,12 @@ pub async fn run(source: Arc<Source>, ca: Arc<Ca>, api: Option<api::Handler>) {
                 Err(e) => {
                     tracing::warn!(target: "airlock::dataplane", %addr, error = %e, "cannot listen")
                 }
+            }
+        }
+        if skipped != over_budget {
+            over_budget = skipped;
+            if skipped > 0 {
+                tracing::warn!(target: "airlock::dataplane", skipped, budget, "listeners not started: the open-file limit (ulimit -n) leaves room for no more beside the API's connections");
             }
         }
     }

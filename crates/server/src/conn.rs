@@ -72,6 +72,21 @@ pub fn connection_budget() -> Option<usize> {
     Some(usize::try_from(budget).unwrap_or(usize::MAX))
 }
 
+/// How many listening sockets the data plane may hold: what the open-file limit leaves beside
+/// the API port's connections (`max_connections`) and [`RESERVED_DESCRIPTORS`], so that a
+/// region full of listeners (an interface endpoint each) never starves the API of descriptors.
+/// `None` where the limit cannot be read.
+pub fn listener_budget(max_connections: usize) -> Option<usize> {
+    use nix::sys::resource::{getrlimit, Resource};
+    let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    Some(budget_beside(soft, max_connections))
+}
+
+fn budget_beside(limit: u64, max_connections: usize) -> usize {
+    let taken = (max_connections as u64).saturating_add(RESERVED_DESCRIPTORS);
+    usize::try_from(limit.saturating_sub(taken).max(64)).unwrap_or(usize::MAX)
+}
+
 /// A connection over one of the caps, closed at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
@@ -288,4 +303,18 @@ async fn sniffable(stream: &tokio::net::TcpStream, within: Duration) -> bool {
         }
     };
     tokio::time::timeout(within, decided).await.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::budget_beside;
+
+    #[test]
+    fn listeners_get_what_the_api_leaves() {
+        // ulimit -n 20000 with the default 8,192 API connections: 20000 - 8192 - 1024.
+        assert_eq!(budget_beside(20_000, 8192), 10_784);
+        assert_eq!(budget_beside(1_048_576, 8192), 1_039_360);
+        // A limit the API alone would fill still leaves the data plane a few.
+        assert_eq!(budget_beside(1024, 8192), 64);
+    }
 }

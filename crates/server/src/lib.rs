@@ -192,10 +192,12 @@ pub async fn start(config: ServerConfig) -> anyhow::Result<Running> {
         config: state.config.services.clone(),
     });
     let endpoints = conn::endpoint_handler(router.clone(), state.config.limits);
+    let budget = conn::listener_budget(state.config.limits.max_connections);
     let dataplane = tokio::spawn(airlock_net::dataplane::run(
         source,
         state.ca.clone(),
         Some(endpoints),
+        budget.unwrap_or(usize::MAX),
     ));
     let ticker = state.clone();
     let ticker = tokio::spawn(async move {
