@@ -407,6 +407,30 @@ def certificate(tmp):
     return leaf, root, key
 
 
+def nginx(tmp, port, leaf, chain, key, servers):
+    """nginx (not yet spawned) with its files under `tmp` and the `servers` blocks in its `http`
+    block, whose TLS certificate is `leaf` with `chain` and `key`."""
+    with open(leaf + ".full", "w") as f:
+        f.write(open(leaf).read() + open(chain).read())
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes auto;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx.error.log;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    ssl_certificate {leaf}.full;
+    ssl_certificate_key {key};{servers}}}
+""")
+    return Server("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], port)
+
+
 def json_call(port, target, body):
     status, data = send(port, sign(port, "acm", "POST", "/", json.dumps(body).encode(),
                                    "application/x-amz-json-1.1", amz_target=target))
@@ -571,27 +595,13 @@ def alb_rows(args, tmp, runs, secs, row):
             raise RuntimeError("the backend never became healthy")
         time.sleep(0.1)
     ng_port = free_port()
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes auto;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/nginx-body;
-    proxy_temp_path {tmp}/nginx-proxy;
-    fastcgi_temp_path {tmp}/nginx-fastcgi;
-    uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;
+    ng = nginx(tmp, ng_port, leaf, chain, key, f"""
     upstream backend {{
         server {backend};
         keepalive 64;
     }}
     server {{
         listen 127.0.0.1:{ng_port} ssl;
-        ssl_certificate {leaf}.full;
-        ssl_certificate_key {key};
         location / {{
             # Keep-alive to the backend, as the load balancer does.
             proxy_pass http://backend;
@@ -601,11 +611,7 @@ http {{
             proxy_set_header X-Forwarded-Proto https;
         }}
     }}
-}}
 """)
-    with open(leaf + ".full", "w") as f:
-        f.write(open(leaf).read() + open(chain).read())
-    ng = Server("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], ng_port)
     ng.spawn()
     wait_tcp(ng_port)
     https = {"airlock": [], "nginx": []}

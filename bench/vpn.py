@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Server, airlock, aws_client, certificate, free_port, median, wait_tcp, wrk_url  # noqa: E402
+from bench import Server, airlock, aws_client, certificate, free_port, median, nginx, wait_tcp, wrk_url  # noqa: E402
 
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
             "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "ExitOnForwardFailure=yes"]
@@ -177,30 +177,12 @@ def measure(args):
         for _ in range(size >> 20):
             f.write(os.urandom(1 << 20))
     leaf, chain, leaf_key = certificate(tmp)
-    with open(leaf + ".full", "w") as f:
-        f.write(open(leaf).read() + open(chain).read())
-    conf = os.path.join(tmp, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes auto;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx.error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/nginx-body;
-    proxy_temp_path {tmp}/nginx-proxy;
-    fastcgi_temp_path {tmp}/nginx-fastcgi;
-    uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;
+    nginx(tmp, 443, leaf, chain, leaf_key, f"""
     server {{
         listen {listen} ssl;
-        ssl_certificate {leaf}.full;
-        ssl_certificate_key {leaf_key};
         root {www};
     }}
-}}
-""")
-    Server("nginx", ["nginx", "-c", conf, "-g", "daemon off;"], 0).spawn()
+""").spawn()
 
     # The two tunnels.
     ovpn_log = os.path.join(tmp, "openvpn.log")
