@@ -1,0 +1,455 @@
+//! ACM certificates, load balancers, target groups, listeners, rules and listener certificates.
+
+use super::*;
+
+pub(super) static TYPES: &[Type] = &[
+    Type {
+        name: "AWS::CertificateManager::Certificate",
+        create: |ctx, p| {
+            let out = one(
+                ctx,
+                "acm",
+                "RequestCertificate",
+                json!({"DomainName": p.req("DomainName")?,
+                       "SubjectAlternativeNames": p.get("SubjectAlternativeNames"),
+                       "ValidationMethod": p.str("ValidationMethod"),
+                       "KeyAlgorithm": p.str("KeyAlgorithm"),
+                       "Tags": nonempty(p.tag_list())}),
+            )?;
+            id_at(&out, "/CertificateArn")
+        },
+        ready: |ctx, arn| {
+            let out = one(
+                ctx,
+                "acm",
+                "DescribeCertificate",
+                json!({"CertificateArn": arn}),
+            )?;
+            match ptr(&out, "/Certificate/Status").as_str() {
+                Some("ISSUED") => Ok(true),
+                Some("PENDING_VALIDATION") => Ok(false),
+                other => Err(ApiError::new(
+                    "CertificateNotIssued",
+                    format!("Certificate {arn} is {}", other.unwrap_or("unknown")),
+                )),
+            }
+        },
+        delete: |ctx, arn, _| {
+            ok_if_gone(one(
+                ctx,
+                "acm",
+                "DeleteCertificate",
+                json!({"CertificateArn": arn}),
+            ))
+        },
+        ..FIXED
+    },
+    Type {
+        name: "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        create: |ctx, p| {
+            let name = p.str("Name").unwrap_or_else(|| p.generated(32));
+            let out = one(
+                ctx,
+                "elbv2",
+                "CreateLoadBalancer",
+                json!({"Name": name, "Subnets": p.get("Subnets"),
+                       "SubnetMappings": p.get("SubnetMappings"),
+                       "SecurityGroups": p.get("SecurityGroups"), "Scheme": p.str("Scheme"),
+                       "Type": p.str("Type"), "IpAddressType": p.str("IpAddressType"),
+                       "Tags": nonempty(p.tag_list())}),
+            )?;
+            let arn = id_at(&out, "/LoadBalancers/0/LoadBalancerArn")?;
+            if let Some(Value::Array(a)) = p.get("LoadBalancerAttributes") {
+                let attributes: Vec<Value> = a
+                    .iter()
+                    .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(scalar)}))
+                    .collect();
+                one(
+                    ctx,
+                    "elbv2",
+                    "ModifyLoadBalancerAttributes",
+                    json!({"LoadBalancerArn": arn, "Attributes": attributes}),
+                )?;
+            }
+            Ok(arn)
+        },
+        ready: |ctx, arn| {
+            let out = one(
+                ctx,
+                "elbv2",
+                "DescribeLoadBalancers",
+                json!({"LoadBalancerArns": [arn]}),
+            )?;
+            match ptr(&out, "/LoadBalancers/0/State/Code").as_str() {
+                Some("active") => Ok(true),
+                Some("failed") => Err(ApiError::new(
+                    "LoadBalancerFailed",
+                    format!("Load balancer {arn} failed"),
+                )),
+                _ => Ok(false),
+            }
+        },
+        made: |ctx, arn, _| {
+            let out = one(
+                ctx,
+                "elbv2",
+                "DescribeLoadBalancers",
+                json!({"LoadBalancerArns": [arn]}),
+            )?;
+            let lb = ptr(&out, "/LoadBalancers/0");
+            let full = arn
+                .split_once(":loadbalancer/")
+                .map(|(_, f)| f)
+                .unwrap_or(arn);
+            made(
+                arn,
+                vec![
+                    ("LoadBalancerArn", json!(arn)),
+                    ("DNSName", ptr(lb, "/DNSName").clone()),
+                    (
+                        "CanonicalHostedZoneID",
+                        ptr(lb, "/CanonicalHostedZoneId").clone(),
+                    ),
+                    ("LoadBalancerName", ptr(lb, "/LoadBalancerName").clone()),
+                    ("LoadBalancerFullName", json!(full)),
+                    ("SecurityGroups", ptr(lb, "/SecurityGroups").clone()),
+                ],
+            )
+        },
+        delete: |ctx, arn, _| {
+            ok_if_gone(one(
+                ctx,
+                "elbv2",
+                "DeleteLoadBalancer",
+                json!({"LoadBalancerArn": arn}),
+            ))
+        },
+        gone: at_once,
+        mutable: &["SecurityGroups", "Subnets", "LoadBalancerAttributes"],
+        update: Some(update_load_balancer),
+        name_prop: Some("Name"),
+    },
+    Type {
+        name: "AWS::ElasticLoadBalancingV2::TargetGroup",
+        create: |ctx, p| {
+            let name = p.str("Name").unwrap_or_else(|| p.generated(32));
+            let out = one(
+                ctx,
+                "elbv2",
+                "CreateTargetGroup",
+                json!({"Name": name, "Protocol": p.str("Protocol"),
+                       "ProtocolVersion": p.str("ProtocolVersion"), "Port": p.str("Port"),
+                       "VpcId": p.str("VpcId"), "TargetType": p.str("TargetType"),
+                       "HealthCheckEnabled": p.str("HealthCheckEnabled").map(|v| v == "true"),
+                       "HealthCheckProtocol": p.str("HealthCheckProtocol"),
+                       "HealthCheckPort": p.str("HealthCheckPort"),
+                       "HealthCheckPath": p.str("HealthCheckPath"),
+                       "HealthCheckIntervalSeconds": p.str("HealthCheckIntervalSeconds"),
+                       "HealthCheckTimeoutSeconds": p.str("HealthCheckTimeoutSeconds"),
+                       "HealthyThresholdCount": p.str("HealthyThresholdCount"),
+                       "UnhealthyThresholdCount": p.str("UnhealthyThresholdCount"),
+                       "Matcher": p.get("Matcher"), "IpAddressType": p.str("IpAddressType"),
+                       "Tags": nonempty(p.tag_list())}),
+            )?;
+            let arn = id_at(&out, "/TargetGroups/0/TargetGroupArn")?;
+            if let Some(Value::Array(a)) = p.get("TargetGroupAttributes") {
+                let attributes: Vec<Value> = a
+                    .iter()
+                    .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(scalar)}))
+                    .collect();
+                one(
+                    ctx,
+                    "elbv2",
+                    "ModifyTargetGroupAttributes",
+                    json!({"TargetGroupArn": arn, "Attributes": attributes}),
+                )?;
+            }
+            if let Some(Value::Array(targets)) = p.get("Targets") {
+                if !targets.is_empty() {
+                    one(
+                        ctx,
+                        "elbv2",
+                        "RegisterTargets",
+                        json!({"TargetGroupArn": arn, "Targets": targets}),
+                    )?;
+                }
+            }
+            Ok(arn)
+        },
+        ready: at_once,
+        made: |ctx, arn, _| {
+            let out = one(
+                ctx,
+                "elbv2",
+                "DescribeTargetGroups",
+                json!({"TargetGroupArns": [arn]}),
+            )?;
+            let tg = ptr(&out, "/TargetGroups/0");
+            let full = arn
+                .split_once(":")
+                .map(|_| arn.rsplit(':').next().unwrap_or(arn))
+                .unwrap_or(arn);
+            made(
+                arn,
+                vec![
+                    ("TargetGroupArn", json!(arn)),
+                    ("TargetGroupName", ptr(tg, "/TargetGroupName").clone()),
+                    ("TargetGroupFullName", json!(full)),
+                    ("LoadBalancerArns", ptr(tg, "/LoadBalancerArns").clone()),
+                ],
+            )
+        },
+        delete: |ctx, arn, _| {
+            ok_if_gone(one(
+                ctx,
+                "elbv2",
+                "DeleteTargetGroup",
+                json!({"TargetGroupArn": arn}),
+            ))
+        },
+        gone: at_once,
+        mutable: &[
+            "Targets",
+            "HealthCheckEnabled",
+            "HealthCheckProtocol",
+            "HealthCheckPort",
+            "HealthCheckPath",
+            "HealthCheckIntervalSeconds",
+            "HealthCheckTimeoutSeconds",
+            "HealthyThresholdCount",
+            "UnhealthyThresholdCount",
+            "Matcher",
+            "TargetGroupAttributes",
+        ],
+        update: Some(update_target_group),
+        name_prop: Some("Name"),
+    },
+    Type {
+        name: "AWS::ElasticLoadBalancingV2::Listener",
+        create: |ctx, p| {
+            let out = one(
+                ctx,
+                "elbv2",
+                "CreateListener",
+                json!({"LoadBalancerArn": p.req("LoadBalancerArn")?, "Protocol": p.str("Protocol"),
+                       "Port": p.str("Port"), "SslPolicy": p.str("SslPolicy"),
+                       "Certificates": p.get("Certificates"), "AlpnPolicy": p.get("AlpnPolicy"),
+                       "DefaultActions": p.get("DefaultActions")}),
+            )?;
+            id_at(&out, "/Listeners/0/ListenerArn")
+        },
+        made: |_, arn, _| made(arn, vec![("ListenerArn", json!(arn))]),
+        delete: |ctx, arn, _| {
+            ok_if_gone(one(
+                ctx,
+                "elbv2",
+                "DeleteListener",
+                json!({"ListenerArn": arn}),
+            ))
+        },
+        mutable: &[
+            "DefaultActions",
+            "Certificates",
+            "Port",
+            "Protocol",
+            "SslPolicy",
+            "AlpnPolicy",
+        ],
+        update: Some(update_listener),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::ElasticLoadBalancingV2::ListenerRule",
+        create: |ctx, p| {
+            let out = one(
+                ctx,
+                "elbv2",
+                "CreateRule",
+                json!({"ListenerArn": p.req("ListenerArn")?, "Priority": p.req("Priority")?,
+                       "Conditions": p.get("Conditions"), "Actions": p.get("Actions")}),
+            )?;
+            id_at(&out, "/Rules/0/RuleArn")
+        },
+        made: |_, arn, _| {
+            made(
+                arn,
+                vec![("RuleArn", json!(arn)), ("IsDefault", json!(false))],
+            )
+        },
+        delete: |ctx, arn, _| ok_if_gone(one(ctx, "elbv2", "DeleteRule", json!({"RuleArn": arn}))),
+        mutable: &["Actions", "Conditions", "Priority"],
+        update: Some(update_rule),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::ElasticLoadBalancingV2::ListenerCertificate",
+        create: |ctx, p| {
+            let listener = p.req("ListenerArn")?;
+            one(
+                ctx,
+                "elbv2",
+                "AddListenerCertificates",
+                json!({"ListenerArn": listener, "Certificates": p.get("Certificates")}),
+            )?;
+            Ok(listener)
+        },
+        delete: |ctx, listener, p| {
+            ok_if_gone(one(
+                ctx,
+                "elbv2",
+                "RemoveListenerCertificates",
+                json!({"ListenerArn": listener, "Certificates": p.get("Certificates")}),
+            ))
+        },
+        ..FIXED
+    },
+];
+
+fn attributes(p: &Props<'_>, k: &str) -> Vec<Value> {
+    match p.get(k) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(scalar)}))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn update_load_balancer(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "SecurityGroups") {
+        one(
+            ctx,
+            "elbv2",
+            "SetSecurityGroups",
+            json!({"LoadBalancerArn": arn, "SecurityGroups": new.strs("SecurityGroups")}),
+        )?;
+    }
+    if changed(old, new, "Subnets") {
+        one(
+            ctx,
+            "elbv2",
+            "SetSubnets",
+            json!({"LoadBalancerArn": arn, "Subnets": new.strs("Subnets")}),
+        )?;
+    }
+    let attrs = attributes(new, "LoadBalancerAttributes");
+    if changed(old, new, "LoadBalancerAttributes") && !attrs.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyLoadBalancerAttributes",
+            json!({"LoadBalancerArn": arn, "Attributes": attrs}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_target_group(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let targets = |p: &Props<'_>| -> Vec<Value> {
+        match p.get("Targets") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        }
+    };
+    let (o, n) = (targets(old), targets(new));
+    let gone: Vec<Value> = o.iter().filter(|t| !n.contains(t)).cloned().collect();
+    let added: Vec<Value> = n.iter().filter(|t| !o.contains(t)).cloned().collect();
+    if !gone.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "DeregisterTargets",
+            json!({"TargetGroupArn": arn, "Targets": gone}),
+        )?;
+    }
+    if !added.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "RegisterTargets",
+            json!({"TargetGroupArn": arn, "Targets": added}),
+        )?;
+    }
+    let health = [
+        "HealthCheckEnabled",
+        "HealthCheckProtocol",
+        "HealthCheckPort",
+        "HealthCheckPath",
+        "HealthCheckIntervalSeconds",
+        "HealthCheckTimeoutSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+        "Matcher",
+    ];
+    if health.iter().any(|k| changed(old, new, k)) {
+        let mut input = json!({"TargetGroupArn": arn});
+        for k in health {
+            if let Some(v) = new.get(k) {
+                input[k] = v.clone();
+            }
+        }
+        one(ctx, "elbv2", "ModifyTargetGroup", input)?;
+    }
+    let attrs = attributes(new, "TargetGroupAttributes");
+    if changed(old, new, "TargetGroupAttributes") && !attrs.is_empty() {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyTargetGroupAttributes",
+            json!({"TargetGroupArn": arn, "Attributes": attrs}),
+        )?;
+    }
+    Ok(None)
+}
+
+fn update_listener(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    _: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    one(
+        ctx,
+        "elbv2",
+        "ModifyListener",
+        json!({"ListenerArn": arn, "Port": new.str("Port"), "Protocol": new.str("Protocol"),
+               "SslPolicy": new.str("SslPolicy"), "Certificates": new.get("Certificates"),
+               "AlpnPolicy": new.get("AlpnPolicy"), "DefaultActions": new.get("DefaultActions")}),
+    )?;
+    Ok(None)
+}
+
+fn update_rule(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "Priority") {
+        one(
+            ctx,
+            "elbv2",
+            "SetRulePriorities",
+            json!({"RulePriorities": [{"RuleArn": arn, "Priority": new.str("Priority")}]}),
+        )?;
+    }
+    if changed(old, new, "Actions") || changed(old, new, "Conditions") {
+        one(
+            ctx,
+            "elbv2",
+            "ModifyRule",
+            json!({"RuleArn": arn, "Conditions": new.get("Conditions"), "Actions": new.get("Actions")}),
+        )?;
+    }
+    Ok(None)
+}

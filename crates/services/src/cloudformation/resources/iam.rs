@@ -1,0 +1,583 @@
+//! IAM roles, users, access keys, policies and instance profiles.
+
+use super::*;
+
+pub(super) static TYPES: &[Type] = &[
+    Type {
+        name: "AWS::IAM::Role",
+        create: |ctx, p| {
+            let name = p.str("RoleName").unwrap_or_else(|| p.generated(64));
+            one(
+                ctx,
+                "iam",
+                "CreateRole",
+                json!({"RoleName": name, "Path": p.str("Path"),
+                       "AssumeRolePolicyDocument": document(p.get("AssumeRolePolicyDocument")),
+                       "Description": p.str("Description"),
+                       "MaxSessionDuration": p.str("MaxSessionDuration"),
+                       "PermissionsBoundary": p.str("PermissionsBoundary"),
+                       "Tags": nonempty(p.tag_list())}),
+            )?;
+            for arn in p.strs("ManagedPolicyArns") {
+                one(
+                    ctx,
+                    "iam",
+                    "AttachRolePolicy",
+                    json!({"RoleName": name, "PolicyArn": arn}),
+                )?;
+            }
+            inline_policies(ctx, p, "PutRolePolicy", "RoleName", &name)?;
+            Ok(name)
+        },
+        ready: at_once,
+        made: |ctx, name, _| {
+            let out = one(ctx, "iam", "GetRole", json!({"RoleName": name}))?;
+            made(
+                name,
+                vec![
+                    ("Arn", ptr(&out, "/Role/Arn").clone()),
+                    ("RoleId", ptr(&out, "/Role/RoleId").clone()),
+                ],
+            )
+        },
+        delete: |ctx, name, _| {
+            empty_holder(ctx, "Role", name)?;
+            ok_if_gone(one(ctx, "iam", "DeleteRole", json!({"RoleName": name})))
+        },
+        gone: at_once,
+        mutable: &[
+            "Policies",
+            "ManagedPolicyArns",
+            "AssumeRolePolicyDocument",
+            "Description",
+            "MaxSessionDuration",
+        ],
+        update: Some(update_role),
+        name_prop: Some("RoleName"),
+    },
+    Type {
+        name: "AWS::IAM::User",
+        create: |ctx, p| {
+            let name = p.str("UserName").unwrap_or_else(|| p.generated(64));
+            one(
+                ctx,
+                "iam",
+                "CreateUser",
+                json!({"UserName": name, "Path": p.str("Path"),
+                       "PermissionsBoundary": p.str("PermissionsBoundary"),
+                       "Tags": nonempty(p.tag_list())}),
+            )?;
+            for arn in p.strs("ManagedPolicyArns") {
+                one(
+                    ctx,
+                    "iam",
+                    "AttachUserPolicy",
+                    json!({"UserName": name, "PolicyArn": arn}),
+                )?;
+            }
+            for g in p.strs("Groups") {
+                one(
+                    ctx,
+                    "iam",
+                    "AddUserToGroup",
+                    json!({"UserName": name, "GroupName": g}),
+                )?;
+            }
+            inline_policies(ctx, p, "PutUserPolicy", "UserName", &name)?;
+            Ok(name)
+        },
+        made: |ctx, name, _| {
+            let out = one(ctx, "iam", "GetUser", json!({"UserName": name}))?;
+            made(name, vec![("Arn", ptr(&out, "/User/Arn").clone())])
+        },
+        delete: |ctx, name, p| {
+            for g in p.strs("Groups") {
+                ok_if_gone(one(
+                    ctx,
+                    "iam",
+                    "RemoveUserFromGroup",
+                    json!({"UserName": name, "GroupName": g}),
+                ))?;
+            }
+            empty_holder(ctx, "User", name)?;
+            ok_if_gone(one(ctx, "iam", "DeleteUser", json!({"UserName": name})))
+        },
+        mutable: &[],
+        name_prop: Some("UserName"),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::IAM::AccessKey",
+        create: |ctx, p| {
+            let out = one(
+                ctx,
+                "iam",
+                "CreateAccessKey",
+                json!({"UserName": p.req("UserName")?}),
+            )?;
+            let id = id_at(&out, "/AccessKey/AccessKeyId")?;
+            // The secret is shown once, as AWS shows it: kept for `Fn::GetAtt` only.
+            SECRETS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id.clone(), ptr(&out, "/AccessKey/SecretAccessKey").clone());
+            Ok(id)
+        },
+        made: |_, id, _| {
+            let secret = SECRETS
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id)
+                .unwrap_or(Value::Null);
+            made(id, vec![("SecretAccessKey", secret)])
+        },
+        delete: |ctx, id, p| {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                "DeleteAccessKey",
+                json!({"UserName": p.str("UserName"), "AccessKeyId": id}),
+            ))
+        },
+        ..FIXED
+    },
+    Type {
+        name: "AWS::IAM::Policy",
+        create: |ctx, p| {
+            let name = p.req("PolicyName")?;
+            let doc = document(p.get("PolicyDocument"));
+            for (op, key, list) in [
+                ("PutRolePolicy", "RoleName", "Roles"),
+                ("PutUserPolicy", "UserName", "Users"),
+                ("PutGroupPolicy", "GroupName", "Groups"),
+            ] {
+                for holder in p.strs(list) {
+                    one(
+                        ctx,
+                        "iam",
+                        op,
+                        json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
+                    )?;
+                }
+            }
+            Ok(format!(
+                "{}-{}",
+                p.stack.chars().take(5).collect::<String>(),
+                random_suffix()
+            ))
+        },
+        delete: |ctx, _, p| {
+            let name = p.str("PolicyName");
+            for (op, key, list) in [
+                ("DeleteRolePolicy", "RoleName", "Roles"),
+                ("DeleteUserPolicy", "UserName", "Users"),
+                ("DeleteGroupPolicy", "GroupName", "Groups"),
+            ] {
+                for holder in p.strs(list) {
+                    ok_if_gone(one(
+                        ctx,
+                        "iam",
+                        op,
+                        json!({key: holder, "PolicyName": name}),
+                    ))?;
+                }
+            }
+            Ok(())
+        },
+        mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
+        update: Some(update_policy),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::IAM::ManagedPolicy",
+        create: |ctx, p| {
+            let name = p
+                .str("ManagedPolicyName")
+                .unwrap_or_else(|| p.generated(128));
+            let out = one(
+                ctx,
+                "iam",
+                "CreatePolicy",
+                json!({"PolicyName": name, "Path": p.str("Path"),
+                       "Description": p.str("Description"),
+                       "PolicyDocument": document(p.get("PolicyDocument"))}),
+            )?;
+            let arn = id_at(&out, "/Policy/Arn")?;
+            for (op, key, list) in [
+                ("AttachRolePolicy", "RoleName", "Roles"),
+                ("AttachUserPolicy", "UserName", "Users"),
+                ("AttachGroupPolicy", "GroupName", "Groups"),
+            ] {
+                for holder in p.strs(list) {
+                    one(ctx, "iam", op, json!({key: holder, "PolicyArn": arn}))?;
+                }
+            }
+            Ok(arn)
+        },
+        ready: at_once,
+        made: |ctx, arn, _| {
+            let out = one(ctx, "iam", "GetPolicy", json!({"PolicyArn": arn}))?;
+            made(
+                arn,
+                vec![
+                    ("PolicyArn", json!(arn)),
+                    ("PolicyId", ptr(&out, "/Policy/PolicyId").clone()),
+                    (
+                        "DefaultVersionId",
+                        ptr(&out, "/Policy/DefaultVersionId").clone(),
+                    ),
+                    (
+                        "AttachmentCount",
+                        ptr(&out, "/Policy/AttachmentCount").clone(),
+                    ),
+                    ("IsAttachable", ptr(&out, "/Policy/IsAttachable").clone()),
+                ],
+            )
+        },
+        delete: |ctx, arn, p| {
+            for (op, key, list) in [
+                ("DetachRolePolicy", "RoleName", "Roles"),
+                ("DetachUserPolicy", "UserName", "Users"),
+                ("DetachGroupPolicy", "GroupName", "Groups"),
+            ] {
+                for holder in p.strs(list) {
+                    ok_if_gone(one(ctx, "iam", op, json!({key: holder, "PolicyArn": arn})))?;
+                }
+            }
+            ok_if_gone(one(ctx, "iam", "DeletePolicy", json!({"PolicyArn": arn})))
+        },
+        gone: at_once,
+        mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
+        update: Some(update_managed_policy),
+        name_prop: Some("ManagedPolicyName"),
+    },
+    Type {
+        name: "AWS::IAM::InstanceProfile",
+        create: |ctx, p| {
+            let name = p
+                .str("InstanceProfileName")
+                .unwrap_or_else(|| p.generated(128));
+            one(
+                ctx,
+                "iam",
+                "CreateInstanceProfile",
+                json!({"InstanceProfileName": name, "Path": p.str("Path")}),
+            )?;
+            for role in p.strs("Roles") {
+                one(
+                    ctx,
+                    "iam",
+                    "AddRoleToInstanceProfile",
+                    json!({"InstanceProfileName": name, "RoleName": role}),
+                )?;
+            }
+            Ok(name)
+        },
+        ready: at_once,
+        made: |ctx, name, _| {
+            let out = one(
+                ctx,
+                "iam",
+                "GetInstanceProfile",
+                json!({"InstanceProfileName": name}),
+            )?;
+            made(
+                name,
+                vec![("Arn", ptr(&out, "/InstanceProfile/Arn").clone())],
+            )
+        },
+        delete: |ctx, name, p| {
+            for role in p.strs("Roles") {
+                ok_if_gone(one(
+                    ctx,
+                    "iam",
+                    "RemoveRoleFromInstanceProfile",
+                    json!({"InstanceProfileName": name, "RoleName": role}),
+                ))?;
+            }
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                "DeleteInstanceProfile",
+                json!({"InstanceProfileName": name}),
+            ))
+        },
+        gone: at_once,
+        mutable: &["Roles"],
+        update: Some(update_profile),
+        name_prop: Some("InstanceProfileName"),
+    },
+];
+
+fn update_role(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "AssumeRolePolicyDocument") {
+        one(
+            ctx,
+            "iam",
+            "UpdateAssumeRolePolicy",
+            json!({"RoleName": name, "PolicyDocument": document(new.get("AssumeRolePolicyDocument"))}),
+        )?;
+    }
+    if changed(old, new, "Description") || changed(old, new, "MaxSessionDuration") {
+        one(
+            ctx,
+            "iam",
+            "UpdateRole",
+            json!({"RoleName": name, "Description": new.str("Description").unwrap_or_default(),
+                   "MaxSessionDuration": new.str("MaxSessionDuration").unwrap_or_else(|| "3600".into())}),
+        )?;
+    }
+    let (added, removed) = list_diff(old, new, "ManagedPolicyArns");
+    for arn in removed {
+        ok_if_gone(one(
+            ctx,
+            "iam",
+            "DetachRolePolicy",
+            json!({"RoleName": name, "PolicyArn": arn}),
+        ))?;
+    }
+    for arn in added {
+        one(
+            ctx,
+            "iam",
+            "AttachRolePolicy",
+            json!({"RoleName": name, "PolicyArn": arn}),
+        )?;
+    }
+    if changed(old, new, "Policies") {
+        let names = |p: &Props<'_>| -> Vec<String> {
+            match p.get("Policies") {
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.get("PolicyName").and_then(scalar))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let keep = names(new);
+        for n in names(old).into_iter().filter(|n| !keep.contains(n)) {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                "DeleteRolePolicy",
+                json!({"RoleName": name, "PolicyName": n}),
+            ))?;
+        }
+        inline_policies(ctx, new, "PutRolePolicy", "RoleName", name)?;
+    }
+    Ok(None)
+}
+
+const HOLDERS: [(&str, &str, &str); 3] = [
+    ("Role", "RoleName", "Roles"),
+    ("User", "UserName", "Users"),
+    ("Group", "GroupName", "Groups"),
+];
+
+fn update_policy(
+    ctx: &Ctx<'_>,
+    _: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let name = new.str("PolicyName");
+    let doc = document(new.get("PolicyDocument"));
+    for (kind, key, list) in HOLDERS {
+        let (_, removed) = list_diff(old, new, list);
+        for holder in removed {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                &format!("Delete{kind}Policy"),
+                json!({key: holder, "PolicyName": name}),
+            ))?;
+        }
+        for holder in new.strs(list) {
+            one(
+                ctx,
+                "iam",
+                &format!("Put{kind}Policy"),
+                json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_managed_policy(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    if changed(old, new, "PolicyDocument") {
+        let versions = one(ctx, "iam", "ListPolicyVersions", json!({"PolicyArn": arn}))?;
+        let list = ptr(&versions, "/Versions")
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if list.len() >= 5 {
+            if let Some(oldest) = list
+                .iter()
+                .filter(|v| ptr(v, "/IsDefaultVersion").as_bool() != Some(true))
+                .min_by_key(|v| {
+                    ptr(v, "/CreateDate")
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+            {
+                one(
+                    ctx,
+                    "iam",
+                    "DeletePolicyVersion",
+                    json!({"PolicyArn": arn, "VersionId": ptr(oldest, "/VersionId")}),
+                )?;
+            }
+        }
+        one(
+            ctx,
+            "iam",
+            "CreatePolicyVersion",
+            json!({"PolicyArn": arn, "PolicyDocument": document(new.get("PolicyDocument")), "SetAsDefault": true}),
+        )?;
+    }
+    for (kind, key, list) in HOLDERS {
+        let (added, removed) = list_diff(old, new, list);
+        for holder in removed {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                &format!("Detach{kind}Policy"),
+                json!({key: holder, "PolicyArn": arn}),
+            ))?;
+        }
+        for holder in added {
+            one(
+                ctx,
+                "iam",
+                &format!("Attach{kind}Policy"),
+                json!({key: holder, "PolicyArn": arn}),
+            )?;
+        }
+    }
+    Ok(None)
+}
+
+fn update_profile(
+    ctx: &Ctx<'_>,
+    name: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let (added, removed) = list_diff(old, new, "Roles");
+    for role in removed {
+        ok_if_gone(one(
+            ctx,
+            "iam",
+            "RemoveRoleFromInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        ))?;
+    }
+    for role in added {
+        one(
+            ctx,
+            "iam",
+            "AddRoleToInstanceProfile",
+            json!({"InstanceProfileName": name, "RoleName": role}),
+        )?;
+    }
+    Ok(None)
+}
+
+/// Keeps the secret of a new access key between its creation and the read of its attributes
+/// (both in the same engine step), never in the store.
+static SECRETS: std::sync::Mutex<std::collections::BTreeMap<String, Value>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// `Policies: [{PolicyName, PolicyDocument}]` of a role or user.
+fn inline_policies(ctx: &Ctx<'_>, p: &Props<'_>, op: &str, key: &str, name: &str) -> ApiResult<()> {
+    if let Some(Value::Array(policies)) = p.get("Policies") {
+        for pol in policies {
+            one(
+                ctx,
+                "iam",
+                op,
+                json!({key: name, "PolicyName": pol.get("PolicyName").and_then(scalar),
+                       "PolicyDocument": document(pol.get("PolicyDocument"))}),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Detaches and deletes a role's or user's policies, as CloudFormation does before deleting it.
+fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
+    let key = format!("{kind}Name");
+    let attached = match one(
+        ctx,
+        "iam",
+        &format!("ListAttached{kind}Policies"),
+        json!({&key: name}),
+    ) {
+        Ok(v) => v,
+        Err(e) if is_not_found(&e) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for p in ptr(&attached, "/AttachedPolicies")
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        one(
+            ctx,
+            "iam",
+            &format!("Detach{kind}Policy"),
+            json!({&key: name, "PolicyArn": p.get("PolicyArn")}),
+        )?;
+    }
+    let inline = one(
+        ctx,
+        "iam",
+        &format!("List{kind}Policies"),
+        json!({&key: name}),
+    )?;
+    for p in ptr(&inline, "/PolicyNames")
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        one(
+            ctx,
+            "iam",
+            &format!("Delete{kind}Policy"),
+            json!({&key: name, "PolicyName": p}),
+        )?;
+    }
+    if kind == "Role" {
+        let profiles = one(
+            ctx,
+            "iam",
+            "ListInstanceProfilesForRole",
+            json!({"RoleName": name}),
+        )?;
+        for p in ptr(&profiles, "/InstanceProfiles")
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            one(
+                ctx,
+                "iam",
+                "RemoveRoleFromInstanceProfile",
+                json!({"RoleName": name, "InstanceProfileName": p.get("InstanceProfileName")}),
+            )?;
+        }
+    }
+    Ok(())
+}
