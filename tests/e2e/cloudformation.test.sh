@@ -147,4 +147,16 @@ check_eq "no policy of the stack is left" 0 "$(q iam list-policies --scope Local
 check_eq "list-stacks keeps the deleted stacks" "DELETE_COMPLETE DELETE_COMPLETE DELETE_COMPLETE" \
     "$(q cloudformation list-stacks --stack-status-filter DELETE_COMPLETE --query "join(' ', StackSummaries[].StackStatus)")"
 
+# An edge association: the gateway's table, made and taken down in dependency order.
+run "$AWS" cloudformation deploy --template-file "$T/edge-association.yaml" --stack-name edge
+check_eq "a template with a gateway route table association deploys" 0 "$RC"
+EDGE=$(q cloudformation describe-stacks --stack-name edge --query "Stacks[0].Outputs[?OutputKey=='Association'] | [0].OutputValue")
+EDGE_IGW=$(q cloudformation describe-stacks --stack-name edge --query "Stacks[0].Outputs[?OutputKey=='Gateway'] | [0].OutputValue")
+check_eq "the association is the gateway's (GetAtt AssociationId)" "$EDGE" \
+    "$(q ec2 describe-route-tables --filters Name=association.gateway-id,Values="$EDGE_IGW" --query "RouteTables[0].Associations[?GatewayId=='$EDGE_IGW'] | [0].RouteTableAssociationId")"
+q cloudformation delete-stack --stack-name edge >/dev/null
+run "$AWS" cloudformation wait stack-delete-complete --stack-name edge
+check_eq "the stack is deleted (association before the gateway's detachment)" 0 "$RC"
+check_eq "and its gateway with it" 0 "$(q ec2 describe-internet-gateways --filters Name=internet-gateway-id,Values="$EDGE_IGW" --query 'length(InternetGateways)')"
+
 finish

@@ -40,6 +40,29 @@ check_eq "the main association moved" "$RTB" \
     "$(q ec2 describe-route-tables --filters Name=vpc-id,Values="$VPC" Name=association.main,Values=true --query 'RouteTables[0].RouteTableId')"
 q ec2 replace-route-table-association --association-id "$NEW_MAIN" --route-table-id "$MAIN" >/dev/null
 
+# aws_route_table_association with gateway_id: an edge association of the VPC's internet gateway.
+IGW=$(q ec2 create-internet-gateway --query InternetGateway.InternetGatewayId)
+expect_error "a gateway not attached to the table's VPC" Gateway.NotAttached ec2 associate-route-table --route-table-id "$RTB" --gateway-id "$IGW"
+q ec2 attach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
+EDGE=$(q ec2 associate-route-table --route-table-id "$RTB" --gateway-id "$IGW" --query AssociationId)
+check_match "associate-route-table --gateway-id answers an association" '^rtbassoc-[0-9a-f]{17}$' "$EDGE"
+check_eq "describe-route-tables shows the edge association" "$EDGE $IGW false associated" \
+    "$(q ec2 describe-route-tables --filters Name=association.gateway-id,Values="$IGW" --query "RouteTables[0].Associations[?GatewayId=='$IGW'] | [0].join(' ', [RouteTableAssociationId, GatewayId, to_string(Main), AssociationState.State])")"
+expect_error "a gateway has one table" Resource.AlreadyAssociated ec2 associate-route-table --route-table-id "$RTB2" --gateway-id "$IGW"
+expect_error "a subnet and a gateway at once" InvalidParameterCombination ec2 associate-route-table --route-table-id "$RTB2" --gateway-id "$IGW" --subnet-id "$SUBNET"
+expect_error "neither a subnet nor a gateway" MissingParameter ec2 associate-route-table --route-table-id "$RTB2"
+expect_error "an unknown internet gateway" InvalidInternetGatewayID.NotFound ec2 associate-route-table --route-table-id "$RTB2" --gateway-id igw-0123456789abcdef0
+expect_error "virtual private gateways are not emulated" InvalidVpnGatewayID.NotFound ec2 associate-route-table --route-table-id "$RTB2" --gateway-id vgw-0123456789abcdef0
+expect_error "the gateway cannot be detached while associated" DependencyViolation ec2 detach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC"
+EDGE2=$(q ec2 replace-route-table-association --association-id "$EDGE" --route-table-id "$RTB2" --query NewAssociationId)
+check_eq "replace-route-table-association moves the gateway" "$RTB2" \
+    "$(q ec2 describe-route-tables --filters Name=association.gateway-id,Values="$IGW" --query 'RouteTables[0].RouteTableId')"
+q ec2 disassociate-route-table --association-id "$EDGE2" >/dev/null
+check_eq "disassociate-route-table ends it" "0" \
+    "$(q ec2 describe-route-tables --filters Name=association.gateway-id,Values="$IGW" --query 'length(RouteTables)')"
+q ec2 detach-internet-gateway --internet-gateway-id "$IGW" --vpc-id "$VPC" >/dev/null
+q ec2 delete-internet-gateway --internet-gateway-id "$IGW" >/dev/null
+
 # A gateway endpoint and AWS's prefix list it routes to.
 PL=$(q ec2 describe-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.us-west-2.s3 --query 'PrefixLists[0].PrefixListId')
 check_eq "S3's prefix list in us-west-2" "pl-68a54001" "$PL"

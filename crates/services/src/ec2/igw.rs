@@ -138,6 +138,16 @@ pub fn detach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
                 format!("Network {vpc_id} has some mapped public address(es). Please unmap those public address(es) before detaching the gateway."),
             ));
         }
+        // An edge association routes the gateway's inbound traffic in this VPC: it goes first.
+        let edge = tx.list::<super::routes::RouteTable>(&scope).iter().any(|t| {
+            t.associations.iter().any(|a| a.gateway_id.as_deref() == Some(id))
+        });
+        if edge {
+            return Err(ApiError::new(
+                "DependencyViolation",
+                format!("The internetGateway '{id}' is associated with a route table; disassociate it before detaching."),
+            ));
+        }
         g.vpc_id = None;
         tx.put(&scope, g)?;
         Ok::<_, ApiError>(())

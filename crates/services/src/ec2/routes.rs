@@ -42,6 +42,9 @@ impl Route {
 pub struct Association {
     pub id: String,
     pub subnet_id: Option<String>,
+    /// An edge association: the internet gateway whose inbound traffic the table routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_id: Option<String>,
     pub main: bool,
 }
 
@@ -118,6 +121,9 @@ impl RouteTable {
                 if let Some(s) = &a.subnet_id {
                     v["SubnetId"] = json!(s);
                 }
+                if let Some(g) = &a.gateway_id {
+                    v["GatewayId"] = json!(g);
+                }
                 v
             })
             .collect();
@@ -167,6 +173,7 @@ impl Filterable for RouteTable {
             "association.route-table-association-id" => assocs(&|a| Some(a.id.clone())),
             "association.route-table-id" => assocs(&|_| Some(self.id.clone())),
             "association.subnet-id" => assocs(&|a| a.subnet_id.clone()),
+            "association.gateway-id" => assocs(&|a| a.gateway_id.clone()),
             "route.destination-cidr-block" => routes(&|r| r.destination_cidr.clone()),
             "route.destination-prefix-list-id" => routes(&|r| r.destination_prefix_list.clone()),
             "route.destination-ipv6-cidr-block" => routes(&|r| r.destination_ipv6.clone()),
@@ -224,6 +231,7 @@ fn new_table(ctx: &Ctx<'_>, vpc: &Vpc, main: bool, tags: Vec<Tag>) -> RouteTable
             vec![Association {
                 id: ids::resource_id("rtbassoc"),
                 subnet_id: None,
+                gateway_id: None,
                 main: true,
             }]
         } else {
@@ -604,35 +612,93 @@ pub fn delete_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({}))
 }
 
+/// Associates a subnet, or (an edge association) an internet gateway attached to the table's
+/// VPC, with a route table. A subnet or gateway has at most one table.
 pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let id = input::req(input, "RouteTableId")?;
-    let subnet_id = input::req(input, "SubnetId")?;
+    let subnet_id = input::str(input, "SubnetId");
+    let gateway_id = input::str(input, "GatewayId");
     let scope = ctx.scope();
     let assoc = ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
-        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
-        if subnet.vpc_id != t.vpc_id {
-            return Err(ApiError::invalid_parameter_value(format!(
-                "Route table {id} and subnet {subnet_id} belong to different networks"
-            )));
-        }
-        let taken = tx
-            .list::<RouteTable>(&scope)
-            .into_iter()
-            .find(|o| o.associations.iter().any(|a| a.subnet_id.as_deref() == Some(subnet_id)));
+        let (subnet_id, gateway_id) = match (subnet_id, gateway_id) {
+            (Some(s), None) => {
+                let subnet = vpc::get_subnet(tx, &scope, s)?;
+                if subnet.vpc_id != t.vpc_id {
+                    return Err(ApiError::invalid_parameter_value(format!(
+                        "Route table {id} and subnet {s} belong to different networks"
+                    )));
+                }
+                (Some(s), None)
+            }
+            (None, Some(g)) => {
+                gateway_of(tx, &scope, g, &t.vpc_id)?;
+                (None, Some(g))
+            }
+            (None, None) => {
+                return Err(ApiError::new(
+                    "MissingParameter",
+                    "The request must contain the parameter subnetId or gatewayId",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ApiError::new(
+                    "InvalidParameterCombination",
+                    "Only one of subnetId and gatewayId may be specified",
+                ))
+            }
+        };
+        let taken = tx.list::<RouteTable>(&scope).into_iter().find(|o| {
+            o.associations.iter().any(|a| {
+                (subnet_id.is_some() && a.subnet_id.as_deref() == subnet_id)
+                    || (gateway_id.is_some() && a.gateway_id.as_deref() == gateway_id)
+            })
+        });
         if let Some(o) = taken {
             return Err(ApiError::new(
                 "Resource.AlreadyAssociated",
-                format!("the specified association for route table {} conflicts with an existing association", o.id),
+                format!(
+                    "the specified association for route table {} conflicts with an existing association",
+                    o.id
+                ),
             ));
         }
-        let a = Association { id: ids::resource_id("rtbassoc"), subnet_id: Some(subnet_id.to_owned()), main: false };
+        let a = Association {
+            id: ids::resource_id("rtbassoc"),
+            subnet_id: subnet_id.map(str::to_owned),
+            gateway_id: gateway_id.map(str::to_owned),
+            main: false,
+        };
         t.associations.push(a.clone());
         tx.put(&scope, t)?;
         Ok::<_, ApiError>(a)
     })?;
     Ok(json!({"AssociationId": assoc.id, "AssociationState": {"State": "associated"}}))
+}
+
+/// The gateway of an edge association: an internet gateway attached to `vpc_id` (virtual
+/// private gateways are not emulated, so none exists).
+fn gateway_of(tx: &Tx<'_>, scope: &Scope, id: &str, vpc_id: &str) -> ApiResult<()> {
+    if id.starts_with("vgw-") {
+        return Err(ApiError::new(
+            "InvalidVpnGatewayID.NotFound",
+            format!("The vpnGateway ID '{id}' does not exist"),
+        ));
+    }
+    if !id.starts_with("igw-") {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Invalid value '{id}' for gatewayId: an internet gateway or virtual private gateway"
+        )));
+    }
+    let g = super::igw::get(tx, scope, id)?;
+    if !g.attached_to(vpc_id) {
+        return Err(ApiError::new(
+            "Gateway.NotAttached",
+            format!("resource {id} is not attached to network {vpc_id}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The table that holds association `assoc`.
@@ -676,6 +742,7 @@ pub fn replace_route_table_association(ctx: &Ctx<'_>, input: &Value) -> ApiResul
         let a = Association {
             id: ids::resource_id("rtbassoc"),
             subnet_id: old.subnet_id.clone(),
+            gateway_id: old.gateway_id.clone(),
             main: old.main,
         };
         if from.id == to.id {

@@ -302,22 +302,18 @@ pub(super) static TYPES: &[Type] = &[
     },
     Type {
         name: "AWS::EC2::SubnetRouteTableAssociation",
-        create: |ctx, p| {
-            let out = ec2(
-                ctx,
-                "AssociateRouteTable",
-                json!({"RouteTableId": p.req("RouteTableId")?, "SubnetId": p.req("SubnetId")?}),
-            )?;
-            id_at(&out, "/AssociationId")
-        },
+        create: |ctx, p| associate(ctx, p, "SubnetId"),
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, _| {
-            ok_if_gone(ec2(
-                ctx,
-                "DisassociateRouteTable",
-                json!({"AssociationId": id}),
-            ))
-        },
+        delete: disassociate,
+        mutable: &["RouteTableId"],
+        update: Some(update_association),
+        ..FIXED
+    },
+    Type {
+        name: "AWS::EC2::GatewayRouteTableAssociation",
+        create: |ctx, p| associate(ctx, p, "GatewayId"),
+        made: |_, id, _| made(id, vec![("AssociationId", json!(id))]),
+        delete: disassociate,
         mutable: &["RouteTableId"],
         update: Some(update_association),
         ..FIXED
@@ -560,6 +556,24 @@ fn route_input(p: &Props<'_>, members: &[&str]) -> Value {
         }
     }
     input
+}
+
+/// A route table association of a subnet or (`GatewayId`) a gateway; its id is the physical id.
+fn associate(ctx: &Ctx<'_>, p: &Props<'_>, target: &str) -> ApiResult<String> {
+    let out = ec2(
+        ctx,
+        "AssociateRouteTable",
+        json!({"RouteTableId": p.req("RouteTableId")?, target: p.req(target)?}),
+    )?;
+    id_at(&out, "/AssociationId")
+}
+
+fn disassociate(ctx: &Ctx<'_>, id: &str, _: &Props<'_>) -> ApiResult<()> {
+    ok_if_gone(ec2(
+        ctx,
+        "DisassociateRouteTable",
+        json!({"AssociationId": id}),
+    ))
 }
 
 fn update_association(
