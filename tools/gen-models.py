@@ -96,10 +96,15 @@ SERVICES = {
         "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "UntagInstanceProfile",
         "ListInstanceProfileTags", "UpdateRole", "UpdateRoleDescription", "TagPolicy",
         "UntagPolicy", "ListPolicyTags",
+        "CreateOpenIDConnectProvider", "GetOpenIDConnectProvider", "ListOpenIDConnectProviders",
+        "DeleteOpenIDConnectProvider", "AddClientIDToOpenIDConnectProvider",
+        "RemoveClientIDFromOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint",
+        "TagOpenIDConnectProvider", "UntagOpenIDConnectProvider",
+        "ListOpenIDConnectProviderTags",
     ],
     ("sts", "2011-06-15"): [
         "GetCallerIdentity", "AssumeRole", "GetSessionToken", "GetAccessKeyInfo",
-        "GetFederationToken",
+        "GetFederationToken", "AssumeRoleWithWebIdentity",
     ],
     ("acm", "2015-12-08"): [
         "ImportCertificate", "DescribeCertificate", "ListCertificates", "GetCertificate",

@@ -168,4 +168,81 @@ AWS_ACCESS_KEY_ID=$S_KEY AWS_SECRET_ACCESS_KEY=$S_SECRET AWS_SESSION_TOKEN=not-t
 expect_error "assume-role of a role that does not exist" AccessDenied \
     sts assume-role --role-arn "arn:aws:iam::$ACCOUNT:role/nope" --role-session-name s1
 
+# OpenID Connect: a provider (aws_iam_openid_connect_provider) and a role assumed with its token
+# (GitHub Actions' configure-aws-credentials, EKS service accounts). The CLI sends the request
+# unsigned, as the SDKs do.
+expect_error "a provider URL must be https" InvalidInput iam create-open-id-connect-provider \
+    --url http://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com
+expect_ok "create-open-id-connect-provider" iam create-open-id-connect-provider \
+    --url https://token.actions.githubusercontent.com --client-id-list sts.amazonaws.com \
+    --thumbprint-list 6938fd4d98bab03faadb97b34396831e3780aea1 --tags Key=team,Value=ci
+OIDC=$(J "$OUT" 'd["OpenIDConnectProviderArn"]')
+check_eq "the provider's ARN ends with its URL" \
+    "arn:aws:iam::$ACCOUNT:oidc-provider/token.actions.githubusercontent.com" "$OIDC"
+expect_error "the same URL twice" EntityAlreadyExists iam create-open-id-connect-provider \
+    --url https://token.actions.githubusercontent.com/
+expect_ok "get-open-id-connect-provider" iam get-open-id-connect-provider --open-id-connect-provider-arn "$OIDC"
+check_eq "... its URL without the scheme, audiences, thumbprints, tags" \
+    "token.actions.githubusercontent.com sts.amazonaws.com 6938fd4d98bab03faadb97b34396831e3780aea1 team=ci" \
+    "$(J "$OUT" '" ".join([d["Url"], ",".join(d["ClientIDList"]), ",".join(d["ThumbprintList"]), ",".join(t["Key"]+"="+t["Value"] for t in d["Tags"])])')"
+expect_ok "add-client-id-to-open-id-connect-provider" iam add-client-id-to-open-id-connect-provider \
+    --open-id-connect-provider-arn "$OIDC" --client-id other-app
+expect_ok "remove-client-id-from-open-id-connect-provider" iam remove-client-id-from-open-id-connect-provider \
+    --open-id-connect-provider-arn "$OIDC" --client-id other-app
+expect_ok "update-open-id-connect-provider-thumbprint" iam update-open-id-connect-provider-thumbprint \
+    --open-id-connect-provider-arn "$OIDC" --thumbprint-list 1c58a3a8518e8759bf075b76b750d4f2df264fcd
+expect_ok "... read back" iam get-open-id-connect-provider --open-id-connect-provider-arn "$OIDC"
+check_eq "... one audience and the new thumbprint" "sts.amazonaws.com 1c58a3a8518e8759bf075b76b750d4f2df264fcd" \
+    "$(J "$OUT" '",".join(d["ClientIDList"]) + " " + ",".join(d["ThumbprintList"])')"
+expect_ok "list-open-id-connect-providers" iam list-open-id-connect-providers
+check_eq "... lists it" "$OIDC" "$(J "$OUT" '" ".join(p["Arn"] for p in d["OpenIDConnectProviderList"])')"
+expect_error "an unknown provider" NoSuchEntity iam get-open-id-connect-provider \
+    --open-id-connect-provider-arn "arn:aws:iam::$ACCOUNT:oidc-provider/example.com"
+
+TRUST='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"'$OIDC'"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/site:*"}}}]}'
+expect_ok "a role for GitHub Actions" iam create-role --role-name github-deploy --assume-role-policy-document "$TRUST"
+# A JWT as an issuer signs it (Airlock reads its claims; it cannot fetch the issuer's keys offline).
+jwt() {
+    "$PYTHON" -c '
+import base64, json, sys, time
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+claims = {"iss": "https://token.actions.githubusercontent.com", "aud": "sts.amazonaws.com",
+          "sub": "repo:acme/site:ref:refs/heads/main", "exp": int(time.time()) + 300}
+claims.update(json.loads(sys.argv[1]))
+print(b({"alg": "RS256", "kid": "k"}) + "." + b(claims) + ".c2ln")' "${1:-{\}}"
+}
+expect_ok "assume-role-with-web-identity" sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-1 --web-identity-token "$(jwt)"
+check_eq "... the session, the token's subject, provider and audience" \
+    "arn:aws:sts::$ACCOUNT:assumed-role/github-deploy/gha-1 repo:acme/site:ref:refs/heads/main https://token.actions.githubusercontent.com sts.amazonaws.com" \
+    "$(J "$OUT" '" ".join([d["AssumedRoleUser"]["Arn"], d["SubjectFromWebIdentityToken"], d["Provider"], d["Audience"]])')"
+W_KEY=$(J "$OUT" 'd["Credentials"]["AccessKeyId"]')
+W_SECRET=$(J "$OUT" 'd["Credentials"]["SecretAccessKey"]')
+W_TOKEN=$(J "$OUT" 'd["Credentials"]["SessionToken"]')
+AWS_ACCESS_KEY_ID=$W_KEY AWS_SECRET_ACCESS_KEY=$W_SECRET AWS_SESSION_TOKEN=$W_TOKEN awsrun sts get-caller-identity
+check_eq "the web identity session signs as the role" \
+    "0 arn:aws:sts::$ACCOUNT:assumed-role/github-deploy/gha-1" "$RC $(J "$OUT" 'd["Arn"]')"
+expect_ok "unsigned explicitly (--no-sign-request)" sts assume-role-with-web-identity --no-sign-request \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-2 --web-identity-token "$(jwt)"
+expect_error "another repository's token (the trust policy's sub condition)" AccessDenied sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-3 \
+    --web-identity-token "$(jwt '{"sub":"repo:mallory/site:ref:refs/heads/main"}')"
+expect_error "an audience the provider does not list" InvalidIdentityToken sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-4 \
+    --web-identity-token "$(jwt '{"aud":"someone-else"}')"
+expect_error "an issuer with no provider" InvalidIdentityToken sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-5 \
+    --web-identity-token "$(jwt '{"iss":"https://accounts.example.com"}')"
+expect_error "an expired token" ExpiredTokenException sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-6 \
+    --web-identity-token "$(jwt '{"exp":1000000000}')"
+expect_error "a token that is not a JWT" InvalidIdentityToken sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-7 --web-identity-token not-a-jwt
+expect_error "a role that trusts only AWS principals" AccessDenied sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/deployer" --role-session-name gha-8 --web-identity-token "$(jwt)"
+expect_error "other operations still need a signature" MissingAuthenticationToken sts get-caller-identity --no-sign-request
+expect_ok "delete-open-id-connect-provider" iam delete-open-id-connect-provider --open-id-connect-provider-arn "$OIDC"
+expect_error "... then the token has no provider" InvalidIdentityToken sts assume-role-with-web-identity \
+    --role-arn "arn:aws:iam::$ACCOUNT:role/github-deploy" --role-session-name gha-9 --web-identity-token "$(jwt)"
+
 finish

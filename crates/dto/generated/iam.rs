@@ -34,6 +34,14 @@ pub struct AccessKeyMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AddClientIDToOpenIDConnectProviderRequest {
+    #[serde(rename = "ClientID")]
+    pub client_id: String,
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddRoleToInstanceProfileRequest {
     #[serde(rename = "InstanceProfileName")]
     pub instance_profile_name: String,
@@ -106,6 +114,26 @@ pub struct ContextEntry {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextProvider {
+    #[serde(rename = "KeyDefinitionList", default, skip_serializing_if = "Option::is_none")]
+    pub key_definition_list: Option<Vec<ContextProviderKeyDefinition>>,
+    #[serde(rename = "SubjectSourceKey", default, skip_serializing_if = "Option::is_none")]
+    pub subject_source_key: Option<String>,
+    #[serde(rename = "SubjectTypeSourceKey", default, skip_serializing_if = "Option::is_none")]
+    pub subject_type_source_key: Option<String>,
+    #[serde(rename = "SubjectTypeValue", default, skip_serializing_if = "Option::is_none")]
+    pub subject_type_value: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextProviderKeyDefinition {
+    #[serde(rename = "SourceKey", default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
+    #[serde(rename = "TargetKey", default, skip_serializing_if = "Option::is_none")]
+    pub target_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CreateAccessKeyRequest {
     #[serde(rename = "UserName", default, skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
@@ -145,6 +173,30 @@ pub struct CreateInstanceProfileRequest {
 pub struct CreateInstanceProfileResponse {
     #[serde(rename = "InstanceProfile", default, skip_serializing_if = "Option::is_none")]
     pub instance_profile: Option<InstanceProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateOpenIDConnectProviderRequest {
+    #[serde(rename = "ClientIDList", default, skip_serializing_if = "Option::is_none")]
+    pub client_id_list: Option<Vec<String>>,
+    #[serde(rename = "ContextProvider", default, skip_serializing_if = "Option::is_none")]
+    pub context_provider: Option<ContextProvider>,
+    #[serde(rename = "IdentityCenterInstanceArn", default, skip_serializing_if = "Option::is_none")]
+    pub identity_center_instance_arn: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "ThumbprintList", default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint_list: Option<Vec<String>>,
+    #[serde(rename = "Url")]
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateOpenIDConnectProviderResponse {
+    #[serde(rename = "OpenIDConnectProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub open_id_connect_provider_arn: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -259,6 +311,12 @@ pub struct DeleteGroupRequest {
 pub struct DeleteInstanceProfileRequest {
     #[serde(rename = "InstanceProfileName")]
     pub instance_profile_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteOpenIDConnectProviderRequest {
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -417,6 +475,32 @@ pub struct GetInstanceProfileRequest {
 pub struct GetInstanceProfileResponse {
     #[serde(rename = "InstanceProfile", default, skip_serializing_if = "Option::is_none")]
     pub instance_profile: Option<InstanceProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetOpenIDConnectProviderRequest {
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetOpenIDConnectProviderResponse {
+    #[serde(rename = "ClientIDList", default, skip_serializing_if = "Option::is_none")]
+    pub client_id_list: Option<Vec<String>>,
+    #[serde(rename = "ContextProvider", default, skip_serializing_if = "Option::is_none")]
+    pub context_provider: Option<ContextProvider>,
+    #[serde(rename = "CreateDate", default, skip_serializing_if = "Option::is_none")]
+    pub create_date: Option<String>,
+    #[serde(rename = "IdentityCenterInstanceArn", default, skip_serializing_if = "Option::is_none")]
+    pub identity_center_instance_arn: Option<String>,
+    #[serde(rename = "IdentityStoreArn", default, skip_serializing_if = "Option::is_none")]
+    pub identity_store_arn: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(rename = "ThumbprintList", default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint_list: Option<Vec<String>>,
+    #[serde(rename = "Url", default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -796,6 +880,36 @@ pub struct ListInstanceProfilesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListOpenIDConnectProviderTagsRequest {
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "MaxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListOpenIDConnectProviderTagsResponse {
+    #[serde(rename = "IsTruncated", default, skip_serializing_if = "Option::is_none")]
+    pub is_truncated: Option<bool>,
+    #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    #[serde(rename = "Tags", default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<Tag>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListOpenIDConnectProvidersRequest {
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListOpenIDConnectProvidersResponse {
+    #[serde(rename = "OpenIDConnectProviderList", default, skip_serializing_if = "Option::is_none")]
+    pub open_id_connect_provider_list: Option<Vec<OpenIDConnectProviderListEntry>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListPoliciesRequest {
     #[serde(rename = "Marker", default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
@@ -994,6 +1108,20 @@ pub struct NoSuchEntityException {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenIDConnectProviderListEntry {
+    #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(rename = "IsTrustedIdentityPropagationEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub is_trusted_identity_propagation_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OpenIdIdpCommunicationErrorException {
+    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OrderedOrganizationPolicyType {
     #[serde(rename = "ServiceControlPolicyInputList", default, skip_serializing_if = "Option::is_none")]
     pub service_control_policy_input_list: Option<Vec<String>>,
@@ -1149,6 +1277,14 @@ pub struct PutUserPolicyRequest {
     pub policy_name: String,
     #[serde(rename = "UserName")]
     pub user_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RemoveClientIDFromOpenIDConnectProviderRequest {
+    #[serde(rename = "ClientID")]
+    pub client_id: String,
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1340,6 +1476,14 @@ pub struct TagInstanceProfileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TagOpenIDConnectProviderRequest {
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+    #[serde(rename = "Tags")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TagPolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
@@ -1378,6 +1522,14 @@ pub struct UntagInstanceProfileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UntagOpenIDConnectProviderRequest {
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+    #[serde(rename = "TagKeys")]
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UntagPolicyRequest {
     #[serde(rename = "PolicyArn")]
     pub policy_arn: String,
@@ -1407,6 +1559,14 @@ pub struct UpdateAssumeRolePolicyRequest {
     pub policy_document: String,
     #[serde(rename = "RoleName")]
     pub role_name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UpdateOpenIDConnectProviderThumbprintRequest {
+    #[serde(rename = "OpenIDConnectProviderArn")]
+    pub open_id_connect_provider_arn: String,
+    #[serde(rename = "ThumbprintList")]
+    pub thumbprint_list: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -54,6 +54,50 @@ pub struct AssumeRoleResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssumeRoleWithWebIdentityRequest {
+    #[serde(rename = "DurationSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+    #[serde(rename = "MinimumSessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub minimum_session_token_size: Option<i64>,
+    #[serde(rename = "Policy", default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(rename = "PolicyArns", default, skip_serializing_if = "Option::is_none")]
+    pub policy_arns: Option<Vec<PolicyDescriptorType>>,
+    #[serde(rename = "ProviderId", default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(rename = "RoleArn")]
+    pub role_arn: String,
+    #[serde(rename = "RoleSessionName")]
+    pub role_session_name: String,
+    #[serde(rename = "WebIdentityToken")]
+    pub web_identity_token: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AssumeRoleWithWebIdentityResponse {
+    #[serde(rename = "AssumedRoleUser", default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_user: Option<AssumedRoleUser>,
+    #[serde(rename = "Audience", default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    #[serde(rename = "Credentials", default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Credentials>,
+    #[serde(rename = "PackedPolicySize", default, skip_serializing_if = "Option::is_none")]
+    pub packed_policy_size: Option<i64>,
+    #[serde(rename = "Provider", default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(rename = "SessionTokenSize", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_size: Option<i64>,
+    #[serde(rename = "SessionTokenUtilization", default, skip_serializing_if = "Option::is_none")]
+    pub session_token_utilization: Option<i64>,
+    #[serde(rename = "SourceIdentity", default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    #[serde(rename = "SubjectFromWebIdentityToken", default, skip_serializing_if = "Option::is_none")]
+    pub subject_from_web_identity_token: Option<String>,
+    #[serde(rename = "TrustedIdentityPropagationContext", default, skip_serializing_if = "Option::is_none")]
+    pub trusted_identity_propagation_context: Option<TrustedIdentityPropagationContext>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AssumedRoleUser {
     #[serde(rename = "Arn", default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
@@ -166,7 +210,25 @@ pub struct GetSessionTokenResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IDPCommunicationErrorException {
+    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IDPRejectedClaimException {
+    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvalidContextAssertionException {
+    #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvalidIdentityTokenException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
@@ -175,6 +237,18 @@ pub struct InvalidContextAssertionException {
 pub struct MalformedPolicyDocumentException {
     #[serde(rename = "message", default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OriginIdentity {
+    #[serde(rename = "FederatedProviderArn", default, skip_serializing_if = "Option::is_none")]
+    pub federated_provider_arn: Option<String>,
+    #[serde(rename = "Issuer", default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(rename = "Subject", default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(rename = "SubjectType", default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -209,4 +283,18 @@ pub struct Tag {
     pub key: String,
     #[serde(rename = "Value")]
     pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransactionContext {
+    #[serde(rename = "IdentityProvider", default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrustedIdentityPropagationContext {
+    #[serde(rename = "OriginIdentity", default, skip_serializing_if = "Option::is_none")]
+    pub origin_identity: Option<OriginIdentity>,
+    #[serde(rename = "TransactionContext", default, skip_serializing_if = "Option::is_none")]
+    pub transaction_context: Option<TransactionContext>,
 }

@@ -73,6 +73,9 @@ pub struct Operation {
     pub output: Option<Text>,
     pub result_wrapper: Option<Text>,
     pub errors: Vec<Text>,
+    /// The operation takes unsigned requests (`authtype: none`: STS's
+    /// AssumeRoleWithWebIdentity, whose caller proves who it is with the token it sends).
+    pub unsigned: bool,
 }
 
 #[derive(Debug)]
@@ -374,6 +377,8 @@ mod raw {
         pub output: Option<Ref<'a>>,
         #[serde(borrow, default)]
         pub errors: Vec<Ref<'a>>,
+        #[serde(borrow)]
+        pub authtype: Option<Text<'a>>,
     }
 
     #[derive(Deserialize)]
@@ -627,6 +632,7 @@ fn parse_graph(json: &'static str) -> Graph {
                 output,
                 result_wrapper,
                 errors: o.errors.into_iter().filter_map(|e| text(e.shape)).collect(),
+                unsigned: o.authtype.is_some_and(|a| a.0 == "none"),
             };
             (k.0, op)
         })

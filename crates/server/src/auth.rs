@@ -45,11 +45,13 @@ fn chunk_decoder(
 
 /// Verifies the request's signature (unless `--auth off`) and says who is calling. `service`
 /// is the signing name of the service the request was routed to, which the credential scope
-/// must name.
+/// must name. An operation that takes unsigned requests (`unsigned`: its model says
+/// `authtype: none`) answers an unsigned one as nobody: the operation itself decides.
 pub fn authenticate(
     state: &AppState,
     protocol: Protocol,
     service: &str,
+    unsigned: bool,
     req: &sigv4::Request<'_>,
     claim: Result<Option<Claim<'_>>, AuthError>,
     now: OffsetDateTime,
@@ -72,6 +74,13 @@ pub fn authenticate(
     }
     let claim = match claim {
         Ok(Some(c)) => c,
+        Ok(None) if unsigned => {
+            return Ok(Caller {
+                principal: auth::anonymous(),
+                region: UNSIGNED_REGION.to_owned(),
+                chunks: None,
+            })
+        }
         Ok(None) if protocol == Protocol::RestXml => return presigned_v2(state, req, now),
         Ok(None) => return Err(missing_token(protocol)),
         Err(e) => return Err(rejected(protocol, &e)),

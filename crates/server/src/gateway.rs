@@ -325,6 +325,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
             &state,
             protocol,
             &target.model.signing_name,
+            target.op.is_some_and(|o| o.unsigned),
             &sreq,
             claim,
             OffsetDateTime::now_utc(),

@@ -175,6 +175,17 @@ fn stored(v: &View<'_>, access_key_id: &str, now: Option<OffsetDateTime>) -> Opt
 /// 12-digit key is that account's root, anything else the default account's root.
 ///
 /// [`unverified_principal_in`] also knows IAM access keys and STS sessions.
+/// The caller of an unsigned request to an operation that takes one (AssumeRoleWithWebIdentity):
+/// no account, no ARN, no key.
+pub fn anonymous() -> Principal {
+    Principal {
+        account: String::new(),
+        arn: String::new(),
+        user_id: String::new(),
+        access_key_id: String::new(),
+    }
+}
+
 pub fn unverified_principal(config: &Config, access_key_id: &str) -> Principal {
     if is_account_id(access_key_id) {
         root(access_key_id, access_key_id)

@@ -490,6 +490,7 @@ impl Subject {
                 account: p.account.clone(),
                 role_arn: None,
                 service: None,
+                federated: None,
             },
             kind: "User",
             username: None,

@@ -23,6 +23,7 @@ pub mod aws_policies;
 pub mod groups;
 pub mod holder;
 pub mod identity;
+pub mod oidc;
 pub mod policies;
 pub mod profiles;
 pub mod roles;
@@ -40,6 +41,7 @@ pub fn record_kinds() -> Vec<Kind> {
         Kind::of::<Group>(),
         Kind::of::<AccessKey>(),
         Kind::of::<InstanceProfile>(),
+        Kind::of::<oidc::OidcProvider>(),
     ]
 }
 
@@ -249,6 +251,46 @@ pub static SERVICE: Service = Service {
         (
             "ListInstanceProfileTags",
             Handler::Output(profiles::list_instance_profile_tags),
+        ),
+        (
+            "CreateOpenIDConnectProvider",
+            Handler::Output(oidc::create_open_id_connect_provider),
+        ),
+        (
+            "GetOpenIDConnectProvider",
+            Handler::Output(oidc::get_open_id_connect_provider),
+        ),
+        (
+            "ListOpenIDConnectProviders",
+            Handler::Output(oidc::list_open_id_connect_providers),
+        ),
+        (
+            "DeleteOpenIDConnectProvider",
+            Handler::Output(oidc::delete_open_id_connect_provider),
+        ),
+        (
+            "AddClientIDToOpenIDConnectProvider",
+            Handler::Output(oidc::add_client_id),
+        ),
+        (
+            "RemoveClientIDFromOpenIDConnectProvider",
+            Handler::Output(oidc::remove_client_id),
+        ),
+        (
+            "UpdateOpenIDConnectProviderThumbprint",
+            Handler::Output(oidc::update_thumbprint),
+        ),
+        (
+            "TagOpenIDConnectProvider",
+            Handler::Output(oidc::tag_provider),
+        ),
+        (
+            "UntagOpenIDConnectProvider",
+            Handler::Output(oidc::untag_provider),
+        ),
+        (
+            "ListOpenIDConnectProviderTags",
+            Handler::Output(oidc::list_provider_tags),
         ),
     ],
     records: record_kinds,
@@ -763,6 +805,10 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
             }
             None => arn(region, account, "user", path, name),
         }
+    } else if let Some(arn) = c.str("OpenIDConnectProviderArn") {
+        arn.to_owned()
+    } else if let Some(url) = c.str("Url").and_then(oidc::provider_url) {
+        crate::partition::global_arn(region, "iam", account, &format!("oidc-provider/{url}"))
     } else if let Some(arn) = c.str("PolicyArn").or(c.str("PolicySourceArn")) {
         arn.to_owned()
     } else if let Some(name) = c.str("PolicyName").filter(|_| c.op == "CreatePolicy") {

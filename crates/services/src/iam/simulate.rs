@@ -50,6 +50,7 @@ fn caller_of(arn: Option<&str>) -> Caller {
         account,
         role_arn: None,
         service: None,
+        federated: None,
     }
 }
 

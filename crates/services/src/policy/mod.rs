@@ -65,6 +65,8 @@ pub struct PrincipalElement {
     pub aws: Vec<String>,
     /// `Service` entries.
     pub service: Vec<String>,
+    /// `Federated` entries: identity providers (`arn:aws:iam::<acct>:oidc-provider/<url>`).
+    pub federated: Vec<String>,
 }
 
 /// Who makes a request, as resource-based policies name principals.
@@ -77,6 +79,8 @@ pub struct Caller {
     pub role_arn: Option<String>,
     /// For a service principal (`airflow.amazonaws.com`).
     pub service: Option<String>,
+    /// For a web identity (AssumeRoleWithWebIdentity): the identity provider's ARN.
+    pub federated: Option<String>,
 }
 
 /// The request context: condition keys (lowercased) and their values.
@@ -314,7 +318,11 @@ impl PrincipalElement {
             || caller
                 .service
                 .as_ref()
-                .is_some_and(|s| self.service.iter().any(|p| p == s));
+                .is_some_and(|s| self.service.iter().any(|p| p == s))
+            || caller
+                .federated
+                .as_ref()
+                .is_some_and(|f| self.federated.iter().any(|p| p == f));
         if direct {
             return Some(true);
         }
@@ -382,6 +390,7 @@ fn principal(v: &Value, negated: bool) -> Result<PrincipalElement, Malformed> {
         anyone: false,
         aws: Vec::new(),
         service: Vec::new(),
+        federated: Vec::new(),
     };
     match v {
         Value::String(s) if s == "*" => p.anyone = true,
@@ -394,7 +403,8 @@ fn principal(v: &Value, negated: bool) -> Result<PrincipalElement, Malformed> {
                         p.aws.extend(values);
                     }
                     "Service" => p.service.extend(values),
-                    // Federated and CanonicalUser principals name no caller Airlock has.
+                    "Federated" => p.federated.extend(values),
+                    // CanonicalUser principals name no caller Airlock has.
                     _ => {}
                 }
             }

@@ -14,6 +14,7 @@ fn alice() -> Caller {
         account: "111122223333".into(),
         role_arn: None,
         service: None,
+        federated: None,
     }
 }
 
@@ -745,4 +746,50 @@ fn a_policy_knows_the_keys_it_reads() {
         r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}"}]}"#,
     );
     assert!(old.keys().is_empty());
+}
+
+#[test]
+fn trust_policies_name_identity_providers() {
+    let provider = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com";
+    let web = Caller {
+        arn: String::new(),
+        account: "111122223333".into(),
+        federated: Some(provider.into()),
+        ..alice()
+    };
+    let trust = policy(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}}]}"#,
+    );
+    let p = Policies {
+        resource: vec![&trust],
+        ..Policies::default()
+    };
+    let ask = |caller: &Caller, sub: &str| {
+        let ctx = context(&[
+            (
+                "token.actions.githubusercontent.com:aud",
+                "sts.amazonaws.com",
+            ),
+            ("token.actions.githubusercontent.com:sub", sub),
+        ]);
+        evaluate(
+            &Request {
+                action: "sts:AssumeRoleWithWebIdentity",
+                resource: "arn:aws:iam::111122223333:role/deploy",
+                caller,
+                context: &ctx,
+            },
+            &p,
+        )
+    };
+    assert_eq!(
+        ask(&web, "repo:acme/site:ref:refs/heads/main"),
+        Decision::Allow
+    );
+    assert!(matches!(ask(&web, "repo:other/site"), Decision::Deny(_)));
+    // The provider is the principal: an IAM user of the account is not.
+    assert!(matches!(
+        ask(&alice(), "repo:acme/site:ref:refs/heads/main"),
+        Decision::Deny(_)
+    ));
 }

@@ -1,5 +1,5 @@
-//! AWS Security Token Service: GetCallerIdentity, AssumeRole, GetSessionToken,
-//! GetFederationToken and GetAccessKeyInfo.
+//! AWS Security Token Service: GetCallerIdentity, AssumeRole, AssumeRoleWithWebIdentity
+//! (`web_identity.rs`), GetSessionToken, GetFederationToken and GetAccessKeyInfo.
 //!
 //! AssumeRole, GetSessionToken and GetFederationToken issue session credentials (`ASIA...` key,
 //! secret and session token) and keep them as [`Session`] records in
@@ -7,6 +7,8 @@
 //! finds them whatever the account. A role's trust policy decides who may assume it
 //! ([`trusts`]). Access key ids carry their account as AWS's do ([`crate::ids::access_key_id`]),
 //! which is what GetAccessKeyInfo reads.
+
+mod web_identity;
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
@@ -35,6 +37,10 @@ pub static SERVICE: Service = Service {
     ops: &[
         ("GetCallerIdentity", Handler::Output(get_caller_identity)),
         ("AssumeRole", Handler::Output(assume_role)),
+        (
+            "AssumeRoleWithWebIdentity",
+            Handler::Output(web_identity::assume_role_with_web_identity),
+        ),
         ("GetSessionToken", Handler::Output(get_session_token)),
         ("GetFederationToken", Handler::Output(get_federation_token)),
         ("GetAccessKeyInfo", Handler::Output(get_access_key_info)),
@@ -172,12 +178,16 @@ pub fn trusts(document: &str, who: &crate::Principal) -> bool {
     !any("Deny") && any("Allow")
 }
 
-/// GetCallerIdentity and GetSessionToken need no permission; AssumeRole needs `sts:AssumeRole` on the role, whose
+/// GetCallerIdentity, GetSessionToken and AssumeRoleWithWebIdentity (unsigned: the role's trust
+/// policy decides, in the operation) need no permission; AssumeRole needs `sts:AssumeRole` on the role, whose
 /// trust policy is the resource-based policy (a trust policy that names the caller itself
 /// suffices; one that names only the account leaves it to the caller's own policies).
 fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
     // Authentication operations: policies do not control them.
-    if matches!(c.op, "GetCallerIdentity" | "GetSessionToken") {
+    if matches!(
+        c.op,
+        "GetCallerIdentity" | "GetSessionToken" | "AssumeRoleWithWebIdentity"
+    ) {
         return Vec::new();
     }
     let Some(arn) = c.str("RoleArn") else {
@@ -322,6 +332,18 @@ pub fn session_limits(ctx: &Ctx<'_>, service: &str, op: &str) -> Option<ApiError
     }
 }
 
+/// A role session's length: an hour unless the request says, within 15 minutes and 12 hours.
+fn duration(requested: Option<i64>) -> ApiResult<i64> {
+    let duration = requested.unwrap_or(3600);
+    if duration < 900 {
+        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")));
+    }
+    if duration > 43200 {
+        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")));
+    }
+    Ok(duration)
+}
+
 /// The root's temporary credentials last at most an hour (longer requests are cut to it).
 fn root_capped(ctx: &Ctx<'_>, duration: i64) -> i64 {
     if ctx.principal.arn.ends_with(":root") {
@@ -336,13 +358,7 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let role_arn = input.role_arn.as_str();
     let session_name = input.role_session_name.as_str();
     let requested = input.duration_seconds;
-    let duration = requested.unwrap_or(3600);
-    if duration < 900 {
-        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900")));
-    }
-    if duration > 43200 {
-        return Err(validation(format!("1 validation error detected: Value '{duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200")));
-    }
+    let duration = duration(requested)?;
     // Session policies: kept with the session, whose requests they limit (`crate::authz`).
     let policy = input.policy.as_deref();
     let policy_arns = input.policy_arns.as_deref().unwrap_or_default();
