@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         account: "111122223333".into(),
         role_arn: Some("arn:aws:iam::111122223333:role/r".into()),
         service: None,
+        federated: Some("arn:aws:iam::111122223333:oidc-provider/token.example.com".into()),
     };
     let mut context = Context::default();
     context.set("aws:username", "alice");

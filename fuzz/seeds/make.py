@@ -124,3 +124,16 @@ POLICIES = {
 for name, doc in POLICIES.items():
     write("policy", name, json.dumps(doc, separators=(",", ":")).encode())
 
+
+# web_identity seeds: ID tokens as GitHub Actions and EKS issue them (unsigned: the target reads claims).
+def jwt(claims):
+    import base64
+    b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=")
+    return b({"alg": "RS256", "kid": "k"}) + b"." + b(claims) + b".c2ln"
+
+
+write("web_identity", "github", jwt({"iss": "https://token.actions.githubusercontent.com",
+      "aud": "sts.amazonaws.com", "sub": "repo:acme/site:ref:refs/heads/main", "exp": 1900000000}))
+write("web_identity", "eks", jwt({"iss": "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+      "aud": ["sts.amazonaws.com", "x"], "azp": "sts.amazonaws.com", "amr": ["pwd"],
+      "sub": "system:serviceaccount:default:app", "exp": 1.9e9}))

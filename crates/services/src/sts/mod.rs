@@ -8,7 +8,7 @@
 //! ([`trusts`]). Access key ids carry their account as AWS's do ([`crate::ids::access_key_id`]),
 //! which is what GetAccessKeyInfo reads.
 
-mod web_identity;
+pub mod web_identity;
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};

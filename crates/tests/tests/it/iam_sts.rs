@@ -362,3 +362,115 @@ async fn roles_and_policies_change_in_place() {
         .unwrap();
     assert!(tags.tags().is_empty());
 }
+
+/// An ID token (unsigned: Airlock reads its claims) with GitHub Actions' issuer and audience.
+fn id_token(sub: &str, exp: i64) -> String {
+    use base64::Engine as _;
+    let b = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let claims = serde_json::json!({
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "sts.amazonaws.com", "sub": sub, "exp": exp,
+    });
+    format!(
+        "{}.{}.{}",
+        b(r#"{"alg":"RS256","kid":"k"}"#),
+        b(&claims.to_string()),
+        b("signature")
+    )
+}
+
+#[tokio::test]
+async fn web_identity_through_an_oidc_provider() {
+    let server = start().await;
+    let config = default_config(&server).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let provider = iam
+        .create_open_id_connect_provider()
+        .url("https://token.actions.githubusercontent.com")
+        .client_id_list("sts.amazonaws.com")
+        .send()
+        .await
+        .unwrap();
+    let provider = provider.open_id_connect_provider_arn().unwrap().to_owned();
+    let got = iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&provider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.url(), Some("token.actions.githubusercontent.com"));
+    assert_eq!(got.client_id_list(), ["sts.amazonaws.com"]);
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{provider}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringLike":{{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}}}}}]}}"#
+    );
+    iam.create_role()
+        .role_name("gha")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+    // No credentials at all: the SDK sends AssumeRoleWithWebIdentity unsigned.
+    let anonymous = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://{}", server.addr))
+        .region(aws_config::Region::new("us-west-2"))
+        .no_credentials()
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&anonymous);
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+    let assumed = sts
+        .assume_role_with_web_identity()
+        .role_arn("arn:aws:iam::000000000000:role/gha")
+        .role_session_name("run-1")
+        .web_identity_token(id_token("repo:acme/site:ref:refs/heads/main", exp))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        assumed.subject_from_web_identity_token(),
+        Some("repo:acme/site:ref:refs/heads/main")
+    );
+    assert_eq!(assumed.audience(), Some("sts.amazonaws.com"));
+    let c = assumed.credentials().unwrap();
+    let session = sdk_config(
+        &server,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        "us-west-2",
+    )
+    .await;
+    let me = aws_sdk_sts::Client::new(&session)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::000000000000:assumed-role/gha/run-1")
+    );
+    let refused = sts
+        .assume_role_with_web_identity()
+        .role_arn("arn:aws:iam::000000000000:role/gha")
+        .role_session_name("run-2")
+        .web_identity_token(id_token("repo:mallory/site", exp))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_sts::error::ProvideErrorMetadata::code(&refused),
+        Some("AccessDenied")
+    );
+    let expired = sts
+        .assume_role_with_web_identity()
+        .role_arn("arn:aws:iam::000000000000:role/gha")
+        .role_session_name("run-3")
+        .web_identity_token(id_token("repo:acme/site", 1_000_000_000))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_sts::error::ProvideErrorMetadata::code(&expired),
+        Some("ExpiredTokenException")
+    );
+}
