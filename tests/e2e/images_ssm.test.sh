@@ -28,6 +28,20 @@ check_contains "the family's parameters by path" "$AL2023" \
 INSTANCE=$(q ec2 run-instances --image-id "$AMI" --instance-type t3.micro --query 'Instances[0].InstanceId')
 check_eq "an instance runs from it" "$AMI" \
     "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].ImageId')"
+# The AWS documentation's launch: --image-id resolve:ssm:<parameter>, resolved when it runs.
+INSTANCE=$(q ec2 run-instances --image-id "resolve:ssm:$AL2023" --instance-type t3.micro --query 'Instances[0].InstanceId')
+check_eq "run-instances --image-id resolve:ssm: runs the image the parameter names" "$AMI" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].ImageId')"
+expect_error "resolve:ssm: of a parameter that does not exist" InvalidParameterValue \
+    ec2 run-instances --image-id resolve:ssm:/no/such/parameter --instance-type t3.micro
+q ssm put-parameter --name /golden/ami --value "$AMI" --type String --data-type aws:ec2:image >/dev/null
+q ssm put-parameter --name /golden/text --value "$AMI" --type String >/dev/null
+INSTANCE=$(q ec2 run-instances --image-id resolve:ssm:/golden/ami:1 --instance-type t3.micro --query 'Instances[0].InstanceId')
+check_eq "resolve:ssm: of the account's aws:ec2:image parameter, by version" "$AMI" \
+    "$(q ec2 describe-instances --instance-ids "$INSTANCE" --query 'Reservations[0].Instances[0].ImageId')"
+expect_error "resolve:ssm: of a text parameter of the account" SsmInvalidParameter \
+    ec2 run-instances --image-id resolve:ssm:/golden/text --instance-type t3.micro
+q ssm delete-parameters --names /golden/ami /golden/text >/dev/null
 
 # The account's parameters.
 check_eq "put-parameter: version 1, Standard tier" "1 Standard" \

@@ -23,6 +23,44 @@ pub(crate) fn check_image_id(id: &str) -> ApiResult<()> {
     }
 }
 
+/// The image of `ImageId=resolve:ssm:<parameter>[:<version>]`: the AMI id the Parameter Store
+/// parameter holds, read as the caller (who needs `ssm:GetParameter` on it). AWS's public
+/// parameters (`/aws/service/...`) hold image ids as text; a parameter of the account's must
+/// have the data type `aws:ec2:image`. Any other image id is returned as it is.
+fn resolve_image(ctx: &Ctx<'_>, image_id: &str) -> ApiResult<String> {
+    let Some(name) = image_id.strip_prefix("resolve:ssm:") else {
+        return Ok(image_id.to_owned());
+    };
+    let input = serde_json::json!({ "Name": name });
+    crate::authz::authorize(ctx, "ssm", "GetParameter", &input)?;
+    let found = crate::call(ctx, "ssm", "GetParameter", &input)
+        .unwrap_or_else(|| Err(ApiError::internal("ssm has no GetParameter")))
+        .map(|o| o.to_value());
+    let out = match found {
+        Ok(v) => v,
+        Err(e)
+            if e.code.starts_with("ParameterNotFound")
+                || e.code.starts_with("ParameterVersion") =>
+        {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Invalid value '{image_id}' for imageId: the parameter {name} cannot be found."
+            )))
+        }
+        Err(e) => return Err(e),
+    };
+    let parameter = &out["Parameter"];
+    let public = parameter["Name"]
+        .as_str()
+        .is_some_and(|n| n.starts_with("/aws/service/"));
+    if !public && parameter["DataType"].as_str() != Some("aws:ec2:image") {
+        return Err(ApiError::new(
+            "SsmInvalidParameter",
+            "Unsupported data type. The following parameter data types are supported: aws:ec2:image",
+        ));
+    }
+    Ok(parameter["Value"].as_str().unwrap_or_default().to_owned())
+}
+
 pub(super) fn check_instance_id(id: &str) -> ApiResult<()> {
     common::check_id(id, "i", "InvalidInstanceID.Malformed")
 }
@@ -276,7 +314,7 @@ pub(super) fn purge_expired(ctx: &Ctx<'_>, tx: &mut Tx<'_>, scope: &Scope) {
 
 pub fn run_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
-    let image_id = input::req(input, "ImageId")?.to_owned();
+    let image_id = resolve_image(ctx, input::req(input, "ImageId")?)?;
     check_image_id(&image_id)?;
     let min = input::int(input, "MinCount").unwrap_or(1);
     let max = input::int(input, "MaxCount").unwrap_or(1);
