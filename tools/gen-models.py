@@ -154,6 +154,8 @@ SERVICES = {
         "GetBucketCors", "GetBucketWebsite", "GetBucketLifecycleConfiguration",
         "GetBucketReplication", "GetObjectLockConfiguration", "GetBucketAccelerateConfiguration",
         "GetBucketRequestPayment", "GetBucketLogging", "GetBucketEncryption",
+        "GetBucketAcl", "GetBucketOwnershipControls", "PutBucketOwnershipControls",
+        "DeleteBucketOwnershipControls",
     ],
 }
 
@@ -181,6 +183,7 @@ XML_ROOTS = {
         "GetBucketAccelerateConfigurationOutput": "AccelerateConfiguration",
         "GetBucketRequestPaymentOutput": "RequestPaymentConfiguration",
         "GetBucketLoggingOutput": "BucketLoggingStatus",
+        "GetBucketAclOutput": "AccessControlPolicy",
     },
 }
 XML_NAMESPACES = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}

@@ -156,7 +156,7 @@ POLICY='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","A
 expect_ok "put-bucket-policy" s3api put-bucket-policy --bucket e2e-bucket --policy "$POLICY"
 check_eq "get-bucket-policy gives it back" "$POLICY" "$("$AWS" s3api get-bucket-policy --bucket e2e-bucket --query Policy --output text)"
 expect_error "a policy that is not JSON" MalformedPolicy s3api put-bucket-policy --bucket e2e-bucket --policy 'nope'
-expect_error "an unimplemented sub-resource" NotImplemented s3api get-bucket-acl --bucket e2e-bucket
+expect_error "an unimplemented sub-resource" NotImplemented s3api get-bucket-notification-configuration --bucket e2e-bucket
 
 # --- Virtual-hosted style --------------------------------------------------------------------------
 # `bucket.localhost` does not resolve here, so the CLI reaches Airlock as its HTTP proxy: the
@@ -288,6 +288,22 @@ done
 check_eq "get-bucket-encryption: the default SSE-S3" "AES256 false" \
     "$(q s3api get-bucket-encryption --bucket e2e-durable --query "ServerSideEncryptionConfiguration.Rules[0].join(' ', [ApplyServerSideEncryptionByDefault.SSEAlgorithm, to_string(BucketKeyEnabled)])")"
 check_eq "get-bucket-request-payment: the owner pays" "BucketOwner" "$(q s3api get-bucket-request-payment --bucket e2e-durable --query Payer)"
+# What Terraform's aws_s3_bucket and aws_s3_bucket_ownership_controls read and write: the ACL (the
+# owner's full control; the grantee's type is an xsi:type attribute) and the ownership controls.
+OWNER_ID=$(q s3api list-buckets --query Owner.ID)
+check_eq "get-bucket-acl: the owner has full control" "$OWNER_ID $OWNER_ID CanonicalUser FULL_CONTROL" \
+    "$(q s3api get-bucket-acl --bucket e2e-durable --query "join(' ', [Owner.ID, Grants[0].Grantee.ID, Grants[0].Grantee.Type, Grants[0].Permission])")"
+check_eq "get-bucket-ownership-controls: ACLs disabled, as for every new bucket" "BucketOwnerEnforced" \
+    "$(q s3api get-bucket-ownership-controls --bucket e2e-durable --query 'OwnershipControls.Rules[0].ObjectOwnership')"
+q s3api put-bucket-ownership-controls --bucket e2e-durable --ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerPreferred}]' >/dev/null
+check_eq "put-bucket-ownership-controls sticks" "BucketOwnerPreferred" \
+    "$(q s3api get-bucket-ownership-controls --bucket e2e-durable --query 'OwnershipControls.Rules[0].ObjectOwnership')"
+expect_error "an ownership that does not exist" MalformedXML s3api put-bucket-ownership-controls --bucket e2e-durable \
+    --ownership-controls 'Rules=[{ObjectOwnership=Everyone}]'
+q s3api delete-bucket-ownership-controls --bucket e2e-durable >/dev/null
+expect_error "deleted controls are not found" OwnershipControlsNotFoundError s3api get-bucket-ownership-controls --bucket e2e-durable
+q s3api put-bucket-ownership-controls --bucket e2e-durable --ownership-controls 'Rules=[{ObjectOwnership=BucketOwnerEnforced}]' >/dev/null
+expect_error "create-bucket with an unknown --object-ownership" InvalidArgument s3api create-bucket --region us-east-1 --bucket e2e-ownership --object-ownership Everyone
 check_eq "get-bucket-accelerate-configuration and get-bucket-logging: nothing set" "null null" \
     "$(q s3api get-bucket-accelerate-configuration --bucket e2e-durable --query 'to_string(Status)') $(q s3api get-bucket-logging --bucket e2e-durable --query 'to_string(LoggingEnabled)')"
 expect_error "get-bucket-cors of a bucket that does not exist" NoSuchBucket s3api get-bucket-cors --bucket e2e-no-such-bucket

@@ -564,6 +564,14 @@ pub struct Delete {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteBucketOwnershipControlsRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeleteBucketPolicyRequest {
     #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
@@ -770,6 +778,22 @@ pub struct GetBucketAccelerateConfigurationRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketAclOutput {
+    #[serde(rename = "Grants", default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<Grant>>,
+    #[serde(rename = "Owner", default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketAclRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetBucketCorsOutput {
     #[serde(rename = "CORSRules", default, skip_serializing_if = "Option::is_none")]
     pub cors_rules: Option<Vec<CORSRule>>,
@@ -835,6 +859,20 @@ pub struct GetBucketLoggingOutput {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GetBucketLoggingRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketOwnershipControlsOutput {
+    #[serde(rename = "OwnershipControls", default, skip_serializing_if = "Option::is_none")]
+    pub ownership_controls: Option<OwnershipControls>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GetBucketOwnershipControlsRequest {
     #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
@@ -1101,6 +1139,14 @@ pub struct GetPublicAccessBlockRequest {
     pub bucket: Option<String>,
     #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
     pub expected_bucket_owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    #[serde(rename = "Grantee", default, skip_serializing_if = "Option::is_none")]
+    pub grantee: Option<Grantee>,
+    #[serde(rename = "Permission", default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -1836,6 +1882,18 @@ pub struct Owner {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OwnershipControls {
+    #[serde(rename = "Rules", default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<OwnershipControlsRule>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OwnershipControlsRule {
+    #[serde(rename = "ObjectOwnership", default, skip_serializing_if = "Option::is_none")]
+    pub object_ownership: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Part {
     #[serde(rename = "ChecksumCRC32", default, skip_serializing_if = "Option::is_none")]
     pub checksum_crc32: Option<String>,
@@ -1883,6 +1941,20 @@ pub struct PublicAccessBlockConfiguration {
     pub ignore_public_acls: Option<bool>,
     #[serde(rename = "RestrictPublicBuckets", default, skip_serializing_if = "Option::is_none")]
     pub restrict_public_buckets: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PutBucketOwnershipControlsRequest {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "ChecksumAlgorithm", default, skip_serializing_if = "Option::is_none")]
+    pub checksum_algorithm: Option<String>,
+    #[serde(rename = "ContentMD5", default, skip_serializing_if = "Option::is_none")]
+    pub content_md5: Option<String>,
+    #[serde(rename = "ExpectedBucketOwner", default, skip_serializing_if = "Option::is_none")]
+    pub expected_bucket_owner: Option<String>,
+    #[serde(rename = "OwnershipControls")]
+    pub ownership_controls: OwnershipControls,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -128,6 +128,9 @@ pub struct Structure {
     pub payload: Option<Text>,
     /// Present on error shapes: the wire code (if different from the shape name) and status.
     pub error: Option<ErrorInfo>,
+    /// ` xmlns:<prefix>="<uri>"`: the namespace the structure's XML attributes are in (S3's
+    /// `Grantee` and its `xsi:type`), declared on the structure's element.
+    pub xml_namespace_declaration: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -152,6 +155,8 @@ pub struct Member {
     pub flattened: bool,
     pub idempotency_token: bool,
     pub timestamp_format: Option<Text>,
+    /// An attribute of its structure's XML element rather than an element of its own.
+    pub xml_attribute: bool,
     /// `<wire name>` and `</wire name>`, for the XML encoder.
     pub xml_open: Box<str>,
     pub xml_close: Box<str>,
@@ -398,6 +403,16 @@ mod raw {
         pub idempotency_token: bool,
         #[serde(borrow)]
         pub timestamp_format: Option<Text<'a>>,
+        #[serde(default)]
+        pub xml_attribute: bool,
+    }
+
+    #[derive(Deserialize)]
+    pub struct XmlNamespace<'a> {
+        #[serde(borrow)]
+        pub prefix: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub uri: Option<Text<'a>>,
     }
 
     #[derive(Deserialize)]
@@ -447,6 +462,8 @@ mod raw {
         pub sensitive: bool,
         #[serde(borrow)]
         pub location_name: Option<Text<'a>>,
+        #[serde(borrow)]
+        pub xml_namespace: Option<XmlNamespace<'a>>,
     }
 }
 
@@ -474,6 +491,7 @@ fn member(name: Text, m: Option<raw::Member<'static>>) -> Member {
         flattened: false,
         idempotency_token: false,
         timestamp_format: None,
+        xml_attribute: false,
     });
     let (query_name, location_name) = (text(m.query_name), text(m.location_name));
     let ec2_name = match (&query_name, &location_name) {
@@ -505,6 +523,7 @@ fn member(name: Text, m: Option<raw::Member<'static>>) -> Member {
         flattened: m.flattened,
         idempotency_token: m.idempotency_token,
         timestamp_format: text(m.timestamp_format),
+        xml_attribute: m.xml_attribute,
     }
 }
 
@@ -547,6 +566,10 @@ fn parse_shape(name: Text, v: raw::Shape<'static>) -> Shape {
                 required: v.required.into_iter().map(|r| r.0).collect(),
                 payload: text(v.payload),
                 error,
+                xml_namespace_declaration: v.xml_namespace.and_then(|ns| {
+                    let (prefix, uri) = (ns.prefix?, ns.uri?);
+                    Some(format!(" xmlns:{}=\"{}\"", prefix.0, uri.0).into())
+                }),
             })
         }
         "list" => ShapeKind::List {

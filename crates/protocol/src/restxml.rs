@@ -568,7 +568,8 @@ fn write_root(
     Ok(())
 }
 
-/// `<name>v</name>`.
+/// `<name>v</name>`; a structure's members that the model marks `xmlAttribute` (S3's
+/// `xsi:type`) are attributes of `<name ...>`, after the declaration of its namespace.
 fn write_element(
     b: &mut String,
     model: &ServiceModel,
@@ -578,6 +579,24 @@ fn write_element(
 ) -> Result<(), crate::encode::Error> {
     b.push('<');
     b.push_str(name);
+    if let (ShapeKind::Structure(st), Value::Object(obj)) = (&shape.kind, v) {
+        let mut attributes = st
+            .members
+            .iter()
+            .filter(|m| m.xml_attribute)
+            .filter_map(|m| Some((m, obj.get(&*m.name)?.as_str()?)))
+            .peekable();
+        if attributes.peek().is_some() {
+            b.push_str(st.xml_namespace_declaration.as_deref().unwrap_or(""));
+        }
+        for (m, text) in attributes {
+            b.push(' ');
+            b.push_str(m.wire_name());
+            b.push_str("=\"");
+            xml::escape_into(b, text);
+            b.push('"');
+        }
+    }
     b.push('>');
     write_content(b, model, shape, v)?;
     b.push_str("</");
@@ -602,7 +621,7 @@ fn write_content(
                     shape.name
                 )));
             }
-            for m in &st.members {
+            for m in st.members.iter().filter(|m| !m.xml_attribute) {
                 let Some(v) = obj.get(&*m.name).filter(|v| !v.is_null()) else {
                     continue;
                 };

@@ -43,6 +43,14 @@ pub struct Bucket {
     pub tags: Option<Value>,
     #[serde(default)]
     pub policy: Option<String>,
+    /// `ObjectOwnership` of the bucket's ownership controls (`BucketOwnerEnforced` for every
+    /// new bucket since April 2023: ACLs disabled); `None` once they are deleted.
+    #[serde(default = "enforced")]
+    pub object_ownership: Option<String>,
+}
+
+fn enforced() -> Option<String> {
+    Some(settings::ENFORCED.to_owned())
 }
 
 impl Record for Bucket {
@@ -136,6 +144,19 @@ pub static SERVICE: Service = Service {
         (
             "GetBucketEncryption",
             Handler::Value(settings::get_bucket_encryption),
+        ),
+        ("GetBucketAcl", Handler::Value(settings::get_bucket_acl)),
+        (
+            "GetBucketOwnershipControls",
+            Handler::Value(settings::get_bucket_ownership_controls),
+        ),
+        (
+            "PutBucketOwnershipControls",
+            Handler::Value(settings::put_bucket_ownership_controls),
+        ),
+        (
+            "DeleteBucketOwnershipControls",
+            Handler::Value(settings::delete_bucket_ownership_controls),
         ),
         ("PutObject", Handler::Value(objects::put_object)),
         ("GetObject", Handler::Output(objects::get_object)),
@@ -296,6 +317,10 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         None => DEFAULT_REGION.to_owned(),
     };
+    let ownership = crate::input::str(input, "ObjectOwnership")
+        .unwrap_or(settings::ENFORCED)
+        .to_owned();
+    settings::check_ownership(&ownership)?;
     let location = if region == DEFAULT_REGION {
         format!("/{name}")
     } else {
@@ -331,6 +356,7 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 public_access_block: None,
                 tags: None,
                 policy: None,
+                object_ownership: Some(ownership.clone()),
             },
         )?;
         Ok(())
@@ -411,7 +437,7 @@ fn get_bucket_location(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 }
 
 /// Changes a bucket the caller owns.
-fn update_bucket(
+pub(super) fn update_bucket(
     ctx: &Ctx<'_>,
     input: &Value,
     f: impl FnOnce(&mut Bucket) -> ApiResult<()>,
@@ -617,6 +643,9 @@ fn action_of(op: &str) -> &str {
         "GetObjectLockConfiguration" => "GetBucketObjectLockConfiguration",
         "GetBucketAccelerateConfiguration" => "GetAccelerateConfiguration",
         "GetBucketEncryption" => "GetEncryptionConfiguration",
+        "PutBucketOwnershipControls" | "DeleteBucketOwnershipControls" => {
+            "PutBucketOwnershipControls"
+        }
         other => other,
     }
 }

@@ -473,3 +473,38 @@ async fn unset_bucket_settings_answer_as_on_aws() {
         .unwrap_err();
     assert_eq!(err.code(), Some("NoSuchBucket"));
 }
+
+#[tokio::test]
+async fn the_acl_and_ownership_controls_terraform_reads() {
+    let server = start().await;
+    let s3 = s3_client(&default_config(&server).await);
+    make_bucket(&s3, "tf-acl", "us-west-2").await;
+    let acl = s3.get_bucket_acl().bucket("tf-acl").send().await.unwrap();
+    let owner = acl.owner().and_then(|o| o.id()).unwrap();
+    let grant = &acl.grants()[0];
+    let grantee = grant.grantee().unwrap();
+    // The grantee's type arrives as the xsi:type attribute the SDK reads.
+    assert_eq!(grantee.r#type().as_str(), "CanonicalUser");
+    assert_eq!(grantee.id(), Some(owner));
+    assert_eq!(grant.permission().map(|p| p.as_str()), Some("FULL_CONTROL"));
+    let controls = s3
+        .get_bucket_ownership_controls()
+        .bucket("tf-acl")
+        .send()
+        .await
+        .unwrap();
+    let rules = controls.ownership_controls().unwrap().rules();
+    assert_eq!(rules[0].object_ownership().as_str(), "BucketOwnerEnforced");
+    s3.delete_bucket_ownership_controls()
+        .bucket("tf-acl")
+        .send()
+        .await
+        .unwrap();
+    let err = s3
+        .get_bucket_ownership_controls()
+        .bucket("tf-acl")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OwnershipControlsNotFoundError"));
+}
