@@ -400,40 +400,20 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
             ));
         }
-        let session = issue(
+        assume(
             ctx,
             tx,
-            Session {
-                access_key_id: String::new(),
-                secret_access_key: crate::ids::secret_key(),
-                session_token: session_token(min_token),
-                account: role_scope.account.clone(),
-                role_name: role.name.clone(),
-                role_id: role.role_id.clone(),
-                role_arn: role.arn.clone(),
-                session_name: session_name.to_owned(),
-                arn: crate::partition::global_arn(
-                    &ctx.region,
-                    "sts",
-                    &role_scope.account,
-                    &format!("assumed-role/{}/{session_name}", role.name),
-                ),
-                expires_at: expiration.unix_timestamp(),
+            (&role_scope, &role),
+            session_name,
+            expiration,
+            Grant {
                 source_arn: ctx.principal.arn.clone(),
                 source_identity: input.source_identity.clone(),
                 policy: policy.map(str::to_owned),
                 policy_arns: policy_arns.iter().filter_map(|p| p.arn.clone()).collect(),
-                kind: SessionKind::AssumedRole,
+                min_token,
             },
-        )?;
-        iam::roles::record_use(
-            tx,
-            &role_scope,
-            &role,
-            crate::iso(ctx.clock.now()),
-            &ctx.region,
-        )?;
-        Ok(session)
+        )
     })?;
     Ok(Output::new(AssumeRoleResponse {
         assumed_role_user: Some(AssumedRoleUser {
@@ -445,6 +425,62 @@ pub fn assume_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         packed_policy_size: packed.map(|p| p as i64),
         ..AssumeRoleResponse::default()
     }))
+}
+
+/// What a role session carries besides its role and name.
+struct Grant {
+    /// Who assumed the role: the caller's ARN, or the identity provider's.
+    source_arn: String,
+    source_identity: Option<String>,
+    policy: Option<String>,
+    policy_arns: Vec<String>,
+    min_token: usize,
+}
+
+/// Issues a session of `role` (of `role_scope`) named `session_name` and records the role's
+/// use: what AssumeRole and AssumeRoleWithWebIdentity give once their checks pass.
+fn assume(
+    ctx: &Ctx<'_>,
+    tx: &mut airlock_store::Tx<'_>,
+    (role_scope, role): (&airlock_store::Scope, &Role),
+    session_name: &str,
+    expiration: time::OffsetDateTime,
+    grant: Grant,
+) -> ApiResult<Session> {
+    let session = issue(
+        ctx,
+        tx,
+        Session {
+            access_key_id: String::new(),
+            secret_access_key: crate::ids::secret_key(),
+            session_token: session_token(grant.min_token),
+            account: role_scope.account.clone(),
+            role_name: role.name.clone(),
+            role_id: role.role_id.clone(),
+            role_arn: role.arn.clone(),
+            session_name: session_name.to_owned(),
+            arn: crate::partition::global_arn(
+                &ctx.region,
+                "sts",
+                &role_scope.account,
+                &format!("assumed-role/{}/{session_name}", role.name),
+            ),
+            expires_at: expiration.unix_timestamp(),
+            source_arn: grant.source_arn,
+            source_identity: grant.source_identity,
+            policy: grant.policy,
+            policy_arns: grant.policy_arns,
+            kind: SessionKind::AssumedRole,
+        },
+    )?;
+    iam::roles::record_use(
+        tx,
+        role_scope,
+        role,
+        crate::iso(ctx.clock.now()),
+        &ctx.region,
+    )?;
+    Ok(session)
 }
 
 /// A session with no role: GetSessionToken's and GetFederationToken's.

@@ -8,7 +8,7 @@
 //! offline and cannot fetch the issuer's signing keys, so it does not verify the token's
 //! signature: it reads the claims of any well-formed JWT.
 
-use super::{credentials, expiration, issue, session_policies, validation, Session, SessionKind};
+use super::{credentials, expiration, session_policies, validation};
 use crate::iam::{self, oidc::OidcProvider, Role};
 use crate::input::typed;
 use crate::policy::{self, Caller, Context, Decision, Policies, Policy, Request};
@@ -153,38 +153,19 @@ pub fn assume_role_with_web_identity(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
                 "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
             ));
         }
-        let session = issue(
+        let session = super::assume(
             ctx,
             tx,
-            Session {
-                access_key_id: String::new(),
-                secret_access_key: crate::ids::secret_key(),
-                session_token: super::session_token(0),
-                account: role_scope.account.clone(),
-                role_name: role.name.clone(),
-                role_id: role.role_id.clone(),
-                role_arn: role.arn.clone(),
-                session_name: session_name.to_owned(),
-                arn: crate::partition::global_arn(
-                    &ctx.region,
-                    "sts",
-                    &role_scope.account,
-                    &format!("assumed-role/{}/{session_name}", role.name),
-                ),
-                expires_at: expiration.unix_timestamp(),
+            (&role_scope, &role),
+            session_name,
+            expiration,
+            super::Grant {
                 source_arn: provider.arn.clone(),
                 source_identity: None,
                 policy: input.policy.clone(),
                 policy_arns: policy_arns.iter().filter_map(|p| p.arn.clone()).collect(),
-                kind: SessionKind::AssumedRole,
+                min_token: 0,
             },
-        )?;
-        iam::roles::record_use(
-            tx,
-            &role_scope,
-            &role,
-            crate::iso(ctx.clock.now()),
-            &ctx.region,
         )?;
         Ok::<_, ApiError>((session, audience))
     })?;
