@@ -159,4 +159,28 @@ run "$AWS" cloudformation wait stack-delete-complete --stack-name edge
 check_eq "the stack is deleted (association before the gateway's detachment)" 0 "$RC"
 check_eq "and its gateway with it" 0 "$(q ec2 describe-internet-gateways --filters Name=internet-gateway-id,Values="$EDGE_IGW" --query 'length(InternetGateways)')"
 
+# GitHub Actions' keyless deploys: the OIDC provider and a role trusting it, then a token assumed.
+run "$AWS" cloudformation deploy --template-file "$T/github-oidc.yaml" --stack-name gha --capabilities CAPABILITY_IAM
+check_eq "a template with an OIDC provider and a role that trusts it deploys" 0 "$RC"
+GHA_ROLE=$(q cloudformation describe-stacks --stack-name gha --query "Stacks[0].Outputs[?OutputKey=='Role'] | [0].OutputValue")
+GHA_PROVIDER=$(q cloudformation describe-stacks --stack-name gha --query "Stacks[0].Outputs[?OutputKey=='Provider'] | [0].OutputValue")
+check_eq "the provider is IAM's (Ref and GetAtt Arn)" "token.actions.githubusercontent.com sts.amazonaws.com" \
+    "$(q iam get-open-id-connect-provider --open-id-connect-provider-arn "$GHA_PROVIDER" --query "join(' ', [Url, ClientIDList[0]])")"
+GHA_TOKEN=$("$PYTHON" -c '
+import base64, json, time
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+print(b({"alg": "RS256"}) + "." + b({"iss": "https://token.actions.githubusercontent.com", "aud": "sts.amazonaws.com",
+      "sub": "repo:acme/site:ref:refs/heads/main", "exp": int(time.time()) + 300}) + ".c2ln")')
+check_match "a workflow's token assumes the role" '^ASIA' \
+    "$(q sts assume-role-with-web-identity --role-arn "$GHA_ROLE" --role-session-name gha --web-identity-token "$GHA_TOKEN" --query Credentials.AccessKeyId)"
+run "$AWS" cloudformation deploy --template-file "$T/github-oidc.yaml" --stack-name gha --capabilities CAPABILITY_IAM \
+    --parameter-overrides Repository=acme/other
+check_eq "an update of the role's trust (another repository)" 0 "$RC"
+expect_error "... after which the first repository's token is refused" AccessDenied sts assume-role-with-web-identity \
+    --role-arn "$GHA_ROLE" --role-session-name gha --web-identity-token "$GHA_TOKEN"
+q cloudformation delete-stack --stack-name gha >/dev/null
+run "$AWS" cloudformation wait stack-delete-complete --stack-name gha
+check_eq "the stack is deleted" 0 "$RC"
+check_eq "and the provider with it" 0 "$(q iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)')"
+
 finish

@@ -307,7 +307,84 @@ pub(super) static TYPES: &[Type] = &[
         update: Some(update_profile),
         name_prop: Some("InstanceProfileName"),
     },
+    Type {
+        name: "AWS::IAM::OIDCProvider",
+        create: |ctx, p| {
+            let out = one(
+                ctx,
+                "iam",
+                "CreateOpenIDConnectProvider",
+                json!({"Url": p.req("Url")?, "ClientIDList": p.strs("ClientIdList"),
+                       "ThumbprintList": p.strs("ThumbprintList"), "Tags": nonempty(p.tag_list())}),
+            )?;
+            id_at(&out, "/OpenIDConnectProviderArn")
+        },
+        made: |_, arn, _| made(arn, vec![("Arn", json!(arn))]),
+        delete: |ctx, arn, _| {
+            ok_if_gone(one(
+                ctx,
+                "iam",
+                "DeleteOpenIDConnectProvider",
+                json!({"OpenIDConnectProviderArn": arn}),
+            ))
+        },
+        mutable: &["ClientIdList", "ThumbprintList", "Tags"],
+        update: Some(update_oidc_provider),
+        ..FIXED
+    },
 ];
+
+/// A provider's client ids added and removed, its thumbprints replaced, its tags brought over.
+fn update_oidc_provider(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<Option<String>> {
+    let (added, removed) = list_diff(old, new, "ClientIdList");
+    for (op, ids) in [
+        ("RemoveClientIDFromOpenIDConnectProvider", removed),
+        ("AddClientIDToOpenIDConnectProvider", added),
+    ] {
+        for id in ids {
+            one(
+                ctx,
+                "iam",
+                op,
+                json!({"OpenIDConnectProviderArn": arn, "ClientID": id}),
+            )?;
+        }
+    }
+    if changed(old, new, "ThumbprintList") {
+        one(
+            ctx,
+            "iam",
+            "UpdateOpenIDConnectProviderThumbprint",
+            json!({"OpenIDConnectProviderArn": arn, "ThumbprintList": new.strs("ThumbprintList")}),
+        )?;
+    }
+    if changed(old, new, "Tags") {
+        let keys: Vec<Value> = old.tag_list().iter().map(|t| t["Key"].clone()).collect();
+        if !keys.is_empty() {
+            one(
+                ctx,
+                "iam",
+                "UntagOpenIDConnectProvider",
+                json!({"OpenIDConnectProviderArn": arn, "TagKeys": keys}),
+            )?;
+        }
+        let tags = new.tag_list();
+        if !tags.is_empty() {
+            one(
+                ctx,
+                "iam",
+                "TagOpenIDConnectProvider",
+                json!({"OpenIDConnectProviderArn": arn, "Tags": tags}),
+            )?;
+        }
+    }
+    Ok(None)
+}
 
 fn update_role(
     ctx: &Ctx<'_>,
