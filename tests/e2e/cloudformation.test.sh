@@ -183,4 +183,17 @@ run "$AWS" cloudformation wait stack-delete-complete --stack-name gha
 check_eq "the stack is deleted" 0 "$RC"
 check_eq "and the provider with it" 0 "$(q iam list-open-id-connect-providers --query 'length(OpenIDConnectProviderList)')"
 
+# A bucket's ownership controls, at creation and changed in place by an update.
+run "$AWS" cloudformation deploy --template-file "$T/bucket-ownership.yaml" --stack-name dags
+check_eq "a bucket with OwnershipControls deploys" 0 "$RC"
+DAGS=$(q cloudformation describe-stacks --stack-name dags --query "Stacks[0].Outputs[0].OutputValue")
+check_eq "its ownership controls are the template's" ObjectWriter \
+    "$(q s3api get-bucket-ownership-controls --bucket "$DAGS" --query 'OwnershipControls.Rules[0].ObjectOwnership')"
+run "$AWS" cloudformation deploy --template-file "$T/bucket-ownership.yaml" --stack-name dags --parameter-overrides Ownership=BucketOwnerEnforced
+check_eq "an update changes them in place" "0 $DAGS BucketOwnerEnforced" \
+    "$RC $(q cloudformation describe-stacks --stack-name dags --query "Stacks[0].Outputs[0].OutputValue") $(q s3api get-bucket-ownership-controls --bucket "$DAGS" --query 'OwnershipControls.Rules[0].ObjectOwnership')"
+q cloudformation delete-stack --stack-name dags >/dev/null
+run "$AWS" cloudformation wait stack-delete-complete --stack-name dags
+check_eq "the bucket goes with its stack" "0 0" "$RC $(q s3api list-buckets --query "length(Buckets[?Name=='$DAGS'])")"
+
 finish

@@ -36,6 +36,14 @@ pub(super) static TYPES: &[Type] = &[
                     json!({"Bucket": name, "PublicAccessBlockConfiguration": v}),
                 )?;
             }
+            if let Some(v) = p.get("OwnershipControls") {
+                one(
+                    ctx,
+                    "s3",
+                    "PutBucketOwnershipControls",
+                    json!({"Bucket": name, "OwnershipControls": v}),
+                )?;
+            }
             let tags = p.tag_list();
             if !tags.is_empty() {
                 one(
@@ -81,6 +89,7 @@ pub(super) static TYPES: &[Type] = &[
         mutable: &[
             "VersioningConfiguration",
             "PublicAccessBlockConfiguration",
+            "OwnershipControls",
             "Tags",
         ],
         update: Some(update_bucket),
@@ -193,6 +202,22 @@ fn update_bucket(
                 ctx,
                 "s3",
                 "DeletePublicAccessBlock",
+                json!({"Bucket": name}),
+            )?,
+        };
+    }
+    if changed(old, new, "OwnershipControls") {
+        match new.get("OwnershipControls") {
+            Some(v) => one(
+                ctx,
+                "s3",
+                "PutBucketOwnershipControls",
+                json!({"Bucket": name, "OwnershipControls": v}),
+            )?,
+            None => one(
+                ctx,
+                "s3",
+                "DeleteBucketOwnershipControls",
                 json!({"Bucket": name}),
             )?,
         };
