@@ -250,8 +250,6 @@ impl<'a> ser::Serializer for Elem<'a> {
         if wrapped {
             self.open();
         }
-        // Where the element's attributes go: before the `>` of its opening tag.
-        let attributes_at = (wrapped && self.tag.is_some()).then(|| self.buf.len() - 1);
         Ok(Fields {
             buf: self.buf,
             model: self.model,
@@ -259,8 +257,6 @@ impl<'a> ser::Serializer for Elem<'a> {
             tag: if wrapped { self.tag } else { None },
             pending: Pending::None,
             next: 0,
-            attributes_at,
-            attributes_written: false,
         })
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
@@ -349,10 +345,6 @@ struct Fields<'a> {
     tag: Option<Tag<'a>>,
     pending: Pending<'a>,
     next: usize,
-    /// Where the next attribute of the structure's element is inserted (members the model marks
-    /// `xmlAttribute`, such as S3's `xsi:type`); `None` for an element with no tag of its own.
-    attributes_at: Option<usize>,
-    attributes_written: bool,
 }
 
 impl<'a> Fields<'a> {
@@ -389,7 +381,6 @@ impl<'a> Fields<'a> {
         match std::mem::replace(&mut self.pending, Pending::None) {
             Pending::None => Ok(()),
             Pending::Undeclared(key) => Err(encode::undeclared(&key)),
-            Pending::Member(m) if m.xml_attribute => self.attribute(m, value),
             Pending::Member(m) => value.serialize(Elem {
                 buf: self.buf,
                 model: self.model,
@@ -415,42 +406,6 @@ impl<'a> Fields<'a> {
                 Ok(())
             }
         }
-    }
-}
-
-impl Fields<'_> {
-    /// `name="value"` inside the structure's opening tag, the first one preceded by the
-    /// declaration of the structure's namespace (`xmlns:xsi="..."`).
-    fn attribute<T: Serialize + ?Sized>(&mut self, m: &Member, value: &T) -> Result<(), Error> {
-        let Some(at) = self.attributes_at else {
-            return Ok(());
-        };
-        let mut text = String::new();
-        value.serialize(Elem {
-            buf: &mut text,
-            model: self.model,
-            shape: self.model.target(m),
-            tag: None,
-            flat: false,
-        })?;
-        if text.is_empty() {
-            return Ok(());
-        }
-        let mut attribute = String::new();
-        if let FieldsOf::Structure(st) = &self.kind {
-            if !self.attributes_written {
-                attribute.push_str(st.xml_namespace_declaration.as_deref().unwrap_or(""));
-            }
-        }
-        attribute.push(' ');
-        attribute.push_str(m.wire_name());
-        attribute.push_str("=\"");
-        attribute.push_str(&text);
-        attribute.push('"');
-        self.buf.insert_str(at, &attribute);
-        self.attributes_at = Some(at + attribute.len());
-        self.attributes_written = true;
-        Ok(())
     }
 }
 
@@ -516,20 +471,6 @@ mod tests {
                 &json!({"Vpcs": [{"VpcId": "vpc-1", "IsDefault": false, "Tags": [{"Key": "a&b", "Value": "<v>"}]}]})
             ),
             "<vpcSet><item><vpcId>vpc-1</vpcId><isDefault>false</isDefault><tagSet><item><key>a&amp;b</key><value>&lt;v&gt;</value></item></tagSet></item></vpcSet>"
-        );
-    }
-
-    #[test]
-    fn xml_attributes_go_in_the_opening_tag_with_their_namespace() {
-        let m = airlock_model::s3();
-        assert_eq!(
-            members(
-                m,
-                "GetBucketAclOutput",
-                &json!({"Grants": [{"Grantee": {"ID": "abc", "Type": "CanonicalUser"}, "Permission": "FULL_CONTROL"}],
-                        "Owner": {"ID": "abc"}})
-            ),
-            "<AccessControlList><Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\"><ID>abc</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList><Owner><ID>abc</ID></Owner>"
         );
     }
 

@@ -20,29 +20,10 @@ pub(super) static TYPES: &[Type] = &[
                 "CreateBucket",
                 json!({"Bucket": name, "CreateBucketConfiguration": location}),
             )?;
-            if let Some(v) = p.get("VersioningConfiguration") {
-                one(
-                    ctx,
-                    "s3",
-                    "PutBucketVersioning",
-                    json!({"Bucket": name, "VersioningConfiguration": v}),
-                )?;
-            }
-            if let Some(v) = p.get("PublicAccessBlockConfiguration") {
-                one(
-                    ctx,
-                    "s3",
-                    "PutPublicAccessBlock",
-                    json!({"Bucket": name, "PublicAccessBlockConfiguration": v}),
-                )?;
-            }
-            if let Some(v) = p.get("OwnershipControls") {
-                one(
-                    ctx,
-                    "s3",
-                    "PutBucketOwnershipControls",
-                    json!({"Bucket": name, "OwnershipControls": v}),
-                )?;
+            for (property, put, _) in BUCKET_SETTINGS {
+                if let Some(v) = p.get(property) {
+                    one(ctx, "s3", put, json!({"Bucket": name, property: v}))?;
+                }
             }
             let tags = p.tag_list();
             if !tags.is_empty() {
@@ -172,54 +153,50 @@ pub(super) static TYPES: &[Type] = &[
     },
 ];
 
+/// What a property left out of an update does to the bucket.
+enum Removed {
+    /// This operation removes the setting.
+    By(&'static str),
+    /// The put operation with this value (versioning cannot be removed, only suspended).
+    Put(fn() -> Value),
+}
+
+/// The bucket settings a template sets with one put each: property (also the put's member),
+/// put operation, what its removal does.
+const BUCKET_SETTINGS: [(&str, &str, Removed); 3] = [
+    (
+        "VersioningConfiguration",
+        "PutBucketVersioning",
+        Removed::Put(|| json!({"Status": "Suspended"})),
+    ),
+    (
+        "PublicAccessBlockConfiguration",
+        "PutPublicAccessBlock",
+        Removed::By("DeletePublicAccessBlock"),
+    ),
+    (
+        "OwnershipControls",
+        "PutBucketOwnershipControls",
+        Removed::By("DeleteBucketOwnershipControls"),
+    ),
+];
+
 fn update_bucket(
     ctx: &Ctx<'_>,
     name: &str,
     old: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    if changed(old, new, "VersioningConfiguration") {
-        let v = new
-            .get("VersioningConfiguration")
-            .cloned()
-            .unwrap_or_else(|| json!({"Status": "Suspended"}));
-        one(
-            ctx,
-            "s3",
-            "PutBucketVersioning",
-            json!({"Bucket": name, "VersioningConfiguration": v}),
-        )?;
-    }
-    if changed(old, new, "PublicAccessBlockConfiguration") {
-        match new.get("PublicAccessBlockConfiguration") {
-            Some(v) => one(
-                ctx,
-                "s3",
-                "PutPublicAccessBlock",
-                json!({"Bucket": name, "PublicAccessBlockConfiguration": v}),
-            )?,
-            None => one(
-                ctx,
-                "s3",
-                "DeletePublicAccessBlock",
-                json!({"Bucket": name}),
-            )?,
-        };
-    }
-    if changed(old, new, "OwnershipControls") {
-        match new.get("OwnershipControls") {
-            Some(v) => one(
-                ctx,
-                "s3",
-                "PutBucketOwnershipControls",
-                json!({"Bucket": name, "OwnershipControls": v}),
-            )?,
-            None => one(
-                ctx,
-                "s3",
-                "DeleteBucketOwnershipControls",
-                json!({"Bucket": name}),
-            )?,
+    for (property, put, removed) in BUCKET_SETTINGS {
+        if !changed(old, new, property) {
+            continue;
+        }
+        match (new.get(property), removed) {
+            (Some(v), _) => one(ctx, "s3", put, json!({"Bucket": name, property: v}))?,
+            (None, Removed::By(delete)) => one(ctx, "s3", delete, json!({"Bucket": name}))?,
+            (None, Removed::Put(value)) => {
+                one(ctx, "s3", put, json!({"Bucket": name, property: value()}))?
+            }
         };
     }
     if changed(old, new, "Tags") {
