@@ -159,6 +159,20 @@ run "$AWS" cloudformation wait stack-delete-complete --stack-name edge
 check_eq "the stack is deleted (association before the gateway's detachment)" 0 "$RC"
 check_eq "and its gateway with it" 0 "$(q ec2 describe-internet-gateways --filters Name=internet-gateway-id,Values="$EDGE_IGW" --query 'length(InternetGateways)')"
 
+# A secondary IPv4 block and a subnet in it; deleted subnet first.
+run "$AWS" cloudformation deploy --template-file "$T/secondary-cidr.yaml" --stack-name grown
+check_eq "a template with a secondary CIDR block deploys" 0 "$RC"
+GROWN=$(q cloudformation describe-stacks --stack-name grown --query "Stacks[0].Outputs[?OutputKey=='Vpc'] | [0].OutputValue")
+GROWN_BLOCK=$(q cloudformation describe-stacks --stack-name grown --query "Stacks[0].Outputs[?OutputKey=='Block'] | [0].OutputValue")
+check_eq "the block is the VPC's (Ref is its association id)" "100.64.0.0/16" \
+    "$(q ec2 describe-vpcs --vpc-ids "$GROWN" --query "Vpcs[0].CidrBlockAssociationSet[?AssociationId=='$GROWN_BLOCK'] | [0].CidrBlock")"
+check_eq "the subnet is in it" "100.64.0.0/18" \
+    "$(q ec2 describe-subnets --filters Name=vpc-id,Values="$GROWN" --query 'Subnets[0].CidrBlock')"
+q cloudformation delete-stack --stack-name grown >/dev/null
+run "$AWS" cloudformation wait stack-delete-complete --stack-name grown
+check_eq "the stack is deleted (the subnet before its block)" 0 "$RC"
+check_eq "and the VPC with it" 0 "$(q ec2 describe-vpcs --filters Name=vpc-id,Values="$GROWN" --query 'length(Vpcs)')"
+
 # GitHub Actions' keyless deploys: the OIDC provider and a role trusting it, then a token assumed.
 run "$AWS" cloudformation deploy --template-file "$T/github-oidc.yaml" --stack-name gha --capabilities CAPABILITY_IAM
 check_eq "a template with an OIDC provider and a role that trusts it deploys" 0 "$RC"

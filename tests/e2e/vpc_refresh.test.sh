@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What Terraform's aws_vpc, aws_default_network_acl, aws_network_acl(+association),
+# What Terraform's aws_vpc, aws_vpc_ipv4_cidr_block_association, aws_default_network_acl, aws_network_acl(+association),
 # aws_vpc_dhcp_options(+association), aws_iam_instance_profile and aws_instance read and write, with the real AWS CLI: every call answers
 # (no InvalidAction), and two refreshes in a row read the same thing.
 set -euo pipefail
@@ -166,6 +166,28 @@ q iam remove-role-from-instance-profile --instance-profile-name bastion --role-n
 q iam delete-instance-profile --instance-profile-name bastion >/dev/null
 q iam delete-role --role-name bastion >/dev/null
 expect_error "a deleted profile is gone" NoSuchEntity iam get-instance-profile --instance-profile-name bastion
+
+# aws_vpc_ipv4_cidr_block_association: create, its read (the block in the VPC's set by
+# association id), a subnet in it, delete (Terraform waits until the association is gone).
+ASSOC=$(q ec2 associate-vpc-cidr-block --vpc-id "$VPC" --cidr-block 10.21.0.0/16 --query CidrBlockAssociation.AssociationId)
+check_eq "the secondary block's read (its block and state by association id)" "10.21.0.0/16 associated" \
+    "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query "Vpcs[0].CidrBlockAssociationSet[?AssociationId=='$ASSOC'] | [0].[CidrBlock,CidrBlockState.State]" | paste -sd ' ')"
+check_eq "aws_vpc's cidr_block stays the primary block" "10.20.0.0/16" \
+    "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query 'Vpcs[0].CidrBlock')"
+expect_error "a block of another RFC 1918 range is restricted" InvalidVpc.Range \
+    ec2 associate-vpc-cidr-block --vpc-id "$VPC" --cidr-block 192.168.0.0/16
+expect_error "a block overlapping the VPC's is refused" InvalidVpc.Range \
+    ec2 associate-vpc-cidr-block --vpc-id "$VPC" --cidr-block 10.21.16.0/20
+SUB2=$(q ec2 create-subnet --vpc-id "$VPC" --cidr-block 10.21.1.0/24 --availability-zone us-west-2b --query Subnet.SubnetId)
+check_eq "the main table routes the block locally" "local" \
+    "$(q ec2 describe-route-tables --filters Name=association.main,Values=true Name=vpc-id,Values="$VPC" --query "RouteTables[0].Routes[?DestinationCidrBlock=='10.21.0.0/16'] | [0].GatewayId")"
+expect_error "a block with a subnet in it is not given back" DependencyViolation \
+    ec2 disassociate-vpc-cidr-block --association-id "$ASSOC"
+q ec2 delete-subnet --subnet-id "$SUB2" >/dev/null
+check_eq "then it is" "disassociating" \
+    "$(q ec2 disassociate-vpc-cidr-block --association-id "$ASSOC" --query CidrBlockAssociation.CidrBlockState.State)"
+check_eq "and the read after the delete finds no association" "0" \
+    "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query "length(Vpcs[0].CidrBlockAssociationSet[?AssociationId=='$ASSOC'])")"
 
 # Tearing down in Terraform's order: subnet, custom ACL, VPC.
 q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null

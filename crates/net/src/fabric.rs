@@ -32,8 +32,8 @@ pub fn port(p: u16) -> u16 {
     }
 }
 
-/// The loopback address where VPC address `ip` of `vpc_id` is reached at `port` (the VPC's
-/// slot is taken on first use).
+/// The loopback address where VPC address `ip` of `vpc_id` is reached at `port` (the slot of
+/// its /16 is taken on first use).
 pub fn address_of(
     source: &Source,
     scope: &Scope,
@@ -41,7 +41,7 @@ pub fn address_of(
     ip: Ipv4Addr,
     port: u16,
 ) -> Option<SocketAddr> {
-    let slot = model::ensure_slot(source.store(), &source.config, scope, vpc_id).ok()?;
+    let slot = model::ensure_slot(source.store(), &source.config, scope, vpc_id, ip).ok()?;
     Some(SocketAddr::V4(SocketAddrV4::new(
         to_loopback(slot, ip)?,
         self::port(port),

@@ -2,8 +2,10 @@
 //! addresses map to loopback addresses, which interface holds an address, and who may connect
 //! to what (the data plane's admission policy; `airlock-net` asks, and only opens sockets).
 //!
-//! Each VPC CIDR block (at most a /16 on AWS) is given a slot `N` in `1..=254`, and its addresses
-//! map to `127.N.x.y`, keeping the low 16 bits: VPC address `10.0.1.23` in slot 5 is `127.5.1.23`.
+//! Each /16 that a VPC's IPv4 blocks lie in (a block is at most a /16 on AWS) is given a slot `N`
+//! in `1..=254`, and its addresses map to `127.N.x.y`, keeping the low 16 bits: VPC address
+//! `10.0.1.23` in slot 5 is `127.5.1.23`. A VPC with a secondary block in another /16
+//! (10.1.0.0/16 beside 10.0.0.0/16) has a second slot; blocks of one /16 share theirs.
 //! Linux routes all of 127.0.0.0/8 to the loopback interface, so any component can bind and
 //! connect there without privileges. Public addresses live in `127.255.0.0/16` (the range the EC2
 //! service allocates Elastic IPs from), and `127.0.0.0/16` stays the host's own. Private VPC
@@ -17,7 +19,7 @@ use super::{eni, igw, routes, sg, vpc, vpce};
 use crate::authz::{Arrival, Through};
 use crate::dataplane::Place;
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Store, View};
+use airlock_store::{Read, Record, Scope, Store, View};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -34,8 +36,8 @@ pub fn to_loopback(slot: u8, addr: Ipv4Addr) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::new(127, slot, o[2], o[3]))
 }
 
-/// The VPC address a loopback address stands for, given the slot's VPC CIDR base (a /16 or
-/// smaller block); `None` if the address is not in that slot.
+/// The VPC address a loopback address stands for, given the /16 its slot stands for (any
+/// address of it); `None` if the address is not in that slot.
 pub fn from_loopback(slot: u8, vpc_base: Ipv4Addr, loopback: Ipv4Addr) -> Option<Ipv4Addr> {
     let o = loopback.octets();
     if o[0] != 127 || o[1] != slot || slot == 0 || slot == PUBLIC_SLOT {
@@ -110,6 +112,10 @@ pub struct FabricSlot {
     pub id: String,
     pub scope: Scope,
     pub vpc_id: String,
+    /// The /16 of the VPC's addresses the slot carries (its first address); `None` in records
+    /// written before VPCs had secondary blocks: the primary block's.
+    #[serde(default)]
+    pub base: Option<u32>,
 }
 
 impl Record for FabricSlot {
@@ -123,30 +129,42 @@ fn global() -> Scope {
     Scope::new("", "")
 }
 
-/// The slot of `vpc_id`, taking a free one if it has none.
+/// The /16 that VPC address `ip` lies in (its first address).
+fn sixteen(ip: u32) -> u32 {
+    ip & 0xffff_0000
+}
+
+/// The /16 slot `s` carries.
+fn base_of(v: &impl Read, s: &FabricSlot) -> Option<u32> {
+    s.base.or_else(|| {
+        v.get::<vpc::Vpc>(&s.scope, &s.vpc_id)
+            .map(|vpc| sixteen(vpc.cidr().base))
+    })
+}
+
+/// The slot that carries VPC address `ip` of `vpc_id`, taking a free one if there is none.
 pub fn ensure_slot(
     store: &Store,
     config: &crate::Config,
     scope: &Scope,
     vpc_id: &str,
+    ip: Ipv4Addr,
 ) -> ApiResult<u8> {
-    let find = |v: &View<'_>| {
+    let want = sixteen(u32::from(ip));
+    fn find(v: &impl Read, scope: &Scope, vpc_id: &str, want: u32) -> Option<u8> {
         v.list::<FabricSlot>(&global())
             .into_iter()
-            .find(|s| &s.scope == scope && s.vpc_id == vpc_id)
+            .find(|s| &s.scope == scope && s.vpc_id == vpc_id && base_of(v, s) == Some(want))
             .and_then(|s| s.id.parse().ok())
-    };
-    if let Some(slot) = store.read(find) {
+    }
+    if let Some(slot) = store.read(|v| find(v, scope, vpc_id, want)) {
         return Ok(slot);
     }
     store.write(|tx| {
-        let taken = tx.list::<FabricSlot>(&global());
-        if let Some(s) = taken
-            .iter()
-            .find(|s| &s.scope == scope && s.vpc_id == vpc_id)
-        {
-            return Ok(s.id.parse().unwrap_or(0));
+        if let Some(slot) = find(&*tx, scope, vpc_id, want) {
+            return Ok(slot);
         }
+        let taken = tx.list::<FabricSlot>(&global());
         let range = (*config.fabric_slots.start()).max(*SLOTS.start())
             ..=(*config.fabric_slots.end()).min(*SLOTS.end());
         let slot = range
@@ -155,7 +173,7 @@ pub fn ensure_slot(
             .ok_or_else(|| {
                 ApiError::new(
                     "VpcLimitExceeded",
-                    "Airlock's loopback fabric has room for 254 VPCs with listeners.",
+                    "Airlock's loopback fabric has room for 254 VPC /16s with listeners.",
                 )
             })?;
         tx.put(
@@ -164,25 +182,35 @@ pub fn ensure_slot(
                 id: format!("{slot:03}"),
                 scope: scope.clone(),
                 vpc_id: vpc_id.to_owned(),
+                base: Some(want),
             },
         )?;
         Ok(slot)
     })
 }
 
-/// The VPC that owns `slot`.
-pub fn vpc_of_slot(v: &View<'_>, slot: u8) -> Option<(Scope, Arc<vpc::Vpc>)> {
+/// The VPC that owns `slot`, and the /16 of its addresses the slot carries.
+pub fn vpc_of_slot(v: &View<'_>, slot: u8) -> Option<(Scope, Arc<vpc::Vpc>, u32)> {
     let s = v.get::<FabricSlot>(&global(), &format!("{slot:03}"))?;
+    let base = base_of(v, &s)?;
     v.get::<vpc::Vpc>(&s.scope, &s.vpc_id)
-        .map(|vpc| (s.scope.clone(), vpc))
+        .map(|vpc| (s.scope.clone(), vpc, base))
 }
 
-/// Frees the slots of VPCs that no longer exist.
+/// Frees the slots of VPCs that no longer exist and of /16s no block of their VPC lies in.
 pub fn release_stale(store: &Store) -> ApiResult<()> {
     let stale: Vec<String> = store.read(|v| {
         v.list::<FabricSlot>(&global())
             .iter()
-            .filter(|s| v.get::<vpc::Vpc>(&s.scope, &s.vpc_id).is_none())
+            .filter(|s| {
+                let vpc = v.get::<vpc::Vpc>(&s.scope, &s.vpc_id);
+                let base = base_of(v, s);
+                !vpc.is_some_and(|vpc| {
+                    vpc.ipv4_blocks().any(|b| {
+                        Cidr::parse(&b.cidr).is_some_and(|c| Some(sixteen(c.base)) == base)
+                    })
+                })
+            })
             .map(|s| s.id.clone())
             .collect()
     });
@@ -331,8 +359,8 @@ fn rules_match(
 /// The VPC (with its scope) and VPC address that loopback address `loopback` stands for.
 pub fn vpc_address(v: &View<'_>, loopback: Ipv4Addr) -> Option<(Scope, Arc<vpc::Vpc>, Ipv4Addr)> {
     let slot = slot_of(loopback)?;
-    let (scope, vpc) = vpc_of_slot(v, slot)?;
-    let ip = from_loopback(slot, Ipv4Addr::from(vpc.cidr().base), loopback)?;
+    let (scope, vpc, base) = vpc_of_slot(v, slot)?;
+    let ip = from_loopback(slot, Ipv4Addr::from(base), loopback)?;
     Some((scope, vpc, ip))
 }
 
@@ -624,7 +652,8 @@ mod tests {
         let scope = ctx.scope();
         let place = crate::dataplane::Place::on(&scope, &server, 443);
         let loopback = |n: &eni::NetworkInterface| {
-            let slot = ensure_slot(&store, &config, &scope, &n.vpc_id).unwrap();
+            let ip = Ipv4Addr::from(n.private_ip);
+            let slot = ensure_slot(&store, &config, &scope, &n.vpc_id, ip).unwrap();
             IpAddr::V4(to_loopback(slot, Ipv4Addr::from(n.private_ip)).unwrap())
         };
         let admitted_now = |peer| store.read(|v| admitted(v, &place, peer));

@@ -10,8 +10,9 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use super::eni::NetworkInterface;
-use super::routes::{self, RouteTable};
+use super::routes;
 use super::vpc::{self, Subnet, Vpc};
+use super::vpc_cidr::{self, Block};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
@@ -20,15 +21,6 @@ use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::Ipv6Addr;
-
-/// An IPv6 CIDR block associated with a VPC or a subnet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Block {
-    /// `vpc-cidr-assoc-…` or `subnet-cidr-assoc-…`.
-    pub association_id: String,
-    /// Canonical text (`2600:1f14:abc:de00::/56`).
-    pub cidr: String,
-}
 
 /// A parsed IPv6 CIDR: the network as a number and the prefix length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +92,7 @@ fn amazon_block(tx: &Tx<'_>, scope: &Scope, region: &str) -> String {
     }
 }
 
-fn vpc_association(region: &str, b: &Block, state: &str) -> dto::VpcIpv6CidrBlockAssociation {
+pub fn vpc_association(region: &str, b: &Block, state: &str) -> dto::VpcIpv6CidrBlockAssociation {
     dto::VpcIpv6CidrBlockAssociation {
         association_id: Some(b.association_id.clone()),
         ipv6_cidr_block: Some(b.cidr.clone()),
@@ -167,105 +159,46 @@ pub fn add_amazon_block(ctx: &Ctx<'_>, tx: &mut Tx<'_>, vpc: &mut Vpc) -> ApiRes
         cidr: amazon_block(tx, &scope, &ctx.region),
     };
     vpc.ipv6.push(block.clone());
-    for t in tx.list::<RouteTable>(&scope) {
-        if t.vpc_id == vpc.id {
-            let mut t = (*t).clone();
-            t.routes.push(routes::local_ipv6_route(&block.cidr));
-            tx.put(&scope, t)?;
-        }
-    }
+    vpc_cidr::retable(tx, &scope, &vpc.id, |t| {
+        t.routes.push(routes::local_ipv6_route(&block.cidr))
+    })?;
     Ok(block)
 }
 
-pub fn associate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let req: dto::AssociateVpcCidrBlockRequest = typed(input)?;
-    if req.cidr_block.is_some() || req.ipv4_ipam_pool_id.is_some() {
+/// Removes `vpc`'s IPv6 block `association_id` and its `local` routes, unless a subnet still
+/// has a /64 of it.
+pub fn remove_amazon_block(
+    tx: &mut Tx<'_>,
+    scope: &Scope,
+    vpc: &mut Vpc,
+    association_id: &str,
+) -> ApiResult<Block> {
+    let pos = vpc
+        .ipv6
+        .iter()
+        .position(|b| b.association_id == association_id)
+        .ok_or_else(|| ApiError::internal("the association was found on this VPC"))?;
+    let block = vpc.ipv6[pos].clone();
+    let net = net_of(&block);
+    if tx
+        .list::<Subnet>(scope)
+        .iter()
+        .any(|s| s.vpc_id == vpc.id && s.ipv6.iter().any(|b| net.contains(&net_of(b))))
+    {
         return Err(ApiError::new(
-            "Unsupported",
-            "Airlock's VPCs have one IPv4 CIDR block: secondary IPv4 blocks are not emulated.",
+            "DependencyViolation",
+            format!(
+                "The vpc CIDR block {} has dependencies: subnets of it have IPv6 CIDR blocks",
+                block.cidr
+            ),
         ));
     }
-    if req.ipv6_pool.is_some() || req.ipv6_cidr_block.is_some() || req.ipv6_ipam_pool_id.is_some() {
-        return Err(ApiError::new(
-            "InvalidIpv6Pool.ID.NotFound",
-            "The account has no IPv6 address pools of its own (BYOIP); use AmazonProvidedIpv6CidrBlock.",
-        ));
-    }
-    if req.amazon_provided_ipv6_cidr_block != Some(true) {
-        return Err(ApiError::missing_parameter(
-            "Either 'cidrBlock' or 'amazonProvidedIpv6CidrBlock' must be specified.",
-        ));
-    }
-    let scope = ctx.scope();
-    let (vpc, block) = ctx.store.write(|tx| {
-        let mut vpc = (*vpc::get_vpc(tx, &scope, &req.vpc_id)?).clone();
-        let block = add_amazon_block(ctx, tx, &mut vpc)?;
-        tx.put(&scope, vpc.clone())?;
-        Ok::<_, ApiError>((vpc, block))
+    vpc.ipv6.remove(pos);
+    vpc_cidr::retable(tx, scope, &vpc.id, |t| {
+        t.routes
+            .retain(|r| r.destination_ipv6.as_deref() != Some(block.cidr.as_str()))
     })?;
-    Ok(Output::new(dto::AssociateVpcCidrBlockResult {
-        ipv6_cidr_block_association: Some(vpc_association(&ctx.region, &block, "associating")),
-        vpc_id: Some(vpc.id),
-        ..Default::default()
-    }))
-}
-
-pub fn disassociate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let req: dto::DisassociateVpcCidrBlockRequest = typed(input)?;
-    let id = req.association_id.as_str();
-    let scope = ctx.scope();
-    let (vpc, block) = ctx.store.write(|tx| {
-        let vpc = tx
-            .list::<Vpc>(&scope)
-            .into_iter()
-            .find(|v| v.cidr_association_id == id || v.ipv6.iter().any(|b| b.association_id == id))
-            .ok_or_else(|| {
-                ApiError::new(
-                    "InvalidVpcCidrBlockAssociationID.NotFound",
-                    format!("The vpc CIDR block association ID '{id}' does not exist"),
-                )
-            })?;
-        if vpc.cidr_association_id == id {
-            return Err(ApiError::new(
-                "OperationNotPermitted",
-                format!(
-                    "The vpc CIDR block with association ID {id} may not be disassociated. It is the primary IPv4 CIDR block of the VPC"
-                ),
-            ));
-        }
-        let mut vpc = (*vpc).clone();
-        let pos = vpc.ipv6.iter().position(|b| b.association_id == id).unwrap_or_default();
-        let block = vpc.ipv6.remove(pos);
-        let net = net_of(&block);
-        if tx
-            .list::<Subnet>(&scope)
-            .iter()
-            .any(|s| s.vpc_id == vpc.id && s.ipv6.iter().any(|b| net.contains(&net_of(b))))
-        {
-            return Err(ApiError::new(
-                "DependencyViolation",
-                format!(
-                    "The vpc CIDR block {} has dependencies: subnets of it have IPv6 CIDR blocks",
-                    block.cidr
-                ),
-            ));
-        }
-        for t in tx.list::<RouteTable>(&scope) {
-            if t.vpc_id == vpc.id {
-                let mut t = (*t).clone();
-                t.routes
-                    .retain(|r| r.destination_ipv6.as_deref() != Some(block.cidr.as_str()));
-                tx.put(&scope, t)?;
-            }
-        }
-        tx.put(&scope, vpc.clone())?;
-        Ok::<_, ApiError>((vpc, block))
-    })?;
-    Ok(Output::new(dto::DisassociateVpcCidrBlockResult {
-        ipv6_cidr_block_association: Some(vpc_association(&ctx.region, &block, "disassociating")),
-        vpc_id: Some(vpc.id),
-        ..Default::default()
-    }))
+    Ok(block)
 }
 
 /// A subnet's IPv6 block: a /64 of its VPC's /56, overlapping no other subnet's.

@@ -36,6 +36,7 @@ pub mod routes;
 pub mod sg;
 pub mod tags;
 pub mod vpc;
+pub mod vpc_cidr;
 pub mod vpce;
 
 pub fn record_kinds() -> Vec<Kind> {
@@ -362,11 +363,11 @@ pub static SERVICE: Service = Service {
         ("ModifyVpcTenancy", Handler::Output(vpc::modify_vpc_tenancy)),
         (
             "AssociateVpcCidrBlock",
-            Handler::Output(ipv6::associate_vpc_cidr_block),
+            Handler::Output(vpc_cidr::associate_vpc_cidr_block),
         ),
         (
             "DisassociateVpcCidrBlock",
-            Handler::Output(ipv6::disassociate_vpc_cidr_block),
+            Handler::Output(vpc_cidr::disassociate_vpc_cidr_block),
         ),
         (
             "AssociateSubnetCidrBlock",

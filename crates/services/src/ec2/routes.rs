@@ -192,9 +192,10 @@ impl Filterable for RouteTable {
     }
 }
 
-fn local_route(vpc: &Vpc) -> Route {
+/// The `local` route of a VPC's IPv4 block.
+pub fn local_route(cidr: &str) -> Route {
     Route {
-        destination_cidr: Some(vpc.cidr.clone()),
+        destination_cidr: Some(cidr.to_owned()),
         destination_prefix_list: None,
         gateway_id: Some("local".into()),
         nat_gateway_id: None,
@@ -224,7 +225,9 @@ fn new_table(ctx: &Ctx<'_>, vpc: &Vpc, main: bool, tags: Vec<Tag>) -> RouteTable
         id: ids::resource_id("rtb"),
         vpc_id: vpc.id.clone(),
         owner: ctx.account().to_owned(),
-        routes: std::iter::once(local_route(vpc))
+        routes: vpc
+            .ipv4_blocks()
+            .map(|b| local_route(&b.cidr))
             .chain(vpc.ipv6.iter().map(|b| local_ipv6_route(&b.cidr)))
             .collect(),
         associations: if main {

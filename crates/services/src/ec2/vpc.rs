@@ -2,7 +2,7 @@
 
 use super::cidr::{self, Cidr};
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
-use super::{eni, igw, ipv6, regions, routes, sg};
+use super::{eni, igw, ipv6, regions, routes, sg, vpc_cidr};
 use crate::input::typed;
 use crate::{ids, input, Ctx};
 use airlock_dto::ec2 as dto;
@@ -28,9 +28,12 @@ pub struct Vpc {
     #[serde(default)]
     pub address_usage_metrics: bool,
     pub tags: Vec<Tag>,
+    /// IPv4 blocks associated after creation (AssociateVpcCidrBlock), in association order.
+    #[serde(default)]
+    pub secondary: Vec<vpc_cidr::Block>,
     /// The Amazon-provided IPv6 /56, when it has one.
     #[serde(default)]
-    pub ipv6: Vec<ipv6::Block>,
+    pub ipv6: Vec<vpc_cidr::Block>,
 }
 
 impl Record for Vpc {
@@ -41,18 +44,25 @@ impl Record for Vpc {
 }
 
 impl Vpc {
+    /// The primary IPv4 block.
     pub fn cidr(&self) -> Cidr {
         Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
+    }
+
+    /// Every IPv4 block: the primary first, then the secondary ones in association order.
+    pub fn ipv4_blocks(&self) -> impl Iterator<Item = vpc_cidr::Block> + '_ {
+        let primary = vpc_cidr::Block {
+            association_id: self.cidr_association_id.clone(),
+            cidr: self.cidr.clone(),
+        };
+        std::iter::once(primary).chain(self.secondary.iter().cloned())
     }
 
     fn json(&self, state: &str, region: &str) -> Value {
         json!({
             "VpcId": self.id, "CidrBlock": self.cidr, "State": state, "DhcpOptionsId": self.dhcp_options_id,
             "InstanceTenancy": self.instance_tenancy, "IsDefault": self.is_default, "OwnerId": self.owner,
-            "CidrBlockAssociationSet": [{
-                "AssociationId": self.cidr_association_id, "CidrBlock": self.cidr,
-                "CidrBlockState": {"State": "associated"}
-            }],
+            "CidrBlockAssociationSet": vpc_cidr::ipv4_set_json(self),
             "Ipv6CidrBlockAssociationSet": ipv6::vpc_set_json(self, region),
             "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
             "Tags": tags_json(&self.tags),
@@ -64,9 +74,16 @@ impl Filterable for Vpc {
     fn field(&self, name: &str) -> Field {
         match name {
             "vpc-id" => one(&self.id),
-            "cidr" | "cidr-block-association.cidr-block" | "cidrBlock" => one(&self.cidr),
-            "cidr-block-association.association-id" => one(&self.cidr_association_id),
-            "cidr-block-association.state" => one("associated"),
+            "cidr" | "cidrBlock" => one(&self.cidr),
+            "cidr-block-association.cidr-block" => {
+                Some(self.ipv4_blocks().map(|b| b.cidr).collect())
+            }
+            "cidr-block-association.association-id" => {
+                Some(self.ipv4_blocks().map(|b| b.association_id).collect())
+            }
+            "cidr-block-association.state" => {
+                Some(self.ipv4_blocks().map(|_| "associated".into()).collect())
+            }
             "state" => one("available"),
             "is-default" | "isDefault" => flag(self.is_default),
             "owner-id" => one(&self.owner),
@@ -99,7 +116,7 @@ pub struct Subnet {
     pub acl_association: Option<super::nacl::AclAssociation>,
     /// Its IPv6 /64 (of the VPC's /56), when it has one.
     #[serde(default)]
-    pub ipv6: Vec<ipv6::Block>,
+    pub ipv6: Vec<vpc_cidr::Block>,
     /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
     #[serde(default)]
     pub assign_ipv6: bool,
@@ -281,6 +298,7 @@ fn new_vpc(
         dns_hostnames: is_default,
         address_usage_metrics: false,
         tags,
+        secondary: Vec::new(),
         ipv6: Vec::new(),
     };
     tx.put(&scope, vpc.clone())?;
@@ -557,7 +575,10 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     let subnet = ctx.store.write(|tx| {
         let vpc = get_vpc(tx, &scope, &vpc_id)?;
-        if !(16..=28).contains(&cidr.prefix) || !vpc.cidr().contains(&cidr) {
+        let inside = vpc
+            .ipv4_blocks()
+            .any(|b| Cidr::parse(&b.cidr).is_some_and(|b| b.contains(&cidr)));
+        if !(16..=28).contains(&cidr.prefix) || !inside {
             return Err(ApiError::new(
                 "InvalidSubnet.Range",
                 format!("The CIDR '{raw}' is invalid."),

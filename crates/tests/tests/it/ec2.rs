@@ -1367,3 +1367,206 @@ async fn ipv6_blocks_addresses_routes_and_egress_only_gateways() {
         .unwrap();
     ec2.delete_vpc().vpc_id(&lone).send().await.unwrap();
 }
+
+/// Secondary IPv4 blocks as Terraform's `aws_vpc_ipv4_cidr_block_association` makes and reads
+/// them: associated with AWS's restrictions (the primary's RFC 1918 range, no overlap, no
+/// block covering a route, five at most), listed and filtered in `CidrBlockAssociationSet`, a
+/// `local` route in every table, subnets inside them, and given back unless a subnet is in one.
+#[tokio::test]
+async fn secondary_ipv4_blocks_take_subnets_and_routes() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.70.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap();
+    let vpc_id = vpc.vpc_id().unwrap().to_owned();
+    let primary = vpc.cidr_block_association_set()[0]
+        .association_id()
+        .unwrap()
+        .to_owned();
+    let associate = |cidr: &'static str| {
+        ec2.associate_vpc_cidr_block()
+            .vpc_id(&vpc_id)
+            .cidr_block(cidr)
+            .send()
+    };
+    let made = associate("10.71.0.0/16").await.unwrap();
+    let assoc = made.cidr_block_association().unwrap();
+    assert_eq!(assoc.cidr_block(), Some("10.71.0.0/16"));
+    assert_eq!(
+        assoc.cidr_block_state().unwrap().state().unwrap().as_str(),
+        "associating"
+    );
+    assert!(made.ipv6_cidr_block_association().is_none());
+    let secondary = assoc.association_id().unwrap().to_owned();
+
+    for (cidr, code) in [
+        ("192.168.0.0/16", "InvalidVpc.Range"),
+        ("198.19.0.0/16", "InvalidVpc.Range"),
+        ("10.71.128.0/17", "InvalidVpc.Range"),
+        ("10.64.0.0/12", "InvalidVpc.Range"),
+        ("10.72.0.1/24", "InvalidParameterValue"),
+    ] {
+        let err = associate(cidr).await.unwrap_err();
+        assert_eq!(err.code(), Some(code), "{cidr}: {err:?}");
+    }
+    let err = associate("192.168.0.0/16").await.unwrap_err();
+    assert!(err.message().unwrap().contains("is restricted"), "{err:?}");
+
+    let d = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    let set: Vec<_> = d.vpcs()[0]
+        .cidr_block_association_set()
+        .iter()
+        .map(|a| {
+            (
+                a.cidr_block().unwrap().to_owned(),
+                a.cidr_block_state()
+                    .unwrap()
+                    .state()
+                    .unwrap()
+                    .as_str()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        set,
+        [
+            ("10.70.0.0/16".to_owned(), "associated".to_owned()),
+            ("10.71.0.0/16".to_owned(), "associated".to_owned())
+        ]
+    );
+    assert_eq!(d.vpcs()[0].cidr_block(), Some("10.70.0.0/16"));
+    let found = ec2
+        .describe_vpcs()
+        .filters(filter("cidr-block-association.cidr-block", "10.71.0.0/16"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.vpcs().len(), 1);
+    assert_eq!(found.vpcs()[0].vpc_id(), Some(vpc_id.as_str()));
+
+    // Every route table, old and new, has a local route per block.
+    let new_table = ec2
+        .create_route_table()
+        .vpc_id(&vpc_id)
+        .send()
+        .await
+        .unwrap();
+    let new_table = new_table
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_owned();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tables.route_tables().len(), 2);
+    for t in tables.route_tables() {
+        let local: Vec<_> = t
+            .routes()
+            .iter()
+            .filter(|r| r.gateway_id() == Some("local"))
+            .filter_map(|r| r.destination_cidr_block())
+            .collect();
+        assert_eq!(local, ["10.70.0.0/16", "10.71.0.0/16"]);
+    }
+
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.71.4.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
+    let err = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.72.4.0/24")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSubnet.Range"));
+
+    // A block may not cover a route's destination.
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let eni = eni
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_owned();
+    ec2.create_route()
+        .route_table_id(&new_table)
+        .destination_cidr_block("10.80.1.0/24")
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    let err = associate("10.80.0.0/16").await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidVpc.Range"), "{err:?}");
+    ec2.associate_vpc_cidr_block()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.80.2.0/24")
+        .send()
+        .await
+        .unwrap();
+    associate("100.64.0.0/16").await.unwrap();
+    associate("10.90.0.0/20").await.unwrap();
+    let err = associate("10.91.0.0/16").await.unwrap_err();
+    assert_eq!(err.code(), Some("CidrLimitExceeded"), "{err:?}");
+
+    let disassociate = |id: String| ec2.disassociate_vpc_cidr_block().association_id(id).send();
+    let err = disassociate(primary).await.unwrap_err();
+    assert_eq!(err.code(), Some("OperationNotPermitted"));
+    let err = disassociate(secondary.clone()).await.unwrap_err();
+    assert_eq!(err.code(), Some("DependencyViolation"), "{err:?}");
+    ec2.delete_route()
+        .route_table_id(&new_table)
+        .destination_cidr_block("10.80.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_network_interface()
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_subnet().subnet_id(&subnet).send().await.unwrap();
+    let out = disassociate(secondary.clone()).await.unwrap();
+    let assoc = out.cidr_block_association().unwrap();
+    assert_eq!(
+        assoc.cidr_block_state().unwrap().state().unwrap().as_str(),
+        "disassociating"
+    );
+    assert_eq!(assoc.cidr_block(), Some("10.71.0.0/16"));
+    let err = disassociate(secondary).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("InvalidVpcCidrBlockAssociationID.NotFound")
+    );
+    let t = ec2
+        .describe_route_tables()
+        .route_table_ids(&new_table)
+        .send()
+        .await
+        .unwrap();
+    assert!(t.route_tables()[0]
+        .routes()
+        .iter()
+        .all(|r| r.destination_cidr_block() != Some("10.71.0.0/16")));
+    associate("10.91.0.0/16").await.unwrap();
+}

@@ -409,6 +409,44 @@ async fn ip_group(
     arn
 }
 
+/// An echo target on 8080 in the first private subnet, in a group that admits `lb_sg`: that
+/// group and the target's address.
+async fn echo_behind(server: &Running, w: &World, lb_sg: &str) -> (String, Ipv4Addr) {
+    let target_sg = group(w, "echo").await;
+    allow(w, &target_sg, 8080, Some(lb_sg), None).await;
+    let target_eni = client_interface(w, &w.private[0], &target_sg).await;
+    let ip = echo_target(server, w, &target_eni, 8080).await;
+    (target_sg, ip)
+}
+
+/// An internal Application Load Balancer in `subnets` with group `sg`, once active: its ARN.
+async fn internal_alb(elb: &Client, name: &str, subnets: [&String; 2], sg: &str) -> String {
+    let lb = elb
+        .create_load_balancer()
+        .name(name)
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
+        .set_subnets(Some(subnets.map(String::clone).to_vec()))
+        .security_groups(sg)
+        .send()
+        .await
+        .unwrap();
+    let arn = lb_arn(&lb);
+    wait_active(elb, &arn).await;
+    arn
+}
+
+/// A listener of `lb` on `protocol`/`port` that forwards to target group `tg`.
+async fn listen(elb: &Client, lb: &str, protocol: ProtocolEnum, port: i32, tg: &str) {
+    elb.create_listener()
+        .load_balancer_arn(lb)
+        .protocol(protocol)
+        .port(port)
+        .default_actions(forward(tg))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn path_is(p: &str) -> RuleCondition {
     RuleCondition::builder()
         .field("path-pattern")
@@ -423,23 +461,9 @@ async fn an_internal_alb_routes_by_rules_and_forwards_with_albs_headers() {
     let elb = Client::new(&airlock_tests::default_config(&server).await);
     let lb_sg = group(&w, "internal-alb").await;
     allow(&w, &lb_sg, 80, Some(&w.sg), None).await;
-    let target_sg = group(&w, "echo").await;
-    allow(&w, &target_sg, 8080, Some(&lb_sg), None).await;
-    let target_eni = client_interface(&w, &w.private[0], &target_sg).await;
-    let target_ip = echo_target(&server, &w, &target_eni, 8080).await;
+    let (target_sg, target_ip) = echo_behind(&server, &w, &lb_sg).await;
 
-    let lb = elb
-        .create_load_balancer()
-        .name("private-app")
-        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
-        .subnets(&w.private[0])
-        .subnets(&w.private[1])
-        .security_groups(&lb_sg)
-        .send()
-        .await
-        .unwrap();
-    let lb_arn = lb_arn(&lb);
-    wait_active(&elb, &lb_arn).await;
+    let lb_arn = internal_alb(&elb, "private-app", [&w.private[0], &w.private[1]], &lb_sg).await;
     let tg_arn = ip_group(&elb, &w, "echo", ProtocolEnum::Http, 8080, target_ip).await;
     let listener = elb
         .create_listener()
@@ -586,6 +610,60 @@ async fn an_internal_alb_routes_by_rules_and_forwards_with_albs_headers() {
     server.stop().await.unwrap();
 }
 
+/// A secondary IPv4 block is on the fabric as the primary is (a loopback slot of its own): an
+/// internal ALB in two subnets of 10.193.0.0/16, beside the VPC's primary 10.192.0.0/16,
+/// forwards a client of the secondary block to a target of the primary one, and health-checks
+/// it across the blocks.
+#[tokio::test]
+async fn an_alb_in_a_secondary_cidr_block_forwards_to_the_primary_block() {
+    let server = airlock_tests::start_with(config(None)).await;
+    let w = world(&server).await;
+    let elb = Client::new(&airlock_tests::default_config(&server).await);
+    w.ec2
+        .associate_vpc_cidr_block()
+        .vpc_id(&w.vpc)
+        .cidr_block("10.193.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let a = w.subnet("10.193.1.0/24", "us-west-2a").await;
+    let b = w.subnet("10.193.2.0/24", "us-west-2b").await;
+    let lb_sg = group(&w, "secondary-alb").await;
+    allow(&w, &lb_sg, 80, Some(&w.sg), None).await;
+    let (_, target_ip) = echo_behind(&server, &w, &lb_sg).await;
+    assert_eq!(target_ip.octets()[1], 192);
+
+    let lb_arn = internal_alb(&elb, "secondary-block", [&a, &b], &lb_sg).await;
+    let tg_arn = ip_group(&elb, &w, "echo", ProtocolEnum::Http, 8080, target_ip).await;
+    listen(&elb, &lb_arn, ProtocolEnum::Http, 80, &tg_arn).await;
+    wait_health(&elb, &tg_arn, "healthy", None).await;
+
+    let client = eni(&server, &client_interface(&w, &a, &w.sg).await).await;
+    let lb_ip: Ipv4Addr = load_balancer(&server, &lb_arn).zones[0]
+        .private_ip
+        .parse()
+        .unwrap();
+    assert_eq!(lb_ip.octets()[1], 193, "{lb_ip}");
+    let slot = |ip: Ipv4Addr| {
+        let addr = dataplane::address_of(&source(&server), &scope(), &w.vpc, ip, 80).unwrap();
+        let SocketAddr::V4(addr) = addr else {
+            panic!("{addr}")
+        };
+        fabric::slot_of(*addr.ip())
+    };
+    assert_ne!(slot(lb_ip), slot(target_ip));
+    let mut s = connect_inside(&server, &client, lb_ip, 80).await;
+    let (status, _, body) = exchange(&mut s, &get("app.internal", "/across")).await;
+    assert_eq!(status, 200, "{body}");
+    let client_ip = Ipv4Addr::from(client.private_ip);
+    assert!(
+        body.to_ascii_lowercase()
+            .contains(&format!("x-forwarded-for: {client_ip}\r\n")),
+        "{body}"
+    );
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
     let server = airlock_tests::start_with(config(None)).await;
@@ -608,14 +686,7 @@ async fn a_network_load_balancer_forwards_tcp_and_terminates_tls() {
     let lb_arn = lb_arn(&lb);
     wait_active(&elb, &lb_arn).await;
     let tg_arn = ip_group(&elb, &w, "tcp-echo", ProtocolEnum::Tcp, 7000, target_ip).await;
-    elb.create_listener()
-        .load_balancer_arn(&lb_arn)
-        .protocol(ProtocolEnum::Tcp)
-        .port(7000)
-        .default_actions(forward(&tg_arn))
-        .send()
-        .await
-        .unwrap();
+    listen(&elb, &lb_arn, ProtocolEnum::Tcp, 7000, &tg_arn).await;
 
     // A TLS listener with an imported certificate in front of the same plain target.
     let root = self_signed(params("Example Root", &[], true), rsa());

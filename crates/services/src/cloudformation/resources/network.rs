@@ -151,6 +151,48 @@ pub(super) static TYPES: &[Type] = &[
         ..FIXED
     },
     Type {
+        name: "AWS::EC2::VPCCidrBlock",
+        create: |ctx, p| {
+            let out = ec2(
+                ctx,
+                "AssociateVpcCidrBlock",
+                json!({"VpcId": p.req("VpcId")?, "CidrBlock": p.str("CidrBlock"),
+                       "AmazonProvidedIpv6CidrBlock": p.str("AmazonProvidedIpv6CidrBlock").map(|v| v == "true"),
+                       "Ipv4IpamPoolId": p.str("Ipv4IpamPoolId"), "Ipv6Pool": p.str("Ipv6Pool"),
+                       "Ipv6CidrBlock": p.str("Ipv6CidrBlock"), "Ipv6IpamPoolId": p.str("Ipv6IpamPoolId")}),
+            )?;
+            ptr(&out, "/CidrBlockAssociation/AssociationId")
+                .as_str()
+                .map(str::to_owned)
+                .map_or_else(
+                    || id_at(&out, "/Ipv6CidrBlockAssociation/AssociationId"),
+                    Ok,
+                )
+        },
+        made: |_, id, p| {
+            let v6 = p.str("CidrBlock").is_none();
+            made(
+                id,
+                vec![
+                    ("Id", json!(id)),
+                    ("IpSource", json!(if v6 { "amazon" } else { "none" })),
+                    (
+                        "Ipv6AddressAttribute",
+                        if v6 { json!("public") } else { Value::Null },
+                    ),
+                ],
+            )
+        },
+        delete: |ctx, id, _| {
+            ok_if_gone(ec2(
+                ctx,
+                "DisassociateVpcCidrBlock",
+                json!({"AssociationId": id}),
+            ))
+        },
+        ..FIXED
+    },
+    Type {
         name: "AWS::EC2::VPCGatewayAttachment",
         create: |ctx, p| {
             let vpc = p.req("VpcId")?;
