@@ -31,7 +31,7 @@ use crate::fabric::{self, connect_from};
 use crate::source::Source;
 use airlock_services::dns::{self, Answer};
 use airlock_services::ec2::{eni, fabric as model, instances, keypair, vpc};
-use airlock_store::{Record, Scope, Store, View};
+use airlock_store::{Scope, Store, View};
 use russh::keys::ssh_key::private::Ed25519Keypair;
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::{PrivateKey, PublicKey};
@@ -65,12 +65,7 @@ pub struct HostKeyRecord {
     pub private_key: String,
 }
 
-impl Record for HostKeyRecord {
-    const KIND: &'static str = "airlock.bastion_host_key";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(HostKeyRecord, "airlock.bastion_host_key", id);
 
 const HOST_KEY_ID: &str = "ed25519";
 

@@ -4,7 +4,7 @@
 //! from ACM once validated.
 
 use airlock_protocol::ApiError;
-use airlock_store::{Record, Scope, Store};
+use airlock_store::{Scope, Store};
 use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
 use serde::{Deserialize, Serialize};
 
@@ -15,12 +15,7 @@ pub struct CaRecord {
     pub key_pem: String,
 }
 
-impl Record for CaRecord {
-    const KIND: &'static str = "airlock.ca";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(CaRecord, "airlock.ca", id);
 
 /// The record's id; it lives in the empty scope.
 pub const ID: &str = "local";

@@ -13,7 +13,7 @@ use crate::service::{Handler, Service};
 use crate::Ctx;
 use airlock_dto::ssm as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Record, Scope};
+use airlock_store::{Kind, Scope};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -87,12 +87,7 @@ pub struct Parameter {
     pub tags: Vec<(String, String)>,
 }
 
-impl Record for Parameter {
-    const KIND: &'static str = "ssm.parameter";
-    fn id(&self) -> &str {
-        &self.name
-    }
-}
+airlock_store::record!(Parameter, "ssm.parameter", name);
 
 impl Parameter {
     fn current(&self) -> &Version {

@@ -126,6 +126,21 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
+/// Implements [`Record`] for a type kept under one of its `String` fields, with no group and no
+/// names: `airlock_store::record!(Vpc, "ec2.vpc", id);`. A record with a group or names
+/// implements the trait by hand.
+#[macro_export]
+macro_rules! record {
+    ($type:ty, $kind:literal, $id:ident) => {
+        impl $crate::Record for $type {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                &self.$id
+            }
+        }
+    };
+}
+
 type Obj = Arc<dyn Any + Send + Sync>;
 /// A record's identity: kind, scope, id (the transaction overlay's key).
 type Key = (&'static str, Scope, String);

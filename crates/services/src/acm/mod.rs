@@ -50,7 +50,7 @@ use crate::Clock;
 use crate::Ctx;
 use airlock_dto::acm as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Record, Scope, Tx};
+use airlock_store::{Kind, Scope, Tx};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -169,12 +169,7 @@ pub struct Tag {
     pub value: Option<String>,
 }
 
-impl Record for Certificate {
-    const KIND: &'static str = "acm.certificate";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Certificate, "acm.certificate", id);
 
 fn at(secs: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(secs).unwrap_or(OffsetDateTime::UNIX_EPOCH)

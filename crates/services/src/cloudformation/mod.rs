@@ -22,7 +22,7 @@ use crate::service::{Handler, Service};
 use crate::{Ctx, Principal};
 use airlock_dto::cloudformation as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Record};
+use airlock_store::Kind;
 use changesets::*;
 use describe::*;
 use prepare::*;
@@ -234,12 +234,7 @@ pub struct Stack {
     pub cleanup_doc: Option<Value>,
 }
 
-impl Record for Stack {
-    const KIND: &'static str = "cloudformation.stack";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Stack, "cloudformation.stack", id);
 
 impl Stack {
     #[allow(clippy::too_many_arguments)]
@@ -310,12 +305,7 @@ pub struct ChangeSet {
     pub changes: Vec<ChangeRow>,
 }
 
-impl Record for ChangeSet {
-    const KIND: &'static str = "cloudformation.changeset";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(ChangeSet, "cloudformation.changeset", id);
 
 /// Runs another service's operation as a stack's resource provider does: authorized as the
 /// stack's caller, with the input's scalars in the types the operation's model declares.

@@ -13,7 +13,7 @@ use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Read, Record, Scope, Tx};
+use airlock_store::{Read, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -27,12 +27,7 @@ pub struct DhcpOptions {
     pub tags: Vec<Tag>,
 }
 
-impl Record for DhcpOptions {
-    const KIND: &'static str = "ec2.dhcp_options";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(DhcpOptions, "ec2.dhcp_options", id);
 
 /// The keys a set may hold, and how many values each takes at most.
 const KEYS: &[(&str, usize)] = &[

@@ -19,7 +19,7 @@ use super::{eni, igw, routes, sg, vpc, vpce};
 use crate::authz::{Arrival, Through};
 use crate::dataplane::Place;
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Read, Record, Scope, Store, View};
+use airlock_store::{Read, Scope, Store, View};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -118,12 +118,7 @@ pub struct FabricSlot {
     pub base: Option<u32>,
 }
 
-impl Record for FabricSlot {
-    const KIND: &'static str = "ec2.fabric_slot";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(FabricSlot, "ec2.fabric_slot", id);
 
 fn global() -> Scope {
     Scope::new("", "")

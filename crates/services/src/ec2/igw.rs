@@ -4,7 +4,7 @@ use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::vpc;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -16,12 +16,7 @@ pub struct InternetGateway {
     pub tags: Vec<Tag>,
 }
 
-impl Record for InternetGateway {
-    const KIND: &'static str = "ec2.internet_gateway";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(InternetGateway, "ec2.internet_gateway", id);
 
 impl InternetGateway {
     pub fn attached_to(&self, vpc_id: &str) -> bool {

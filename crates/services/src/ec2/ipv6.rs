@@ -17,7 +17,7 @@ use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::net::Ipv6Addr;
@@ -442,12 +442,7 @@ pub struct EgressOnlyGateway {
     pub client_token: Option<String>,
 }
 
-impl Record for EgressOnlyGateway {
-    const KIND: &'static str = "ec2.egress_only_gateway";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(EgressOnlyGateway, "ec2.egress_only_gateway", id);
 
 impl EgressOnlyGateway {
     fn out(&self) -> dto::EgressOnlyInternetGateway {

@@ -9,7 +9,7 @@ use super::{eni, vpc};
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -32,12 +32,7 @@ pub struct Address {
     pub ptr_record: Option<String>,
 }
 
-impl Record for Address {
-    const KIND: &'static str = "ec2.address";
-    fn id(&self) -> &str {
-        &self.allocation_id
-    }
-}
+airlock_store::record!(Address, "ec2.address", allocation_id);
 
 /// Public addresses in use, across every account and region (kept in the global scope).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,12 +41,7 @@ pub struct PublicIp {
     pub owner: String,
 }
 
-impl Record for PublicIp {
-    const KIND: &'static str = "ec2.public_ip";
-    fn id(&self) -> &str {
-        &self.ip
-    }
-}
+airlock_store::record!(PublicIp, "ec2.public_ip", ip);
 
 fn pool_scope() -> Scope {
     Scope::new("", "")
@@ -274,12 +264,7 @@ pub struct NatGateway {
     pub tags: Vec<Tag>,
 }
 
-impl Record for NatGateway {
-    const KIND: &'static str = "ec2.nat_gateway";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(NatGateway, "ec2.nat_gateway", id);
 
 /// AWS takes a few minutes to provision and about one to delete a NAT gateway.
 const PROVISION_SECS: f64 = 120.0;

@@ -11,7 +11,7 @@ use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -42,12 +42,7 @@ pub struct PrefixList {
     pub client_token: Option<String>,
 }
 
-impl Record for PrefixList {
-    const KIND: &'static str = "ec2.prefix_list";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(PrefixList, "ec2.prefix_list", id);
 
 impl PrefixList {
     fn current(&self) -> &Entries {

@@ -6,7 +6,7 @@ use super::vpc::{self, Vpc};
 use super::{igw, nat};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -58,12 +58,7 @@ pub struct RouteTable {
     pub tags: Vec<Tag>,
 }
 
-impl Record for RouteTable {
-    const KIND: &'static str = "ec2.route_table";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(RouteTable, "ec2.route_table", id);
 
 impl RouteTable {
     pub fn is_main(&self) -> bool {

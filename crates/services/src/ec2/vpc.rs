@@ -7,7 +7,7 @@ use crate::input::typed;
 use crate::{ids, input, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -36,12 +36,7 @@ pub struct Vpc {
     pub ipv6: Vec<vpc_cidr::Block>,
 }
 
-impl Record for Vpc {
-    const KIND: &'static str = "ec2.vpc";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Vpc, "ec2.vpc", id);
 
 impl Vpc {
     /// The primary IPv4 block.
@@ -137,12 +132,7 @@ impl SubnetLaunch {
     }
 }
 
-impl Record for Subnet {
-    const KIND: &'static str = "ec2.subnet";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Subnet, "ec2.subnet", id);
 
 impl Subnet {
     pub fn arn(&self) -> String {
@@ -208,12 +198,7 @@ pub struct RegionState {
     pub dhcp_options_id: String,
 }
 
-impl Record for RegionState {
-    const KIND: &'static str = "ec2.region";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(RegionState, "ec2.region", id);
 
 pub const REGION_STATE: &str = "state";
 

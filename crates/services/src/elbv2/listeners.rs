@@ -13,7 +13,7 @@ use crate::tags::Tag;
 use crate::Clock;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -57,12 +57,7 @@ pub struct Listener {
     pub tags: Vec<Tag>,
 }
 
-impl Record for Listener {
-    const KIND: &'static str = "elbv2.listener";
-    fn id(&self) -> &str {
-        &self.arn
-    }
-}
+airlock_store::record!(Listener, "elbv2.listener", arn);
 
 impl Listener {
     pub fn is_secure(&self) -> bool {

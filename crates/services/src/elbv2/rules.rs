@@ -11,7 +11,7 @@ use crate::ec2::cidr;
 use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -107,12 +107,7 @@ pub struct Rule {
     pub tags: Vec<Tag>,
 }
 
-impl Record for Rule {
-    const KIND: &'static str = "elbv2.rule";
-    fn id(&self) -> &str {
-        &self.arn
-    }
-}
+airlock_store::record!(Rule, "elbv2.rule", arn);
 
 impl Rule {
     pub fn json(&self) -> Value {

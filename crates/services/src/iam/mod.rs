@@ -12,7 +12,7 @@
 use crate::service::{Handler, Service};
 use airlock_dto::iam as dto;
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Kind, Record};
+use airlock_store::Kind;
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
@@ -347,12 +347,7 @@ pub struct RoleLastUsed {
     pub region: String,
 }
 
-impl Record for Role {
-    const KIND: &'static str = "iam.role";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(Role, "iam.role", key);
 
 /// A customer managed policy.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,12 +379,7 @@ pub struct PolicyVersion {
     pub create_date: String,
 }
 
-impl Record for ManagedPolicy {
-    const KIND: &'static str = "iam.policy";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(ManagedPolicy, "iam.policy", key);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
@@ -416,12 +406,7 @@ pub struct User {
     pub groups: Vec<String>,
 }
 
-impl Record for User {
-    const KIND: &'static str = "iam.user";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(User, "iam.user", key);
 
 /// A group of users; its policies apply to every member.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -442,12 +427,7 @@ pub struct Group {
     pub attached_policies: Vec<String>,
 }
 
-impl Record for Group {
-    const KIND: &'static str = "iam.group";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(Group, "iam.group", key);
 
 /// An instance profile: the role (at most one, by record id) an EC2 instance runs as.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -466,12 +446,7 @@ pub struct InstanceProfile {
     pub tags: Vec<Tag>,
 }
 
-impl Record for InstanceProfile {
-    const KIND: &'static str = "iam.instance_profile";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(InstanceProfile, "iam.instance_profile", key);
 
 /// An access key of an IAM user (or of an account's root), kept in
 /// [`crate::auth::credentials_scope`] under its id so that any request's key resolves in one lookup.
@@ -487,12 +462,7 @@ pub struct AccessKey {
     pub create_date: String,
 }
 
-impl Record for AccessKey {
-    const KIND: &'static str = "iam.access_key";
-    fn id(&self) -> &str {
-        &self.access_key_id
-    }
-}
+airlock_store::record!(AccessKey, "iam.access_key", access_key_id);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the IAM operations (and STS)

@@ -10,7 +10,7 @@ use crate::input::typed;
 use crate::Ctx;
 use airlock_dto::iam as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Read, Record, Scope};
+use airlock_store::{Read, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -31,12 +31,7 @@ pub struct OidcProvider {
     pub tags: Vec<Tag>,
 }
 
-impl Record for OidcProvider {
-    const KIND: &'static str = "iam.oidc_provider";
-    fn id(&self) -> &str {
-        &self.url
-    }
-}
+airlock_store::record!(OidcProvider, "iam.oidc_provider", url);
 
 /// A provider's URL as IAM keeps it: `https://` required, then host and path (the host in
 /// lowercase; no trailing `/`). `None` for anything else.

@@ -6,7 +6,7 @@
 use super::dags::{self, Dag};
 use super::Environment;
 use crate::Ctx;
-use airlock_store::{Record, Scope};
+use airlock_store::Scope;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -37,12 +37,7 @@ pub struct DagRun {
     pub created: OffsetDateTime,
 }
 
-impl Record for DagRun {
-    const KIND: &'static str = "mwaa.dag_run";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(DagRun, "mwaa.dag_run", id);
 
 /// An Airflow REST answer: HTTP status and JSON body.
 pub type Answer = (u16, Value);

@@ -3,7 +3,7 @@
 use super::*;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Store};
+use airlock_store::{Scope, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -33,12 +33,7 @@ pub enum TokenKind {
     Web,
 }
 
-impl Record for Token {
-    const KIND: &'static str = "mwaa.token";
-    fn id(&self) -> &str {
-        &self.token
-    }
-}
+airlock_store::record!(Token, "mwaa.token", token);
 
 /// Checks a CLI token: valid for 60 s, any number of calls (the MWAA CLI endpoint).
 pub fn check_cli_token(

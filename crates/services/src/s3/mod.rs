@@ -16,7 +16,7 @@ pub mod versions;
 use crate::service::{Handler, Service};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Read, Record, Scope};
+use airlock_store::{Kind, Read, Scope};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -53,12 +53,7 @@ fn enforced() -> Option<String> {
     Some(settings::ENFORCED.to_owned())
 }
 
-impl Record for Bucket {
-    const KIND: &'static str = "s3.bucket";
-    fn id(&self) -> &str {
-        &self.name
-    }
-}
+airlock_store::record!(Bucket, "s3.bucket", name);
 
 /// The one scope of every bucket (names are global across accounts and regions).
 pub fn buckets() -> Scope {

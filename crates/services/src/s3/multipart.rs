@@ -7,7 +7,7 @@ use super::objects::{check_content_md5, check_key, described, store_object, Obje
 use super::{blob, owned_bucket, uploads_of, Blob};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Read, Record};
+use airlock_store::Read;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -39,12 +39,7 @@ pub struct Part {
     pub blob: Blob,
 }
 
-impl Record for Upload {
-    const KIND: &'static str = "s3.upload";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Upload, "s3.upload", id);
 
 fn no_such_upload(id: &str) -> ApiError {
     let mut e = ApiError::new(

@@ -5,7 +5,6 @@
 use super::{blob, objects_of, owned_bucket, versions, Blob};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::Record;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -43,12 +42,7 @@ pub struct Object {
     pub written: u64,
 }
 
-impl Record for Object {
-    const KIND: &'static str = "s3.object";
-    fn id(&self) -> &str {
-        &self.key
-    }
-}
+airlock_store::record!(Object, "s3.object", key);
 
 /// The stored representation headers and their output members.
 const STORED_HEADERS: &[&str] = &[

@@ -8,7 +8,7 @@
 use super::objects::Object;
 use super::{blob, objects_of, Bucket};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Kind, Record, Scope, Tx};
+use airlock_store::{Kind, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -21,12 +21,7 @@ pub struct Version {
     pub object: Object,
 }
 
-impl Record for Version {
-    const KIND: &'static str = "s3.version";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Version, "s3.version", id);
 
 pub fn kind() -> Kind {
     Kind::of::<Version>()

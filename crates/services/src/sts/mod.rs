@@ -21,7 +21,7 @@ use airlock_dto::sts::{
     GetSessionTokenResponse, PolicyDescriptorType, Tag,
 };
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Record};
+use airlock_store::Kind;
 use base64::Engine as _;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -113,12 +113,7 @@ impl Session {
     }
 }
 
-impl Record for Session {
-    const KIND: &'static str = "sts.session";
-    fn id(&self) -> &str {
-        &self.access_key_id
-    }
-}
+airlock_store::record!(Session, "sts.session", access_key_id);
 
 pub fn get_caller_identity(ctx: &Ctx<'_>, _input: &Value) -> ApiResult<Output> {
     Ok(Output::new(GetCallerIdentityResponse {

@@ -25,7 +25,7 @@ use super::{eni, keypair, nat, regions, sg, vpc};
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx, View};
+use airlock_store::{Scope, Tx, View};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -245,12 +245,7 @@ pub struct Instance {
     pub action_at: OffsetDateTime,
 }
 
-impl Record for Instance {
-    const KIND: &'static str = "ec2.instance";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(Instance, "ec2.instance", id);
 
 impl Instance {
     pub fn state(&self, clock: Clock) -> State {

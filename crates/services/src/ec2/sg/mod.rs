@@ -12,7 +12,7 @@ use super::common::{self, one, tags_json, Field, Filterable, Tag};
 use super::{eni, vpc};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -96,12 +96,7 @@ pub struct SecurityGroup {
     pub tags: Vec<Tag>,
 }
 
-impl Record for SecurityGroup {
-    const KIND: &'static str = "ec2.security_group";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(SecurityGroup, "ec2.security_group", id);
 
 impl SecurityGroup {
     pub fn arn(&self) -> String {

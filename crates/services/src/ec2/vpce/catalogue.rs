@@ -5,7 +5,7 @@ use crate::ec2::common::{self, one, tags_json, Field, Filterable, Tag};
 use crate::ec2::regions;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -112,12 +112,7 @@ pub struct EndpointService {
     pub tags: Vec<Tag>,
 }
 
-impl Record for EndpointService {
-    const KIND: &'static str = "ec2.endpoint_service";
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
+airlock_store::record!(EndpointService, "ec2.endpoint_service", id);
 
 /// One entry of the catalogue.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use crate::tags::Tag;
 use crate::Clock;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -86,12 +86,7 @@ pub struct TargetGroup {
     pub tags: Vec<Tag>,
 }
 
-impl Record for TargetGroup {
-    const KIND: &'static str = "elbv2.target_group";
-    fn id(&self) -> &str {
-        &self.arn
-    }
-}
+airlock_store::record!(TargetGroup, "elbv2.target_group", arn);
 
 /// The health checker's last verdict on a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,12 +127,7 @@ pub struct Targets {
     pub targets: Vec<Registration>,
 }
 
-impl Record for Targets {
-    const KIND: &'static str = "elbv2.targets";
-    fn id(&self) -> &str {
-        &self.target_group_arn
-    }
-}
+airlock_store::record!(Targets, "elbv2.targets", target_group_arn);
 
 impl TargetGroup {
     pub fn attribute(&self, key: &str) -> Option<&str> {
