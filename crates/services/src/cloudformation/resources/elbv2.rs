@@ -337,16 +337,27 @@ fn update_load_balancer(
             json!({"LoadBalancerArn": arn, "Subnets": new.strs("Subnets")}),
         )?;
     }
-    let attrs = attributes(new, "LoadBalancerAttributes");
-    if changed(old, new, "LoadBalancerAttributes") && !attrs.is_empty() {
-        one(
-            ctx,
-            "elbv2",
-            "ModifyLoadBalancerAttributes",
-            json!({"LoadBalancerArn": arn, "Attributes": attrs}),
-        )?;
-    }
+    set_attributes(ctx, "LoadBalancer", arn, old, new)?;
     Ok(None)
+}
+
+/// Sets a load balancer's or target group's attributes (`kind`: `LoadBalancer`, `TargetGroup`)
+/// when an update changed them.
+fn set_attributes(
+    ctx: &Ctx<'_>,
+    kind: &str,
+    arn: &str,
+    old: &Props<'_>,
+    new: &Props<'_>,
+) -> ApiResult<()> {
+    let prop = format!("{kind}Attributes");
+    let attrs = attributes(new, &prop);
+    if changed(old, new, &prop) && !attrs.is_empty() {
+        let mut input = json!({ "Attributes": attrs });
+        input[format!("{kind}Arn")] = json!(arn);
+        one(ctx, "elbv2", &format!("Modify{kind}Attributes"), input)?;
+    }
+    Ok(())
 }
 
 fn update_target_group(
@@ -400,15 +411,7 @@ fn update_target_group(
         }
         one(ctx, "elbv2", "ModifyTargetGroup", input)?;
     }
-    let attrs = attributes(new, "TargetGroupAttributes");
-    if changed(old, new, "TargetGroupAttributes") && !attrs.is_empty() {
-        one(
-            ctx,
-            "elbv2",
-            "ModifyTargetGroupAttributes",
-            json!({"TargetGroupArn": arn, "Attributes": attrs}),
-        )?;
-    }
+    set_attributes(ctx, "TargetGroup", arn, old, new)?;
     Ok(None)
 }
 

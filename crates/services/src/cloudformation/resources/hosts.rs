@@ -148,15 +148,8 @@ pub(super) static TYPES: &[Type] = &[
             ))
         },
         gone: |ctx, id| {
-            Ok(
-                match ec2(ctx, "DescribeVpcEndpoints", json!({"VpcEndpointIds": [id]})) {
-                    Ok(out) => matches!(
-                        ptr(&out, "/VpcEndpoints/0/State").as_str(),
-                        None | Some("deleted")
-                    ),
-                    Err(e) => is_not_found(&e),
-                },
-            )
+            let out = ec2(ctx, "DescribeVpcEndpoints", json!({"VpcEndpointIds": [id]}));
+            gone_at(out, "/VpcEndpoints/0/State", "deleted")
         },
         mutable: &["Tags", "PolicyDocument"],
         update: Some(update_endpoint),
@@ -292,19 +285,10 @@ pub(super) static TYPES: &[Type] = &[
             ok_if_gone(ec2(ctx, "TerminateInstances", json!({"InstanceIds": [id]})))
         },
         gone: |ctx, id| {
-            Ok(
-                match ec2(ctx, "DescribeInstances", json!({"InstanceIds": [id]})) {
-                    Ok(out) => matches!(
-                        ptr(&out, "/Reservations/0/Instances/0/State/Name").as_str(),
-                        None | Some("terminated")
-                    ),
-                    Err(e) => is_not_found(&e),
-                },
-            )
+            let out = ec2(ctx, "DescribeInstances", json!({"InstanceIds": [id]}));
+            gone_at(out, "/Reservations/0/Instances/0/State/Name", "terminated")
         },
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::NetworkInterface",

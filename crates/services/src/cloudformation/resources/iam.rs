@@ -341,20 +341,15 @@ fn update_oidc_provider(
     old: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    let (added, removed) = list_diff(old, new, "ClientIdList");
-    for (op, ids) in [
-        ("RemoveClientIDFromOpenIDConnectProvider", removed),
-        ("AddClientIDToOpenIDConnectProvider", added),
-    ] {
-        for id in ids {
-            one(
-                ctx,
-                "iam",
-                op,
-                json!({"OpenIDConnectProviderArn": arn, "ClientID": id}),
-            )?;
-        }
-    }
+    relist(
+        ctx,
+        (old, new, "ClientIdList"),
+        (
+            "RemoveClientIDFromOpenIDConnectProvider",
+            "AddClientIDToOpenIDConnectProvider",
+        ),
+        |id| json!({"OpenIDConnectProviderArn": arn, "ClientID": id}),
+    )?;
     if changed(old, new, "ThumbprintList") {
         one(
             ctx,
@@ -409,23 +404,12 @@ fn update_role(
                    "MaxSessionDuration": new.str("MaxSessionDuration").unwrap_or_else(|| "3600".into())}),
         )?;
     }
-    let (added, removed) = list_diff(old, new, "ManagedPolicyArns");
-    for arn in removed {
-        ok_if_gone(one(
-            ctx,
-            "iam",
-            "DetachRolePolicy",
-            json!({"RoleName": name, "PolicyArn": arn}),
-        ))?;
-    }
-    for arn in added {
-        one(
-            ctx,
-            "iam",
-            "AttachRolePolicy",
-            json!({"RoleName": name, "PolicyArn": arn}),
-        )?;
-    }
+    relist(
+        ctx,
+        (old, new, "ManagedPolicyArns"),
+        ("DetachRolePolicy", "AttachRolePolicy"),
+        |arn| json!({"RoleName": name, "PolicyArn": arn}),
+    )?;
     if changed(old, new, "Policies") {
         let names = |p: &Props<'_>| -> Vec<String> {
             match p.get("Policies") {
@@ -525,23 +509,15 @@ fn update_managed_policy(
         )?;
     }
     for (kind, key, list) in HOLDERS {
-        let (added, removed) = list_diff(old, new, list);
-        for holder in removed {
-            ok_if_gone(one(
-                ctx,
-                "iam",
+        relist(
+            ctx,
+            (old, new, list),
+            (
                 &format!("Detach{kind}Policy"),
-                json!({key: holder, "PolicyArn": arn}),
-            ))?;
-        }
-        for holder in added {
-            one(
-                ctx,
-                "iam",
                 &format!("Attach{kind}Policy"),
-                json!({key: holder, "PolicyArn": arn}),
-            )?;
-        }
+            ),
+            |holder| json!({key: holder, "PolicyArn": arn}),
+        )?;
     }
     Ok(None)
 }
@@ -552,23 +528,12 @@ fn update_profile(
     old: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    let (added, removed) = list_diff(old, new, "Roles");
-    for role in removed {
-        ok_if_gone(one(
-            ctx,
-            "iam",
-            "RemoveRoleFromInstanceProfile",
-            json!({"InstanceProfileName": name, "RoleName": role}),
-        ))?;
-    }
-    for role in added {
-        one(
-            ctx,
-            "iam",
-            "AddRoleToInstanceProfile",
-            json!({"InstanceProfileName": name, "RoleName": role}),
-        )?;
-    }
+    relist(
+        ctx,
+        (old, new, "Roles"),
+        ("RemoveRoleFromInstanceProfile", "AddRoleToInstanceProfile"),
+        |role| json!({"InstanceProfileName": name, "RoleName": role}),
+    )?;
     Ok(None)
 }
 
@@ -655,6 +620,25 @@ fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
                 json!({"RoleName": name, "InstanceProfileName": p.get("InstanceProfileName")}),
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Brings list property `prop` from the old value to the new: `remove` for each value that
+/// went (one already gone is fine), then `add` for each that came; `input` is either call's
+/// input for a value.
+fn relist(
+    ctx: &Ctx<'_>,
+    (old, new, prop): (&Props<'_>, &Props<'_>, &str),
+    (remove, add): (&str, &str),
+    input: impl Fn(&str) -> Value,
+) -> ApiResult<()> {
+    let (added, removed) = list_diff(old, new, prop);
+    for v in removed {
+        ok_if_gone(one(ctx, "iam", remove, input(&v)))?;
+    }
+    for v in added {
+        one(ctx, "iam", add, input(&v))?;
     }
     Ok(())
 }

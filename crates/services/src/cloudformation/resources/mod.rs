@@ -142,6 +142,13 @@ pub struct Type {
 
 type Update = fn(&Ctx<'_>, &str, &Props<'_>, &Props<'_>) -> ApiResult<Option<String>>;
 
+/// A type whose tags an update changes in place (every other change replaces it).
+const TAGGED: Type = Type {
+    mutable: &["Tags"],
+    update: Some(update_tags),
+    ..FIXED
+};
+
 /// What a type has when its entry says nothing else: every change replaces it.
 const FIXED: Type = Type {
     name: "",
@@ -195,6 +202,16 @@ pub fn is_not_found(e: &ApiError) -> bool {
         || e.code.starts_with("NoSuch")
         || e.code == "ResourceNotFoundException"
         || e.code == "ParameterNotFound"
+}
+
+/// Whether a resource is gone by its Describe answer: not found, or not listed, or in state
+/// `last` (read at pointer `state`).
+fn gone_at(described: ApiResult<Value>, state: &str, last: &str) -> ApiResult<bool> {
+    match described {
+        Ok(out) => Ok(ptr(&out, state).as_str().is_none_or(|s| s == last)),
+        Err(e) if is_not_found(&e) => Ok(true),
+        Err(_) => Ok(false),
+    }
 }
 
 fn ok_if_gone(r: ApiResult<Value>) -> ApiResult<()> {

@@ -146,9 +146,7 @@ pub(super) static TYPES: &[Type] = &[
                 json!({"InternetGatewayId": id}),
             ))
         },
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::VPCCidrBlock",
@@ -253,9 +251,7 @@ pub(super) static TYPES: &[Type] = &[
             }
             ok_if_gone(ec2(ctx, "ReleaseAddress", json!({"AllocationId": alloc})))
         },
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::NatGateway",
@@ -290,17 +286,9 @@ pub(super) static TYPES: &[Type] = &[
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteNatGateway", json!({"NatGatewayId": id}))),
         gone: |ctx, id| {
             let out = ec2(ctx, "DescribeNatGateways", json!({"NatGatewayIds": [id]}));
-            Ok(match out {
-                Ok(out) => matches!(
-                    ptr(&out, "/NatGateways/0/State").as_str(),
-                    None | Some("deleted")
-                ),
-                Err(e) => is_not_found(&e),
-            })
+            gone_at(out, "/NatGateways/0/State", "deleted")
         },
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::RouteTable",
@@ -314,9 +302,7 @@ pub(super) static TYPES: &[Type] = &[
         },
         made: |_, id, _| made(id, vec![("RouteTableId", json!(id))]),
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteRouteTable", json!({"RouteTableId": id}))),
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::Route",
@@ -372,9 +358,7 @@ pub(super) static TYPES: &[Type] = &[
         },
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteNetworkAcl", json!({"NetworkAclId": id}))),
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::NetworkAclEntry",
@@ -487,9 +471,7 @@ pub(super) static TYPES: &[Type] = &[
         delete: |ctx, id, _| {
             ok_if_gone(ec2(ctx, "DeleteDhcpOptions", json!({"DhcpOptionsId": id})))
         },
-        mutable: &["Tags"],
-        update: Some(update_tags),
-        ..FIXED
+        ..TAGGED
     },
     Type {
         name: "AWS::EC2::VPCDHCPOptionsAssociation",
