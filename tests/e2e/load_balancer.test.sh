@@ -4,6 +4,7 @@
 # ALB, an ip target group on HTTPS:443 holding both webserver endpoint addresses, an HTTPS
 # listener with the certificate; the traps (the environment's group, matcher 200 against the
 # webserver's 302) are real, and curl reaches the webserver through the load balancer's address.
+# Last, a China region's load balancer: its name under amazonaws.com.cn, and dig answers it there.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -115,4 +116,19 @@ q elbv2 delete-load-balancer --load-balancer-arn "$LB" >/dev/null
 gone() { ! curl -s -o /dev/null -m 2 --cacert "$WORKDIR/CertificateChain.pem" --resolve "airflow.example.com:$LB_PORT:$LB_IP" "https://airflow.example.com:$LB_PORT/health"; }
 poll_until "after delete-load-balancer nothing listens there" 50 0.1 gone
 expect_ok "the certificate can then be deleted" acm delete-certificate --certificate-arn "$CERT"
+# In China's regions the load balancer's name is under amazonaws.com.cn, and dig answers it there.
+CN="--region cn-north-1"
+CN_VPC=$(q ec2 create-vpc --cidr-block 10.9.0.0/16 $CN --query Vpc.VpcId)
+CN_A=$(q ec2 create-subnet --vpc-id "$CN_VPC" --cidr-block 10.9.0.0/24 --availability-zone cn-north-1a $CN --query Subnet.SubnetId)
+CN_B=$(q ec2 create-subnet --vpc-id "$CN_VPC" --cidr-block 10.9.1.0/24 --availability-zone cn-north-1b $CN --query Subnet.SubnetId)
+CN_LB_DNS=$(q elbv2 create-load-balancer --name china --scheme internal --subnets "$CN_A" "$CN_B" $CN \
+    --query 'LoadBalancers[0].DNSName')
+check_match "a China load balancer's DNS name is under amazonaws.com.cn" \
+    '^internal-china-[0-9]+\.cn-north-1\.elb\.amazonaws\.com\.cn$' "$CN_LB_DNS"
+cn_active() { [[ $(q elbv2 describe-load-balancers --names china $CN --query 'LoadBalancers[0].State.Code') == active ]]; }
+poll_until "the China load balancer becomes active" 100 0.1 cn_active
+check_match "dig answers its private addresses" '^10\.9\.[01]\.[0-9]+ 10\.9\.[01]\.[0-9]+$' \
+    "$(dig @127.0.0.1 -p "$DNS_PORT" +short "$CN_LB_DNS" | sort | paste -sd ' ')"
+check_contains "the same name under amazonaws.com does not exist" "status: NXDOMAIN" \
+    "$(dig @127.0.0.1 -p "$DNS_PORT" "${CN_LB_DNS%.cn}")"
 finish

@@ -150,16 +150,17 @@ impl Aws {
 
 /// The names AWS's public endpoints' certificate holds: every regional endpoint of the
 /// services Airlock runs (`*.<region>.amazonaws.com`, `*.airflow.<region>.amazonaws.com`,
-/// `*.s3.<region>.amazonaws.com`) and the global ones.
+/// `*.s3.<region>.amazonaws.com`, in China's regions `amazonaws.com.cn`) and the global ones.
 fn public_names() -> Vec<String> {
     let mut names = vec![
         "*.amazonaws.com".to_owned(),
         "*.s3.amazonaws.com".to_owned(),
     ];
     for r in airlock_services::auth::REGIONS {
-        names.push(format!("*.{r}.amazonaws.com"));
-        names.push(format!("*.airflow.{r}.amazonaws.com"));
-        names.push(format!("*.s3.{r}.amazonaws.com"));
+        let d = airlock_services::partition::dns_suffix(r);
+        names.push(format!("*.{r}.{d}"));
+        names.push(format!("*.airflow.{r}.{d}"));
+        names.push(format!("*.s3.{r}.{d}"));
     }
     names
 }

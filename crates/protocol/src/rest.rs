@@ -253,7 +253,8 @@ fn match_template(template: &[Segment], segs: &[&str]) -> Option<Vec<(String, St
 }
 
 /// The bucket named by the host of a virtual-hosted-style S3 request
-/// (`bucket.s3.amazonaws.com`, `bucket.s3.<region>.amazonaws.com`, `bucket.localhost[:port]`),
+/// (`bucket.s3.amazonaws.com`, `bucket.s3.<region>.amazonaws.com`, the same in
+/// `amazonaws.com.cn`, `bucket.localhost[:port]`),
 /// or `None` for path-style requests (`s3.<region>.amazonaws.com`, `localhost`, an address).
 pub fn virtual_host_bucket(host: &str) -> Option<&str> {
     let name = match host.rsplit_once(':') {
@@ -274,7 +275,9 @@ pub fn virtual_host_bucket(host: &str) -> Option<&str> {
         }
         b.strip_suffix(".s3").unwrap_or(b)
     } else {
-        let rest = name.strip_suffix(".amazonaws.com")?;
+        let rest = name
+            .strip_suffix(".amazonaws.com.cn")
+            .or_else(|| name.strip_suffix(".amazonaws.com"))?;
         // `<bucket>.s3` or `<bucket>.s3.<region>` (also `s3-<region>`, the legacy form).
         match rest.rsplit_once(".s3.") {
             Some((b, region)) if !region.contains('.') => b,
@@ -449,6 +452,8 @@ mod tests {
             ("s3.localhost:4566", None),
             ("b.s3.localhost.localstack.cloud:4566", Some("b")),
             ("s3.amazonaws.com", None),
+            ("b.s3.cn-north-1.amazonaws.com.cn", Some("b")),
+            ("s3.cn-north-1.amazonaws.com.cn", None),
             ("s3.us-west-2.amazonaws.com", None),
             ("localhost:4566", None),
             ("127.0.0.1:4566", None),

@@ -36,6 +36,25 @@ pub fn dns_suffix(region: &str) -> &'static str {
     find(region).2
 }
 
+/// `name` split before its partition DNS suffix, and the suffix:
+/// `sts.cn-north-1.amazonaws.com.cn` → `("sts.cn-north-1", "amazonaws.com.cn")`.
+pub fn split_dns(name: &str) -> Option<(&str, &'static str)> {
+    PARTITIONS.iter().find_map(|(_, _, suffix)| {
+        let head = name.strip_suffix(suffix)?.strip_suffix('.')?;
+        Some((head, *suffix))
+    })
+}
+
+/// `pattern` (a name ending in `amazonaws.com`, `{r}` standing for the region) as it is in
+/// `region`: `sts.{r}.amazonaws.com` → `sts.cn-north-1.amazonaws.com.cn`.
+pub fn regional_name(pattern: &str, region: &str) -> String {
+    let name = pattern.replace("{r}", region);
+    match name.strip_suffix("amazonaws.com") {
+        Some(head) => format!("{head}{}", dns_suffix(region)),
+        None => name,
+    }
+}
+
 /// `arn:<partition>:<service>:<region>:<account>:<resource>`, the partition `region`'s.
 pub fn arn(region: &str, service: &str, account: &str, resource: &str) -> String {
     format!("arn:{}:{service}:{region}:{account}:{resource}", of(region))
@@ -85,6 +104,28 @@ mod tests {
         assert_eq!(dns_suffix("eusc-de-east-1"), "amazonaws.eu");
         assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
         assert_eq!(dns_suffix("us-gov-east-1"), "amazonaws.com");
+    }
+
+    #[test]
+    fn names_split_at_and_take_the_partitions_dns_suffix() {
+        assert_eq!(
+            split_dns("sts.cn-north-1.amazonaws.com.cn"),
+            Some(("sts.cn-north-1", "amazonaws.com.cn"))
+        );
+        assert_eq!(
+            split_dns("x.us-west-2.elb.amazonaws.com"),
+            Some(("x.us-west-2.elb", "amazonaws.com"))
+        );
+        assert_eq!(split_dns("notamazonaws.com"), None);
+        assert_eq!(split_dns("amazonaws.com.example"), None);
+        assert_eq!(
+            regional_name("*.s3.{r}.amazonaws.com", "cn-northwest-1"),
+            "*.s3.cn-northwest-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            regional_name("sts.{r}.amazonaws.com", "us-gov-west-1"),
+            "sts.us-gov-west-1.amazonaws.com"
+        );
     }
 
     #[test]

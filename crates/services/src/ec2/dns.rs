@@ -12,7 +12,15 @@ pub const ZONES: &[Zone] = &[
         answer: public_service,
     },
     Zone {
+        name: "amazonaws.com.cn",
+        answer: public_service,
+    },
+    Zone {
         name: "vpce.amazonaws.com",
+        answer: endpoint,
+    },
+    Zone {
+        name: "vpce.amazonaws.com.cn",
         answer: endpoint,
     },
     Zone {
@@ -25,6 +33,10 @@ pub const ZONES: &[Zone] = &[
     },
     Zone {
         name: "compute.amazonaws.com",
+        answer: public_name,
+    },
+    Zone {
+        name: "compute.amazonaws.com.cn",
         answer: public_name,
     },
     Zone {
@@ -140,15 +152,20 @@ pub fn is_public_service_name(name: &str) -> bool {
     if GLOBAL.iter().any(|p| private_name_matches(p, name)) {
         return true;
     }
-    let Some(region) = name
-        .strip_suffix(".amazonaws.com")
-        .and_then(|rest| rest.rsplit('.').next())
+    let Some((rest, suffix)) = crate::partition::split_dns(name) else {
+        return false;
+    };
+    let Some(region) = rest
+        .rsplit('.')
+        .next()
         .filter(|r| crate::auth::REGIONS.contains(r))
+        .filter(|r| crate::partition::dns_suffix(r) == suffix)
     else {
         return false;
     };
-    // Each pattern is `<head>{r}.amazonaws.com`: what precedes the region must match `<head>`.
-    let head = &name[..name.len() - region.len() - ".amazonaws.com".len()];
+    // Each pattern is `<head>{r}.amazonaws.com` (the partition's suffix in its regions): what
+    // precedes the region must match `<head>`.
+    let head = &rest[..rest.len() - region.len()];
     vpce::AWS_SERVICES.iter().any(|(short, pattern, _)| {
         pattern
             .strip_suffix("{r}.amazonaws.com")
@@ -197,10 +214,10 @@ fn private_name(v: &View<'_>, _: Clock, name: &str) -> Answer {
 /// us-east-1) → `(region, a.b.c.d)`, if the name is in that form.
 pub fn parse_public_name(name: &str) -> Option<(String, Ipv4Addr)> {
     let (first, rest) = name.split_once('.')?;
-    let region = match rest {
-        "compute-1.amazonaws.com" => "us-east-1",
+    let region = match crate::partition::split_dns(rest)?.0 {
+        "compute-1" => "us-east-1",
         r => {
-            let region = r.strip_suffix(".compute.amazonaws.com")?;
+            let region = r.strip_suffix(".compute")?;
             if region.is_empty() || region.contains('.') {
                 return None;
             }
@@ -295,6 +312,14 @@ mod tests {
         assert_eq!(
             parse_public_name("ec2-127-255-1-2.compute-1.amazonaws.com"),
             Some(("us-east-1".into(), ip("127.255.1.2")))
+        );
+        assert_eq!(
+            parse_public_name("ec2-127-255-1-2.cn-north-1.compute.amazonaws.com.cn"),
+            Some(("cn-north-1".into(), ip("127.255.1.2")))
+        );
+        assert_eq!(
+            instances::public_dns_name("cn-north-1", "127.255.1.2"),
+            "ec2-127-255-1-2.cn-north-1.compute.amazonaws.com.cn"
         );
         for bad in [
             "ec2-127-255-1.us-west-2.compute.amazonaws.com",

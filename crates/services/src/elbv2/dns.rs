@@ -7,7 +7,8 @@ use airlock_store::View;
 use std::net::Ipv4Addr;
 
 /// Application Load Balancers: `<name>-<id>.<region>.elb.amazonaws.com`; Network Load
-/// Balancers: `<name>-<hex>.elb.<region>.amazonaws.com`, one zone per region.
+/// Balancers: `<name>-<hex>.elb.<region>.amazonaws.com`, one zone per region (`amazonaws.com.cn`
+/// in China's regions).
 pub const ZONES: &[Zone] = &[
     Zone {
         name: "elb.amazonaws.com",
@@ -81,20 +82,30 @@ pub const ZONES: &[Zone] = &[
         name: "elb.sa-east-1.amazonaws.com",
         answer: load_balancer,
     },
+    Zone {
+        name: "elb.amazonaws.com.cn",
+        answer: load_balancer,
+    },
+    Zone {
+        name: "elb.cn-north-1.amazonaws.com.cn",
+        answer: load_balancer,
+    },
+    Zone {
+        name: "elb.cn-northwest-1.amazonaws.com.cn",
+        answer: load_balancer,
+    },
 ];
 
 /// A load balancer DNS name: `[internal-]<name>-<digits>.<region>.elb.amazonaws.com` (ALB) or
 /// `<name>-<16 hex>.elb.<region>.amazonaws.com` (NLB) → `(region, type)`.
 pub fn parse_elb_name(name: &str) -> Option<(String, &'static str)> {
     let (label, rest) = name.split_once('.')?;
-    let (region, lb_type) = match rest.strip_suffix(".elb.amazonaws.com") {
+    let (rest, suffix) = crate::partition::split_dns(rest)?;
+    let (region, lb_type) = match rest.strip_suffix(".elb") {
         Some(region) => (region, "application"),
-        None => (
-            rest.strip_prefix("elb.")?.strip_suffix(".amazonaws.com")?,
-            "network",
-        ),
+        None => (rest.strip_prefix("elb.")?, "network"),
     };
-    if region.is_empty() || region.contains('.') {
+    if region.is_empty() || region.contains('.') || crate::partition::dns_suffix(region) != suffix {
         return None;
     }
     let (lb_name, id) = label.rsplit_once('-')?;
@@ -155,7 +166,17 @@ mod tests {
             parse_elb_name("my-nlb-5d1b75f4f1cee11e.elb.us-west-2.amazonaws.com"),
             Some(("us-west-2".into(), "network"))
         );
+        assert_eq!(
+            parse_elb_name("my-lb-424835706.cn-north-1.elb.amazonaws.com.cn"),
+            Some(("cn-north-1".into(), "application"))
+        );
+        assert_eq!(
+            parse_elb_name("my-nlb-5d1b75f4f1cee11e.elb.cn-northwest-1.amazonaws.com.cn"),
+            Some(("cn-northwest-1".into(), "network"))
+        );
         for bad in [
+            "my-lb-424835706.cn-north-1.elb.amazonaws.com",
+            "my-lb-424835706.us-west-2.elb.amazonaws.com.cn",
             "my-lb.us-west-2.elb.amazonaws.com",
             "my-lb-12345.us-west-2.elb.amazonaws.com",
             "my-lb-42483570x.us-west-2.elb.amazonaws.com",

@@ -6,10 +6,16 @@ use crate::ec2::vpce;
 use crate::Clock;
 use airlock_store::View;
 
-pub const ZONES: &[Zone] = &[Zone {
-    name: "airflow.amazonaws.com",
-    answer: webserver,
-}];
+pub const ZONES: &[Zone] = &[
+    Zone {
+        name: "airflow.amazonaws.com",
+        answer: webserver,
+    },
+    Zone {
+        name: "airflow.amazonaws.com.cn",
+        answer: webserver,
+    },
+];
 
 /// `<uuid>-vpce.c<N>.<region>.airflow.amazonaws.com` → CNAME to the webserver endpoint;
 /// `<uuid>.c<N>.<region>.airflow.amazonaws.com` → the public webserver address.

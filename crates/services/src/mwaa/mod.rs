@@ -144,8 +144,11 @@ impl Environment {
             ""
         };
         format!(
-            "{}{private}.c{}.{}.airflow.amazonaws.com",
-            self.host_id, self.cell, self.region
+            "{}{private}.c{}.{}.airflow.{}",
+            self.host_id,
+            self.cell,
+            self.region,
+            crate::partition::dns_suffix(&self.region)
         )
     }
 

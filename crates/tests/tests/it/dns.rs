@@ -266,3 +266,112 @@ async fn names_come_back_after_a_restart() {
     server.stop().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// China's regions name their endpoints under `amazonaws.com.cn`, as AWS does: a load
+/// balancer's DNS name, an interface endpoint's DNS entries and the service's private DNS
+/// name, and the public endpoint; each resolves in Airlock's DNS, and the same name under
+/// `amazonaws.com` does not exist.
+#[tokio::test]
+async fn names_in_china_are_under_amazonaws_com_cn() {
+    let server = start_with(config()).await;
+    let conf = airlock_tests::sdk_config(&server, "test", "test", None, "cn-north-1").await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(true)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut subnets = Vec::new();
+    for (i, az) in ["cn-north-1a", "cn-north-1b"].iter().enumerate() {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.9.{i}.0/24"))
+            .availability_zone(*az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+
+    let lb = elb
+        .create_load_balancer()
+        .name("china")
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
+        .set_subnets(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap();
+    let lb = &lb.load_balancers()[0];
+    let lb_name = lb.dns_name().unwrap().to_owned();
+    assert!(
+        lb_name.starts_with("internal-china-")
+            && lb_name.ends_with(".cn-north-1.elb.amazonaws.com.cn"),
+        "{lb_name}"
+    );
+    crate::elbv2::wait_active(&elb, lb.load_balancer_arn().unwrap()).await;
+    let lb_ips = ips(&ask(&server, &lb_name, RecordType::A).await);
+    assert_eq!(lb_ips.len(), 2, "{lb_name}");
+    assert!(
+        lb_ips.iter().all(|ip| ip.octets()[..2] == [10, 9]),
+        "{lb_ips:?}"
+    );
+    let in_com = lb_name.trim_end_matches(".cn");
+    let m = ask(&server, in_com, RecordType::A).await;
+    assert_eq!(m.response_code, ResponseCode::NXDomain, "{in_com}");
+
+    let e = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .service_name("com.amazonaws.cn-north-1.sts")
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .set_subnet_ids(Some(subnets.clone()))
+        .private_dns_enabled(true)
+        .send()
+        .await
+        .unwrap();
+    let e = e.vpc_endpoint().unwrap();
+    let entry = e.dns_entries()[0].dns_name().unwrap().to_owned();
+    assert!(
+        entry.ends_with(".sts.cn-north-1.vpce.amazonaws.com.cn"),
+        "{entry}"
+    );
+    let services = ec2
+        .describe_vpc_endpoint_services()
+        .service_names("com.amazonaws.cn-north-1.sts")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        services.service_details()[0].private_dns_name(),
+        Some("sts.cn-north-1.amazonaws.com.cn")
+    );
+    let endpoint_ips = wait_until("the endpoint's name resolves", DEADLINE, || async {
+        let found = ips(&ask(&server, &entry, RecordType::A).await);
+        holds(found.len() == 2, found.clone()).map(|()| found)
+    })
+    .await;
+    assert!(endpoint_ips.iter().all(|ip| ip.octets()[..2] == [10, 9]));
+
+    // Public DNS: the regional endpoint exists in its partition's suffix only.
+    let public = ips(&ask(&server, "sts.cn-north-1.amazonaws.com.cn", RecordType::A).await);
+    assert_eq!(public.len(), 1);
+    let m = ask(&server, "sts.cn-north-1.amazonaws.com", RecordType::A).await;
+    assert_eq!(m.response_code, ResponseCode::NXDomain);
+    let m = ask(&server, "sts.us-west-2.amazonaws.com.cn", RecordType::A).await;
+    assert_eq!(m.response_code, ResponseCode::NXDomain);
+    server.stop().await.unwrap();
+}

@@ -11,8 +11,11 @@ use std::net::Ipv4Addr;
 
 /// The answer for `name` if it is under an endpoint's name (`None`: not a Client VPN name).
 pub fn answer(v: &View<'_>, clock: Clock, name: &str) -> Option<Answer> {
-    let rest = name.strip_suffix(".amazonaws.com")?;
+    let (rest, suffix) = crate::partition::split_dns(name)?;
     let (head, region) = rest.rsplit_once('.')?;
+    if crate::partition::dns_suffix(region) != suffix {
+        return None;
+    }
     let head = head.strip_suffix(DNS_BASE)?.strip_suffix('.')?;
     let (label, id) = match head.rsplit_once('.') {
         Some((label, id)) => (label, id),

@@ -119,7 +119,8 @@ impl ClientVpnEndpoint {
     /// `cvpn-endpoint-….prod.clientvpn.<region>.amazonaws.com`: what a client prefixes with a
     /// random label (the exported configuration's `remote`).
     pub fn host(&self) -> String {
-        format!("{}.{DNS_BASE}.{}.amazonaws.com", self.id, self.region)
+        let suffix = crate::partition::dns_suffix(&self.region);
+        format!("{}.{DNS_BASE}.{}.{suffix}", self.id, self.region)
     }
 
     /// The certificate chain that authenticates clients, if certificate authentication is on.

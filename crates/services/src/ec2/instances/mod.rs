@@ -285,7 +285,8 @@ pub fn public_dns_name(region: &str, ip: &str) -> String {
     if region == "us-east-1" {
         format!("ec2-{dashed}.compute-1.amazonaws.com")
     } else {
-        format!("ec2-{dashed}.{region}.compute.amazonaws.com")
+        let suffix = crate::partition::dns_suffix(region);
+        format!("ec2-{dashed}.{region}.compute.{suffix}")
     }
 }
 

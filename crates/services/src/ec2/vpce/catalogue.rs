@@ -145,10 +145,12 @@ pub fn services_scope(region: &str) -> Scope {
 fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Service> {
     let mut out = Vec::new();
     for (short, dns, types) in AWS_SERVICES {
-        let private = dns.replace("{r}", r);
-        let base = private
-            .trim_start_matches("*.")
-            .replace(".amazonaws.com", ".vpce.amazonaws.com");
+        let private = crate::partition::regional_name(dns, r);
+        let base = crate::partition::regional_name(
+            &dns.trim_start_matches("*.")
+                .replace(".amazonaws.com", ".vpce.amazonaws.com"),
+            r,
+        );
         for t in *types {
             let name = format!("com.amazonaws.{r}.{short}");
             out.push(Service {
@@ -177,7 +179,10 @@ fn catalogue_of(custom: &[std::sync::Arc<EndpointService>], r: &str) -> Vec<Serv
             service_type: "Interface".into(),
             owner: s.owner.clone(),
             private_dns: None,
-            base_dns: format!("{}.{r}.vpce.amazonaws.com", s.id),
+            base_dns: crate::partition::regional_name(
+                &format!("{}.{{r}}.vpce.amazonaws.com", s.id),
+                r,
+            ),
             short: None,
             tags: s.tags.clone(),
         });

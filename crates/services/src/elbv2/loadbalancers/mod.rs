@@ -205,8 +205,9 @@ pub fn hosted_zone(region: &str, lb_type: &str) -> String {
 /// `<name>-<digits>.<region>.elb.amazonaws.com` (ALB; `internal-` in front for internal ones),
 /// `<name>-<16 hex>.elb.<region>.amazonaws.com` (NLB).
 pub fn dns_name(name: &str, lb_type: &str, scheme: &str, region: &str) -> String {
+    let suffix = crate::partition::dns_suffix(region);
     if lb_type == "network" {
-        format!("{name}-{}.elb.{region}.amazonaws.com", super::hex16())
+        format!("{name}-{}.elb.{region}.{suffix}", super::hex16())
     } else {
         let n: u64 = 100_000_000 + rand::random::<u64>() % 1_900_000_000;
         let prefix = if scheme == "internal" {
@@ -214,7 +215,7 @@ pub fn dns_name(name: &str, lb_type: &str, scheme: &str, region: &str) -> String
         } else {
             ""
         };
-        format!("{prefix}{name}-{n}.{region}.elb.amazonaws.com")
+        format!("{prefix}{name}-{n}.{region}.elb.{suffix}")
     }
 }
 
