@@ -476,8 +476,42 @@ impl World {
     }
 }
 
+/// A VPC with block `cidr` and DNS hostnames on, and a subnet per `(cidr, zone)`: the VPC's id
+/// and the subnets' ids.
+pub async fn vpc_with_subnets(
+    ec2: &aws_sdk_ec2::Client,
+    cidr: &str,
+    subnets: &[(&str, &str)],
+) -> (String, Vec<String>) {
+    let vpc = ec2.create_vpc().cidr_block(cidr).send().await.unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    enable_dns_hostnames(ec2, &vpc).await;
+    let mut ids = Vec::new();
+    for (cidr, az) in subnets {
+        ids.push(create_subnet(ec2, &vpc, cidr, az).await);
+    }
+    (vpc, ids)
+}
+
+/// `true` as EC2's Modify*Attribute calls take it.
+pub fn yes() -> aws_sdk_ec2::types::AttributeBooleanValue {
+    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+        .value(true)
+        .build()
+}
+
+/// Turns DNS hostnames on for `vpc` (interface endpoints' private DNS needs them).
+pub async fn enable_dns_hostnames(ec2: &aws_sdk_ec2::Client, vpc: &str) {
+    ec2.modify_vpc_attribute()
+        .vpc_id(vpc)
+        .enable_dns_hostnames(yes())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// A subnet of `vpc` with block `cidr` in zone `az`; its id.
-async fn create_subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, az: &str) -> String {
+pub async fn create_subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, az: &str) -> String {
     ec2.create_subnet()
         .vpc_id(vpc)
         .cidr_block(cidr)

@@ -277,35 +277,15 @@ async fn names_in_china_are_under_amazonaws_com_cn() {
     let conf = airlock_tests::sdk_config(&server, "test", "test", None, "cn-north-1").await;
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.9.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let mut subnets = Vec::new();
-    for (i, az) in ["cn-north-1a", "cn-north-1b"].iter().enumerate() {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.9.{i}.0/24"))
-            .availability_zone(*az)
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
-    }
+    let (vpc, subnets) = airlock_tests::world::vpc_with_subnets(
+        &ec2,
+        "10.9.0.0/16",
+        &[
+            ("10.9.0.0/24", "cn-north-1a"),
+            ("10.9.1.0/24", "cn-north-1b"),
+        ],
+    )
+    .await;
 
     let lb = elb
         .create_load_balancer()

@@ -114,40 +114,17 @@ async fn every_region_starts_with_a_default_network() {
 #[tokio::test]
 async fn the_mwaa_network_and_an_interface_endpoint() {
     let (_server, ec2) = client().await;
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.192.0.0/16")
-        .send()
-        .await
-        .unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc_id)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let mut subnets = Vec::new();
-    for (cidr, az) in [
-        ("10.192.10.0/24", "us-west-2a"),
-        ("10.192.11.0/24", "us-west-2b"),
-        ("10.192.20.0/24", "us-west-2a"),
-        ("10.192.21.0/24", "us-west-2b"),
-    ] {
-        let s = ec2
-            .create_subnet()
-            .vpc_id(&vpc_id)
-            .cidr_block(cidr)
-            .availability_zone(az)
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
-    }
+    let (vpc_id, subnets) = airlock_tests::world::vpc_with_subnets(
+        &ec2,
+        "10.192.0.0/16",
+        &[
+            ("10.192.10.0/24", "us-west-2a"),
+            ("10.192.11.0/24", "us-west-2b"),
+            ("10.192.20.0/24", "us-west-2a"),
+            ("10.192.21.0/24", "us-west-2b"),
+        ],
+    )
+    .await;
     let igw = ec2.create_internet_gateway().send().await.unwrap();
     let igw_id = igw
         .internet_gateway()
@@ -1170,11 +1147,7 @@ async fn ipv6_blocks_addresses_routes_and_egress_only_gateways() {
     assert_eq!(err.code(), Some("InvalidSubnet.Range"));
     ec2.modify_subnet_attribute()
         .subnet_id(&subnet_id)
-        .assign_ipv6_address_on_creation(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
+        .assign_ipv6_address_on_creation(airlock_tests::world::yes())
         .send()
         .await
         .unwrap();

@@ -94,17 +94,7 @@ async fn endpoint(w: &World, service: &str, group: &str) -> String {
 async fn sts_and_ec2_answer_through_their_interface_endpoints() {
     let server = airlock_tests::start_with(crate::mwaa::config(None)).await;
     let w = world(&server).await;
-    w.ec2
-        .modify_vpc_attribute()
-        .vpc_id(&w.vpc)
-        .enable_dns_hostnames(
-            aws_sdk_ec2::types::AttributeBooleanValue::builder()
-                .value(true)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    airlock_tests::world::enable_dns_hostnames(&w.ec2, &w.vpc).await;
     // The endpoints' group admits the environment's group (the client's) on 443.
     let group = w
         .ec2
