@@ -2,7 +2,7 @@
 
 use super::cidr;
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
-use super::{sg, vpc};
+use super::{sg, subnet, vpc};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
@@ -218,7 +218,7 @@ fn mac() -> String {
 }
 
 /// The private addresses of `subnet` that interfaces hold (primary and secondary).
-fn used_in(tx: &Tx<'_>, scope: &Scope, subnet: &vpc::Subnet) -> HashSet<u32> {
+fn used_in(tx: &Tx<'_>, scope: &Scope, subnet: &subnet::Subnet) -> HashSet<u32> {
     tx.list_in::<NetworkInterface>(scope, &subnet.vpc_id)
         .iter()
         .filter(|e| e.subnet_id == subnet.id)
@@ -228,7 +228,7 @@ fn used_in(tx: &Tx<'_>, scope: &Scope, subnet: &vpc::Subnet) -> HashSet<u32> {
 
 /// `requested` if it is free and usable in `subnet`, else the lowest free address from base+4
 /// (the first four and the last are AWS's).
-fn pick(subnet: &vpc::Subnet, used: &HashSet<u32>, requested: Option<&str>) -> ApiResult<u32> {
+fn pick(subnet: &subnet::Subnet, used: &HashSet<u32>, requested: Option<&str>) -> ApiResult<u32> {
     let range = subnet.cidr();
     if let Some(raw) = requested {
         let ip = cidr::parse_ip(raw).ok_or_else(|| {
@@ -262,7 +262,7 @@ fn pick(subnet: &vpc::Subnet, used: &HashSet<u32>, requested: Option<&str>) -> A
 pub fn allocate(
     tx: &Tx<'_>,
     scope: &Scope,
-    subnet: &vpc::Subnet,
+    subnet: &subnet::Subnet,
     requested: Option<&str>,
 ) -> ApiResult<u32> {
     pick(subnet, &used_in(tx, scope, subnet), requested)
@@ -272,7 +272,7 @@ pub fn allocate(
 pub fn allocate_many(
     tx: &Tx<'_>,
     scope: &Scope,
-    subnet: &vpc::Subnet,
+    subnet: &subnet::Subnet,
     requested: &[String],
     count: usize,
 ) -> ApiResult<Vec<u32>> {
@@ -290,7 +290,7 @@ pub fn allocate_many(
     Ok(out)
 }
 
-fn full(subnet: &vpc::Subnet) -> ApiError {
+fn full(subnet: &subnet::Subnet) -> ApiError {
     ApiError::new(
         "InsufficientFreeAddressesInSubnet",
         format!("There are not enough free addresses in subnet '{}' to satisfy the requested number of instances.", subnet.id),
@@ -299,7 +299,7 @@ fn full(subnet: &vpc::Subnet) -> ApiError {
 
 /// What a new interface is for.
 pub struct Spec<'a> {
-    pub subnet: &'a vpc::Subnet,
+    pub subnet: &'a subnet::Subnet,
     pub requested_ip: Option<&'a str>,
     pub description: String,
     pub groups: Vec<String>,
@@ -392,7 +392,7 @@ pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
     let (primary, secondary, count) = addresses_in(input)?;
     let scope = ctx.scope();
     let (e, groups) = ctx.store.write(|tx| {
-        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, subnet_id)?;
         let groups = sg::resolve_groups(tx, &scope, &subnet.vpc_id, &groups_in)?;
         let mut e = create_in(
             ctx,

@@ -8,7 +8,7 @@
 
 use super::eni::{self, Attachment, NetworkInterface};
 use super::instances::{self, Instance};
-use super::{cidr, common, sg, vpc};
+use super::{cidr, common, sg, subnet};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
@@ -50,7 +50,7 @@ pub fn assign_private_ip_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
     let scope = ctx.scope();
     let assigned = ctx.store.write(|tx| {
         let mut e = own(tx, &scope, &req.network_interface_id)?;
-        let subnet = vpc::get_subnet(tx, &scope, &e.subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, &e.subnet_id)?;
         let ips = eni::allocate_many(tx, &scope, &subnet, &wanted, count.max(0) as usize)?;
         if e.secondary_ips.len() + ips.len() > SECONDARY_QUOTA {
             return Err(ApiError::new(

@@ -605,7 +605,7 @@ mod tests {
     #[test]
     fn admission_follows_the_security_groups() {
         use crate::auth::test_support::{ctx_as, root_principal, store};
-        use crate::ec2::{eni, sg, vpc};
+        use crate::ec2::{eni, sg, subnet, vpc};
         use serde_json::json;
         let store = store();
         let config = crate::Config::default();
@@ -614,7 +614,8 @@ mod tests {
         let new_vpc = |cidr: &str| {
             let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": cidr})).unwrap();
             let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
-            let s = vpc::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr})).unwrap();
+            let s =
+                subnet::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr})).unwrap();
             (vpc_id, s["Subnet"]["SubnetId"].as_str().unwrap().to_owned())
         };
         let group = |vpc_id: &str, name: &str| {

@@ -11,7 +11,8 @@
 use super::common::{self, one, Field, Filterable, Tag};
 use super::eni::NetworkInterface;
 use super::routes;
-use super::vpc::{self, Subnet, Vpc};
+use super::subnet::{self, Subnet};
+use super::vpc::{self, Vpc};
 use super::vpc_cidr::{self, Block};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
@@ -239,7 +240,7 @@ pub fn associate_subnet_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
     };
     let scope = ctx.scope();
     let (subnet, block) = ctx.store.write(|tx| {
-        let mut subnet = (*vpc::get_subnet(tx, &scope, &req.subnet_id)?).clone();
+        let mut subnet = (*subnet::get_subnet(tx, &scope, &req.subnet_id)?).clone();
         if !subnet.ipv6.is_empty() {
             return Err(ApiError::new(
                 "CidrLimitExceeded",
@@ -381,7 +382,7 @@ pub fn assign_ipv6_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> 
     let scope = ctx.scope();
     let assigned = ctx.store.write(|tx| {
         let mut e = (*super::eni::get(tx, &scope, &req.network_interface_id)?).clone();
-        let subnet = vpc::get_subnet(tx, &scope, &e.subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, &e.subnet_id)?;
         let ips = allocate(tx, &scope, &subnet, &wanted, count)?;
         e.ipv6.extend(ips.iter().cloned());
         tx.put(&scope, e)?;

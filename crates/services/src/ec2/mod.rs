@@ -34,6 +34,7 @@ pub mod prefix_lists;
 pub mod regions;
 pub mod routes;
 pub mod sg;
+pub mod subnet;
 pub mod tags;
 pub mod vpc;
 pub mod vpc_cidr;
@@ -43,7 +44,7 @@ pub fn record_kinds() -> Vec<Kind> {
     vec![
         Kind::of::<vpc::RegionState>(),
         Kind::of::<vpc::Vpc>(),
-        Kind::of::<vpc::Subnet>(),
+        Kind::of::<subnet::Subnet>(),
         Kind::of::<sg::SecurityGroup>(),
         Kind::of::<prefix_lists::PrefixList>(),
         Kind::of::<ipv6::EgressOnlyGateway>(),
@@ -102,12 +103,12 @@ pub static SERVICE: Service = Service {
             "DescribeVpcClassicLinkDnsSupport",
             Handler::Output(vpc::describe_vpc_classic_link_dns_support),
         ),
-        ("CreateSubnet", Handler::Value(vpc::create_subnet)),
-        ("DescribeSubnets", Handler::Value(vpc::describe_subnets)),
-        ("DeleteSubnet", Handler::Value(vpc::delete_subnet)),
+        ("CreateSubnet", Handler::Value(subnet::create_subnet)),
+        ("DescribeSubnets", Handler::Value(subnet::describe_subnets)),
+        ("DeleteSubnet", Handler::Value(subnet::delete_subnet)),
         (
             "ModifySubnetAttribute",
-            Handler::Value(vpc::modify_subnet_attribute),
+            Handler::Value(subnet::modify_subnet_attribute),
         ),
         (
             "CreateSecurityGroup",

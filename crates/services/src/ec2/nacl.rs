@@ -11,7 +11,8 @@
 //! ACLs are control-plane state: the data plane does not filter traffic by them.
 
 use super::common::{self, flag, one, Field, Filterable, Tag};
-use super::vpc::{self, Subnet, Vpc};
+use super::subnet::Subnet;
+use super::vpc::{self, Vpc};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;

@@ -5,7 +5,8 @@
 
 use super::cidr::{self, Cidr};
 use super::common::{self, one, tags_json, Field, Filterable, Tag};
-use super::{eni, vpc};
+use super::eni;
+use super::subnet;
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
@@ -361,7 +362,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 return Ok((*existing).clone());
             }
         }
-        let subnet = vpc::get_subnet(tx, &scope, subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, subnet_id)?;
         let id = ids::resource_id("nat");
         let mut e = eni::create_in(
             ctx,

@@ -3,7 +3,7 @@
 use super::cidr::Cidr;
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
 use super::vpc::{self, Vpc};
-use super::{igw, nat};
+use super::{igw, nat, subnet};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, Tx};
@@ -277,7 +277,7 @@ pub fn add_default_route(
 pub fn table_of_subnet(
     tx: &Tx<'_>,
     scope: &Scope,
-    subnet: &vpc::Subnet,
+    subnet: &subnet::Subnet,
 ) -> Option<std::sync::Arc<RouteTable>> {
     let tables: Vec<_> = tx
         .list::<RouteTable>(scope)
@@ -296,7 +296,7 @@ pub fn table_of_subnet(
 }
 
 /// A subnet is public when its route table sends traffic to an internet gateway.
-pub fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, subnet: &vpc::Subnet) -> bool {
+pub fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, subnet: &subnet::Subnet) -> bool {
     table_of_subnet(tx, scope, subnet).is_some_and(|t| t.routes_to_internet_gateway())
 }
 
@@ -622,7 +622,7 @@ pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let mut t = (*get(tx, &scope, id)?).clone();
         let (subnet_id, gateway_id) = match (subnet_id, gateway_id) {
             (Some(s), None) => {
-                let subnet = vpc::get_subnet(tx, &scope, s)?;
+                let subnet = subnet::get_subnet(tx, &scope, s)?;
                 if subnet.vpc_id != t.vpc_id {
                     return Err(ApiError::invalid_parameter_value(format!(
                         "Route table {id} and subnet {s} belong to different networks"

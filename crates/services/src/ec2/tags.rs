@@ -2,8 +2,8 @@
 
 use super::common::{self, one, Field, Filterable, Tag};
 use super::{
-    clientvpn, dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg, vpc,
-    vpce,
+    clientvpn, dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg,
+    subnet, vpc, vpce,
 };
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
@@ -50,7 +50,7 @@ tagged!(
 );
 tagged!(in_vpc: ipv6::EgressOnlyGateway);
 tagged!(
-    in_vpc: vpc::Subnet,
+    in_vpc: subnet::Subnet,
     sg::SecurityGroup,
     routes::RouteTable,
     eni::NetworkInterface,
@@ -158,7 +158,7 @@ pub fn facts(v: &View<'_>, scope: &Scope, id: &str) -> Facts {
     }
     match resource_type(id) {
         Some("vpc") => of::<vpc::Vpc>(v, scope, id),
-        Some("subnet") => of::<vpc::Subnet>(v, scope, id),
+        Some("subnet") => of::<subnet::Subnet>(v, scope, id),
         Some("security-group") => of::<sg::SecurityGroup>(v, scope, id),
         Some("route-table") => of::<routes::RouteTable>(v, scope, id),
         Some("internet-gateway") => of::<igw::InternetGateway>(v, scope, id),
@@ -220,7 +220,7 @@ fn edit_any(
     };
     let found = match code {
         "InvalidVpcID.NotFound" => edit::<vpc::Vpc>(tx, scope, id, f)?,
-        "InvalidSubnetID.NotFound" => edit::<vpc::Subnet>(tx, scope, id, f)?,
+        "InvalidSubnetID.NotFound" => edit::<subnet::Subnet>(tx, scope, id, f)?,
         "InvalidGroup.NotFound" => edit::<sg::SecurityGroup>(tx, scope, id, f)?,
         "InvalidRouteTableID.NotFound" => edit::<routes::RouteTable>(tx, scope, id, f)?,
         "InvalidInternetGatewayID.NotFound" => edit::<igw::InternetGateway>(tx, scope, id, f)?,
@@ -372,7 +372,7 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let all = ctx.store.read(|v| {
         let mut out = Vec::new();
         rows::<vpc::Vpc>(v, &scope, &mut out);
-        rows::<vpc::Subnet>(v, &scope, &mut out);
+        rows::<subnet::Subnet>(v, &scope, &mut out);
         rows::<sg::SecurityGroup>(v, &scope, &mut out);
         rows::<routes::RouteTable>(v, &scope, &mut out);
         rows::<igw::InternetGateway>(v, &scope, &mut out);

@@ -9,7 +9,8 @@
 use super::cidr::Cidr;
 use super::ipv6;
 use super::routes::{self, RouteTable};
-use super::vpc::{self, Subnet, Vpc};
+use super::subnet::Subnet;
+use super::vpc::{self, Vpc};
 use crate::input::typed;
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;

@@ -17,7 +17,7 @@ use tagging::{list_tags, tag_resource, untag_resource};
 pub use tokens::{check_cli_token, redeem_token, Token, TokenKind};
 use tokens::{create_token, invoke_rest_api};
 
-use crate::ec2::{nat, routes, sg, vpc, vpce};
+use crate::ec2::{nat, routes, sg, subnet, vpce};
 use crate::service::{Handler, Service};
 use crate::Clock;
 use crate::{ids, input, Ctx};
@@ -713,7 +713,7 @@ fn publish_metrics(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 }
 
 /// Re-exported for validation.
-pub(crate) fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, s: &vpc::Subnet) -> bool {
+pub(crate) fn subnet_is_public(tx: &Tx<'_>, scope: &Scope, s: &subnet::Subnet) -> bool {
     routes::subnet_is_public(tx, scope, s)
 }
 

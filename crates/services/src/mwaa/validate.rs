@@ -3,7 +3,7 @@
 
 use super::lifecycle::Failure;
 use super::{failure, group, invalid, subnet_is_public, Environment};
-use crate::ec2::{routes, vpc, vpce};
+use crate::ec2::{routes, subnet, vpce};
 use crate::{iam, input, s3, Ctx};
 use airlock_protocol::ApiResult;
 use airlock_store::{Scope, Tx};
@@ -86,7 +86,7 @@ pub fn create(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value) -> ApiResult<Checked> {
     let mut subnets = Vec::new();
     for id in &subnet_ids {
         subnets.push(
-            tx.get::<vpc::Subnet>(&scope, id)
+            tx.get::<subnet::Subnet>(&scope, id)
                 .ok_or_else(|| prefix(format!("Subnet {id} does not exist.")))?,
         );
     }
@@ -162,7 +162,7 @@ pub fn update(ctx: &Ctx<'_>, tx: &Tx<'_>, env: &Environment, input: &Value) -> A
     let subnets: Vec<_> = env
         .subnet_ids
         .iter()
-        .filter_map(|s| tx.get::<vpc::Subnet>(&scope, s))
+        .filter_map(|s| tx.get::<subnet::Subnet>(&scope, s))
         .collect();
     let failure = network_failure(tx, &scope, &env.vpc_id, &subnets, &security_group_ids);
     Ok(Checked {
@@ -480,7 +480,7 @@ fn network_failure(
     tx: &Tx<'_>,
     scope: &Scope,
     vpc_id: &str,
-    subnets: &[std::sync::Arc<vpc::Subnet>],
+    subnets: &[std::sync::Arc<subnet::Subnet>],
     groups: &[String],
 ) -> Option<Failure> {
     let self_referencing = groups.iter().filter_map(|g| group(tx, scope, g)).any(|g| {

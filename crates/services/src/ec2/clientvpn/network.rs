@@ -7,7 +7,7 @@ use super::rules::Route;
 use super::{edit, get, groups_in, invalid, ClientVpnEndpoint};
 use crate::ec2::cidr::Cidr;
 use crate::ec2::common::{self, one, Field, Filterable, Tag};
-use crate::ec2::{eni, nat, vpc};
+use crate::ec2::{eni, nat, subnet, vpc};
 use crate::input::{self, typed};
 use crate::{ids, Clock, Ctx};
 use airlock_dto::ec2 as dto;
@@ -150,7 +150,7 @@ pub fn associate_client_vpn_target_network(ctx: &Ctx<'_>, input: &Value) -> ApiR
                 return Ok(a.clone());
             }
         }
-        let subnet = vpc::get_subnet(tx, &scope, &subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, &subnet_id)?;
         if let Some(v) = e.vpc_id.as_deref().filter(|v| *v != subnet.vpc_id) {
             return Err(invalid(format!(
                 "Subnet {subnet_id} is not in VPC {v}, the VPC of the Client VPN endpoint. To associate a subnet in another VPC, modify the endpoint's VPC first."

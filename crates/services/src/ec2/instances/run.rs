@@ -2,6 +2,7 @@
 //! the launch itself.
 
 use super::*;
+use crate::ec2::subnet;
 // ------------------------------------------------------------------------------------------------
 // Request parsing
 
@@ -183,9 +184,9 @@ pub(super) fn launch_subnet(
     scope: &Scope,
     named: Option<&str>,
     az: Option<&str>,
-) -> ApiResult<Arc<vpc::Subnet>> {
+) -> ApiResult<Arc<subnet::Subnet>> {
     if let Some(id) = named {
-        let s = vpc::get_subnet(tx, scope, id)?;
+        let s = subnet::get_subnet(tx, scope, id)?;
         if let Some(az) = az {
             if az != s.az {
                 return Err(ApiError::new(
@@ -220,7 +221,7 @@ pub(super) fn launch_subnet(
             .map(|z| z.name)
             .collect(),
     };
-    let subnets = tx.list::<vpc::Subnet>(scope);
+    let subnets = tx.list::<subnet::Subnet>(scope);
     zones
         .iter()
         .find_map(|z| {

@@ -10,6 +10,7 @@ use out::*;
 
 use super::common::{self, Tag};
 use super::{eni, routes, sg, vpc};
+use crate::ec2::subnet;
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -313,10 +314,10 @@ fn add_subnets(
     let mut zones: Vec<String> = e
         .subnet_ids
         .iter()
-        .filter_map(|s| tx.get::<vpc::Subnet>(&scope, s).map(|s| s.az.clone()))
+        .filter_map(|s| tx.get::<subnet::Subnet>(&scope, s).map(|s| s.az.clone()))
         .collect();
     for sid in subnet_ids {
-        let subnet = vpc::get_subnet(tx, &scope, sid)?;
+        let subnet = subnet::get_subnet(tx, &scope, sid)?;
         if subnet.vpc_id != e.vpc_id {
             return Err(invalid(format!(
                 "The subnet ID '{sid}' does not belong to the VPC '{}'",

@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::ec2::common::{self, one, Field, Filterable, Tag};
-use crate::ec2::{sg, vpc};
+use crate::ec2::sg;
+use crate::ec2::subnet;
 use airlock_protocol::encode;
 use airlock_store::{Scope, Tx, View};
 use serde::Serialize;
@@ -91,7 +92,7 @@ pub(super) fn json_view(tx: &Tx<'_>, scope: &Scope) -> JsonView {
     JsonView {
         groups: tx.list::<sg::SecurityGroup>(scope),
         subnet_zones: tx
-            .list::<vpc::Subnet>(scope)
+            .list::<subnet::Subnet>(scope)
             .iter()
             .map(|s| (s.id.clone(), s.az.clone()))
             .collect(),
@@ -124,7 +125,7 @@ pub(super) fn json_view_of(v: &View<'_>, scope: &Scope, endpoints: &[&VpcEndpoin
             .collect(),
         subnet_zones: subnet_ids
             .into_iter()
-            .filter_map(|s| v.get::<vpc::Subnet>(scope, s))
+            .filter_map(|s| v.get::<subnet::Subnet>(scope, s))
             .map(|s| (s.id.clone(), s.az.clone()))
             .collect(),
     }

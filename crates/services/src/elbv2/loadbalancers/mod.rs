@@ -17,7 +17,7 @@ pub use attributes::{describe_attributes, modify_attributes};
 pub use subnets::{set_ip_address_type, set_subnets};
 
 use super::{listeners, Attribute, Read};
-use crate::ec2::{eni, igw, nat, sg, vpc};
+use crate::ec2::{eni, igw, nat, sg, subnet};
 use crate::tags::Tag;
 use crate::Clock;
 use crate::{ids, input, Ctx};
@@ -449,15 +449,17 @@ fn subnets_of(
     scope: &Scope,
     maps: &[Mapping],
     application: bool,
-) -> ApiResult<Vec<Arc<vpc::Subnet>>> {
+) -> ApiResult<Vec<Arc<subnet::Subnet>>> {
     let mut subnets = Vec::new();
     for m in maps {
-        let s = tx.get::<vpc::Subnet>(scope, &m.subnet_id).ok_or_else(|| {
-            ApiError::new(
-                "SubnetNotFound",
-                format!("The subnet ID '{}' is not valid", m.subnet_id),
-            )
-        })?;
+        let s = tx
+            .get::<subnet::Subnet>(scope, &m.subnet_id)
+            .ok_or_else(|| {
+                ApiError::new(
+                    "SubnetNotFound",
+                    format!("The subnet ID '{}' is not valid", m.subnet_id),
+                )
+            })?;
         subnets.push(s);
     }
     let vpc_id = &subnets[0].vpc_id;
@@ -502,7 +504,7 @@ fn open_zone(
     scope: &Scope,
     of: &ZoneOf<'_>,
     m: &Mapping,
-    subnet: &vpc::Subnet,
+    subnet: &subnet::Subnet,
 ) -> ApiResult<LbZone> {
     let mut nic = eni::create_in(
         ctx,

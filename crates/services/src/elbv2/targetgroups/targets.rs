@@ -2,6 +2,7 @@
 //! pass.
 
 use super::*;
+use crate::ec2::subnet;
 use crate::Clock;
 
 /// One `Targets` entry of a request.
@@ -91,7 +92,7 @@ fn check_target(
                 )));
             };
             let subnet = tx
-                .list::<vpc::Subnet>(scope)
+                .list::<subnet::Subnet>(scope)
                 .into_iter()
                 .find(|s| s.vpc_id == vpc_id && s.cidr().contains_ip(ip));
             match subnet {

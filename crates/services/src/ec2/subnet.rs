@@ -1,0 +1,322 @@
+//! Subnets: a VPC's blocks divided by Availability Zone, the launch settings of what is made in
+//! them (ModifySubnetAttribute), and their IPv6 /64s ([`super::ipv6`]).
+
+use super::cidr::Cidr;
+use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::vpc::get_vpc;
+use super::{eni, ipv6, regions, routes, vpc_cidr};
+use crate::{ids, input, Ctx};
+use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::{Scope, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: String,
+    pub vpc_id: String,
+    pub cidr: String,
+    pub az: String,
+    pub az_id: String,
+    pub owner: String,
+    pub region: String,
+    pub default_for_az: bool,
+    pub map_public_ip_on_launch: bool,
+    pub tags: Vec<Tag>,
+    /// The launch settings ModifySubnetAttribute changes (besides `map_public_ip_on_launch`).
+    #[serde(default)]
+    pub launch: SubnetLaunch,
+    /// An explicit network ACL association; `None`: the VPC's default ACL.
+    #[serde(default)]
+    pub acl_association: Option<super::nacl::AclAssociation>,
+    /// Its IPv6 /64 (of the VPC's /56), when it has one.
+    #[serde(default)]
+    pub ipv6: Vec<vpc_cidr::Block>,
+    /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
+    #[serde(default)]
+    pub assign_ipv6: bool,
+}
+
+/// A subnet's settings for what is launched in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetLaunch {
+    pub dns64: bool,
+    pub resource_name_a: bool,
+    /// `ip-name` (the default) or `resource-name`.
+    pub hostname_type: Option<String>,
+}
+
+impl SubnetLaunch {
+    fn hostname_type(&self) -> &str {
+        self.hostname_type.as_deref().unwrap_or("ip-name")
+    }
+}
+
+airlock_store::record!(Subnet, "ec2.subnet", id);
+
+impl Subnet {
+    pub fn arn(&self) -> String {
+        crate::partition::arn(
+            &self.region,
+            "ec2",
+            &self.owner,
+            &format!("subnet/{}", self.id),
+        )
+    }
+
+    pub fn cidr(&self) -> Cidr {
+        Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
+    }
+
+    fn json(&self, used: u64) -> Value {
+        json!({
+            "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr, "State": "available",
+            "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
+            "AvailableIpAddressCount": self.cidr().usable().saturating_sub(used),
+            "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
+            "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": self.assign_ipv6,
+            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": false,
+            "PrivateDnsNameOptionsOnLaunch": {
+                "HostnameType": self.launch.hostname_type(),
+                "EnableResourceNameDnsARecord": self.launch.resource_name_a,
+                "EnableResourceNameDnsAAAARecord": false
+            },
+            "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+            "OwnerId": self.owner,
+            "SubnetArn": self.arn(),
+            "Tags": tags_json(&self.tags),
+        })
+    }
+}
+
+impl Filterable for Subnet {
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "subnet-id" => one(&self.id),
+            "vpc-id" => one(&self.vpc_id),
+            "cidr-block" | "cidr" | "cidrBlock" => one(&self.cidr),
+            "availability-zone" | "availabilityZone" => one(&self.az),
+            "availability-zone-id" | "availabilityZoneId" => one(&self.az_id),
+            "default-for-az" | "defaultForAz" => flag(self.default_for_az),
+            "map-public-ip-on-launch" => flag(self.map_public_ip_on_launch),
+            "state" => one("available"),
+            "owner-id" => one(&self.owner),
+            "subnet-arn" => one(self.arn()),
+            other => ipv6::subnet_field(self, other),
+        }
+    }
+    fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+}
+
+pub fn get_subnet(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<Subnet>> {
+    tx.get::<Subnet>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidSubnetID.NotFound", "subnet", id))
+}
+/// Addresses in use per subnet (for `AvailableIpAddressCount`).
+fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
+    let scope = ctx.scope();
+    let mut used = HashMap::new();
+    for e in ctx.store.read(|v| v.list::<eni::NetworkInterface>(&scope)) {
+        *used.entry(e.subnet_id.clone()).or_insert(0) += e.all_ips().count() as u64;
+    }
+    used
+}
+
+pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let vpc_id = input::req(input, "VpcId")?.to_owned();
+    if input::bool(input, "Ipv6Native") == Some(true) {
+        return Err(ApiError::new(
+            "Unsupported",
+            "Airlock's subnets need an IPv4 CIDR block: IPv6-only subnets are not emulated.",
+        ));
+    }
+    let raw = input::req(input, "CidrBlock")?;
+    let cidr = Cidr::parse(raw).ok_or_else(|| {
+        ApiError::invalid_parameter_value(format!(
+            "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+        ))
+    })?;
+    let zones = regions::zones(&ctx.region);
+    let az = match (input::str(input, "AvailabilityZone"), input::str(input, "AvailabilityZoneId")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                "InvalidParameterCombination",
+                "Only one of availabilityZone or availabilityZoneId may be specified",
+            ))
+        }
+        (Some(name), None) => regions::zone_by_name(&ctx.region, name).ok_or_else(|| {
+            ApiError::invalid_parameter_value(format!(
+                "Value ({name}) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: {}.",
+                zones.iter().map(|z| z.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?,
+        (None, Some(id)) => regions::zone_by_id(&ctx.region, id).ok_or_else(|| {
+            ApiError::invalid_parameter_value(format!(
+                "Value ({id}) for parameter availabilityZoneId is invalid. Subnets can currently only be created in the following availability zones: {}.",
+                zones.iter().map(|z| z.id.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })?,
+        (None, None) => {
+            let i = rand::random::<usize>() % zones.len().max(1);
+            regions::zones(&ctx.region).into_iter().nth(i).ok_or_else(|| ApiError::internal("region has no zones"))?
+        }
+    };
+    let tags = common::tags_from_specs(input, "subnet")?;
+    let scope = ctx.scope();
+    let subnet = ctx.store.write(|tx| {
+        let vpc = get_vpc(tx, &scope, &vpc_id)?;
+        let inside = vpc
+            .ipv4_blocks()
+            .any(|b| Cidr::parse(&b.cidr).is_some_and(|b| b.contains(&cidr)));
+        if !(16..=28).contains(&cidr.prefix) || !inside {
+            return Err(ApiError::new(
+                "InvalidSubnet.Range",
+                format!("The CIDR '{raw}' is invalid."),
+            ));
+        }
+        if tx
+            .list::<Subnet>(&scope)
+            .iter()
+            .any(|s| s.vpc_id == vpc_id && s.cidr().overlaps(&cidr))
+        {
+            return Err(ApiError::new(
+                "InvalidSubnet.Conflict",
+                format!("The CIDR '{raw}' conflicts with another subnet"),
+            ));
+        }
+        let ipv6 = match input::str(input, "Ipv6CidrBlock") {
+            Some(raw) => vec![ipv6::subnet_block(tx, &scope, &vpc, raw)?],
+            None => Vec::new(),
+        };
+        let subnet = Subnet {
+            id: ids::resource_id("subnet"),
+            vpc_id: vpc_id.clone(),
+            cidr: cidr.to_string(),
+            az: az.name.clone(),
+            az_id: az.id.clone(),
+            owner: ctx.account().to_owned(),
+            region: ctx.region.clone(),
+            default_for_az: false,
+            map_public_ip_on_launch: false,
+            tags,
+            launch: SubnetLaunch::default(),
+            acl_association: None,
+            ipv6,
+            assign_ipv6: false,
+        };
+        tx.put(&scope, subnet.clone())?;
+        Ok::<_, ApiError>(subnet)
+    })?;
+    let mut out = subnet.json(0);
+    out["State"] = json!("available");
+    Ok(json!({"Subnet": out}))
+}
+
+pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let ids = input::strs(input, "SubnetIds");
+    let filters = common::filters(input);
+    let scope = ctx.scope();
+    let all = ctx.store.read(|v| v.list::<Subnet>(&scope));
+    for id in &ids {
+        if !all.iter().any(|s| &s.id == id) {
+            return Err(common::not_found("InvalidSubnetID.NotFound", "subnet", id));
+        }
+    }
+    let mut out = Vec::new();
+    for s in all {
+        if (ids.is_empty() || ids.contains(&s.id)) && common::matches(s.as_ref(), &filters)? {
+            out.push(s);
+        }
+    }
+    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |s| s.id.clone())?;
+    let used = used_by_subnet(ctx);
+    let mut res = json!({"Subnets": page.iter().map(|s| s.json(used.get(&s.id).copied().unwrap_or(0))).collect::<Vec<_>>()});
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    Ok(res)
+}
+
+pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "SubnetId")?.to_owned();
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        get_subnet(tx, &scope, &id)?;
+        if tx
+            .list::<eni::NetworkInterface>(&scope)
+            .iter()
+            .any(|e| e.subnet_id == id)
+        {
+            return Err(common::dependency("subnet", &id));
+        }
+        routes::forget_subnet(tx, &scope, &id)?;
+        tx.delete::<Subnet>(&scope, &id);
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
+
+pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    let id = input::req(input, "SubnetId")?.to_owned();
+    let map_public = input::bool(input, "MapPublicIpOnLaunch");
+    let dns64 = input::bool(input, "EnableDns64");
+    let name_a = input::bool(input, "EnableResourceNameDnsARecordOnLaunch");
+    let name_aaaa = input::bool(input, "EnableResourceNameDnsAAAARecordOnLaunch");
+    let hostname_type = input::str(input, "PrivateDnsHostnameTypeOnLaunch");
+    if let Some(t) = hostname_type {
+        if t != "ip-name" && t != "resource-name" {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Value ({t}) for parameter privateDnsHostnameTypeOnLaunch is invalid. Valid values are ip-name, resource-name."
+            )));
+        }
+    }
+    let assign_ipv6 = input::bool(input, "AssignIpv6AddressOnCreation");
+    // Airlock has no customer-owned pools nor AAAA records for resource names.
+    for (name, wants) in [
+        ("EnableResourceNameDnsAAAARecordOnLaunch", name_aaaa),
+        (
+            "MapCustomerOwnedIpOnLaunch",
+            input::bool(input, "MapCustomerOwnedIpOnLaunch"),
+        ),
+    ] {
+        if wants == Some(true) {
+            return Err(ApiError::invalid_parameter_value(format!(
+                "Invalid value 'true' for {name}. The subnet {id} has no customer-owned IP pool, and Airlock names no resources in AAAA records."
+            )));
+        }
+    }
+    let scope = ctx.scope();
+    ctx.store.write(|tx| {
+        let mut s = (*get_subnet(tx, &scope, &id)?).clone();
+        if let Some(m) = map_public {
+            s.map_public_ip_on_launch = m;
+        }
+        if let Some(a) = name_a {
+            s.launch.resource_name_a = a;
+        }
+        if let Some(d) = dns64 {
+            s.launch.dns64 = d;
+        }
+        if let Some(t) = hostname_type {
+            s.launch.hostname_type = Some(t.to_owned());
+        }
+        if let Some(a) = assign_ipv6 {
+            if a && s.ipv6.is_empty() {
+                return Err(ApiError::invalid_parameter_value(format!(
+                    "Invalid value 'true' for assignIpv6AddressOnCreation. Cannot set assignIpv6AddressOnCreation to true unless the subnet ({id}) has an IPv6 CIDR block associated with it."
+                )));
+            }
+            s.assign_ipv6 = a;
+        }
+        tx.put(&scope, s)?;
+        Ok::<_, ApiError>(())
+    })?;
+    Ok(json!({}))
+}
