@@ -189,6 +189,25 @@ check_eq "then it is" "disassociating" \
 check_eq "and the read after the delete finds no association" "0" \
     "$(q ec2 describe-vpcs --vpc-ids "$VPC" --query "length(Vpcs[0].CidrBlockAssociationSet[?AssociationId=='$ASSOC'])")"
 
+# aws_subnet with ipv6_native = true: created, its attributes set and read back, no interface in it.
+V6_VPC=$(q ec2 create-vpc --cidr-block 10.22.0.0/16 --amazon-provided-ipv6-cidr-block --query Vpc.VpcId)
+V6_BLOCK=$(q ec2 describe-vpcs --vpc-ids "$V6_VPC" --query 'Vpcs[0].Ipv6CidrBlockAssociationSet[0].Ipv6CidrBlock')
+V6_SUBNET=$(q ec2 create-subnet --vpc-id "$V6_VPC" --ipv6-native --ipv6-cidr-block "${V6_BLOCK%/56}/64" \
+    --availability-zone us-west-2a --query Subnet.SubnetId)
+q ec2 modify-subnet-attribute --subnet-id "$V6_SUBNET" --assign-ipv6-address-on-creation >/dev/null
+q ec2 modify-subnet-attribute --subnet-id "$V6_SUBNET" --enable-resource-name-dns-aaaa-record-on-launch >/dev/null
+check_eq "an IPv6-only subnet reads back: native, no IPv4 block, resource names, AAAA on, assign on" \
+    "true null resource-name true true" \
+    "$(qj ec2 describe-subnets --subnet-ids "$V6_SUBNET" \
+        --query 'Subnets[0].[Ipv6Native,CidrBlock,PrivateDnsNameOptionsOnLaunch.HostnameType,PrivateDnsNameOptionsOnLaunch.EnableResourceNameDnsAAAARecord,AssignIpv6AddressOnCreation]' |
+        jv '" ".join(json.dumps(x).strip(chr(34)) for x in d)')"
+expect_error "an IPv6-only subnet with an IPv4 block" InvalidParameterCombination \
+    ec2 create-subnet --vpc-id "$V6_VPC" --ipv6-native --cidr-block 10.22.1.0/24 --ipv6-cidr-block "${V6_BLOCK%00::/56}01::/64"
+expect_error "no interface in an IPv6-only subnet (Airlock's need an IPv4 address)" Unsupported \
+    ec2 create-network-interface --subnet-id "$V6_SUBNET"
+q ec2 delete-subnet --subnet-id "$V6_SUBNET" >/dev/null
+q ec2 delete-vpc --vpc-id "$V6_VPC" >/dev/null
+
 # Tearing down in Terraform's order: subnet, custom ACL, VPC.
 q ec2 delete-subnet --subnet-id "$SUBNET" >/dev/null
 expect_error "a VPC with a custom ACL cannot be deleted" DependencyViolation ec2 delete-vpc --vpc-id "$VPC"

@@ -229,7 +229,17 @@ fn used_in(tx: &Tx<'_>, scope: &Scope, subnet: &subnet::Subnet) -> HashSet<u32> 
 /// `requested` if it is free and usable in `subnet`, else the lowest free address from base+4
 /// (the first four and the last are AWS's).
 fn pick(subnet: &subnet::Subnet, used: &HashSet<u32>, requested: Option<&str>) -> ApiResult<u32> {
-    let range = subnet.cidr();
+    // The fabric addresses interfaces by their private IPv4 address: an IPv6-only subnet has
+    // none to give (AWS gives such interfaces IPv6 addresses only; Airlock does not).
+    let range = subnet.cidr().ok_or_else(|| {
+        ApiError::new(
+            "Unsupported",
+            format!(
+                "Subnet {} is IPv6-only: Airlock's network interfaces need a private IPv4 address.",
+                subnet.id
+            ),
+        )
+    })?;
     if let Some(raw) = requested {
         let ip = cidr::parse_ip(raw).ok_or_else(|| {
             ApiError::invalid_parameter_value(format!("Invalid IPv4 address: {raw}"))

@@ -202,14 +202,16 @@ pub fn remove_amazon_block(
     Ok(block)
 }
 
-/// A subnet's IPv6 block: a /64 of its VPC's /56, overlapping no other subnet's.
+/// A subnet's IPv6 block: a /44 to /64 (in steps of four bits) inside its VPC's /56,
+/// overlapping no other subnet's.
 pub fn subnet_block(tx: &Tx<'_>, scope: &Scope, vpc: &Vpc, raw: &str) -> ApiResult<Block> {
     let net = Net::parse(raw).ok_or_else(|| {
         ApiError::invalid_parameter_value(format!(
             "invalid value for parameter ipv6CidrBlock: {raw}"
         ))
     })?;
-    if net.prefix != 64 || !vpc.ipv6.iter().any(|b| net_of(b).contains(&net)) {
+    let size_ok = (44..=64).contains(&net.prefix) && net.prefix % 4 == 0;
+    if !size_ok || !vpc.ipv6.iter().any(|b| net_of(b).contains(&net)) {
         return Err(ApiError::new(
             "InvalidSubnet.Range",
             format!("The IPv6 CIDR '{raw}' is invalid."),
@@ -276,22 +278,30 @@ pub fn disassociate_subnet_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult
                     format!("The subnet CIDR block with association ID '{id}' does not exist"),
                 )
             })?;
-        let in_use = tx
+        let addressed = tx
             .list_in::<NetworkInterface>(&scope, &subnet.vpc_id)
             .iter()
             .any(|e| e.subnet_id == subnet.id && !e.ipv6.is_empty());
-        if in_use {
-            return Err(ApiError::new(
+        let in_use = |why: &str| {
+            ApiError::new(
                 "InvalidCidrBlock.InUse",
                 format!(
-                    "The subnet CIDR block with association ID {id} is in use by network interfaces with IPv6 addresses"
+                    "The subnet IPv6 CIDR block with association ID {id} may not be disassociated, because {why}."
                 ),
-            ));
+            )
+        };
+        if addressed {
+            return Err(in_use("network interfaces in its subnet have IPv6 addresses"));
+        }
+        if subnet.assign_ipv6 {
+            return Err(in_use("its subnet has assign-ipv6-address-on-creation set to true"));
+        }
+        if subnet.ipv6_native {
+            return Err(in_use("its subnet is IPv6-only"));
         }
         let mut subnet = (*subnet).clone();
         let pos = subnet.ipv6.iter().position(|b| b.association_id == id).unwrap_or_default();
         let block = subnet.ipv6.remove(pos);
-        subnet.assign_ipv6 = false;
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>((subnet, block))
     })?;
@@ -594,7 +604,7 @@ pub fn subnet_field(s: &Subnet, name: &str) -> Field {
             Some(s.ipv6.iter().map(|_| "associated".to_owned()).collect())
         }
         "assign-ipv6-address-on-creation" => common::flag(s.assign_ipv6),
-        "ipv6-native" => common::flag(false),
+        "ipv6-native" => common::flag(s.ipv6_native),
         _ => None,
     }
 }

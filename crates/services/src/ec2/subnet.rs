@@ -16,6 +16,7 @@ use std::collections::HashMap;
 pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
+    /// Its IPv4 block; empty in an IPv6-only subnet.
     pub cidr: String,
     pub az: String,
     pub az_id: String,
@@ -36,6 +37,9 @@ pub struct Subnet {
     /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
     #[serde(default)]
     pub assign_ipv6: bool,
+    /// `Ipv6Native`: an IPv6-only subnet (no IPv4 block).
+    #[serde(default)]
+    pub ipv6_native: bool,
 }
 
 /// A subnet's settings for what is launched in it.
@@ -43,6 +47,9 @@ pub struct Subnet {
 pub struct SubnetLaunch {
     pub dns64: bool,
     pub resource_name_a: bool,
+    /// `EnableResourceNameDnsAAAARecordOnLaunch` (kept and shown; Airlock's DNS has no AAAA).
+    #[serde(default)]
+    pub resource_name_aaaa: bool,
     /// `ip-name` (the default) or `resource-name`.
     pub hostname_type: Option<String>,
 }
@@ -65,22 +72,23 @@ impl Subnet {
         )
     }
 
-    pub fn cidr(&self) -> Cidr {
-        Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
+    /// Its IPv4 block; `None` in an IPv6-only subnet.
+    pub fn cidr(&self) -> Option<Cidr> {
+        Cidr::parse(&self.cidr)
     }
 
     fn json(&self, used: u64) -> Value {
         json!({
-            "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr, "State": "available",
-            "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
-            "AvailableIpAddressCount": self.cidr().usable().saturating_sub(used),
+            "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr().map(|_| &self.cidr),
+            "State": "available", "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
+            "AvailableIpAddressCount": self.cidr().map_or(0, |c| c.usable().saturating_sub(used)),
             "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
             "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": self.assign_ipv6,
-            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": false,
+            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": self.ipv6_native,
             "PrivateDnsNameOptionsOnLaunch": {
                 "HostnameType": self.launch.hostname_type(),
                 "EnableResourceNameDnsARecord": self.launch.resource_name_a,
-                "EnableResourceNameDnsAAAARecord": false
+                "EnableResourceNameDnsAAAARecord": self.launch.resource_name_aaaa
             },
             "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
             "OwnerId": self.owner,
@@ -95,7 +103,9 @@ impl Filterable for Subnet {
         match name {
             "subnet-id" => one(&self.id),
             "vpc-id" => one(&self.vpc_id),
-            "cidr-block" | "cidr" | "cidrBlock" => one(&self.cidr),
+            "cidr-block" | "cidr" | "cidrBlock" => {
+                Some(self.cidr().map(|_| self.cidr.clone()).into_iter().collect())
+            }
             "availability-zone" | "availabilityZone" => one(&self.az),
             "availability-zone-id" | "availabilityZoneId" => one(&self.az_id),
             "default-for-az" | "defaultForAz" => flag(self.default_for_az),
@@ -128,18 +138,29 @@ fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
 pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let vpc_id = input::req(input, "VpcId")?.to_owned();
-    if input::bool(input, "Ipv6Native") == Some(true) {
-        return Err(ApiError::new(
-            "Unsupported",
-            "Airlock's subnets need an IPv4 CIDR block: IPv6-only subnets are not emulated.",
-        ));
-    }
-    let raw = input::req(input, "CidrBlock")?;
-    let cidr = Cidr::parse(raw).ok_or_else(|| {
-        ApiError::invalid_parameter_value(format!(
-            "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
-        ))
-    })?;
+    let native = input::bool(input, "Ipv6Native") == Some(true);
+    let cidr = match (native, input::str(input, "CidrBlock")) {
+        (true, Some(_)) => {
+            return Err(ApiError::new(
+                "InvalidParameterCombination",
+                "An IPv6-only subnet (ipv6Native) cannot have an IPv4 CIDR block.",
+            ))
+        }
+        (true, None) if input::str(input, "Ipv6CidrBlock").is_none() => {
+            return Err(ApiError::missing_parameter(
+                "The request must contain the parameter ipv6CidrBlock",
+            ))
+        }
+        (true, None) => None,
+        (false, _) => {
+            let raw = input::req(input, "CidrBlock")?;
+            Some(Cidr::parse(raw).ok_or_else(|| {
+                ApiError::invalid_parameter_value(format!(
+                    "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+                ))
+            })?)
+        }
+    };
     let zones = regions::zones(&ctx.region);
     let az = match (input::str(input, "AvailabilityZone"), input::str(input, "AvailabilityZoneId")) {
         (Some(_), Some(_)) => {
@@ -169,24 +190,26 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let scope = ctx.scope();
     let subnet = ctx.store.write(|tx| {
         let vpc = get_vpc(tx, &scope, &vpc_id)?;
-        let inside = vpc
-            .ipv4_blocks()
-            .any(|b| Cidr::parse(&b.cidr).is_some_and(|b| b.contains(&cidr)));
-        if !(16..=28).contains(&cidr.prefix) || !inside {
-            return Err(ApiError::new(
-                "InvalidSubnet.Range",
-                format!("The CIDR '{raw}' is invalid."),
-            ));
-        }
-        if tx
-            .list::<Subnet>(&scope)
-            .iter()
-            .any(|s| s.vpc_id == vpc_id && s.cidr().overlaps(&cidr))
-        {
-            return Err(ApiError::new(
-                "InvalidSubnet.Conflict",
-                format!("The CIDR '{raw}' conflicts with another subnet"),
-            ));
+        if let Some(cidr) = cidr {
+            let inside = vpc
+                .ipv4_blocks()
+                .any(|b| Cidr::parse(&b.cidr).is_some_and(|b| b.contains(&cidr)));
+            if !(16..=28).contains(&cidr.prefix) || !inside {
+                return Err(ApiError::new(
+                    "InvalidSubnet.Range",
+                    format!("The CIDR '{cidr}' is invalid."),
+                ));
+            }
+            if tx
+                .list::<Subnet>(&scope)
+                .iter()
+                .any(|s| s.vpc_id == vpc_id && s.cidr().is_some_and(|c| c.overlaps(&cidr)))
+            {
+                return Err(ApiError::new(
+                    "InvalidSubnet.Conflict",
+                    format!("The CIDR '{cidr}' conflicts with another subnet"),
+                ));
+            }
         }
         let ipv6 = match input::str(input, "Ipv6CidrBlock") {
             Some(raw) => vec![ipv6::subnet_block(tx, &scope, &vpc, raw)?],
@@ -195,7 +218,7 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         let subnet = Subnet {
             id: ids::resource_id("subnet"),
             vpc_id: vpc_id.clone(),
-            cidr: cidr.to_string(),
+            cidr: cidr.map(|c| c.to_string()).unwrap_or_default(),
             az: az.name.clone(),
             az_id: az.id.clone(),
             owner: ctx.account().to_owned(),
@@ -203,10 +226,15 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             default_for_az: false,
             map_public_ip_on_launch: false,
             tags,
-            launch: SubnetLaunch::default(),
+            // An IPv6-only subnet's instances are named by their ids.
+            launch: SubnetLaunch {
+                hostname_type: native.then(|| "resource-name".to_owned()),
+                ..SubnetLaunch::default()
+            },
             acl_association: None,
             ipv6,
             assign_ipv6: false,
+            ipv6_native: native,
         };
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>(subnet)
@@ -278,23 +306,38 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         }
     }
     let assign_ipv6 = input::bool(input, "AssignIpv6AddressOnCreation");
-    // Airlock has no customer-owned pools nor AAAA records for resource names.
-    for (name, wants) in [
-        ("EnableResourceNameDnsAAAARecordOnLaunch", name_aaaa),
-        (
-            "MapCustomerOwnedIpOnLaunch",
-            input::bool(input, "MapCustomerOwnedIpOnLaunch"),
-        ),
-    ] {
-        if wants == Some(true) {
-            return Err(ApiError::invalid_parameter_value(format!(
-                "Invalid value 'true' for {name}. The subnet {id} has no customer-owned IP pool, and Airlock names no resources in AAAA records."
-            )));
-        }
+    // Airlock has no customer-owned pools (no Outposts).
+    if input::bool(input, "MapCustomerOwnedIpOnLaunch") == Some(true) {
+        return Err(ApiError::invalid_parameter_value(format!(
+            "Invalid value 'true' for MapCustomerOwnedIpOnLaunch. The subnet {id} has no customer-owned IP pool."
+        )));
     }
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut s = (*get_subnet(tx, &scope, &id)?).clone();
+        // What needs an IPv4 block, or an IPv6 one, that the subnet lacks.
+        let refused = |name: &str, lacking: &str| {
+            ApiError::invalid_parameter_value(format!(
+                "Invalid value for {name}: the subnet {id} has no {lacking}."
+            ))
+        };
+        if s.ipv6_native {
+            if map_public == Some(true) {
+                return Err(refused("mapPublicIpOnLaunch", "IPv4 CIDR block"));
+            }
+            if name_a == Some(true) {
+                return Err(refused("enableResourceNameDnsARecordOnLaunch", "IPv4 CIDR block"));
+            }
+            if hostname_type == Some("ip-name") {
+                return Err(refused("privateDnsHostnameTypeOnLaunch", "IPv4 CIDR block (ip-name)"));
+            }
+        }
+        if s.ipv6.is_empty() && name_aaaa == Some(true) {
+            return Err(refused("enableResourceNameDnsAAAARecordOnLaunch", "IPv6 CIDR block"));
+        }
+        if let Some(a) = name_aaaa {
+            s.launch.resource_name_aaaa = a;
+        }
         if let Some(m) = map_public {
             s.map_public_ip_on_launch = m;
         }

@@ -143,6 +143,7 @@ pub fn ensure_region(ctx: &Ctx<'_>) -> ApiResult<()> {
                 acl_association: None,
                 ipv6: Vec::new(),
                 assign_ipv6: false,
+                ipv6_native: false,
             };
             tx.put(&scope, subnet)?;
         }

@@ -259,7 +259,7 @@ pub fn disassociate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
                 if let Some(s) = tx
                     .list::<Subnet>(&scope)
                     .iter()
-                    .find(|s| s.vpc_id == vpc.id && range.contains(&s.cidr()))
+                    .find(|s| s.vpc_id == vpc.id && s.cidr().is_some_and(|c| range.contains(&c)))
                 {
                     return Err(ApiError::new(
                         "DependencyViolation",

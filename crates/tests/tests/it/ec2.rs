@@ -1262,23 +1262,31 @@ async fn ipv6_blocks_addresses_routes_and_egress_only_gateways() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("DependencyViolation"));
-    let err = ec2
-        .disassociate_subnet_cidr_block()
-        .association_id(&subnet_assoc)
-        .send()
-        .await
-        .unwrap_err();
+    let give_back = || {
+        ec2.disassociate_subnet_cidr_block()
+            .association_id(&subnet_assoc)
+            .send()
+    };
+    let err = give_back().await.unwrap_err();
     assert_eq!(err.code(), Some("InvalidCidrBlock.InUse"));
     ec2.delete_network_interface()
         .network_interface_id(&eni_id)
         .send()
         .await
         .unwrap();
-    ec2.disassociate_subnet_cidr_block()
-        .association_id(&subnet_assoc)
+    // Still refused while the subnet gives new interfaces IPv6 addresses.
+    let err = give_back().await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCidrBlock.InUse"));
+    let no = aws_sdk_ec2::types::AttributeBooleanValue::builder()
+        .value(false)
+        .build();
+    ec2.modify_subnet_attribute()
+        .subnet_id(&subnet_id)
+        .assign_ipv6_address_on_creation(no)
         .send()
         .await
         .unwrap();
+    give_back().await.unwrap();
     ec2.delete_route_table()
         .route_table_id(&rtb_id)
         .send()
@@ -1542,4 +1550,149 @@ async fn secondary_ipv4_blocks_take_subnets_and_routes() {
         .iter()
         .all(|r| r.destination_cidr_block() != Some("10.71.0.0/16")));
     associate("10.91.0.0/16").await.unwrap();
+}
+
+/// IPv6-only subnets as Terraform's `aws_subnet` with `ipv6_native = true` makes and reads
+/// them: no IPv4 block, instances named by resource, the launch settings kept; subnet IPv6
+/// blocks from /44 to /64 in steps of four bits; AWS's refusals. Airlock's interfaces need an
+/// IPv4 address, so none is made in such a subnet (`Unsupported`, said plainly).
+#[tokio::test]
+async fn ipv6_only_subnets_as_terraform_makes_them() {
+    let (_server, ec2) = client().await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.61.0.0/16")
+        .amazon_provided_ipv6_cidr_block(true)
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap();
+    let vpc_id = vpc.vpc_id().unwrap().to_owned();
+    let block = vpc.ipv6_cidr_block_association_set()[0]
+        .ipv6_cidr_block()
+        .unwrap()
+        .to_owned();
+    let net = block.trim_end_matches("00::/56").to_owned();
+    let native = |v6: String| {
+        ec2.create_subnet()
+            .vpc_id(&vpc_id)
+            .ipv6_native(true)
+            .ipv6_cidr_block(v6)
+            .availability_zone("us-west-2a")
+            .send()
+    };
+    let err = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .ipv6_native(true)
+        .cidr_block("10.61.1.0/24")
+        .ipv6_cidr_block(format!("{net}01::/64"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidParameterCombination"));
+    let err = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .ipv6_native(true)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("MissingParameter"));
+    let err = native(format!("{net}00::/62")).await.unwrap_err();
+    assert_eq!(err.code(), Some("InvalidSubnet.Range"));
+
+    let made = native(format!("{net}00::/64")).await.unwrap();
+    let s = made.subnet().unwrap();
+    let id = s.subnet_id().unwrap().to_owned();
+    assert_eq!(s.ipv6_native(), Some(true));
+    assert_eq!(s.cidr_block(), None);
+    assert_eq!(s.available_ip_address_count(), Some(0));
+    assert_eq!(
+        s.private_dns_name_options_on_launch()
+            .unwrap()
+            .hostname_type()
+            .unwrap()
+            .as_str(),
+        "resource-name"
+    );
+    // A /60 for a dual-stack subnet beside it.
+    let wide = ec2
+        .create_subnet()
+        .vpc_id(&vpc_id)
+        .cidr_block("10.61.2.0/24")
+        .ipv6_cidr_block(format!("{net}10::/60"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wide.subnet().unwrap().ipv6_native(), Some(false));
+
+    // Terraform's create sets these after CreateSubnet, then reads them back.
+    let yes = airlock_tests::world::yes;
+    ec2.modify_subnet_attribute()
+        .subnet_id(&id)
+        .assign_ipv6_address_on_creation(yes())
+        .send()
+        .await
+        .unwrap();
+    ec2.modify_subnet_attribute()
+        .subnet_id(&id)
+        .enable_resource_name_dns_aaaa_record_on_launch(yes())
+        .send()
+        .await
+        .unwrap();
+    for refused in [
+        ec2.modify_subnet_attribute()
+            .subnet_id(&id)
+            .map_public_ip_on_launch(yes()),
+        ec2.modify_subnet_attribute()
+            .subnet_id(&id)
+            .private_dns_hostname_type_on_launch(aws_sdk_ec2::types::HostnameType::IpName),
+    ] {
+        let err = refused.send().await.unwrap_err();
+        assert_eq!(err.code(), Some("InvalidParameterValue"), "{err:?}");
+    }
+    let d = ec2
+        .describe_subnets()
+        .filters(filter("ipv6-native", "true"))
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.subnets().len(), 1);
+    let s = &d.subnets()[0];
+    assert_eq!(s.subnet_id(), Some(id.as_str()));
+    assert_eq!(s.assign_ipv6_address_on_creation(), Some(true));
+    assert_eq!(
+        s.private_dns_name_options_on_launch()
+            .unwrap()
+            .enable_resource_name_dns_aaaa_record(),
+        Some(true)
+    );
+
+    let err = ec2
+        .create_network_interface()
+        .subnet_id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("Unsupported"), "{err:?}");
+    let assoc = s.ipv6_cidr_block_association_set()[0]
+        .association_id()
+        .unwrap()
+        .to_owned();
+    let err = ec2
+        .disassociate_subnet_cidr_block()
+        .association_id(&assoc)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidCidrBlock.InUse"));
+    assert!(
+        err.message()
+            .unwrap()
+            .contains("assign-ipv6-address-on-creation set to true"),
+        "{err:?}"
+    );
+    ec2.delete_subnet().subnet_id(&id).send().await.unwrap();
 }

@@ -78,15 +78,14 @@ pub(super) static TYPES: &[Type] = &[
                        "AvailabilityZone": p.str("AvailabilityZone"),
                        "AvailabilityZoneId": p.str("AvailabilityZoneId"),
                        "Ipv6CidrBlock": p.str("Ipv6CidrBlock"),
+                       "Ipv6Native": p.str("Ipv6Native").map(|v| v == "true"),
                        "TagSpecifications": p.tag_spec("subnet")}),
             )?;
             let id = id_at(&out, "/Subnet/SubnetId")?;
-            if let Some(v) = p.str("MapPublicIpOnLaunch") {
-                ec2(
-                    ctx,
-                    "ModifySubnetAttribute",
-                    json!({"SubnetId": id, "MapPublicIpOnLaunch": {"Value": v == "true"}}),
-                )?;
+            for attr in SUBNET_ATTRIBUTES {
+                if p.get(attr).is_some() {
+                    set_subnet_attribute(ctx, &id, attr, p)?;
+                }
             }
             Ok(id)
         },
@@ -124,7 +123,12 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteSubnet", json!({"SubnetId": id}))),
-        mutable: &["Tags", "MapPublicIpOnLaunch"],
+        mutable: &[
+            "Tags",
+            SUBNET_ATTRIBUTES[0],
+            SUBNET_ATTRIBUTES[1],
+            SUBNET_ATTRIBUTES[2],
+        ],
         update: Some(update_subnet),
         ..FIXED
     },
@@ -525,6 +529,20 @@ fn update_vpc(
     Ok(None)
 }
 
+/// The subnet's properties that are ModifySubnetAttribute's (set after creation, changed in
+/// place).
+const SUBNET_ATTRIBUTES: [&str; 3] = [
+    "MapPublicIpOnLaunch",
+    "AssignIpv6AddressOnCreation",
+    "EnableDns64",
+];
+
+fn set_subnet_attribute(ctx: &Ctx<'_>, id: &str, attr: &str, p: &Props<'_>) -> ApiResult<()> {
+    let mut input = json!({ "SubnetId": id });
+    input[attr] = json!({"Value": p.str(attr).is_some_and(|v| v == "true")});
+    ec2(ctx, "ModifySubnetAttribute", input).map(drop)
+}
+
 fn update_subnet(
     ctx: &Ctx<'_>,
     id: &str,
@@ -532,13 +550,10 @@ fn update_subnet(
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
     retag(ctx, id, old, new)?;
-    if changed(old, new, "MapPublicIpOnLaunch") {
-        let v = new.str("MapPublicIpOnLaunch").is_some_and(|v| v == "true");
-        ec2(
-            ctx,
-            "ModifySubnetAttribute",
-            json!({"SubnetId": id, "MapPublicIpOnLaunch": {"Value": v}}),
-        )?;
+    for attr in SUBNET_ATTRIBUTES {
+        if changed(old, new, attr) {
+            set_subnet_attribute(ctx, id, attr, new)?;
+        }
     }
     Ok(None)
 }

@@ -172,7 +172,7 @@ pub fn associate_client_vpn_target_network(ctx: &Ctx<'_>, input: &Value) -> ApiR
                 ),
             ));
         }
-        if subnet.cidr().prefix > 27 {
+        if subnet.cidr().is_none_or(|c| c.prefix > 27) {
             return Err(invalid(format!(
                 "Subnet {subnet_id} is too small: a target network's CIDR block must be at least /27"
             )));

@@ -94,7 +94,7 @@ fn check_target(
             let subnet = tx
                 .list::<subnet::Subnet>(scope)
                 .into_iter()
-                .find(|s| s.vpc_id == vpc_id && s.cidr().contains_ip(ip));
+                .find(|s| s.vpc_id == vpc_id && s.cidr().is_some_and(|c| c.contains_ip(ip)));
             match subnet {
                 Some(s) => match t.az.as_deref() {
                     Some(az) if az != s.az => Err(crate::elbv2::validation(format!(
