@@ -206,6 +206,11 @@ check_eq "its ownership controls are the template's" ObjectWriter \
 run "$AWS" cloudformation deploy --template-file "$T/bucket-ownership.yaml" --stack-name dags --parameter-overrides Ownership=BucketOwnerEnforced
 check_eq "an update changes them in place" "0 $DAGS BucketOwnerEnforced" \
     "$RC $(q cloudformation describe-stacks --stack-name dags --query "Stacks[0].Outputs[0].OutputValue") $(q s3api get-bucket-ownership-controls --bucket "$DAGS" --query 'OwnershipControls.Rules[0].ObjectOwnership')"
+check_eq "the bucket is versioned" Enabled "$(q s3api get-bucket-versioning --bucket "$DAGS" --query Status)"
+run "$AWS" cloudformation deploy --template-file "$T/bucket-ownership.yaml" --stack-name dags \
+    --parameter-overrides Ownership=BucketOwnerEnforced Versioning=Suspended
+check_eq "an update suspends versioning in place (same bucket)" "0 $DAGS Suspended" \
+    "$RC $(q cloudformation describe-stacks --stack-name dags --query "Stacks[0].Outputs[0].OutputValue") $(q s3api get-bucket-versioning --bucket "$DAGS" --query Status)"
 q cloudformation delete-stack --stack-name dags >/dev/null
 run "$AWS" cloudformation wait stack-delete-complete --stack-name dags
 check_eq "the bucket goes with its stack" "0 0" "$RC $(q s3api list-buckets --query "length(Buckets[?Name=='$DAGS'])")"

@@ -65,7 +65,7 @@ pub const AWS_PUBLIC: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 254);
 /// the gateway endpoints on its route table (each for its service's requests, which then carry
 /// it as `aws:SourceVpce`) and the address the internet sees (`aws:SourceIp`).
 pub fn to_aws(v: &View<'_>, scope: &Scope, n: &eni::NetworkInterface) -> Option<Arrival> {
-    let table = table_of(v, scope, &n.vpc_id, &n.subnet_id).map(|t| t.id.clone());
+    let table = routes::table_of(v, scope, &n.vpc_id, &n.subnet_id).map(|t| t.id.clone());
     let gateways: Vec<Through> = v
         .list_in::<vpce::VpcEndpoint>(scope, &n.vpc_id)
         .into_iter()
@@ -494,7 +494,7 @@ pub fn internet_refusal(
         return None;
     }
     if !reaches_internet(v, scope, vpc_id, subnet_id) {
-        let table = table_of(v, scope, vpc_id, subnet_id).map_or_else(
+        let table = routes::table_of(v, scope, vpc_id, subnet_id).map_or_else(
             || "no route table".to_owned(),
             |t| format!("route table {}", t.id),
         );
@@ -510,31 +510,8 @@ pub fn internet_refusal(
 
 /// Whether subnet `subnet_id` of `vpc_id` routes to an internet gateway attached to the VPC
 /// (without one, a public address there is unreachable, as on AWS).
-/// The route table of subnet `subnet_id`: its explicit association, else the VPC's main table.
-fn table_of(
-    v: &View<'_>,
-    scope: &Scope,
-    vpc_id: &str,
-    subnet_id: &str,
-) -> Option<Arc<routes::RouteTable>> {
-    let tables: Vec<_> = v
-        .list::<routes::RouteTable>(scope)
-        .into_iter()
-        .filter(|t| t.vpc_id == vpc_id)
-        .collect();
-    tables
-        .iter()
-        .find(|t| {
-            t.associations
-                .iter()
-                .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
-        })
-        .or_else(|| tables.iter().find(|t| t.is_main()))
-        .cloned()
-}
-
 fn reaches_internet(v: &View<'_>, scope: &Scope, vpc_id: &str, subnet_id: &str) -> bool {
-    table_of(v, scope, vpc_id, subnet_id).is_some_and(|t| {
+    routes::table_of(v, scope, vpc_id, subnet_id).is_some_and(|t| {
         t.routes.iter().any(|r| {
             r.gateway_id
                 .as_deref()
@@ -804,12 +781,7 @@ mod tests {
             from_port: ports.map(|p| p.0),
             to_port: ports.map(|p| p.1),
             cidr_ipv4: cidr.map(str::to_owned),
-            cidr_ipv6: None,
-            group_id: None,
-            group_owner: None,
-            prefix_list_id: None,
-            description: None,
-            tags: Vec::new(),
+            ..sg::Rule::default()
         }
     }
 

@@ -6,7 +6,7 @@ use super::vpc::{self, Vpc};
 use super::{igw, nat, subnet};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::{Scope, Tx};
+use airlock_store::{Read, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -275,21 +275,32 @@ pub fn add_default_route(
 
 /// The table that routes `subnet`: its explicit association, else its VPC's main table.
 pub fn table_of_subnet(
-    tx: &Tx<'_>,
+    v: &impl Read,
     scope: &Scope,
     subnet: &subnet::Subnet,
 ) -> Option<std::sync::Arc<RouteTable>> {
-    let tables: Vec<_> = tx
+    table_of(v, scope, &subnet.vpc_id, &subnet.id)
+}
+
+/// The table that routes subnet `subnet_id` of `vpc_id`: its explicit association, else the
+/// VPC's main table.
+pub fn table_of(
+    v: &impl Read,
+    scope: &Scope,
+    vpc_id: &str,
+    subnet_id: &str,
+) -> Option<std::sync::Arc<RouteTable>> {
+    let tables: Vec<_> = v
         .list::<RouteTable>(scope)
         .into_iter()
-        .filter(|t| t.vpc_id == subnet.vpc_id)
+        .filter(|t| t.vpc_id == vpc_id)
         .collect();
     tables
         .iter()
         .find(|t| {
             t.associations
                 .iter()
-                .any(|a| a.subnet_id.as_deref() == Some(subnet.id.as_str()))
+                .any(|a| a.subnet_id.as_deref() == Some(subnet_id))
         })
         .or_else(|| tables.iter().find(|t| t.is_main()))
         .cloned()

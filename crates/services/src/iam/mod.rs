@@ -778,7 +778,7 @@ fn access(c: &crate::authz::Call<'_>) -> Vec<crate::authz::Access> {
     } else if let Some(arn) = c.str("OpenIDConnectProviderArn") {
         arn.to_owned()
     } else if let Some(url) = c.str("Url").and_then(oidc::provider_url) {
-        crate::partition::global_arn(region, "iam", account, &format!("oidc-provider/{url}"))
+        oidc::arn(region, account, &url)
     } else if let Some(arn) = c.str("PolicyArn").or(c.str("PolicySourceArn")) {
         arn.to_owned()
     } else if let Some(name) = c.str("PolicyName").filter(|_| c.op == "CreatePolicy") {

@@ -33,6 +33,12 @@ pub struct OidcProvider {
 
 airlock_store::record!(OidcProvider, "iam.oidc_provider", url);
 
+/// The ARN of the provider for `url` (as [`provider_url`] gives it) in `account`, in the
+/// partition of `region`.
+pub fn arn(region: &str, account: &str, url: &str) -> String {
+    crate::partition::global_arn(region, "iam", account, &format!("oidc-provider/{url}"))
+}
+
 /// A provider's URL as IAM keeps it: `https://` required, then host and path (the host in
 /// lowercase; no trailing `/`). `None` for anything else.
 pub fn provider_url(url: &str) -> Option<String> {
@@ -136,12 +142,7 @@ pub fn create_open_id_connect_provider(ctx: &Ctx<'_>, input: &Value) -> ApiResul
             ));
         }
         let p = OidcProvider {
-            arn: crate::partition::global_arn(
-                &ctx.region,
-                "iam",
-                ctx.account(),
-                &format!("oidc-provider/{url}"),
-            ),
+            arn: arn(&ctx.region, ctx.account(), &url),
             url: url.clone(),
             client_ids,
             thumbprints,

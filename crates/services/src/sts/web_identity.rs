@@ -59,16 +59,7 @@ pub fn claims(token: &str) -> ApiResult<Claims> {
     };
     decode(header).ok_or_else(malformed)?;
     let c = decode(payload).ok_or_else(malformed)?;
-    let strings = |k: &str| -> Vec<String> {
-        match c.get(k) {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
+    let strings = |k: &str| crate::iam::strings(c.get(k));
     let text = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned);
     let iss = text("iss").ok_or_else(|| invalid("The web identity token has no issuer (iss)."))?;
     let exp = c

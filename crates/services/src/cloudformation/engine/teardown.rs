@@ -172,89 +172,43 @@ pub(super) fn cleanup_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> 
             logical: &r.logical,
             tags: &tags,
         };
-        if r.touched {
-            // Deletion started: wait for it.
-            match (kind.gone)(ctx, &physical) {
-                Ok(false) => {
-                    waiting = true;
-                    continue;
-                }
-                Ok(true) => {
-                    stack.doomed.remove(i);
-                    stack.event(
-                        &r.logical,
-                        Some(&physical),
-                        &r.kind,
-                        "DELETE_COMPLETE",
-                        None,
-                        None,
-                        &now,
-                    );
-                }
-                Err(e) => {
-                    stack.doomed.remove(i);
-                    let why = reason(ctx, service_of(&r.kind), &e);
-                    stack.event(
-                        &r.logical,
-                        Some(&physical),
-                        &r.kind,
-                        "DELETE_FAILED",
-                        Some(&why),
-                        None,
-                        &now,
-                    );
-                }
-            }
-            return true;
-        }
-        if r.retain {
-            stack.doomed.remove(i);
+        // The resource's deletion event with `status` (and why it failed).
+        let said = |stack: &mut Stack, status: &str, why: Option<&str>| {
             stack.event(
                 &r.logical,
                 Some(&physical),
                 &r.kind,
-                "DELETE_SKIPPED",
-                None,
+                status,
+                why,
                 None,
                 &now,
-            );
+            )
+        };
+        let outcome = if r.touched {
+            // Deletion started: wait for it.
+            (kind.gone)(ctx, &physical)
+        } else if r.retain {
+            stack.doomed.remove(i);
+            said(stack, "DELETE_SKIPPED", None);
             return true;
-        }
-        stack.event(
-            &r.logical,
-            Some(&physical),
-            &r.kind,
-            "DELETE_IN_PROGRESS",
-            None,
-            None,
-            &now,
-        );
-        match (kind.delete)(ctx, &physical, &props).and_then(|()| (kind.gone)(ctx, &physical)) {
-            Ok(true) => {
-                stack.doomed.remove(i);
-                stack.event(
-                    &r.logical,
-                    Some(&physical),
-                    &r.kind,
-                    "DELETE_COMPLETE",
-                    None,
-                    None,
-                    &now,
-                );
+        } else {
+            said(stack, "DELETE_IN_PROGRESS", None);
+            (kind.delete)(ctx, &physical, &props).and_then(|()| (kind.gone)(ctx, &physical))
+        };
+        match outcome {
+            Ok(false) if r.touched => {
+                waiting = true;
+                continue;
             }
             Ok(false) => stack.doomed[i].res.touched = true,
+            Ok(true) => {
+                stack.doomed.remove(i);
+                said(stack, "DELETE_COMPLETE", None);
+            }
             Err(e) => {
                 stack.doomed.remove(i);
                 let why = reason(ctx, service_of(&r.kind), &e);
-                stack.event(
-                    &r.logical,
-                    Some(&physical),
-                    &r.kind,
-                    "DELETE_FAILED",
-                    Some(&why),
-                    None,
-                    &now,
-                );
+                said(stack, "DELETE_FAILED", Some(&why));
             }
         }
         return true;

@@ -467,6 +467,14 @@ mod tests {
     use crate::{Config, Ctx};
     use serde_json::{json, Value};
 
+    /// Instances run at once.
+    fn unscaled() -> Config {
+        Config {
+            time_scale: 0.0,
+            ..Config::default()
+        }
+    }
+
     fn attribute(ctx: &Ctx<'_>, id: &str, name: &str) -> Value {
         call(
             ctx,
@@ -482,10 +490,7 @@ mod tests {
     #[test]
     fn protection_type_and_one_attribute_per_call() {
         let store = store();
-        let config = Config {
-            time_scale: 0.0,
-            ..Config::default()
-        };
+        let config = unscaled();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
         let run = call(
             &ctx,
@@ -562,10 +567,7 @@ mod tests {
     #[test]
     fn root_volumes_follow_their_instances() {
         let store = store();
-        let config = Config {
-            time_scale: 0.0,
-            ..Config::default()
-        };
+        let config = unscaled();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
         let run = call(
             &ctx,

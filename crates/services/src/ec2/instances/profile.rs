@@ -92,12 +92,26 @@ fn holder(ctx: &Ctx<'_>, tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<Arc<
         .ok_or_else(|| association_not_found(id))
 }
 
+/// Gives instance `i` a new association with `profile`: the association and the instance's id.
+fn attach(
+    ctx: &Ctx<'_>,
+    tx: &mut Tx<'_>,
+    mut i: Arc<Instance>,
+    profile: &dto::IamInstanceProfileSpecification,
+) -> ApiResult<(ProfileAssociation, String)> {
+    let association = ProfileAssociation::new(ctx, tx, profile)?;
+    Arc::make_mut(&mut i).profile = Some(association.clone());
+    let id = i.id.clone();
+    tx.put(&ctx.scope(), (*i).clone())?;
+    Ok((association, id))
+}
+
 pub fn associate_iam_instance_profile(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::AssociateIamInstanceProfileRequest = typed(input)?;
     check_instance_id(&req.instance_id)?;
     let scope = ctx.scope();
     let (association, id) = ctx.store.write(|tx| {
-        let mut i = tx
+        let i = tx
             .get::<Instance>(&scope, &req.instance_id)
             .filter(|i| i.state(ctx.clock) != State::Terminated)
             .ok_or_else(|| not_found(std::slice::from_ref(&req.instance_id)))?;
@@ -107,11 +121,7 @@ pub fn associate_iam_instance_profile(ctx: &Ctx<'_>, input: &Value) -> ApiResult
                 format!("There is an existing association for instance {}", i.id),
             ));
         }
-        let association = ProfileAssociation::new(ctx, tx, &req.iam_instance_profile)?;
-        Arc::make_mut(&mut i).profile = Some(association.clone());
-        let id = i.id.clone();
-        tx.put(&scope, (*i).clone())?;
-        Ok::<_, ApiError>((association, id))
+        attach(ctx, tx, i, &req.iam_instance_profile)
     })?;
     Ok(Output::new(dto::AssociateIamInstanceProfileResult {
         iam_instance_profile_association: Some(association.out(&id, "associating")),
@@ -122,12 +132,8 @@ pub fn replace_iam_instance_profile_association(ctx: &Ctx<'_>, input: &Value) ->
     let req: dto::ReplaceIamInstanceProfileAssociationRequest = typed(input)?;
     let scope = ctx.scope();
     let (association, id) = ctx.store.write(|tx| {
-        let mut i = holder(ctx, tx, &scope, &req.association_id)?;
-        let association = ProfileAssociation::new(ctx, tx, &req.iam_instance_profile)?;
-        Arc::make_mut(&mut i).profile = Some(association.clone());
-        let id = i.id.clone();
-        tx.put(&scope, (*i).clone())?;
-        Ok::<_, ApiError>((association, id))
+        let i = holder(ctx, tx, &scope, &req.association_id)?;
+        attach(ctx, tx, i, &req.iam_instance_profile)
     })?;
     Ok(Output::new(
         dto::ReplaceIamInstanceProfileAssociationResult {

@@ -16,7 +16,7 @@ use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub id: String,
     pub egress: bool,
@@ -238,15 +238,7 @@ fn all_traffic(egress: bool) -> Rule {
         id: rule_id(),
         egress,
         protocol: "-1".into(),
-        from_port: None,
-        to_port: None,
-        cidr_ipv4: None,
-        cidr_ipv6: None,
-        group_id: None,
-        group_owner: None,
-        prefix_list_id: None,
-        description: None,
-        tags: Vec::new(),
+        ..Rule::default()
     }
 }
 

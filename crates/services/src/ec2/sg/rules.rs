@@ -91,18 +91,11 @@ fn rules_of(
             ),
         };
         let base = Rule {
-            id: String::new(),
             egress,
             protocol: proto,
             from_port: from,
             to_port: to,
-            cidr_ipv4: None,
-            cidr_ipv6: None,
-            group_id: None,
-            group_owner: None,
-            prefix_list_id: None,
-            description: None,
-            tags: Vec::new(),
+            ..Rule::default()
         };
         let mut push = |mut r: Rule, d: Option<&str>| {
             r.id = rule_id();
