@@ -847,4 +847,81 @@ mod tests {
             22
         ));
     }
+
+    /// A slot per /16 of a VPC's blocks: a secondary block in another /16 has its own, its
+    /// loopback addresses stand for its own addresses, a slot record from before secondary
+    /// blocks (no base) stands for the primary's /16, and a slot is freed once no block lies in
+    /// its /16.
+    #[test]
+    fn each_sixteen_of_a_vpc_has_its_slot() {
+        use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store};
+        use crate::ec2::vpc;
+        use serde_json::json;
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        vpc::ensure_region(&ctx).unwrap();
+        let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": "10.40.0.0/16"})).unwrap();
+        let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
+        let assoc = call(
+            &ctx,
+            "AssociateVpcCidrBlock",
+            json!({"VpcId": vpc_id, "CidrBlock": "10.41.0.0/24"}),
+        )
+        .unwrap()["CidrBlockAssociation"]["AssociationId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let scope = ctx.scope();
+        let ip = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+        let primary = ensure_slot(&store, &config, &scope, &vpc_id, ip("10.40.3.4")).unwrap();
+        let secondary = ensure_slot(&store, &config, &scope, &vpc_id, ip("10.41.0.9")).unwrap();
+        assert_ne!(primary, secondary);
+        assert_eq!(
+            ensure_slot(&store, &config, &scope, &vpc_id, ip("10.41.0.200")),
+            Ok(secondary)
+        );
+        let seen = |slot: u8, a: &str| {
+            let lo = to_loopback(slot, ip(a)).unwrap();
+            store.read(|v| vpc_address(v, lo).map(|(_, vpc, at)| (vpc.id.clone(), at)))
+        };
+        assert_eq!(
+            seen(secondary, "10.41.0.9"),
+            Some((vpc_id.clone(), ip("10.41.0.9")))
+        );
+        assert_eq!(
+            seen(primary, "10.40.3.4"),
+            Some((vpc_id.clone(), ip("10.40.3.4")))
+        );
+
+        // A record written before secondary blocks carries the primary's /16.
+        store
+            .write(|tx| {
+                let mut old = (*tx
+                    .get::<FabricSlot>(&global(), &format!("{primary:03}"))
+                    .unwrap())
+                .clone();
+                old.base = None;
+                tx.put(&global(), old)
+            })
+            .unwrap();
+        assert_eq!(
+            seen(primary, "10.40.3.4"),
+            Some((vpc_id.clone(), ip("10.40.3.4")))
+        );
+        assert_eq!(
+            ensure_slot(&store, &config, &scope, &vpc_id, ip("10.40.0.1")),
+            Ok(primary)
+        );
+
+        call(
+            &ctx,
+            "DisassociateVpcCidrBlock",
+            json!({"AssociationId": assoc}),
+        )
+        .unwrap();
+        release_stale(&store).unwrap();
+        assert_eq!(seen(secondary, "10.41.0.9"), None);
+        assert_eq!(seen(primary, "10.40.3.4"), Some((vpc_id, ip("10.40.3.4"))));
+    }
 }
