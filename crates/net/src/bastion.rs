@@ -442,15 +442,15 @@ pub async fn connect(
         .filter(|p| *p != 0)
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
     let store = source.store();
-    let (eni, vpc_cidr, vpc_id) = store
-        .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.cidr(), h.vpc.id.clone())))
+    let (eni, vpc) = store
+        .read(|v| host(v, scope, instance).map(|h| (h.eni.clone(), h.vpc.clone())))
         .ok_or(ChannelOpenFailure::ConnectFailed)?;
     let ips =
-        resolve(source, target, Some((scope, &vpc_id))).ok_or(ChannelOpenFailure::ConnectFailed)?;
+        resolve(source, target, Some((scope, &vpc.id))).ok_or(ChannelOpenFailure::ConnectFailed)?;
     let mut failure = ChannelOpenFailure::AdministrativelyProhibited;
     for ip in ips {
         let raw = u32::from(ip);
-        if vpc_cidr.contains_ip(raw) {
+        if vpc.holds(raw) {
             // Through the fabric: the target's listener sees the bastion's interface. Checked
             // here too, so a refusal is an open failure rather than a connection that closes.
             let allowed = store.read(|v| model::reachable(v, scope, &eni, ip, port));

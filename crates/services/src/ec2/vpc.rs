@@ -44,6 +44,12 @@ impl Vpc {
         Cidr::parse(&self.cidr).expect("stored CIDRs are valid")
     }
 
+    /// Whether VPC address `ip` lies in one of its IPv4 blocks.
+    pub fn holds(&self, ip: u32) -> bool {
+        self.ipv4_blocks()
+            .any(|b| Cidr::parse(&b.cidr).is_some_and(|c| c.contains_ip(ip)))
+    }
+
     /// Every IPv4 block: the primary first, then the secondary ones in association order.
     pub fn ipv4_blocks(&self) -> impl Iterator<Item = vpc_cidr::Block> + '_ {
         let primary = vpc_cidr::Block {

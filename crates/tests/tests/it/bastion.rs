@@ -2,7 +2,9 @@
 //! webserver, driven with russh's client over real sockets.
 
 use crate::mwaa::{config, create, wait_for, world};
+use crate::webserver::{client_interface, eni, scope, source};
 use airlock_net::bastion::{HostKeyRecord, NO_SHELL};
+use airlock_net::dataplane;
 use airlock_store::Scope;
 use airlock_tests::{holds, wait_until, DEADLINE};
 use aws_sdk_ec2::types::{
@@ -257,6 +259,38 @@ async fn an_instance_is_a_bastion_to_the_private_webserver() {
         .channel_open_direct_tcpip("127.0.0.1", server.addr.port() as u32, "127.0.0.1", 1)
         .await
         .is_err());
+
+    // An address of a secondary IPv4 block is inside the VPC as the primary's are: a plain TCP
+    // listener on an interface (in the environment's group, which admits the bastion on 443)
+    // in a 10.193.0.0/16 subnet, reached through the bastion.
+    w.ec2
+        .associate_vpc_cidr_block()
+        .vpc_id(&w.vpc)
+        .cidr_block("10.193.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let far = w.subnet("10.193.1.0/24", "us-west-2a").await;
+    let far_ip = Ipv4Addr::from(
+        eni(&server, &client_interface(&w, &far, &w.sg).await)
+            .await
+            .private_ip,
+    );
+    assert_eq!(far_ip.octets()[..2], [10, 193]);
+    let at = dataplane::address_of(&source(&server), &scope(), &w.vpc, far_ip, 443).unwrap();
+    let listener = tokio::net::TcpListener::bind(at).await.unwrap();
+    tokio::spawn(async move {
+        if let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(b"from the secondary block").await;
+        }
+    });
+    let channel = tunnel
+        .channel_open_direct_tcpip(far_ip.to_string(), 443, "127.0.0.1", 2)
+        .await
+        .unwrap();
+    let mut heard = Vec::new();
+    channel.into_stream().read_to_end(&mut heard).await.unwrap();
+    assert_eq!(heard, b"from the secondary block");
 
     // `ssh` without -N: a message, exit status 0, and the channel closes.
     let mut session = tunnel.channel_open_session().await.unwrap();
