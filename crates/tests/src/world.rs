@@ -527,6 +527,17 @@ pub async fn create_subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str, az:
 }
 
 impl Network {
+    /// Associates secondary IPv4 block `cidr` with the network's VPC.
+    pub async fn grow(&self, cidr: &str) {
+        self.ec2
+            .associate_vpc_cidr_block()
+            .vpc_id(&self.vpc)
+            .cidr_block(cidr)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// Another subnet of the network's VPC (`cidr` in zone `az`); its id.
     pub async fn subnet(&self, cidr: &str, az: &str) -> String {
         create_subnet(&self.ec2, &self.vpc, cidr, az).await

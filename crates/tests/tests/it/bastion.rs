@@ -263,13 +263,7 @@ async fn an_instance_is_a_bastion_to_the_private_webserver() {
     // An address of a secondary IPv4 block is inside the VPC as the primary's are: a plain TCP
     // listener on an interface (in the environment's group, which admits the bastion on 443)
     // in a 10.193.0.0/16 subnet, reached through the bastion.
-    w.ec2
-        .associate_vpc_cidr_block()
-        .vpc_id(&w.vpc)
-        .cidr_block("10.193.0.0/16")
-        .send()
-        .await
-        .unwrap();
+    w.grow("10.193.0.0/16").await;
     let far = w.subnet("10.193.1.0/24", "us-west-2a").await;
     let far_ip = Ipv4Addr::from(
         eni(&server, &client_interface(&w, &far, &w.sg).await)

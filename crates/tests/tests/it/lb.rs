@@ -619,13 +619,7 @@ async fn an_alb_in_a_secondary_cidr_block_forwards_to_the_primary_block() {
     let server = airlock_tests::start_with(config(None)).await;
     let w = world(&server).await;
     let elb = Client::new(&airlock_tests::default_config(&server).await);
-    w.ec2
-        .associate_vpc_cidr_block()
-        .vpc_id(&w.vpc)
-        .cidr_block("10.193.0.0/16")
-        .send()
-        .await
-        .unwrap();
+    w.grow("10.193.0.0/16").await;
     let a = w.subnet("10.193.1.0/24", "us-west-2a").await;
     let b = w.subnet("10.193.2.0/24", "us-west-2b").await;
     let lb_sg = group(&w, "secondary-alb").await;
