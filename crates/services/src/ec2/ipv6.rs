@@ -1,6 +1,7 @@
 //! IPv6 as AWS gives it to a VPC: an Amazon-provided /56 per VPC (CreateVpc's
-//! `AmazonProvidedIpv6CidrBlock`, AssociateVpcCidrBlock), a /64 of it per subnet (CreateSubnet's
-//! `Ipv6CidrBlock`, AssociateSubnetCidrBlock), addresses of the subnet's /64 on network
+//! `AmazonProvidedIpv6CidrBlock`, AssociateVpcCidrBlock), a block of it per subnet (/44 to /64;
+//! CreateSubnet's `Ipv6CidrBlock`, AssociateSubnetCidrBlock; the only block of an IPv6-only
+//! subnet, `Ipv6Native`), addresses of the subnet's block on network
 //! interfaces (`Ipv6AddressCount`, AssignIpv6Addresses, the subnet's
 //! `AssignIpv6AddressOnCreation`), a `local` route for the /56 in every route table, `::/0`
 //! egress in new security groups, and egress-only internet gateways.
@@ -167,7 +168,7 @@ pub fn add_amazon_block(ctx: &Ctx<'_>, tx: &mut Tx<'_>, vpc: &mut Vpc) -> ApiRes
 }
 
 /// Removes `vpc`'s IPv6 block `association_id` and its `local` routes, unless a subnet still
-/// has a /64 of it.
+/// has a block of it.
 pub fn remove_amazon_block(
     tx: &mut Tx<'_>,
     scope: &Scope,
@@ -311,7 +312,7 @@ pub fn disassociate_subnet_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult
     }))
 }
 
-/// `requested` addresses and `count` more from `subnet`'s /64, all free: what an interface
+/// `requested` addresses and `count` more from `subnet`'s block, all free: what an interface
 /// takes.
 pub fn allocate(
     tx: &Tx<'_>,

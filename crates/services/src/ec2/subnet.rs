@@ -1,5 +1,5 @@
 //! Subnets: a VPC's blocks divided by Availability Zone, the launch settings of what is made in
-//! them (ModifySubnetAttribute), and their IPv6 /64s ([`super::ipv6`]).
+//! them (ModifySubnetAttribute), and their IPv6 blocks ([`super::ipv6`]); an IPv6-only subnet has no IPv4 block.
 
 use super::cidr::Cidr;
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
@@ -31,7 +31,7 @@ pub struct Subnet {
     /// An explicit network ACL association; `None`: the VPC's default ACL.
     #[serde(default)]
     pub acl_association: Option<super::nacl::AclAssociation>,
-    /// Its IPv6 /64 (of the VPC's /56), when it has one.
+    /// Its IPv6 block (of the VPC's /56), when it has one.
     #[serde(default)]
     pub ipv6: Vec<vpc_cidr::Block>,
     /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
