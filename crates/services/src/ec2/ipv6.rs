@@ -85,7 +85,9 @@ fn amazon_block(tx: &Tx<'_>, scope: &Scope, region: &str) -> String {
         .flat_map(|v| v.ipv6.iter().map(|b| b.cidr.clone()).collect::<Vec<_>>())
         .collect();
     loop {
-        let (a, b): (u16, u8) = (rand::random(), rand::random());
+        // The fourth group is never 0 (`…:0000::/56` would print as `…::/56`, a block whose
+        // subnets cannot be written by appending to its prefix, as templates do).
+        let (a, b): (u16, u8) = (rand::random(), rand::random::<u8>().max(1));
         let cidr = format!("2600:1f{region_byte:02x}:{a:x}:{b:x}00::/56");
         let canonical = Net::parse(&cidr).map(|n| n.to_string()).unwrap_or(cidr);
         if !used.contains(&canonical) {
@@ -623,6 +625,28 @@ pub fn addresses_json(e: &NetworkInterface) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every Amazon-provided /56 prints with its fourth group whole (`…:xx00::/56`), so a
+    /// subnet's /64 is its prefix and two more hex digits, as templates write it.
+    #[test]
+    fn amazon_blocks_keep_their_fourth_group() {
+        let store = crate::auth::test_support::store();
+        let scope = Scope::new("123456789012", "us-west-2");
+        let blocks: Vec<String> = store
+            .write(|tx| {
+                Ok::<_, ApiError>(
+                    (0..2000)
+                        .map(|_| amazon_block(tx, &scope, "us-west-2"))
+                        .collect(),
+                )
+            })
+            .unwrap();
+        for b in blocks {
+            let net = Net::parse(&b).unwrap();
+            assert_eq!(net.prefix, 56, "{b}");
+            assert!(b.ends_with("00::/56") && b.matches(':').count() == 5, "{b}");
+        }
+    }
 
     #[test]
     fn blocks_parse_contain_and_print_canonically() {
