@@ -200,11 +200,7 @@ pub fn release_stale(store: &Store) -> ApiResult<()> {
             .filter(|s| {
                 let vpc = v.get::<vpc::Vpc>(&s.scope, &s.vpc_id);
                 let base = base_of(v, s);
-                !vpc.is_some_and(|vpc| {
-                    vpc.ipv4_blocks().any(|b| {
-                        Cidr::parse(&b.cidr).is_some_and(|c| Some(sixteen(c.base)) == base)
-                    })
-                })
+                !vpc.is_some_and(|vpc| vpc.ipv4_cidrs().any(|c| Some(sixteen(c.base)) == base))
             })
             .map(|s| s.id.clone())
             .collect()

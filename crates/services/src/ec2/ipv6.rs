@@ -299,7 +299,7 @@ pub fn disassociate_subnet_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult
         if subnet.assign_ipv6 {
             return Err(in_use("its subnet has assign-ipv6-address-on-creation set to true"));
         }
-        if subnet.ipv6_native {
+        if subnet.ipv6_native() {
             return Err(in_use("its subnet is IPv6-only"));
         }
         let mut subnet = (*subnet).clone();
@@ -607,7 +607,7 @@ pub fn subnet_field(s: &Subnet, name: &str) -> Field {
             Some(s.ipv6.iter().map(|_| "associated".to_owned()).collect())
         }
         "assign-ipv6-address-on-creation" => common::flag(s.assign_ipv6),
-        "ipv6-native" => common::flag(s.ipv6_native),
+        "ipv6-native" => common::flag(s.ipv6_native()),
         _ => None,
     }
 }

@@ -1,5 +1,6 @@
 //! Subnets: a VPC's blocks divided by Availability Zone, the launch settings of what is made in
-//! them (ModifySubnetAttribute), and their IPv6 blocks ([`super::ipv6`]); an IPv6-only subnet has no IPv4 block.
+//! them (ModifySubnetAttribute), and their IPv6 blocks ([`super::ipv6`]); an IPv6-only subnet
+//! has no IPv4 block.
 
 use super::cidr::Cidr;
 use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
@@ -37,9 +38,6 @@ pub struct Subnet {
     /// `AssignIpv6AddressOnCreation`: interfaces made in it get an IPv6 address.
     #[serde(default)]
     pub assign_ipv6: bool,
-    /// `Ipv6Native`: an IPv6-only subnet (no IPv4 block).
-    #[serde(default)]
-    pub ipv6_native: bool,
 }
 
 /// A subnet's settings for what is launched in it.
@@ -77,6 +75,11 @@ impl Subnet {
         Cidr::parse(&self.cidr)
     }
 
+    /// `Ipv6Native`: an IPv6-only subnet is one without an IPv4 block.
+    pub fn ipv6_native(&self) -> bool {
+        self.cidr.is_empty()
+    }
+
     fn json(&self, used: u64) -> Value {
         json!({
             "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr().map(|_| &self.cidr),
@@ -84,7 +87,7 @@ impl Subnet {
             "AvailableIpAddressCount": self.cidr().map_or(0, |c| c.usable().saturating_sub(used)),
             "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
             "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": self.assign_ipv6,
-            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": self.ipv6_native,
+            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": self.ipv6_native(),
             "PrivateDnsNameOptionsOnLaunch": {
                 "HostnameType": self.launch.hostname_type(),
                 "EnableResourceNameDnsARecord": self.launch.resource_name_a,
@@ -125,6 +128,7 @@ pub fn get_subnet(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::
     tx.get::<Subnet>(scope, id)
         .ok_or_else(|| common::not_found("InvalidSubnetID.NotFound", "subnet", id))
 }
+
 /// Addresses in use per subnet (for `AvailableIpAddressCount`).
 fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
     let scope = ctx.scope();
@@ -191,9 +195,7 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let subnet = ctx.store.write(|tx| {
         let vpc = get_vpc(tx, &scope, &vpc_id)?;
         if let Some(cidr) = cidr {
-            let inside = vpc
-                .ipv4_blocks()
-                .any(|b| Cidr::parse(&b.cidr).is_some_and(|b| b.contains(&cidr)));
+            let inside = vpc.ipv4_cidrs().any(|b| b.contains(&cidr));
             if !(16..=28).contains(&cidr.prefix) || !inside {
                 return Err(ApiError::new(
                     "InvalidSubnet.Range",
@@ -234,7 +236,6 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             acl_association: None,
             ipv6,
             assign_ipv6: false,
-            ipv6_native: native,
         };
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>(subnet)
@@ -321,7 +322,7 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
                 "Invalid value for {name}: the subnet {id} has no {lacking}."
             ))
         };
-        if s.ipv6_native {
+        if s.ipv6_native() {
             if map_public == Some(true) {
                 return Err(refused("mapPublicIpOnLaunch", "IPv4 CIDR block"));
             }

@@ -46,8 +46,13 @@ impl Vpc {
 
     /// Whether VPC address `ip` lies in one of its IPv4 blocks.
     pub fn holds(&self, ip: u32) -> bool {
+        self.ipv4_cidrs().any(|c| c.contains_ip(ip))
+    }
+
+    /// Every IPv4 block as an address range, in [`Vpc::ipv4_blocks`]'s order.
+    pub fn ipv4_cidrs(&self) -> impl Iterator<Item = Cidr> + '_ {
         self.ipv4_blocks()
-            .any(|b| Cidr::parse(&b.cidr).is_some_and(|c| c.contains_ip(ip)))
+            .map(|b| Cidr::parse(&b.cidr).expect("stored CIDRs are valid"))
     }
 
     /// Every IPv4 block: the primary first, then the secondary ones in association order.
@@ -149,7 +154,6 @@ pub fn ensure_region(ctx: &Ctx<'_>) -> ApiResult<()> {
                 acl_association: None,
                 ipv6: Vec::new(),
                 assign_ipv6: false,
-                ipv6_native: false,
             };
             tx.put(&scope, subnet)?;
         }

@@ -92,10 +92,9 @@ fn add_ipv4_block(tx: &mut Tx<'_>, scope: &Scope, vpc: &mut Vpc, raw: &str) -> A
             "The CIDR '{raw}' is restricted. Use a CIDR from the same private address range as the current VPC CIDR, or use a publicly-routable CIDR. For additional restrictions, see https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html"
         )));
     }
-    if let Some(other) = vpc.ipv4_blocks().find(|b| block_cidr(b).overlaps(&new)) {
+    if let Some(other) = vpc.ipv4_cidrs().find(|b| b.overlaps(&new)) {
         return Err(range(format!(
-            "The CIDR '{raw}' conflicts with the VPC's CIDR block '{}'.",
-            other.cidr
+            "The CIDR '{raw}' conflicts with the VPC's CIDR block '{other}'."
         )));
     }
     // A block may not cover a route's destination (a route to a network outside the VPC).
@@ -125,10 +124,6 @@ fn add_ipv4_block(tx: &mut Tx<'_>, scope: &Scope, vpc: &mut Vpc, raw: &str) -> A
         t.routes.push(routes::local_route(&block.cidr))
     })?;
     Ok(block)
-}
-
-fn block_cidr(b: &Block) -> Cidr {
-    Cidr::parse(&b.cidr).expect("stored CIDRs are valid")
 }
 
 /// Applies `change` to every route table of `vpc_id`.
@@ -255,7 +250,7 @@ pub fn disassociate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Ou
         let out = match vpc.secondary.iter().position(|b| b.association_id == id) {
             Some(pos) => {
                 let block = vpc.secondary.remove(pos);
-                let range = block_cidr(&block);
+                let range = Cidr::parse(&block.cidr).expect("stored CIDRs are valid");
                 if let Some(s) = tx
                     .list::<Subnet>(&scope)
                     .iter()

@@ -179,15 +179,12 @@ pub fn associate_client_vpn_target_network(ctx: &Ctx<'_>, input: &Value) -> ApiR
         }
         let network = vpc::get_vpc(tx, &scope, &subnet.vpc_id)?;
         let client = Cidr::parse(&e.client_cidr).expect("stored CIDRs are valid");
-        let overlapped = network
-            .ipv4_blocks()
-            .find(|b| Cidr::parse(&b.cidr).is_some_and(|b| client.overlaps(&b)));
-        if let Some(block) = overlapped {
+        if let Some(block) = network.ipv4_cidrs().find(|b| client.overlaps(b)) {
             return Err(ApiError::new(
                 "InvalidClientVpnSubnetId.OverlappingCidr",
                 format!(
-                    "The client CIDR range {} overlaps with the CIDR range {} of VPC {}",
-                    e.client_cidr, block.cidr, network.id
+                    "The client CIDR range {} overlaps with the CIDR range {block} of VPC {}",
+                    e.client_cidr, network.id
                 ),
             ));
         }
