@@ -19,10 +19,13 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let body_sha256 = sigv4::payload_sha256(&http.body);
     let req = sigv4::Request {
-        method: &http.method,
-        path: &http.path,
-        query: &http.query,
-        headers: &headers,
+        http: airlock_protocol::HttpRequest {
+            method: &http.method,
+            path: &http.path,
+            query: &http.query,
+            headers: &headers,
+            body: &http.body,
+        },
         body_sha256: &body_sha256,
     };
     let _ = req.query_params();

@@ -55,6 +55,12 @@ fn stack(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
         json!({ "StackName": name }),
     )?;
     let st = items(&out, "Stacks").next().cloned().unwrap_or(Value::Null);
+    // Every page of a list this stack answers.
+    let of_stack = |op: &str, key: &str| {
+        let input = json!({ "StackName": name });
+        r.api
+            .all("cloudformation", op, input, key, ("NextToken", "NextToken"))
+    };
     let mut main = format!(
         "<p class=\"crumbs\"><a href=\"{}\">Stacks</a> › {}</p><h1>{}</h1>",
         esc(&r.href("cloudformation/stacks", &[])),
@@ -81,13 +87,7 @@ fn stack(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
         );
     }
     main.push_str("</tbody></table><h2>Resources</h2>");
-    let resources = r.api.all(
-        "cloudformation",
-        "ListStackResources",
-        json!({ "StackName": name }),
-        "StackResourceSummaries",
-        ("NextToken", "NextToken"),
-    )?;
+    let resources = of_stack("ListStackResources", "StackResourceSummaries")?;
     let mut t = Table::new(vec![
         "Logical ID",
         "Physical ID",
@@ -107,13 +107,7 @@ fn stack(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
     let path = format!("cloudformation/stacks/{name}");
     r.table(&path, t, &mut main);
     main.push_str("<h2>Events</h2><table><thead><tr><th>Time</th><th>Logical ID</th><th>Type</th><th>Status</th><th>Reason</th></tr></thead><tbody>");
-    let events = r.api.all(
-        "cloudformation",
-        "DescribeStackEvents",
-        json!({ "StackName": name }),
-        "StackEvents",
-        ("NextToken", "NextToken"),
-    )?;
+    let events = of_stack("DescribeStackEvents", "StackEvents")?;
     for e in events.iter().take(500) {
         let _ = write!(
             main,

@@ -293,35 +293,36 @@ fn request<'a>(
         .into_iter()
         .filter(|s| is_account(&s.account) && (s.region.is_empty() || known(&s.region)))
         .collect();
-    let account = match param("account") {
-        Some(a) if is_account(a) => a.to_owned(),
-        Some(a) => {
-            return Err(error_page(
-                400,
-                "Unknown account",
-                &format!("{a:?} is not a 12-digit account id."),
-            ))
-        }
-        None => config.default_account.clone(),
+    // A parameter that must pass `ok`: absent is None, present and wrong a 400 page.
+    let checked = |name: &str, ok: &dyn Fn(&str) -> bool, title: &str, why: &str| match param(name)
+    {
+        Some(v) if ok(v) => Ok(Some(v.to_owned())),
+        Some(v) => Err(error_page(400, title, &format!("{v:?} {why}"))),
+        None => Ok(None),
     };
+    let account = checked(
+        "account",
+        &is_account,
+        "Unknown account",
+        "is not a 12-digit account id.",
+    )?
+    .unwrap_or_else(|| config.default_account.clone());
     let mut accounts: Vec<String> = scopes.iter().map(|s| s.account.clone()).collect();
     accounts.extend([config.default_account.clone(), account.clone()]);
     accounts.sort();
     accounts.dedup();
-    let region = match param("region") {
-        Some(r) if known(r) => r.to_owned(),
-        Some(r) => {
-            return Err(error_page(
-                400,
-                "Unknown region",
-                &format!("{r:?} is not a region Airlock knows."),
-            ))
-        }
-        None => scopes
+    let region = checked(
+        "region",
+        &known,
+        "Unknown region",
+        "is not a region Airlock knows.",
+    )?
+    .unwrap_or_else(|| {
+        scopes
             .iter()
             .find(|s| s.account == account && !s.region.is_empty())
-            .map_or_else(|| "us-east-1".to_owned(), |s| s.region.clone()),
-    };
+            .map_or_else(|| "us-east-1".to_owned(), |s| s.region.clone())
+    });
     let view = html::View {
         filter: param("q").unwrap_or("").to_owned(),
         sort: param("sort").and_then(|s| s.parse().ok()),
@@ -365,28 +366,42 @@ fn redirect(location: String) -> Page {
     }
 }
 
-/// The answer to `GET <PREFIX><path>?<query>`.
-pub fn render(
+/// The answer to `GET <PREFIX><path>?<query>` (`form`: None) or to the console's one form,
+/// `POST <PREFIX>mwaa/environments/<name>/open` with the form's body.
+pub fn answer(
     store: &Store,
     config: &Config,
     now: OffsetDateTime,
     site: &Site,
     path: &str,
     query: &str,
+    form: Option<&[u8]>,
 ) -> Page {
-    match path {
-        "console.css" => return Page::asset("text/css; charset=utf-8", CSS),
-        "console.js" => return Page::asset("text/javascript; charset=utf-8", JS),
+    let opened = match form {
+        None => None,
+        Some(form) => match form_target(site, path, form) {
+            Ok(name) => Some(name),
+            Err(page) => return page,
+        },
+    };
+    match (opened, path) {
+        (None, "console.css") => return Page::asset("text/css; charset=utf-8", CSS),
+        (None, "console.js") => return Page::asset("text/javascript; charset=utf-8", JS),
         _ => {}
     }
+    match (request(store, config, now, site, query), opened) {
+        (Err(page), _) => page,
+        (Ok(parsed), None) => render(parsed, path),
+        (Ok(parsed), Some(name)) => open(&parsed.req, site, name),
+    }
+}
+
+fn render(parsed: Parsed<'_>, path: &str) -> Page {
     let Parsed {
         req,
         accounts,
         fragment,
-    } = match request(store, config, now, site, query) {
-        Ok(p) => p,
-        Err(page) => return page,
-    };
+    } = parsed;
     if path.is_empty() {
         return redirect(req.href("vpc/endpoints", &[]));
     }
@@ -417,46 +432,39 @@ pub fn render(
     }
 }
 
-/// The one action the console offers, `POST <PREFIX>mwaa/environments/<name>/open`: "Open
-/// Airflow UI" of a public webserver. With the form's `csrf` value (the server's secret, which
-/// only a console page carries), it creates a web login token (MWAA's CreateWebLoginToken, as the
-/// account's root) and sends the browser to the webserver's sign-in page with it, as the MWAA
-/// console does.
-pub fn act(
-    store: &Store,
-    config: &Config,
-    now: OffsetDateTime,
-    site: &Site,
-    path: &str,
-    query: &str,
-    form: &[u8],
-) -> Page {
+/// The environment the console's one form opens, if the form may: the path names an
+/// environment's `open` and the form carries the `csrf` value (the server's secret, which only a
+/// console page carries).
+fn form_target<'p>(site: &Site, path: &'p str, form: &[u8]) -> Result<&'p str, Page> {
     let Some(name) = path
         .strip_prefix("mwaa/environments/")
         .and_then(|p| p.strip_suffix("/open"))
         .filter(|n| !n.is_empty() && !n.contains('/'))
     else {
-        return error_page(
+        return Err(error_page(
             405,
             "Method not allowed",
             "The console only reads this page.",
-        );
+        ));
     };
     let csrf = form_urlencoded::parse(form)
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     if site.csrf.is_empty() || csrf != site.csrf {
-        return error_page(
+        return Err(error_page(
             403,
             "Refused",
             "The form did not come from this console (its CSRF token is missing or wrong): open the environment's page and choose the button again.",
-        );
+        ));
     }
-    let req = match request(store, config, now, site, query) {
-        Ok(p) => p.req,
-        Err(page) => return page,
-    };
+    Ok(name)
+}
+
+/// "Open Airflow UI" of a public webserver: a web login token (MWAA's CreateWebLoginToken, as
+/// the account's root) and the browser sent to the webserver's sign-in page with it, as the MWAA
+/// console does.
+fn open(req: &Req<'_>, site: &Site, name: &str) -> Page {
     let out = airlock_services::call(
         &req.api.ctx,
         "mwaa",

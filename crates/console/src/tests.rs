@@ -89,13 +89,14 @@ fn network(ctx: &Ctx<'_>) -> (String, Vec<String>) {
 }
 
 fn get(store: &Store, config: &Config, path: &str, query: &str) -> Page {
-    render(
+    answer(
         store,
         config,
         OffsetDateTime::now_utc(),
         &Site::default(),
         path,
         query,
+        None,
     )
 }
 
@@ -294,14 +295,14 @@ fn the_open_action_needs_the_csrf_token() {
         ..Site::default()
     };
     let act = |path: &str, form: &str| {
-        super::act(
+        answer(
             &store,
             &config,
             OffsetDateTime::now_utc(),
             &site,
             path,
             "region=us-west-2",
-            form.as_bytes(),
+            Some(form.as_bytes()),
         )
     };
     assert_eq!(act("mwaa/environments/e/open", "csrf=guess").status, 403);
@@ -313,14 +314,14 @@ fn the_open_action_needs_the_csrf_token() {
     assert!(missing.body.contains("ResourceNotFoundException"));
     // A server without a secret refuses the form whatever it carries.
     let open = Site::default();
-    let page = super::act(
+    let page = answer(
         &store,
         &config,
         OffsetDateTime::now_utc(),
         &open,
         "mwaa/environments/e/open",
         "",
-        b"csrf=",
+        Some(b"csrf="),
     );
     assert_eq!(page.status, 403);
     assert_eq!(

@@ -346,41 +346,22 @@ async fn load_balancers(
             } else if !missing.is_empty() {
                 format!(
                     "aws elbv2 register-targets --target-group-arn {arn} --targets {}",
-                    missing
-                        .iter()
-                        .map(|ip| format!("Id={ip},Port=443"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    crate::spaced(missing.iter().map(|ip| format!("Id={ip},Port=443")))
                 )
             } else {
                 format!(
                     "aws elbv2 deregister-targets --target-group-arn {arn} --targets {}",
-                    stale
-                        .iter()
-                        .map(|ip| format!("Id={ip}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    crate::spaced(stale.iter().map(|ip| format!("Id={ip}")))
                 )
             };
             let mut what = format!("target group {tg_name}");
             if !missing.is_empty() {
-                what.push_str(&format!(
-                    " lacks {}",
-                    missing
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ));
+                what.push_str(&format!(" lacks {}", crate::spaced(&missing)));
             }
             if !stale.is_empty() {
                 what.push_str(&format!(
                     " holds {} which are not the webserver's",
-                    stale
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    crate::spaced(&stale)
                 ));
             }
             r.problem(what, Some(fix));

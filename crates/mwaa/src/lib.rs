@@ -15,3 +15,16 @@ pub mod rules;
 pub mod sdk;
 
 pub use sdk::Clients;
+
+/// The items written one after another with a space between: addresses in a log line or a
+/// command's `--targets` list.
+pub(crate) fn spaced<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let mut out = String::new();
+    for (i, x) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&x.to_string());
+    }
+    out
+}

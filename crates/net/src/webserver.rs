@@ -177,21 +177,21 @@ impl Site {
 }
 
 pub fn router(site: Arc<Site>) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/", get(root))
         .route("/home", get(home))
         .route("/login/", get(login_page))
         .route("/auth/login/", get(login_page))
         .route("/health", get(health))
-        .route("/aws_mwaa/aws-console-sso", get(sso_page))
-        .route("/pluginsv2/aws_mwaa/aws-console-sso", get(sso_page))
-        .route("/aws_mwaa/login", post(login))
-        .route("/pluginsv2/aws_mwaa/login", post(login))
-        .route("/aws_mwaa/cli", post(cli))
-        .route("/pluginsv2/aws_mwaa/cli", post(cli))
-        .route("/api/{version}/{*path}", any(api))
-        .fallback(not_found)
-        .with_state(site)
+        .route("/api/{version}/{*path}", any(api));
+    // MWAA's own pages, where Airflow 2 and Airflow 3 (under /pluginsv2) put them.
+    for prefix in ["", "/pluginsv2"] {
+        router = router
+            .route(&format!("{prefix}/aws_mwaa/aws-console-sso"), get(sso_page))
+            .route(&format!("{prefix}/aws_mwaa/login"), post(login))
+            .route(&format!("{prefix}/aws_mwaa/cli"), post(cli));
+    }
+    router.fallback(not_found).with_state(site)
 }
 
 fn redirect(to: &str) -> Response {

@@ -401,43 +401,36 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
     block.iter().fold(false, |hit, &b| hit | special(b))
 }
 
-/// The methods both shape-driven `Serializer`s share, for a type with `raw(self, &str)` (text
-/// written as it is), `part(self, &T)` (a [`Part`]'s newtype) and a list type `List`: booleans
-/// as `true`/`false`, integers in decimal, narrower numbers widened, a char as a one-character
-/// string, options, other newtypes and unit variants as what they hold, tuples as lists. Each
+/// The associated types and methods both shape-driven `Serializer`s share, for a type with
+/// `raw(self, &str)` (text written as it is), `part(self, &T)` (a [`Part`]'s newtype), a `shape`
+/// field, and list and fields types `List` and `Fields`: booleans as `true`/`false`, integers in
+/// decimal, narrower numbers widened, a char as a one-character string, options, other newtypes
+/// and unit variants as what they hold, tuples as lists, enum variants with data refused. Each
 /// encoder writes the rest (`f64`, strings, nulls, lists, structures, maps).
 macro_rules! shared_methods {
     () => {
+        type Ok = ();
+        type Error = $crate::encode::Error;
+        type SerializeSeq = List<'a>;
+        type SerializeTuple = List<'a>;
+        type SerializeTupleStruct = List<'a>;
+        type SerializeTupleVariant = ::serde::ser::Impossible<(), $crate::encode::Error>;
+        type SerializeMap = Fields<'a>;
+        type SerializeStruct = Fields<'a>;
+        type SerializeStructVariant = ::serde::ser::Impossible<(), $crate::encode::Error>;
+
         fn serialize_bool(self, v: bool) -> Result<(), $crate::encode::Error> {
             self.raw(if v { "true" } else { "false" })
-        }
-        fn serialize_i8(self, v: i8) -> Result<(), $crate::encode::Error> {
-            self.serialize_i64(v.into())
-        }
-        fn serialize_i16(self, v: i16) -> Result<(), $crate::encode::Error> {
-            self.serialize_i64(v.into())
-        }
-        fn serialize_i32(self, v: i32) -> Result<(), $crate::encode::Error> {
-            self.serialize_i64(v.into())
         }
         fn serialize_i64(self, v: i64) -> Result<(), $crate::encode::Error> {
             self.raw(itoa::Buffer::new().format(v))
         }
-        fn serialize_u8(self, v: u8) -> Result<(), $crate::encode::Error> {
-            self.serialize_u64(v.into())
-        }
-        fn serialize_u16(self, v: u16) -> Result<(), $crate::encode::Error> {
-            self.serialize_u64(v.into())
-        }
-        fn serialize_u32(self, v: u32) -> Result<(), $crate::encode::Error> {
-            self.serialize_u64(v.into())
-        }
         fn serialize_u64(self, v: u64) -> Result<(), $crate::encode::Error> {
             self.raw(itoa::Buffer::new().format(v))
         }
-        fn serialize_f32(self, v: f32) -> Result<(), $crate::encode::Error> {
-            self.serialize_f64(v.into())
-        }
+        $crate::encode::shared_methods!(@widen serialize_i8: i8, serialize_i16: i16, serialize_i32: i32 => serialize_i64);
+        $crate::encode::shared_methods!(@widen serialize_u8: u8, serialize_u16: u16, serialize_u32: u32 => serialize_u64);
+        $crate::encode::shared_methods!(@widen serialize_f32: f32 => serialize_f64);
         fn serialize_char(self, v: char) -> Result<(), $crate::encode::Error> {
             self.serialize_str(v.encode_utf8(&mut [0; 4]))
         }
@@ -478,6 +471,8 @@ macro_rules! shared_methods {
         fn serialize_tuple(self, len: usize) -> Result<List<'a>, $crate::encode::Error> {
             self.serialize_seq(Some(len))
         }
+        $crate::encode::shared_methods!(@refuse serialize_tuple_variant -> SerializeTupleVariant, "a tuple variant");
+        $crate::encode::shared_methods!(@refuse serialize_struct_variant -> SerializeStructVariant, "a struct variant");
         fn serialize_tuple_struct(
             self,
             _: &'static str,
@@ -486,6 +481,24 @@ macro_rules! shared_methods {
             self.serialize_seq(Some(len))
         }
     };
+    (@refuse $method:ident -> $out:ident, $what:literal) => {
+        fn $method(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::$out, $crate::encode::Error> {
+            Err($crate::encode::mismatch(self.shape, $what))
+        }
+    };
+    (@widen $($method:ident: $narrow:ty),+ => $wide:ident) => {
+        $(
+            fn $method(self, v: $narrow) -> Result<(), $crate::encode::Error> {
+                self.$wide(v.into())
+            }
+        )+
+    };
 }
 pub(crate) use shared_methods;
 
@@ -493,41 +506,15 @@ pub(crate) use shared_methods;
 /// whose `item` writes one element and `finish` closes the list.
 macro_rules! list_serializers {
     ($list:ident) => {
-        impl ::serde::ser::SerializeSeq for $list<'_> {
+        $crate::encode::list_serializers!(@one $list, SerializeSeq, serialize_element);
+        $crate::encode::list_serializers!(@one $list, SerializeTuple, serialize_element);
+        $crate::encode::list_serializers!(@one $list, SerializeTupleStruct, serialize_field);
+    };
+    (@one $list:ident, $trait:ident, $method:ident) => {
+        impl ::serde::ser::$trait for $list<'_> {
             type Ok = ();
             type Error = $crate::encode::Error;
-            fn serialize_element<T: ::serde::Serialize + ?Sized>(
-                &mut self,
-                value: &T,
-            ) -> Result<(), Self::Error> {
-                self.item(value)
-            }
-            fn end(self) -> Result<(), Self::Error> {
-                self.finish()
-            }
-        }
-
-        impl ::serde::ser::SerializeTuple for $list<'_> {
-            type Ok = ();
-            type Error = $crate::encode::Error;
-            fn serialize_element<T: ::serde::Serialize + ?Sized>(
-                &mut self,
-                value: &T,
-            ) -> Result<(), Self::Error> {
-                self.item(value)
-            }
-            fn end(self) -> Result<(), Self::Error> {
-                self.finish()
-            }
-        }
-
-        impl ::serde::ser::SerializeTupleStruct for $list<'_> {
-            type Ok = ();
-            type Error = $crate::encode::Error;
-            fn serialize_field<T: ::serde::Serialize + ?Sized>(
-                &mut self,
-                value: &T,
-            ) -> Result<(), Self::Error> {
+            fn $method<T: ::serde::Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Self::Error> {
                 self.item(value)
             }
             fn end(self) -> Result<(), Self::Error> {
@@ -537,6 +524,49 @@ macro_rules! list_serializers {
     };
 }
 pub(crate) use list_serializers;
+
+/// `SerializeMap` and `SerializeStruct` for an encoder's fields type, whose `key` names the next
+/// member, `value` writes it and `finish` closes the structure or map.
+macro_rules! field_serializers {
+    ($fields:ident) => {
+        impl ::serde::ser::SerializeMap for $fields<'_> {
+            type Ok = ();
+            type Error = $crate::encode::Error;
+            fn serialize_key<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                key: &T,
+            ) -> Result<(), Self::Error> {
+                $crate::encode::with_key(key, |k| self.key(k))
+            }
+            fn serialize_value<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                value: &T,
+            ) -> Result<(), Self::Error> {
+                self.value(value)
+            }
+            fn end(self) -> Result<(), Self::Error> {
+                self.finish()
+            }
+        }
+
+        impl ::serde::ser::SerializeStruct for $fields<'_> {
+            type Ok = ();
+            type Error = $crate::encode::Error;
+            fn serialize_field<T: ::serde::Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Self::Error> {
+                self.key(key);
+                self.value(value)
+            }
+            fn end(self) -> Result<(), Self::Error> {
+                self.finish()
+            }
+        }
+    };
+}
+pub(crate) use field_serializers;
 
 /// A float as AWS writes it (shortest round-trip form, as serde_json does).
 pub(crate) fn float(v: f64) -> String {

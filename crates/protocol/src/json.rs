@@ -4,7 +4,7 @@ use crate::encode::{self, Error};
 use crate::validate::{self, camel, Violation};
 use crate::ApiError;
 use airlock_model::{Member, ServiceModel, Shape, ShapeKind, Structure};
-use serde::ser::{self, Impossible, Serialize};
+use serde::ser::{self, Serialize};
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -317,16 +317,6 @@ fn put<T: Serialize + ?Sized>(elem: Elem<'_>, value: &T) -> Result<(), Error> {
 }
 
 impl<'a> ser::Serializer for Elem<'a> {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = List<'a>;
-    type SerializeTuple = List<'a>;
-    type SerializeTupleStruct = List<'a>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Fields<'a>;
-    type SerializeStruct = Fields<'a>;
-    type SerializeStructVariant = Impossible<(), Error>;
-
     encode::shared_methods!();
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         if v.is_finite() {
@@ -372,15 +362,6 @@ impl<'a> ser::Serializer for Elem<'a> {
             first: true,
         })
     }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(encode::mismatch(self.shape, "a tuple variant"))
-    }
     fn serialize_map(mut self, _: Option<usize>) -> Result<Fields<'a>, Error> {
         let kind = match &self.shape.kind {
             ShapeKind::Structure(st) => FieldsOf::Structure(st),
@@ -400,15 +381,6 @@ impl<'a> ser::Serializer for Elem<'a> {
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
         self.serialize_map(Some(len))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(encode::mismatch(self.shape, "a struct variant"))
     }
 }
 
@@ -529,43 +501,7 @@ impl Fields<'_> {
     }
 }
 
-impl ser::SerializeMap for Fields<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        encode::with_key(key, |k| self.key(k))
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
-    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        &mut self,
-        key: &K,
-        value: &V,
-    ) -> Result<(), Error> {
-        encode::with_key(key, |k| self.key(k))?;
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeStruct for Fields<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.key(key);
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.finish()
-    }
-}
+encode::field_serializers!(Fields);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@
 
 use crate::encode::{self, Error};
 use airlock_model::{Member, ServiceModel, Shape, ShapeKind, Structure};
-use serde::ser::{self, Impossible, Serialize};
+use serde::ser::{self, Serialize};
 
 /// Appends `text` with XML's special characters escaped.
 pub fn escape_into(buf: &mut String, text: &str) {
@@ -161,16 +161,6 @@ impl Elem<'_> {
 }
 
 impl<'a> ser::Serializer for Elem<'a> {
-    type Ok = ();
-    type Error = Error;
-    type SerializeSeq = List<'a>;
-    type SerializeTuple = List<'a>;
-    type SerializeTupleStruct = List<'a>;
-    type SerializeTupleVariant = Impossible<(), Error>;
-    type SerializeMap = Fields<'a>;
-    type SerializeStruct = Fields<'a>;
-    type SerializeStructVariant = Impossible<(), Error>;
-
     encode::shared_methods!();
     fn serialize_f64(self, v: f64) -> Result<(), Error> {
         self.raw(&encode::float(v))
@@ -217,15 +207,6 @@ impl<'a> ser::Serializer for Elem<'a> {
             start: Some(start),
         })
     }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(encode::mismatch(self.shape, "a tuple variant"))
-    }
     fn serialize_map(mut self, _: Option<usize>) -> Result<Fields<'a>, Error> {
         let (kind, wrapped) = match &self.shape.kind {
             ShapeKind::Structure(st) => (FieldsOf::Structure(st), true),
@@ -261,15 +242,6 @@ impl<'a> ser::Serializer for Elem<'a> {
     }
     fn serialize_struct(self, _: &'static str, len: usize) -> Result<Fields<'a>, Error> {
         self.serialize_map(Some(len))
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(encode::mismatch(self.shape, "a struct variant"))
     }
 }
 
@@ -348,6 +320,11 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    fn finish(self) -> Result<(), Error> {
+        Elem::close(self.buf, self.tag);
+        Ok(())
+    }
+
     fn key(&mut self, key: &str) {
         self.pending = match &self.kind {
             FieldsOf::Structure(st) => {
@@ -409,45 +386,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-impl ser::SerializeMap for Fields<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        encode::with_key(key, |k| self.key(k))
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.value(value)
-    }
-    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        &mut self,
-        key: &K,
-        value: &V,
-    ) -> Result<(), Error> {
-        encode::with_key(key, |k| self.key(k))?;
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Elem::close(self.buf, self.tag);
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Fields<'_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.key(key);
-        self.value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        Elem::close(self.buf, self.tag);
-        Ok(())
-    }
-}
+encode::field_serializers!(Fields);
 
 #[cfg(test)]
 mod tests {

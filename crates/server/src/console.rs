@@ -1,4 +1,4 @@
-//! `/_airlock/console/*`: the web console's HTTP side. Pages are `airlock_console::render` of
+//! `/_airlock/console/*`: the web console's HTTP side. Pages are `airlock_console::answer` of
 //! the path and query, read on the blocking pool; GET and HEAD (and POST of its one form), only
 //! for a `Host` that
 //! names this machine (a page a browser reaches through DNS rebinding is refused), and with
@@ -61,20 +61,36 @@ pub async fn serve(state: Arc<AppState>, req: Request) -> Response {
         )
             .into_response();
     };
-    let rest = percent_encoding::percent_decode_str(rest)
-        .decode_utf8_lossy()
-        .into_owned();
+    let rest = decoded(rest);
     let query = req.uri().query().unwrap_or("").to_owned();
     let head = req.method() == Method::HEAD;
+    answer(state, rest, query, None, head).await
+}
+
+fn decoded(path: &str) -> String {
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A console page (or, with a form, the form's outcome), made off the async threads.
+async fn answer(
+    state: Arc<AppState>,
+    rest: String,
+    query: String,
+    form: Option<axum::body::Bytes>,
+    head: bool,
+) -> Response {
     let now = time::OffsetDateTime::now_utc();
     let page = tokio::task::spawn_blocking(move || {
-        airlock_console::render(
+        airlock_console::answer(
             &state.store,
             &state.config.services,
             now,
             &site(&state),
             &rest,
             &query,
+            form.as_deref(),
         )
     })
     .await;
@@ -109,9 +125,7 @@ async fn act(state: Arc<AppState>, req: Request) -> Response {
     let Some(rest) = parts.uri.path().strip_prefix(airlock_console::PREFIX) else {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();
     };
-    let rest = percent_encoding::percent_decode_str(rest)
-        .decode_utf8_lossy()
-        .into_owned();
+    let rest = decoded(rest);
     drop(parts);
     // Within the API port's read timeout, as every body.
     let read = tokio::time::timeout(
@@ -131,20 +145,7 @@ async fn act(state: Arc<AppState>, req: Request) -> Response {
             return (StatusCode::REQUEST_TIMEOUT, "The form came too slowly.").into_response()
         }
     };
-    let now = time::OffsetDateTime::now_utc();
-    let page = tokio::task::spawn_blocking(move || {
-        airlock_console::act(
-            &state.store,
-            &state.config.services,
-            now,
-            &site(&state),
-            &rest,
-            &query,
-            &form,
-        )
-    })
-    .await;
-    respond(page, false)
+    answer(state, rest, query, Some(form), false).await
 }
 
 fn respond(page: Result<airlock_console::Page, tokio::task::JoinError>, head: bool) -> Response {

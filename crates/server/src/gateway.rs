@@ -258,10 +258,7 @@ async fn aws(State(state): State<Arc<AppState>>, req: Request) -> Response {
         None => sigv4::payload_sha256(&body),
     };
     let sreq = sigv4::Request {
-        method,
-        path: raw_path,
-        query: raw_query,
-        headers: &headers,
+        http,
         body_sha256: &body_sha256,
     };
     let claim = sigv4::parse(&sreq);

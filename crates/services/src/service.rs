@@ -14,6 +14,15 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// A service's operation table, one line an operation: `"Name" => Output(module::handler)` or
+/// `"Name" => Value(module::handler)` (see [`Handler`]).
+macro_rules! ops {
+    ($($op:literal => $kind:ident($f:expr)),* $(,)?) => {
+        &[$(($op, $crate::service::Handler::$kind($f))),*]
+    };
+}
+pub(crate) use ops;
+
 /// Runs one operation.
 #[derive(Clone, Copy)]
 pub enum Handler {

@@ -9,7 +9,7 @@
 //! answers ciphertext.
 
 use crate::input::typed;
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::Ctx;
 use airlock_dto::ssm as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -26,27 +26,18 @@ pub fn record_kinds() -> Vec<Kind> {
 /// SSM's registration.
 pub static SERVICE: Service = Service {
     name: "ssm",
-    ops: &[
-        ("PutParameter", Handler::Output(put_parameter)),
-        ("GetParameter", Handler::Output(get_parameter)),
-        ("GetParameters", Handler::Output(get_parameters)),
-        (
-            "GetParametersByPath",
-            Handler::Output(get_parameters_by_path),
-        ),
-        ("DeleteParameter", Handler::Output(delete_parameter)),
-        ("DeleteParameters", Handler::Output(delete_parameters)),
-        ("DescribeParameters", Handler::Output(describe_parameters)),
-        ("AddTagsToResource", Handler::Output(add_tags_to_resource)),
-        (
-            "RemoveTagsFromResource",
-            Handler::Output(remove_tags_from_resource),
-        ),
-        (
-            "ListTagsForResource",
-            Handler::Output(list_tags_for_resource),
-        ),
-    ],
+    ops: ops! {
+        "PutParameter" => Output(put_parameter),
+        "GetParameter" => Output(get_parameter),
+        "GetParameters" => Output(get_parameters),
+        "GetParametersByPath" => Output(get_parameters_by_path),
+        "DeleteParameter" => Output(delete_parameter),
+        "DeleteParameters" => Output(delete_parameters),
+        "DescribeParameters" => Output(describe_parameters),
+        "AddTagsToResource" => Output(add_tags_to_resource),
+        "RemoveTagsFromResource" => Output(remove_tags_from_resource),
+        "ListTagsForResource" => Output(list_tags_for_resource),
+    },
     records: record_kinds,
     iam: crate::authz::Iam {
         access,

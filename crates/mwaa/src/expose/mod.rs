@@ -7,6 +7,7 @@ use crate::rules::{self, Peer};
 use crate::sdk::filter;
 use crate::sdk::{code, Aws, Clients};
 use anyhow::{bail, Context};
+use aws_sdk_ec2::types::builders::IpPermissionBuilder;
 use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
@@ -301,20 +302,8 @@ async fn lb_security_group(
         log.ok(&format!("{id} admits tcp/443 from {source}"));
     } else {
         if !log.dry_run {
-            c.ec2
-                .authorize_security_group_ingress()
-                .group_id(&id)
-                .ip_permissions(
-                    IpPermission::builder()
-                        .ip_protocol("tcp")
-                        .from_port(443)
-                        .to_port(443)
-                        .ip_ranges(IpRange::builder().cidr_ip(source).build())
-                        .build(),
-                )
-                .send()
-                .await
-                .aws("AuthorizeSecurityGroupIngress")?;
+            let range = IpRange::builder().cidr_ip(source).build();
+            admit_https(c, &id, |p| p.ip_ranges(range)).await?;
         }
         log.change(&format!("let {id} admit tcp/443 from {source}"));
     }
@@ -349,20 +338,8 @@ async fn admit(
         return Ok(());
     }
     if !log.dry_run {
-        c.ec2
-            .authorize_security_group_ingress()
-            .group_id(first)
-            .ip_permissions(
-                IpPermission::builder()
-                    .ip_protocol("tcp")
-                    .from_port(443)
-                    .to_port(443)
-                    .user_id_group_pairs(UserIdGroupPair::builder().group_id(lb_group).build())
-                    .build(),
-            )
-            .send()
-            .await
-            .aws("AuthorizeSecurityGroupIngress")?;
+        let pair = UserIdGroupPair::builder().group_id(lb_group).build();
+        admit_https(c, first, |p| p.user_id_group_pairs(pair)).await?;
     }
     log.change(&format!(
         "let the environment's group {first} admit {lb_group} on tcp/443"
@@ -498,21 +475,23 @@ async fn listener(
         .target_group_arn(tg)
         .build();
     let certificate = Certificate::builder().certificate_arn(cert).build();
-    if log.dry_run && lb.starts_with('<') {
-        log.change(&format!(
-            "create a {} listener on 443 with {cert}, forwarding to {tg}",
-            via.protocol().as_str()
-        ));
-        return Ok(log.pending("listener"));
-    }
-    let found = c
-        .elb
-        .describe_listeners()
-        .load_balancer_arn(lb)
-        .send()
-        .await
-        .aws("DescribeListeners")?;
-    match found.listeners().iter().find(|l| l.port() == Some(443)) {
+    // A load balancer a dry run would create has no listeners yet.
+    let found = if log.dry_run && lb.starts_with('<') {
+        None
+    } else {
+        let all = c
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(lb)
+            .send()
+            .await
+            .aws("DescribeListeners")?;
+        all.listeners()
+            .iter()
+            .find(|l| l.port() == Some(443))
+            .cloned()
+    };
+    match found {
         Some(l) => {
             let arn = l.listener_arn().unwrap_or_default().to_owned();
             let forwards = l.default_actions().iter().any(|a| {
@@ -547,14 +526,14 @@ async fn listener(
             ));
             Ok(arn)
         }
+        None if log.dry_run => {
+            log.change(&format!(
+                "create a {} listener on 443 with {cert}, forwarding to {tg}",
+                via.protocol().as_str()
+            ));
+            Ok(log.pending("listener"))
+        }
         None => {
-            if log.dry_run {
-                log.change(&format!(
-                    "create a {} listener on 443 with {cert}, forwarding to {tg}",
-                    via.protocol().as_str()
-                ));
-                return Ok(log.pending("listener"));
-            }
             let out = c
                 .elb
                 .create_listener()
@@ -579,4 +558,24 @@ async fn listener(
             Ok(arn)
         }
     }
+}
+
+/// Lets `group` admit tcp/443 from the peer `from` adds to the permission.
+async fn admit_https(
+    c: &Clients,
+    group: &str,
+    from: impl FnOnce(IpPermissionBuilder) -> IpPermissionBuilder,
+) -> anyhow::Result<()> {
+    let https = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443);
+    c.ec2
+        .authorize_security_group_ingress()
+        .group_id(group)
+        .ip_permissions(from(https).build())
+        .send()
+        .await
+        .aws("AuthorizeSecurityGroupIngress")?;
+    Ok(())
 }

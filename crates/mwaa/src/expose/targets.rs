@@ -141,14 +141,7 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
                 .await
                 .aws("RegisterTargets")?;
         }
-        log.change(&format!(
-            "register {} in {tg}",
-            missing
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        ));
+        log.change(&format!("register {} in {tg}", crate::spaced(&missing)));
     }
     if !stale.is_empty() {
         if !log.dry_run {
@@ -166,11 +159,7 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
         }
         log.change(&format!(
             "deregister {} from {tg}",
-            stale
-                .iter()
-                .map(|(ip, p)| format!("{ip}:{p}"))
-                .collect::<Vec<_>>()
-                .join(" ")
+            crate::spaced(stale.iter().map(|(ip, p)| format!("{ip}:{p}")))
         ));
     }
     Ok(())
@@ -213,11 +202,7 @@ pub async fn wait_healthy(c: &Clients, tg: &str, limit: Duration) -> anyhow::Res
         if !states.is_empty() && states.iter().all(|(_, s, _)| s == "healthy") {
             println!(
                 "ok:    targets healthy: {}",
-                states
-                    .iter()
-                    .map(|(ip, _, _)| ip.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                crate::spaced(states.iter().map(|(ip, _, _)| ip.as_str()))
             );
             return Ok(());
         }

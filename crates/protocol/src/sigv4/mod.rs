@@ -37,6 +37,8 @@
 //!   use) or the body's hash (what the generic presigners, e.g. STS's, use).
 
 use std::borrow::Cow;
+
+use crate::HttpRequest;
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -78,40 +80,25 @@ const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
 /// The SHA-256 of an empty body, in hex.
 pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-/// A received request, exactly as it came off the wire.
+/// A received request, exactly as it came off the wire, with its body's hash (the server hashes
+/// a body once, streaming ones as they are spooled). Reads as the [`HttpRequest`] it wraps.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
-    /// The HTTP method (`GET`, `POST`, ...).
-    pub method: &'a str,
-    /// The raw path as received (still percent-encoded), e.g. `/` or `/environments/my%20env`.
-    pub path: &'a str,
-    /// The raw query string without `?`, as received (`""` if none).
-    pub query: &'a str,
-    /// Header names (any case) and values, as received; a name may repeat. Include `Host` (for
-    /// HTTP/2, the `:authority` value under the name `host`).
-    pub headers: &'a [(&'a str, &'a str)],
-    /// SHA-256 of the body in lowercase hex (the server computes it once); [`EMPTY_SHA256`] for
-    /// no body.
+    /// Method, raw path and query, headers (include `Host`; for HTTP/2, the `:authority` value
+    /// under the name `host`). The body itself is not read here.
+    pub http: HttpRequest<'a>,
+    /// SHA-256 of the body in lowercase hex; [`EMPTY_SHA256`] for no body.
     pub body_sha256: &'a str,
 }
 
+impl<'a> std::ops::Deref for Request<'a> {
+    type Target = HttpRequest<'a>;
+    fn deref(&self) -> &HttpRequest<'a> {
+        &self.http
+    }
+}
+
 impl<'a> Request<'a> {
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-    }
-
-    /// All values of a header, in the order received, by case-insensitive name.
-    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'a str> + 's {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-    }
-
     /// The query parameters, percent-decoded (a `+` stays a `+`), in the order received.
     pub fn query_params(&self) -> Vec<(String, String)> {
         query_pairs(self.query)

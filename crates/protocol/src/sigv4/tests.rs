@@ -64,10 +64,13 @@ impl Raw {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         let req = Request {
-            method: &self.method,
-            path: &self.path,
-            query: &self.query,
-            headers: &headers,
+            http: crate::HttpRequest {
+                method: &self.method,
+                path: &self.path,
+                query: &self.query,
+                headers: &headers,
+                body: &[],
+            },
             body_sha256: &self.body_sha256,
         };
         f(&req)
@@ -889,18 +892,7 @@ fn scope_must_name_a_region_that_exists() {
 fn a_signed_header_absent_from_the_request_does_not_verify() {
     // Signed over an empty value of a header the request does not carry: the signature is
     // right for that canonical request, but AWS signs only headers that are sent.
-    let claim = Claim {
-        access_key_id: "test".into(),
-        date: "20260101".into(),
-        region: "us-west-2".into(),
-        service: "sts".into(),
-        signed_headers: vec!["host".into(), "x-amz-date".into(), "x-absent".into()],
-        signature: Cow::Borrowed(""),
-        amz_date: BOTO_DATE.into(),
-        security_token: None,
-        presigned: false,
-        expires: None,
-    };
+    let claim = boto_claim("us-west-2", "sts", &["host", "x-amz-date", "x-absent"]);
     let mut raw = Raw::new(
         "GET",
         "/",
@@ -908,13 +900,7 @@ fn a_signed_header_absent_from_the_request_does_not_verify() {
         &[("Host", "localhost:4566"), ("X-Amz-Date", BOTO_DATE)],
         "",
     );
-    let sig = raw.with(|r| signature(r, &claim, "test"));
-    let claim = Claim {
-        signature: sig.into(),
-        ..claim
-    };
-    raw.headers
-        .push(("Authorization".into(), claim.authorization_header()));
+    sign(&mut raw, claim);
     assert_eq!(
         raw.verify("test", at(BOTO_DATE)),
         Err(AuthError::SignatureMismatch)
@@ -1139,18 +1125,7 @@ fn rust_sdk_style_normalisation_is_accepted() {
 #[test]
 fn signing_round_trips() {
     // Airlock as a client: fill the claim, sign, put the header on, verify.
-    let claim = Claim {
-        access_key_id: "test".into(),
-        date: "20260101".into(),
-        region: "us-west-2".into(),
-        service: "airflow".into(),
-        signed_headers: vec!["host".into(), "x-amz-date".into()],
-        signature: Cow::Borrowed(""),
-        amz_date: BOTO_DATE.into(),
-        security_token: None,
-        presigned: false,
-        expires: None,
-    };
+    let claim = boto_claim("us-west-2", "airflow", &["host", "x-amz-date"]);
     let mut raw = Raw::new(
         "GET",
         "/environments/my-env",
@@ -1158,13 +1133,7 @@ fn signing_round_trips() {
         &[("Host", "localhost:4566"), ("X-Amz-Date", BOTO_DATE)],
         "",
     );
-    let sig = raw.with(|r| signature(r, &claim, "test"));
-    let claim = Claim {
-        signature: sig.into(),
-        ..claim
-    };
-    raw.headers
-        .push(("Authorization".into(), claim.authorization_header()));
+    let claim = sign(&mut raw, claim);
     assert_eq!(raw.claim(), claim);
     assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()));
 }
@@ -1197,22 +1166,11 @@ fn unsigned_and_streaming_payload_markers_are_signed_as_sent() {
         chunked::STREAMING_UNSIGNED_TRAILER,
         chunked::STREAMING_PAYLOAD,
     ] {
-        let claim = Claim {
-            access_key_id: "test".into(),
-            date: "20260101".into(),
-            region: "us-east-1".into(),
-            service: "s3".into(),
-            signed_headers: vec![
-                "host".into(),
-                "x-amz-content-sha256".into(),
-                "x-amz-date".into(),
-            ],
-            signature: Cow::Borrowed(""),
-            amz_date: BOTO_DATE.into(),
-            security_token: None,
-            presigned: false,
-            expires: None,
-        };
+        let claim = boto_claim(
+            "us-east-1",
+            "s3",
+            &["host", "x-amz-content-sha256", "x-amz-date"],
+        );
         let mut raw = Raw::new(
             "PUT",
             "/bucket/key",
@@ -1224,13 +1182,7 @@ fn unsigned_and_streaming_payload_markers_are_signed_as_sent() {
             ],
             "some body",
         );
-        let sig = raw.with(|r| signature(r, &claim, "test"));
-        let claim = Claim {
-            signature: sig.into(),
-            ..claim
-        };
-        raw.headers
-            .push(("Authorization".into(), claim.authorization_header()));
+        sign(&mut raw, claim);
         assert_eq!(raw.verify("test", at(BOTO_DATE)), Ok(()), "{marker}");
         // The marker is part of what was signed.
         let other = if marker == UNSIGNED_PAYLOAD {
@@ -1245,4 +1197,34 @@ fn unsigned_and_streaming_payload_markers_are_signed_as_sent() {
         }
         assert!(raw.verify("test", at(BOTO_DATE)).is_err(), "{marker}");
     }
+}
+
+/// A claim signed with the header form by key `test` at [`BOTO_DATE`], over `signed` headers;
+/// its signature still empty (see [`sign`]).
+fn boto_claim(region: &str, service: &str, signed: &[&str]) -> Claim<'static> {
+    Claim {
+        access_key_id: "test".into(),
+        date: "20260101".into(),
+        region: region.to_owned().into(),
+        service: service.to_owned().into(),
+        signed_headers: signed.iter().map(|h| (*h).to_owned().into()).collect(),
+        signature: Cow::Borrowed(""),
+        amz_date: BOTO_DATE.into(),
+        security_token: None,
+        presigned: false,
+        expires: None,
+    }
+}
+
+/// Signs `raw` for `claim` with the secret `test` and puts the `Authorization` header on: the
+/// claim with its signature.
+fn sign(raw: &mut Raw, claim: Claim<'static>) -> Claim<'static> {
+    let sig = raw.with(|r| signature(r, &claim, "test"));
+    let claim = Claim {
+        signature: sig.into(),
+        ..claim
+    };
+    raw.headers
+        .push(("Authorization".into(), claim.authorization_header()));
+    claim
 }

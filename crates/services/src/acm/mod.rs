@@ -45,7 +45,7 @@ pub use x509::common_name_of;
 pub use x509::Info;
 
 use crate::input::typed;
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::Clock;
 use crate::Ctx;
 use airlock_dto::acm as dto;
@@ -80,17 +80,17 @@ pub fn record_kinds() -> Vec<Kind> {
 /// ACM's registration.
 pub static SERVICE: Service = Service {
     name: "acm",
-    ops: &[
-        ("ImportCertificate", Handler::Output(import_certificate)),
-        ("RequestCertificate", Handler::Output(request_certificate)),
-        ("DescribeCertificate", Handler::Output(describe_certificate)),
-        ("ListCertificates", Handler::Output(list_certificates)),
-        ("GetCertificate", Handler::Output(get_certificate)),
-        ("DeleteCertificate", Handler::Output(delete_certificate)),
-        ("AddTagsToCertificate", Handler::Output(add_tags)),
-        ("RemoveTagsFromCertificate", Handler::Output(remove_tags)),
-        ("ListTagsForCertificate", Handler::Output(list_tags)),
-    ],
+    ops: ops! {
+        "ImportCertificate" => Output(import_certificate),
+        "RequestCertificate" => Output(request_certificate),
+        "DescribeCertificate" => Output(describe_certificate),
+        "ListCertificates" => Output(list_certificates),
+        "GetCertificate" => Output(get_certificate),
+        "DeleteCertificate" => Output(delete_certificate),
+        "AddTagsToCertificate" => Output(add_tags),
+        "RemoveTagsFromCertificate" => Output(remove_tags),
+        "ListTagsForCertificate" => Output(list_tags),
+    },
     records: record_kinds,
     iam: crate::authz::Iam {
         access,

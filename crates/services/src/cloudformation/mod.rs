@@ -18,7 +18,7 @@ mod stacks;
 pub mod template;
 
 use crate::input::typed;
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::{Ctx, Principal};
 use airlock_dto::cloudformation as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -39,40 +39,28 @@ pub fn record_kinds() -> Vec<Kind> {
 /// CloudFormation's registration.
 pub static SERVICE: Service = Service {
     name: "cloudformation",
-    ops: &[
-        ("CreateStack", Handler::Output(create_stack)),
-        ("UpdateStack", Handler::Output(update_stack)),
-        ("DeleteStack", Handler::Output(delete_stack)),
-        ("DescribeStacks", Handler::Output(describe_stacks)),
-        (
-            "DescribeStackEvents",
-            Handler::Output(describe_stack_events),
-        ),
-        (
-            "DescribeStackResource",
-            Handler::Output(describe_stack_resource),
-        ),
-        (
-            "DescribeStackResources",
-            Handler::Output(describe_stack_resources),
-        ),
-        ("ListStackResources", Handler::Output(list_stack_resources)),
-        ("ListStacks", Handler::Output(list_stacks)),
-        ("GetTemplate", Handler::Output(get_template)),
-        ("GetTemplateSummary", Handler::Output(get_template_summary)),
-        ("ValidateTemplate", Handler::Output(validate_template)),
-        ("CreateChangeSet", Handler::Output(create_change_set)),
-        ("DescribeChangeSet", Handler::Output(describe_change_set)),
-        ("ExecuteChangeSet", Handler::Output(execute_change_set)),
-        ("DeleteChangeSet", Handler::Output(delete_change_set)),
-        ("ListChangeSets", Handler::Output(list_change_sets)),
-        ("ListExports", Handler::Output(list_exports)),
-        ("ListImports", Handler::Output(list_imports)),
-        (
-            "UpdateTerminationProtection",
-            Handler::Output(update_termination_protection),
-        ),
-    ],
+    ops: ops! {
+        "CreateStack" => Output(create_stack),
+        "UpdateStack" => Output(update_stack),
+        "DeleteStack" => Output(delete_stack),
+        "DescribeStacks" => Output(describe_stacks),
+        "DescribeStackEvents" => Output(describe_stack_events),
+        "DescribeStackResource" => Output(describe_stack_resource),
+        "DescribeStackResources" => Output(describe_stack_resources),
+        "ListStackResources" => Output(list_stack_resources),
+        "ListStacks" => Output(list_stacks),
+        "GetTemplate" => Output(get_template),
+        "GetTemplateSummary" => Output(get_template_summary),
+        "ValidateTemplate" => Output(validate_template),
+        "CreateChangeSet" => Output(create_change_set),
+        "DescribeChangeSet" => Output(describe_change_set),
+        "ExecuteChangeSet" => Output(execute_change_set),
+        "DeleteChangeSet" => Output(delete_change_set),
+        "ListChangeSets" => Output(list_change_sets),
+        "ListExports" => Output(list_exports),
+        "ListImports" => Output(list_imports),
+        "UpdateTerminationProtection" => Output(update_termination_protection),
+    },
     records: record_kinds,
     tick: Some(engine::tick),
     iam: crate::authz::Iam::new("cloudformation", "AccessDenied", 403),

@@ -6,7 +6,7 @@
 //! endpoint service catalogue), [`keypair`], [`instances`], [`tags`]. [`common`] has what they
 //! share.
 
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::Ctx;
 use airlock_protocol::ApiResult;
 use airlock_store::Kind;
@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 
 pub mod access;
 pub mod address;
+pub mod associations;
 pub mod cidr;
 pub mod clientvpn;
 pub mod common;
@@ -70,466 +71,142 @@ pub fn record_kinds() -> Vec<Kind> {
 /// default network exists.
 pub static SERVICE: Service = Service {
     name: "ec2",
-    ops: &[
-        (
-            "DescribeAvailabilityZones",
-            Handler::Output(regions::describe_availability_zones),
-        ),
-        (
-            "DescribeVpcEndpoints",
-            Handler::Output(vpce::describe_vpc_endpoints),
-        ),
-        ("DescribeRegions", Handler::Value(regions::describe_regions)),
-        (
-            "DescribeAccountAttributes",
-            Handler::Value(describe_account_attributes),
-        ),
-        ("CreateVpc", Handler::Value(vpc::create_vpc)),
-        ("DescribeVpcs", Handler::Value(vpc::describe_vpcs)),
-        ("DeleteVpc", Handler::Value(vpc::delete_vpc)),
-        (
-            "ModifyVpcAttribute",
-            Handler::Value(vpc::modify_vpc_attribute),
-        ),
-        (
-            "DescribeVpcAttribute",
-            Handler::Value(vpc::describe_vpc_attribute),
-        ),
-        (
-            "DescribeVpcClassicLink",
-            Handler::Output(vpc::describe_vpc_classic_link),
-        ),
-        (
-            "DescribeVpcClassicLinkDnsSupport",
-            Handler::Output(vpc::describe_vpc_classic_link_dns_support),
-        ),
-        ("CreateSubnet", Handler::Value(subnet::create_subnet)),
-        ("DescribeSubnets", Handler::Value(subnet::describe_subnets)),
-        ("DeleteSubnet", Handler::Value(subnet::delete_subnet)),
-        (
-            "ModifySubnetAttribute",
-            Handler::Value(subnet::modify_subnet_attribute),
-        ),
-        (
-            "CreateSecurityGroup",
-            Handler::Value(sg::create_security_group),
-        ),
-        (
-            "DescribeSecurityGroups",
-            Handler::Value(sg::describe_security_groups),
-        ),
-        (
-            "DeleteSecurityGroup",
-            Handler::Value(sg::delete_security_group),
-        ),
-        (
-            "AuthorizeSecurityGroupIngress",
-            Handler::Value(sg::authorize_ingress),
-        ),
-        (
-            "AuthorizeSecurityGroupEgress",
-            Handler::Value(sg::authorize_egress),
-        ),
-        (
-            "RevokeSecurityGroupIngress",
-            Handler::Value(sg::revoke_ingress),
-        ),
-        (
-            "RevokeSecurityGroupEgress",
-            Handler::Value(sg::revoke_egress),
-        ),
-        (
-            "DescribeSecurityGroupRules",
-            Handler::Value(sg::describe_security_group_rules),
-        ),
-        (
-            "ModifySecurityGroupRules",
-            Handler::Output(sg::modify_security_group_rules),
-        ),
-        (
-            "UpdateSecurityGroupRuleDescriptionsIngress",
-            Handler::Value(sg::update_descriptions_ingress),
-        ),
-        (
-            "UpdateSecurityGroupRuleDescriptionsEgress",
-            Handler::Value(sg::update_descriptions_egress),
-        ),
-        (
-            "CreateRouteTable",
-            Handler::Value(routes::create_route_table),
-        ),
-        (
-            "DescribeRouteTables",
-            Handler::Value(routes::describe_route_tables),
-        ),
-        (
-            "DeleteRouteTable",
-            Handler::Value(routes::delete_route_table),
-        ),
-        (
-            "CreateNetworkAcl",
-            Handler::Output(nacl::create_network_acl),
-        ),
-        (
-            "DescribeNetworkAcls",
-            Handler::Output(nacl::describe_network_acls),
-        ),
-        (
-            "DeleteNetworkAcl",
-            Handler::Output(nacl::delete_network_acl),
-        ),
-        (
-            "CreateNetworkAclEntry",
-            Handler::Output(nacl::create_network_acl_entry),
-        ),
-        (
-            "ReplaceNetworkAclEntry",
-            Handler::Output(nacl::replace_network_acl_entry),
-        ),
-        (
-            "DeleteNetworkAclEntry",
-            Handler::Output(nacl::delete_network_acl_entry),
-        ),
-        (
-            "ReplaceNetworkAclAssociation",
-            Handler::Output(nacl::replace_network_acl_association),
-        ),
-        (
-            "CreateDhcpOptions",
-            Handler::Output(dhcp::create_dhcp_options),
-        ),
-        (
-            "DescribeDhcpOptions",
-            Handler::Output(dhcp::describe_dhcp_options),
-        ),
-        (
-            "AssociateDhcpOptions",
-            Handler::Output(dhcp::associate_dhcp_options),
-        ),
-        (
-            "DeleteDhcpOptions",
-            Handler::Output(dhcp::delete_dhcp_options),
-        ),
-        (
-            "DescribeInstanceAttribute",
-            Handler::Output(instances::describe_instance_attribute),
-        ),
-        (
-            "ModifyInstanceAttribute",
-            Handler::Output(instances::modify_instance_attribute),
-        ),
-        (
-            "DescribeVolumes",
-            Handler::Output(instances::describe_volumes),
-        ),
-        (
-            "ModifyNetworkInterfaceAttribute",
-            Handler::Output(eni::modify_network_interface_attribute),
-        ),
-        (
-            "AssociateAddress",
-            Handler::Output(address::associate_address),
-        ),
-        (
-            "DisassociateAddress",
-            Handler::Output(address::disassociate_address),
-        ),
-        ("CreateRoute", Handler::Value(routes::create_route)),
-        ("DeleteRoute", Handler::Value(routes::delete_route)),
-        ("ReplaceRoute", Handler::Value(routes::replace_route)),
-        (
-            "AssociateRouteTable",
-            Handler::Value(routes::associate_route_table),
-        ),
-        (
-            "DisassociateRouteTable",
-            Handler::Value(routes::disassociate_route_table),
-        ),
-        (
-            "CreateInternetGateway",
-            Handler::Value(igw::create_internet_gateway),
-        ),
-        (
-            "DescribeInternetGateways",
-            Handler::Value(igw::describe_internet_gateways),
-        ),
-        (
-            "DeleteInternetGateway",
-            Handler::Value(igw::delete_internet_gateway),
-        ),
-        (
-            "AttachInternetGateway",
-            Handler::Value(igw::attach_internet_gateway),
-        ),
-        (
-            "DetachInternetGateway",
-            Handler::Value(igw::detach_internet_gateway),
-        ),
-        ("AllocateAddress", Handler::Value(nat::allocate_address)),
-        ("ReleaseAddress", Handler::Value(nat::release_address)),
-        ("DescribeAddresses", Handler::Value(nat::describe_addresses)),
-        ("CreateNatGateway", Handler::Value(nat::create_nat_gateway)),
-        (
-            "DescribeNatGateways",
-            Handler::Value(nat::describe_nat_gateways),
-        ),
-        ("DeleteNatGateway", Handler::Value(nat::delete_nat_gateway)),
-        (
-            "CreateNetworkInterface",
-            Handler::Value(eni::create_network_interface),
-        ),
-        (
-            "DescribeNetworkInterfaces",
-            Handler::Value(eni::describe_network_interfaces),
-        ),
-        (
-            "DeleteNetworkInterface",
-            Handler::Value(eni::delete_network_interface),
-        ),
-        ("CreateKeyPair", Handler::Value(keypair::create_key_pair)),
-        ("ImportKeyPair", Handler::Value(keypair::import_key_pair)),
-        (
-            "DescribeKeyPairs",
-            Handler::Value(keypair::describe_key_pairs),
-        ),
-        ("DeleteKeyPair", Handler::Value(keypair::delete_key_pair)),
-        ("RunInstances", Handler::Value(instances::run_instances)),
-        (
-            "DescribeInstances",
-            Handler::Value(instances::describe_instances),
-        ),
-        ("StopInstances", Handler::Value(instances::stop_instances)),
-        ("StartInstances", Handler::Value(instances::start_instances)),
-        (
-            "TerminateInstances",
-            Handler::Value(instances::terminate_instances),
-        ),
-        (
-            "CreateVpcEndpoint",
-            Handler::Value(vpce::create_vpc_endpoint),
-        ),
-        (
-            "ModifyVpcEndpoint",
-            Handler::Value(vpce::modify_vpc_endpoint),
-        ),
-        (
-            "DeleteVpcEndpoints",
-            Handler::Value(vpce::delete_vpc_endpoints),
-        ),
-        (
-            "DescribeVpcEndpointServices",
-            Handler::Value(vpce::describe_vpc_endpoint_services),
-        ),
-        (
-            "AssociateIamInstanceProfile",
-            Handler::Output(instances::associate_iam_instance_profile),
-        ),
-        (
-            "ReplaceIamInstanceProfileAssociation",
-            Handler::Output(instances::replace_iam_instance_profile_association),
-        ),
-        (
-            "DisassociateIamInstanceProfile",
-            Handler::Output(instances::disassociate_iam_instance_profile),
-        ),
-        (
-            "DescribeIamInstanceProfileAssociations",
-            Handler::Output(instances::describe_iam_instance_profile_associations),
-        ),
-        ("DescribeImages", Handler::Output(images::describe_images)),
-        (
-            "DescribeInstanceTypes",
-            Handler::Output(instances::describe_instance_types),
-        ),
-        (
-            "DescribeInstanceCreditSpecifications",
-            Handler::Output(instances::describe_instance_credit_specifications),
-        ),
-        (
-            "ModifyInstanceCreditSpecification",
-            Handler::Output(instances::modify_instance_credit_specification),
-        ),
-        (
-            "MonitorInstances",
-            Handler::Output(instances::monitor_instances),
-        ),
-        (
-            "UnmonitorInstances",
-            Handler::Output(instances::unmonitor_instances),
-        ),
-        (
-            "ModifyInstanceMetadataOptions",
-            Handler::Output(instances::modify_instance_metadata_options),
-        ),
-        ("ModifyVpcTenancy", Handler::Output(vpc::modify_vpc_tenancy)),
-        (
-            "AssociateVpcCidrBlock",
-            Handler::Output(vpc_cidr::associate_vpc_cidr_block),
-        ),
-        (
-            "DisassociateVpcCidrBlock",
-            Handler::Output(vpc_cidr::disassociate_vpc_cidr_block),
-        ),
-        (
-            "AssociateSubnetCidrBlock",
-            Handler::Output(ipv6::associate_subnet_cidr_block),
-        ),
-        (
-            "DisassociateSubnetCidrBlock",
-            Handler::Output(ipv6::disassociate_subnet_cidr_block),
-        ),
-        (
-            "AssignIpv6Addresses",
-            Handler::Output(ipv6::assign_ipv6_addresses),
-        ),
-        (
-            "UnassignIpv6Addresses",
-            Handler::Output(ipv6::unassign_ipv6_addresses),
-        ),
-        (
-            "CreateEgressOnlyInternetGateway",
-            Handler::Output(ipv6::create_egress_only_internet_gateway),
-        ),
-        (
-            "DescribeEgressOnlyInternetGateways",
-            Handler::Output(ipv6::describe_egress_only_internet_gateways),
-        ),
-        (
-            "DeleteEgressOnlyInternetGateway",
-            Handler::Output(ipv6::delete_egress_only_internet_gateway),
-        ),
-        (
-            "AssignPrivateIpAddresses",
-            Handler::Output(eni_ops::assign_private_ip_addresses),
-        ),
-        (
-            "UnassignPrivateIpAddresses",
-            Handler::Output(eni_ops::unassign_private_ip_addresses),
-        ),
-        (
-            "AttachNetworkInterface",
-            Handler::Output(eni_ops::attach_network_interface),
-        ),
-        (
-            "DetachNetworkInterface",
-            Handler::Output(eni_ops::detach_network_interface),
-        ),
-        (
-            "DescribeNetworkInterfaceAttribute",
-            Handler::Output(eni_ops::describe_network_interface_attribute),
-        ),
-        (
-            "ReplaceRouteTableAssociation",
-            Handler::Value(routes::replace_route_table_association),
-        ),
-        (
-            "DescribePrefixLists",
-            Handler::Output(prefix_lists::describe_prefix_lists),
-        ),
-        (
-            "DescribeManagedPrefixLists",
-            Handler::Output(prefix_lists::describe_managed_prefix_lists),
-        ),
-        (
-            "GetManagedPrefixListEntries",
-            Handler::Output(prefix_lists::get_managed_prefix_list_entries),
-        ),
-        (
-            "CreateManagedPrefixList",
-            Handler::Output(prefix_lists::create_managed_prefix_list),
-        ),
-        (
-            "ModifyManagedPrefixList",
-            Handler::Output(prefix_lists::modify_managed_prefix_list),
-        ),
-        (
-            "DeleteManagedPrefixList",
-            Handler::Output(prefix_lists::delete_managed_prefix_list),
-        ),
-        (
-            "DescribeAddressesAttribute",
-            Handler::Output(address::describe_addresses_attribute),
-        ),
-        (
-            "ModifyAddressAttribute",
-            Handler::Output(address::modify_address_attribute),
-        ),
-        (
-            "ResetAddressAttribute",
-            Handler::Output(address::reset_address_attribute),
-        ),
-        (
-            "CreateClientVpnEndpoint",
-            Handler::Output(clientvpn::create_client_vpn_endpoint),
-        ),
-        (
-            "DescribeClientVpnEndpoints",
-            Handler::Output(clientvpn::describe_client_vpn_endpoints),
-        ),
-        (
-            "ModifyClientVpnEndpoint",
-            Handler::Output(clientvpn::modify_client_vpn_endpoint),
-        ),
-        (
-            "DeleteClientVpnEndpoint",
-            Handler::Output(clientvpn::delete_client_vpn_endpoint),
-        ),
-        (
-            "AssociateClientVpnTargetNetwork",
-            Handler::Output(clientvpn::network::associate_client_vpn_target_network),
-        ),
-        (
-            "DisassociateClientVpnTargetNetwork",
-            Handler::Output(clientvpn::network::disassociate_client_vpn_target_network),
-        ),
-        (
-            "DescribeClientVpnTargetNetworks",
-            Handler::Output(clientvpn::network::describe_client_vpn_target_networks),
-        ),
-        (
-            "ApplySecurityGroupsToClientVpnTargetNetwork",
-            Handler::Output(clientvpn::network::apply_security_groups),
-        ),
-        (
-            "AuthorizeClientVpnIngress",
-            Handler::Output(clientvpn::rules::authorize_client_vpn_ingress),
-        ),
-        (
-            "RevokeClientVpnIngress",
-            Handler::Output(clientvpn::rules::revoke_client_vpn_ingress),
-        ),
-        (
-            "DescribeClientVpnAuthorizationRules",
-            Handler::Output(clientvpn::rules::describe_client_vpn_authorization_rules),
-        ),
-        (
-            "CreateClientVpnRoute",
-            Handler::Output(clientvpn::rules::create_client_vpn_route),
-        ),
-        (
-            "DeleteClientVpnRoute",
-            Handler::Output(clientvpn::rules::delete_client_vpn_route),
-        ),
-        (
-            "DescribeClientVpnRoutes",
-            Handler::Output(clientvpn::rules::describe_client_vpn_routes),
-        ),
-        (
-            "ExportClientVpnClientConfiguration",
-            Handler::Output(clientvpn::export::export_client_vpn_client_configuration),
-        ),
-        (
-            "DescribeClientVpnConnections",
-            Handler::Output(clientvpn::connections::describe_client_vpn_connections),
-        ),
-        (
-            "TerminateClientVpnConnections",
-            Handler::Output(clientvpn::connections::terminate_client_vpn_connections),
-        ),
-        ("CreateTags", Handler::Value(tags::create_tags)),
-        ("DeleteTags", Handler::Value(tags::delete_tags)),
-        ("DescribeTags", Handler::Value(tags::describe_tags)),
-    ],
+    ops: ops! {
+        "DescribeAvailabilityZones" => Output(regions::describe_availability_zones),
+        "DescribeVpcEndpoints" => Output(vpce::describe_vpc_endpoints),
+        "DescribeRegions" => Value(regions::describe_regions),
+        "DescribeAccountAttributes" => Value(describe_account_attributes),
+        "CreateVpc" => Value(vpc::create_vpc),
+        "DescribeVpcs" => Value(vpc::describe_vpcs),
+        "DeleteVpc" => Value(vpc::delete_vpc),
+        "ModifyVpcAttribute" => Value(vpc::modify_vpc_attribute),
+        "DescribeVpcAttribute" => Value(vpc::describe_vpc_attribute),
+        "DescribeVpcClassicLink" => Output(vpc::describe_vpc_classic_link),
+        "DescribeVpcClassicLinkDnsSupport" => Output(vpc::describe_vpc_classic_link_dns_support),
+        "CreateSubnet" => Value(subnet::create_subnet),
+        "DescribeSubnets" => Value(subnet::describe_subnets),
+        "DeleteSubnet" => Value(subnet::delete_subnet),
+        "ModifySubnetAttribute" => Value(subnet::modify_subnet_attribute),
+        "CreateSecurityGroup" => Value(sg::create_security_group),
+        "DescribeSecurityGroups" => Value(sg::describe_security_groups),
+        "DeleteSecurityGroup" => Value(sg::delete_security_group),
+        "AuthorizeSecurityGroupIngress" => Value(sg::authorize_ingress),
+        "AuthorizeSecurityGroupEgress" => Value(sg::authorize_egress),
+        "RevokeSecurityGroupIngress" => Value(sg::revoke_ingress),
+        "RevokeSecurityGroupEgress" => Value(sg::revoke_egress),
+        "DescribeSecurityGroupRules" => Value(sg::describe_security_group_rules),
+        "ModifySecurityGroupRules" => Output(sg::modify_security_group_rules),
+        "UpdateSecurityGroupRuleDescriptionsIngress" => Value(sg::update_descriptions_ingress),
+        "UpdateSecurityGroupRuleDescriptionsEgress" => Value(sg::update_descriptions_egress),
+        "CreateRouteTable" => Value(routes::create_route_table),
+        "DescribeRouteTables" => Value(routes::describe_route_tables),
+        "DeleteRouteTable" => Value(routes::delete_route_table),
+        "CreateNetworkAcl" => Output(nacl::create_network_acl),
+        "DescribeNetworkAcls" => Output(nacl::describe_network_acls),
+        "DeleteNetworkAcl" => Output(nacl::delete_network_acl),
+        "CreateNetworkAclEntry" => Output(nacl::create_network_acl_entry),
+        "ReplaceNetworkAclEntry" => Output(nacl::replace_network_acl_entry),
+        "DeleteNetworkAclEntry" => Output(nacl::delete_network_acl_entry),
+        "ReplaceNetworkAclAssociation" => Output(nacl::replace_network_acl_association),
+        "CreateDhcpOptions" => Output(dhcp::create_dhcp_options),
+        "DescribeDhcpOptions" => Output(dhcp::describe_dhcp_options),
+        "AssociateDhcpOptions" => Output(dhcp::associate_dhcp_options),
+        "DeleteDhcpOptions" => Output(dhcp::delete_dhcp_options),
+        "DescribeInstanceAttribute" => Output(instances::describe_instance_attribute),
+        "ModifyInstanceAttribute" => Output(instances::modify_instance_attribute),
+        "DescribeVolumes" => Output(instances::describe_volumes),
+        "ModifyNetworkInterfaceAttribute" => Output(eni::modify_network_interface_attribute),
+        "AssociateAddress" => Output(address::associate_address),
+        "DisassociateAddress" => Output(address::disassociate_address),
+        "CreateRoute" => Value(routes::create_route),
+        "DeleteRoute" => Value(routes::delete_route),
+        "ReplaceRoute" => Value(routes::replace_route),
+        "AssociateRouteTable" => Value(associations::associate_route_table),
+        "DisassociateRouteTable" => Value(associations::disassociate_route_table),
+        "CreateInternetGateway" => Value(igw::create_internet_gateway),
+        "DescribeInternetGateways" => Value(igw::describe_internet_gateways),
+        "DeleteInternetGateway" => Value(igw::delete_internet_gateway),
+        "AttachInternetGateway" => Value(igw::attach_internet_gateway),
+        "DetachInternetGateway" => Value(igw::detach_internet_gateway),
+        "AllocateAddress" => Value(nat::allocate_address),
+        "ReleaseAddress" => Value(nat::release_address),
+        "DescribeAddresses" => Value(nat::describe_addresses),
+        "CreateNatGateway" => Value(nat::create_nat_gateway),
+        "DescribeNatGateways" => Value(nat::describe_nat_gateways),
+        "DeleteNatGateway" => Value(nat::delete_nat_gateway),
+        "CreateNetworkInterface" => Value(eni::create_network_interface),
+        "DescribeNetworkInterfaces" => Value(eni::describe_network_interfaces),
+        "DeleteNetworkInterface" => Value(eni::delete_network_interface),
+        "CreateKeyPair" => Value(keypair::create_key_pair),
+        "ImportKeyPair" => Value(keypair::import_key_pair),
+        "DescribeKeyPairs" => Value(keypair::describe_key_pairs),
+        "DeleteKeyPair" => Value(keypair::delete_key_pair),
+        "RunInstances" => Value(instances::run_instances),
+        "DescribeInstances" => Value(instances::describe_instances),
+        "StopInstances" => Value(instances::stop_instances),
+        "StartInstances" => Value(instances::start_instances),
+        "TerminateInstances" => Value(instances::terminate_instances),
+        "CreateVpcEndpoint" => Value(vpce::create_vpc_endpoint),
+        "ModifyVpcEndpoint" => Value(vpce::modify_vpc_endpoint),
+        "DeleteVpcEndpoints" => Value(vpce::delete_vpc_endpoints),
+        "DescribeVpcEndpointServices" => Value(vpce::describe_vpc_endpoint_services),
+        "AssociateIamInstanceProfile" => Output(instances::associate_iam_instance_profile),
+        "ReplaceIamInstanceProfileAssociation" => Output(instances::replace_iam_instance_profile_association),
+        "DisassociateIamInstanceProfile" => Output(instances::disassociate_iam_instance_profile),
+        "DescribeIamInstanceProfileAssociations" => Output(instances::describe_iam_instance_profile_associations),
+        "DescribeImages" => Output(images::describe_images),
+        "DescribeInstanceTypes" => Output(instances::describe_instance_types),
+        "DescribeInstanceCreditSpecifications" => Output(instances::describe_instance_credit_specifications),
+        "ModifyInstanceCreditSpecification" => Output(instances::modify_instance_credit_specification),
+        "MonitorInstances" => Output(instances::monitor_instances),
+        "UnmonitorInstances" => Output(instances::unmonitor_instances),
+        "ModifyInstanceMetadataOptions" => Output(instances::modify_instance_metadata_options),
+        "ModifyVpcTenancy" => Output(vpc::modify_vpc_tenancy),
+        "AssociateVpcCidrBlock" => Output(vpc_cidr::associate_vpc_cidr_block),
+        "DisassociateVpcCidrBlock" => Output(vpc_cidr::disassociate_vpc_cidr_block),
+        "AssociateSubnetCidrBlock" => Output(ipv6::associate_subnet_cidr_block),
+        "DisassociateSubnetCidrBlock" => Output(ipv6::disassociate_subnet_cidr_block),
+        "AssignIpv6Addresses" => Output(ipv6::assign_ipv6_addresses),
+        "UnassignIpv6Addresses" => Output(ipv6::unassign_ipv6_addresses),
+        "CreateEgressOnlyInternetGateway" => Output(ipv6::create_egress_only_internet_gateway),
+        "DescribeEgressOnlyInternetGateways" => Output(ipv6::describe_egress_only_internet_gateways),
+        "DeleteEgressOnlyInternetGateway" => Output(ipv6::delete_egress_only_internet_gateway),
+        "AssignPrivateIpAddresses" => Output(eni_ops::assign_private_ip_addresses),
+        "UnassignPrivateIpAddresses" => Output(eni_ops::unassign_private_ip_addresses),
+        "AttachNetworkInterface" => Output(eni_ops::attach_network_interface),
+        "DetachNetworkInterface" => Output(eni_ops::detach_network_interface),
+        "DescribeNetworkInterfaceAttribute" => Output(eni_ops::describe_network_interface_attribute),
+        "ReplaceRouteTableAssociation" => Value(associations::replace_route_table_association),
+        "DescribePrefixLists" => Output(prefix_lists::describe_prefix_lists),
+        "DescribeManagedPrefixLists" => Output(prefix_lists::describe_managed_prefix_lists),
+        "GetManagedPrefixListEntries" => Output(prefix_lists::get_managed_prefix_list_entries),
+        "CreateManagedPrefixList" => Output(prefix_lists::create_managed_prefix_list),
+        "ModifyManagedPrefixList" => Output(prefix_lists::modify_managed_prefix_list),
+        "DeleteManagedPrefixList" => Output(prefix_lists::delete_managed_prefix_list),
+        "DescribeAddressesAttribute" => Output(address::describe_addresses_attribute),
+        "ModifyAddressAttribute" => Output(address::modify_address_attribute),
+        "ResetAddressAttribute" => Output(address::reset_address_attribute),
+        "CreateClientVpnEndpoint" => Output(clientvpn::create_client_vpn_endpoint),
+        "DescribeClientVpnEndpoints" => Output(clientvpn::describe_client_vpn_endpoints),
+        "ModifyClientVpnEndpoint" => Output(clientvpn::modify_client_vpn_endpoint),
+        "DeleteClientVpnEndpoint" => Output(clientvpn::delete_client_vpn_endpoint),
+        "AssociateClientVpnTargetNetwork" => Output(clientvpn::network::associate_client_vpn_target_network),
+        "DisassociateClientVpnTargetNetwork" => Output(clientvpn::network::disassociate_client_vpn_target_network),
+        "DescribeClientVpnTargetNetworks" => Output(clientvpn::network::describe_client_vpn_target_networks),
+        "ApplySecurityGroupsToClientVpnTargetNetwork" => Output(clientvpn::network::apply_security_groups),
+        "AuthorizeClientVpnIngress" => Output(clientvpn::rules::authorize_client_vpn_ingress),
+        "RevokeClientVpnIngress" => Output(clientvpn::rules::revoke_client_vpn_ingress),
+        "DescribeClientVpnAuthorizationRules" => Output(clientvpn::rules::describe_client_vpn_authorization_rules),
+        "CreateClientVpnRoute" => Output(clientvpn::rules::create_client_vpn_route),
+        "DeleteClientVpnRoute" => Output(clientvpn::rules::delete_client_vpn_route),
+        "DescribeClientVpnRoutes" => Output(clientvpn::rules::describe_client_vpn_routes),
+        "ExportClientVpnClientConfiguration" => Output(clientvpn::export::export_client_vpn_client_configuration),
+        "DescribeClientVpnConnections" => Output(clientvpn::connections::describe_client_vpn_connections),
+        "TerminateClientVpnConnections" => Output(clientvpn::connections::terminate_client_vpn_connections),
+        "CreateTags" => Value(tags::create_tags),
+        "DeleteTags" => Value(tags::delete_tags),
+        "DescribeTags" => Value(tags::describe_tags),
+    },
     before: Some(vpc::ensure_region),
     records: record_kinds,
     dns: dns::ZONES,

@@ -34,7 +34,7 @@ pub mod ssl;
 pub mod tags;
 pub mod targetgroups;
 
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::tags::Tag;
 use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
@@ -55,119 +55,44 @@ pub fn record_kinds() -> Vec<Kind> {
 /// ELBV2's registration.
 pub static SERVICE: Service = Service {
     name: "elbv2",
-    ops: &[
-        (
-            "CreateLoadBalancer",
-            Handler::Value(loadbalancers::create_load_balancer),
-        ),
-        (
-            "DescribeLoadBalancers",
-            Handler::Value(loadbalancers::describe_load_balancers),
-        ),
-        (
-            "DeleteLoadBalancer",
-            Handler::Value(loadbalancers::delete_load_balancer),
-        ),
-        (
-            "SetSecurityGroups",
-            Handler::Value(loadbalancers::set_security_groups),
-        ),
-        ("SetSubnets", Handler::Value(loadbalancers::set_subnets)),
-        (
-            "SetIpAddressType",
-            Handler::Value(loadbalancers::set_ip_address_type),
-        ),
-        (
-            "SetRulePriorities",
-            Handler::Value(rules::set_rule_priorities),
-        ),
-        (
-            "DescribeAccountLimits",
-            Handler::Value(describe_account_limits),
-        ),
-        (
-            "DescribeLoadBalancerAttributes",
-            Handler::Value(loadbalancers::describe_attributes),
-        ),
-        (
-            "ModifyLoadBalancerAttributes",
-            Handler::Value(loadbalancers::modify_attributes),
-        ),
-        (
-            "CreateTargetGroup",
-            Handler::Value(targetgroups::create_target_group),
-        ),
-        (
-            "DescribeTargetGroups",
-            Handler::Value(targetgroups::describe_target_groups),
-        ),
-        (
-            "ModifyTargetGroup",
-            Handler::Value(targetgroups::modify_target_group),
-        ),
-        (
-            "DeleteTargetGroup",
-            Handler::Value(targetgroups::delete_target_group),
-        ),
-        (
-            "DescribeTargetGroupAttributes",
-            Handler::Value(targetgroups::describe_attributes),
-        ),
-        (
-            "ModifyTargetGroupAttributes",
-            Handler::Value(targetgroups::modify_attributes),
-        ),
-        (
-            "RegisterTargets",
-            Handler::Value(targetgroups::register_targets),
-        ),
-        (
-            "DeregisterTargets",
-            Handler::Value(targetgroups::deregister_targets),
-        ),
-        (
-            "DescribeTargetHealth",
-            Handler::Value(targetgroups::describe_target_health),
-        ),
-        ("CreateListener", Handler::Value(listeners::create_listener)),
-        (
-            "DescribeListeners",
-            Handler::Value(listeners::describe_listeners),
-        ),
-        ("ModifyListener", Handler::Value(listeners::modify_listener)),
-        ("DeleteListener", Handler::Value(listeners::delete_listener)),
-        (
-            "DescribeListenerAttributes",
-            Handler::Output(listener_attributes::describe_listener_attributes),
-        ),
-        (
-            "ModifyListenerAttributes",
-            Handler::Output(listener_attributes::modify_listener_attributes),
-        ),
-        (
-            "DescribeListenerCertificates",
-            Handler::Value(listeners::describe_listener_certificates),
-        ),
-        (
-            "AddListenerCertificates",
-            Handler::Value(listeners::add_listener_certificates),
-        ),
-        (
-            "RemoveListenerCertificates",
-            Handler::Value(listeners::remove_listener_certificates),
-        ),
-        ("CreateRule", Handler::Value(rules::create_rule)),
-        ("DescribeRules", Handler::Value(rules::describe_rules)),
-        ("ModifyRule", Handler::Value(rules::modify_rule)),
-        ("DeleteRule", Handler::Value(rules::delete_rule)),
-        ("AddTags", Handler::Value(tags::add_tags)),
-        ("RemoveTags", Handler::Value(tags::remove_tags)),
-        ("DescribeTags", Handler::Value(tags::describe_tags)),
-        (
-            "DescribeSSLPolicies",
-            Handler::Value(ssl::describe_ssl_policies),
-        ),
-    ],
+    ops: ops! {
+        "CreateLoadBalancer" => Value(loadbalancers::create_load_balancer),
+        "DescribeLoadBalancers" => Value(loadbalancers::describe_load_balancers),
+        "DeleteLoadBalancer" => Value(loadbalancers::delete_load_balancer),
+        "SetSecurityGroups" => Value(loadbalancers::set_security_groups),
+        "SetSubnets" => Value(loadbalancers::set_subnets),
+        "SetIpAddressType" => Value(loadbalancers::set_ip_address_type),
+        "SetRulePriorities" => Value(rules::set_rule_priorities),
+        "DescribeAccountLimits" => Value(describe_account_limits),
+        "DescribeLoadBalancerAttributes" => Value(loadbalancers::describe_attributes),
+        "ModifyLoadBalancerAttributes" => Value(loadbalancers::modify_attributes),
+        "CreateTargetGroup" => Value(targetgroups::create_target_group),
+        "DescribeTargetGroups" => Value(targetgroups::describe_target_groups),
+        "ModifyTargetGroup" => Value(targetgroups::modify_target_group),
+        "DeleteTargetGroup" => Value(targetgroups::delete_target_group),
+        "DescribeTargetGroupAttributes" => Value(targetgroups::describe_attributes),
+        "ModifyTargetGroupAttributes" => Value(targetgroups::modify_attributes),
+        "RegisterTargets" => Value(targetgroups::register_targets),
+        "DeregisterTargets" => Value(targetgroups::deregister_targets),
+        "DescribeTargetHealth" => Value(targetgroups::describe_target_health),
+        "CreateListener" => Value(listeners::create_listener),
+        "DescribeListeners" => Value(listeners::describe_listeners),
+        "ModifyListener" => Value(listeners::modify_listener),
+        "DeleteListener" => Value(listeners::delete_listener),
+        "DescribeListenerAttributes" => Output(listener_attributes::describe_listener_attributes),
+        "ModifyListenerAttributes" => Output(listener_attributes::modify_listener_attributes),
+        "DescribeListenerCertificates" => Value(listeners::describe_listener_certificates),
+        "AddListenerCertificates" => Value(listeners::add_listener_certificates),
+        "RemoveListenerCertificates" => Value(listeners::remove_listener_certificates),
+        "CreateRule" => Value(rules::create_rule),
+        "DescribeRules" => Value(rules::describe_rules),
+        "ModifyRule" => Value(rules::modify_rule),
+        "DeleteRule" => Value(rules::delete_rule),
+        "AddTags" => Value(tags::add_tags),
+        "RemoveTags" => Value(tags::remove_tags),
+        "DescribeTags" => Value(tags::describe_tags),
+        "DescribeSSLPolicies" => Value(ssl::describe_ssl_policies),
+    },
     records: record_kinds,
     dns: dns::ZONES,
     wants: Some(dataplane::wants),

@@ -18,7 +18,7 @@ pub use tokens::{check_cli_token, redeem_token, Token, TokenKind};
 use tokens::{create_token, invoke_rest_api};
 
 use crate::ec2::{nat, routes, sg, subnet, vpce};
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
@@ -48,26 +48,20 @@ pub fn record_kinds() -> Vec<Kind> {
 /// MWAA's registration.
 pub static SERVICE: Service = Service {
     name: "mwaa",
-    ops: &[
-        ("GetEnvironment", Handler::Output(get_environment)),
-        ("ListEnvironments", Handler::Output(list_environments)),
-        ("CreateEnvironment", Handler::Value(create_environment)),
-        ("UpdateEnvironment", Handler::Value(update_environment)),
-        ("DeleteEnvironment", Handler::Value(delete_environment)),
-        ("TagResource", Handler::Value(tag_resource)),
-        ("UntagResource", Handler::Value(untag_resource)),
-        ("ListTagsForResource", Handler::Value(list_tags)),
-        (
-            "CreateCliToken",
-            Handler::Value(|ctx, input| create_token(ctx, input, TokenKind::Cli)),
-        ),
-        (
-            "CreateWebLoginToken",
-            Handler::Value(|ctx, input| create_token(ctx, input, TokenKind::Web)),
-        ),
-        ("InvokeRestApi", Handler::Value(invoke_rest_api)),
-        ("PublishMetrics", Handler::Value(publish_metrics)),
-    ],
+    ops: ops! {
+        "GetEnvironment" => Output(get_environment),
+        "ListEnvironments" => Output(list_environments),
+        "CreateEnvironment" => Value(create_environment),
+        "UpdateEnvironment" => Value(update_environment),
+        "DeleteEnvironment" => Value(delete_environment),
+        "TagResource" => Value(tag_resource),
+        "UntagResource" => Value(untag_resource),
+        "ListTagsForResource" => Value(list_tags),
+        "CreateCliToken" => Value(|ctx, input| create_token(ctx, input, TokenKind::Cli)),
+        "CreateWebLoginToken" => Value(|ctx, input| create_token(ctx, input, TokenKind::Web)),
+        "InvokeRestApi" => Value(invoke_rest_api),
+        "PublishMetrics" => Value(publish_metrics),
+    },
     records: record_kinds,
     tick: Some(tick),
     dns: dns::ZONES,

@@ -13,7 +13,7 @@ pub mod objects;
 mod settings;
 pub mod versions;
 
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Read, Scope};
@@ -81,103 +81,52 @@ pub fn record_kinds() -> Vec<Kind> {
 
 pub static SERVICE: Service = Service {
     name: "s3",
-    ops: &[
-        ("CreateBucket", Handler::Value(create_bucket)),
-        ("DeleteBucket", Handler::Value(delete_bucket)),
-        ("HeadBucket", Handler::Value(head_bucket)),
-        ("ListBuckets", Handler::Value(list_buckets)),
-        ("GetBucketLocation", Handler::Value(get_bucket_location)),
-        ("PutBucketVersioning", Handler::Value(put_bucket_versioning)),
-        ("GetBucketVersioning", Handler::Value(get_bucket_versioning)),
-        (
-            "PutPublicAccessBlock",
-            Handler::Value(put_public_access_block),
-        ),
-        (
-            "GetPublicAccessBlock",
-            Handler::Value(get_public_access_block),
-        ),
-        (
-            "DeletePublicAccessBlock",
-            Handler::Value(delete_public_access_block),
-        ),
-        ("PutBucketTagging", Handler::Value(put_bucket_tagging)),
-        ("GetBucketTagging", Handler::Value(get_bucket_tagging)),
-        ("DeleteBucketTagging", Handler::Value(delete_bucket_tagging)),
-        ("PutBucketPolicy", Handler::Value(put_bucket_policy)),
-        ("GetBucketPolicy", Handler::Value(get_bucket_policy)),
-        ("DeleteBucketPolicy", Handler::Value(delete_bucket_policy)),
-        ("GetBucketCors", Handler::Value(settings::get_bucket_cors)),
-        (
-            "GetBucketWebsite",
-            Handler::Value(settings::get_bucket_website),
-        ),
-        (
-            "GetBucketLifecycleConfiguration",
-            Handler::Value(settings::get_bucket_lifecycle_configuration),
-        ),
-        (
-            "GetBucketReplication",
-            Handler::Value(settings::get_bucket_replication),
-        ),
-        (
-            "GetObjectLockConfiguration",
-            Handler::Value(settings::get_object_lock_configuration),
-        ),
-        (
-            "GetBucketAccelerateConfiguration",
-            Handler::Value(settings::get_bucket_accelerate_configuration),
-        ),
-        (
-            "GetBucketRequestPayment",
-            Handler::Value(settings::get_bucket_request_payment),
-        ),
-        (
-            "GetBucketLogging",
-            Handler::Value(settings::get_bucket_logging),
-        ),
-        (
-            "GetBucketEncryption",
-            Handler::Value(settings::get_bucket_encryption),
-        ),
-        ("GetBucketAcl", Handler::Value(settings::get_bucket_acl)),
-        (
-            "GetBucketOwnershipControls",
-            Handler::Value(settings::get_bucket_ownership_controls),
-        ),
-        (
-            "PutBucketOwnershipControls",
-            Handler::Value(settings::put_bucket_ownership_controls),
-        ),
-        (
-            "DeleteBucketOwnershipControls",
-            Handler::Value(settings::delete_bucket_ownership_controls),
-        ),
-        ("PutObject", Handler::Value(objects::put_object)),
-        ("GetObject", Handler::Output(objects::get_object)),
-        ("HeadObject", Handler::Value(objects::head_object)),
-        ("DeleteObject", Handler::Value(objects::delete_object)),
-        ("DeleteObjects", Handler::Value(objects::delete_objects)),
-        ("CopyObject", Handler::Value(objects::copy_object)),
-        ("ListObjectsV2", Handler::Value(list::list_objects_v2)),
-        ("ListObjects", Handler::Value(list::list_objects)),
-        (
-            "ListObjectVersions",
-            Handler::Value(list::list_object_versions),
-        ),
-        ("CreateMultipartUpload", Handler::Value(multipart::create)),
-        ("UploadPart", Handler::Value(multipart::upload_part)),
-        (
-            "CompleteMultipartUpload",
-            Handler::Value(multipart::complete),
-        ),
-        ("AbortMultipartUpload", Handler::Value(multipart::abort)),
-        ("ListParts", Handler::Value(multipart::list_parts)),
-        (
-            "ListMultipartUploads",
-            Handler::Value(multipart::list_uploads),
-        ),
-    ],
+    ops: ops! {
+        "CreateBucket" => Value(create_bucket),
+        "DeleteBucket" => Value(delete_bucket),
+        "HeadBucket" => Value(head_bucket),
+        "ListBuckets" => Value(list_buckets),
+        "GetBucketLocation" => Value(get_bucket_location),
+        "PutBucketVersioning" => Value(put_bucket_versioning),
+        "GetBucketVersioning" => Value(get_bucket_versioning),
+        "PutPublicAccessBlock" => Value(put_public_access_block),
+        "GetPublicAccessBlock" => Value(get_public_access_block),
+        "DeletePublicAccessBlock" => Value(delete_public_access_block),
+        "PutBucketTagging" => Value(put_bucket_tagging),
+        "GetBucketTagging" => Value(get_bucket_tagging),
+        "DeleteBucketTagging" => Value(delete_bucket_tagging),
+        "PutBucketPolicy" => Value(put_bucket_policy),
+        "GetBucketPolicy" => Value(get_bucket_policy),
+        "DeleteBucketPolicy" => Value(delete_bucket_policy),
+        "GetBucketCors" => Value(settings::get_bucket_cors),
+        "GetBucketWebsite" => Value(settings::get_bucket_website),
+        "GetBucketLifecycleConfiguration" => Value(settings::get_bucket_lifecycle_configuration),
+        "GetBucketReplication" => Value(settings::get_bucket_replication),
+        "GetObjectLockConfiguration" => Value(settings::get_object_lock_configuration),
+        "GetBucketAccelerateConfiguration" => Value(settings::get_bucket_accelerate_configuration),
+        "GetBucketRequestPayment" => Value(settings::get_bucket_request_payment),
+        "GetBucketLogging" => Value(settings::get_bucket_logging),
+        "GetBucketEncryption" => Value(settings::get_bucket_encryption),
+        "GetBucketAcl" => Value(settings::get_bucket_acl),
+        "GetBucketOwnershipControls" => Value(settings::get_bucket_ownership_controls),
+        "PutBucketOwnershipControls" => Value(settings::put_bucket_ownership_controls),
+        "DeleteBucketOwnershipControls" => Value(settings::delete_bucket_ownership_controls),
+        "PutObject" => Value(objects::put_object),
+        "GetObject" => Output(objects::get_object),
+        "HeadObject" => Value(objects::head_object),
+        "DeleteObject" => Value(objects::delete_object),
+        "DeleteObjects" => Value(objects::delete_objects),
+        "CopyObject" => Value(objects::copy_object),
+        "ListObjectsV2" => Value(list::list_objects_v2),
+        "ListObjects" => Value(list::list_objects),
+        "ListObjectVersions" => Value(list::list_object_versions),
+        "CreateMultipartUpload" => Value(multipart::create),
+        "UploadPart" => Value(multipart::upload_part),
+        "CompleteMultipartUpload" => Value(multipart::complete),
+        "AbortMultipartUpload" => Value(multipart::abort),
+        "ListParts" => Value(multipart::list_parts),
+        "ListMultipartUploads" => Value(multipart::list_uploads),
+    },
     records: record_kinds,
     iam: crate::authz::Iam {
         access,

@@ -12,7 +12,7 @@ pub mod web_identity;
 
 use crate::auth::credentials_scope;
 use crate::iam::{self, Role};
-use crate::service::{Handler, Service};
+use crate::service::{ops, Service};
 use crate::{input, Ctx};
 use airlock_dto::sts::{
     AssumeRoleRequest, AssumeRoleResponse, AssumedRoleUser, Credentials, FederatedUser,
@@ -34,17 +34,14 @@ pub fn record_kinds() -> Vec<Kind> {
 /// STS's registration.
 pub static SERVICE: Service = Service {
     name: "sts",
-    ops: &[
-        ("GetCallerIdentity", Handler::Output(get_caller_identity)),
-        ("AssumeRole", Handler::Output(assume_role)),
-        (
-            "AssumeRoleWithWebIdentity",
-            Handler::Output(web_identity::assume_role_with_web_identity),
-        ),
-        ("GetSessionToken", Handler::Output(get_session_token)),
-        ("GetFederationToken", Handler::Output(get_federation_token)),
-        ("GetAccessKeyInfo", Handler::Output(get_access_key_info)),
-    ],
+    ops: ops! {
+        "GetCallerIdentity" => Output(get_caller_identity),
+        "AssumeRole" => Output(assume_role),
+        "AssumeRoleWithWebIdentity" => Output(web_identity::assume_role_with_web_identity),
+        "GetSessionToken" => Output(get_session_token),
+        "GetFederationToken" => Output(get_federation_token),
+        "GetAccessKeyInfo" => Output(get_access_key_info),
+    },
     records: record_kinds,
     iam: crate::authz::Iam {
         access,
