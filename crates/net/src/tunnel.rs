@@ -2,7 +2,7 @@
 //! packets a client sends through its tun device, terminates its TCP connections, and opens
 //! each one through the fabric from the endpoint's interface in the destination's zone (source
 //! NAT, as AWS does), once the services say the connection may go there
-//! ([`airlock_services::ec2::clientvpn::dataplane::egress`]: a route, an authorization rule,
+//! ([`airlock_services::ec2::clientvpn::dataplane::Client::egress`]: a route, an authorization rule,
 //! the security groups). A connection that may not go is dropped, as AWS drops its packets: the
 //! client's SYNs go unanswered until it gives up. DNS queries to the VPC's resolver are answered
 //! as that resolver answers them, and pings as the interface holding the address would when the
@@ -11,7 +11,7 @@
 use crate::dns::{answer_in, Transport};
 use crate::fabric::connect_from;
 use crate::source::Source;
-use airlock_services::ec2::clientvpn::dataplane::{egress, ping, resolver, Dropped};
+use airlock_services::ec2::clientvpn::dataplane::{Client, Dropped};
 use airlock_store::Scope;
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::ChecksumCapabilities;
@@ -134,6 +134,17 @@ pub struct Owner {
     pub endpoint: String,
 }
 
+impl Owner {
+    /// The client as the endpoint's decisions see it (certificate authentication: no groups).
+    fn client(&self) -> Client<'_> {
+        Client {
+            scope: &self.scope,
+            endpoint: &self.endpoint,
+            groups: &[],
+        }
+    }
+}
+
 pub struct Tunnel {
     owner: Arc<Owner>,
     iface: Interface,
@@ -227,7 +238,7 @@ impl Tunnel {
         let vpc = o
             .source
             .store()
-            .read(|v| resolver(v, clock, &o.scope, &o.endpoint, &[], dst));
+            .read(|v| o.client().resolver(v, clock, dst));
         let vpc = match vpc {
             Ok(vpc) => vpc,
             Err(why) => {
@@ -260,10 +271,7 @@ impl Tunnel {
         };
         let o = &self.owner;
         let clock = o.source.clock();
-        let allowed = o
-            .source
-            .store()
-            .read(|v| ping(v, clock, &o.scope, &o.endpoint, &[], dst));
+        let allowed = o.source.store().read(|v| o.client().ping(v, clock, dst));
         if let Err(why) = allowed {
             return dropped(&o.endpoint, dst, "ping", why);
         }
@@ -297,7 +305,7 @@ impl Tunnel {
         let from = o
             .source
             .store()
-            .read(|v| egress(v, clock, &o.scope, &o.endpoint, &[], dst, port));
+            .read(|v| o.client().egress(v, clock, dst, port));
         let from = match from {
             Ok(f) => f,
             Err(why) => {

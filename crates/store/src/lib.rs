@@ -126,17 +126,29 @@ pub trait Record: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
-/// Implements [`Record`] for a type kept under one of its `String` fields, with no group and no
-/// names: `airlock_store::record!(Vpc, "ec2.vpc", id);`. A record with a group or names
-/// implements the trait by hand.
+/// Implements [`Record`] for a type kept under one of its `String` fields, optionally grouped by
+/// another and found everywhere by a third: `airlock_store::record!(Vpc, "ec2.vpc", id);`,
+/// `record!(NetworkAcl, "ec2.network_acl", id, group: vpc_id)`,
+/// `record!(Environment, "mwaa.environment", name, name: host_id)`. A record whose names are
+/// computed implements the trait by hand.
 #[macro_export]
 macro_rules! record {
-    ($type:ty, $kind:literal, $id:ident) => {
+    ($type:ty, $kind:literal, $id:ident $(, group: $group:ident)? $(, name: $name:ident)?) => {
         impl $crate::Record for $type {
             const KIND: &'static str = $kind;
             fn id(&self) -> &str {
                 &self.$id
             }
+            $(
+                fn group(&self) -> Option<&str> {
+                    Some(&self.$group)
+                }
+            )?
+            $(
+                fn names(&self) -> Vec<String> {
+                    vec![self.$name.clone()]
+                }
+            )?
         }
     };
 }

@@ -17,7 +17,7 @@ use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Read, Record, Scope, Tx};
+use airlock_store::{Read, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -35,15 +35,7 @@ pub struct NetworkAcl {
     pub tags: Vec<Tag>,
 }
 
-impl Record for NetworkAcl {
-    const KIND: &'static str = "ec2.network_acl";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn group(&self) -> Option<&str> {
-        Some(&self.vpc_id)
-    }
-}
+airlock_store::record!(NetworkAcl, "ec2.network_acl", id, group: vpc_id);
 
 /// One numbered rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -81,26 +81,19 @@ impl RouteTable {
             .map(|r| {
                 let mut v =
                     json!({"Origin": r.origin, "State": tx_state.state_of(r, &self.vpc_id)});
-                if let Some(d) = &r.destination_cidr {
-                    v["DestinationCidrBlock"] = json!(d);
-                }
-                if let Some(d) = &r.destination_prefix_list {
-                    v["DestinationPrefixListId"] = json!(d);
-                }
-                if let Some(d) = &r.destination_ipv6 {
-                    v["DestinationIpv6CidrBlock"] = json!(d);
-                }
-                if let Some(g) = &r.egress_only_gateway_id {
-                    v["EgressOnlyInternetGatewayId"] = json!(g);
-                }
-                if let Some(g) = &r.gateway_id {
-                    v["GatewayId"] = json!(g);
-                }
-                if let Some(n) = &r.nat_gateway_id {
-                    v["NatGatewayId"] = json!(n);
-                }
-                if let Some(n) = &r.network_interface_id {
-                    v["NetworkInterfaceId"] = json!(n);
+                let members = [
+                    ("DestinationCidrBlock", &r.destination_cidr),
+                    ("DestinationPrefixListId", &r.destination_prefix_list),
+                    ("DestinationIpv6CidrBlock", &r.destination_ipv6),
+                    ("EgressOnlyInternetGatewayId", &r.egress_only_gateway_id),
+                    ("GatewayId", &r.gateway_id),
+                    ("NatGatewayId", &r.nat_gateway_id),
+                    ("NetworkInterfaceId", &r.network_interface_id),
+                ];
+                for (member, value) in members {
+                    if let Some(x) = value {
+                        v[member] = json!(x);
+                    }
                 }
                 v
             })

@@ -22,7 +22,7 @@ use crate::service::{ops, Service};
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Record, Scope, Store, Tx, View};
+use airlock_store::{Kind, Scope, Store, Tx, View};
 use lifecycle::{Failure, Phase};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -114,16 +114,8 @@ pub struct Rollback {
     pub security_group_ids: Vec<String>,
 }
 
-impl Record for Environment {
-    const KIND: &'static str = "mwaa.environment";
-    fn id(&self) -> &str {
-        &self.name
-    }
-    /// The stable part of its webserver hostname, by which DNS finds it in any account.
-    fn names(&self) -> Vec<String> {
-        vec![self.host_id.clone()]
-    }
-}
+// Found by the stable part of its webserver hostname in any account (DNS).
+airlock_store::record!(Environment, "mwaa.environment", name, name: host_id);
 
 impl Environment {
     pub fn private_webserver(&self) -> bool {

@@ -63,16 +63,7 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
                         if let Some(p) = moved {
                             b.physical = Some(p);
                         }
-                        b.status = Some("UPDATE_COMPLETE".into());
-                        stack.event(
-                            &b.logical,
-                            b.physical.as_deref(),
-                            &b.kind,
-                            "UPDATE_COMPLETE",
-                            None,
-                            None,
-                            &now,
-                        );
+                        updated(stack, b, &now);
                     }
                     Err(e) => {
                         let why = reason(ctx, service_of(&r.kind), &e);
@@ -100,16 +91,7 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
                     rollback: true,
                 });
                 if let Some(b) = before {
-                    b.status = Some("UPDATE_COMPLETE".into());
-                    stack.event(
-                        &b.logical,
-                        b.physical.as_deref(),
-                        &b.kind,
-                        "UPDATE_COMPLETE",
-                        None,
-                        None,
-                        &now,
-                    );
+                    updated(stack, b, &now);
                 }
             }
             _ => {}
@@ -354,4 +336,18 @@ pub(super) fn delete_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> b
         ),
     }
     true
+}
+
+/// A resource put back as it was before the update: `UPDATE_COMPLETE`, with its event.
+fn updated(stack: &mut Stack, b: &mut Res, now: &str) {
+    b.status = Some("UPDATE_COMPLETE".into());
+    stack.event(
+        &b.logical,
+        b.physical.as_deref(),
+        &b.kind,
+        "UPDATE_COMPLETE",
+        None,
+        None,
+        now,
+    );
 }

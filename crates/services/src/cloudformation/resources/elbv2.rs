@@ -48,9 +48,8 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::ElasticLoadBalancingV2::LoadBalancer",
         create: |ctx, p| {
             let name = p.str("Name").unwrap_or_else(|| p.generated(32));
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "CreateLoadBalancer",
                 json!({"Name": name, "Subnets": p.get("Subnets"),
                        "SubnetMappings": p.get("SubnetMappings"),
@@ -59,24 +58,12 @@ pub(super) static TYPES: &[Type] = &[
                        "Tags": nonempty(p.tag_list())}),
             )?;
             let arn = id_at(&out, "/LoadBalancers/0/LoadBalancerArn")?;
-            if let Some(Value::Array(a)) = p.get("LoadBalancerAttributes") {
-                let attributes: Vec<Value> = a
-                    .iter()
-                    .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(scalar)}))
-                    .collect();
-                one(
-                    ctx,
-                    "elbv2",
-                    "ModifyLoadBalancerAttributes",
-                    json!({"LoadBalancerArn": arn, "Attributes": attributes}),
-                )?;
-            }
+            put_attributes(ctx, "LoadBalancer", &arn, p)?;
             Ok(arn)
         },
         ready: |ctx, arn| {
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "DescribeLoadBalancers",
                 json!({"LoadBalancerArns": [arn]}),
             )?;
@@ -90,9 +77,8 @@ pub(super) static TYPES: &[Type] = &[
             }
         },
         made: |ctx, arn, _| {
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "DescribeLoadBalancers",
                 json!({"LoadBalancerArns": [arn]}),
             )?;
@@ -117,9 +103,8 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         delete: |ctx, arn, _| {
-            ok_if_gone(one(
+            ok_if_gone(elbv2(
                 ctx,
-                "elbv2",
                 "DeleteLoadBalancer",
                 json!({"LoadBalancerArn": arn}),
             ))
@@ -133,9 +118,8 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::ElasticLoadBalancingV2::TargetGroup",
         create: |ctx, p| {
             let name = p.str("Name").unwrap_or_else(|| p.generated(32));
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "CreateTargetGroup",
                 json!({"Name": name, "Protocol": p.str("Protocol"),
                        "ProtocolVersion": p.str("ProtocolVersion"), "Port": p.str("Port"),
@@ -152,23 +136,11 @@ pub(super) static TYPES: &[Type] = &[
                        "Tags": nonempty(p.tag_list())}),
             )?;
             let arn = id_at(&out, "/TargetGroups/0/TargetGroupArn")?;
-            if let Some(Value::Array(a)) = p.get("TargetGroupAttributes") {
-                let attributes: Vec<Value> = a
-                    .iter()
-                    .map(|x| json!({"Key": x.get("Key"), "Value": x.get("Value").and_then(scalar)}))
-                    .collect();
-                one(
-                    ctx,
-                    "elbv2",
-                    "ModifyTargetGroupAttributes",
-                    json!({"TargetGroupArn": arn, "Attributes": attributes}),
-                )?;
-            }
+            put_attributes(ctx, "TargetGroup", &arn, p)?;
             if let Some(Value::Array(targets)) = p.get("Targets") {
                 if !targets.is_empty() {
-                    one(
+                    elbv2(
                         ctx,
-                        "elbv2",
                         "RegisterTargets",
                         json!({"TargetGroupArn": arn, "Targets": targets}),
                     )?;
@@ -178,9 +150,8 @@ pub(super) static TYPES: &[Type] = &[
         },
         ready: at_once,
         made: |ctx, arn, _| {
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "DescribeTargetGroups",
                 json!({"TargetGroupArns": [arn]}),
             )?;
@@ -200,9 +171,8 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         delete: |ctx, arn, _| {
-            ok_if_gone(one(
+            ok_if_gone(elbv2(
                 ctx,
-                "elbv2",
                 "DeleteTargetGroup",
                 json!({"TargetGroupArn": arn}),
             ))
@@ -227,9 +197,8 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::ElasticLoadBalancingV2::Listener",
         create: |ctx, p| {
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "CreateListener",
                 json!({"LoadBalancerArn": p.req("LoadBalancerArn")?, "Protocol": p.str("Protocol"),
                        "Port": p.str("Port"), "SslPolicy": p.str("SslPolicy"),
@@ -239,14 +208,7 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/Listeners/0/ListenerArn")
         },
         made: |_, arn, _| made(arn, vec![("ListenerArn", json!(arn))]),
-        delete: |ctx, arn, _| {
-            ok_if_gone(one(
-                ctx,
-                "elbv2",
-                "DeleteListener",
-                json!({"ListenerArn": arn}),
-            ))
-        },
+        delete: |ctx, arn, _| ok_if_gone(elbv2(ctx, "DeleteListener", json!({"ListenerArn": arn}))),
         mutable: &[
             "DefaultActions",
             "Certificates",
@@ -261,9 +223,8 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::ElasticLoadBalancingV2::ListenerRule",
         create: |ctx, p| {
-            let out = one(
+            let out = elbv2(
                 ctx,
-                "elbv2",
                 "CreateRule",
                 json!({"ListenerArn": p.req("ListenerArn")?, "Priority": p.req("Priority")?,
                        "Conditions": p.get("Conditions"), "Actions": p.get("Actions")}),
@@ -276,7 +237,7 @@ pub(super) static TYPES: &[Type] = &[
                 vec![("RuleArn", json!(arn)), ("IsDefault", json!(false))],
             )
         },
-        delete: |ctx, arn, _| ok_if_gone(one(ctx, "elbv2", "DeleteRule", json!({"RuleArn": arn}))),
+        delete: |ctx, arn, _| ok_if_gone(elbv2(ctx, "DeleteRule", json!({"RuleArn": arn}))),
         mutable: &["Actions", "Conditions", "Priority"],
         update: Some(update_rule),
         ..FIXED
@@ -285,18 +246,16 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::ElasticLoadBalancingV2::ListenerCertificate",
         create: |ctx, p| {
             let listener = p.req("ListenerArn")?;
-            one(
+            elbv2(
                 ctx,
-                "elbv2",
                 "AddListenerCertificates",
                 json!({"ListenerArn": listener, "Certificates": p.get("Certificates")}),
             )?;
             Ok(listener)
         },
         delete: |ctx, listener, p| {
-            ok_if_gone(one(
+            ok_if_gone(elbv2(
                 ctx,
-                "elbv2",
                 "RemoveListenerCertificates",
                 json!({"ListenerArn": listener, "Certificates": p.get("Certificates")}),
             ))
@@ -322,17 +281,15 @@ fn update_load_balancer(
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
     if changed(old, new, "SecurityGroups") {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "SetSecurityGroups",
             json!({"LoadBalancerArn": arn, "SecurityGroups": new.strs("SecurityGroups")}),
         )?;
     }
     if changed(old, new, "Subnets") {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "SetSubnets",
             json!({"LoadBalancerArn": arn, "Subnets": new.strs("Subnets")}),
         )?;
@@ -350,12 +307,19 @@ fn set_attributes(
     old: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<()> {
-    let prop = format!("{kind}Attributes");
-    let attrs = attributes(new, &prop);
-    if changed(old, new, &prop) && !attrs.is_empty() {
+    if changed(old, new, &format!("{kind}Attributes")) {
+        put_attributes(ctx, kind, arn, new)?;
+    }
+    Ok(())
+}
+
+/// Sets the `<kind>Attributes` the properties list (`kind`: `LoadBalancer` or `TargetGroup`).
+fn put_attributes(ctx: &Ctx<'_>, kind: &str, arn: &str, p: &Props<'_>) -> ApiResult<()> {
+    let attrs = attributes(p, &format!("{kind}Attributes"));
+    if !attrs.is_empty() {
         let mut input = json!({ "Attributes": attrs });
         input[format!("{kind}Arn")] = json!(arn);
-        one(ctx, "elbv2", &format!("Modify{kind}Attributes"), input)?;
+        elbv2(ctx, &format!("Modify{kind}Attributes"), input)?;
     }
     Ok(())
 }
@@ -376,17 +340,15 @@ fn update_target_group(
     let gone: Vec<Value> = o.iter().filter(|t| !n.contains(t)).cloned().collect();
     let added: Vec<Value> = n.iter().filter(|t| !o.contains(t)).cloned().collect();
     if !gone.is_empty() {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "DeregisterTargets",
             json!({"TargetGroupArn": arn, "Targets": gone}),
         )?;
     }
     if !added.is_empty() {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "RegisterTargets",
             json!({"TargetGroupArn": arn, "Targets": added}),
         )?;
@@ -409,7 +371,7 @@ fn update_target_group(
                 input[k] = v.clone();
             }
         }
-        one(ctx, "elbv2", "ModifyTargetGroup", input)?;
+        elbv2(ctx, "ModifyTargetGroup", input)?;
     }
     set_attributes(ctx, "TargetGroup", arn, old, new)?;
     Ok(None)
@@ -421,9 +383,8 @@ fn update_listener(
     _: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    one(
+    elbv2(
         ctx,
-        "elbv2",
         "ModifyListener",
         json!({"ListenerArn": arn, "Port": new.str("Port"), "Protocol": new.str("Protocol"),
                "SslPolicy": new.str("SslPolicy"), "Certificates": new.get("Certificates"),
@@ -439,17 +400,15 @@ fn update_rule(
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
     if changed(old, new, "Priority") {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "SetRulePriorities",
             json!({"RulePriorities": [{"RuleArn": arn, "Priority": new.str("Priority")}]}),
         )?;
     }
     if changed(old, new, "Actions") || changed(old, new, "Conditions") {
-        one(
+        elbv2(
             ctx,
-            "elbv2",
             "ModifyRule",
             json!({"RuleArn": arn, "Conditions": new.get("Conditions"), "Actions": new.get("Actions")}),
         )?;

@@ -51,7 +51,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteSecurityGroup", json!({"GroupId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteSecurityGroup", "GroupId", id),
         gone: at_once,
         mutable: &["Tags", "SecurityGroupIngress", "SecurityGroupEgress"],
         update: Some(update_group),
@@ -61,26 +61,14 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::EC2::SecurityGroupIngress",
         create: |ctx, p| rule(ctx, p, false),
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, p| {
-            ok_if_gone(ec2(
-                ctx,
-                "RevokeSecurityGroupIngress",
-                json!({"GroupId": p.str("GroupId"), "SecurityGroupRuleIds": [id]}),
-            ))
-        },
+        delete: |ctx, id, p| revoke(ctx, id, p, false),
         ..FIXED
     },
     Type {
         name: "AWS::EC2::SecurityGroupEgress",
         create: |ctx, p| rule(ctx, p, true),
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, p| {
-            ok_if_gone(ec2(
-                ctx,
-                "RevokeSecurityGroupEgress",
-                json!({"GroupId": p.str("GroupId"), "SecurityGroupRuleIds": [id]}),
-            ))
-        },
+        delete: |ctx, id, p| revoke(ctx, id, p, true),
         ..FIXED
     },
     Type {
@@ -343,18 +331,23 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| {
-            ok_if_gone(ec2(
-                ctx,
-                "DeleteNetworkInterface",
-                json!({"NetworkInterfaceId": id}),
-            ))
-        },
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNetworkInterface", "NetworkInterfaceId", id),
         mutable: &["Tags", "GroupSet", "Description", "SourceDestCheck"],
         update: Some(update_interface),
         ..FIXED
     },
 ];
+
+/// Revokes a standalone security group rule (`id`: its `sgr-` id).
+fn revoke(ctx: &Ctx<'_>, id: &str, p: &Props<'_>, egress: bool) -> ApiResult<()> {
+    let op = if egress {
+        "RevokeSecurityGroupEgress"
+    } else {
+        "RevokeSecurityGroupIngress"
+    };
+    let input = json!({"GroupId": p.str("GroupId"), "SecurityGroupRuleIds": [id]});
+    ok_if_gone(ec2(ctx, op, input))
+}
 
 fn update_group(
     ctx: &Ctx<'_>,

@@ -7,9 +7,8 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::IAM::Role",
         create: |ctx, p| {
             let name = p.str("RoleName").unwrap_or_else(|| p.generated(64));
-            one(
+            iam(
                 ctx,
-                "iam",
                 "CreateRole",
                 json!({"RoleName": name, "Path": p.str("Path"),
                        "AssumeRolePolicyDocument": document(p.get("AssumeRolePolicyDocument")),
@@ -19,9 +18,8 @@ pub(super) static TYPES: &[Type] = &[
                        "Tags": nonempty(p.tag_list())}),
             )?;
             for arn in p.strs("ManagedPolicyArns") {
-                one(
+                iam(
                     ctx,
-                    "iam",
                     "AttachRolePolicy",
                     json!({"RoleName": name, "PolicyArn": arn}),
                 )?;
@@ -31,7 +29,7 @@ pub(super) static TYPES: &[Type] = &[
         },
         ready: at_once,
         made: |ctx, name, _| {
-            let out = one(ctx, "iam", "GetRole", json!({"RoleName": name}))?;
+            let out = iam(ctx, "GetRole", json!({"RoleName": name}))?;
             made(
                 name,
                 vec![
@@ -42,7 +40,7 @@ pub(super) static TYPES: &[Type] = &[
         },
         delete: |ctx, name, _| {
             empty_holder(ctx, "Role", name)?;
-            ok_if_gone(one(ctx, "iam", "DeleteRole", json!({"RoleName": name})))
+            ok_if_gone(iam(ctx, "DeleteRole", json!({"RoleName": name})))
         },
         gone: at_once,
         mutable: &[
@@ -59,26 +57,23 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::IAM::User",
         create: |ctx, p| {
             let name = p.str("UserName").unwrap_or_else(|| p.generated(64));
-            one(
+            iam(
                 ctx,
-                "iam",
                 "CreateUser",
                 json!({"UserName": name, "Path": p.str("Path"),
                        "PermissionsBoundary": p.str("PermissionsBoundary"),
                        "Tags": nonempty(p.tag_list())}),
             )?;
             for arn in p.strs("ManagedPolicyArns") {
-                one(
+                iam(
                     ctx,
-                    "iam",
                     "AttachUserPolicy",
                     json!({"UserName": name, "PolicyArn": arn}),
                 )?;
             }
             for g in p.strs("Groups") {
-                one(
+                iam(
                     ctx,
-                    "iam",
                     "AddUserToGroup",
                     json!({"UserName": name, "GroupName": g}),
                 )?;
@@ -87,20 +82,19 @@ pub(super) static TYPES: &[Type] = &[
             Ok(name)
         },
         made: |ctx, name, _| {
-            let out = one(ctx, "iam", "GetUser", json!({"UserName": name}))?;
+            let out = iam(ctx, "GetUser", json!({"UserName": name}))?;
             made(name, vec![("Arn", ptr(&out, "/User/Arn").clone())])
         },
         delete: |ctx, name, p| {
             for g in p.strs("Groups") {
-                ok_if_gone(one(
+                ok_if_gone(iam(
                     ctx,
-                    "iam",
                     "RemoveUserFromGroup",
                     json!({"UserName": name, "GroupName": g}),
                 ))?;
             }
             empty_holder(ctx, "User", name)?;
-            ok_if_gone(one(ctx, "iam", "DeleteUser", json!({"UserName": name})))
+            ok_if_gone(iam(ctx, "DeleteUser", json!({"UserName": name})))
         },
         mutable: &[],
         name_prop: Some("UserName"),
@@ -109,9 +103,8 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::IAM::AccessKey",
         create: |ctx, p| {
-            let out = one(
+            let out = iam(
                 ctx,
-                "iam",
                 "CreateAccessKey",
                 json!({"UserName": p.req("UserName")?}),
             )?;
@@ -132,9 +125,8 @@ pub(super) static TYPES: &[Type] = &[
             made(id, vec![("SecretAccessKey", secret)])
         },
         delete: |ctx, id, p| {
-            ok_if_gone(one(
+            ok_if_gone(iam(
                 ctx,
-                "iam",
                 "DeleteAccessKey",
                 json!({"UserName": p.str("UserName"), "AccessKeyId": id}),
             ))
@@ -152,9 +144,8 @@ pub(super) static TYPES: &[Type] = &[
                 ("PutGroupPolicy", "GroupName", "Groups"),
             ] {
                 for holder in p.strs(list) {
-                    one(
+                    iam(
                         ctx,
-                        "iam",
                         op,
                         json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
                     )?;
@@ -174,12 +165,7 @@ pub(super) static TYPES: &[Type] = &[
                 ("DeleteGroupPolicy", "GroupName", "Groups"),
             ] {
                 for holder in p.strs(list) {
-                    ok_if_gone(one(
-                        ctx,
-                        "iam",
-                        op,
-                        json!({key: holder, "PolicyName": name}),
-                    ))?;
+                    ok_if_gone(iam(ctx, op, json!({key: holder, "PolicyName": name})))?;
                 }
             }
             Ok(())
@@ -194,9 +180,8 @@ pub(super) static TYPES: &[Type] = &[
             let name = p
                 .str("ManagedPolicyName")
                 .unwrap_or_else(|| p.generated(128));
-            let out = one(
+            let out = iam(
                 ctx,
-                "iam",
                 "CreatePolicy",
                 json!({"PolicyName": name, "Path": p.str("Path"),
                        "Description": p.str("Description"),
@@ -209,14 +194,14 @@ pub(super) static TYPES: &[Type] = &[
                 ("AttachGroupPolicy", "GroupName", "Groups"),
             ] {
                 for holder in p.strs(list) {
-                    one(ctx, "iam", op, json!({key: holder, "PolicyArn": arn}))?;
+                    iam(ctx, op, json!({key: holder, "PolicyArn": arn}))?;
                 }
             }
             Ok(arn)
         },
         ready: at_once,
         made: |ctx, arn, _| {
-            let out = one(ctx, "iam", "GetPolicy", json!({"PolicyArn": arn}))?;
+            let out = iam(ctx, "GetPolicy", json!({"PolicyArn": arn}))?;
             made(
                 arn,
                 vec![
@@ -241,10 +226,10 @@ pub(super) static TYPES: &[Type] = &[
                 ("DetachGroupPolicy", "GroupName", "Groups"),
             ] {
                 for holder in p.strs(list) {
-                    ok_if_gone(one(ctx, "iam", op, json!({key: holder, "PolicyArn": arn})))?;
+                    ok_if_gone(iam(ctx, op, json!({key: holder, "PolicyArn": arn})))?;
                 }
             }
-            ok_if_gone(one(ctx, "iam", "DeletePolicy", json!({"PolicyArn": arn})))
+            ok_if_gone(iam(ctx, "DeletePolicy", json!({"PolicyArn": arn})))
         },
         gone: at_once,
         mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
@@ -257,16 +242,14 @@ pub(super) static TYPES: &[Type] = &[
             let name = p
                 .str("InstanceProfileName")
                 .unwrap_or_else(|| p.generated(128));
-            one(
+            iam(
                 ctx,
-                "iam",
                 "CreateInstanceProfile",
                 json!({"InstanceProfileName": name, "Path": p.str("Path")}),
             )?;
             for role in p.strs("Roles") {
-                one(
+                iam(
                     ctx,
-                    "iam",
                     "AddRoleToInstanceProfile",
                     json!({"InstanceProfileName": name, "RoleName": role}),
                 )?;
@@ -275,9 +258,8 @@ pub(super) static TYPES: &[Type] = &[
         },
         ready: at_once,
         made: |ctx, name, _| {
-            let out = one(
+            let out = iam(
                 ctx,
-                "iam",
                 "GetInstanceProfile",
                 json!({"InstanceProfileName": name}),
             )?;
@@ -288,16 +270,14 @@ pub(super) static TYPES: &[Type] = &[
         },
         delete: |ctx, name, p| {
             for role in p.strs("Roles") {
-                ok_if_gone(one(
+                ok_if_gone(iam(
                     ctx,
-                    "iam",
                     "RemoveRoleFromInstanceProfile",
                     json!({"InstanceProfileName": name, "RoleName": role}),
                 ))?;
             }
-            ok_if_gone(one(
+            ok_if_gone(iam(
                 ctx,
-                "iam",
                 "DeleteInstanceProfile",
                 json!({"InstanceProfileName": name}),
             ))
@@ -310,9 +290,8 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::IAM::OIDCProvider",
         create: |ctx, p| {
-            let out = one(
+            let out = iam(
                 ctx,
-                "iam",
                 "CreateOpenIDConnectProvider",
                 json!({"Url": p.req("Url")?, "ClientIDList": p.strs("ClientIdList"),
                        "ThumbprintList": p.strs("ThumbprintList"), "Tags": nonempty(p.tag_list())}),
@@ -321,9 +300,8 @@ pub(super) static TYPES: &[Type] = &[
         },
         made: |_, arn, _| made(arn, vec![("Arn", json!(arn))]),
         delete: |ctx, arn, _| {
-            ok_if_gone(one(
+            ok_if_gone(iam(
                 ctx,
-                "iam",
                 "DeleteOpenIDConnectProvider",
                 json!({"OpenIDConnectProviderArn": arn}),
             ))
@@ -351,9 +329,8 @@ fn update_oidc_provider(
         |id| json!({"OpenIDConnectProviderArn": arn, "ClientID": id}),
     )?;
     if changed(old, new, "ThumbprintList") {
-        one(
+        iam(
             ctx,
-            "iam",
             "UpdateOpenIDConnectProviderThumbprint",
             json!({"OpenIDConnectProviderArn": arn, "ThumbprintList": new.strs("ThumbprintList")}),
         )?;
@@ -361,18 +338,16 @@ fn update_oidc_provider(
     if changed(old, new, "Tags") {
         let keys: Vec<Value> = old.tag_list().iter().map(|t| t["Key"].clone()).collect();
         if !keys.is_empty() {
-            one(
+            iam(
                 ctx,
-                "iam",
                 "UntagOpenIDConnectProvider",
                 json!({"OpenIDConnectProviderArn": arn, "TagKeys": keys}),
             )?;
         }
         let tags = new.tag_list();
         if !tags.is_empty() {
-            one(
+            iam(
                 ctx,
-                "iam",
                 "TagOpenIDConnectProvider",
                 json!({"OpenIDConnectProviderArn": arn, "Tags": tags}),
             )?;
@@ -388,17 +363,15 @@ fn update_role(
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
     if changed(old, new, "AssumeRolePolicyDocument") {
-        one(
+        iam(
             ctx,
-            "iam",
             "UpdateAssumeRolePolicy",
             json!({"RoleName": name, "PolicyDocument": document(new.get("AssumeRolePolicyDocument"))}),
         )?;
     }
     if changed(old, new, "Description") || changed(old, new, "MaxSessionDuration") {
-        one(
+        iam(
             ctx,
-            "iam",
             "UpdateRole",
             json!({"RoleName": name, "Description": new.str("Description").unwrap_or_default(),
                    "MaxSessionDuration": new.str("MaxSessionDuration").unwrap_or_else(|| "3600".into())}),
@@ -422,9 +395,8 @@ fn update_role(
         };
         let keep = names(new);
         for n in names(old).into_iter().filter(|n| !keep.contains(n)) {
-            ok_if_gone(one(
+            ok_if_gone(iam(
                 ctx,
-                "iam",
                 "DeleteRolePolicy",
                 json!({"RoleName": name, "PolicyName": n}),
             ))?;
@@ -451,17 +423,15 @@ fn update_policy(
     for (kind, key, list) in HOLDERS {
         let (_, removed) = list_diff(old, new, list);
         for holder in removed {
-            ok_if_gone(one(
+            ok_if_gone(iam(
                 ctx,
-                "iam",
                 &format!("Delete{kind}Policy"),
                 json!({key: holder, "PolicyName": name}),
             ))?;
         }
         for holder in new.strs(list) {
-            one(
+            iam(
                 ctx,
-                "iam",
                 &format!("Put{kind}Policy"),
                 json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
             )?;
@@ -477,7 +447,7 @@ fn update_managed_policy(
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
     if changed(old, new, "PolicyDocument") {
-        let versions = one(ctx, "iam", "ListPolicyVersions", json!({"PolicyArn": arn}))?;
+        let versions = iam(ctx, "ListPolicyVersions", json!({"PolicyArn": arn}))?;
         let list = ptr(&versions, "/Versions")
             .as_array()
             .cloned()
@@ -493,17 +463,15 @@ fn update_managed_policy(
                         .to_string()
                 })
             {
-                one(
+                iam(
                     ctx,
-                    "iam",
                     "DeletePolicyVersion",
                     json!({"PolicyArn": arn, "VersionId": ptr(oldest, "/VersionId")}),
                 )?;
             }
         }
-        one(
+        iam(
             ctx,
-            "iam",
             "CreatePolicyVersion",
             json!({"PolicyArn": arn, "PolicyDocument": document(new.get("PolicyDocument")), "SetAsDefault": true}),
         )?;
@@ -546,9 +514,8 @@ static SECRETS: std::sync::Mutex<std::collections::BTreeMap<String, Value>> =
 fn inline_policies(ctx: &Ctx<'_>, p: &Props<'_>, op: &str, key: &str, name: &str) -> ApiResult<()> {
     if let Some(Value::Array(policies)) = p.get("Policies") {
         for pol in policies {
-            one(
+            iam(
                 ctx,
-                "iam",
                 op,
                 json!({key: name, "PolicyName": pol.get("PolicyName").and_then(scalar),
                        "PolicyDocument": document(pol.get("PolicyDocument"))}),
@@ -561,9 +528,8 @@ fn inline_policies(ctx: &Ctx<'_>, p: &Props<'_>, op: &str, key: &str, name: &str
 /// Detaches and deletes a role's or user's policies, as CloudFormation does before deleting it.
 fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
     let key = format!("{kind}Name");
-    let attached = match one(
+    let attached = match iam(
         ctx,
-        "iam",
         &format!("ListAttached{kind}Policies"),
         json!({&key: name}),
     ) {
@@ -576,35 +542,27 @@ fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
         .into_iter()
         .flatten()
     {
-        one(
+        iam(
             ctx,
-            "iam",
             &format!("Detach{kind}Policy"),
             json!({&key: name, "PolicyArn": p.get("PolicyArn")}),
         )?;
     }
-    let inline = one(
-        ctx,
-        "iam",
-        &format!("List{kind}Policies"),
-        json!({&key: name}),
-    )?;
+    let inline = iam(ctx, &format!("List{kind}Policies"), json!({&key: name}))?;
     for p in ptr(&inline, "/PolicyNames")
         .as_array()
         .into_iter()
         .flatten()
     {
-        one(
+        iam(
             ctx,
-            "iam",
             &format!("Delete{kind}Policy"),
             json!({&key: name, "PolicyName": p}),
         )?;
     }
     if kind == "Role" {
-        let profiles = one(
+        let profiles = iam(
             ctx,
-            "iam",
             "ListInstanceProfilesForRole",
             json!({"RoleName": name}),
         )?;
@@ -613,9 +571,8 @@ fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
             .into_iter()
             .flatten()
         {
-            one(
+            iam(
                 ctx,
-                "iam",
                 "RemoveRoleFromInstanceProfile",
                 json!({"RoleName": name, "InstanceProfileName": p.get("InstanceProfileName")}),
             )?;
@@ -635,10 +592,10 @@ fn relist(
 ) -> ApiResult<()> {
     let (added, removed) = list_diff(old, new, prop);
     for v in removed {
-        ok_if_gone(one(ctx, "iam", remove, input(&v)))?;
+        ok_if_gone(iam(ctx, remove, input(&v)))?;
     }
     for v in added {
-        one(ctx, "iam", add, input(&v))?;
+        iam(ctx, add, input(&v))?;
     }
     Ok(())
 }

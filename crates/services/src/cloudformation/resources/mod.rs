@@ -214,6 +214,18 @@ fn gone_at(described: ApiResult<Value>, state: &str, last: &str) -> ApiResult<bo
     }
 }
 
+/// Deletes an EC2 resource by its id member (`"RouteTableId"`); one already gone is fine.
+fn ec2_delete(ctx: &Ctx<'_>, op: &str, member: &str, id: &str) -> ApiResult<()> {
+    ok_if_gone(ec2(ctx, op, json!({ member: id })))
+}
+
+/// Creates what `op` makes in the VPC the properties name, tagged as a `resource` (a route
+/// table, a network ACL): its id, at `at` in the answer.
+fn in_vpc(ctx: &Ctx<'_>, p: &Props<'_>, op: &str, resource: &str, at: &str) -> ApiResult<String> {
+    let input = json!({"VpcId": p.req("VpcId")?, "TagSpecifications": p.tag_spec(resource)});
+    id_at(&ec2(ctx, op, input)?, at)
+}
+
 fn ok_if_gone(r: ApiResult<Value>) -> ApiResult<()> {
     match r {
         Ok(_) => Ok(()),
@@ -248,6 +260,18 @@ fn strip_nulls(mut v: Value) -> Value {
 
 fn ec2(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
     call(ctx, "ec2", op, strip_nulls(input))
+}
+
+fn iam(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
+    call(ctx, "iam", op, strip_nulls(input))
+}
+
+fn elbv2(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
+    call(ctx, "elbv2", op, strip_nulls(input))
+}
+
+fn s3(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
+    call(ctx, "s3", op, strip_nulls(input))
 }
 
 fn one(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> ApiResult<Value> {

@@ -63,7 +63,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteVpc", json!({"VpcId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteVpc", "VpcId", id),
         mutable: &["Tags", "EnableDnsSupport", "EnableDnsHostnames"],
         update: Some(update_vpc),
         ..FIXED
@@ -122,7 +122,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteSubnet", json!({"SubnetId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteSubnet", "SubnetId", id),
         mutable: &[
             "Tags",
             SUBNET_ATTRIBUTES[0],
@@ -143,13 +143,7 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/InternetGateway/InternetGatewayId")
         },
         made: |_, id, _| made(id, vec![("InternetGatewayId", json!(id))]),
-        delete: |ctx, id, _| {
-            ok_if_gone(ec2(
-                ctx,
-                "DeleteInternetGateway",
-                json!({"InternetGatewayId": id}),
-            ))
-        },
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteInternetGateway", "InternetGatewayId", id),
         ..TAGGED
     },
     Type {
@@ -185,13 +179,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| {
-            ok_if_gone(ec2(
-                ctx,
-                "DisassociateVpcCidrBlock",
-                json!({"AssociationId": id}),
-            ))
-        },
+        delete: |ctx, id, _| ec2_delete(ctx, "DisassociateVpcCidrBlock", "AssociationId", id),
         ..FIXED
     },
     Type {
@@ -287,7 +275,7 @@ pub(super) static TYPES: &[Type] = &[
             }
         },
         made: |_, id, _| made(id, vec![("NatGatewayId", json!(id))]),
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteNatGateway", json!({"NatGatewayId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNatGateway", "NatGatewayId", id),
         gone: |ctx, id| {
             let out = ec2(ctx, "DescribeNatGateways", json!({"NatGatewayIds": [id]}));
             gone_at(out, "/NatGateways/0/State", "deleted")
@@ -297,15 +285,16 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::EC2::RouteTable",
         create: |ctx, p| {
-            let out = ec2(
+            in_vpc(
                 ctx,
+                p,
                 "CreateRouteTable",
-                json!({"VpcId": p.req("VpcId")?, "TagSpecifications": p.tag_spec("route-table")}),
-            )?;
-            id_at(&out, "/RouteTable/RouteTableId")
+                "route-table",
+                "/RouteTable/RouteTableId",
+            )
         },
         made: |_, id, _| made(id, vec![("RouteTableId", json!(id))]),
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteRouteTable", json!({"RouteTableId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteRouteTable", "RouteTableId", id),
         ..TAGGED
     },
     Type {
@@ -353,15 +342,16 @@ pub(super) static TYPES: &[Type] = &[
     Type {
         name: "AWS::EC2::NetworkAcl",
         create: |ctx, p| {
-            let out = ec2(
+            in_vpc(
                 ctx,
+                p,
                 "CreateNetworkAcl",
-                json!({"VpcId": p.req("VpcId")?, "TagSpecifications": p.tag_spec("network-acl")}),
-            )?;
-            id_at(&out, "/NetworkAcl/NetworkAclId")
+                "network-acl",
+                "/NetworkAcl/NetworkAclId",
+            )
         },
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, _| ok_if_gone(ec2(ctx, "DeleteNetworkAcl", json!({"NetworkAclId": id}))),
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNetworkAcl", "NetworkAclId", id),
         ..TAGGED
     },
     Type {
@@ -472,9 +462,7 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/DhcpOptions/DhcpOptionsId")
         },
         made: |_, id, _| made(id, vec![("DhcpOptionsId", json!(id))]),
-        delete: |ctx, id, _| {
-            ok_if_gone(ec2(ctx, "DeleteDhcpOptions", json!({"DhcpOptionsId": id})))
-        },
+        delete: |ctx, id, _| ec2_delete(ctx, "DeleteDhcpOptions", "DhcpOptionsId", id),
         ..TAGGED
     },
     Type {
@@ -608,11 +596,7 @@ fn associate(ctx: &Ctx<'_>, p: &Props<'_>, target: &str) -> ApiResult<String> {
 }
 
 fn disassociate(ctx: &Ctx<'_>, id: &str, _: &Props<'_>) -> ApiResult<()> {
-    ok_if_gone(ec2(
-        ctx,
-        "DisassociateRouteTable",
-        json!({"AssociationId": id}),
-    ))
+    ec2_delete(ctx, "DisassociateRouteTable", "AssociationId", id)
 }
 
 fn update_association(

@@ -14,22 +14,20 @@ pub(super) static TYPES: &[Type] = &[
             } else {
                 json!({"LocationConstraint": ctx.region})
             };
-            one(
+            s3(
                 ctx,
-                "s3",
                 "CreateBucket",
                 json!({"Bucket": name, "CreateBucketConfiguration": location}),
             )?;
             for (property, put, _) in BUCKET_SETTINGS {
                 if let Some(v) = p.get(property) {
-                    one(ctx, "s3", put, json!({"Bucket": name, property: v}))?;
+                    s3(ctx, put, json!({"Bucket": name, property: v}))?;
                 }
             }
             let tags = p.tag_list();
             if !tags.is_empty() {
-                one(
+                s3(
                     ctx,
-                    "s3",
                     "PutBucketTagging",
                     json!({"Bucket": name, "Tagging": {"TagSet": tags}}),
                 )?;
@@ -65,7 +63,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, name, _| ok_if_gone(one(ctx, "s3", "DeleteBucket", json!({"Bucket": name}))),
+        delete: |ctx, name, _| ok_if_gone(s3(ctx, "DeleteBucket", json!({"Bucket": name}))),
         gone: at_once,
         mutable: &[
             "VersioningConfiguration",
@@ -80,21 +78,15 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::S3::BucketPolicy",
         create: |ctx, p| {
             let bucket = p.req("Bucket")?;
-            one(
+            s3(
                 ctx,
-                "s3",
                 "PutBucketPolicy",
                 json!({"Bucket": bucket, "Policy": document(p.get("PolicyDocument"))}),
             )?;
             Ok(bucket)
         },
         delete: |ctx, bucket, _| {
-            ok_if_gone(one(
-                ctx,
-                "s3",
-                "DeleteBucketPolicy",
-                json!({"Bucket": bucket}),
-            ))
+            ok_if_gone(s3(ctx, "DeleteBucketPolicy", json!({"Bucket": bucket})))
         },
         mutable: &["PolicyDocument"],
         update: Some(update_bucket_policy),
@@ -192,21 +184,20 @@ fn update_bucket(
             continue;
         }
         match (new.get(property), removed) {
-            (Some(v), _) => one(ctx, "s3", put, json!({"Bucket": name, property: v}))?,
-            (None, Removed::By(delete)) => one(ctx, "s3", delete, json!({"Bucket": name}))?,
+            (Some(v), _) => s3(ctx, put, json!({"Bucket": name, property: v}))?,
+            (None, Removed::By(delete)) => s3(ctx, delete, json!({"Bucket": name}))?,
             (None, Removed::Put(value)) => {
-                one(ctx, "s3", put, json!({"Bucket": name, property: value()}))?
+                s3(ctx, put, json!({"Bucket": name, property: value()}))?
             }
         };
     }
     if changed(old, new, "Tags") {
         let tags = new.tag_list();
         if tags.is_empty() {
-            one(ctx, "s3", "DeleteBucketTagging", json!({"Bucket": name}))?;
+            s3(ctx, "DeleteBucketTagging", json!({"Bucket": name}))?;
         } else {
-            one(
+            s3(
                 ctx,
-                "s3",
                 "PutBucketTagging",
                 json!({"Bucket": name, "Tagging": {"TagSet": tags}}),
             )?;
@@ -221,9 +212,8 @@ fn update_bucket_policy(
     _: &Props<'_>,
     new: &Props<'_>,
 ) -> ApiResult<Option<String>> {
-    one(
+    s3(
         ctx,
-        "s3",
         "PutBucketPolicy",
         json!({"Bucket": bucket, "Policy": document(new.get("PolicyDocument"))}),
     )?;

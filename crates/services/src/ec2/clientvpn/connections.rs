@@ -13,7 +13,7 @@ use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Store};
+use airlock_store::{Scope, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -55,15 +55,7 @@ pub struct Connection {
     pub counters: Counters,
 }
 
-impl Record for Connection {
-    const KIND: &'static str = "ec2.client_vpn_connection";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn group(&self) -> Option<&str> {
-        Some(&self.endpoint)
-    }
-}
+airlock_store::record!(Connection, "ec2.client_vpn_connection", id, group: endpoint);
 
 impl Connection {
     /// The status and end at `now` (a connection whose server went silent is over).

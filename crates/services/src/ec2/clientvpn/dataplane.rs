@@ -51,117 +51,108 @@ pub enum Dropped {
     Blocked,
 }
 
-/// The interface a client's TCP connection to `dst`:`port` leaves from, or why it is dropped.
-pub fn egress(
-    v: &View<'_>,
-    clock: Clock,
-    scope: &Scope,
-    endpoint: &str,
-    groups: &[String],
-    dst: Ipv4Addr,
-    port: u16,
-) -> Result<Arc<eni::NetworkInterface>, Dropped> {
-    let from = source(v, clock, scope, endpoint, groups, dst)?;
-    if !fabric::reachable(v, scope, &from, dst, port) {
-        return Err(Dropped::Blocked);
-    }
-    Ok(from)
+/// A client of an endpoint, as its decisions see it: the endpoint's account and region, the
+/// endpoint, and the groups its authorization rules match (a directory's or an identity
+/// provider's; none for certificate authentication).
+#[derive(Debug, Clone, Copy)]
+pub struct Client<'a> {
+    pub scope: &'a Scope,
+    pub endpoint: &'a str,
+    pub groups: &'a [String],
 }
 
-/// Whether a client's ping (ICMP echo) to `dst` is answered: the same route and rule, and
-/// security groups that let ICMP echo from the endpoint's interface in.
-pub fn ping(
-    v: &View<'_>,
-    clock: Clock,
-    scope: &Scope,
-    endpoint: &str,
-    groups: &[String],
-    dst: Ipv4Addr,
-) -> Result<(), Dropped> {
-    let from = source(v, clock, scope, endpoint, groups, dst)?;
-    if !fabric::pingable(v, scope, &from, dst) {
-        return Err(Dropped::Blocked);
+impl Client<'_> {
+    /// The interface a client's TCP connection to `dst`:`port` leaves from, or why it is
+    /// dropped.
+    pub fn egress(
+        &self,
+        v: &View<'_>,
+        clock: Clock,
+        dst: Ipv4Addr,
+        port: u16,
+    ) -> Result<Arc<eni::NetworkInterface>, Dropped> {
+        let from = self.source(v, clock, dst)?;
+        if !fabric::reachable(v, self.scope, &from, dst, port) {
+            return Err(Dropped::Blocked);
+        }
+        Ok(from)
     }
-    Ok(())
-}
 
-/// The endpoint's interface a client's traffic to `dst` leaves from (the one in the zone of the
-/// interface holding `dst`, else the first), if a route and an authorization rule let it go.
-fn source(
-    v: &View<'_>,
-    clock: Clock,
-    scope: &Scope,
-    endpoint: &str,
-    groups: &[String],
-    dst: Ipv4Addr,
-) -> Result<Arc<eni::NetworkInterface>, Dropped> {
-    let e = available(v, clock, scope, endpoint)?;
-    let ip = u32::from(dst);
-    if !e.active_routes(clock).any(|c| c.contains_ip(ip)) {
-        return Err(Dropped::NoRoute);
+    /// Whether a client's ping (ICMP echo) to `dst` is answered: the same route and rule, and
+    /// security groups that let ICMP echo from the endpoint's interface in.
+    pub fn ping(&self, v: &View<'_>, clock: Clock, dst: Ipv4Addr) -> Result<(), Dropped> {
+        let from = self.source(v, clock, dst)?;
+        if !fabric::pingable(v, self.scope, &from, dst) {
+            return Err(Dropped::Blocked);
+        }
+        Ok(())
     }
-    if !rules::authorized(&e.rules, clock, groups, ip) {
-        return Err(Dropped::NotAuthorized);
-    }
-    let interfaces: Vec<Arc<eni::NetworkInterface>> = e
-        .associations
-        .iter()
-        .filter(|a| a.status(clock) == "associated")
-        .filter_map(|a| v.get::<eni::NetworkInterface>(scope, &a.eni_id))
-        .collect();
-    let zone = e
-        .vpc_id
-        .as_deref()
-        .and_then(|vpc| fabric::interface_at(v, scope, vpc, ip))
-        .map(|n| n.az.clone());
-    let from = interfaces
-        .iter()
-        .find(|n| Some(&n.az) == zone.as_ref())
-        .or(interfaces.first())
-        .ok_or(Dropped::NoEndpoint)?;
-    Ok(from.clone())
-}
 
-/// Whether a client's DNS query to `dst` goes to the VPC's resolver (its base address + 2, as
-/// AWS places it): the VPC it resolves in, if a route covers the address and a rule authorizes
-/// it (AWS asks for both); anything else is dropped.
-pub fn resolver(
-    v: &View<'_>,
-    clock: Clock,
-    scope: &Scope,
-    endpoint: &str,
-    groups: &[String],
-    dst: Ipv4Addr,
-) -> Result<String, Dropped> {
-    let e = available(v, clock, scope, endpoint)?;
-    let vpc = e
-        .vpc_id
-        .as_deref()
-        .and_then(|id| v.get::<crate::ec2::vpc::Vpc>(scope, id))
-        .ok_or(Dropped::NoEndpoint)?;
-    let ip = u32::from(dst);
-    if ip != vpc.cidr().base + 2 {
-        return Err(Dropped::NoRoute);
+    /// Whether a client's DNS query to `dst` goes to the VPC's resolver (its base address + 2,
+    /// as AWS places it): the VPC it resolves in, if a route covers the address and a rule
+    /// authorizes it (AWS asks for both); anything else is dropped.
+    pub fn resolver(&self, v: &View<'_>, clock: Clock, dst: Ipv4Addr) -> Result<String, Dropped> {
+        let e = self.endpoint(v, clock)?;
+        let vpc = e
+            .vpc_id
+            .as_deref()
+            .and_then(|id| v.get::<crate::ec2::vpc::Vpc>(self.scope, id))
+            .ok_or(Dropped::NoEndpoint)?;
+        if u32::from(dst) != vpc.cidr().base + 2 {
+            return Err(Dropped::NoRoute);
+        }
+        self.permitted(&e, clock, dst)?;
+        Ok(vpc.id.clone())
     }
-    if !e.active_routes(clock).any(|c| c.contains_ip(ip)) {
-        return Err(Dropped::NoRoute);
-    }
-    if !rules::authorized(&e.rules, clock, groups, ip) {
-        return Err(Dropped::NotAuthorized);
-    }
-    Ok(vpc.id.clone())
-}
 
-/// Endpoint `endpoint` while it is available (its VPN runs).
-fn available(
-    v: &View<'_>,
-    clock: Clock,
-    scope: &Scope,
-    endpoint: &str,
-) -> Result<Arc<ClientVpnEndpoint>, Dropped> {
-    v.get::<ClientVpnEndpoint>(scope, endpoint)
-        .filter(|e| e.status(clock) == "available")
-        .ok_or(Dropped::NoEndpoint)
+    /// The endpoint's interface a client's traffic to `dst` leaves from (the one in the zone
+    /// of the interface holding `dst`, else the first), if a route and an authorization rule
+    /// let it go.
+    fn source(
+        &self,
+        v: &View<'_>,
+        clock: Clock,
+        dst: Ipv4Addr,
+    ) -> Result<Arc<eni::NetworkInterface>, Dropped> {
+        let e = self.endpoint(v, clock)?;
+        self.permitted(&e, clock, dst)?;
+        let interfaces: Vec<Arc<eni::NetworkInterface>> = e
+            .associations
+            .iter()
+            .filter(|a| a.status(clock) == "associated")
+            .filter_map(|a| v.get::<eni::NetworkInterface>(self.scope, &a.eni_id))
+            .collect();
+        let zone = e
+            .vpc_id
+            .as_deref()
+            .and_then(|vpc| fabric::interface_at(v, self.scope, vpc, u32::from(dst)))
+            .map(|n| n.az.clone());
+        let from = interfaces
+            .iter()
+            .find(|n| Some(&n.az) == zone.as_ref())
+            .or(interfaces.first())
+            .ok_or(Dropped::NoEndpoint)?;
+        Ok(from.clone())
+    }
+
+    /// Whether a route of `e` covers `dst` and an authorization rule lets this client reach it.
+    fn permitted(&self, e: &ClientVpnEndpoint, clock: Clock, dst: Ipv4Addr) -> Result<(), Dropped> {
+        let ip = u32::from(dst);
+        if !e.active_routes(clock).any(|c| c.contains_ip(ip)) {
+            return Err(Dropped::NoRoute);
+        }
+        if !rules::authorized(&e.rules, clock, self.groups, ip) {
+            return Err(Dropped::NotAuthorized);
+        }
+        Ok(())
+    }
+
+    /// The endpoint while it is available (its VPN runs).
+    fn endpoint(&self, v: &View<'_>, clock: Clock) -> Result<Arc<ClientVpnEndpoint>, Dropped> {
+        v.get::<ClientVpnEndpoint>(self.scope, self.endpoint)
+            .filter(|e| e.status(clock) == "available")
+            .ok_or(Dropped::NoEndpoint)
+    }
 }
 
 impl ClientVpnEndpoint {

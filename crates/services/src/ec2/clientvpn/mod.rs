@@ -24,7 +24,7 @@ use crate::input::{self, typed};
 use crate::{acm, ids, Clock, Ctx};
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Read, Record, Scope, Tx};
+use airlock_store::{Read, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -88,16 +88,8 @@ pub struct ConnectionLog {
     pub log_stream: Option<String>,
 }
 
-impl Record for ClientVpnEndpoint {
-    const KIND: &'static str = "ec2.client_vpn_endpoint";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    /// Its id, which its DNS name carries.
-    fn names(&self) -> Vec<String> {
-        vec![self.id.clone()]
-    }
-}
+// Found by its id, which its DNS name carries.
+airlock_store::record!(ClientVpnEndpoint, "ec2.client_vpn_endpoint", id, name: id);
 
 /// AWS's endpoint DNS names are under this label, then the region and `amazonaws.com`.
 pub const DNS_BASE: &str = "prod.clientvpn";

@@ -62,12 +62,7 @@ pub struct KeyPair {
     pub tags: Vec<Tag>,
 }
 
-impl airlock_store::Record for KeyPair {
-    const KIND: &'static str = "ec2.key_pair";
-    fn id(&self) -> &str {
-        &self.key_pair_id
-    }
-}
+airlock_store::record!(KeyPair, "ec2.key_pair", key_pair_id);
 
 impl KeyPair {
     /// The `KeyPairInfo` shape of DescribeKeyPairs.

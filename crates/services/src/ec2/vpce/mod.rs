@@ -14,7 +14,7 @@ use crate::ec2::subnet;
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Record, Scope, Tx};
+use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -58,19 +58,8 @@ pub struct VpcEndpoint {
     pub tags: Vec<Tag>,
 }
 
-impl Record for VpcEndpoint {
-    const KIND: &'static str = "ec2.vpc_endpoint";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn group(&self) -> Option<&str> {
-        Some(&self.vpc_id)
-    }
-    /// Its id, by which DNS finds it in any account.
-    fn names(&self) -> Vec<String> {
-        vec![self.id.clone()]
-    }
-}
+// Found by its id in any account (DNS).
+airlock_store::record!(VpcEndpoint, "ec2.vpc_endpoint", id, group: vpc_id, name: id);
 
 impl VpcEndpoint {
     /// When it is (or became) available.
