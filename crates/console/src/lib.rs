@@ -332,16 +332,7 @@ fn request<'a>(
     let principal = airlock_services::auth::root(&account, "console");
     let req = Req {
         api: Api {
-            ctx: Ctx {
-                store,
-                config,
-                principal,
-                region: region.clone(),
-                request_id: uuid::Uuid::new_v4().to_string(),
-                clock: config.clock(now),
-                body: airlock_services::Body::EMPTY,
-                origin: Default::default(),
-            },
+            ctx: Ctx::internal(store, config, principal, &region, config.clock(now)),
         },
         account,
         region,

@@ -1,5 +1,5 @@
 use super::*;
-use airlock_services::{Body, Config, Ctx, Principal};
+use airlock_services::{Config, Ctx};
 use airlock_store::Store;
 use serde_json::json;
 
@@ -10,21 +10,14 @@ fn store() -> Store {
 }
 
 fn ctx<'a>(store: &'a Store, config: &'a Config, region: &str) -> Ctx<'a> {
-    Ctx {
+    let root = airlock_services::auth::root(ACCOUNT, "test");
+    Ctx::internal(
         store,
         config,
-        principal: Principal {
-            account: ACCOUNT.into(),
-            arn: format!("arn:aws:iam::{ACCOUNT}:root"),
-            user_id: ACCOUNT.into(),
-            access_key_id: "test".into(),
-        },
-        region: region.into(),
-        request_id: "r".into(),
-        clock: config.clock(OffsetDateTime::now_utc()),
-        body: Body::EMPTY,
-        origin: Default::default(),
-    }
+        root,
+        region,
+        config.clock(OffsetDateTime::now_utc()),
+    )
 }
 
 fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> Value {

@@ -101,26 +101,25 @@ impl Site {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            store: self.source.store(),
-            config: &self.source.config,
-            principal: Principal {
-                account: self.scope.account.clone(),
-                arn: airlock_services::partition::global_arn(
-                    &self.scope.region,
-                    "iam",
-                    &self.scope.account,
-                    "root",
-                ),
-                user_id: self.scope.account.clone(),
-                access_key_id: String::new(),
-            },
-            region: self.scope.region.clone(),
-            request_id: String::new(),
-            clock: self.source.clock(),
-            body: airlock_services::Body::EMPTY,
-            origin: Default::default(),
-        }
+        let principal = Principal {
+            account: self.scope.account.clone(),
+            arn: airlock_services::partition::global_arn(
+                &self.scope.region,
+                "iam",
+                &self.scope.account,
+                "root",
+            ),
+            user_id: self.scope.account.clone(),
+            access_key_id: String::new(),
+        };
+        let (store, config) = (self.source.store(), &self.source.config);
+        Ctx::internal(
+            store,
+            config,
+            principal,
+            &self.scope.region,
+            self.source.clock(),
+        )
     }
 
     fn new_session(&self, role: &str) -> String {

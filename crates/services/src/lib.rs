@@ -193,6 +193,29 @@ impl Body<'_> {
     }
 }
 
+impl<'a> Ctx<'a> {
+    /// A call Airlock makes itself (the console, the webserver stand-in, tests), as `principal`
+    /// in `region`: a fresh request id, no payload, no client address.
+    pub fn internal(
+        store: &'a Store,
+        config: &'a Config,
+        principal: Principal,
+        region: &str,
+        clock: Clock,
+    ) -> Ctx<'a> {
+        Ctx {
+            store,
+            config,
+            principal,
+            region: region.to_owned(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            clock,
+            body: Body::EMPTY,
+            origin: Default::default(),
+        }
+    }
+}
+
 impl Ctx<'_> {
     pub fn account(&self) -> &str {
         &self.principal.account

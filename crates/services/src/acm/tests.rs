@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Config, Principal};
+use crate::Config;
 use airlock_store::Store;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -36,21 +36,8 @@ fn ctx_with<'a>(
     region: &str,
     now: OffsetDateTime,
 ) -> Ctx<'a> {
-    Ctx {
-        store,
-        config,
-        principal: Principal {
-            account: ACCOUNT.into(),
-            arn: format!("arn:aws:iam::{ACCOUNT}:root"),
-            user_id: ACCOUNT.into(),
-            access_key_id: "test".into(),
-        },
-        region: region.into(),
-        request_id: "req".into(),
-        clock: config.clock(now),
-        body: crate::Body::EMPTY,
-        origin: Default::default(),
-    }
+    let root = crate::auth::root(ACCOUNT, "test");
+    Ctx::internal(store, config, root, region, config.clock(now))
 }
 
 fn with_ctx<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> R {

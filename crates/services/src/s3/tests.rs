@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Body, Config, Principal};
+use crate::{Body, Config};
 use airlock_store::Store;
 use time::OffsetDateTime;
 
@@ -10,20 +10,11 @@ fn ctx<'a>(
     region: &str,
     body: &'a [u8],
 ) -> Ctx<'a> {
+    let root = crate::auth::root(account, "test");
+    let clock = config.clock(OffsetDateTime::now_utc());
     Ctx {
-        store,
-        config,
-        principal: Principal {
-            account: account.into(),
-            arn: format!("arn:aws:iam::{account}:root"),
-            user_id: account.into(),
-            access_key_id: "test".into(),
-        },
-        region: region.into(),
-        request_id: "req".into(),
-        clock: config.clock(OffsetDateTime::now_utc()),
         body: Body::Bytes(body),
-        origin: Default::default(),
+        ..Ctx::internal(store, config, root, region, clock)
     }
 }
 

@@ -76,18 +76,19 @@ pub fn advance(
             return Ok(());
         };
         let mut stack = (*current).clone();
+        // CloudFormation calls the services over TLS (`aws:SecureTransport`).
         let ctx = Ctx {
-            store,
-            config,
-            principal: stack.caller.clone().into(),
-            region: scope.region.clone(),
-            request_id: uuid::Uuid::new_v4().to_string(),
-            clock,
-            body: crate::Body::EMPTY,
             origin: crate::authz::Origin {
                 secure: true,
                 ..Default::default()
             },
+            ..Ctx::internal(
+                store,
+                config,
+                stack.caller.clone().into(),
+                &scope.region,
+                clock,
+            )
         };
         let moved = match phase(&stack.status) {
             Phase::Apply { update } => apply_step(&ctx, &mut stack, update),

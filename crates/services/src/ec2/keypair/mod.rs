@@ -337,7 +337,7 @@ mod tests {
     use super::formats::*;
     use super::*;
     use crate::ids::colon_hex;
-    use crate::{Config, Principal};
+    use crate::Config;
     use airlock_store::Store;
     use base64::engine::general_purpose::STANDARD;
     use base64::Engine as _;
@@ -355,21 +355,9 @@ mod tests {
     fn with_ctx<R>(f: impl FnOnce(&Ctx<'_>) -> R) -> R {
         let store = Store::ephemeral(&crate::record_kinds());
         let config = Config::default();
-        let ctx = Ctx {
-            store: &store,
-            config: &config,
-            principal: Principal {
-                account: "123456789012".into(),
-                arn: "arn:aws:iam::123456789012:root".into(),
-                user_id: "123456789012".into(),
-                access_key_id: "test".into(),
-            },
-            region: "us-west-2".into(),
-            request_id: "req".into(),
-            clock: config.clock(time::OffsetDateTime::now_utc()),
-            body: crate::Body::EMPTY,
-            origin: Default::default(),
-        };
+        let root = crate::auth::root("123456789012", "test");
+        let clock = config.clock(time::OffsetDateTime::now_utc());
+        let ctx = Ctx::internal(&store, &config, root, "us-west-2", clock);
         f(&ctx)
     }
 
