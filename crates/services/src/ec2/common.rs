@@ -3,7 +3,9 @@
 use crate::input;
 use airlock_protocol::{ApiError, ApiResult};
 
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub use crate::tags::{tags_json, tags_out, Tag, TagOut};
 
@@ -310,6 +312,40 @@ pub fn dependency(what: &str, id: &str) -> ApiError {
         "DependencyViolation",
         format!("The {what} '{id}' has dependencies and cannot be deleted."),
     )
+}
+
+/// Of a kind's records, what a Describe call shows before paging: the ones `ids` names (each
+/// must exist: `missing(id)` otherwise) that the request's filters match.
+pub fn select<T: Filterable>(
+    all: Vec<Arc<T>>,
+    input: &Value,
+    ids: &[String],
+    id: impl Fn(&T) -> &str,
+    missing: impl Fn(&str) -> ApiError,
+) -> ApiResult<Vec<Arc<T>>> {
+    if let Some(absent) = ids
+        .iter()
+        .find(|i| !all.iter().any(|r| id(r) == i.as_str()))
+    {
+        return Err(missing(absent));
+    }
+    let filters = filters(input);
+    let mut shown = Vec::new();
+    for r in all {
+        if (ids.is_empty() || ids.iter().any(|i| i == id(&r))) && matches(r.as_ref(), &filters)? {
+            shown.push(r);
+        }
+    }
+    Ok(shown)
+}
+
+/// A Describe answer: `items` under `key`, and `NextToken` when there is another page.
+pub fn listed(key: &str, items: impl Serialize, next: Option<String>) -> Value {
+    let mut res = json!({ key: items });
+    if let Some(n) = next {
+        res["NextToken"] = json!(n);
+    }
+    res
 }
 
 #[cfg(test)]

@@ -216,20 +216,9 @@ pub fn describe_dhcp_options(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> 
     input::dry_run(input)?;
     let req: dto::DescribeDhcpOptionsRequest = typed(input)?;
     let ids = req.dhcp_options_ids.unwrap_or_default();
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| all(v, &scope));
-    for id in &ids {
-        if !all.iter().any(|d| &d.id == id) {
-            return Err(not_found(id));
-        }
-    }
-    let mut kept = Vec::new();
-    for d in all {
-        if (ids.is_empty() || ids.contains(&d.id)) && common::matches(d.as_ref(), &filters)? {
-            kept.push(d);
-        }
-    }
+    let kept = common::select(all, input, &ids, |r| &r.id, not_found)?;
     let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |d| d.id.clone())?;
     Ok(Output::new(dto::DescribeDhcpOptionsResult {
         dhcp_options: Some(page.iter().map(|d| out(d)).collect()),

@@ -470,12 +470,11 @@ pub fn describe_network_interfaces(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Va
         }
     }
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |e| e.id.clone())?;
-    let mut res =
-        json!({"NetworkInterfaces": page.iter().map(|e| e.json(&groups)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "NetworkInterfaces",
+        page.iter().map(|e| e.json(&groups)).collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 /// ModifyNetworkInterfaceAttribute: the description, the security groups, the

@@ -168,27 +168,24 @@ pub fn delete_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
 pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "InternetGatewayIds");
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<InternetGateway>(&scope));
-    for id in &ids {
-        if !all.iter().any(|g| &g.id == id) {
-            return Err(ApiError::new(
+    let out = common::select(
+        all,
+        input,
+        &ids,
+        |r| &r.id,
+        |id| {
+            ApiError::new(
                 "InvalidInternetGatewayID.NotFound",
                 format!("The internetGateway ID '{id}' does not exist"),
-            ));
-        }
-    }
-    let mut out = Vec::new();
-    for g in all {
-        if (ids.is_empty() || ids.contains(&g.id)) && common::matches(g.as_ref(), &filters)? {
-            out.push(g);
-        }
-    }
+            )
+        },
+    )?;
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |g| g.id.clone())?;
-    let mut res = json!({"InternetGateways": page.iter().map(|g| g.json()).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "InternetGateways",
+        page.iter().map(|g| g.json()).collect::<Vec<_>>(),
+        next,
+    ))
 }

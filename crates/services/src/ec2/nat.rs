@@ -479,11 +479,11 @@ pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let (page, next) = common::paginate(out, input, (5, 1000), false, |(n, _)| n.id.clone())?;
-    let mut res = json!({"NatGateways": page.iter().map(|(n, s)| n.json(s)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "NatGateways",
+        page.iter().map(|(n, s)| n.json(s)).collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 #[cfg(test)]

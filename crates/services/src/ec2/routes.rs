@@ -356,30 +356,27 @@ fn route_state(ctx: &Ctx<'_>) -> RouteState {
 pub fn describe_route_tables(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "RouteTableIds");
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<RouteTable>(&scope));
-    for id in &ids {
-        if !all.iter().any(|t| &t.id == id) {
-            return Err(ApiError::new(
+    let out = common::select(
+        all,
+        input,
+        &ids,
+        |r| &r.id,
+        |id| {
+            ApiError::new(
                 "InvalidRouteTableID.NotFound",
                 format!("The routeTable ID '{id}' does not exist"),
-            ));
-        }
-    }
-    let mut out = Vec::new();
-    for t in all {
-        if (ids.is_empty() || ids.contains(&t.id)) && common::matches(t.as_ref(), &filters)? {
-            out.push(t);
-        }
-    }
+            )
+        },
+    )?;
     let (page, next) = common::paginate(out, input, (5, 100), !ids.is_empty(), |t| t.id.clone())?;
     let state = route_state(ctx);
-    let mut res = json!({"RouteTables": page.iter().map(|t| t.json(&state)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "RouteTables",
+        page.iter().map(|t| t.json(&state)).collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 pub fn delete_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -248,27 +248,24 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "SubnetIds");
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Subnet>(&scope));
-    for id in &ids {
-        if !all.iter().any(|s| &s.id == id) {
-            return Err(common::not_found("InvalidSubnetID.NotFound", "subnet", id));
-        }
-    }
-    let mut out = Vec::new();
-    for s in all {
-        if (ids.is_empty() || ids.contains(&s.id)) && common::matches(s.as_ref(), &filters)? {
-            out.push(s);
-        }
-    }
+    let out = common::select(
+        all,
+        input,
+        &ids,
+        |r| &r.id,
+        |id| common::not_found("InvalidSubnetID.NotFound", "subnet", id),
+    )?;
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |s| s.id.clone())?;
     let used = used_by_subnet(ctx);
-    let mut res = json!({"Subnets": page.iter().map(|s| s.json(used.get(&s.id).copied().unwrap_or(0))).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "Subnets",
+        page.iter()
+            .map(|s| s.json(used.get(&s.id).copied().unwrap_or(0)))
+            .collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -412,9 +412,5 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .iter()
         .map(|r| json!({"ResourceId": r.id, "ResourceType": r.resource_type, "Key": r.tag.key, "Value": r.tag.value}))
         .collect();
-    let mut res = json!({"Tags": tags});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed("Tags", tags, next))
 }

@@ -257,27 +257,23 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "VpcIds");
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Vpc>(&scope));
-    for id in &ids {
-        if !all.iter().any(|v| &v.id == id) {
-            return Err(common::not_found("InvalidVpcID.NotFound", "vpc", id));
-        }
-    }
-    let mut out = Vec::new();
-    for v in all {
-        if (ids.is_empty() || ids.contains(&v.id)) && common::matches(v.as_ref(), &filters)? {
-            out.push(v);
-        }
-    }
+    let out = common::select(
+        all,
+        input,
+        &ids,
+        |r| &r.id,
+        |id| common::not_found("InvalidVpcID.NotFound", "vpc", id),
+    )?;
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |v| v.id.clone())?;
-    let mut res =
-        json!({"Vpcs": page.iter().map(|v| v.json("available", &ctx.region)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "Vpcs",
+        page.iter()
+            .map(|v| v.json("available", &ctx.region))
+            .collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

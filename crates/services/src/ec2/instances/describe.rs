@@ -411,9 +411,5 @@ pub fn describe_instances(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             json!({"ReservationId": r, "OwnerId": owner, "Groups": [], "Instances": instances})
         })
         .collect();
-    let mut res = json!({"Reservations": reservations});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed("Reservations", reservations, next))
 }

@@ -480,11 +480,11 @@ pub fn describe_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
         !ids.is_empty() || !names.is_empty(),
         |g| g.id.clone(),
     )?;
-    let mut res = json!({"SecurityGroups": page.iter().map(|g| g.json()).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed(
+        "SecurityGroups",
+        page.iter().map(|g| g.json()).collect::<Vec<_>>(),
+        next,
+    ))
 }
 
 pub fn delete_security_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

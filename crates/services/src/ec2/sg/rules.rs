@@ -340,11 +340,7 @@ pub fn describe_security_group_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
     let (page, next) = common::paginate(rows, input, (5, 1000), !ids.is_empty(), |r| {
         r["SecurityGroupRuleId"].as_str().unwrap_or("").to_owned()
     })?;
-    let mut res = json!({"SecurityGroupRules": page});
-    if let Some(n) = next {
-        res["NextToken"] = json!(n);
-    }
-    Ok(res)
+    Ok(common::listed("SecurityGroupRules", page, next))
 }
 
 /// Replaces rules of a group in place, keeping their ids (what Terraform's
