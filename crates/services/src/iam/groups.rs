@@ -6,7 +6,7 @@
 
 use super::holder;
 use super::users::{user_output, UserView};
-use super::{key, paginate, path_input, url_encode, Group, User};
+use super::{key, paginate, path_input, Group, User};
 use crate::input::typed;
 use crate::Ctx;
 use airlock_dto::iam as dto;
@@ -184,73 +184,14 @@ pub fn list_groups_for_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-pub fn put_group_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::PutGroupPolicyRequest = typed(input)?;
-    holder::put_inline::<Group>(
-        ctx,
-        &input.group_name,
-        &input.policy_name,
-        &input.policy_document,
-    )?;
-    Ok(Output::new(()))
-}
-
-pub fn get_group_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::GetGroupPolicyRequest = typed(input)?;
-    let (group_name, document) =
-        holder::get_inline::<Group>(ctx, &input.group_name, &input.policy_name)?;
-    Ok(Output::new(dto::GetGroupPolicyResponse {
-        group_name: Some(group_name),
-        policy_document: Some(url_encode(&document)),
-        policy_name: Some(input.policy_name),
-    }))
-}
-
-pub fn delete_group_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DeleteGroupPolicyRequest = typed(input)?;
-    holder::delete_inline::<Group>(ctx, &input.group_name, &input.policy_name)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_group_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListGroupPoliciesRequest = typed(input)?;
-    let page = holder::list_inline::<Group>(
-        ctx,
-        &input.group_name,
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListGroupPoliciesResponse {
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-        policy_names: Some(page.items),
-    }))
-}
-
-pub fn attach_group_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::AttachGroupPolicyRequest = typed(input)?;
-    holder::attach::<Group>(ctx, &input.group_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn detach_group_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DetachGroupPolicyRequest = typed(input)?;
-    holder::detach::<Group>(ctx, &input.group_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_attached_group_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListAttachedGroupPoliciesRequest = typed(input)?;
-    let page = holder::list_attached::<Group>(
-        ctx,
-        &input.group_name,
-        input.path_prefix.as_deref(),
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListAttachedGroupPoliciesResponse {
-        attached_policies: Some(page.items),
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-    }))
-}
+holder::policy_operations!(
+    Group,
+    group_name,
+    put_group_policy(PutGroupPolicyRequest),
+    get_group_policy(GetGroupPolicyRequest) -> GetGroupPolicyResponse,
+    delete_group_policy(DeleteGroupPolicyRequest),
+    list_group_policies(ListGroupPoliciesRequest) -> ListGroupPoliciesResponse,
+    attach_group_policy(AttachGroupPolicyRequest),
+    detach_group_policy(DetachGroupPolicyRequest),
+    list_attached_group_policies(ListAttachedGroupPoliciesRequest) -> ListAttachedGroupPoliciesResponse,
+);

@@ -58,6 +58,115 @@ holder!(Role, "role", "Role", 10240);
 holder!(User, "user", "User", 2048);
 holder!(Group, "group", "Group", 5120);
 
+/// The seven policy operations of one holder kind (`Put/Get/Delete/List<Kind>Policy`,
+/// `Attach/Detach/ListAttached<Kind>Policies`), each reading its own generated request and
+/// answering its own generated response; `$name` is the member that names the identity
+/// (`role_name`).
+macro_rules! policy_operations {
+    (
+        $holder:ty, $name:ident,
+        $put:ident($put_req:ident),
+        $get:ident($get_req:ident) -> $get_res:ident,
+        $delete:ident($delete_req:ident),
+        $list:ident($list_req:ident) -> $list_res:ident,
+        $attach:ident($attach_req:ident),
+        $detach:ident($detach_req:ident),
+        $attached:ident($attached_req:ident) -> $attached_res:ident $(,)?
+    ) => {
+        pub fn $put(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$put_req = $crate::input::typed(input)?;
+            let (name, doc) = (&i.$name, &i.policy_document);
+            $crate::iam::holder::put_inline::<$holder>(ctx, name, &i.policy_name, doc)?;
+            Ok(airlock_protocol::Output::new(()))
+        }
+
+        pub fn $get(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$get_req = $crate::input::typed(input)?;
+            let (name, document) =
+                $crate::iam::holder::get_inline::<$holder>(ctx, &i.$name, &i.policy_name)?;
+            Ok(airlock_protocol::Output::new(airlock_dto::iam::$get_res {
+                policy_document: Some($crate::iam::url_encode(&document)),
+                policy_name: Some(i.policy_name),
+                $name: Some(name),
+            }))
+        }
+
+        pub fn $delete(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$delete_req = $crate::input::typed(input)?;
+            $crate::iam::holder::delete_inline::<$holder>(ctx, &i.$name, &i.policy_name)?;
+            Ok(airlock_protocol::Output::new(()))
+        }
+
+        pub fn $list(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$list_req = $crate::input::typed(input)?;
+            let marker = i.marker.as_deref();
+            let page =
+                $crate::iam::holder::list_inline::<$holder>(ctx, &i.$name, i.max_items, marker)?;
+            Ok(airlock_protocol::Output::new(airlock_dto::iam::$list_res {
+                is_truncated: Some(page.is_truncated),
+                marker: page.marker,
+                policy_names: Some(page.items),
+            }))
+        }
+
+        pub fn $attach(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$attach_req = $crate::input::typed(input)?;
+            $crate::iam::holder::attach::<$holder>(ctx, &i.$name, &i.policy_arn)?;
+            Ok(airlock_protocol::Output::new(()))
+        }
+
+        pub fn $detach(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$detach_req = $crate::input::typed(input)?;
+            $crate::iam::holder::detach::<$holder>(ctx, &i.$name, &i.policy_arn)?;
+            Ok(airlock_protocol::Output::new(()))
+        }
+
+        pub fn $attached(
+            ctx: &$crate::Ctx<'_>,
+            input: &serde_json::Value,
+        ) -> $crate::iam::holder::Answer {
+            let i: airlock_dto::iam::$attached_req = $crate::input::typed(input)?;
+            let (prefix, marker) = (i.path_prefix.as_deref(), i.marker.as_deref());
+            let page = $crate::iam::holder::list_attached::<$holder>(
+                ctx,
+                &i.$name,
+                prefix,
+                i.max_items,
+                marker,
+            )?;
+            Ok(airlock_protocol::Output::new(
+                airlock_dto::iam::$attached_res {
+                    attached_policies: Some(page.items),
+                    is_truncated: Some(page.is_truncated),
+                    marker: page.marker,
+                },
+            ))
+        }
+    };
+}
+pub(crate) use policy_operations;
+
+/// What an IAM operation answers.
+pub type Answer = ApiResult<airlock_protocol::Output>;
+
 /// Managed policies attached to one identity (AWS's default quota).
 const ATTACHED_POLICIES_QUOTA: usize = 10;
 

@@ -151,75 +151,70 @@ fn list_tags<I: Identity>(
     Ok(tags_page(held.tags(), max_items, marker))
 }
 
-pub fn put_role_permissions_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::PutRolePermissionsBoundaryRequest = typed(input)?;
-    set_boundary::<Role>(ctx, &input.role_name, Some(&input.permissions_boundary))
+/// The boundary and tag operations of one identity kind, each reading its own generated
+/// request; `$name` is the member that names the identity (`role_name`).
+macro_rules! identity_operations {
+    (
+        $identity:ty, $name:ident,
+        $put_boundary:ident($put_boundary_req:ident),
+        $delete_boundary:ident($delete_boundary_req:ident),
+        $tag:ident($tag_req:ident),
+        $untag:ident($untag_req:ident),
+        $list_tags:ident($list_tags_req:ident) -> $list_tags_res:ident $(,)?
+    ) => {
+        pub fn $put_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+            let i: dto::$put_boundary_req = typed(input)?;
+            set_boundary::<$identity>(ctx, &i.$name, Some(&i.permissions_boundary))
+        }
+
+        pub fn $delete_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+            let i: dto::$delete_boundary_req = typed(input)?;
+            set_boundary::<$identity>(ctx, &i.$name, None)
+        }
+
+        pub fn $tag(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+            let i: dto::$tag_req = typed(input)?;
+            tag::<$identity>(ctx, &i.$name, &i.tags)
+        }
+
+        pub fn $untag(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+            let i: dto::$untag_req = typed(input)?;
+            untag::<$identity>(ctx, &i.$name, &i.tag_keys)
+        }
+
+        pub fn $list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+            let i: dto::$list_tags_req = typed(input)?;
+            let marker = i.marker.as_deref();
+            let (tags, is_truncated, marker) =
+                list_tags::<$identity>(ctx, &i.$name, i.max_items, marker)?;
+            Ok(Output::new(dto::$list_tags_res {
+                is_truncated: Some(is_truncated),
+                marker,
+                tags,
+            }))
+        }
+    };
 }
 
-pub fn delete_role_permissions_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DeleteRolePermissionsBoundaryRequest = typed(input)?;
-    set_boundary::<Role>(ctx, &input.role_name, None)
-}
+identity_operations!(
+    Role,
+    role_name,
+    put_role_permissions_boundary(PutRolePermissionsBoundaryRequest),
+    delete_role_permissions_boundary(DeleteRolePermissionsBoundaryRequest),
+    tag_role(TagRoleRequest),
+    untag_role(UntagRoleRequest),
+    list_role_tags(ListRoleTagsRequest) -> ListRoleTagsResponse,
+);
 
-pub fn put_user_permissions_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::PutUserPermissionsBoundaryRequest = typed(input)?;
-    set_boundary::<User>(ctx, &input.user_name, Some(&input.permissions_boundary))
-}
-
-pub fn delete_user_permissions_boundary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DeleteUserPermissionsBoundaryRequest = typed(input)?;
-    set_boundary::<User>(ctx, &input.user_name, None)
-}
-
-pub fn tag_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::TagRoleRequest = typed(input)?;
-    tag::<Role>(ctx, &input.role_name, &input.tags)
-}
-
-pub fn untag_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::UntagRoleRequest = typed(input)?;
-    untag::<Role>(ctx, &input.role_name, &input.tag_keys)
-}
-
-pub fn list_role_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListRoleTagsRequest = typed(input)?;
-    let (tags, is_truncated, marker) = list_tags::<Role>(
-        ctx,
-        &input.role_name,
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListRoleTagsResponse {
-        is_truncated: Some(is_truncated),
-        marker,
-        tags,
-    }))
-}
-
-pub fn tag_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::TagUserRequest = typed(input)?;
-    tag::<User>(ctx, &input.user_name, &input.tags)
-}
-
-pub fn untag_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::UntagUserRequest = typed(input)?;
-    untag::<User>(ctx, &input.user_name, &input.tag_keys)
-}
-
-pub fn list_user_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListUserTagsRequest = typed(input)?;
-    let (tags, is_truncated, marker) = list_tags::<User>(
-        ctx,
-        &input.user_name,
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListUserTagsResponse {
-        is_truncated: Some(is_truncated),
-        marker,
-        tags,
-    }))
-}
+identity_operations!(
+    User,
+    user_name,
+    put_user_permissions_boundary(PutUserPermissionsBoundaryRequest),
+    delete_user_permissions_boundary(DeleteUserPermissionsBoundaryRequest),
+    tag_user(TagUserRequest),
+    untag_user(UntagUserRequest),
+    list_user_tags(ListUserTagsRequest) -> ListUserTagsResponse,
+);
 
 /// An identity that uses a managed policy.
 enum Entity {

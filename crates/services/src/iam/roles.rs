@@ -262,76 +262,17 @@ pub fn update_role_description(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output
     }))
 }
 
-pub fn put_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::PutRolePolicyRequest = typed(input)?;
-    holder::put_inline::<Role>(
-        ctx,
-        &input.role_name,
-        &input.policy_name,
-        &input.policy_document,
-    )?;
-    Ok(Output::new(()))
-}
-
-pub fn get_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::GetRolePolicyRequest = typed(input)?;
-    let (role_name, document) =
-        holder::get_inline::<Role>(ctx, &input.role_name, &input.policy_name)?;
-    Ok(Output::new(dto::GetRolePolicyResponse {
-        policy_document: Some(url_encode(&document)),
-        policy_name: Some(input.policy_name),
-        role_name: Some(role_name),
-    }))
-}
-
-pub fn delete_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DeleteRolePolicyRequest = typed(input)?;
-    holder::delete_inline::<Role>(ctx, &input.role_name, &input.policy_name)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListRolePoliciesRequest = typed(input)?;
-    let page = holder::list_inline::<Role>(
-        ctx,
-        &input.role_name,
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListRolePoliciesResponse {
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-        policy_names: Some(page.items),
-    }))
-}
-
-pub fn attach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::AttachRolePolicyRequest = typed(input)?;
-    holder::attach::<Role>(ctx, &input.role_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn detach_role_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DetachRolePolicyRequest = typed(input)?;
-    holder::detach::<Role>(ctx, &input.role_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_attached_role_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListAttachedRolePoliciesRequest = typed(input)?;
-    let page = holder::list_attached::<Role>(
-        ctx,
-        &input.role_name,
-        input.path_prefix.as_deref(),
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListAttachedRolePoliciesResponse {
-        attached_policies: Some(page.items),
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-    }))
-}
+holder::policy_operations!(
+    Role,
+    role_name,
+    put_role_policy(PutRolePolicyRequest),
+    get_role_policy(GetRolePolicyRequest) -> GetRolePolicyResponse,
+    delete_role_policy(DeleteRolePolicyRequest),
+    list_role_policies(ListRolePoliciesRequest) -> ListRolePoliciesResponse,
+    attach_role_policy(AttachRolePolicyRequest),
+    detach_role_policy(DetachRolePolicyRequest),
+    list_attached_role_policies(ListAttachedRolePoliciesRequest) -> ListAttachedRolePoliciesResponse,
+);
 
 /// Sets the role's `RoleLastUsed` (AssumeRole does this).
 pub fn record_use(

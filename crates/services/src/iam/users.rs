@@ -321,73 +321,14 @@ pub fn list_access_keys(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-pub fn put_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::PutUserPolicyRequest = typed(input)?;
-    holder::put_inline::<User>(
-        ctx,
-        &input.user_name,
-        &input.policy_name,
-        &input.policy_document,
-    )?;
-    Ok(Output::new(()))
-}
-
-pub fn get_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::GetUserPolicyRequest = typed(input)?;
-    let (user_name, document) =
-        holder::get_inline::<User>(ctx, &input.user_name, &input.policy_name)?;
-    Ok(Output::new(dto::GetUserPolicyResponse {
-        policy_document: Some(super::url_encode(&document)),
-        policy_name: Some(input.policy_name),
-        user_name: Some(user_name),
-    }))
-}
-
-pub fn delete_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DeleteUserPolicyRequest = typed(input)?;
-    holder::delete_inline::<User>(ctx, &input.user_name, &input.policy_name)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_user_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListUserPoliciesRequest = typed(input)?;
-    let page = holder::list_inline::<User>(
-        ctx,
-        &input.user_name,
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListUserPoliciesResponse {
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-        policy_names: Some(page.items),
-    }))
-}
-
-pub fn attach_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::AttachUserPolicyRequest = typed(input)?;
-    holder::attach::<User>(ctx, &input.user_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn detach_user_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::DetachUserPolicyRequest = typed(input)?;
-    holder::detach::<User>(ctx, &input.user_name, &input.policy_arn)?;
-    Ok(Output::new(()))
-}
-
-pub fn list_attached_user_policies(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
-    let input: dto::ListAttachedUserPoliciesRequest = typed(input)?;
-    let page = holder::list_attached::<User>(
-        ctx,
-        &input.user_name,
-        input.path_prefix.as_deref(),
-        input.max_items,
-        input.marker.as_deref(),
-    )?;
-    Ok(Output::new(dto::ListAttachedUserPoliciesResponse {
-        attached_policies: Some(page.items),
-        is_truncated: Some(page.is_truncated),
-        marker: page.marker,
-    }))
-}
+holder::policy_operations!(
+    User,
+    user_name,
+    put_user_policy(PutUserPolicyRequest),
+    get_user_policy(GetUserPolicyRequest) -> GetUserPolicyResponse,
+    delete_user_policy(DeleteUserPolicyRequest),
+    list_user_policies(ListUserPoliciesRequest) -> ListUserPoliciesResponse,
+    attach_user_policy(AttachUserPolicyRequest),
+    detach_user_policy(DetachUserPolicyRequest),
+    list_attached_user_policies(ListAttachedUserPoliciesRequest) -> ListAttachedUserPoliciesResponse,
+);
