@@ -28,12 +28,8 @@ fn address_by_ip(tx: &Tx<'_>, scope: &Scope, ip: &str) -> ApiResult<Arc<Address>
 }
 
 fn address_by_id(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<Arc<Address>> {
-    tx.get::<Address>(scope, id).ok_or_else(|| {
-        ApiError::new(
-            "InvalidAllocationID.NotFound",
-            format!("The allocation ID '{id}' does not exist"),
-        )
-    })
+    tx.get::<Address>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidAllocationID.NotFound", "allocation", id))
 }
 
 /// Takes address `a` off the interface it is on (if any). A running instance that launched with
@@ -93,10 +89,7 @@ pub fn associate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                     .get::<Instance>(&scope, id)
                     .filter(|i| !i.is_expired(ctx.clock))
                     .ok_or_else(|| {
-                        ApiError::new(
-                            "InvalidInstanceID.NotFound",
-                            format!("The instance ID '{id}' does not exist"),
-                        )
+                        common::not_found("InvalidInstanceID.NotFound", "instance", id)
                     })?;
                 if !matches!(
                     i.state(ctx.clock),
@@ -121,9 +114,10 @@ pub fn associate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         let e = tx
             .get::<eni::NetworkInterface>(&scope, &eni_id)
             .ok_or_else(|| {
-                ApiError::new(
+                common::not_found(
                     "InvalidNetworkInterfaceID.NotFound",
-                    format!("The networkInterface ID '{eni_id}' does not exist"),
+                    "networkInterface",
+                    &eni_id,
                 )
             })?;
         if let Some(ip) = &req.private_ip_address {
@@ -214,10 +208,7 @@ pub fn disassociate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 .into_iter()
                 .find(|a| a.association.as_ref().is_some_and(|(x, _, _)| x == id))
                 .ok_or_else(|| {
-                    ApiError::new(
-                        "InvalidAssociationID.NotFound",
-                        format!("The association ID '{id}' does not exist"),
-                    )
+                    common::not_found("InvalidAssociationID.NotFound", "association", id)
                 })?,
             (None, Some(ip)) => address_by_ip(tx, &scope, ip)?,
             (None, None) => {
@@ -267,9 +258,10 @@ pub fn describe_addresses_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<O
         .iter()
         .find(|id| !all.iter().any(|a| &&a.allocation_id == id))
     {
-        return Err(ApiError::new(
+        return Err(common::not_found(
             "InvalidAllocationID.NotFound",
-            format!("The allocation ID '{id}' does not exist"),
+            "allocation",
+            id,
         ));
     }
     let kept: Vec<Arc<Address>> = all

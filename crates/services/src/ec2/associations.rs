@@ -2,7 +2,7 @@
 //! their VPC, moved between tables and ended.
 
 use super::routes::{get, Association, RouteTable};
-use super::subnet;
+use super::{common, subnet};
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, Tx};
@@ -77,9 +77,10 @@ pub fn associate_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 /// private gateways are not emulated, so none exists).
 fn gateway_of(tx: &Tx<'_>, scope: &Scope, id: &str, vpc_id: &str) -> ApiResult<()> {
     if id.starts_with("vgw-") {
-        return Err(ApiError::new(
+        return Err(common::not_found(
             "InvalidVpnGatewayID.NotFound",
-            format!("The vpnGateway ID '{id}' does not exist"),
+            "vpnGateway",
+            id,
         ));
     }
     if !id.starts_with("igw-") {
@@ -106,12 +107,7 @@ fn table_of_association(
     tx.list::<RouteTable>(scope)
         .into_iter()
         .find(|t| t.associations.iter().any(|a| a.id == assoc))
-        .ok_or_else(|| {
-            ApiError::new(
-                "InvalidAssociationID.NotFound",
-                format!("The association ID '{assoc}' does not exist"),
-            )
-        })
+        .ok_or_else(|| common::not_found("InvalidAssociationID.NotFound", "association", assoc))
 }
 
 /// Moves a subnet's association (or the VPC's main one) to another table of the VPC: a new

@@ -188,12 +188,7 @@ fn instance(ctx: &Ctx<'_>, tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<In
     tx.get::<Instance>(scope, id)
         .filter(|i| i.state(ctx.clock) != instances::State::Terminated)
         .map(|i| (*i).clone())
-        .ok_or_else(|| {
-            ApiError::new(
-                "InvalidInstanceID.NotFound",
-                format!("The instance ID '{id}' does not exist"),
-            )
-        })
+        .ok_or_else(|| common::not_found("InvalidInstanceID.NotFound", "instance", id))
 }
 
 pub fn detach_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -206,12 +201,7 @@ pub fn detach_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
             .list::<NetworkInterface>(&scope)
             .into_iter()
             .find(|e| e.attachment.as_ref().is_some_and(|a| a.id == id))
-            .ok_or_else(|| {
-                ApiError::new(
-                    "InvalidAttachmentID.NotFound",
-                    format!("The attachment ID '{id}' does not exist"),
-                )
-            })?;
+            .ok_or_else(|| common::not_found("InvalidAttachmentID.NotFound", "attachment", id))?;
         if e.attachment.as_ref().is_some_and(|a| a.device_index == 0) {
             return Err(ApiError::new(
                 "OperationNotPermitted",

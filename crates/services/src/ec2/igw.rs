@@ -63,10 +63,7 @@ pub fn create(ctx: &Ctx<'_>, tx: &mut Tx<'_>, tags: Vec<Tag>) -> ApiResult<Strin
 
 pub fn get(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<InternetGateway>> {
     tx.get::<InternetGateway>(scope, id).ok_or_else(|| {
-        ApiError::new(
-            "InvalidInternetGatewayID.NotFound",
-            format!("The internetGateway ID '{id}' does not exist"),
-        )
+        common::not_found("InvalidInternetGatewayID.NotFound", "internetGateway", id)
     })
 }
 
@@ -175,12 +172,7 @@ pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Val
         input,
         &ids,
         |r| &r.id,
-        |id| {
-            ApiError::new(
-                "InvalidInternetGatewayID.NotFound",
-                format!("The internetGateway ID '{id}' does not exist"),
-            )
-        },
+        |id| common::not_found("InvalidInternetGatewayID.NotFound", "internetGateway", id),
     )?;
     let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |g| g.id.clone())?;
     Ok(common::listed(

@@ -490,12 +490,8 @@ pub fn get_gateway(
     scope: &Scope,
     id: &str,
 ) -> ApiResult<std::sync::Arc<EgressOnlyGateway>> {
-    tx.get::<EgressOnlyGateway>(scope, id).ok_or_else(|| {
-        ApiError::new(
-            "InvalidGatewayID.NotFound",
-            format!("The eigw ID '{id}' does not exist"),
-        )
-    })
+    tx.get::<EgressOnlyGateway>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidGatewayID.NotFound", "eigw", id))
 }
 
 pub fn create_egress_only_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -538,9 +534,10 @@ pub fn describe_egress_only_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> A
     let mut all = ctx.store.read(|v| v.list::<EgressOnlyGateway>(&scope));
     all.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(id) = ids.iter().find(|id| !all.iter().any(|g| &&g.id == id)) {
-        return Err(ApiError::new(
+        return Err(common::not_found(
             "InvalidEgressOnlyInternetGatewayId.NotFound",
-            format!("The egressOnlyInternetGateway ID '{id}' does not exist"),
+            "egressOnlyInternetGateway",
+            id,
         ));
     }
     let mut kept = Vec::new();
@@ -562,9 +559,10 @@ pub fn delete_egress_only_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiR
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let g = tx.get::<EgressOnlyGateway>(&scope, &id).ok_or_else(|| {
-            ApiError::new(
+            common::not_found(
                 "InvalidEgressOnlyInternetGatewayId.NotFound",
-                format!("The egressOnlyInternetGateway ID '{id}' does not exist"),
+                "egressOnlyInternetGateway",
+                &id,
             )
         })?;
         tx.delete::<EgressOnlyGateway>(&scope, &g.id);

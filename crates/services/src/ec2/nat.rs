@@ -131,12 +131,8 @@ impl Filterable for Address {
 }
 
 fn get_address(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<Address>> {
-    tx.get::<Address>(scope, id).ok_or_else(|| {
-        ApiError::new(
-            "InvalidAllocationID.NotFound",
-            format!("The allocation ID '{id}' does not exist"),
-        )
-    })
+    tx.get::<Address>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidAllocationID.NotFound", "allocation", id))
 }
 
 pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -220,9 +216,10 @@ pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     };
     for id in &ids {
         if !all.iter().any(|a| &a.allocation_id == id) {
-            return Err(ApiError::new(
+            return Err(common::not_found(
                 "InvalidAllocationID.NotFound",
-                format!("The allocation ID '{id}' does not exist"),
+                "allocation",
+                id,
             ));
         }
     }

@@ -321,12 +321,8 @@ pub fn forget_subnet(tx: &mut Tx<'_>, scope: &Scope, subnet_id: &str) -> ApiResu
 }
 
 pub fn get(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc<RouteTable>> {
-    tx.get::<RouteTable>(scope, id).ok_or_else(|| {
-        ApiError::new(
-            "InvalidRouteTableID.NotFound",
-            format!("The routeTable ID '{id}' does not exist"),
-        )
-    })
+    tx.get::<RouteTable>(scope, id)
+        .ok_or_else(|| common::not_found("InvalidRouteTableID.NotFound", "routeTable", id))
 }
 
 pub fn create_route_table(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -363,12 +359,7 @@ pub fn describe_route_tables(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         input,
         &ids,
         |r| &r.id,
-        |id| {
-            ApiError::new(
-                "InvalidRouteTableID.NotFound",
-                format!("The routeTable ID '{id}' does not exist"),
-            )
-        },
+        |id| common::not_found("InvalidRouteTableID.NotFound", "routeTable", id),
     )?;
     let (page, next) = common::paginate(out, input, (5, 100), !ids.is_empty(), |t| t.id.clone())?;
     let state = route_state(ctx);
@@ -479,9 +470,10 @@ fn route_of(
                     )));
                 }
             } else {
-                return Err(ApiError::new(
+                return Err(common::not_found(
                     "InvalidGatewayID.NotFound",
-                    format!("The gateway ID '{target}' does not exist"),
+                    "gateway",
+                    target,
                 ));
             }
             r.gateway_id = Some(target.to_owned());
@@ -491,10 +483,7 @@ fn route_of(
                 .get::<nat::NatGateway>(scope, target)
                 .filter(|n| n.is_live(now))
                 .ok_or_else(|| {
-                    ApiError::new(
-                        "InvalidNatGatewayID.NotFound",
-                        format!("The natGateway ID '{target}' does not exist"),
-                    )
+                    common::not_found("InvalidNatGatewayID.NotFound", "natGateway", target)
                 })?;
             if n.vpc_id != table.vpc_id {
                 return Err(ApiError::invalid_parameter_value(format!(

@@ -7,10 +7,10 @@
 //! ([`super::fabric`]), so addresses of a secondary block are reached as the primary's are.
 
 use super::cidr::Cidr;
-use super::ipv6;
 use super::routes::{self, RouteTable};
 use super::subnet::Subnet;
 use super::vpc::{self, Vpc};
+use super::{common, ipv6};
 use crate::input::typed;
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
@@ -176,9 +176,10 @@ pub fn associate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
         ));
     }
     if let Some(pool) = &req.ipv4_ipam_pool_id {
-        return Err(ApiError::new(
+        return Err(common::not_found(
             "InvalidIpamPoolId.NotFound",
-            format!("The pool ID '{pool}' does not exist"),
+            "pool",
+            pool,
         ));
     }
     if req.ipv6_pool.is_some() || req.ipv6_cidr_block.is_some() || req.ipv6_ipam_pool_id.is_some() {

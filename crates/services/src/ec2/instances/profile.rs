@@ -70,10 +70,7 @@ impl ProfileAssociation {
 }
 
 fn association_not_found(id: &str) -> ApiError {
-    ApiError::new(
-        "InvalidAssociationID.NotFound",
-        format!("The association ID '{id}' does not exist"),
-    )
+    common::not_found("InvalidAssociationID.NotFound", "association", id)
 }
 
 /// The instance (not terminated) that holds association `id`.
