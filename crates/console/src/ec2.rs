@@ -42,12 +42,7 @@ pub fn instances(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             ]);
         }
     }
-    let mut main = "<h1>Instances</h1>".to_owned();
-    r.table("ec2/instances", t, &mut main);
-    Ok(Content {
-        title: "Instances".into(),
-        main,
-    })
+    Ok(r.listing("Instances", "ec2/instances", t, false))
 }
 
 /// EC2 → Key pairs.
@@ -69,12 +64,7 @@ pub fn key_pairs(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(s(k, "CreateTime")),
         ]);
     }
-    let mut main = "<h1>Key pairs</h1>".to_owned();
-    r.table("ec2/key-pairs", t, &mut main);
-    Ok(Content {
-        title: "Key pairs".into(),
-        main,
-    })
+    Ok(r.listing("Key pairs", "ec2/key-pairs", t, false))
 }
 
 /// The last part of an ARN (`.../app/name/id` → the name where one is there).
@@ -148,12 +138,7 @@ pub fn load_balancers(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&lines),
         ]);
     }
-    let mut main = "<h1>Load balancers</h1>".to_owned();
-    r.table("ec2/load-balancers", t, &mut main);
-    Ok(Content {
-        title: "Load balancers".into(),
-        main,
-    })
+    Ok(r.listing("Load balancers", "ec2/load-balancers", t, false))
 }
 
 /// EC2 → Target groups, each target with its health (state, reason and description).
@@ -226,10 +211,5 @@ pub fn target_groups(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&targets),
         ]);
     }
-    let mut main = "<h1>Target groups</h1>".to_owned();
-    r.table("ec2/target-groups", t, &mut main);
-    Ok(Content {
-        title: "Target groups".into(),
-        main,
-    })
+    Ok(r.listing("Target groups", "ec2/target-groups", t, false))
 }

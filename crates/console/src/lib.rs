@@ -95,6 +95,20 @@ impl Req<'_> {
     }
 
     /// Renders `table` with this request's filter and sort, on page `path`.
+    /// A page that is one list: its heading (`global`: a resource without a region) and table.
+    pub fn listing(&self, title: &str, path: &str, t: html::Table, global: bool) -> Content {
+        let mut main = format!("<h1>{}", esc(title));
+        if global {
+            main.push_str(" <span class=\"sub\">global</span>");
+        }
+        main.push_str("</h1>");
+        self.table(path, t, &mut main);
+        Content {
+            title: title.to_owned(),
+            main,
+        }
+    }
+
     pub fn table(&self, path: &str, t: html::Table, out: &mut String) {
         let keep = [
             ("account", self.account.as_str()),

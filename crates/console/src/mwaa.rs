@@ -4,7 +4,7 @@
 //! or setting that breaks it (`services::mwaa::access`, the data plane's own judgements).
 
 use crate::html::{esc, facts, status_class, Cell, Table};
-use crate::{s, Content, Req};
+use crate::{items, s, Content, Req};
 use airlock_protocol::ApiError;
 use airlock_services::mwaa::{access, Environment};
 use airlock_store::Scope;
@@ -139,12 +139,7 @@ fn environment(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
         )?;
         main.push_str("<h2>VPC endpoints</h2><table><thead><tr><th>Role</th><th>Endpoint</th><th>Status</th><th>Private IPs</th><th>DNS name</th></tr></thead><tbody>");
         let mut digs = Vec::new();
-        for ep in eps
-            .get("VpcEndpoints")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for ep in items(&eps, "VpcEndpoints") {
             let role = if Some(s(ep, "ServiceName")) == web_service.as_deref() {
                 "webserver"
             } else {

@@ -106,12 +106,7 @@ pub fn roles(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(s(role, "CreateDate")),
         ]);
     }
-    let mut main = "<h1>Roles <span class=\"sub\">global</span></h1>".to_owned();
-    r.table("iam/roles", t, &mut main);
-    Ok(Content {
-        title: "Roles".into(),
-        main,
-    })
+    Ok(r.listing("Roles", "iam/roles", t, true))
 }
 
 /// S3 → Buckets (global: every region's), and one bucket's objects.
@@ -138,12 +133,7 @@ pub fn buckets(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
             Cell::text(s(b, "CreationDate")),
         ]);
     }
-    let mut main = "<h1>Buckets <span class=\"sub\">global</span></h1>".to_owned();
-    r.table("s3/buckets", t, &mut main);
-    Ok(Content {
-        title: "Buckets".into(),
-        main,
-    })
+    Ok(r.listing("Buckets", "s3/buckets", t, true))
 }
 
 fn bucket(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {

@@ -3,7 +3,7 @@
 //! and network interfaces.
 
 use crate::html::{esc, facts, Cell, Table};
-use crate::{s, tag, Content, Req};
+use crate::{items, s, tag, Content, Req};
 use airlock_protocol::ApiError;
 use airlock_services::ec2::eni::NetworkInterface;
 use serde_json::{json, Value};
@@ -157,12 +157,7 @@ fn endpoint(r: &Req<'_>, id: &str) -> Result<Content, ApiError> {
         &mut main,
     );
     main.push_str("<h2>DNS names</h2><table><thead><tr><th>DNS name</th><th>Hosted zone</th></tr></thead><tbody>");
-    for d in e
-        .get("DnsEntries")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for d in items(e, "DnsEntries") {
         let _ = write!(
             main,
             "<tr><td>{}</td><td>{}</td></tr>",
@@ -183,12 +178,7 @@ fn endpoint(r: &Req<'_>, id: &str) -> Result<Content, ApiError> {
         );
     }
     main.push_str("</tbody></table><h2>Security groups</h2><ul>");
-    for g in e
-        .get("Groups")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for g in items(e, "Groups") {
         let _ = write!(
             main,
             "<li><a href=\"{}\">{}</a> ({})</li>",
@@ -222,17 +212,8 @@ pub fn endpoint_services(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
         "Availability Zones",
         "Private DNS name",
     ]);
-    for d in out
-        .get("ServiceDetails")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let types: Vec<String> = d
-            .get("ServiceType")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+    for d in items(&out, "ServiceDetails") {
+        let types: Vec<String> = items(d, "ServiceType")
             .map(|t| s(t, "ServiceType").to_owned())
             .collect();
         t.push(vec![
@@ -243,12 +224,7 @@ pub fn endpoint_services(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(s(d, "PrivateDnsName")),
         ]);
     }
-    let mut main = "<h1>Endpoint services</h1>".to_owned();
-    r.table("vpc/endpoint-services", t, &mut main);
-    Ok(Content {
-        title: "Endpoint services".into(),
-        main,
-    })
+    Ok(r.listing("Endpoint services", "vpc/endpoint-services", t, false))
 }
 
 /// VPC → Your VPCs.
@@ -277,12 +253,7 @@ pub fn vpcs(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(s(&v, "DhcpOptionsId")),
         ]);
     }
-    let mut main = "<h1>Your VPCs</h1>".to_owned();
-    r.table("vpc/vpcs", t, &mut main);
-    Ok(Content {
-        title: "Your VPCs".into(),
-        main,
-    })
+    Ok(r.listing("Your VPCs", "vpc/vpcs", t, false))
 }
 
 /// A route's target, as the console writes it.
@@ -369,12 +340,7 @@ pub fn subnets(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(if public { "public" } else { "private" }),
         ]);
     }
-    let mut main = "<h1>Subnets</h1>".to_owned();
-    r.table("vpc/subnets", t, &mut main);
-    Ok(Content {
-        title: "Subnets".into(),
-        main,
-    })
+    Ok(r.listing("Subnets", "vpc/subnets", t, false))
 }
 
 /// VPC → Route tables.
@@ -388,12 +354,7 @@ pub fn route_tables(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
         "Routes",
     ]);
     for rt in list(r, "DescribeRouteTables", json!({}), "RouteTables")? {
-        let assocs: Vec<&Value> = rt
-            .get("Associations")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .collect();
+        let assocs: Vec<&Value> = items(&rt, "Associations").collect();
         let main = assocs
             .iter()
             .any(|a| a.get("Main").and_then(Value::as_bool) == Some(true));
@@ -402,11 +363,7 @@ pub fn route_tables(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             .map(|a| s(a, "SubnetId").to_owned())
             .filter(|x| !x.is_empty())
             .collect();
-        let routes: Vec<String> = rt
-            .get("Routes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let routes: Vec<String> = items(&rt, "Routes")
             .map(|x| format!("{} → {} ({})", destination(x), target(x), s(x, "State")))
             .collect();
         t.push(vec![
@@ -418,12 +375,7 @@ pub fn route_tables(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&routes),
         ]);
     }
-    let mut main = "<h1>Route tables</h1>".to_owned();
-    r.table("vpc/route-tables", t, &mut main);
-    Ok(Content {
-        title: "Route tables".into(),
-        main,
-    })
+    Ok(r.listing("Route tables", "vpc/route-tables", t, false))
 }
 
 /// A security group's rules (`IpPermissions` or `IpPermissionsEgress`), one line per source.
@@ -481,12 +433,7 @@ pub fn security_groups(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&rules(&g, "IpPermissionsEgress")),
         ]);
     }
-    let mut main = "<h1>Security groups</h1>".to_owned();
-    r.table("vpc/security-groups", t, &mut main);
-    Ok(Content {
-        title: "Security groups".into(),
-        main,
-    })
+    Ok(r.listing("Security groups", "vpc/security-groups", t, false))
 }
 
 /// VPC → Internet gateways and NAT gateways, in one table.
@@ -501,12 +448,7 @@ pub fn gateways(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
         "Addresses",
     ]);
     for g in list(r, "DescribeInternetGateways", json!({}), "InternetGateways")? {
-        let att: Vec<&Value> = g
-            .get("Attachments")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .collect();
+        let att: Vec<&Value> = items(&g, "Attachments").collect();
         t.push(vec![
             Cell::text(s(&g, "InternetGatewayId")),
             Cell::text("internet gateway"),
@@ -518,11 +460,7 @@ pub fn gateways(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
         ]);
     }
     for g in list(r, "DescribeNatGateways", json!({}), "NatGateways")? {
-        let addrs: Vec<String> = g
-            .get("NatGatewayAddresses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let addrs: Vec<String> = items(&g, "NatGatewayAddresses")
             .map(|a| format!("{} / {}", s(a, "PublicIp"), s(a, "PrivateIp")))
             .collect();
         t.push(vec![
@@ -563,11 +501,7 @@ pub fn network_interfaces(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
         json!({}),
         "NetworkInterfaces",
     )? {
-        let groups: Vec<String> = n
-            .get("Groups")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let groups: Vec<String> = items(&n, "Groups")
             .map(|g| s(g, "GroupId").to_owned())
             .collect();
         t.push(vec![
@@ -583,10 +517,5 @@ pub fn network_interfaces(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::text(s(&n, "Description")),
         ]);
     }
-    let mut main = "<h1>Network interfaces</h1>".to_owned();
-    r.table("vpc/network-interfaces", t, &mut main);
-    Ok(Content {
-        title: "Network interfaces".into(),
-        main,
-    })
+    Ok(r.listing("Network interfaces", "vpc/network-interfaces", t, false))
 }
