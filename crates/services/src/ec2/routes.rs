@@ -522,13 +522,26 @@ fn route_of(
     Ok(r)
 }
 
-pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    input::dry_run(input)?;
+/// Changes the route table the request names (`RouteTableId`), in one transaction.
+fn change_table(
+    ctx: &Ctx<'_>,
+    input: &Value,
+    change: impl FnOnce(&Tx<'_>, &Scope, &mut RouteTable) -> ApiResult<()>,
+) -> ApiResult<()> {
     let id = input::req(input, "RouteTableId")?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut t = (*get(tx, &scope, id)?).clone();
-        let r = route_of(tx, &scope, &t, input, ctx.clock.now())?;
+        change(tx, &scope, &mut t)?;
+        tx.put(&scope, t)?;
+        Ok(())
+    })
+}
+
+pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+    input::dry_run(input)?;
+    change_table(ctx, input, |tx, scope, t| {
+        let r = route_of(tx, scope, t, input, ctx.clock.now())?;
         if t.routes.iter().any(|e| e.destination() == r.destination()) {
             return Err(ApiError::new(
                 "RouteAlreadyExists",
@@ -539,15 +552,15 @@ pub fn create_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ));
         }
         t.routes.push(r);
-        tx.put(&scope, t)?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })?;
     Ok(json!({"Return": true}))
 }
 
 /// The position of the route to `dest` in `t`, for a change that `verb`s it (`replace`,
 /// `remove`): AWS's errors for a missing route and for the local route.
-fn changeable_route(t: &RouteTable, id: &str, dest: &str, verb: &str) -> ApiResult<usize> {
+fn changeable_route(t: &RouteTable, dest: &str, verb: &str) -> ApiResult<usize> {
+    let id = &t.id;
     let Some(pos) = t.routes.iter().position(|r| r.destination() == dest) else {
         return Err(ApiError::new(
             "InvalidRoute.NotFound",
@@ -564,22 +577,17 @@ fn changeable_route(t: &RouteTable, id: &str, dest: &str, verb: &str) -> ApiResu
 
 pub fn replace_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
-    let id = input::req(input, "RouteTableId")?;
-    let scope = ctx.scope();
-    ctx.store.write(|tx| {
-        let mut t = (*get(tx, &scope, id)?).clone();
-        let r = route_of(tx, &scope, &t, input, ctx.clock.now())?;
-        let pos = changeable_route(&t, id, r.destination(), "replace")?;
+    change_table(ctx, input, |tx, scope, t| {
+        let r = route_of(tx, scope, t, input, ctx.clock.now())?;
+        let pos = changeable_route(t, r.destination(), "replace")?;
         t.routes[pos] = r;
-        tx.put(&scope, t)?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })?;
     Ok(json!({}))
 }
 
 pub fn delete_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
-    let id = input::req(input, "RouteTableId")?;
     let dest = input::str(input, "DestinationCidrBlock")
         .or_else(|| input::str(input, "DestinationPrefixListId"))
         .or_else(|| input::str(input, "DestinationIpv6CidrBlock"))
@@ -589,13 +597,10 @@ pub fn delete_route(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             )
         })?
         .to_owned();
-    let scope = ctx.scope();
-    ctx.store.write(|tx| {
-        let mut t = (*get(tx, &scope, id)?).clone();
-        let pos = changeable_route(&t, id, &dest, "remove")?;
+    change_table(ctx, input, |_, _, t| {
+        let pos = changeable_route(t, &dest, "remove")?;
         t.routes.remove(pos);
-        tx.put(&scope, t)?;
-        Ok::<_, ApiError>(())
+        Ok(())
     })?;
     Ok(json!({}))
 }
