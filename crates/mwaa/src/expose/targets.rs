@@ -129,10 +129,7 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
     }
     if !missing.is_empty() {
         if !log.dry_run {
-            let targets = missing
-                .iter()
-                .map(|ip| TargetDescription::builder().id(*ip).port(443).build())
-                .collect::<Vec<_>>();
+            let targets = described(missing.iter().map(|ip| (ip.as_str(), 443)));
             c.elb
                 .register_targets()
                 .target_group_arn(tg)
@@ -145,10 +142,7 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
     }
     if !stale.is_empty() {
         if !log.dry_run {
-            let targets = stale
-                .iter()
-                .map(|(ip, p)| TargetDescription::builder().id(ip).port(*p).build())
-                .collect::<Vec<_>>();
+            let targets = described(stale.iter().map(|(ip, p)| (ip.as_str(), *p)));
             c.elb
                 .deregister_targets()
                 .target_group_arn(tg)
@@ -163,6 +157,13 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
         ));
     }
     Ok(())
+}
+
+/// Targets as ELBv2 takes them: address and port.
+fn described<'a>(targets: impl Iterator<Item = (&'a str, i32)>) -> Vec<TargetDescription> {
+    targets
+        .map(|(ip, port)| TargetDescription::builder().id(ip).port(port).build())
+        .collect()
 }
 
 /// Waits until every target of `tg` is healthy, showing each change of their states.
