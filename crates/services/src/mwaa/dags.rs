@@ -11,6 +11,8 @@
 use super::Environment;
 use crate::s3::{self, objects::Object};
 use crate::Ctx;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// How long MWAA takes to copy a new DAG file to Airflow, in AWS seconds.
 pub const SYNC_SECONDS: f64 = 30.0;
@@ -47,21 +49,48 @@ pub fn of(ctx: &Ctx<'_>, env: &Environment) -> Vec<Dag> {
     });
     let mut dags: Vec<Dag> = Vec::new();
     for file in files {
-        let Ok(bytes) = s3::blob::read(ctx.store, &file.blob, 0, file.size) else {
+        let Some(found) = parsed(ctx.store, &file.blob, file.size) else {
             continue;
         };
         let fileloc = format!("/usr/local/airflow/dags/{}", &file.key[folder.len()..]);
-        for (id, schedule) in parse(&String::from_utf8_lossy(&bytes)) {
-            if !dags.iter().any(|d| d.id == id) {
+        for (id, schedule) in found.iter() {
+            if !dags.iter().any(|d| d.id == *id) {
                 dags.push(Dag {
-                    id,
-                    schedule,
+                    id: id.clone(),
+                    schedule: schedule.clone(),
                     fileloc: fileloc.clone(),
                 });
             }
         }
     }
     dags
+}
+
+/// What [`parse`] finds in a file.
+type Found = Arc<Vec<(String, Option<String>)>>;
+
+/// The most parsed files kept; past it the cache starts again.
+const CACHED_FILES: usize = 4096;
+
+/// [`parse`] of an object's content. A content file never changes once written (a new PUT makes
+/// a new one), so a file of a persistent store is read and parsed once, not on every REST call,
+/// trigger and `dags list`; content held in memory (ephemeral stores) is parsed each time.
+fn parsed(store: &airlock_store::Store, blob: &s3::Blob, size: u64) -> Option<Found> {
+    static CACHE: LazyLock<Mutex<HashMap<String, Found>>> = LazyLock::new(Mutex::default);
+    let cache = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = blob.file.as_ref().and_then(|f| cache().get(f).cloned()) {
+        return Some(hit);
+    }
+    let bytes = s3::blob::read(store, blob, 0, size).ok()?;
+    let found: Found = Arc::new(parse(&String::from_utf8_lossy(&bytes)));
+    if let Some(file) = &blob.file {
+        let mut cache = cache();
+        if cache.len() >= CACHED_FILES {
+            cache.clear();
+        }
+        cache.insert(file.clone(), found.clone());
+    }
+    Some(found)
 }
 
 fn synced(ctx: &Ctx<'_>, o: &Object) -> bool {
@@ -285,6 +314,29 @@ fn decorated_function(code: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// A persistent store's DAG file is read once: with its content file gone from the disk, the
+    /// same object still gives its DAGs; a new upload (a new content file) is read afresh.
+    #[test]
+    fn a_content_file_is_parsed_once() {
+        let dir = std::env::temp_dir().join(format!("airlock-dags-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = airlock_store::Store::open(&dir.join("airlock.db"), &[]).unwrap();
+        let source = b"from airflow import DAG\nwith DAG('first') as dag:\n    pass\n";
+        let blob = crate::s3::blob::write(&store, source).unwrap();
+        let ids = |b: &crate::s3::Blob, size: usize| {
+            super::parsed(&store, b, size as u64).map(|f| f[0].0.clone())
+        };
+        assert_eq!(ids(&blob, source.len()).as_deref(), Some("first"));
+        let file = blob.file.clone().expect("a persistent store keeps a file");
+        std::fs::remove_file(dir.join("s3/objects").join(&file)).unwrap();
+        assert_eq!(ids(&blob, source.len()).as_deref(), Some("first"));
+        let other = b"from airflow import DAG\nDAG(dag_id='second')\n";
+        let next = crate::s3::blob::write(&store, other).unwrap();
+        assert_eq!(ids(&next, other.len()).as_deref(), Some("second"));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     use super::parse;
 
     fn ids(source: &str) -> Vec<String> {
