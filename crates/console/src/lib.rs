@@ -94,7 +94,6 @@ impl Req<'_> {
         format!("{PREFIX}{path}?{}", q.finish())
     }
 
-    /// Renders `table` with this request's filter and sort, on page `path`.
     /// A page that is one list: its heading (`global`: a resource without a region) and table.
     pub fn listing(&self, title: &str, path: &str, t: html::Table, global: bool) -> Content {
         let mut main = format!("<h1>{}", esc(title));
@@ -109,6 +108,7 @@ impl Req<'_> {
         }
     }
 
+    /// Renders `table` with this request's filter and sort, on page `path`.
     pub fn table(&self, path: &str, t: html::Table, out: &mut String) {
         let keep = [
             ("account", self.account.as_str()),
