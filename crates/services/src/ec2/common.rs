@@ -2,6 +2,7 @@
 
 use crate::input;
 use airlock_protocol::{ApiError, ApiResult};
+use airlock_store::Record;
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -314,29 +315,31 @@ pub fn dependency(what: &str, id: &str) -> ApiError {
     )
 }
 
-/// Of a kind's records, what a Describe call shows before paging: the ones `ids` names (each
-/// must exist: `missing(id)` otherwise) that the request's filters match.
-pub fn select<T: Filterable>(
+/// What a Describe call shows of a kind's records: the ones `ids` names (each must exist, else
+/// `not_found` = (code, what) answers, as [`not_found`] words it) that the request's filters
+/// match, one page of them in id order within `bounds` of `MaxResults`, and the next page's
+/// token.
+pub fn select<T: Record + Filterable>(
     all: Vec<Arc<T>>,
     input: &Value,
     ids: &[String],
-    id: impl Fn(&T) -> &str,
-    missing: impl Fn(&str) -> ApiError,
-) -> ApiResult<Vec<Arc<T>>> {
+    (code, what): (&str, &str),
+    bounds: (i64, i64),
+) -> ApiResult<(Vec<Arc<T>>, Option<String>)> {
     if let Some(absent) = ids
         .iter()
-        .find(|i| !all.iter().any(|r| id(r) == i.as_str()))
+        .find(|i| !all.iter().any(|r| r.id() == i.as_str()))
     {
-        return Err(missing(absent));
+        return Err(not_found(code, what, absent));
     }
     let filters = filters(input);
     let mut shown = Vec::new();
     for r in all {
-        if (ids.is_empty() || ids.iter().any(|i| i == id(&r))) && matches(r.as_ref(), &filters)? {
+        if (ids.is_empty() || ids.iter().any(|i| i == r.id())) && matches(r.as_ref(), &filters)? {
             shown.push(r);
         }
     }
-    Ok(shown)
+    paginate(shown, input, bounds, !ids.is_empty(), |r| r.id().to_owned())
 }
 
 /// A Describe answer: `items` under `key`, and `NextToken` when there is another page.
@@ -352,6 +355,71 @@ pub fn listed(key: &str, items: impl Serialize, next: Option<String>) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Describe calls through `select`: a named id that does not exist is AWS's NotFound, ids
+    /// and MaxResults together are refused, and pages follow the filters in id order.
+    #[test]
+    fn describe_selects_ids_filters_and_pages() {
+        use crate::auth::test_support::{ctx_as, ec2, root_principal, store};
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let mut made: Vec<String> = (0..7)
+            .map(|i| {
+                let out = ec2(
+                    &ctx,
+                    "CreateVpc",
+                    json!({"CidrBlock": format!("10.{i}.0.0/16")}),
+                );
+                out.unwrap()["Vpc"]["VpcId"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        made.sort();
+        let err = ec2(
+            &ctx,
+            "DescribeVpcs",
+            json!({"VpcIds": [made[0], "vpc-0123456789abcdef0"]}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidVpcID.NotFound");
+        assert_eq!(
+            err.message,
+            "The vpc ID 'vpc-0123456789abcdef0' does not exist"
+        );
+        let err = ec2(
+            &ctx,
+            "DescribeVpcs",
+            json!({"VpcIds": [made[0]], "MaxResults": 5}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code, "InvalidParameterCombination");
+        // Ours only (the region's default VPC is not 10.x), five then two.
+        let mine = json!([{"Name": "cidr", "Values": ["10.*"]}]);
+        let first = ec2(
+            &ctx,
+            "DescribeVpcs",
+            json!({"Filters": mine, "MaxResults": 5}),
+        )
+        .unwrap();
+        let ids = |out: &Value| -> Vec<String> {
+            out["Vpcs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["VpcId"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(ids(&first), made[..5]);
+        let token = first["NextToken"].as_str().expect("a second page");
+        let rest = ec2(
+            &ctx,
+            "DescribeVpcs",
+            json!({"Filters": mine, "MaxResults": 5, "NextToken": token}),
+        )
+        .unwrap();
+        assert_eq!(ids(&rest), made[5..]);
+        assert!(rest.get("NextToken").is_none());
+    }
 
     #[test]
     fn wildcards() {

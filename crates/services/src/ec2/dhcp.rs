@@ -84,8 +84,11 @@ fn find<R: Read>(r: &R, scope: &Scope, id: &str) -> Option<Arc<DhcpOptions>> {
     })
 }
 
+/// The error code and noun of an unknown DHCP options set.
+const NOT_FOUND: (&str, &str) = ("InvalidDhcpOptionID.NotFound", "dhcpOption");
+
 fn not_found(id: &str) -> ApiError {
-    common::not_found("InvalidDhcpOptionID.NotFound", "dhcpOption", id)
+    common::not_found(NOT_FOUND.0, NOT_FOUND.1, id)
 }
 
 /// Stores the derived default set so that it can be changed (CreateTags names it).
@@ -218,8 +221,7 @@ pub fn describe_dhcp_options(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> 
     let ids = req.dhcp_options_ids.unwrap_or_default();
     let scope = ctx.scope();
     let all = ctx.store.read(|v| all(v, &scope));
-    let kept = common::select(all, input, &ids, |r| &r.id, not_found)?;
-    let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |d| d.id.clone())?;
+    let (page, next) = common::select(all, input, &ids, NOT_FOUND, (5, 1000))?;
     Ok(Output::new(dto::DescribeDhcpOptionsResult {
         dhcp_options: Some(page.iter().map(|d| out(d)).collect()),
         next_token: next,

@@ -167,14 +167,8 @@ pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Val
     let ids = input::strs(input, "InternetGatewayIds");
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<InternetGateway>(&scope));
-    let out = common::select(
-        all,
-        input,
-        &ids,
-        |r| &r.id,
-        |id| common::not_found("InvalidInternetGatewayID.NotFound", "internetGateway", id),
-    )?;
-    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |g| g.id.clone())?;
+    let missing = ("InvalidInternetGatewayID.NotFound", "internetGateway");
+    let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
     Ok(common::listed(
         "InternetGateways",
         page.iter().map(|g| g.json()).collect::<Vec<_>>(),

@@ -354,14 +354,8 @@ pub fn describe_route_tables(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let ids = input::strs(input, "RouteTableIds");
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<RouteTable>(&scope));
-    let out = common::select(
-        all,
-        input,
-        &ids,
-        |r| &r.id,
-        |id| common::not_found("InvalidRouteTableID.NotFound", "routeTable", id),
-    )?;
-    let (page, next) = common::paginate(out, input, (5, 100), !ids.is_empty(), |t| t.id.clone())?;
+    let missing = ("InvalidRouteTableID.NotFound", "routeTable");
+    let (page, next) = common::select(all, input, &ids, missing, (5, 100))?;
     let state = route_state(ctx);
     Ok(common::listed(
         "RouteTables",

@@ -250,14 +250,8 @@ pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let ids = input::strs(input, "SubnetIds");
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Subnet>(&scope));
-    let out = common::select(
-        all,
-        input,
-        &ids,
-        |r| &r.id,
-        |id| common::not_found("InvalidSubnetID.NotFound", "subnet", id),
-    )?;
-    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |s| s.id.clone())?;
+    let missing = ("InvalidSubnetID.NotFound", "subnet");
+    let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
     let used = used_by_subnet(ctx);
     Ok(common::listed(
         "Subnets",

@@ -259,14 +259,8 @@ pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let ids = input::strs(input, "VpcIds");
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Vpc>(&scope));
-    let out = common::select(
-        all,
-        input,
-        &ids,
-        |r| &r.id,
-        |id| common::not_found("InvalidVpcID.NotFound", "vpc", id),
-    )?;
-    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |v| v.id.clone())?;
+    let missing = ("InvalidVpcID.NotFound", "vpc");
+    let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
     Ok(common::listed(
         "Vpcs",
         page.iter()

@@ -259,21 +259,22 @@ fn strip_nulls(mut v: Value) -> Value {
 }
 
 fn ec2(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
-    call(ctx, "ec2", op, strip_nulls(input))
+    one(ctx, "ec2", op, input)
 }
 
 fn iam(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
-    call(ctx, "iam", op, strip_nulls(input))
+    one(ctx, "iam", op, input)
 }
 
 fn elbv2(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
-    call(ctx, "elbv2", op, strip_nulls(input))
+    one(ctx, "elbv2", op, input)
 }
 
 fn s3(ctx: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
-    call(ctx, "s3", op, strip_nulls(input))
+    one(ctx, "s3", op, input)
 }
 
+/// Calls `service` as the stack's caller, with the properties' nulls (absent values) left out.
 fn one(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> ApiResult<Value> {
     call(ctx, service, op, strip_nulls(input))
 }
