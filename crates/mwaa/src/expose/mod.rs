@@ -11,7 +11,8 @@ use aws_sdk_ec2::types::builders::IpPermissionBuilder;
 use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher,
-    ProtocolEnum, Tag, TargetDescription, TargetHealthStateEnum, TargetTypeEnum,
+    ProtocolEnum, Tag, TargetDescription, TargetHealthDescription, TargetHealthStateEnum,
+    TargetTypeEnum,
 };
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -475,6 +476,16 @@ async fn listener(
         .target_group_arn(tg)
         .build();
     let certificate = Certificate::builder().certificate_arn(cert).build();
+    // What CreateListener and ModifyListener (two builder types) both set.
+    macro_rules! https {
+        ($call:expr) => {
+            $call
+                .protocol(via.protocol())
+                .port(443)
+                .certificates(certificate)
+                .default_actions(forward)
+        };
+    }
     // A load balancer a dry run would create has no listeners yet.
     let found = if log.dry_run && lb.starts_with('<') {
         None
@@ -509,16 +520,8 @@ async fn listener(
                 return Ok(arn);
             }
             if !log.dry_run {
-                c.elb
-                    .modify_listener()
-                    .listener_arn(&arn)
-                    .protocol(via.protocol())
-                    .port(443)
-                    .certificates(certificate)
-                    .default_actions(forward)
-                    .send()
-                    .await
-                    .aws("ModifyListener")?;
+                let call = c.elb.modify_listener().listener_arn(&arn);
+                https!(call).send().await.aws("ModifyListener")?;
             }
             log.change(&format!(
                 "set listener {arn} to {}:443 with {cert}, forwarding to {tg}",
@@ -534,17 +537,8 @@ async fn listener(
             Ok(log.pending("listener"))
         }
         None => {
-            let out = c
-                .elb
-                .create_listener()
-                .load_balancer_arn(lb)
-                .protocol(via.protocol())
-                .port(443)
-                .certificates(certificate)
-                .default_actions(forward)
-                .send()
-                .await
-                .aws("CreateListener")?;
+            let call = c.elb.create_listener().load_balancer_arn(lb);
+            let out = https!(call).send().await.aws("CreateListener")?;
             let arn = out
                 .listeners()
                 .first()

@@ -93,20 +93,10 @@ pub(super) async fn target_group(
 
 /// Makes target group `tg` hold exactly `ips` on 443.
 pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyhow::Result<()> {
-    let health = c
-        .elb
-        .describe_target_health()
-        .target_group_arn(tg)
-        .send()
-        .await
-        .aws("DescribeTargetHealth")?;
     // Draining targets are already on their way out; one of the addresses is registered again.
-    let registered: Vec<(String, i32)> = health
-        .target_health_descriptions()
+    let registered: Vec<(String, i32)> = current_targets(c, tg)
+        .await?
         .iter()
-        .filter(|d| {
-            d.target_health().and_then(|t| t.state()) != Some(&TargetHealthStateEnum::Draining)
-        })
         .filter_map(|d| d.target())
         .map(|t| {
             (
@@ -115,12 +105,13 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
             )
         })
         .collect();
-    let missing: Vec<&String> = ips
+    let missing: Vec<(String, i32)> = ips
         .iter()
         .filter(|ip| !registered.iter().any(|(r, p)| r == *ip && *p == 443))
+        .map(|ip| (ip.clone(), 443))
         .collect();
-    let stale: Vec<&(String, i32)> = registered
-        .iter()
+    let stale: Vec<(String, i32)> = registered
+        .into_iter()
         .filter(|(r, p)| !ips.contains(r) || *p != 443)
         .collect();
     if missing.is_empty() && stale.is_empty() {
@@ -129,41 +120,62 @@ pub async fn sync(c: &Clients, tg: &str, ips: &[String], log: &mut Log) -> anyho
     }
     if !missing.is_empty() {
         if !log.dry_run {
-            let targets = described(missing.iter().map(|ip| (ip.as_str(), 443)));
-            c.elb
-                .register_targets()
-                .target_group_arn(tg)
-                .set_targets(Some(targets))
-                .send()
-                .await
-                .aws("RegisterTargets")?;
+            move_targets(c, tg, true, &missing).await?;
         }
-        log.change(&format!("register {} in {tg}", crate::spaced(&missing)));
+        let shown = crate::spaced(missing.iter().map(|(ip, _)| ip));
+        log.change(&format!("register {shown} in {tg}"));
     }
     if !stale.is_empty() {
         if !log.dry_run {
-            let targets = described(stale.iter().map(|(ip, p)| (ip.as_str(), *p)));
-            c.elb
-                .deregister_targets()
-                .target_group_arn(tg)
-                .set_targets(Some(targets))
-                .send()
-                .await
-                .aws("DeregisterTargets")?;
+            move_targets(c, tg, false, &stale).await?;
         }
-        log.change(&format!(
-            "deregister {} from {tg}",
-            crate::spaced(stale.iter().map(|(ip, p)| format!("{ip}:{p}")))
-        ));
+        let shown = crate::spaced(stale.iter().map(|(ip, p)| format!("{ip}:{p}")));
+        log.change(&format!("deregister {shown} from {tg}"));
     }
     Ok(())
 }
 
-/// Targets as ELBv2 takes them: address and port.
-fn described<'a>(targets: impl Iterator<Item = (&'a str, i32)>) -> Vec<TargetDescription> {
-    targets
-        .map(|(ip, port)| TargetDescription::builder().id(ip).port(port).build())
-        .collect()
+/// Registers `targets` (address and port) in `tg`, or deregisters them.
+async fn move_targets(
+    c: &Clients,
+    tg: &str,
+    register: bool,
+    targets: &[(String, i32)],
+) -> anyhow::Result<()> {
+    let list = targets
+        .iter()
+        .map(|(ip, port)| TargetDescription::builder().id(ip).port(*port).build())
+        .collect();
+    if register {
+        let call = c.elb.register_targets().target_group_arn(tg);
+        call.set_targets(Some(list))
+            .send()
+            .await
+            .map(drop)
+            .aws("RegisterTargets")
+    } else {
+        let call = c.elb.deregister_targets().target_group_arn(tg);
+        call.set_targets(Some(list))
+            .send()
+            .await
+            .map(drop)
+            .aws("DeregisterTargets")
+    }
+}
+
+/// The targets of `tg` and their health, but for those draining.
+async fn current_targets(c: &Clients, tg: &str) -> anyhow::Result<Vec<TargetHealthDescription>> {
+    let call = c.elb.describe_target_health().target_group_arn(tg);
+    let mut all = call
+        .send()
+        .await
+        .aws("DescribeTargetHealth")?
+        .target_health_descriptions()
+        .to_vec();
+    all.retain(|d| {
+        d.target_health().and_then(|t| t.state()) != Some(&TargetHealthStateEnum::Draining)
+    });
+    Ok(all)
 }
 
 /// Waits until every target of `tg` is healthy, showing each change of their states.
@@ -171,19 +183,9 @@ pub async fn wait_healthy(c: &Clients, tg: &str, limit: Duration) -> anyhow::Res
     let start = Instant::now();
     let mut shown = String::new();
     loop {
-        let h = c
-            .elb
-            .describe_target_health()
-            .target_group_arn(tg)
-            .send()
-            .await
-            .aws("DescribeTargetHealth")?;
-        let states: Vec<(String, String, String)> = h
-            .target_health_descriptions()
+        let states: Vec<(String, String, String)> = current_targets(c, tg)
+            .await?
             .iter()
-            .filter(|d| {
-                d.target_health().and_then(|t| t.state()) != Some(&TargetHealthStateEnum::Draining)
-            })
             .map(|d| {
                 let t = d.target_health();
                 (
