@@ -3,7 +3,7 @@
 //! small serializer helpers.
 
 use crate::cache::{Cache, Of};
-use airlock_model::{Shape, ShapeKind};
+use airlock_model::{ServiceModel, Shape, ShapeKind};
 use serde::ser::{self, Impossible, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -87,7 +87,7 @@ impl Output {
     pub(crate) fn xml(
         &self,
         buf: &mut String,
-        model: &airlock_model::ServiceModel,
+        model: &ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
         self.value.xml(buf, model, shape)
@@ -96,7 +96,7 @@ impl Output {
     pub(crate) fn json(
         &self,
         buf: &mut Vec<u8>,
-        model: &airlock_model::ServiceModel,
+        model: &ServiceModel,
         shape: &Shape,
     ) -> Result<(), Error> {
         self.value.json(buf, model, shape)
@@ -255,18 +255,8 @@ impl fmt::Debug for Output {
 
 /// The object-safe face of `Serialize` the encoders need.
 trait Encode: Send {
-    fn xml(
-        &self,
-        buf: &mut String,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error>;
-    fn json(
-        &self,
-        buf: &mut Vec<u8>,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error>;
+    fn xml(&self, buf: &mut String, model: &ServiceModel, shape: &Shape) -> Result<(), Error>;
+    fn json(&self, buf: &mut Vec<u8>, model: &ServiceModel, shape: &Shape) -> Result<(), Error>;
     fn value(&self) -> serde_json::Value;
 }
 
@@ -274,20 +264,10 @@ trait Encode: Send {
 struct Plain<T>(T);
 
 impl<T: Serialize + Send> Encode for Plain<T> {
-    fn xml(
-        &self,
-        buf: &mut String,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error> {
+    fn xml(&self, buf: &mut String, model: &ServiceModel, shape: &Shape) -> Result<(), Error> {
         crate::xml::write_members(buf, model, shape, &self.0)
     }
-    fn json(
-        &self,
-        buf: &mut Vec<u8>,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error> {
+    fn json(&self, buf: &mut Vec<u8>, model: &ServiceModel, shape: &Shape) -> Result<(), Error> {
         crate::json::write(buf, model, shape, &self.0)
     }
     fn value(&self) -> serde_json::Value {
@@ -305,12 +285,7 @@ struct Cached<R, K, T> {
 impl<R: Of + Send, K: PartialEq + Clone + Send + 'static, T: Serialize + Send> Encode
     for Cached<R, K, T>
 {
-    fn xml(
-        &self,
-        buf: &mut String,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error> {
+    fn xml(&self, buf: &mut String, model: &ServiceModel, shape: &Shape) -> Result<(), Error> {
         let cache = Cache::global();
         if let Some(body) = cache.get(&self.of, &self.view, place(shape)) {
             buf.push_str(&body);
@@ -326,12 +301,7 @@ impl<R: Of + Send, K: PartialEq + Clone + Send + 'static, T: Serialize + Send> E
         );
         Ok(())
     }
-    fn json(
-        &self,
-        buf: &mut Vec<u8>,
-        model: &airlock_model::ServiceModel,
-        shape: &Shape,
-    ) -> Result<(), Error> {
+    fn json(&self, buf: &mut Vec<u8>, model: &ServiceModel, shape: &Shape) -> Result<(), Error> {
         let cache = Cache::global();
         if let Some(body) = cache.get(&self.of, &self.view, place(shape)) {
             buf.extend_from_slice(body.as_bytes());
@@ -402,10 +372,10 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
 }
 
 /// The associated types and methods both shape-driven `Serializer`s share, for a type with
-/// `raw(self, &str)` (text written as it is), `part(self, &T)` (a [`Part`]'s newtype), a `shape`
-/// field, and list and fields types `List` and `Fields`: booleans as `true`/`false`, integers in
+/// `raw(self, &str)` (text written as it is), `fresh(self, &T)` (a [`Part`]'s structure encoded
+/// and handed to [`wrote`]), a `shape` field, and list and fields types `List` and `Fields`: booleans as `true`/`false`, integers in
 /// decimal, narrower numbers widened, a char as a one-character string, options, other newtypes
-/// and unit variants as what they hold, tuples as lists, enum variants with data refused. Each
+/// and unit variants as what they hold, a [`Part`] as kept or fresh, tuples as lists, enum variants with data refused. Each
 /// encoder writes the rest (`f64`, strings, nulls, lists, structures, maps).
 macro_rules! shared_methods {
     () => {
@@ -453,10 +423,13 @@ macro_rules! shared_methods {
             name: &'static str,
             value: &T,
         ) -> Result<(), $crate::encode::Error> {
-            if name == $crate::encode::PART {
-                self.part(value)
-            } else {
-                value.serialize(self)
+            if name != $crate::encode::PART {
+                return value.serialize(self);
+            }
+            match $crate::encode::part_is(self.shape) {
+                $crate::encode::PartIs::Kept(text) => self.raw(&text),
+                $crate::encode::PartIs::Fresh => self.fresh(value),
+                $crate::encode::PartIs::Plain => value.serialize(self),
             }
         }
         fn serialize_newtype_variant<T: ::serde::Serialize + ?Sized>(

@@ -154,12 +154,7 @@ pub fn write<T: Serialize + ?Sized>(
     shape: &Shape,
     value: &T,
 ) -> Result<(), Error> {
-    value.serialize(Elem {
-        buf,
-        model,
-        shape,
-        slot: Slot::Root,
-    })
+    value.serialize(Elem::child(model, buf, shape, Slot::Root))
 }
 
 /// Where a value goes: the whole body, a structure member (written only if not null), a list
@@ -258,23 +253,17 @@ impl Elem<'_> {
         Ok(())
     }
 
-    /// An [`encode::Part`]: the structure's object as kept, or encoded and handed back (the
-    /// object alone, without the separator or key before it).
-    fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
-        match encode::part_is(self.shape) {
-            encode::PartIs::Kept(text) => self.raw(&text),
-            encode::PartIs::Fresh => {
-                self.open();
-                let start = self.buf.len();
-                value.serialize(Elem::child(self.model, self.buf, self.shape, Slot::Root))?;
-                // The encoder writes only text, so this is always UTF-8.
-                if let Ok(text) = std::str::from_utf8(&self.buf[start..]) {
-                    encode::wrote(text);
-                }
-                Ok(())
-            }
-            encode::PartIs::Plain => value.serialize(self),
+    /// An [`encode::Part`]'s structure encoded fresh: its object alone, without the separator or
+    /// key before it, handed back.
+    fn fresh<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
+        self.open();
+        let start = self.buf.len();
+        write(self.buf, self.model, self.shape, value)?;
+        // The encoder writes only text, so this is always UTF-8.
+        if let Ok(text) = std::str::from_utf8(&self.buf[start..]) {
+            encode::wrote(text);
         }
+        Ok(())
     }
 
     fn null(self) -> Result<(), Error> {

@@ -136,27 +136,15 @@ impl Elem<'_> {
         Ok(())
     }
 
-    /// An [`encode::Part`]: the structure's members as kept, or encoded and handed back (the
-    /// text between the element's tags, which depends on the shape alone).
-    fn part<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
-        match encode::part_is(self.shape) {
-            encode::PartIs::Kept(text) => self.raw(&text),
-            encode::PartIs::Fresh => {
-                self.open();
-                let start = self.buf.len();
-                value.serialize(Elem {
-                    buf: self.buf,
-                    model: self.model,
-                    shape: self.shape,
-                    tag: None,
-                    flat: false,
-                })?;
-                encode::wrote(&self.buf[start..]);
-                Elem::close(self.buf, self.tag);
-                Ok(())
-            }
-            encode::PartIs::Plain => value.serialize(self),
-        }
+    /// An [`encode::Part`]'s structure encoded fresh: its members (the text between the
+    /// element's tags, which depends on the shape alone) handed back.
+    fn fresh<T: Serialize + ?Sized>(mut self, value: &T) -> Result<(), Error> {
+        self.open();
+        let start = self.buf.len();
+        write_members(self.buf, self.model, self.shape, value)?;
+        encode::wrote(&self.buf[start..]);
+        Elem::close(self.buf, self.tag);
+        Ok(())
     }
 }
 
