@@ -101,23 +101,35 @@ pub fn paths(
     web: &Webserver,
     clock: Clock,
 ) -> Vec<Path> {
-    let mut out = bastions(v, scope, env, web, clock);
-    out.extend(load_balancers(v, scope, web, clock));
-    out.extend(client_vpns(v, scope, env, web, clock));
+    let seen = Seen {
+        v,
+        scope,
+        env,
+        web,
+        clock,
+    };
+    let mut out = bastions(&seen);
+    out.extend(load_balancers(&seen));
+    out.extend(client_vpns(&seen));
     out
+}
+
+/// What each path is judged against: the state, the environment and its webserver, the time.
+#[derive(Clone, Copy)]
+struct Seen<'a, 'v> {
+    v: &'a View<'v>,
+    scope: &'a Scope,
+    env: &'a Environment,
+    web: &'a Webserver,
+    clock: Clock,
 }
 
 /// Client VPN endpoints in the environment's VPC: one works when it is available, only
 /// certificate authentication is asked for, an active route and an active authorization rule
 /// cover each webserver address, and the security groups let the endpoint's interface in the
 /// address's zone reach it on 443 (what its VPN checks for each connection).
-fn client_vpns(
-    v: &View<'_>,
-    scope: &Scope,
-    env: &Environment,
-    web: &Webserver,
-    clock: Clock,
-) -> Vec<Path> {
+fn client_vpns(seen: &Seen<'_, '_>) -> Vec<Path> {
+    let (v, scope, env, web, clock) = (seen.v, seen.scope, seen.env, seen.web, seen.clock);
     let mut out = Vec::new();
     for e in v.list::<ClientVpnEndpoint>(scope) {
         if e.vpc_id.as_deref() != Some(env.vpc_id.as_str()) {
@@ -203,13 +215,8 @@ fn ip(n: &eni::NetworkInterface) -> Ipv4Addr {
 /// Instances in the environment's VPC: a bastion is one the data plane serves SSH on (running,
 /// launched with a key pair), reachable from the internet on 22 and able to reach both webserver
 /// addresses on 443.
-fn bastions(
-    v: &View<'_>,
-    scope: &Scope,
-    env: &Environment,
-    web: &Webserver,
-    clock: Clock,
-) -> Vec<Path> {
+fn bastions(seen: &Seen<'_, '_>) -> Vec<Path> {
+    let (v, scope, env, web, clock) = (seen.v, seen.scope, seen.env, seen.web, seen.clock);
     let mut out = Vec::new();
     for i in v.list::<instances::Instance>(scope) {
         let state = i.state(clock);
@@ -270,7 +277,8 @@ fn bastions(
 }
 
 /// Target groups holding a webserver address, one path per load balancer forwarding to each.
-fn load_balancers(v: &View<'_>, scope: &Scope, web: &Webserver, clock: Clock) -> Vec<Path> {
+fn load_balancers(seen: &Seen<'_, '_>) -> Vec<Path> {
+    let (v, scope, web, clock) = (seen.v, seen.scope, seen.web, seen.clock);
     let addresses: Vec<String> = web.interfaces.iter().map(|n| ip(n).to_string()).collect();
     let mut out = Vec::new();
     for tg in v.list::<TargetGroup>(scope) {
@@ -294,21 +302,19 @@ fn load_balancers(v: &View<'_>, scope: &Scope, web: &Webserver, clock: Clock) ->
             continue;
         }
         for lb in &now.lbs {
-            out.push(load_balancer(v, scope, web, &tg, lb, &now, clock));
+            out.push(load_balancer(seen, &tg, lb, &now));
         }
     }
     out
 }
 
 fn load_balancer(
-    v: &View<'_>,
-    scope: &Scope,
-    web: &Webserver,
+    seen: &Seen<'_, '_>,
     tg: &TargetGroup,
     lb: &LoadBalancer,
     now: &routing::GroupNow,
-    clock: Clock,
 ) -> Path {
+    let (v, scope, web, clock) = (seen.v, seen.scope, seen.web, seen.clock);
     let mut p = Path {
         kind: "Load balancer",
         name: format!("{} → {}", lb.name, tg.name),
