@@ -4,6 +4,8 @@
 use super::*;
 use crate::Clock;
 
+/// Checks an HTTP code matcher: a comma-separated list of codes and `lo-hi` ranges within
+/// `min..=max`.
 pub fn check_http_codes(codes: &str, min: u16, max: u16) -> ApiResult<()> {
     let bad = || {
         crate::elbv2::validation(format!(

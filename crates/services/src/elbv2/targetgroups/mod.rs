@@ -256,7 +256,8 @@ pub fn usage<R: Read>(r: &R, scope: &Scope) -> HashMap<String, Vec<String>> {
     out
 }
 
-/// An HTTP code matcher: a comma-separated list of codes and `lo-hi` ranges within `min..=max`.
+/// Whether a CreateTargetGroup repeating an existing group's name asks for the same group (AWS
+/// then answers with it; other settings are a DuplicateTargetGroupName).
 fn same_settings(a: &TargetGroup, b: &TargetGroup) -> bool {
     a.protocol == b.protocol
         && a.port == b.port
