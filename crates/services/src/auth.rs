@@ -233,6 +233,17 @@ pub(crate) mod test_support {
             .expect("implemented")
     }
 
+    /// Asserts that a call failed with AWS's error `code` and `message`.
+    #[track_caller]
+    pub fn assert_refused<T: std::fmt::Debug>(
+        r: Result<T, airlock_protocol::ApiError>,
+        code: &str,
+        message: &str,
+    ) {
+        let e = r.unwrap_err();
+        assert_eq!((e.code.as_str(), e.message.as_str()), (code, message));
+    }
+
     /// A new VPC with `cidr` and one subnet with `subnet_cidr`: their ids.
     pub fn vpc_with_subnet(ctx: &Ctx<'_>, cidr: &str, subnet_cidr: &str) -> (String, String) {
         let vpc = ec2(ctx, "CreateVpc", serde_json::json!({ "CidrBlock": cidr })).unwrap();

@@ -360,7 +360,7 @@ mod tests {
     /// and MaxResults together are refused, and pages follow the filters in id order.
     #[test]
     fn describe_selects_ids_filters_and_pages() {
-        use crate::auth::test_support::{ctx_as, ec2, root_principal, store};
+        use crate::auth::test_support::{assert_refused, ctx_as, ec2, root_principal, store};
         let store = store();
         let config = crate::Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
@@ -375,16 +375,11 @@ mod tests {
             })
             .collect();
         made.sort();
-        let err = ec2(
-            &ctx,
-            "DescribeVpcs",
-            json!({"VpcIds": [made[0], "vpc-0123456789abcdef0"]}),
-        )
-        .unwrap_err();
-        assert_eq!(err.code, "InvalidVpcID.NotFound");
-        assert_eq!(
-            err.message,
-            "The vpc ID 'vpc-0123456789abcdef0' does not exist"
+        let unknown = json!({"VpcIds": [made[0], "vpc-0123456789abcdef0"]});
+        assert_refused(
+            ec2(&ctx, "DescribeVpcs", unknown),
+            "InvalidVpcID.NotFound",
+            "The vpc ID 'vpc-0123456789abcdef0' does not exist",
         );
         let err = ec2(
             &ctx,

@@ -119,18 +119,18 @@ fn not_action_allows_everything_else() {
     assert!(allowed(&[ADMIN, deny], "iam:ListUsers", "*", &c));
 }
 
+/// Whether policy `doc` lets the caller of `c` get the S3 object `resource`.
+fn gets(doc: &str, resource: &str, c: &Context) -> bool {
+    allowed(&[doc], "s3:GetObject", resource, c)
+}
+
 #[test]
 fn resources_match_arn_part_by_part() {
     let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/*"},{"Effect":"Allow","Action":"ec2:*","Resource":"arn:aws:ec2:*:111122223333:vpc/*"}]}"#;
     let c = Context::default();
-    assert!(allowed(
-        &[p],
-        "s3:GetObject",
-        "arn:aws:s3:::bucket/a/b.txt",
-        &c
-    ));
-    assert!(!allowed(&[p], "s3:GetObject", "arn:aws:s3:::bucket2/a", &c));
-    assert!(!allowed(&[p], "s3:GetObject", "arn:aws:s3:::bucket", &c));
+    assert!(gets(p, "arn:aws:s3:::bucket/a/b.txt", &c));
+    assert!(!gets(p, "arn:aws:s3:::bucket2/a", &c));
+    assert!(!gets(p, "arn:aws:s3:::bucket", &c));
     assert!(allowed(
         &[p],
         "ec2:DeleteVpc",
@@ -145,15 +145,15 @@ fn resources_match_arn_part_by_part() {
         &c
     ));
     // Resources are case-sensitive.
-    assert!(!allowed(&[p], "s3:GetObject", "arn:aws:s3:::BUCKET/a", &c));
+    assert!(!gets(p, "arn:aws:s3:::BUCKET/a", &c));
 }
 
 #[test]
 fn not_resource() {
     let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","NotResource":["arn:aws:s3:::private","arn:aws:s3:::private/*"]}]}"#;
     let c = Context::default();
-    assert!(allowed(&[p], "s3:GetObject", "arn:aws:s3:::public/x", &c));
-    assert!(!allowed(&[p], "s3:GetObject", "arn:aws:s3:::private/x", &c));
+    assert!(gets(p, "arn:aws:s3:::public/x", &c));
+    assert!(!gets(p, "arn:aws:s3:::private/x", &c));
 }
 
 #[test]
@@ -161,51 +161,21 @@ fn policy_variables() {
     // The User Guide's home-folder example.
     let p = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#;
     let c = context(&[("aws:username", "alice")]);
-    assert!(allowed(
-        &[p],
-        "s3:GetObject",
-        "arn:aws:s3:::home/alice/a",
-        &c
-    ));
-    assert!(!allowed(
-        &[p],
-        "s3:GetObject",
-        "arn:aws:s3:::home/bob/a",
-        &c
-    ));
+    assert!(gets(p, "arn:aws:s3:::home/alice/a", &c));
+    assert!(!gets(p, "arn:aws:s3:::home/bob/a", &c));
     // An absent key makes the element match nothing ...
-    assert!(!allowed(
-        &[p],
-        "s3:GetObject",
-        "arn:aws:s3:::home//a",
-        &Context::default()
-    ));
+    assert!(!gets(p, "arn:aws:s3:::home//a", &Context::default()));
     // ... unless it has a default.
     let d = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username, 'shared'}/*"}]}"#;
-    assert!(allowed(
-        &[d],
-        "s3:GetObject",
-        "arn:aws:s3:::home/shared/a",
-        &Context::default()
-    ));
+    assert!(gets(d, "arn:aws:s3:::home/shared/a", &Context::default()));
     // The escapes ${*} ${?} ${$} stand for the characters themselves.
     let e = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${*}${$}"}]}"#;
-    assert!(allowed(&[e], "s3:GetObject", "arn:aws:s3:::b/*$", &c));
-    assert!(!allowed(&[e], "s3:GetObject", "arn:aws:s3:::b/x$", &c));
+    assert!(gets(e, "arn:aws:s3:::b/*$", &c));
+    assert!(!gets(e, "arn:aws:s3:::b/x$", &c));
     // Version 2008-10-17 treats ${...} as text.
     let old = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*"}]}"#;
-    assert!(!allowed(
-        &[old],
-        "s3:GetObject",
-        "arn:aws:s3:::home/alice/a",
-        &c
-    ));
-    assert!(allowed(
-        &[old],
-        "s3:GetObject",
-        "arn:aws:s3:::home/${aws:username}/a",
-        &c
-    ));
+    assert!(!gets(old, "arn:aws:s3:::home/alice/a", &c));
+    assert!(gets(old, "arn:aws:s3:::home/${aws:username}/a", &c));
 }
 
 fn with_condition(condition: &str) -> String {
@@ -600,15 +570,15 @@ fn resource_policies_grant_to_principals_they_name() {
         resource: vec![&account],
         ..Policies::default()
     };
-    assert_eq!(
+    let assume = |p: &Policies| {
         decide_with(
-            &p,
+            p,
             "sts:AssumeRole",
             "arn:aws:iam::111122223333:role/r",
-            &caller
-        ),
-        IMPLICIT
-    );
+            &caller,
+        )
+    };
+    assert_eq!(assume(&p), IMPLICIT);
     let identity = policy(
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
     );
@@ -617,15 +587,7 @@ fn resource_policies_grant_to_principals_they_name() {
         resource: vec![&account],
         ..Policies::default()
     };
-    assert_eq!(
-        decide_with(
-            &p,
-            "sts:AssumeRole",
-            "arn:aws:iam::111122223333:role/r",
-            &caller
-        ),
-        Decision::Allow
-    );
+    assert_eq!(assume(&p), Decision::Allow);
     // A Deny naming the account applies to its users.
     let deny = policy(
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"*"}]}"#,

@@ -56,57 +56,62 @@ fn location_constraints_and_global_names() {
     let other = ctx(&store, &config, "222222222222", "us-west-2", b"");
     let cfg =
         |c: &str| json!({"Bucket": "bk1", "CreateBucketConfiguration": {"LocationConstraint": c}});
-    assert_eq!(
-        code(call(&west, "CreateBucket", json!({"Bucket": "bk1"}))),
-        "IllegalLocationConstraintException"
-    );
-    assert_eq!(
-        code(call(&west, "CreateBucket", cfg("eu-west-1"))),
-        "IllegalLocationConstraintException"
-    );
-    assert_eq!(
-        code(call(&east, "CreateBucket", cfg("us-east-1"))),
-        "InvalidLocationConstraint"
-    );
-    assert_eq!(
-        code(call(&east, "CreateBucket", cfg("nowhere"))),
-        "InvalidLocationConstraint"
-    );
-    assert_eq!(
-        code(call(&west, "CreateBucket", json!({"Bucket": "B_1"}))),
-        "InvalidBucketName"
-    );
-    assert_eq!(code(call(&west, "CreateBucket", cfg("us-west-2"))), "ok");
-    assert_eq!(
-        code(call(&west, "CreateBucket", cfg("us-west-2"))),
-        "BucketAlreadyOwnedByYou"
-    );
-    assert_eq!(
-        code(call(&other, "CreateBucket", cfg("us-west-2"))),
-        "BucketAlreadyExists"
-    );
-    assert_eq!(
-        code(call(&other, "HeadBucket", json!({"Bucket": "bk1"}))),
-        "AccessDenied"
-    );
-    // us-east-1 (no constraint) answers a repeated create by its owner with success.
-    assert_eq!(
-        code(call(&east, "CreateBucket", json!({"Bucket": "bk2"}))),
-        "ok"
-    );
-    assert_eq!(
-        code(call(&east, "CreateBucket", json!({"Bucket": "bk2"}))),
-        "ok"
-    );
-    // From us-east-1, any region may be named.
-    assert_eq!(
-        code(call(
+    let bucket = |b: &str| json!({"Bucket": b});
+    // In order: each step's caller, operation, input and the code it answers.
+    let steps = [
+        (
+            &west,
+            "CreateBucket",
+            bucket("bk1"),
+            "IllegalLocationConstraintException",
+        ),
+        (
+            &west,
+            "CreateBucket",
+            cfg("eu-west-1"),
+            "IllegalLocationConstraintException",
+        ),
+        (
             &east,
             "CreateBucket",
-            json!({"Bucket": "bk3", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}})
-        )),
-        "ok"
-    );
+            cfg("us-east-1"),
+            "InvalidLocationConstraint",
+        ),
+        (
+            &east,
+            "CreateBucket",
+            cfg("nowhere"),
+            "InvalidLocationConstraint",
+        ),
+        (&west, "CreateBucket", bucket("B_1"), "InvalidBucketName"),
+        (&west, "CreateBucket", cfg("us-west-2"), "ok"),
+        (
+            &west,
+            "CreateBucket",
+            cfg("us-west-2"),
+            "BucketAlreadyOwnedByYou",
+        ),
+        (
+            &other,
+            "CreateBucket",
+            cfg("us-west-2"),
+            "BucketAlreadyExists",
+        ),
+        (&other, "HeadBucket", bucket("bk1"), "AccessDenied"),
+        // us-east-1 (no constraint) answers a repeated create by its owner with success.
+        (&east, "CreateBucket", bucket("bk2"), "ok"),
+        (&east, "CreateBucket", bucket("bk2"), "ok"),
+        // From us-east-1, any region may be named.
+        (
+            &east,
+            "CreateBucket",
+            json!({"Bucket": "bk3", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}),
+            "ok",
+        ),
+    ];
+    for (i, (who, op, input, want)) in steps.into_iter().enumerate() {
+        assert_eq!(code(call(who, op, input)), want, "step {i}");
+    }
     let head = call(&east, "HeadBucket", json!({"Bucket": "bk3"})).unwrap();
     assert_eq!(head["BucketRegion"], "eu-west-1");
     assert_eq!(

@@ -475,6 +475,12 @@ mod tests {
         }
     }
 
+    /// The one instance RunInstances launches with `input`.
+    fn launch(ctx: &Ctx<'_>, input: Value) -> Value {
+        let run = call(ctx, "RunInstances", input).unwrap();
+        run["Instances"][0].clone()
+    }
+
     fn attribute(ctx: &Ctx<'_>, id: &str, name: &str) -> Value {
         call(
             ctx,
@@ -492,17 +498,12 @@ mod tests {
         let store = store();
         let config = unscaled();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let run = call(
+        let run = launch(
             &ctx,
-            "RunInstances",
             json!({"ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro",
                    "DisableApiTermination": true, "InstanceInitiatedShutdownBehavior": "terminate"}),
-        )
-        .unwrap();
-        let id = run["Instances"][0]["InstanceId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        );
+        let id = run["InstanceId"].as_str().unwrap().to_owned();
         assert_eq!(
             attribute(&ctx, &id, "disableApiTermination")["DisableApiTermination"]["Value"],
             true
@@ -569,14 +570,11 @@ mod tests {
         let store = store();
         let config = unscaled();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
-        let run = call(
+        let instance = &launch(
             &ctx,
-            "RunInstances",
             json!({"ImageId": "ami-0123456789abcdef0",
                    "TagSpecifications": [{"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "root"}]}]}),
-        )
-        .unwrap();
-        let instance = &run["Instances"][0];
+        );
         let id = instance["InstanceId"].as_str().unwrap().to_owned();
         let volume = instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
             .as_str()
