@@ -34,14 +34,7 @@ pub(super) static TYPES: &[Type] = &[
                 )),
             }
         },
-        delete: |ctx, arn, _| {
-            ok_if_gone(one(
-                ctx,
-                "acm",
-                "DeleteCertificate",
-                json!({"CertificateArn": arn}),
-            ))
-        },
+        delete: |ctx, arn, _| delete_by(ctx, "acm", "DeleteCertificate", "CertificateArn", arn),
         ..FIXED
     },
     Type {
@@ -102,13 +95,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, arn, _| {
-            ok_if_gone(elbv2(
-                ctx,
-                "DeleteLoadBalancer",
-                json!({"LoadBalancerArn": arn}),
-            ))
-        },
+        delete: |ctx, arn, _| delete_by(ctx, "elbv2", "DeleteLoadBalancer", "LoadBalancerArn", arn),
         gone: at_once,
         mutable: &["SecurityGroups", "Subnets", "LoadBalancerAttributes"],
         update: Some(update_load_balancer),
@@ -170,13 +157,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, arn, _| {
-            ok_if_gone(elbv2(
-                ctx,
-                "DeleteTargetGroup",
-                json!({"TargetGroupArn": arn}),
-            ))
-        },
+        delete: |ctx, arn, _| delete_by(ctx, "elbv2", "DeleteTargetGroup", "TargetGroupArn", arn),
         gone: at_once,
         mutable: &[
             "Targets",
@@ -208,7 +189,7 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/Listeners/0/ListenerArn")
         },
         made: |_, arn, _| made(arn, vec![("ListenerArn", json!(arn))]),
-        delete: |ctx, arn, _| ok_if_gone(elbv2(ctx, "DeleteListener", json!({"ListenerArn": arn}))),
+        delete: |ctx, arn, _| delete_by(ctx, "elbv2", "DeleteListener", "ListenerArn", arn),
         mutable: &[
             "DefaultActions",
             "Certificates",
@@ -237,7 +218,7 @@ pub(super) static TYPES: &[Type] = &[
                 vec![("RuleArn", json!(arn)), ("IsDefault", json!(false))],
             )
         },
-        delete: |ctx, arn, _| ok_if_gone(elbv2(ctx, "DeleteRule", json!({"RuleArn": arn}))),
+        delete: |ctx, arn, _| delete_by(ctx, "elbv2", "DeleteRule", "RuleArn", arn),
         mutable: &["Actions", "Conditions", "Priority"],
         update: Some(update_rule),
         ..FIXED

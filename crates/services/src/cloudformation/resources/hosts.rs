@@ -51,7 +51,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteSecurityGroup", "GroupId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteSecurityGroup", "GroupId", id),
         gone: at_once,
         mutable: &["Tags", "SecurityGroupIngress", "SecurityGroupEgress"],
         update: Some(update_group),
@@ -204,7 +204,7 @@ pub(super) static TYPES: &[Type] = &[
                     ))?;
                 }
             }
-            ok_if_gone(ec2(ctx, "DeleteKeyPair", json!({"KeyName": name})))
+            delete_by(ctx, "ec2", "DeleteKeyPair", "KeyName", name)
         },
         mutable: &[],
         name_prop: Some("KeyName"),
@@ -331,7 +331,15 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNetworkInterface", "NetworkInterfaceId", id),
+        delete: |ctx, id, _| {
+            delete_by(
+                ctx,
+                "ec2",
+                "DeleteNetworkInterface",
+                "NetworkInterfaceId",
+                id,
+            )
+        },
         mutable: &["Tags", "GroupSet", "Description", "SourceDestCheck"],
         update: Some(update_interface),
         ..FIXED

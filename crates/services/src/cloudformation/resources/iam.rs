@@ -40,7 +40,7 @@ pub(super) static TYPES: &[Type] = &[
         },
         delete: |ctx, name, _| {
             empty_holder(ctx, "Role", name)?;
-            ok_if_gone(iam(ctx, "DeleteRole", json!({"RoleName": name})))
+            delete_by(ctx, "iam", "DeleteRole", "RoleName", name)
         },
         gone: at_once,
         mutable: &[
@@ -94,7 +94,7 @@ pub(super) static TYPES: &[Type] = &[
                 ))?;
             }
             empty_holder(ctx, "User", name)?;
-            ok_if_gone(iam(ctx, "DeleteUser", json!({"UserName": name})))
+            delete_by(ctx, "iam", "DeleteUser", "UserName", name)
         },
         mutable: &[],
         name_prop: Some("UserName"),
@@ -229,7 +229,7 @@ pub(super) static TYPES: &[Type] = &[
                     ok_if_gone(iam(ctx, op, json!({key: holder, "PolicyArn": arn})))?;
                 }
             }
-            ok_if_gone(iam(ctx, "DeletePolicy", json!({"PolicyArn": arn})))
+            delete_by(ctx, "iam", "DeletePolicy", "PolicyArn", arn)
         },
         gone: at_once,
         mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
@@ -300,11 +300,13 @@ pub(super) static TYPES: &[Type] = &[
         },
         made: |_, arn, _| made(arn, vec![("Arn", json!(arn))]),
         delete: |ctx, arn, _| {
-            ok_if_gone(iam(
+            delete_by(
                 ctx,
+                "iam",
                 "DeleteOpenIDConnectProvider",
-                json!({"OpenIDConnectProviderArn": arn}),
-            ))
+                "OpenIDConnectProviderArn",
+                arn,
+            )
         },
         mutable: &["ClientIdList", "ThumbprintList", "Tags"],
         update: Some(update_oidc_provider),

@@ -214,9 +214,10 @@ fn gone_at(described: ApiResult<Value>, state: &str, last: &str) -> ApiResult<bo
     }
 }
 
-/// Deletes an EC2 resource by its id member (`"RouteTableId"`); one already gone is fine.
-fn ec2_delete(ctx: &Ctx<'_>, op: &str, member: &str, id: &str) -> ApiResult<()> {
-    ok_if_gone(ec2(ctx, op, json!({ member: id })))
+/// Deletes a resource by the one member that names it (`"RouteTableId"`, `"LoadBalancerArn"`);
+/// one already gone is fine.
+fn delete_by(ctx: &Ctx<'_>, service: &str, op: &str, member: &str, id: &str) -> ApiResult<()> {
+    ok_if_gone(one(ctx, service, op, json!({ member: id })))
 }
 
 /// Creates what `op` makes in the VPC the properties name, tagged as a `resource` (a route

@@ -93,7 +93,7 @@ pub(super) static TYPES: &[Type] = &[Type {
             attrs: a,
         })
     },
-    delete: |ctx, name, _| ok_if_gone(one(ctx, "mwaa", "DeleteEnvironment", json!({"Name": name}))),
+    delete: |ctx, name, _| delete_by(ctx, "mwaa", "DeleteEnvironment", "Name", name),
     // Gone once MWAA has removed the environment with its endpoints (on its ticker), so
     // that the subnets and security groups it used can be deleted next.
     gone: |ctx, name| {

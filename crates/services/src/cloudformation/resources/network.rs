@@ -63,7 +63,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteVpc", "VpcId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteVpc", "VpcId", id),
         mutable: &["Tags", "EnableDnsSupport", "EnableDnsHostnames"],
         update: Some(update_vpc),
         ..FIXED
@@ -122,7 +122,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteSubnet", "SubnetId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteSubnet", "SubnetId", id),
         mutable: &[
             "Tags",
             SUBNET_ATTRIBUTES[0],
@@ -143,7 +143,9 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/InternetGateway/InternetGatewayId")
         },
         made: |_, id, _| made(id, vec![("InternetGatewayId", json!(id))]),
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteInternetGateway", "InternetGatewayId", id),
+        delete: |ctx, id, _| {
+            delete_by(ctx, "ec2", "DeleteInternetGateway", "InternetGatewayId", id)
+        },
         ..TAGGED
     },
     Type {
@@ -179,7 +181,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, id, _| ec2_delete(ctx, "DisassociateVpcCidrBlock", "AssociationId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DisassociateVpcCidrBlock", "AssociationId", id),
         ..FIXED
     },
     Type {
@@ -238,10 +240,10 @@ pub(super) static TYPES: &[Type] = &[
             let out = ec2(ctx, "DescribeAddresses", json!({"AllocationIds": [alloc]}));
             if let Ok(out) = &out {
                 if let Some(a) = ptr(out, "/Addresses/0/AssociationId").as_str() {
-                    ok_if_gone(ec2(ctx, "DisassociateAddress", json!({"AssociationId": a})))?;
+                    delete_by(ctx, "ec2", "DisassociateAddress", "AssociationId", a)?;
                 }
             }
-            ok_if_gone(ec2(ctx, "ReleaseAddress", json!({"AllocationId": alloc})))
+            delete_by(ctx, "ec2", "ReleaseAddress", "AllocationId", alloc)
         },
         ..TAGGED
     },
@@ -275,7 +277,7 @@ pub(super) static TYPES: &[Type] = &[
             }
         },
         made: |_, id, _| made(id, vec![("NatGatewayId", json!(id))]),
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNatGateway", "NatGatewayId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteNatGateway", "NatGatewayId", id),
         gone: |ctx, id| {
             let out = ec2(ctx, "DescribeNatGateways", json!({"NatGatewayIds": [id]}));
             gone_at(out, "/NatGateways/0/State", "deleted")
@@ -294,7 +296,7 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         made: |_, id, _| made(id, vec![("RouteTableId", json!(id))]),
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteRouteTable", "RouteTableId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteRouteTable", "RouteTableId", id),
         ..TAGGED
     },
     Type {
@@ -351,7 +353,7 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteNetworkAcl", "NetworkAclId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteNetworkAcl", "NetworkAclId", id),
         ..TAGGED
     },
     Type {
@@ -462,7 +464,7 @@ pub(super) static TYPES: &[Type] = &[
             id_at(&out, "/DhcpOptions/DhcpOptionsId")
         },
         made: |_, id, _| made(id, vec![("DhcpOptionsId", json!(id))]),
-        delete: |ctx, id, _| ec2_delete(ctx, "DeleteDhcpOptions", "DhcpOptionsId", id),
+        delete: |ctx, id, _| delete_by(ctx, "ec2", "DeleteDhcpOptions", "DhcpOptionsId", id),
         ..TAGGED
     },
     Type {
@@ -596,7 +598,7 @@ fn associate(ctx: &Ctx<'_>, p: &Props<'_>, target: &str) -> ApiResult<String> {
 }
 
 fn disassociate(ctx: &Ctx<'_>, id: &str, _: &Props<'_>) -> ApiResult<()> {
-    ec2_delete(ctx, "DisassociateRouteTable", "AssociationId", id)
+    delete_by(ctx, "ec2", "DisassociateRouteTable", "AssociationId", id)
 }
 
 fn update_association(

@@ -63,7 +63,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, name, _| ok_if_gone(s3(ctx, "DeleteBucket", json!({"Bucket": name}))),
+        delete: |ctx, name, _| delete_by(ctx, "s3", "DeleteBucket", "Bucket", name),
         gone: at_once,
         mutable: &[
             "VersioningConfiguration",
@@ -85,9 +85,7 @@ pub(super) static TYPES: &[Type] = &[
             )?;
             Ok(bucket)
         },
-        delete: |ctx, bucket, _| {
-            ok_if_gone(s3(ctx, "DeleteBucketPolicy", json!({"Bucket": bucket})))
-        },
+        delete: |ctx, bucket, _| delete_by(ctx, "s3", "DeleteBucketPolicy", "Bucket", bucket),
         mutable: &["PolicyDocument"],
         update: Some(update_bucket_policy),
         ..FIXED
@@ -128,9 +126,7 @@ pub(super) static TYPES: &[Type] = &[
                 ],
             )
         },
-        delete: |ctx, name, _| {
-            ok_if_gone(one(ctx, "ssm", "DeleteParameter", json!({"Name": name})))
-        },
+        delete: |ctx, name, _| delete_by(ctx, "ssm", "DeleteParameter", "Name", name),
         gone: at_once,
         mutable: &[
             "Value",
