@@ -484,7 +484,11 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
     };
     if in_place {
         let update = kind.update.expect("checked");
-        let result = update(ctx, &physical, &old_props, &new_props);
+        let change = resources::Change {
+            old: &old_props,
+            new: &new_props,
+        };
+        let result = update(ctx, &physical, &change);
         stack.resources[i].props = props.clone();
         set(stack, i, "UPDATE_IN_PROGRESS", None, now);
         match result {

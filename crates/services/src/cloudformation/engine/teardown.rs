@@ -58,7 +58,11 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
                     None,
                     &now,
                 );
-                match update(ctx, now_physical, &from, &back) {
+                let change = resources::Change {
+                    old: &from,
+                    new: &back,
+                };
+                match update(ctx, now_physical, &change) {
                     Ok(moved) => {
                         if let Some(p) = moved {
                             b.physical = Some(p);

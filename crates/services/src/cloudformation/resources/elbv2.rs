@@ -258,9 +258,9 @@ fn attributes(p: &Props<'_>, k: &str) -> Vec<Value> {
 fn update_load_balancer(
     ctx: &Ctx<'_>,
     arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
+    change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     if changed(old, new, "SecurityGroups") {
         elbv2(
             ctx,
@@ -305,12 +305,8 @@ fn put_attributes(ctx: &Ctx<'_>, kind: &str, arn: &str, p: &Props<'_>) -> ApiRes
     Ok(())
 }
 
-fn update_target_group(
-    ctx: &Ctx<'_>,
-    arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_target_group(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     let targets = |p: &Props<'_>| -> Vec<Value> {
         match p.get("Targets") {
             Some(Value::Array(a)) => a.clone(),
@@ -358,12 +354,8 @@ fn update_target_group(
     Ok(None)
 }
 
-fn update_listener(
-    ctx: &Ctx<'_>,
-    arn: &str,
-    _: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_listener(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let new = change.new;
     elbv2(
         ctx,
         "ModifyListener",
@@ -374,12 +366,8 @@ fn update_listener(
     Ok(None)
 }
 
-fn update_rule(
-    ctx: &Ctx<'_>,
-    arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_rule(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     if changed(old, new, "Priority") {
         elbv2(
             ctx,

@@ -357,12 +357,8 @@ fn revoke(ctx: &Ctx<'_>, id: &str, p: &Props<'_>, egress: bool) -> ApiResult<()>
     ok_if_gone(ec2(ctx, op, input))
 }
 
-fn update_group(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_group(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     if changed(old, new, "SecurityGroupIngress") {
         let o = permissions(old.get("SecurityGroupIngress"), id, false);
@@ -410,12 +406,8 @@ fn update_group(
     Ok(None)
 }
 
-fn update_endpoint(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_endpoint(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     if changed(old, new, "PolicyDocument") {
         let input = match new.get("PolicyDocument") {
@@ -427,12 +419,8 @@ fn update_endpoint(
     Ok(None)
 }
 
-fn update_interface(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_interface(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     if changed(old, new, "GroupSet") {
         ec2(

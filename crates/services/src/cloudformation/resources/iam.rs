@@ -318,9 +318,9 @@ pub(super) static TYPES: &[Type] = &[
 fn update_oidc_provider(
     ctx: &Ctx<'_>,
     arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
+    change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     relist(
         ctx,
         (old, new, "ClientIdList"),
@@ -358,12 +358,8 @@ fn update_oidc_provider(
     Ok(None)
 }
 
-fn update_role(
-    ctx: &Ctx<'_>,
-    name: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_role(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     if changed(old, new, "AssumeRolePolicyDocument") {
         iam(
             ctx,
@@ -414,12 +410,8 @@ const HOLDERS: [(&str, &str, &str); 3] = [
     ("Group", "GroupName", "Groups"),
 ];
 
-fn update_policy(
-    ctx: &Ctx<'_>,
-    _: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_policy(ctx: &Ctx<'_>, _: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     let name = new.str("PolicyName");
     let doc = document(new.get("PolicyDocument"));
     for (kind, key, list) in HOLDERS {
@@ -445,9 +437,9 @@ fn update_policy(
 fn update_managed_policy(
     ctx: &Ctx<'_>,
     arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
+    change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     if changed(old, new, "PolicyDocument") {
         let versions = iam(ctx, "ListPolicyVersions", json!({"PolicyArn": arn}))?;
         let list = ptr(&versions, "/Versions")
@@ -492,12 +484,8 @@ fn update_managed_policy(
     Ok(None)
 }
 
-fn update_profile(
-    ctx: &Ctx<'_>,
-    name: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_profile(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     relist(
         ctx,
         (old, new, "Roles"),

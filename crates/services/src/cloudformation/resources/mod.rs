@@ -140,7 +140,14 @@ pub struct Type {
     pub name_prop: Option<&'static str>,
 }
 
-type Update = fn(&Ctx<'_>, &str, &Props<'_>, &Props<'_>) -> ApiResult<Option<String>>;
+type Update = fn(&Ctx<'_>, &str, &Change<'_>) -> ApiResult<Option<String>>;
+
+/// An update of one resource: its properties before and after.
+#[derive(Clone, Copy)]
+pub struct Change<'a> {
+    pub old: &'a Props<'a>,
+    pub new: &'a Props<'a>,
+}
 
 /// A type whose tags an update changes in place (every other change replaces it).
 const TAGGED: Type = Type {
@@ -335,12 +342,8 @@ fn retag(ctx: &Ctx<'_>, id: &str, old: &Props<'_>, new: &Props<'_>) -> ApiResult
     Ok(())
 }
 
-fn update_tags(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_tags(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     Ok(None)
 }

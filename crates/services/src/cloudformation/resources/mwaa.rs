@@ -132,12 +132,8 @@ const MWAA_MUTABLE: &[&str] = &[
     "Tags",
 ];
 
-fn update_environment(
-    ctx: &Ctx<'_>,
-    name: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_environment(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     let mut input = json!({"Name": name});
     let mut any = false;
     for k in MWAA_MUTABLE.iter().filter(|k| **k != "Tags") {

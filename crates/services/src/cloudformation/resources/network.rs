@@ -389,7 +389,8 @@ pub(super) static TYPES: &[Type] = &[
             "PortRange",
             "Icmp",
         ],
-        update: Some(|ctx, _, _, p| {
+        update: Some(|ctx, _, change| {
+            let p = change.new;
             let acl = p.req("NetworkAclId")?;
             let egress = p.str("Egress").as_deref() == Some("true");
             let rule = p.req("RuleNumber")?;
@@ -486,7 +487,8 @@ pub(super) static TYPES: &[Type] = &[
             ))
         },
         mutable: &["DhcpOptionsId"],
-        update: Some(|ctx, _, _, p| {
+        update: Some(|ctx, _, change| {
+            let p = change.new;
             let (options, vpc) = (p.req("DhcpOptionsId")?, p.req("VpcId")?);
             ec2(
                 ctx,
@@ -499,12 +501,8 @@ pub(super) static TYPES: &[Type] = &[
     },
 ];
 
-fn update_vpc(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_vpc(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     for (attr, default) in [("EnableDnsSupport", true), ("EnableDnsHostnames", false)] {
         if changed(old, new, attr) {
@@ -533,12 +531,8 @@ fn set_subnet_attribute(ctx: &Ctx<'_>, id: &str, attr: &str, p: &Props<'_>) -> A
     ec2(ctx, "ModifySubnetAttribute", input).map(drop)
 }
 
-fn update_subnet(
-    ctx: &Ctx<'_>,
-    id: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_subnet(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     retag(ctx, id, old, new)?;
     for attr in SUBNET_ATTRIBUTES {
         if changed(old, new, attr) {
@@ -548,13 +542,8 @@ fn update_subnet(
     Ok(None)
 }
 
-fn update_route(
-    ctx: &Ctx<'_>,
-    _: &str,
-    _: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
-    ec2(ctx, "ReplaceRoute", route_input(new, ROUTE_MEMBERS))?;
+fn update_route(ctx: &Ctx<'_>, _: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    ec2(ctx, "ReplaceRoute", route_input(change.new, ROUTE_MEMBERS))?;
     Ok(None)
 }
 
@@ -601,12 +590,8 @@ fn disassociate(ctx: &Ctx<'_>, id: &str, _: &Props<'_>) -> ApiResult<()> {
     delete_by(ctx, "ec2", "DisassociateRouteTable", "AssociationId", id)
 }
 
-fn update_association(
-    ctx: &Ctx<'_>,
-    id: &str,
-    _: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_association(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let new = change.new;
     let out = ec2(
         ctx,
         "ReplaceRouteTableAssociation",

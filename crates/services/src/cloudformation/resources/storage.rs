@@ -96,23 +96,7 @@ pub(super) static TYPES: &[Type] = &[
             let name = p
                 .str("Name")
                 .unwrap_or_else(|| format!("CFN-{}-{}", p.logical, random_suffix()));
-            let tags = p
-                .get("Tags")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| json!({"Key": k, "Value": scalar(v)}))
-                        .collect::<Vec<_>>()
-                })
-                .filter(|t| !t.is_empty());
-            one(
-                ctx,
-                "ssm",
-                "PutParameter",
-                json!({"Name": name, "Type": p.req("Type")?, "Value": p.req("Value")?,
-                       "Description": p.str("Description"), "AllowedPattern": p.str("AllowedPattern"),
-                       "Tier": p.str("Tier"), "DataType": p.str("DataType"), "Tags": tags}),
-            )?;
+            put_parameter(ctx, &name, p, false)?;
             Ok(name)
         },
         ready: at_once,
@@ -169,12 +153,8 @@ const BUCKET_SETTINGS: [(&str, &str, Removed); 3] = [
     ),
 ];
 
-fn update_bucket(
-    ctx: &Ctx<'_>,
-    name: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_bucket(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    let Change { old, new } = *change;
     for (property, put, removed) in BUCKET_SETTINGS {
         if !changed(old, new, property) {
             continue;
@@ -205,9 +185,9 @@ fn update_bucket(
 fn update_bucket_policy(
     ctx: &Ctx<'_>,
     bucket: &str,
-    _: &Props<'_>,
-    new: &Props<'_>,
+    change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
+    let new = change.new;
     s3(
         ctx,
         "PutBucketPolicy",
@@ -216,19 +196,32 @@ fn update_bucket_policy(
     Ok(None)
 }
 
-fn update_parameter(
-    ctx: &Ctx<'_>,
-    name: &str,
-    _: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<Option<String>> {
+fn update_parameter(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
+    put_parameter(ctx, name, change.new, true)?;
+    Ok(None)
+}
+
+/// PutParameter with the properties: a new parameter with its tags, or (`overwrite`) a new value
+/// and settings for one (SSM takes no tags with `Overwrite`).
+fn put_parameter(ctx: &Ctx<'_>, name: &str, p: &Props<'_>, overwrite: bool) -> ApiResult<()> {
+    let tags = p
+        .get("Tags")
+        .and_then(Value::as_object)
+        .filter(|_| !overwrite)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| json!({"Key": k, "Value": scalar(v)}))
+                .collect::<Vec<_>>()
+        })
+        .filter(|t| !t.is_empty());
     one(
         ctx,
         "ssm",
         "PutParameter",
-        json!({"Name": name, "Type": new.req("Type")?, "Value": new.req("Value")?,
-               "Description": new.str("Description"), "AllowedPattern": new.str("AllowedPattern"),
-               "Tier": new.str("Tier"), "DataType": new.str("DataType"), "Overwrite": true}),
+        json!({"Name": name, "Type": p.req("Type")?, "Value": p.req("Value")?,
+               "Description": p.str("Description"), "AllowedPattern": p.str("AllowedPattern"),
+               "Tier": p.str("Tier"), "DataType": p.str("DataType"), "Tags": tags,
+               "Overwrite": overwrite.then_some(true)}),
     )?;
-    Ok(None)
+    Ok(())
 }
