@@ -3,7 +3,7 @@
 //! ListMultipartUploads. An upload is one record holding its parts; each part's content is
 //! a blob of its own until the upload completes or is aborted.
 
-use super::objects::{check_content_md5, check_key, described, store_object, Object};
+use super::objects::{check_content_md5, check_key, described, store_object, Described, Object};
 use super::{blob, owned_bucket, uploads_of, Blob};
 use crate::Ctx;
 use airlock_protocol::{ApiError, ApiResult};
@@ -22,11 +22,9 @@ pub struct Upload {
     pub key: String,
     /// ISO 8601.
     pub initiated: String,
-    pub content_type: String,
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    /// What the completed object will say of its content.
+    #[serde(flatten)]
+    pub described: Described,
     #[serde(default)]
     pub parts: BTreeMap<u32, Part>,
 }
@@ -64,7 +62,6 @@ pub fn create(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
     check_key(key)?;
-    let (content_type, metadata, headers) = described(input);
     let id = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -78,9 +75,7 @@ pub fn create(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 id: id.clone(),
                 key: key.to_owned(),
                 initiated: crate::iso(ctx.clock.now()),
-                content_type,
-                metadata,
-                headers,
+                described: described(input),
                 parts: BTreeMap::new(),
             },
         )?;
@@ -194,9 +189,7 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         size: chosen.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
         last_modified: crate::iso(ctx.clock.now()),
-        content_type: u.content_type.clone(),
-        metadata: u.metadata.clone(),
-        headers: u.headers.clone(),
+        described: u.described.clone(),
         parts: Some(chosen.len() as u32),
         blob: content.clone(),
         version_id: None,

@@ -18,13 +18,8 @@ pub struct Object {
     pub etag: String,
     /// ISO 8601.
     pub last_modified: String,
-    pub content_type: String,
-    /// `x-amz-meta-*` (names lowercased).
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-    /// Content-Encoding, Content-Disposition, Content-Language, Cache-Control, Expires as sent.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub described: Described,
     /// Parts of a multipart upload (none for a single PUT).
     #[serde(default)]
     pub parts: Option<u32>,
@@ -43,6 +38,19 @@ pub struct Object {
 }
 
 airlock_store::record!(Object, "s3.object", key);
+
+/// What the writer of an object said of its content (PutObject, CreateMultipartUpload, a
+/// CopyObject that replaces it), given back by GetObject and HeadObject.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Described {
+    pub content_type: String,
+    /// `x-amz-meta-*` (names lowercased).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Content-Encoding, Content-Disposition, Content-Language, Cache-Control, Expires as sent.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
 
 /// The stored representation headers and their output members.
 const STORED_HEADERS: &[&str] = &[
@@ -85,9 +93,7 @@ pub(crate) fn check_content_md5(input: &Value, md5: &[u8; 16]) -> ApiResult<()> 
 
 /// Metadata and representation headers from a PutObject/CreateMultipartUpload/CopyObject
 /// input.
-pub(crate) fn described(
-    input: &Value,
-) -> (String, BTreeMap<String, String>, BTreeMap<String, String>) {
+pub(crate) fn described(input: &Value) -> Described {
     let content_type = crate::input::str(input, "ContentType")
         .unwrap_or("binary/octet-stream")
         .to_owned();
@@ -104,7 +110,11 @@ pub(crate) fn described(
         .iter()
         .filter_map(|h| Some(((*h).to_owned(), crate::input::str(input, h)?.to_owned())))
         .collect();
-    (content_type, metadata, headers)
+    Described {
+        content_type,
+        metadata,
+        headers,
+    }
 }
 
 /// Puts `object` into `bucket` (the bucket checked inside the same transaction) as its key's
@@ -146,7 +156,6 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let md5 = ctx.body.md5();
     check_content_md5(input, &md5)?;
     let etag = format!("\"{}\"", hex::encode(md5));
-    let (content_type, metadata, headers) = described(input);
     let blob = blob::keep(ctx.store, &ctx.body)?;
     let stored = store_object(
         ctx,
@@ -156,9 +165,7 @@ pub fn put_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             size: ctx.body.len(),
             etag: etag.clone(),
             last_modified: crate::iso(ctx.clock.now()),
-            content_type,
-            metadata,
-            headers,
+            described: described(input),
             parts: None,
             blob,
             version_id: None,
@@ -210,11 +217,12 @@ fn describe(o: &Object) -> Map<String, Value> {
     out.insert("ETag".into(), json!(o.etag));
     out.insert("LastModified".into(), json!(o.last_modified));
     out.insert("ContentLength".into(), json!(o.size));
-    out.insert("ContentType".into(), json!(o.content_type));
-    if !o.metadata.is_empty() {
-        out.insert("Metadata".into(), json!(o.metadata));
+    let d = &o.described;
+    out.insert("ContentType".into(), json!(d.content_type));
+    if !d.metadata.is_empty() {
+        out.insert("Metadata".into(), json!(d.metadata));
     }
-    for (k, v) in &o.headers {
+    for (k, v) in &d.headers {
         out.insert(k.clone(), json!(v));
     }
     if let Some(n) = o.parts {
@@ -441,9 +449,7 @@ fn remove_object(
             size: 0,
             etag: String::new(),
             last_modified: now.clone(),
-            content_type: String::new(),
-            metadata: BTreeMap::new(),
-            headers: BTreeMap::new(),
+            described: Described::default(),
             parts: None,
             blob: Blob::default(),
             version_id: None,
@@ -588,14 +594,10 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         ));
     }
     ctx.store.read(|v| owned_bucket(v, ctx, bucket))?;
-    let (content_type, metadata, headers) = if replace {
+    let described = if replace {
         described(input)
     } else {
-        (
-            src.content_type.clone(),
-            src.metadata.clone(),
-            src.headers.clone(),
-        )
+        src.described.clone()
     };
     let blob = blob::copy(ctx.store, &src.blob)?;
     let now = crate::iso(ctx.clock.now());
@@ -607,9 +609,7 @@ pub fn copy_object(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             size: src.size,
             etag: src.etag.clone(),
             last_modified: now.clone(),
-            content_type,
-            metadata,
-            headers,
+            described,
             parts: src.parts,
             blob,
             version_id: None,

@@ -239,3 +239,23 @@ fn ranges() {
         "InvalidRange"
     );
 }
+
+/// An object's stored record keeps what its writer said of it at the top level, as records
+/// written before `Described` existed do: both read back the same.
+#[test]
+fn object_records_keep_their_layout() {
+    let stored = json!({
+        "key": "dags/a.py", "size": 3, "etag": "\"e\"", "last_modified": "2024-05-01T10:00:00.000Z",
+        "content_type": "text/x-python", "metadata": {"owner": "me"},
+        "headers": {"CacheControl": "no-cache"}, "blob": {"file": "f1"}
+    });
+    let o: objects::Object = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(o.described.content_type, "text/x-python");
+    assert_eq!(o.described.metadata["owner"], "me");
+    assert_eq!(o.described.headers["CacheControl"], "no-cache");
+    let again = serde_json::to_value(&o).unwrap();
+    for k in ["content_type", "metadata", "headers"] {
+        assert_eq!(again[k], stored[k], "{k}");
+    }
+    assert!(again.get("described").is_none());
+}
