@@ -373,10 +373,11 @@ pub(crate) fn block_has(block: &[u8; 16], special: impl Fn(u8) -> bool) -> bool 
 
 /// The associated types and methods both shape-driven `Serializer`s share, for a type with
 /// `raw(self, &str)` (text written as it is), `fresh(self, &T)` (a [`Part`]'s structure encoded
-/// and handed to [`wrote`]), a `shape` field, and list and fields types `List` and `Fields`: booleans as `true`/`false`, integers in
-/// decimal, narrower numbers widened, a char as a one-character string, options, other newtypes
-/// and unit variants as what they hold, a [`Part`] as kept or fresh, tuples as lists, enum variants with data refused. Each
-/// encoder writes the rest (`f64`, strings, nulls, lists, structures, maps).
+/// and handed to [`wrote`]), a `shape` field, and list and fields types `List` and `Fields`:
+/// booleans as `true`/`false`, integers in decimal, narrower numbers widened, a char as a
+/// one-character string, options, other newtypes and unit variants as what they hold, a [`Part`]
+/// as kept or fresh, tuples as lists, enum variants with data refused. Each encoder writes the
+/// rest (`f64`, strings, nulls, lists, structures, maps).
 macro_rules! shared_methods {
     () => {
         type Ok = ();
