@@ -260,36 +260,30 @@ fn update_load_balancer(
     arn: &str,
     change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    if changed(old, new, "SecurityGroups") {
+    let new = change.new;
+    if change.changed("SecurityGroups") {
         elbv2(
             ctx,
             "SetSecurityGroups",
             json!({"LoadBalancerArn": arn, "SecurityGroups": new.strs("SecurityGroups")}),
         )?;
     }
-    if changed(old, new, "Subnets") {
+    if change.changed("Subnets") {
         elbv2(
             ctx,
             "SetSubnets",
             json!({"LoadBalancerArn": arn, "Subnets": new.strs("Subnets")}),
         )?;
     }
-    set_attributes(ctx, "LoadBalancer", arn, old, new)?;
+    set_attributes(ctx, "LoadBalancer", arn, change)?;
     Ok(None)
 }
 
 /// Sets a load balancer's or target group's attributes (`kind`: `LoadBalancer`, `TargetGroup`)
 /// when an update changed them.
-fn set_attributes(
-    ctx: &Ctx<'_>,
-    kind: &str,
-    arn: &str,
-    old: &Props<'_>,
-    new: &Props<'_>,
-) -> ApiResult<()> {
-    if changed(old, new, &format!("{kind}Attributes")) {
-        put_attributes(ctx, kind, arn, new)?;
+fn set_attributes(ctx: &Ctx<'_>, kind: &str, arn: &str, change: &Change<'_>) -> ApiResult<()> {
+    if change.changed(&format!("{kind}Attributes")) {
+        put_attributes(ctx, kind, arn, change.new)?;
     }
     Ok(())
 }
@@ -341,7 +335,7 @@ fn update_target_group(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResu
         "UnhealthyThresholdCount",
         "Matcher",
     ];
-    if health.iter().any(|k| changed(old, new, k)) {
+    if health.iter().any(|k| change.changed(k)) {
         let mut input = json!({"TargetGroupArn": arn});
         for k in health {
             if let Some(v) = new.get(k) {
@@ -350,7 +344,7 @@ fn update_target_group(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResu
         }
         elbv2(ctx, "ModifyTargetGroup", input)?;
     }
-    set_attributes(ctx, "TargetGroup", arn, old, new)?;
+    set_attributes(ctx, "TargetGroup", arn, change)?;
     Ok(None)
 }
 
@@ -367,15 +361,15 @@ fn update_listener(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResult<O
 }
 
 fn update_rule(ctx: &Ctx<'_>, arn: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    if changed(old, new, "Priority") {
+    let new = change.new;
+    if change.changed("Priority") {
         elbv2(
             ctx,
             "SetRulePriorities",
             json!({"RulePriorities": [{"RuleArn": arn, "Priority": new.str("Priority")}]}),
         )?;
     }
-    if changed(old, new, "Actions") || changed(old, new, "Conditions") {
+    if change.changed("Actions") || change.changed("Conditions") {
         elbv2(
             ctx,
             "ModifyRule",

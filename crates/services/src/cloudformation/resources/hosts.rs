@@ -359,8 +359,8 @@ fn revoke(ctx: &Ctx<'_>, id: &str, p: &Props<'_>, egress: bool) -> ApiResult<()>
 
 fn update_group(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
     let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
-    if changed(old, new, "SecurityGroupIngress") {
+    retag(ctx, id, change)?;
+    if change.changed("SecurityGroupIngress") {
         let o = permissions(old.get("SecurityGroupIngress"), id, false);
         if !o.is_empty() {
             ok_if_gone(ec2(
@@ -378,7 +378,7 @@ fn update_group(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Optio
             )?;
         }
     }
-    if changed(old, new, "SecurityGroupEgress") {
+    if change.changed("SecurityGroupEgress") {
         let everything = json!([{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]);
         let o = match old.get("SecurityGroupEgress") {
             Some(rules) => Value::from(permissions(Some(rules), id, true)),
@@ -407,9 +407,9 @@ fn update_group(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Optio
 }
 
 fn update_endpoint(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
-    if changed(old, new, "PolicyDocument") {
+    let new = change.new;
+    retag(ctx, id, change)?;
+    if change.changed("PolicyDocument") {
         let input = match new.get("PolicyDocument") {
             Some(d) => json!({"VpcEndpointId": id, "PolicyDocument": document(Some(d))}),
             None => json!({"VpcEndpointId": id, "ResetPolicy": true}),
@@ -420,23 +420,23 @@ fn update_endpoint(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Op
 }
 
 fn update_interface(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
-    if changed(old, new, "GroupSet") {
+    let new = change.new;
+    retag(ctx, id, change)?;
+    if change.changed("GroupSet") {
         ec2(
             ctx,
             "ModifyNetworkInterfaceAttribute",
             json!({"NetworkInterfaceId": id, "Groups": new.strs("GroupSet")}),
         )?;
     }
-    if changed(old, new, "Description") {
+    if change.changed("Description") {
         ec2(
             ctx,
             "ModifyNetworkInterfaceAttribute",
             json!({"NetworkInterfaceId": id, "Description": {"Value": new.str("Description").unwrap_or_default()}}),
         )?;
     }
-    if changed(old, new, "SourceDestCheck") {
+    if change.changed("SourceDestCheck") {
         ec2(
             ctx,
             "ModifyNetworkInterfaceAttribute",

@@ -323,21 +323,21 @@ fn update_oidc_provider(
     let Change { old, new } = *change;
     relist(
         ctx,
-        (old, new, "ClientIdList"),
+        (change, "ClientIdList"),
         (
             "RemoveClientIDFromOpenIDConnectProvider",
             "AddClientIDToOpenIDConnectProvider",
         ),
         |id| json!({"OpenIDConnectProviderArn": arn, "ClientID": id}),
     )?;
-    if changed(old, new, "ThumbprintList") {
+    if change.changed("ThumbprintList") {
         iam(
             ctx,
             "UpdateOpenIDConnectProviderThumbprint",
             json!({"OpenIDConnectProviderArn": arn, "ThumbprintList": new.strs("ThumbprintList")}),
         )?;
     }
-    if changed(old, new, "Tags") {
+    if change.changed("Tags") {
         let keys: Vec<Value> = old.tag_list().iter().map(|t| t["Key"].clone()).collect();
         if !keys.is_empty() {
             iam(
@@ -360,14 +360,14 @@ fn update_oidc_provider(
 
 fn update_role(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
     let Change { old, new } = *change;
-    if changed(old, new, "AssumeRolePolicyDocument") {
+    if change.changed("AssumeRolePolicyDocument") {
         iam(
             ctx,
             "UpdateAssumeRolePolicy",
             json!({"RoleName": name, "PolicyDocument": document(new.get("AssumeRolePolicyDocument"))}),
         )?;
     }
-    if changed(old, new, "Description") || changed(old, new, "MaxSessionDuration") {
+    if change.changed("Description") || change.changed("MaxSessionDuration") {
         iam(
             ctx,
             "UpdateRole",
@@ -377,11 +377,11 @@ fn update_role(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Opti
     }
     relist(
         ctx,
-        (old, new, "ManagedPolicyArns"),
+        (change, "ManagedPolicyArns"),
         ("DetachRolePolicy", "AttachRolePolicy"),
         |arn| json!({"RoleName": name, "PolicyArn": arn}),
     )?;
-    if changed(old, new, "Policies") {
+    if change.changed("Policies") {
         let names = |p: &Props<'_>| -> Vec<String> {
             match p.get("Policies") {
                 Some(Value::Array(a)) => a
@@ -411,11 +411,11 @@ const HOLDERS: [(&str, &str, &str); 3] = [
 ];
 
 fn update_policy(ctx: &Ctx<'_>, _: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
+    let new = change.new;
     let name = new.str("PolicyName");
     let doc = document(new.get("PolicyDocument"));
     for (kind, key, list) in HOLDERS {
-        let (_, removed) = list_diff(old, new, list);
+        let (_, removed) = change.diff(list);
         for holder in removed {
             ok_if_gone(iam(
                 ctx,
@@ -439,8 +439,8 @@ fn update_managed_policy(
     arn: &str,
     change: &Change<'_>,
 ) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    if changed(old, new, "PolicyDocument") {
+    let new = change.new;
+    if change.changed("PolicyDocument") {
         let versions = iam(ctx, "ListPolicyVersions", json!({"PolicyArn": arn}))?;
         let list = ptr(&versions, "/Versions")
             .as_array()
@@ -473,7 +473,7 @@ fn update_managed_policy(
     for (kind, key, list) in HOLDERS {
         relist(
             ctx,
-            (old, new, list),
+            (change, list),
             (
                 &format!("Detach{kind}Policy"),
                 &format!("Attach{kind}Policy"),
@@ -485,10 +485,9 @@ fn update_managed_policy(
 }
 
 fn update_profile(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
     relist(
         ctx,
-        (old, new, "Roles"),
+        (change, "Roles"),
         ("RemoveRoleFromInstanceProfile", "AddRoleToInstanceProfile"),
         |role| json!({"InstanceProfileName": name, "RoleName": role}),
     )?;
@@ -576,11 +575,11 @@ fn empty_holder(ctx: &Ctx<'_>, kind: &str, name: &str) -> ApiResult<()> {
 /// input for a value.
 fn relist(
     ctx: &Ctx<'_>,
-    (old, new, prop): (&Props<'_>, &Props<'_>, &str),
+    (change, prop): (&Change<'_>, &str),
     (remove, add): (&str, &str),
     input: impl Fn(&str) -> Value,
 ) -> ApiResult<()> {
-    let (added, removed) = list_diff(old, new, prop);
+    let (added, removed) = change.diff(prop);
     for v in removed {
         ok_if_gone(iam(ctx, remove, input(&v)))?;
     }

@@ -149,6 +149,21 @@ pub struct Change<'a> {
     pub new: &'a Props<'a>,
 }
 
+impl Change<'_> {
+    /// Whether property `k` changed.
+    fn changed(&self, k: &str) -> bool {
+        self.old.get(k) != self.new.get(k)
+    }
+
+    /// The strings added to and removed from list property `k`.
+    fn diff(&self, k: &str) -> (Vec<String>, Vec<String>) {
+        let (o, n) = (self.old.strs(k), self.new.strs(k));
+        let added = n.iter().filter(|x| !o.contains(x)).cloned().collect();
+        let removed = o.iter().filter(|x| !n.contains(x)).cloned().collect();
+        (added, removed)
+    }
+}
+
 /// A type whose tags an update changes in place (every other change replaces it).
 const TAGGED: Type = Type {
     mutable: &["Tags"],
@@ -310,24 +325,12 @@ fn all() -> impl Iterator<Item = &'static Type> {
     .flatten()
 }
 
-fn changed(old: &Props<'_>, new: &Props<'_>, k: &str) -> bool {
-    old.get(k) != new.get(k)
-}
-
-/// Strings added to and removed from a list property.
-fn list_diff(old: &Props<'_>, new: &Props<'_>, k: &str) -> (Vec<String>, Vec<String>) {
-    let (o, n) = (old.strs(k), new.strs(k));
-    let added = n.iter().filter(|x| !o.contains(x)).cloned().collect();
-    let removed = o.iter().filter(|x| !n.contains(x)).cloned().collect();
-    (added, removed)
-}
-
 /// An EC2 resource's tags brought from the old list to the new.
-fn retag(ctx: &Ctx<'_>, id: &str, old: &Props<'_>, new: &Props<'_>) -> ApiResult<()> {
-    if !changed(old, new, "Tags") {
+fn retag(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<()> {
+    if !change.changed("Tags") {
         return Ok(());
     }
-    let (o, n) = (old.tag_list(), new.tag_list());
+    let (o, n) = (change.old.tag_list(), change.new.tag_list());
     let gone: Vec<Value> = o
         .iter()
         .filter(|t| !n.iter().any(|x| x.get("Key") == t.get("Key")))
@@ -343,8 +346,7 @@ fn retag(ctx: &Ctx<'_>, id: &str, old: &Props<'_>, new: &Props<'_>) -> ApiResult
 }
 
 fn update_tags(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
+    retag(ctx, id, change)?;
     Ok(None)
 }
 

@@ -137,7 +137,7 @@ fn update_environment(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResu
     let mut input = json!({"Name": name});
     let mut any = false;
     for k in MWAA_MUTABLE.iter().filter(|k| **k != "Tags") {
-        if changed(old, new, k) {
+        if change.changed(k) {
             if let Some(v) = new.get(k) {
                 input[*k] = v.clone();
                 any = true;
@@ -147,7 +147,7 @@ fn update_environment(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResu
     if any {
         one(ctx, "mwaa", "UpdateEnvironment", input)?;
     }
-    if changed(old, new, "Tags") {
+    if change.changed("Tags") {
         let out = one(ctx, "mwaa", "GetEnvironment", json!({"Name": name}))?;
         let arn = ptr(&out, "/Environment/Arn").clone();
         let tags = |p: &Props<'_>| -> Map<String, Value> {

@@ -502,10 +502,10 @@ pub(super) static TYPES: &[Type] = &[
 ];
 
 fn update_vpc(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
+    let new = change.new;
+    retag(ctx, id, change)?;
     for (attr, default) in [("EnableDnsSupport", true), ("EnableDnsHostnames", false)] {
-        if changed(old, new, attr) {
+        if change.changed(attr) {
             let v = new.str(attr).map_or(default, |v| v == "true");
             ec2(
                 ctx,
@@ -532,10 +532,10 @@ fn set_subnet_attribute(ctx: &Ctx<'_>, id: &str, attr: &str, p: &Props<'_>) -> A
 }
 
 fn update_subnet(ctx: &Ctx<'_>, id: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
-    retag(ctx, id, old, new)?;
+    let new = change.new;
+    retag(ctx, id, change)?;
     for attr in SUBNET_ATTRIBUTES {
-        if changed(old, new, attr) {
+        if change.changed(attr) {
             set_subnet_attribute(ctx, id, attr, new)?;
         }
     }

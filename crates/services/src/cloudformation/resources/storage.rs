@@ -154,9 +154,9 @@ const BUCKET_SETTINGS: [(&str, &str, Removed); 3] = [
 ];
 
 fn update_bucket(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Option<String>> {
-    let Change { old, new } = *change;
+    let new = change.new;
     for (property, put, removed) in BUCKET_SETTINGS {
-        if !changed(old, new, property) {
+        if !change.changed(property) {
             continue;
         }
         match (new.get(property), removed) {
@@ -167,7 +167,7 @@ fn update_bucket(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Op
             }
         };
     }
-    if changed(old, new, "Tags") {
+    if change.changed("Tags") {
         let tags = new.tag_list();
         if tags.is_empty() {
             s3(ctx, "DeleteBucketTagging", json!({"Bucket": name}))?;
