@@ -145,9 +145,9 @@ fn check(
     })
 }
 
-/// Writes a service's output as the JSON body of `shape`: members the shape does not declare, and
-/// members bound to headers or the status code, are left out, null members too; timestamps
-/// become epoch seconds.
+/// Writes a service's output as the JSON body of `shape`: members bound to headers or the status
+/// code are left out, null members too; a member the shape does not declare is an error;
+/// timestamps become epoch seconds.
 pub fn write<T: Serialize + ?Sized>(
     buf: &mut Vec<u8>,
     model: &ServiceModel,
