@@ -57,57 +57,25 @@ fn location_constraints_and_global_names() {
     let cfg =
         |c: &str| json!({"Bucket": "bk1", "CreateBucketConfiguration": {"LocationConstraint": c}});
     let bucket = |b: &str| json!({"Bucket": b});
+    let bk3 =
+        json!({"Bucket": "bk3", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}});
     // In order: each step's caller, operation, input and the code it answers.
+    #[rustfmt::skip]
     let steps = [
-        (
-            &west,
-            "CreateBucket",
-            bucket("bk1"),
-            "IllegalLocationConstraintException",
-        ),
-        (
-            &west,
-            "CreateBucket",
-            cfg("eu-west-1"),
-            "IllegalLocationConstraintException",
-        ),
-        (
-            &east,
-            "CreateBucket",
-            cfg("us-east-1"),
-            "InvalidLocationConstraint",
-        ),
-        (
-            &east,
-            "CreateBucket",
-            cfg("nowhere"),
-            "InvalidLocationConstraint",
-        ),
+        (&west, "CreateBucket", bucket("bk1"), "IllegalLocationConstraintException"),
+        (&west, "CreateBucket", cfg("eu-west-1"), "IllegalLocationConstraintException"),
+        (&east, "CreateBucket", cfg("us-east-1"), "InvalidLocationConstraint"),
+        (&east, "CreateBucket", cfg("nowhere"), "InvalidLocationConstraint"),
         (&west, "CreateBucket", bucket("B_1"), "InvalidBucketName"),
         (&west, "CreateBucket", cfg("us-west-2"), "ok"),
-        (
-            &west,
-            "CreateBucket",
-            cfg("us-west-2"),
-            "BucketAlreadyOwnedByYou",
-        ),
-        (
-            &other,
-            "CreateBucket",
-            cfg("us-west-2"),
-            "BucketAlreadyExists",
-        ),
+        (&west, "CreateBucket", cfg("us-west-2"), "BucketAlreadyOwnedByYou"),
+        (&other, "CreateBucket", cfg("us-west-2"), "BucketAlreadyExists"),
         (&other, "HeadBucket", bucket("bk1"), "AccessDenied"),
         // us-east-1 (no constraint) answers a repeated create by its owner with success.
         (&east, "CreateBucket", bucket("bk2"), "ok"),
         (&east, "CreateBucket", bucket("bk2"), "ok"),
         // From us-east-1, any region may be named.
-        (
-            &east,
-            "CreateBucket",
-            json!({"Bucket": "bk3", "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}),
-            "ok",
-        ),
+        (&east, "CreateBucket", bk3, "ok"),
     ];
     for (i, (who, op, input, want)) in steps.into_iter().enumerate() {
         assert_eq!(code(call(who, op, input)), want, "step {i}");
