@@ -148,19 +148,14 @@ async fn move_targets(
         .collect();
     if register {
         let call = c.elb.register_targets().target_group_arn(tg);
-        call.set_targets(Some(list))
-            .send()
-            .await
-            .map(drop)
-            .aws("RegisterTargets")
+        let sent = call.set_targets(Some(list)).send().await;
+        sent.aws("RegisterTargets")?;
     } else {
         let call = c.elb.deregister_targets().target_group_arn(tg);
-        call.set_targets(Some(list))
-            .send()
-            .await
-            .map(drop)
-            .aws("DeregisterTargets")
+        let sent = call.set_targets(Some(list)).send().await;
+        sent.aws("DeregisterTargets")?;
     }
+    Ok(())
 }
 
 /// The targets of `tg` and their health, but for those draining.

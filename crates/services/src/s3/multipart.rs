@@ -62,6 +62,7 @@ pub fn create(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let bucket = crate::input::req(input, "Bucket")?;
     let key = crate::input::req(input, "Key")?;
     check_key(key)?;
+    let described = described(input);
     let id = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -75,7 +76,7 @@ pub fn create(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 id: id.clone(),
                 key: key.to_owned(),
                 initiated: crate::iso(ctx.clock.now()),
-                described: described(input),
+                described,
                 parts: BTreeMap::new(),
             },
         )?;
