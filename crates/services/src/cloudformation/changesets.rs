@@ -3,12 +3,12 @@
 use super::*;
 
 /// What an update from `stack` to `p` would do, resource by resource, as a change set shows it.
-pub(super) fn plan(stack: &Stack, p: &Prepared) -> Vec<ChangeRow> {
+pub(super) fn plan(stack: &Stack, p: &Template) -> Vec<ChangeRow> {
     let mut rows = Vec::new();
     let changed_params: Vec<&String> = p
         .values
         .iter()
-        .filter(|(k, v)| stack.values.get(*k) != Some(v))
+        .filter(|(k, v)| stack.template.values.get(*k) != Some(v))
         .map(|(k, _)| k)
         .collect();
     let mut replaced: Vec<String> = Vec::new();
@@ -51,7 +51,7 @@ pub(super) fn plan(stack: &Stack, p: &Prepared) -> Vec<ChangeRow> {
         };
         let empty = Value::Object(Default::default());
         let new_props = def.get("Properties").unwrap_or(&empty);
-        let old_props = stack.doc["Resources"][&logical]
+        let old_props = stack.template.doc["Resources"][&logical]
             .get("Properties")
             .unwrap_or(&empty);
         let mut changed: Vec<String> = Vec::new();
@@ -197,9 +197,12 @@ pub(super) fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
         updatable(s)?;
     }
     let body = if req.use_previous_template == Some(true) {
-        previous.as_ref().map(|s| s.body.clone()).ok_or_else(|| {
-            validation("UsePreviousTemplate can only be used with an existing stack")
-        })?
+        previous
+            .as_ref()
+            .map(|s| s.template.body.clone())
+            .ok_or_else(|| {
+                validation("UsePreviousTemplate can only be used with an existing stack")
+            })?
     } else {
         template_text(
             ctx,
@@ -292,11 +295,7 @@ pub(super) fn create_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outpu
         execution_status: execution.into(),
         created: now.clone(),
         description: req.description.clone(),
-        body: p.body.clone(),
-        doc: p.doc.clone(),
-        params: p.params.clone(),
-        values: p.values.clone(),
-        conditions: p.conditions.clone(),
+        template: p.clone(),
         tags: tags.clone(),
         capabilities: req.capabilities.clone().unwrap_or_default(),
         notification_arns: req.notification_ar_ns.clone().unwrap_or_default(),
@@ -387,7 +386,7 @@ pub(super) fn describe_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
         stack_id: Some(cs.stack_id.clone()),
         stack_name: Some(cs.stack_name.clone()),
         description: cs.description.clone(),
-        parameters: shown_params(&cs.params),
+        parameters: shown_params(&cs.template.params),
         creation_time: Some(cs.created.clone()),
         execution_status: Some(cs.execution_status.clone()),
         status: Some(cs.status.clone()),
@@ -430,17 +429,10 @@ pub(super) fn execute_change_set(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Outp
             }
             tx.put(&ctx.scope(), executed)
         })?;
-        let p = Prepared {
-            body: cs.body.clone(),
-            doc: cs.doc.clone(),
-            params: cs.params.clone(),
-            values: cs.values.clone(),
-            conditions: cs.conditions.clone(),
-        };
         begin_update(
             ctx,
             &stack,
-            p,
+            cs.template.clone(),
             cs.tags.clone(),
             cs.capabilities.clone(),
             Some(cs.id.clone()),

@@ -41,7 +41,7 @@ pub(super) fn stack_out(s: &Stack) -> dto::Stack {
         stack_name: Some(s.name.clone()),
         change_set_id: s.change_set_id.clone(),
         description: s.description.clone(),
-        parameters: shown_params(&s.params),
+        parameters: shown_params(&s.template.params),
         creation_time: Some(s.created.clone()),
         deletion_time: s.deleted.clone(),
         last_updated_time: s.updated.clone(),
@@ -144,7 +144,8 @@ pub(super) fn describe_stack_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult
             resource_status: r.status.clone(),
             resource_status_reason: r.reason.clone(),
             metadata: Some(
-                s.doc
+                s.template
+                    .doc
                     .pointer(&format!("/Resources/{}/Metadata", r.logical))
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| "{}".into()),
@@ -261,9 +262,10 @@ pub(super) fn get_template(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::GetTemplateInput = typed(input)?;
     let body = match (&req.change_set_name, &req.stack_name) {
         (Some(cs), _) => find_change_set(ctx, cs, req.stack_name.as_deref())?
+            .template
             .body
             .clone(),
-        (None, Some(n)) => live_stack(ctx, n)?.body.clone(),
+        (None, Some(n)) => live_stack(ctx, n)?.template.body.clone(),
         (None, None) => return Err(validation("StackName or ChangeSetName must be specified.")),
     };
     Ok(Output::new(dto::GetTemplateOutput {
@@ -319,7 +321,7 @@ pub(super) fn capability_fields(doc: &Value) -> (Option<Vec<String>>, Option<Str
 pub(super) fn get_template_summary(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::GetTemplateSummaryInput = typed(input)?;
     let body = match (&req.stack_name, &req.template_body, &req.template_url) {
-        (Some(n), None, None) => live_stack(ctx, n)?.body.clone(),
+        (Some(n), None, None) => live_stack(ctx, n)?.template.body.clone(),
         (None, b, u) => template_text(ctx, b.as_deref(), u.as_deref())?,
         _ => {
             return Err(validation(
@@ -412,13 +414,13 @@ pub(super) fn imports_of(ctx: &Ctx<'_>, s: &Stack) -> Vec<String> {
         }
     }
     let mut args = Vec::new();
-    walk(&s.doc, &mut args);
+    walk(&s.template.doc, &mut args);
     let k = engine::known(ctx, s);
     let env = eval::Env {
-        doc: &s.doc,
+        doc: &s.template.doc,
         params: &k.params,
         resources: &k.resources,
-        conditions: &s.conditions,
+        conditions: &s.template.conditions,
         azs: &s.azs,
         region: &ctx.region,
         exports: &k.exports,

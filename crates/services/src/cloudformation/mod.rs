@@ -125,14 +125,24 @@ pub struct Res {
     pub waiting: bool,
 }
 
-/// A stack as it was before the update in progress (what a failed update goes back to).
+/// A template as a stack or change set holds it: its text, parsed, and the parameters and
+/// conditions it resolved to (checked before the stack or change set exists). Stored flattened:
+/// its members are the record's own.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Previous {
+pub struct Template {
     pub body: String,
     pub doc: Value,
     pub params: Vec<Shown>,
+    /// Parameter values as intrinsics see them.
     pub values: BTreeMap<String, Value>,
     pub conditions: BTreeMap<String, bool>,
+}
+
+/// A stack as it was before the update in progress (what a failed update goes back to).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Previous {
+    #[serde(flatten)]
+    pub template: Template,
     pub tags: Vec<(String, String)>,
     pub outputs: Vec<Out>,
     pub resources: Vec<Res>,
@@ -190,12 +200,8 @@ pub struct Stack {
     pub created: String,
     pub updated: Option<String>,
     pub deleted: Option<String>,
-    pub body: String,
-    pub doc: Value,
-    pub params: Vec<Shown>,
-    /// Parameter values as intrinsics see them.
-    pub values: BTreeMap<String, Value>,
-    pub conditions: BTreeMap<String, bool>,
+    #[serde(flatten)]
+    pub template: Template,
     pub azs: Vec<String>,
     pub tags: Vec<(String, String)>,
     pub capabilities: Vec<String>,
@@ -281,11 +287,8 @@ pub struct ChangeSet {
     pub execution_status: String,
     pub created: String,
     pub description: Option<String>,
-    pub body: String,
-    pub doc: Value,
-    pub params: Vec<Shown>,
-    pub values: BTreeMap<String, Value>,
-    pub conditions: BTreeMap<String, bool>,
+    #[serde(flatten)]
+    pub template: Template,
     pub tags: Vec<(String, String)>,
     pub capabilities: Vec<String>,
     pub notification_arns: Vec<String>,
@@ -538,5 +541,31 @@ fn caller(ctx: &Ctx<'_>) -> Caller {
         arn: ctx.principal.arn.clone(),
         user_id: ctx.principal.user_id.clone(),
         access_key_id: ctx.principal.access_key_id.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A change set stored before its template became one `Template` value reads back and is
+    /// written again with the template's members at the top level.
+    #[test]
+    fn change_set_records_keep_their_layout() {
+        let stored = json!({
+            "id": "arn:cs", "name": "cs", "stack_id": "arn:stack", "stack_name": "s",
+            "kind": "CREATE", "status": "CREATE_COMPLETE", "reason": null,
+            "execution_status": "AVAILABLE", "created": "2026-12-05T10:00:00.000Z",
+            "description": null, "body": "{}", "doc": {"Resources": {}},
+            "params": [{"key": "Env", "value": "dev", "resolved": null, "no_echo": false}],
+            "values": {"Env": "dev"}, "conditions": {"IsDev": true}, "tags": [["team", "a"]],
+            "capabilities": [], "notification_arns": [], "role_arn": null, "changes": []
+        });
+        let cs: ChangeSet = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(cs.template.params[0].value, "dev");
+        assert!(cs.template.conditions["IsDev"]);
+        let again = serde_json::to_value(&cs).unwrap();
+        assert_eq!(again, stored);
     }
 }

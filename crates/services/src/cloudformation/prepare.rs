@@ -153,7 +153,7 @@ pub(super) fn parameters(
             .find(|p| p.parameter_key.as_deref() == Some(*key));
         let value = match g {
             Some(p) if p.use_previous_value == Some(true) => previous
-                .and_then(|s| s.params.iter().find(|x| x.key == *key))
+                .and_then(|s| s.template.params.iter().find(|x| x.key == *key))
                 .map(|x| x.value.clone()),
             Some(p) => p.parameter_value.clone(),
             None => decl.get("Default").and_then(eval::scalar),
@@ -371,15 +371,6 @@ pub(super) fn conditions(
     Ok(done)
 }
 
-/// Everything a new stack (or change set) is checked for before it exists.
-pub(super) struct Prepared {
-    pub(super) body: String,
-    pub(super) doc: Value,
-    pub(super) params: Vec<Shown>,
-    pub(super) values: BTreeMap<String, Value>,
-    pub(super) conditions: BTreeMap<String, bool>,
-}
-
 pub(super) fn prepare(
     ctx: &Ctx<'_>,
     body: String,
@@ -388,7 +379,7 @@ pub(super) fn prepare(
     stack_id: &str,
     stack_name: &str,
     previous: Option<&Stack>,
-) -> ApiResult<Prepared> {
+) -> ApiResult<Template> {
     let doc = template::parse(&body)?;
     template::check(&doc)?;
     let (params, values) = parameters(ctx, &doc, given, previous)?;
@@ -396,7 +387,7 @@ pub(super) fn prepare(
     let mut all = values.clone();
     all.extend(pseudo(ctx, stack_id, stack_name));
     let conditions = conditions(&doc, &all, &ctx.region)?;
-    Ok(Prepared {
+    Ok(Template {
         body,
         doc,
         params,

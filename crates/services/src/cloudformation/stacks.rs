@@ -8,7 +8,7 @@ pub(super) fn new_stack(
     ctx: &Ctx<'_>,
     id: String,
     name: &str,
-    p: Prepared,
+    p: Template,
     tags: Vec<(String, String)>,
     capabilities: Vec<String>,
     notification_arns: Vec<String>,
@@ -54,11 +54,7 @@ pub(super) fn new_stack(
         created: now,
         updated: None,
         deleted: None,
-        body: p.body,
-        doc: p.doc,
-        params: p.params,
-        values: p.values,
-        conditions: p.conditions,
+        template: p,
         azs: azs(ctx),
         tags,
         capabilities,
@@ -127,8 +123,8 @@ pub(super) fn create_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 }
 
 /// Whether a new template and parameters change anything of a stack.
-pub(super) fn unchanged(stack: &Stack, p: &Prepared, tags: &[(String, String)]) -> bool {
-    stack.doc == p.doc && stack.values == p.values && stack.tags == tags
+pub(super) fn unchanged(stack: &Stack, p: &Template, tags: &[(String, String)]) -> bool {
+    stack.template.doc == p.doc && stack.template.values == p.values && stack.tags == tags
 }
 
 pub(super) fn update_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -136,7 +132,7 @@ pub(super) fn update_stack(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let stack = live_stack(ctx, &req.stack_name)?;
     updatable(&stack)?;
     let body = if req.use_previous_template == Some(true) {
-        stack.body.clone()
+        stack.template.body.clone()
     } else {
         template_text(
             ctx,
@@ -193,7 +189,7 @@ pub(super) fn updatable(stack: &Stack) -> ApiResult<()> {
 pub(super) fn begin_update(
     ctx: &Ctx<'_>,
     stack: &Stack,
-    p: Prepared,
+    p: Template,
     tags: Vec<(String, String)>,
     capabilities: Vec<String>,
     change_set: Option<String>,
@@ -202,11 +198,7 @@ pub(super) fn begin_update(
     let now = crate::iso(ctx.clock.now());
     let mut s = stack.clone();
     s.previous = Some(Box::new(Previous {
-        body: stack.body.clone(),
-        doc: stack.doc.clone(),
-        params: stack.params.clone(),
-        values: stack.values.clone(),
-        conditions: stack.conditions.clone(),
+        template: stack.template.clone(),
         tags: stack.tags.clone(),
         outputs: stack.outputs.clone(),
         resources: stack.resources.clone(),
@@ -252,15 +244,11 @@ pub(super) fn begin_update(
         }
     }
     s.resources = resources;
-    s.body = fresh.body;
-    s.doc = fresh.doc;
-    s.params = fresh.params;
-    s.values = fresh.values;
-    s.conditions = fresh.conditions;
+    s.template = fresh.template;
     s.tags = fresh.tags;
     s.capabilities = fresh.capabilities;
     s.description = fresh.description;
-    s.cleanup_doc = Some(stack.doc.clone());
+    s.cleanup_doc = Some(stack.template.doc.clone());
     s.change_set_id = change_set;
     s.disable_rollback = disable_rollback;
     s.updated = Some(now.clone());

@@ -163,7 +163,7 @@ pub struct Known2 {
 }
 
 pub fn known(ctx: &Ctx<'_>, stack: &Stack) -> Known2 {
-    let mut params = stack.values.clone();
+    let mut params = stack.template.values.clone();
     for (k, v) in super::pseudo(ctx, &stack.id, &stack.name) {
         params.insert(k, v);
     }
@@ -190,10 +190,10 @@ pub fn known(ctx: &Ctx<'_>, stack: &Stack) -> Known2 {
 
 fn env<'a>(stack: &'a Stack, k: &'a Known2, region: &'a str) -> Env<'a> {
     Env {
-        doc: &stack.doc,
+        doc: &stack.template.doc,
         params: &k.params,
         resources: &k.resources,
-        conditions: &stack.conditions,
+        conditions: &stack.template.conditions,
         azs: &stack.azs,
         region,
         exports: &k.exports,
@@ -364,7 +364,7 @@ fn apply_step(ctx: &Ctx<'_>, stack: &mut Stack, update: bool) -> bool {
         }
     }
     // A resource whose dependencies are all done starts.
-    let deps = template::dependencies(&stack.doc);
+    let deps = template::dependencies(&stack.template.doc);
     let state: BTreeMap<String, bool> = stack
         .resources
         .iter()
@@ -391,7 +391,7 @@ fn apply_step(ctx: &Ctx<'_>, stack: &mut Stack, update: bool) -> bool {
         } else {
             "CREATE_COMPLETE"
         };
-        match super::outputs(&env(stack, &k, &ctx.region), &stack.doc) {
+        match super::outputs(&env(stack, &k, &ctx.region), &stack.template.doc) {
             Ok(outputs) => {
                 stack.outputs = outputs;
                 stack.set_status(finished, None, &now);
@@ -418,6 +418,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
     stack.resources[i].touched = true;
     let k = known(ctx, stack);
     let definition = stack
+        .template
         .doc
         .pointer(&format!(
             "/Resources/{}/Properties",
@@ -526,6 +527,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
     doomed.touched = false;
     // The old resource of a replacement is kept if the template's UpdateReplacePolicy says so.
     doomed.retain = stack
+        .template
         .doc
         .pointer(&format!(
             "/Resources/{}/UpdateReplacePolicy",

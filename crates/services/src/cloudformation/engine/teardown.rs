@@ -21,7 +21,7 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
     let mut restored = previous.resources.clone();
     let current = std::mem::take(&mut stack.resources);
     let (name, tags) = (stack.name.clone(), stack.tags.clone());
-    stack.cleanup_doc = Some(stack.doc.clone());
+    stack.cleanup_doc = Some(stack.template.doc.clone());
     // What the update had set aside for deletion stays (it is the old state again).
     stack.doomed.retain(|d| d.rollback);
     for r in current.iter().rev() {
@@ -106,11 +106,7 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
         r.waiting = false;
     }
     stack.resources = restored;
-    stack.body = previous.body;
-    stack.doc = previous.doc;
-    stack.params = previous.params;
-    stack.values = previous.values;
-    stack.conditions = previous.conditions;
+    stack.template = previous.template;
     stack.tags = previous.tags;
     stack.outputs = previous.outputs;
     stack.set_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", None, &now);
@@ -123,7 +119,7 @@ pub(super) fn cleanup_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> 
     let now = crate::iso(ctx.clock.now());
     // Dependents first: a doomed resource waits while another doomed resource depended on it
     // in the template it was made from (the old one, or the new one for a rollback's).
-    let deps = template::dependencies(stack.cleanup_doc.as_ref().unwrap_or(&stack.doc));
+    let deps = template::dependencies(stack.cleanup_doc.as_ref().unwrap_or(&stack.template.doc));
     let pending: Vec<String> = stack
         .doomed
         .iter()
@@ -227,7 +223,7 @@ pub(super) fn gone_status(r: &Res) -> bool {
 
 pub(super) fn delete_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> bool {
     let now = crate::iso(ctx.clock.now());
-    let deps = template::dependencies(&stack.doc);
+    let deps = template::dependencies(&stack.template.doc);
     let mut dependents: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (name, ds) in &deps {
         for d in ds {
