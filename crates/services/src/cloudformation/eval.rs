@@ -108,14 +108,9 @@ impl Env<'_> {
             }
             "Fn::Sub" => Value::String(self.sub(arg)?),
             "Fn::Join" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Join"));
-                };
-                if a.len() != 2 {
-                    return Err(bad_layout("Fn::Join"));
-                }
-                let delim = a[0].as_str().ok_or_else(|| bad_layout("Fn::Join"))?;
-                let items = self.list(&a[1], "Fn::Join")?;
+                let [delim, items] = args(arg, "Fn::Join")?;
+                let delim = delim.as_str().ok_or_else(|| bad_layout("Fn::Join"))?;
+                let items = self.list(items, "Fn::Join")?;
                 let parts: Vec<String> = items
                     .iter()
                     .map(|i| scalar(i).ok_or_else(|| bad_layout("Fn::Join")))
@@ -123,17 +118,12 @@ impl Env<'_> {
                 Value::String(parts.join(delim))
             }
             "Fn::Select" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Select"));
-                };
-                if a.len() != 2 {
-                    return Err(bad_layout("Fn::Select"));
-                }
-                let index = self.string(&a[0], "Fn::Select")?;
+                let [index, items] = args(arg, "Fn::Select")?;
+                let index = self.string(index, "Fn::Select")?;
                 let index: usize = index
                     .parse()
                     .map_err(|_| "Template error: Fn::Select requires a list index".to_string())?;
-                let items = self.list(&a[1], "Fn::Select")?;
+                let items = self.list(items, "Fn::Select")?;
                 items.get(index).cloned().ok_or_else(|| {
                     "Template error: Fn::Select cannot select nonexistent value at index "
                         .to_string()
@@ -141,14 +131,9 @@ impl Env<'_> {
                 })?
             }
             "Fn::Split" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Split"));
-                };
-                if a.len() != 2 {
-                    return Err(bad_layout("Fn::Split"));
-                }
-                let delim = a[0].as_str().ok_or_else(|| bad_layout("Fn::Split"))?;
-                let text = self.string(&a[1], "Fn::Split")?;
+                let [delim, text] = args(arg, "Fn::Split")?;
+                let delim = delim.as_str().ok_or_else(|| bad_layout("Fn::Split"))?;
+                let text = self.string(text, "Fn::Split")?;
                 Value::from(
                     text.split(delim)
                         .map(|s| Value::String(s.to_string()))
@@ -163,15 +148,10 @@ impl Env<'_> {
                 Value::from(self.azs.to_vec())
             }
             "Fn::FindInMap" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::FindInMap"));
-                };
-                if a.len() != 3 {
-                    return Err(bad_layout("Fn::FindInMap"));
-                }
-                let map = self.string(&a[0], "Fn::FindInMap")?;
-                let top = self.string(&a[1], "Fn::FindInMap")?;
-                let second = self.string(&a[2], "Fn::FindInMap")?;
+                let [map, top, second] = args(arg, "Fn::FindInMap")?;
+                let map = self.string(map, "Fn::FindInMap")?;
+                let top = self.string(top, "Fn::FindInMap")?;
+                let second = self.string(second, "Fn::FindInMap")?;
                 let m = self
                     .doc
                     .get("Mappings")
@@ -187,14 +167,9 @@ impl Env<'_> {
                     })?
             }
             "Fn::If" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::If"));
-                };
-                if a.len() != 3 {
-                    return Err(bad_layout("Fn::If"));
-                }
-                let c = a[0].as_str().ok_or_else(|| bad_layout("Fn::If"))?;
-                let pick = if self.condition(c)? { &a[1] } else { &a[2] };
+                let [c, yes, no] = args(arg, "Fn::If")?;
+                let c = c.as_str().ok_or_else(|| bad_layout("Fn::If"))?;
+                let pick = if self.condition(c)? { yes } else { no };
                 return self.resolve(pick);
             }
             "Fn::Base64" => {
@@ -205,15 +180,10 @@ impl Env<'_> {
                 )
             }
             "Fn::Cidr" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Cidr"));
-                };
-                if a.len() != 3 {
-                    return Err(bad_layout("Fn::Cidr"));
-                }
-                let block = self.string(&a[0], "Fn::Cidr")?;
-                let count = self.string(&a[1], "Fn::Cidr")?;
-                let bits = self.string(&a[2], "Fn::Cidr")?;
+                let [block, count, bits] = args(arg, "Fn::Cidr")?;
+                let block = self.string(block, "Fn::Cidr")?;
+                let count = self.string(count, "Fn::Cidr")?;
+                let bits = self.string(bits, "Fn::Cidr")?;
                 Value::from(cidr(&block, &count, &bits)?)
             }
             "Fn::ImportValue" => {
@@ -324,27 +294,17 @@ impl Env<'_> {
         match k.as_str() {
             "Condition" => self.condition(arg.as_str().unwrap_or_default()),
             "Fn::Equals" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Equals"));
-                };
-                if a.len() != 2 {
-                    return Err(bad_layout("Fn::Equals"));
-                }
-                let x = self.must(&a[0], "Fn::Equals")?;
-                let y = self.must(&a[1], "Fn::Equals")?;
+                let [x, y] = args(arg, "Fn::Equals")?;
+                let x = self.must(x, "Fn::Equals")?;
+                let y = self.must(y, "Fn::Equals")?;
                 Ok(match (scalar(&x), scalar(&y)) {
                     (Some(x), Some(y)) => x == y,
                     _ => x == y,
                 })
             }
             "Fn::Not" => {
-                let Value::Array(a) = arg else {
-                    return Err(bad_layout("Fn::Not"));
-                };
-                if a.len() != 1 {
-                    return Err(bad_layout("Fn::Not"));
-                }
-                Ok(!self.truth(&a[0])?)
+                let [c] = args(arg, "Fn::Not")?;
+                Ok(!self.truth(c)?)
             }
             "Fn::And" | "Fn::Or" => {
                 let Value::Array(a) = arg else {
@@ -379,6 +339,14 @@ fn single(name: &str, arg: &Value) -> Value {
 
 fn bad_layout(f: &str) -> String {
     format!("Template error: every {f} object requires valid arguments")
+}
+
+/// The `N` arguments of intrinsic function `f` (a list of exactly `N`).
+fn args<'v, const N: usize>(arg: &'v Value, f: &str) -> Result<&'v [Value; N]> {
+    match arg {
+        Value::Array(a) => a.as_slice().try_into().map_err(|_| bad_layout(f)),
+        _ => Err(bad_layout(f)),
+    }
 }
 
 /// A scalar as the string CloudFormation passes on (numbers and booleans as written).
