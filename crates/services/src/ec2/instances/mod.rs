@@ -396,13 +396,8 @@ fn release_public(
     Ok(())
 }
 
-fn apply(
-    ctx: &Ctx<'_>,
-    tx: &mut Tx<'_>,
-    scope: &Scope,
-    change: Change,
-    i: &Instance,
-) -> ApiResult<()> {
+fn apply(ctx: &Ctx<'_>, tx: &mut Tx<'_>, change: Change, i: &Instance) -> ApiResult<()> {
+    let scope = &ctx.scope();
     let mut inst = i.clone();
     let mut e = tx
         .get::<eni::NetworkInterface>(scope, &inst.eni_id)
@@ -511,7 +506,7 @@ fn change_state(ctx: &Ctx<'_>, input: &Value, change: Change, out_key: &str) -> 
         let mut out = Vec::new();
         for (i, (previous, act)) in found.iter().zip(plan) {
             let current = if act {
-                apply(ctx, tx, &scope, change, i)?;
+                apply(ctx, tx, change, i)?;
                 match change {
                     Change::Stop => State::Stopping,
                     Change::Start => State::Pending,

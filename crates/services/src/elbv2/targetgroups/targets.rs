@@ -40,10 +40,10 @@ pub fn is_private_ip(ip: u32) -> bool {
 fn check_target(
     ctx: &Ctx<'_>,
     tx: &Tx<'_>,
-    scope: &Scope,
     tg: &TargetGroup,
     t: &TargetIn,
 ) -> ApiResult<Option<String>> {
+    let scope = &ctx.scope();
     let vpc_id = tg.vpc_id.as_deref().unwrap_or("");
     match tg.target_type.as_str() {
         "instance" => {
@@ -188,7 +188,7 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             ));
         }
         for t in &wanted {
-            let zone = check_target(ctx, tx, &scope, &tg, t)?;
+            let zone = check_target(ctx, tx, &tg, t)?;
             let port = t.port.or(tg.port);
             match targets
                 .targets
