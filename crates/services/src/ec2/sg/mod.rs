@@ -36,16 +36,26 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Two rules are the same permission when everything but id and description matches.
+    /// Two rules are the same permission when their direction, traffic and peer match (the id,
+    /// the peer group's owner, the description and the tags do not count).
     fn same(&self, o: &Rule) -> bool {
-        self.egress == o.egress
-            && self.protocol == o.protocol
-            && self.from_port == o.from_port
-            && self.to_port == o.to_port
-            && self.cidr_ipv4 == o.cidr_ipv4
-            && self.cidr_ipv6 == o.cidr_ipv6
-            && self.group_id == o.group_id
-            && self.prefix_list_id == o.prefix_list_id
+        self.permission() == o.permission()
+    }
+
+    fn permission(&self) -> (bool, &str, Option<i64>, Option<i64>, [&Option<String>; 4]) {
+        let peer = [
+            &self.cidr_ipv4,
+            &self.cidr_ipv6,
+            &self.group_id,
+            &self.prefix_list_id,
+        ];
+        (
+            self.egress,
+            &self.protocol,
+            self.from_port,
+            self.to_port,
+            peer,
+        )
     }
 
     fn json(&self, group: &SecurityGroup, region: &str) -> Value {
