@@ -99,12 +99,7 @@ pub fn not_found() -> ApiError {
 }
 
 fn check_arn(arn: &str) -> ApiResult<()> {
-    match super::resource_of(arn) {
-        Some(r) if r.starts_with("listener/") => Ok(()),
-        _ => Err(super::validation(format!(
-            "'{arn}' is not a valid listener ARN"
-        ))),
-    }
+    super::check_arn(arn, "listener/", "listener")
 }
 
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<Listener>> {

@@ -158,6 +158,15 @@ pub fn resource_of(arn: &str) -> Option<&str> {
     ok.then_some(resource)
 }
 
+/// Checks that `arn` is an ELB ARN whose resource starts with `prefix` (`"listener/"`); `noun`
+/// names the kind in the error.
+pub fn check_arn(arn: &str, prefix: &str, noun: &str) -> ApiResult<()> {
+    match resource_of(arn) {
+        Some(r) if r.starts_with(prefix) => Ok(()),
+        _ => Err(validation(format!("'{arn}' is not a valid {noun} ARN"))),
+    }
+}
+
 /// 16 random lowercase hex digits (the last part of every ELB ARN).
 pub fn hex16() -> String {
     format!("{:016x}", rand::random::<u64>())

@@ -136,12 +136,7 @@ pub fn not_found() -> ApiError {
 }
 
 fn check_arn(arn: &str) -> ApiResult<()> {
-    match super::resource_of(arn) {
-        Some(r) if r.starts_with("listener-rule/") => Ok(()),
-        _ => Err(super::validation(format!(
-            "'{arn}' is not a valid rule ARN"
-        ))),
-    }
+    super::check_arn(arn, "listener-rule/", "rule")
 }
 
 /// A rule ARN: a rule record, or a listener's default rule.

@@ -233,12 +233,7 @@ pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<LoadBalanc
 }
 
 fn check_arn(arn: &str) -> ApiResult<()> {
-    match super::resource_of(arn) {
-        Some(r) if r.starts_with("loadbalancer/") => Ok(()),
-        _ => Err(super::validation(format!(
-            "'{arn}' is not a valid load balancer ARN"
-        ))),
-    }
+    super::check_arn(arn, "loadbalancer/", "load balancer")
 }
 
 /// The `IpAddressType` asked for: only `ipv4` can be served, as Airlock's VPCs have no IPv6.

@@ -209,12 +209,7 @@ pub fn not_found() -> ApiError {
 }
 
 pub fn check_arn(arn: &str) -> ApiResult<()> {
-    match super::resource_of(arn) {
-        Some(r) if r.starts_with("targetgroup/") => Ok(()),
-        _ => Err(super::validation(format!(
-            "'{arn}' is not a valid target group ARN"
-        ))),
-    }
+    super::check_arn(arn, "targetgroup/", "target group")
 }
 
 pub fn get<R: Read>(r: &R, scope: &Scope, arn: &str) -> ApiResult<Arc<TargetGroup>> {
