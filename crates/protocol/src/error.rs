@@ -31,6 +31,12 @@ impl ApiError {
         self
     }
 
+    /// Adds a member to the error body (S3's `<BucketName>`, a rest-json error's extra member).
+    pub fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra.push((key.to_string(), value));
+        self
+    }
+
     /// `InternalError`/`InternalFailure`: something went wrong on Airlock's side.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new("InternalError", message).with_status(500)

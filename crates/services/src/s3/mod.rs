@@ -140,10 +140,9 @@ pub static SERVICE: Service = Service {
 // ---- errors -------------------------------------------------------------------------------
 
 pub(crate) fn no_such_bucket(name: &str) -> ApiError {
-    let mut e =
-        ApiError::new("NoSuchBucket", "The specified bucket does not exist").with_status(404);
-    e.extra.push(("BucketName".into(), json!(name)));
-    e
+    ApiError::new("NoSuchBucket", "The specified bucket does not exist")
+        .with_status(404)
+        .with_extra("BucketName", json!(name))
 }
 
 pub(crate) fn access_denied() -> ApiError {
@@ -151,10 +150,9 @@ pub(crate) fn access_denied() -> ApiError {
 }
 
 fn invalid_bucket_name(name: &str) -> ApiError {
-    let mut e =
-        ApiError::new("InvalidBucketName", "The specified bucket is not valid.").with_status(400);
-    e.extra.push(("BucketName".into(), json!(name)));
-    e
+    ApiError::new("InvalidBucketName", "The specified bucket is not valid.")
+        .with_status(400)
+        .with_extra("BucketName", json!(name))
 }
 
 pub(crate) fn invalid_argument(message: impl Into<String>) -> ApiError {
@@ -282,12 +280,10 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             if b.region == DEFAULT_REGION && region == DEFAULT_REGION {
                 return Ok(());
             }
-            let mut e = ApiError::new(
+            return Err(ApiError::new(
                 "BucketAlreadyOwnedByYou",
                 "Your previous request to create the named bucket succeeded and you already own it.",
-            );
-            e.extra.push(("BucketName".into(), json!(name)));
-            return Err(e);
+            ).with_extra("BucketName", json!(name)));
         }
         tx.put(
             &buckets(),
@@ -317,13 +313,12 @@ fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 .list::<versions::Version>(&versions::versions_of(name))
                 .is_empty()
         {
-            let mut e = ApiError::new(
+            return Err(ApiError::new(
                 "BucketNotEmpty",
                 "The bucket you tried to delete is not empty",
             )
-            .with_status(409);
-            e.extra.push(("BucketName".into(), json!(name)));
-            return Err(e);
+            .with_status(409)
+            .with_extra("BucketName", json!(name)));
         }
         // Uploads in progress go with the bucket (their parts' contents after the commit).
         let uploads = tx.list::<multipart::Upload>(&uploads_of(name));
@@ -436,15 +431,12 @@ fn get_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
     match b.public_access_block {
         Some(c) => Ok(json!({ "PublicAccessBlockConfiguration": c })),
-        None => {
-            let mut e = ApiError::new(
-                "NoSuchPublicAccessBlockConfiguration",
-                "The public access block configuration was not found",
-            )
-            .with_status(404);
-            e.extra.push(("BucketName".into(), json!(name)));
-            Err(e)
-        }
+        None => Err(ApiError::new(
+            "NoSuchPublicAccessBlockConfiguration",
+            "The public access block configuration was not found",
+        )
+        .with_status(404)
+        .with_extra("BucketName", json!(name))),
     }
 }
 
@@ -503,11 +495,9 @@ fn get_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
     match b.tags {
         Some(t) => Ok(json!({ "TagSet": t })),
-        None => {
-            let mut e = ApiError::new("NoSuchTagSet", "The TagSet does not exist").with_status(404);
-            e.extra.push(("BucketName".into(), json!(name)));
-            Err(e)
-        }
+        None => Err(ApiError::new("NoSuchTagSet", "The TagSet does not exist")
+            .with_status(404)
+            .with_extra("BucketName", json!(name))),
     }
 }
 
@@ -538,12 +528,11 @@ fn get_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
     match b.policy {
         Some(p) => Ok(json!({ "Policy": p })),
-        None => {
-            let mut e = ApiError::new("NoSuchBucketPolicy", "The bucket policy does not exist")
-                .with_status(404);
-            e.extra.push(("BucketName".into(), json!(name)));
-            Err(e)
-        }
+        None => Err(
+            ApiError::new("NoSuchBucketPolicy", "The bucket policy does not exist")
+                .with_status(404)
+                .with_extra("BucketName", json!(name)),
+        ),
     }
 }
 

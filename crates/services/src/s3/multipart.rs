@@ -40,13 +40,11 @@ pub struct Part {
 airlock_store::record!(Upload, "s3.upload", id);
 
 fn no_such_upload(id: &str) -> ApiError {
-    let mut e = ApiError::new(
+    ApiError::new(
         "NoSuchUpload",
         "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
     )
-    .with_status(404);
-    e.extra.push(("UploadId".into(), json!(id)));
-    e
+    .with_status(404).with_extra("UploadId", json!(id))
 }
 
 /// The upload `id` for `key` in a bucket the caller owns.
@@ -170,13 +168,12 @@ pub fn complete(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         .iter()
         .find(|p| p.size < MIN_PART)
     {
-        let mut e = ApiError::new(
+        return Err(ApiError::new(
             "EntityTooSmall",
             "Your proposed upload is smaller than the minimum allowed object size.",
-        );
-        e.extra.push(("ProposedSize".into(), json!(small.size)));
-        e.extra.push(("MinSizeAllowed".into(), json!(MIN_PART)));
-        return Err(e);
+        )
+        .with_extra("ProposedSize", json!(small.size))
+        .with_extra("MinSizeAllowed", json!(MIN_PART)));
     }
     let mut md5s = Md5::new();
     for p in &chosen {

@@ -62,9 +62,9 @@ const STORED_HEADERS: &[&str] = &[
 ];
 
 fn no_such_key(key: &str) -> ApiError {
-    let mut e = ApiError::new("NoSuchKey", "The specified key does not exist.").with_status(404);
-    e.extra.push(("Key".into(), json!(key)));
-    e
+    ApiError::new("NoSuchKey", "The specified key does not exist.")
+        .with_status(404)
+        .with_extra("Key", json!(key))
 }
 
 /// Checks `Content-MD5` (base64 of the body's MD5) when sent.
@@ -253,13 +253,12 @@ fn seconds(iso: &str) -> Option<i64> {
 fn check_conditions(input: &Value, o: &Object) -> ApiResult<()> {
     let modified = seconds(&o.last_modified).unwrap_or(0);
     let failed = |condition: &str| {
-        let mut e = ApiError::new(
+        ApiError::new(
             "PreconditionFailed",
             "At least one of the pre-conditions you specified did not hold",
         )
-        .with_status(412);
-        e.extra.push(("Condition".into(), json!(condition)));
-        e
+        .with_status(412)
+        .with_extra("Condition", json!(condition))
     };
     let not_modified = || ApiError::new("NotModified", "Not Modified").with_status(304);
     let if_match = crate::input::str(input, "IfMatch");
@@ -299,12 +298,10 @@ pub(crate) fn range(header: Option<&str>, size: u64) -> ApiResult<Option<(u64, u
     };
     let (a, b) = (a.trim(), b.trim());
     let unsatisfiable = || {
-        let mut e = ApiError::new("InvalidRange", "The requested range is not satisfiable")
-            .with_status(416);
-        e.extra
-            .push(("RangeRequested".into(), json!(format!("bytes={spec}"))));
-        e.extra.push(("ActualObjectSize".into(), json!(size)));
-        e
+        ApiError::new("InvalidRange", "The requested range is not satisfiable")
+            .with_status(416)
+            .with_extra("RangeRequested", json!(format!("bytes={spec}")))
+            .with_extra("ActualObjectSize", json!(size))
     };
     let parsed = match (a.is_empty(), b.is_empty()) {
         (true, true) => return Ok(None),

@@ -201,12 +201,10 @@ pub fn check_id(version: &str) -> ApiResult<()> {
 }
 
 pub fn no_such_version(key: &str, version: &str) -> ApiError {
-    let mut e =
-        ApiError::new("NoSuchVersion", "The specified version does not exist.").with_status(404);
-    e.extra.push(("Key".into(), serde_json::json!(key)));
-    e.extra
-        .push(("VersionId".into(), serde_json::json!(version)));
-    e
+    ApiError::new("NoSuchVersion", "The specified version does not exist.")
+        .with_status(404)
+        .with_extra("Key", serde_json::json!(key))
+        .with_extra("VersionId", serde_json::json!(version))
 }
 
 #[cfg(test)]
