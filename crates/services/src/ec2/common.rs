@@ -2,7 +2,7 @@
 
 use crate::input;
 use airlock_protocol::{ApiError, ApiResult};
-use airlock_store::Record;
+use airlock_store::{Record, Scope, Tx};
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -111,7 +111,21 @@ pub type Field = Option<Vec<String>>;
 /// Resources that Describe calls can filter.
 pub trait Filterable {
     fn field(&self, name: &str) -> Field;
-    fn tags(&self) -> &[Tag];
+    /// Its tags, which the `tag:<key>`, `tag-key` and `tag-value` filters read (none for a
+    /// resource that takes no tags).
+    fn tags(&self) -> &[Tag] {
+        &[]
+    }
+}
+
+impl<T: Filterable + ?Sized> Filterable for Arc<T> {
+    fn field(&self, name: &str) -> Field {
+        (**self).field(name)
+    }
+
+    fn tags(&self) -> &[Tag] {
+        (**self).tags()
+    }
 }
 
 /// EC2 filter value matching: `*` any run, `?` one character, `\` escapes the next character.
@@ -326,20 +340,48 @@ pub fn select<T: Record + Filterable>(
     (code, what): (&str, &str),
     bounds: (i64, i64),
 ) -> ApiResult<(Vec<Arc<T>>, Option<String>)> {
-    if let Some(absent) = ids
+    require_all(
+        &all,
+        ids,
+        |r| r.id(),
+        |absent| not_found(code, what, absent),
+    )?;
+    let shown = kept(all, input, ids, |r| r.id())?;
+    paginate(shown, input, bounds, !ids.is_empty(), |r| r.id().to_owned())
+}
+
+/// Fails with `missing(id)` for the first of `ids` that no item of `all` has.
+pub fn require_all<T>(
+    all: &[T],
+    ids: &[String],
+    id: impl Fn(&T) -> &str,
+    missing: impl Fn(&str) -> ApiError,
+) -> ApiResult<()> {
+    match ids
         .iter()
-        .find(|i| !all.iter().any(|r| r.id() == i.as_str()))
+        .find(|i| !all.iter().any(|r| id(r) == i.as_str()))
     {
-        return Err(not_found(code, what, absent));
+        Some(absent) => Err(missing(absent)),
+        None => Ok(()),
     }
+}
+
+/// The items of `all` that `ids` names (every one when it is empty) and the request's filters
+/// match, in their order.
+pub fn kept<T: Filterable>(
+    all: Vec<T>,
+    input: &Value,
+    ids: &[String],
+    id: impl Fn(&T) -> &str,
+) -> ApiResult<Vec<T>> {
     let filters = filters(input);
     let mut shown = Vec::new();
     for r in all {
-        if (ids.is_empty() || ids.iter().any(|i| i == r.id())) && matches(r.as_ref(), &filters)? {
+        if (ids.is_empty() || ids.iter().any(|i| i == id(&r))) && matches(&r, &filters)? {
             shown.push(r);
         }
     }
-    paginate(shown, input, bounds, !ids.is_empty(), |r| r.id().to_owned())
+    Ok(shown)
 }
 
 /// A Describe answer: `items` under `key`, and `NextToken` when there is another page.
@@ -349,6 +391,20 @@ pub fn listed(key: &str, items: impl Serialize, next: Option<String>) -> Value {
         res["NextToken"] = json!(n);
     }
     res
+}
+
+/// What an earlier request with the same client token made (a retried create answers with it
+/// instead of making another): the record of kind `T` whose `token_of` is `token`.
+pub fn made_with_token<T: Record>(
+    tx: &Tx<'_>,
+    scope: &Scope,
+    token: Option<&str>,
+    token_of: impl Fn(&T) -> Option<&str>,
+) -> Option<Arc<T>> {
+    let token = token?;
+    tx.list::<T>(scope)
+        .into_iter()
+        .find(|r| token_of(r) == Some(token))
 }
 
 #[cfg(test)]

@@ -446,7 +446,6 @@ pub fn create_network_interface(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value
 pub fn describe_network_interfaces(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let ids = input::strs(input, "NetworkInterfaceIds");
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let (all, groups) = ctx.store.read(|v| {
         (
@@ -454,22 +453,8 @@ pub fn describe_network_interfaces(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Va
             v.list::<sg::SecurityGroup>(&scope),
         )
     });
-    for id in &ids {
-        if !all.iter().any(|e| &e.id == id) {
-            return Err(common::not_found(
-                "InvalidNetworkInterfaceID.NotFound",
-                "network interface",
-                id,
-            ));
-        }
-    }
-    let mut out = Vec::new();
-    for e in all {
-        if (ids.is_empty() || ids.contains(&e.id)) && common::matches(e.as_ref(), &filters)? {
-            out.push(e);
-        }
-    }
-    let (page, next) = common::paginate(out, input, (5, 1000), !ids.is_empty(), |e| e.id.clone())?;
+    let missing = ("InvalidNetworkInterfaceID.NotFound", "network interface");
+    let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
     Ok(common::listed(
         "NetworkInterfaces",
         page.iter().map(|e| e.json(&groups)).collect::<Vec<_>>(),

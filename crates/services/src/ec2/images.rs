@@ -9,7 +9,7 @@
 //! has no CreateImage: an account owns no images, and RunInstances still accepts any
 //! well-formed image id.
 
-use super::common::{self, one, Field, Filterable, Tag};
+use super::common::{self, one, Field, Filterable};
 use crate::input::{self, typed};
 use crate::Ctx;
 use airlock_dto::ec2 as dto;
@@ -253,9 +253,6 @@ impl Filterable for Image {
             "imds-support" => Some(f.imds_v2.then(|| "v2.0".to_owned()).into_iter().collect()),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

@@ -501,14 +501,13 @@ pub fn create_egress_only_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiR
     let scope = ctx.scope();
     let g = ctx.store.write(|tx| {
         vpc::get_vpc(tx, &scope, &req.vpc_id)?;
-        if let Some(t) = &req.client_token {
-            if let Some(same) = tx
-                .list::<EgressOnlyGateway>(&scope)
-                .into_iter()
-                .find(|g| g.client_token.as_ref() == Some(t))
-            {
-                return Ok((*same).clone());
-            }
+        if let Some(same) = common::made_with_token(
+            tx,
+            &scope,
+            req.client_token.as_deref(),
+            |g: &EgressOnlyGateway| g.client_token.as_deref(),
+        ) {
+            return Ok((*same).clone());
         }
         let g = EgressOnlyGateway {
             id: ids::resource_id("eigw"),
@@ -529,24 +528,14 @@ pub fn describe_egress_only_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> A
     input::dry_run(input)?;
     let req: dto::DescribeEgressOnlyInternetGatewaysRequest = typed(input)?;
     let ids = req.egress_only_internet_gateway_ids.unwrap_or_default();
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let mut all = ctx.store.read(|v| v.list::<EgressOnlyGateway>(&scope));
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    if let Some(id) = ids.iter().find(|id| !all.iter().any(|g| &&g.id == id)) {
-        return Err(common::not_found(
-            "InvalidEgressOnlyInternetGatewayId.NotFound",
-            "egressOnlyInternetGateway",
-            id,
-        ));
-    }
-    let mut kept = Vec::new();
-    for g in all {
-        if (ids.is_empty() || ids.contains(&g.id)) && common::matches(g.as_ref(), &filters)? {
-            kept.push(g);
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 255), !ids.is_empty(), |g| g.id.clone())?;
+    let missing = (
+        "InvalidEgressOnlyInternetGatewayId.NotFound",
+        "egressOnlyInternetGateway",
+    );
+    let (page, next) = common::select(all, input, &ids, missing, (5, 255))?;
     Ok(Output::new(dto::DescribeEgressOnlyInternetGatewaysResult {
         egress_only_internet_gateways: Some(page.iter().map(|g| g.out()).collect()),
         next_token: next,

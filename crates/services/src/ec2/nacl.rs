@@ -314,27 +314,16 @@ pub fn describe_network_acls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> 
     input::dry_run(input)?;
     let req: dto::DescribeNetworkAclsRequest = typed(input)?;
     let ids = req.network_acl_ids.unwrap_or_default();
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| rows(v, &scope));
-    for id in &ids {
-        if !all.iter().any(|r| &r.acl.id == id) {
-            return Err(common::not_found(
-                "InvalidNetworkAclID.NotFound",
-                "networkAcl",
-                id,
-            ));
-        }
+    fn id(r: &Row) -> &str {
+        &r.acl.id
     }
-    let mut kept = Vec::new();
-    for r in all {
-        if (ids.is_empty() || ids.contains(&r.acl.id)) && common::matches(&r, &filters)? {
-            kept.push(r);
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |r| {
-        r.acl.id.clone()
+    common::require_all(&all, &ids, id, |absent| {
+        common::not_found("InvalidNetworkAclID.NotFound", "networkAcl", absent)
     })?;
+    let kept = common::kept(all, input, &ids, id)?;
+    let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |r| id(r).into())?;
     Ok(Output::new(dto::DescribeNetworkAclsResult {
         network_acls: Some(page.iter().map(Row::out).collect()),
         next_token: next,

@@ -350,14 +350,12 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let tags = common::tags_from_specs(input, "natgateway")?;
     let scope = ctx.scope();
     let n = ctx.store.write(|tx| {
-        if let Some(t) = &token {
-            if let Some(existing) = tx
-                .list::<NatGateway>(&scope)
-                .into_iter()
-                .find(|n| n.client_token.as_ref() == Some(t))
-            {
-                return Ok((*existing).clone());
-            }
+        if let Some(same) =
+            common::made_with_token(tx, &scope, token.as_deref(), |n: &NatGateway| {
+                n.client_token.as_deref()
+            })
+        {
+            return Ok((*same).clone());
         }
         let subnet = subnet::get_subnet(tx, &scope, subnet_id)?;
         let id = ids::resource_id("nat");

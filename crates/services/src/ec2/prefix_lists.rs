@@ -339,14 +339,12 @@ pub fn create_managed_prefix_list(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
     let tags = common::tags_from_specs(input, "prefix-list")?;
     let scope = ctx.scope();
     let p = ctx.store.write(|tx| {
-        if let Some(t) = &req.client_token {
-            if let Some(same) = tx
-                .list::<PrefixList>(&scope)
-                .into_iter()
-                .find(|p| p.client_token.as_ref() == Some(t))
-            {
-                return Ok((*same).clone());
-            }
+        if let Some(same) =
+            common::made_with_token(tx, &scope, req.client_token.as_deref(), |p: &PrefixList| {
+                p.client_token.as_deref()
+            })
+        {
+            return Ok((*same).clone());
         }
         let p = PrefixList {
             id: ids::resource_id("pl"),

@@ -1,6 +1,6 @@
 //! Regions and Availability Zones as a new AWS account sees them.
 
-use super::common::{self, one, Field, Filterable, Tag};
+use super::common::{self, one, Field, Filterable};
 use crate::{input, Ctx};
 use airlock_protocol::{cache::Fixed, ApiError, ApiResult, Output};
 use serde::Serialize;
@@ -240,9 +240,6 @@ impl Filterable for RegionRow {
             _ => None,
         }
     }
-    fn tags(&self) -> &[Tag] {
-        &[]
-    }
 }
 
 /// The regions of the caller's partition (AWS lists no other); `AllRegions` would add the
@@ -291,9 +288,6 @@ impl Filterable for Az {
             "message" => Some(vec![]),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

@@ -8,7 +8,7 @@
 //! an hour, as AWS lists them.
 
 use super::get;
-use crate::ec2::common::{self, one, Field, Filterable, Tag};
+use crate::ec2::common::{self, one, Field, Filterable};
 use crate::input::{self, typed};
 use crate::{ids, Ctx};
 use airlock_dto::ec2 as dto;
@@ -173,9 +173,6 @@ impl Filterable for Shown<'_> {
             "username" => Some(Vec::new()),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

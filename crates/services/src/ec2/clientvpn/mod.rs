@@ -502,14 +502,13 @@ pub fn create_client_vpn_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
     let connect = req.client_connect_options.clone().unwrap_or_default();
     let scope = ctx.scope();
     let e = ctx.store.write(|tx| {
-        if let Some(token) = &req.client_token {
-            if let Some(e) = tx
-                .list::<ClientVpnEndpoint>(&scope)
-                .into_iter()
-                .find(|e| e.client_token.as_ref() == Some(token))
-            {
-                return Ok((*e).clone());
-            }
+        if let Some(same) = common::made_with_token(
+            tx,
+            &scope,
+            req.client_token.as_deref(),
+            |e: &ClientVpnEndpoint| e.client_token.as_deref(),
+        ) {
+            return Ok((*same).clone());
         }
         check_certificate(tx, &scope, &req.server_certificate_arn, ctx.clock)?;
         let authentication = authentication(tx, &scope, ctx.clock, &req.authentication_options)?;
@@ -580,19 +579,12 @@ pub fn describe_client_vpn_endpoints(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
     input::dry_run(input)?;
     let req: dto::DescribeClientVpnEndpointsRequest = typed(input)?;
     let ids = req.client_vpn_endpoint_ids.unwrap_or_default();
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let mut all = ctx.store.read(|v| v.list::<ClientVpnEndpoint>(&scope));
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    if let Some(missing) = ids.iter().find(|id| !all.iter().any(|e| &e.id == *id)) {
-        return Err(not_found(missing));
-    }
-    let mut kept = Vec::new();
-    for e in all {
-        if (ids.is_empty() || ids.contains(&e.id)) && common::matches(e.as_ref(), &filters)? {
-            kept.push(e);
-        }
-    }
+    common::require_all(&all, &ids, |e| &e.id, not_found)?;
+    let kept = common::kept(all, input, &ids, |e| &e.id)?;
+    // Naming endpoints does not rule MaxResults out here.
     let (page, next) = common::paginate(kept, input, (5, 1000), false, |e| e.id.clone())?;
     Ok(Output::new(dto::DescribeClientVpnEndpointsResult {
         client_vpn_endpoints: Some(page.iter().map(|e| e.out(ctx.clock)).collect()),

@@ -6,7 +6,7 @@
 use super::rules::Route;
 use super::{edit, get, groups_in, invalid, ClientVpnEndpoint};
 use crate::ec2::cidr::Cidr;
-use crate::ec2::common::{self, one, Field, Filterable, Tag};
+use crate::ec2::common::{self, one, Field, Filterable};
 use crate::ec2::{eni, nat, subnet, vpc};
 use crate::input::{self, typed};
 use crate::{ids, Clock, Ctx};
@@ -83,9 +83,6 @@ impl Filterable for Shown<'_> {
             "vpc-id" => one(&self.a.vpc_id),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

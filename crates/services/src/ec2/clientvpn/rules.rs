@@ -7,7 +7,7 @@
 
 use super::{edit, get, invalid};
 use crate::ec2::cidr::Cidr;
-use crate::ec2::common::{self, one, Field, Filterable, Tag};
+use crate::ec2::common::{self, one, Field, Filterable};
 use crate::input::{self, typed};
 use crate::{Clock, Ctx};
 use airlock_dto::ec2 as dto;
@@ -227,9 +227,6 @@ impl Filterable for ShownRule<'_> {
             _ => None,
         }
     }
-    fn tags(&self) -> &[Tag] {
-        &[]
-    }
 }
 
 pub fn describe_client_vpn_authorization_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -367,9 +364,6 @@ impl Filterable for ShownRoute<'_> {
             "target-subnet" => one(&self.0.target_subnet),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

@@ -426,7 +426,6 @@ pub fn describe_volumes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     for id in &ids {
         common::check_id(id, "vol", "InvalidVolumeID.Malformed")?;
     }
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let mut all: Vec<VolumeRow> = ctx
         .store
@@ -436,25 +435,17 @@ pub fn describe_volumes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         .map(VolumeRow)
         .collect();
     all.sort_by(|a, b| a.0.volume_id.cmp(&b.0.volume_id));
-    let missing: Vec<&String> = ids
-        .iter()
-        .filter(|id| !all.iter().any(|r| &&r.0.volume_id == id))
-        .collect();
-    if let Some(id) = missing.first() {
-        return Err(ApiError::new(
+    fn id(r: &VolumeRow) -> &str {
+        &r.0.volume_id
+    }
+    common::require_all(&all, &ids, id, |absent| {
+        ApiError::new(
             "InvalidVolume.NotFound",
-            format!("The volume '{id}' does not exist."),
-        ));
-    }
-    let mut kept = Vec::new();
-    for r in all {
-        if (ids.is_empty() || ids.contains(&r.0.volume_id)) && common::matches(&r, &filters)? {
-            kept.push(r);
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 500), !ids.is_empty(), |r| {
-        r.0.volume_id.clone()
+            format!("The volume '{absent}' does not exist."),
+        )
     })?;
+    let kept = common::kept(all, input, &ids, id)?;
+    let (page, next) = common::paginate(kept, input, (5, 500), !ids.is_empty(), |r| id(r).into())?;
     Ok(Output::new(dto::DescribeVolumesResult {
         next_token: next,
         volumes: Some(page.iter().map(VolumeRow::out).collect()),

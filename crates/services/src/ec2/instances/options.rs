@@ -5,7 +5,7 @@
 
 use super::run::{check_instance_id, not_found};
 use super::{Instance, State};
-use crate::ec2::common::{self, one, Field, Filterable, Tag};
+use crate::ec2::common::{self, one, Field, Filterable};
 use crate::input::{self, typed};
 use crate::Ctx;
 use airlock_dto::ec2 as dto;
@@ -93,9 +93,6 @@ impl Filterable for CreditRow {
             "instance-id" => one(&self.0.id),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

@@ -165,9 +165,6 @@ impl common::Filterable for Row {
             _ => None,
         }
     }
-    fn tags(&self) -> &[common::Tag] {
-        &[]
-    }
 }
 
 pub fn describe_iam_instance_profile_associations(
@@ -176,7 +173,6 @@ pub fn describe_iam_instance_profile_associations(
 ) -> ApiResult<Output> {
     let req: dto::DescribeIamInstanceProfileAssociationsRequest = typed(input)?;
     let ids = req.association_ids.unwrap_or_default();
-    let filters = common::filters(input);
     let scope = ctx.scope();
     let mut all: Vec<Row> = ctx
         .store
@@ -186,17 +182,12 @@ pub fn describe_iam_instance_profile_associations(
         .filter_map(|i| i.profile.clone().map(|p| Row(i.id.clone(), p)))
         .collect();
     all.sort_by(|a, b| a.1.id.cmp(&b.1.id));
-    if let Some(id) = ids.iter().find(|id| !all.iter().any(|r| &&r.1.id == id)) {
-        return Err(association_not_found(id));
+    fn id(r: &Row) -> &str {
+        &r.1.id
     }
-    let mut kept = Vec::new();
-    for r in all {
-        if (ids.is_empty() || ids.contains(&r.1.id)) && common::matches(&r, &filters)? {
-            kept.push(r);
-        }
-    }
-    let (page, next) =
-        common::paginate(kept, input, (5, 1000), !ids.is_empty(), |r| r.1.id.clone())?;
+    common::require_all(&all, &ids, id, association_not_found)?;
+    let kept = common::kept(all, input, &ids, id)?;
+    let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |r| id(r).into())?;
     Ok(Output::new(
         dto::DescribeIamInstanceProfileAssociationsResult {
             iam_instance_profile_associations: Some(

@@ -3,7 +3,7 @@
 //! (Terraform's `data "aws_ec2_instance_type"`, the console's launch wizard).
 
 use super::TYPES;
-use crate::ec2::common::{self, flag, one, Field, Filterable, Tag};
+use crate::ec2::common::{self, flag, one, Field, Filterable};
 use crate::input::{self, typed};
 use crate::Ctx;
 use airlock_dto::ec2 as dto;
@@ -202,9 +202,6 @@ impl Filterable for Kind {
             "network-info.ipv6-supported" => flag(true),
             _ => None,
         }
-    }
-    fn tags(&self) -> &[Tag] {
-        &[]
     }
 }
 

@@ -143,20 +143,19 @@ fn invalid(msg: impl Into<String>) -> ApiError {
 /// Creates a VPC endpoint (and its network interfaces) inside `tx`.
 pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiResult<VpcEndpoint> {
     let scope = ctx.scope();
-    if let Some(token) = &req.client_token {
-        if let Some(e) = tx
-            .list::<VpcEndpoint>(&scope)
-            .into_iter()
-            .find(|e| e.client_token.as_ref() == Some(token))
-        {
-            if e.service_name != req.service_name || e.vpc_id != req.vpc_id {
-                return Err(ApiError::new(
-                    "IdempotentParameterMismatch",
-                    "The client token you have provided is associated with a resource that has different parameters.",
-                ));
-            }
-            return Ok((*e).clone());
+    if let Some(e) = common::made_with_token(
+        tx,
+        &scope,
+        req.client_token.as_deref(),
+        |e: &VpcEndpoint| e.client_token.as_deref(),
+    ) {
+        if e.service_name != req.service_name || e.vpc_id != req.vpc_id {
+            return Err(ApiError::new(
+                "IdempotentParameterMismatch",
+                "The client token you have provided is associated with a resource that has different parameters.",
+            ));
         }
+        return Ok((*e).clone());
     }
     let vpc = vpc::get_vpc(tx, &scope, &req.vpc_id)?;
     let services = catalogue(tx, &scope);
