@@ -37,15 +37,7 @@ pub fn stacks(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
             Cell::text(s(st, "Description")),
         ]);
     }
-    let mut main = format!(
-        "<h1>Stacks <span class=\"sub\">{}</span></h1>",
-        esc(&r.region)
-    );
-    r.table("cloudformation/stacks", t, &mut main);
-    Ok(Content {
-        title: "Stacks".into(),
-        main,
-    })
+    Ok(r.listing("Stacks", "cloudformation/stacks", t, false))
 }
 
 fn stack(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {

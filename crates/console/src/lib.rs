@@ -94,13 +94,15 @@ impl Req<'_> {
         format!("{PREFIX}{path}?{}", q.finish())
     }
 
-    /// A page that is one list: its heading (`global`: a resource without a region) and table.
+    /// A page that is one list: its heading, under it the region the list is of (or `global`
+    /// for a resource without a region), and its table.
     pub fn listing(&self, title: &str, path: &str, t: html::Table, global: bool) -> Content {
-        let mut main = format!("<h1>{}", esc(title));
-        if global {
-            main.push_str(" <span class=\"sub\">global</span>");
-        }
-        main.push_str("</h1>");
+        let sub = if global { "global" } else { &self.region };
+        let mut main = format!(
+            "<h1>{} <span class=\"sub\">{}</span></h1>",
+            esc(title),
+            esc(sub)
+        );
         self.table(path, t, &mut main);
         Content {
             title: title.to_owned(),

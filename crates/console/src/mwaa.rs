@@ -52,15 +52,7 @@ pub fn environments(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {
             Cell::text(s(&e, "CreatedAt")),
         ]);
     }
-    let mut main = format!(
-        "<h1>Environments <span class=\"sub\">{}</span></h1>",
-        esc(&r.region)
-    );
-    r.table("mwaa/environments", t, &mut main);
-    Ok(Content {
-        title: "Environments".into(),
-        main,
-    })
+    Ok(r.listing("Environments", "mwaa/environments", t, false))
 }
 
 fn environment(r: &Req<'_>, name: &str) -> Result<Content, ApiError> {

@@ -44,15 +44,7 @@ pub fn certificates(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&used),
         ]);
     }
-    let mut main = format!(
-        "<h1>Certificates <span class=\"sub\">{}</span></h1>",
-        esc(&r.region)
-    );
-    r.table("acm/certificates", t, &mut main);
-    Ok(Content {
-        title: "Certificates".into(),
-        main,
-    })
+    Ok(r.listing("Certificates", "acm/certificates", t, false))
 }
 
 /// IAM → Roles (global: the same in every region).

@@ -89,15 +89,7 @@ pub fn endpoints(r: &Req<'_>, id: &str) -> Result<Content, ApiError> {
             }),
         ]);
     }
-    let mut main = format!(
-        "<h1>Endpoints <span class=\"sub\">{}</span></h1>",
-        esc(&r.region)
-    );
-    r.table("vpc/endpoints", t, &mut main);
-    Ok(Content {
-        title: "Endpoints".into(),
-        main,
-    })
+    Ok(r.listing("Endpoints", "vpc/endpoints", t, false))
 }
 
 fn endpoint(r: &Req<'_>, id: &str) -> Result<Content, ApiError> {
