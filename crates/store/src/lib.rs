@@ -568,17 +568,39 @@ mod tests {
     use recover::wal_path;
     use serde::Deserialize;
 
+    /// An empty directory of this test process under the system's temporary directory, removed
+    /// when dropped (declared first in a test, it outlives the stores opened in it).
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Scratch {
+            let dir =
+                std::env::temp_dir().join(format!("airlock-store-{tag}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl std::ops::Deref for Scratch {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
     struct Thing {
         id: String,
         n: u32,
     }
-    impl Record for Thing {
-        const KIND: &'static str = "test.thing";
-        fn id(&self) -> &str {
-            &self.id
-        }
-    }
+    record!(Thing, "test.thing", id);
 
     fn thing(id: &str, n: u32) -> Thing {
         Thing { id: id.into(), n }
@@ -680,15 +702,7 @@ mod tests {
         id: String,
         team: String,
     }
-    impl Record for Member {
-        const KIND: &'static str = "test.member";
-        fn id(&self) -> &str {
-            &self.id
-        }
-        fn group(&self) -> Option<&str> {
-            Some(&self.team)
-        }
-    }
+    record!(Member, "test.member", id, group: team);
 
     fn member(id: &str, team: &str) -> Member {
         Member {
@@ -703,9 +717,7 @@ mod tests {
 
     #[test]
     fn groups_follow_puts_moves_deletes_restarts_and_resets() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-groups-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new("groups");
         let path = dir.join("state.db");
         let s = Scope::new("000000000000", "us-west-2");
         let other = Scope::new("000000000000", "eu-west-1");
@@ -744,8 +756,6 @@ mod tests {
         });
         store.reset().unwrap();
         assert!(store.read(|v| v.list_in::<Member>(&s, "blue").is_empty()));
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A record known by names (its DNS names, say).
@@ -779,9 +789,7 @@ mod tests {
 
     #[test]
     fn names_find_records_in_any_scope_and_follow_every_change() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-names-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new("names");
         let path = dir.join("state.db");
         let a = Scope::new("111111111111", "us-west-2");
         let b = Scope::new("222222222222", "us-west-2");
@@ -854,8 +862,6 @@ mod tests {
         });
         store.reset().unwrap();
         assert!(store.read(|v| v.find::<Host>("h1.example").is_empty()));
-        drop(store);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -888,10 +894,8 @@ mod tests {
 
     #[test]
     fn committed_records_survive_reopening() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new("reopen");
         let path = dir.join("state.db");
-        let _ = std::fs::remove_file(&path);
         let s = Scope::global("123456789012");
         {
             let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
@@ -916,7 +920,6 @@ mod tests {
         drop(store);
         let store = Store::open(&path, &[Kind::of::<Thing>()]).unwrap();
         assert!(store.read(|v| v.get::<Thing>(&s, "r")).is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A database with `n` one-record transactions, all still in its log: a copy of its files
@@ -947,7 +950,7 @@ mod tests {
 
     #[test]
     fn a_log_damaged_in_the_middle_is_refused_untouched_or_set_aside_with_recover() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-wal-{}", std::process::id()));
+        let dir = Scratch::new("wal");
         let path = killed_with(&dir, 200);
         let wal = wal_path(&path);
         let intact = Store::open(
@@ -1002,14 +1005,11 @@ mod tests {
             count(&Store::open(&path, &[Kind::of::<Thing>()]).unwrap()),
             kept
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn an_empty_database_file_is_refused_or_started_over_with_recover() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-empty-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new("empty");
         let path = dir.join("state.db");
         std::fs::write(&path, b"").unwrap();
         let err = Store::open(&path, &[Kind::of::<Thing>()]).err().unwrap();
@@ -1030,14 +1030,11 @@ mod tests {
         assert_eq!(recovered.damage, Damage::Empty);
         assert!(recovered.copy.join("state.db").exists());
         assert_eq!(count(&store), 0);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn files_sqlite_cannot_read_whole_are_malformed_even_with_recover() {
-        let dir = std::env::temp_dir().join(format!("airlock-store-bad-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = Scratch::new("bad");
         // Not a database at all.
         let path = dir.join("junk.db");
         std::fs::write(&path, vec![0x5a; 8192]).unwrap();
@@ -1068,6 +1065,5 @@ mod tests {
             .unwrap();
         let err = Store::open(&path, &[Kind::of::<Thing>()]).err().unwrap();
         assert!(matches!(err, StoreError::Malformed { .. }), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

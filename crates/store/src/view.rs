@@ -160,25 +160,29 @@ impl View<'_> {
 pub trait Read {
     fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>>;
     fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>>;
+    /// See [`View::list_in`].
+    fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>>;
 }
 
-impl Read for View<'_> {
-    fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        View::get(self, scope, id)
-    }
-    fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        View::list(self, scope)
-    }
+/// Both types have the reads as inherent methods; the trait forwards to them.
+macro_rules! forward_reads {
+    ($t:ident) => {
+        impl Read for $t<'_> {
+            fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
+                $t::get(self, scope, id)
+            }
+            fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
+                $t::list(self, scope)
+            }
+            fn list_in<T: Record>(&self, scope: &Scope, group: &str) -> Vec<Arc<T>> {
+                $t::list_in(self, scope, group)
+            }
+        }
+    };
 }
 
-impl Read for Tx<'_> {
-    fn get<T: Record>(&self, scope: &Scope, id: &str) -> Option<Arc<T>> {
-        Tx::get(self, scope, id)
-    }
-    fn list<T: Record>(&self, scope: &Scope) -> Vec<Arc<T>> {
-        Tx::list(self, scope)
-    }
-}
+forward_reads!(View);
+forward_reads!(Tx);
 
 /// A write transaction: reads see its own writes.
 pub struct Tx<'a> {

@@ -22,7 +22,7 @@ use crate::service::{ops, Service};
 use crate::Clock;
 use crate::{ids, input, Ctx};
 use airlock_protocol::{ApiError, ApiResult, Output};
-use airlock_store::{Kind, Scope, Store, Tx, View};
+use airlock_store::{Kind, Read, Scope, Store, Tx};
 use lifecycle::{Failure, Phase};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -220,34 +220,18 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new("ValidationException", message)
 }
 
-/// The environment as a client sees it now, or ResourceNotFound.
-fn visible(
+/// The environment as a client sees it now (in a snapshot or a transaction), or
+/// ResourceNotFound.
+fn visible<R: Read>(
     ctx: &Ctx<'_>,
-    v: &View<'_>,
+    r: &R,
     name: &str,
 ) -> ApiResult<(std::sync::Arc<Environment>, lifecycle::Seen)> {
     let scope = ctx.scope();
-    let env = v
+    let env = r
         .get::<Environment>(&scope, name)
         .ok_or_else(|| not_found(name))?;
-    let endpoints = v.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
-    let seen = env.seen(ctx.clock, &endpoints);
-    if seen.status.is_none() {
-        return Err(not_found(name));
-    }
-    Ok((env, seen))
-}
-
-fn visible_tx(
-    ctx: &Ctx<'_>,
-    tx: &Tx<'_>,
-    name: &str,
-) -> ApiResult<(std::sync::Arc<Environment>, lifecycle::Seen)> {
-    let scope = ctx.scope();
-    let env = tx
-        .get::<Environment>(&scope, name)
-        .ok_or_else(|| not_found(name))?;
-    let endpoints = tx.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
+    let endpoints = r.list_in::<vpce::VpcEndpoint>(&scope, &env.vpc_id);
     let seen = env.seen(ctx.clock, &endpoints);
     if seen.status.is_none() {
         return Err(not_found(name));
@@ -585,7 +569,7 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     let env = ctx.store.write(|tx| {
-        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        let (env, seen) = visible(ctx, tx, &name)?;
         match seen.status {
             Some("AVAILABLE") | Some("UPDATE_FAILED") => {}
             Some("CREATE_FAILED") => return Err(invalid("Environments with CREATE_FAILED status cannot be updated.")),
@@ -676,7 +660,7 @@ fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     ctx.store.write(|tx| {
-        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        let (env, seen) = visible(ctx, tx, &name)?;
         if seen.status == Some("DELETING") {
             return Err(invalid(format!(
                 "Invalid request provided: Environment {name} is already being deleted."

@@ -21,7 +21,7 @@ pub(super) fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let new = tags_of(input.get("Tags"));
     let scope = ctx.scope();
     ctx.store.write(|tx| {
-        let (env, _) = visible_tx(ctx, tx, &name)?;
+        let (env, _) = visible(ctx, tx, &name)?;
         let mut env = (*env).clone();
         env.tags.extend(new);
         if env.tags.len() > 50 {
@@ -40,7 +40,7 @@ pub(super) fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let keys = input::strs(input, "tagKeys");
     let scope = ctx.scope();
     ctx.store.write(|tx| {
-        let (env, _) = visible_tx(ctx, tx, &name)?;
+        let (env, _) = visible(ctx, tx, &name)?;
         let mut env = (*env).clone();
         env.tags.retain(|k, _| !keys.contains(k));
         tx.put(&scope, env)?;

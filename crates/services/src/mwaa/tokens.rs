@@ -86,7 +86,7 @@ pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> Api
         TokenKind::Cli => admin(),
     };
     let (env, token) = ctx.store.write(|tx| {
-        let (env, seen) = visible_tx(ctx, tx, &name)?;
+        let (env, seen) = visible(ctx, tx, &name)?;
         if seen.status != Some("AVAILABLE") && seen.status != Some("UPDATING") {
             return Err(invalid(format!(
                 "Invalid request provided: Environment {name} is not available (status {}).",
