@@ -83,16 +83,8 @@ pub fn get_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 pub fn list_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::ListGroupsRequest = typed(input)?;
-    let prefix = input.path_prefix.as_deref().unwrap_or("/");
-    let scope = ctx.global_scope();
-    let items = ctx.store.read(|v| {
-        v.list::<Group>(&scope)
-            .iter()
-            .filter(|g| g.path.starts_with(prefix))
-            .map(|g| (g.key.clone(), group_output(g)))
-            .collect()
-    });
-    let page = paginate(items, input.max_items, input.marker.as_deref());
+    let asked = (input.max_items, input.marker.as_deref());
+    let page = holder::list(ctx, input.path_prefix.as_deref(), asked, group_output);
     Ok(Output::new(dto::ListGroupsResponse {
         groups: Some(page.items),
         is_truncated: Some(page.is_truncated),

@@ -22,6 +22,7 @@ pub trait Holder: Record + Clone {
     /// The largest total of its inline policies (non-whitespace characters).
     const INLINE_QUOTA: usize;
     fn name(&self) -> &str;
+    fn path(&self) -> &str;
     fn inline(&self) -> &BTreeMap<String, String>;
     fn inline_mut(&mut self) -> &mut BTreeMap<String, String>;
     fn attached(&self) -> &[String];
@@ -37,6 +38,9 @@ macro_rules! holder {
             const INLINE_QUOTA: usize = $inline_quota;
             fn name(&self) -> &str {
                 &self.name
+            }
+            fn path(&self) -> &str {
+                &self.path
             }
             fn inline(&self) -> &BTreeMap<String, String> {
                 &self.inline_policies
@@ -57,6 +61,25 @@ macro_rules! holder {
 holder!(Role, "role", "Role", 10240);
 holder!(User, "user", "User", 2048);
 holder!(Group, "group", "Group", 5120);
+
+/// One page (ListRoles, ListUsers, ListGroups) of the holders of kind `T` whose path starts
+/// with `prefix` (`/` when absent), in key order, each as `out` shows it.
+pub fn list<T: Holder, O>(
+    ctx: &Ctx<'_>,
+    prefix: Option<&str>,
+    (max_items, marker): (Option<i64>, Option<&str>),
+    out: impl Fn(&T) -> O,
+) -> Page<O> {
+    let prefix = prefix.unwrap_or("/");
+    let items = ctx.store.read(|v| {
+        v.list::<T>(&ctx.global_scope())
+            .iter()
+            .filter(|r| r.path().starts_with(prefix))
+            .map(|r| (r.id().to_owned(), out(r)))
+            .collect()
+    });
+    paginate(items, max_items, marker)
+}
 
 /// The seven policy operations of one holder kind (`Put/Get/Delete/List<Kind>Policy`,
 /// `Attach/Detach/ListAttached<Kind>Policies`), each reading its own generated request and

@@ -3,7 +3,7 @@
 use super::holder;
 use super::policies::{check_arn, lookup};
 use super::{
-    arn, boundary_output, check_document, document_size, key, paginate, path_input, role_not_found,
+    arn, boundary_output, check_document, document_size, key, path_input, role_not_found,
     tags_input, tags_output, url_encode, DocumentUse, ManagedPolicy, Role,
 };
 use crate::input::typed;
@@ -152,16 +152,10 @@ pub fn get_role(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 pub fn list_roles(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::ListRolesRequest = typed(input)?;
-    let prefix = input.path_prefix.as_deref().unwrap_or("/");
-    let scope = ctx.global_scope();
-    let items: Vec<(String, dto::Role)> = ctx.store.read(|v| {
-        v.list::<Role>(&scope)
-            .iter()
-            .filter(|r| r.path.starts_with(prefix))
-            .map(|r| (r.key.clone(), role_output(r, RoleView::List)))
-            .collect()
+    let asked = (input.max_items, input.marker.as_deref());
+    let page = holder::list(ctx, input.path_prefix.as_deref(), asked, |r: &Role| {
+        role_output(r, RoleView::List)
     });
-    let page = paginate(items, input.max_items, input.marker.as_deref());
     Ok(Output::new(dto::ListRolesResponse {
         is_truncated: Some(page.is_truncated),
         marker: page.marker,

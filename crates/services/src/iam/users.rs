@@ -200,16 +200,10 @@ pub fn delete_user(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 pub fn list_users(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let input: dto::ListUsersRequest = typed(input)?;
-    let prefix = input.path_prefix.as_deref().unwrap_or("/");
-    let scope = ctx.global_scope();
-    let items: Vec<(String, dto::User)> = ctx.store.read(|v| {
-        v.list::<User>(&scope)
-            .iter()
-            .filter(|u| u.path.starts_with(prefix))
-            .map(|u| (u.key.clone(), user_output(u, UserView::List)))
-            .collect()
+    let asked = (input.max_items, input.marker.as_deref());
+    let page = holder::list(ctx, input.path_prefix.as_deref(), asked, |u: &User| {
+        user_output(u, UserView::List)
     });
-    let page = paginate(items, input.max_items, input.marker.as_deref());
     Ok(Output::new(dto::ListUsersResponse {
         is_truncated: Some(page.is_truncated),
         marker: page.marker,
