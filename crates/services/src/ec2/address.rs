@@ -8,7 +8,7 @@ use super::instances::Instance;
 use super::nat::{self, Address};
 use super::{common, eni, igw};
 use crate::input::{self, typed};
-use crate::{ids, Ctx};
+use crate::Ctx;
 use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
@@ -181,13 +181,8 @@ pub fn associate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
                 }
             }
         }
-        let assoc = ids::resource_id("eipassoc");
-        e.public_ip = Some(a.public_ip.clone());
-        e.allocation_id = Some(a.allocation_id.clone());
-        e.association_id = Some(assoc.clone());
         let mut a = (*address_by_id(tx, &scope, &a.allocation_id)?).clone();
-        a.association = Some((assoc.clone(), e.id.clone(), e.ip()));
-        a.vpc_id = Some(e.vpc_id.clone());
+        let assoc = nat::bind(&mut a, &mut e);
         tx.put(&scope, e)?;
         tx.put(&scope, a)?;
         Ok(assoc)

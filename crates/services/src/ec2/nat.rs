@@ -326,6 +326,18 @@ impl Filterable for NatRow<'_> {
     }
 }
 
+/// Associates Elastic IP `a` with interface `nic`, writing both sides of the link (the address
+/// joins the interface's VPC); gives the new association's id. The caller stores both.
+pub fn bind(a: &mut Address, nic: &mut eni::NetworkInterface) -> String {
+    let assoc = ids::resource_id("eipassoc");
+    a.association = Some((assoc.clone(), nic.id.clone(), nic.ip()));
+    a.vpc_id = Some(nic.vpc_id.clone());
+    nic.public_ip = Some(a.public_ip.clone());
+    nic.allocation_id = Some(a.allocation_id.clone());
+    nic.association_id = Some(assoc.clone());
+    assoc
+}
+
 pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     input::dry_run(input)?;
     let subnet_id = input::str(input, "SubnetId").ok_or_else(|| {
@@ -383,14 +395,8 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                     format!("Elastic IP address [{alloc}] is already associated"),
                 ));
             }
-            let assoc = ids::resource_id("eipassoc");
-            a.association = Some((assoc.clone(), e.id.clone(), e.ip()));
-            a.vpc_id = Some(subnet.vpc_id.clone());
-            e.public_ip = Some(a.public_ip.clone());
-            e.allocation_id = Some(alloc.clone());
-            e.association_id = Some(assoc.clone());
+            association_id = Some(bind(&mut a, &mut e));
             public_ip = Some(a.public_ip.clone());
-            association_id = Some(assoc);
             tx.put(&scope, a)?;
             tx.put(&scope, e.clone())?;
         }

@@ -365,19 +365,12 @@ pub fn default_rule_arn(listener_arn: &str) -> String {
 pub fn describe_listeners(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let lb_arn = input::str(input, "LoadBalancerArn");
     let arns = input::strs(input, "ListenerArns");
-    match (lb_arn, arns.is_empty()) {
-        (None, true) => {
-            return Err(super::validation(
-                "You must specify either listener ARNs or a load balancer ARN",
-            ))
-        }
-        (Some(_), false) => {
-            return Err(super::validation(
-                "Listener ARNs and a load balancer ARN cannot be specified at the same time",
-            ))
-        }
-        _ => {}
-    }
+    super::parent_or_arns(
+        lb_arn,
+        &arns,
+        "You must specify either listener ARNs or a load balancer ARN",
+        "Listener ARNs and a load balancer ARN cannot be specified at the same time",
+    )?;
     for a in &arns {
         check_arn(a)?;
     }

@@ -41,6 +41,7 @@ use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub fn record_kinds() -> Vec<Kind> {
     vec![
@@ -165,6 +166,39 @@ pub fn check_arn(arn: &str, prefix: &str, noun: &str) -> ApiResult<()> {
         Some(r) if r.starts_with(prefix) => Ok(()),
         _ => Err(validation(format!("'{arn}' is not a valid {noun} ARN"))),
     }
+}
+
+/// A Describe call names its resources by their parent's ARN or by their own ARNs, one or the
+/// other: `neither` and `both` are the errors for the two other cases.
+pub fn parent_or_arns(
+    parent: Option<&str>,
+    arns: &[String],
+    neither: &str,
+    both: &str,
+) -> ApiResult<()> {
+    match (parent, arns.is_empty()) {
+        (None, true) => Err(validation(neither)),
+        (Some(_), false) => Err(validation(both)),
+        _ => Ok(()),
+    }
+}
+
+/// The records `wanted` names, each once, in the order named: `is(record, name)` says which
+/// record a name is; a name no record is fails with `missing(name)`.
+pub fn pick<T>(
+    all: &[Arc<T>],
+    wanted: &[String],
+    is: impl Fn(&T, &str) -> bool,
+    missing: impl Fn(&str) -> ApiError,
+) -> ApiResult<Vec<Arc<T>>> {
+    let mut out: Vec<Arc<T>> = Vec::new();
+    for w in wanted {
+        let found = all.iter().find(|r| is(r, w)).ok_or_else(|| missing(w))?;
+        if !out.iter().any(|r| Arc::ptr_eq(r, found)) {
+            out.push(found.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// 16 random lowercase hex digits (the last part of every ELB ARN).

@@ -396,19 +396,12 @@ pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
 pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let listener_arn = input::str(input, "ListenerArn");
     let arns = input::strs(input, "RuleArns");
-    match (listener_arn, arns.is_empty()) {
-        (None, true) => {
-            return Err(super::validation(
-                "You must specify either listener ARN or rule ARNs",
-            ))
-        }
-        (Some(_), false) => {
-            return Err(super::validation(
-                "Listener ARN and rule ARNs cannot be specified at the same time",
-            ))
-        }
-        _ => {}
-    }
+    super::parent_or_arns(
+        listener_arn,
+        &arns,
+        "You must specify either listener ARN or rule ARNs",
+        "Listener ARN and rule ARNs cannot be specified at the same time",
+    )?;
     let scope = ctx.scope();
     let rules: Vec<(String, Value)> = ctx.store.read(|v| {
         let mut out = Vec::new();

@@ -20,7 +20,7 @@ use super::{listeners, Attribute, Read};
 use crate::ec2::{eni, igw, nat, sg, subnet};
 use crate::tags::Tag;
 use crate::Clock;
-use crate::{ids, input, Ctx};
+use crate::{input, Ctx};
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
@@ -408,7 +408,6 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             path: &path,
             application,
             scheme: &scheme,
-            vpc_id: &vpc_id,
             groups: &groups,
         };
         let mut zones = Vec::new();
@@ -487,7 +486,6 @@ struct ZoneOf<'a> {
     path: &'a str,
     application: bool,
     scheme: &'a str,
-    vpc_id: &'a str,
     groups: &'a [String],
 }
 
@@ -550,12 +548,7 @@ fn open_zone(
                 format!("Elastic IP address '{alloc}' is already associated"),
             ));
         }
-        let assoc = ids::resource_id("eipassoc");
-        a.association = Some((assoc.clone(), nic.id.clone(), nic.ip()));
-        a.vpc_id = Some(of.vpc_id.to_owned());
-        nic.public_ip = Some(a.public_ip.clone());
-        nic.allocation_id = Some(alloc.clone());
-        nic.association_id = Some(assoc);
+        nat::bind(&mut a, &mut nic);
         zone.public_ip = Some(a.public_ip.clone());
         zone.allocation_id = Some(alloc.clone());
         tx.put(scope, a)?;
@@ -627,32 +620,19 @@ pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
     }
     let scope = ctx.scope();
     let all = ordered(ctx.store.read(|v| v.list::<LoadBalancer>(&scope)));
-    let mut out = Vec::new();
-    if !arns.is_empty() {
-        for a in &arns {
-            let lb = all.iter().find(|l| &l.arn == a).ok_or_else(not_found)?;
-            if !out.iter().any(|l: &Arc<LoadBalancer>| l.arn == lb.arn) {
-                out.push(lb.clone());
-            }
-        }
+    let out = if !arns.is_empty() {
+        super::pick(&all, &arns, |l, a| l.arn == a, |_| not_found())?
     } else if !names.is_empty() {
-        for n in &names {
-            let lb = all
-                .iter()
-                .find(|l| l.name.eq_ignore_ascii_case(n))
-                .ok_or_else(|| {
-                    ApiError::new(
-                        "LoadBalancerNotFound",
-                        format!("Load balancers '[{n}]' not found"),
-                    )
-                })?;
-            if !out.iter().any(|l: &Arc<LoadBalancer>| l.arn == lb.arn) {
-                out.push(lb.clone());
-            }
-        }
+        let named = |l: &LoadBalancer, n: &str| l.name.eq_ignore_ascii_case(n);
+        super::pick(&all, &names, named, |n| {
+            ApiError::new(
+                "LoadBalancerNotFound",
+                format!("Load balancers '[{n}]' not found"),
+            )
+        })?
     } else {
-        out = all;
-    }
+        all
+    };
     let (page, next) = super::paginate(out, input, |l| l.arn.clone())?;
     Ok(super::with_marker(
         json!({"LoadBalancers": page.iter().map(|l| l.json(ctx.clock)).collect::<Vec<_>>()}),

@@ -51,7 +51,6 @@ pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             path: &path,
             application,
             scheme: &lb.scheme,
-            vpc_id: &lb.vpc_id,
             groups: &lb.security_groups,
         };
         let mut zones: Vec<LbZone> = Vec::new();

@@ -413,32 +413,18 @@ pub fn describe_target_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         Ok::<_, ApiError>((v.list::<TargetGroup>(&scope), usage(v, &scope)))
     })?;
     all.sort_by(|a, b| a.name.cmp(&b.name).then(a.arn.cmp(&b.arn)));
-    let mut out: Vec<Arc<TargetGroup>> = Vec::new();
-    if !arns.is_empty() {
-        for a in &arns {
-            let g = all.iter().find(|g| &g.arn == a).ok_or_else(not_found)?;
-            if !out.iter().any(|x| x.arn == g.arn) {
-                out.push(g.clone());
-            }
-        }
+    let out = if !arns.is_empty() {
+        super::pick(&all, &arns, |g, a| g.arn == a, |_| not_found())?
     } else if !names.is_empty() {
-        for n in &names {
-            let g = all
-                .iter()
-                .find(|g| g.name.eq_ignore_ascii_case(n))
-                .ok_or_else(not_found)?;
-            if !out.iter().any(|x| x.arn == g.arn) {
-                out.push(g.clone());
-            }
-        }
+        let named = |g: &TargetGroup, n: &str| g.name.eq_ignore_ascii_case(n);
+        super::pick(&all, &names, named, |_| not_found())?
     } else if let Some(lb) = lb_arn {
-        out = all
-            .into_iter()
+        all.into_iter()
             .filter(|g| used.get(&g.arn).is_some_and(|l| l.iter().any(|x| x == lb)))
-            .collect();
+            .collect()
     } else {
-        out = all;
-    }
+        all
+    };
     let (page, next) = super::paginate(out, input, |g| g.arn.clone())?;
     let groups: Vec<Value> = page
         .iter()
