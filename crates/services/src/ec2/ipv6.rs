@@ -565,36 +565,34 @@ pub fn delete_egress_only_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiR
 /// The IPv6 block of a VPC in a filter's terms.
 pub fn vpc_field(vpc: &Vpc, name: &str) -> Field {
     match name {
-        "ipv6-cidr-block-association.ipv6-cidr-block" => {
-            Some(vpc.ipv6.iter().map(|b| b.cidr.clone()).collect())
-        }
-        "ipv6-cidr-block-association.association-id" => {
-            Some(vpc.ipv6.iter().map(|b| b.association_id.clone()).collect())
-        }
-        "ipv6-cidr-block-association.state" => {
-            Some(vpc.ipv6.iter().map(|_| "associated".to_owned()).collect())
-        }
         "ipv6-cidr-block-association.ipv6-pool" => {
             Some(vpc.ipv6.iter().map(|_| "Amazon".to_owned()).collect())
         }
-        _ => None,
+        _ => blocks_field(&vpc.ipv6, name),
     }
 }
 
 /// The IPv6 block of a subnet in a filter's terms.
 pub fn subnet_field(s: &Subnet, name: &str) -> Field {
     match name {
-        "ipv6-cidr-block-association.ipv6-cidr-block" => {
-            Some(s.ipv6.iter().map(|b| b.cidr.clone()).collect())
-        }
-        "ipv6-cidr-block-association.association-id" => {
-            Some(s.ipv6.iter().map(|b| b.association_id.clone()).collect())
-        }
-        "ipv6-cidr-block-association.state" => {
-            Some(s.ipv6.iter().map(|_| "associated".to_owned()).collect())
-        }
         "assign-ipv6-address-on-creation" => common::flag(s.assign_ipv6),
         "ipv6-native" => common::flag(s.ipv6_native()),
+        _ => blocks_field(&s.ipv6, name),
+    }
+}
+
+/// The `ipv6-cidr-block-association.*` filters a VPC's and a subnet's IPv6 blocks share.
+fn blocks_field(blocks: &[vpc_cidr::Block], name: &str) -> Field {
+    match name {
+        "ipv6-cidr-block-association.ipv6-cidr-block" => {
+            Some(blocks.iter().map(|b| b.cidr.clone()).collect())
+        }
+        "ipv6-cidr-block-association.association-id" => {
+            Some(blocks.iter().map(|b| b.association_id.clone()).collect())
+        }
+        "ipv6-cidr-block-association.state" => {
+            Some(blocks.iter().map(|_| "associated".to_owned()).collect())
+        }
         _ => None,
     }
 }

@@ -188,16 +188,9 @@ pub fn describe_prefix_lists(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> 
     input::dry_run(input)?;
     let req: dto::DescribePrefixListsRequest = typed(input)?;
     let ids = req.prefix_list_ids.unwrap_or_default();
-    let filters = common::filters(input);
-    let mut kept = Vec::new();
-    for l in listed(ctx, &ids, false)? {
-        if common::matches(&l, &filters)? {
-            kept.push(l);
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (5, 1000), !ids.is_empty(), |l| {
-        l.id().to_owned()
-    })?;
+    let kept = common::kept(listed(ctx, &ids, false)?, input, &ids, Listed::id)?;
+    let (page, next) =
+        common::paginate(kept, input, (5, 1000), !ids.is_empty(), |l| l.id().into())?;
     Ok(Output::new(dto::DescribePrefixListsResult {
         next_token: next,
         prefix_lists: Some(
@@ -219,16 +212,8 @@ pub fn describe_managed_prefix_lists(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
     input::dry_run(input)?;
     let req: dto::DescribeManagedPrefixListsRequest = typed(input)?;
     let ids = req.prefix_list_ids.unwrap_or_default();
-    let filters = common::filters(input);
-    let mut kept = Vec::new();
-    for l in listed(ctx, &ids, true)? {
-        if common::matches(&l, &filters)? {
-            kept.push(l);
-        }
-    }
-    let (page, next) = common::paginate(kept, input, (1, 100), !ids.is_empty(), |l| {
-        l.id().to_owned()
-    })?;
+    let kept = common::kept(listed(ctx, &ids, true)?, input, &ids, Listed::id)?;
+    let (page, next) = common::paginate(kept, input, (1, 100), !ids.is_empty(), |l| l.id().into())?;
     Ok(Output::new(dto::DescribeManagedPrefixListsResult {
         next_token: next,
         prefix_lists: Some(page.iter().map(|l| l.managed(ctx)).collect()),

@@ -182,15 +182,23 @@ pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         create_time: crate::iso(ctx.clock.now()),
         tags,
     };
-    insert(ctx, record.clone())?;
+    add(ctx, record, Some(generated.material))
+}
+
+/// Stores a new key pair and gives CreateKeyPair's or ImportKeyPair's answer (`material`: the
+/// private key, which only CreateKeyPair returns).
+fn add(ctx: &Ctx<'_>, record: KeyPair, material: Option<String>) -> ApiResult<Value> {
     let mut out = Map::new();
     out.insert("KeyFingerprint".into(), json!(record.key_fingerprint));
-    out.insert("KeyMaterial".into(), json!(generated.material));
+    if let Some(m) = material {
+        out.insert("KeyMaterial".into(), json!(m));
+    }
     out.insert("KeyName".into(), json!(record.key_name));
     out.insert("KeyPairId".into(), json!(record.key_pair_id));
     if !record.tags.is_empty() {
         out.insert("Tags".into(), tags_json(&record.tags));
     }
+    insert(ctx, record)?;
     Ok(Value::Object(out))
 }
 
@@ -213,15 +221,7 @@ pub fn import_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         create_time: crate::iso(ctx.clock.now()),
         tags,
     };
-    insert(ctx, record.clone())?;
-    let mut out = Map::new();
-    out.insert("KeyFingerprint".into(), json!(record.key_fingerprint));
-    out.insert("KeyName".into(), json!(record.key_name));
-    out.insert("KeyPairId".into(), json!(record.key_pair_id));
-    if !record.tags.is_empty() {
-        out.insert("Tags".into(), tags_json(&record.tags));
-    }
-    Ok(Value::Object(out))
+    add(ctx, record, None)
 }
 
 pub fn describe_key_pairs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
