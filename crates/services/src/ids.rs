@@ -9,13 +9,17 @@ pub fn resource_id(prefix: &str) -> String {
     format!("{prefix}-{:017x}", n & ((1u128 << 68) - 1))
 }
 
-/// `len` characters of `[a-z0-9]` (the random label of VPC endpoint DNS names).
-pub fn lower_alnum(len: usize) -> String {
-    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// `len` random characters of `alphabet` (ASCII).
+pub fn random_string(alphabet: &[u8], len: usize) -> String {
     let mut rng = rand::thread_rng();
     (0..len)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
         .collect()
+}
+
+/// `len` characters of `[a-z0-9]` (the random label of VPC endpoint DNS names).
+pub fn lower_alnum(len: usize) -> String {
+    random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", len)
 }
 
 const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -59,21 +63,15 @@ pub fn account_of_key(id: &str) -> Option<String> {
 /// IAM unique ids: a four-letter prefix (`AROA`, `AIDA`, `ANPA`, `AKIA`, `ASIA`) and 16 more
 /// characters of `[A-Z2-7]`.
 pub fn iam_id(prefix: &str) -> String {
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut rng = rand::thread_rng();
-    let rest: String = (0..16)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-        .collect();
-    format!("{prefix}{rest}")
+    format!("{prefix}{}", random_string(BASE32, 16))
 }
 
 /// A secret access key: 40 characters of base64's alphabet.
 pub fn secret_key() -> String {
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut rng = rand::thread_rng();
-    (0..40)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-        .collect()
+    random_string(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+        40,
+    )
 }
 
 /// A request id (a version 4 UUID), from the thread's generator: no system call per request.

@@ -41,12 +41,10 @@ fn version_key(key: &str, version: &str) -> String {
 
 /// A new version id: 32 characters of S3's alphabet.
 pub fn new_id() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
-    let mut rng = rand::thread_rng();
-    (0..32)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    crate::ids::random_string(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._",
+        32,
+    )
 }
 
 /// A write's place in time: nanoseconds since the epoch, moved on by one when two writes

@@ -100,12 +100,7 @@ impl Props<'_> {
 }
 
 fn random_suffix() -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut rng = rand::thread_rng();
-    (0..12)
-        .map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char)
-        .collect()
+    crate::ids::random_string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 12)
 }
 
 /// What a created resource gives `Ref` and `Fn::GetAtt`.
