@@ -446,17 +446,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
         set(stack, i, "CREATE_IN_PROGRESS", None, now);
         let r = &stack.resources[i];
         match (kind.create)(ctx, &props_of(stack, r)) {
-            Ok(physical) => {
-                stack.resources[i].physical = Some(physical);
-                stack.resources[i].waiting = true;
-                set(
-                    stack,
-                    i,
-                    "CREATE_IN_PROGRESS",
-                    Some("Resource creation Initiated"),
-                    now,
-                );
-            }
+            Ok(physical) => initiated(stack, i, physical, "CREATE_IN_PROGRESS", now),
             Err(e) => {
                 let why = reason(ctx, service, &e);
                 set(stack, i, "CREATE_FAILED", Some(&why), now);
@@ -550,15 +540,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
                 res: doomed,
                 rollback: false,
             });
-            stack.resources[i].physical = Some(new_physical);
-            stack.resources[i].waiting = true;
-            set(
-                stack,
-                i,
-                "UPDATE_IN_PROGRESS",
-                Some("Resource creation Initiated"),
-                now,
-            );
+            initiated(stack, i, new_physical, "UPDATE_IN_PROGRESS", now);
         }
         Err(e) => {
             let why = reason(ctx, service, &e);
@@ -566,6 +548,13 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
             set(stack, i, "UPDATE_FAILED", Some(&why), now);
         }
     }
+}
+
+/// A resource's service has taken its creation (as `physical`); the engine now waits for it.
+fn initiated(stack: &mut Stack, i: usize, physical: String, status: &str, now: &str) {
+    stack.resources[i].physical = Some(physical);
+    stack.resources[i].waiting = true;
+    set(stack, i, status, Some("Resource creation Initiated"), now);
 }
 
 /// Sets a resource's status and records the event.

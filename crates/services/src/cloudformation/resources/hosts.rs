@@ -57,20 +57,8 @@ pub(super) static TYPES: &[Type] = &[
         update: Some(update_group),
         name_prop: Some("GroupName"),
     },
-    Type {
-        name: "AWS::EC2::SecurityGroupIngress",
-        create: |ctx, p| rule(ctx, p, false),
-        made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, p| revoke(ctx, id, p, false),
-        ..FIXED
-    },
-    Type {
-        name: "AWS::EC2::SecurityGroupEgress",
-        create: |ctx, p| rule(ctx, p, true),
-        made: |_, id, _| made(id, vec![("Id", json!(id))]),
-        delete: |ctx, id, p| revoke(ctx, id, p, true),
-        ..FIXED
-    },
+    rule_type::<false>("AWS::EC2::SecurityGroupIngress"),
+    rule_type::<true>("AWS::EC2::SecurityGroupEgress"),
     Type {
         name: "AWS::EC2::VPCEndpoint",
         create: |ctx, p| {
@@ -346,9 +334,21 @@ pub(super) static TYPES: &[Type] = &[
     },
 ];
 
+/// `AWS::EC2::SecurityGroupIngress`, or (`EGRESS`) `AWS::EC2::SecurityGroupEgress`: a standalone
+/// rule, whose physical id is the rule's `sgr-` id.
+const fn rule_type<const EGRESS: bool>(name: &'static str) -> Type {
+    Type {
+        name,
+        create: rule::<EGRESS>,
+        made: |_, id, _| made(id, vec![("Id", json!(id))]),
+        delete: revoke::<EGRESS>,
+        ..FIXED
+    }
+}
+
 /// Revokes a standalone security group rule (`id`: its `sgr-` id).
-fn revoke(ctx: &Ctx<'_>, id: &str, p: &Props<'_>, egress: bool) -> ApiResult<()> {
-    let op = if egress {
+fn revoke<const EGRESS: bool>(ctx: &Ctx<'_>, id: &str, p: &Props<'_>) -> ApiResult<()> {
+    let op = if EGRESS {
         "RevokeSecurityGroupEgress"
     } else {
         "RevokeSecurityGroupIngress"
@@ -493,10 +493,10 @@ fn permission(r: &Value, egress: bool) -> Value {
     p
 }
 
-/// A standalone ingress or egress rule; its physical id is the rule's id.
-fn rule(ctx: &Ctx<'_>, p: &Props<'_>, egress: bool) -> ApiResult<String> {
+/// Authorizes a standalone ingress or (`EGRESS`) egress rule; gives the rule's id.
+fn rule<const EGRESS: bool>(ctx: &Ctx<'_>, p: &Props<'_>) -> ApiResult<String> {
     let group = p.req("GroupId")?;
-    let op = if egress {
+    let op = if EGRESS {
         "AuthorizeSecurityGroupEgress"
     } else {
         "AuthorizeSecurityGroupIngress"
@@ -504,7 +504,7 @@ fn rule(ctx: &Ctx<'_>, p: &Props<'_>, egress: bool) -> ApiResult<String> {
     let out = ec2(
         ctx,
         op,
-        json!({"GroupId": group, "IpPermissions": [permission(p.v, egress)]}),
+        json!({"GroupId": group, "IpPermissions": [permission(p.v, EGRESS)]}),
     )?;
     id_at(&out, "/SecurityGroupRules/0/SecurityGroupRuleId")
 }

@@ -17,14 +17,7 @@ pub(super) static TYPES: &[Type] = &[
                        "PermissionsBoundary": p.str("PermissionsBoundary"),
                        "Tags": nonempty(p.tag_list())}),
             )?;
-            for arn in p.strs("ManagedPolicyArns") {
-                iam(
-                    ctx,
-                    "AttachRolePolicy",
-                    json!({"RoleName": name, "PolicyArn": arn}),
-                )?;
-            }
-            inline_policies(ctx, p, "PutRolePolicy", "RoleName", &name)?;
+            fill_holder(ctx, p, "Role", &name)?;
             Ok(name)
         },
         ready: at_once,
@@ -64,13 +57,6 @@ pub(super) static TYPES: &[Type] = &[
                        "PermissionsBoundary": p.str("PermissionsBoundary"),
                        "Tags": nonempty(p.tag_list())}),
             )?;
-            for arn in p.strs("ManagedPolicyArns") {
-                iam(
-                    ctx,
-                    "AttachUserPolicy",
-                    json!({"UserName": name, "PolicyArn": arn}),
-                )?;
-            }
             for g in p.strs("Groups") {
                 iam(
                     ctx,
@@ -78,7 +64,7 @@ pub(super) static TYPES: &[Type] = &[
                     json!({"UserName": name, "GroupName": g}),
                 )?;
             }
-            inline_policies(ctx, p, "PutUserPolicy", "UserName", &name)?;
+            fill_holder(ctx, p, "User", &name)?;
             Ok(name)
         },
         made: |ctx, name, _| {
@@ -138,19 +124,9 @@ pub(super) static TYPES: &[Type] = &[
         create: |ctx, p| {
             let name = p.req("PolicyName")?;
             let doc = document(p.get("PolicyDocument"));
-            for (op, key, list) in [
-                ("PutRolePolicy", "RoleName", "Roles"),
-                ("PutUserPolicy", "UserName", "Users"),
-                ("PutGroupPolicy", "GroupName", "Groups"),
-            ] {
-                for holder in p.strs(list) {
-                    iam(
-                        ctx,
-                        op,
-                        json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
-                    )?;
-                }
-            }
+            each_holder(p, |kind, key, holder| {
+                put_policy(ctx, (kind, key, &holder), Some(&name), &doc)
+            })?;
             Ok(format!(
                 "{}-{}",
                 p.stack.chars().take(5).collect::<String>(),
@@ -159,16 +135,10 @@ pub(super) static TYPES: &[Type] = &[
         },
         delete: |ctx, _, p| {
             let name = p.str("PolicyName");
-            for (op, key, list) in [
-                ("DeleteRolePolicy", "RoleName", "Roles"),
-                ("DeleteUserPolicy", "UserName", "Users"),
-                ("DeleteGroupPolicy", "GroupName", "Groups"),
-            ] {
-                for holder in p.strs(list) {
-                    ok_if_gone(iam(ctx, op, json!({key: holder, "PolicyName": name})))?;
-                }
-            }
-            Ok(())
+            each_holder(p, |kind, key, holder| {
+                let op = format!("Delete{kind}Policy");
+                ok_if_gone(iam(ctx, &op, json!({key: holder, "PolicyName": name})))
+            })
         },
         mutable: &["PolicyDocument", "Roles", "Users", "Groups"],
         update: Some(update_policy),
@@ -188,15 +158,10 @@ pub(super) static TYPES: &[Type] = &[
                        "PolicyDocument": document(p.get("PolicyDocument"))}),
             )?;
             let arn = id_at(&out, "/Policy/Arn")?;
-            for (op, key, list) in [
-                ("AttachRolePolicy", "RoleName", "Roles"),
-                ("AttachUserPolicy", "UserName", "Users"),
-                ("AttachGroupPolicy", "GroupName", "Groups"),
-            ] {
-                for holder in p.strs(list) {
-                    iam(ctx, op, json!({key: holder, "PolicyArn": arn}))?;
-                }
-            }
+            each_holder(p, |kind, key, holder| {
+                let op = format!("Attach{kind}Policy");
+                iam(ctx, &op, json!({key: holder, "PolicyArn": arn})).map(drop)
+            })?;
             Ok(arn)
         },
         ready: at_once,
@@ -220,15 +185,10 @@ pub(super) static TYPES: &[Type] = &[
             )
         },
         delete: |ctx, arn, p| {
-            for (op, key, list) in [
-                ("DetachRolePolicy", "RoleName", "Roles"),
-                ("DetachUserPolicy", "UserName", "Users"),
-                ("DetachGroupPolicy", "GroupName", "Groups"),
-            ] {
-                for holder in p.strs(list) {
-                    ok_if_gone(iam(ctx, op, json!({key: holder, "PolicyArn": arn})))?;
-                }
-            }
+            each_holder(p, |kind, key, holder| {
+                let op = format!("Detach{kind}Policy");
+                ok_if_gone(iam(ctx, &op, json!({key: holder, "PolicyArn": arn})))
+            })?;
             delete_by(ctx, "iam", "DeletePolicy", "PolicyArn", arn)
         },
         gone: at_once,
@@ -399,7 +359,7 @@ fn update_role(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<Opti
                 json!({"RoleName": name, "PolicyName": n}),
             ))?;
         }
-        inline_policies(ctx, new, "PutRolePolicy", "RoleName", name)?;
+        inline_policies(ctx, new, "Role", name)?;
     }
     Ok(None)
 }
@@ -423,14 +383,10 @@ fn update_policy(ctx: &Ctx<'_>, _: &str, change: &Change<'_>) -> ApiResult<Optio
                 json!({key: holder, "PolicyName": name}),
             ))?;
         }
-        for holder in new.strs(list) {
-            iam(
-                ctx,
-                &format!("Put{kind}Policy"),
-                json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
-            )?;
-        }
     }
+    each_holder(new, |kind, key, holder| {
+        put_policy(ctx, (kind, key, &holder), name.as_deref(), &doc)
+    })?;
     Ok(None)
 }
 
@@ -499,16 +455,54 @@ fn update_profile(ctx: &Ctx<'_>, name: &str, change: &Change<'_>) -> ApiResult<O
 static SECRETS: std::sync::Mutex<std::collections::BTreeMap<String, Value>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-/// `Policies: [{PolicyName, PolicyDocument}]` of a role or user.
-fn inline_policies(ctx: &Ctx<'_>, p: &Props<'_>, op: &str, key: &str, name: &str) -> ApiResult<()> {
+/// Calls `f(kind, key, holder)` for each role, user and group a policy's `Roles`, `Users` and
+/// `Groups` name (`("Role", "RoleName", "my-role")`).
+fn each_holder(
+    p: &Props<'_>,
+    mut f: impl FnMut(&str, &str, String) -> ApiResult<()>,
+) -> ApiResult<()> {
+    for (kind, key, list) in HOLDERS {
+        for holder in p.strs(list) {
+            f(kind, key, holder)?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts inline policy `name` on a `(kind, key, holder)` of [`each_holder`].
+fn put_policy(
+    ctx: &Ctx<'_>,
+    (kind, key, holder): (&str, &str, &str),
+    name: Option<&str>,
+    doc: &Value,
+) -> ApiResult<()> {
+    let op = format!("Put{kind}Policy");
+    iam(
+        ctx,
+        &op,
+        json!({key: holder, "PolicyName": name, "PolicyDocument": doc}),
+    )
+    .map(drop)
+}
+
+/// A new role's or user's (`kind`) `ManagedPolicyArns` attached and `Policies` put.
+fn fill_holder(ctx: &Ctx<'_>, p: &Props<'_>, kind: &str, name: &str) -> ApiResult<()> {
+    let key = format!("{kind}Name");
+    for arn in p.strs("ManagedPolicyArns") {
+        let op = format!("Attach{kind}Policy");
+        iam(ctx, &op, json!({&key: name, "PolicyArn": arn}))?;
+    }
+    inline_policies(ctx, p, kind, name)
+}
+
+/// `Policies: [{PolicyName, PolicyDocument}]` of a role or user (`kind`).
+fn inline_policies(ctx: &Ctx<'_>, p: &Props<'_>, kind: &str, name: &str) -> ApiResult<()> {
     if let Some(Value::Array(policies)) = p.get("Policies") {
         for pol in policies {
-            iam(
-                ctx,
-                op,
-                json!({key: name, "PolicyName": pol.get("PolicyName").and_then(scalar),
-                       "PolicyDocument": document(pol.get("PolicyDocument"))}),
-            )?;
+            let policy = pol.get("PolicyName").and_then(scalar);
+            let doc = document(pol.get("PolicyDocument"));
+            let holder = (kind, &*format!("{kind}Name"), name);
+            put_policy(ctx, holder, policy.as_deref(), &doc)?;
         }
     }
     Ok(())
