@@ -274,37 +274,51 @@ spawn_server() {
 # unless SERVE-ARGS has --dns-listen, waits until it answers, and exports the `airlock env`
 # variables. Sets PORT, DNS_PORT, SERVER_PID, SERVER_LOG. Exits the script if it cannot start.
 start_server() {
-    local port=
+    local given_port=
     if [[ ${1:-} == --port ]]; then
-        port=$2
+        given_port=$2
         shift 2
     fi
-    [[ -n $port ]] || port=$(free_port)
-    local args=("$@") persistent=
+    local base=("$@") persistent=
     local a
-    for a in "${args[@]}"; do
+    for a in "${base[@]}"; do
         [[ $a == --data-dir || $a == --data-dir=* ]] && persistent=1
     done
-    [[ -n $persistent ]] || args=(--ephemeral "${args[@]}")
+    [[ -n $persistent ]] || base=(--ephemeral "${base[@]}")
     local has_dns=
-    for a in "${args[@]}"; do
+    for a in "${base[@]}"; do
         [[ $a == --dns-listen || $a == --dns-listen=* ]] && has_dns=1
     done
-    if [[ -z $has_dns ]]; then
-        dns_args
-        args+=("${DNS_ARGS[@]}")
-    fi
-    SERVER_LOG="$WORKDIR/server-${#SERVER_PIDS[@]}.log"
-    spawn_server "$SERVER_LOG" --listen "127.0.0.1:$port" "${args[@]}"
-    SERVER_PID=$SPAWNED_PID
-    PORT=$port
-    if ! wait_healthy "$port" "$SERVER_PID"; then
-        not_ok "airlock serve ${args[*]} starts on 127.0.0.1:$port"
-        diag "$(tail -n 20 "$SERVER_LOG")"
-        finish || true
-        exit 1
-    fi
-    use_server "$port"
+    # A port free_port found free can be taken by another process before the server binds it;
+    # the server then exits with "Address already in use", and a port chosen here is chosen
+    # again (at most three times).
+    local port args attempt
+    for attempt in 1 2 3; do
+        port=${given_port:-$(free_port)}
+        args=("${base[@]}")
+        if [[ -z $has_dns ]]; then
+            dns_args
+            args+=("${DNS_ARGS[@]}")
+        fi
+        SERVER_LOG="$WORKDIR/server-${#SERVER_PIDS[@]}.log"
+        spawn_server "$SERVER_LOG" --listen "127.0.0.1:$port" "${args[@]}"
+        SERVER_PID=$SPAWNED_PID
+        PORT=$port
+        if wait_healthy "$port" "$SERVER_PID"; then
+            use_server "$port"
+            return 0
+        fi
+        if [[ $attempt == 3 ]] || ! grep -q "Address already in use" "$SERVER_LOG" \
+            || [[ -n $given_port && -n $has_dns ]]; then
+            break
+        fi
+        diag "a chosen port was taken before airlock serve bound it; choosing again"
+        stop_server "$SERVER_PID"
+    done
+    not_ok "airlock serve ${args[*]} starts on 127.0.0.1:$port"
+    diag "$(tail -n 20 "$SERVER_LOG")"
+    finish || true
+    exit 1
 }
 
 # use_server PORT: points the CLI at that server with the default credentials.
