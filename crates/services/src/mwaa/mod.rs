@@ -21,6 +21,7 @@ use crate::ec2::{nat, routes, sg, subnet, vpce};
 use crate::service::{ops, Service};
 use crate::Clock;
 use crate::{ids, input, Ctx};
+use airlock_dto::mwaa as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Read, Scope, Store, Tx};
 use lifecycle::{Failure, Phase};
@@ -51,16 +52,16 @@ pub static SERVICE: Service = Service {
     ops: ops! {
         "GetEnvironment" => Output(get_environment),
         "ListEnvironments" => Output(list_environments),
-        "CreateEnvironment" => Value(create_environment),
-        "UpdateEnvironment" => Value(update_environment),
-        "DeleteEnvironment" => Value(delete_environment),
-        "TagResource" => Value(tag_resource),
-        "UntagResource" => Value(untag_resource),
-        "ListTagsForResource" => Value(list_tags),
-        "CreateCliToken" => Value(|ctx, input| create_token(ctx, input, TokenKind::Cli)),
-        "CreateWebLoginToken" => Value(|ctx, input| create_token(ctx, input, TokenKind::Web)),
-        "InvokeRestApi" => Value(invoke_rest_api),
-        "PublishMetrics" => Value(publish_metrics),
+        "CreateEnvironment" => Output(create_environment),
+        "UpdateEnvironment" => Output(update_environment),
+        "DeleteEnvironment" => Output(delete_environment),
+        "TagResource" => Output(tag_resource),
+        "UntagResource" => Output(untag_resource),
+        "ListTagsForResource" => Output(list_tags),
+        "CreateCliToken" => Output(|ctx, input| create_token(ctx, input, TokenKind::Cli)),
+        "CreateWebLoginToken" => Output(|ctx, input| create_token(ctx, input, TokenKind::Web)),
+        "InvokeRestApi" => Output(invoke_rest_api),
+        "PublishMetrics" => Output(publish_metrics),
     },
     records: record_kinds,
     tick: Some(tick),
@@ -293,7 +294,7 @@ const ECHOED: &[&str] = &[
     "IdentityCenterConfiguration",
 ];
 
-fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     let env = ctx.store.write(|tx| {
@@ -364,7 +365,9 @@ fn create_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, env.clone())?;
         Ok(env)
     })?;
-    Ok(json!({"Arn": env.arn}))
+    Ok(Output::new(dto::CreateEnvironmentOutput {
+        arn: Some(env.arn),
+    }))
 }
 
 fn tags_of(v: Option<&Value>) -> BTreeMap<String, String> {
@@ -565,7 +568,7 @@ fn list_environments(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     let env = ctx.store.write(|tx| {
@@ -631,7 +634,9 @@ fn update_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, env.clone())?;
         Ok(env)
     })?;
-    Ok(json!({"Arn": env.arn}))
+    Ok(Output::new(dto::UpdateEnvironmentOutput {
+        arn: Some(env.arn),
+    }))
 }
 
 fn set_endpoint_groups(
@@ -656,7 +661,7 @@ fn set_endpoint_groups(
     Ok(())
 }
 
-fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     ctx.store.write(|tx| {
@@ -673,13 +678,13 @@ fn delete_environment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, env)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeleteEnvironmentOutput {}))
 }
 
-fn publish_metrics(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn publish_metrics(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "EnvironmentName")?;
     ctx.store.read(|v| visible(ctx, v, name))?;
-    Ok(json!({}))
+    Ok(Output::new(dto::PublishMetricsOutput {}))
 }
 
 /// Re-exported for validation.

@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
-use serde_json::{json, Value};
+use airlock_dto::mwaa as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde_json::Value;
 
 /// The environment an MWAA ARN names, in the caller's account and region.
 fn env_of_arn(ctx: &Ctx<'_>, arn: &str) -> ApiResult<String> {
@@ -16,7 +17,7 @@ fn env_of_arn(ctx: &Ctx<'_>, arn: &str) -> ApiResult<String> {
     })
 }
 
-pub(super) fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub(super) fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
     let new = tags_of(input.get("Tags"));
     let scope = ctx.scope();
@@ -32,10 +33,10 @@ pub(super) fn tag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, env)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::TagResourceOutput {}))
 }
 
-pub(super) fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub(super) fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
     let keys = input::strs(input, "tagKeys");
     let scope = ctx.scope();
@@ -46,11 +47,13 @@ pub(super) fn untag_resource(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, env)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::UntagResourceOutput {}))
 }
 
-pub(super) fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub(super) fn list_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = env_of_arn(ctx, input::req(input, "ResourceArn")?)?;
     let (env, _) = ctx.store.read(|v| visible(ctx, v, &name))?;
-    Ok(json!({"Tags": env.tags}))
+    Ok(Output::new(dto::ListTagsForResourceOutput {
+        tags: Some(env.tags.clone()),
+    }))
 }

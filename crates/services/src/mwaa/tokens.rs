@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::mwaa as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -76,7 +77,7 @@ fn iam_identity(arn: &str) -> String {
         .unwrap_or_else(|| arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned())
 }
 
-pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Value> {
+pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     let scope = ctx.scope();
     let airflow_role = match kind {
@@ -113,20 +114,22 @@ pub(super) fn create_token(ctx: &Ctx<'_>, input: &Value, kind: TokenKind) -> Api
         tx.put(&scope, token.clone())?;
         Ok((env, token))
     })?;
-    let host = env.webserver_host();
+    let host = Some(env.webserver_host());
     Ok(match kind {
-        TokenKind::Cli => json!({"CliToken": token.token, "WebServerHostname": host}),
-        TokenKind::Web => {
-            let identity = iam_identity(&ctx.principal.arn);
-            json!({
-                "WebToken": token.token, "WebServerHostname": host,
-                "IamIdentity": identity, "AirflowIdentity": hex_hash(&ctx.principal.arn),
-            })
-        }
+        TokenKind::Cli => Output::new(dto::CreateCliTokenResponse {
+            cli_token: Some(token.token),
+            web_server_hostname: host,
+        }),
+        TokenKind::Web => Output::new(dto::CreateWebLoginTokenResponse {
+            airflow_identity: Some(hex_hash(&ctx.principal.arn)),
+            iam_identity: Some(iam_identity(&ctx.principal.arn)),
+            web_server_hostname: host,
+            web_token: Some(token.token),
+        }),
     })
 }
 
-pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     let path = input::req(input, "Path")?.to_owned();
     let method = input::req(input, "Method")?.to_owned();
@@ -155,5 +158,8 @@ pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         ];
         return Err(e);
     }
-    Ok(json!({"RestApiStatusCode": status, "RestApiResponse": response}))
+    Ok(Output::new(dto::InvokeRestApiResponse {
+        rest_api_response: Some(response),
+        rest_api_status_code: Some(status.into()),
+    }))
 }
