@@ -393,18 +393,22 @@ pub fn listed(key: &str, items: impl Serialize, next: Option<String>) -> Value {
     res
 }
 
-/// What an earlier request with the same client token made (a retried create answers with it
-/// instead of making another): the record of kind `T` whose `token_of` is `token`.
-pub fn made_with_token<T: Record>(
+/// A record whose create takes a client token (`ClientToken`): a retry with the same token
+/// answers with what the first request made instead of making another.
+pub trait Idempotent: Record {
+    fn client_token(&self) -> Option<&str>;
+}
+
+/// What an earlier request with client token `token` made, if any.
+pub fn made_with_token<T: Idempotent>(
     tx: &Tx<'_>,
     scope: &Scope,
     token: Option<&str>,
-    token_of: impl Fn(&T) -> Option<&str>,
 ) -> Option<Arc<T>> {
     let token = token?;
     tx.list::<T>(scope)
         .into_iter()
-        .find(|r| token_of(r) == Some(token))
+        .find(|r| r.client_token() == Some(token))
 }
 
 #[cfg(test)]

@@ -458,6 +458,12 @@ pub struct EgressOnlyGateway {
 
 airlock_store::record!(EgressOnlyGateway, "ec2.egress_only_gateway", id);
 
+impl common::Idempotent for EgressOnlyGateway {
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+}
+
 impl EgressOnlyGateway {
     fn out(&self) -> dto::EgressOnlyInternetGateway {
         dto::EgressOnlyInternetGateway {
@@ -501,12 +507,9 @@ pub fn create_egress_only_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiR
     let scope = ctx.scope();
     let g = ctx.store.write(|tx| {
         vpc::get_vpc(tx, &scope, &req.vpc_id)?;
-        if let Some(same) = common::made_with_token(
-            tx,
-            &scope,
-            req.client_token.as_deref(),
-            |g: &EgressOnlyGateway| g.client_token.as_deref(),
-        ) {
+        if let Some(same) =
+            common::made_with_token::<EgressOnlyGateway>(tx, &scope, req.client_token.as_deref())
+        {
             return Ok((*same).clone());
         }
         let g = EgressOnlyGateway {

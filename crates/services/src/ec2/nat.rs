@@ -264,6 +264,12 @@ pub struct NatGateway {
 
 airlock_store::record!(NatGateway, "ec2.nat_gateway", id);
 
+impl common::Idempotent for NatGateway {
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+}
+
 /// AWS takes a few minutes to provision and about one to delete a NAT gateway.
 const PROVISION_SECS: f64 = 120.0;
 const DELETE_SECS: f64 = 60.0;
@@ -362,11 +368,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let tags = common::tags_from_specs(input, "natgateway")?;
     let scope = ctx.scope();
     let n = ctx.store.write(|tx| {
-        if let Some(same) =
-            common::made_with_token(tx, &scope, token.as_deref(), |n: &NatGateway| {
-                n.client_token.as_deref()
-            })
-        {
+        if let Some(same) = common::made_with_token::<NatGateway>(tx, &scope, token.as_deref()) {
             return Ok((*same).clone());
         }
         let subnet = subnet::get_subnet(tx, &scope, subnet_id)?;

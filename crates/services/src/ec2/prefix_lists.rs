@@ -44,6 +44,12 @@ pub struct PrefixList {
 
 airlock_store::record!(PrefixList, "ec2.prefix_list", id);
 
+impl common::Idempotent for PrefixList {
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+}
+
 impl PrefixList {
     fn current(&self) -> &Entries {
         self.versions.last().expect("a prefix list has a version")
@@ -325,9 +331,7 @@ pub fn create_managed_prefix_list(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
     let scope = ctx.scope();
     let p = ctx.store.write(|tx| {
         if let Some(same) =
-            common::made_with_token(tx, &scope, req.client_token.as_deref(), |p: &PrefixList| {
-                p.client_token.as_deref()
-            })
+            common::made_with_token::<PrefixList>(tx, &scope, req.client_token.as_deref())
         {
             return Ok((*same).clone());
         }

@@ -91,6 +91,12 @@ pub struct ConnectionLog {
 // Found by its id, which its DNS name carries.
 airlock_store::record!(ClientVpnEndpoint, "ec2.client_vpn_endpoint", id, name: id);
 
+impl common::Idempotent for ClientVpnEndpoint {
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+}
+
 /// AWS's endpoint DNS names are under this label, then the region and `amazonaws.com`.
 pub const DNS_BASE: &str = "prod.clientvpn";
 
@@ -502,12 +508,9 @@ pub fn create_client_vpn_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
     let connect = req.client_connect_options.clone().unwrap_or_default();
     let scope = ctx.scope();
     let e = ctx.store.write(|tx| {
-        if let Some(same) = common::made_with_token(
-            tx,
-            &scope,
-            req.client_token.as_deref(),
-            |e: &ClientVpnEndpoint| e.client_token.as_deref(),
-        ) {
+        if let Some(same) =
+            common::made_with_token::<ClientVpnEndpoint>(tx, &scope, req.client_token.as_deref())
+        {
             return Ok((*same).clone());
         }
         check_certificate(tx, &scope, &req.server_certificate_arn, ctx.clock)?;

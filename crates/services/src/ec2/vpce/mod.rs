@@ -61,6 +61,12 @@ pub struct VpcEndpoint {
 // Found by its id in any account (DNS).
 airlock_store::record!(VpcEndpoint, "ec2.vpc_endpoint", id, group: vpc_id, name: id);
 
+impl common::Idempotent for VpcEndpoint {
+    fn client_token(&self) -> Option<&str> {
+        self.client_token.as_deref()
+    }
+}
+
 impl VpcEndpoint {
     /// When it is (or became) available.
     pub fn available_at(&self, clock: Clock) -> OffsetDateTime {
@@ -143,12 +149,8 @@ fn invalid(msg: impl Into<String>) -> ApiError {
 /// Creates a VPC endpoint (and its network interfaces) inside `tx`.
 pub fn create_in(ctx: &Ctx<'_>, tx: &mut Tx<'_>, req: EndpointRequest) -> ApiResult<VpcEndpoint> {
     let scope = ctx.scope();
-    if let Some(e) = common::made_with_token(
-        tx,
-        &scope,
-        req.client_token.as_deref(),
-        |e: &VpcEndpoint| e.client_token.as_deref(),
-    ) {
+    if let Some(e) = common::made_with_token::<VpcEndpoint>(tx, &scope, req.client_token.as_deref())
+    {
         if e.service_name != req.service_name || e.vpc_id != req.vpc_id {
             return Err(ApiError::new(
                 "IdempotentParameterMismatch",
