@@ -414,7 +414,50 @@ pub fn made_with_token<T: Idempotent>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::test_support::{ctx_as, ec2 as call, root_principal, store};
     use serde_json::json;
+
+    /// A create retried with the same client token answers with what the first made (no second
+    /// resource); another token makes another.
+    #[test]
+    fn a_retried_client_token_answers_with_the_first_resource() {
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let vpc = call(&ctx, "CreateVpc", json!({"CidrBlock": "10.0.0.0/16"})).unwrap();
+        let vpc = &vpc["Vpc"]["VpcId"];
+        let subnet = call(
+            &ctx,
+            "CreateSubnet",
+            json!({"VpcId": vpc, "CidrBlock": "10.0.1.0/24"}),
+        )
+        .unwrap();
+        let subnet = &subnet["Subnet"]["SubnetId"];
+        #[rustfmt::skip]
+        let creates = [
+            ("CreateEgressOnlyInternetGateway", json!({"VpcId": vpc}),
+             "/EgressOnlyInternetGateway/EgressOnlyInternetGatewayId"),
+            ("CreateNatGateway", json!({"SubnetId": subnet, "ConnectivityType": "private"}),
+             "/NatGateway/NatGatewayId"),
+            ("CreateManagedPrefixList",
+             json!({"PrefixListName": "office", "MaxEntries": 5, "AddressFamily": "IPv4"}),
+             "/PrefixList/PrefixListId"),
+        ];
+        for (op, input, id_at) in creates {
+            let create = |token: &str| {
+                let mut input = input.clone();
+                input["ClientToken"] = json!(token);
+                let out = call(&ctx, op, input).unwrap();
+                out.pointer(id_at)
+                    .and_then(Value::as_str)
+                    .unwrap()
+                    .to_owned()
+            };
+            let first = create("retry-me");
+            assert_eq!(create("retry-me"), first, "{op}");
+            assert_ne!(create("another"), first, "{op}");
+        }
+    }
 
     /// Describe calls through `select`: a named id that does not exist is AWS's NotFound, ids
     /// and MaxResults together are refused, and pages follow the filters in id order.
