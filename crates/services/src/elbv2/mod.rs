@@ -442,6 +442,66 @@ pub fn with_marker(mut out: Value, next: Option<String>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::test_support::{ctx_as, ec2, root_principal, store};
+
+    /// Describe calls name their resources by the parent's ARN or by their own ARNs (never both,
+    /// never neither); a malformed ARN is refused naming its kind; ARNs and names given twice
+    /// list their resource once.
+    #[test]
+    fn describe_calls_check_how_resources_are_named() {
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let call = |op: &str, input: Value| SERVICE.call_value(&ctx, op, &input).unwrap();
+        let refused = |op: &str, input: Value| call(op, input).unwrap_err().message;
+        let lb = "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/a/0123456789abcdef";
+        assert_eq!(
+            refused("DescribeListeners", json!({})),
+            "You must specify either listener ARNs or a load balancer ARN"
+        );
+        assert_eq!(
+            refused(
+                "DescribeListeners",
+                json!({"LoadBalancerArn": lb, "ListenerArns": [lb]})
+            ),
+            "Listener ARNs and a load balancer ARN cannot be specified at the same time"
+        );
+        assert_eq!(
+            refused("DescribeRules", json!({})),
+            "You must specify either listener ARN or rule ARNs"
+        );
+        assert_eq!(
+            refused("DescribeListeners", json!({"ListenerArns": [lb]})),
+            format!("'{lb}' is not a valid listener ARN")
+        );
+        assert_eq!(
+            refused(
+                "DescribeTargetGroups",
+                json!({"TargetGroupArns": ["nonsense"]})
+            ),
+            "'nonsense' is not a valid target group ARN"
+        );
+        let missing = call("DescribeLoadBalancers", json!({"Names": ["nope"]})).unwrap_err();
+        assert_eq!(
+            (missing.code.as_str(), missing.message.as_str()),
+            ("LoadBalancerNotFound", "Load balancers '[nope]' not found")
+        );
+
+        let vpc = ec2(&ctx, "CreateVpc", json!({"CidrBlock": "10.0.0.0/16"})).unwrap();
+        let tg = call(
+            "CreateTargetGroup",
+            json!({"Name": "web", "Protocol": "HTTP", "Port": 80, "VpcId": vpc["Vpc"]["VpcId"]}),
+        )
+        .unwrap();
+        let arn = &tg["TargetGroups"][0]["TargetGroupArn"];
+        for input in [
+            json!({"Names": ["web", "WEB"]}),
+            json!({"TargetGroupArns": [arn, arn]}),
+        ] {
+            let out = call("DescribeTargetGroups", input.clone()).unwrap();
+            assert_eq!(out["TargetGroups"].as_array().unwrap().len(), 1, "{input}");
+        }
+    }
 
     #[test]
     fn names() {
