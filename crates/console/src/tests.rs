@@ -217,6 +217,23 @@ fn pages_never_write() {
     assert_eq!(store.read(|v| (v.generation(), v.scopes())), before);
 }
 
+/// Every page of the navigation says under its heading what it lists: the region, or `global`
+/// (IAM roles, S3 buckets).
+#[test]
+fn list_pages_name_their_region() {
+    let (store, config) = (store(), Config::default());
+    for (_, pages) in NAV {
+        for (_, path) in *pages {
+            let q = format!("account={ACCOUNT}&region=ap-south-1");
+            let page = get(&store, &config, path, &q);
+            let global = path.starts_with("iam/") || path.starts_with("s3/");
+            let sub = if global { "global" } else { "ap-south-1" };
+            let heading = format!("<span class=\"sub\">{sub}</span></h1>");
+            assert!(page.body.contains(&heading), "{path}: {}", page.body);
+        }
+    }
+}
+
 /// Whatever a resource is named, it is shown as text.
 #[test]
 fn names_are_escaped() {

@@ -465,12 +465,7 @@ pub fn gateways(r: &Req<'_>, _id: &str) -> Result<Content, ApiError> {
             Cell::lines(&addrs),
         ]);
     }
-    let mut main = "<h1>Internet and NAT gateways</h1>".to_owned();
-    r.table("vpc/gateways", t, &mut main);
-    Ok(Content {
-        title: "Gateways".into(),
-        main,
-    })
+    Ok(r.listing("Internet and NAT gateways", "vpc/gateways", t, false))
 }
 
 /// VPC → Network interfaces.
