@@ -166,6 +166,19 @@ fn objects_replace_list_and_multipart_etags() {
         code(complete(json!([{"PartNumber": 1, "ETag": "\"00\""}]))),
         "InvalidPart"
     );
+    // A part under 5 MiB that is not the last: refused, the sizes in the error's body.
+    let e3 = part(3, b"more");
+    let all_three = json!([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2},
+                           {"PartNumber": 3, "ETag": e3}]);
+    let small = complete(all_three).unwrap_err();
+    assert_eq!(small.code, "EntityTooSmall");
+    assert_eq!(
+        small.extra,
+        [
+            ("ProposedSize".to_owned(), json!(3)),
+            ("MinSizeAllowed".to_owned(), json!(5 * 1024 * 1024))
+        ]
+    );
     let done =
         complete(json!([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}])).unwrap();
     let mut md5s = Vec::new();

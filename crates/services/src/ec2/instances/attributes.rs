@@ -481,6 +481,32 @@ mod tests {
         .unwrap()
     }
 
+    /// DescribeVolumes lists a running instance's root volume by its id and names one that does
+    /// not exist as EC2 does.
+    #[test]
+    fn volumes_by_id() {
+        let store = store();
+        let config = unscaled();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        launch(
+            &ctx,
+            json!({"ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro"}),
+        );
+        let all = call(&ctx, "DescribeVolumes", json!({})).unwrap();
+        let vol = all["Volumes"][0]["VolumeId"].clone();
+        let one = call(&ctx, "DescribeVolumes", json!({"VolumeIds": [vol]})).unwrap();
+        assert_eq!(one["Volumes"][0]["VolumeId"], vol);
+        let absent = "vol-0123456789abcdef0";
+        let e = call(&ctx, "DescribeVolumes", json!({"VolumeIds": [vol, absent]})).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message),
+            (
+                "InvalidVolume.NotFound",
+                format!("The volume '{absent}' does not exist.")
+            )
+        );
+    }
+
     /// Termination protection set at launch or later refuses TerminateInstances until it is
     /// lifted (what Terraform's delete does first); the type changes only while stopped; one
     /// attribute per call.
