@@ -12,7 +12,8 @@ use super::{rules, ssl, Read};
 use crate::tags::Tag;
 use crate::Clock;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -486,14 +487,14 @@ pub fn delete_in(tx: &mut Tx<'_>, scope: &Scope, l: &Listener) -> ApiResult<()> 
     sync_certificates(tx, scope, &l.lb_arn, &before)
 }
 
-pub fn delete_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "ListenerArn")?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let l = get(tx, &scope, arn)?;
         delete_in(tx, &scope, &l)
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeleteListenerOutput {}))
 }
 
 pub fn describe_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
@@ -550,7 +551,7 @@ pub fn add_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Valu
         .collect::<Vec<_>>()}))
 }
 
-pub fn remove_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn remove_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "ListenerArn")?;
     let certs = certificates_in(input);
     let scope = ctx.scope();
@@ -570,5 +571,5 @@ pub fn remove_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<V
         sync_certificates(tx, &scope, &l.lb_arn, &before)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::RemoveListenerCertificatesOutput {}))
 }

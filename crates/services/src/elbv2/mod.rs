@@ -37,7 +37,8 @@ pub mod targetgroups;
 use crate::service::{ops, Service};
 use crate::tags::Tag;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -57,41 +58,41 @@ pub fn record_kinds() -> Vec<Kind> {
 pub static SERVICE: Service = Service {
     name: "elbv2",
     ops: ops! {
-        "CreateLoadBalancer" => Value(loadbalancers::create_load_balancer),
-        "DescribeLoadBalancers" => Value(loadbalancers::describe_load_balancers),
-        "DeleteLoadBalancer" => Value(loadbalancers::delete_load_balancer),
+        "CreateLoadBalancer" => Output(loadbalancers::create_load_balancer),
+        "DescribeLoadBalancers" => Output(loadbalancers::describe_load_balancers),
+        "DeleteLoadBalancer" => Output(loadbalancers::delete_load_balancer),
         "SetSecurityGroups" => Value(loadbalancers::set_security_groups),
-        "SetSubnets" => Value(loadbalancers::set_subnets),
+        "SetSubnets" => Output(loadbalancers::set_subnets),
         "SetIpAddressType" => Value(loadbalancers::set_ip_address_type),
         "SetRulePriorities" => Value(rules::set_rule_priorities),
-        "DescribeAccountLimits" => Value(describe_account_limits),
+        "DescribeAccountLimits" => Output(describe_account_limits),
         "DescribeLoadBalancerAttributes" => Value(loadbalancers::describe_attributes),
         "ModifyLoadBalancerAttributes" => Value(loadbalancers::modify_attributes),
         "CreateTargetGroup" => Value(targetgroups::create_target_group),
         "DescribeTargetGroups" => Value(targetgroups::describe_target_groups),
         "ModifyTargetGroup" => Value(targetgroups::modify_target_group),
-        "DeleteTargetGroup" => Value(targetgroups::delete_target_group),
+        "DeleteTargetGroup" => Output(targetgroups::delete_target_group),
         "DescribeTargetGroupAttributes" => Value(targetgroups::describe_attributes),
         "ModifyTargetGroupAttributes" => Value(targetgroups::modify_attributes),
-        "RegisterTargets" => Value(targetgroups::register_targets),
-        "DeregisterTargets" => Value(targetgroups::deregister_targets),
+        "RegisterTargets" => Output(targetgroups::register_targets),
+        "DeregisterTargets" => Output(targetgroups::deregister_targets),
         "DescribeTargetHealth" => Value(targetgroups::describe_target_health),
         "CreateListener" => Value(listeners::create_listener),
         "DescribeListeners" => Value(listeners::describe_listeners),
         "ModifyListener" => Value(listeners::modify_listener),
-        "DeleteListener" => Value(listeners::delete_listener),
+        "DeleteListener" => Output(listeners::delete_listener),
         "DescribeListenerAttributes" => Output(listener_attributes::describe_listener_attributes),
         "ModifyListenerAttributes" => Output(listener_attributes::modify_listener_attributes),
         "DescribeListenerCertificates" => Value(listeners::describe_listener_certificates),
         "AddListenerCertificates" => Value(listeners::add_listener_certificates),
-        "RemoveListenerCertificates" => Value(listeners::remove_listener_certificates),
+        "RemoveListenerCertificates" => Output(listeners::remove_listener_certificates),
         "CreateRule" => Value(rules::create_rule),
         "DescribeRules" => Value(rules::describe_rules),
         "ModifyRule" => Value(rules::modify_rule),
-        "DeleteRule" => Value(rules::delete_rule),
-        "AddTags" => Value(tags::add_tags),
-        "RemoveTags" => Value(tags::remove_tags),
-        "DescribeTags" => Value(tags::describe_tags),
+        "DeleteRule" => Output(rules::delete_rule),
+        "AddTags" => Output(tags::add_tags),
+        "RemoveTags" => Output(tags::remove_tags),
+        "DescribeTags" => Output(tags::describe_tags),
         "DescribeSSLPolicies" => Value(ssl::describe_ssl_policies),
     },
     records: record_kinds,
@@ -358,7 +359,16 @@ pub fn tags_json(tags: &[Tag]) -> Value {
     crate::tags::tags_json(tags)
 }
 
-/// A page of `items` per `Marker`/`PageSize` (1–400): the marker names the last item returned.
+/// Tags as the typed outputs carry them.
+pub fn tags_dto(tags: &[Tag]) -> Vec<dto::Tag> {
+    tags.iter()
+        .map(|t| dto::Tag {
+            key: Some(t.key.clone()),
+            value: Some(t.value.clone()),
+        })
+        .collect()
+}
+
 /// The account's ELB quotas, by AWS's names, with AWS's default values (those Airlock enforces
 /// are the same numbers: load balancers, listeners, rules, certificates, target groups, targets).
 const LIMITS: &[(&str, &str)] = &[
@@ -391,14 +401,19 @@ const LIMITS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn describe_account_limits(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_account_limits(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let (page, next) = paginate(LIMITS.to_vec(), input, |(name, _)| (*name).to_owned())?;
-    Ok(with_marker(
-        json!({"Limits": page.iter().map(|(n, m)| json!({"Name": n, "Max": m})).collect::<Vec<_>>()}),
-        next,
-    ))
+    let limit = |(name, max): &(&str, &str)| dto::Limit {
+        max: Some((*max).to_owned()),
+        name: Some((*name).to_owned()),
+    };
+    Ok(Output::new(dto::DescribeAccountLimitsOutput {
+        limits: Some(page.iter().map(limit).collect()),
+        next_marker: next,
+    }))
 }
 
+/// A page of `items` per `Marker`/`PageSize` (1–400): the marker names the last item returned.
 pub fn paginate<T>(
     items: Vec<T>,
     input: &Value,

@@ -10,7 +10,8 @@ use super::{loadbalancers, Read};
 use crate::ec2::cidr;
 use crate::tags::Tag;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -482,7 +483,7 @@ pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"Rules": [out]}))
 }
 
-pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "RuleArn")?;
     let scope = ctx.scope();
     ctx.store.write(|tx| match find(tx, &scope, arn)? {
@@ -495,7 +496,7 @@ pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             Ok(())
         }
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeleteRuleOutput {}))
 }
 
 /// Gives rules new priorities, all at once: a priority may move between the rules of the

@@ -8,9 +8,10 @@ use super::targetgroups::TargetGroup;
 use super::Read;
 use crate::tags::Tag;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// At most 20 resources per call.
 const RESOURCES_QUOTA: usize = 20;
@@ -94,7 +95,7 @@ fn set_tags(tx: &mut Tx<'_>, scope: &Scope, arn: &str, tags: Vec<Tag>) -> ApiRes
     Ok(())
 }
 
-pub fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arns = resources(input)?;
     let new = super::tags_input(input)?;
     let scope = ctx.scope();
@@ -114,10 +115,10 @@ pub fn add_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::AddTagsOutput {}))
 }
 
-pub fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arns = resources(input)?;
     let keys = input::strs(input, "TagKeys");
     let scope = ctx.scope();
@@ -129,19 +130,23 @@ pub fn remove_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::RemoveTagsOutput {}))
 }
 
-pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arns = resources(input)?;
     let scope = ctx.scope();
     let out = ctx.store.read(|v| {
         arns.iter()
             .map(|arn| {
-                let tags = tags_of(v, &scope, arn)?;
-                Ok(json!({"ResourceArn": arn, "Tags": super::tags_json(&tags)}))
+                Ok(dto::TagDescription {
+                    resource_arn: Some(arn.clone()),
+                    tags: Some(super::tags_dto(&tags_of(v, &scope, arn)?)),
+                })
             })
-            .collect::<ApiResult<Vec<Value>>>()
+            .collect::<ApiResult<Vec<_>>>()
     })?;
-    Ok(json!({"TagDescriptions": out}))
+    Ok(Output::new(dto::DescribeTagsOutput {
+        tag_descriptions: Some(out),
+    }))
 }

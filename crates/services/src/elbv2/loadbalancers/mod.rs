@@ -21,7 +21,8 @@ use crate::ec2::{eni, igw, nat, sg, subnet};
 use crate::tags::Tag;
 use crate::Clock;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -133,47 +134,56 @@ impl LoadBalancer {
     }
 
     /// `AvailabilityZones` as outputs show them.
-    pub fn zones_json(&self) -> Vec<Value> {
+    pub fn zones_out(&self) -> Vec<dto::AvailabilityZone> {
         self.zones
             .iter()
             .map(|z| {
                 let mut addrs = Vec::new();
                 if !self.is_application() {
-                    let mut a = json!({});
-                    if let Some(ip) = &z.public_ip {
-                        a["IpAddress"] = json!(ip);
-                    }
-                    if let Some(alloc) = &z.allocation_id {
-                        a["AllocationId"] = json!(alloc);
-                    }
-                    if z.private_ip_requested {
-                        a["PrivateIPv4Address"] = json!(z.private_ip);
-                    }
-                    if a.as_object().is_some_and(|o| !o.is_empty()) {
+                    let a = dto::LoadBalancerAddress {
+                        ip_address: z.public_ip.clone(),
+                        allocation_id: z.allocation_id.clone(),
+                        private_ipv4_address: z.private_ip_requested.then(|| z.private_ip.clone()),
+                        ..Default::default()
+                    };
+                    if a != dto::LoadBalancerAddress::default() {
                         addrs.push(a);
                     }
                 }
-                json!({"ZoneName": z.az, "SubnetId": z.subnet_id, "LoadBalancerAddresses": addrs})
+                dto::AvailabilityZone {
+                    zone_name: Some(z.az.clone()),
+                    subnet_id: Some(z.subnet_id.clone()),
+                    load_balancer_addresses: Some(addrs),
+                    ..Default::default()
+                }
             })
             .collect()
     }
 
-    pub fn json(&self, clock: Clock) -> Value {
-        let zones = self.zones_json();
-        let mut v = json!({
-            "LoadBalancerArn": self.arn, "DNSName": self.dns_name,
-            "CanonicalHostedZoneId": self.hosted_zone_id, "CreatedTime": crate::iso(self.created),
-            "LoadBalancerName": self.name, "Scheme": self.scheme, "VpcId": self.vpc_id,
-            "State": {"Code": self.state(clock)}, "Type": self.lb_type,
-            "AvailabilityZones": zones, "IpAddressType": self.ip_address_type,
-        });
-        if self.is_application() || !self.security_groups.is_empty() {
-            v["SecurityGroups"] = json!(self.security_groups);
+    /// The load balancer as outputs show it.
+    pub fn out(&self, clock: Clock) -> dto::LoadBalancer {
+        let groups = self.is_application() || !self.security_groups.is_empty();
+        dto::LoadBalancer {
+            availability_zones: Some(self.zones_out()),
+            canonical_hosted_zone_id: Some(self.hosted_zone_id.clone()),
+            created_time: Some(crate::iso(self.created)),
+            dns_name: Some(self.dns_name.clone()),
+            enforce_security_group_inbound_rules_on_private_link_traffic: self
+                .enforce_private_link_sg
+                .clone(),
+            ip_address_type: Some(self.ip_address_type.clone()),
+            load_balancer_arn: Some(self.arn.clone()),
+            load_balancer_name: Some(self.name.clone()),
+            scheme: Some(self.scheme.clone()),
+            security_groups: groups.then(|| self.security_groups.clone()),
+            state: Some(dto::LoadBalancerState {
+                code: Some(self.state(clock).to_owned()),
+                reason: None,
+            }),
+            r#type: Some(self.lb_type.clone()),
+            vpc_id: Some(self.vpc_id.clone()),
+            ..Default::default()
         }
-        if let Some(e) = &self.enforce_private_link_sg {
-            v["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!(e);
-        }
-        v
     }
 }
 
@@ -303,7 +313,7 @@ fn same_settings(lb: &LoadBalancer, lb_type: &str, scheme: &str, subnets: &[Stri
     lb.lb_type == lb_type && lb.scheme == scheme && have == want
 }
 
-pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     super::check_name("Load balancer", &name)?;
     if name.to_ascii_lowercase().starts_with("internal-") {
@@ -433,7 +443,9 @@ pub fn create_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, lb.clone())?;
         Ok::<_, ApiError>(lb)
     })?;
-    Ok(json!({"LoadBalancers": [lb.json(ctx.clock)]}))
+    Ok(Output::new(dto::CreateLoadBalancerOutput {
+        load_balancers: Some(vec![lb.out(ctx.clock)]),
+    }))
 }
 
 /// The subnets of `maps`: they must exist, lie in one VPC and in distinct Availability Zones
@@ -607,7 +619,7 @@ pub fn ordered(mut all: Vec<Arc<LoadBalancer>>) -> Vec<Arc<LoadBalancer>> {
     all
 }
 
-pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arns = input::strs(input, "LoadBalancerArns");
     let names = input::strs(input, "Names");
     if !arns.is_empty() && !names.is_empty() {
@@ -634,10 +646,10 @@ pub fn describe_load_balancers(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         all
     };
     let (page, next) = super::paginate(out, input, |l| l.arn.clone())?;
-    Ok(super::with_marker(
-        json!({"LoadBalancers": page.iter().map(|l| l.json(ctx.clock)).collect::<Vec<_>>()}),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeLoadBalancersOutput {
+        load_balancers: Some(page.iter().map(|l| l.out(ctx.clock)).collect()),
+        next_marker: next,
+    }))
 }
 
 /// Removes a load balancer's interfaces, giving back their public addresses.
@@ -660,7 +672,7 @@ fn release_zones(tx: &mut Tx<'_>, scope: &Scope, zones: &[LbZone]) -> ApiResult<
     Ok(())
 }
 
-pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     check_arn(arn)?;
     let scope = ctx.scope();
@@ -684,7 +696,7 @@ pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<LoadBalancer>(&scope, arn);
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeleteLoadBalancerOutput {}))
 }
 
 pub fn set_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

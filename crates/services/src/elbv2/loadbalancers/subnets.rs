@@ -7,10 +7,11 @@
 
 use super::{get, ip_address_type, mappings, open_zone, release_zones, subnets_of, LbZone, ZoneOf};
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use serde_json::{json, Value};
 
-pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     let maps = mappings(input)?;
     ip_address_type(input)?;
@@ -71,7 +72,11 @@ pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, lb.clone())?;
         Ok::<_, ApiError>(lb)
     })?;
-    Ok(json!({"AvailabilityZones": lb.zones_json(), "IpAddressType": lb.ip_address_type}))
+    Ok(Output::new(dto::SetSubnetsOutput {
+        availability_zones: Some(lb.zones_out()),
+        ip_address_type: Some(lb.ip_address_type.clone()),
+        ..Default::default()
+    }))
 }
 
 pub fn set_ip_address_type(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {

@@ -16,7 +16,8 @@ use crate::ec2::{instances, regions, vpc};
 use crate::tags::Tag;
 use crate::Clock;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -448,7 +449,7 @@ pub fn modify_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     Ok(json!({"TargetGroups": [tg.json(&lbs)]}))
 }
 
-pub fn delete_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     check_arn(arn)?;
     let scope = ctx.scope();
@@ -466,7 +467,7 @@ pub fn delete_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<Targets>(&scope, arn);
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeleteTargetGroupOutput {}))
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ fn load_targets(tx: &Tx<'_>, scope: &Scope, tg: &TargetGroup) -> Targets {
         })
 }
 
-pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let wanted = targets_in(input);
     let scope = ctx.scope();
@@ -223,10 +223,10 @@ pub fn register_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, targets)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::RegisterTargetsOutput {}))
 }
 
-pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let wanted = targets_in(input);
     let scope = ctx.scope();
@@ -260,5 +260,5 @@ pub fn deregister_targets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, targets)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(dto::DeregisterTargetsOutput {}))
 }
