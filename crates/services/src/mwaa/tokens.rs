@@ -151,12 +151,10 @@ pub(super) fn invoke_rest_api(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output>
         } else {
             "RestApiClientException"
         };
-        let mut e = ApiError::new(code, format!("Airflow answered {status}")).with_status(400);
-        e.extra = vec![
-            ("RestApiStatusCode".into(), json!(status)),
-            ("RestApiResponse".into(), response),
-        ];
-        return Err(e);
+        return Err(ApiError::new(code, format!("Airflow answered {status}"))
+            .with_status(400)
+            .with_extra("RestApiStatusCode", json!(status))
+            .with_extra("RestApiResponse", response));
     }
     Ok(Output::new(dto::InvokeRestApiResponse {
         rest_api_response: Some(response),

@@ -17,7 +17,8 @@ pub(super) static TYPES: &[Type] = &[
                        "PermissionsBoundary": p.str("PermissionsBoundary"),
                        "Tags": nonempty(p.tag_list())}),
             )?;
-            fill_holder(ctx, p, "Role", &name)?;
+            attach_managed(ctx, p, "Role", &name)?;
+            inline_policies(ctx, p, "Role", &name)?;
             Ok(name)
         },
         ready: at_once,
@@ -57,6 +58,7 @@ pub(super) static TYPES: &[Type] = &[
                        "PermissionsBoundary": p.str("PermissionsBoundary"),
                        "Tags": nonempty(p.tag_list())}),
             )?;
+            attach_managed(ctx, p, "User", &name)?;
             for g in p.strs("Groups") {
                 iam(
                     ctx,
@@ -64,7 +66,7 @@ pub(super) static TYPES: &[Type] = &[
                     json!({"UserName": name, "GroupName": g}),
                 )?;
             }
-            fill_holder(ctx, p, "User", &name)?;
+            inline_policies(ctx, p, "User", &name)?;
             Ok(name)
         },
         made: |ctx, name, _| {
@@ -383,10 +385,10 @@ fn update_policy(ctx: &Ctx<'_>, _: &str, change: &Change<'_>) -> ApiResult<Optio
                 json!({key: holder, "PolicyName": name}),
             ))?;
         }
+        for holder in new.strs(list) {
+            put_policy(ctx, (kind, key, &holder), name.as_deref(), &doc)?;
+        }
     }
-    each_holder(new, |kind, key, holder| {
-        put_policy(ctx, (kind, key, &holder), name.as_deref(), &doc)
-    })?;
     Ok(None)
 }
 
@@ -485,14 +487,13 @@ fn put_policy(
     .map(drop)
 }
 
-/// A new role's or user's (`kind`) `ManagedPolicyArns` attached and `Policies` put.
-fn fill_holder(ctx: &Ctx<'_>, p: &Props<'_>, kind: &str, name: &str) -> ApiResult<()> {
-    let key = format!("{kind}Name");
+/// A new role's or user's (`kind`) `ManagedPolicyArns` attached.
+fn attach_managed(ctx: &Ctx<'_>, p: &Props<'_>, kind: &str, name: &str) -> ApiResult<()> {
+    let (op, key) = (format!("Attach{kind}Policy"), format!("{kind}Name"));
     for arn in p.strs("ManagedPolicyArns") {
-        let op = format!("Attach{kind}Policy");
         iam(ctx, &op, json!({&key: name, "PolicyArn": arn}))?;
     }
-    inline_policies(ctx, p, kind, name)
+    Ok(())
 }
 
 /// `Policies: [{PolicyName, PolicyDocument}]` of a role or user (`kind`).
