@@ -161,47 +161,33 @@ impl TargetGroup {
         }
     }
 
-    pub fn json(&self, lbs: &[String]) -> Value {
+    /// The group as outputs show it (`lbs`: the load balancers that forward to it).
+    pub fn out(&self, lbs: &[String]) -> dto::TargetGroup {
         let hc = &self.health_check;
-        let mut v = json!({
-            "TargetGroupArn": self.arn, "TargetGroupName": self.name,
-            "HealthCheckEnabled": hc.enabled, "HealthCheckIntervalSeconds": hc.interval,
-            "HealthCheckTimeoutSeconds": hc.timeout, "HealthyThresholdCount": hc.healthy_threshold,
-            "UnhealthyThresholdCount": hc.unhealthy_threshold, "LoadBalancerArns": lbs,
-            "TargetType": self.target_type, "IpAddressType": self.ip_address_type,
-        });
-        let mut put = |k: &str, x: Option<Value>| {
-            if let Some(x) = x {
-                v[k] = x;
-            }
-        };
-        put("Protocol", self.protocol.as_ref().map(|p| json!(p)));
-        put("Port", self.port.map(|p| json!(p)));
-        put("VpcId", self.vpc_id.as_ref().map(|p| json!(p)));
-        put(
-            "HealthCheckProtocol",
-            hc.protocol.as_ref().map(|p| json!(p)),
-        );
-        put("HealthCheckPort", hc.port.as_ref().map(|p| json!(p)));
-        put("HealthCheckPath", hc.path.as_ref().map(|p| json!(p)));
-        put(
-            "Matcher",
-            hc.matcher.as_ref().map(|m| {
-                let mut o = json!({});
-                if let Some(c) = &m.http_code {
-                    o["HttpCode"] = json!(c);
-                }
-                if let Some(c) = &m.grpc_code {
-                    o["GrpcCode"] = json!(c);
-                }
-                o
+        dto::TargetGroup {
+            health_check_enabled: Some(hc.enabled),
+            health_check_interval_seconds: Some(hc.interval),
+            health_check_path: hc.path.clone(),
+            health_check_port: hc.port.clone(),
+            health_check_protocol: hc.protocol.clone(),
+            health_check_timeout_seconds: Some(hc.timeout),
+            healthy_threshold_count: Some(hc.healthy_threshold),
+            ip_address_type: Some(self.ip_address_type.clone()),
+            load_balancer_arns: Some(lbs.to_vec()),
+            matcher: hc.matcher.as_ref().map(|m| dto::Matcher {
+                grpc_code: m.grpc_code.clone(),
+                http_code: m.http_code.clone(),
             }),
-        );
-        put(
-            "ProtocolVersion",
-            self.protocol_version.as_ref().map(|p| json!(p)),
-        );
-        v
+            port: self.port,
+            protocol: self.protocol.clone(),
+            protocol_version: self.protocol_version.clone(),
+            target_group_arn: Some(self.arn.clone()),
+            target_group_name: Some(self.name.clone()),
+            target_type: Some(self.target_type.clone()),
+            unhealthy_threshold_count: Some(hc.unhealthy_threshold),
+            vpc_id: self.vpc_id.clone(),
+            ..Default::default()
+        }
     }
 }
 
@@ -263,7 +249,7 @@ fn same_settings(a: &TargetGroup, b: &TargetGroup) -> bool {
         && a.health_check == b.health_check
 }
 
-pub fn create_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = input::req(input, "Name")?.to_owned();
     super::check_name("Target group", &name)?;
     let target_type = input::str(input, "TargetType")
@@ -390,10 +376,12 @@ pub fn create_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         )?;
         Ok::<_, ApiError>(tg)
     })?;
-    Ok(json!({"TargetGroups": [tg.json(&[])]}))
+    Ok(Output::new(dto::CreateTargetGroupOutput {
+        target_groups: Some(vec![tg.out(&[])]),
+    }))
 }
 
-pub fn describe_target_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_target_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let lb_arn = input::str(input, "LoadBalancerArn");
     let arns = input::strs(input, "TargetGroupArns");
     let names = input::strs(input, "Names");
@@ -427,14 +415,17 @@ pub fn describe_target_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
         all
     };
     let (page, next) = super::paginate(out, input, |g| g.arn.clone())?;
-    let groups: Vec<Value> = page
+    let groups = page
         .iter()
-        .map(|g| g.json(used.get(&g.arn).map(Vec::as_slice).unwrap_or(&[])))
+        .map(|g| g.out(used.get(&g.arn).map(Vec::as_slice).unwrap_or(&[])))
         .collect();
-    Ok(super::with_marker(json!({"TargetGroups": groups}), next))
+    Ok(Output::new(dto::DescribeTargetGroupsOutput {
+        next_marker: next,
+        target_groups: Some(groups),
+    }))
 }
 
-pub fn modify_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let scope = ctx.scope();
     let (tg, used) = ctx.store.write(|tx| {
@@ -446,7 +437,9 @@ pub fn modify_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         Ok::<_, ApiError>((tg, usage(tx, &scope)))
     })?;
     let lbs = used.get(&tg.arn).cloned().unwrap_or_default();
-    Ok(json!({"TargetGroups": [tg.json(&lbs)]}))
+    Ok(Output::new(dto::ModifyTargetGroupOutput {
+        target_groups: Some(vec![tg.out(&lbs)]),
+    }))
 }
 
 pub fn delete_target_group(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
