@@ -497,7 +497,7 @@ pub fn delete_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     Ok(Output::new(dto::DeleteListenerOutput {}))
 }
 
-pub fn describe_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "ListenerArn")?;
     let scope = ctx.scope();
     let l = ctx.store.read(|v| get(v, &scope, arn))?;
@@ -507,15 +507,13 @@ pub fn describe_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult
     }
     certs.extend(l.extra_certificates.iter().map(|c| (c.clone(), false)));
     let (page, next) = super::paginate(certs, input, |(c, _)| c.clone())?;
-    Ok(super::with_marker(
-        json!({"Certificates": page.iter()
-            .map(|(c, d)| json!({"CertificateArn": c, "IsDefault": d}))
-            .collect::<Vec<_>>()}),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeListenerCertificatesOutput {
+        certificates: Some(page.into_iter().map(|(c, d)| certificate(c, d)).collect()),
+        next_marker: next,
+    }))
 }
 
-pub fn add_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn add_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "ListenerArn")?;
     let certs = certificates_in(input);
     let scope = ctx.scope();
@@ -546,9 +544,17 @@ pub fn add_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Valu
         sync_certificates(tx, &scope, &l.lb_arn, &before)?;
         Ok::<_, ApiError>(certs.clone())
     })?;
-    Ok(json!({"Certificates": added.iter()
-        .map(|c| json!({"CertificateArn": c, "IsDefault": false}))
-        .collect::<Vec<_>>()}))
+    Ok(Output::new(dto::AddListenerCertificatesOutput {
+        certificates: Some(added.into_iter().map(|c| certificate(c, false)).collect()),
+    }))
+}
+
+/// A listener's certificate as outputs show it (`default`: the listener's own).
+fn certificate(arn: String, default: bool) -> dto::Certificate {
+    dto::Certificate {
+        certificate_arn: Some(arn),
+        is_default: Some(default),
+    }
 }
 
 pub fn remove_listener_certificates(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {

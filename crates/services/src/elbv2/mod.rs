@@ -61,19 +61,19 @@ pub static SERVICE: Service = Service {
         "CreateLoadBalancer" => Output(loadbalancers::create_load_balancer),
         "DescribeLoadBalancers" => Output(loadbalancers::describe_load_balancers),
         "DeleteLoadBalancer" => Output(loadbalancers::delete_load_balancer),
-        "SetSecurityGroups" => Value(loadbalancers::set_security_groups),
+        "SetSecurityGroups" => Output(loadbalancers::set_security_groups),
         "SetSubnets" => Output(loadbalancers::set_subnets),
-        "SetIpAddressType" => Value(loadbalancers::set_ip_address_type),
+        "SetIpAddressType" => Output(loadbalancers::set_ip_address_type),
         "SetRulePriorities" => Value(rules::set_rule_priorities),
         "DescribeAccountLimits" => Output(describe_account_limits),
-        "DescribeLoadBalancerAttributes" => Value(loadbalancers::describe_attributes),
-        "ModifyLoadBalancerAttributes" => Value(loadbalancers::modify_attributes),
+        "DescribeLoadBalancerAttributes" => Output(loadbalancers::describe_attributes),
+        "ModifyLoadBalancerAttributes" => Output(loadbalancers::modify_attributes),
         "CreateTargetGroup" => Output(targetgroups::create_target_group),
         "DescribeTargetGroups" => Output(targetgroups::describe_target_groups),
         "ModifyTargetGroup" => Output(targetgroups::modify_target_group),
         "DeleteTargetGroup" => Output(targetgroups::delete_target_group),
-        "DescribeTargetGroupAttributes" => Value(targetgroups::describe_attributes),
-        "ModifyTargetGroupAttributes" => Value(targetgroups::modify_attributes),
+        "DescribeTargetGroupAttributes" => Output(targetgroups::describe_attributes),
+        "ModifyTargetGroupAttributes" => Output(targetgroups::modify_attributes),
         "RegisterTargets" => Output(targetgroups::register_targets),
         "DeregisterTargets" => Output(targetgroups::deregister_targets),
         "DescribeTargetHealth" => Value(targetgroups::describe_target_health),
@@ -83,8 +83,8 @@ pub static SERVICE: Service = Service {
         "DeleteListener" => Output(listeners::delete_listener),
         "DescribeListenerAttributes" => Output(listener_attributes::describe_listener_attributes),
         "ModifyListenerAttributes" => Output(listener_attributes::modify_listener_attributes),
-        "DescribeListenerCertificates" => Value(listeners::describe_listener_certificates),
-        "AddListenerCertificates" => Value(listeners::add_listener_certificates),
+        "DescribeListenerCertificates" => Output(listeners::describe_listener_certificates),
+        "AddListenerCertificates" => Output(listeners::add_listener_certificates),
         "RemoveListenerCertificates" => Output(listeners::remove_listener_certificates),
         "CreateRule" => Value(rules::create_rule),
         "DescribeRules" => Value(rules::describe_rules),
@@ -256,13 +256,12 @@ pub fn attributes(defaults: &[(&str, &str)]) -> Vec<Attribute> {
         .collect()
 }
 
-pub fn attributes_json(attrs: &[Attribute]) -> Value {
-    Value::Array(
-        attrs
-            .iter()
-            .map(|a| json!({"Key": a.key, "Value": a.value}))
-            .collect(),
-    )
+/// Attributes as outputs show them: `item(key, value)` makes one of the output's type.
+pub fn attributes_out<T>(attrs: &[Attribute], item: impl Fn(String, String) -> T) -> Vec<T> {
+    attrs
+        .iter()
+        .map(|a| item(a.key.clone(), a.value.clone()))
+        .collect()
 }
 
 pub fn attribute<'a>(attrs: &'a [Attribute], key: &str) -> Option<&'a str> {

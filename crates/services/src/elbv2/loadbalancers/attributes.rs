@@ -4,8 +4,9 @@
 use super::*;
 use crate::elbv2::Attribute;
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
-use serde_json::{json, Value};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde_json::Value;
 
 /// AWS's default attributes of a new load balancer, in the order AWS lists them.
 pub(super) fn default_attributes(lb_type: &str, scheme: &str) -> Vec<Attribute> {
@@ -56,11 +57,13 @@ pub(super) fn default_attributes(lb_type: &str, scheme: &str) -> Vec<Attribute> 
     }
 }
 
-pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     let scope = ctx.scope();
     let lb = ctx.store.read(|v| get(v, &scope, arn))?;
-    Ok(json!({"Attributes": crate::elbv2::attributes_json(&lb.attributes)}))
+    Ok(Output::new(dto::DescribeLoadBalancerAttributesOutput {
+        attributes: Some(out(&lb.attributes)),
+    }))
 }
 
 /// Checks one attribute change against what AWS accepts for the load balancer's type.
@@ -114,7 +117,7 @@ fn one_of(key: &str, value: &str, allowed: &[&str]) -> ApiResult<()> {
     }
 }
 
-pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     let changes = crate::elbv2::attributes_input(input);
     let scope = ctx.scope();
@@ -145,5 +148,15 @@ pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, lb.clone())?;
         Ok::<_, ApiError>(lb)
     })?;
-    Ok(json!({"Attributes": crate::elbv2::attributes_json(&lb.attributes)}))
+    Ok(Output::new(dto::ModifyLoadBalancerAttributesOutput {
+        attributes: Some(out(&lb.attributes)),
+    }))
+}
+
+/// Attributes as the two outputs show them.
+fn out(attrs: &[Attribute]) -> Vec<dto::LoadBalancerAttribute> {
+    crate::elbv2::attributes_out(attrs, |key, value| dto::LoadBalancerAttribute {
+        key: Some(key),
+        value: Some(value),
+    })
 }

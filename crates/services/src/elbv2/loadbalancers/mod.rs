@@ -25,7 +25,7 @@ use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -699,7 +699,7 @@ pub fn delete_load_balancer(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     Ok(Output::new(dto::DeleteLoadBalancerOutput {}))
 }
 
-pub fn set_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn set_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     let groups_in = input::strs(input, "SecurityGroups");
     let enforce = input::str(
@@ -743,11 +743,12 @@ pub fn set_security_groups(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, lb.clone())?;
         Ok::<_, ApiError>(lb)
     })?;
-    let mut out = json!({"SecurityGroupIds": lb.security_groups});
-    if let Some(e) = &lb.enforce_private_link_sg {
-        out["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = json!(e);
-    }
-    Ok(out)
+    Ok(Output::new(dto::SetSecurityGroupsOutput {
+        enforce_security_group_inbound_rules_on_private_link_traffic: lb
+            .enforce_private_link_sg
+            .clone(),
+        security_group_ids: Some(lb.security_groups.clone()),
+    }))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::{get, ip_address_type, mappings, open_zone, release_zones, subnets_of
 use crate::{input, Ctx};
 use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
@@ -79,7 +79,7 @@ pub fn set_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     }))
 }
 
-pub fn set_ip_address_type(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn set_ip_address_type(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "LoadBalancerArn")?;
     let wanted = ip_address_type(input)?;
     let scope = ctx.scope();
@@ -91,5 +91,7 @@ pub fn set_ip_address_type(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(lb)
     })?;
-    Ok(json!({"IpAddressType": lb.ip_address_type}))
+    Ok(Output::new(dto::SetIpAddressTypeOutput {
+        ip_address_type: Some(lb.ip_address_type.clone()),
+    }))
 }

@@ -81,11 +81,13 @@ pub(super) fn default_attributes(protocol: Option<&str>, target_type: &str) -> V
 }
 
 /// The settings a CreateTargetGroup call compares against an existing group of the same name.
-pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let scope = ctx.scope();
     let tg = ctx.store.read(|v| get(v, &scope, arn))?;
-    Ok(json!({"Attributes": crate::elbv2::attributes_json(&tg.attributes)}))
+    Ok(Output::new(dto::DescribeTargetGroupAttributesOutput {
+        attributes: Some(out(&tg.attributes)),
+    }))
 }
 
 fn check_attribute(tg: &TargetGroup, key: &str, value: &str) -> ApiResult<()> {
@@ -164,7 +166,7 @@ fn check_attribute(tg: &TargetGroup, key: &str, value: &str) -> ApiResult<()> {
     }
 }
 
-pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let changes = crate::elbv2::attributes_input(input);
     let scope = ctx.scope();
@@ -185,5 +187,15 @@ pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, tg.clone())?;
         Ok::<_, ApiError>(tg)
     })?;
-    Ok(json!({"Attributes": crate::elbv2::attributes_json(&tg.attributes)}))
+    Ok(Output::new(dto::ModifyTargetGroupAttributesOutput {
+        attributes: Some(out(&tg.attributes)),
+    }))
+}
+
+/// Attributes as the two outputs show them.
+fn out(attrs: &[Attribute]) -> Vec<dto::TargetGroupAttribute> {
+    crate::elbv2::attributes_out(attrs, |key, value| dto::TargetGroupAttribute {
+        key: Some(key),
+        value: Some(value),
+    })
 }
