@@ -1,8 +1,9 @@
 //! The security policies of HTTPS and TLS listeners (DescribeSSLPolicies).
 
 use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
-use serde_json::{json, Value};
+use airlock_dto::elbv2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde_json::Value;
 
 /// The policy a listener gets when none is given.
 pub const DEFAULT_POLICY: &str = "ELBSecurityPolicy-2016-08";
@@ -189,7 +190,7 @@ pub fn not_found(name: &str) -> ApiError {
     )
 }
 
-pub fn describe_ssl_policies(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_ssl_policies(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let names = input::strs(input, "Names");
     for n in &names {
         if !exists(n) {
@@ -198,25 +199,38 @@ pub fn describe_ssl_policies(_ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
     }
     // Every listed policy applies to Application and Network Load Balancers alike.
     if input::str(input, "LoadBalancerType") == Some("gateway") {
-        return Ok(json!({"SslPolicies": []}));
+        return Ok(Output::new(dto::DescribeSSLPoliciesOutput {
+            ssl_policies: Some(Vec::new()),
+            next_marker: None,
+        }));
     }
     let picked: Vec<&Policy> = POLICIES
         .iter()
         .filter(|(n, ..)| names.is_empty() || names.iter().any(|x| x == n))
         .collect();
     let (page, next) = super::paginate(picked, input, |p| p.0.to_owned())?;
-    let out: Vec<Value> = page
+    let out = page
         .iter()
-        .map(|(name, protocols, groups)| {
-            json!({
-                "Name": name, "SslProtocols": protocols,
-                "Ciphers": ciphers(groups).iter().enumerate()
-                    .map(|(i, c)| json!({"Name": c, "Priority": i + 1})).collect::<Vec<_>>(),
-                "SupportedLoadBalancerTypes": ["application", "network"],
-            })
+        .map(|(name, protocols, groups)| dto::SslPolicy {
+            ciphers: Some(
+                ciphers(groups)
+                    .iter()
+                    .zip(1..)
+                    .map(|(c, priority)| dto::Cipher {
+                        name: Some(c.to_string()),
+                        priority: Some(priority),
+                    })
+                    .collect(),
+            ),
+            name: Some(name.to_string()),
+            ssl_protocols: Some(protocols.iter().map(|p| p.to_string()).collect()),
+            supported_load_balancer_types: Some(vec!["application".into(), "network".into()]),
         })
         .collect();
-    Ok(super::with_marker(json!({"SslPolicies": out}), next))
+    Ok(Output::new(dto::DescribeSSLPoliciesOutput {
+        ssl_policies: Some(out),
+        next_marker: next,
+    }))
 }
 
 #[cfg(test)]

@@ -360,7 +360,7 @@ pub fn set_health(
     Ok(true)
 }
 
-pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "TargetGroupArn")?;
     let wanted = targets_in(input);
     let scope = ctx.scope();
@@ -376,33 +376,33 @@ pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
             .map(|t| t.targets.clone())
             .unwrap_or_default();
         regs.retain(|r| !tg.drained(r, ctx.clock));
-        let describe = |r: &Registration| -> Value {
+        // AWS names the port it would check, registered or not.
+        let described = |id: &str, port, zone, (state, reason, description): HealthReport| {
+            dto::TargetHealthDescription {
+                health_check_port: tg.health_check_port(port),
+                target: Some(dto::TargetDescription {
+                    availability_zone: zone,
+                    id: Some(id.to_owned()),
+                    port,
+                    ..Default::default()
+                }),
+                target_health: Some(dto::TargetHealth {
+                    description,
+                    reason,
+                    state: Some(state),
+                }),
+                ..Default::default()
+            }
+        };
+        let describe = |r: &Registration| {
             let inst = (tg.target_type == "instance")
                 .then(|| v.get::<instances::Instance>(&scope, &r.id))
                 .flatten();
-            let (state, reason, description) =
-                health_of(&tg, r, &lbs, inst.as_deref(), ctx.clock);
-            let mut target = json!({"Id": r.id});
-            if let Some(p) = r.port {
-                target["Port"] = json!(p);
-            }
-            if tg.target_type == "ip" {
-                if let Some(az) = r.availability_zone.as_ref().or(r.zone.as_ref()) {
-                    target["AvailabilityZone"] = json!(az);
-                }
-            }
-            let mut health = json!({"State": state});
-            if let Some(x) = reason {
-                health["Reason"] = json!(x);
-            }
-            if let Some(x) = description {
-                health["Description"] = json!(x);
-            }
-            let mut d = json!({"Target": target, "TargetHealth": health});
-            if let Some(p) = tg.health_check_port(r.port) {
-                d["HealthCheckPort"] = json!(p);
-            }
-            d
+            let report = health_of(&tg, r, &lbs, inst.as_deref(), ctx.clock);
+            let zone = (tg.target_type == "ip")
+                .then(|| r.availability_zone.clone().or(r.zone.clone()))
+                .flatten();
+            described(&r.id, r.port, zone, report)
         };
         let mut out = Vec::new();
         if wanted.is_empty() {
@@ -414,26 +414,19 @@ pub fn describe_target_health(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
                     .filter(|r| r.id == w.id && (w.port.is_none() || r.port == w.port))
                     .collect();
                 if found.is_empty() {
-                    let port = w.port.or(tg.port);
-                    let mut target = json!({"Id": w.id});
-                    if let Some(p) = port {
-                        target["Port"] = json!(p);
-                    }
-                    let mut d = json!({
-                        "Target": target,
-                        "TargetHealth": {"State": "unused", "Reason": "Target.NotRegistered",
-                                         "Description": "Target is not registered to the target group"},
-                    });
-                    // AWS names the port it would check, registered or not.
-                    if let Some(p) = tg.health_check_port(port) {
-                        d["HealthCheckPort"] = json!(p);
-                    }
-                    out.push(d);
+                    let unused = report(
+                        "unused",
+                        "Target.NotRegistered",
+                        "Target is not registered to the target group",
+                    );
+                    out.push(described(&w.id, w.port.or(tg.port), None, unused));
                 } else {
                     out.extend(found.into_iter().map(describe));
                 }
             }
         }
-        Ok(json!({"TargetHealthDescriptions": out}))
+        Ok(Output::new(dto::DescribeTargetHealthOutput {
+            target_health_descriptions: Some(out),
+        }))
     })
 }
