@@ -256,13 +256,20 @@ pub fn attributes(defaults: &[(&str, &str)]) -> Vec<Attribute> {
         .collect()
 }
 
-/// Attributes as outputs show them: `item(key, value)` makes one of the output's type.
-pub fn attributes_out<T>(attrs: &[Attribute], item: impl Fn(String, String) -> T) -> Vec<T> {
-    attrs
-        .iter()
-        .map(|a| item(a.key.clone(), a.value.clone()))
-        .collect()
+/// Attributes as outputs show them, as `dto::$shape` (`LoadBalancerAttribute`,
+/// `TargetGroupAttribute`: one shape under two names).
+macro_rules! attributes_out {
+    ($shape:ident, $attrs:expr) => {
+        $attrs
+            .iter()
+            .map(|a| airlock_dto::elbv2::$shape {
+                key: Some(a.key.clone()),
+                value: Some(a.value.clone()),
+            })
+            .collect()
+    };
 }
+pub(crate) use attributes_out;
 
 pub fn attribute<'a>(attrs: &'a [Attribute], key: &str) -> Option<&'a str> {
     attrs

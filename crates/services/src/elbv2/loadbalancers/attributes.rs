@@ -2,6 +2,7 @@
 //! ModifyLoadBalancerAttributes with their per-type checks.
 
 use super::*;
+use crate::elbv2::attributes_out;
 use crate::elbv2::Attribute;
 use crate::{input, Ctx};
 use airlock_dto::elbv2 as dto;
@@ -62,7 +63,7 @@ pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let scope = ctx.scope();
     let lb = ctx.store.read(|v| get(v, &scope, arn))?;
     Ok(Output::new(dto::DescribeLoadBalancerAttributesOutput {
-        attributes: Some(out(&lb.attributes)),
+        attributes: Some(attributes_out!(LoadBalancerAttribute, lb.attributes)),
     }))
 }
 
@@ -149,14 +150,6 @@ pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         Ok::<_, ApiError>(lb)
     })?;
     Ok(Output::new(dto::ModifyLoadBalancerAttributesOutput {
-        attributes: Some(out(&lb.attributes)),
+        attributes: Some(attributes_out!(LoadBalancerAttribute, lb.attributes)),
     }))
-}
-
-/// Attributes as the two outputs show them.
-fn out(attrs: &[Attribute]) -> Vec<dto::LoadBalancerAttribute> {
-    crate::elbv2::attributes_out(attrs, |key, value| dto::LoadBalancerAttribute {
-        key: Some(key),
-        value: Some(value),
-    })
 }

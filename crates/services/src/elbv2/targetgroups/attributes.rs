@@ -2,6 +2,7 @@
 //! ModifyTargetGroupAttributes.
 
 use super::*;
+use crate::elbv2::attributes_out;
 
 pub(super) fn default_attributes(protocol: Option<&str>, target_type: &str) -> Vec<Attribute> {
     let health = [
@@ -86,7 +87,7 @@ pub fn describe_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let scope = ctx.scope();
     let tg = ctx.store.read(|v| get(v, &scope, arn))?;
     Ok(Output::new(dto::DescribeTargetGroupAttributesOutput {
-        attributes: Some(out(&tg.attributes)),
+        attributes: Some(attributes_out!(TargetGroupAttribute, tg.attributes)),
     }))
 }
 
@@ -188,14 +189,6 @@ pub fn modify_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
         Ok::<_, ApiError>(tg)
     })?;
     Ok(Output::new(dto::ModifyTargetGroupAttributesOutput {
-        attributes: Some(out(&tg.attributes)),
+        attributes: Some(attributes_out!(TargetGroupAttribute, tg.attributes)),
     }))
-}
-
-/// Attributes as the two outputs show them.
-fn out(attrs: &[Attribute]) -> Vec<dto::TargetGroupAttribute> {
-    crate::elbv2::attributes_out(attrs, |key, value| dto::TargetGroupAttribute {
-        key: Some(key),
-        value: Some(value),
-    })
 }
