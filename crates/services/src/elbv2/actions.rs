@@ -4,10 +4,11 @@
 use super::loadbalancers::LoadBalancer;
 use super::targetgroups::{self, TargetGroup};
 use crate::input;
+use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightedGroup {
@@ -64,72 +65,78 @@ impl Action {
         )
     }
 
-    pub fn json(&self) -> Value {
-        let mut v = json!({"Type": self.action_type});
-        if let Some(o) = self.order {
-            v["Order"] = json!(o);
-        }
+    /// The action as AWS describes it.
+    pub fn dto(&self) -> dto::Action {
+        let mut a = dto::Action {
+            r#type: Some(self.action_type.clone()),
+            order: self.order,
+            ..Default::default()
+        };
         match self.action_type.as_str() {
             "forward" => {
                 if self.single_target_group {
-                    if let Some(g) = self.target_groups.first() {
-                        v["TargetGroupArn"] = json!(g.arn);
-                    }
+                    a.target_group_arn = self.target_groups.first().map(|g| g.arn.clone());
                 }
                 let (enabled, duration) = self.stickiness.unwrap_or((false, None));
-                let mut sticky = json!({"Enabled": enabled});
-                if let Some(d) = duration {
-                    sticky["DurationSeconds"] = json!(d);
-                }
-                v["ForwardConfig"] = json!({
-                    "TargetGroups": self.target_groups.iter()
-                        .map(|g| json!({"TargetGroupArn": g.arn, "Weight": g.weight}))
-                        .collect::<Vec<_>>(),
-                    "TargetGroupStickinessConfig": sticky,
+                a.forward_config = Some(dto::ForwardActionConfig {
+                    target_groups: Some(
+                        self.target_groups
+                            .iter()
+                            .map(|g| dto::TargetGroupTuple {
+                                target_group_arn: Some(g.arn.clone()),
+                                weight: Some(g.weight),
+                            })
+                            .collect(),
+                    ),
+                    target_group_stickiness_config: Some(dto::TargetGroupStickinessConfig {
+                        enabled: Some(enabled),
+                        duration_seconds: duration,
+                    }),
                 });
             }
             "redirect" => {
-                if let Some(r) = &self.redirect {
-                    v["RedirectConfig"] = json!({
-                        "Protocol": r.protocol, "Port": r.port, "Host": r.host, "Path": r.path,
-                        "Query": r.query, "StatusCode": r.status_code,
-                    });
-                }
+                a.redirect_config = self.redirect.as_ref().map(|r| dto::RedirectActionConfig {
+                    protocol: Some(r.protocol.clone()),
+                    port: Some(r.port.clone()),
+                    host: Some(r.host.clone()),
+                    path: Some(r.path.clone()),
+                    query: Some(r.query.clone()),
+                    status_code: Some(r.status_code.clone()),
+                });
             }
             "fixed-response" => {
-                if let Some(f) = &self.fixed_response {
-                    let mut c = json!({"StatusCode": f.status_code});
-                    if let Some(t) = &f.content_type {
-                        c["ContentType"] = json!(t);
-                    }
-                    if let Some(b) = &f.message_body {
-                        c["MessageBody"] = json!(b);
-                    }
-                    v["FixedResponseConfig"] = c;
-                }
+                a.fixed_response_config =
+                    self.fixed_response
+                        .as_ref()
+                        .map(|f| dto::FixedResponseActionConfig {
+                            status_code: Some(f.status_code.clone()),
+                            content_type: f.content_type.clone(),
+                            message_body: f.message_body.clone(),
+                        });
             }
-            other => {
-                let key = match other {
-                    "authenticate-oidc" => "AuthenticateOidcConfig",
-                    "authenticate-cognito" => "AuthenticateCognitoConfig",
-                    _ => "JwtValidationConfig",
-                };
-                if let Some(c) = &self.config {
-                    let mut c = c.clone();
-                    // AWS never returns the client secret.
-                    if let Some(o) = c.as_object_mut() {
-                        o.remove("ClientSecret");
-                    }
-                    v[key] = c;
-                }
+            "authenticate-oidc" => {
+                a.authenticate_oidc_config =
+                    self.config().map(|c| dto::AuthenticateOidcActionConfig {
+                        // AWS never returns the client secret.
+                        client_secret: None,
+                        ..c
+                    });
             }
+            "authenticate-cognito" => a.authenticate_cognito_config = self.config(),
+            _ => a.jwt_validation_config = self.config(),
         }
-        v
+        a
+    }
+
+    /// The authentication configuration as its generated type. [`parse`] stored it only after
+    /// reading it as that type.
+    fn config<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(self.config.as_ref()?).ok()
     }
 }
 
-pub fn actions_json(actions: &[Action]) -> Value {
-    Value::Array(actions.iter().map(Action::json).collect())
+pub fn actions_dto(actions: &[Action]) -> Vec<dto::Action> {
+    actions.iter().map(Action::dto).collect()
 }
 
 /// Where actions are attached: the load balancer and the listener's protocol.
@@ -294,12 +301,21 @@ fn parse_one(tx: &Tx<'_>, scope: &Scope, place: &Place<'_>, item: &Value) -> Api
                 "authenticate-cognito" => "AuthenticateCognitoConfig",
                 _ => "JwtValidationConfig",
             };
-            let c = item.get(key).cloned().ok_or_else(|| {
+            let c = item.get(key).ok_or_else(|| {
                 super::validation(format!(
                     "An action of type '{action_type}' must have a {key}"
                 ))
             })?;
-            a.config = Some(c);
+            match key {
+                "AuthenticateOidcConfig" => {
+                    super::shaped::<dto::AuthenticateOidcActionConfig>(c, key).map(drop)
+                }
+                "AuthenticateCognitoConfig" => {
+                    super::shaped::<dto::AuthenticateCognitoActionConfig>(c, key).map(drop)
+                }
+                _ => super::shaped::<dto::JwtValidationActionConfig>(c, key).map(drop),
+            }?;
+            a.config = Some(c.clone());
         }
         other => {
             return Err(super::validation(format!(

@@ -16,7 +16,7 @@ use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -46,7 +46,7 @@ pub struct Listener {
     pub extra_certificates: Vec<String>,
     pub default_actions: Vec<Action>,
     pub alpn_policy: Vec<String>,
-    pub mutual_authentication: Option<Value>,
+    pub mutual_authentication: Option<dto::MutualAuthenticationAttributes>,
     /// The listener's default rule (DescribeRules shows it with `IsDefault`).
     pub default_rule_arn: String,
     pub default_rule_tags: Vec<Tag>,
@@ -74,24 +74,24 @@ impl Listener {
             .collect()
     }
 
-    pub fn json(&self) -> Value {
-        let mut v = json!({
-            "ListenerArn": self.arn, "LoadBalancerArn": self.lb_arn, "Port": self.port,
-            "Protocol": self.protocol, "DefaultActions": actions::actions_json(&self.default_actions),
-        });
-        if let Some(c) = &self.certificate {
-            v["Certificates"] = json!([{"CertificateArn": c}]);
+    /// The listener as AWS describes it.
+    pub fn dto(&self) -> dto::Listener {
+        dto::Listener {
+            listener_arn: Some(self.arn.clone()),
+            load_balancer_arn: Some(self.lb_arn.clone()),
+            port: Some(self.port),
+            protocol: Some(self.protocol.clone()),
+            default_actions: Some(actions::actions_dto(&self.default_actions)),
+            certificates: self.certificate.as_ref().map(|c| {
+                vec![dto::Certificate {
+                    certificate_arn: Some(c.clone()),
+                    is_default: None,
+                }]
+            }),
+            ssl_policy: self.ssl_policy.clone(),
+            alpn_policy: (!self.alpn_policy.is_empty()).then(|| self.alpn_policy.clone()),
+            mutual_authentication: self.mutual_authentication.clone(),
         }
-        if let Some(p) = &self.ssl_policy {
-            v["SslPolicy"] = json!(p);
-        }
-        if !self.alpn_policy.is_empty() {
-            v["AlpnPolicy"] = json!(self.alpn_policy);
-        }
-        if let Some(m) = &self.mutual_authentication {
-            v["MutualAuthentication"] = m.clone();
-        }
-        v
     }
 }
 
@@ -255,17 +255,21 @@ fn alpn_in(input: &Value, protocol: &str) -> ApiResult<Option<Vec<String>>> {
     Ok(Some(alpn))
 }
 
-fn mutual_in(input: &Value, protocol: &str) -> ApiResult<Option<Value>> {
+fn mutual_in(
+    input: &Value,
+    protocol: &str,
+) -> ApiResult<Option<dto::MutualAuthenticationAttributes>> {
     let Some(m) = input.get("MutualAuthentication") else {
         return Ok(None);
     };
+    let m: dto::MutualAuthenticationAttributes = super::shaped(m, "MutualAuthentication")?;
     if protocol != "HTTPS" {
         return Err(super::validation(
             "Mutual authentication can only be configured for HTTPS listeners",
         ));
     }
-    match input::str(m, "Mode").unwrap_or("off") {
-        "off" | "passthrough" => Ok(Some(m.clone())),
+    match m.mode.as_deref().unwrap_or("off") {
+        "off" | "passthrough" => Ok(Some(m)),
         "verify" => Err(ApiError::new(
             "TrustStoreNotFound",
             "Airlock does not emulate trust stores",
@@ -276,7 +280,7 @@ fn mutual_in(input: &Value, protocol: &str) -> ApiResult<Option<Value>> {
     }
 }
 
-pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let lb_arn = input::req(input, "LoadBalancerArn")?;
     let tags = super::tags_input(input)?;
     let certs = certificates_in(input);
@@ -351,7 +355,9 @@ pub fn create_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         sync_certificates(tx, &scope, &lb.arn, &before)?;
         Ok::<_, ApiError>(l)
     })?;
-    Ok(json!({"Listeners": [l.json()]}))
+    Ok(Output::new(dto::CreateListenerOutput {
+        listeners: Some(vec![l.dto()]),
+    }))
 }
 
 /// `…:listener-rule/app/<lb>/<lb id>/<listener id>/<16 hex>` for listener `arn`.
@@ -363,7 +369,7 @@ pub fn default_rule_arn(listener_arn: &str) -> String {
     )
 }
 
-pub fn describe_listeners(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_listeners(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let lb_arn = input::str(input, "LoadBalancerArn");
     let arns = input::strs(input, "ListenerArns");
     super::parent_or_arns(
@@ -395,13 +401,13 @@ pub fn describe_listeners(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let (page, next) = super::paginate(out, input, |l| l.arn.clone())?;
-    Ok(super::with_marker(
-        json!({"Listeners": page.iter().map(|l| l.json()).collect::<Vec<_>>()}),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeListenersOutput {
+        listeners: Some(page.iter().map(|l| l.dto()).collect()),
+        next_marker: next,
+    }))
 }
 
-pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "ListenerArn")?;
     let certs = certificates_in(input);
     let scope = ctx.scope();
@@ -463,7 +469,12 @@ pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             l.default_actions =
                 actions::parse(tx, &scope, &place, input::list(input, "DefaultActions"))?;
         } else if protocol != l.protocol {
-            let again: Vec<Value> = l.default_actions.iter().map(Action::json).collect();
+            // The same actions, checked again against the new protocol.
+            let again: Vec<Value> = actions::actions_dto(&l.default_actions)
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()
+                .map_err(|e| ApiError::internal(e.to_string()))?;
             l.default_actions = actions::parse(tx, &scope, &place, &again)?;
         }
         l.protocol = protocol;
@@ -472,7 +483,9 @@ pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         sync_certificates(tx, &scope, &l.lb_arn, &before)?;
         Ok::<_, ApiError>(l)
     })?;
-    Ok(json!({"Listeners": [l.json()]}))
+    Ok(Output::new(dto::ModifyListenerOutput {
+        listeners: Some(vec![l.dto()]),
+    }))
 }
 
 /// Removes a listener with its rules (inside `tx`), releasing its certificates.

@@ -41,7 +41,7 @@ use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::Kind;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 pub fn record_kinds() -> Vec<Kind> {
@@ -64,7 +64,7 @@ pub static SERVICE: Service = Service {
         "SetSecurityGroups" => Output(loadbalancers::set_security_groups),
         "SetSubnets" => Output(loadbalancers::set_subnets),
         "SetIpAddressType" => Output(loadbalancers::set_ip_address_type),
-        "SetRulePriorities" => Value(rules::set_rule_priorities),
+        "SetRulePriorities" => Output(rules::set_rule_priorities),
         "DescribeAccountLimits" => Output(describe_account_limits),
         "DescribeLoadBalancerAttributes" => Output(loadbalancers::describe_attributes),
         "ModifyLoadBalancerAttributes" => Output(loadbalancers::modify_attributes),
@@ -77,18 +77,18 @@ pub static SERVICE: Service = Service {
         "RegisterTargets" => Output(targetgroups::register_targets),
         "DeregisterTargets" => Output(targetgroups::deregister_targets),
         "DescribeTargetHealth" => Output(targetgroups::describe_target_health),
-        "CreateListener" => Value(listeners::create_listener),
-        "DescribeListeners" => Value(listeners::describe_listeners),
-        "ModifyListener" => Value(listeners::modify_listener),
+        "CreateListener" => Output(listeners::create_listener),
+        "DescribeListeners" => Output(listeners::describe_listeners),
+        "ModifyListener" => Output(listeners::modify_listener),
         "DeleteListener" => Output(listeners::delete_listener),
         "DescribeListenerAttributes" => Output(listener_attributes::describe_listener_attributes),
         "ModifyListenerAttributes" => Output(listener_attributes::modify_listener_attributes),
         "DescribeListenerCertificates" => Output(listeners::describe_listener_certificates),
         "AddListenerCertificates" => Output(listeners::add_listener_certificates),
         "RemoveListenerCertificates" => Output(listeners::remove_listener_certificates),
-        "CreateRule" => Value(rules::create_rule),
-        "DescribeRules" => Value(rules::describe_rules),
-        "ModifyRule" => Value(rules::modify_rule),
+        "CreateRule" => Output(rules::create_rule),
+        "DescribeRules" => Output(rules::describe_rules),
+        "ModifyRule" => Output(rules::modify_rule),
         "DeleteRule" => Output(rules::delete_rule),
         "AddTags" => Output(tags::add_tags),
         "RemoveTags" => Output(tags::remove_tags),
@@ -209,6 +209,12 @@ pub fn hex16() -> String {
 
 pub fn validation(msg: impl Into<String>) -> ApiError {
     ApiError::new("ValidationError", msg)
+}
+
+/// Member `member` of the input as its generated type: the query decoder has typed it by the
+/// model already, but CloudFormation passes on what a template wrote.
+pub fn shaped<T: serde::de::DeserializeOwned>(value: &Value, member: &str) -> ApiResult<T> {
+    T::deserialize(value).map_err(|e| validation(format!("{member} is not valid: {e}")))
 }
 
 pub fn invalid_config(msg: impl Into<String>) -> ApiError {
@@ -360,11 +366,6 @@ pub fn too_many_tags() -> ApiError {
     )
 }
 
-/// `[{Key, Value}]`, or nothing when there are no tags (as AWS omits them).
-pub fn tags_json(tags: &[Tag]) -> Value {
-    crate::tags::tags_json(tags)
-}
-
 /// Tags as the typed outputs carry them.
 pub fn tags_dto(tags: &[Tag]) -> Vec<dto::Tag> {
     tags.iter()
@@ -452,18 +453,11 @@ pub fn paginate<T>(
     Ok((page, next))
 }
 
-/// Adds `NextMarker` to `out` when there is a next page.
-pub fn with_marker(mut out: Value, next: Option<String>) -> Value {
-    if let Some(n) = next {
-        out["NextMarker"] = json!(n);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::test_support::{ctx_as, ec2, root_principal, store};
+    use serde_json::json;
 
     /// Describe calls name their resources by the parent's ARN or by their own ARNs (never both,
     /// never neither); a malformed ARN is refused naming its kind; ARNs and names given twice
@@ -522,6 +516,189 @@ mod tests {
             let out = call("DescribeTargetGroups", input.clone()).unwrap();
             assert_eq!(out["TargetGroups"].as_array().unwrap().len(), 1, "{input}");
         }
+    }
+
+    /// What the listener and rule operations describe: every action type, every condition
+    /// field, transforms and mutual authentication, as given (an OIDC client secret never comes
+    /// back), and the listener's default rule last.
+    #[test]
+    fn listeners_and_rules_describe_what_was_given() {
+        use base64::Engine;
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        let call = |op: &str, input: Value| SERVICE.call_value(&ctx, op, &input).unwrap().unwrap();
+        let vpc = ec2(&ctx, "CreateVpc", json!({"CidrBlock": "10.0.0.0/16"})).unwrap();
+        let vpc = &vpc["Vpc"]["VpcId"];
+        let subnets: Vec<Value> = ["a", "b"]
+            .iter()
+            .enumerate()
+            .map(|(i, z)| {
+                let input = json!({"VpcId": vpc, "CidrBlock": format!("10.0.{i}.0/24"),
+                    "AvailabilityZone": format!("us-west-2{z}")});
+                ec2(&ctx, "CreateSubnet", input).unwrap()["Subnet"]["SubnetId"].clone()
+            })
+            .collect();
+        let lb = call(
+            "CreateLoadBalancer",
+            json!({"Name": "web", "Scheme": "internal", "Subnets": subnets}),
+        );
+        let lb = &lb["LoadBalancers"][0]["LoadBalancerArn"];
+        let group = |name: &str| {
+            let input = json!({"Name": name, "Protocol": "HTTP", "Port": 80, "VpcId": vpc});
+            call("CreateTargetGroup", input)["TargetGroups"][0]["TargetGroupArn"].clone()
+        };
+        let (blue, green) = (group("blue"), group("green"));
+        let key = rcgen::KeyPair::generate().unwrap();
+        let pem = rcgen::CertificateParams::new(vec!["www.example.com".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .pem();
+        let b64 = |s: String| base64::engine::general_purpose::STANDARD.encode(s);
+        let import = json!({"Certificate": b64(pem), "PrivateKey": b64(key.serialize_pem())});
+        let cert = crate::acm::SERVICE
+            .call_value(&ctx, "ImportCertificate", &import)
+            .unwrap()
+            .unwrap()["CertificateArn"]
+            .clone();
+
+        let oidc = json!({"Issuer": "https://idp.example.com",
+            "AuthorizationEndpoint": "https://idp.example.com/auth",
+            "TokenEndpoint": "https://idp.example.com/token",
+            "UserInfoEndpoint": "https://idp.example.com/userinfo", "ClientId": "airlock",
+            "ClientSecret": "s3cret", "SessionTimeout": 3600,
+            "AuthenticationRequestExtraParams": {"prompt": "login"}});
+        let created = call(
+            "CreateListener",
+            json!({"LoadBalancerArn": lb, "Protocol": "HTTPS", "Port": 443,
+            "Certificates": [{"CertificateArn": cert}],
+            "MutualAuthentication": {"Mode": "passthrough"},
+            "DefaultActions": [
+                {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": oidc},
+                {"Type": "forward", "Order": 2, "TargetGroupArn": blue},
+            ]}),
+        );
+        let listener = &created["Listeners"][0]["ListenerArn"];
+        let mut shown_oidc = oidc.clone();
+        shown_oidc.as_object_mut().unwrap().remove("ClientSecret");
+        let forward_blue = json!({"Type": "forward", "Order": 2, "TargetGroupArn": blue,
+            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": blue, "Weight": 1}],
+                "TargetGroupStickinessConfig": {"Enabled": false}}});
+        let default_actions = json!([
+            {"Type": "authenticate-oidc", "Order": 1, "AuthenticateOidcConfig": shown_oidc},
+            forward_blue,
+        ]);
+        let described = json!({"ListenerArn": listener, "LoadBalancerArn": lb, "Port": 443,
+            "Protocol": "HTTPS", "Certificates": [{"CertificateArn": cert}],
+            "SslPolicy": ssl::DEFAULT_POLICY, "DefaultActions": default_actions,
+            "MutualAuthentication": {"Mode": "passthrough"}});
+        assert_eq!(created, json!({"Listeners": [described]}));
+        assert_eq!(
+            call("DescribeListeners", json!({"LoadBalancerArn": lb})),
+            json!({"Listeners": [described]})
+        );
+
+        // What a template wrote reaches the service as it is (the query decoder types the rest).
+        let wrong = SERVICE.call_value(
+            &ctx,
+            "ModifyListener",
+            &json!({"ListenerArn": listener, "MutualAuthentication": {"Mode": 5}}),
+        );
+        assert_eq!(wrong.unwrap().unwrap_err().code, "ValidationError");
+
+        let redirect = json!({"Protocol": "HTTPS", "Port": "8443", "Host": "#{host}",
+            "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_302"});
+        let rewrite = json!([{"Type": "host-header-rewrite",
+            "HostHeaderRewriteConfig": {"Rewrites": [{"Regex": "^(.*)$", "Replace": "app"}]}}]);
+        let weighted = json!({"TargetGroups": [{"TargetGroupArn": blue, "Weight": 80},
+                {"TargetGroupArn": green, "Weight": 20}],
+            "TargetGroupStickinessConfig": {"Enabled": true, "DurationSeconds": 60}});
+        let rules = [
+            json!({"Priority": 10, "Conditions": [
+                    {"Field": "host-header", "HostHeaderConfig": {"Values": ["*.example.com"]}},
+                    {"Field": "path-pattern", "Values": ["/old/*"]},
+                    {"Field": "http-header",
+                        "HttpHeaderConfig": {"HttpHeaderName": "X-Env", "Values": ["dev"]}},
+                    {"Field": "http-request-method",
+                        "HttpRequestMethodConfig": {"Values": ["GET"]}},
+                    {"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}],
+                "Actions": [{"Type": "redirect", "RedirectConfig": redirect}]}),
+            json!({"Priority": 20, "Transforms": rewrite, "Conditions": [
+                    {"Field": "query-string", "QueryStringConfig": {"Values": [
+                        {"Key": "v", "Value": "2"}, {"Value": "beta"}]}}],
+                "Actions": [{"Type": "fixed-response", "FixedResponseConfig":
+                    {"StatusCode": "503", "ContentType": "text/plain", "MessageBody": "later"}}]}),
+            json!({"Priority": 30,
+                "Conditions": [{"Field": "path-pattern",
+                    "PathPatternConfig": {"Values": ["/w/*"]}}],
+                "Actions": [{"Type": "forward", "ForwardConfig": weighted}]}),
+        ];
+        let arns: Vec<Value> = rules
+            .iter()
+            .map(|r| {
+                let mut input = r.clone();
+                input["ListenerArn"] = listener.clone();
+                call("CreateRule", input)["Rules"][0]["RuleArn"].clone()
+            })
+            .collect();
+        let expected = json!({"Rules": [
+            {"RuleArn": arns[0], "Priority": "10", "IsDefault": false, "Conditions": [
+                {"Field": "host-header", "Values": ["*.example.com"],
+                    "HostHeaderConfig": {"Values": ["*.example.com"]}},
+                {"Field": "path-pattern", "Values": ["/old/*"],
+                    "PathPatternConfig": {"Values": ["/old/*"]}},
+                {"Field": "http-header",
+                    "HttpHeaderConfig": {"HttpHeaderName": "X-Env", "Values": ["dev"]}},
+                {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET"]}},
+                {"Field": "source-ip", "SourceIpConfig": {"Values": ["10.0.0.0/8"]}}],
+             "Actions": [{"Type": "redirect", "RedirectConfig": redirect}]},
+            {"RuleArn": arns[1], "Priority": "20", "IsDefault": false, "Transforms": rewrite,
+             "Conditions": [{"Field": "query-string", "QueryStringConfig": {"Values": [
+                    {"Key": "v", "Value": "2"}, {"Value": "beta"}]}}],
+             "Actions": [{"Type": "fixed-response", "FixedResponseConfig":
+                    {"StatusCode": "503", "ContentType": "text/plain", "MessageBody": "later"}}]},
+            {"RuleArn": arns[2], "Priority": "30", "IsDefault": false, "Conditions": [
+                {"Field": "path-pattern", "Values": ["/w/*"],
+                    "PathPatternConfig": {"Values": ["/w/*"]}}],
+             "Actions": [{"Type": "forward", "ForwardConfig": weighted}]},
+            // The default rule's ARN is taken out below: it is made with the listener.
+            {"RuleArn": null,
+             "Priority": "default", "IsDefault": true, "Conditions": [],
+             "Actions": default_actions},
+        ]});
+        let mut described = call("DescribeRules", json!({"ListenerArn": listener}));
+        let default_arn = described["Rules"][3]["RuleArn"].take();
+        assert!(default_arn
+            .as_str()
+            .unwrap()
+            .contains(":listener-rule/app/web/"));
+        assert_eq!(described, expected);
+
+        let swapped = call(
+            "SetRulePriorities",
+            json!({"RulePriorities": [{"RuleArn": arns[0], "Priority": 30},
+                {"RuleArn": arns[2], "Priority": 10}]}),
+        );
+        let priorities: Vec<&Value> = swapped["Rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["Priority"])
+            .collect();
+        assert_eq!(priorities, ["30", "10"]);
+        let reset = call(
+            "ModifyRule",
+            json!({"RuleArn": arns[1], "ResetTransforms": true}),
+        );
+        assert_eq!(reset["Rules"][0].get("Transforms"), None);
+        assert_eq!(reset["Rules"][0]["Priority"], "20");
+        let default = call(
+            "ModifyRule",
+            json!({"RuleArn": default_arn, "Actions": [{"Type": "forward", "TargetGroupArn": green}]}),
+        );
+        assert_eq!(default["Rules"][0]["IsDefault"], true);
+        assert_eq!(default["Rules"][0]["Actions"][0]["TargetGroupArn"], green);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use airlock_dto::elbv2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -52,45 +52,58 @@ pub struct Condition {
 }
 
 impl Condition {
-    pub fn json(&self) -> Value {
-        let mut v = json!({"Field": self.field});
-        let mut config = json!({});
-        if !self.values.is_empty() {
-            config["Values"] = json!(self.values);
-        }
-        if !self.regex_values.is_empty() {
-            config["RegexValues"] = json!(self.regex_values);
-        }
+    /// The condition as AWS describes it.
+    pub fn dto(&self) -> dto::RuleCondition {
+        let values = (!self.values.is_empty()).then(|| self.values.clone());
+        let regex_values = (!self.regex_values.is_empty()).then(|| self.regex_values.clone());
+        let mut c = dto::RuleCondition {
+            field: Some(self.field.clone()),
+            ..Default::default()
+        };
         match self.field.as_str() {
-            "host-header" | "path-pattern" => {
-                // The legacy top-level `Values` still come back for these two fields.
-                if !self.values.is_empty() {
-                    v["Values"] = json!(self.values);
-                }
-                let key = if self.field == "host-header" {
-                    "HostHeaderConfig"
-                } else {
-                    "PathPatternConfig"
-                };
-                v[key] = config;
+            // The legacy top-level `Values` still come back for these two fields.
+            "host-header" => {
+                c.values.clone_from(&values);
+                c.host_header_config = Some(dto::HostHeaderConditionConfig {
+                    values,
+                    regex_values,
+                });
+            }
+            "path-pattern" => {
+                c.values.clone_from(&values);
+                c.path_pattern_config = Some(dto::PathPatternConditionConfig {
+                    values,
+                    regex_values,
+                });
             }
             "http-header" => {
-                config["HttpHeaderName"] = json!(self.header_name);
-                v["HttpHeaderConfig"] = config;
+                c.http_header_config = Some(dto::HttpHeaderConditionConfig {
+                    http_header_name: self.header_name.clone(),
+                    values,
+                    regex_values,
+                });
             }
-            "http-request-method" => v["HttpRequestMethodConfig"] = config,
-            "source-ip" => v["SourceIpConfig"] = config,
+            "http-request-method" => {
+                c.http_request_method_config =
+                    Some(dto::HttpRequestMethodConditionConfig { values });
+            }
+            "source-ip" => {
+                c.source_ip_config = Some(dto::SourceIpConditionConfig {
+                    values,
+                    ip_address_type: None,
+                });
+            }
             _ => {
-                v["QueryStringConfig"] = json!({"Values": self.query.iter().map(|q| {
-                    let mut p = json!({"Value": q.value});
-                    if let Some(k) = &q.key {
-                        p["Key"] = json!(k);
-                    }
-                    p
-                }).collect::<Vec<_>>()});
+                let pairs = self.query.iter().map(|q| dto::QueryStringKeyValuePair {
+                    key: q.key.clone(),
+                    value: Some(q.value.clone()),
+                });
+                c.query_string_config = Some(dto::QueryStringConditionConfig {
+                    values: Some(pairs.collect()),
+                });
             }
         }
-        v
+        c
     }
 }
 
@@ -102,7 +115,7 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     pub actions: Vec<Action>,
     /// Host header and URL rewrites, as given.
-    pub transforms: Vec<Value>,
+    pub transforms: Vec<dto::RuleTransform>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     pub tags: Vec<Tag>,
@@ -111,25 +124,29 @@ pub struct Rule {
 airlock_store::record!(Rule, "elbv2.rule", arn);
 
 impl Rule {
-    pub fn json(&self) -> Value {
-        let mut v = json!({
-            "RuleArn": self.arn, "Priority": self.priority.to_string(),
-            "Conditions": self.conditions.iter().map(Condition::json).collect::<Vec<_>>(),
-            "Actions": actions::actions_json(&self.actions), "IsDefault": false,
-        });
-        if !self.transforms.is_empty() {
-            v["Transforms"] = json!(self.transforms);
+    /// The rule as AWS describes it.
+    pub fn dto(&self) -> dto::Rule {
+        dto::Rule {
+            priority: Some(self.priority.to_string()),
+            is_default: Some(false),
+            conditions: Some(self.conditions.iter().map(Condition::dto).collect()),
+            transforms: (!self.transforms.is_empty()).then(|| self.transforms.clone()),
+            ..default_rule(&self.arn, &self.actions)
         }
-        v
     }
 }
 
-/// The default rule of listener `l`.
-fn default_rule_json(l: &Listener) -> Value {
-    json!({
-        "RuleArn": l.default_rule_arn, "Priority": "default", "Conditions": [],
-        "Actions": actions::actions_json(&l.default_actions), "IsDefault": true,
-    })
+/// A listener's default rule (`arn`, the listener's default actions): priority `default`, no
+/// conditions.
+fn default_rule(arn: &str, actions: &[Action]) -> dto::Rule {
+    dto::Rule {
+        rule_arn: Some(arn.to_owned()),
+        priority: Some("default".into()),
+        conditions: Some(Vec::new()),
+        actions: Some(actions::actions_dto(actions)),
+        is_default: Some(true),
+        transforms: None,
+    }
 }
 
 pub fn not_found() -> ApiError {
@@ -317,11 +334,14 @@ fn check_condition(c: &Condition) -> ApiResult<()> {
     Ok(())
 }
 
-fn transforms_in(input: &Value) -> ApiResult<Vec<Value>> {
-    let t = input::list(input, "Transforms").to_vec();
+fn transforms_in(input: &Value) -> ApiResult<Vec<dto::RuleTransform>> {
+    let Some(t) = input.get("Transforms") else {
+        return Ok(Vec::new());
+    };
+    let t: Vec<dto::RuleTransform> = super::shaped(t, "Transforms")?;
     for kind in ["host-header-rewrite", "url-rewrite"] {
         if t.iter()
-            .filter(|x| input::str(x, "Type") == Some(kind))
+            .filter(|x| x.r#type.as_deref() == Some(kind))
             .count()
             > 1
         {
@@ -347,7 +367,7 @@ fn listener_place<'a>(
     Ok((lb, &l.protocol))
 }
 
-pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let listener_arn = input::req(input, "ListenerArn")?;
     let Some(priority) = input::int(input, "Priority") else {
         return Err(super::validation("A rule priority must be specified"));
@@ -391,10 +411,12 @@ pub fn create_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, rule.clone())?;
         Ok::<_, ApiError>(rule)
     })?;
-    Ok(json!({"Rules": [rule.json()]}))
+    Ok(Output::new(dto::CreateRuleOutput {
+        rules: Some(vec![rule.dto()]),
+    }))
 }
 
-pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let listener_arn = input::str(input, "ListenerArn");
     let arns = input::strs(input, "RuleArns");
     super::parent_or_arns(
@@ -404,7 +426,7 @@ pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         "Listener ARN and rule ARNs cannot be specified at the same time",
     )?;
     let scope = ctx.scope();
-    let rules: Vec<(String, Value)> = ctx.store.read(|v| {
+    let rules: Vec<(String, dto::Rule)> = ctx.store.read(|v| {
         let mut out = Vec::new();
         if let Some(la) = listener_arn {
             let l = listeners::get(v, &scope, la)?;
@@ -414,29 +436,30 @@ pub fn describe_rules(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 .filter(|r| r.listener_arn == l.arn)
                 .collect();
             rs.sort_by_key(|r| r.priority);
-            out.extend(rs.iter().map(|r| (r.arn.clone(), r.json())));
-            out.push((l.default_rule_arn.clone(), default_rule_json(&l)));
+            out.extend(rs.iter().map(|r| (r.arn.clone(), r.dto())));
+            let default = default_rule(&l.default_rule_arn, &l.default_actions);
+            out.push((l.default_rule_arn.clone(), default));
         } else {
             for a in &arns {
                 if out.iter().any(|(x, _)| x == a) {
                     continue;
                 }
                 match find(v, &scope, a)? {
-                    Found::Rule(r) => out.push((r.arn.clone(), r.json())),
-                    Found::Default(l) => out.push((a.clone(), default_rule_json(&l))),
+                    Found::Rule(r) => out.push((r.arn.clone(), r.dto())),
+                    Found::Default(l) => out.push((a.clone(), default_rule(a, &l.default_actions))),
                 }
             }
         }
         Ok::<_, ApiError>(out)
     })?;
     let (page, next) = super::paginate(rules, input, |(a, _)| a.clone())?;
-    Ok(super::with_marker(
-        json!({"Rules": page.into_iter().map(|(_, r)| r).collect::<Vec<_>>()}),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeRulesOutput {
+        rules: Some(page.into_iter().map(|(_, r)| r).collect()),
+        next_marker: next,
+    }))
 }
 
-pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let arn = input::req(input, "RuleArn")?;
     let scope = ctx.scope();
     let out = ctx.store.write(|tx| match find(tx, &scope, arn)? {
@@ -458,7 +481,7 @@ pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                     actions::parse(tx, &scope, &place, input::list(input, "Actions"))?;
                 tx.put(&scope, l.clone())?;
             }
-            Ok::<_, ApiError>(default_rule_json(&l))
+            Ok::<_, ApiError>(default_rule(&l.default_rule_arn, &l.default_actions))
         }
         Found::Rule(r) => {
             let mut r = (*r).clone();
@@ -477,10 +500,12 @@ pub fn modify_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 r.transforms.clear();
             }
             tx.put(&scope, r.clone())?;
-            Ok(r.json())
+            Ok(r.dto())
         }
     })?;
-    Ok(json!({"Rules": [out]}))
+    Ok(Output::new(dto::ModifyRuleOutput {
+        rules: Some(vec![out]),
+    }))
 }
 
 pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
@@ -501,7 +526,7 @@ pub fn delete_rule(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 
 /// Gives rules new priorities, all at once: a priority may move between the rules of the
 /// request (swaps work), but not onto another rule of the listener; default rules have none.
-pub fn set_rule_priorities(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn set_rule_priorities(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let mut wanted: Vec<(String, i64)> = Vec::new();
     for item in input::list(input, "RulePriorities") {
         let (Some(arn), Some(priority)) =
@@ -556,12 +581,27 @@ pub fn set_rule_priorities(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(rules)
     })?;
-    Ok(json!({"Rules": changed.iter().map(Rule::json).collect::<Vec<_>>()}))
+    Ok(Output::new(dto::SetRulePrioritiesOutput {
+        rules: Some(changed.iter().map(Rule::dto).collect()),
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// A rule stored while its transforms were kept as the JSON given reads back unchanged.
+    #[test]
+    fn stored_transforms_read_back() {
+        let stored = json!({"arn": "r", "listener_arn": "l", "priority": 1, "conditions": [],
+            "actions": [], "transforms": [{"Type": "url-rewrite",
+                "UrlRewriteConfig": {"Rewrites": [{"Regex": "^/a$", "Replace": "/b"}]}}],
+            "created": "2026-12-05T10:00:00Z", "tags": []});
+        let rule: Rule = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(rule.transforms[0].r#type.as_deref(), Some("url-rewrite"));
+        assert_eq!(serde_json::to_value(&rule).unwrap(), stored);
+    }
 
     #[test]
     fn conditions_parse_and_check() {
@@ -571,9 +611,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c[0].values, ["/img/*"]);
-        let v = c[1].json();
-        assert_eq!(v["HostHeaderConfig"]["Values"][0], "*.example.com");
-        assert_eq!(v["Values"][0], "*.example.com");
+        let v = c[1].dto();
+        let host = v.host_header_config.unwrap().values.unwrap();
+        assert_eq!(host, ["*.example.com"]);
+        assert_eq!(v.values.unwrap(), ["*.example.com"]);
         for bad in [
             json!({"Field": "cookie", "Values": ["x"]}),
             json!({"Field": "path-pattern", "Values": []}),

@@ -1268,3 +1268,132 @@ async fn subnets_address_type_and_rule_priorities_change_in_place() {
     assert!(names.contains(&("application-load-balancers".into(), "50".into())));
     assert!(names.contains(&("rules-per-application-load-balancer".into(), "100".into())));
 }
+
+/// What a client reads back of an HTTPS listener's OIDC action and mutual authentication and of
+/// a rule's transforms is what it gave, without the OIDC client secret.
+#[tokio::test]
+async fn authentication_mutual_tls_and_transforms_come_back_as_given() {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        AuthenticateOidcActionConfig, MutualAuthenticationAttributes, RewriteConfig, RuleTransform,
+        TransformTypeEnum, UrlRewriteConfig,
+    };
+    let a = alb().await;
+    let tg = group(&a).await.target_group_arn().unwrap().to_owned();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["airflow.example.com".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let blob = |s: String| aws_sdk_acm::primitives::Blob::new(s.into_bytes());
+    let acm = aws_sdk_acm::Client::new(&default_config(&a.server).await);
+    let imported = acm
+        .import_certificate()
+        .certificate(blob(leaf.pem()))
+        .private_key(blob(key.serialize_pem()))
+        .send()
+        .await
+        .unwrap();
+    let cert = imported.certificate_arn().unwrap();
+    let oidc = AuthenticateOidcActionConfig::builder()
+        .issuer("https://idp.example.com")
+        .authorization_endpoint("https://idp.example.com/auth")
+        .token_endpoint("https://idp.example.com/token")
+        .user_info_endpoint("https://idp.example.com/userinfo")
+        .client_id("airlock")
+        .client_secret("s3cret")
+        .session_timeout(3600)
+        .authentication_request_extra_params("prompt", "login")
+        .build();
+    let created = a
+        .elb
+        .create_listener()
+        .load_balancer_arn(&a.lb_arn)
+        .protocol(ProtocolEnum::Https)
+        .port(443)
+        .certificates(Certificate::builder().certificate_arn(cert).build())
+        .mutual_authentication(
+            MutualAuthenticationAttributes::builder()
+                .mode("passthrough")
+                .build(),
+        )
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::AuthenticateOidc)
+                .order(1)
+                .authenticate_oidc_config(oidc.clone())
+                .build(),
+        )
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .order(2)
+                .target_group_arn(&tg)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listener = created.listeners()[0].clone();
+    let described = a
+        .elb
+        .describe_listeners()
+        .listener_arns(listener.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.listeners(), std::slice::from_ref(&listener));
+    let shown = listener.default_actions()[0]
+        .authenticate_oidc_config()
+        .unwrap();
+    let mut without_secret = oidc.clone();
+    without_secret.client_secret = None;
+    assert_eq!(shown, &without_secret);
+    assert_eq!(
+        listener.mutual_authentication().and_then(|m| m.mode()),
+        Some("passthrough")
+    );
+
+    let rewrite = RuleTransform::builder()
+        .r#type(TransformTypeEnum::UrlRewrite)
+        .url_rewrite_config(
+            UrlRewriteConfig::builder()
+                .rewrites(
+                    RewriteConfig::builder()
+                        .regex("^/old/(.*)$")
+                        .replace("/new/$1")
+                        .build(),
+                )
+                .build(),
+        )
+        .build();
+    let rule = a
+        .elb
+        .create_rule()
+        .listener_arn(listener.listener_arn().unwrap())
+        .priority(5)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .values("/old/*")
+                .build(),
+        )
+        .actions(forward(&tg))
+        .transforms(rewrite.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.rules()[0].transforms(), std::slice::from_ref(&rewrite));
+    let rules = a
+        .elb
+        .describe_rules()
+        .listener_arn(listener.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        rules.rules()[0].transforms(),
+        std::slice::from_ref(&rewrite)
+    );
+    assert_eq!(rules.rules()[1].is_default(), Some(true));
+    a.server.stop().await.unwrap();
+}
