@@ -9,6 +9,7 @@
 //! stack through its operation one committed step at a time.
 
 mod changesets;
+mod coerce;
 mod describe;
 pub mod engine;
 pub mod eval;
@@ -301,75 +302,13 @@ airlock_store::record!(ChangeSet, "cloudformation.changeset", id);
 /// Runs another service's operation as a stack's resource provider does: authorized as the
 /// stack's caller, with the input's scalars in the types the operation's model declares.
 pub(crate) fn call(ctx: &Ctx<'_>, service: &str, op: &str, input: Value) -> ApiResult<Value> {
-    let input = coerce(service, op, input);
+    let input = coerce::input(service, op, input)?;
     crate::authz::authorize(ctx, service, op, &input)?;
     match crate::call(ctx, service, op, &input) {
         Some(r) => r.map(|o| o.to_value()),
         None => Err(ApiError::internal(format!(
             "{service} has no operation {op}"
         ))),
-    }
-}
-
-/// A value shaped as operation `op`'s input: numbers and booleans written as strings (as
-/// templates often do) become the model's types, scalars where a list is expected become
-/// one-item lists, members the input does not have are dropped.
-fn coerce(service: &str, op: &str, input: Value) -> Value {
-    let Some(model) = airlock_model::all().iter().find(|m| m.name == service) else {
-        return input;
-    };
-    let Some(shape) = model
-        .operation(op)
-        .and_then(|o| o.input.as_deref())
-        .and_then(|s| model.find_shape(s))
-    else {
-        return input;
-    };
-    coerce_to(model, shape, input)
-}
-
-fn coerce_to(model: &airlock_model::ServiceModel, shape: &airlock_model::Shape, v: Value) -> Value {
-    use airlock_model::ShapeKind as K;
-    match (&shape.kind, v) {
-        (K::Structure(s), Value::Object(m)) => Value::Object(
-            m.into_iter()
-                .filter_map(|(k, v)| {
-                    let member = s.members.iter().find(|x| *x.name == *k)?;
-                    Some((k, coerce_to(model, model.target(member), v)))
-                })
-                .collect(),
-        ),
-        (K::List { member, .. }, Value::Array(a)) => {
-            let t = model.target(member);
-            Value::Array(a.into_iter().map(|x| coerce_to(model, t, x)).collect())
-        }
-        (K::List { member, .. }, x @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
-            Value::Array(vec![coerce_to(model, model.target(member), x)])
-        }
-        (K::Map { value, .. }, Value::Object(m)) => {
-            let t = model.target(value);
-            Value::Object(
-                m.into_iter()
-                    .map(|(k, x)| (k, coerce_to(model, t, x)))
-                    .collect(),
-            )
-        }
-        (K::Integer | K::Long, Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or(Value::String(s)),
-        (K::Float | K::Double, Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .unwrap_or(Value::String(s)),
-        (K::Boolean, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
-        (K::String, Value::Number(n)) => Value::String(n.to_string()),
-        (K::String, Value::Bool(b)) => Value::String(b.to_string()),
-        (_, v) => v,
     }
 }
 

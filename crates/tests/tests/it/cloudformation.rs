@@ -4,7 +4,7 @@
 
 use airlock_tests::{default_config, start};
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_cloudformation::types::{Capability, Parameter, ResourceStatus, StackStatus};
 
 const BASTION: &str = r#"{
   "Parameters": {
@@ -277,6 +277,65 @@ Outputs:
         aws_sdk_iam::error::ProvideErrorMetadata::code(&e),
         Some("NoSuchEntity")
     );
+}
+
+/// A property of the wrong type fails its resource with the message of CloudFormation's schema
+/// validation, and the service is not called; a missing required one likewise. The stack rolls
+/// back.
+#[tokio::test]
+async fn a_property_the_schema_refuses_fails_its_resource_with_the_schema_message() {
+    let server = start().await;
+    let config = default_config(&server).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    for (name, properties, why) in [
+        (
+            "mistyped",
+            "{AssumeRolePolicyDocument: {Statement: []}, MaxSessionDuration: one hour}",
+            "#/MaxSessionDuration: expected type: Integer, found: String",
+        ),
+        (
+            "missing",
+            "{MaxSessionDuration: 3600}",
+            "#: required key [AssumeRolePolicyDocument] not found",
+        ),
+    ] {
+        let template = format!(
+            "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties: {properties}\n"
+        );
+        cfn.create_stack()
+            .stack_name(name)
+            .template_body(template)
+            .capabilities(Capability::CapabilityIam)
+            .send()
+            .await
+            .unwrap();
+        let stack = wait(&cfn, name, |s| {
+            !matches!(
+                s,
+                StackStatus::CreateInProgress | StackStatus::RollbackInProgress
+            )
+        })
+        .await;
+        assert_eq!(stack.stack_status(), Some(&StackStatus::RollbackComplete));
+        let events = cfn
+            .describe_stack_events()
+            .stack_name(name)
+            .send()
+            .await
+            .unwrap();
+        let failed = events
+            .stack_events()
+            .iter()
+            .find(|e| e.resource_status() == Some(&ResourceStatus::CreateFailed))
+            .expect("a CREATE_FAILED event");
+        assert_eq!(failed.logical_resource_id(), Some("Role"));
+        let expected =
+            format!("Properties validation failed for resource Role with message: {why}");
+        assert_eq!(failed.resource_status_reason(), Some(expected.as_str()));
+    }
+    let roles = iam.list_roles().send().await.unwrap();
+    assert!(roles.roles().is_empty(), "{:?}", roles.roles());
 }
 
 /// Polls DescribeStacks until the status satisfies `done` (the server runs at a fast clock).

@@ -209,10 +209,15 @@ fn props_of<'a>(stack: &'a Stack, r: &'a Res) -> Props<'a> {
     }
 }
 
-/// The failure reason CloudFormation shows for a service's error.
-fn reason(ctx: &Ctx<'_>, service: &str, e: &airlock_protocol::ApiError) -> String {
-    if e.code == "ValidationError" && e.message.starts_with("Properties validation failed") {
-        return e.message.clone();
+/// The failure reason CloudFormation shows for an error of resource `logical` (of `service`): a
+/// property that fails the schema (a message that names it by JSON pointer, `#/…`), or the
+/// service's own error.
+fn reason(ctx: &Ctx<'_>, service: &str, logical: &str, e: &airlock_protocol::ApiError) -> String {
+    if e.code == "ValidationError" && e.message.starts_with('#') {
+        return format!(
+            "Properties validation failed for resource {logical} with message: {}",
+            e.message
+        );
     }
     if e.code == "Template" {
         return e.message.clone();
@@ -349,7 +354,7 @@ fn apply_step(ctx: &Ctx<'_>, stack: &mut Stack, update: bool) -> bool {
                         set(stack, i, ok, None, &now);
                     }
                     Err(e) => {
-                        let why = reason(ctx, service, &e);
+                        let why = reason(ctx, service, &stack.resources[i].logical, &e);
                         set(stack, i, bad, Some(&why), &now);
                     }
                 }
@@ -357,7 +362,7 @@ fn apply_step(ctx: &Ctx<'_>, stack: &mut Stack, update: bool) -> bool {
             }
             Err(e) => {
                 stack.resources[i].waiting = false;
-                let why = reason(ctx, service, &e);
+                let why = reason(ctx, service, &stack.resources[i].logical, &e);
                 set(stack, i, bad, Some(&why), &now);
                 return true;
             }
@@ -448,7 +453,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
         match (kind.create)(ctx, &props_of(stack, r)) {
             Ok(physical) => initiated(stack, i, physical, "CREATE_IN_PROGRESS", now),
             Err(e) => {
-                let why = reason(ctx, service, &e);
+                let why = reason(ctx, service, &stack.resources[i].logical, &e);
                 set(stack, i, "CREATE_FAILED", Some(&why), now);
             }
         }
@@ -490,7 +495,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
                 stack.resources[i].waiting = true;
             }
             Err(e) => {
-                let why = reason(ctx, service, &e);
+                let why = reason(ctx, service, &stack.resources[i].logical, &e);
                 set(stack, i, "UPDATE_FAILED", Some(&why), now);
             }
         }
@@ -543,7 +548,7 @@ fn start(ctx: &Ctx<'_>, stack: &mut Stack, i: usize, now: &str) {
             initiated(stack, i, new_physical, "UPDATE_IN_PROGRESS", now);
         }
         Err(e) => {
-            let why = reason(ctx, service, &e);
+            let why = reason(ctx, service, &stack.resources[i].logical, &e);
             stack.resources[i].props = doomed.props;
             set(stack, i, "UPDATE_FAILED", Some(&why), now);
         }

@@ -70,7 +70,7 @@ pub(super) fn update_rollback_step(ctx: &Ctx<'_>, stack: &mut Stack) -> bool {
                         updated(stack, b, &now);
                     }
                     Err(e) => {
-                        let why = reason(ctx, service_of(&r.kind), &e);
+                        let why = reason(ctx, service_of(&r.kind), &r.logical, &e);
                         b.status = Some("UPDATE_FAILED".into());
                         b.reason = Some(why.clone());
                         stack.event(
@@ -189,7 +189,7 @@ pub(super) fn cleanup_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> 
             }
             Err(e) => {
                 stack.doomed.remove(i);
-                let why = reason(ctx, service_of(&r.kind), &e);
+                let why = reason(ctx, service_of(&r.kind), &r.logical, &e);
                 said(stack, "DELETE_FAILED", Some(&why));
             }
         }
@@ -260,7 +260,7 @@ pub(super) fn delete_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> b
                     continue;
                 }
                 Err(e) => {
-                    let why = reason(ctx, service_of(&r.kind), &e);
+                    let why = reason(ctx, service_of(&r.kind), &r.logical, &e);
                     set(stack, i, "DELETE_FAILED", Some(&why), &now);
                     return true;
                 }
@@ -296,7 +296,12 @@ pub(super) fn delete_step(ctx: &Ctx<'_>, stack: &mut Stack, rollback: bool) -> b
             Ok(true) => set(stack, i, "DELETE_COMPLETE", None, &now),
             Ok(false) => {}
             Err(e) => {
-                let why = reason(ctx, service_of(&stack.resources[i].kind), &e);
+                let why = reason(
+                    ctx,
+                    service_of(&stack.resources[i].kind),
+                    &stack.resources[i].logical,
+                    &e,
+                );
                 set(stack, i, "DELETE_FAILED", Some(&why), &now);
             }
         }

@@ -38,10 +38,7 @@ impl Props<'_> {
         self.str(k).ok_or_else(|| {
             ApiError::new(
                 "ValidationError",
-                format!(
-                    "Properties validation failed for resource {} with message: #: required key [{k}] not found",
-                    self.logical
-                ),
+                format!("#: required key [{k}] not found"),
             )
         })
     }
