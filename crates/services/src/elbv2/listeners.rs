@@ -262,7 +262,7 @@ fn mutual_in(
     let Some(m) = input.get("MutualAuthentication") else {
         return Ok(None);
     };
-    let m: dto::MutualAuthenticationAttributes = super::shaped(m, "MutualAuthentication")?;
+    let m: dto::MutualAuthenticationAttributes = input::typed(m)?;
     if protocol != "HTTPS" {
         return Err(super::validation(
             "Mutual authentication can only be configured for HTTPS listeners",

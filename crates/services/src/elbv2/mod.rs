@@ -211,12 +211,6 @@ pub fn validation(msg: impl Into<String>) -> ApiError {
     ApiError::new("ValidationError", msg)
 }
 
-/// Member `member` of the input as its generated type: the query decoder has typed it by the
-/// model already, but CloudFormation passes on what a template wrote.
-pub fn shaped<T: serde::de::DeserializeOwned>(value: &Value, member: &str) -> ApiResult<T> {
-    T::deserialize(value).map_err(|e| validation(format!("{member} is not valid: {e}")))
-}
-
 pub fn invalid_config(msg: impl Into<String>) -> ApiError {
     ApiError::new("InvalidConfigurationRequest", msg)
 }
@@ -598,14 +592,6 @@ mod tests {
             call("DescribeListeners", json!({"LoadBalancerArn": lb})),
             json!({"Listeners": [described]})
         );
-
-        // What a template wrote reaches the service as it is (the query decoder types the rest).
-        let wrong = SERVICE.call_value(
-            &ctx,
-            "ModifyListener",
-            &json!({"ListenerArn": listener, "MutualAuthentication": {"Mode": 5}}),
-        );
-        assert_eq!(wrong.unwrap().unwrap_err().code, "ValidationError");
 
         let redirect = json!({"Protocol": "HTTPS", "Port": "8443", "Host": "#{host}",
             "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_302"});

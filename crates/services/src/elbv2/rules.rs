@@ -338,7 +338,7 @@ fn transforms_in(input: &Value) -> ApiResult<Vec<dto::RuleTransform>> {
     let Some(t) = input.get("Transforms") else {
         return Ok(Vec::new());
     };
-    let t: Vec<dto::RuleTransform> = super::shaped(t, "Transforms")?;
+    let t: Vec<dto::RuleTransform> = input::typed(t)?;
     for kind in ["host-header-rewrite", "url-rewrite"] {
         if t.iter()
             .filter(|x| x.r#type.as_deref() == Some(kind))
