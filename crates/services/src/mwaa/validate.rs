@@ -298,29 +298,19 @@ fn check_bucket(ctx: &Ctx<'_>, tx: &Tx<'_>, input: &Value, current: Option<&str>
                 bucket.region, ctx.region
             )));
         }
-        let blocked = |flag: &str| {
-            bucket
-                .public_access_block
-                .as_ref()
-                .and_then(|c| c.get(flag))
-                .and_then(Value::as_bool)
-                == Some(true)
-        };
-        if bucket.public_access_block.is_none() {
+        let Some(block) = &bucket.public_access_block else {
             return Err(prefix(format!(
                 "Unable to check PublicAccessBlock configuration for the bucket {name}: \
                  The public access block configuration was not found (Service: S3, Status Code: 404)"
             )));
-        }
-        if ![
-            "BlockPublicAcls",
-            "IgnorePublicAcls",
-            "BlockPublicPolicy",
-            "RestrictPublicBuckets",
-        ]
-        .iter()
-        .all(|f| blocked(f))
-        {
+        };
+        let all = [
+            block.block_public_acls,
+            block.ignore_public_acls,
+            block.block_public_policy,
+            block.restrict_public_buckets,
+        ];
+        if !all.iter().all(|f| *f == Some(true)) {
             return Err(prefix(format!(
                 "Provided bucket does not have BlockPublicAccess set for s3 bucket {name}."
             )));

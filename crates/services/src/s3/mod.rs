@@ -15,6 +15,7 @@ pub mod versions;
 
 use crate::service::{ops, Service};
 use crate::Ctx;
+use airlock_dto::s3 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Kind, Read, Scope};
 use serde::{Deserialize, Serialize};
@@ -37,10 +38,10 @@ pub struct Bucket {
     #[serde(default)]
     pub versioning: Option<String>,
     #[serde(default)]
-    pub public_access_block: Option<Value>,
-    /// The TagSet as the model shapes it (`[{Key, Value}]`).
+    pub public_access_block: Option<dto::PublicAccessBlockConfiguration>,
+    /// The TagSet (stored as the model shapes it: `[{Key, Value}]`).
     #[serde(default)]
-    pub tags: Option<Value>,
+    pub tags: Option<Vec<dto::Tag>>,
     #[serde(default)]
     pub policy: Option<String>,
     /// `ObjectOwnership` of the bucket's ownership controls (`BucketOwnerEnforced` for every
@@ -82,35 +83,35 @@ pub fn record_kinds() -> Vec<Kind> {
 pub static SERVICE: Service = Service {
     name: "s3",
     ops: ops! {
-        "CreateBucket" => Value(create_bucket),
-        "DeleteBucket" => Value(delete_bucket),
-        "HeadBucket" => Value(head_bucket),
-        "ListBuckets" => Value(list_buckets),
-        "GetBucketLocation" => Value(get_bucket_location),
-        "PutBucketVersioning" => Value(put_bucket_versioning),
-        "GetBucketVersioning" => Value(get_bucket_versioning),
-        "PutPublicAccessBlock" => Value(put_public_access_block),
-        "GetPublicAccessBlock" => Value(get_public_access_block),
-        "DeletePublicAccessBlock" => Value(delete_public_access_block),
-        "PutBucketTagging" => Value(put_bucket_tagging),
-        "GetBucketTagging" => Value(get_bucket_tagging),
-        "DeleteBucketTagging" => Value(delete_bucket_tagging),
-        "PutBucketPolicy" => Value(put_bucket_policy),
-        "GetBucketPolicy" => Value(get_bucket_policy),
-        "DeleteBucketPolicy" => Value(delete_bucket_policy),
-        "GetBucketCors" => Value(settings::get_bucket_cors),
-        "GetBucketWebsite" => Value(settings::get_bucket_website),
-        "GetBucketLifecycleConfiguration" => Value(settings::get_bucket_lifecycle_configuration),
-        "GetBucketReplication" => Value(settings::get_bucket_replication),
-        "GetObjectLockConfiguration" => Value(settings::get_object_lock_configuration),
-        "GetBucketAccelerateConfiguration" => Value(settings::get_bucket_accelerate_configuration),
-        "GetBucketRequestPayment" => Value(settings::get_bucket_request_payment),
-        "GetBucketLogging" => Value(settings::get_bucket_logging),
-        "GetBucketEncryption" => Value(settings::get_bucket_encryption),
-        "GetBucketAcl" => Value(settings::get_bucket_acl),
-        "GetBucketOwnershipControls" => Value(settings::get_bucket_ownership_controls),
-        "PutBucketOwnershipControls" => Value(settings::put_bucket_ownership_controls),
-        "DeleteBucketOwnershipControls" => Value(settings::delete_bucket_ownership_controls),
+        "CreateBucket" => Output(create_bucket),
+        "DeleteBucket" => Output(delete_bucket),
+        "HeadBucket" => Output(head_bucket),
+        "ListBuckets" => Output(list_buckets),
+        "GetBucketLocation" => Output(get_bucket_location),
+        "PutBucketVersioning" => Output(put_bucket_versioning),
+        "GetBucketVersioning" => Output(get_bucket_versioning),
+        "PutPublicAccessBlock" => Output(put_public_access_block),
+        "GetPublicAccessBlock" => Output(get_public_access_block),
+        "DeletePublicAccessBlock" => Output(delete_public_access_block),
+        "PutBucketTagging" => Output(put_bucket_tagging),
+        "GetBucketTagging" => Output(get_bucket_tagging),
+        "DeleteBucketTagging" => Output(delete_bucket_tagging),
+        "PutBucketPolicy" => Output(put_bucket_policy),
+        "GetBucketPolicy" => Output(get_bucket_policy),
+        "DeleteBucketPolicy" => Output(delete_bucket_policy),
+        "GetBucketCors" => Output(settings::get_bucket_cors),
+        "GetBucketWebsite" => Output(settings::get_bucket_website),
+        "GetBucketLifecycleConfiguration" => Output(settings::get_bucket_lifecycle_configuration),
+        "GetBucketReplication" => Output(settings::get_bucket_replication),
+        "GetObjectLockConfiguration" => Output(settings::get_object_lock_configuration),
+        "GetBucketAccelerateConfiguration" => Output(settings::get_bucket_accelerate_configuration),
+        "GetBucketRequestPayment" => Output(settings::get_bucket_request_payment),
+        "GetBucketLogging" => Output(settings::get_bucket_logging),
+        "GetBucketEncryption" => Output(settings::get_bucket_encryption),
+        "GetBucketAcl" => Output(settings::get_bucket_acl),
+        "GetBucketOwnershipControls" => Output(settings::get_bucket_ownership_controls),
+        "PutBucketOwnershipControls" => Output(settings::put_bucket_ownership_controls),
+        "DeleteBucketOwnershipControls" => Output(settings::delete_bucket_ownership_controls),
         "PutObject" => Value(objects::put_object),
         "GetObject" => Output(objects::get_object),
         "HeadObject" => Value(objects::head_object),
@@ -169,6 +170,26 @@ pub(crate) fn malformed_xml() -> ApiError {
 
 // ---- buckets ------------------------------------------------------------------------------
 
+/// The input as its generated type. The decoder has checked the body against the model's
+/// shapes but not the members a nested structure requires (`Tagging`'s `TagSet`): S3 answers
+/// a body without them as XML that does not validate against its schema.
+fn request<'a, T: Deserialize<'a>>(input: &'a Value) -> ApiResult<T> {
+    T::deserialize(input).map_err(|_| malformed_xml())
+}
+
+/// The bucket a request names (a URI label: there is always one on the wire).
+fn named(bucket: &Option<String>) -> ApiResult<&str> {
+    bucket
+        .as_deref()
+        .ok_or_else(|| ApiError::missing_parameter("The request must contain the parameter Bucket"))
+}
+
+/// The bucket `input` names, which must exist and be the caller's.
+pub(super) fn requested(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Bucket> {
+    let name = crate::input::req(input, "Bucket")?;
+    ctx.store.read(|v| owned_bucket(v, ctx, name))
+}
+
 /// The bucket `name` as the caller may use it: `NoSuchBucket` if there is none, `AccessDenied`
 /// if another account owns it.
 pub(crate) fn owned_bucket(r: &impl Read, ctx: &Ctx<'_>, name: &str) -> ApiResult<Bucket> {
@@ -215,14 +236,16 @@ fn known_region(region: &str) -> bool {
     }
 }
 
-fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
+fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::CreateBucketRequest = request(input)?;
+    let name = named(&req.bucket)?;
     if !valid_bucket_name(name) {
         return Err(invalid_bucket_name(name));
     }
-    let constraint = input
-        .pointer("/CreateBucketConfiguration/LocationConstraint")
-        .and_then(Value::as_str)
+    let constraint = req
+        .create_bucket_configuration
+        .as_ref()
+        .and_then(|c| c.location_constraint.as_deref())
         .filter(|c| !c.is_empty());
     let invalid_constraint = || {
         let mut e = ApiError::new(
@@ -259,9 +282,9 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         None => DEFAULT_REGION.to_owned(),
     };
-    let ownership = crate::input::str(input, "ObjectOwnership")
-        .unwrap_or(settings::ENFORCED)
-        .to_owned();
+    let ownership = req
+        .object_ownership
+        .unwrap_or_else(|| settings::ENFORCED.to_owned());
     settings::check_ownership(&ownership)?;
     let location = if region == DEFAULT_REGION {
         format!("/{name}")
@@ -301,10 +324,13 @@ fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         )?;
         Ok(())
     })?;
-    Ok(json!({ "Location": location }))
+    Ok(Output::new(dto::CreateBucketOutput {
+        location: Some(location),
+        bucket_arn: None,
+    }))
 }
 
-fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let name = crate::input::req(input, "Bucket")?;
     let uploads = ctx.store.write(|tx| {
         owned_bucket(tx, ctx, name)?;
@@ -333,29 +359,38 @@ fn delete_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             blob::remove(ctx.store, &p.blob);
         }
     }
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-fn head_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
-    Ok(json!({ "BucketRegion": b.region, "AccessPointAlias": false }))
+fn head_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
+    Ok(Output::new(dto::HeadBucketOutput {
+        bucket_region: Some(b.region),
+        access_point_alias: Some(false),
+        ..Default::default()
+    }))
 }
 
-fn list_buckets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let prefix = crate::input::str(input, "Prefix").unwrap_or("");
-    let region = crate::input::str(input, "BucketRegion");
-    let list: Vec<Value> = ctx.store.read(|v| {
+fn list_buckets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::ListBucketsRequest = request(input)?;
+    let prefix = req.prefix.as_deref().unwrap_or("");
+    let list = ctx.store.read(|v| {
         v.list::<Bucket>(&buckets())
             .into_iter()
             .filter(|b| b.owner == ctx.account() && b.name.starts_with(prefix))
-            .filter(|b| region.is_none_or(|r| r == b.region))
-            .map(|b| json!({"Name": b.name, "CreationDate": b.created, "BucketRegion": b.region}))
+            .filter(|b| req.bucket_region.as_ref().is_none_or(|r| *r == b.region))
+            .map(|b| dto::Bucket {
+                name: Some(b.name.clone()),
+                creation_date: Some(b.created.clone()),
+                bucket_region: Some(b.region.clone()),
+                bucket_arn: None,
+            })
             .collect()
     });
-    Ok(json!({
-        "Buckets": list,
-        "Owner": { "ID": owner_id(ctx.account()), "DisplayName": "airlock" },
+    Ok(Output::new(dto::ListBucketsOutput {
+        buckets: Some(list),
+        owner: Some(owner(ctx.account())),
+        ..Default::default()
     }))
 }
 
@@ -364,15 +399,20 @@ pub(crate) fn owner_id(account: &str) -> String {
     crate::ids::hex_of(&format!("s3-owner-{account}"), 64)
 }
 
-fn get_bucket_location(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+/// An account as S3 names an owner.
+fn owner(account: &str) -> dto::Owner {
+    dto::Owner {
+        id: Some(owner_id(account)),
+        display_name: Some("airlock".into()),
+    }
+}
+
+fn get_bucket_location(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
     // us-east-1 buckets answer an empty constraint.
-    Ok(if b.region == DEFAULT_REGION {
-        json!({})
-    } else {
-        json!({ "LocationConstraint": b.region })
-    })
+    Ok(Output::new(dto::GetBucketLocationOutput {
+        location_constraint: (b.region != DEFAULT_REGION).then_some(b.region),
+    }))
 }
 
 /// Changes a bucket the caller owns.
@@ -380,7 +420,7 @@ pub(super) fn update_bucket(
     ctx: &Ctx<'_>,
     input: &Value,
     f: impl FnOnce(&mut Bucket) -> ApiResult<()>,
-) -> ApiResult<Value> {
+) -> ApiResult<Output> {
     let name = crate::input::req(input, "Bucket")?;
     ctx.store.write(|tx| {
         let mut b = owned_bucket(tx, ctx, name)?;
@@ -388,14 +428,12 @@ pub(super) fn update_bucket(
         tx.put(&buckets(), b)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-fn put_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let status = input
-        .pointer("/VersioningConfiguration/Status")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+fn put_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::PutBucketVersioningRequest = request(input)?;
+    let status = req.versioning_configuration.status;
     match status.as_deref() {
         Some("Enabled" | "Suspended") => {}
         _ => return Err(malformed_xml()),
@@ -406,53 +444,47 @@ fn put_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     })
 }
 
-fn get_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
-    Ok(match b.versioning {
-        Some(s) => json!({ "Status": s }),
-        None => json!({}),
-    })
+fn get_bucket_versioning(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
+    Ok(Output::new(dto::GetBucketVersioningOutput {
+        status: b.versioning,
+        mfa_delete: None,
+    }))
 }
 
-fn put_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let config = input
-        .get("PublicAccessBlockConfiguration")
-        .cloned()
-        .ok_or_else(malformed_xml)?;
+fn put_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::PutPublicAccessBlockRequest = request(input)?;
     update_bucket(ctx, input, |b| {
-        b.public_access_block = Some(config);
+        b.public_access_block = Some(req.public_access_block_configuration);
         Ok(())
     })
 }
 
-fn get_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+fn get_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
     match b.public_access_block {
-        Some(c) => Ok(json!({ "PublicAccessBlockConfiguration": c })),
+        Some(c) => Ok(Output::new(dto::GetPublicAccessBlockOutput {
+            public_access_block_configuration: Some(c),
+        })),
         None => Err(ApiError::new(
             "NoSuchPublicAccessBlockConfiguration",
             "The public access block configuration was not found",
         )
         .with_status(404)
-        .with_extra("BucketName", json!(name))),
+        .with_extra("BucketName", json!(b.name))),
     }
 }
 
-fn delete_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn delete_public_access_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     update_bucket(ctx, input, |b| {
         b.public_access_block = None;
         Ok(())
     })
 }
 
-fn put_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let set = input
-        .pointer("/Tagging/TagSet")
-        .cloned()
-        .ok_or_else(malformed_xml)?;
-    let tags = set.as_array().cloned().unwrap_or_default();
+fn put_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::PutBucketTaggingRequest = request(input)?;
+    let tags = req.tagging.tag_set;
     if tags.len() > 50 {
         return Err(ApiError::new(
             "BadRequest",
@@ -461,17 +493,14 @@ fn put_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     }
     let mut seen = std::collections::BTreeSet::new();
     for t in &tags {
-        let key = t.get("Key").and_then(Value::as_str).unwrap_or("");
+        let key = t.key.as_deref().unwrap_or("");
         if key.is_empty() || key.len() > 128 {
             return Err(ApiError::new(
                 "InvalidTag",
                 "The TagKey you have provided is invalid",
             ));
         }
-        if t.get("Value")
-            .and_then(Value::as_str)
-            .is_some_and(|v| v.len() > 256)
-        {
+        if t.value.as_ref().is_some_and(|v| v.len() > 256) {
             return Err(ApiError::new(
                 "InvalidTag",
                 "The TagValue you have provided is invalid",
@@ -485,31 +514,32 @@ fn put_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     update_bucket(ctx, input, |b| {
-        b.tags = Some(Value::Array(tags));
+        b.tags = Some(tags);
         Ok(())
     })
 }
 
-fn get_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+fn get_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
     match b.tags {
-        Some(t) => Ok(json!({ "TagSet": t })),
+        Some(t) => Ok(Output::new(dto::GetBucketTaggingOutput {
+            tag_set: Some(t),
+        })),
         None => Err(ApiError::new("NoSuchTagSet", "The TagSet does not exist")
             .with_status(404)
-            .with_extra("BucketName", json!(name))),
+            .with_extra("BucketName", json!(b.name))),
     }
 }
 
-fn delete_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn delete_bucket_tagging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     update_bucket(ctx, input, |b| {
         b.tags = None;
         Ok(())
     })
 }
 
-fn put_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let policy = crate::input::str(input, "Policy").unwrap_or("").to_owned();
+fn put_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let policy = request::<dto::PutBucketPolicyRequest>(input)?.policy;
     let parsed: Option<Value> = serde_json::from_str(&policy).ok();
     if !policy.trim_start().starts_with('{') || !parsed.as_ref().is_some_and(Value::is_object) {
         return Err(ApiError::new(
@@ -523,20 +553,19 @@ fn put_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     })
 }
 
-fn get_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
+fn get_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let b = requested(ctx, input)?;
     match b.policy {
-        Some(p) => Ok(json!({ "Policy": p })),
+        Some(p) => Ok(Output::new(dto::GetBucketPolicyOutput { policy: Some(p) })),
         None => Err(
             ApiError::new("NoSuchBucketPolicy", "The bucket policy does not exist")
                 .with_status(404)
-                .with_extra("BucketName", json!(name)),
+                .with_extra("BucketName", json!(b.name)),
         ),
     }
 }
 
-fn delete_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn delete_bucket_policy(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     update_bucket(ctx, input, |b| {
         b.policy = None;
         Ok(())

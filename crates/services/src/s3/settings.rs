@@ -6,23 +6,22 @@
 //! that ACLs hang on: the bucket's ownership controls, and its ACL (the owner's full control:
 //! Airlock keeps no grants).
 
-use super::{malformed_xml, owned_bucket, update_bucket};
+use super::{malformed_xml, request, requested, update_bucket};
 use crate::Ctx;
-use airlock_protocol::{ApiError, ApiResult};
-use serde_json::{json, Value};
+use airlock_dto::s3 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
+use serde_json::Value;
 
 /// The bucket the request names, which must exist and be the caller's.
 fn check(ctx: &Ctx<'_>, input: &Value) -> ApiResult<()> {
-    let name = crate::input::req(input, "Bucket")?;
-    ctx.store.read(|v| owned_bucket(v, ctx, name))?;
-    Ok(())
+    requested(ctx, input).map(drop)
 }
 
 fn none(code: &str, message: &str) -> ApiError {
     ApiError::new(code, message).with_status(404)
 }
 
-pub fn get_bucket_cors(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_cors(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
     Err(none(
         "NoSuchCORSConfiguration",
@@ -30,7 +29,7 @@ pub fn get_bucket_cors(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     ))
 }
 
-pub fn get_bucket_website(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_website(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
     Err(none(
         "NoSuchWebsiteConfiguration",
@@ -38,7 +37,7 @@ pub fn get_bucket_website(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     ))
 }
 
-pub fn get_bucket_lifecycle_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_lifecycle_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
     Err(none(
         "NoSuchLifecycleConfiguration",
@@ -46,7 +45,7 @@ pub fn get_bucket_lifecycle_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiRe
     ))
 }
 
-pub fn get_bucket_replication(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_replication(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
     Err(none(
         "ReplicationConfigurationNotFoundError",
@@ -54,7 +53,7 @@ pub fn get_bucket_replication(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> 
     ))
 }
 
-pub fn get_object_lock_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_object_lock_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
     Err(none(
         "ObjectLockConfigurationNotFoundError",
@@ -62,27 +61,40 @@ pub fn get_object_lock_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
     ))
 }
 
-pub fn get_bucket_accelerate_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_accelerate_configuration(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
-    Ok(json!({}))
+    Ok(Output::new(
+        dto::GetBucketAccelerateConfigurationOutput::default(),
+    ))
 }
 
-pub fn get_bucket_request_payment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_request_payment(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
-    Ok(json!({"Payer": "BucketOwner"}))
+    Ok(Output::new(dto::GetBucketRequestPaymentOutput {
+        payer: Some("BucketOwner".into()),
+    }))
 }
 
-pub fn get_bucket_logging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_logging(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
-    Ok(json!({}))
+    Ok(Output::new(dto::GetBucketLoggingOutput::default()))
 }
 
-pub fn get_bucket_encryption(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn get_bucket_encryption(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     check(ctx, input)?;
-    Ok(json!({"ServerSideEncryptionConfiguration": {"Rules": [{
-        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
-        "BucketKeyEnabled": false,
-    }]}}))
+    let rule = dto::ServerSideEncryptionRule {
+        apply_server_side_encryption_by_default: Some(dto::ServerSideEncryptionByDefault {
+            sse_algorithm: Some("AES256".into()),
+            kms_master_key_id: None,
+        }),
+        bucket_key_enabled: Some(false),
+        blocked_encryption_types: None,
+    };
+    Ok(Output::new(dto::GetBucketEncryptionOutput {
+        server_side_encryption_configuration: Some(dto::ServerSideEncryptionConfiguration {
+            rules: Some(vec![rule]),
+        }),
+    }))
 }
 
 /// Object ownership with ACLs disabled: the default of every new bucket.
@@ -102,24 +114,32 @@ pub fn check_ownership(value: &str) -> ApiResult<()> {
 }
 
 /// The owner's full control, the one grant of a bucket whose ACL was never changed.
-pub fn get_bucket_acl(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
-    let id = super::owner_id(&b.owner);
-    Ok(json!({
-        "Owner": {"ID": id, "DisplayName": "airlock"},
-        "Grants": [{
-            "Grantee": {"ID": id, "DisplayName": "airlock", "Type": "CanonicalUser"},
-            "Permission": "FULL_CONTROL",
-        }],
+pub fn get_bucket_acl(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let owner = super::owner(&requested(ctx, input)?.owner);
+    let grantee = dto::Grantee {
+        id: owner.id.clone(),
+        display_name: owner.display_name.clone(),
+        r#type: Some("CanonicalUser".into()),
+        ..Default::default()
+    };
+    Ok(Output::new(dto::GetBucketAclOutput {
+        owner: Some(owner),
+        grants: Some(vec![dto::Grant {
+            grantee: Some(grantee),
+            permission: Some("FULL_CONTROL".into()),
+        }]),
     }))
 }
 
-pub fn get_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let name = crate::input::req(input, "Bucket")?;
-    let b = ctx.store.read(|v| owned_bucket(v, ctx, name))?;
-    match b.object_ownership {
-        Some(o) => Ok(json!({"OwnershipControls": {"Rules": [{"ObjectOwnership": o}]}})),
+pub fn get_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    match requested(ctx, input)?.object_ownership {
+        Some(o) => Ok(Output::new(dto::GetBucketOwnershipControlsOutput {
+            ownership_controls: Some(dto::OwnershipControls {
+                rules: Some(vec![dto::OwnershipControlsRule {
+                    object_ownership: Some(o),
+                }]),
+            }),
+        })),
         None => Err(none(
             "OwnershipControlsNotFoundError",
             "The bucket ownership controls were not found",
@@ -127,29 +147,26 @@ pub fn get_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<
     }
 }
 
-pub fn put_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-    let rules = input
-        .pointer("/OwnershipControls/Rules")
-        .and_then(Value::as_array)
-        .ok_or_else(malformed_xml)?;
-    let [rule] = rules.as_slice() else {
+pub fn put_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
+    let req: dto::PutBucketOwnershipControlsRequest = request(input)?;
+    let rules = req.ownership_controls.rules.unwrap_or_default();
+    let [dto::OwnershipControlsRule {
+        object_ownership: Some(ownership),
+    }] = rules.as_slice()
+    else {
         return Err(malformed_xml());
     };
-    let ownership = rule
-        .get("ObjectOwnership")
-        .and_then(Value::as_str)
-        .ok_or_else(malformed_xml)?
-        .to_owned();
     if !OWNERSHIPS.contains(&ownership.as_str()) {
         return Err(malformed_xml());
     }
+    let ownership = ownership.clone();
     update_bucket(ctx, input, |b| {
         b.object_ownership = Some(ownership);
         Ok(())
     })
 }
 
-pub fn delete_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_bucket_ownership_controls(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     update_bucket(ctx, input, |b| {
         b.object_ownership = None;
         Ok(())

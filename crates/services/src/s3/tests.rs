@@ -22,6 +22,13 @@ fn call(c: &Ctx<'_>, op: &str, input: Value) -> ApiResult<Value> {
     SERVICE.call_value(c, op, &input).unwrap()
 }
 
+/// Account 111111111111's context in us-east-1, with its bucket `name` made.
+fn owner_of<'a>(store: &'a Store, config: &'a Config, name: &str) -> Ctx<'a> {
+    let c = ctx(store, config, "111111111111", "us-east-1", b"");
+    call(&c, "CreateBucket", json!({"Bucket": name})).unwrap();
+    c
+}
+
 fn code(r: ApiResult<Value>) -> String {
     r.map(|_| "ok".to_owned()).unwrap_or_else(|e| e.code)
 }
@@ -92,8 +99,7 @@ fn location_constraints_and_global_names() {
 fn objects_replace_list_and_multipart_etags() {
     let store = Store::ephemeral(&crate::record_kinds());
     let config = Config::default();
-    let c = ctx(&store, &config, "111111111111", "us-east-1", b"");
-    call(&c, "CreateBucket", json!({"Bucket": "bkt"})).unwrap();
+    let c = owner_of(&store, &config, "bkt");
     let put = |key: &str, data: &[u8]| {
         let c = ctx(&store, &config, "111111111111", "us-east-1", data);
         call(&c, "PutObject", json!({"Bucket": "bkt", "Key": key}))
@@ -239,4 +245,54 @@ fn object_records_keep_their_layout() {
         assert_eq!(again[k], stored[k], "{k}");
     }
     assert!(again.get("described").is_none());
+}
+
+/// A bucket setting's body that parses but lacks what the schema requires inside it is S3's
+/// MalformedXML, and the settings read back as the model shapes them.
+#[test]
+fn settings_bodies_are_checked_and_read_back() {
+    let store = Store::ephemeral(&crate::record_kinds());
+    let config = Config::default();
+    let c = owner_of(&store, &config, "bk1");
+    for (op, input) in [
+        ("PutBucketTagging", json!({"Bucket": "bk1", "Tagging": {}})),
+        (
+            "PutBucketOwnershipControls",
+            json!({"Bucket": "bk1", "OwnershipControls": {"Rules": [
+                {"ObjectOwnership": "ObjectWriter"}, {"ObjectOwnership": "ObjectWriter"}]}}),
+        ),
+        (
+            "PutBucketVersioning",
+            json!({"Bucket": "bk1", "VersioningConfiguration": {"Status": "On"}}),
+        ),
+    ] {
+        assert_eq!(code(call(&c, op, input)), "MalformedXML", "{op}");
+    }
+    let block = json!({"BlockPublicAcls": true, "IgnorePublicAcls": true,
+        "BlockPublicPolicy": true, "RestrictPublicBuckets": false});
+    let tags = json!([{"Key": "team", "Value": "data"}]);
+    call(
+        &c,
+        "PutPublicAccessBlock",
+        json!({"Bucket": "bk1", "PublicAccessBlockConfiguration": block}),
+    )
+    .unwrap();
+    call(
+        &c,
+        "PutBucketTagging",
+        json!({"Bucket": "bk1", "Tagging": {"TagSet": tags}}),
+    )
+    .unwrap();
+    let got = call(&c, "GetPublicAccessBlock", json!({"Bucket": "bk1"})).unwrap();
+    assert_eq!(got, json!({"PublicAccessBlockConfiguration": block}));
+    let got = call(&c, "GetBucketTagging", json!({"Bucket": "bk1"})).unwrap();
+    assert_eq!(got, json!({"TagSet": tags}));
+    let got = call(&c, "GetBucketAcl", json!({"Bucket": "bk1"})).unwrap();
+    assert_eq!(got["Grants"][0]["Grantee"]["ID"], got["Owner"]["ID"]);
+    assert_eq!(got["Grants"][0]["Permission"], "FULL_CONTROL");
+    // The stored record keeps the layout it had when both were kept as the JSON given.
+    let stored = store.read(|v| v.get::<Bucket>(&buckets(), "bk1")).unwrap();
+    let stored = serde_json::to_value(&*stored).unwrap();
+    assert_eq!(stored["public_access_block"], block);
+    assert_eq!(stored["tags"], tags);
 }
