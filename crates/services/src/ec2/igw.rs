@@ -1,12 +1,14 @@
 //! Internet gateways.
 
-use super::common::{self, one, tags_json, Field, Filterable, Tag};
+use super::common::{self, one, Field, Filterable, Tag};
 use super::vpc;
-use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use crate::input::{self, typed};
+use crate::{ids, Ctx};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InternetGateway {
@@ -23,13 +25,17 @@ impl InternetGateway {
         self.vpc_id.as_deref() == Some(vpc_id)
     }
 
-    fn json(&self) -> Value {
-        let attachments: Vec<Value> = self
-            .vpc_id
-            .iter()
-            .map(|v| json!({"VpcId": v, "State": "available"}))
-            .collect();
-        json!({"InternetGatewayId": self.id, "OwnerId": self.owner, "Attachments": attachments, "Tags": tags_json(&self.tags)})
+    fn out(&self) -> dto::InternetGateway {
+        let attachments = self.vpc_id.iter().map(|v| dto::InternetGatewayAttachment {
+            vpc_id: Some(v.clone()),
+            state: Some("available".into()),
+        });
+        dto::InternetGateway {
+            internet_gateway_id: Some(self.id.clone()),
+            owner_id: Some(self.owner.clone()),
+            attachments: Some(attachments.collect()),
+            tags: Some(common::tags_dto(&self.tags)),
+        }
     }
 }
 
@@ -91,7 +97,7 @@ pub fn attach(tx: &mut Tx<'_>, scope: &Scope, id: &str, vpc_id: &str) -> ApiResu
     Ok(())
 }
 
-pub fn create_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let tags = common::tags_from_specs(input, "internet-gateway")?;
     let scope = ctx.scope();
@@ -99,21 +105,24 @@ pub fn create_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         let id = create(ctx, tx, tags)?;
         get(tx, &scope, &id)
     })?;
-    Ok(json!({"InternetGateway": g.json()}))
+    Ok(Output::new(dto::CreateInternetGatewayResult {
+        internet_gateway: Some(g.out()),
+    }))
 }
 
-pub fn attach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn attach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "InternetGatewayId")?;
-    let vpc_id = input::req(input, "VpcId")?;
-    ctx.store.write(|tx| attach(tx, &ctx.scope(), id, vpc_id))?;
-    Ok(json!({}))
+    let req: dto::AttachInternetGatewayRequest = typed(input)?;
+    let scope = ctx.scope();
+    ctx.store
+        .write(|tx| attach(tx, &scope, &req.internet_gateway_id, &req.vpc_id))?;
+    Ok(Output::new(()))
 }
 
-pub fn detach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn detach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "InternetGatewayId")?;
-    let vpc_id = input::req(input, "VpcId")?;
+    let req: dto::DetachInternetGatewayRequest = typed(input)?;
+    let (id, vpc_id) = (req.internet_gateway_id.as_str(), req.vpc_id.as_str());
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let mut g = (*get(tx, &scope, id)?).clone();
@@ -144,12 +153,13 @@ pub fn detach_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         tx.put(&scope, g)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn delete_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "InternetGatewayId")?;
+    let req: dto::DeleteInternetGatewayRequest = typed(input)?;
+    let id = req.internet_gateway_id.as_str();
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let g = get(tx, &scope, id)?;
@@ -159,19 +169,19 @@ pub fn delete_internet_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         tx.delete::<InternetGateway>(&scope, id);
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_internet_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let ids = input::strs(input, "InternetGatewayIds");
+    let req: dto::DescribeInternetGatewaysRequest = typed(input)?;
+    let ids = req.internet_gateway_ids.unwrap_or_default();
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<InternetGateway>(&scope));
     let missing = ("InvalidInternetGatewayID.NotFound", "internetGateway");
     let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
-    Ok(common::listed(
-        "InternetGateways",
-        page.iter().map(|g| g.json()).collect::<Vec<_>>(),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeInternetGatewaysResult {
+        internet_gateways: Some(page.iter().map(|g| g.out()).collect()),
+        next_token: next,
+    }))
 }

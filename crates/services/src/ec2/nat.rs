@@ -4,15 +4,17 @@
 //! what AWS would hand out as an internet address is an address host programs can reach.
 
 use super::cidr::{self, Cidr};
-use super::common::{self, one, tags_json, Field, Filterable, Tag};
+use super::common::{self, one, Field, Filterable, Tag};
 use super::eni;
 use super::subnet;
+use crate::input::{self, typed};
 use crate::Clock;
-use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use crate::{ids, Ctx};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// Where public addresses are allocated from.
@@ -80,21 +82,22 @@ pub fn release_public_ip(tx: &mut Tx<'_>, ip: &str) {
 impl Address {
     /// The address as DescribeAddresses shows it; `instance`: the instance whose interface holds
     /// it, if any.
-    fn json(&self, instance: Option<&str>) -> Value {
-        let mut v = json!({
-            "AllocationId": self.allocation_id, "PublicIp": self.public_ip, "Domain": "vpc",
-            "PublicIpv4Pool": "amazon", "NetworkBorderGroup": self.region, "Tags": tags_json(&self.tags),
-        });
-        if let Some((assoc, eni, private)) = &self.association {
-            v["AssociationId"] = json!(assoc);
-            v["NetworkInterfaceId"] = json!(eni);
-            v["NetworkInterfaceOwnerId"] = json!(self.owner);
-            v["PrivateIpAddress"] = json!(private);
+    fn out(&self, instance: Option<String>) -> dto::Address {
+        let association = self.association.as_ref();
+        dto::Address {
+            allocation_id: Some(self.allocation_id.clone()),
+            public_ip: Some(self.public_ip.clone()),
+            domain: Some("vpc".into()),
+            public_ipv4_pool: Some("amazon".into()),
+            network_border_group: Some(self.region.clone()),
+            tags: Some(common::tags_dto(&self.tags)),
+            association_id: association.map(|(a, _, _)| a.clone()),
+            network_interface_id: association.map(|(_, e, _)| e.clone()),
+            network_interface_owner_id: association.map(|_| self.owner.clone()),
+            private_ip_address: association.map(|(_, _, ip)| ip.clone()),
+            instance_id: instance,
+            ..Default::default()
         }
-        if let Some(i) = instance {
-            v["InstanceId"] = json!(i);
-        }
-        v
     }
 }
 
@@ -135,9 +138,10 @@ fn get_address(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc
         .ok_or_else(|| common::not_found("InvalidAllocationID.NotFound", "allocation", id))
 }
 
-pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    if let Some(d) = input::str(input, "Domain") {
+    let req: dto::AllocateAddressRequest = typed(input)?;
+    if let Some(d) = &req.domain {
         // Some SDK-based tools send an empty domain; AWS takes it as `vpc`.
         if !d.is_empty() && d != "vpc" && d != "standard" {
             return Err(ApiError::invalid_parameter_value(format!(
@@ -168,17 +172,22 @@ pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, a.clone())?;
         Ok::<_, ApiError>(a)
     })?;
-    let mut v = a.json(None);
-    v.as_object_mut().map(|o| o.remove("Tags"));
-    if !a.tags.is_empty() {
-        v["Tags"] = tags_json(&a.tags);
-    }
-    Ok(v)
+    // The output has no tags (the model declares none; a tagged address shows them when
+    // described).
+    Ok(Output::new(dto::AllocateAddressResult {
+        allocation_id: Some(a.allocation_id),
+        public_ip: Some(a.public_ip),
+        domain: Some("vpc".into()),
+        public_ipv4_pool: Some("amazon".into()),
+        network_border_group: Some(a.region),
+        ..Default::default()
+    }))
 }
 
-pub fn release_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn release_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::str(input, "AllocationId").ok_or_else(|| {
+    let req: dto::ReleaseAddressRequest = typed(input)?;
+    let id = req.allocation_id.as_deref().ok_or_else(|| {
         ApiError::missing_parameter("The request must contain the parameter AllocationId")
     })?;
     let scope = ctx.scope();
@@ -194,13 +203,14 @@ pub fn release_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<Address>(&scope, id);
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let ids = input::strs(input, "AllocationIds");
-    let ips = input::strs(input, "PublicIps");
+    let req: dto::DescribeAddressesRequest = typed(input)?;
+    let ids = req.allocation_ids.unwrap_or_default();
+    let ips = req.public_ips.unwrap_or_default();
     let filters = common::filters(input);
     let scope = ctx.scope();
     let (all, enis) = ctx.store.read(|v| {
@@ -237,10 +247,12 @@ pub fn describe_addresses(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             || ids.contains(&a.allocation_id)
             || ips.contains(&a.public_ip);
         if named && common::matches(a.as_ref(), &filters)? {
-            out.push(a.json(instance_of(&a).as_deref()));
+            out.push(a.out(instance_of(&a)));
         }
     }
-    Ok(json!({"Addresses": out}))
+    Ok(Output::new(dto::DescribeAddressesResult {
+        addresses: Some(out),
+    }))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -289,29 +301,31 @@ impl NatGateway {
         self.deleted_at.is_none()
     }
 
-    fn json(&self, state: &str) -> Value {
-        let mut addr = json!({
-            "NetworkInterfaceId": self.eni_id, "PrivateIp": self.private_ip, "IsPrimary": true,
-            "Status": if state == "deleted" || state == "deleting" { "disassociating" } else { "succeeded" },
-        });
-        if let Some(a) = &self.allocation_id {
-            addr["AllocationId"] = json!(a);
+    fn out(&self, state: &str) -> dto::NatGateway {
+        let going = state == "deleted" || state == "deleting";
+        let address = dto::NatGatewayAddress {
+            network_interface_id: Some(self.eni_id.clone()),
+            private_ip: Some(self.private_ip.clone()),
+            is_primary: Some(true),
+            status: Some(if going { "disassociating" } else { "succeeded" }.into()),
+            allocation_id: self.allocation_id.clone(),
+            public_ip: self.public_ip.clone(),
+            association_id: self.association_id.clone(),
+            ..Default::default()
+        };
+        dto::NatGateway {
+            nat_gateway_id: Some(self.id.clone()),
+            subnet_id: Some(self.subnet_id.clone()),
+            vpc_id: Some(self.vpc_id.clone()),
+            state: Some(state.to_owned()),
+            connectivity_type: Some(self.connectivity.clone()),
+            create_time: Some(crate::iso(self.created)),
+            delete_time: self.deleted_at.map(crate::iso),
+            nat_gateway_addresses: Some(vec![address]),
+            tags: Some(common::tags_dto(&self.tags)),
+            availability_mode: Some("zonal".into()),
+            ..Default::default()
         }
-        if let Some(p) = &self.public_ip {
-            addr["PublicIp"] = json!(p);
-        }
-        if let Some(a) = &self.association_id {
-            addr["AssociationId"] = json!(a);
-        }
-        let mut v = json!({
-            "NatGatewayId": self.id, "SubnetId": self.subnet_id, "VpcId": self.vpc_id, "State": state,
-            "ConnectivityType": self.connectivity, "CreateTime": crate::iso(self.created),
-            "NatGatewayAddresses": [addr], "Tags": tags_json(&self.tags), "AvailabilityMode": "zonal",
-        });
-        if let Some(d) = self.deleted_at {
-            v["DeleteTime"] = json!(crate::iso(d));
-        }
-        v
     }
 }
 
@@ -344,15 +358,17 @@ pub fn bind(a: &mut Address, nic: &mut eni::NetworkInterface) -> String {
     assoc
 }
 
-pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let subnet_id = input::str(input, "SubnetId").ok_or_else(|| {
+    let req: dto::CreateNatGatewayRequest = typed(input)?;
+    let subnet_id = req.subnet_id.as_deref().ok_or_else(|| {
         ApiError::missing_parameter("The request must contain the parameter SubnetId")
     })?;
-    let connectivity = input::str(input, "ConnectivityType")
-        .unwrap_or("public")
-        .to_owned();
-    let allocation = input::str(input, "AllocationId").map(str::to_owned);
+    let connectivity = req
+        .connectivity_type
+        .clone()
+        .unwrap_or_else(|| "public".into());
+    let allocation = req.allocation_id.clone();
     if connectivity == "public" && allocation.is_none() {
         return Err(ApiError::missing_parameter(
             "The request must contain the parameter AllocationId for a public NAT gateway",
@@ -364,7 +380,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             "A private NAT gateway cannot have an Elastic IP address",
         ));
     }
-    let token = input::str(input, "ClientToken").map(str::to_owned);
+    let token = req.client_token.clone();
     let tags = common::tags_from_specs(input, "natgateway")?;
     let scope = ctx.scope();
     let n = ctx.store.write(|tx| {
@@ -378,7 +394,7 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             tx,
             eni::Spec {
                 subnet: &subnet,
-                requested_ip: input::str(input, "PrivateIpAddress"),
+                requested_ip: req.private_ip_address.as_deref(),
                 description: format!("Interface for NAT Gateway {id}"),
                 groups: Vec::new(),
                 interface_type: "nat_gateway",
@@ -421,16 +437,20 @@ pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         Ok::<_, ApiError>(n)
     })?;
     let state = n.state(ctx.clock);
-    Ok(json!({"NatGateway": n.json(state), "ClientToken": token}))
+    Ok(Output::new(dto::CreateNatGatewayResult {
+        nat_gateway: Some(n.out(state)),
+        client_token: token,
+    }))
 }
 
-pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "NatGatewayId")?;
+    let req: dto::DeleteNatGatewayRequest = typed(input)?;
+    let id = req.nat_gateway_id;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let n = tx
-            .get::<NatGateway>(&scope, id)
+            .get::<NatGateway>(&scope, &id)
             .filter(|n| n.deleted_at.is_none())
             .ok_or_else(|| {
                 ApiError::new(
@@ -452,12 +472,15 @@ pub fn delete_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, n)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({"NatGatewayId": id}))
+    Ok(Output::new(dto::DeleteNatGatewayResult {
+        nat_gateway_id: Some(id),
+    }))
 }
 
-pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let ids = input::strs(input, "NatGatewayIds");
+    let req: dto::DescribeNatGatewaysRequest = typed(input)?;
+    let ids = req.nat_gateway_ids.unwrap_or_default();
     let filters = common::filters(input);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<NatGateway>(&scope));
@@ -482,11 +505,10 @@ pub fn describe_nat_gateways(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     }
     let (page, next) = common::paginate(out, input, (5, 1000), false, |(n, _)| n.id.clone())?;
-    Ok(common::listed(
-        "NatGateways",
-        page.iter().map(|(n, s)| n.json(s)).collect::<Vec<_>>(),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeNatGatewaysResult {
+        nat_gateways: Some(page.iter().map(|(n, s)| n.out(s)).collect()),
+        next_token: next,
+    }))
 }
 
 #[cfg(test)]

@@ -165,9 +165,16 @@ async fn the_mwaa_network_and_an_interface_endpoint() {
             .await
             .unwrap();
     }
+    // Tagged when allocated: the answer has no tags (the model's has none), describing does.
     let eip = ec2
         .allocate_address()
         .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::ElasticIp)
+                .tags(Tag::builder().key("Name").value("nat").build())
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -176,6 +183,13 @@ async fn the_mwaa_network_and_an_interface_endpoint() {
         "public addresses are loopback: {:?}",
         eip.public_ip()
     );
+    let described = ec2
+        .describe_addresses()
+        .allocation_ids(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.addresses()[0].tags()[0].value(), Some("nat"));
     let nat = ec2
         .create_nat_gateway()
         .subnet_id(&subnets[0])
