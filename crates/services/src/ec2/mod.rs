@@ -8,9 +8,10 @@
 
 use crate::service::{ops, Service};
 use crate::Ctx;
-use airlock_protocol::ApiResult;
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiResult, Output};
 use airlock_store::Kind;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub mod access;
 pub mod address;
@@ -74,8 +75,8 @@ pub static SERVICE: Service = Service {
     ops: ops! {
         "DescribeAvailabilityZones" => Output(regions::describe_availability_zones),
         "DescribeVpcEndpoints" => Output(vpce::describe_vpc_endpoints),
-        "DescribeRegions" => Value(regions::describe_regions),
-        "DescribeAccountAttributes" => Value(describe_account_attributes),
+        "DescribeRegions" => Output(regions::describe_regions),
+        "DescribeAccountAttributes" => Output(describe_account_attributes),
         "CreateVpc" => Value(vpc::create_vpc),
         "DescribeVpcs" => Value(vpc::describe_vpcs),
         "DeleteVpc" => Value(vpc::delete_vpc),
@@ -137,10 +138,10 @@ pub static SERVICE: Service = Service {
         "CreateNetworkInterface" => Value(eni::create_network_interface),
         "DescribeNetworkInterfaces" => Value(eni::describe_network_interfaces),
         "DeleteNetworkInterface" => Value(eni::delete_network_interface),
-        "CreateKeyPair" => Value(keypair::create_key_pair),
-        "ImportKeyPair" => Value(keypair::import_key_pair),
-        "DescribeKeyPairs" => Value(keypair::describe_key_pairs),
-        "DeleteKeyPair" => Value(keypair::delete_key_pair),
+        "CreateKeyPair" => Output(keypair::create_key_pair),
+        "ImportKeyPair" => Output(keypair::import_key_pair),
+        "DescribeKeyPairs" => Output(keypair::describe_key_pairs),
+        "DeleteKeyPair" => Output(keypair::delete_key_pair),
         "RunInstances" => Value(instances::run_instances),
         "DescribeInstances" => Value(instances::describe_instances),
         "StopInstances" => Value(instances::stop_instances),
@@ -203,9 +204,9 @@ pub static SERVICE: Service = Service {
         "ExportClientVpnClientConfiguration" => Output(clientvpn::export::export_client_vpn_client_configuration),
         "DescribeClientVpnConnections" => Output(clientvpn::connections::describe_client_vpn_connections),
         "TerminateClientVpnConnections" => Output(clientvpn::connections::terminate_client_vpn_connections),
-        "CreateTags" => Value(tags::create_tags),
-        "DeleteTags" => Value(tags::delete_tags),
-        "DescribeTags" => Value(tags::describe_tags),
+        "CreateTags" => Output(tags::create_tags),
+        "DeleteTags" => Output(tags::delete_tags),
+        "DescribeTags" => Output(tags::describe_tags),
     },
     before: Some(vpc::ensure_region),
     records: record_kinds,
@@ -222,9 +223,10 @@ pub static SERVICE: Service = Service {
     ..Service::NOTHING
 };
 
-fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     crate::input::dry_run(input)?;
-    let names = crate::input::strs(input, "AttributeNames");
+    let req: dto::DescribeAccountAttributesRequest = crate::input::typed(input)?;
+    let names = req.attribute_names.unwrap_or_default();
     let scope = ctx.scope();
     let default_vpc = ctx
         .store
@@ -241,12 +243,20 @@ fn describe_account_attributes(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         ("max-elastic-ips", vec!["5".into()]),
         ("vpc-max-elastic-ips", vec!["5".into()]),
     ];
-    let out: Vec<Value> = attrs
-        .iter()
+    let out = attrs
+        .into_iter()
         .filter(|(n, _)| names.is_empty() || names.iter().any(|x| x == n))
-        .map(|(n, vals)| {
-            json!({"AttributeName": n, "AttributeValues": vals.iter().map(|v| json!({"AttributeValue": v})).collect::<Vec<_>>()})
-        })
-        .collect();
-    Ok(json!({"AccountAttributes": out}))
+        .map(|(n, vals)| dto::AccountAttribute {
+            attribute_name: Some(n.to_owned()),
+            attribute_values: Some(
+                vals.into_iter()
+                    .map(|v| dto::AccountAttributeValue {
+                        attribute_value: Some(v),
+                    })
+                    .collect(),
+            ),
+        });
+    Ok(Output::new(dto::DescribeAccountAttributesResult {
+        account_attributes: Some(out.collect()),
+    }))
 }

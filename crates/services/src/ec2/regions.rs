@@ -2,9 +2,10 @@
 
 use super::common::{self, one, Field, Filterable};
 use crate::{input, Ctx};
+use airlock_dto::ec2 as dto;
 use airlock_protocol::{cache::Fixed, ApiError, ApiResult, Output};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub struct Az {
@@ -244,9 +245,10 @@ impl Filterable for RegionRow {
 
 /// The regions of the caller's partition (AWS lists no other); `AllRegions` would add the
 /// disabled ones, and there are none.
-pub fn describe_regions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_regions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let names = input::strs(input, "RegionNames");
+    let req: dto::DescribeRegionsRequest = input::typed(input)?;
+    let names = req.region_names.unwrap_or_default();
     let filters = common::filters(input);
     let here = crate::partition::of(&ctx.region);
     let regions: Vec<&Region> = REGIONS
@@ -270,9 +272,16 @@ pub fn describe_regions(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         if !common::matches(&row, &filters)? {
             continue;
         }
-        out.push(json!({"RegionName": r.name, "Endpoint": row.endpoint(), "OptInStatus": row.opt_in_status()}));
+        out.push(dto::Region {
+            region_name: Some(r.name.to_owned()),
+            endpoint: Some(row.endpoint()),
+            opt_in_status: Some(row.opt_in_status().to_owned()),
+            geography: None,
+        });
     }
-    Ok(json!({"Regions": out}))
+    Ok(Output::new(dto::DescribeRegionsResult {
+        regions: Some(out),
+    }))
 }
 
 impl Filterable for Az {

@@ -5,10 +5,12 @@ use super::{
     clientvpn, dhcp, eni, igw, instances, ipv6, keypair, nacl, nat, prefix_lists, routes, sg,
     subnet, vpc, vpce,
 };
-use crate::{input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use crate::input::{self, typed};
+use crate::Ctx;
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Record, Scope, Tx, View};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Resources whose tags can be edited.
 trait Tagged: Record + Clone {
@@ -254,27 +256,23 @@ fn edit_any(
     Ok(())
 }
 
-fn tags_of(input: &Value) -> Vec<(String, Option<String>)> {
-    input::list(input, "Tags")
-        .iter()
-        .map(|t| {
-            (
-                input::str(t, "Key").unwrap_or("").to_owned(),
-                input::str(t, "Value").map(str::to_owned),
-            )
-        })
+/// The request's tags as `(key, value if given)`.
+fn tags_of(tags: Vec<dto::Tag>) -> Vec<(String, Option<String>)> {
+    tags.into_iter()
+        .map(|t| (t.key.unwrap_or_default(), t.value))
         .collect()
 }
 
-pub fn create_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let resources = input::strs(input, "Resources");
+    let req: dto::CreateTagsRequest = typed(input)?;
+    let resources = req.resources;
     if resources.is_empty() {
         return Err(ApiError::missing_parameter(
             "The request must contain the parameter resourceIdSet",
         ));
     }
-    let new: Vec<Tag> = tags_of(input)
+    let new: Vec<Tag> = tags_of(req.tags)
         .into_iter()
         .map(|(key, value)| Tag {
             key,
@@ -294,18 +292,19 @@ pub fn create_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn delete_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let resources = input::strs(input, "Resources");
+    let req: dto::DeleteTagsRequest = typed(input)?;
+    let resources = req.resources;
     if resources.is_empty() {
         return Err(ApiError::missing_parameter(
             "The request must contain the parameter resourceIdSet",
         ));
     }
-    let doomed = tags_of(input);
+    let doomed = tags_of(req.tags.unwrap_or_default());
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         for id in &resources {
@@ -324,7 +323,7 @@ pub fn delete_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
 struct Row {
@@ -365,7 +364,7 @@ fn rows<T: Tagged>(v: &airlock_store::View<'_>, scope: &Scope, out: &mut Vec<Row
     }
 }
 
-pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let filters = common::filters(input);
     let scope = ctx.scope();
@@ -408,9 +407,14 @@ pub fn describe_tags(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     let (page, next) = common::paginate(kept, input, (5, 1000), false, |r| {
         format!("{}\u{1}{}", r.id, r.tag.key)
     })?;
-    let tags: Vec<Value> = page
-        .iter()
-        .map(|r| json!({"ResourceId": r.id, "ResourceType": r.resource_type, "Key": r.tag.key, "Value": r.tag.value}))
-        .collect();
-    Ok(common::listed("Tags", tags, next))
+    let tags = page.into_iter().map(|r| dto::TagDescription {
+        resource_id: Some(r.id),
+        resource_type: Some(r.resource_type.to_owned()),
+        key: Some(r.tag.key),
+        value: Some(r.tag.value),
+    });
+    Ok(Output::new(dto::DescribeTagsResult {
+        tags: Some(tags.collect()),
+        next_token: next,
+    }))
 }

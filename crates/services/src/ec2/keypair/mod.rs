@@ -34,12 +34,14 @@
 
 mod formats;
 
-use super::common::{self, one, tags_json, Field, Filterable, Tag};
-use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use super::common::{self, one, Field, Filterable, Tag};
+use crate::input::{self, typed};
+use crate::{ids, Ctx};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use formats::{decode_base64, generate, openssh_line, parse_public_key, KeyFormat, KeyType};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// A key pair, as EC2 keeps it: the public half only.
@@ -66,18 +68,21 @@ airlock_store::record!(KeyPair, "ec2.key_pair", key_pair_id);
 
 impl KeyPair {
     /// The `KeyPairInfo` shape of DescribeKeyPairs.
-    fn info(&self, include_public_key: bool) -> Value {
-        let mut out = Map::new();
-        out.insert("KeyPairId".into(), json!(self.key_pair_id));
-        out.insert("KeyFingerprint".into(), json!(self.key_fingerprint));
-        out.insert("KeyName".into(), json!(self.key_name));
-        out.insert("KeyType".into(), json!(self.key_type));
-        out.insert("Tags".into(), tags_json(&self.tags));
-        if include_public_key {
-            out.insert("PublicKey".into(), json!(self.public_key));
+    fn info(&self, include_public_key: bool) -> dto::KeyPairInfo {
+        dto::KeyPairInfo {
+            key_pair_id: Some(self.key_pair_id.clone()),
+            key_fingerprint: Some(self.key_fingerprint.clone()),
+            key_name: Some(self.key_name.clone()),
+            key_type: Some(self.key_type.clone()),
+            tags: Some(common::tags_dto(&self.tags)),
+            public_key: include_public_key.then(|| self.public_key.clone()),
+            create_time: Some(self.create_time.clone()),
         }
-        out.insert("CreateTime".into(), json!(self.create_time));
-        Value::Object(out)
+    }
+
+    /// Its tags as CreateKeyPair and ImportKeyPair answer them: none when it has none.
+    fn tags_given(&self) -> Option<Vec<dto::Tag>> {
+        (!self.tags.is_empty()).then(|| common::tags_dto(&self.tags))
     }
 }
 
@@ -141,10 +146,11 @@ pub fn find_by_name(ctx: &Ctx<'_>, name: &str) -> ApiResult<Arc<KeyPair>> {
 // ------------------------------------------------------------------------------------------------
 // Operations
 
-pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let name = key_name(input)?;
-    let key_type = match input::str(input, "KeyType").unwrap_or("rsa") {
+    let req: dto::CreateKeyPairRequest = typed(input)?;
+    let key_type = match req.key_type.as_deref().unwrap_or("rsa") {
         "rsa" => KeyType::Rsa,
         "ed25519" => KeyType::Ed25519,
         other => {
@@ -153,7 +159,7 @@ pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             )))
         }
     };
-    let format = match input::str(input, "KeyFormat").unwrap_or("pem") {
+    let format = match req.key_format.as_deref().unwrap_or("pem") {
         "pem" => KeyFormat::Pem,
         "ppk" => KeyFormat::Ppk,
         other => {
@@ -182,31 +188,22 @@ pub fn create_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         create_time: crate::iso(ctx.clock.now()),
         tags,
     };
-    add(ctx, record, Some(generated.material))
+    insert(ctx, &record)?;
+    Ok(Output::new(dto::KeyPair {
+        key_fingerprint: Some(record.key_fingerprint.clone()),
+        key_material: Some(generated.material),
+        key_name: Some(record.key_name.clone()),
+        tags: record.tags_given(),
+        key_pair_id: Some(record.key_pair_id),
+    }))
 }
 
-/// Stores a new key pair and gives CreateKeyPair's or ImportKeyPair's answer (`material`: the
-/// private key, which only CreateKeyPair returns).
-fn add(ctx: &Ctx<'_>, record: KeyPair, material: Option<String>) -> ApiResult<Value> {
-    let mut out = Map::new();
-    out.insert("KeyFingerprint".into(), json!(record.key_fingerprint));
-    if let Some(m) = material {
-        out.insert("KeyMaterial".into(), json!(m));
-    }
-    out.insert("KeyName".into(), json!(record.key_name));
-    out.insert("KeyPairId".into(), json!(record.key_pair_id));
-    if !record.tags.is_empty() {
-        out.insert("Tags".into(), tags_json(&record.tags));
-    }
-    insert(ctx, record)?;
-    Ok(Value::Object(out))
-}
-
-pub fn import_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn import_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let name = key_name(input)?;
     let tags = common::tags_from_specs(input, "key-pair")?;
-    let material = input::req(input, "PublicKeyMaterial")?;
+    let req: dto::ImportKeyPairRequest = typed(input)?;
+    let material = &req.public_key_material;
     // The blob travels base64-encoded; text that is not base64 (`file://` with CLI v2's default
     // binary format) is refused by EC2 the same way as a bad key.
     let raw = decode_base64(material).ok_or_else(invalid_key_format)?;
@@ -221,15 +218,22 @@ pub fn import_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         create_time: crate::iso(ctx.clock.now()),
         tags,
     };
-    add(ctx, record, None)
+    insert(ctx, &record)?;
+    Ok(Output::new(dto::ImportKeyPairResult {
+        key_fingerprint: Some(record.key_fingerprint.clone()),
+        key_name: Some(record.key_name.clone()),
+        tags: record.tags_given(),
+        key_pair_id: Some(record.key_pair_id),
+    }))
 }
 
-pub fn describe_key_pairs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_key_pairs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let names = input::strs(input, "KeyNames");
-    let ids = input::strs(input, "KeyPairIds");
+    let req: dto::DescribeKeyPairsRequest = typed(input)?;
+    let names = req.key_names.unwrap_or_default();
+    let ids = req.key_pair_ids.unwrap_or_default();
     let filters = common::filters(input);
-    let include_public_key = input::bool(input, "IncludePublicKey") == Some(true);
+    let include_public_key = req.include_public_key == Some(true);
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<KeyPair>(&scope));
     if let Some(missing) = names
@@ -257,17 +261,16 @@ pub fn describe_key_pairs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
     }
     let mut selected = kept;
     selected.sort_by(|a, b| a.key_name.cmp(&b.key_name));
-    let key_pairs: Vec<Value> = selected
-        .iter()
-        .map(|k| k.info(include_public_key))
-        .collect();
-    Ok(json!({ "KeyPairs": key_pairs }))
+    let key_pairs = selected.iter().map(|k| k.info(include_public_key));
+    Ok(Output::new(dto::DescribeKeyPairsResult {
+        key_pairs: Some(key_pairs.collect()),
+    }))
 }
 
-pub fn delete_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let name = input::str(input, "KeyName");
-    let id = input::str(input, "KeyPairId");
+    let req: dto::DeleteKeyPairRequest = typed(input)?;
+    let (name, id) = (req.key_name.as_deref(), req.key_pair_id.as_deref());
     if name.is_none() && id.is_none() {
         return Err(ApiError::missing_parameter(
             "The request must contain the parameter KeyName or KeyPairId",
@@ -285,16 +288,14 @@ pub fn delete_key_pair(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         Ok::<_, ApiError>(found.map(|k| k.key_pair_id.clone()))
     })?;
     // EC2 answers success for a key pair that does not exist (deleting is idempotent).
-    let mut out = Map::new();
-    out.insert("Return".into(), json!(true));
-    if let Some(id) = deleted {
-        out.insert("KeyPairId".into(), json!(id));
-    }
-    Ok(Value::Object(out))
+    Ok(Output::new(dto::DeleteKeyPairResult {
+        r#return: Some(true),
+        key_pair_id: deleted,
+    }))
 }
 
 /// Stores a new key pair unless its name is taken.
-fn insert(ctx: &Ctx<'_>, record: KeyPair) -> ApiResult<()> {
+fn insert(ctx: &Ctx<'_>, record: &KeyPair) -> ApiResult<()> {
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         if tx
@@ -304,7 +305,7 @@ fn insert(ctx: &Ctx<'_>, record: KeyPair) -> ApiResult<()> {
         {
             return Err(duplicate(&record.key_name));
         }
-        tx.put(&scope, record)?;
+        tx.put(&scope, record.clone())?;
         Ok(())
     })
 }
@@ -336,6 +337,17 @@ fn key_name(input: &Value) -> ApiResult<&str> {
 mod tests {
     use super::formats::*;
     use super::*;
+    use serde_json::json;
+
+    /// The handlers, answering the JSON values the tests read (local items shadow `super::*`).
+    macro_rules! as_values {
+        ($($op:ident),*) => {$(
+            fn $op(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+                super::$op(ctx, input).map(|o| o.to_value())
+            }
+        )*};
+    }
+    as_values!(create_key_pair, import_key_pair, describe_key_pairs, delete_key_pair);
     use crate::ids::colon_hex;
     use crate::Config;
     use airlock_store::Store;
