@@ -218,6 +218,20 @@ pub(crate) mod test_support {
         Store::ephemeral(&crate::record_kinds())
     }
 
+    /// Local functions that call the handlers `$op` of the parent module and answer the JSON
+    /// value of their output, for tests that read answers as values (they shadow `super::*`).
+    macro_rules! as_values {
+        ($($op:ident),*) => {$(
+            fn $op(
+                ctx: &crate::Ctx<'_>,
+                input: &serde_json::Value,
+            ) -> airlock_protocol::ApiResult<serde_json::Value> {
+                super::$op(ctx, input).map(|o| o.to_value())
+            }
+        )*};
+    }
+    pub(crate) use as_values;
+
     pub fn root_principal(account: &str) -> Principal {
         super::root(account, "test")
     }

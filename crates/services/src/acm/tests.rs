@@ -8,15 +8,7 @@ use rcgen::{
 use serde_json::json;
 use time::Duration;
 
-/// The handlers, answering the JSON values the tests read (local items shadow `super::*`).
-macro_rules! as_values {
-    ($($op:ident),*) => {$(
-        fn $op(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-            super::$op(ctx, input).map(|o| o.to_value())
-        }
-    )*};
-}
-as_values!(
+crate::auth::test_support::as_values!(
     import_certificate,
     request_certificate,
     describe_certificate,

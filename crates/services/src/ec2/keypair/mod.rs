@@ -339,15 +339,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    /// The handlers, answering the JSON values the tests read (local items shadow `super::*`).
-    macro_rules! as_values {
-        ($($op:ident),*) => {$(
-            fn $op(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
-                super::$op(ctx, input).map(|o| o.to_value())
-            }
-        )*};
-    }
-    as_values!(create_key_pair, import_key_pair, describe_key_pairs, delete_key_pair);
+    crate::auth::test_support::as_values!(
+        create_key_pair,
+        import_key_pair,
+        describe_key_pairs,
+        delete_key_pair
+    );
     use crate::ids::colon_hex;
     use crate::Config;
     use airlock_store::Store;
