@@ -24,6 +24,14 @@ pub fn req<'a>(input: &'a Value, name: &str) -> ApiResult<&'a str> {
     })
 }
 
+/// A member of a typed input the model leaves optional but the operation needs (`name`, the
+/// model's name for it): `MissingParameter` as [`req`] answers it.
+pub fn given<'a>(member: &'a Option<String>, name: &str) -> ApiResult<&'a str> {
+    member.as_deref().ok_or_else(|| {
+        ApiError::missing_parameter(format!("The request must contain the parameter {name}"))
+    })
+}
+
 pub fn bool(input: &Value, name: &str) -> Option<bool> {
     match input.get(name) {
         Some(Value::Bool(b)) => Some(*b),

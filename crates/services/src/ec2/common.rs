@@ -215,6 +215,14 @@ pub fn matches<R: Filterable>(r: &R, filters: &[Filter]) -> ApiResult<bool> {
     Ok(true)
 }
 
+/// `BlockPublicAccessStates` of a VPC or subnet: VPC Block Public Access is off (Airlock does not
+/// emulate it).
+pub fn no_public_access_block() -> airlock_dto::ec2::BlockPublicAccessStates {
+    airlock_dto::ec2::BlockPublicAccessStates {
+        internet_gateway_block_mode: Some("off".into()),
+    }
+}
+
 /// Tags as the typed EC2 outputs carry them.
 pub fn tags_dto(tags: &[Tag]) -> Vec<airlock_dto::ec2::Tag> {
     tags.iter()

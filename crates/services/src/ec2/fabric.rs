@@ -585,10 +585,13 @@ mod tests {
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
         vpc::ensure_region(&ctx).unwrap();
         let new_vpc = |cidr: &str| {
-            let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": cidr})).unwrap();
+            let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": cidr}))
+                .unwrap()
+                .to_value();
             let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
-            let s =
-                subnet::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr})).unwrap();
+            let s = subnet::create_subnet(&ctx, &json!({"VpcId": vpc_id, "CidrBlock": cidr}))
+                .unwrap()
+                .to_value();
             (vpc_id, s["Subnet"]["SubnetId"].as_str().unwrap().to_owned())
         };
         let group = |vpc_id: &str, name: &str| {
@@ -857,7 +860,9 @@ mod tests {
         let config = crate::Config::default();
         let ctx = ctx_as(&store, &config, root_principal("123456789012"));
         vpc::ensure_region(&ctx).unwrap();
-        let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": "10.40.0.0/16"})).unwrap();
+        let v = vpc::create_vpc(&ctx, &json!({"CidrBlock": "10.40.0.0/16"}))
+            .unwrap()
+            .to_value();
         let vpc_id = v["Vpc"]["VpcId"].as_str().unwrap().to_owned();
         let assoc = call(
             &ctx,

@@ -112,15 +112,11 @@ pub fn vpc_association(region: &str, b: &Block, state: &str) -> dto::VpcIpv6Cidr
 }
 
 /// `Ipv6CidrBlockAssociationSet` of a VPC of `region`, as DescribeVpcs shows it.
-pub fn vpc_set_json(vpc: &Vpc, region: &str) -> Value {
-    Value::Array(
-        vpc.ipv6
-            .iter()
-            .map(|b| {
-                serde_json::to_value(vpc_association(region, b, "associated")).unwrap_or_default()
-            })
-            .collect(),
-    )
+pub fn vpc_set(vpc: &Vpc, region: &str) -> Vec<dto::VpcIpv6CidrBlockAssociation> {
+    vpc.ipv6
+        .iter()
+        .map(|b| vpc_association(region, b, "associated"))
+        .collect()
 }
 
 fn subnet_association(b: &Block, state: &str) -> dto::SubnetIpv6CidrBlockAssociation {
@@ -137,13 +133,11 @@ fn subnet_association(b: &Block, state: &str) -> dto::SubnetIpv6CidrBlockAssocia
 }
 
 /// `Ipv6CidrBlockAssociationSet` of a subnet.
-pub fn subnet_set_json(s: &Subnet) -> Value {
-    Value::Array(
-        s.ipv6
-            .iter()
-            .map(|b| serde_json::to_value(subnet_association(b, "associated")).unwrap_or_default())
-            .collect(),
-    )
+pub fn subnet_set(s: &Subnet) -> Vec<dto::SubnetIpv6CidrBlockAssociation> {
+    s.ipv6
+        .iter()
+        .map(|b| subnet_association(b, "associated"))
+        .collect()
 }
 
 /// Gives `vpc` an Amazon-provided /56 and every route table of it a `local` route for it.

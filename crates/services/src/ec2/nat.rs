@@ -187,9 +187,7 @@ pub fn allocate_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
 pub fn release_address(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::ReleaseAddressRequest = typed(input)?;
-    let id = req.allocation_id.as_deref().ok_or_else(|| {
-        ApiError::missing_parameter("The request must contain the parameter AllocationId")
-    })?;
+    let id = input::given(&req.allocation_id, "AllocationId")?;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         let a = get_address(tx, &scope, id)?;
@@ -361,9 +359,7 @@ pub fn bind(a: &mut Address, nic: &mut eni::NetworkInterface) -> String {
 pub fn create_nat_gateway(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::CreateNatGatewayRequest = typed(input)?;
-    let subnet_id = req.subnet_id.as_deref().ok_or_else(|| {
-        ApiError::missing_parameter("The request must contain the parameter SubnetId")
-    })?;
+    let subnet_id = input::given(&req.subnet_id, "SubnetId")?;
     let connectivity = req
         .connectivity_type
         .clone()

@@ -3,14 +3,16 @@
 //! has no IPv4 block.
 
 use super::cidr::Cidr;
-use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::common::{self, flag, one, Field, Filterable, Tag};
 use super::vpc::get_vpc;
 use super::{eni, ipv6, regions, routes, vpc_cidr};
-use crate::{ids, input, Ctx};
-use airlock_protocol::{ApiError, ApiResult};
+use crate::input::{self, typed};
+use crate::{ids, Ctx};
+use airlock_dto::ec2 as dto;
+use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,24 +82,37 @@ impl Subnet {
         self.cidr.is_empty()
     }
 
-    fn json(&self, used: u64) -> Value {
-        json!({
-            "SubnetId": self.id, "VpcId": self.vpc_id, "CidrBlock": self.cidr().map(|_| &self.cidr),
-            "State": "available", "AvailabilityZone": self.az, "AvailabilityZoneId": self.az_id,
-            "AvailableIpAddressCount": self.cidr().map_or(0, |c| c.usable().saturating_sub(used)),
-            "DefaultForAz": self.default_for_az, "MapPublicIpOnLaunch": self.map_public_ip_on_launch,
-            "MapCustomerOwnedIpOnLaunch": false, "AssignIpv6AddressOnCreation": self.assign_ipv6,
-            "Ipv6CidrBlockAssociationSet": ipv6::subnet_set_json(self), "EnableDns64": self.launch.dns64, "Ipv6Native": self.ipv6_native(),
-            "PrivateDnsNameOptionsOnLaunch": {
-                "HostnameType": self.launch.hostname_type(),
-                "EnableResourceNameDnsARecord": self.launch.resource_name_a,
-                "EnableResourceNameDnsAAAARecord": self.launch.resource_name_aaaa
-            },
-            "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
-            "OwnerId": self.owner,
-            "SubnetArn": self.arn(),
-            "Tags": tags_json(&self.tags),
-        })
+    /// The subnet as DescribeSubnets shows it, with `used` of its addresses taken.
+    fn out(&self, used: u64) -> dto::Subnet {
+        let launch = dto::PrivateDnsNameOptionsOnLaunch {
+            hostname_type: Some(self.launch.hostname_type().to_owned()),
+            enable_resource_name_dns_a_record: Some(self.launch.resource_name_a),
+            enable_resource_name_dns_aaaa_record: Some(self.launch.resource_name_aaaa),
+        };
+        dto::Subnet {
+            subnet_id: Some(self.id.clone()),
+            vpc_id: Some(self.vpc_id.clone()),
+            cidr_block: self.cidr().map(|_| self.cidr.clone()),
+            state: Some("available".into()),
+            availability_zone: Some(self.az.clone()),
+            availability_zone_id: Some(self.az_id.clone()),
+            available_ip_address_count: Some(
+                self.cidr().map_or(0, |c| c.usable().saturating_sub(used)) as i64,
+            ),
+            default_for_az: Some(self.default_for_az),
+            map_public_ip_on_launch: Some(self.map_public_ip_on_launch),
+            map_customer_owned_ip_on_launch: Some(false),
+            assign_ipv6_address_on_creation: Some(self.assign_ipv6),
+            ipv6_cidr_block_association_set: Some(ipv6::subnet_set(self)),
+            enable_dns64: Some(self.launch.dns64),
+            ipv6_native: Some(self.ipv6_native()),
+            private_dns_name_options_on_launch: Some(launch),
+            block_public_access_states: Some(common::no_public_access_block()),
+            owner_id: Some(self.owner.clone()),
+            subnet_arn: Some(self.arn()),
+            tags: Some(common::tags_dto(&self.tags)),
+            ..Default::default()
+        }
     }
 }
 
@@ -139,25 +154,26 @@ fn used_by_subnet(ctx: &Ctx<'_>) -> HashMap<String, u64> {
     used
 }
 
-pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let vpc_id = input::req(input, "VpcId")?.to_owned();
-    let native = input::bool(input, "Ipv6Native") == Some(true);
-    let cidr = match (native, input::str(input, "CidrBlock")) {
+    let req: dto::CreateSubnetRequest = typed(input)?;
+    let vpc_id = req.vpc_id.clone();
+    let native = req.ipv6_native == Some(true);
+    let cidr = match (native, req.cidr_block.as_deref()) {
         (true, Some(_)) => {
             return Err(ApiError::new(
                 "InvalidParameterCombination",
                 "An IPv6-only subnet (ipv6Native) cannot have an IPv4 CIDR block.",
             ))
         }
-        (true, None) if input::str(input, "Ipv6CidrBlock").is_none() => {
+        (true, None) if req.ipv6_cidr_block.is_none() => {
             return Err(ApiError::missing_parameter(
                 "The request must contain the parameter ipv6CidrBlock",
             ))
         }
         (true, None) => None,
         (false, _) => {
-            let raw = input::req(input, "CidrBlock")?;
+            let raw = input::given(&req.cidr_block, "CidrBlock")?;
             Some(Cidr::parse(raw).ok_or_else(|| {
                 ApiError::invalid_parameter_value(format!(
                     "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
@@ -166,7 +182,7 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
     };
     let zones = regions::zones(&ctx.region);
-    let az = match (input::str(input, "AvailabilityZone"), input::str(input, "AvailabilityZoneId")) {
+    let az = match (req.availability_zone.as_deref(), req.availability_zone_id.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::new(
                 "InvalidParameterCombination",
@@ -213,7 +229,7 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
                 ));
             }
         }
-        let ipv6 = match input::str(input, "Ipv6CidrBlock") {
+        let ipv6 = match req.ipv6_cidr_block.as_deref() {
             Some(raw) => vec![ipv6::subnet_block(tx, &scope, &vpc, raw)?],
             None => Vec::new(),
         };
@@ -240,31 +256,32 @@ pub fn create_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, subnet.clone())?;
         Ok::<_, ApiError>(subnet)
     })?;
-    let mut out = subnet.json(0);
-    out["State"] = json!("available");
-    Ok(json!({"Subnet": out}))
+    Ok(Output::new(dto::CreateSubnetResult {
+        subnet: Some(subnet.out(0)),
+    }))
 }
 
-pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_subnets(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let ids = input::strs(input, "SubnetIds");
+    let req: dto::DescribeSubnetsRequest = typed(input)?;
+    let ids = req.subnet_ids.unwrap_or_default();
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Subnet>(&scope));
     let missing = ("InvalidSubnetID.NotFound", "subnet");
     let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
     let used = used_by_subnet(ctx);
-    Ok(common::listed(
-        "Subnets",
-        page.iter()
-            .map(|s| s.json(used.get(&s.id).copied().unwrap_or(0)))
-            .collect::<Vec<_>>(),
-        next,
-    ))
+    let subnets = page
+        .iter()
+        .map(|s| s.out(used.get(&s.id).copied().unwrap_or(0)));
+    Ok(Output::new(dto::DescribeSubnetsResult {
+        subnets: Some(subnets.collect()),
+        next_token: next,
+    }))
 }
 
-pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "SubnetId")?.to_owned();
+    let id = typed::<dto::DeleteSubnetRequest>(input)?.subnet_id;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         get_subnet(tx, &scope, &id)?;
@@ -279,17 +296,19 @@ pub fn delete_subnet(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.delete::<Subnet>(&scope, &id);
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "SubnetId")?.to_owned();
-    let map_public = input::bool(input, "MapPublicIpOnLaunch");
-    let dns64 = input::bool(input, "EnableDns64");
-    let name_a = input::bool(input, "EnableResourceNameDnsARecordOnLaunch");
-    let name_aaaa = input::bool(input, "EnableResourceNameDnsAAAARecordOnLaunch");
-    let hostname_type = input::str(input, "PrivateDnsHostnameTypeOnLaunch");
+    let req: dto::ModifySubnetAttributeRequest = typed(input)?;
+    let id = req.subnet_id;
+    let flag = |v: Option<dto::AttributeBooleanValue>| v.and_then(|v| v.value);
+    let map_public = flag(req.map_public_ip_on_launch);
+    let dns64 = flag(req.enable_dns64);
+    let name_a = flag(req.enable_resource_name_dns_a_record_on_launch);
+    let name_aaaa = flag(req.enable_resource_name_dns_aaaa_record_on_launch);
+    let hostname_type = req.private_dns_hostname_type_on_launch.as_deref();
     if let Some(t) = hostname_type {
         if t != "ip-name" && t != "resource-name" {
             return Err(ApiError::invalid_parameter_value(format!(
@@ -297,9 +316,9 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
             )));
         }
     }
-    let assign_ipv6 = input::bool(input, "AssignIpv6AddressOnCreation");
+    let assign_ipv6 = flag(req.assign_ipv6_address_on_creation);
     // Airlock has no customer-owned pools (no Outposts).
-    if input::bool(input, "MapCustomerOwnedIpOnLaunch") == Some(true) {
+    if flag(req.map_customer_owned_ip_on_launch) == Some(true) {
         return Err(ApiError::invalid_parameter_value(format!(
             "Invalid value 'true' for MapCustomerOwnedIpOnLaunch. The subnet {id} has no customer-owned IP pool."
         )));
@@ -353,5 +372,5 @@ pub fn modify_subnet_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value>
         tx.put(&scope, s)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }

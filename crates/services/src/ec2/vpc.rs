@@ -1,7 +1,7 @@
 //! VPCs, subnets, and the default network every region starts with.
 
 use super::cidr::{self, Cidr};
-use super::common::{self, flag, one, tags_json, Field, Filterable, Tag};
+use super::common::{self, flag, one, Field, Filterable, Tag};
 use super::subnet::{Subnet, SubnetLaunch};
 use super::{igw, ipv6, regions, routes, sg, vpc_cidr};
 use crate::input::typed;
@@ -10,7 +10,7 @@ use airlock_dto::ec2 as dto;
 use airlock_protocol::{ApiError, ApiResult, Output};
 use airlock_store::{Scope, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,15 +64,21 @@ impl Vpc {
         std::iter::once(primary).chain(self.secondary.iter().cloned())
     }
 
-    fn json(&self, state: &str, region: &str) -> Value {
-        json!({
-            "VpcId": self.id, "CidrBlock": self.cidr, "State": state, "DhcpOptionsId": self.dhcp_options_id,
-            "InstanceTenancy": self.instance_tenancy, "IsDefault": self.is_default, "OwnerId": self.owner,
-            "CidrBlockAssociationSet": vpc_cidr::ipv4_set_json(self),
-            "Ipv6CidrBlockAssociationSet": ipv6::vpc_set_json(self, region),
-            "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
-            "Tags": tags_json(&self.tags),
-        })
+    fn out(&self, state: &str, region: &str) -> dto::Vpc {
+        dto::Vpc {
+            vpc_id: Some(self.id.clone()),
+            cidr_block: Some(self.cidr.clone()),
+            state: Some(state.to_owned()),
+            dhcp_options_id: Some(self.dhcp_options_id.clone()),
+            instance_tenancy: Some(self.instance_tenancy.clone()),
+            is_default: Some(self.is_default),
+            owner_id: Some(self.owner.clone()),
+            cidr_block_association_set: Some(vpc_cidr::ipv4_set(self)),
+            ipv6_cidr_block_association_set: Some(ipv6::vpc_set(self, region)),
+            block_public_access_states: Some(common::no_public_access_block()),
+            tags: Some(common::tags_dto(&self.tags)),
+            ..Default::default()
+        }
     }
 }
 
@@ -209,9 +215,10 @@ pub fn get_vpc(tx: &Tx<'_>, scope: &Scope, id: &str) -> ApiResult<std::sync::Arc
         .ok_or_else(|| common::not_found("InvalidVpcID.NotFound", "vpc", id))
 }
 
-pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let raw = input::req(input, "CidrBlock")?;
+    let req: dto::CreateVpcRequest = typed(input)?;
+    let raw = input::given(&req.cidr_block, "CidrBlock")?;
     let cidr = Cidr::parse(raw).ok_or_else(|| {
         ApiError::invalid_parameter_value(format!(
             "Value ({raw}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
@@ -223,12 +230,10 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
             format!("The CIDR '{raw}' is invalid."),
         ));
     }
-    let tenancy = input::str(input, "InstanceTenancy")
-        .unwrap_or("default")
-        .to_owned();
+    let tenancy = req.instance_tenancy.unwrap_or_else(|| "default".to_owned());
     let tags = common::tags_from_specs(input, "vpc")?;
-    let amazon_ipv6 = input::bool(input, "AmazonProvidedIpv6CidrBlock") == Some(true);
-    if input::str(input, "Ipv6Pool").is_some() || input::str(input, "Ipv6CidrBlock").is_some() {
+    let amazon_ipv6 = req.amazon_provided_ipv6_cidr_block == Some(true);
+    if req.ipv6_pool.is_some() || req.ipv6_cidr_block.is_some() {
         return Err(ApiError::new(
             "InvalidIpv6Pool.ID.NotFound",
             "The account has no IPv6 address pools of its own (BYOIP); use AmazonProvidedIpv6CidrBlock.",
@@ -251,28 +256,32 @@ pub fn create_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&ctx.scope(), vpc.clone())?;
         Ok::<_, ApiError>(vpc)
     })?;
-    Ok(json!({"Vpc": vpc.json("pending", &ctx.region)}))
+    Ok(Output::new(dto::CreateVpcResult {
+        vpc: Some(vpc.out("pending", &ctx.region)),
+    }))
 }
 
-pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_vpcs(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let ids = input::strs(input, "VpcIds");
+    let req: dto::DescribeVpcsRequest = typed(input)?;
+    let ids = req.vpc_ids.unwrap_or_default();
     let scope = ctx.scope();
     let all = ctx.store.read(|v| v.list::<Vpc>(&scope));
     let missing = ("InvalidVpcID.NotFound", "vpc");
     let (page, next) = common::select(all, input, &ids, missing, (5, 1000))?;
-    Ok(common::listed(
-        "Vpcs",
-        page.iter()
-            .map(|v| v.json("available", &ctx.region))
-            .collect::<Vec<_>>(),
-        next,
-    ))
+    Ok(Output::new(dto::DescribeVpcsResult {
+        vpcs: Some(
+            page.iter()
+                .map(|v| v.out("available", &ctx.region))
+                .collect(),
+        ),
+        next_token: next,
+    }))
 }
 
-pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "VpcId")?.to_owned();
+    let id = typed::<dto::DeleteVpcRequest>(input)?.vpc_id;
     let scope = ctx.scope();
     ctx.store.write(|tx| {
         get_vpc(tx, &scope, &id)?;
@@ -330,15 +339,18 @@ pub fn delete_vpc(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         }
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn modify_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn modify_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "VpcId")?.to_owned();
-    let support = input::bool(input, "EnableDnsSupport");
-    let hostnames = input::bool(input, "EnableDnsHostnames");
-    let metrics = input::bool(input, "EnableNetworkAddressUsageMetrics");
+    let req: dto::ModifyVpcAttributeRequest = typed(input)?;
+    let id = req.vpc_id;
+    let support = req.enable_dns_support.and_then(|v| v.value);
+    let hostnames = req.enable_dns_hostnames.and_then(|v| v.value);
+    let metrics = req
+        .enable_network_address_usage_metrics
+        .and_then(|v| v.value);
     let given = [support.is_some(), hostnames.is_some(), metrics.is_some()]
         .iter()
         .filter(|b| **b)
@@ -373,34 +385,36 @@ pub fn modify_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
         tx.put(&scope, vpc)?;
         Ok::<_, ApiError>(())
     })?;
-    Ok(json!({}))
+    Ok(Output::new(()))
 }
 
-pub fn describe_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Value> {
+pub fn describe_vpc_attribute(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
-    let id = input::req(input, "VpcId")?;
-    let attr = input::req(input, "Attribute")?;
+    let req: dto::DescribeVpcAttributeRequest = typed(input)?;
+    let id = req.vpc_id.as_str();
     let scope = ctx.scope();
     let vpc = ctx
         .store
         .read(|v| v.get::<Vpc>(&scope, id))
         .ok_or_else(|| common::not_found("InvalidVpcID.NotFound", "vpc", id))?;
-    let value = match attr {
-        "enableDnsSupport" => ("EnableDnsSupport", vpc.dns_support),
-        "enableDnsHostnames" => ("EnableDnsHostnames", vpc.dns_hostnames),
-        "enableNetworkAddressUsageMetrics" => (
-            "EnableNetworkAddressUsageMetrics",
-            vpc.address_usage_metrics,
-        ),
+    let value = |b: bool| Some(dto::AttributeBooleanValue { value: Some(b) });
+    let mut out = dto::DescribeVpcAttributeResult {
+        vpc_id: Some(vpc.id.clone()),
+        ..Default::default()
+    };
+    match req.attribute.as_str() {
+        "enableDnsSupport" => out.enable_dns_support = value(vpc.dns_support),
+        "enableDnsHostnames" => out.enable_dns_hostnames = value(vpc.dns_hostnames),
+        "enableNetworkAddressUsageMetrics" => {
+            out.enable_network_address_usage_metrics = value(vpc.address_usage_metrics)
+        }
         other => {
             return Err(ApiError::invalid_parameter_value(format!(
                 "Value ({other}) for parameter attribute is invalid. Unknown attribute."
             )))
         }
-    };
-    let mut out = json!({"VpcId": vpc.id});
-    out[value.0] = json!({"Value": value.1});
-    Ok(out)
+    }
+    Ok(Output::new(out))
 }
 
 /// `ip-10-0-1-23.<region>.compute.internal` (`ec2.internal` in us-east-1).

@@ -155,12 +155,10 @@ fn ipv4_association(b: &Block, state: &str) -> dto::VpcCidrBlockAssociation {
 }
 
 /// `CidrBlockAssociationSet` of a VPC, as DescribeVpcs shows it: the primary block first.
-pub fn ipv4_set_json(vpc: &Vpc) -> Value {
-    Value::Array(
-        vpc.ipv4_blocks()
-            .map(|b| serde_json::to_value(ipv4_association(&b, "associated")).unwrap_or_default())
-            .collect(),
-    )
+pub fn ipv4_set(vpc: &Vpc) -> Vec<dto::VpcCidrBlockAssociation> {
+    vpc.ipv4_blocks()
+        .map(|b| ipv4_association(&b, "associated"))
+        .collect()
 }
 
 pub fn associate_vpc_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {

@@ -177,13 +177,6 @@ fn request<'a, T: Deserialize<'a>>(input: &'a Value) -> ApiResult<T> {
     T::deserialize(input).map_err(|_| malformed_xml())
 }
 
-/// The bucket a request names (a URI label: there is always one on the wire).
-fn named(bucket: &Option<String>) -> ApiResult<&str> {
-    bucket
-        .as_deref()
-        .ok_or_else(|| ApiError::missing_parameter("The request must contain the parameter Bucket"))
-}
-
 /// The bucket `input` names, which must exist and be the caller's.
 pub(super) fn requested(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Bucket> {
     let name = crate::input::req(input, "Bucket")?;
@@ -238,7 +231,7 @@ fn known_region(region: &str) -> bool {
 
 fn create_bucket(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::CreateBucketRequest = request(input)?;
-    let name = named(&req.bucket)?;
+    let name = crate::input::given(&req.bucket, "Bucket")?;
     if !valid_bucket_name(name) {
         return Err(invalid_bucket_name(name));
     }
