@@ -17,7 +17,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Entries kept per record (views times places); the oldest goes first.
 pub const PER_RECORD: usize = 8;
@@ -128,9 +128,21 @@ impl Cache {
     }
 
     /// The process's cache, which the encoders use: 16,384 records (a few tens of MB at most).
+    #[cfg(not(test))]
     pub fn global() -> &'static Cache {
-        static GLOBAL: OnceLock<Cache> = OnceLock::new();
+        static GLOBAL: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
         GLOBAL.get_or_init(|| Cache::new(16_384))
+    }
+
+    /// In this crate's unit tests, each test thread's own cache: the cache never waits for a
+    /// shard another thread holds (it answers nothing, or keeps nothing), so tests that run at
+    /// the same time and assert what is kept must not share one.
+    #[cfg(test)]
+    pub fn global() -> &'static Cache {
+        thread_local! {
+            static OWN: &'static Cache = Box::leak(Box::new(Cache::new(16_384)));
+        }
+        OWN.with(|c| *c)
     }
 
     fn shard(&self, addr: usize) -> &Mutex<Shard> {

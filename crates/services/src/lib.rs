@@ -234,6 +234,18 @@ impl Ctx<'_> {
 
 pub use service::{call, record_kinds, tick, Service, SERVICES};
 
+/// Reads a record field that an older Airlock kept as the JSON it was given: a value that does
+/// not read as `T` reads as `T::default()` (none), so one odd stored value never keeps the store
+/// from opening (`#[serde(default, deserialize_with = "crate::lenient")]`).
+pub fn lenient<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    Ok(T::deserialize(v).unwrap_or_default())
+}
+
 /// Timestamps travel between services and codecs as ISO 8601 with milliseconds, in UTC
 /// (`2024-05-01T10:00:00.123Z`); the codecs convert them for JSON protocols.
 pub fn iso(t: OffsetDateTime) -> String {

@@ -1,15 +1,17 @@
 //! A template's values as an operation's input: what CloudFormation's resource providers do
 //! between a template's properties and the services' APIs.
 
-use airlock_model::{ServiceModel, Shape, ShapeKind as K};
+use airlock_model::{Protocol, ServiceModel, Shape, ShapeKind as K};
+use airlock_protocol::validate::{self, Violation};
 use airlock_protocol::{ApiError, ApiResult};
 use serde_json::Value;
 
 /// A value shaped as operation `op`'s input: numbers and booleans written as strings (as
 /// templates often do) become the model's types, scalars where a list is expected become
 /// one-item lists, members the input does not have are dropped. A value that is still not of
-/// its member's type is refused as CloudFormation's schema validation refuses it, before the
-/// operation runs (its message is completed with the resource's name by the engine).
+/// its member's type is refused as CloudFormation's schema validation refuses it (its message
+/// is completed with the resource's name by the engine); a required member missing, as the
+/// service's front end refuses it. Either way the operation does not run.
 pub fn input(service: &str, op: &str, input: Value) -> ApiResult<Value> {
     let Some(model) = airlock_model::all().iter().find(|m| m.name == service) else {
         return Ok(input);
@@ -22,10 +24,30 @@ pub fn input(service: &str, op: &str, input: Value) -> ApiResult<Value> {
         return Ok(input);
     };
     let input = coerce_to(model, shape, input);
-    match mistyped(model, shape, &input, "#") {
-        Some(why) => Err(ApiError::new("ValidationError", why)),
+    match refused(model, shape, &input, "#", "") {
         None => Ok(input),
+        Some(Refusal::Mistyped(why)) => Err(ApiError::new("ValidationError", why)),
+        Some(Refusal::Missing { name, path }) => {
+            let violation = validate::message(&[Violation::missing(path)]);
+            Err(match model.protocol {
+                Protocol::Ec2 => ApiError::missing_parameter(format!(
+                    "The request must contain the parameter {name}"
+                )),
+                Protocol::Json | Protocol::RestJson => {
+                    ApiError::new("ValidationException", violation)
+                }
+                _ => ApiError::new("ValidationError", violation),
+            })
+        }
     }
+}
+
+/// Why a coerced input cannot go to its operation.
+enum Refusal {
+    /// A value not of its member's type, as CloudFormation's schema validation words it.
+    Mistyped(String),
+    /// A required member missing: its name, and its path as AWS's validation messages name it.
+    Missing { name: String, path: String },
 }
 
 fn coerce_to(model: &ServiceModel, shape: &Shape, v: Value) -> Value {
@@ -72,11 +94,21 @@ fn coerce_to(model: &ServiceModel, shape: &Shape, v: Value) -> Value {
     }
 }
 
-/// The first value of `v` (at JSON pointer `at`) that is not of its shape's type, or the first
-/// required member missing, as CloudFormation words them: `#/MaxSessionDuration: expected type:
-/// Integer, found: String`, `#: required key [RoleName] not found`. An idempotency token is
-/// not required: the SDKs fill it in, as the providers do.
-fn mistyped(model: &ServiceModel, shape: &Shape, v: &Value, at: &str) -> Option<String> {
+/// The first required member of `v` missing, or value not of its shape's type
+/// (`#/MaxSessionDuration: expected type: Integer, found: String`). `at` is the JSON pointer of
+/// `v` (CloudFormation's names), `path` its path in AWS's validation messages (`tags.1.member`).
+/// An idempotency token is not required: the SDKs fill it in, as the providers do.
+fn refused(
+    model: &ServiceModel,
+    shape: &Shape,
+    v: &Value,
+    at: &str,
+    path: &str,
+) -> Option<Refusal> {
+    let join = |name: &str| match validate::camel(name) {
+        name if path.is_empty() => name,
+        name => format!("{path}.{name}"),
+    };
     let expected = match (&shape.kind, v) {
         (K::Structure(s), Value::Object(m)) => {
             let token = |r: &str| {
@@ -89,25 +121,34 @@ fn mistyped(model: &ServiceModel, shape: &Shape, v: &Value, at: &str) -> Option<
                 .iter()
                 .find(|r| !m.contains_key(&***r) && !token(r))
             {
-                return Some(format!("{at}: required key [{r}] not found"));
+                return Some(Refusal::Missing {
+                    name: r.to_string(),
+                    path: join(r),
+                });
             }
             return m.iter().find_map(|(k, x)| {
                 let member = s.members.iter().find(|x| *x.name == **k)?;
-                mistyped(model, model.target(member), x, &format!("{at}/{k}"))
+                refused(
+                    model,
+                    model.target(member),
+                    x,
+                    &format!("{at}/{k}"),
+                    &join(k),
+                )
             });
         }
         (K::List { member, .. }, Value::Array(a)) => {
             let t = model.target(member);
-            return a
-                .iter()
-                .enumerate()
-                .find_map(|(i, x)| mistyped(model, t, x, &format!("{at}/{i}")));
+            return a.iter().enumerate().find_map(|(i, x)| {
+                let item = format!("{path}.{}.member", i + 1);
+                refused(model, t, x, &format!("{at}/{i}"), &item)
+            });
         }
         (K::Map { value, .. }, Value::Object(m)) => {
             let t = model.target(value);
-            return m
-                .iter()
-                .find_map(|(k, x)| mistyped(model, t, x, &format!("{at}/{k}")));
+            return m.iter().find_map(|(k, x)| {
+                refused(model, t, x, &format!("{at}/{k}"), &format!("{path}.{k}"))
+            });
         }
         (K::Document, _) | (_, Value::Null) => return None,
         (K::String | K::Timestamp { .. } | K::Blob, Value::String(_)) => return None,
@@ -129,7 +170,9 @@ fn mistyped(model: &ServiceModel, shape: &Shape, v: &Value, at: &str) -> Option<
         Value::Number(n) if n.is_i64() || n.is_u64() => "Integer",
         _ => "Number",
     };
-    Some(format!("{at}: expected type: {expected}, found: {found}"))
+    Some(Refusal::Mistyped(format!(
+        "{at}: expected type: {expected}, found: {found}"
+    )))
 }
 
 #[cfg(test)]
@@ -177,14 +220,27 @@ mod tests {
                 "{extra}"
             );
         }
-        let nameless = input(
+        // A required member missing: the service's own answer, per protocol.
+        let e = input(
             "iam",
             "CreateRole",
             json!({"AssumeRolePolicyDocument": "{}"}),
-        );
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "ValidationError");
         assert_eq!(
-            nameless.unwrap_err().message,
-            "#: required key [RoleName] not found"
+            e.message,
+            "1 validation error detected: Value null at 'roleName' failed to satisfy constraint: Member must not be null"
+        );
+        let e = input("mwaa", "CreateEnvironment", json!({"Name": "env"})).unwrap_err();
+        assert_eq!(e.code, "ValidationException");
+        let e = input("ec2", "CreateSubnet", json!({"CidrBlock": "10.0.0.0/24"})).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (
+                "MissingParameter",
+                "The request must contain the parameter VpcId"
+            )
         );
         let bucket = input(
             "s3",

@@ -65,8 +65,17 @@ impl Action {
         )
     }
 
-    /// The action as AWS describes it.
+    /// The action as AWS describes it (never with an OIDC client secret).
     pub fn dto(&self) -> dto::Action {
+        self.described(false)
+    }
+
+    /// The action as its input gave it (the OIDC client secret kept), to check it again.
+    pub fn given(&self) -> dto::Action {
+        self.described(true)
+    }
+
+    fn described(&self, secret: bool) -> dto::Action {
         let mut a = dto::Action {
             r#type: Some(self.action_type.clone()),
             order: self.order,
@@ -116,11 +125,15 @@ impl Action {
             }
             "authenticate-oidc" => {
                 a.authenticate_oidc_config =
-                    self.config().map(|c| dto::AuthenticateOidcActionConfig {
-                        // AWS never returns the client secret.
-                        client_secret: None,
-                        ..c
-                    });
+                    self.config()
+                        .map(|c: dto::AuthenticateOidcActionConfig| match secret {
+                            true => c,
+                            // AWS never returns the client secret.
+                            false => dto::AuthenticateOidcActionConfig {
+                                client_secret: None,
+                                ..c
+                            },
+                        });
             }
             "authenticate-cognito" => a.authenticate_cognito_config = self.config(),
             _ => a.jwt_validation_config = self.config(),
@@ -128,8 +141,9 @@ impl Action {
         a
     }
 
-    /// The authentication configuration as its generated type (the query decoder, or
-    /// CloudFormation's coercion, checked it against the model before it was stored).
+    /// The authentication configuration as its generated type. The query decoder, or
+    /// CloudFormation's coercion, checks it against the model before it is stored; one an
+    /// older Airlock stored from a template that does not read back is left out.
     fn config<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
         T::deserialize(self.config.as_ref()?).ok()
     }

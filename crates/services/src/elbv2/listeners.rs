@@ -46,6 +46,7 @@ pub struct Listener {
     pub extra_certificates: Vec<String>,
     pub default_actions: Vec<Action>,
     pub alpn_policy: Vec<String>,
+    #[serde(default, deserialize_with = "crate::lenient")]
     pub mutual_authentication: Option<dto::MutualAuthenticationAttributes>,
     /// The listener's default rule (DescribeRules shows it with `IsDefault`).
     pub default_rule_arn: String,
@@ -469,10 +470,12 @@ pub fn modify_listener(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
             l.default_actions =
                 actions::parse(tx, &scope, &place, input::list(input, "DefaultActions"))?;
         } else if protocol != l.protocol {
-            // The same actions, checked again against the new protocol.
-            let again: Vec<Value> = actions::actions_dto(&l.default_actions)
+            // The same actions (an OIDC client secret kept), checked again against the new
+            // protocol.
+            let again: Vec<Value> = l
+                .default_actions
                 .iter()
-                .map(serde_json::to_value)
+                .map(|a| serde_json::to_value(a.given()))
                 .collect::<Result<_, _>>()
                 .map_err(|e| ApiError::internal(e.to_string()))?;
             l.default_actions = actions::parse(tx, &scope, &place, &again)?;

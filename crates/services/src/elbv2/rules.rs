@@ -115,6 +115,7 @@ pub struct Rule {
     pub conditions: Vec<Condition>,
     pub actions: Vec<Action>,
     /// Host header and URL rewrites, as given.
+    #[serde(default, deserialize_with = "crate::lenient")]
     pub transforms: Vec<dto::RuleTransform>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,

@@ -37,7 +37,7 @@ pub struct Bucket {
     /// `Enabled` or `Suspended` once PutBucketVersioning has been called.
     #[serde(default)]
     pub versioning: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient")]
     pub public_access_block: Option<dto::PublicAccessBlockConfiguration>,
     /// The TagSet (stored as the model shapes it: `[{Key, Value}]`).
     #[serde(default)]

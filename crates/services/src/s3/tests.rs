@@ -296,3 +296,16 @@ fn settings_bodies_are_checked_and_read_back() {
     assert_eq!(stored["public_access_block"], block);
     assert_eq!(stored["tags"], tags);
 }
+
+/// A public access block an older Airlock stored as a template gave it (a string for a flag)
+/// reads as none, and the rest of the bucket reads as stored.
+#[test]
+fn an_odd_stored_public_access_block_reads_as_none() {
+    let stored = json!({"name": "bk1", "owner": "111111111111", "region": "us-east-1",
+        "created": "2026-12-05T10:00:00.000Z", "versioning": "Enabled",
+        "public_access_block": {"BlockPublicAcls": "yes"}, "tags": [{"Key": "a", "Value": "b"}]});
+    let b: Bucket = serde_json::from_value(stored).unwrap();
+    assert!(b.public_access_block.is_none());
+    assert_eq!(b.versioning.as_deref(), Some("Enabled"));
+    assert_eq!(b.tags.unwrap()[0].key.as_deref(), Some("a"));
+}

@@ -7,6 +7,7 @@ pub(super) static TYPES: &[Type] = &[
         name: "AWS::IAM::Role",
         create: |ctx, p| {
             let name = p.str("RoleName").unwrap_or_else(|| p.generated(64));
+            p.need("AssumeRolePolicyDocument")?;
             iam(
                 ctx,
                 "CreateRole",

@@ -34,11 +34,27 @@ impl Props<'_> {
         self.get(k).and_then(scalar)
     }
 
-    fn req(&self, k: &str) -> ApiResult<String> {
-        self.str(k).ok_or_else(|| {
+    /// Property `k`, which the resource type's schema requires.
+    fn need(&self, k: &str) -> ApiResult<&Value> {
+        self.get(k).ok_or_else(|| {
             ApiError::new(
                 "ValidationError",
                 format!("#: required key [{k}] not found"),
+            )
+        })
+    }
+
+    fn req(&self, k: &str) -> ApiResult<String> {
+        let v = self.need(k)?;
+        scalar(v).ok_or_else(|| {
+            let found = if v.is_array() {
+                "JSONArray"
+            } else {
+                "JSONObject"
+            };
+            ApiError::new(
+                "ValidationError",
+                format!("#/{k}: expected type: String, found: {found}"),
             )
         })
     }
