@@ -62,7 +62,9 @@ fn coerce_to(model: &ServiceModel, shape: &Shape, v: Value) -> Value {
         ),
         (K::List { member, .. }, Value::Array(a)) => {
             let t = model.target(member);
-            Value::Array(a.into_iter().map(|x| coerce_to(model, t, x)).collect())
+            // A null item says nothing (as the JSON decoder takes it): it is left out.
+            let items = a.into_iter().filter(|x| !x.is_null());
+            Value::Array(items.map(|x| coerce_to(model, t, x)).collect())
         }
         (K::List { member, .. }, x @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
             Value::Array(vec![coerce_to(model, model.target(member), x)])
@@ -199,6 +201,8 @@ mod tests {
         assert_eq!(ok["MaxSessionDuration"], 3600);
         assert_eq!(ok["Tags"], json!([{"Key": "a", "Value": "1"}]));
         assert_eq!(ok.get("Unknown"), None);
+        let nulls = role(json!({"Tags": [null, {"Key": "a", "Value": "b"}]})).unwrap();
+        assert_eq!(nulls["Tags"], json!([{"Key": "a", "Value": "b"}]));
         for (extra, why) in [
             (
                 json!({"MaxSessionDuration": "one hour"}),
