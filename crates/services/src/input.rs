@@ -78,3 +78,43 @@ pub fn dry_run(input: &Value) -> ApiResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::test_support::{assert_refused, ctx_as, ec2, root_principal, store};
+    use serde_json::json;
+
+    /// A member the operation needs but the model leaves optional: there, or EC2's
+    /// MissingParameter naming it (CreateVpc, CreateClientVpnEndpoint, AssociateSubnetCidrBlock).
+    #[test]
+    fn given_members_are_there_or_missing_parameters() {
+        assert_eq!(
+            given(&Some("10.0.0.0/16".into()), "CidrBlock").unwrap(),
+            "10.0.0.0/16"
+        );
+        let store = store();
+        let config = crate::Config::default();
+        let ctx = ctx_as(&store, &config, root_principal("123456789012"));
+        for (op, input, name) in [
+            ("CreateVpc", json!({}), "CidrBlock"),
+            (
+                "CreateClientVpnEndpoint",
+                json!({"ServerCertificateArn": "arn:aws:acm:us-west-2:123456789012:certificate/x",
+                    "AuthenticationOptions": [], "ConnectionLogOptions": {"Enabled": false}}),
+                "ClientCidrBlock",
+            ),
+            (
+                "AssociateSubnetCidrBlock",
+                json!({"SubnetId": "subnet-0123456789abcdef0"}),
+                "ipv6CidrBlock",
+            ),
+        ] {
+            assert_refused(
+                ec2(&ctx, op, input),
+                "MissingParameter",
+                &format!("The request must contain the parameter {name}"),
+            );
+        }
+    }
+}

@@ -232,11 +232,7 @@ pub fn subnet_block(tx: &Tx<'_>, scope: &Scope, vpc: &Vpc, raw: &str) -> ApiResu
 
 pub fn associate_subnet_cidr_block(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     let req: dto::AssociateSubnetCidrBlockRequest = typed(input)?;
-    let Some(raw) = req.ipv6_cidr_block.as_deref() else {
-        return Err(ApiError::missing_parameter(
-            "The request must contain the parameter ipv6CidrBlock",
-        ));
-    };
+    let raw = input::given(&req.ipv6_cidr_block, "ipv6CidrBlock")?;
     let scope = ctx.scope();
     let (subnet, block) = ctx.store.write(|tx| {
         let mut subnet = (*subnet::get_subnet(tx, &scope, &req.subnet_id)?).clone();

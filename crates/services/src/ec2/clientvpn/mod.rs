@@ -453,10 +453,8 @@ fn groups_in(tx: &Tx<'_>, scope: &Scope, vpc_id: &str, ids: &[String]) -> ApiRes
 pub fn create_client_vpn_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::CreateClientVpnEndpointRequest = typed(input)?;
-    let cidr_text = req.client_cidr_block.clone().ok_or_else(|| {
-        ApiError::missing_parameter("The request must contain the parameter ClientCidrBlock")
-    })?;
-    let client_cidr = Cidr::parse(&cidr_text).ok_or_else(|| {
+    let cidr_text = input::given(&req.client_cidr_block, "ClientCidrBlock")?;
+    let client_cidr = Cidr::parse(cidr_text).ok_or_else(|| {
         invalid(format!(
             "Value ({cidr_text}) for parameter clientCidrBlock is invalid. This is not a valid CIDR block."
         ))
@@ -537,7 +535,7 @@ pub fn create_client_vpn_endpoint(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Out
             region: ctx.region.clone(),
             description: req.description.clone(),
             created: ctx.clock.now(),
-            client_cidr: cidr_text.clone(),
+            client_cidr: cidr_text.to_owned(),
             server_certificate_arn: req.server_certificate_arn.clone(),
             authentication,
             connection_log,

@@ -133,9 +133,7 @@ fn association_not_found(id: &str) -> ApiError {
 pub fn associate_client_vpn_target_network(ctx: &Ctx<'_>, input: &Value) -> ApiResult<Output> {
     input::dry_run(input)?;
     let req: dto::AssociateClientVpnTargetNetworkRequest = typed(input)?;
-    let subnet_id = req.subnet_id.clone().ok_or_else(|| {
-        ApiError::missing_parameter("The request must contain the parameter SubnetId")
-    })?;
+    let subnet_id = input::given(&req.subnet_id, "SubnetId")?;
     let scope = ctx.scope();
     let a = edit(ctx, &req.client_vpn_endpoint_id, |tx, e| {
         if let Some(token) = &req.client_token {
@@ -147,7 +145,7 @@ pub fn associate_client_vpn_target_network(ctx: &Ctx<'_>, input: &Value) -> ApiR
                 return Ok(a.clone());
             }
         }
-        let subnet = subnet::get_subnet(tx, &scope, &subnet_id)?;
+        let subnet = subnet::get_subnet(tx, &scope, subnet_id)?;
         if let Some(v) = e.vpc_id.as_deref().filter(|v| *v != subnet.vpc_id) {
             return Err(invalid(format!(
                 "Subnet {subnet_id} is not in VPC {v}, the VPC of the Client VPN endpoint. To associate a subnet in another VPC, modify the endpoint's VPC first."
